@@ -1,0 +1,47 @@
+# eodkit's entry points. The README's quick start is `make demo` and
+# `make check`; each installs what it needs (Debian packages), builds with
+# CMake and fetches the demo data from Debian packages on first use.
+BUILD := build
+ASAN_BUILD := build-asan
+PYTHON := /usr/bin/python3
+JOBS := $(shell nproc)
+CMAKE_FLAGS := -DPython3_EXECUTABLE=$(PYTHON)
+
+.PHONY: all build demo check check-release check-asan demo-data clean
+
+all: build
+
+# Compile eodkit (without the tests, which need more packages).
+build:
+	@scripts/setup-deps.sh build
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEODKIT_TESTS=OFF $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+demo-data:
+	@scripts/fetch-demo-data.sh
+
+# Build the Olinda demo dataset and describe it.
+demo: build demo-data
+	$(BUILD)/eodkit build examples/olinda.yaml --overwrite -j $(JOBS)
+	$(BUILD)/eodkit info examples/out/olinda
+
+# Every test, on an optimised build and on an ASan+UBSan build.
+check: check-release check-asan
+
+check-release: demo-data
+	@scripts/setup-deps.sh test
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEODKIT_TESTS=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+check-asan: demo-data
+	@scripts/setup-deps.sh test
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DEODKIT_SANITIZE=ON -DEODKIT_TESTS=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) examples/out

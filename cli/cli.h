@@ -1,0 +1,32 @@
+/*
+** CLI: what the subcommands share. The CLI is a thin shell over the public
+** API: it parses arguments, calls the library, and prints one line per error.
+*/
+#ifndef EK_CLI_H
+#define EK_CLI_H
+
+#include <stdio.h>
+
+#include "eodkit/eodkit.h"
+
+/* One entry point per subcommand: ARGV[0] is the subcommand's name. */
+int cmd_build(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+/* Print the --help page of subcommand NAME to OUT. Return EODKIT_OK. */
+int cli_help(const char *name, FILE *out);
+
+/* Print "eodkit: error: <message>" for CTX's failure; return its status. */
+int cli_report(const eodkit_ctx *ctx);
+
+/* Print "eodkit CMD: MESSAGE" and a pointer to --help; return
+   EODKIT_ERR_USAGE. */
+int cli_usage_error(const char *cmd, const char *message);
+
+/* Nonzero once the user pressed Ctrl-C (after cli_catch_interrupt). */
+extern volatile int cli_interrupted;
+
+/* Make SIGINT/SIGTERM set cli_interrupted instead of killing the process. */
+void cli_catch_interrupt(void);
+
+#endif

@@ -1,0 +1,117 @@
+/*
+** CLI: `eodkit build RECIPE [-j N] [-o DIR] [--overwrite]`. Loads the
+** recipe, builds, shows a progress bar on a terminal and prints the JSON
+** summary on stdout.
+*/
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "eodkit/build.h"
+#include "cli.h"
+
+typedef struct progress {
+    int tty;
+    double start;
+    double last;
+} progress;
+
+static double now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void show_progress(void *arg, long long done, long long total)
+{
+    progress *p = arg;
+    double t = now(), rate, eta;
+    int width = 30, filled, i;
+    char bar[64];
+
+    if (!p->tty || (t - p->last < 0.1 && done < total)) {
+        return;
+    }
+    p->last = t;
+    rate = t > p->start ? (double)done / (t - p->start) : 0;
+    eta = rate > 0 ? (double)(total - done) / rate : 0;
+    filled = total > 0 ? (int)((double)width * (double)done / (double)total) : width;
+    for (i = 0; i < width; i++) {
+        bar[i] = i < filled ? '#' : '.';
+    }
+    bar[width] = '\0';
+    fprintf(stderr, "\r[%s] %lld/%lld chips  %.0f chips/s  ETA %d:%02d ", bar, done, total,
+            rate, (int)eta / 60, (int)eta % 60);
+    if (done >= total) {
+        fputc('\n', stderr);
+    }
+    fflush(stderr);
+}
+
+int cmd_build(int argc, char **argv)
+{
+    static const struct option options[] = {{"jobs", required_argument, NULL, 'j'},
+                                            {"output", required_argument, NULL, 'o'},
+                                            {"overwrite", no_argument, NULL, 'w'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
+    eodkit_build_options opt;
+    eodkit_ctx *ctx = NULL;
+    eodkit_recipe *recipe = NULL;
+    char *summary = NULL;
+    progress prog = {0};
+    char *end;
+    int c, rc;
+
+    eodkit_build_options_init(&opt);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "j:o:h", options, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            opt.threads = (int)strtol(optarg, &end, 10);
+            if (*end != '\0' || opt.threads < 1 || opt.threads > 1024) {
+                return cli_usage_error("build", "-j needs a number of threads (1-1024)");
+            }
+            break;
+        case 'o': opt.output_dir = optarg; break;
+        case 'w': opt.overwrite = 1; break;
+        case 'h': return cli_help("build", stdout);
+        default: return cli_usage_error("build", "unknown option");
+        }
+    }
+    if (optind != argc - 1) {
+        return cli_usage_error("build", "expected one recipe file");
+    }
+    ctx = eodkit_ctx_new();
+    if (ctx == NULL) {
+        fprintf(stderr, "eodkit: error: out of memory\n");
+        return EODKIT_ERR_NOMEM;
+    }
+    rc = eodkit_recipe_load(ctx, argv[optind], &recipe);
+    if (rc == EODKIT_OK) {
+        cli_catch_interrupt();
+        prog.tty = isatty(STDERR_FILENO);
+        prog.start = prog.last = now();
+        opt.progress = show_progress;
+        opt.progress_arg = &prog;
+        opt.cancel = &cli_interrupted;
+        rc = eodkit_build(ctx, recipe, &opt, &summary);
+    }
+    if (rc == EODKIT_OK) {
+        printf("%s\n", summary);
+    } else {
+        if (prog.tty && prog.last > prog.start) {
+            fputc('\n', stderr);
+        }
+        cli_report(ctx);
+    }
+    eodkit_free(summary);
+    eodkit_recipe_free(recipe);
+    eodkit_ctx_free(ctx);
+    return rc;
+}

@@ -1,0 +1,16 @@
+/*
+** CLI: the --help pages, generated at build time from doc/cmd/<name>.md so
+** the command and its documentation never disagree.
+*/
+#ifndef EK_CLI_HELP_H
+#define EK_CLI_HELP_H
+
+typedef struct ek_help_page {
+    const char *name; /* subcommand ("build"), or "eodkit" for the overview */
+    const char *text;
+} ek_help_page;
+
+/* Terminated by {NULL, NULL}. */
+extern const ek_help_page ek_help_pages[];
+
+#endif

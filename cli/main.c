@@ -1,0 +1,99 @@
+/*
+** CLI: `eodkit <command> ...` dispatch, shared error printing and --help.
+*/
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "help.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"build", cmd_build, "build a dataset from a recipe"},
+    {"info", cmd_info, "what a dataset holds"},
+    {NULL, NULL, NULL},
+};
+
+volatile int cli_interrupted;
+
+static void on_interrupt(int sig)
+{
+    cli_interrupted = 1;
+    /* A second Ctrl-C kills at once. */
+    signal(sig, SIG_DFL);
+}
+
+void cli_catch_interrupt(void)
+{
+    signal(SIGINT, on_interrupt);
+    signal(SIGTERM, on_interrupt);
+}
+
+int cli_help(const char *name, FILE *out)
+{
+    const ek_help_page *p;
+
+    for (p = ek_help_pages; p->name != NULL; p++) {
+        if (strcmp(p->name, name) == 0) {
+            fputs(p->text, out);
+            return EODKIT_OK;
+        }
+    }
+    fprintf(out, "eodkit %s: no help page\n", name);
+    return EODKIT_OK;
+}
+
+int cli_report(const eodkit_ctx *ctx)
+{
+    fprintf(stderr, "eodkit: error: %s\n", eodkit_ctx_message(ctx));
+    return eodkit_ctx_status(ctx);
+}
+
+int cli_usage_error(const char *cmd, const char *message)
+{
+    fprintf(stderr, "eodkit %s: %s\n(see 'eodkit %s --help')\n", cmd, message, cmd);
+    return EODKIT_ERR_USAGE;
+}
+
+static void list_commands(FILE *out)
+{
+    const command *c;
+
+    fprintf(out, "usage: eodkit <command> [options]   (eodkit <command> --help)\n\n");
+    for (c = commands; c->name != NULL; c++) {
+        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const command *c;
+
+    if (argc < 2) {
+        list_commands(stderr);
+        return EODKIT_ERR_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        cli_help("eodkit", stdout);
+        return EODKIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("eodkit %s (%s)\n", eodkit_version(), eodkit_library_versions());
+        return EODKIT_OK;
+    }
+    for (c = commands; c->name != NULL; c++) {
+        if (strcmp(argv[1], c->name) == 0) {
+            return c->run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "eodkit: unknown command '%s'\n\n", argv[1]);
+    list_commands(stderr);
+    return EODKIT_ERR_USAGE;
+}

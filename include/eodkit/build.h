@@ -1,0 +1,60 @@
+/*
+** Building a dataset: load a recipe (YAML), then run the pipeline
+** plan -> read+align -> label -> filter -> split -> write into a folder that
+** appears, complete, only at the end. See doc/recipe.md and doc/format.md.
+*/
+#ifndef EODKIT_BUILD_H
+#define EODKIT_BUILD_H
+
+#include "eodkit/eodkit.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct eodkit_recipe eodkit_recipe;
+
+/*
+** Parse and validate the recipe file PATH into *RECIPE. Relative paths in it
+** resolve against its folder. Errors name PATH:line:column (and the nearest
+** valid key for an unknown one) and return EODKIT_ERR_INPUT. Input files are
+** not opened yet: eodkit_build() checks them.
+*/
+int eodkit_recipe_load(eodkit_ctx *ctx, const char *path, eodkit_recipe **recipe /* OUT */);
+
+/* Release a recipe (NULL is fine). */
+void eodkit_recipe_free(eodkit_recipe *recipe);
+
+/* Called on the building thread after each work unit: DONE of TOTAL
+   candidate chips processed. */
+typedef void (*eodkit_progress_fn)(void *arg, long long done, long long total);
+
+typedef struct eodkit_build_options {
+    int threads;            /* worker threads (>= 1); output does not depend on it */
+    const char *output_dir; /* NULL: the recipe's output.dir */
+    int overwrite;          /* replace an existing dataset at the output folder */
+    eodkit_progress_fn progress; /* may be NULL */
+    void *progress_arg;
+    const volatile int *cancel; /* may be NULL; nonzero stops the build cleanly */
+} eodkit_build_options;
+
+/* Fill OPT with the defaults: 1 thread, the recipe's output folder, no
+   overwrite, no progress, no cancel flag. */
+void eodkit_build_options_init(eodkit_build_options *opt);
+
+/*
+** Build the dataset RECIPE describes. The dataset is written into a
+** temporary folder beside the output folder and renamed into place only when
+** complete; on failure or cancellation nothing is left at the output path
+** and an existing dataset there is untouched. An existing output is replaced
+** only with OPT->overwrite, and only if it is an eodkit dataset or empty.
+** On success *SUMMARY_JSON (free with eodkit_free) holds a JSON object:
+** chips written, rejected per reason, chips per split, seconds.
+*/
+int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
+                 const eodkit_build_options *opt, char **summary_json /* OUT */);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,553 @@
+/*
+** Build: eodkit_build(), the pipeline driver. Makes the plan, loads the
+** labels and assigns splits (all before reading a pixel), runs the work
+** units on the pool, commits their chips in unit order to the shards and
+** the index, then finishes statistics and metadata and moves the dataset
+** into place.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cpl_conv.h>
+#include <jansson.h>
+
+#include "core/ek_fs.h"
+#include "core/ek_pool.h"
+#include "ek_build.h"
+
+/* Default GDAL block cache: reads go to our own buffers, so a small cache
+   keeps memory bounded without slowing builds. */
+#define DEFAULT_CACHE_MB "64"
+
+typedef struct committer {
+    const ek_build *b;
+    ek_shards *shards;
+    ek_index *index;
+    ek_moments **moments; /* [modality][band], merged in unit order */
+    size_t kept, rejected_nodata, rejected_unlabeled;
+    long long done;
+    const eodkit_build_options *opt;
+} committer;
+
+void eodkit_build_options_init(eodkit_build_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->threads = 1;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* {"modality": [indices of the inputs that overlap window W], ...} */
+static char *chip_sources(eodkit_ctx *ctx, const ek_plan *p, const ek_window *w)
+{
+    json_t *o = json_object();
+    char *text;
+    size_t m, i;
+
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_modality *mod = &p->modalities[m];
+        json_t *list = json_array();
+
+        for (i = 0; i < mod->nsources; i++) {
+            const ek_source *s = &mod->sources[i];
+
+            if (s->gx1 > w->x && s->gx0 < w->x + w->w && s->gy1 > w->y &&
+                s->gy0 < w->y + w->h) {
+                json_array_append_new(list, json_integer((json_int_t)i));
+            }
+        }
+        json_object_set_new(o, mod->recipe->name, list);
+    }
+    text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (text == NULL) {
+        ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
+    }
+    return text;
+}
+
+static int commit_unit(void *state, eodkit_ctx *ctx, size_t u, void *result)
+{
+    committer *c = state;
+    const ek_build *b = c->b;
+    const ek_plan *p = b->plan;
+    ek_unit_result *res = result;
+    const void *data[16];
+    size_t k, a, m;
+    int rc = EODKIT_OK;
+
+    (void)u;
+    for (k = 0; k < res->nkept && rc == EODKIT_OK; k++) {
+        const ek_kept_chip *kc = &res->chips[k];
+        ek_index_row row;
+        char *sources;
+
+        for (a = 0; a < b->narrays; a++) {
+            data[a] = res->data[a] + k * b->arrays[a].chip_bytes;
+        }
+        memset(&row, 0, sizeof row);
+        row.chip_id = (int64_t)kc->chip_id;
+        row.split = kc->split;
+        rc = ek_shards_append(ctx, c->shards, kc->split, data, &row.shard, &row.row);
+        if (rc != EODKIT_OK) {
+            break;
+        }
+        row.window = ek_plan_chip_window(p, kc->chip_id);
+        row.nodata_frac = kc->nodata_frac;
+        row.labeled_frac = kc->labeled_frac;
+        row.class_hist = kc->class_hist;
+        row.label = kc->label;
+        row.block = b->split->chip_block[kc->chip_id];
+        sources = chip_sources(ctx, p, &row.window);
+        row.sources = sources;
+        rc = sources == NULL ? EODKIT_ERR_NOMEM : ek_index_add(ctx, c->index, &row);
+        free(sources);
+    }
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    for (m = 0; m < p->nmodalities && res->moments != NULL; m++) {
+        int band;
+
+        for (band = 0; band < p->modalities[m].nbands; band++) {
+            ek_moments_merge(&c->moments[m][band], &res->moments[m][band]);
+        }
+    }
+    c->kept += res->nkept;
+    c->rejected_nodata += res->rejected_nodata;
+    c->rejected_unlabeled += res->rejected_unlabeled;
+    c->done += (long long)res->candidates;
+    if (c->opt->progress != NULL) {
+        c->opt->progress(c->opt->progress_arg, c->done, (long long)p->ncandidates);
+    }
+    return EODKIT_OK;
+}
+
+/* The arrays every chip stores: one per modality, then the labels. */
+static int describe_arrays(eodkit_ctx *ctx, ek_build *b)
+{
+    const ek_plan *p = b->plan;
+    const ek_grid *g = &p->grid;
+    size_t m, n = p->nmodalities + (b->labels != NULL);
+
+    b->specs = ek_calloc(ctx, p->nmodalities, sizeof *b->specs);
+    b->arrays = ek_calloc(ctx, n, sizeof *b->arrays);
+    if (b->specs == NULL || b->arrays == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    if (n > 15) {
+        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: at most 14 modalities", b->recipe->path);
+    }
+    b->narrays = n;
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_modality *mod = &p->modalities[m];
+        ek_array_desc *d = &b->arrays[m];
+
+        b->specs[m] = ek_modality_spec(p, mod);
+        d->name = mod->recipe->name;
+        d->dtype = mod->dtype;
+        d->ndim = 3;
+        d->shape[0] = mod->nbands;
+        d->shape[1] = g->chip_h;
+        d->shape[2] = g->chip_w;
+        d->chip_bytes = (size_t)mod->nbands * (size_t)g->chip_h * (size_t)g->chip_w *
+                        (size_t)ek_dtype_size(mod->dtype);
+    }
+    if (b->labels != NULL) {
+        ek_array_desc *d = &b->arrays[p->nmodalities];
+
+        d->name = "label";
+        d->dtype = b->labels->dtype;
+        switch (b->labels->recipe->task) {
+        case EK_TASK_SEGMENTATION:
+            d->ndim = 2;
+            d->shape[0] = g->chip_h;
+            d->shape[1] = g->chip_w;
+            break;
+        case EK_TASK_CLASSIFICATION:
+            d->ndim = 0;
+            break;
+        case EK_TASK_MULTILABEL:
+            d->dtype = GDT_Byte;
+            d->ndim = 1;
+            d->shape[0] = (int64_t)b->labels->nclasses;
+            break;
+        }
+        d->chip_bytes = (size_t)ek_dtype_size(d->dtype);
+        for (int k = 0; k < d->ndim; k++) {
+            d->chip_bytes *= (size_t)d->shape[k];
+        }
+        b->nclass_ids = b->labels->max_id + 1;
+    }
+    return EODKIT_OK;
+}
+
+static uint64_t **merged_counts(eodkit_ctx *ctx, const ek_build *b, ek_worker *workers,
+                                int nworkers, size_t which)
+{
+    size_t nsplits = b->split->nsplits, s;
+    uint64_t **t = ek_calloc(ctx, nsplits, sizeof *t);
+    int i, c;
+
+    for (s = 0; t != NULL && s < nsplits; s++) {
+        t[s] = ek_calloc(ctx, (size_t)b->nclass_ids, sizeof **t);
+        if (t[s] == NULL) {
+            return NULL;
+        }
+        for (i = 0; i < nworkers; i++) {
+            uint64_t **src = which == 0   ? workers[i].class_pixels
+                             : which == 1 ? workers[i].class_chips
+                                          : workers[i].label_chips;
+
+            for (c = 0; c < b->nclass_ids; c++) {
+                t[s][c] += src[s][c];
+            }
+        }
+    }
+    return t;
+}
+
+/* Feed the training shards of modality M to its bands' refiners. */
+static int reread_train(eodkit_ctx *ctx, const ek_build *b, const char *dir,
+                        const ek_shards *shards, size_t m, ek_refiner **refiners)
+{
+    const ek_modality *mod = &b->plan->modalities[m];
+    const ek_array_desc *d = &b->arrays[m];
+    size_t npx = (size_t)d->shape[1] * (size_t)d->shape[2];
+    size_t dsize = (size_t)ek_dtype_size(d->dtype);
+    unsigned char *chip = ek_calloc(ctx, 1, d->chip_bytes);
+    uint8_t *valid = ek_calloc(ctx, npx, 1);
+    int k, rc = EODKIT_OK;
+
+    for (k = 0; chip != NULL && valid != NULL && k < ek_shards_files(shards, b->train) &&
+                rc == EODKIT_OK;
+         k++) {
+        char *path = ek_shard_path(ctx, dir, b->recipe->split.names[b->train], d, k);
+        FILE *f = path != NULL ? fopen(path, "rb") : NULL;
+
+        if (f == NULL || fseek(f, (long)ek_npy_header_bytes(d), SEEK_SET) != 0) {
+            rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot reread it for statistics",
+                          path != NULL ? path : dir);
+        }
+        while (rc == EODKIT_OK && fread(chip, 1, d->chip_bytes, f) == d->chip_bytes) {
+            for (int band = 0; band < mod->nbands; band++) {
+                const unsigned char *plane = chip + (size_t)band * npx * dsize;
+
+                ek_stats_mask(plane, mod->dtype, mod->has_nodata, mod->nodata, npx, valid);
+                ek_refiner_add(refiners[band], plane, mod->dtype, valid, npx);
+            }
+        }
+        if (f != NULL) {
+            fclose(f);
+        }
+        free(path);
+    }
+    free(chip);
+    free(valid);
+    return chip == NULL || valid == NULL ? EODKIT_ERR_NOMEM : rc;
+}
+
+/* Per-band statistics of the training split: moments from the committer,
+   histograms summed over workers, percentiles refined where needed. */
+static int finish_stats(eodkit_ctx *ctx, const ek_build *b, const char *dir,
+                        const ek_shards *shards, ek_moments **moments, ek_worker *workers,
+                        int nworkers, ek_band_stats ***out)
+{
+    const ek_plan *p = b->plan;
+    ek_band_stats **bs = ek_calloc(ctx, p->nmodalities, sizeof *bs);
+    uint64_t *bins = ek_calloc(ctx, EK_HIST_BINS, sizeof *bins);
+    ek_refiner **refiners = NULL;
+    int64_t train_chips = ek_shards_count(shards, b->train);
+    size_t m;
+    int rc = EODKIT_OK;
+
+    *out = bs;
+    if (bs == NULL || bins == NULL) {
+        free(bins);
+        return EODKIT_ERR_NOMEM;
+    }
+    for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
+        const ek_modality *mod = &p->modalities[m];
+        int band, wants = 0;
+
+        bs[m] = ek_calloc(ctx, (size_t)mod->nbands, sizeof *bs[m]);
+        refiners = ek_calloc(ctx, (size_t)mod->nbands, sizeof *refiners);
+        if (bs[m] == NULL || refiners == NULL) {
+            rc = EODKIT_ERR_NOMEM;
+            break;
+        }
+        for (band = 0; band < mod->nbands && rc == EODKIT_OK; band++) {
+            int i, k;
+
+            memset(bins, 0, EK_HIST_BINS * sizeof *bins);
+            for (i = 0; i < nworkers; i++) {
+                for (k = 0; k < EK_HIST_BINS; k++) {
+                    bins[k] += workers[i].hist[m][band][k];
+                }
+            }
+            bs[m][band].m = moments[m][band];
+            bs[m][band].count = (uint64_t)train_chips * (uint64_t)p->grid.chip_w *
+                                (uint64_t)p->grid.chip_h;
+            rc = ek_refiner_new(ctx, bins, mod->dtype, moments[m][band].n,
+                                ek_percentile_levels, EK_NPCT, &refiners[band]);
+            wants |= rc == EODKIT_OK && ek_refiner_wants_values(refiners[band]);
+        }
+        if (rc == EODKIT_OK && wants) {
+            rc = reread_train(ctx, b, dir, shards, m, refiners);
+        }
+        for (band = 0; band < mod->nbands; band++) {
+            if (rc == EODKIT_OK) {
+                ek_refiner_result(refiners[band], bs[m][band].pct);
+            }
+            ek_refiner_free(refiners[band]);
+        }
+        free(refiners);
+        refiners = NULL;
+    }
+    free(bins);
+    return rc;
+}
+
+static char *summary_json(const ek_build *b, const committer *c, const ek_shards *shards,
+                          const char *final, double seconds, int threads)
+{
+    json_t *o = json_object(), *splits = json_object(), *rejected = json_object();
+    size_t s;
+    char *text;
+
+    for (s = 0; s < b->split->nsplits; s++) {
+        json_object_set_new(splits, b->recipe->split.names[s],
+                            json_integer(ek_shards_count(shards, (int)s)));
+    }
+    json_object_set_new(rejected, "nodata", json_integer((json_int_t)c->rejected_nodata));
+    json_object_set_new(rejected, "unlabeled",
+                        json_integer((json_int_t)c->rejected_unlabeled));
+    json_object_set_new(rejected, "guard", json_integer((json_int_t)b->split->guard_dropped));
+    json_object_set_new(o, "dataset", json_string(final));
+    json_object_set_new(o, "chips", json_integer((json_int_t)c->kept));
+    json_object_set_new(o, "splits", splits);
+    json_object_set_new(o, "candidates", json_integer((json_int_t)b->plan->ncandidates));
+    json_object_set_new(o, "rejected", rejected);
+    if (b->labels != NULL && !b->labels->is_raster) {
+        json_object_set_new(o, "label_features_unmapped",
+                            json_integer((json_int_t)b->labels->unmapped));
+    }
+    json_object_set_new(o, "threads", json_integer(threads));
+    json_object_set_new(o, "seconds", json_real(round(seconds * 1000) / 1000));
+    json_object_set_new(o, "chips_per_second",
+                        json_real(seconds > 0 ? round(c->kept / seconds * 10) / 10 : 0));
+    text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    json_decref(o);
+    return text;
+}
+
+static void free_build(ek_build *b)
+{
+    ek_labels_free(b->labels);
+    ek_split_free(b->split);
+    ek_plan_free(b->plan);
+    free(b->specs);
+    free(b->arrays);
+}
+
+static void free_table(void **t, size_t n)
+{
+    size_t i;
+
+    for (i = 0; t != NULL && i < n; i++) {
+        free(t[i]);
+    }
+    free(t);
+}
+
+/* Everything from the first work unit to the dataset in place. */
+static int run(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt,
+               const char *final, double t0, char **summary)
+{
+    const ek_plan *p = b->plan;
+    ek_output out = {0};
+    committer c = {0};
+    ek_worker *workers = NULL;
+    void **states = NULL;
+    ek_band_stats **band_stats = NULL;
+    ek_dataset_facts facts;
+    ek_pool_job job;
+    char *index_path = NULL;
+    int threads = opt->threads < 1 ? 1 : opt->threads, i, rc;
+    size_t m;
+
+    if ((size_t)threads > p->nunits) {
+        threads = (int)p->nunits;
+    }
+    rc = ek_output_begin(ctx, final, opt->overwrite, &out);
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    b->tmp_dir = out.tmp;
+    index_path = ek_path_join(ctx, out.tmp, "index.gpkg");
+    c.b = b;
+    c.opt = opt;
+    c.moments = ek_calloc(ctx, p->nmodalities, sizeof *c.moments);
+    workers = ek_calloc(ctx, (size_t)threads, sizeof *workers);
+    states = ek_calloc(ctx, (size_t)threads, sizeof *states);
+    if (index_path == NULL || c.moments == NULL || workers == NULL || states == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+        goto out;
+    }
+    for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
+        c.moments[m] = ek_calloc(ctx, (size_t)p->modalities[m].nbands, sizeof **c.moments);
+        rc = c.moments[m] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_shards_new(ctx, out.tmp, b->arrays, b->narrays, b->recipe->split.names,
+                           b->split->nsplits, b->recipe->shard_bytes, &c.shards);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_index_create(ctx, index_path, &p->grid, b->recipe->split.names,
+                             b->split->nsplits, &c.index);
+    }
+    for (i = 0; i < threads && rc == EODKIT_OK; i++) {
+        rc = ek_worker_init(ctx, b, i, &workers[i]);
+        states[i] = &workers[i];
+    }
+    if (rc == EODKIT_OK) {
+        memset(&job, 0, sizeof job);
+        job.units = p->nunits;
+        job.threads = threads;
+        job.worker_state = states;
+        job.work = ek_unit_run;
+        job.commit = commit_unit;
+        job.discard = ek_unit_result_free;
+        job.commit_state = &c;
+        job.cancel = opt->cancel;
+        rc = ek_pool_run(ctx, &job);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_shards_close(ctx, c.shards);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_index_close(ctx, c.index);
+    }
+    if (rc == EODKIT_OK) {
+        rc = finish_stats(ctx, b, out.tmp, c.shards, c.moments, workers, threads,
+                          &band_stats);
+    }
+    if (rc == EODKIT_OK) {
+        memset(&facts, 0, sizeof facts);
+        facts.recipe = b->recipe;
+        facts.plan = p;
+        facts.labels = b->labels;
+        facts.split = b->split;
+        facts.arrays = b->arrays;
+        facts.narrays = b->narrays;
+        facts.shards = c.shards;
+        facts.index = c.index;
+        facts.train = b->train;
+        facts.band_stats = band_stats;
+        if (b->labels != NULL) {
+            facts.class_pixels = merged_counts(ctx, b, workers, threads, 0);
+            facts.class_chips = merged_counts(ctx, b, workers, threads, 1);
+            if (b->labels->recipe->task == EK_TASK_CLASSIFICATION) {
+                facts.label_chips = merged_counts(ctx, b, workers, threads, 2);
+            }
+            if (facts.class_pixels == NULL || facts.class_chips == NULL) {
+                rc = EODKIT_ERR_NOMEM;
+            }
+        }
+        if (rc == EODKIT_OK) {
+            rc = ek_write_stats(ctx, out.tmp, &facts);
+        }
+        if (rc == EODKIT_OK) {
+            rc = ek_write_stac(ctx, out.tmp, &facts);
+        }
+        if (rc == EODKIT_OK) {
+            rc = ek_write_provenance(ctx, out.tmp, &facts);
+        }
+        if (b->labels != NULL) {
+            free_table((void **)facts.class_pixels, b->split->nsplits);
+            free_table((void **)facts.class_chips, b->split->nsplits);
+            free_table((void **)facts.label_chips, b->split->nsplits);
+        }
+    }
+    if (rc == EODKIT_OK) {
+        char *path = ek_path_join(ctx, out.tmp, "recipe.yaml");
+
+        rc = path == NULL ? EODKIT_ERR_NOMEM : ek_recipe_write_resolved(ctx, b->recipe, path);
+        free(path);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_output_commit(ctx, &out);
+    }
+    if (rc == EODKIT_OK) {
+        *summary = summary_json(b, &c, c.shards, final, now_seconds() - t0, threads);
+        rc = *summary == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
+    }
+out:
+    for (i = 0; workers != NULL && i < threads; i++) {
+        ek_worker_clear(&workers[i]);
+    }
+    free(workers);
+    free(states);
+    for (m = 0; band_stats != NULL && m < p->nmodalities; m++) {
+        free(band_stats[m]);
+    }
+    free(band_stats);
+    free_table((void **)c.moments, p->nmodalities);
+    ek_shards_free(c.shards);
+    ek_index_free(c.index);
+    free(index_path);
+    if (rc != EODKIT_OK) {
+        ek_output_abort(&out);
+    }
+    ek_output_clear(&out);
+    return rc;
+}
+
+int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
+                 const eodkit_build_options *opt, char **summary)
+{
+    ek_build b;
+    const char *final;
+    double t0 = now_seconds();
+    int rc;
+
+    *summary = NULL;
+    memset(&b, 0, sizeof b);
+    b.recipe = recipe;
+    final = opt->output_dir != NULL ? opt->output_dir : recipe->output_dir;
+    if (final == NULL) {
+        return ek_error(ctx, EODKIT_ERR_USAGE,
+                        "%s: no output folder: set output.dir in the recipe or give -o DIR",
+                        recipe->path);
+    }
+    ek_gdal_capture_begin(ctx);
+    GDALAllRegister();
+    if (CPLGetConfigOption("GDAL_CACHEMAX", NULL) == NULL) {
+        CPLSetConfigOption("GDAL_CACHEMAX", DEFAULT_CACHE_MB);
+    }
+    rc = ek_plan_make(ctx, recipe, &b.plan);
+    if (rc == EODKIT_OK && recipe->labels.present) {
+        rc = ek_labels_open(ctx, recipe, b.plan, &b.labels);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_split_make(ctx, b.plan, &b.split);
+    }
+    if (rc == EODKIT_OK) {
+        rc = describe_arrays(ctx, &b);
+    }
+    if (rc == EODKIT_OK) {
+        rc = run(ctx, &b, opt, final, t0, summary);
+    }
+    free_build(&b);
+    ek_gdal_capture_end();
+    return rc;
+}

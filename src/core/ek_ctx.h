@@ -1,0 +1,63 @@
+/*
+** Core: the error context behind eodkit_ctx, error reporting, GDAL error
+** capture and checked allocation. Every module reports failures through
+** these helpers; nothing in the library prints or exits.
+*/
+#ifndef EK_CTX_H
+#define EK_CTX_H
+
+#include <stddef.h>
+
+#include "eodkit/eodkit.h"
+
+#define EK_MESSAGE_MAX 1024
+
+struct eodkit_ctx {
+    int status;
+    char message[EK_MESSAGE_MAX];
+    /* Last GDAL/CPL failure seen by this thread's handler, consumed by
+       ek_error_gdal(). */
+    char gdal_message[EK_MESSAGE_MAX];
+};
+
+#if defined(__GNUC__)
+#define EK_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define EK_PRINTF(f, a)
+#endif
+
+/* Set CTX's message from FMT and its status to CODE; return CODE. */
+int ek_error(eodkit_ctx *ctx, int code, const char *fmt, ...) EK_PRINTF(3, 4);
+
+/* Like ek_error with EODKIT_ERR_GDAL, appending ": <GDAL's own message>" when
+   GDAL reported one since the last call. */
+int ek_error_gdal(eodkit_ctx *ctx, const char *fmt, ...) EK_PRINTF(2, 3);
+
+/* Append " (" + formatted text + ")" to CTX's message, e.g. the recipe
+   position that led to a failure; return CTX's status. */
+int ek_error_where(eodkit_ctx *ctx, const char *fmt, ...) EK_PRINTF(2, 3);
+
+/* Clear CTX's status and message. */
+void ek_error_clear(eodkit_ctx *ctx);
+
+/* Copy the status and message of SRC into DST; return the status. */
+int ek_error_copy(eodkit_ctx *dst, const eodkit_ctx *src);
+
+/*
+** Route GDAL/CPL errors of the calling thread into CTX (quietly: nothing is
+** printed) until the matching ek_gdal_capture_end(). Pairs nest.
+*/
+void ek_gdal_capture_begin(eodkit_ctx *ctx);
+void ek_gdal_capture_end(void);
+
+/* Allocation that records EODKIT_ERR_NOMEM in CTX on failure (returns NULL). */
+void *ek_calloc(eodkit_ctx *ctx, size_t n, size_t size);
+void *ek_realloc_array(eodkit_ctx *ctx, void *p, size_t n, size_t size);
+char *ek_strdup(eodkit_ctx *ctx, const char *s);
+char *ek_asprintf(eodkit_ctx *ctx, const char *fmt, ...) EK_PRINTF(2, 3);
+
+/* Grow *ARRAY (of *CAP elements of SIZE bytes) so it holds at least N;
+   return EODKIT_OK or EODKIT_ERR_NOMEM. */
+int ek_grow(eodkit_ctx *ctx, void **array, size_t *cap, size_t n, size_t size);
+
+#endif

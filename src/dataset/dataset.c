@@ -1,0 +1,301 @@
+/*
+** Dataset: opening a built dataset and describing it (eodkit info).
+*/
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ek_fs.h"
+#include "ek_dataset.h"
+
+static json_t *load_json(eodkit_ctx *ctx, const char *dir, const char *name)
+{
+    char *path = ek_path_join(ctx, dir, name);
+    json_error_t err;
+    json_t *j = NULL;
+
+    if (path == NULL) {
+        return NULL;
+    }
+    if (!ek_fs_is_file(path)) {
+        ek_error(ctx, EODKIT_ERR_INPUT, "%s: not an eodkit dataset (no %s)", dir, name);
+    } else if ((j = json_load_file(path, 0, &err)) == NULL) {
+        ek_error(ctx, EODKIT_ERR_INPUT, "%s:%d:%d: not valid JSON: %s", path, err.line,
+                 err.column, err.text);
+    }
+    free(path);
+    return j;
+}
+
+/* Per-thread totals for nftw, which takes no user pointer. */
+static _Thread_local long long walk_bytes;
+static _Thread_local int walk_files;
+
+static int count_file(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)path;
+    (void)ftw;
+    if (flag == FTW_F) {
+        walk_bytes += (long long)st->st_size;
+        walk_files++;
+    }
+    return 0;
+}
+
+int eodkit_dataset_open(eodkit_ctx *ctx, const char *path, eodkit_dataset **out)
+{
+    ek_dataset *ds;
+    char *mark = NULL;
+    int rc = EODKIT_OK;
+
+    *out = NULL;
+    if (!ek_fs_is_dir(path)) {
+        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: no such dataset folder", path);
+    }
+    mark = ek_path_join(ctx, path, ".eodkit-partial");
+    if (mark != NULL && ek_fs_exists(mark)) {
+        free(mark);
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: an unfinished build, not a dataset (build again to finish it)",
+                        path);
+    }
+    free(mark);
+    ds = ek_calloc(ctx, 1, sizeof *ds);
+    if (ds == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    ds->path = ek_strdup(ctx, path);
+    ds->collection = load_json(ctx, path, "collection.json");
+    if (ds->collection != NULL) {
+        ds->stats = load_json(ctx, path, "stats.json");
+    }
+    if (ds->path == NULL || ds->collection == NULL || ds->stats == NULL) {
+        rc = eodkit_ctx_status(ctx) != EODKIT_OK ? eodkit_ctx_status(ctx) : EODKIT_ERR_NOMEM;
+        eodkit_dataset_close(ds);
+        return rc;
+    }
+    if (json_object_get(ds->collection, "eodkit:modalities") == NULL) {
+        eodkit_dataset_close(ds);
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s/collection.json: a STAC collection, but not one eodkit wrote", path);
+    }
+    walk_bytes = 0;
+    walk_files = 0;
+    nftw(path, count_file, 16, FTW_PHYS);
+    ds->bytes = walk_bytes;
+    ds->files = walk_files;
+    *out = ds;
+    return EODKIT_OK;
+}
+
+void eodkit_dataset_close(eodkit_dataset *ds)
+{
+    if (ds == NULL) {
+        return;
+    }
+    json_decref(ds->collection);
+    json_decref(ds->stats);
+    free(ds->path);
+    free(ds);
+}
+
+static json_t *info_object(const ek_dataset *ds)
+{
+    json_t *c = ds->collection;
+    json_t *o = json_object();
+    json_t *label = json_object_get(c, "eodkit:label");
+
+    json_object_set_new(o, "path", json_string(ds->path));
+    json_object_set(o, "name", json_object_get(c, "id"));
+    json_object_set(o, "title", json_object_get(c, "title"));
+    json_object_set(o, "license", json_object_get(c, "license"));
+    json_object_set(o, "grid", json_object_get(c, "eodkit:grid"));
+    json_object_set_new(o, "bbox", json_deep_copy(json_array_get(
+                                       json_object_get(json_object_get(json_object_get(c, "extent"),
+                                                                       "spatial"),
+                                                       "bbox"),
+                                       0)));
+    json_object_set(o, "modalities", json_object_get(c, "eodkit:modalities"));
+    if (label != NULL) {
+        json_object_set(o, "label", label);
+        json_object_set(o, "class_pixels",
+                        json_object_get(json_object_get(ds->stats, "classes"), "pixels"));
+    }
+    json_object_set(o, "splits", json_object_get(c, "eodkit:splits"));
+    json_object_set_new(o, "bytes", json_integer(ds->bytes));
+    json_object_set_new(o, "files", json_integer(ds->files));
+    return o;
+}
+
+int eodkit_dataset_info_json(eodkit_ctx *ctx, const eodkit_dataset *ds, char **out)
+{
+    json_t *o = info_object(ds);
+    char *text = json_dumps(o, JSON_INDENT(2));
+
+    json_decref(o);
+    *out = text != NULL ? ek_asprintf(ctx, "%s\n", text) : NULL;
+    free(text);
+    return *out == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
+}
+
+/* A growing text buffer for the human-readable description. */
+typedef struct text {
+    char *s;
+    size_t len, cap;
+    int failed;
+} text;
+
+static void add(text *t, const char *fmt, ...) EK_PRINTF(2, 3);
+
+static void add(text *t, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (t->failed) {
+        return;
+    }
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (t->len + (size_t)n + 1 > t->cap) {
+        size_t cap = (t->len + (size_t)n + 1) * 2;
+        char *s = realloc(t->s, cap);
+
+        if (s == NULL) {
+            t->failed = 1;
+            return;
+        }
+        t->s = s;
+        t->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)n;
+}
+
+static const char *str(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+
+    return s != NULL ? s : "-";
+}
+
+static void human_bytes(long long n, char *buf, size_t size)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)n;
+    int u = 0;
+
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, size, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+}
+
+static void describe_modalities(text *t, json_t *mods)
+{
+    size_t i, b;
+    json_t *m;
+
+    add(t, "\n%-14s %-8s %-6s %-18s %s\n", "modality", "dtype", "bands", "chip shape",
+        "band names");
+    json_array_foreach(mods, i, m)
+    {
+        json_t *shape = json_object_get(m, "shape"), *band;
+        char dims[64];
+
+        snprintf(dims, sizeof dims, "(%lld, %lld, %lld)",
+                 (long long)json_integer_value(json_array_get(shape, 0)),
+                 (long long)json_integer_value(json_array_get(shape, 1)),
+                 (long long)json_integer_value(json_array_get(shape, 2)));
+        add(t, "%-14s %-8s %-6zu %-18s ", str(m, "name"), str(m, "dtype"),
+            json_array_size(json_object_get(m, "bands")), dims);
+        json_array_foreach(json_object_get(m, "bands"), b, band)
+        {
+            add(t, "%s%s", b ? ", " : "", str(band, "name"));
+        }
+        add(t, "\n");
+    }
+}
+
+static void describe_labels(text *t, json_t *label, json_t *pixels, json_t *splits)
+{
+    json_t *bg = json_object_get(label, "background"), *cls;
+    const char *split;
+    json_t *ignored;
+    size_t i;
+
+    add(t, "\nlabels         %s, %s, background %lld (%s)\n", str(label, "task"),
+        str(label, "dtype"), (long long)json_integer_value(json_object_get(bg, "id")),
+        str(bg, "name"));
+    add(t, "%-20s %6s", "class", "id");
+    json_object_foreach(splits, split, ignored)
+    {
+        add(t, " %14s", split);
+    }
+    add(t, "   (pixels)\n");
+    json_array_foreach(json_object_get(label, "classes"), i, cls)
+    {
+        char id[16];
+
+        snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(cls, "id")));
+        add(t, "%-20s %6s", str(cls, "name"), id);
+        json_object_foreach(splits, split, ignored)
+        {
+            json_t *n = json_object_get(json_object_get(pixels, split), id);
+
+            add(t, " %14lld", n != NULL ? (long long)json_integer_value(n) : 0LL);
+        }
+        add(t, "\n");
+    }
+}
+
+int eodkit_dataset_info_text(eodkit_ctx *ctx, const eodkit_dataset *ds, char **out)
+{
+    json_t *o = info_object(ds);
+    json_t *grid = json_object_get(o, "grid"), *bbox = json_object_get(o, "bbox");
+    json_t *splits = json_object_get(o, "splits"), *label = json_object_get(o, "label");
+    json_t *sp;
+    const char *name;
+    text t = {0};
+    char size[32];
+
+    human_bytes(ds->bytes, size, sizeof size);
+    add(&t, "dataset        %s (%s)\n", str(o, "name"), str(o, "title"));
+    add(&t, "path           %s\n", ds->path);
+    add(&t, "license        %s\n", str(o, "license"));
+    add(&t, "grid           %s, pixel %g x %g, chips %lld x %lld, stride %lld x %lld\n",
+        json_is_string(json_object_get(grid, "crs")) ? str(grid, "crs") : "custom CRS (WKT)",
+        json_number_value(json_array_get(json_object_get(grid, "resolution"), 0)),
+        json_number_value(json_array_get(json_object_get(grid, "resolution"), 1)),
+        (long long)json_integer_value(json_array_get(json_object_get(grid, "chip_size"), 0)),
+        (long long)json_integer_value(json_array_get(json_object_get(grid, "chip_size"), 1)),
+        (long long)json_integer_value(json_array_get(json_object_get(grid, "stride"), 0)),
+        (long long)json_integer_value(json_array_get(json_object_get(grid, "stride"), 1)));
+    add(&t, "extent         lon %.5f .. %.5f, lat %.5f .. %.5f\n",
+        json_number_value(json_array_get(bbox, 0)), json_number_value(json_array_get(bbox, 2)),
+        json_number_value(json_array_get(bbox, 1)), json_number_value(json_array_get(bbox, 3)));
+    add(&t, "size           %s in %d files\n", size, ds->files);
+    describe_modalities(&t, json_object_get(o, "modalities"));
+    if (label != NULL) {
+        describe_labels(&t, label, json_object_get(o, "class_pixels"), splits);
+    }
+    add(&t, "\n%-14s %8s %7s\n", "split", "chips", "shards");
+    json_object_foreach(splits, name, sp)
+    {
+        add(&t, "%-14s %8lld %7lld\n", name,
+            (long long)json_integer_value(json_object_get(sp, "chips")),
+            (long long)json_integer_value(json_object_get(sp, "shards")));
+    }
+    json_decref(o);
+    if (t.failed) {
+        free(t.s);
+        return ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
+    }
+    *out = t.s;
+    return EODKIT_OK;
+}

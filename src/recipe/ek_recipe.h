@@ -1,0 +1,154 @@
+/*
+** Recipe: the YAML file that says what to build, parsed and validated into
+** an immutable ek_recipe. Every value keeps the line:column it came from so
+** later stages can point at it when the data behind it is wrong.
+*/
+#ifndef EK_RECIPE_H
+#define EK_RECIPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eodkit/build.h"
+#include "core/ek_ctx.h"
+
+typedef struct ek_mark {
+    int line;   /* 1-based; 0 = not from the recipe (a default) */
+    int column; /* 1-based */
+} ek_mark;
+
+typedef enum ek_task {
+    EK_TASK_SEGMENTATION,
+    EK_TASK_CLASSIFICATION,
+    EK_TASK_MULTILABEL
+} ek_task;
+
+typedef enum ek_split_method { EK_SPLIT_RANDOM, EK_SPLIT_BLOCKS } ek_split_method;
+
+typedef struct ek_modality_recipe {
+    char *name;
+    char *kind;     /* optical | multispectral | hyperspectral | sar | dem | lidar | other */
+    char *sensor;   /* may be NULL */
+    char *platform; /* satellite | aerial | uav | ground, may be NULL */
+    char *description;
+    char **patterns; /* file globs as written, resolved against the recipe folder */
+    size_t npatterns;
+    ek_mark files_mark;
+    int *bands; /* 1-based band numbers; NULL = every band of the source */
+    size_t nbands;
+    ek_mark bands_mark;
+    char **band_names; /* NULL = from the source, else "b<n>" */
+    size_t nband_names;
+    int resampling; /* GDALResampleAlg */
+    int has_nodata; /* the recipe declares the nodata value */
+    double nodata;
+    ek_mark mark;
+} ek_modality_recipe;
+
+typedef struct ek_class_entry {
+    char *value; /* attribute value (vector) or pixel value (raster), as text */
+    int id;
+    char *name;
+} ek_class_entry;
+
+typedef struct ek_labels_recipe {
+    int present;
+    char *source; /* resolved path */
+    ek_mark source_mark;
+    char *layer;     /* vector layer; NULL = the first */
+    char *attribute; /* vector attribute; NULL for rasters */
+    ek_mark attribute_mark;
+    int band; /* raster label band, 1-based */
+    ek_class_entry *classes; /* NULL = values are class ids (or sorted names) */
+    size_t nclasses;
+    ek_mark classes_mark;
+    int background;
+    char *background_name;
+    int all_touched;
+    ek_task task;
+    double min_class_share; /* multilabel: share of the chip a class needs */
+} ek_labels_recipe;
+
+typedef struct ek_split_recipe {
+    ek_split_method method;
+    char **names; /* split names in the order given; the last ones take precedence
+                     in guard bands (they are the evaluation splits) */
+    double *ratios;
+    size_t nsplits;
+    uint64_t seed;
+    double block_size; /* CRS units */
+    double buffer;     /* chips */
+    ek_mark mark;
+} ek_split_recipe;
+
+typedef struct ek_provider {
+    char *name;
+    char *url;
+    char **roles;
+    size_t nroles;
+} ek_provider;
+
+struct eodkit_recipe {
+    char *path; /* the recipe file as given */
+    char *dir;  /* its folder: relative paths resolve against it */
+
+    /* dataset: */
+    char *name;
+    char *title;
+    char *description;
+    char *license;
+    char *citation;
+    char *version;
+    char **keywords;
+    size_t nkeywords;
+    ek_provider *providers;
+    size_t nproviders;
+
+    /* grid: */
+    char *crs;  /* user CRS string; NULL when like != NULL */
+    char *like; /* modality whose native grid to use */
+    ek_mark crs_mark;
+    int has_resolution;
+    double res_x, res_y;
+    int chip_w, chip_h;
+    ek_mark chip_mark;
+    int stride_x, stride_y;
+    char *aoi; /* resolved path or NULL */
+    ek_mark aoi_mark;
+    double error_threshold; /* pixels; 0 = exact transforms */
+
+    ek_modality_recipe *modalities;
+    size_t nmodalities;
+    ek_labels_recipe labels;
+
+    /* filters: */
+    double max_nodata;
+    double min_labeled;
+
+    ek_split_recipe split;
+
+    /* output: */
+    char *output_dir; /* resolved, NULL = none given */
+    long long shard_bytes;
+};
+
+typedef struct eodkit_recipe ek_recipe;
+
+/* The recipe's mark as "file:line:column", in BUF. */
+const char *ek_recipe_where(const ek_recipe *r, ek_mark m, char *buf, size_t size);
+
+/* Index of modality NAME in R, or -1. */
+int ek_recipe_find_modality(const ek_recipe *r, const char *name);
+
+/* GDAL's name for resampling algorithm ALG ("near", "bilinear", ...). */
+const char *ek_resampling_name(int alg);
+
+/* Write R, with every default filled in and paths absolute, as YAML to PATH
+   (the provenance copy stored in each dataset). */
+int ek_recipe_write_resolved(eodkit_ctx *ctx, const ek_recipe *r, const char *path);
+
+/* Nearest of the NCAND strings in CAND to WORD (edit distance), or NULL when
+   none is close enough to be a likely typo. */
+const char *ek_nearest_word(const char *word, const char *const *cand, size_t ncand);
+
+#endif

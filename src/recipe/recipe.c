@@ -1,0 +1,1028 @@
+/*
+** Recipe: the schema of recipe.yaml. Walks the YAML document section by
+** section, checks every key and type, fills defaults and resolves paths
+** against the recipe's folder. Input files are opened later, by the planner.
+*/
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gdalwarper.h>
+
+#include "core/ek_fs.h"
+#include "ek_yaml.h"
+
+#define MAX_CHIP 16384
+
+static const char *const top_keys[] = {"dataset", "grid",  "modalities", "labels",
+                                       "filters", "split", "output",     NULL};
+static const char *const dataset_keys[] = {"name",     "title",    "description",
+                                           "license",  "citation", "version",
+                                           "keywords", "providers", NULL};
+static const char *const provider_keys[] = {"name", "url", "roles", NULL};
+static const char *const grid_keys[] = {"crs",  "resolution", "chip_size",      "stride",
+                                        "aoi",  "error_threshold", NULL};
+static const char *const like_keys[] = {"like", NULL};
+static const char *const modality_keys[] = {"name",  "kind",       "sensor",     "platform",
+                                            "files", "bands",      "band_names", "resampling",
+                                            "nodata", "description", NULL};
+static const char *const labels_keys[] = {"source",     "layer",       "attribute",
+                                          "classes",    "class_names", "background",
+                                          "background_name", "all_touched", "task",
+                                          "min_class_share", NULL};
+static const char *const filter_keys[] = {"max_nodata", "min_labeled", NULL};
+static const char *const split_keys[] = {"method", "ratios", "seed", "block_size", "buffer",
+                                         NULL};
+static const char *const output_keys[] = {"dir", "format", "shard_size", NULL};
+
+static const char *const kinds[] = {"optical", "multispectral", "hyperspectral", "sar",
+                                    "dem",     "lidar",         "other",         NULL};
+static const char *const platforms[] = {"satellite", "aerial", "uav", "ground", NULL};
+static const char *const tasks[] = {"segmentation", "classification", "multilabel", NULL};
+static const char *const methods[] = {"random", "blocks", NULL};
+static const char *const formats[] = {"npy", "gtiff", "zarr", NULL};
+
+/* Recipe resampling words and the GDAL algorithms they select. */
+static const char *const resampling_words[] = {
+    "nearest", "bilinear", "cubic", "cubicspline", "lanczos", "average",
+    "mode",    "min",      "max",   "median",      "q1",      "q3",      NULL};
+static const int resampling_algs[] = {GRA_NearestNeighbour, GRA_Bilinear, GRA_Cubic,
+                                      GRA_CubicSpline,      GRA_Lanczos,  GRA_Average,
+                                      GRA_Mode,             GRA_Min,      GRA_Max,
+                                      GRA_Med,              GRA_Q1,       GRA_Q3};
+
+const char *ek_resampling_name(int alg)
+{
+    size_t i;
+
+    for (i = 0; resampling_words[i] != NULL; i++) {
+        if (resampling_algs[i] == alg) {
+            return resampling_words[i];
+        }
+    }
+    return "nearest";
+}
+
+const char *ek_recipe_where(const ek_recipe *r, ek_mark m, char *buf, size_t size)
+{
+    if (m.line > 0) {
+        snprintf(buf, size, "%s:%d:%d", r->path, m.line, m.column);
+    } else {
+        snprintf(buf, size, "%s", r->path);
+    }
+    return buf;
+}
+
+int ek_recipe_find_modality(const ek_recipe *r, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < r->nmodalities; i++) {
+        if (strcmp(r->modalities[i].name, name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), i, j;
+    size_t row[64];
+
+    if (lb >= sizeof row / sizeof row[0]) {
+        return (size_t)-1;
+    }
+    for (j = 0; j <= lb; j++) {
+        row[j] = j;
+    }
+    for (i = 1; i <= la; i++) {
+        size_t diag = row[0];
+
+        row[0] = i;
+        for (j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost = tolower((unsigned char)a[i - 1]) ==
+                                  tolower((unsigned char)b[j - 1])
+                              ? 0
+                              : 1;
+            size_t best = diag + cost;
+
+            if (row[j] + 1 < best) {
+                best = row[j] + 1;
+            }
+            if (row[j - 1] + 1 < best) {
+                best = row[j - 1] + 1;
+            }
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *ek_nearest_word(const char *word, const char *const *cand, size_t ncand)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1, i;
+    size_t limit = strlen(word) / 3 + 1;
+
+    if (limit < 2) {
+        limit = 2;
+    }
+    for (i = 0; i < ncand; i++) {
+        size_t d = edit_distance(word, cand[i]);
+
+        if (d < best_d) {
+            best_d = d;
+            best = cand[i];
+        }
+    }
+    return best_d <= limit ? best : NULL;
+}
+
+/* A name used as a folder or file name part: letters, digits, '_', '-', '.'. */
+static int check_name(ek_yaml *y, yaml_node_t *n, const char *what, const char *s)
+{
+    const char *p;
+
+    if (s[0] == '\0' || s[0] == '.') {
+        return ek_yaml_fail(y, n, "%s: '%s' is not a valid name", what, s);
+    }
+    for (p = s; *p != '\0'; p++) {
+        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.') {
+            return ek_yaml_fail(y, n,
+                                "%s: '%s' may only hold letters, digits, '_', '-' and '.'",
+                                what, s);
+        }
+    }
+    return EODKIT_OK;
+}
+
+static int resolve_path(ek_yaml *y, ek_recipe *r, yaml_node_t *n, const char *what,
+                        char **out)
+{
+    char *raw = NULL;
+    int rc = ek_yaml_string(y, n, what, &raw);
+
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    *out = ek_path_join(y->ctx, r->dir, raw);
+    free(raw);
+    return *out == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+}
+
+/* An optional string KEY of MAP into *OUT (left untouched when absent). */
+static int opt_string(ek_yaml *y, yaml_node_t *map, const char *key, const char *what,
+                      char **out)
+{
+    yaml_node_t *n = ek_yaml_get(y, map, key);
+
+    if (n == NULL) {
+        return EODKIT_OK;
+    }
+    free(*out);
+    *out = NULL;
+    return ek_yaml_string(y, n, what, out);
+}
+
+static int opt_fraction(ek_yaml *y, yaml_node_t *map, const char *key, const char *what,
+                        double *out)
+{
+    yaml_node_t *n = ek_yaml_get(y, map, key);
+    int rc;
+
+    if (n == NULL) {
+        return EODKIT_OK;
+    }
+    rc = ek_yaml_number(y, n, what, out);
+    if (rc == EODKIT_OK && (*out < 0 || *out > 1)) {
+        return ek_yaml_fail(y, n, "%s: must be a fraction between 0 and 1", what);
+    }
+    return rc;
+}
+
+/* chip_size / stride: N, or [h, w]. */
+static int parse_pixels_pair(ek_yaml *y, yaml_node_t *n, const char *what, int *h, int *w)
+{
+    long long vh, vw;
+    int rc;
+
+    if (n->type == YAML_SEQUENCE_NODE) {
+        if (ek_yaml_seq_len(n) != 2) {
+            return ek_yaml_fail(y, n, "%s: expected a number of pixels or [height, width]",
+                                what);
+        }
+        rc = ek_yaml_int(y, ek_yaml_seq_item(y, n, 0), what, 1, MAX_CHIP, &vh);
+        if (rc == EODKIT_OK) {
+            rc = ek_yaml_int(y, ek_yaml_seq_item(y, n, 1), what, 1, MAX_CHIP, &vw);
+        }
+    } else {
+        rc = ek_yaml_int(y, n, what, 1, MAX_CHIP, &vh);
+        vw = vh;
+    }
+    *h = (int)vh;
+    *w = (int)vw;
+    return rc;
+}
+
+/* "1GiB", "512 MB", "1000000": a byte count. */
+static int parse_bytes(ek_yaml *y, yaml_node_t *n, const char *what, long long *out)
+{
+    static const struct {
+        const char *unit;
+        double factor;
+    } units[] = {{"", 1},     {"B", 1},        {"KB", 1e3},      {"MB", 1e6},
+                 {"GB", 1e9}, {"TB", 1e12},    {"KiB", 1024.0},  {"MiB", 1048576.0},
+                 {"GiB", 1073741824.0},        {"TiB", 1099511627776.0}};
+    const char *t = ek_yaml_text(n);
+    char *end = NULL;
+    double v;
+    size_t i;
+
+    if (t == NULL) {
+        return ek_yaml_fail(y, n, "%s: expected a size such as 1GiB", what);
+    }
+    v = strtod(t, &end);
+    if (end == t) {
+        return ek_yaml_fail(y, n, "%s: expected a size such as 1GiB, got '%s'", what, t);
+    }
+    while (*end == ' ') {
+        end++;
+    }
+    for (i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(end, units[i].unit) == 0) {
+            if (!(v * units[i].factor >= 1) || v * units[i].factor > 9e18) {
+                return ek_yaml_fail(y, n, "%s: '%s' is not a usable size", what, t);
+            }
+            *out = (long long)(v * units[i].factor);
+            return EODKIT_OK;
+        }
+    }
+    return ek_yaml_fail(y, n, "%s: unknown unit in '%s' (use B, KB, MB, GB, KiB, MiB, GiB)",
+                        what, t);
+}
+
+static int parse_providers(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
+{
+    size_t i;
+    int rc;
+
+    if (n->type != YAML_SEQUENCE_NODE) {
+        return ek_yaml_fail(y, n, "dataset.providers: expected a list");
+    }
+    r->nproviders = ek_yaml_seq_len(n);
+    r->providers = ek_calloc(y->ctx, r->nproviders, sizeof *r->providers);
+    if (r->providers == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < r->nproviders; i++) {
+        yaml_node_t *p = ek_yaml_seq_item(y, n, i);
+        ek_provider *pr = &r->providers[i];
+        yaml_node_t *v;
+
+        rc = ek_yaml_check_map(y, p, "dataset.providers[]", provider_keys);
+        if (rc == EODKIT_OK) {
+            rc = ek_yaml_require(y, p, "dataset.providers[]", "name", &v);
+        }
+        if (rc == EODKIT_OK) {
+            rc = ek_yaml_string(y, v, "dataset.providers[].name", &pr->name);
+        }
+        if (rc == EODKIT_OK) {
+            rc = opt_string(y, p, "url", "dataset.providers[].url", &pr->url);
+        }
+        if (rc == EODKIT_OK && (v = ek_yaml_get(y, p, "roles")) != NULL) {
+            rc = ek_yaml_string_list(y, v, "dataset.providers[].roles", &pr->roles,
+                                     &pr->nroles);
+        }
+        if (rc != EODKIT_OK) {
+            return rc;
+        }
+    }
+    return EODKIT_OK;
+}
+
+static int parse_dataset(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
+{
+    yaml_node_t *v;
+    int rc;
+
+    rc = ek_yaml_check_map(y, n, "dataset", dataset_keys);
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_require(y, n, "dataset", "name", &v);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_string(y, v, "dataset.name", &r->name);
+    }
+    if (rc == EODKIT_OK) {
+        rc = check_name(y, v, "dataset.name", r->name);
+    }
+    if (rc == EODKIT_OK) {
+        rc = opt_string(y, n, "title", "dataset.title", &r->title);
+    }
+    if (rc == EODKIT_OK) {
+        rc = opt_string(y, n, "description", "dataset.description", &r->description);
+    }
+    if (rc == EODKIT_OK) {
+        rc = opt_string(y, n, "license", "dataset.license", &r->license);
+    }
+    if (rc == EODKIT_OK) {
+        rc = opt_string(y, n, "citation", "dataset.citation", &r->citation);
+    }
+    if (rc == EODKIT_OK) {
+        rc = opt_string(y, n, "version", "dataset.version", &r->version);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "keywords")) != NULL) {
+        rc = ek_yaml_string_list(y, v, "dataset.keywords", &r->keywords, &r->nkeywords);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "providers")) != NULL) {
+        rc = parse_providers(y, r, v);
+    }
+    return rc;
+}
+
+static int parse_crs(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
+{
+    const char *t = ek_yaml_text(n);
+    int rc;
+
+    r->crs_mark = ek_yaml_mark(n);
+    if (n->type == YAML_MAPPING_NODE) {
+        yaml_node_t *v;
+
+        rc = ek_yaml_check_map(y, n, "grid.crs", like_keys);
+        if (rc == EODKIT_OK) {
+            rc = ek_yaml_require(y, n, "grid.crs", "like", &v);
+        }
+        return rc == EODKIT_OK ? ek_yaml_string(y, v, "grid.crs.like", &r->like) : rc;
+    }
+    if (t == NULL) {
+        return ek_yaml_fail(y, n, "grid.crs: expected a CRS (e.g. EPSG:32633) or "
+                                  "'like: <modality>'");
+    }
+    if (strncmp(t, "like:", 5) == 0) {
+        t += 5;
+        while (*t == ' ') {
+            t++;
+        }
+        r->like = ek_strdup(y->ctx, t);
+        return r->like == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    }
+    return ek_yaml_string(y, n, "grid.crs", &r->crs);
+}
+
+static int parse_aoi(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
+{
+    r->aoi_mark = ek_yaml_mark(n);
+    return resolve_path(y, r, n, "grid.aoi", &r->aoi);
+}
+
+static int parse_grid(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
+{
+    yaml_node_t *v;
+    int rc;
+
+    rc = ek_yaml_check_map(y, n, "grid", grid_keys);
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "crs")) != NULL) {
+        rc = parse_crs(y, r, v);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "resolution")) != NULL) {
+        rc = ek_yaml_number_pair(y, v, "grid.resolution", &r->res_x, &r->res_y);
+        r->has_resolution = 1;
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_require(y, n, "grid", "chip_size", &v);
+    }
+    if (rc == EODKIT_OK) {
+        r->chip_mark = ek_yaml_mark(v);
+        rc = parse_pixels_pair(y, v, "grid.chip_size", &r->chip_h, &r->chip_w);
+    }
+    r->stride_x = r->chip_w;
+    r->stride_y = r->chip_h;
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "stride")) != NULL) {
+        rc = parse_pixels_pair(y, v, "grid.stride", &r->stride_y, &r->stride_x);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "aoi")) != NULL) {
+        rc = parse_aoi(y, r, v);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "error_threshold")) != NULL) {
+        rc = ek_yaml_number(y, v, "grid.error_threshold", &r->error_threshold);
+        if (rc == EODKIT_OK && (r->error_threshold < 0 || r->error_threshold > 1)) {
+            rc = ek_yaml_fail(y, v, "grid.error_threshold: must be between 0 (exact) and 1 "
+                                    "pixel");
+        }
+    }
+    if (rc == EODKIT_OK && r->crs != NULL && !r->has_resolution) {
+        rc = ek_yaml_fail(y, n, "grid: 'resolution' is required with 'crs: %s' (or use "
+                                "'crs: like: <modality>' for a modality's own grid)",
+                          r->crs);
+    }
+    return rc;
+}
+
+static int parse_bands(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
+{
+    size_t i, len = n->type == YAML_SEQUENCE_NODE ? ek_yaml_seq_len(n) : 1;
+    long long b;
+    int rc;
+
+    m->bands_mark = ek_yaml_mark(n);
+    if (n->type == YAML_MAPPING_NODE || len == 0) {
+        return ek_yaml_fail(y, n, "modalities[].bands: expected band numbers (1-based)");
+    }
+    m->bands = ek_calloc(y->ctx, len, sizeof *m->bands);
+    if (m->bands == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < len; i++) {
+        yaml_node_t *item = n->type == YAML_SEQUENCE_NODE ? ek_yaml_seq_item(y, n, i) : n;
+
+        rc = ek_yaml_int(y, item, "modalities[].bands", 1, 65535, &b);
+        if (rc != EODKIT_OK) {
+            return rc;
+        }
+        m->bands[i] = (int)b;
+    }
+    m->nbands = len;
+    return EODKIT_OK;
+}
+
+static int parse_modality(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_node_t *n)
+{
+    yaml_node_t *v;
+    char **raw = NULL;
+    size_t nraw = 0, i;
+    int index;
+    int rc;
+
+    m->mark = ek_yaml_mark(n);
+    m->resampling = GRA_NearestNeighbour;
+    rc = ek_yaml_check_map(y, n, "modalities[]", modality_keys);
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_require(y, n, "modalities[]", "name", &v);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_string(y, v, "modalities[].name", &m->name);
+    }
+    if (rc == EODKIT_OK) {
+        rc = check_name(y, v, "modalities[].name", m->name);
+    }
+    if (rc == EODKIT_OK && (strcmp(m->name, "label") == 0 || strcmp(m->name, "labels") == 0)) {
+        rc = ek_yaml_fail(y, v, "modalities[].name: '%s' is reserved for the labels",
+                          m->name);
+    }
+    if (rc == EODKIT_OK && ek_recipe_find_modality(r, m->name) != (int)(m - r->modalities)) {
+        rc = ek_yaml_fail(y, v, "modalities[].name: '%s' is used twice", m->name);
+    }
+    m->kind = ek_strdup(y->ctx, "other");
+    if (rc == EODKIT_OK && m->kind == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "kind")) != NULL) {
+        rc = ek_yaml_choice(y, v, "modalities[].kind", kinds, &index);
+        if (rc == EODKIT_OK) {
+            free(m->kind);
+            m->kind = ek_strdup(y->ctx, kinds[index]);
+        }
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "platform")) != NULL) {
+        rc = ek_yaml_choice(y, v, "modalities[].platform", platforms, &index);
+        if (rc == EODKIT_OK) {
+            m->platform = ek_strdup(y->ctx, platforms[index]);
+        }
+    }
+    if (rc == EODKIT_OK) {
+        rc = opt_string(y, n, "sensor", "modalities[].sensor", &m->sensor);
+    }
+    if (rc == EODKIT_OK) {
+        rc = opt_string(y, n, "description", "modalities[].description", &m->description);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_require(y, n, "modalities[]", "files", &v);
+    }
+    if (rc == EODKIT_OK) {
+        m->files_mark = ek_yaml_mark(v);
+        rc = ek_yaml_string_list(y, v, "modalities[].files", &raw, &nraw);
+    }
+    if (rc == EODKIT_OK && nraw == 0) {
+        rc = ek_yaml_fail(y, v, "modalities[].files: the list is empty");
+    }
+    if (rc == EODKIT_OK) {
+        m->patterns = ek_calloc(y->ctx, nraw, sizeof *m->patterns);
+        rc = m->patterns == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+        for (i = 0; rc == EODKIT_OK && i < nraw; i++) {
+            m->patterns[i] = ek_path_join(y->ctx, r->dir, raw[i]);
+            m->npatterns = i + 1;
+            rc = m->patterns[i] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+        }
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "bands")) != NULL) {
+        rc = parse_bands(y, m, v);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "band_names")) != NULL) {
+        rc = ek_yaml_string_list(y, v, "modalities[].band_names", &m->band_names,
+                                 &m->nband_names);
+        if (rc == EODKIT_OK && m->bands != NULL && m->nband_names != m->nbands) {
+            rc = ek_yaml_fail(y, v, "modalities[].band_names: %zu names for %zu bands",
+                              m->nband_names, m->nbands);
+        }
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "resampling")) != NULL) {
+        rc = ek_yaml_choice(y, v, "modalities[].resampling", resampling_words, &index);
+        if (rc == EODKIT_OK) {
+            m->resampling = resampling_algs[index];
+        }
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "nodata")) != NULL) {
+        rc = ek_yaml_number(y, v, "modalities[].nodata", &m->nodata);
+        m->has_nodata = 1;
+    }
+    ek_fs_free_list(raw, nraw);
+    return rc;
+}
+
+static int parse_modalities(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
+{
+    size_t i, len = ek_yaml_seq_len(n);
+    int rc;
+
+    if (n->type != YAML_SEQUENCE_NODE || len == 0) {
+        return ek_yaml_fail(y, n, "modalities: expected a list of at least one modality");
+    }
+    r->modalities = ek_calloc(y->ctx, len, sizeof *r->modalities);
+    if (r->modalities == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < len; i++) {
+        r->nmodalities = i + 1;
+        rc = parse_modality(y, r, &r->modalities[i], ek_yaml_seq_item(y, n, i));
+        if (rc != EODKIT_OK) {
+            return rc;
+        }
+    }
+    return EODKIT_OK;
+}
+
+static int parse_class_id(ek_yaml *y, yaml_node_t *n, const char *what, int *id)
+{
+    long long v;
+    int rc = ek_yaml_int(y, n, what, 0, 65535, &v);
+
+    *id = (int)v;
+    return rc;
+}
+
+/* classes: {value: id, ...} or [value, ...] (ids 1, 2, ...). */
+static int parse_classes(ek_yaml *y, ek_labels_recipe *l, yaml_node_t *n)
+{
+    size_t i, len;
+    int rc = EODKIT_OK;
+
+    l->classes_mark = ek_yaml_mark(n);
+    if (n->type == YAML_SCALAR_NODE) {
+        return ek_yaml_fail(y, n, "labels.classes: expected {value: class id, ...} or a "
+                                  "list of values");
+    }
+    len = n->type == YAML_MAPPING_NODE ? ek_yaml_map_len(n) : ek_yaml_seq_len(n);
+    if (len == 0) {
+        return ek_yaml_fail(y, n, "labels.classes: no classes given");
+    }
+    l->classes = ek_calloc(y->ctx, len, sizeof *l->classes);
+    if (l->classes == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < len && rc == EODKIT_OK; i++) {
+        ek_class_entry *c = &l->classes[i];
+        yaml_node_t *key, *value;
+        size_t j;
+
+        l->nclasses = i + 1;
+        if (n->type == YAML_MAPPING_NODE) {
+            ek_yaml_map_pair(y, n, i, &key, &value);
+            rc = ek_yaml_string(y, key, "labels.classes", &c->value);
+            if (rc == EODKIT_OK) {
+                rc = parse_class_id(y, value, "labels.classes", &c->id);
+            }
+        } else {
+            key = ek_yaml_seq_item(y, n, i);
+            rc = ek_yaml_string(y, key, "labels.classes", &c->value);
+            c->id = (int)i + 1;
+        }
+        for (j = 0; rc == EODKIT_OK && j < i; j++) {
+            if (strcmp(l->classes[j].value, c->value) == 0) {
+                rc = ek_yaml_fail(y, key, "labels.classes: '%s' appears twice", c->value);
+            }
+        }
+    }
+    return rc;
+}
+
+/* class_names: {id: name, ...} */
+static int parse_class_names(ek_yaml *y, ek_labels_recipe *l, yaml_node_t *n)
+{
+    size_t i, j;
+    int rc = EODKIT_OK;
+
+    if (n->type != YAML_MAPPING_NODE) {
+        return ek_yaml_fail(y, n, "labels.class_names: expected {class id: name, ...}");
+    }
+    for (i = 0; i < ek_yaml_map_len(n) && rc == EODKIT_OK; i++) {
+        yaml_node_t *key, *value;
+        int id, found = 0;
+
+        ek_yaml_map_pair(y, n, i, &key, &value);
+        rc = parse_class_id(y, key, "labels.class_names", &id);
+        for (j = 0; rc == EODKIT_OK && j < l->nclasses; j++) {
+            if (l->classes[j].id == id && l->classes[j].name == NULL) {
+                rc = ek_yaml_string(y, value, "labels.class_names", &l->classes[j].name);
+                found = 1;
+            } else if (l->classes[j].id == id) {
+                found = 1;
+            }
+        }
+        if (rc == EODKIT_OK && !found) {
+            rc = ek_yaml_fail(y, key, "labels.class_names: no class has id %d", id);
+        }
+    }
+    return rc;
+}
+
+static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
+{
+    ek_labels_recipe *l = &r->labels;
+    yaml_node_t *v;
+    int index;
+    int rc;
+
+    l->present = 1;
+    l->band = 1;
+    l->task = EK_TASK_SEGMENTATION;
+    rc = ek_yaml_check_map(y, n, "labels", labels_keys);
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_require(y, n, "labels", "source", &v);
+    }
+    if (rc == EODKIT_OK) {
+        l->source_mark = ek_yaml_mark(v);
+        rc = resolve_path(y, r, v, "labels.source", &l->source);
+    }
+    if (rc == EODKIT_OK) {
+        rc = opt_string(y, n, "layer", "labels.layer", &l->layer);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "attribute")) != NULL) {
+        l->attribute_mark = ek_yaml_mark(v);
+        rc = ek_yaml_string(y, v, "labels.attribute", &l->attribute);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "classes")) != NULL) {
+        rc = parse_classes(y, l, v);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "class_names")) != NULL) {
+        if (l->classes == NULL) {
+            rc = ek_yaml_fail(y, v, "labels.class_names: needs 'classes'");
+        } else {
+            rc = parse_class_names(y, l, v);
+        }
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "background")) != NULL) {
+        rc = parse_class_id(y, v, "labels.background", &l->background);
+    }
+    l->background_name = ek_strdup(y->ctx, "background");
+    if (rc == EODKIT_OK && l->background_name == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+    }
+    if (rc == EODKIT_OK) {
+        rc = opt_string(y, n, "background_name", "labels.background_name",
+                        &l->background_name);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "all_touched")) != NULL) {
+        rc = ek_yaml_bool(y, v, "labels.all_touched", &l->all_touched);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "task")) != NULL) {
+        rc = ek_yaml_choice(y, v, "labels.task", tasks, &index);
+        l->task = (ek_task)index;
+    }
+    if (rc == EODKIT_OK) {
+        rc = opt_fraction(y, n, "min_class_share", "labels.min_class_share",
+                          &l->min_class_share);
+    }
+    return rc;
+}
+
+static int parse_filters(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
+{
+    int rc = ek_yaml_check_map(y, n, "filters", filter_keys);
+
+    if (rc == EODKIT_OK) {
+        rc = opt_fraction(y, n, "max_nodata", "filters.max_nodata", &r->max_nodata);
+    }
+    if (rc == EODKIT_OK) {
+        rc = opt_fraction(y, n, "min_labeled", "filters.min_labeled", &r->min_labeled);
+    }
+    if (rc == EODKIT_OK && r->min_labeled > 0 && !r->labels.present) {
+        rc = ek_yaml_fail(y, ek_yaml_get(y, n, "min_labeled"),
+                          "filters.min_labeled: the recipe has no labels");
+    }
+    return rc;
+}
+
+static int set_default_ratios(eodkit_ctx *ctx, ek_split_recipe *s)
+{
+    static const char *const names[] = {"train", "val", "test"};
+    static const double ratios[] = {0.8, 0.1, 0.1};
+    size_t i;
+
+    s->names = ek_calloc(ctx, 3, sizeof *s->names);
+    s->ratios = ek_calloc(ctx, 3, sizeof *s->ratios);
+    if (s->names == NULL || s->ratios == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < 3; i++) {
+        s->names[i] = ek_strdup(ctx, names[i]);
+        s->ratios[i] = ratios[i];
+        s->nsplits = i + 1;
+        if (s->names[i] == NULL) {
+            return EODKIT_ERR_NOMEM;
+        }
+    }
+    return EODKIT_OK;
+}
+
+static int parse_ratios(ek_yaml *y, ek_split_recipe *s, yaml_node_t *n)
+{
+    size_t i, len = ek_yaml_map_len(n);
+    double sum = 0;
+    int rc = EODKIT_OK;
+
+    if (n->type != YAML_MAPPING_NODE || len == 0) {
+        return ek_yaml_fail(y, n, "split.ratios: expected {split name: fraction, ...}");
+    }
+    s->names = ek_calloc(y->ctx, len, sizeof *s->names);
+    s->ratios = ek_calloc(y->ctx, len, sizeof *s->ratios);
+    if (s->names == NULL || s->ratios == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < len && rc == EODKIT_OK; i++) {
+        yaml_node_t *key, *value;
+        size_t j;
+
+        ek_yaml_map_pair(y, n, i, &key, &value);
+        s->nsplits = i + 1;
+        rc = ek_yaml_string(y, key, "split.ratios", &s->names[i]);
+        if (rc == EODKIT_OK) {
+            rc = check_name(y, key, "split.ratios", s->names[i]);
+        }
+        for (j = 0; rc == EODKIT_OK && j < i; j++) {
+            if (strcmp(s->names[j], s->names[i]) == 0) {
+                rc = ek_yaml_fail(y, key, "split.ratios: '%s' appears twice", s->names[i]);
+            }
+        }
+        if (rc == EODKIT_OK) {
+            rc = ek_yaml_number(y, value, "split.ratios", &s->ratios[i]);
+        }
+        if (rc == EODKIT_OK && (s->ratios[i] < 0 || s->ratios[i] > 1)) {
+            rc = ek_yaml_fail(y, value, "split.ratios: %s must be between 0 and 1",
+                              s->names[i]);
+        }
+        sum += rc == EODKIT_OK ? s->ratios[i] : 0;
+    }
+    if (rc == EODKIT_OK && fabs(sum - 1.0) > 1e-6) {
+        rc = ek_yaml_fail(y, n, "split.ratios: the ratios sum to %g; they must sum to 1",
+                          sum);
+    }
+    return rc;
+}
+
+static int parse_split(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
+{
+    ek_split_recipe *s = &r->split;
+    yaml_node_t *v;
+    long long seed;
+    int index;
+    int rc;
+
+    s->mark = ek_yaml_mark(n);
+    rc = ek_yaml_check_map(y, n, "split", split_keys);
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "method")) != NULL) {
+        rc = ek_yaml_choice(y, v, "split.method", methods, &index);
+        s->method = (ek_split_method)index;
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "ratios")) != NULL) {
+        rc = parse_ratios(y, s, v);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "seed")) != NULL) {
+        rc = ek_yaml_int(y, v, "split.seed", 0, 0x7fffffffffffffffLL, &seed);
+        s->seed = (uint64_t)seed;
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "block_size")) != NULL) {
+        if (s->method != EK_SPLIT_BLOCKS) {
+            rc = ek_yaml_fail(y, v, "split.block_size: only used with 'method: blocks'");
+        } else {
+            rc = ek_yaml_number(y, v, "split.block_size", &s->block_size);
+        }
+        if (rc == EODKIT_OK && s->block_size <= 0) {
+            rc = ek_yaml_fail(y, v, "split.block_size: must be greater than 0");
+        }
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "buffer")) != NULL) {
+        if (s->method != EK_SPLIT_BLOCKS) {
+            rc = ek_yaml_fail(y, v, "split.buffer: only used with 'method: blocks' "
+                                    "(random splits have no guard band)");
+        } else {
+            rc = ek_yaml_number(y, v, "split.buffer", &s->buffer);
+        }
+        if (rc == EODKIT_OK && s->buffer < 0) {
+            rc = ek_yaml_fail(y, v, "split.buffer: must be 0 or more chips");
+        }
+    }
+    if (rc == EODKIT_OK && s->method == EK_SPLIT_BLOCKS && s->block_size == 0) {
+        rc = ek_yaml_fail(y, n, "split: 'method: blocks' needs 'block_size' (CRS units)");
+    }
+    return rc;
+}
+
+static int parse_output(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
+{
+    yaml_node_t *v;
+    int index;
+    int rc = ek_yaml_check_map(y, n, "output", output_keys);
+
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "dir")) != NULL) {
+        rc = resolve_path(y, r, v, "output.dir", &r->output_dir);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "format")) != NULL) {
+        rc = ek_yaml_choice(y, v, "output.format", formats, &index);
+        if (rc == EODKIT_OK && index != 0) {
+            rc = ek_yaml_fail(y, v, "output.format: '%s' is not supported yet; use npy",
+                              formats[index]);
+        }
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "shard_size")) != NULL) {
+        rc = parse_bytes(y, v, "output.shard_size", &r->shard_bytes);
+    }
+    return rc;
+}
+
+static int fill_defaults(eodkit_ctx *ctx, ek_recipe *r)
+{
+    if (r->title == NULL && (r->title = ek_strdup(ctx, r->name)) == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    if (r->description == NULL && (r->description = ek_strdup(ctx, "")) == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    if (r->license == NULL && (r->license = ek_strdup(ctx, "proprietary")) == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    if (r->crs == NULL && r->like == NULL &&
+        (r->like = ek_strdup(ctx, r->modalities[0].name)) == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    if (r->split.names == NULL) {
+        return set_default_ratios(ctx, &r->split);
+    }
+    return EODKIT_OK;
+}
+
+static int parse_document(ek_yaml *y, ek_recipe *r)
+{
+    yaml_node_t *root = ek_yaml_root(y);
+    yaml_node_t *v;
+    int rc;
+
+    rc = ek_yaml_check_map(y, root, "the recipe", top_keys);
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_require(y, root, "the recipe", "dataset", &v);
+    }
+    if (rc == EODKIT_OK) {
+        rc = parse_dataset(y, r, v);
+    }
+    /* modalities before grid: 'like:' refers to them. */
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_require(y, root, "the recipe", "modalities", &v);
+    }
+    if (rc == EODKIT_OK) {
+        rc = parse_modalities(y, r, v);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_require(y, root, "the recipe", "grid", &v);
+    }
+    if (rc == EODKIT_OK) {
+        rc = parse_grid(y, r, v);
+    }
+    if (rc == EODKIT_OK && r->like != NULL && ek_recipe_find_modality(r, r->like) < 0) {
+        rc = ek_error(y->ctx, EODKIT_ERR_INPUT,
+                      "%s:%d:%d: grid.crs: 'like: %s' names no modality of the recipe",
+                      y->file, r->crs_mark.line, r->crs_mark.column, r->like);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, root, "labels")) != NULL) {
+        rc = parse_labels(y, r, v);
+    }
+    r->max_nodata = 1.0;
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, root, "filters")) != NULL) {
+        rc = parse_filters(y, r, v);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, root, "split")) != NULL) {
+        rc = parse_split(y, r, v);
+    }
+    r->shard_bytes = 1LL << 30;
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, root, "output")) != NULL) {
+        rc = parse_output(y, r, v);
+    }
+    if (rc == EODKIT_OK) {
+        rc = fill_defaults(y->ctx, r);
+    }
+    return rc;
+}
+
+int eodkit_recipe_load(eodkit_ctx *ctx, const char *path, eodkit_recipe **recipe)
+{
+    int rc;
+    ek_yaml y = {0};
+    ek_recipe *r = NULL;
+
+    *recipe = NULL;
+    y.ctx = ctx;
+    r = ek_calloc(ctx, 1, sizeof *r);
+    if (r == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    r->error_threshold = 0.125;
+    r->path = ek_strdup(ctx, path);
+    r->dir = ek_path_dirname(ctx, path);
+    if (r->path == NULL || r->dir == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+        goto out;
+    }
+    rc = ek_yaml_load(&y, path);
+    if (rc == EODKIT_OK) {
+        rc = parse_document(&y, r);
+    }
+out:
+    ek_yaml_free(&y);
+    if (rc != EODKIT_OK) {
+        eodkit_recipe_free(r);
+        return rc;
+    }
+    *recipe = r;
+    return EODKIT_OK;
+}
+
+static void free_strings(char **s, size_t n)
+{
+    ek_fs_free_list(s, n);
+}
+
+void eodkit_recipe_free(eodkit_recipe *r)
+{
+    size_t i;
+
+    if (r == NULL) {
+        return;
+    }
+    for (i = 0; i < r->nmodalities; i++) {
+        ek_modality_recipe *m = &r->modalities[i];
+
+        free(m->name);
+        free(m->kind);
+        free(m->sensor);
+        free(m->platform);
+        free(m->description);
+        free_strings(m->patterns, m->npatterns);
+        free(m->bands);
+        free_strings(m->band_names, m->nband_names);
+    }
+    free(r->modalities);
+    for (i = 0; i < r->labels.nclasses; i++) {
+        free(r->labels.classes[i].value);
+        free(r->labels.classes[i].name);
+    }
+    free(r->labels.classes);
+    free(r->labels.source);
+    free(r->labels.layer);
+    free(r->labels.attribute);
+    free(r->labels.background_name);
+    free_strings(r->split.names, r->split.nsplits);
+    free(r->split.ratios);
+    for (i = 0; i < r->nproviders; i++) {
+        free(r->providers[i].name);
+        free(r->providers[i].url);
+        free_strings(r->providers[i].roles, r->providers[i].nroles);
+    }
+    free(r->providers);
+    free_strings(r->keywords, r->nkeywords);
+    free(r->path);
+    free(r->dir);
+    free(r->name);
+    free(r->title);
+    free(r->description);
+    free(r->license);
+    free(r->citation);
+    free(r->version);
+    free(r->crs);
+    free(r->like);
+    free(r->aoi);
+    free(r->output_dir);
+    free(r);
+}

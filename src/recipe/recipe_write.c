@@ -1,0 +1,364 @@
+/*
+** Recipe: the resolved recipe stored in every dataset (recipe.yaml): the
+** recipe as eodkit understood it, every default filled in and every path
+** absolute, emitted with libyaml. output.dir is left out on purpose: the
+** dataset's own location is wherever it is now.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "ek_recipe.h"
+
+static const char *const task_words[] = {"segmentation", "classification", "multilabel"};
+
+typedef struct emitter {
+    yaml_emitter_t e;
+    int failed;
+} emitter;
+
+static void put(emitter *em, yaml_event_t *ev)
+{
+    if (!em->failed && !yaml_emitter_emit(&em->e, ev)) {
+        em->failed = 1;
+    }
+}
+
+static void scalar(emitter *em, const char *text, int plain)
+{
+    yaml_event_t ev;
+
+    yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)strlen(text),
+                                 plain, !plain,
+                                 plain ? YAML_PLAIN_SCALAR_STYLE
+                                       : YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+    put(em, &ev);
+}
+
+static void text(emitter *em, const char *s)
+{
+    scalar(em, s, 0);
+}
+
+/* The shortest decimal form of V that reads back as V. */
+static void number(emitter *em, double v)
+{
+    char buf[40];
+    int digits;
+
+    for (digits = 15; digits <= 17; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v) {
+            break;
+        }
+    }
+    scalar(em, buf, 1);
+}
+
+static void integer(emitter *em, long long v)
+{
+    char buf[32];
+
+    snprintf(buf, sizeof buf, "%lld", v);
+    scalar(em, buf, 1);
+}
+
+static void map_begin(emitter *em)
+{
+    yaml_event_t ev;
+
+    yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
+    put(em, &ev);
+}
+
+static void map_end(emitter *em)
+{
+    yaml_event_t ev;
+
+    yaml_mapping_end_event_initialize(&ev);
+    put(em, &ev);
+}
+
+static void seq_begin(emitter *em, int flow)
+{
+    yaml_event_t ev;
+
+    yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+                                         flow ? YAML_FLOW_SEQUENCE_STYLE
+                                              : YAML_BLOCK_SEQUENCE_STYLE);
+    put(em, &ev);
+}
+
+static void seq_end(emitter *em)
+{
+    yaml_event_t ev;
+
+    yaml_sequence_end_event_initialize(&ev);
+    put(em, &ev);
+}
+
+static void key(emitter *em, const char *k)
+{
+    scalar(em, k, 1);
+}
+
+static void pair_text(emitter *em, const char *k, const char *v)
+{
+    key(em, k);
+    text(em, v);
+}
+
+static void pair_number(emitter *em, const char *k, double v)
+{
+    key(em, k);
+    number(em, v);
+}
+
+static void pair_integer(emitter *em, const char *k, long long v)
+{
+    key(em, k);
+    integer(em, v);
+}
+
+static void text_list(emitter *em, char *const *items, size_t n)
+{
+    size_t i;
+
+    seq_begin(em, 1);
+    for (i = 0; i < n; i++) {
+        text(em, items[i]);
+    }
+    seq_end(em);
+}
+
+static void write_dataset(emitter *em, const ek_recipe *r)
+{
+    size_t i;
+
+    key(em, "dataset");
+    map_begin(em);
+    pair_text(em, "name", r->name);
+    pair_text(em, "title", r->title);
+    pair_text(em, "description", r->description);
+    pair_text(em, "license", r->license);
+    if (r->citation != NULL) {
+        pair_text(em, "citation", r->citation);
+    }
+    if (r->version != NULL) {
+        pair_text(em, "version", r->version);
+    }
+    if (r->nkeywords > 0) {
+        key(em, "keywords");
+        text_list(em, r->keywords, r->nkeywords);
+    }
+    if (r->nproviders > 0) {
+        key(em, "providers");
+        seq_begin(em, 0);
+        for (i = 0; i < r->nproviders; i++) {
+            map_begin(em);
+            pair_text(em, "name", r->providers[i].name);
+            if (r->providers[i].url != NULL) {
+                pair_text(em, "url", r->providers[i].url);
+            }
+            if (r->providers[i].nroles > 0) {
+                key(em, "roles");
+        text_list(em, r->providers[i].roles, r->providers[i].nroles);
+            }
+            map_end(em);
+        }
+        seq_end(em);
+    }
+    map_end(em);
+}
+
+static void write_grid(emitter *em, const ek_recipe *r)
+{
+    key(em, "grid");
+    map_begin(em);
+    key(em, "crs");
+    if (r->like != NULL) {
+        map_begin(em);
+        pair_text(em, "like", r->like);
+        map_end(em);
+    } else {
+        text(em, r->crs);
+    }
+    if (r->has_resolution) {
+        key(em, "resolution");
+        seq_begin(em, 1);
+        number(em, r->res_x);
+        number(em, r->res_y);
+        seq_end(em);
+    }
+    key(em, "chip_size");
+    seq_begin(em, 1);
+    integer(em, r->chip_h);
+    integer(em, r->chip_w);
+    seq_end(em);
+    key(em, "stride");
+    seq_begin(em, 1);
+    integer(em, r->stride_y);
+    integer(em, r->stride_x);
+    seq_end(em);
+    if (r->aoi != NULL) {
+        pair_text(em, "aoi", r->aoi);
+    }
+    pair_number(em, "error_threshold", r->error_threshold);
+    map_end(em);
+}
+
+static void write_modalities(emitter *em, const ek_recipe *r)
+{
+    size_t i, b;
+
+    key(em, "modalities");
+    seq_begin(em, 0);
+    for (i = 0; i < r->nmodalities; i++) {
+        const ek_modality_recipe *m = &r->modalities[i];
+
+        map_begin(em);
+        pair_text(em, "name", m->name);
+        pair_text(em, "kind", m->kind);
+        if (m->sensor != NULL) {
+            pair_text(em, "sensor", m->sensor);
+        }
+        if (m->platform != NULL) {
+            pair_text(em, "platform", m->platform);
+        }
+        if (m->description != NULL) {
+            pair_text(em, "description", m->description);
+        }
+        key(em, "files");
+        text_list(em, m->patterns, m->npatterns);
+        if (m->bands != NULL) {
+            key(em, "bands");
+            seq_begin(em, 1);
+            for (b = 0; b < m->nbands; b++) {
+                integer(em, m->bands[b]);
+            }
+            seq_end(em);
+        }
+        if (m->band_names != NULL) {
+            key(em, "band_names");
+        text_list(em, m->band_names, m->nband_names);
+        }
+        pair_text(em, "resampling", ek_resampling_name(m->resampling));
+        if (m->has_nodata) {
+            pair_number(em, "nodata", m->nodata);
+        }
+        map_end(em);
+    }
+    seq_end(em);
+}
+
+static void write_labels(emitter *em, const ek_recipe *r)
+{
+    const ek_labels_recipe *l = &r->labels;
+    size_t i;
+
+    key(em, "labels");
+    map_begin(em);
+    pair_text(em, "source", l->source);
+    if (l->layer != NULL) {
+        pair_text(em, "layer", l->layer);
+    }
+    if (l->attribute != NULL) {
+        pair_text(em, "attribute", l->attribute);
+    }
+    if (l->classes != NULL) {
+        key(em, "classes");
+        map_begin(em);
+        for (i = 0; i < l->nclasses; i++) {
+            text(em, l->classes[i].value);
+            integer(em, l->classes[i].id);
+        }
+        map_end(em);
+    }
+    pair_integer(em, "background", l->background);
+    pair_text(em, "background_name", l->background_name);
+    key(em, "all_touched");
+    scalar(em, l->all_touched ? "true" : "false", 1);
+    pair_text(em, "task", task_words[l->task]);
+    pair_number(em, "min_class_share", l->min_class_share);
+    map_end(em);
+}
+
+static void write_rest(emitter *em, const ek_recipe *r)
+{
+    const ek_split_recipe *s = &r->split;
+    size_t i;
+
+    key(em, "filters");
+    map_begin(em);
+    pair_number(em, "max_nodata", r->max_nodata);
+    pair_number(em, "min_labeled", r->min_labeled);
+    map_end(em);
+
+    key(em, "split");
+    map_begin(em);
+    pair_text(em, "method", s->method == EK_SPLIT_BLOCKS ? "blocks" : "random");
+    key(em, "ratios");
+    map_begin(em);
+    for (i = 0; i < s->nsplits; i++) {
+        text(em, s->names[i]);
+        number(em, s->ratios[i]);
+    }
+    map_end(em);
+    pair_integer(em, "seed", (long long)s->seed);
+    if (s->method == EK_SPLIT_BLOCKS) {
+        pair_number(em, "block_size", s->block_size);
+        pair_number(em, "buffer", s->buffer);
+    }
+    map_end(em);
+
+    key(em, "output");
+    map_begin(em);
+    pair_text(em, "format", "npy");
+    pair_integer(em, "shard_size", r->shard_bytes);
+    map_end(em);
+}
+
+int ek_recipe_write_resolved(eodkit_ctx *ctx, const ek_recipe *r, const char *path)
+{
+    emitter em;
+    yaml_event_t ev;
+    FILE *f = fopen(path, "wb");
+    int closed;
+
+    if (f == NULL) {
+        return ek_error(ctx, EODKIT_ERR_IO, "%s: cannot create", path);
+    }
+    memset(&em, 0, sizeof em);
+    if (!yaml_emitter_initialize(&em.e)) {
+        fclose(f);
+        return ek_error(ctx, EODKIT_ERR_NOMEM, "cannot start the YAML emitter");
+    }
+    yaml_emitter_set_output_file(&em.e, f);
+    yaml_emitter_set_unicode(&em.e, 1);
+    yaml_emitter_set_width(&em.e, 100);
+    yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+    put(&em, &ev);
+    yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+    put(&em, &ev);
+    map_begin(&em);
+    write_dataset(&em, r);
+    write_grid(&em, r);
+    write_modalities(&em, r);
+    if (r->labels.present) {
+        write_labels(&em, r);
+    }
+    write_rest(&em, r);
+    map_end(&em);
+    yaml_document_end_event_initialize(&ev, 1);
+    put(&em, &ev);
+    yaml_stream_end_event_initialize(&ev);
+    put(&em, &ev);
+    yaml_emitter_delete(&em.e);
+    closed = fclose(f);
+    if (em.failed || closed != 0) {
+        return ek_error(ctx, EODKIT_ERR_IO, "%s: writing the resolved recipe failed", path);
+    }
+    return EODKIT_OK;
+}

@@ -1,0 +1,377 @@
+/*
+** Recipe: typed access to a libyaml document with file:line:column errors.
+** The recipe parser (recipe.c) is written entirely in terms of these calls.
+*/
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ek_yaml.h"
+
+int ek_yaml_load(ek_yaml *y, const char *file)
+{
+    int rc = EODKIT_OK;
+    FILE *f = NULL;
+    yaml_parser_t parser;
+    int parser_ready = 0;
+
+    f = fopen(file, "rb");
+    if (f == NULL) {
+        return ek_error(y->ctx, EODKIT_ERR_INPUT, "%s: cannot open recipe: %s", file,
+                        strerror(errno));
+    }
+    if (!yaml_parser_initialize(&parser)) {
+        rc = ek_error(y->ctx, EODKIT_ERR_NOMEM, "%s: cannot start the YAML parser", file);
+        goto out;
+    }
+    parser_ready = 1;
+    yaml_parser_set_input_file(&parser, f);
+    if (!yaml_parser_load(&parser, &y->doc)) {
+        rc = ek_error(y->ctx, EODKIT_ERR_INPUT, "%s:%zu:%zu: YAML syntax error: %s%s%s",
+                      file, parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+                      parser.problem ? parser.problem : "unreadable YAML",
+                      parser.context ? " " : "", parser.context ? parser.context : "");
+        goto out;
+    }
+    y->loaded = 1;
+    y->file = file;
+    if (yaml_document_get_root_node(&y->doc) == NULL) {
+        rc = ek_error(y->ctx, EODKIT_ERR_INPUT, "%s: the recipe is empty", file);
+    }
+out:
+    if (parser_ready) {
+        yaml_parser_delete(&parser);
+    }
+    fclose(f);
+    return rc;
+}
+
+void ek_yaml_free(ek_yaml *y)
+{
+    if (y->loaded) {
+        yaml_document_delete(&y->doc);
+        y->loaded = 0;
+    }
+}
+
+yaml_node_t *ek_yaml_root(ek_yaml *y)
+{
+    return yaml_document_get_root_node(&y->doc);
+}
+
+ek_mark ek_yaml_mark(const yaml_node_t *n)
+{
+    ek_mark m = {0, 0};
+
+    if (n != NULL) {
+        m.line = (int)n->start_mark.line + 1;
+        m.column = (int)n->start_mark.column + 1;
+    }
+    return m;
+}
+
+int ek_yaml_fail(ek_yaml *y, const yaml_node_t *n, const char *fmt, ...)
+{
+    char text[EK_MESSAGE_MAX];
+    ek_mark m = ek_yaml_mark(n);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (m.line == 0) {
+        m.line = 1;
+        m.column = 1;
+    }
+    return ek_error(y->ctx, EODKIT_ERR_INPUT, "%s:%d:%d: %s", y->file, m.line, m.column,
+                    text);
+}
+
+const char *ek_yaml_text(const yaml_node_t *n)
+{
+    if (n == NULL || n->type != YAML_SCALAR_NODE) {
+        return NULL;
+    }
+    return (const char *)n->data.scalar.value;
+}
+
+static int is_null(const yaml_node_t *n)
+{
+    const char *t = ek_yaml_text(n);
+
+    if (t == NULL || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
+        return 0;
+    }
+    return strcmp(t, "") == 0 || strcmp(t, "~") == 0 || strcmp(t, "null") == 0 ||
+           strcmp(t, "Null") == 0 || strcmp(t, "NULL") == 0;
+}
+
+static const char *kind_name(const yaml_node_t *n)
+{
+    switch (n->type) {
+    case YAML_MAPPING_NODE: return "a mapping";
+    case YAML_SEQUENCE_NODE: return "a list";
+    default: return "a value";
+    }
+}
+
+size_t ek_yaml_map_len(const yaml_node_t *n)
+{
+    if (n == NULL || n->type != YAML_MAPPING_NODE) {
+        return 0;
+    }
+    return (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+}
+
+void ek_yaml_map_pair(ek_yaml *y, yaml_node_t *n, size_t i, yaml_node_t **key,
+                      yaml_node_t **value)
+{
+    yaml_node_pair_t *p = n->data.mapping.pairs.start + i;
+
+    *key = yaml_document_get_node(&y->doc, p->key);
+    *value = yaml_document_get_node(&y->doc, p->value);
+}
+
+size_t ek_yaml_seq_len(const yaml_node_t *n)
+{
+    if (n == NULL || n->type != YAML_SEQUENCE_NODE) {
+        return 0;
+    }
+    return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+}
+
+yaml_node_t *ek_yaml_seq_item(ek_yaml *y, yaml_node_t *n, size_t i)
+{
+    return yaml_document_get_node(&y->doc, n->data.sequence.items.start[i]);
+}
+
+int ek_yaml_check_map(ek_yaml *y, yaml_node_t *n, const char *what,
+                      const char *const *keys)
+{
+    size_t i, j, nkeys = 0;
+
+    if (n == NULL || n->type != YAML_MAPPING_NODE) {
+        return ek_yaml_fail(y, n, "%s: expected a mapping of keys, got %s", what,
+                            n == NULL ? "nothing" : kind_name(n));
+    }
+    while (keys[nkeys] != NULL) {
+        nkeys++;
+    }
+    for (i = 0; i < ek_yaml_map_len(n); i++) {
+        yaml_node_t *key, *value;
+        const char *name;
+        const char *near;
+
+        ek_yaml_map_pair(y, n, i, &key, &value);
+        name = ek_yaml_text(key);
+        if (name == NULL) {
+            return ek_yaml_fail(y, key, "%s: keys must be plain words", what);
+        }
+        for (j = 0; j < nkeys; j++) {
+            if (strcmp(name, keys[j]) == 0) {
+                break;
+            }
+        }
+        if (j == nkeys) {
+            near = ek_nearest_word(name, keys, nkeys);
+            if (near != NULL) {
+                return ek_yaml_fail(y, key, "unknown key '%s' in %s (did you mean '%s'?)",
+                                    name, what, near);
+            }
+            return ek_yaml_fail(y, key, "unknown key '%s' in %s (valid keys: see doc/recipe.md)",
+                                name, what);
+        }
+        for (j = 0; j < i; j++) {
+            yaml_node_t *other, *ignored;
+
+            ek_yaml_map_pair(y, n, j, &other, &ignored);
+            if (strcmp(ek_yaml_text(other) ? ek_yaml_text(other) : "", name) == 0) {
+                return ek_yaml_fail(y, key, "duplicate key '%s' in %s", name, what);
+            }
+        }
+    }
+    return EODKIT_OK;
+}
+
+yaml_node_t *ek_yaml_get(ek_yaml *y, yaml_node_t *map, const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < ek_yaml_map_len(map); i++) {
+        yaml_node_t *k, *v;
+        const char *name;
+
+        ek_yaml_map_pair(y, map, i, &k, &v);
+        name = ek_yaml_text(k);
+        if (name != NULL && strcmp(name, key) == 0) {
+            return is_null(v) ? NULL : v;
+        }
+    }
+    return NULL;
+}
+
+int ek_yaml_require(ek_yaml *y, yaml_node_t *map, const char *what, const char *key,
+                    yaml_node_t **out)
+{
+    *out = ek_yaml_get(y, map, key);
+    if (*out == NULL) {
+        return ek_yaml_fail(y, map, "%s: missing required key '%s'", what, key);
+    }
+    return EODKIT_OK;
+}
+
+int ek_yaml_string(ek_yaml *y, yaml_node_t *n, const char *what, char **out)
+{
+    const char *t = ek_yaml_text(n);
+
+    if (t == NULL) {
+        return ek_yaml_fail(y, n, "%s: expected text, got %s", what, kind_name(n));
+    }
+    *out = ek_strdup(y->ctx, t);
+    return *out == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+}
+
+int ek_yaml_number(ek_yaml *y, yaml_node_t *n, const char *what, double *out)
+{
+    const char *t = ek_yaml_text(n);
+    char *end = NULL;
+    double v;
+
+    if (t == NULL) {
+        return ek_yaml_fail(y, n, "%s: expected a number, got %s", what, kind_name(n));
+    }
+    errno = 0;
+    v = strtod(t, &end);
+    if (end == t || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+        return ek_yaml_fail(y, n, "%s: expected a number, got '%s'", what, t);
+    }
+    *out = v;
+    return EODKIT_OK;
+}
+
+int ek_yaml_int(ek_yaml *y, yaml_node_t *n, const char *what, long long min,
+                long long max, long long *out)
+{
+    const char *t = ek_yaml_text(n);
+    char *end = NULL;
+    long long v;
+
+    if (t == NULL) {
+        return ek_yaml_fail(y, n, "%s: expected a whole number, got %s", what,
+                            kind_name(n));
+    }
+    errno = 0;
+    v = strtoll(t, &end, 10);
+    if (end == t || *end != '\0' || errno == ERANGE) {
+        return ek_yaml_fail(y, n, "%s: expected a whole number, got '%s'", what, t);
+    }
+    if (v < min || v > max) {
+        return ek_yaml_fail(y, n, "%s: %lld is out of range [%lld, %lld]", what, v, min,
+                            max);
+    }
+    *out = v;
+    return EODKIT_OK;
+}
+
+int ek_yaml_bool(ek_yaml *y, yaml_node_t *n, const char *what, int *out)
+{
+    static const char *const words[] = {"true", "false", "yes", "no", "on", "off", NULL};
+    int index;
+    int rc = ek_yaml_choice(y, n, what, words, &index);
+
+    if (rc == EODKIT_OK) {
+        *out = index % 2 == 0;
+    }
+    return rc;
+}
+
+int ek_yaml_choice(ek_yaml *y, yaml_node_t *n, const char *what,
+                   const char *const *choices, int *index)
+{
+    const char *t = ek_yaml_text(n);
+    char list[512] = "";
+    size_t nchoices = 0, used = 0;
+    const char *near;
+
+    if (t == NULL) {
+        return ek_yaml_fail(y, n, "%s: expected a word, got %s", what, kind_name(n));
+    }
+    for (nchoices = 0; choices[nchoices] != NULL; nchoices++) {
+        if (strcmp(t, choices[nchoices]) == 0) {
+            *index = (int)nchoices;
+            return EODKIT_OK;
+        }
+        if (used < sizeof list) {
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
+                                     nchoices ? ", " : "", choices[nchoices]);
+        }
+    }
+    near = ek_nearest_word(t, choices, nchoices);
+    if (near != NULL) {
+        return ek_yaml_fail(y, n, "%s: unknown value '%s' (did you mean '%s'?)", what, t,
+                            near);
+    }
+    return ek_yaml_fail(y, n, "%s: unknown value '%s' (one of: %s)", what, t, list);
+}
+
+int ek_yaml_string_list(ek_yaml *y, yaml_node_t *n, const char *what, char ***out,
+                        size_t *count)
+{
+    size_t i, len;
+    char **items;
+
+    *out = NULL;
+    *count = 0;
+    if (n->type == YAML_SCALAR_NODE) {
+        len = 1;
+    } else if (n->type == YAML_SEQUENCE_NODE) {
+        len = ek_yaml_seq_len(n);
+    } else {
+        return ek_yaml_fail(y, n, "%s: expected a list of text, got a mapping", what);
+    }
+    items = ek_calloc(y->ctx, len, sizeof *items);
+    if (items == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < len; i++) {
+        yaml_node_t *item = n->type == YAML_SCALAR_NODE ? n : ek_yaml_seq_item(y, n, i);
+        int rc = ek_yaml_string(y, item, what, &items[i]);
+
+        if (rc != EODKIT_OK) {
+            while (i > 0) {
+                free(items[--i]);
+            }
+            free(items);
+            return rc;
+        }
+    }
+    *out = items;
+    *count = len;
+    return EODKIT_OK;
+}
+
+int ek_yaml_number_pair(ek_yaml *y, yaml_node_t *n, const char *what, double *a,
+                        double *b)
+{
+    int rc;
+
+    if (n->type == YAML_SEQUENCE_NODE) {
+        if (ek_yaml_seq_len(n) != 2) {
+            return ek_yaml_fail(y, n, "%s: expected one number or a list of two", what);
+        }
+        rc = ek_yaml_number(y, ek_yaml_seq_item(y, n, 0), what, a);
+        if (rc == EODKIT_OK) {
+            rc = ek_yaml_number(y, ek_yaml_seq_item(y, n, 1), what, b);
+        }
+    } else {
+        rc = ek_yaml_number(y, n, what, a);
+        *b = *a;
+    }
+    if (rc == EODKIT_OK && (*a <= 0 || *b <= 0)) {
+        return ek_yaml_fail(y, n, "%s: must be greater than 0", what);
+    }
+    return rc;
+}

@@ -1,0 +1,37 @@
+/*
+** Split: which split each chip belongs to. Decided from the grid alone,
+** before any pixel is read, so it never depends on data order or threads:
+** `random` shuffles chips, `blocks` shuffles square blocks of the CRS and
+** then drops chips in the guard band, so that no two kept chips of
+** different splits share a pixel or come closer than `buffer` chips.
+*/
+#ifndef EK_SPLIT_H
+#define EK_SPLIT_H
+
+#include <stdint.h>
+
+#include "grid/ek_plan.h"
+
+#define EK_CHIP_SKIP (-1)  /* not a candidate (outside the AOI) */
+#define EK_CHIP_GUARD (-2) /* dropped: in the guard band of another split */
+
+typedef struct ek_split {
+    size_t nsplits;
+    int8_t *chip_split;  /* per chip id: split index, or EK_CHIP_SKIP / EK_CHIP_GUARD */
+    int32_t *chip_block; /* per chip id: block index, -1 without blocks */
+    size_t nblocks;
+    int64_t *block_x, *block_y; /* block coordinates: floor(CRS coordinate / size) */
+    int *block_split;
+    size_t guard_dropped;
+    int guard_x, guard_y; /* guard band in pixels */
+} ek_split;
+
+/* Assign splits for plan P. Free with ek_split_free. */
+int ek_split_make(eodkit_ctx *ctx, const ek_plan *p, ek_split **split /* OUT */);
+void ek_split_free(ek_split *split);
+
+/* How many of N items each of the NSPLITS RATIOS gets (largest remainder;
+   the counts sum to N). */
+void ek_split_counts(const double *ratios, size_t nsplits, size_t n, size_t *counts);
+
+#endif

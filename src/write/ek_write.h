@@ -1,0 +1,164 @@
+/*
+** Write: the dataset on disk (doc/format.md): .npy shards per split and
+** array, the chip index (GeoPackage), stats.json, collection.json (STAC),
+** provenance. Everything is written into a temporary folder that is renamed
+** into place only when complete.
+*/
+#ifndef EK_WRITE_H
+#define EK_WRITE_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "grid/ek_plan.h"
+#include "label/ek_label.h"
+#include "split/ek_split.h"
+#include "stats/ek_stats.h"
+
+/* ---- the output folder ---- */
+
+typedef struct ek_output {
+    char *final; /* where the dataset must appear */
+    char *tmp;   /* where it is built: FINAL + ".partial" */
+} ek_output;
+
+/*
+** Prepare to build into FINAL: refuse an existing FINAL unless OVERWRITE (and
+** even then unless it is an eodkit dataset or empty); clear a stale partial
+** build of ours; create the temporary folder.
+*/
+int ek_output_begin(eodkit_ctx *ctx, const char *final, int overwrite, ek_output *out);
+
+/* Move the finished temporary folder into place (replacing FINAL). */
+int ek_output_commit(eodkit_ctx *ctx, ek_output *out);
+
+/* Remove the temporary folder (after a failure); free OUT's strings. */
+void ek_output_abort(ek_output *out);
+void ek_output_clear(ek_output *out);
+
+/* Nonzero when folder DIR holds an eodkit dataset. */
+int ek_output_is_dataset(const char *dir);
+
+/* ---- .npy shards ---- */
+
+/* One array stored per chip: a modality or the labels. */
+typedef struct ek_array_desc {
+    const char *name;  /* file name prefix: "<split>/<name>-NNNNN.npy" */
+    GDALDataType dtype;
+    int ndim;          /* dimensions per chip (0 for one value per chip) */
+    int64_t shape[4];  /* per chip */
+    size_t chip_bytes;
+} ek_array_desc;
+
+typedef struct ek_shards ek_shards;
+
+/*
+** Shard writer for NARRAYS arrays over NSPLITS splits under folder DIR.
+** Every shard holds at most SHARD_BYTES per array (at least one chip); all
+** arrays of a split break into shards at the same chips.
+*/
+int ek_shards_new(eodkit_ctx *ctx, const char *dir, const ek_array_desc *arrays,
+                  size_t narrays, char *const *split_names, size_t nsplits,
+                  long long shard_bytes, ek_shards **shards /* OUT */);
+
+/* Append one chip (DATA[a] = chip_bytes of array a) to split S; *SHARD and
+   *ROW say where it went. */
+int ek_shards_append(eodkit_ctx *ctx, ek_shards *shards, int s, const void *const *data,
+                     int *shard, int64_t *row);
+
+/* Finish every open shard (final headers). Then free with ek_shards_free. */
+int ek_shards_close(eodkit_ctx *ctx, ek_shards *shards);
+void ek_shards_free(ek_shards *shards);
+
+/* Chips written to split S, and the number of its shards. */
+int64_t ek_shards_count(const ek_shards *shards, int s);
+int ek_shards_files(const ek_shards *shards, int s);
+
+/* Bytes of the .npy header eodkit writes for DESC (data starts there). */
+size_t ek_npy_header_bytes(const ek_array_desc *desc);
+
+/* Path of shard K of array DESC in split folder SPLIT under DIR (allocated). */
+char *ek_shard_path(eodkit_ctx *ctx, const char *dir, const char *split,
+                    const ek_array_desc *desc, int k);
+
+/* Write a whole .npy file PATH holding N rows of DESC. */
+int ek_npy_write(eodkit_ctx *ctx, const char *path, const ek_array_desc *desc, int64_t n,
+                 const void *data);
+
+#endif
+
+/* ---- the chip index (index.gpkg, layer "chips") ---- */
+
+typedef struct ek_index ek_index;
+
+typedef struct ek_index_row {
+    int64_t chip_id;
+    int split;
+    int shard;
+    int64_t row;
+    ek_window window; /* on the grid */
+    double nodata_frac;
+    double labeled_frac;
+    const char *class_hist; /* JSON object {"class id": pixels}, or NULL */
+    int label;              /* classification label, or -1 */
+    int64_t block;          /* split block, or -1 */
+    const char *sources;    /* JSON object {"modality": [input indices]} */
+} ek_index_row;
+
+/* Create index file PATH for chips on grid G; SPLIT_NAMES name the splits. */
+int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_grid *g,
+                    char *const *split_names, size_t nsplits, ek_index **index /* OUT */);
+
+/* Add one chip (called in commit order). */
+int ek_index_add(eodkit_ctx *ctx, ek_index *index, const ek_index_row *row);
+
+/* Lon/lat bounds (west, south, east, north) of the chips of split S, or of
+   all chips when S < 0. Return 0 when there are none. */
+int ek_index_bbox(const ek_index *index, int s, double bbox[4] /* OUT */);
+
+/* Commit and close the file. Then free with ek_index_free. */
+int ek_index_close(eodkit_ctx *ctx, ek_index *index);
+void ek_index_free(ek_index *index);
+
+/* ---- metadata: stats.json, collection.json (+ items), provenance.json ---- */
+
+#define EK_NPCT 5
+extern const double ek_percentile_levels[EK_NPCT]; /* 1, 2, 50, 98, 99 */
+
+typedef struct ek_band_stats {
+    uint64_t count; /* pixels of training chips */
+    ek_moments m;   /* over the valid ones */
+    double pct[EK_NPCT];
+} ek_band_stats;
+
+/* What a finished build knows, for the metadata writers. */
+typedef struct ek_dataset_facts {
+    const ek_recipe *recipe;
+    const ek_plan *plan;
+    const ek_labels *labels; /* NULL without labels */
+    const ek_split *split;
+    const ek_array_desc *arrays; /* modalities in recipe order, then "label" */
+    size_t narrays;
+    const ek_shards *shards;
+    const ek_index *index;
+    int train;                 /* the split the statistics describe */
+    ek_band_stats **band_stats; /* [modality][band] */
+    uint64_t **class_pixels;   /* [split][class id], NULL without labels */
+    uint64_t **class_chips;    /* [split][class id]: chips holding the class */
+    uint64_t **label_chips;    /* [split][class id]: classification labels, or NULL */
+} ek_dataset_facts;
+
+/* The classes present in the dataset (background excluded): the declared
+   ones, or for a label raster without a class map, the ids that occur.
+   Release with ek_facts_classes_free. */
+int ek_facts_classes(eodkit_ctx *ctx, const ek_dataset_facts *f, ek_class **classes,
+                     size_t *n);
+void ek_facts_classes_free(const ek_dataset_facts *f, ek_class *classes, size_t n);
+
+/* Write O as DIR/NAME: indented JSON and a final newline. */
+int ek_write_json(eodkit_ctx *ctx, const json_t *o, const char *dir, const char *name);
+
+int ek_write_stats(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f);
+int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f);
+int ek_write_provenance(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f);

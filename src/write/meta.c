@@ -1,0 +1,357 @@
+/*
+** Write: stats.json (training statistics and class counts) and
+** provenance.json (versions, input checksums, grid, how every input was
+** read, how splits were made). Both are plain JSON (jansson) with keys in a
+** fixed order, so identical builds give identical bytes.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <cpl_string.h>
+#include <ogr_srs_api.h>
+
+#include "core/ek_fs.h"
+#include "ek_write.h"
+
+const double ek_percentile_levels[EK_NPCT] = {1, 2, 50, 98, 99};
+
+static json_t *number(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+int ek_facts_classes(eodkit_ctx *ctx, const ek_dataset_facts *f, ek_class **out, size_t *n)
+{
+    const ek_labels *l = f->labels;
+    size_t s, k = 0;
+    int id;
+
+    *out = NULL;
+    *n = 0;
+    if (l == NULL) {
+        return EODKIT_OK;
+    }
+    if (!l->discover) {
+        *out = l->classes;
+        *n = l->nclasses;
+        return EODKIT_OK;
+    }
+    /* Label raster without a class map: the ids that occur. */
+    *out = ek_calloc(ctx, (size_t)l->max_id + 1, sizeof **out);
+    if (*out == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (id = 0; id <= l->max_id; id++) {
+        uint64_t seen = 0;
+
+        for (s = 0; s < f->split->nsplits; s++) {
+            seen += f->class_pixels[s][id];
+        }
+        if (seen > 0 && id != l->recipe->background) {
+            (*out)[k].id = id;
+            (*out)[k].name = ek_asprintf(ctx, "%d", id);
+            if ((*out)[k].name == NULL) {
+                return EODKIT_ERR_NOMEM;
+            }
+            k++;
+        }
+    }
+    *n = k;
+    return EODKIT_OK;
+}
+
+void ek_facts_classes_free(const ek_dataset_facts *f, ek_class *classes, size_t n)
+{
+    size_t i;
+
+    if (f->labels == NULL || !f->labels->discover) {
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        free(classes[i].name);
+    }
+    free(classes);
+}
+
+/* {"class id": count, ...} over the ids that occur in COUNTS. */
+static json_t *count_object(const uint64_t *counts, int n)
+{
+    json_t *o = json_object();
+    char key[16];
+    int id;
+
+    for (id = 0; id < n; id++) {
+        if (counts[id] > 0) {
+            snprintf(key, sizeof key, "%d", id);
+            json_object_set_new(o, key, json_integer((json_int_t)counts[id]));
+        }
+    }
+    return o;
+}
+
+static json_t *per_split(const ek_dataset_facts *f, uint64_t **counts)
+{
+    json_t *o = json_object();
+    size_t s;
+
+    for (s = 0; s < f->split->nsplits; s++) {
+        json_object_set_new(o, f->recipe->split.names[s],
+                            count_object(counts[s], f->labels->max_id + 1));
+    }
+    return o;
+}
+
+static json_t *band_json(const ek_modality *m, int b, const ek_band_stats *bs)
+{
+    json_t *o = json_object(), *pct = json_object();
+    char key[16];
+    int k;
+
+    json_object_set_new(o, "band", json_integer(m->bands[b]));
+    json_object_set_new(o, "name", json_string(m->band_names[b]));
+    json_object_set_new(o, "count", json_integer((json_int_t)bs->count));
+    json_object_set_new(o, "valid_count", json_integer((json_int_t)bs->m.n));
+    if (bs->m.n > 0) {
+        json_object_set_new(o, "mean", number(bs->m.mean));
+        json_object_set_new(o, "std", number(sqrt(bs->m.m2 / (double)bs->m.n)));
+        json_object_set_new(o, "min", number(bs->m.min));
+        json_object_set_new(o, "max", number(bs->m.max));
+    } else {
+        json_object_set_new(o, "mean", json_null());
+        json_object_set_new(o, "std", json_null());
+        json_object_set_new(o, "min", json_null());
+        json_object_set_new(o, "max", json_null());
+    }
+    for (k = 0; k < EK_NPCT; k++) {
+        snprintf(key, sizeof key, "%g", ek_percentile_levels[k]);
+        json_object_set_new(pct, key, bs->m.n > 0 ? number(bs->pct[k]) : json_null());
+    }
+    json_object_set_new(o, "percentiles", pct);
+    return o;
+}
+
+int ek_write_json(eodkit_ctx *ctx, const json_t *o, const char *dir, const char *name)
+{
+    char *path = ek_path_join(ctx, dir, name);
+    char *text = json_dumps(o, JSON_INDENT(2));
+    int rc;
+
+    if (path == NULL || text == NULL) {
+        rc = ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory writing %s", name);
+    } else {
+        size_t len = strlen(text);
+
+        text[len] = '\n'; /* replace the NUL; write len + 1 bytes */
+        rc = ek_fs_write_file(ctx, path, text, len + 1);
+        text[len] = '\0';
+    }
+    free(path);
+    free(text);
+    return rc;
+}
+
+int ek_write_stats(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
+{
+    const ek_plan *p = f->plan;
+    json_t *root = json_object(), *mods = json_object();
+    size_t m;
+    int rc, b;
+
+    json_object_set_new(root, "split", json_string(f->recipe->split.names[f->train]));
+    json_object_set_new(root, "chips", json_integer(ek_shards_count(f->shards, f->train)));
+    json_object_set_new(root, "nodata_excluded", json_true());
+    json_object_set_new(root, "std_ddof", json_integer(0));
+    json_object_set_new(root, "percentile_method", json_string("linear"));
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_modality *mod = &p->modalities[m];
+        json_t *o = json_object(), *bands = json_array();
+
+        json_object_set_new(o, "dtype", json_string(ek_dtype_name(mod->dtype)));
+        json_object_set_new(o, "nodata", mod->has_nodata ? number(mod->nodata) : json_null());
+        for (b = 0; b < mod->nbands; b++) {
+            json_array_append_new(bands, band_json(mod, b, &f->band_stats[m][b]));
+        }
+        json_object_set_new(o, "bands", bands);
+        json_object_set_new(mods, mod->recipe->name, o);
+    }
+    json_object_set_new(root, "modalities", mods);
+    if (f->labels != NULL) {
+        json_t *classes = json_object();
+
+        json_object_set_new(classes, "pixels", per_split(f, f->class_pixels));
+        json_object_set_new(classes, "chips", per_split(f, f->class_chips));
+        if (f->label_chips != NULL) {
+            json_object_set_new(classes, "labels", per_split(f, f->label_chips));
+        }
+        json_object_set_new(root, "classes", classes);
+    }
+    rc = ek_write_json(ctx, root, dir, "stats.json");
+    json_decref(root);
+    return rc;
+}
+
+/* {"path", "bytes", "sha256"} for every file of GDAL dataset PATH (a
+   shapefile's .dbf and .prj, a raster's .aux.xml, ...). */
+static int add_files(eodkit_ctx *ctx, json_t *inputs, const char *role, const char *what,
+                     const char *path)
+{
+    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_READONLY, NULL, NULL, NULL);
+    char **files = ds != NULL ? GDALGetFileList(ds) : NULL;
+    char **list = files;
+    char *single[2] = {(char *)path, NULL};
+    int rc = EODKIT_OK, i;
+
+    if (list == NULL) {
+        list = single;
+    }
+    for (i = 0; list[i] != NULL && rc == EODKIT_OK; i++) {
+        json_t *o = json_object();
+        char hex[65] = "";
+
+        rc = ek_fs_sha256(ctx, list[i], hex);
+        json_object_set_new(o, "role", json_string(role));
+        if (what != NULL) {
+            json_object_set_new(o, "of", json_string(what));
+        }
+        json_object_set_new(o, "path", json_string(list[i]));
+        json_object_set_new(o, "bytes", json_integer(ek_fs_size(list[i])));
+        json_object_set_new(o, "sha256", json_string(hex));
+        json_array_append_new(inputs, o);
+    }
+    CSLDestroy(files);
+    if (ds != NULL) {
+        GDALClose(ds);
+    }
+    return rc;
+}
+
+static json_t *gt_json(const double gt[6])
+{
+    json_t *a = json_array();
+    int i;
+
+    for (i = 0; i < 6; i++) {
+        json_array_append_new(a, json_real(gt[i]));
+    }
+    return a;
+}
+
+static json_t *grid_json(const ek_plan *p)
+{
+    const ek_grid *g = &p->grid;
+    json_t *o = json_object();
+
+    json_object_set_new(o, "crs", g->crs_code != NULL ? json_string(g->crs_code) : json_null());
+    json_object_set_new(o, "wkt", json_string(g->wkt));
+    json_object_set_new(o, "geotransform", gt_json(g->gt));
+    json_object_set_new(o, "width", json_integer(g->width));
+    json_object_set_new(o, "height", json_integer(g->height));
+    json_object_set_new(o, "chip_size", json_pack("[i, i]", g->chip_h, g->chip_w));
+    json_object_set_new(o, "stride", json_pack("[i, i]", g->stride_y, g->stride_x));
+    json_object_set_new(o, "chips_across", json_integer(g->nx));
+    json_object_set_new(o, "chips_down", json_integer(g->ny));
+    json_object_set_new(o, "candidate_chips", json_integer((json_int_t)p->ncandidates));
+    json_object_set_new(o, "work_unit_chips", json_integer(p->unit_chips));
+    return o;
+}
+
+static json_t *read_json(const ek_plan *p)
+{
+    json_t *o = json_object();
+    size_t m, i;
+
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_modality *mod = &p->modalities[m];
+        json_t *mo = json_object(), *sources = json_array();
+
+        json_object_set_new(mo, "resampling",
+                            json_string(ek_resampling_name(mod->recipe->resampling)));
+        json_object_set_new(mo, "error_threshold", json_real(p->recipe->error_threshold));
+        for (i = 0; i < mod->nsources; i++) {
+            const ek_source *s = &mod->sources[i];
+
+            json_array_append_new(
+                sources, json_pack("{s:i, s:s, s:b, s:f, s:f}", "index", (int)i, "path",
+                                   s->path, "aligned", s->aligned, "xscale", s->xscale,
+                                   "yscale", s->yscale));
+        }
+        json_object_set_new(mo, "sources", sources);
+        json_object_set_new(o, mod->recipe->name, mo);
+    }
+    return o;
+}
+
+static json_t *split_json(const ek_dataset_facts *f)
+{
+    const ek_split_recipe *sr = &f->recipe->split;
+    const ek_split *s = f->split;
+    json_t *o = json_object(), *ratios = json_object(), *blocks = json_object();
+    size_t k;
+
+    json_object_set_new(o, "method", json_string(sr->method == EK_SPLIT_BLOCKS ? "blocks"
+                                                                                : "random"));
+    json_object_set_new(o, "seed", json_integer((json_int_t)sr->seed));
+    for (k = 0; k < sr->nsplits; k++) {
+        json_object_set_new(ratios, sr->names[k], json_real(sr->ratios[k]));
+    }
+    json_object_set_new(o, "ratios", ratios);
+    if (sr->method == EK_SPLIT_BLOCKS) {
+        json_object_set_new(o, "block_size", json_real(sr->block_size));
+        json_object_set_new(o, "buffer_chips", json_real(sr->buffer));
+        json_object_set_new(o, "guard_pixels", json_pack("[i, i]", s->guard_y, s->guard_x));
+        json_object_set_new(o, "guard_dropped", json_integer((json_int_t)s->guard_dropped));
+        for (k = 0; k < sr->nsplits; k++) {
+            json_object_set_new(blocks, sr->names[k], json_array());
+        }
+        for (k = 0; k < s->nblocks; k++) {
+            json_array_append_new(json_object_get(blocks, sr->names[s->block_split[k]]),
+                                  json_pack("[I, I]", (json_int_t)s->block_x[k],
+                                            (json_int_t)s->block_y[k]));
+        }
+        json_object_set_new(o, "blocks", blocks);
+    }
+    return o;
+}
+
+int ek_write_provenance(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
+{
+    const ek_recipe *r = f->recipe;
+    const ek_plan *p = f->plan;
+    json_t *root = json_object(), *versions = json_object(), *inputs = json_array();
+    int major, minor, patch, rc = EODKIT_OK;
+    char proj[32];
+    size_t m, i;
+
+    OSRGetPROJVersion(&major, &minor, &patch);
+    snprintf(proj, sizeof proj, "%d.%d.%d", major, minor, patch);
+    json_object_set_new(versions, "eodkit", json_string(eodkit_version()));
+    json_object_set_new(versions, "gdal", json_string(GDALVersionInfo("RELEASE_NAME")));
+    json_object_set_new(versions, "proj", json_string(proj));
+    json_object_set_new(root, "generator", json_string("eodkit"));
+    json_object_set_new(root, "versions", versions);
+    json_object_set_new(root, "recipe", json_string("recipe.yaml"));
+    for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
+        for (i = 0; i < p->modalities[m].nsources && rc == EODKIT_OK; i++) {
+            rc = add_files(ctx, inputs, "modality", p->modalities[m].recipe->name,
+                           p->modalities[m].sources[i].path);
+        }
+    }
+    if (rc == EODKIT_OK && r->labels.present) {
+        rc = add_files(ctx, inputs, "labels", NULL, r->labels.source);
+    }
+    if (rc == EODKIT_OK && r->aoi != NULL) {
+        rc = add_files(ctx, inputs, "aoi", NULL, r->aoi);
+    }
+    json_object_set_new(root, "inputs", inputs);
+    json_object_set_new(root, "grid", grid_json(p));
+    json_object_set_new(root, "read", read_json(p));
+    json_object_set_new(root, "split", split_json(f));
+    if (rc == EODKIT_OK) {
+        rc = ek_write_json(ctx, root, dir, "provenance.json");
+    }
+    json_decref(root);
+    return rc;
+}

@@ -1,0 +1,366 @@
+/*
+** Write: collection.json, a STAC 1.0 Collection describing the dataset:
+** extent, licence, providers, modalities and bands, classes, chips per
+** split, and one asset per file (shards carry ml-aoi split/role, eo bands
+** and projection). Only extensions whose schemas validate it are declared.
+*/
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ek_write.h"
+
+#define EXT_LABEL "https://stac-extensions.github.io/label/v1.0.1/schema.json"
+#define EXT_MLAOI "https://stac-extensions.github.io/ml-aoi/v0.2.0/schema.json"
+#define EXT_EO "https://stac-extensions.github.io/eo/v1.1.0/schema.json"
+#define EXT_PROJ "https://stac-extensions.github.io/projection/v1.1.0/schema.json"
+
+static const char *const task_names[] = {"segmentation", "classification", "multilabel"};
+
+/* ml-aoi knows train / validate / test; other split names have no mapping. */
+static const char *mlaoi_split(const char *name)
+{
+    if (strcmp(name, "train") == 0 || strcmp(name, "training") == 0) {
+        return "train";
+    }
+    if (strcmp(name, "val") == 0 || strcmp(name, "valid") == 0 ||
+        strcmp(name, "validation") == 0 || strcmp(name, "validate") == 0) {
+        return "validate";
+    }
+    if (strcmp(name, "test") == 0 || strcmp(name, "testing") == 0) {
+        return "test";
+    }
+    return NULL;
+}
+
+/* The eo extension's common band name for NAME, if any. */
+static const char *common_name(const char *name)
+{
+    static const char *const same[] = {"coastal", "blue", "green",  "red",    "rededge",
+                                       "yellow",  "pan",  "nir",    "nir08",  "nir09",
+                                       "cirrus",  "swir16", "swir22", "lwir", "lwir11",
+                                       "lwir12",  NULL};
+    static const char *const alias[][2] = {{"swir1", "swir16"}, {"swir2", "swir22"},
+                                           {"tir", "lwir"},     {NULL, NULL}};
+    char lower[32];
+    size_t i;
+
+    for (i = 0; i + 1 < sizeof lower && name[i] != '\0'; i++) {
+        lower[i] = (char)tolower((unsigned char)name[i]);
+    }
+    lower[i] = '\0';
+    for (i = 0; same[i] != NULL; i++) {
+        if (strcmp(lower, same[i]) == 0) {
+            return same[i];
+        }
+    }
+    for (i = 0; alias[i][0] != NULL; i++) {
+        if (strcmp(lower, alias[i][0]) == 0) {
+            return alias[i][1];
+        }
+    }
+    return NULL;
+}
+
+static int is_optical(const ek_modality *m)
+{
+    const char *k = m->recipe->kind;
+
+    return strcmp(k, "optical") == 0 || strcmp(k, "multispectral") == 0 ||
+           strcmp(k, "hyperspectral") == 0;
+}
+
+static json_t *bbox_json(const double b[4])
+{
+    return json_pack("[f, f, f, f]", b[0], b[1], b[2], b[3]);
+}
+
+static json_t *eo_bands(const ek_modality *m)
+{
+    json_t *a = json_array();
+    int b;
+
+    for (b = 0; b < m->nbands; b++) {
+        json_t *o = json_pack("{s:s}", "name", m->band_names[b]);
+        const char *cn = common_name(m->band_names[b]);
+
+        if (cn != NULL) {
+            json_object_set_new(o, "common_name", json_string(cn));
+        }
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+static json_t *modality_json(const ek_modality *m, const ek_array_desc *d)
+{
+    json_t *o = json_object(), *bands = json_array();
+    int b;
+
+    json_object_set_new(o, "name", json_string(m->recipe->name));
+    json_object_set_new(o, "kind", json_string(m->recipe->kind));
+    json_object_set_new(o, "sensor", m->recipe->sensor ? json_string(m->recipe->sensor)
+                                                        : json_null());
+    json_object_set_new(o, "platform", m->recipe->platform ? json_string(m->recipe->platform)
+                                                            : json_null());
+    json_object_set_new(o, "dtype", json_string(ek_dtype_name(m->dtype)));
+    json_object_set_new(o, "shape", json_pack("[I, I, I]", (json_int_t)d->shape[0],
+                                              (json_int_t)d->shape[1],
+                                              (json_int_t)d->shape[2]));
+    json_object_set_new(o, "nodata", m->has_nodata ? json_real(m->nodata) : json_null());
+    json_object_set_new(o, "resampling",
+                        json_string(ek_resampling_name(m->recipe->resampling)));
+    for (b = 0; b < m->nbands; b++) {
+        json_array_append_new(bands, json_pack("{s:s, s:i}", "name", m->band_names[b],
+                                               "source_band", m->bands[b]));
+    }
+    json_object_set_new(o, "bands", bands);
+    json_object_set_new(o, "files", json_integer((json_int_t)m->nsources));
+    return o;
+}
+
+static json_t *label_json(const ek_dataset_facts *f, const ek_array_desc *d,
+                          const ek_class *classes, size_t nclasses)
+{
+    const ek_labels *l = f->labels;
+    json_t *o = json_object(), *list = json_array(), *shape = json_array();
+    size_t k;
+    int i;
+
+    json_object_set_new(o, "task", json_string(task_names[l->recipe->task]));
+    json_object_set_new(o, "dtype", json_string(ek_dtype_name(d->dtype)));
+    for (i = 0; i < d->ndim; i++) {
+        json_array_append_new(shape, json_integer((json_int_t)d->shape[i]));
+    }
+    json_object_set_new(o, "shape", shape);
+    json_object_set_new(o, "type", json_string(l->is_raster ? "raster" : "vector"));
+    json_object_set_new(o, "background",
+                        json_pack("{s:i, s:s}", "id", l->recipe->background, "name",
+                                  l->recipe->background_name));
+    for (k = 0; k < nclasses; k++) {
+        json_array_append_new(list, json_pack("{s:i, s:s}", "id", classes[k].id, "name",
+                                              classes[k].name));
+    }
+    json_object_set_new(o, "classes", list);
+    if (l->recipe->task == EK_TASK_MULTILABEL) {
+        json_object_set_new(o, "min_class_share", json_real(l->recipe->min_class_share));
+    }
+    return o;
+}
+
+static void add_shard_assets(const ek_dataset_facts *f, json_t *assets)
+{
+    const ek_plan *p = f->plan;
+    const ek_grid *g = &p->grid;
+    size_t s, a;
+    int k;
+
+    for (s = 0; s < f->split->nsplits; s++) {
+        const char *split = f->recipe->split.names[s];
+        const char *ml = mlaoi_split(split);
+
+        for (k = 0; k < ek_shards_files(f->shards, (int)s); k++) {
+            for (a = 0; a < f->narrays; a++) {
+                const ek_array_desc *d = &f->arrays[a];
+                int is_label = a >= p->nmodalities;
+                char key[256], href[264];
+                json_t *o;
+
+                snprintf(key, sizeof key, "%s/%s-%05d.npy", split, d->name, k);
+                snprintf(href, sizeof href, "./%s", key);
+                o = json_pack("{s:s, s:s, s:[s]}", "href", href, "type", "application/x-npy",
+                              "roles", is_label ? "labels" : "data");
+                if (ml != NULL) {
+                    json_object_set_new(o, "ml-aoi:split", json_string(ml));
+                }
+                json_object_set_new(o, "ml-aoi:role", json_string(is_label ? "label" : "feature"));
+                if (!is_label && is_optical(&p->modalities[a])) {
+                    json_object_set_new(o, "eo:bands", eo_bands(&p->modalities[a]));
+                }
+                if (g->crs_code != NULL && strncmp(g->crs_code, "EPSG:", 5) == 0) {
+                    json_object_set_new(o, "proj:epsg", json_integer(atoi(g->crs_code + 5)));
+                } else {
+                    json_object_set_new(o, "proj:wkt2", json_string(g->wkt));
+                }
+                json_object_set_new(assets, key, o);
+            }
+        }
+    }
+}
+
+static json_t *summaries_json(const ek_dataset_facts *f, const ek_class *classes,
+                              size_t nclasses)
+{
+    const ek_plan *p = f->plan;
+    json_t *o = json_object(), *instruments = json_array(), *kinds = json_array();
+    json_t *platforms = json_array(), *splits = json_array();
+    size_t m, s, k;
+
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_modality_recipe *mr = p->modalities[m].recipe;
+
+        if (mr->sensor != NULL) {
+            json_array_append_new(instruments, json_string(mr->sensor));
+        }
+        if (mr->platform != NULL) {
+            json_array_append_new(platforms, json_string(mr->platform));
+        }
+        json_array_append_new(kinds, json_string(mr->kind));
+    }
+    json_object_set_new(o, "instruments", instruments);
+    json_object_set_new(o, "eodkit:platform_types", platforms);
+    json_object_set_new(o, "eodkit:kinds", kinds);
+    for (s = 0; s < f->split->nsplits; s++) {
+        const char *ml = mlaoi_split(f->recipe->split.names[s]);
+
+        if (ml != NULL) {
+            json_array_append_new(splits, json_string(ml));
+        }
+    }
+    json_object_set_new(o, "ml-aoi:split", splits);
+    if (f->labels != NULL) {
+        json_t *names = json_array();
+
+        for (k = 0; k < nclasses; k++) {
+            json_array_append_new(names, json_string(classes[k].name));
+        }
+        json_object_set_new(o, "label:classes",
+                            json_pack("[{s:s, s:o}]", "name", "class", "classes", names));
+        json_object_set_new(o, "label:type", json_pack("[s]", "raster"));
+        json_object_set_new(o, "label:tasks",
+                            json_pack("[s]", task_names[f->labels->recipe->task]));
+    }
+    return o;
+}
+
+static json_t *providers_json(const ek_recipe *r)
+{
+    json_t *a = json_array();
+    size_t i, k;
+
+    for (i = 0; i < r->nproviders; i++) {
+        json_t *o = json_pack("{s:s}", "name", r->providers[i].name);
+
+        if (r->providers[i].url != NULL) {
+            json_object_set_new(o, "url", json_string(r->providers[i].url));
+        }
+        if (r->providers[i].nroles > 0) {
+            json_t *roles = json_array();
+
+            for (k = 0; k < r->providers[i].nroles; k++) {
+                json_array_append_new(roles, json_string(r->providers[i].roles[k]));
+            }
+            json_object_set_new(o, "roles", roles);
+        }
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
+{
+    const ek_recipe *r = f->recipe;
+    const ek_plan *p = f->plan;
+    const ek_grid *g = &p->grid;
+    json_t *root = json_object(), *exts = json_array(), *mods = json_array();
+    json_t *splits = json_object(), *assets = json_object(), *keywords = json_array();
+    ek_class *classes = NULL;
+    size_t nclasses = 0, m, s;
+    double bbox[4] = {0, 0, 0, 0};
+    int rc, any_optical = 0;
+
+    rc = ek_facts_classes(ctx, f, &classes, &nclasses);
+    if (rc != EODKIT_OK) {
+        json_decref(root);
+        return rc;
+    }
+    for (m = 0; m < p->nmodalities; m++) {
+        any_optical |= is_optical(&p->modalities[m]);
+    }
+    json_object_set_new(root, "type", json_string("Collection"));
+    json_object_set_new(root, "stac_version", json_string("1.0.0"));
+    if (f->labels != NULL) {
+        json_array_append_new(exts, json_string(EXT_LABEL));
+    }
+    json_array_append_new(exts, json_string(EXT_MLAOI));
+    if (any_optical) {
+        json_array_append_new(exts, json_string(EXT_EO));
+    }
+    json_array_append_new(exts, json_string(EXT_PROJ));
+    json_object_set_new(root, "stac_extensions", exts);
+    json_object_set_new(root, "id", json_string(r->name));
+    json_object_set_new(root, "title", json_string(r->title));
+    if (r->description[0] != '\0') {
+        json_object_set_new(root, "description", json_string(r->description));
+    } else {
+        json_object_set_new(root, "description",
+                            json_sprintf("%s: a machine-learning dataset built by eodkit",
+                                          r->title));
+    }
+    for (s = 0; s < r->nkeywords; s++) {
+        json_array_append_new(keywords, json_string(r->keywords[s]));
+    }
+    json_object_set_new(root, "keywords", keywords);
+    json_object_set_new(root, "license", json_string(r->license));
+    if (r->citation != NULL) {
+        json_object_set_new(root, "eodkit:citation", json_string(r->citation));
+    }
+    if (r->version != NULL) {
+        json_object_set_new(root, "version", json_string(r->version));
+    }
+    json_object_set_new(root, "providers", providers_json(r));
+    ek_index_bbox(f->index, -1, bbox);
+    json_object_set_new(root, "extent",
+                        json_pack("{s:{s:[o]}, s:{s:[[n, n]]}}", "spatial", "bbox",
+                                  bbox_json(bbox), "temporal", "interval"));
+    json_object_set_new(root, "summaries", summaries_json(f, classes, nclasses));
+
+    for (m = 0; m < p->nmodalities; m++) {
+        json_array_append_new(mods, modality_json(&p->modalities[m], &f->arrays[m]));
+    }
+    json_object_set_new(root, "eodkit:modalities", mods);
+    if (f->labels != NULL) {
+        json_object_set_new(root, "eodkit:label",
+                            label_json(f, &f->arrays[p->nmodalities], classes, nclasses));
+    }
+    for (s = 0; s < f->split->nsplits; s++) {
+        json_object_set_new(splits, r->split.names[s],
+                            json_pack("{s:I, s:i}", "chips",
+                                      (json_int_t)ek_shards_count(f->shards, (int)s), "shards",
+                                      ek_shards_files(f->shards, (int)s)));
+    }
+    json_object_set_new(root, "eodkit:splits", splits);
+    json_object_set_new(
+        root, "eodkit:grid",
+        json_pack("{s:o, s:s, s:[f, f], s:[i, i], s:[i, i]}", "crs",
+                  g->crs_code != NULL ? json_string(g->crs_code) : json_null(), "wkt2",
+                  g->wkt, "resolution", g->gt[1], -g->gt[5], "chip_size", g->chip_h,
+                  g->chip_w, "stride", g->stride_y, g->stride_x));
+
+    json_object_set_new(root, "links",
+                        json_pack("[{s:s, s:s, s:s}]", "rel", "root", "href",
+                                  "./collection.json", "type", "application/json"));
+    json_object_set_new(assets, "index",
+                        json_pack("{s:s, s:s, s:s, s:[s]}", "href", "./index.gpkg", "type",
+                                  "application/geopackage+sqlite3", "title",
+                                  "Chip index (layer 'chips')", "roles", "metadata"));
+    json_object_set_new(assets, "stats",
+                        json_pack("{s:s, s:s, s:s, s:[s]}", "href", "./stats.json", "type",
+                                  "application/json", "title",
+                                  "Training-split band statistics and class counts", "roles",
+                                  "metadata"));
+    json_object_set_new(assets, "provenance",
+                        json_pack("{s:s, s:s, s:[s]}", "href", "./provenance.json", "type",
+                                  "application/json", "roles", "metadata"));
+    json_object_set_new(assets, "recipe",
+                        json_pack("{s:s, s:s, s:[s]}", "href", "./recipe.yaml", "type",
+                                  "application/yaml", "roles", "metadata"));
+    add_shard_assets(f, assets);
+    json_object_set_new(root, "assets", assets);
+
+    rc = ek_write_json(ctx, root, dir, "collection.json");
+    json_decref(root);
+    ek_facts_classes_free(f, classes, nclasses);
+    return rc;
+}
