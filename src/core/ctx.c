@@ -103,18 +103,34 @@ static void append(char *buf, size_t size, const char *text)
     buf[used + n] = '\0';
 }
 
-int ek_error_gdal(eodkit_ctx *ctx, const char *fmt, ...)
+static int error_with_gdal(eodkit_ctx *ctx, int code, const char *fmt, va_list ap)
 {
-    va_list ap;
-
-    va_start(ap, fmt);
-    set_message(ctx, EODKIT_ERR_GDAL, fmt, ap);
-    va_end(ap);
+    set_message(ctx, code, fmt, ap);
     if (ctx->gdal_message[0] != '\0') {
         append(ctx->message, sizeof ctx->message, ": ");
         append(ctx->message, sizeof ctx->message, ctx->gdal_message);
     }
     ctx->gdal_message[0] = '\0';
+    return code;
+}
+
+int ek_error_with_gdal(eodkit_ctx *ctx, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    error_with_gdal(ctx, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int ek_error_gdal(eodkit_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    error_with_gdal(ctx, EODKIT_ERR_GDAL, fmt, ap);
+    va_end(ap);
     return EODKIT_ERR_GDAL;
 }
 

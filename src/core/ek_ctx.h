@@ -29,8 +29,11 @@ struct eodkit_ctx {
 /* Set CTX's message from FMT and its status to CODE; return CODE. */
 int ek_error(eodkit_ctx *ctx, int code, const char *fmt, ...) EK_PRINTF(3, 4);
 
-/* Like ek_error with EODKIT_ERR_GDAL, appending ": <GDAL's own message>" when
-   GDAL reported one since the last call. */
+/* Like ek_error, appending ": <GDAL's own message>" when GDAL reported a
+   failure since the last call. */
+int ek_error_with_gdal(eodkit_ctx *ctx, int code, const char *fmt, ...) EK_PRINTF(3, 4);
+
+/* ek_error_with_gdal with EODKIT_ERR_GDAL. */
 int ek_error_gdal(eodkit_ctx *ctx, const char *fmt, ...) EK_PRINTF(2, 3);
 
 /* Append " (" + formatted text + ")" to CTX's message, e.g. the recipe

@@ -16,7 +16,7 @@
 
 /* Work units cover about this many grid pixels across: big enough for
    efficient reads, small enough to bound memory. */
-#define UNIT_PIXELS 1024
+#define UNIT_PIXELS 256
 
 static int expand_files(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
 {
@@ -152,8 +152,10 @@ static int make_crs(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p)
             return ek_error_gdal(ctx, "%s: unreadable CRS", m->sources[0].path);
         }
     } else if (OSRSetFromUserInput(g->srs, r->crs) != OGRERR_NONE) {
-        return ek_error_gdal(ctx, "%s: grid.crs: '%s' is not a CRS GDAL/PROJ knows",
-                             ek_recipe_where(r, r->crs_mark, where, sizeof where), r->crs);
+        return ek_error_with_gdal(ctx, EODKIT_ERR_INPUT,
+                                  "%s: grid.crs: '%s' is not a CRS GDAL/PROJ knows",
+                                  ek_recipe_where(r, r->crs_mark, where, sizeof where),
+                                  r->crs);
     }
     OSRSetAxisMappingStrategy(g->srs, OAMS_TRADITIONAL_GIS_ORDER);
     if (OSRExportToWktEx(g->srs, &wkt, wkt_options) != OGRERR_NONE) {

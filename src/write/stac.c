@@ -189,6 +189,16 @@ static void add_shard_assets(const ek_dataset_facts *f, json_t *assets)
     }
 }
 
+/* Summaries must not be empty lists (STAC): add A under KEY only if it has items. */
+static void set_summary(json_t *summaries, const char *key, json_t *a)
+{
+    if (json_array_size(a) > 0) {
+        json_object_set_new(summaries, key, a);
+    } else {
+        json_decref(a);
+    }
+}
+
 static json_t *summaries_json(const ek_dataset_facts *f, const ek_class *classes,
                               size_t nclasses)
 {
@@ -208,9 +218,9 @@ static json_t *summaries_json(const ek_dataset_facts *f, const ek_class *classes
         }
         json_array_append_new(kinds, json_string(mr->kind));
     }
-    json_object_set_new(o, "instruments", instruments);
-    json_object_set_new(o, "eodkit:platform_types", platforms);
-    json_object_set_new(o, "eodkit:kinds", kinds);
+    set_summary(o, "instruments", instruments);
+    set_summary(o, "eodkit:platform_types", platforms);
+    set_summary(o, "eodkit:kinds", kinds);
     for (s = 0; s < f->split->nsplits; s++) {
         const char *ml = mlaoi_split(f->recipe->split.names[s]);
 
@@ -218,15 +228,19 @@ static json_t *summaries_json(const ek_dataset_facts *f, const ek_class *classes
             json_array_append_new(splits, json_string(ml));
         }
     }
-    json_object_set_new(o, "ml-aoi:split", splits);
+    set_summary(o, "ml-aoi:split", splits);
     if (f->labels != NULL) {
         json_t *names = json_array();
 
         for (k = 0; k < nclasses; k++) {
             json_array_append_new(names, json_string(classes[k].name));
         }
-        json_object_set_new(o, "label:classes",
-                            json_pack("[{s:s, s:o}]", "name", "class", "classes", names));
+        if (nclasses > 0) {
+            json_object_set_new(o, "label:classes",
+                                json_pack("[{s:s, s:o}]", "name", "class", "classes", names));
+        } else {
+            json_decref(names);
+        }
         json_object_set_new(o, "label:type", json_pack("[s]", "raster"));
         json_object_set_new(o, "label:tasks",
                             json_pack("[s]", task_names[f->labels->recipe->task]));

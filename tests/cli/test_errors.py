@@ -1,0 +1,175 @@
+"""Bad input: each case gets one line on stderr naming the file (for the
+recipe: file:line:column, and the nearest valid key for a misspelt one), a
+documented exit code, and nothing at the output path."""
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import run
+
+USAGE, INPUT, IO, GDAL, EXISTS = 1, 2, 3, 4, 6
+
+
+@pytest.fixture
+def case(tmp_path, demo):
+    """Write a recipe built from GOOD with SUBSTITUTIONS; run it; check the
+    exit code, the one-line message and that no output appeared."""
+    good = f"""dataset:
+  name: errors
+grid:
+  crs: EPSG:31985
+  resolution: 30
+  chip_size: 32
+modalities:
+  - name: optical
+    files: [{demo}/L7_ETMs.tif]
+labels:
+  source: {demo}/olinda1.shp
+  attribute: TIPO
+split:
+  method: random
+  ratios: {{train: 0.8, test: 0.2}}
+"""
+
+    def check(code, pattern, replace=(), text=None, out=None, args=()):
+        recipe = tmp_path / "recipe.yaml"
+        body = good if text is None else text
+        for old, new in replace:
+            assert old in body, old
+            body = body.replace(old, new)
+        recipe.write_text(body)
+        out = Path(out) if out is not None else tmp_path / "out"
+        proc = run("build", recipe, "-o", out, *args, check=False)
+        assert proc.returncode == code, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1, proc.stderr
+        assert re.search(pattern, lines[0]), lines[0]
+        assert lines[0].startswith("eodkit: error: ")
+        assert not Path(str(out) + ".partial").exists()
+        return lines[0], out
+
+    check.tmp = tmp_path
+    return check
+
+
+def test_misspelt_key_names_line_column_and_nearest_key(case):
+    case(INPUT, r"recipe\.yaml:5:3: unknown key 'resolutoin' in grid \(did you mean 'resolution'\?\)",
+         replace=[("  resolution: 30", "  resolutoin: 30")])
+
+
+def test_unknown_key_without_near_match(case):
+    case(INPUT, r"recipe\.yaml:2:3: unknown key 'colour' in dataset",
+         replace=[("  name: errors", "  colour: blue\n  name: errors")])
+
+
+def test_wrong_type(case):
+    case(INPUT, r"recipe\.yaml:6:14: grid\.chip_size: expected a whole number, got 'big'",
+         replace=[("chip_size: 32", "chip_size: big")])
+
+
+def test_yaml_syntax_error(case):
+    case(INPUT, r"recipe\.yaml:\d+:\d+: YAML syntax error",
+         replace=[("  method: random", "  method: [random")])
+
+
+def test_missing_required_key(case):
+    case(INPUT, r"recipe\.yaml:4:3: grid: missing required key 'chip_size'",
+         replace=[("  chip_size: 32\n", "")])
+
+
+def test_ratios_must_sum_to_one(case):
+    case(INPUT, r"recipe\.yaml:15:11: split\.ratios: the ratios sum to 0\.9; they must sum to 1",
+         replace=[("test: 0.2", "test: 0.1")])
+
+
+def test_missing_input_file(case, demo):
+    line, _ = case(INPUT, r"nope\.tif: no such file \(.*recipe\.yaml:9:12: modality 'optical'\)",
+                   replace=[(f"{demo}/L7_ETMs.tif", f"{demo}/nope.tif")])
+
+
+def test_glob_matching_nothing(case, demo):
+    case(INPUT, r"L8_\*\.tif: no file matches this pattern",
+         replace=[(f"{demo}/L7_ETMs.tif", f"{demo}/L8_*.tif")])
+
+
+@pytest.mark.parametrize("keep,pattern", [
+    (100, r"truncated\.tif: GDAL cannot read it as a raster"),
+    (5000, r"truncated\.tif: .*failed: .*TIFFReadEncodedStrip\(\) failed"),
+])
+def test_truncated_geotiff(case, demo, keep, pattern):
+    """Cut in the header: not a raster; cut in the pixels: the read fails
+    mid-build, and the partial output is removed."""
+    broken = case.tmp / "truncated.tif"
+    broken.write_bytes((demo / "L7_ETMs.tif").read_bytes()[:keep])
+    case(GDAL, pattern, replace=[(f"{demo}/L7_ETMs.tif", str(broken))])
+
+
+def test_raster_without_crs(case):
+    from osgeo import gdal
+    bare = case.tmp / "no-crs.tif"
+    ds = gdal.GetDriverByName("GTiff").Create(str(bare), 64, 64, 1, gdal.GDT_Byte)
+    ds.SetGeoTransform([500000, 10, 0, 5000000, 0, -10])
+    ds = None
+    case(INPUT, r"no-crs\.tif: has no CRS; set it with 'gdal_edit\.py -a_srs EPSG:<code> .*' "
+                r"\(.*recipe\.yaml:3:31\)",
+         text=f"""dataset: {{name: x}}
+grid: {{chip_size: 8}}
+modalities: [{{name: m, files: [{bare}]}}]
+""")
+
+
+def test_raster_without_georeferencing(case):
+    from osgeo import gdal
+    bare = case.tmp / "no-gt.tif"
+    gdal.GetDriverByName("GTiff").Create(str(bare), 64, 64, 1, gdal.GDT_Byte)
+    case(INPUT, r"no-gt\.tif: has no georeferencing",
+         text=f"""dataset: {{name: x}}
+grid: {{chip_size: 8}}
+modalities: [{{name: m, files: [{bare}]}}]
+""")
+
+
+def test_invalid_crs_string(case):
+    case(INPUT, r"recipe\.yaml:4:8: grid\.crs: 'EPSG:999999' is not a CRS GDAL/PROJ knows",
+         replace=[("crs: EPSG:31985", "crs: EPSG:999999")])
+
+
+def test_aoi_not_overlapping(case, shared):
+    case(INPUT, r"bbox\.geojson: the AOI does not overlap the imagery \(.*recipe\.yaml:7:8: grid\.aoi\)",
+         replace=[("  chip_size: 32\n", f"  chip_size: 32\n  aoi: {shared}/vector/eo-learn/bbox.geojson\n")])
+
+
+def test_labels_not_overlapping(case, demo, shared):
+    case(INPUT, r"LULC\.gpkg: no label feature overlaps the imagery \(.*recipe\.yaml:11:11: labels\.source\)",
+         replace=[(f"{demo}/olinda1.shp", f"{shared}/vector/eo-learn/LULC.gpkg"),
+                  ("attribute: TIPO", "attribute: LULC_ID")])
+
+
+def test_label_attribute_missing(case):
+    case(INPUT, r"olinda1\.shp: layer 'olinda1' has no attribute 'TYPO' \(did you mean 'TIPO'\?\) "
+                r"\(.*recipe\.yaml:12:14: labels\.attribute\)",
+         replace=[("attribute: TIPO", "attribute: TYPO")])
+
+
+def test_chip_larger_than_raster(case):
+    case(INPUT, r"recipe\.yaml:6:14: grid\.chip_size: a 4096 x 4096 chip is larger than the imagery",
+         replace=[("chip_size: 32", "chip_size: 4096")])
+
+
+def test_unwritable_output_folder(case):
+    blocker = case.tmp / "a-file"
+    blocker.write_text("not a folder")
+    case(IO, r"a-file.*(Not a directory|cannot create)", out=blocker / "dataset")
+
+
+def test_existing_dataset_is_kept_without_overwrite(case):
+    line, out = case(INPUT, r"unknown key", replace=[("  resolution: 30", "  resolutoin: 30")])
+    out.mkdir()
+    (out / "keep.txt").write_text("precious")
+    case(EXISTS, r"out: already exists; use --overwrite to replace it")
+    case(EXISTS, r"out: exists and is not an eodkit dataset; refusing to replace it",
+         args=["--overwrite"])
+    assert (out / "keep.txt").read_text() == "precious"

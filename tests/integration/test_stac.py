@@ -1,0 +1,78 @@
+"""collection.json validates against the STAC 1.0 Collection schema and the
+extensions it declares, all from the local copies in ../shared/data (no
+network): label, ml-aoi, eo, projection."""
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conftest import Dataset, build
+
+
+def local_store(schemas: Path):
+    """Every schema under SCHEMAS keyed by its $id (with and without '#')."""
+    store = {}
+    for path in schemas.rglob("*.json"):
+        if "examples" in path.parts:
+            continue
+        doc = json.loads(path.read_text())
+        if "$id" in doc:
+            store[doc["$id"]] = doc
+            store[doc["$id"].rstrip("#")] = doc
+    return store
+
+
+def validate(document, store):
+    """Validate against the core schema and each declared extension."""
+    core = store["https://schemas.stacspec.org/v1.0.0/collection-spec/json-schema/collection.json"]
+    schemas = [core] + [store[url] for url in document["stac_extensions"]]
+    for schema in schemas:
+        resolver = jsonschema.RefResolver.from_schema(schema, store=store)
+        jsonschema.Draft7Validator(schema, resolver=resolver).validate(document)
+    return len(schemas)
+
+
+@pytest.fixture(scope="module")
+def store(shared):
+    return local_store(shared / "stac-schemas")
+
+
+def test_demo_collection_validates(tmp_path, demo, store):
+    out, _ = build((Path(__file__).parents[2] / "examples/olinda.yaml").read_text()
+                   .replace("data/", f"{demo}/"), tmp_path)
+    doc = Dataset(out).collection
+    assert validate(doc, store) == 5  # core + label, ml-aoi, eo, projection
+    assert doc["license"] == "GPL-2.0-or-later"
+    assert doc["summaries"]["ml-aoi:split"] == ["train", "validate", "test"]
+    assert doc["summaries"]["label:classes"][0]["classes"] == ["URBANO", "RURAL"]
+    west, south, east, north = doc["extent"]["spatial"]["bbox"][0]
+    assert -35 < west < east < -34.8 and -8.1 < south < north < -7.9
+    shards = [k for k in doc["assets"] if k.endswith(".npy")]
+    assert shards and all((out / k).exists() for k in shards)
+
+
+def test_collection_without_labels_validates(tmp_path, shared, store):
+    out, _ = build(f"""
+dataset: {{name: s1-camargue, description: Sentinel-1 VV backscatter}}
+grid: {{chip_size: 64}}
+modalities:
+  - name: sar
+    kind: sar
+    files: [{shared}/sar/pyroSAR/S1A__IW___A_20150309T173017_VV_grd_mli_geo_norm_db.tif]
+split: {{method: random, ratios: {{train: 0.5, validation: 0.5}}}}
+""", tmp_path)
+    doc = Dataset(out).collection
+    assert "https://stac-extensions.github.io/label/v1.0.1/schema.json" not in doc["stac_extensions"]
+    assert validate(doc, store) == 3
+    assert doc["summaries"]["ml-aoi:split"] == ["train", "validate"]
+
+
+def test_invalid_collection_is_caught(store, tmp_path, demo):
+    """The validator really checks: a collection without a licence fails."""
+    out, _ = build((Path(__file__).parents[2] / "examples/olinda.yaml").read_text()
+                   .replace("data/", f"{demo}/"), tmp_path)
+    doc = Dataset(out).collection
+    del doc["license"]
+    with pytest.raises(jsonschema.ValidationError):
+        validate(doc, store)
