@@ -45,8 +45,8 @@ static void show_progress(void *arg, long long done, long long total)
         bar[i] = i < filled ? '#' : '.';
     }
     bar[width] = '\0';
-    fprintf(stderr, "\r[%s] %lld/%lld chips  %.0f chips/s  ETA %d:%02d ", bar, done, total,
-            rate, (int)eta / 60, (int)eta % 60);
+    fprintf(stderr, "\r[%s] %lld/%lld chips  %.0f chips/s  ETA %d:%02d ", bar, done,
+            total, rate, (int)eta / 60, (int)eta % 60);
     if (done >= total) {
         fputc('\n', stderr);
     }
@@ -75,13 +75,20 @@ int cmd_build(int argc, char **argv)
         case 'j':
             opt.threads = (int)strtol(optarg, &end, 10);
             if (*end != '\0' || opt.threads < 1 || opt.threads > 1024) {
-                return cli_usage_error("build", "-j needs a number of threads (1-1024)");
+                return cli_usage_error("build",
+                                       "-j needs a number of threads (1-1024)");
             }
             break;
-        case 'o': opt.output_dir = optarg; break;
-        case 'w': opt.overwrite = 1; break;
-        case 'h': return cli_help("build", stdout);
-        default: return cli_usage_error("build", "unknown option");
+        case 'o':
+            opt.output_dir = optarg;
+            break;
+        case 'w':
+            opt.overwrite = 1;
+            break;
+        case 'h':
+            return cli_help("build", stdout);
+        default:
+            return cli_usage_error("build", "unknown option");
         }
     }
     if (optind != argc - 1) {

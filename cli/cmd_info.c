@@ -20,9 +20,13 @@ int cmd_info(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (c) {
-        case 'J': json = 1; break;
-        case 'h': return cli_help("info", stdout);
-        default: return cli_usage_error("info", "unknown option");
+        case 'J':
+            json = 1;
+            break;
+        case 'h':
+            return cli_help("info", stdout);
+        default:
+            return cli_usage_error("info", "unknown option");
         }
     }
     if (optind != argc - 1) {

@@ -20,7 +20,8 @@ typedef struct eodkit_recipe eodkit_recipe;
 ** valid key for an unknown one) and return EODKIT_ERR_INPUT. Input files are
 ** not opened yet: eodkit_build() checks them.
 */
-int eodkit_recipe_load(eodkit_ctx *ctx, const char *path, eodkit_recipe **recipe /* OUT */);
+int eodkit_recipe_load(eodkit_ctx *ctx, const char *path,
+                       eodkit_recipe **recipe /* OUT */);
 
 /* Release a recipe (NULL is fine). */
 void eodkit_recipe_free(eodkit_recipe *recipe);

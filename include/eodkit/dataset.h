@@ -18,17 +18,20 @@ typedef struct eodkit_dataset eodkit_dataset;
 ** A folder that is not a complete eodkit dataset (e.g. a build's leftover
 ** ".partial" folder) is refused with EODKIT_ERR_INPUT.
 */
-int eodkit_dataset_open(eodkit_ctx *ctx, const char *path, eodkit_dataset **ds /* OUT */);
+int eodkit_dataset_open(eodkit_ctx *ctx, const char *path,
+                        eodkit_dataset **ds /* OUT */);
 
 /* Release DS (NULL is fine). */
 void eodkit_dataset_close(eodkit_dataset *ds);
 
 /* What DS holds as a JSON object (name, grid, extent, modalities, labels,
    classes, splits, bytes); free with eodkit_free. */
-int eodkit_dataset_info_json(eodkit_ctx *ctx, const eodkit_dataset *ds, char **json /* OUT */);
+int eodkit_dataset_info_json(eodkit_ctx *ctx, const eodkit_dataset *ds,
+                             char **json /* OUT */);
 
 /* The same as a few aligned lines of text for people; free with eodkit_free. */
-int eodkit_dataset_info_text(eodkit_ctx *ctx, const eodkit_dataset *ds, char **text /* OUT */);
+int eodkit_dataset_info_text(eodkit_ctx *ctx, const eodkit_dataset *ds,
+                             char **text /* OUT */);
 
 #ifdef __cplusplus
 }

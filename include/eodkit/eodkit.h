@@ -24,13 +24,13 @@ extern "C" {
 /* Status codes. They double as the exit codes of the `eodkit` command. */
 enum {
     EODKIT_OK = 0,
-    EODKIT_ERR_USAGE = 1,     /* bad command line or API misuse */
-    EODKIT_ERR_INPUT = 2,     /* bad recipe or input data */
-    EODKIT_ERR_IO = 3,        /* reading or writing a file failed */
-    EODKIT_ERR_GDAL = 4,      /* GDAL/OGR/PROJ could not do what was asked */
-    EODKIT_ERR_NOMEM = 5,     /* out of memory */
-    EODKIT_ERR_EXISTS = 6,    /* the output exists and may not be replaced */
-    EODKIT_ERR_INTERNAL = 7,  /* a bug in eodkit: please report it */
+    EODKIT_ERR_USAGE = 1,      /* bad command line or API misuse */
+    EODKIT_ERR_INPUT = 2,      /* bad recipe or input data */
+    EODKIT_ERR_IO = 3,         /* reading or writing a file failed */
+    EODKIT_ERR_GDAL = 4,       /* GDAL/OGR/PROJ could not do what was asked */
+    EODKIT_ERR_NOMEM = 5,      /* out of memory */
+    EODKIT_ERR_EXISTS = 6,     /* the output exists and may not be replaced */
+    EODKIT_ERR_INTERNAL = 7,   /* a bug in eodkit: please report it */
     EODKIT_ERR_CANCELLED = 130 /* interrupted (e.g. Ctrl-C) */
 };
 

@@ -145,7 +145,8 @@ static int describe_arrays(eodkit_ctx *ctx, ek_build *b)
         return EODKIT_ERR_NOMEM;
     }
     if (n > 15) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: at most 14 modalities", b->recipe->path);
+        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: at most 14 modalities",
+                        b->recipe->path);
     }
     b->narrays = n;
     for (m = 0; m < p->nmodalities; m++) {
@@ -228,8 +229,8 @@ static int reread_train(eodkit_ctx *ctx, const ek_build *b, const char *dir,
     uint8_t *valid = ek_calloc(ctx, npx, 1);
     int k, rc = EODKIT_OK;
 
-    for (k = 0; chip != NULL && valid != NULL && k < ek_shards_files(shards, b->train) &&
-                rc == EODKIT_OK;
+    for (k = 0; chip != NULL && valid != NULL &&
+                k < ek_shards_files(shards, b->train) && rc == EODKIT_OK;
          k++) {
         char *path = ek_shard_path(ctx, dir, b->recipe->split.names[b->train], d, k);
         FILE *f = path != NULL ? fopen(path, "rb") : NULL;
@@ -242,7 +243,8 @@ static int reread_train(eodkit_ctx *ctx, const ek_build *b, const char *dir,
             for (int band = 0; band < mod->nbands; band++) {
                 const unsigned char *plane = chip + (size_t)band * npx * dsize;
 
-                ek_stats_mask(plane, mod->dtype, mod->has_nodata, mod->nodata, npx, valid);
+                ek_stats_mask(plane, mod->dtype, mod->has_nodata, mod->nodata, npx,
+                              valid);
                 ek_refiner_add(refiners[band], plane, mod->dtype, valid, npx);
             }
         }
@@ -259,8 +261,8 @@ static int reread_train(eodkit_ctx *ctx, const ek_build *b, const char *dir,
 /* Per-band statistics of the training split: moments from the committer,
    histograms summed over workers, percentiles refined where needed. */
 static int finish_stats(eodkit_ctx *ctx, const ek_build *b, const char *dir,
-                        const ek_shards *shards, ek_moments **moments, ek_worker *workers,
-                        int nworkers, ek_band_stats ***out)
+                        const ek_shards *shards, ek_moments **moments,
+                        ek_worker *workers, int nworkers, ek_band_stats ***out)
 {
     const ek_plan *p = b->plan;
     ek_band_stats **bs = ek_calloc(ctx, p->nmodalities, sizeof *bs);
@@ -317,8 +319,9 @@ static int finish_stats(eodkit_ctx *ctx, const ek_build *b, const char *dir,
     return rc;
 }
 
-static char *summary_json(const ek_build *b, const committer *c, const ek_shards *shards,
-                          const char *final, double seconds, int threads)
+static char *summary_json(const ek_build *b, const committer *c,
+                          const ek_shards *shards, const char *final, double seconds,
+                          int threads)
 {
     json_t *o = json_object(), *splits = json_object(), *rejected = json_object();
     size_t s;
@@ -328,14 +331,17 @@ static char *summary_json(const ek_build *b, const committer *c, const ek_shards
         json_object_set_new(splits, b->recipe->split.names[s],
                             json_integer(ek_shards_count(shards, (int)s)));
     }
-    json_object_set_new(rejected, "nodata", json_integer((json_int_t)c->rejected_nodata));
+    json_object_set_new(rejected, "nodata",
+                        json_integer((json_int_t)c->rejected_nodata));
     json_object_set_new(rejected, "unlabeled",
                         json_integer((json_int_t)c->rejected_unlabeled));
-    json_object_set_new(rejected, "guard", json_integer((json_int_t)b->split->guard_dropped));
+    json_object_set_new(rejected, "guard",
+                        json_integer((json_int_t)b->split->guard_dropped));
     json_object_set_new(o, "dataset", json_string(final));
     json_object_set_new(o, "chips", json_integer((json_int_t)c->kept));
     json_object_set_new(o, "splits", splits);
-    json_object_set_new(o, "candidates", json_integer((json_int_t)b->plan->ncandidates));
+    json_object_set_new(o, "candidates",
+                        json_integer((json_int_t)b->plan->ncandidates));
     json_object_set_new(o, "rejected", rejected);
     if (b->labels != NULL && !b->labels->is_raster) {
         json_object_set_new(o, "label_features_unmapped",
@@ -343,8 +349,9 @@ static char *summary_json(const ek_build *b, const committer *c, const ek_shards
     }
     json_object_set_new(o, "threads", json_integer(threads));
     json_object_set_new(o, "seconds", json_real(round(seconds * 1000) / 1000));
-    json_object_set_new(o, "chips_per_second",
-                        json_real(seconds > 0 ? round(c->kept / seconds * 10) / 10 : 0));
+    json_object_set_new(
+        o, "chips_per_second",
+        json_real(seconds > 0 ? round(c->kept / seconds * 10) / 10 : 0));
     text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
     json_decref(o);
     return text;
@@ -404,7 +411,8 @@ static int run(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt,
         goto out;
     }
     for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
-        c.moments[m] = ek_calloc(ctx, (size_t)p->modalities[m].nbands, sizeof **c.moments);
+        c.moments[m] =
+            ek_calloc(ctx, (size_t)p->modalities[m].nbands, sizeof **c.moments);
         rc = c.moments[m] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
     if (rc == EODKIT_OK) {
@@ -481,7 +489,8 @@ static int run(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt,
     if (rc == EODKIT_OK) {
         char *path = ek_path_join(ctx, out.tmp, "recipe.yaml");
 
-        rc = path == NULL ? EODKIT_ERR_NOMEM : ek_recipe_write_resolved(ctx, b->recipe, path);
+        rc = path == NULL ? EODKIT_ERR_NOMEM
+                          : ek_recipe_write_resolved(ctx, b->recipe, path);
         free(path);
     }
     if (rc == EODKIT_OK) {
@@ -489,7 +498,8 @@ static int run(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt,
     }
     if (rc == EODKIT_OK) {
         *summary = summary_json(b, &c, c.shards, final, now_seconds() - t0, threads);
-        rc = *summary == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
+        rc = *summary == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory")
+                              : EODKIT_OK;
     }
 out:
     for (i = 0; workers != NULL && i < threads; i++) {
@@ -525,9 +535,10 @@ int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
     b.recipe = recipe;
     final = opt->output_dir != NULL ? opt->output_dir : recipe->output_dir;
     if (final == NULL) {
-        return ek_error(ctx, EODKIT_ERR_USAGE,
-                        "%s: no output folder: set output.dir in the recipe or give -o DIR",
-                        recipe->path);
+        return ek_error(
+            ctx, EODKIT_ERR_USAGE,
+            "%s: no output folder: set output.dir in the recipe or give -o DIR",
+            recipe->path);
     }
     ek_gdal_capture_begin(ctx);
     GDALAllRegister();

@@ -17,7 +17,7 @@ typedef struct ek_build {
     ek_raster_spec *specs; /* per modality */
     ek_array_desc *arrays; /* modalities, then the label array if any */
     size_t narrays;
-    int train; /* split index whose statistics are computed */
+    int train;      /* split index whose statistics are computed */
     int nclass_ids; /* labels->max_id + 1, 0 without labels */
     const char *tmp_dir;
 } ek_build;
@@ -31,10 +31,10 @@ typedef struct ek_worker {
     unsigned char **unit_data; /* per modality: the unit window, band-sequential */
     uint8_t **unit_valid;      /* per modality */
     void *unit_labels;
-    uint8_t *chip_valid;  /* scratch: one chip's validity (all modalities) */
-    uint8_t *band_valid;  /* scratch: one chip band's statistics mask */
-    uint64_t *chip_hist;  /* scratch: one chip's class histogram */
-    uint64_t ***hist;     /* [modality][band][EK_HIST_BINS], training chips */
+    uint8_t *chip_valid;     /* scratch: one chip's validity (all modalities) */
+    uint8_t *band_valid;     /* scratch: one chip band's statistics mask */
+    uint64_t *chip_hist;     /* scratch: one chip's class histogram */
+    uint64_t ***hist;        /* [modality][band][EK_HIST_BINS], training chips */
     uint64_t **class_pixels; /* [split][class id] */
     uint64_t **class_chips;
     uint64_t **label_chips;

@@ -70,8 +70,8 @@ int ek_worker_init(eodkit_ctx *ctx, const ek_build *b, int index, ek_worker *w)
         w->unit_valid[m] = ek_calloc(ctx, plane, 1);
         w->hist[m] = (uint64_t **)calloc_table(ctx, (size_t)mod->nbands, EK_HIST_BINS,
                                                sizeof(uint64_t));
-        if (rc == EODKIT_OK &&
-            (w->unit_data[m] == NULL || w->unit_valid[m] == NULL || w->hist[m] == NULL)) {
+        if (rc == EODKIT_OK && (w->unit_data[m] == NULL || w->unit_valid[m] == NULL ||
+                                w->hist[m] == NULL)) {
             rc = EODKIT_ERR_NOMEM;
         }
     }
@@ -165,7 +165,8 @@ static void cut(unsigned char *dst, const unsigned char *src, const ek_window *u
     for (b = 0; b < bands; b++) {
         for (y = 0; y < cw->h; y++) {
             size_t from = ((size_t)b * (size_t)uw->h + (size_t)(cw->y - uw->y + y)) *
-                              (size_t)uw->w + (size_t)(cw->x - uw->x);
+                              (size_t)uw->w +
+                          (size_t)(cw->x - uw->x);
 
             memcpy(dst, src + from * dsize, row);
             dst += row;
@@ -212,7 +213,8 @@ static int majority_class(const uint64_t *hist, int n, int background)
     int id, best = background;
 
     for (id = 0; id < n; id++) {
-        if (id != background && hist[id] > 0 && (best == background || hist[id] > hist[best])) {
+        if (id != background && hist[id] > 0 &&
+            (best == background || hist[id] > hist[best])) {
             best = id;
         }
     }
@@ -263,7 +265,8 @@ static void accumulate_stats(const ek_build *b, ek_worker *w, ek_unit_result *re
             const unsigned char *plane = chip + (size_t)band * npx * dsize;
             ek_moments mo;
 
-            ek_stats_mask(plane, mod->dtype, mod->has_nodata, mod->nodata, npx, w->band_valid);
+            ek_stats_mask(plane, mod->dtype, mod->has_nodata, mod->nodata, npx,
+                          w->band_valid);
             ek_moments_of(&mo, plane, mod->dtype, w->band_valid, npx);
             ek_moments_merge(&res->moments[m][band], &mo);
             ek_hist_add(w->hist[m][band], plane, mod->dtype, w->band_valid, npx);
@@ -281,7 +284,8 @@ static size_t chip_validity(const ek_build *b, ek_worker *w, const ek_window *uw
 
     for (y = 0; y < cw->h; y++) {
         for (x = 0; x < cw->w; x++) {
-            size_t from = (size_t)(cw->y - uw->y + y) * (size_t)uw->w + (size_t)(cw->x - uw->x + x);
+            size_t from = (size_t)(cw->y - uw->y + y) * (size_t)uw->w +
+                          (size_t)(cw->x - uw->x + x);
             uint8_t ok = 1;
 
             for (m = 0; m < b->plan->nmodalities; m++) {
@@ -305,7 +309,8 @@ static size_t chip_classes(const ek_build *b, ek_worker *w, const ek_window *uw,
     memset(w->chip_hist, 0, (size_t)b->nclass_ids * sizeof *w->chip_hist);
     for (y = 0; y < cw->h; y++) {
         for (x = 0; x < cw->w; x++) {
-            size_t from = (size_t)(cw->y - uw->y + y) * (size_t)uw->w + (size_t)(cw->x - uw->x + x);
+            size_t from = (size_t)(cw->y - uw->y + y) * (size_t)uw->w +
+                          (size_t)(cw->x - uw->x + x);
 
             w->chip_hist[(int)ek_pixel_get(w->unit_labels, l->dtype, from)]++;
         }
@@ -332,8 +337,8 @@ static int alloc_result(eodkit_ctx *ctx, const ek_build *b, size_t nchips,
         }
     }
     for (m = 0; m < p->nmodalities; m++) {
-        res->moments[m] = ek_calloc(ctx, (size_t)p->modalities[m].nbands,
-                                    sizeof *res->moments[m]);
+        res->moments[m] =
+            ek_calloc(ctx, (size_t)p->modalities[m].nbands, sizeof *res->moments[m]);
         if (res->moments[m] == NULL) {
             return EODKIT_ERR_NOMEM;
         }
@@ -342,8 +347,8 @@ static int alloc_result(eodkit_ctx *ctx, const ek_build *b, size_t nchips,
 }
 
 /* One chip: filter, then cut and account for it when kept. */
-static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w, const ek_window *uw,
-                     size_t id, ek_unit_result *res)
+static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
+                     const ek_window *uw, size_t id, ek_unit_result *res)
 {
     const ek_plan *p = b->plan;
     const ek_recipe *r = b->recipe;
@@ -377,7 +382,8 @@ static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w, const ek_
             p->modalities[m].nbands, (size_t)ek_dtype_size(p->modalities[m].dtype));
     }
     if (b->labels != NULL) {
-        chip_label(b, w, uw, &cw, res->data[p->nmodalities] + k * b->arrays[p->nmodalities].chip_bytes,
+        chip_label(b, w, uw, &cw,
+                   res->data[p->nmodalities] + k * b->arrays[p->nmodalities].chip_bytes,
                    &kc->label);
         kc->class_hist = hist_json(ctx, w->chip_hist, b->nclass_ids);
         if (kc->class_hist == NULL) {
@@ -440,7 +446,8 @@ int ek_unit_run(void *state, eodkit_ctx *ctx, size_t u, void **result)
     win.h = y1 - win.y;
     rc = alloc_result(ctx, b, active, res);
     for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
-        rc = ek_reader_read(ctx, w->readers[m], &win, w->unit_data[m], w->unit_valid[m]);
+        rc =
+            ek_reader_read(ctx, w->readers[m], &win, w->unit_data[m], w->unit_valid[m]);
     }
     if (rc == EODKIT_OK && b->labels != NULL) {
         rc = ek_labels_render(ctx, w->labels, &win, w->unit_labels);

@@ -36,16 +36,26 @@ int eodkit_ctx_status(const eodkit_ctx *ctx)
 const char *eodkit_status_name(int code)
 {
     switch (code) {
-    case EODKIT_OK: return "ok";
-    case EODKIT_ERR_USAGE: return "usage error";
-    case EODKIT_ERR_INPUT: return "bad input";
-    case EODKIT_ERR_IO: return "I/O error";
-    case EODKIT_ERR_GDAL: return "GDAL error";
-    case EODKIT_ERR_NOMEM: return "out of memory";
-    case EODKIT_ERR_EXISTS: return "output exists";
-    case EODKIT_ERR_INTERNAL: return "internal error";
-    case EODKIT_ERR_CANCELLED: return "interrupted";
-    default: return "unknown error";
+    case EODKIT_OK:
+        return "ok";
+    case EODKIT_ERR_USAGE:
+        return "usage error";
+    case EODKIT_ERR_INPUT:
+        return "bad input";
+    case EODKIT_ERR_IO:
+        return "I/O error";
+    case EODKIT_ERR_GDAL:
+        return "GDAL error";
+    case EODKIT_ERR_NOMEM:
+        return "out of memory";
+    case EODKIT_ERR_EXISTS:
+        return "output exists";
+    case EODKIT_ERR_INTERNAL:
+        return "internal error";
+    case EODKIT_ERR_CANCELLED:
+        return "interrupted";
+    default:
+        return "unknown error";
     }
 }
 

@@ -116,7 +116,8 @@ out:
     return rc;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static int remove_entry(const char *path, const struct stat *st, int flag,
+                        struct FTW *ftw)
 {
     (void)st;
     (void)flag;
@@ -130,7 +131,8 @@ int ek_fs_remove_tree(eodkit_ctx *ctx, const char *path)
         return EODKIT_OK;
     }
     if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
-        return ek_error(ctx, EODKIT_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
+        return ek_error(ctx, EODKIT_ERR_IO, "%s: cannot remove: %s", path,
+                        strerror(errno));
     }
     return EODKIT_OK;
 }
@@ -245,12 +247,14 @@ int ek_fs_write_file(eodkit_ctx *ctx, const char *path, const void *data, size_t
     int failed;
 
     if (f == NULL) {
-        return ek_error(ctx, EODKIT_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+        return ek_error(ctx, EODKIT_ERR_IO, "%s: cannot create: %s", path,
+                        strerror(errno));
     }
     failed = fwrite(data, 1, len, f) != len;
     failed |= fclose(f) != 0;
     if (failed) {
-        return ek_error(ctx, EODKIT_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+        return ek_error(ctx, EODKIT_ERR_IO, "%s: write failed: %s", path,
+                        strerror(errno));
     }
     return EODKIT_OK;
 }

@@ -32,7 +32,8 @@ static json_t *load_json(eodkit_ctx *ctx, const char *dir, const char *name)
 static _Thread_local long long walk_bytes;
 static _Thread_local int walk_files;
 
-static int count_file(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static int count_file(const char *path, const struct stat *st, int flag,
+                      struct FTW *ftw)
 {
     (void)path;
     (void)ftw;
@@ -56,9 +57,9 @@ int eodkit_dataset_open(eodkit_ctx *ctx, const char *path, eodkit_dataset **out)
     mark = ek_path_join(ctx, path, ".eodkit-partial");
     if (mark != NULL && ek_fs_exists(mark)) {
         free(mark);
-        return ek_error(ctx, EODKIT_ERR_INPUT,
-                        "%s: an unfinished build, not a dataset (build again to finish it)",
-                        path);
+        return ek_error(
+            ctx, EODKIT_ERR_INPUT,
+            "%s: an unfinished build, not a dataset (build again to finish it)", path);
     }
     free(mark);
     ds = ek_calloc(ctx, 1, sizeof *ds);
@@ -71,14 +72,16 @@ int eodkit_dataset_open(eodkit_ctx *ctx, const char *path, eodkit_dataset **out)
         ds->stats = load_json(ctx, path, "stats.json");
     }
     if (ds->path == NULL || ds->collection == NULL || ds->stats == NULL) {
-        rc = eodkit_ctx_status(ctx) != EODKIT_OK ? eodkit_ctx_status(ctx) : EODKIT_ERR_NOMEM;
+        rc = eodkit_ctx_status(ctx) != EODKIT_OK ? eodkit_ctx_status(ctx)
+                                                 : EODKIT_ERR_NOMEM;
         eodkit_dataset_close(ds);
         return rc;
     }
     if (json_object_get(ds->collection, "eodkit:modalities") == NULL) {
         eodkit_dataset_close(ds);
-        return ek_error(ctx, EODKIT_ERR_INPUT,
-                        "%s/collection.json: a STAC collection, but not one eodkit wrote", path);
+        return ek_error(
+            ctx, EODKIT_ERR_INPUT,
+            "%s/collection.json: a STAC collection, but not one eodkit wrote", path);
     }
     walk_bytes = 0;
     walk_files = 0;
@@ -111,16 +114,18 @@ static json_t *info_object(const ek_dataset *ds)
     json_object_set(o, "title", json_object_get(c, "title"));
     json_object_set(o, "license", json_object_get(c, "license"));
     json_object_set(o, "grid", json_object_get(c, "eodkit:grid"));
-    json_object_set_new(o, "bbox", json_deep_copy(json_array_get(
-                                       json_object_get(json_object_get(json_object_get(c, "extent"),
-                                                                       "spatial"),
-                                                       "bbox"),
-                                       0)));
+    json_object_set_new(
+        o, "bbox",
+        json_deep_copy(json_array_get(
+            json_object_get(json_object_get(json_object_get(c, "extent"), "spatial"),
+                            "bbox"),
+            0)));
     json_object_set(o, "modalities", json_object_get(c, "eodkit:modalities"));
     if (label != NULL) {
         json_object_set(o, "label", label);
-        json_object_set(o, "class_pixels",
-                        json_object_get(json_object_get(ds->stats, "classes"), "pixels"));
+        json_object_set(
+            o, "class_pixels",
+            json_object_get(json_object_get(ds->stats, "classes"), "pixels"));
     }
     json_object_set(o, "splits", json_object_get(c, "eodkit:splits"));
     json_object_set_new(o, "bytes", json_integer(ds->bytes));
@@ -242,7 +247,8 @@ static void describe_labels(text *t, json_t *label, json_t *pixels, json_t *spli
     {
         char id[16];
 
-        snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(cls, "id")));
+        snprintf(id, sizeof id, "%lld",
+                 (long long)json_integer_value(json_object_get(cls, "id")));
         add(t, "%-20s %6s", str(cls, "name"), id);
         json_object_foreach(splits, split, ignored)
         {
@@ -269,16 +275,23 @@ int eodkit_dataset_info_text(eodkit_ctx *ctx, const eodkit_dataset *ds, char **o
     add(&t, "path           %s\n", ds->path);
     add(&t, "license        %s\n", str(o, "license"));
     add(&t, "grid           %s, pixel %g x %g, chips %lld x %lld, stride %lld x %lld\n",
-        json_is_string(json_object_get(grid, "crs")) ? str(grid, "crs") : "custom CRS (WKT)",
+        json_is_string(json_object_get(grid, "crs")) ? str(grid, "crs")
+                                                     : "custom CRS (WKT)",
         json_number_value(json_array_get(json_object_get(grid, "resolution"), 0)),
         json_number_value(json_array_get(json_object_get(grid, "resolution"), 1)),
-        (long long)json_integer_value(json_array_get(json_object_get(grid, "chip_size"), 0)),
-        (long long)json_integer_value(json_array_get(json_object_get(grid, "chip_size"), 1)),
-        (long long)json_integer_value(json_array_get(json_object_get(grid, "stride"), 0)),
-        (long long)json_integer_value(json_array_get(json_object_get(grid, "stride"), 1)));
+        (long long)json_integer_value(
+            json_array_get(json_object_get(grid, "chip_size"), 0)),
+        (long long)json_integer_value(
+            json_array_get(json_object_get(grid, "chip_size"), 1)),
+        (long long)json_integer_value(
+            json_array_get(json_object_get(grid, "stride"), 0)),
+        (long long)json_integer_value(
+            json_array_get(json_object_get(grid, "stride"), 1)));
     add(&t, "extent         lon %.5f .. %.5f, lat %.5f .. %.5f\n",
-        json_number_value(json_array_get(bbox, 0)), json_number_value(json_array_get(bbox, 2)),
-        json_number_value(json_array_get(bbox, 1)), json_number_value(json_array_get(bbox, 3)));
+        json_number_value(json_array_get(bbox, 0)),
+        json_number_value(json_array_get(bbox, 2)),
+        json_number_value(json_array_get(bbox, 1)),
+        json_number_value(json_array_get(bbox, 3)));
     add(&t, "size           %s in %d files\n", size, ds->files);
     describe_modalities(&t, json_object_get(o, "modalities"));
     if (label != NULL) {

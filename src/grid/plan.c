@@ -33,8 +33,9 @@ static int expand_files(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
         rc = ek_fs_glob(ctx, mr->patterns[i], &paths, &n);
         if (rc == EODKIT_OK && n == 0) {
             if (strpbrk(mr->patterns[i], "*?[") == NULL) {
-                rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: no such file (%s: modality '%s')",
-                              mr->patterns[i], where, mr->name);
+                rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                              "%s: no such file (%s: modality '%s')", mr->patterns[i],
+                              where, mr->name);
             } else {
                 rc = ek_error(ctx, EODKIT_ERR_INPUT,
                               "%s: no file matches this pattern (%s: modality '%s')",
@@ -42,8 +43,8 @@ static int expand_files(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
             }
         }
         if (rc == EODKIT_OK) {
-            ek_source *grown = ek_realloc_array(ctx, m->sources, m->nsources + n,
-                                                sizeof *m->sources);
+            ek_source *grown =
+                ek_realloc_array(ctx, m->sources, m->nsources + n, sizeof *m->sources);
 
             if (grown == NULL) {
                 rc = EODKIT_ERR_NOMEM;
@@ -88,22 +89,26 @@ static int describe_bands(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
 
         for (b = 0; b < m->nbands; b++) {
             if (m->bands[b] > s->band_count) {
-                return ek_error(ctx, EODKIT_ERR_INPUT,
-                                "%s: has no band %d (it has %d band%s) (%s: modality '%s')",
-                                s->path, m->bands[b], s->band_count,
-                                s->band_count == 1 ? "" : "s", where, mr->name);
+                return ek_error(
+                    ctx, EODKIT_ERR_INPUT,
+                    "%s: has no band %d (it has %d band%s) (%s: modality '%s')",
+                    s->path, m->bands[b], s->band_count, s->band_count == 1 ? "" : "s",
+                    where, mr->name);
             }
         }
         if (GDALDataTypeIsComplex(s->dtype)) {
-            return ek_error(ctx, EODKIT_ERR_INPUT,
-                            "%s: holds complex %s data, which a training dataset cannot "
-                            "store; convert it to amplitude or intensity first (%s)",
-                            s->path, GDALGetDataTypeName(s->dtype), where);
+            return ek_error(
+                ctx, EODKIT_ERR_INPUT,
+                "%s: holds complex %s data, which a training dataset cannot "
+                "store; convert it to amplitude or intensity first (%s)",
+                s->path, GDALGetDataTypeName(s->dtype), where);
         }
-        m->dtype = m->dtype == GDT_Unknown ? s->dtype : GDALDataTypeUnion(m->dtype, s->dtype);
+        m->dtype =
+            m->dtype == GDT_Unknown ? s->dtype : GDALDataTypeUnion(m->dtype, s->dtype);
     }
     if (ek_dtype_numpy(m->dtype) == NULL) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: data type %s has no NumPy equivalent (%s)",
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: data type %s has no NumPy equivalent (%s)",
                         m->sources[0].path, GDALGetDataTypeName(m->dtype), where);
     }
     m->has_nodata = mr->has_nodata || m->sources[0].has_nodata;
@@ -126,9 +131,11 @@ static int describe_bands(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
         rc = m->band_names[b] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
     GDALClose(ds);
-    if (rc == EODKIT_OK && mr->band_names != NULL && (int)mr->nband_names != m->nbands) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: band_names has %zu names for %d bands",
-                      where, mr->nband_names, m->nbands);
+    if (rc == EODKIT_OK && mr->band_names != NULL &&
+        (int)mr->nband_names != m->nbands) {
+        rc =
+            ek_error(ctx, EODKIT_ERR_INPUT, "%s: band_names has %zu names for %d bands",
+                     where, mr->nband_names, m->nbands);
     }
     return rc;
 }
@@ -152,10 +159,9 @@ static int make_crs(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p)
             return ek_error_gdal(ctx, "%s: unreadable CRS", m->sources[0].path);
         }
     } else if (OSRSetFromUserInput(g->srs, r->crs) != OGRERR_NONE) {
-        return ek_error_with_gdal(ctx, EODKIT_ERR_INPUT,
-                                  "%s: grid.crs: '%s' is not a CRS GDAL/PROJ knows",
-                                  ek_recipe_where(r, r->crs_mark, where, sizeof where),
-                                  r->crs);
+        return ek_error_with_gdal(
+            ctx, EODKIT_ERR_INPUT, "%s: grid.crs: '%s' is not a CRS GDAL/PROJ knows",
+            ek_recipe_where(r, r->crs_mark, where, sizeof where), r->crs);
     }
     OSRSetAxisMappingStrategy(g->srs, OAMS_TRADITIONAL_GIS_ORDER);
     if (OSRExportToWktEx(g->srs, &wkt, wkt_options) != OGRERR_NONE) {
@@ -190,20 +196,21 @@ static int load_aoi(eodkit_ctx *ctx, const ek_recipe *r, const ek_grid *g,
     *aoi = NULL;
     ek_recipe_where(r, r->aoi_mark, where, sizeof where);
     if (!ek_fs_exists(r->aoi)) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: no such file (%s: grid.aoi)", r->aoi,
-                        where);
+        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: no such file (%s: grid.aoi)",
+                        r->aoi, where);
     }
     ds = GDALOpenEx(r->aoi, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
     if (ds == NULL || GDALDatasetGetLayerCount(ds) == 0) {
-        rc = ek_error_gdal(ctx, "%s: GDAL cannot read it as a vector layer (%s: grid.aoi)",
+        rc = ek_error_gdal(ctx,
+                           "%s: GDAL cannot read it as a vector layer (%s: grid.aoi)",
                            r->aoi, where);
         goto out;
     }
     layer = GDALDatasetGetLayer(ds, 0);
     lsrs = OGR_L_GetSpatialRef(layer);
     if (lsrs == NULL) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: the AOI layer has no CRS (%s)", r->aoi,
-                      where);
+        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: the AOI layer has no CRS (%s)",
+                      r->aoi, where);
         goto out;
     }
     lsrs = OSRClone(lsrs);
@@ -211,8 +218,8 @@ static int load_aoi(eodkit_ctx *ctx, const ek_recipe *r, const ek_grid *g,
     ct = OCTNewCoordinateTransformation(lsrs, g->srs);
     OSRDestroySpatialReference(lsrs);
     if (ct == NULL) {
-        rc = ek_error_gdal(ctx, "%s: cannot transform the AOI to the grid CRS (%s)", r->aoi,
-                           where);
+        rc = ek_error_gdal(ctx, "%s: cannot transform the AOI to the grid CRS (%s)",
+                           r->aoi, where);
         goto out;
     }
     all = OGR_G_CreateGeometry(wkbMultiPolygon);
@@ -237,8 +244,8 @@ static int load_aoi(eodkit_ctx *ctx, const ek_recipe *r, const ek_grid *g,
         goto out;
     }
     if (OGR_G_Transform(all, ct) != OGRERR_NONE) {
-        rc = ek_error_gdal(ctx, "%s: cannot transform the AOI to the grid CRS (%s)", r->aoi,
-                           where);
+        rc = ek_error_gdal(ctx, "%s: cannot transform the AOI to the grid CRS (%s)",
+                           r->aoi, where);
         goto out;
     }
     *aoi = OGR_G_UnionCascaded(all);
@@ -287,7 +294,8 @@ static int intersect(double a[4], const double b[4])
 }
 
 /* Resolution, extent (every modality and the AOI), origin and size. */
-static int make_extent(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeometryH aoi)
+static int make_extent(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p,
+                       OGRGeometryH aoi)
 {
     ek_grid *g = &p->grid;
     double ext[4] = {0, 0, 0, 0}, ox = 0, oy = 0, rx, ry;
@@ -298,13 +306,15 @@ static int make_extent(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeome
 
     rx = r->res_x, ry = r->res_y;
     if (r->like != NULL) {
-        const ek_source *s = &p->modalities[ek_recipe_find_modality(r, r->like)].sources[0];
+        const ek_source *s =
+            &p->modalities[ek_recipe_find_modality(r, r->like)].sources[0];
 
         if (s->gt[2] != 0 || s->gt[4] != 0) {
-            return ek_error(ctx, EODKIT_ERR_INPUT,
-                            "%s: is rotated, so its grid cannot be used as the target grid "
-                            "(grid.crs: like: %s); give crs and resolution instead",
-                            s->path, r->like);
+            return ek_error(
+                ctx, EODKIT_ERR_INPUT,
+                "%s: is rotated, so its grid cannot be used as the target grid "
+                "(grid.crs: like: %s); give crs and resolution instead",
+                s->path, r->like);
         }
         if (!r->has_resolution) {
             rx = fabs(s->gt[1]);
@@ -323,11 +333,11 @@ static int make_extent(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeome
         if (i == 0) {
             memcpy(ext, b, sizeof b);
         } else if (!intersect(ext, b)) {
-            return ek_error(ctx, EODKIT_ERR_INPUT,
-                            "modality '%s' does not overlap the modalities before it (%s)",
-                            p->modalities[i].recipe->name,
-                            ek_recipe_where(r, p->modalities[i].recipe->mark, where,
-                                            sizeof where));
+            return ek_error(
+                ctx, EODKIT_ERR_INPUT,
+                "modality '%s' does not overlap the modalities before it (%s)",
+                p->modalities[i].recipe->name,
+                ek_recipe_where(r, p->modalities[i].recipe->mark, where, sizeof where));
         }
     }
     if (aoi != NULL) {
@@ -336,7 +346,8 @@ static int make_extent(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeome
         OGR_G_GetEnvelope(aoi, &e);
         if (!intersect(ext, (double[4]){e.MinX, e.MinY, e.MaxX, e.MaxY})) {
             return ek_error(ctx, EODKIT_ERR_INPUT,
-                            "%s: the AOI does not overlap the imagery (%s: grid.aoi)", r->aoi,
+                            "%s: the AOI does not overlap the imagery (%s: grid.aoi)",
+                            r->aoi,
                             ek_recipe_where(r, r->aoi_mark, where, sizeof where));
         }
     }
@@ -353,11 +364,12 @@ static int make_extent(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeome
     g->chip_w = r->chip_w, g->chip_h = r->chip_h;
     g->stride_x = r->stride_x, g->stride_y = r->stride_y;
     if (g->width < g->chip_w || g->height < g->chip_h) {
-        return ek_error(ctx, EODKIT_ERR_INPUT,
-                        "%s: grid.chip_size: a %d x %d chip is larger than the imagery, "
-                        "which covers %d x %d pixels on the grid",
-                        ek_recipe_where(r, r->chip_mark, where, sizeof where), g->chip_h,
-                        g->chip_w, g->height, g->width);
+        return ek_error(
+            ctx, EODKIT_ERR_INPUT,
+            "%s: grid.chip_size: a %d x %d chip is larger than the imagery, "
+            "which covers %d x %d pixels on the grid",
+            ek_recipe_where(r, r->chip_mark, where, sizeof where), g->chip_h, g->chip_w,
+            g->height, g->width);
     }
     g->nx = (g->width - g->chip_w) / g->stride_x + 1;
     g->ny = (g->height - g->chip_h) / g->stride_y + 1;
@@ -448,7 +460,8 @@ int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan)
                       r->aoi);
     }
     if (rc == EODKIT_OK) {
-        span = p->grid.stride_x > p->grid.stride_y ? p->grid.stride_x : p->grid.stride_y;
+        span =
+            p->grid.stride_x > p->grid.stride_y ? p->grid.stride_x : p->grid.stride_y;
         p->unit_chips = UNIT_PIXELS / span > 1 ? UNIT_PIXELS / span : 1;
         p->units_x = (p->grid.nx + p->unit_chips - 1) / p->unit_chips;
         p->units_y = (p->grid.ny + p->unit_chips - 1) / p->unit_chips;

@@ -21,28 +21,44 @@ int ek_dtype_size(GDALDataType t)
 const char *ek_dtype_numpy(GDALDataType t)
 {
     switch (t) {
-    case GDT_Byte: return "|u1";
-    case GDT_UInt16: return "<u2";
-    case GDT_Int16: return "<i2";
-    case GDT_UInt32: return "<u4";
-    case GDT_Int32: return "<i4";
-    case GDT_Float32: return "<f4";
-    case GDT_Float64: return "<f8";
-    default: return NULL;
+    case GDT_Byte:
+        return "|u1";
+    case GDT_UInt16:
+        return "<u2";
+    case GDT_Int16:
+        return "<i2";
+    case GDT_UInt32:
+        return "<u4";
+    case GDT_Int32:
+        return "<i4";
+    case GDT_Float32:
+        return "<f4";
+    case GDT_Float64:
+        return "<f8";
+    default:
+        return NULL;
     }
 }
 
 const char *ek_dtype_name(GDALDataType t)
 {
     switch (t) {
-    case GDT_Byte: return "uint8";
-    case GDT_UInt16: return "uint16";
-    case GDT_Int16: return "int16";
-    case GDT_UInt32: return "uint32";
-    case GDT_Int32: return "int32";
-    case GDT_Float32: return "float32";
-    case GDT_Float64: return "float64";
-    default: return "unknown";
+    case GDT_Byte:
+        return "uint8";
+    case GDT_UInt16:
+        return "uint16";
+    case GDT_Int16:
+        return "int16";
+    case GDT_UInt32:
+        return "uint32";
+    case GDT_Int32:
+        return "int32";
+    case GDT_Float32:
+        return "float32";
+    case GDT_Float64:
+        return "float64";
+    default:
+        return "unknown";
     }
 }
 
@@ -68,7 +84,8 @@ void ek_source_clear(ek_source *s)
     memset(s, 0, sizeof *s);
 }
 
-int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where, ek_source *s)
+int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where,
+                      ek_source *s)
 {
     int rc = EODKIT_OK;
     GDALDatasetH ds = NULL;
@@ -90,7 +107,8 @@ int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where, ek_s
     s->height = GDALGetRasterYSize(ds);
     s->band_count = GDALGetRasterCount(ds);
     if (s->band_count == 0) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: has no raster bands (%s)", path, where);
+        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: has no raster bands (%s)", path,
+                      where);
         goto out;
     }
     if (GDALGetGeoTransform(ds, s->gt) != CE_None) {
@@ -103,10 +121,11 @@ int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where, ek_s
     srs = GDALGetSpatialRef(ds);
     if (srs == NULL || OSRExportToWktEx(srs, &wkt, wkt_options) != OGRERR_NONE ||
         wkt == NULL || wkt[0] == '\0') {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                      "%s: has no CRS; set it with 'gdal_edit.py -a_srs EPSG:<code> %s' "
-                      "(%s)",
-                      path, path, where);
+        rc =
+            ek_error(ctx, EODKIT_ERR_INPUT,
+                     "%s: has no CRS; set it with 'gdal_edit.py -a_srs EPSG:<code> %s' "
+                     "(%s)",
+                     path, path, where);
         goto out;
     }
     s->wkt = ek_strdup(ctx, wkt);
@@ -117,7 +136,8 @@ int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where, ek_s
     s->nodata = GDALGetRasterNoDataValue(GDALGetRasterBand(ds, 1), &s->has_nodata);
     s->dtype = GDALGetRasterDataType(GDALGetRasterBand(ds, 1));
     for (int b = 2; b <= s->band_count; b++) {
-        s->dtype = GDALDataTypeUnion(s->dtype, GDALGetRasterDataType(GDALGetRasterBand(ds, b)));
+        s->dtype = GDALDataTypeUnion(s->dtype,
+                                     GDALGetRasterDataType(GDALGetRasterBand(ds, b)));
     }
 out:
     CPLFree(wkt);
@@ -154,8 +174,8 @@ static int suggested_resolution(eodkit_ctx *ctx, const ek_grid *g, const ek_sour
         rc = ek_error_gdal(ctx, "%s: cannot transform it to the grid CRS", s->path);
         goto out;
     }
-    if (GDALSuggestedWarpOutput(ds, GDALGenImgProjTransform, transformer, gt, &px, &py) !=
-        CE_None) {
+    if (GDALSuggestedWarpOutput(ds, GDALGenImgProjTransform, transformer, gt, &px,
+                                &py) != CE_None) {
         rc = ek_error_gdal(ctx, "%s: cannot map it onto the grid CRS", s->path);
         goto out;
     }
@@ -198,8 +218,8 @@ int ek_source_bounds(eodkit_ctx *ctx, OGRSpatialReferenceH crs, const ek_source 
         goto out;
     }
     ct = OCTNewCoordinateTransformation(srs, crs);
-    if (ct == NULL || !OCTTransformBounds(ct, minx, miny, maxx, maxy, &bounds[0], &bounds[1],
-                                          &bounds[2], &bounds[3], 21)) {
+    if (ct == NULL || !OCTTransformBounds(ct, minx, miny, maxx, maxy, &bounds[0],
+                                          &bounds[1], &bounds[2], &bounds[3], 21)) {
         rc = ek_error_gdal(ctx, "%s: its extent cannot be transformed to the grid CRS",
                            s->path);
     }
@@ -236,7 +256,8 @@ int ek_source_place(eodkit_ctx *ctx, const ek_grid *g, ek_source *s)
         double fy = (s->gt[3] - g->gt[3]) / g->gt[5];
         double drift = fabs(s->gt[1] - g->gt[1]) * fmax(s->width, s->height) / g->gt[1];
 
-        if (fabs(fx - round(fx)) < 1e-6 && fabs(fy - round(fy)) < 1e-6 && drift < 1e-3) {
+        if (fabs(fx - round(fx)) < 1e-6 && fabs(fy - round(fy)) < 1e-6 &&
+            drift < 1e-3) {
             s->aligned = 1;
             s->dx = (int)round(fx);
             s->dy = (int)round(fy);

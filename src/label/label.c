@@ -19,8 +19,8 @@ struct ek_label_worker {
     const ek_labels *labels;
     const ek_plan *plan;
     GDALDriverH mem;
-    ek_reader *reader;      /* raster labels */
-    unsigned char *raw;     /* raster label values before remapping */
+    ek_reader *reader;  /* raster labels */
+    unsigned char *raw; /* raster label values before remapping */
     uint8_t *raw_valid;
 };
 
@@ -87,8 +87,8 @@ static int compare_text(const void *a, const void *b)
 }
 
 /* The id a feature burns, or -1 when its value is not mapped. */
-static int feature_class(const ek_labels *l, OGRFeatureH f, int field, OGRFieldType type,
-                         char **names, size_t nnames)
+static int feature_class(const ek_labels *l, OGRFeatureH f, int field,
+                         OGRFieldType type, char **names, size_t nnames)
 {
     const ek_labels_recipe *lr = l->recipe;
     size_t i;
@@ -174,8 +174,8 @@ static int field_error(eodkit_ctx *ctx, const ek_recipe *r, OGRLayerH layer,
     for (i = 0; i < n; i++) {
         names[i] = OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, i));
         if (used < sizeof list) {
-            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
-                                     names[i]);
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
+                                     i ? ", " : "", names[i]);
         }
     }
     near = names == NULL ? NULL : ek_nearest_word(lr->attribute, names, (size_t)n);
@@ -186,16 +186,17 @@ static int field_error(eodkit_ctx *ctx, const ek_recipe *r, OGRLayerH layer,
                  "labels.attribute)",
                  path, OGR_L_GetName(layer), lr->attribute, near, where);
     } else {
-        ek_error(ctx, EODKIT_ERR_INPUT,
-                 "%s: layer '%s' has no attribute '%s'; it has: %s (%s: labels.attribute)",
-                 path, OGR_L_GetName(layer), lr->attribute, list, where);
+        ek_error(
+            ctx, EODKIT_ERR_INPUT,
+            "%s: layer '%s' has no attribute '%s'; it has: %s (%s: labels.attribute)",
+            path, OGR_L_GetName(layer), lr->attribute, list, where);
     }
     free(names);
     return EODKIT_ERR_INPUT;
 }
 
-static int open_vector(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, ek_labels *l,
-                       GDALDatasetH ds)
+static int open_vector(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
+                       ek_labels *l, GDALDatasetH ds)
 {
     const ek_labels_recipe *lr = &r->labels;
     const ek_grid *g = &p->grid;
@@ -215,8 +216,9 @@ static int open_vector(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, ek
     layer = lr->layer != NULL ? GDALDatasetGetLayerByName(ds, lr->layer)
                               : GDALDatasetGetLayer(ds, 0);
     if (layer == NULL) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: has no layer '%s' (%s: labels.layer)",
-                        lr->source, lr->layer ? lr->layer : "", where);
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: has no layer '%s' (%s: labels.layer)", lr->source,
+                        lr->layer ? lr->layer : "", where);
     }
     defn = OGR_L_GetLayerDefn(layer);
     if (lr->attribute != NULL) {
@@ -226,24 +228,27 @@ static int open_vector(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, ek
         }
         type = OGR_Fld_GetType(OGR_FD_GetFieldDefn(defn, field));
     } else if (lr->classes != NULL) {
-        return ek_error(ctx, EODKIT_ERR_INPUT,
-                        "%s: labels.classes needs labels.attribute (the field holding the "
-                        "values)",
-                        where);
+        return ek_error(
+            ctx, EODKIT_ERR_INPUT,
+            "%s: labels.classes needs labels.attribute (the field holding the "
+            "values)",
+            where);
     }
     lsrs = OGR_L_GetSpatialRef(layer);
     if (lsrs == NULL) {
-        return ek_error(ctx, EODKIT_ERR_INPUT,
-                        "%s: the label layer has no CRS; assign one with ogr2ogr -a_srs "
-                        "(%s)",
-                        lr->source, where);
+        return ek_error(
+            ctx, EODKIT_ERR_INPUT,
+            "%s: the label layer has no CRS; assign one with ogr2ogr -a_srs "
+            "(%s)",
+            lr->source, where);
     }
     lsrs = OSRClone(lsrs);
     OSRSetAxisMappingStrategy(lsrs, OAMS_TRADITIONAL_GIS_ORDER);
     ct = OCTNewCoordinateTransformation(lsrs, g->srs);
     OSRDestroySpatialReference(lsrs);
     if (ct == NULL) {
-        return ek_error_gdal(ctx, "%s: cannot transform the labels to the grid CRS (%s)",
+        return ek_error_gdal(ctx,
+                             "%s: cannot transform the labels to the grid CRS (%s)",
                              lr->source, where);
     }
 
@@ -273,12 +278,14 @@ static int open_vector(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, ek
         if (geom != NULL && id < 0) {
             l->unmapped++;
         } else if (geom != NULL && id > 65535) {
-            rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                          "%s: feature %lld has %s = %d, which cannot be a class id (0..65535); "
-                          "map values with labels.classes (%s)",
-                          lr->source, (long long)OGR_F_GetFID(f), lr->attribute, id, where);
+            rc = ek_error(
+                ctx, EODKIT_ERR_INPUT,
+                "%s: feature %lld has %s = %d, which cannot be a class id (0..65535); "
+                "map values with labels.classes (%s)",
+                lr->source, (long long)OGR_F_GetFID(f), lr->attribute, id, where);
         } else if (geom != NULL) {
-            rc = ek_grow(ctx, (void **)&l->geoms, &cap, l->ngeoms + 1, sizeof *l->geoms);
+            rc =
+                ek_grow(ctx, (void **)&l->geoms, &cap, l->ngeoms + 1, sizeof *l->geoms);
             if (rc == EODKIT_OK) {
                 double *burn = ek_realloc_array(ctx, l->burn, cap, sizeof *l->burn);
 
@@ -290,14 +297,16 @@ static int open_vector(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, ek
 
                 if (OGR_G_Transform(copy, ct) != OGRERR_NONE) {
                     OGR_G_DestroyGeometry(copy);
-                    rc = ek_error_gdal(ctx, "%s: feature %lld cannot be transformed to the "
-                                            "grid CRS",
+                    rc = ek_error_gdal(ctx,
+                                       "%s: feature %lld cannot be transformed to the "
+                                       "grid CRS",
                                        lr->source, (long long)OGR_F_GetFID(f));
                 } else {
                     l->geoms[l->ngeoms] = copy;
                     l->burn[l->ngeoms] = id;
                     l->ngeoms++;
-                    if (field >= 0 && lr->classes == NULL && type != OFTString && id != lr->background) {
+                    if (field >= 0 && lr->classes == NULL && type != OFTString &&
+                        id != lr->background) {
                         char name[32];
 
                         snprintf(name, sizeof name, "%d", id);
@@ -337,15 +346,17 @@ static int open_vector(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, ek
 
         CPLFree(found);
         if (hits == 0) {
-            return ek_error(ctx, EODKIT_ERR_INPUT,
-                            "%s: no label feature overlaps the imagery (%s: labels.source)",
-                            lr->source, where);
+            return ek_error(
+                ctx, EODKIT_ERR_INPUT,
+                "%s: no label feature overlaps the imagery (%s: labels.source)",
+                lr->source, where);
         }
     }
     return EODKIT_OK;
 }
 
-static int open_raster(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, ek_labels *l)
+static int open_raster(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
+                       ek_labels *l)
 {
     const ek_labels_recipe *lr = &r->labels;
     const ek_grid *g = &p->grid;
@@ -364,11 +375,12 @@ static int open_raster(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, ek
         long band = strtol(lr->attribute, &end, 10);
 
         if (end == lr->attribute || *end != '\0' || band < 1) {
-            return ek_error(ctx, EODKIT_ERR_INPUT,
-                            "%s: labels.attribute of a label raster is its band number, "
-                            "not '%s'",
-                            ek_recipe_where(r, lr->attribute_mark, where, sizeof where),
-                            lr->attribute);
+            return ek_error(
+                ctx, EODKIT_ERR_INPUT,
+                "%s: labels.attribute of a label raster is its band number, "
+                "not '%s'",
+                ek_recipe_where(r, lr->attribute_mark, where, sizeof where),
+                lr->attribute);
         }
         l->band = (int)band;
     }
@@ -389,11 +401,12 @@ static int open_raster(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, ek
             double v = strtod(lr->classes[i].value, &end);
 
             if (end == lr->classes[i].value || *end != '\0') {
-                return ek_error(ctx, EODKIT_ERR_INPUT,
-                                "%s: labels.classes: '%s' is not a pixel value of a label "
-                                "raster",
-                                ek_recipe_where(r, lr->classes_mark, where, sizeof where),
-                                lr->classes[i].value);
+                return ek_error(
+                    ctx, EODKIT_ERR_INPUT,
+                    "%s: labels.classes: '%s' is not a pixel value of a label "
+                    "raster",
+                    ek_recipe_where(r, lr->classes_mark, where, sizeof where),
+                    lr->classes[i].value);
             }
             for (j = i; j > 0 && l->map_values[j - 1] > v; j--) {
                 l->map_values[j] = l->map_values[j - 1];
@@ -407,10 +420,11 @@ static int open_raster(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, ek
         l->discover = 1;
         l->max_id = 255;
     } else {
-        return ek_error(ctx, EODKIT_ERR_INPUT,
-                        "%s: a %s label raster needs labels.classes to map its values to "
-                        "class ids (%s)",
-                        lr->source, GDALGetDataTypeName(l->source.dtype), where);
+        return ek_error(
+            ctx, EODKIT_ERR_INPUT,
+            "%s: a %s label raster needs labels.classes to map its values to "
+            "class ids (%s)",
+            lr->source, GDALGetDataTypeName(l->source.dtype), where);
     }
     if (rc != EODKIT_OK) {
         return rc;
@@ -422,8 +436,8 @@ static int open_raster(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, ek
     if (l->source.gx1 <= 0 || l->source.gx0 >= g->width || l->source.gy1 <= 0 ||
         l->source.gy0 >= g->height) {
         return ek_error(ctx, EODKIT_ERR_INPUT,
-                        "%s: the label raster does not overlap the imagery (%s)", lr->source,
-                        where);
+                        "%s: the label raster does not overlap the imagery (%s)",
+                        lr->source, where);
     }
     l->spec.sources = &l->source;
     l->spec.nsources = 1;
@@ -437,7 +451,8 @@ static int open_raster(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, ek
     return EODKIT_OK;
 }
 
-int ek_labels_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, ek_labels **out)
+int ek_labels_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
+                   ek_labels **out)
 {
     const ek_labels_recipe *lr = &r->labels;
     GDALDatasetH ds = NULL;
@@ -458,11 +473,11 @@ int ek_labels_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, ek_lab
                       lr->source, where);
         goto out;
     }
-    ds = GDALOpenEx(lr->source, GDAL_OF_VECTOR | GDAL_OF_RASTER | GDAL_OF_READONLY, NULL,
-                    NULL, NULL);
+    ds = GDALOpenEx(lr->source, GDAL_OF_VECTOR | GDAL_OF_RASTER | GDAL_OF_READONLY,
+                    NULL, NULL, NULL);
     if (ds == NULL) {
-        rc = ek_error_gdal(ctx, "%s: GDAL cannot read it (%s: labels.source)", lr->source,
-                           where);
+        rc = ek_error_gdal(ctx, "%s: GDAL cannot read it (%s: labels.source)",
+                           lr->source, where);
         goto out;
     }
     if (GDALDatasetGetLayerCount(ds) > 0) {
@@ -569,7 +584,8 @@ static int class_of_value(const ek_labels *l, double v)
             hi = mid;
         }
     }
-    return lo < l->nmap && l->map_values[lo] == v ? l->map_ids[lo] : l->recipe->background;
+    return lo < l->nmap && l->map_values[lo] == v ? l->map_ids[lo]
+                                                  : l->recipe->background;
 }
 
 static int render_raster(eodkit_ctx *ctx, ek_label_worker *w, const ek_window *win,
@@ -583,8 +599,9 @@ static int render_raster(eodkit_ctx *ctx, ek_label_worker *w, const ek_window *w
         return rc;
     }
     for (px = 0; px < plane; px++) {
-        int id = w->raw_valid[px] ? class_of_value(l, ek_pixel_get(w->raw, l->spec.dtype, px))
-                                  : l->recipe->background;
+        int id = w->raw_valid[px]
+                     ? class_of_value(l, ek_pixel_get(w->raw, l->spec.dtype, px))
+                     : l->recipe->background;
 
         ek_pixel_set(out, l->dtype, px, id);
     }
@@ -666,7 +683,8 @@ out:
     return rc;
 }
 
-int ek_labels_render(eodkit_ctx *ctx, ek_label_worker *w, const ek_window *win, void *out)
+int ek_labels_render(eodkit_ctx *ctx, ek_label_worker *w, const ek_window *win,
+                     void *out)
 {
     return w->labels->is_raster ? render_raster(ctx, w, win, out)
                                 : render_vector(ctx, w, win, out);

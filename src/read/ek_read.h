@@ -37,8 +37,8 @@ ek_raster_spec ek_modality_spec(const ek_plan *p, const ek_modality *m);
 ** and G must outlive the reader. GDAL datasets are opened on first use, by
 ** the thread that uses the reader.
 */
-int ek_reader_new(eodkit_ctx *ctx, const ek_raster_spec *spec, const ek_grid *g, int max_w,
-                  int max_h, ek_reader **reader /* OUT */);
+int ek_reader_new(eodkit_ctx *ctx, const ek_raster_spec *spec, const ek_grid *g,
+                  int max_w, int max_h, ek_reader **reader /* OUT */);
 void ek_reader_free(ek_reader *reader);
 
 /*

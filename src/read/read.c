@@ -21,7 +21,7 @@ struct ek_reader {
     const ek_grid *grid;
     GDALDatasetH *handles; /* per source, opened lazily */
     GDALDriverH mem;
-    size_t plane_max; /* pixels of the largest window */
+    size_t plane_max;       /* pixels of the largest window */
     unsigned char *scratch; /* one source's bands */
     uint8_t *scratch_valid;
     int dsize;
@@ -30,28 +30,51 @@ struct ek_reader {
 double ek_pixel_get(const void *buf, GDALDataType t, size_t i)
 {
     switch (t) {
-    case GDT_Byte: return ((const uint8_t *)buf)[i];
-    case GDT_UInt16: return ((const uint16_t *)buf)[i];
-    case GDT_Int16: return ((const int16_t *)buf)[i];
-    case GDT_UInt32: return ((const uint32_t *)buf)[i];
-    case GDT_Int32: return ((const int32_t *)buf)[i];
-    case GDT_Float32: return ((const float *)buf)[i];
-    case GDT_Float64: return ((const double *)buf)[i];
-    default: return 0;
+    case GDT_Byte:
+        return ((const uint8_t *)buf)[i];
+    case GDT_UInt16:
+        return ((const uint16_t *)buf)[i];
+    case GDT_Int16:
+        return ((const int16_t *)buf)[i];
+    case GDT_UInt32:
+        return ((const uint32_t *)buf)[i];
+    case GDT_Int32:
+        return ((const int32_t *)buf)[i];
+    case GDT_Float32:
+        return ((const float *)buf)[i];
+    case GDT_Float64:
+        return ((const double *)buf)[i];
+    default:
+        return 0;
     }
 }
 
 void ek_pixel_set(void *buf, GDALDataType t, size_t i, double v)
 {
     switch (t) {
-    case GDT_Byte: ((uint8_t *)buf)[i] = (uint8_t)v; break;
-    case GDT_UInt16: ((uint16_t *)buf)[i] = (uint16_t)v; break;
-    case GDT_Int16: ((int16_t *)buf)[i] = (int16_t)v; break;
-    case GDT_UInt32: ((uint32_t *)buf)[i] = (uint32_t)v; break;
-    case GDT_Int32: ((int32_t *)buf)[i] = (int32_t)v; break;
-    case GDT_Float32: ((float *)buf)[i] = (float)v; break;
-    case GDT_Float64: ((double *)buf)[i] = v; break;
-    default: break;
+    case GDT_Byte:
+        ((uint8_t *)buf)[i] = (uint8_t)v;
+        break;
+    case GDT_UInt16:
+        ((uint16_t *)buf)[i] = (uint16_t)v;
+        break;
+    case GDT_Int16:
+        ((int16_t *)buf)[i] = (int16_t)v;
+        break;
+    case GDT_UInt32:
+        ((uint32_t *)buf)[i] = (uint32_t)v;
+        break;
+    case GDT_Int32:
+        ((int32_t *)buf)[i] = (int32_t)v;
+        break;
+    case GDT_Float32:
+        ((float *)buf)[i] = (float)v;
+        break;
+    case GDT_Float64:
+        ((double *)buf)[i] = v;
+        break;
+    default:
+        break;
     }
 }
 
@@ -73,8 +96,8 @@ ek_raster_spec ek_modality_spec(const ek_plan *p, const ek_modality *m)
     return s;
 }
 
-int ek_reader_new(eodkit_ctx *ctx, const ek_raster_spec *spec, const ek_grid *g, int max_w,
-                  int max_h, ek_reader **reader)
+int ek_reader_new(eodkit_ctx *ctx, const ek_raster_spec *spec, const ek_grid *g,
+                  int max_w, int max_h, ek_reader **reader)
 {
     ek_reader *rd = ek_calloc(ctx, 1, sizeof *rd);
 
@@ -88,7 +111,8 @@ int ek_reader_new(eodkit_ctx *ctx, const ek_raster_spec *spec, const ek_grid *g,
     rd->plane_max = (size_t)max_w * (size_t)max_h;
     rd->mem = GDALGetDriverByName("MEM");
     rd->handles = ek_calloc(ctx, spec->nsources, sizeof *rd->handles);
-    rd->scratch = ek_calloc(ctx, rd->plane_max * (size_t)spec->nbands, (size_t)rd->dsize);
+    rd->scratch =
+        ek_calloc(ctx, rd->plane_max * (size_t)spec->nbands, (size_t)rd->dsize);
     rd->scratch_valid = ek_calloc(ctx, rd->plane_max, 1);
     if (rd->handles == NULL || rd->scratch == NULL || rd->scratch_valid == NULL ||
         rd->mem == NULL) {
@@ -155,16 +179,19 @@ static int read_aligned(eodkit_ctx *ctx, ek_reader *rd, size_t i, const ek_windo
     if (ds == NULL) {
         return eodkit_ctx_status(ctx);
     }
-    dst = rd->scratch + (((size_t)(y0 - sy0) * (size_t)w->w) + (size_t)(x0 - sx0)) * rd->dsize;
-    if (GDALDatasetRasterIO(ds, GF_Read, x0, y0, x1 - x0, y1 - y0, dst, x1 - x0, y1 - y0,
-                            rd->spec->dtype, rd->spec->nbands, (int *)rd->spec->bands,
-                            rd->dsize, (GSpacing)w->w * rd->dsize,
+    dst = rd->scratch +
+          (((size_t)(y0 - sy0) * (size_t)w->w) + (size_t)(x0 - sx0)) * rd->dsize;
+    if (GDALDatasetRasterIO(ds, GF_Read, x0, y0, x1 - x0, y1 - y0, dst, x1 - x0,
+                            y1 - y0, rd->spec->dtype, rd->spec->nbands,
+                            (int *)rd->spec->bands, rd->dsize,
+                            (GSpacing)w->w * rd->dsize,
                             (GSpacing)(plane * (size_t)rd->dsize)) != CE_None) {
         return ek_error_gdal(ctx, "%s: read failed at pixel %d,%d", s->path, x0, y0);
     }
     for (y = y0; y < y1; y++) {
-        memset(rd->scratch_valid + (size_t)(y - sy0) * (size_t)w->w + (size_t)(x0 - sx0), 1,
-               (size_t)(x1 - x0));
+        memset(rd->scratch_valid + (size_t)(y - sy0) * (size_t)w->w +
+                   (size_t)(x0 - sx0),
+               1, (size_t)(x1 - x0));
     }
     return EODKIT_OK;
 }
@@ -191,8 +218,9 @@ static int read_warped(eodkit_ctx *ctx, ek_reader *rd, size_t i, const ek_window
         return ek_error_gdal(ctx, "cannot create a MEM dataset");
     }
     for (b = 0; b <= spec->nbands; b++) {
-        void *ptr = b < spec->nbands ? (void *)(rd->scratch + b * plane * (size_t)rd->dsize)
-                                     : (void *)rd->scratch_valid;
+        void *ptr = b < spec->nbands
+                        ? (void *)(rd->scratch + b * plane * (size_t)rd->dsize)
+                        : (void *)rd->scratch_valid;
         char *opts[2] = {option, NULL};
 
         snprintf(option, sizeof option, "DATAPOINTER=%p", ptr);
@@ -239,8 +267,8 @@ static int read_warped(eodkit_ctx *ctx, ek_reader *rd, size_t i, const ek_window
         goto out;
     }
     if (spec->error_threshold > 0) {
-        wo->pTransformerArg =
-            GDALCreateApproxTransformer(GDALGenImgProjTransform, gen, spec->error_threshold);
+        wo->pTransformerArg = GDALCreateApproxTransformer(GDALGenImgProjTransform, gen,
+                                                          spec->error_threshold);
         wo->pfnTransformer = GDALApproxTransform;
         GDALApproxTransformerOwnsSubtransformer(wo->pTransformerArg, TRUE);
     } else {
@@ -282,8 +310,8 @@ static void drop_nodata(const ek_raster_spec *spec, double nodata, unsigned char
     int b;
 
     for (b = 0; b < spec->nbands; b++) {
-        const unsigned char *band = data + (size_t)b * plane *
-                                               (size_t)GDALGetDataTypeSizeBytes(spec->dtype);
+        const unsigned char *band =
+            data + (size_t)b * plane * (size_t)GDALGetDataTypeSizeBytes(spec->dtype);
 
         for (px = 0; px < plane; px++) {
             double v = ek_pixel_get(band, spec->dtype, px);
@@ -342,8 +370,8 @@ int ek_reader_read(eodkit_ctx *ctx, ek_reader *rd, const ek_window *w, void *dat
     int painted = 0, rc;
 
     if (plane > rd->plane_max) {
-        return ek_error(ctx, EODKIT_ERR_INTERNAL, "window %dx%d exceeds the reader's buffers",
-                        w->w, w->h);
+        return ek_error(ctx, EODKIT_ERR_INTERNAL,
+                        "window %dx%d exceeds the reader's buffers", w->w, w->h);
     }
     for (i = 0; i < spec->nsources; i++) {
         const ek_source *s = &spec->sources[i];

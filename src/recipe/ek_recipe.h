@@ -27,7 +27,8 @@ typedef enum ek_split_method { EK_SPLIT_RANDOM, EK_SPLIT_BLOCKS } ek_split_metho
 
 typedef struct ek_modality_recipe {
     char *name;
-    char *kind;     /* optical | multispectral | hyperspectral | sar | dem | lidar | other */
+    char
+        *kind; /* optical | multispectral | hyperspectral | sar | dem | lidar | other */
     char *sensor;   /* may be NULL */
     char *platform; /* satellite | aerial | uav | ground, may be NULL */
     char *description;
@@ -58,7 +59,7 @@ typedef struct ek_labels_recipe {
     char *layer;     /* vector layer; NULL = the first */
     char *attribute; /* vector attribute; NULL for rasters */
     ek_mark attribute_mark;
-    int band; /* raster label band, 1-based */
+    int band;                /* raster label band, 1-based */
     ek_class_entry *classes; /* NULL = values are class ids (or sorted names) */
     size_t nclasses;
     ek_mark classes_mark;

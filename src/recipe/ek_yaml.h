@@ -28,7 +28,8 @@ yaml_node_t *ek_yaml_root(ek_yaml *y);
 ek_mark ek_yaml_mark(const yaml_node_t *n);
 
 /* Fail at node N (or at the document start when N is NULL). */
-int ek_yaml_fail(ek_yaml *y, const yaml_node_t *n, const char *fmt, ...) EK_PRINTF(3, 4);
+int ek_yaml_fail(ek_yaml *y, const yaml_node_t *n, const char *fmt, ...)
+    EK_PRINTF(3, 4);
 
 /* N must be a mapping whose keys are all in KEYS (NULL-terminated) and
    distinct; an unknown key is reported with the nearest valid one. */

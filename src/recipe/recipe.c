@@ -18,40 +18,49 @@
 
 static const char *const top_keys[] = {"dataset", "grid",  "modalities", "labels",
                                        "filters", "split", "output",     NULL};
-static const char *const dataset_keys[] = {"name",     "title",    "description",
-                                           "license",  "citation", "version",
+static const char *const dataset_keys[] = {"name",     "title",     "description",
+                                           "license",  "citation",  "version",
                                            "keywords", "providers", NULL};
 static const char *const provider_keys[] = {"name", "url", "roles", NULL};
-static const char *const grid_keys[] = {"crs",  "resolution", "chip_size",      "stride",
-                                        "aoi",  "error_threshold", NULL};
+static const char *const grid_keys[] = {"crs", "resolution",      "chip_size", "stride",
+                                        "aoi", "error_threshold", NULL};
 static const char *const like_keys[] = {"like", NULL};
-static const char *const modality_keys[] = {"name",  "kind",       "sensor",     "platform",
-                                            "files", "bands",      "band_names", "resampling",
-                                            "nodata", "description", NULL};
-static const char *const labels_keys[] = {"source",     "layer",       "attribute",
-                                          "classes",    "class_names", "background",
-                                          "background_name", "all_touched", "task",
-                                          "min_class_share", NULL};
+static const char *const modality_keys[] = {
+    "name",       "kind",       "sensor", "platform",    "files", "bands",
+    "band_names", "resampling", "nodata", "description", NULL};
+static const char *const labels_keys[] = {
+    "source",     "layer",           "attribute",   "classes", "class_names",
+    "background", "background_name", "all_touched", "task",    "min_class_share",
+    NULL};
 static const char *const filter_keys[] = {"max_nodata", "min_labeled", NULL};
-static const char *const split_keys[] = {"method", "ratios", "seed", "block_size", "buffer",
-                                         NULL};
+static const char *const split_keys[] = {"method",     "ratios", "seed",
+                                         "block_size", "buffer", NULL};
 static const char *const output_keys[] = {"dir", "format", "shard_size", NULL};
 
 static const char *const kinds[] = {"optical", "multispectral", "hyperspectral", "sar",
                                     "dem",     "lidar",         "other",         NULL};
 static const char *const platforms[] = {"satellite", "aerial", "uav", "ground", NULL};
-static const char *const tasks[] = {"segmentation", "classification", "multilabel", NULL};
+static const char *const tasks[] = {"segmentation", "classification", "multilabel",
+                                    NULL};
 static const char *const methods[] = {"random", "blocks", NULL};
 static const char *const formats[] = {"npy", "gtiff", "zarr", NULL};
 
 /* Recipe resampling words and the GDAL algorithms they select. */
 static const char *const resampling_words[] = {
-    "nearest", "bilinear", "cubic", "cubicspline", "lanczos", "average",
-    "mode",    "min",      "max",   "median",      "q1",      "q3",      NULL};
-static const int resampling_algs[] = {GRA_NearestNeighbour, GRA_Bilinear, GRA_Cubic,
-                                      GRA_CubicSpline,      GRA_Lanczos,  GRA_Average,
-                                      GRA_Mode,             GRA_Min,      GRA_Max,
-                                      GRA_Med,              GRA_Q1,       GRA_Q3};
+    "nearest", "bilinear", "cubic",  "cubicspline", "lanczos", "average", "mode",
+    "min",     "max",      "median", "q1",          "q3",      NULL};
+static const int resampling_algs[] = {GRA_NearestNeighbour,
+                                      GRA_Bilinear,
+                                      GRA_Cubic,
+                                      GRA_CubicSpline,
+                                      GRA_Lanczos,
+                                      GRA_Average,
+                                      GRA_Mode,
+                                      GRA_Min,
+                                      GRA_Max,
+                                      GRA_Med,
+                                      GRA_Q1,
+                                      GRA_Q3};
 
 const char *ek_resampling_name(int alg)
 {
@@ -104,10 +113,10 @@ static size_t edit_distance(const char *a, const char *b)
         row[0] = i;
         for (j = 1; j <= lb; j++) {
             size_t up = row[j];
-            size_t cost = tolower((unsigned char)a[i - 1]) ==
-                                  tolower((unsigned char)b[j - 1])
-                              ? 0
-                              : 1;
+            size_t cost =
+                tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1])
+                    ? 0
+                    : 1;
             size_t best = diag + cost;
 
             if (row[j] + 1 < best) {
@@ -153,9 +162,9 @@ static int check_name(ek_yaml *y, yaml_node_t *n, const char *what, const char *
     }
     for (p = s; *p != '\0'; p++) {
         if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.') {
-            return ek_yaml_fail(y, n,
-                                "%s: '%s' may only hold letters, digits, '_', '-' and '.'",
-                                what, s);
+            return ek_yaml_fail(
+                y, n, "%s: '%s' may only hold letters, digits, '_', '-' and '.'", what,
+                s);
         }
     }
     return EODKIT_OK;
@@ -206,15 +215,16 @@ static int opt_fraction(ek_yaml *y, yaml_node_t *map, const char *key, const cha
 }
 
 /* chip_size / stride: N, or [h, w]. */
-static int parse_pixels_pair(ek_yaml *y, yaml_node_t *n, const char *what, int *h, int *w)
+static int parse_pixels_pair(ek_yaml *y, yaml_node_t *n, const char *what, int *h,
+                             int *w)
 {
     long long vh, vw;
     int rc;
 
     if (n->type == YAML_SEQUENCE_NODE) {
         if (ek_yaml_seq_len(n) != 2) {
-            return ek_yaml_fail(y, n, "%s: expected a number of pixels or [height, width]",
-                                what);
+            return ek_yaml_fail(
+                y, n, "%s: expected a number of pixels or [height, width]", what);
         }
         rc = ek_yaml_int(y, ek_yaml_seq_item(y, n, 0), what, 1, MAX_CHIP, &vh);
         if (rc == EODKIT_OK) {
@@ -235,9 +245,16 @@ static int parse_bytes(ek_yaml *y, yaml_node_t *n, const char *what, long long *
     static const struct {
         const char *unit;
         double factor;
-    } units[] = {{"", 1},     {"B", 1},        {"KB", 1e3},      {"MB", 1e6},
-                 {"GB", 1e9}, {"TB", 1e12},    {"KiB", 1024.0},  {"MiB", 1048576.0},
-                 {"GiB", 1073741824.0},        {"TiB", 1099511627776.0}};
+    } units[] = {{"", 1},
+                 {"B", 1},
+                 {"KB", 1e3},
+                 {"MB", 1e6},
+                 {"GB", 1e9},
+                 {"TB", 1e12},
+                 {"KiB", 1024.0},
+                 {"MiB", 1048576.0},
+                 {"GiB", 1073741824.0},
+                 {"TiB", 1099511627776.0}};
     const char *t = ek_yaml_text(n);
     char *end = NULL;
     double v;
@@ -248,7 +265,8 @@ static int parse_bytes(ek_yaml *y, yaml_node_t *n, const char *what, long long *
     }
     v = strtod(t, &end);
     if (end == t) {
-        return ek_yaml_fail(y, n, "%s: expected a size such as 1GiB, got '%s'", what, t);
+        return ek_yaml_fail(y, n, "%s: expected a size such as 1GiB, got '%s'", what,
+                            t);
     }
     while (*end == ' ') {
         end++;
@@ -262,8 +280,8 @@ static int parse_bytes(ek_yaml *y, yaml_node_t *n, const char *what, long long *
             return EODKIT_OK;
         }
     }
-    return ek_yaml_fail(y, n, "%s: unknown unit in '%s' (use B, KB, MB, GB, KiB, MiB, GiB)",
-                        what, t);
+    return ek_yaml_fail(
+        y, n, "%s: unknown unit in '%s' (use B, KB, MB, GB, KiB, MiB, GiB)", what, t);
 }
 
 static int parse_providers(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
@@ -360,8 +378,9 @@ static int parse_crs(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         return rc == EODKIT_OK ? ek_yaml_string(y, v, "grid.crs.like", &r->like) : rc;
     }
     if (t == NULL) {
-        return ek_yaml_fail(y, n, "grid.crs: expected a CRS (e.g. EPSG:32633) or "
-                                  "'like: <modality>'");
+        return ek_yaml_fail(y, n,
+                            "grid.crs: expected a CRS (e.g. EPSG:32633) or "
+                            "'like: <modality>'");
     }
     if (strncmp(t, "like:", 5) == 0) {
         t += 5;
@@ -411,13 +430,15 @@ static int parse_grid(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "error_threshold")) != NULL) {
         rc = ek_yaml_number(y, v, "grid.error_threshold", &r->error_threshold);
         if (rc == EODKIT_OK && (r->error_threshold < 0 || r->error_threshold > 1)) {
-            rc = ek_yaml_fail(y, v, "grid.error_threshold: must be between 0 (exact) and 1 "
-                                    "pixel");
+            rc = ek_yaml_fail(y, v,
+                              "grid.error_threshold: must be between 0 (exact) and 1 "
+                              "pixel");
         }
     }
     if (rc == EODKIT_OK && r->crs != NULL && !r->has_resolution) {
-        rc = ek_yaml_fail(y, n, "grid: 'resolution' is required with 'crs: %s' (or use "
-                                "'crs: like: <modality>' for a modality's own grid)",
+        rc = ek_yaml_fail(y, n,
+                          "grid: 'resolution' is required with 'crs: %s' (or use "
+                          "'crs: like: <modality>' for a modality's own grid)",
                           r->crs);
     }
     return rc;
@@ -431,14 +452,16 @@ static int parse_bands(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
 
     m->bands_mark = ek_yaml_mark(n);
     if (n->type == YAML_MAPPING_NODE || len == 0) {
-        return ek_yaml_fail(y, n, "modalities[].bands: expected band numbers (1-based)");
+        return ek_yaml_fail(y, n,
+                            "modalities[].bands: expected band numbers (1-based)");
     }
     m->bands = ek_calloc(y->ctx, len, sizeof *m->bands);
     if (m->bands == NULL) {
         return EODKIT_ERR_NOMEM;
     }
     for (i = 0; i < len; i++) {
-        yaml_node_t *item = n->type == YAML_SEQUENCE_NODE ? ek_yaml_seq_item(y, n, i) : n;
+        yaml_node_t *item =
+            n->type == YAML_SEQUENCE_NODE ? ek_yaml_seq_item(y, n, i) : n;
 
         rc = ek_yaml_int(y, item, "modalities[].bands", 1, 65535, &b);
         if (rc != EODKIT_OK) {
@@ -450,7 +473,8 @@ static int parse_bands(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
     return EODKIT_OK;
 }
 
-static int parse_modality(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_node_t *n)
+static int parse_modality(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m,
+                          yaml_node_t *n)
 {
     yaml_node_t *v;
     char **raw = NULL;
@@ -470,11 +494,13 @@ static int parse_modality(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_
     if (rc == EODKIT_OK) {
         rc = check_name(y, v, "modalities[].name", m->name);
     }
-    if (rc == EODKIT_OK && (strcmp(m->name, "label") == 0 || strcmp(m->name, "labels") == 0)) {
+    if (rc == EODKIT_OK &&
+        (strcmp(m->name, "label") == 0 || strcmp(m->name, "labels") == 0)) {
         rc = ek_yaml_fail(y, v, "modalities[].name: '%s' is reserved for the labels",
                           m->name);
     }
-    if (rc == EODKIT_OK && ek_recipe_find_modality(r, m->name) != (int)(m - r->modalities)) {
+    if (rc == EODKIT_OK &&
+        ek_recipe_find_modality(r, m->name) != (int)(m - r->modalities)) {
         rc = ek_yaml_fail(y, v, "modalities[].name: '%s' is used twice", m->name);
     }
     m->kind = ek_strdup(y->ctx, "other");
@@ -498,7 +524,8 @@ static int parse_modality(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_
         rc = opt_string(y, n, "sensor", "modalities[].sensor", &m->sensor);
     }
     if (rc == EODKIT_OK) {
-        rc = opt_string(y, n, "description", "modalities[].description", &m->description);
+        rc = opt_string(y, n, "description", "modalities[].description",
+                        &m->description);
     }
     if (rc == EODKIT_OK) {
         rc = ek_yaml_require(y, n, "modalities[]", "files", &v);
@@ -550,7 +577,8 @@ static int parse_modalities(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     int rc;
 
     if (n->type != YAML_SEQUENCE_NODE || len == 0) {
-        return ek_yaml_fail(y, n, "modalities: expected a list of at least one modality");
+        return ek_yaml_fail(y, n,
+                            "modalities: expected a list of at least one modality");
     }
     r->modalities = ek_calloc(y->ctx, len, sizeof *r->modalities);
     if (r->modalities == NULL) {
@@ -583,8 +611,9 @@ static int parse_classes(ek_yaml *y, ek_labels_recipe *l, yaml_node_t *n)
 
     l->classes_mark = ek_yaml_mark(n);
     if (n->type == YAML_SCALAR_NODE) {
-        return ek_yaml_fail(y, n, "labels.classes: expected {value: class id, ...} or a "
-                                  "list of values");
+        return ek_yaml_fail(y, n,
+                            "labels.classes: expected {value: class id, ...} or a "
+                            "list of values");
     }
     len = n->type == YAML_MAPPING_NODE ? ek_yaml_map_len(n) : ek_yaml_seq_len(n);
     if (len == 0) {
@@ -613,7 +642,8 @@ static int parse_classes(ek_yaml *y, ek_labels_recipe *l, yaml_node_t *n)
         }
         for (j = 0; rc == EODKIT_OK && j < i; j++) {
             if (strcmp(l->classes[j].value, c->value) == 0) {
-                rc = ek_yaml_fail(y, key, "labels.classes: '%s' appears twice", c->value);
+                rc = ek_yaml_fail(y, key, "labels.classes: '%s' appears twice",
+                                  c->value);
             }
         }
     }
@@ -637,7 +667,8 @@ static int parse_class_names(ek_yaml *y, ek_labels_recipe *l, yaml_node_t *n)
         rc = parse_class_id(y, key, "labels.class_names", &id);
         for (j = 0; rc == EODKIT_OK && j < l->nclasses; j++) {
             if (l->classes[j].id == id && l->classes[j].name == NULL) {
-                rc = ek_yaml_string(y, value, "labels.class_names", &l->classes[j].name);
+                rc =
+                    ek_yaml_string(y, value, "labels.class_names", &l->classes[j].name);
                 found = 1;
             } else if (l->classes[j].id == id) {
                 found = 1;
@@ -775,7 +806,8 @@ static int parse_ratios(ek_yaml *y, ek_split_recipe *s, yaml_node_t *n)
         }
         for (j = 0; rc == EODKIT_OK && j < i; j++) {
             if (strcmp(s->names[j], s->names[i]) == 0) {
-                rc = ek_yaml_fail(y, key, "split.ratios: '%s' appears twice", s->names[i]);
+                rc = ek_yaml_fail(y, key, "split.ratios: '%s' appears twice",
+                                  s->names[i]);
             }
         }
         if (rc == EODKIT_OK) {
@@ -788,8 +820,8 @@ static int parse_ratios(ek_yaml *y, ek_split_recipe *s, yaml_node_t *n)
         sum += rc == EODKIT_OK ? s->ratios[i] : 0;
     }
     if (rc == EODKIT_OK && fabs(sum - 1.0) > 1e-6) {
-        rc = ek_yaml_fail(y, n, "split.ratios: the ratios sum to %g; they must sum to 1",
-                          sum);
+        rc = ek_yaml_fail(
+            y, n, "split.ratios: the ratios sum to %g; they must sum to 1", sum);
     }
     return rc;
 }
@@ -817,7 +849,8 @@ static int parse_split(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "block_size")) != NULL) {
         if (s->method != EK_SPLIT_BLOCKS) {
-            rc = ek_yaml_fail(y, v, "split.block_size: only used with 'method: blocks'");
+            rc =
+                ek_yaml_fail(y, v, "split.block_size: only used with 'method: blocks'");
         } else {
             rc = ek_yaml_number(y, v, "split.block_size", &s->block_size);
         }
@@ -827,8 +860,9 @@ static int parse_split(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "buffer")) != NULL) {
         if (s->method != EK_SPLIT_BLOCKS) {
-            rc = ek_yaml_fail(y, v, "split.buffer: only used with 'method: blocks' "
-                                    "(random splits have no guard band)");
+            rc = ek_yaml_fail(y, v,
+                              "split.buffer: only used with 'method: blocks' "
+                              "(random splits have no guard band)");
         } else {
             rc = ek_yaml_number(y, v, "split.buffer", &s->buffer);
         }
@@ -837,7 +871,8 @@ static int parse_split(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         }
     }
     if (rc == EODKIT_OK && s->method == EK_SPLIT_BLOCKS && s->block_size == 0) {
-        rc = ek_yaml_fail(y, n, "split: 'method: blocks' needs 'block_size' (CRS units)");
+        rc = ek_yaml_fail(y, n,
+                          "split: 'method: blocks' needs 'block_size' (CRS units)");
     }
     return rc;
 }

@@ -12,7 +12,8 @@
 
 #include "ek_recipe.h"
 
-static const char *const task_words[] = {"segmentation", "classification", "multilabel"};
+static const char *const task_words[] = {"segmentation", "classification",
+                                         "multilabel"};
 
 typedef struct emitter {
     yaml_emitter_t e;
@@ -30,10 +31,9 @@ static void scalar(emitter *em, const char *text, int plain)
 {
     yaml_event_t ev;
 
-    yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)strlen(text),
-                                 plain, !plain,
-                                 plain ? YAML_PLAIN_SCALAR_STYLE
-                                       : YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+    yaml_scalar_event_initialize(
+        &ev, NULL, NULL, (yaml_char_t *)text, (int)strlen(text), plain, !plain,
+        plain ? YAML_PLAIN_SCALAR_STYLE : YAML_DOUBLE_QUOTED_SCALAR_STYLE);
     put(em, &ev);
 }
 
@@ -164,7 +164,7 @@ static void write_dataset(emitter *em, const ek_recipe *r)
             }
             if (r->providers[i].nroles > 0) {
                 key(em, "roles");
-        text_list(em, r->providers[i].roles, r->providers[i].nroles);
+                text_list(em, r->providers[i].roles, r->providers[i].nroles);
             }
             map_end(em);
         }
@@ -242,7 +242,7 @@ static void write_modalities(emitter *em, const ek_recipe *r)
         }
         if (m->band_names != NULL) {
             key(em, "band_names");
-        text_list(em, m->band_names, m->nband_names);
+            text_list(em, m->band_names, m->nband_names);
         }
         pair_text(em, "resampling", ek_resampling_name(m->resampling));
         if (m->has_nodata) {
@@ -358,7 +358,8 @@ int ek_recipe_write_resolved(eodkit_ctx *ctx, const ek_recipe *r, const char *pa
     yaml_emitter_delete(&em.e);
     closed = fclose(f);
     if (em.failed || closed != 0) {
-        return ek_error(ctx, EODKIT_ERR_IO, "%s: writing the resolved recipe failed", path);
+        return ek_error(ctx, EODKIT_ERR_IO, "%s: writing the resolved recipe failed",
+                        path);
     }
     return EODKIT_OK;
 }

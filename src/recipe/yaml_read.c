@@ -24,16 +24,18 @@ int ek_yaml_load(ek_yaml *y, const char *file)
                         strerror(errno));
     }
     if (!yaml_parser_initialize(&parser)) {
-        rc = ek_error(y->ctx, EODKIT_ERR_NOMEM, "%s: cannot start the YAML parser", file);
+        rc = ek_error(y->ctx, EODKIT_ERR_NOMEM, "%s: cannot start the YAML parser",
+                      file);
         goto out;
     }
     parser_ready = 1;
     yaml_parser_set_input_file(&parser, f);
     if (!yaml_parser_load(&parser, &y->doc)) {
-        rc = ek_error(y->ctx, EODKIT_ERR_INPUT, "%s:%zu:%zu: YAML syntax error: %s%s%s",
-                      file, parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-                      parser.problem ? parser.problem : "unreadable YAML",
-                      parser.context ? " " : "", parser.context ? parser.context : "");
+        rc =
+            ek_error(y->ctx, EODKIT_ERR_INPUT, "%s:%zu:%zu: YAML syntax error: %s%s%s",
+                     file, parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+                     parser.problem ? parser.problem : "unreadable YAML",
+                     parser.context ? " " : "", parser.context ? parser.context : "");
         goto out;
     }
     y->loaded = 1;
@@ -112,9 +114,12 @@ static int is_null(const yaml_node_t *n)
 static const char *kind_name(const yaml_node_t *n)
 {
     switch (n->type) {
-    case YAML_MAPPING_NODE: return "a mapping";
-    case YAML_SEQUENCE_NODE: return "a list";
-    default: return "a value";
+    case YAML_MAPPING_NODE:
+        return "a mapping";
+    case YAML_SEQUENCE_NODE:
+        return "a list";
+    default:
+        return "a value";
     }
 }
 
@@ -178,11 +183,13 @@ int ek_yaml_check_map(ek_yaml *y, yaml_node_t *n, const char *what,
         if (j == nkeys) {
             near = ek_nearest_word(name, keys, nkeys);
             if (near != NULL) {
-                return ek_yaml_fail(y, key, "unknown key '%s' in %s (did you mean '%s'?)",
-                                    name, what, near);
+                return ek_yaml_fail(y, key,
+                                    "unknown key '%s' in %s (did you mean '%s'?)", name,
+                                    what, near);
             }
-            return ek_yaml_fail(y, key, "unknown key '%s' in %s (valid keys: see doc/recipe.md)",
-                                name, what);
+            return ek_yaml_fail(
+                y, key, "unknown key '%s' in %s (valid keys: see doc/recipe.md)", name,
+                what);
         }
         for (j = 0; j < i; j++) {
             yaml_node_t *other, *ignored;
@@ -278,7 +285,8 @@ int ek_yaml_int(ek_yaml *y, yaml_node_t *n, const char *what, long long min,
 
 int ek_yaml_bool(ek_yaml *y, yaml_node_t *n, const char *what, int *out)
 {
-    static const char *const words[] = {"true", "false", "yes", "no", "on", "off", NULL};
+    static const char *const words[] = {"true", "false", "yes", "no",
+                                        "on",   "off",   NULL};
     int index;
     int rc = ek_yaml_choice(y, n, what, words, &index);
 
@@ -311,8 +319,8 @@ int ek_yaml_choice(ek_yaml *y, yaml_node_t *n, const char *what,
     }
     near = ek_nearest_word(t, choices, nchoices);
     if (near != NULL) {
-        return ek_yaml_fail(y, n, "%s: unknown value '%s' (did you mean '%s'?)", what, t,
-                            near);
+        return ek_yaml_fail(y, n, "%s: unknown value '%s' (did you mean '%s'?)", what,
+                            t, near);
     }
     return ek_yaml_fail(y, n, "%s: unknown value '%s' (one of: %s)", what, t, list);
 }

@@ -132,7 +132,8 @@ static int assign_blocks(eodkit_ctx *ctx, const ek_plan *p, ek_split *s)
     s->block_y = ek_calloc(ctx, s->nblocks, sizeof *s->block_y);
     s->block_split = ek_calloc(ctx, s->nblocks, sizeof *s->block_split);
     order = ek_calloc(ctx, s->nblocks, sizeof *order);
-    if (s->block_x == NULL || s->block_y == NULL || s->block_split == NULL || order == NULL) {
+    if (s->block_x == NULL || s->block_y == NULL || s->block_split == NULL ||
+        order == NULL) {
         rc = EODKIT_ERR_NOMEM;
         goto out;
     }
@@ -151,8 +152,8 @@ static int assign_blocks(eodkit_ctx *ctx, const ek_plan *p, ek_split *s)
     ek_rand_shuffle(order, s->nblocks, &state);
     deal(sr, order, s->nblocks, s->block_split);
     for (id = 0; id < nchips; id++) {
-        s->chip_split[id] = p->candidate[id] ? (int8_t)s->block_split[s->chip_block[id]]
-                                             : EK_CHIP_SKIP;
+        s->chip_split[id] =
+            p->candidate[id] ? (int8_t)s->block_split[s->chip_block[id]] : EK_CHIP_SKIP;
     }
 out:
     free(keys);
@@ -207,7 +208,8 @@ int ek_split_make(eodkit_ctx *ctx, const ek_plan *p, ek_split **out)
 
     *out = NULL;
     if (sr->nsplits > 127) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: at most 127 splits", p->recipe->path);
+        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: at most 127 splits",
+                        p->recipe->path);
     }
     s = ek_calloc(ctx, 1, sizeof *s);
     if (s == NULL) {

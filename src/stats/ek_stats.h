@@ -24,8 +24,8 @@ typedef struct ek_moments {
 } ek_moments;
 
 /* Moments of the N values of DATA (type T) where VALID is nonzero. */
-void ek_moments_of(ek_moments *m, const void *data, GDALDataType t, const uint8_t *valid,
-                   size_t n);
+void ek_moments_of(ek_moments *m, const void *data, GDALDataType t,
+                   const uint8_t *valid, size_t n);
 
 /* Fold ADD into INTO. Merging in a fixed order gives fixed results. */
 void ek_moments_merge(ek_moments *into, const ek_moments *add);
@@ -50,11 +50,12 @@ void ek_stats_mask(const void *data, GDALDataType t, int has_nodata, double noda
 */
 typedef struct ek_refiner ek_refiner;
 
-int ek_refiner_new(eodkit_ctx *ctx, const uint64_t *bins, GDALDataType t, uint64_t total,
-                   const double *pcts, size_t np, ek_refiner **refiner /* OUT */);
+int ek_refiner_new(eodkit_ctx *ctx, const uint64_t *bins, GDALDataType t,
+                   uint64_t total, const double *pcts, size_t np,
+                   ek_refiner **refiner /* OUT */);
 int ek_refiner_wants_values(const ek_refiner *r);
-void ek_refiner_add(ek_refiner *r, const void *data, GDALDataType t, const uint8_t *valid,
-                    size_t n);
+void ek_refiner_add(ek_refiner *r, const void *data, GDALDataType t,
+                    const uint8_t *valid, size_t n);
 void ek_refiner_result(const ek_refiner *r, double *out /* OUT: np values */);
 void ek_refiner_free(ek_refiner *r);
 

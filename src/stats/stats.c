@@ -11,8 +11,8 @@
 #include "read/ek_read.h"
 #include "ek_stats.h"
 
-void ek_moments_of(ek_moments *m, const void *data, GDALDataType t, const uint8_t *valid,
-                   size_t n)
+void ek_moments_of(ek_moments *m, const void *data, GDALDataType t,
+                   const uint8_t *valid, size_t n)
 {
     double sum = 0, m2 = 0, mean, lo = INFINITY, hi = -INFINITY;
     uint64_t count = 0;
@@ -160,17 +160,17 @@ struct ek_refiner {
     GDALDataType dtype;
     size_t np;
     double frac[8];
-    uint64_t ranks[16];  /* two ranks per percentile */
-    uint64_t first[16];  /* rank of the first value in each rank's bin */
-    uint32_t bin[16];    /* level-1 bin of each rank */
-    uint32_t *low;       /* per rank: histogram of the low 16 key bits */
+    uint64_t ranks[16]; /* two ranks per percentile */
+    uint64_t first[16]; /* rank of the first value in each rank's bin */
+    uint32_t bin[16];   /* level-1 bin of each rank */
+    uint32_t *low;      /* per rank: histogram of the low 16 key bits */
     double values[16];
     int exact;
     int empty;
 };
 
-int ek_refiner_new(eodkit_ctx *ctx, const uint64_t *bins, GDALDataType t, uint64_t total,
-                   const double *pcts, size_t np, ek_refiner **out)
+int ek_refiner_new(eodkit_ctx *ctx, const uint64_t *bins, GDALDataType t,
+                   uint64_t total, const double *pcts, size_t np, ek_refiner **out)
 {
     ek_refiner *r;
     size_t i;
@@ -216,8 +216,8 @@ int ek_refiner_wants_values(const ek_refiner *r)
     return r->low != NULL;
 }
 
-void ek_refiner_add(ek_refiner *r, const void *data, GDALDataType t, const uint8_t *valid,
-                    size_t n)
+void ek_refiner_add(ek_refiner *r, const void *data, GDALDataType t,
+                    const uint8_t *valid, size_t n)
 {
     size_t i, k, nr = 2 * r->np;
 

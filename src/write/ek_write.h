@@ -44,10 +44,10 @@ int ek_output_is_dataset(const char *dir);
 
 /* One array stored per chip: a modality or the labels. */
 typedef struct ek_array_desc {
-    const char *name;  /* file name prefix: "<split>/<name>-NNNNN.npy" */
+    const char *name; /* file name prefix: "<split>/<name>-NNNNN.npy" */
     GDALDataType dtype;
-    int ndim;          /* dimensions per chip (0 for one value per chip) */
-    int64_t shape[4];  /* per chip */
+    int ndim;         /* dimensions per chip (0 for one value per chip) */
+    int64_t shape[4]; /* per chip */
     size_t chip_bytes;
 } ek_array_desc;
 
@@ -63,7 +63,7 @@ int ek_shards_new(eodkit_ctx *ctx, const char *dir, const ek_array_desc *arrays,
                   long long shard_bytes, ek_shards **shards /* OUT */);
 
 /* Append one chip (DATA[a] = chip_bytes of array a) to split S; *SHARD and
-   *ROW say where it went. */
+ *ROW say where it went. */
 int ek_shards_append(eodkit_ctx *ctx, ek_shards *shards, int s, const void *const *data,
                      int *shard, int64_t *row);
 
@@ -83,8 +83,8 @@ char *ek_shard_path(eodkit_ctx *ctx, const char *dir, const char *split,
                     const ek_array_desc *desc, int k);
 
 /* Write a whole .npy file PATH holding N rows of DESC. */
-int ek_npy_write(eodkit_ctx *ctx, const char *path, const ek_array_desc *desc, int64_t n,
-                 const void *data);
+int ek_npy_write(eodkit_ctx *ctx, const char *path, const ek_array_desc *desc,
+                 int64_t n, const void *data);
 
 #endif
 
@@ -108,7 +108,8 @@ typedef struct ek_index_row {
 
 /* Create index file PATH for chips on grid G; SPLIT_NAMES name the splits. */
 int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_grid *g,
-                    char *const *split_names, size_t nsplits, ek_index **index /* OUT */);
+                    char *const *split_names, size_t nsplits,
+                    ek_index **index /* OUT */);
 
 /* Add one chip (called in commit order). */
 int ek_index_add(eodkit_ctx *ctx, ek_index *index, const ek_index_row *row);
@@ -142,11 +143,11 @@ typedef struct ek_dataset_facts {
     size_t narrays;
     const ek_shards *shards;
     const ek_index *index;
-    int train;                 /* the split the statistics describe */
+    int train;                  /* the split the statistics describe */
     ek_band_stats **band_stats; /* [modality][band] */
-    uint64_t **class_pixels;   /* [split][class id], NULL without labels */
-    uint64_t **class_chips;    /* [split][class id]: chips holding the class */
-    uint64_t **label_chips;    /* [split][class id]: classification labels, or NULL */
+    uint64_t **class_pixels;    /* [split][class id], NULL without labels */
+    uint64_t **class_chips;     /* [split][class id]: chips holding the class */
+    uint64_t **label_chips;     /* [split][class id]: classification labels, or NULL */
 } ek_dataset_facts;
 
 /* The classes present in the dataset (background excluded): the declared

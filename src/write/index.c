@@ -34,12 +34,12 @@ static const struct {
     const char *name;
     OGRFieldType type;
 } fields[] = {
-    {"chip_id", OFTInteger64},   {"split", OFTString},        {"shard", OFTInteger},
-    {"row", OFTInteger64},       {"crs", OFTString},          {"geotransform", OFTString},
-    {"grid_x", OFTInteger},      {"grid_y", OFTInteger},      {"width", OFTInteger},
-    {"height", OFTInteger},      {"center_lon", OFTReal},     {"center_lat", OFTReal},
-    {"block", OFTInteger64},     {"nodata_frac", OFTReal},    {"labeled_frac", OFTReal},
-    {"class_hist", OFTString},   {"label", OFTInteger},       {"sources", OFTString},
+    {"chip_id", OFTInteger64}, {"split", OFTString},     {"shard", OFTInteger},
+    {"row", OFTInteger64},     {"crs", OFTString},       {"geotransform", OFTString},
+    {"grid_x", OFTInteger},    {"grid_y", OFTInteger},   {"width", OFTInteger},
+    {"height", OFTInteger},    {"center_lon", OFTReal},  {"center_lat", OFTReal},
+    {"block", OFTInteger64},   {"nodata_frac", OFTReal}, {"labeled_frac", OFTReal},
+    {"class_hist", OFTString}, {"label", OFTInteger},    {"sources", OFTString},
 };
 
 int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_grid *g,
@@ -66,16 +66,19 @@ int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_grid *g,
         goto out;
     }
     CPLSetThreadLocalConfigOption("OGR_CURRENT_DATE", FIXED_DATE);
-    if (drv == NULL || (ix->ds = GDALCreate(drv, path, 0, 0, 0, GDT_Unknown, NULL)) == NULL) {
+    if (drv == NULL ||
+        (ix->ds = GDALCreate(drv, path, 0, 0, 0, GDT_Unknown, NULL)) == NULL) {
         rc = ek_error_gdal(ctx, "%s: cannot create the chip index", path);
         goto out;
     }
     wgs84 = OSRNewSpatialReference(NULL);
     OSRImportFromEPSG(wgs84, 4326);
     OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
-    layer_options = CSLSetNameValue(layer_options, "DESCRIPTION",
-                                    "eodkit chips: one row per chip (see doc/format.md)");
-    ix->layer = GDALDatasetCreateLayer(ix->ds, "chips", wgs84, wkbPolygon, layer_options);
+    layer_options =
+        CSLSetNameValue(layer_options, "DESCRIPTION",
+                        "eodkit chips: one row per chip (see doc/format.md)");
+    ix->layer =
+        GDALDatasetCreateLayer(ix->ds, "chips", wgs84, wkbPolygon, layer_options);
     if (ix->layer == NULL) {
         rc = ek_error_gdal(ctx, "%s: cannot create layer 'chips'", path);
         goto out;
@@ -86,13 +89,15 @@ int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_grid *g,
 
         OGR_Fld_Destroy(fd);
         if (err != OGRERR_NONE) {
-            rc = ek_error_gdal(ctx, "%s: cannot create field '%s'", path, fields[f].name);
+            rc = ek_error_gdal(ctx, "%s: cannot create field '%s'", path,
+                               fields[f].name);
             goto out;
         }
     }
     ix->to_lonlat = OCTNewCoordinateTransformation(g->srs, wgs84);
     if (ix->to_lonlat == NULL) {
-        rc = ek_error_gdal(ctx, "the grid CRS cannot be transformed to longitude/latitude");
+        rc = ek_error_gdal(ctx,
+                           "the grid CRS cannot be transformed to longitude/latitude");
         goto out;
     }
     if (GDALDatasetStartTransaction(ix->ds, FALSE) != OGRERR_NONE) {
@@ -135,8 +140,10 @@ static OGRGeometryH outline(const ek_grid *g, const ek_window *w)
     for (c = 0; c < 4; c++) {
         for (k = 0; k < EDGE_POINTS; k++) {
             double t = (double)k / EDGE_POINTS;
-            double px = w->x + w->w * (corners[c][0] + t * (corners[c + 1][0] - corners[c][0]));
-            double py = w->y + w->h * (corners[c][1] + t * (corners[c + 1][1] - corners[c][1]));
+            double px =
+                w->x + w->w * (corners[c][0] + t * (corners[c + 1][0] - corners[c][0]));
+            double py =
+                w->y + w->h * (corners[c][1] + t * (corners[c + 1][1] - corners[c][1]));
 
             OGR_G_AddPoint_2D(ring, g->gt[0] + px * g->gt[1], g->gt[3] + py * g->gt[5]);
         }
@@ -172,8 +179,8 @@ int ek_index_add(eodkit_ctx *ctx, ek_index *ix, const ek_index_row *r)
     OGR_F_SetFieldInteger(f, 2, r->shard);
     OGR_F_SetFieldInteger64(f, 3, r->row);
     OGR_F_SetFieldString(f, 4, g->crs_code != NULL ? g->crs_code : g->wkt);
-    snprintf(text, sizeof text, "[%.17g, %.17g, %.17g, %.17g, %.17g, %.17g]", gt[0], gt[1],
-             gt[2], gt[3], gt[4], gt[5]);
+    snprintf(text, sizeof text, "[%.17g, %.17g, %.17g, %.17g, %.17g, %.17g]", gt[0],
+             gt[1], gt[2], gt[3], gt[4], gt[5]);
     OGR_F_SetFieldString(f, 5, text);
     OGR_F_SetFieldInteger(f, 6, r->window.x);
     OGR_F_SetFieldInteger(f, 7, r->window.y);

@@ -23,7 +23,8 @@ static json_t *number(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
-int ek_facts_classes(eodkit_ctx *ctx, const ek_dataset_facts *f, ek_class **out, size_t *n)
+int ek_facts_classes(eodkit_ctx *ctx, const ek_dataset_facts *f, ek_class **out,
+                     size_t *n)
 {
     const ek_labels *l = f->labels;
     size_t s, k = 0;
@@ -161,7 +162,8 @@ int ek_write_stats(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
     int rc, b;
 
     json_object_set_new(root, "split", json_string(f->recipe->split.names[f->train]));
-    json_object_set_new(root, "chips", json_integer(ek_shards_count(f->shards, f->train)));
+    json_object_set_new(root, "chips",
+                        json_integer(ek_shards_count(f->shards, f->train)));
     json_object_set_new(root, "nodata_excluded", json_true());
     json_object_set_new(root, "std_ddof", json_integer(0));
     json_object_set_new(root, "percentile_method", json_string("linear"));
@@ -170,7 +172,8 @@ int ek_write_stats(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
         json_t *o = json_object(), *bands = json_array();
 
         json_object_set_new(o, "dtype", json_string(ek_dtype_name(mod->dtype)));
-        json_object_set_new(o, "nodata", mod->has_nodata ? number(mod->nodata) : json_null());
+        json_object_set_new(o, "nodata",
+                            mod->has_nodata ? number(mod->nodata) : json_null());
         for (b = 0; b < mod->nbands; b++) {
             json_array_append_new(bands, band_json(mod, b, &f->band_stats[m][b]));
         }
@@ -195,8 +198,8 @@ int ek_write_stats(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
 
 /* {"path", "bytes", "sha256"} for every file of GDAL dataset PATH (a
    shapefile's .dbf and .prj, a raster's .aux.xml, ...). */
-static int add_files(eodkit_ctx *ctx, json_t *inputs, const char *role, const char *what,
-                     const char *path)
+static int add_files(eodkit_ctx *ctx, json_t *inputs, const char *role,
+                     const char *what, const char *path)
 {
     GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_READONLY, NULL, NULL, NULL);
     char **files = ds != NULL ? GDALGetFileList(ds) : NULL;
@@ -244,7 +247,8 @@ static json_t *grid_json(const ek_plan *p)
     const ek_grid *g = &p->grid;
     json_t *o = json_object();
 
-    json_object_set_new(o, "crs", g->crs_code != NULL ? json_string(g->crs_code) : json_null());
+    json_object_set_new(o, "crs",
+                        g->crs_code != NULL ? json_string(g->crs_code) : json_null());
     json_object_set_new(o, "wkt", json_string(g->wkt));
     json_object_set_new(o, "geotransform", gt_json(g->gt));
     json_object_set_new(o, "width", json_integer(g->width));
@@ -269,14 +273,15 @@ static json_t *read_json(const ek_plan *p)
 
         json_object_set_new(mo, "resampling",
                             json_string(ek_resampling_name(mod->recipe->resampling)));
-        json_object_set_new(mo, "error_threshold", json_real(p->recipe->error_threshold));
+        json_object_set_new(mo, "error_threshold",
+                            json_real(p->recipe->error_threshold));
         for (i = 0; i < mod->nsources; i++) {
             const ek_source *s = &mod->sources[i];
 
-            json_array_append_new(
-                sources, json_pack("{s:i, s:s, s:b, s:f, s:f}", "index", (int)i, "path",
-                                   s->path, "aligned", s->aligned, "xscale", s->xscale,
-                                   "yscale", s->yscale));
+            json_array_append_new(sources, json_pack("{s:i, s:s, s:b, s:f, s:f}",
+                                                     "index", (int)i, "path", s->path,
+                                                     "aligned", s->aligned, "xscale",
+                                                     s->xscale, "yscale", s->yscale));
         }
         json_object_set_new(mo, "sources", sources);
         json_object_set_new(o, mod->recipe->name, mo);
@@ -288,11 +293,11 @@ static json_t *split_json(const ek_dataset_facts *f)
 {
     const ek_split_recipe *sr = &f->recipe->split;
     const ek_split *s = f->split;
-    json_t *o = json_object(), *ratios = json_object(), *blocks = json_object();
+    json_t *o = json_object(), *ratios = json_object(), *blocks;
     size_t k;
 
-    json_object_set_new(o, "method", json_string(sr->method == EK_SPLIT_BLOCKS ? "blocks"
-                                                                                : "random"));
+    json_object_set_new(
+        o, "method", json_string(sr->method == EK_SPLIT_BLOCKS ? "blocks" : "random"));
     json_object_set_new(o, "seed", json_integer((json_int_t)sr->seed));
     for (k = 0; k < sr->nsplits; k++) {
         json_object_set_new(ratios, sr->names[k], json_real(sr->ratios[k]));
@@ -301,8 +306,11 @@ static json_t *split_json(const ek_dataset_facts *f)
     if (sr->method == EK_SPLIT_BLOCKS) {
         json_object_set_new(o, "block_size", json_real(sr->block_size));
         json_object_set_new(o, "buffer_chips", json_real(sr->buffer));
-        json_object_set_new(o, "guard_pixels", json_pack("[i, i]", s->guard_y, s->guard_x));
-        json_object_set_new(o, "guard_dropped", json_integer((json_int_t)s->guard_dropped));
+        json_object_set_new(o, "guard_pixels",
+                            json_pack("[i, i]", s->guard_y, s->guard_x));
+        json_object_set_new(o, "guard_dropped",
+                            json_integer((json_int_t)s->guard_dropped));
+        blocks = json_object();
         for (k = 0; k < sr->nsplits; k++) {
             json_object_set_new(blocks, sr->names[k], json_array());
         }

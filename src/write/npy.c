@@ -15,10 +15,10 @@
 
 typedef struct split_state {
     const char *name;
-    int shard;       /* index of the open shard, -1 before the first */
-    int64_t rows;    /* rows in the open shard */
-    int64_t total;   /* rows written to this split */
-    FILE **files;    /* per array, the open shard */
+    int shard;     /* index of the open shard, -1 before the first */
+    int64_t rows;  /* rows in the open shard */
+    int64_t total; /* rows written to this split */
+    FILE **files;  /* per array, the open shard */
 } split_state;
 
 struct ek_shards {
@@ -39,7 +39,8 @@ static int header_text(const ek_array_desc *d, int64_t n, char *buf, size_t size
 
     used = (size_t)snprintf(shape, sizeof shape, "(%" PRId64 ",", n);
     for (i = 0; i < d->ndim; i++) {
-        used += (size_t)snprintf(shape + used, sizeof shape - used, " %" PRId64 ",", d->shape[i]);
+        used += (size_t)snprintf(shape + used, sizeof shape - used, " %" PRId64 ",",
+                                 d->shape[i]);
     }
     if (d->ndim > 0) {
         shape[used - 1] = ')'; /* (n, a, b) */
@@ -74,15 +75,16 @@ static int write_header(FILE *f, const ek_array_desc *d, int64_t n)
     return fseek(f, 0, SEEK_SET) == 0 && fwrite(buf, 1, total, f) == total ? 0 : -1;
 }
 
-int ek_npy_write(eodkit_ctx *ctx, const char *path, const ek_array_desc *desc, int64_t n,
-                 const void *data)
+int ek_npy_write(eodkit_ctx *ctx, const char *path, const ek_array_desc *desc,
+                 int64_t n, const void *data)
 {
     FILE *f = fopen(path, "wb");
     size_t bytes = desc->chip_bytes * (size_t)n;
     int failed;
 
     if (f == NULL) {
-        return ek_error(ctx, EODKIT_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+        return ek_error(ctx, EODKIT_ERR_IO, "%s: cannot create: %s", path,
+                        strerror(errno));
     }
     failed = write_header(f, desc, n) != 0 || fwrite(data, 1, bytes, f) != bytes;
     failed |= fclose(f) != 0;
@@ -143,8 +145,9 @@ static int close_shard(eodkit_ctx *ctx, ek_shards *sh, split_state *st)
         st->files[a] = NULL;
         if ((write_header(f, &sh->arrays[a], st->rows) != 0 || fclose(f) != 0) &&
             rc == EODKIT_OK) {
-            rc = ek_error(ctx, EODKIT_ERR_IO, "%s/%s: finishing shard %d of %s failed: %s",
-                          sh->dir, st->name, st->shard, sh->arrays[a].name, strerror(errno));
+            rc = ek_error(ctx, EODKIT_ERR_IO,
+                          "%s/%s: finishing shard %d of %s failed: %s", sh->dir,
+                          st->name, st->shard, sh->arrays[a].name, strerror(errno));
         }
     }
     return rc;
@@ -176,8 +179,10 @@ static int open_shard(eodkit_ctx *ctx, ek_shards *sh, split_state *st)
             break;
         }
         st->files[a] = fopen(path, "w+b");
-        if (st->files[a] == NULL || write_header(st->files[a], &sh->arrays[a], 0) != 0) {
-            rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+        if (st->files[a] == NULL ||
+            write_header(st->files[a], &sh->arrays[a], 0) != 0) {
+            rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot create: %s", path,
+                          strerror(errno));
         }
         free(path);
     }

@@ -56,11 +56,13 @@ int ek_output_begin(eodkit_ctx *ctx, const char *final, int overwrite, ek_output
             return ek_error(ctx, EODKIT_ERR_EXISTS,
                             "%s: already exists; use --overwrite to replace it", final);
         }
-        if (!ek_fs_is_dir(final) || (!ek_output_is_dataset(final) && !is_empty_dir(final))) {
-            return ek_error(ctx, EODKIT_ERR_EXISTS,
-                            "%s: exists and is not an eodkit dataset; refusing to replace "
-                            "it (choose another output folder)",
-                            final);
+        if (!ek_fs_is_dir(final) ||
+            (!ek_output_is_dataset(final) && !is_empty_dir(final))) {
+            return ek_error(
+                ctx, EODKIT_ERR_EXISTS,
+                "%s: exists and is not an eodkit dataset; refusing to replace "
+                "it (choose another output folder)",
+                final);
         }
     }
     out->final = ek_strdup(ctx, final);

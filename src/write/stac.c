@@ -16,7 +16,8 @@
 #define EXT_EO "https://stac-extensions.github.io/eo/v1.1.0/schema.json"
 #define EXT_PROJ "https://stac-extensions.github.io/projection/v1.1.0/schema.json"
 
-static const char *const task_names[] = {"segmentation", "classification", "multilabel"};
+static const char *const task_names[] = {"segmentation", "classification",
+                                         "multilabel"};
 
 /* ml-aoi knows train / validate / test; other split names have no mapping. */
 static const char *mlaoi_split(const char *name)
@@ -37,12 +38,12 @@ static const char *mlaoi_split(const char *name)
 /* The eo extension's common band name for NAME, if any. */
 static const char *common_name(const char *name)
 {
-    static const char *const same[] = {"coastal", "blue", "green",  "red",    "rededge",
-                                       "yellow",  "pan",  "nir",    "nir08",  "nir09",
-                                       "cirrus",  "swir16", "swir22", "lwir", "lwir11",
-                                       "lwir12",  NULL};
-    static const char *const alias[][2] = {{"swir1", "swir16"}, {"swir2", "swir22"},
-                                           {"tir", "lwir"},     {NULL, NULL}};
+    static const char *const same[] = {
+        "coastal", "blue", "green",  "red",    "rededge", "yellow",
+        "pan",     "nir",  "nir08",  "nir09",  "cirrus",  "swir16",
+        "swir22",  "lwir", "lwir11", "lwir12", NULL};
+    static const char *const alias[][2] = {
+        {"swir1", "swir16"}, {"swir2", "swir22"}, {"tir", "lwir"}, {NULL, NULL}};
     char lower[32];
     size_t i;
 
@@ -100,15 +101,17 @@ static json_t *modality_json(const ek_modality *m, const ek_array_desc *d)
 
     json_object_set_new(o, "name", json_string(m->recipe->name));
     json_object_set_new(o, "kind", json_string(m->recipe->kind));
-    json_object_set_new(o, "sensor", m->recipe->sensor ? json_string(m->recipe->sensor)
-                                                        : json_null());
-    json_object_set_new(o, "platform", m->recipe->platform ? json_string(m->recipe->platform)
-                                                            : json_null());
+    json_object_set_new(
+        o, "sensor", m->recipe->sensor ? json_string(m->recipe->sensor) : json_null());
+    json_object_set_new(o, "platform",
+                        m->recipe->platform ? json_string(m->recipe->platform)
+                                            : json_null());
     json_object_set_new(o, "dtype", json_string(ek_dtype_name(m->dtype)));
-    json_object_set_new(o, "shape", json_pack("[I, I, I]", (json_int_t)d->shape[0],
-                                              (json_int_t)d->shape[1],
-                                              (json_int_t)d->shape[2]));
-    json_object_set_new(o, "nodata", m->has_nodata ? json_real(m->nodata) : json_null());
+    json_object_set_new(o, "shape",
+                        json_pack("[I, I, I]", (json_int_t)d->shape[0],
+                                  (json_int_t)d->shape[1], (json_int_t)d->shape[2]));
+    json_object_set_new(o, "nodata",
+                        m->has_nodata ? json_real(m->nodata) : json_null());
     json_object_set_new(o, "resampling",
                         json_string(ek_resampling_name(m->recipe->resampling)));
     for (b = 0; b < m->nbands; b++) {
@@ -144,7 +147,8 @@ static json_t *label_json(const ek_dataset_facts *f, const ek_array_desc *d,
     }
     json_object_set_new(o, "classes", list);
     if (l->recipe->task == EK_TASK_MULTILABEL) {
-        json_object_set_new(o, "min_class_share", json_real(l->recipe->min_class_share));
+        json_object_set_new(o, "min_class_share",
+                            json_real(l->recipe->min_class_share));
     }
     return o;
 }
@@ -169,17 +173,20 @@ static void add_shard_assets(const ek_dataset_facts *f, json_t *assets)
 
                 snprintf(key, sizeof key, "%s/%s-%05d.npy", split, d->name, k);
                 snprintf(href, sizeof href, "./%s", key);
-                o = json_pack("{s:s, s:s, s:[s]}", "href", href, "type", "application/x-npy",
-                              "roles", is_label ? "labels" : "data");
+                o = json_pack("{s:s, s:s, s:[s]}", "href", href, "type",
+                              "application/x-npy", "roles",
+                              is_label ? "labels" : "data");
                 if (ml != NULL) {
                     json_object_set_new(o, "ml-aoi:split", json_string(ml));
                 }
-                json_object_set_new(o, "ml-aoi:role", json_string(is_label ? "label" : "feature"));
+                json_object_set_new(o, "ml-aoi:role",
+                                    json_string(is_label ? "label" : "feature"));
                 if (!is_label && is_optical(&p->modalities[a])) {
                     json_object_set_new(o, "eo:bands", eo_bands(&p->modalities[a]));
                 }
                 if (g->crs_code != NULL && strncmp(g->crs_code, "EPSG:", 5) == 0) {
-                    json_object_set_new(o, "proj:epsg", json_integer(atoi(g->crs_code + 5)));
+                    json_object_set_new(o, "proj:epsg",
+                                        json_integer(atoi(g->crs_code + 5)));
                 } else {
                     json_object_set_new(o, "proj:wkt2", json_string(g->wkt));
                 }
@@ -236,8 +243,9 @@ static json_t *summaries_json(const ek_dataset_facts *f, const ek_class *classes
             json_array_append_new(names, json_string(classes[k].name));
         }
         if (nclasses > 0) {
-            json_object_set_new(o, "label:classes",
-                                json_pack("[{s:s, s:o}]", "name", "class", "classes", names));
+            json_object_set_new(
+                o, "label:classes",
+                json_pack("[{s:s, s:o}]", "name", "class", "classes", names));
         } else {
             json_decref(names);
         }
@@ -308,9 +316,9 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
     if (r->description[0] != '\0') {
         json_object_set_new(root, "description", json_string(r->description));
     } else {
-        json_object_set_new(root, "description",
-                            json_sprintf("%s: a machine-learning dataset built by eodkit",
-                                          r->title));
+        json_object_set_new(
+            root, "description",
+            json_sprintf("%s: a machine-learning dataset built by eodkit", r->title));
     }
     for (s = 0; s < r->nkeywords; s++) {
         json_array_append_new(keywords, json_string(r->keywords[s]));
@@ -335,14 +343,15 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
     }
     json_object_set_new(root, "eodkit:modalities", mods);
     if (f->labels != NULL) {
-        json_object_set_new(root, "eodkit:label",
-                            label_json(f, &f->arrays[p->nmodalities], classes, nclasses));
+        json_object_set_new(
+            root, "eodkit:label",
+            label_json(f, &f->arrays[p->nmodalities], classes, nclasses));
     }
     for (s = 0; s < f->split->nsplits; s++) {
         json_object_set_new(splits, r->split.names[s],
                             json_pack("{s:I, s:i}", "chips",
-                                      (json_int_t)ek_shards_count(f->shards, (int)s), "shards",
-                                      ek_shards_files(f->shards, (int)s)));
+                                      (json_int_t)ek_shards_count(f->shards, (int)s),
+                                      "shards", ek_shards_files(f->shards, (int)s)));
     }
     json_object_set_new(root, "eodkit:splits", splits);
     json_object_set_new(
@@ -356,17 +365,17 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
                         json_pack("[{s:s, s:s, s:s}]", "rel", "root", "href",
                                   "./collection.json", "type", "application/json"));
     json_object_set_new(assets, "index",
-                        json_pack("{s:s, s:s, s:s, s:[s]}", "href", "./index.gpkg", "type",
-                                  "application/geopackage+sqlite3", "title",
+                        json_pack("{s:s, s:s, s:s, s:[s]}", "href", "./index.gpkg",
+                                  "type", "application/geopackage+sqlite3", "title",
                                   "Chip index (layer 'chips')", "roles", "metadata"));
     json_object_set_new(assets, "stats",
-                        json_pack("{s:s, s:s, s:s, s:[s]}", "href", "./stats.json", "type",
-                                  "application/json", "title",
-                                  "Training-split band statistics and class counts", "roles",
-                                  "metadata"));
+                        json_pack("{s:s, s:s, s:s, s:[s]}", "href", "./stats.json",
+                                  "type", "application/json", "title",
+                                  "Training-split band statistics and class counts",
+                                  "roles", "metadata"));
     json_object_set_new(assets, "provenance",
-                        json_pack("{s:s, s:s, s:[s]}", "href", "./provenance.json", "type",
-                                  "application/json", "roles", "metadata"));
+                        json_pack("{s:s, s:s, s:[s]}", "href", "./provenance.json",
+                                  "type", "application/json", "roles", "metadata"));
     json_object_set_new(assets, "recipe",
                         json_pack("{s:s, s:s, s:[s]}", "href", "./recipe.yaml", "type",
                                   "application/yaml", "roles", "metadata"));

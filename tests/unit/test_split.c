@@ -1,0 +1,200 @@
+/*
+** Unit tests of the split stage on synthetic chip lattices: ratio dealing,
+** block assignment, and the guard band checked pair by pair.
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "split/ek_split.h"
+
+static void counts_use_largest_remainder(void **state)
+{
+    const double r[3] = {0.8, 0.1, 0.1};
+    const double thirds[3] = {1.0 / 3, 1.0 / 3, 1.0 / 3};
+    size_t c[3];
+
+    (void)state;
+    ek_split_counts(r, 3, 9, c);
+    assert_int_equal(c[0], 7);
+    assert_int_equal(c[1], 1);
+    assert_int_equal(c[2], 1);
+    ek_split_counts(r, 3, 10, c);
+    assert_int_equal(c[0] + c[1] + c[2], 10);
+    assert_int_equal(c[0], 8);
+    ek_split_counts(thirds, 3, 10, c);
+    assert_int_equal(c[0], 4); /* ties go to the first split */
+    assert_int_equal(c[1], 3);
+    ek_split_counts(r, 3, 0, c);
+    assert_int_equal(c[0] + c[1] + c[2], 0);
+}
+
+typedef struct lattice {
+    ek_recipe recipe;
+    ek_plan plan;
+    char *names[3];
+    double ratios[3];
+} lattice;
+
+/* A 40 x 30 lattice of CHIP-pixel chips every STRIDE pixels, 1 m pixels. */
+static void make_lattice(lattice *l, int chip, int stride, ek_split_method method,
+                         double block, double buffer, uint64_t seed)
+{
+    size_t n;
+
+    memset(l, 0, sizeof *l);
+    l->names[0] = "train", l->names[1] = "val", l->names[2] = "test";
+    l->ratios[0] = 0.6, l->ratios[1] = 0.2, l->ratios[2] = 0.2;
+    l->recipe.split.method = method;
+    l->recipe.split.names = l->names;
+    l->recipe.split.ratios = l->ratios;
+    l->recipe.split.nsplits = 3;
+    l->recipe.split.seed = seed;
+    l->recipe.split.block_size = block;
+    l->recipe.split.buffer = buffer;
+    l->plan.recipe = &l->recipe;
+    l->plan.grid.gt[0] = 1000, l->plan.grid.gt[1] = 1, l->plan.grid.gt[3] = 5000;
+    l->plan.grid.gt[5] = -1;
+    l->plan.grid.chip_w = l->plan.grid.chip_h = chip;
+    l->plan.grid.stride_x = l->plan.grid.stride_y = stride;
+    l->plan.grid.nx = 40;
+    l->plan.grid.ny = 30;
+    n = 40 * 30;
+    l->plan.candidate = malloc(n);
+    memset(l->plan.candidate, 1, n);
+    l->plan.ncandidates = n;
+}
+
+/* Chebyshev gap between chips A and B: <0 overlap, 0 touching. */
+static int gap(const ek_plan *p, size_t a, size_t b)
+{
+    ek_window wa = ek_plan_chip_window(p, a), wb = ek_plan_chip_window(p, b);
+    int gx = abs(wa.x - wb.x) - wa.w, gy = abs(wa.y - wb.y) - wa.h;
+
+    return gx > gy ? gx : gy;
+}
+
+static void check_guard(int chip, int stride, double buffer)
+{
+    eodkit_ctx *ctx = eodkit_ctx_new();
+    lattice l;
+    ek_split *s = NULL;
+    size_t a, b, n = 40 * 30, kept[3] = {0, 0, 0};
+    int guard = (int)(buffer * chip + 0.999);
+
+    make_lattice(&l, chip, stride, EK_SPLIT_BLOCKS, 5.0 * chip, buffer, 11);
+    assert_int_equal(ek_split_make(ctx, &l.plan, &s), EODKIT_OK);
+    assert_true(s->nblocks > 10);
+    for (a = 0; a < n; a++) {
+        int sa = s->chip_split[a], conflict = 0;
+
+        if (sa >= 0) {
+            kept[sa]++;
+        }
+        for (b = 0; b < n; b++) {
+            int sb = s->chip_split[b];
+
+            /* kept chips of different splits stay apart by the guard */
+            if (sa >= 0 && sb >= 0 && sa != sb) {
+                assert_true(gap(&l.plan, a, b) >= (guard > 0 ? guard : 0));
+            }
+            /* a dropped chip had a reason: a later split within the guard */
+            if (sa == EK_CHIP_GUARD) {
+                int assigned = s->block_split[s->chip_block[b]];
+                int own = s->block_split[s->chip_block[a]];
+
+                conflict |=
+                    assigned > own && gap(&l.plan, a, b) < (guard > 0 ? guard : 0);
+            }
+        }
+        if (sa == EK_CHIP_GUARD) {
+            assert_true(conflict);
+        }
+    }
+    /* evaluation splits are never thinned: only train gives way entirely */
+    assert_true(kept[0] > 0 && kept[1] > 0 && kept[2] > 0);
+    ek_split_free(s);
+    free(l.plan.candidate);
+    eodkit_ctx_free(ctx);
+}
+
+static void guard_band_holds(void **state)
+{
+    (void)state;
+    check_guard(8, 8, 1);
+    check_guard(8, 4, 1);
+    check_guard(8, 4, 0);
+    check_guard(8, 8, 2.5);
+}
+
+static void test_split_is_never_thinned(void **state)
+{
+    eodkit_ctx *ctx = eodkit_ctx_new();
+    lattice l;
+    ek_split *s = NULL;
+    size_t id, n = 40 * 30;
+
+    (void)state;
+    make_lattice(&l, 8, 8, EK_SPLIT_BLOCKS, 40, 1, 3);
+    assert_int_equal(ek_split_make(ctx, &l.plan, &s), EODKIT_OK);
+    for (id = 0; id < n; id++) {
+        if (s->block_split[s->chip_block[id]] == 2) {
+            assert_int_equal(s->chip_split[id], 2);
+        }
+    }
+    ek_split_free(s);
+    free(l.plan.candidate);
+    eodkit_ctx_free(ctx);
+}
+
+static void random_split_is_seeded(void **state)
+{
+    eodkit_ctx *ctx = eodkit_ctx_new();
+    lattice a, b, c;
+    ek_split *sa = NULL, *sb = NULL, *sc = NULL;
+    size_t id, n = 40 * 30, counts[3] = {0, 0, 0};
+
+    (void)state;
+    make_lattice(&a, 8, 8, EK_SPLIT_RANDOM, 0, 0, 42);
+    make_lattice(&b, 8, 8, EK_SPLIT_RANDOM, 0, 0, 42);
+    make_lattice(&c, 8, 8, EK_SPLIT_RANDOM, 0, 0, 43);
+    a.plan.candidate[0] = 0; /* outside the AOI */
+    a.plan.ncandidates--;
+    b.plan.candidate[0] = 0;
+    b.plan.ncandidates--;
+    assert_int_equal(ek_split_make(ctx, &a.plan, &sa), EODKIT_OK);
+    assert_int_equal(ek_split_make(ctx, &b.plan, &sb), EODKIT_OK);
+    assert_int_equal(ek_split_make(ctx, &c.plan, &sc), EODKIT_OK);
+    assert_memory_equal(sa->chip_split, sb->chip_split, n);
+    assert_memory_not_equal(sa->chip_split + 1, sc->chip_split + 1, n - 1);
+    assert_int_equal(sa->chip_split[0], EK_CHIP_SKIP);
+    for (id = 1; id < n; id++) {
+        counts[sa->chip_split[id]]++;
+    }
+    assert_int_equal(counts[0], 719); /* 0.6 x 1199 = 719.4 */
+    assert_int_equal(counts[1], 240);
+    assert_int_equal(counts[2], 240);
+    ek_split_free(sa);
+    ek_split_free(sb);
+    ek_split_free(sc);
+    free(a.plan.candidate);
+    free(b.plan.candidate);
+    free(c.plan.candidate);
+    eodkit_ctx_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(counts_use_largest_remainder),
+        cmocka_unit_test(guard_band_holds),
+        cmocka_unit_test(test_split_is_never_thinned),
+        cmocka_unit_test(random_split_is_seeded),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
