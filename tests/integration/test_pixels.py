@@ -53,3 +53,42 @@ split: {{method: random, ratios: {{train: 1.0}}}}
     assert summary["chips"] == 9 * 6
     assert ds.collection["eodkit:modalities"][0]["dtype"] == "uint16"
     assert assert_chips_equal_reads(ds, "pan", source) == 54
+
+
+def test_mosaic_of_overlapping_tiles_equals_the_scene(tmp_path, demo):
+    """Two overlapping tiles cut from the scene mosaic back into it exactly;
+    a third file with nodata holes does not punch holes into the result."""
+    import subprocess
+    scene = demo / "L7_ETMs.tif"
+    west, east, holes = tmp_path / "west.tif", tmp_path / "east.tif", tmp_path / "holes.tif"
+    subprocess.run(["gdal_translate", "-q", "-srcwin", "0", "0", "200", "352", str(scene), str(west)],
+                   check=True)
+    subprocess.run(["gdal_translate", "-q", "-srcwin", "150", "0", "199", "352", str(scene), str(east)],
+                   check=True)
+    # a copy of the west tile whose left half is nodata (0): later files win,
+    # but only where they hold data
+    from osgeo import gdal
+    subprocess.run(["gdal_translate", "-q", "-a_nodata", "0", str(west), str(holes)], check=True)
+    ds = gdal.Open(str(holes), gdal.GA_Update)
+    for b in range(1, 7):
+        band = ds.GetRasterBand(b)
+        data = band.ReadAsArray()
+        data[:, :100] = 0
+        band.WriteArray(data)
+    ds = None
+    assert (gdal.Open(str(holes)).ReadAsArray()[:, :, :100] == 0).all()
+    out, summary = build(f"""
+dataset: {{name: mosaic}}
+grid: {{crs: {{like: optical}}, chip_size: 32}}
+modalities:
+  - name: optical
+    files: [{west}, {east}, {holes}]
+split: {{method: random, ratios: {{train: 1.0}}}}
+""", tmp_path)
+    ds = Dataset(out)
+    assert summary["chips"] == 110
+    assert [s["aligned"] for s in ds.provenance["read"]["optical"]["sources"]] == [True] * 3
+    assert assert_chips_equal_reads(ds, "optical", scene) == 110
+    sources = {row["grid_x"]: row["sources"] for row in ds.chips() if row["grid_y"] == 0}
+    assert sources[0] == '{"optical":[0,2]}'
+    assert sources[288] == '{"optical":[1]}'
