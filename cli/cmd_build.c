@@ -58,6 +58,8 @@ int cmd_build(int argc, char **argv)
     static const struct option options[] = {{"jobs", required_argument, NULL, 'j'},
                                             {"output", required_argument, NULL, 'o'},
                                             {"overwrite", no_argument, NULL, 'w'},
+                                            {"regions", required_argument, NULL, 'r'},
+                                            {"region-field", required_argument, NULL, 'f'},
                                             {"help", no_argument, NULL, 'h'},
                                             {NULL, 0, NULL, 0}};
     eodkit_build_options opt;
@@ -84,6 +86,12 @@ int cmd_build(int argc, char **argv)
             break;
         case 'w':
             opt.overwrite = 1;
+            break;
+        case 'r':
+            opt.regions_path = optarg;
+            break;
+        case 'f':
+            opt.region_field = optarg;
             break;
         case 'h':
             return cli_help("build", stdout);

@@ -7,7 +7,7 @@
 set -eu
 
 build_pkgs="cmake make gcc pkg-config libgdal-dev gdal-bin libyaml-dev libjansson-dev
-libsqlite3-dev libssl-dev libmicrohttpd-dev libpng-dev dpkg-dev"
+libsqlite3-dev libssl-dev libmicrohttpd-dev libpng-dev dpkg-dev iso-codes"
 test_pkgs="libcmocka-dev python3-numpy python3-gdal python3-rasterio python3-geopandas
 python3-jsonschema python3-pytest python3-torch python3-sklearn libopenmpi-dev
 openmpi-bin chromium"

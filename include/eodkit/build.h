@@ -37,6 +37,11 @@ typedef struct eodkit_build_options {
     eodkit_progress_fn progress; /* may be NULL */
     void *progress_arg;
     const volatile int *cancel; /* may be NULL; nonzero stops the build cleanly */
+    /* Region layer for country/continent tags (NULL: the recipe's, else the
+       built-in world layer) and its region field (NULL: the recipe's, else
+       "continent"). */
+    const char *regions_path;
+    const char *region_field;
 } eodkit_build_options;
 
 /* Fill OPT with the defaults: 1 thread, the recipe's output folder, no

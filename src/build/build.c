@@ -107,6 +107,7 @@ static int commit_unit(void *state, eodkit_ctx *ctx, size_t u, void *result)
         row.class_hist = kc->class_hist;
         row.label = kc->label;
         row.block = b->split->chip_block[kc->chip_id];
+        row.region = b->region_tags != NULL ? b->region_tags[kc->chip_id] : -1;
         sources = chip_sources(ctx, p, &row.window);
         row.sources = sources;
         rc = sources == NULL ? EODKIT_ERR_NOMEM : ek_index_add(ctx, c->index, &row);
@@ -347,6 +348,8 @@ static char *summary_json(const ek_build *b, const committer *c,
         json_object_set_new(o, "label_features_unmapped",
                             json_integer((json_int_t)b->labels->unmapped));
     }
+    json_object_set_new(o, "regions", b->regions != NULL ? json_string(b->regions->path)
+                                                          : json_null());
     json_object_set_new(o, "threads", json_integer(threads));
     json_object_set_new(o, "seconds", json_real(round(seconds * 1000) / 1000));
     json_object_set_new(
@@ -359,6 +362,8 @@ static char *summary_json(const ek_build *b, const committer *c,
 
 static void free_build(ek_build *b)
 {
+    ek_regions_free(b->regions);
+    free(b->region_tags);
     ek_labels_free(b->labels);
     ek_split_free(b->split);
     ek_plan_free(b->plan);
@@ -421,7 +426,7 @@ static int run(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt,
     }
     if (rc == EODKIT_OK) {
         rc = ek_index_create(ctx, index_path, &p->grid, b->recipe->split.names,
-                             b->split->nsplits, &c.index);
+                             b->split->nsplits, b->regions, &c.index);
     }
     for (i = 0; i < threads && rc == EODKIT_OK; i++) {
         rc = ek_worker_init(ctx, b, i, &workers[i]);
@@ -459,6 +464,7 @@ static int run(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt,
         facts.narrays = b->narrays;
         facts.shards = c.shards;
         facts.index = c.index;
+        facts.regions = b->regions;
         facts.train = b->train;
         facts.band_stats = band_stats;
         if (b->labels != NULL) {
@@ -522,6 +528,39 @@ out:
     return rc;
 }
 
+/* The region layer (options, then recipe, then the built-in world layer) and
+   the region of every candidate chip. Without any layer, chips are simply
+   not tagged; a layer that was asked for must load. */
+static int open_regions(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt)
+{
+    const ek_recipe *r = b->recipe;
+    const char *path = opt->regions_path != NULL ? opt->regions_path : r->regions;
+    const char *field = opt->region_field != NULL ? opt->region_field : r->region_field;
+    char where[512];
+    int rc;
+
+    if (opt->regions_path != NULL || opt->region_field != NULL) {
+        snprintf(where, sizeof where, "--regions/--region-field");
+    } else {
+        ek_recipe_where(r, r->regions_mark, where, sizeof where);
+    }
+    if (path == NULL) {
+        path = ek_regions_default();
+        if (path == NULL) {
+            return field == NULL ? EODKIT_OK
+                                 : ek_error(ctx, EODKIT_ERR_INPUT,
+                                            "no region layer: the built-in world layer is "
+                                            "not installed; give one with --regions (%s)",
+                                            where);
+        }
+    }
+    rc = ek_regions_open(ctx, path, field, where, &b->regions);
+    if (rc == EODKIT_OK) {
+        rc = ek_regions_tag_plan(ctx, b->regions, b->plan, &b->region_tags);
+    }
+    return rc;
+}
+
 int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
                  const eodkit_build_options *opt, char **summary)
 {
@@ -546,6 +585,9 @@ int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
         CPLSetConfigOption("GDAL_CACHEMAX", DEFAULT_CACHE_MB);
     }
     rc = ek_plan_make(ctx, recipe, &b.plan);
+    if (rc == EODKIT_OK) {
+        rc = open_regions(ctx, &b, opt);
+    }
     if (rc == EODKIT_OK && recipe->labels.present) {
         rc = ek_labels_open(ctx, recipe, b.plan, &b.labels);
     }

@@ -14,6 +14,8 @@ typedef struct ek_build {
     ek_plan *plan;
     ek_labels *labels; /* NULL without labels */
     ek_split *split;
+    ek_regions *regions;  /* NULL when no region layer is available */
+    int32_t *region_tags; /* per chip id: region index or -1 */
     ek_raster_spec *specs; /* per modality */
     ek_array_desc *arrays; /* modalities, then the label array if any */
     size_t narrays;

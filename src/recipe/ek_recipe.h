@@ -122,6 +122,11 @@ struct eodkit_recipe {
     size_t nmodalities;
     ek_labels_recipe labels;
 
+    /* regions: (country/continent tagging) */
+    char *regions;      /* resolved path, or NULL = the built-in world layer */
+    char *region_field; /* NULL = continent */
+    ek_mark regions_mark;
+
     /* filters: */
     double max_nodata;
     double min_labeled;

@@ -16,7 +16,7 @@
 
 #define MAX_CHIP 16384
 
-static const char *const top_keys[] = {"dataset", "grid",  "modalities", "labels",
+static const char *const top_keys[] = {"dataset", "grid",  "modalities", "labels", "regions",
                                        "filters", "split", "output",     NULL};
 static const char *const dataset_keys[] = {"name",     "title",     "description",
                                            "license",  "citation",  "version",
@@ -32,6 +32,7 @@ static const char *const labels_keys[] = {
     "source",     "layer",           "attribute",   "classes", "class_names",
     "background", "background_name", "all_touched", "task",    "min_class_share",
     NULL};
+static const char *const regions_keys[] = {"source", "field", NULL};
 static const char *const filter_keys[] = {"max_nodata", "min_labeled", NULL};
 static const char *const split_keys[] = {"method",     "ratios", "seed",
                                          "block_size", "buffer", NULL};
@@ -741,6 +742,22 @@ static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     return rc;
 }
 
+static int parse_regions(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
+{
+    yaml_node_t *v;
+    int rc = ek_yaml_check_map(y, n, "regions", regions_keys);
+
+    r->regions_mark = ek_yaml_mark(n);
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "source")) != NULL) {
+        r->regions_mark = ek_yaml_mark(v);
+        rc = resolve_path(y, r, v, "regions.source", &r->regions);
+    }
+    if (rc == EODKIT_OK) {
+        rc = opt_string(y, n, "field", "regions.field", &r->region_field);
+    }
+    return rc;
+}
+
 static int parse_filters(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 {
     int rc = ek_yaml_check_map(y, n, "filters", filter_keys);
@@ -954,6 +971,9 @@ static int parse_document(ek_yaml *y, ek_recipe *r)
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, root, "labels")) != NULL) {
         rc = parse_labels(y, r, v);
     }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, root, "regions")) != NULL) {
+        rc = parse_regions(y, r, v);
+    }
     r->max_nodata = 1.0;
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, root, "filters")) != NULL) {
         rc = parse_filters(y, r, v);
@@ -1058,6 +1078,8 @@ void eodkit_recipe_free(eodkit_recipe *r)
     free(r->crs);
     free(r->like);
     free(r->aoi);
+    free(r->regions);
+    free(r->region_field);
     free(r->output_dir);
     free(r);
 }

@@ -290,6 +290,18 @@ static void write_rest(emitter *em, const ek_recipe *r)
     const ek_split_recipe *s = &r->split;
     size_t i;
 
+    if (r->regions != NULL || r->region_field != NULL) {
+        key(em, "regions");
+        map_begin(em);
+        if (r->regions != NULL) {
+            pair_text(em, "source", r->regions);
+        }
+        if (r->region_field != NULL) {
+            pair_text(em, "field", r->region_field);
+        }
+        map_end(em);
+    }
+
     key(em, "filters");
     map_begin(em);
     pair_number(em, "max_nodata", r->max_nodata);

@@ -13,6 +13,7 @@
 
 #include "grid/ek_plan.h"
 #include "label/ek_label.h"
+#include "regions/ek_regions.h"
 #include "split/ek_split.h"
 #include "stats/ek_stats.h"
 
@@ -103,12 +104,14 @@ typedef struct ek_index_row {
     const char *class_hist; /* JSON object {"class id": pixels}, or NULL */
     int label;              /* classification label, or -1 */
     int64_t block;          /* split block, or -1 */
+    int region;             /* index into the region layer, or -1 (sea, or no layer) */
     const char *sources;    /* JSON object {"modality": [input indices]} */
 } ek_index_row;
 
-/* Create index file PATH for chips on grid G; SPLIT_NAMES name the splits. */
+/* Create index file PATH for chips on grid G; SPLIT_NAMES name the splits;
+   REGIONS (may be NULL) supplies country/continent tags. */
 int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_grid *g,
-                    char *const *split_names, size_t nsplits,
+                    char *const *split_names, size_t nsplits, ek_regions *regions,
                     ek_index **index /* OUT */);
 
 /* Add one chip (called in commit order). */
@@ -117,6 +120,10 @@ int ek_index_add(eodkit_ctx *ctx, ek_index *index, const ek_index_row *row);
 /* Lon/lat bounds (west, south, east, north) of the chips of split S, or of
    all chips when S < 0. Return 0 when there are none. */
 int ek_index_bbox(const ek_index *index, int s, double bbox[4] /* OUT */);
+
+/* Chips written per region index (N = regions + 1; the last counts chips
+   outside every region). NULL without a region layer. */
+const uint64_t *ek_index_region_chips(const ek_index *index, size_t *n);
 
 /* Commit and close the file. Then free with ek_index_free. */
 int ek_index_close(eodkit_ctx *ctx, ek_index *index);
@@ -143,6 +150,7 @@ typedef struct ek_dataset_facts {
     size_t narrays;
     const ek_shards *shards;
     const ek_index *index;
+    const ek_regions *regions;  /* NULL without a region layer */
     int train;                  /* the split the statistics describe */
     ek_band_stats **band_stats; /* [modality][band] */
     uint64_t **class_pixels;    /* [split][class id], NULL without labels */

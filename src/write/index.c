@@ -28,22 +28,70 @@ struct ek_index {
     size_t nsplits;
     double *bbox; /* per split + 1 for all: west, south, east, north */
     int *has_bbox;
+    ek_regions *regions;
+    uint64_t *region_chips; /* per region, + 1 for none */
+};
+
+/* The columns of layer "chips", in order (doc/format.md). */
+enum {
+    F_CHIP_ID,
+    F_SPLIT,
+    F_SHARD,
+    F_ROW,
+    F_CRS,
+    F_GEOTRANSFORM,
+    F_GRID_X,
+    F_GRID_Y,
+    F_WIDTH,
+    F_HEIGHT,
+    F_CENTER_LON,
+    F_CENTER_LAT,
+    F_BLOCK,
+    F_NODATA_FRAC,
+    F_LABELED_FRAC,
+    F_CLASS_HIST,
+    F_LABEL,
+    F_SOURCES,
+    F_COUNTRY,
+    F_COUNTRY_NAME,
+    F_CONTINENT,
+    F_REGION,
+    F_REGION_SHARE,
+    F_COUNT
 };
 
 static const struct {
     const char *name;
     OGRFieldType type;
-} fields[] = {
-    {"chip_id", OFTInteger64}, {"split", OFTString},     {"shard", OFTInteger},
-    {"row", OFTInteger64},     {"crs", OFTString},       {"geotransform", OFTString},
-    {"grid_x", OFTInteger},    {"grid_y", OFTInteger},   {"width", OFTInteger},
-    {"height", OFTInteger},    {"center_lon", OFTReal},  {"center_lat", OFTReal},
-    {"block", OFTInteger64},   {"nodata_frac", OFTReal}, {"labeled_frac", OFTReal},
-    {"class_hist", OFTString}, {"label", OFTInteger},    {"sources", OFTString},
+} fields[F_COUNT] = {
+    [F_CHIP_ID] = {"chip_id", OFTInteger64},
+    [F_SPLIT] = {"split", OFTString},
+    [F_SHARD] = {"shard", OFTInteger},
+    [F_ROW] = {"row", OFTInteger64},
+    [F_CRS] = {"crs", OFTString},
+    [F_GEOTRANSFORM] = {"geotransform", OFTString},
+    [F_GRID_X] = {"grid_x", OFTInteger},
+    [F_GRID_Y] = {"grid_y", OFTInteger},
+    [F_WIDTH] = {"width", OFTInteger},
+    [F_HEIGHT] = {"height", OFTInteger},
+    [F_CENTER_LON] = {"center_lon", OFTReal},
+    [F_CENTER_LAT] = {"center_lat", OFTReal},
+    [F_BLOCK] = {"block", OFTInteger64},
+    [F_NODATA_FRAC] = {"nodata_frac", OFTReal},
+    [F_LABELED_FRAC] = {"labeled_frac", OFTReal},
+    [F_CLASS_HIST] = {"class_hist", OFTString},
+    [F_LABEL] = {"label", OFTInteger},
+    [F_SOURCES] = {"sources", OFTString},
+    [F_COUNTRY] = {"country", OFTString},
+    [F_COUNTRY_NAME] = {"country_name", OFTString},
+    [F_CONTINENT] = {"continent", OFTString},
+    [F_REGION] = {"region", OFTString},
+    [F_REGION_SHARE] = {"region_share", OFTReal},
 };
 
 int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_grid *g,
-                    char *const *split_names, size_t nsplits, ek_index **out)
+                    char *const *split_names, size_t nsplits, ek_regions *regions,
+                    ek_index **out)
 {
     ek_index *ix = ek_calloc(ctx, 1, sizeof *ix);
     GDALDriverH drv = GDALGetDriverByName("GPKG");
@@ -61,7 +109,12 @@ int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_grid *g,
     ix->nsplits = nsplits;
     ix->bbox = ek_calloc(ctx, 4 * (nsplits + 1), sizeof *ix->bbox);
     ix->has_bbox = ek_calloc(ctx, nsplits + 1, sizeof *ix->has_bbox);
-    if (ix->bbox == NULL || ix->has_bbox == NULL) {
+    ix->regions = regions;
+    if (regions != NULL) {
+        ix->region_chips = ek_calloc(ctx, regions->n + 1, sizeof *ix->region_chips);
+    }
+    if (ix->bbox == NULL || ix->has_bbox == NULL ||
+        (regions != NULL && ix->region_chips == NULL)) {
         rc = EODKIT_ERR_NOMEM;
         goto out;
     }
@@ -83,7 +136,7 @@ int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_grid *g,
         rc = ek_error_gdal(ctx, "%s: cannot create layer 'chips'", path);
         goto out;
     }
-    for (f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+    for (f = 0; f < F_COUNT; f++) {
         OGRFieldDefnH fd = OGR_Fld_Create(fields[f].name, fields[f].type);
         OGRErr err = OGR_L_CreateField(ix->layer, fd, TRUE);
 
@@ -153,6 +206,34 @@ static OGRGeometryH outline(const ek_grid *g, const ek_window *w)
     return poly;
 }
 
+static void set_text(OGRFeatureH f, int field, const char *text)
+{
+    if (text != NULL) {
+        OGR_F_SetFieldString(f, field, text);
+    }
+}
+
+/* Country, continent, region and the share of the footprint (already set on
+   F, in lon/lat) inside region K; "none" over the sea. */
+static void set_region(ek_index *ix, OGRFeatureH f, int k)
+{
+    const ek_region *it = k >= 0 ? &ix->regions->items[k] : NULL;
+
+    ix->region_chips[k >= 0 ? (size_t)k : ix->regions->n]++;
+    if (it == NULL) {
+        OGR_F_SetFieldString(f, F_COUNTRY, "none");
+        OGR_F_SetFieldString(f, F_CONTINENT, "none");
+        OGR_F_SetFieldString(f, F_REGION, "none");
+        OGR_F_SetFieldDouble(f, F_REGION_SHARE, 0);
+        return;
+    }
+    set_text(f, F_COUNTRY, it->country);
+    set_text(f, F_COUNTRY_NAME, it->country_name);
+    set_text(f, F_CONTINENT, it->continent);
+    set_text(f, F_REGION, it->region);
+    OGR_F_SetFieldDouble(f, F_REGION_SHARE, ek_regions_share(ix->regions, k, OGR_F_GetGeometryRef(f)));
+}
+
 int ek_index_add(eodkit_ctx *ctx, ek_index *ix, const ek_index_row *r)
 {
     const ek_grid *g = ix->grid;
@@ -174,32 +255,35 @@ int ek_index_add(eodkit_ctx *ctx, ek_index *ix, const ek_index_row *r)
     }
     OGR_F_SetGeometryDirectly(f, poly);
     poly = NULL;
-    OGR_F_SetFieldInteger64(f, 0, r->chip_id);
-    OGR_F_SetFieldString(f, 1, ix->split_names[r->split]);
-    OGR_F_SetFieldInteger(f, 2, r->shard);
-    OGR_F_SetFieldInteger64(f, 3, r->row);
-    OGR_F_SetFieldString(f, 4, g->crs_code != NULL ? g->crs_code : g->wkt);
+    OGR_F_SetFieldInteger64(f, F_CHIP_ID, r->chip_id);
+    OGR_F_SetFieldString(f, F_SPLIT, ix->split_names[r->split]);
+    OGR_F_SetFieldInteger(f, F_SHARD, r->shard);
+    OGR_F_SetFieldInteger64(f, F_ROW, r->row);
+    OGR_F_SetFieldString(f, F_CRS, g->crs_code != NULL ? g->crs_code : g->wkt);
     snprintf(text, sizeof text, "[%.17g, %.17g, %.17g, %.17g, %.17g, %.17g]", gt[0],
              gt[1], gt[2], gt[3], gt[4], gt[5]);
-    OGR_F_SetFieldString(f, 5, text);
-    OGR_F_SetFieldInteger(f, 6, r->window.x);
-    OGR_F_SetFieldInteger(f, 7, r->window.y);
-    OGR_F_SetFieldInteger(f, 8, r->window.w);
-    OGR_F_SetFieldInteger(f, 9, r->window.h);
-    OGR_F_SetFieldDouble(f, 10, cx);
-    OGR_F_SetFieldDouble(f, 11, cy);
+    OGR_F_SetFieldString(f, F_GEOTRANSFORM, text);
+    OGR_F_SetFieldInteger(f, F_GRID_X, r->window.x);
+    OGR_F_SetFieldInteger(f, F_GRID_Y, r->window.y);
+    OGR_F_SetFieldInteger(f, F_WIDTH, r->window.w);
+    OGR_F_SetFieldInteger(f, F_HEIGHT, r->window.h);
+    OGR_F_SetFieldDouble(f, F_CENTER_LON, cx);
+    OGR_F_SetFieldDouble(f, F_CENTER_LAT, cy);
     if (r->block >= 0) {
-        OGR_F_SetFieldInteger64(f, 12, r->block);
+        OGR_F_SetFieldInteger64(f, F_BLOCK, r->block);
     }
-    OGR_F_SetFieldDouble(f, 13, r->nodata_frac);
+    OGR_F_SetFieldDouble(f, F_NODATA_FRAC, r->nodata_frac);
     if (r->class_hist != NULL) {
-        OGR_F_SetFieldDouble(f, 14, r->labeled_frac);
-        OGR_F_SetFieldString(f, 15, r->class_hist);
+        OGR_F_SetFieldDouble(f, F_LABELED_FRAC, r->labeled_frac);
+        OGR_F_SetFieldString(f, F_CLASS_HIST, r->class_hist);
     }
     if (r->label >= 0) {
-        OGR_F_SetFieldInteger(f, 16, r->label);
+        OGR_F_SetFieldInteger(f, F_LABEL, r->label);
     }
-    OGR_F_SetFieldString(f, 17, r->sources);
+    OGR_F_SetFieldString(f, F_SOURCES, r->sources);
+    if (ix->regions != NULL) {
+        set_region(ix, f, r->region);
+    }
     if (OGR_L_CreateFeature(ix->layer, f) != OGRERR_NONE) {
         rc = ek_error_gdal(ctx, "chip %lld: cannot add it to the index",
                            (long long)r->chip_id);
@@ -212,6 +296,12 @@ out:
     OGR_G_DestroyGeometry(poly);
     OGR_F_Destroy(f);
     return rc;
+}
+
+const uint64_t *ek_index_region_chips(const ek_index *ix, size_t *n)
+{
+    *n = ix->regions != NULL ? ix->regions->n + 1 : 0;
+    return ix->region_chips;
 }
 
 int ek_index_bbox(const ek_index *ix, int s, double bbox[4])
@@ -249,5 +339,6 @@ void ek_index_free(ek_index *ix)
     }
     free(ix->bbox);
     free(ix->has_bbox);
+    free(ix->region_chips);
     free(ix);
 }

@@ -353,6 +353,9 @@ int ek_write_provenance(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts
     if (rc == EODKIT_OK && r->aoi != NULL) {
         rc = add_files(ctx, inputs, "aoi", NULL, r->aoi);
     }
+    if (rc == EODKIT_OK && f->regions != NULL) {
+        rc = add_files(ctx, inputs, "regions", f->regions->field, f->regions->path);
+    }
     json_object_set_new(root, "inputs", inputs);
     json_object_set_new(root, "grid", grid_json(p));
     json_object_set_new(root, "read", read_json(p));

@@ -206,6 +206,62 @@ static void set_summary(json_t *summaries, const char *key, json_t *a)
     }
 }
 
+static int compare_text(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* OBJ's keys in sorted order, as a JSON array. */
+static json_t *sorted_keys(json_t *obj)
+{
+    size_t n = json_object_size(obj), i = 0;
+    const char **keys = calloc(n + 1, sizeof *keys);
+    json_t *list = json_array(), *value;
+    const char *key;
+
+    json_object_foreach(obj, key, value)
+    {
+        keys[i++] = key;
+    }
+    qsort(keys, n, sizeof *keys, compare_text);
+    for (i = 0; i < n; i++) {
+        json_array_append_new(list, json_string(keys[i]));
+    }
+    free(keys);
+    return list;
+}
+
+/* Chips per continent and per country ("none": over the sea), and the
+   lists of both for the summaries. */
+static json_t *geography_json(const ek_dataset_facts *f, json_t **continents,
+                              json_t **countries)
+{
+    const ek_regions *r = f->regions;
+    json_t *by_continent = json_object(), *by_country = json_object();
+    size_t n, k;
+    const uint64_t *chips = ek_index_region_chips(f->index, &n);
+
+    for (k = 0; k < n; k++) {
+        const ek_region *it = k < r->n ? &r->items[k] : NULL;
+        const char *continent = it != NULL && it->continent != NULL ? it->continent : "none";
+        const char *country = it != NULL && it->country != NULL ? it->country : "none";
+        json_t *c;
+
+        if (chips[k] == 0) {
+            continue;
+        }
+        c = json_object_get(by_continent, continent);
+        json_object_set_new(by_continent, continent,
+                            json_integer(json_integer_value(c) + (json_int_t)chips[k]));
+        c = json_object_get(by_country, country);
+        json_object_set_new(by_country, country,
+                            json_integer(json_integer_value(c) + (json_int_t)chips[k]));
+    }
+    *continents = sorted_keys(by_continent);
+    *countries = sorted_keys(by_country);
+    return json_pack("{s:o, s:o}", "continents", by_continent, "countries", by_country);
+}
+
 static json_t *summaries_json(const ek_dataset_facts *f, const ek_class *classes,
                               size_t nclasses)
 {
@@ -236,6 +292,13 @@ static json_t *summaries_json(const ek_dataset_facts *f, const ek_class *classes
         }
     }
     set_summary(o, "ml-aoi:split", splits);
+    if (f->regions != NULL) {
+        json_t *continents, *countries;
+
+        json_decref(geography_json(f, &continents, &countries));
+        set_summary(o, "eodkit:continents", continents);
+        set_summary(o, "eodkit:countries", countries);
+    }
     if (f->labels != NULL) {
         json_t *names = json_array();
 
@@ -354,6 +417,13 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
                                       "shards", ek_shards_files(f->shards, (int)s)));
     }
     json_object_set_new(root, "eodkit:splits", splits);
+    if (f->regions != NULL) {
+        json_t *continents, *countries;
+
+        json_object_set_new(root, "eodkit:geography", geography_json(f, &continents, &countries));
+        json_decref(continents);
+        json_decref(countries);
+    }
     json_object_set_new(
         root, "eodkit:grid",
         json_pack("{s:o, s:s, s:[f, f], s:[i, i], s:[i, i]}", "crs",
