@@ -17,6 +17,8 @@ typedef struct command {
 static const command commands[] = {
     {"build", cmd_build, "build a dataset from a recipe"},
     {"info", cmd_info, "what a dataset holds"},
+    {"catalog", cmd_catalog, "search and analyse the catalog of EO datasets"},
+    {"serve", cmd_serve, "web pages and JSON API over the catalog"},
     {NULL, NULL, NULL},
 };
 

@@ -1,0 +1,300 @@
+/*
+** Catalog: geography. Looks up the continent and country under a point in a
+** region layer (OGR; e.g. Natural Earth's world.gpkg, which Debian ships in
+** r-cran-spdata) for `register`, and draws the world map of dataset
+** footprints for `serve` as plain SVG, over that layer's outlines if given.
+*/
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gdal.h>
+#include <ogr_api.h>
+#include <ogr_srs_api.h>
+
+#include "ek_catalog.h"
+
+struct ek_outline {
+    char *path_data; /* SVG path "M x y L ... Z" in lon, -lat */
+};
+
+/* Open vector layer PATH and a transformation from WGS 84 longitude,
+   latitude into its CRS (NULL when it is WGS 84 already). */
+static int open_layer(eodkit_ctx *ctx, const char *path, GDALDatasetH *ds, OGRLayerH *layer,
+                      OGRCoordinateTransformationH *to_layer, OGRCoordinateTransformationH *from)
+{
+    OGRSpatialReferenceH wgs84 = NULL, srs;
+
+    *to_layer = *from = NULL;
+    GDALAllRegister(); /* idempotent; the catalog may run before any build */
+    *ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
+    if (*ds == NULL || GDALDatasetGetLayerCount(*ds) < 1) {
+        return ek_error_gdal(ctx, "%s: cannot read this region layer", path);
+    }
+    *layer = GDALDatasetGetLayer(*ds, 0);
+    srs = OGR_L_GetSpatialRef(*layer);
+    wgs84 = OSRNewSpatialReference(NULL);
+    OSRSetWellKnownGeogCS(wgs84, "WGS84");
+    OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
+    if (srs != NULL && !OSRIsSame(srs, wgs84)) {
+        *to_layer = OCTNewCoordinateTransformation(wgs84, srs);
+        *from = OCTNewCoordinateTransformation(srs, wgs84);
+    }
+    OSRDestroySpatialReference(wgs84);
+    if (srs != NULL && !OSRIsSame(srs, wgs84) && (*to_layer == NULL || *from == NULL)) {
+        return ek_error_gdal(ctx, "%s: cannot relate its CRS to longitude/latitude", path);
+    }
+    return EODKIT_OK;
+}
+
+static void close_layer(GDALDatasetH ds, OGRCoordinateTransformationH a,
+                        OGRCoordinateTransformationH b)
+{
+    OCTDestroyCoordinateTransformation(a);
+    OCTDestroyCoordinateTransformation(b);
+    GDALClose(ds);
+}
+
+/* Copy string field NAME (case-insensitive; the first of NAMES that exists)
+   of feature F into BUF. */
+static void field_text(OGRFeatureH f, const char *const *names, char *buf, size_t size)
+{
+    OGRFeatureDefnH defn = OGR_F_GetDefnRef(f);
+
+    buf[0] = '\0';
+    for (; *names != NULL; names++) {
+        int i = OGR_FD_GetFieldIndex(defn, *names);
+
+        if (i >= 0 && OGR_F_IsFieldSetAndNotNull(f, i)) {
+            snprintf(buf, size, "%s", OGR_F_GetFieldAsString(f, i));
+            return;
+        }
+    }
+}
+
+int ek_regions_at(eodkit_ctx *ctx, const char *path, double lon, double lat, char *continent,
+                  size_t csize, char *country, size_t nsize)
+{
+    static const char *const continent_fields[] = {"continent", NULL};
+    static const char *const country_fields[] = {"name_long", "admin", "name", NULL};
+    GDALDatasetH ds = NULL;
+    OGRLayerH layer;
+    OGRCoordinateTransformationH to_layer = NULL, from = NULL;
+    OGRGeometryH point = NULL;
+    OGRFeatureH f;
+    double x = lon, y = lat, z = 0;
+    int rc;
+
+    continent[0] = country[0] = '\0';
+    ek_gdal_capture_begin(ctx);
+    rc = open_layer(ctx, path, &ds, &layer, &to_layer, &from);
+    if (rc != EODKIT_OK) {
+        goto out;
+    }
+    if (OGR_FD_GetFieldIndex(OGR_L_GetLayerDefn(layer), "continent") < 0) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: the region layer has no 'continent' field",
+                      path);
+        goto out;
+    }
+    if (to_layer != NULL && !OCTTransform(to_layer, 1, &x, &y, &z)) {
+        rc = ek_error_gdal(ctx, "%s: cannot place (%g, %g) in its CRS", path, lon, lat);
+        goto out;
+    }
+    point = OGR_G_CreateGeometry(wkbPoint);
+    OGR_G_SetPoint_2D(point, 0, x, y);
+    OGR_L_SetSpatialFilter(layer, point);
+    OGR_L_ResetReading(layer);
+    while ((f = OGR_L_GetNextFeature(layer)) != NULL) {
+        OGRGeometryH g = OGR_F_GetGeometryRef(f);
+        int inside = g != NULL && OGR_G_Contains(g, point);
+
+        if (inside) {
+            field_text(f, continent_fields, continent, csize);
+            field_text(f, country_fields, country, nsize);
+        }
+        OGR_F_Destroy(f);
+        if (inside) {
+            break;
+        }
+    }
+out:
+    OGR_G_DestroyGeometry(point);
+    close_layer(ds, to_layer, from);
+    ek_gdal_capture_end();
+    return rc;
+}
+
+/* Append the rings of polygon geometry G to B as SVG path data. */
+static void ring_path(ek_strbuf *b, OGRGeometryH g)
+{
+    int i, n = OGR_G_GetGeometryCount(g);
+
+    if (n > 0) {
+        for (i = 0; i < n; i++) {
+            ring_path(b, OGR_G_GetGeometryRef(g, i));
+        }
+        return;
+    }
+    /* A ring: points to 0.1 degree, repeats after rounding dropped. */
+    {
+        int k, npts = OGR_G_GetPointCount(g);
+        long px = LONG_MIN, py = LONG_MIN;
+
+        for (k = 0; k < npts; k++) {
+            long x = lround(OGR_G_GetX(g, k) * 10), y = lround(-OGR_G_GetY(g, k) * 10);
+
+            if (x == px && y == py) {
+                continue;
+            }
+            ek_strbuf_printf(b, "%c%.1f %.1f", k == 0 ? 'M' : 'L', x / 10.0, y / 10.0);
+            px = x, py = y;
+        }
+        if (npts > 0) {
+            ek_strbuf_puts(b, "Z");
+        }
+    }
+}
+
+int ek_outline_load(eodkit_ctx *ctx, const char *path, ek_outline **out)
+{
+    GDALDatasetH ds = NULL;
+    OGRLayerH layer;
+    OGRCoordinateTransformationH to_layer = NULL, from = NULL;
+    OGRFeatureH f;
+    ek_outline *o = NULL;
+    ek_strbuf b;
+    int rc;
+
+    *out = NULL;
+    ek_strbuf_init(&b, ctx);
+    ek_gdal_capture_begin(ctx);
+    rc = open_layer(ctx, path, &ds, &layer, &to_layer, &from);
+    if (rc == EODKIT_OK) {
+        OGR_L_ResetReading(layer);
+        while ((f = OGR_L_GetNextFeature(layer)) != NULL) {
+            OGRGeometryH g = OGR_F_GetGeometryRef(f);
+
+            if (g != NULL && (from == NULL || OGR_G_Transform(g, from) == OGRERR_NONE)) {
+                ring_path(&b, g);
+            }
+            OGR_F_Destroy(f);
+        }
+        o = ek_calloc(ctx, 1, sizeof *o);
+        rc = o == NULL ? EODKIT_ERR_NOMEM : ek_strbuf_detach(&b, &o->path_data);
+    }
+    close_layer(ds, to_layer, from);
+    ek_gdal_capture_end();
+    ek_strbuf_free(&b);
+    if (rc != EODKIT_OK) {
+        free(o);
+        return rc;
+    }
+    *out = o;
+    return EODKIT_OK;
+}
+
+void ek_outline_free(ek_outline *o)
+{
+    if (o != NULL) {
+        free(o->path_data);
+        free(o);
+    }
+}
+
+/* Append S to B percent-encoded for a URL query value. */
+static void url_value(ek_strbuf *b, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+            ek_strbuf_add(b, s, 1);
+        } else {
+            ek_strbuf_printf(b, "%%%02X", ch);
+        }
+    }
+}
+
+/* One footprint: its box (two when it crosses the antimeridian) and a dot
+   at its centre so that small areas show, linking to its page. */
+static void footprint(ek_strbuf *b, const ek_record *r)
+{
+    const char *key = r->value[EK_F_ID] != NULL ? r->value[EK_F_ID] : r->value[EK_F_NAME];
+    double w, s, e, n, bb[4];
+    int part;
+
+    ek_record_bbox(r, bb);
+    w = bb[0], s = bb[1], e = bb[2], n = bb[3];
+    ek_strbuf_puts(b, "<a target=\"_top\" href=\"/dataset?id=");
+    url_value(b, key);
+    ek_strbuf_puts(b, "\"><title>");
+    ek_strbuf_xml(b, r->value[EK_F_NAME]);
+    ek_strbuf_puts(b, "</title>");
+    for (part = 0; part < (e < w ? 2 : 1); part++) {
+        double x0 = part == 0 ? w : -180, x1 = e < w && part == 0 ? 180 : e;
+
+        ek_strbuf_printf(b, "<rect class=\"fp\" x=\"%.4f\" y=\"%.4f\" width=\"%.4f\" "
+                            "height=\"%.4f\"/>",
+                         x0, -n, x1 - x0, n - s);
+    }
+    ek_strbuf_printf(b, "<circle class=\"dot\" cx=\"%.4f\" cy=\"%.4f\" r=\"1.6\"/></a>\n",
+                     e < w ? w : (w + e) / 2, -(s + n) / 2);
+}
+
+int ek_map_svg(eodkit_ctx *ctx, eodkit_catalog *cat, const ek_outline *outline, char **svg)
+{
+    sqlite3_stmt *st = NULL;
+    ek_record r = {0};
+    ek_strbuf b;
+    int rc = EODKIT_OK, step = SQLITE_DONE, deg;
+
+    *svg = NULL;
+    if (sqlite3_prepare_v2(cat->db,
+                           "SELECT pk FROM dataset WHERE bbox_west IS NOT NULL ORDER BY pk",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return ek_catalog_sql_error(ctx, cat, "listing footprints");
+    }
+    ek_strbuf_init(&b, ctx);
+    ek_strbuf_puts(&b,
+                   "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"-180 -90 360 180\" "
+                   "role=\"img\" aria-label=\"Footprints of the datasets\">\n"
+                   "<style>.sea{fill:#eaf2f8}.land{fill:#d9d4c7;stroke:#b5ad9a;"
+                   "stroke-width:.2}.grid{stroke:#c9d6e0;stroke-width:.2;fill:none}"
+                   ".fp{fill:rgba(200,60,40,.25);stroke:#c83c28;stroke-width:.4}"
+                   ".dot{fill:#c83c28;stroke:#fff;stroke-width:.4}a:hover .fp,a:hover .dot"
+                   "{fill:#1f5f99}</style>\n"
+                   "<rect class=\"sea\" x=\"-180\" y=\"-90\" width=\"360\" height=\"180\"/>\n");
+    if (outline != NULL) {
+        ek_strbuf_puts(&b, "<path class=\"land\" fill-rule=\"evenodd\" d=\"");
+        ek_strbuf_puts(&b, outline->path_data);
+        ek_strbuf_puts(&b, "\"/>\n");
+    }
+    ek_strbuf_puts(&b, "<path class=\"grid\" d=\"");
+    for (deg = -150; deg <= 150; deg += 30) {
+        ek_strbuf_printf(&b, "M%d -90V90", deg);
+    }
+    for (deg = -60; deg <= 60; deg += 30) {
+        ek_strbuf_printf(&b, "M-180 %dH180", deg);
+    }
+    ek_strbuf_puts(&b, "\"/>\n");
+    while (rc == EODKIT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = ek_catalog_load(ctx, cat, sqlite3_column_int64(st, 0), &r);
+        if (rc == EODKIT_OK) {
+            footprint(&b, &r);
+        }
+    }
+    if (rc == EODKIT_OK && step != SQLITE_DONE) {
+        rc = ek_catalog_sql_error(ctx, cat, "listing footprints");
+    }
+    ek_record_clear(&r);
+    sqlite3_finalize(st);
+    ek_strbuf_puts(&b, "</svg>\n");
+    if (rc != EODKIT_OK) {
+        ek_strbuf_free(&b);
+        return rc;
+    }
+    return ek_strbuf_detach(&b, svg);
+}

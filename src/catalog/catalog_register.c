@@ -1,0 +1,199 @@
+/*
+** Catalog: registering a dataset built by `eodkit build`. Its
+** collection.json gives the facts (stac.c); the folder adds what only the
+** files know: where it is and its volume on disk. Continents come from the
+** collection's "eodkit:continents" summary, else from a region layer at the
+** footprint's centre, else stay unknown, and a note says which.
+*/
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/ek_fs.h"
+#include "ek_catalog.h"
+
+/* Add the size of every regular file below DIR to *TOTAL (bytes). */
+static int tree_bytes(eodkit_ctx *ctx, const char *dir, long long *total)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int rc = EODKIT_OK;
+
+    if (d == NULL) {
+        return ek_error(ctx, EODKIT_ERR_IO, "%s: cannot list the folder", dir);
+    }
+    while (rc == EODKIT_OK && (e = readdir(d)) != NULL) {
+        struct stat st;
+        char *path;
+
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+            continue;
+        }
+        path = ek_path_join(ctx, dir, e->d_name);
+        if (path == NULL) {
+            rc = EODKIT_ERR_NOMEM;
+        } else if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            rc = tree_bytes(ctx, path, total);
+        } else if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            *total += (long long)st.st_size;
+        }
+        free(path);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Set the facts of the folder ABS itself: url, volume, provenance, and its
+   path among the details. */
+static int folder_facts(eodkit_ctx *ctx, ek_record *r, const char *abs)
+{
+    json_t *detail = NULL;
+    char *text = NULL;
+    char volume[40];
+    long long bytes = 0;
+    int rc;
+
+    rc = tree_bytes(ctx, abs, &bytes);
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    ek_format_real((double)bytes / 1e6, volume, sizeof volume);
+    rc = ek_record_set(ctx, r, EK_F_VOLUME, volume);
+    text = ek_asprintf(ctx, "file://%s", abs);
+    if (rc == EODKIT_OK) {
+        rc = text == NULL ? EODKIT_ERR_NOMEM : ek_record_set(ctx, r, EK_F_URL, text);
+    }
+    free(text);
+    text = ek_asprintf(ctx, "registered from %s/collection.json (eodkit build)", abs);
+    if (rc == EODKIT_OK) {
+        rc = text == NULL ? EODKIT_ERR_NOMEM : ek_record_set(ctx, r, EK_F_PROVENANCE, text);
+    }
+    free(text);
+    text = NULL;
+    if (rc == EODKIT_OK) {
+        detail = json_loads(r->value[EK_F_DETAIL] ? r->value[EK_F_DETAIL] : "{}", 0, NULL);
+        if (detail == NULL || json_object_set_new(detail, "path", json_string(abs)) != 0) {
+            rc = ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
+        }
+    }
+    if (rc == EODKIT_OK) {
+        text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+        rc = text == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory")
+                          : ek_record_set(ctx, r, EK_F_DETAIL, text);
+    }
+    free(text);
+    json_decref(detail);
+    return rc;
+}
+
+/* Fill in continents and country from layer REGIONS at the footprint's
+   centre when the collection had none; note what was done. */
+static int guess_continent(eodkit_ctx *ctx, ek_import *imp, ek_record *r,
+                           const char *regions)
+{
+    char continent[128], country[256];
+    double b[4], lon, lat;
+    int rc;
+
+    if (r->value[EK_F_CONTINENT] != NULL) {
+        return EODKIT_OK;
+    }
+    if (regions == NULL || !ek_record_bbox(r, b)) {
+        return ek_import_note(ctx, imp, 0,
+                              "%s: collection.json has no summaries[\"eodkit:continents\"] and "
+                              "no region layer was given (--regions): continent left unknown",
+                              r->value[EK_F_NAME]);
+    }
+    lon = (b[0] + b[2]) / 2;
+    lat = (b[1] + b[3]) / 2;
+    rc = ek_regions_at(ctx, regions, lon, lat, continent, sizeof continent, country,
+                       sizeof country);
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    if (continent[0] == '\0') {
+        return ek_import_note(ctx, imp, 0,
+                              "%s: the footprint's centre (%.4f, %.4f) lies in no region of %s: "
+                              "continent left unknown",
+                              r->value[EK_F_NAME], lon, lat, regions);
+    }
+    rc = ek_record_set(ctx, r, EK_F_CONTINENT, continent);
+    if (rc == EODKIT_OK && country[0] != '\0' && r->value[EK_F_REGION] == NULL) {
+        rc = ek_record_set(ctx, r, EK_F_REGION, country);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_import_note(ctx, imp, 0,
+                            "%s: continent '%s' (%s) taken from %s at the footprint's centre "
+                            "(%.4f, %.4f): collection.json lists no continents",
+                            r->value[EK_F_NAME], continent, country, regions, lon, lat);
+    }
+    return rc;
+}
+
+int eodkit_catalog_register(eodkit_ctx *ctx, eodkit_catalog *cat, const char *dataset,
+                            const char *regions, eodkit_catalog_report **report)
+{
+    char abs[PATH_MAX];
+    char *path = NULL;
+    json_t *c = NULL;
+    json_error_t err;
+    ek_record r = {0};
+    ek_import imp;
+    int rc;
+
+    *report = NULL;
+    if (realpath(dataset, abs) == NULL || !ek_fs_is_dir(abs)) {
+        return ek_error(ctx, EODKIT_ERR_IO, "%s: no such dataset folder", dataset);
+    }
+    path = ek_path_join(ctx, abs, "collection.json");
+    if (path == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    if (!ek_fs_is_file(path)) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s: not an eodkit dataset (no collection.json): build one with "
+                      "'eodkit build'",
+                      dataset);
+        goto out;
+    }
+    c = json_load_file(path, 0, &err);
+    if (c == NULL) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s:%d:%d: %s", path, err.line, err.column,
+                      err.text);
+        goto out;
+    }
+    if (!json_is_object(json_object_get(c, "eodkit:splits"))) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s: not written by 'eodkit build' (no \"eodkit:splits\"): use "
+                      "'eodkit catalog import' for other STAC collections",
+                      path);
+        goto out;
+    }
+    rc = ek_stac_to_record(ctx, c, &r);
+    if (rc == EODKIT_ERR_INPUT) {
+        ek_error_where(ctx, "%s", path);
+    }
+    if (rc == EODKIT_OK) {
+        rc = folder_facts(ctx, &r, abs);
+    }
+    if (rc != EODKIT_OK) {
+        goto out;
+    }
+    rc = ek_import_begin(ctx, cat, 1, &imp);
+    if (rc != EODKIT_OK) {
+        goto out;
+    }
+    rc = guess_continent(ctx, &imp, &r, regions);
+    if (rc == EODKIT_OK) {
+        rc = ek_import_record(ctx, &imp, &r, path);
+    }
+    rc = ek_import_end(ctx, &imp, rc, report);
+out:
+    ek_record_clear(&r);
+    json_decref(c);
+    free(path);
+    return rc;
+}

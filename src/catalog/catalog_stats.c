@@ -1,0 +1,535 @@
+/*
+** Catalog: the statistics of the review "There Are No Data Like More Data"
+** over the catalog: per year, task, platform, modality or continent the
+** number and share of datasets, their total and share of size (pixels) and
+** volume (GB), median and maximum; FAIR completeness; and their charts.
+** A dataset with several values (two tasks) counts once in each group;
+** shares are of the datasets that have a value, so they may add up past 1.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/ek_fs.h"
+#include "ek_catalog.h"
+
+/* The datasets sharing one value of the grouping field. */
+typedef struct group {
+    char *value;
+    size_t count;
+    double size_sum, volume_sum; /* pixels, GB */
+    double *sizes, *volumes;     /* the known ones, sorted once complete */
+    size_t nsizes, nvolumes, size_cap, volume_cap;
+} group;
+
+typedef struct stats {
+    ek_by by;
+    size_t datasets, with_value;
+    double size_total, volume_total; /* of the datasets with a value */
+    group *groups;
+    size_t ngroups, cap;
+    size_t fair_known[EK_FAIR_NFIELDS];
+    double fair_sum;
+} stats;
+
+static const char *const by_names[] = {"year", "task", "platform", "modality", "continent"};
+
+int ek_by_parse(eodkit_ctx *ctx, const char *by, ek_by *out)
+{
+    int i;
+
+    for (i = 0; i < 5; i++) {
+        if (strcmp(by, by_names[i]) == 0) {
+            *out = (ek_by)i;
+            return EODKIT_OK;
+        }
+    }
+    return ek_error(ctx, EODKIT_ERR_USAGE,
+                    "cannot group by '%s' (year, task, platform, modality, continent)", by);
+}
+
+/* The field a grouping reads. */
+static int by_field(ek_by by)
+{
+    static const int fields[] = {EK_F_YEAR, EK_F_TASK, EK_F_PLATFORM, EK_F_MODALITY,
+                                 EK_F_CONTINENT};
+
+    return fields[by];
+}
+
+static void stats_free(stats *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->ngroups; i++) {
+        free(s->groups[i].value);
+        free(s->groups[i].sizes);
+        free(s->groups[i].volumes);
+    }
+    free(s->groups);
+}
+
+/* The group of VALUE (ignoring case), added when new. */
+static group *find_group(eodkit_ctx *ctx, stats *s, const char *value)
+{
+    size_t i;
+
+    for (i = 0; i < s->ngroups; i++) {
+        if (strcasecmp(s->groups[i].value, value) == 0) {
+            return &s->groups[i];
+        }
+    }
+    if (ek_grow(ctx, (void **)&s->groups, &s->cap, s->ngroups + 1, sizeof *s->groups) !=
+        EODKIT_OK) {
+        return NULL;
+    }
+    s->groups[s->ngroups].value = ek_strdup(ctx, value);
+    if (s->groups[s->ngroups].value == NULL) {
+        return NULL;
+    }
+    return &s->groups[s->ngroups++];
+}
+
+/* Append V to the array *A of *N values (capacity *CAP). */
+static int push(eodkit_ctx *ctx, double **a, size_t *n, size_t *cap, double v)
+{
+    if (ek_grow(ctx, (void **)a, cap, *n + 1, sizeof **a) != EODKIT_OK) {
+        return EODKIT_ERR_NOMEM;
+    }
+    (*a)[(*n)++] = v;
+    return EODKIT_OK;
+}
+
+/* Count dataset R into the groups of its values. */
+static int add_record(eodkit_ctx *ctx, stats *s, const ek_record *r)
+{
+    int present[EK_FAIR_NFIELDS], i, f = by_field(s->by);
+    double size = 0, volume = 0;
+    int has_size = ek_record_number(r, EK_F_SIZE, &size);
+    int has_volume = ek_record_number(r, EK_F_VOLUME, &volume);
+    char value[512];
+    size_t k;
+
+    s->datasets++;
+    s->fair_sum += ek_fair_score(r, present);
+    for (i = 0; i < EK_FAIR_NFIELDS; i++) {
+        s->fair_known[i] += (size_t)present[i];
+    }
+    volume /= 1000; /* MB -> GB */
+    for (k = 0; f == EK_F_YEAR ? (k == 0 && r->value[f] != NULL)
+                               : ek_record_list_item(r, f, k, value, sizeof value);
+         k++) {
+        group *g = find_group(ctx, s, f == EK_F_YEAR ? r->value[f] : value);
+
+        if (g == NULL) {
+            return EODKIT_ERR_NOMEM;
+        }
+        g->count++;
+        if (has_size) {
+            g->size_sum += size;
+            if (push(ctx, &g->sizes, &g->nsizes, &g->size_cap, size) != EODKIT_OK) {
+                return EODKIT_ERR_NOMEM;
+            }
+        }
+        if (has_volume) {
+            g->volume_sum += volume;
+            if (push(ctx, &g->volumes, &g->nvolumes, &g->volume_cap, volume) != EODKIT_OK) {
+                return EODKIT_ERR_NOMEM;
+            }
+        }
+    }
+    if (k > 0) {
+        s->with_value++;
+        s->size_total += has_size ? size : 0;
+        s->volume_total += has_volume ? volume : 0;
+    }
+    return EODKIT_OK;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Years in order; other values by count, most first, then by name. */
+static int compare_year(const void *a, const void *b)
+{
+    return atoi(((const group *)a)->value) - atoi(((const group *)b)->value);
+}
+
+static int compare_count(const void *a, const void *b)
+{
+    const group *x = a, *y = b;
+
+    if (x->count != y->count) {
+        return x->count < y->count ? 1 : -1;
+    }
+    return strcasecmp(x->value, y->value);
+}
+
+static double median(const double *v, size_t n)
+{
+    if (n == 0) {
+        return NAN;
+    }
+    return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Gather the statistics of CAT grouped BY into S. */
+static int compute(eodkit_ctx *ctx, eodkit_catalog *cat, ek_by by, stats *s)
+{
+    long long *pks = NULL;
+    size_t n = 0, i;
+    ek_record r = {0};
+    int rc;
+
+    memset(s, 0, sizeof *s);
+    s->by = by;
+    rc = ek_catalog_all(ctx, cat, &pks, &n);
+    for (i = 0; rc == EODKIT_OK && i < n; i++) {
+        rc = ek_catalog_load(ctx, cat, pks[i], &r);
+        if (rc == EODKIT_OK) {
+            rc = add_record(ctx, s, &r);
+        }
+    }
+    ek_record_clear(&r);
+    free(pks);
+    if (rc != EODKIT_OK) {
+        stats_free(s);
+        return rc;
+    }
+    qsort(s->groups, s->ngroups, sizeof *s->groups, by == EK_BY_YEAR ? compare_year : compare_count);
+    for (i = 0; i < s->ngroups; i++) {
+        qsort(s->groups[i].sizes, s->groups[i].nsizes, sizeof(double), compare_double);
+        qsort(s->groups[i].volumes, s->groups[i].nvolumes, sizeof(double), compare_double);
+    }
+    return EODKIT_OK;
+}
+
+static double max_of(const double *v, size_t n)
+{
+    return n == 0 ? NAN : v[n - 1];
+}
+
+/* PART / WHOLE, or NAN when WHOLE is 0. */
+static double share(double part, double whole)
+{
+    return whole > 0 ? part / whole : NAN;
+}
+
+/* A JSON number, or null for NAN. */
+static json_t *number(double v)
+{
+    return isnan(v) ? json_null() : json_real(v);
+}
+
+int ek_stats_json(eodkit_ctx *ctx, eodkit_catalog *cat, ek_by by, json_t **out)
+{
+    json_t *groups = json_array(), *fair = json_object();
+    stats s;
+    size_t i;
+    int rc = compute(ctx, cat, by, &s);
+
+    *out = NULL;
+    if (rc != EODKIT_OK) {
+        json_decref(groups);
+        json_decref(fair);
+        return rc;
+    }
+    for (i = 0; i < s.ngroups; i++) {
+        const group *g = &s.groups[i];
+
+        json_array_append_new(
+            groups,
+            json_pack("{s:s, s:I, s:o, s:f, s:o, s:f, s:o, s:I, s:I, s:o, s:o, s:o, s:o}",
+                      "value", g->value, "datasets", (json_int_t)g->count, "share",
+                      number(share((double)g->count, (double)s.with_value)), "size_px",
+                      g->size_sum, "size_share", number(share(g->size_sum, s.size_total)),
+                      "volume_gb", g->volume_sum, "volume_share",
+                      number(share(g->volume_sum, s.volume_total)), "datasets_with_size",
+                      (json_int_t)g->nsizes, "datasets_with_volume", (json_int_t)g->nvolumes,
+                      "median_size_px", number(median(g->sizes, g->nsizes)), "max_size_px",
+                      number(max_of(g->sizes, g->nsizes)), "median_volume_gb",
+                      number(median(g->volumes, g->nvolumes)), "max_volume_gb",
+                      number(max_of(g->volumes, g->nvolumes))));
+    }
+    for (i = 0; i < EK_FAIR_NFIELDS; i++) {
+        json_object_set_new(fair, ek_fair_fields[i],
+                            number(share((double)s.fair_known[i], (double)s.datasets)));
+    }
+    *out = json_pack("{s:s, s:I, s:I, s:f, s:f, s:o, s:{s:o, s:o}}", "by", by_names[by],
+                     "datasets", (json_int_t)s.datasets, "with_value",
+                     (json_int_t)s.with_value, "size_px", s.size_total, "volume_gb",
+                     s.volume_total, "groups", groups, "fair", "fields", fair, "mean_score",
+                     number(share(s.fair_sum, (double)s.datasets)));
+    stats_free(&s);
+    return *out == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
+}
+
+/* V as a percentage for the table ("" when unknown). */
+static void percent(char *buf, size_t size, double v)
+{
+    if (isnan(v)) {
+        snprintf(buf, size, "-");
+    } else {
+        snprintf(buf, size, "%.1f%%", v * 100);
+    }
+}
+
+/* V with an SI suffix, "-" when unknown. */
+static void si(char *buf, size_t size, double v)
+{
+    if (isnan(v)) {
+        snprintf(buf, size, "-");
+    } else {
+        ek_format_si(v, buf, size);
+    }
+}
+
+static void stats_text(ek_strbuf *b, const stats *s)
+{
+    size_t i;
+    int k;
+
+    ek_strbuf_printf(b,
+                     "%zu datasets, %zu with a %s (a dataset with several counts in each; "
+                     "shares are of those %zu)\n\n",
+                     s->datasets, s->with_value, by_names[s->by], s->with_value);
+    ek_strbuf_printf(b, "%-24s %8s %6s %9s %6s %9s %6s %9s %9s %9s %9s\n", by_names[s->by],
+                     "datasets", "share", "size px", "share", "volume GB", "share", "median px",
+                     "max px", "median GB", "max GB");
+    for (i = 0; i < s->ngroups; i++) {
+        const group *g = &s->groups[i];
+        char c[8][32];
+
+        percent(c[0], sizeof c[0], share((double)g->count, (double)s->with_value));
+        si(c[1], sizeof c[1], g->nsizes > 0 ? g->size_sum : NAN);
+        percent(c[2], sizeof c[2], share(g->size_sum, s->size_total));
+        si(c[3], sizeof c[3], g->nvolumes > 0 ? g->volume_sum : NAN);
+        percent(c[4], sizeof c[4], share(g->volume_sum, s->volume_total));
+        si(c[5], sizeof c[5], median(g->sizes, g->nsizes));
+        si(c[6], sizeof c[6], max_of(g->sizes, g->nsizes));
+        si(c[7], sizeof c[7], median(g->volumes, g->nvolumes));
+        ek_strbuf_printf(b, "%-24.24s %8zu %6s %9s %6s %9s %6s %9s %9s %9s", g->value,
+                         g->count, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]);
+        si(c[0], sizeof c[0], max_of(g->volumes, g->nvolumes));
+        ek_strbuf_printf(b, " %9s\n", c[0]);
+    }
+    ek_strbuf_printf(b, "\nFAIR completeness of %zu datasets (mean score %.0f%%)\n",
+                     s->datasets, share(s->fair_sum, (double)s->datasets) * 100);
+    for (k = 0; k < EK_FAIR_NFIELDS; k++) {
+        ek_strbuf_printf(b, "  %-11s %5.1f%%\n", ek_fair_fields[k],
+                         share((double)s->fair_known[k], (double)s->datasets) * 100);
+    }
+}
+
+/* A CSV number cell: empty when unknown. */
+static void csv_number(ek_strbuf *b, double v)
+{
+    char buf[40] = "";
+
+    if (!isnan(v)) {
+        ek_format_real(v, buf, sizeof buf);
+    }
+    ek_strbuf_printf(b, ",%s", buf);
+}
+
+static void stats_csv(ek_strbuf *b, const stats *s)
+{
+    size_t i;
+
+    ek_strbuf_printf(b, "%s,datasets,share,size_px,size_share,volume_gb,volume_share,"
+                        "median_size_px,max_size_px,median_volume_gb,max_volume_gb\r\n",
+                     by_names[s->by]);
+    for (i = 0; i < s->ngroups; i++) {
+        const group *g = &s->groups[i];
+
+        ek_csv_field(b, g->value);
+        ek_strbuf_printf(b, ",%zu", g->count);
+        csv_number(b, share((double)g->count, (double)s->with_value));
+        csv_number(b, g->size_sum);
+        csv_number(b, share(g->size_sum, s->size_total));
+        csv_number(b, g->volume_sum);
+        csv_number(b, share(g->volume_sum, s->volume_total));
+        csv_number(b, median(g->sizes, g->nsizes));
+        csv_number(b, max_of(g->sizes, g->nsizes));
+        csv_number(b, median(g->volumes, g->nvolumes));
+        csv_number(b, max_of(g->volumes, g->nvolumes));
+        ek_strbuf_puts(b, "\r\n");
+    }
+}
+
+int eodkit_catalog_stats(eodkit_ctx *ctx, eodkit_catalog *cat, const char *by,
+                         eodkit_format format, char **out)
+{
+    ek_by b_by = EK_BY_YEAR;
+    ek_strbuf b;
+    json_t *j = NULL;
+    stats s;
+    int rc;
+
+    *out = NULL;
+    rc = ek_by_parse(ctx, by, &b_by);
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    if (format == EODKIT_FORMAT_JSON) {
+        rc = ek_stats_json(ctx, cat, b_by, &j);
+        if (rc == EODKIT_OK) {
+            *out = json_dumps(j, JSON_INDENT(2));
+            rc = *out == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
+        }
+        json_decref(j);
+        return rc;
+    }
+    rc = compute(ctx, cat, b_by, &s);
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    ek_strbuf_init(&b, ctx);
+    if (format == EODKIT_FORMAT_CSV) {
+        stats_csv(&b, &s);
+    } else {
+        stats_text(&b, &s);
+    }
+    stats_free(&s);
+    return ek_strbuf_detach(&b, out);
+}
+
+/* Bars of the shares of datasets, size and volume per group of S (at most
+   the 30 largest groups). */
+static int groups_chart(eodkit_ctx *ctx, const stats *s, ek_strbuf *b)
+{
+    size_t n = s->ngroups < 30 ? s->ngroups : 30, i;
+    const char **labels = ek_calloc(ctx, n, sizeof *labels);
+    double *v = ek_calloc(ctx, 3 * n, sizeof *v);
+    char title[128];
+    int rc = labels == NULL || v == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+
+    for (i = 0; rc == EODKIT_OK && i < n; i++) {
+        labels[i] = s->groups[i].value;
+        v[i] = 100 * share((double)s->groups[i].count, (double)s->with_value);
+        v[n + i] = 100 * share(s->groups[i].size_sum, s->size_total);
+        v[2 * n + i] = 100 * share(s->groups[i].volume_sum, s->volume_total);
+    }
+    if (rc == EODKIT_OK) {
+        ek_series series[3] = {{"datasets", v}, {"size (pixels)", v + n}, {"volume (GB)", v + 2 * n}};
+
+        snprintf(title, sizeof title, "Share per %s (%zu datasets with a %s)", by_names[s->by],
+                 s->with_value, by_names[s->by]);
+        ek_svg_bars(b, title, "%", labels, n, series, 3);
+    }
+    free(labels);
+    free(v);
+    return rc;
+}
+
+/* Lines of the median and maximum size (VOLUME 0) or volume per year. */
+static int growth_chart(eodkit_ctx *ctx, const stats *s, int volume, ek_strbuf *b)
+{
+    size_t n = s->ngroups, i;
+    double *v = ek_calloc(ctx, 3 * n, sizeof *v);
+
+    if (v == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < n; i++) {
+        const group *g = &s->groups[i];
+
+        v[i] = atof(g->value);
+        v[n + i] = volume ? median(g->volumes, g->nvolumes) : median(g->sizes, g->nsizes);
+        v[2 * n + i] = volume ? max_of(g->volumes, g->nvolumes) : max_of(g->sizes, g->nsizes);
+    }
+    {
+        ek_series series[2] = {{"median", v + n}, {"maximum", v + 2 * n}};
+
+        ek_svg_lines(b, volume ? "Dataset volume per year (GB, log scale)"
+                               : "Dataset size per year (pixels, log scale)",
+                     volume ? " GB" : " px", v, n, series, 2, 1);
+    }
+    free(v);
+    return EODKIT_OK;
+}
+
+static int fair_chart(const stats *s, ek_strbuf *b)
+{
+    double v[EK_FAIR_NFIELDS];
+    ek_series series = {"known", v};
+    char title[128];
+    int k;
+
+    for (k = 0; k < EK_FAIR_NFIELDS; k++) {
+        v[k] = 100 * share((double)s->fair_known[k], (double)s->datasets);
+    }
+    snprintf(title, sizeof title, "FAIR completeness per field (%zu datasets)", s->datasets);
+    ek_svg_bars(b, title, "%", ek_fair_fields, EK_FAIR_NFIELDS, &series, 1);
+    return EODKIT_OK;
+}
+
+int ek_stats_chart(eodkit_ctx *ctx, eodkit_catalog *cat, ek_by by, const char *name, char **svg)
+{
+    int growth = strncmp(name, "growth-", 7) == 0;
+    ek_strbuf b;
+    stats s;
+    int rc;
+
+    *svg = NULL;
+    if (!growth && strcmp(name, "groups") != 0 && strcmp(name, "fair") != 0) {
+        return ek_error(ctx, EODKIT_ERR_USAGE,
+                        "no chart '%s' (groups, growth-size, growth-volume, fair)", name);
+    }
+    if (growth && strcmp(name, "growth-size") != 0 && strcmp(name, "growth-volume") != 0) {
+        return ek_error(ctx, EODKIT_ERR_USAGE,
+                        "no chart '%s' (groups, growth-size, growth-volume, fair)", name);
+    }
+    rc = compute(ctx, cat, growth ? EK_BY_YEAR : by, &s);
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    ek_strbuf_init(&b, ctx);
+    if (growth) {
+        rc = growth_chart(ctx, &s, strcmp(name, "growth-volume") == 0, &b);
+    } else if (strcmp(name, "fair") == 0) {
+        rc = fair_chart(&s, &b);
+    } else {
+        rc = groups_chart(ctx, &s, &b);
+    }
+    stats_free(&s);
+    if (rc != EODKIT_OK) {
+        ek_strbuf_free(&b);
+        return rc;
+    }
+    return ek_strbuf_detach(&b, svg);
+}
+
+int eodkit_catalog_charts(eodkit_ctx *ctx, eodkit_catalog *cat, const char *by,
+                          const char *dir)
+{
+    static const char *const charts[] = {"groups", "growth-size", "growth-volume", "fair"};
+    ek_by b_by = EK_BY_YEAR;
+    size_t i;
+    int rc;
+
+    rc = ek_by_parse(ctx, by, &b_by);
+    if (rc == EODKIT_OK) {
+        rc = ek_fs_mkdirs(ctx, dir);
+    }
+    for (i = 0; rc == EODKIT_OK && i < sizeof charts / sizeof charts[0]; i++) {
+        char *svg = NULL, *path = NULL, file[64];
+
+        snprintf(file, sizeof file, "%s.svg", i == 0 ? by : charts[i]);
+        rc = ek_stats_chart(ctx, cat, b_by, charts[i], &svg);
+        if (rc == EODKIT_OK) {
+            path = ek_path_join(ctx, dir, file);
+            rc = path == NULL ? EODKIT_ERR_NOMEM
+                              : ek_fs_write_file(ctx, path, svg, strlen(svg));
+        }
+        free(svg);
+        free(path);
+    }
+    return rc;
+}

@@ -1,0 +1,190 @@
+/*
+** Catalog: a small SVG chart writer for the statistics (horizontal grouped
+** bars, and lines over the years on a linear or log scale). Plain SVG 1.1
+** with inline styles: it opens in a browser, an <img> tag or a document.
+*/
+#include <math.h>
+#include <stdio.h>
+
+#include "ek_catalog.h"
+
+#define WIDTH 760
+#define LABEL_W 190 /* room for the group names left of the bars */
+#define BAR_H 11
+
+static const char *const colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
+
+static void header(ek_strbuf *b, int height, const char *title)
+{
+    ek_strbuf_printf(b,
+                     "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+                     "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"11\">\n"
+                     "<title>",
+                     WIDTH, height, WIDTH, height);
+    ek_strbuf_xml(b, title);
+    ek_strbuf_printf(b, "</title>\n<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n"
+                        "<text x=\"10\" y=\"18\" font-size=\"14\" font-weight=\"bold\">",
+                     WIDTH, height);
+    ek_strbuf_xml(b, title);
+    ek_strbuf_puts(b, "</text>\n");
+}
+
+/* The legend: one coloured square and name per series, top right. */
+static void legend(ek_strbuf *b, const ek_series *series, size_t nseries)
+{
+    size_t s;
+
+    for (s = 0; s < nseries; s++) {
+        int x = WIDTH - 150 * (int)(nseries - s);
+
+        ek_strbuf_printf(b, "<rect x=\"%d\" y=\"9\" width=\"10\" height=\"10\" fill=\"%s\"/>"
+                            "<text x=\"%d\" y=\"18\">",
+                         x, colors[s % 4], x + 14);
+        ek_strbuf_xml(b, series[s].name);
+        ek_strbuf_puts(b, "</text>\n");
+    }
+}
+
+void ek_svg_bars(ek_strbuf *b, const char *title, const char *unit, const char *const *labels,
+                 size_t n, const ek_series *series, size_t nseries)
+{
+    int group_h = (int)nseries * BAR_H + 8, top = 40, plot_w = WIDTH - LABEL_W - 60;
+    int height = top + (int)n * group_h + 30, t;
+    double max = 0;
+    size_t i, s;
+
+    for (s = 0; s < nseries; s++) {
+        for (i = 0; i < n; i++) {
+            if (!isnan(series[s].values[i]) && series[s].values[i] > max) {
+                max = series[s].values[i];
+            }
+        }
+    }
+    if (max <= 0) {
+        max = 1;
+    }
+    header(b, height, title);
+    legend(b, series, nseries);
+    /* Vertical grid lines at quarters of the largest value. */
+    for (t = 0; t <= 4; t++) {
+        double x = LABEL_W + plot_w * t / 4.0;
+
+        ek_strbuf_printf(b,
+                         "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/>"
+                         "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#555\">%.3g%s"
+                         "</text>\n",
+                         x, top - 4, x, height - 24, x, height - 10, max * t / 4, unit);
+    }
+    for (i = 0; i < n; i++) {
+        int y = top + (int)i * group_h;
+
+        ek_strbuf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", LABEL_W - 6,
+                         y + group_h / 2 + 2);
+        ek_strbuf_xml(b, labels[i]);
+        ek_strbuf_puts(b, "</text>\n");
+        for (s = 0; s < nseries; s++) {
+            double v = series[s].values[i];
+
+            if (isnan(v)) {
+                continue;
+            }
+            ek_strbuf_printf(b,
+                             "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
+                             "fill=\"%s\"><title>",
+                             LABEL_W, y + (int)s * BAR_H, plot_w * v / max, BAR_H - 1,
+                             colors[s % 4]);
+            ek_strbuf_xml(b, labels[i]);
+            ek_strbuf_printf(b, ", ");
+            ek_strbuf_xml(b, series[s].name);
+            ek_strbuf_printf(b, ": %.4g%s</title></rect>\n", v, unit);
+        }
+    }
+    ek_strbuf_puts(b, "</svg>\n");
+}
+
+void ek_svg_lines(ek_strbuf *b, const char *title, const char *unit, const double *x, size_t n,
+                  const ek_series *series, size_t nseries, int log_y)
+{
+    const int left = 70, right = 20, top = 40, bottom = 40, height = 360;
+    const int plot_w = WIDTH - left - right, plot_h = height - top - bottom;
+    double xmin = n > 0 ? x[0] : 0, xmax = n > 0 ? x[n - 1] : 1, lo = INFINITY, hi = -INFINITY;
+    double t, step;
+    size_t i, s;
+
+    for (s = 0; s < nseries; s++) {
+        for (i = 0; i < n; i++) {
+            double v = series[s].values[i];
+
+            if (!isnan(v) && (!log_y || v > 0)) {
+                lo = fmin(lo, log_y ? log10(v) : v);
+                hi = fmax(hi, log_y ? log10(v) : v);
+            }
+        }
+    }
+    if (!isfinite(lo)) {
+        lo = 0, hi = 1;
+    }
+    lo = log_y ? floor(lo) : fmin(0, lo);
+    hi = log_y ? fmax(ceil(hi), lo + 1) : (hi > lo ? hi : lo + 1);
+    if (xmax <= xmin) {
+        xmin -= 1, xmax += 1;
+    }
+    header(b, height, title);
+    legend(b, series, nseries);
+    /* Horizontal grid: every power of ten (log) or fifths of the range. */
+    step = log_y ? 1 : (hi - lo) / 5;
+    for (t = lo; t <= hi + step / 2; t += step) {
+        double y = top + plot_h * (1 - (t - lo) / (hi - lo));
+
+        ek_strbuf_printf(b,
+                         "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+                         "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#555\">%.3g%s"
+                         "</text>\n",
+                         left, y, WIDTH - right, y, left - 6, y + 4, log_y ? pow(10, t) : t,
+                         unit);
+    }
+    /* Vertical ticks: at most about 12 labels along x. */
+    step = ceil((xmax - xmin) / 12);
+    for (t = xmin; t <= xmax; t += step) {
+        double px = left + plot_w * (t - xmin) / (xmax - xmin);
+
+        ek_strbuf_printf(b,
+                         "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#999\"/>"
+                         "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#555\">%g"
+                         "</text>\n",
+                         px, top + plot_h, px, top + plot_h + 4, px, top + plot_h + 18, t);
+    }
+    for (s = 0; s < nseries; s++) {
+        int pen_down = 0;
+
+        ek_strbuf_printf(b, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2\" d=\"",
+                         colors[s % 4]);
+        for (i = 0; i < n; i++) {
+            double v = series[s].values[i];
+
+            if (isnan(v) || (log_y && v <= 0)) {
+                pen_down = 0;
+                continue;
+            }
+            ek_strbuf_printf(b, "%c%.1f %.1f", pen_down ? 'L' : 'M',
+                             left + plot_w * (x[i] - xmin) / (xmax - xmin),
+                             top + plot_h * (1 - ((log_y ? log10(v) : v) - lo) / (hi - lo)));
+            pen_down = 1;
+        }
+        ek_strbuf_puts(b, "\"/>\n");
+        for (i = 0; i < n; i++) {
+            double v = series[s].values[i];
+
+            if (isnan(v) || (log_y && v <= 0)) {
+                continue;
+            }
+            ek_strbuf_printf(b,
+                             "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>%g: "
+                             "%.4g%s</title></circle>\n",
+                             left + plot_w * (x[i] - xmin) / (xmax - xmin),
+                             top + plot_h * (1 - ((log_y ? log10(v) : v) - lo) / (hi - lo)),
+                             colors[s % 4], x[i], v, unit);
+        }
+    }
+    ek_strbuf_puts(b, "</svg>\n");
+}
