@@ -67,6 +67,14 @@ int ek_import_reject(eodkit_ctx *ctx, ek_import *imp, const char *where)
     return ek_import_note(ctx, imp, 1, "%s: %s", where, reason);
 }
 
+/* Undo everything the import IMP wrote. */
+static void undo(const ek_import *imp)
+{
+    sqlite3_exec(imp->cat->db,
+                 imp->own_transaction ? "ROLLBACK" : "ROLLBACK TO ek_import; RELEASE ek_import",
+                 NULL, NULL, NULL);
+}
+
 int ek_import_begin(eodkit_ctx *ctx, eodkit_catalog *cat, int strict, ek_import *imp)
 {
     int rc;
@@ -74,17 +82,25 @@ int ek_import_begin(eodkit_ctx *ctx, eodkit_catalog *cat, int strict, ek_import 
     memset(imp, 0, sizeof *imp);
     imp->cat = cat;
     imp->strict = strict;
+    /* A transaction of our own is rolled back without touching the file; a
+       savepoint nests in the caller's (creating a catalog fills it). */
+    imp->own_transaction = sqlite3_get_autocommit(cat->db);
     imp->report = ek_calloc(ctx, 1, sizeof *imp->report);
     if (imp->report == NULL) {
         return EODKIT_ERR_NOMEM;
     }
     rc = ek_catalog_exec(ctx, cat,
-                         "SAVEPOINT ek_import;"
-                         "CREATE TEMP TABLE IF NOT EXISTS ek_import_seen"
-                         " (pk INTEGER PRIMARY KEY, origin TEXT);"
-                         "DELETE FROM temp.ek_import_seen");
+                         imp->own_transaction ? "BEGIN IMMEDIATE" : "SAVEPOINT ek_import");
+    if (rc == EODKIT_OK) {
+        rc = ek_catalog_exec(ctx, cat,
+                             "CREATE TEMP TABLE IF NOT EXISTS ek_import_seen"
+                             " (pk INTEGER PRIMARY KEY, origin TEXT);"
+                             "DELETE FROM temp.ek_import_seen");
+        if (rc != EODKIT_OK) {
+            undo(imp);
+        }
+    }
     if (rc != EODKIT_OK) {
-        sqlite3_exec(cat->db, "ROLLBACK TO ek_import; RELEASE ek_import", NULL, NULL, NULL);
         eodkit_catalog_report_free(imp->report);
         imp->report = NULL;
     }
@@ -99,11 +115,11 @@ int ek_import_end(eodkit_ctx *ctx, ek_import *imp, int rc, eodkit_catalog_report
                       imp->report->rejected[0], imp->report->nrejected - 1);
     }
     if (rc == EODKIT_OK) {
-        rc = ek_catalog_exec(ctx, imp->cat, "RELEASE ek_import");
+        rc = ek_catalog_exec(ctx, imp->cat,
+                             imp->own_transaction ? "COMMIT" : "RELEASE ek_import");
     }
     if (rc != EODKIT_OK) {
-        sqlite3_exec(imp->cat->db, "ROLLBACK TO ek_import; RELEASE ek_import", NULL, NULL,
-                     NULL);
+        undo(imp);
         eodkit_catalog_report_free(imp->report);
     } else {
         *report = imp->report;

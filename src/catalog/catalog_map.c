@@ -1,8 +1,7 @@
 /*
-** Catalog: geography. Looks up the continent and country under a point in a
-** region layer (OGR; e.g. Natural Earth's world.gpkg, which Debian ships in
-** r-cran-spdata) for `register`, and draws the world map of dataset
-** footprints for `serve` as plain SVG, over that layer's outlines if given.
+** Catalog: the world map of dataset footprints that `serve` shows, as plain
+** SVG on an equirectangular canvas, over the country outlines of a region
+** layer (src/regions; e.g. the CC0 world layer) when one is given.
 */
 #include <limits.h>
 #include <math.h>
@@ -12,119 +11,13 @@
 
 #include <gdal.h>
 #include <ogr_api.h>
-#include <ogr_srs_api.h>
 
 #include "ek_catalog.h"
+#include "regions/ek_regions.h"
 
 struct ek_outline {
     char *path_data; /* SVG path "M x y L ... Z" in lon, -lat */
 };
-
-/* Open vector layer PATH and a transformation from WGS 84 longitude,
-   latitude into its CRS (NULL when it is WGS 84 already). */
-static int open_layer(eodkit_ctx *ctx, const char *path, GDALDatasetH *ds, OGRLayerH *layer,
-                      OGRCoordinateTransformationH *to_layer, OGRCoordinateTransformationH *from)
-{
-    OGRSpatialReferenceH wgs84 = NULL, srs;
-
-    *to_layer = *from = NULL;
-    GDALAllRegister(); /* idempotent; the catalog may run before any build */
-    *ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
-    if (*ds == NULL || GDALDatasetGetLayerCount(*ds) < 1) {
-        return ek_error_gdal(ctx, "%s: cannot read this region layer", path);
-    }
-    *layer = GDALDatasetGetLayer(*ds, 0);
-    srs = OGR_L_GetSpatialRef(*layer);
-    wgs84 = OSRNewSpatialReference(NULL);
-    OSRSetWellKnownGeogCS(wgs84, "WGS84");
-    OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
-    if (srs != NULL && !OSRIsSame(srs, wgs84)) {
-        *to_layer = OCTNewCoordinateTransformation(wgs84, srs);
-        *from = OCTNewCoordinateTransformation(srs, wgs84);
-    }
-    OSRDestroySpatialReference(wgs84);
-    if (srs != NULL && !OSRIsSame(srs, wgs84) && (*to_layer == NULL || *from == NULL)) {
-        return ek_error_gdal(ctx, "%s: cannot relate its CRS to longitude/latitude", path);
-    }
-    return EODKIT_OK;
-}
-
-static void close_layer(GDALDatasetH ds, OGRCoordinateTransformationH a,
-                        OGRCoordinateTransformationH b)
-{
-    OCTDestroyCoordinateTransformation(a);
-    OCTDestroyCoordinateTransformation(b);
-    GDALClose(ds);
-}
-
-/* Copy string field NAME (case-insensitive; the first of NAMES that exists)
-   of feature F into BUF. */
-static void field_text(OGRFeatureH f, const char *const *names, char *buf, size_t size)
-{
-    OGRFeatureDefnH defn = OGR_F_GetDefnRef(f);
-
-    buf[0] = '\0';
-    for (; *names != NULL; names++) {
-        int i = OGR_FD_GetFieldIndex(defn, *names);
-
-        if (i >= 0 && OGR_F_IsFieldSetAndNotNull(f, i)) {
-            snprintf(buf, size, "%s", OGR_F_GetFieldAsString(f, i));
-            return;
-        }
-    }
-}
-
-int ek_regions_at(eodkit_ctx *ctx, const char *path, double lon, double lat, char *continent,
-                  size_t csize, char *country, size_t nsize)
-{
-    static const char *const continent_fields[] = {"continent", NULL};
-    static const char *const country_fields[] = {"name_long", "admin", "name", NULL};
-    GDALDatasetH ds = NULL;
-    OGRLayerH layer;
-    OGRCoordinateTransformationH to_layer = NULL, from = NULL;
-    OGRGeometryH point = NULL;
-    OGRFeatureH f;
-    double x = lon, y = lat, z = 0;
-    int rc;
-
-    continent[0] = country[0] = '\0';
-    ek_gdal_capture_begin(ctx);
-    rc = open_layer(ctx, path, &ds, &layer, &to_layer, &from);
-    if (rc != EODKIT_OK) {
-        goto out;
-    }
-    if (OGR_FD_GetFieldIndex(OGR_L_GetLayerDefn(layer), "continent") < 0) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: the region layer has no 'continent' field",
-                      path);
-        goto out;
-    }
-    if (to_layer != NULL && !OCTTransform(to_layer, 1, &x, &y, &z)) {
-        rc = ek_error_gdal(ctx, "%s: cannot place (%g, %g) in its CRS", path, lon, lat);
-        goto out;
-    }
-    point = OGR_G_CreateGeometry(wkbPoint);
-    OGR_G_SetPoint_2D(point, 0, x, y);
-    OGR_L_SetSpatialFilter(layer, point);
-    OGR_L_ResetReading(layer);
-    while ((f = OGR_L_GetNextFeature(layer)) != NULL) {
-        OGRGeometryH g = OGR_F_GetGeometryRef(f);
-        int inside = g != NULL && OGR_G_Contains(g, point);
-
-        if (inside) {
-            field_text(f, continent_fields, continent, csize);
-            field_text(f, country_fields, country, nsize);
-        }
-        OGR_F_Destroy(f);
-        if (inside) {
-            break;
-        }
-    }
-out:
-    OGR_G_DestroyGeometry(point);
-    close_layer(ds, to_layer, from);
-    ek_gdal_capture_end();
-    return rc;
-}
 
 /* Append the rings of polygon geometry G to B as SVG path data. */
 static void ring_path(ek_strbuf *b, OGRGeometryH g)
@@ -159,33 +52,25 @@ static void ring_path(ek_strbuf *b, OGRGeometryH g)
 
 int ek_outline_load(eodkit_ctx *ctx, const char *path, ek_outline **out)
 {
-    GDALDatasetH ds = NULL;
-    OGRLayerH layer;
-    OGRCoordinateTransformationH to_layer = NULL, from = NULL;
-    OGRFeatureH f;
+    ek_regions *regions = NULL;
     ek_outline *o = NULL;
     ek_strbuf b;
+    size_t i;
     int rc;
 
     *out = NULL;
-    ek_strbuf_init(&b, ctx);
-    ek_gdal_capture_begin(ctx);
-    rc = open_layer(ctx, path, &ds, &layer, &to_layer, &from);
-    if (rc == EODKIT_OK) {
-        OGR_L_ResetReading(layer);
-        while ((f = OGR_L_GetNextFeature(layer)) != NULL) {
-            OGRGeometryH g = OGR_F_GetGeometryRef(f);
-
-            if (g != NULL && (from == NULL || OGR_G_Transform(g, from) == OGRERR_NONE)) {
-                ring_path(&b, g);
-            }
-            OGR_F_Destroy(f);
-        }
-        o = ek_calloc(ctx, 1, sizeof *o);
-        rc = o == NULL ? EODKIT_ERR_NOMEM : ek_strbuf_detach(&b, &o->path_data);
+    GDALAllRegister(); /* idempotent; serve may be the first to read GDAL data */
+    rc = ek_regions_open(ctx, path, NULL, "the map background", &regions);
+    if (rc != EODKIT_OK) {
+        return rc;
     }
-    close_layer(ds, to_layer, from);
-    ek_gdal_capture_end();
+    ek_strbuf_init(&b, ctx);
+    for (i = 0; i < regions->n; i++) {
+        ring_path(&b, regions->items[i].geom);
+    }
+    ek_regions_free(regions);
+    o = ek_calloc(ctx, 1, sizeof *o);
+    rc = o == NULL ? EODKIT_ERR_NOMEM : ek_strbuf_detach(&b, &o->path_data);
     ek_strbuf_free(&b);
     if (rc != EODKIT_OK) {
         free(o);

@@ -83,7 +83,7 @@ void ek_format_si(double v, char *buf, size_t size)
     while (fabs(v) >= 1000 && k < 6) {
         v /= 1000, k++;
     }
-    snprintf(buf, size, fabs(v) < 10 && k > 0 ? "%.1f%s" : "%.0f%s", v, suffix[k]);
+    snprintf(buf, size, "%.3g%s", v, suffix[k]);
 }
 
 /* Nonzero when S is valid UTF-8 without control characters (tab and line

@@ -2,8 +2,9 @@
 ** Catalog: registering a dataset built by `eodkit build`. Its
 ** collection.json gives the facts (stac.c); the folder adds what only the
 ** files know: where it is and its volume on disk. Continents come from the
-** collection's "eodkit:continents" summary, else from a region layer at the
-** footprint's centre, else stay unknown, and a note says which.
+** collection's "eodkit:continents" summary (written by the build's region
+** tagging), else from a region layer at the footprint's centre, else stay
+** unknown; a note says which.
 */
 #include <dirent.h>
 #include <limits.h>
@@ -12,8 +13,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <gdal.h>
+
 #include "core/ek_fs.h"
 #include "ek_catalog.h"
+#include "regions/ek_regions.h"
 
 /* Add the size of every regular file below DIR to *TOTAL (bytes). */
 static int tree_bytes(eodkit_ctx *ctx, const char *dir, long long *total)
@@ -89,47 +93,55 @@ static int folder_facts(eodkit_ctx *ctx, ek_record *r, const char *abs)
     return rc;
 }
 
-/* Fill in continents and country from layer REGIONS at the footprint's
-   centre when the collection had none; note what was done. */
-static int guess_continent(eodkit_ctx *ctx, ek_import *imp, ek_record *r,
-                           const char *regions)
+/* Fill in the continent and country under the footprint's centre, from
+   the region layer REGIONS (NULL: the default one, see src/regions), when
+   the collection listed no continents; note what was done. */
+static int guess_continent(eodkit_ctx *ctx, ek_import *imp, ek_record *r, const char *regions)
 {
-    char continent[128], country[256];
+    const char *path = regions != NULL ? regions : ek_regions_default();
+    ek_regions *layer = NULL;
+    const ek_region *hit = NULL;
     double b[4], lon, lat;
-    int rc;
+    int rc, k;
 
     if (r->value[EK_F_CONTINENT] != NULL) {
         return EODKIT_OK;
     }
-    if (regions == NULL || !ek_record_bbox(r, b)) {
+    if (path == NULL || !ek_record_bbox(r, b)) {
         return ek_import_note(ctx, imp, 0,
-                              "%s: collection.json has no summaries[\"eodkit:continents\"] and "
-                              "no region layer was given (--regions): continent left unknown",
+                              "%s: collection.json lists no continents and no region layer was "
+                              "found (--regions, EODKIT_REGIONS): continent left unknown",
                               r->value[EK_F_NAME]);
     }
     lon = (b[0] + b[2]) / 2;
     lat = (b[1] + b[3]) / 2;
-    rc = ek_regions_at(ctx, regions, lon, lat, continent, sizeof continent, country,
-                       sizeof country);
+    GDALAllRegister(); /* idempotent; register may be the first to read GDAL data */
+    rc = ek_regions_open(ctx, path, NULL, "catalog register", &layer);
     if (rc != EODKIT_OK) {
         return rc;
     }
-    if (continent[0] == '\0') {
-        return ek_import_note(ctx, imp, 0,
-                              "%s: the footprint's centre (%.4f, %.4f) lies in no region of %s: "
-                              "continent left unknown",
-                              r->value[EK_F_NAME], lon, lat, regions);
+    k = ek_regions_find(layer, lon, lat);
+    if (k >= 0 && layer->items[k].continent != NULL) {
+        hit = &layer->items[k];
+        rc = ek_record_set(ctx, r, EK_F_CONTINENT, hit->continent);
     }
-    rc = ek_record_set(ctx, r, EK_F_CONTINENT, continent);
-    if (rc == EODKIT_OK && country[0] != '\0' && r->value[EK_F_REGION] == NULL) {
-        rc = ek_record_set(ctx, r, EK_F_REGION, country);
+    if (rc == EODKIT_OK && hit != NULL && hit->country_name != NULL &&
+        r->value[EK_F_REGION] == NULL) {
+        rc = ek_record_set(ctx, r, EK_F_REGION, hit->country_name);
     }
     if (rc == EODKIT_OK) {
-        rc = ek_import_note(ctx, imp, 0,
-                            "%s: continent '%s' (%s) taken from %s at the footprint's centre "
-                            "(%.4f, %.4f): collection.json lists no continents",
-                            r->value[EK_F_NAME], continent, country, regions, lon, lat);
+        rc = hit != NULL ? ek_import_note(ctx, imp, 0,
+                                          "%s: collection.json lists no continents; '%s' is the "
+                                          "continent under the footprint's centre (%.4f, %.4f) "
+                                          "in %s",
+                                          r->value[EK_F_NAME], hit->continent, lon, lat, path)
+                         : ek_import_note(ctx, imp, 0,
+                                          "%s: collection.json lists no continents and the "
+                                          "footprint's centre (%.4f, %.4f) lies in no region of "
+                                          "%s: continent left unknown",
+                                          r->value[EK_F_NAME], lon, lat, path);
     }
+    ek_regions_free(layer);
     return rc;
 }
 

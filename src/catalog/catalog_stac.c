@@ -35,10 +35,11 @@ static const char *catalog_word(const char *const words[][2], const char *word)
     return word;
 }
 
-/* Set list field F of R from the strings of JSON array A (mapped through
-   WORDS when not NULL). Nothing when A is not an array. */
+/* Set field F of R from the strings of JSON array A, mapped through WORDS
+   (when not NULL), "none" (the build's word for the sea) left out, joined
+   by SEP. Nothing when A is not an array. */
 static int set_list(eodkit_ctx *ctx, ek_record *r, int f, json_t *a,
-                    const char *const words[][2])
+                    const char *const words[][2], const char *sep)
 {
     ek_strbuf b;
     json_t *item;
@@ -54,8 +55,8 @@ static int set_list(eodkit_ctx *ctx, ek_record *r, int f, json_t *a,
     {
         const char *s = json_string_value(item);
 
-        if (s != NULL && strchr(s, ';') == NULL) {
-            ek_strbuf_printf(&b, "%s%s", b.len > 0 ? ";" : "",
+        if (s != NULL && strchr(s, ';') == NULL && strcmp(s, "none") != 0) {
+            ek_strbuf_printf(&b, "%s%s", b.len > 0 ? sep : "",
                              words != NULL ? catalog_word(words, s) : s);
         }
     }
@@ -361,17 +362,25 @@ int ek_stac_to_record(eodkit_ctx *ctx, json_t *c, ek_record *r)
     ek_strbuf_free(&sensors);
     free(text);
     if (rc == EODKIT_OK) {
-        rc = set_list(ctx, r, EK_F_TASK, json_object_get(sum, "label:tasks"), task_words);
+        rc = set_list(ctx, r, EK_F_TASK, json_object_get(sum, "label:tasks"), task_words, ";");
     }
     if (rc == EODKIT_OK) {
         rc = set_list(ctx, r, EK_F_PLATFORM, json_object_get(sum, "eodkit:platform_types"),
-                      platform_words);
+                      platform_words, ";");
     }
     if (rc == EODKIT_OK) {
-        rc = set_list(ctx, r, EK_F_MODALITY, json_object_get(sum, "eodkit:kinds"), kind_words);
+        rc = set_list(ctx, r, EK_F_MODALITY, json_object_get(sum, "eodkit:kinds"), kind_words,
+                      ";");
+    }
+    /* Written by the build's region tagging: continent names and ISO 3166
+       alpha-3 country codes. */
+    if (rc == EODKIT_OK) {
+        rc = set_list(ctx, r, EK_F_CONTINENT, json_object_get(sum, "eodkit:continents"), NULL,
+                      ";");
     }
     if (rc == EODKIT_OK) {
-        rc = set_list(ctx, r, EK_F_CONTINENT, json_object_get(sum, "eodkit:continents"), NULL);
+        rc = set_list(ctx, r, EK_F_REGION, json_object_get(sum, "eodkit:countries"), NULL,
+                      ", ");
     }
     if (rc == EODKIT_OK) {
         rc = ek_record_set(ctx, r, EK_F_SOURCE, "STAC");

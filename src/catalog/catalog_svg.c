@@ -14,6 +14,15 @@
 
 static const char *const colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
 
+/* A round step (1, 2 or 5 times a power of ten) giving about TARGET steps
+   from 0 to MAX. */
+static double nice_step(double max, int target)
+{
+    double raw = max / target, mag = pow(10, floor(log10(raw))), f = raw / mag;
+
+    return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
+}
+
 static void header(ek_strbuf *b, int height, const char *title)
 {
     ek_strbuf_printf(b,
@@ -29,16 +38,16 @@ static void header(ek_strbuf *b, int height, const char *title)
     ek_strbuf_puts(b, "</text>\n");
 }
 
-/* The legend: one coloured square and name per series, top right. */
+/* The legend under the title: a coloured square and name per series. */
 static void legend(ek_strbuf *b, const ek_series *series, size_t nseries)
 {
     size_t s;
 
     for (s = 0; s < nseries; s++) {
-        int x = WIDTH - 150 * (int)(nseries - s);
+        int x = 10 + 150 * (int)s;
 
-        ek_strbuf_printf(b, "<rect x=\"%d\" y=\"9\" width=\"10\" height=\"10\" fill=\"%s\"/>"
-                            "<text x=\"%d\" y=\"18\">",
+        ek_strbuf_printf(b, "<rect x=\"%d\" y=\"27\" width=\"10\" height=\"10\" fill=\"%s\"/>"
+                            "<text x=\"%d\" y=\"36\">",
                          x, colors[s % 4], x + 14);
         ek_strbuf_xml(b, series[s].name);
         ek_strbuf_puts(b, "</text>\n");
@@ -48,9 +57,9 @@ static void legend(ek_strbuf *b, const ek_series *series, size_t nseries)
 void ek_svg_bars(ek_strbuf *b, const char *title, const char *unit, const char *const *labels,
                  size_t n, const ek_series *series, size_t nseries)
 {
-    int group_h = (int)nseries * BAR_H + 8, top = 40, plot_w = WIDTH - LABEL_W - 60;
-    int height = top + (int)n * group_h + 30, t;
-    double max = 0;
+    int group_h = (int)nseries * BAR_H + 8, top = 52, plot_w = WIDTH - LABEL_W - 60;
+    int height = top + (int)n * group_h + 30;
+    double max = 0, step, t;
     size_t i, s;
 
     for (s = 0; s < nseries; s++) {
@@ -63,17 +72,18 @@ void ek_svg_bars(ek_strbuf *b, const char *title, const char *unit, const char *
     if (max <= 0) {
         max = 1;
     }
+    step = nice_step(max, 4);
+    max = ceil(max / step) * step;
     header(b, height, title);
     legend(b, series, nseries);
-    /* Vertical grid lines at quarters of the largest value. */
-    for (t = 0; t <= 4; t++) {
-        double x = LABEL_W + plot_w * t / 4.0;
+    for (t = 0; t <= max + step / 2; t += step) {
+        double x = LABEL_W + plot_w * t / max;
 
         ek_strbuf_printf(b,
                          "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/>"
-                         "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#555\">%.3g%s"
+                         "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#555\">%g%s"
                          "</text>\n",
-                         x, top - 4, x, height - 24, x, height - 10, max * t / 4, unit);
+                         x, top - 4, x, height - 24, x, height - 10, t, unit);
     }
     for (i = 0; i < n; i++) {
         int y = top + (int)i * group_h;
@@ -105,7 +115,7 @@ void ek_svg_bars(ek_strbuf *b, const char *title, const char *unit, const char *
 void ek_svg_lines(ek_strbuf *b, const char *title, const char *unit, const double *x, size_t n,
                   const ek_series *series, size_t nseries, int log_y)
 {
-    const int left = 70, right = 20, top = 40, bottom = 40, height = 360;
+    const int left = 70, right = 20, top = 52, bottom = 40, height = 372;
     const int plot_w = WIDTH - left - right, plot_h = height - top - bottom;
     double xmin = n > 0 ? x[0] : 0, xmax = n > 0 ? x[n - 1] : 1, lo = INFINITY, hi = -INFINITY;
     double t, step;
@@ -125,23 +135,24 @@ void ek_svg_lines(ek_strbuf *b, const char *title, const char *unit, const doubl
         lo = 0, hi = 1;
     }
     lo = log_y ? floor(lo) : fmin(0, lo);
-    hi = log_y ? fmax(ceil(hi), lo + 1) : (hi > lo ? hi : lo + 1);
+    step = log_y ? 1 : nice_step(hi > lo ? hi - lo : 1, 5);
+    hi = log_y ? fmax(ceil(hi), lo + 1) : lo + ceil((hi > lo ? hi - lo : 1) / step) * step;
     if (xmax <= xmin) {
         xmin -= 1, xmax += 1;
     }
     header(b, height, title);
     legend(b, series, nseries);
-    /* Horizontal grid: every power of ten (log) or fifths of the range. */
-    step = log_y ? 1 : (hi - lo) / 5;
+    /* Horizontal grid: every power of ten (log) or round steps. */
     for (t = lo; t <= hi + step / 2; t += step) {
         double y = top + plot_h * (1 - (t - lo) / (hi - lo));
+        char label[32];
 
+        ek_format_si(log_y ? pow(10, t) : t, label, sizeof label);
         ek_strbuf_printf(b,
                          "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>"
-                         "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#555\">%.3g%s"
+                         "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#555\">%s%s"
                          "</text>\n",
-                         left, y, WIDTH - right, y, left - 6, y + 4, log_y ? pow(10, t) : t,
-                         unit);
+                         left, y, WIDTH - right, y, left - 6, y + 4, label, unit);
     }
     /* Vertical ticks: at most about 12 labels along x. */
     step = ceil((xmax - xmin) / 12);

@@ -162,9 +162,11 @@ typedef struct ek_import {
     eodkit_catalog *cat;
     eodkit_catalog_report *report;
     int strict;
+    int own_transaction; /* a transaction of its own, else a savepoint */
 } ek_import;
 
-/* Begin an import transaction on CAT; *IMP's report is newly allocated. */
+/* Begin an import on CAT: a transaction, or a savepoint inside the caller's
+   transaction; *IMP's report is newly allocated. */
 int ek_import_begin(eodkit_ctx *ctx, eodkit_catalog *cat, int strict, ek_import *imp);
 
 /*
@@ -262,18 +264,13 @@ void ek_svg_lines(ek_strbuf *b, const char *title, const char *unit, const doubl
 
 /* ---- map (catalog_map.c) ---- */
 
-/* Country outlines of a region layer, ready to draw (catalog_map.c). */
+/* Country outlines of a region layer, ready to draw. */
 typedef struct ek_outline ek_outline;
 
-/* Read the polygons of the vector layer PATH into *OUT as SVG path text on
-   an equirectangular 360 x 180 canvas. */
+/* Read the polygons of region layer PATH (see src/regions) into *OUT as
+   SVG path text on an equirectangular 360 x 180 canvas. */
 int ek_outline_load(eodkit_ctx *ctx, const char *path, ek_outline **out /* OUT */);
 void ek_outline_free(ek_outline *o);
-
-/* Look up the feature of vector layer PATH under LON, LAT: its continent
-   and country names into the buffers ("" when none). */
-int ek_regions_at(eodkit_ctx *ctx, const char *path, double lon, double lat,
-                  char *continent, size_t csize, char *country, size_t nsize);
 
 /* An SVG world map of the footprints of CAT's datasets over OUTLINE (may be
    NULL: a graticule only), each footprint linking to /dataset?id=... */
