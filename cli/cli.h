@@ -12,6 +12,7 @@
 /* One entry point per subcommand: ARGV[0] is the subcommand's name. */
 int cmd_build(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 

@@ -17,6 +17,7 @@ typedef struct command {
 static const command commands[] = {
     {"build", cmd_build, "build a dataset from a recipe"},
     {"info", cmd_info, "what a dataset holds"},
+    {"audit", cmd_audit, "geography, class, time and split-leakage audit of a dataset"},
     {"catalog", cmd_catalog, "search and analyse the catalog of EO datasets"},
     {"serve", cmd_serve, "web pages and JSON API over the catalog"},
     {NULL, NULL, NULL},

@@ -1,0 +1,1250 @@
+/*
+** Audit: eodkit_audit() reads a built dataset (index, STAC collection,
+** statistics, provenance, training shards), measures geography, classes,
+** time, leakage and bias into one JSON document (audit.json), stores the
+** sampling weights in the index, and renders the HTML report and datasheet
+** from that document, so every number they show is one audit.json holds.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gdal.h>
+#include <ogr_srs_api.h>
+
+#include "core/ek_fs.h"
+#include "ek_audit.h"
+#include "write/ek_write.h"
+
+#define DEFAULT_BINS 32
+
+/* The distribution of EO datasets over continents found by the review this
+   project answers (Schmitt et al., "There Are No Data Like More Data",
+   IEEE GRSM 2023); Asia's share is the review's rest: Asia and global. */
+static const struct {
+    const char *continent;
+    double share;
+} reference[] = {
+    {"Africa", 0.05},        {"Asia", 0.51},    {"Europe", 0.21},
+    {"North America", 0.18}, {"Oceania", 0.01}, {"South America", 0.04},
+};
+#define NREFERENCE (sizeof reference / sizeof reference[0])
+#define REFERENCE_SOURCE                                                               \
+    "Schmitt et al. (2023), There Are No Data Like More Data: Datasets for Deep "      \
+    "Learning in Earth Observation, IEEE GRSM; Asia: the rest, Asia and global "       \
+    "datasets"
+
+/* Everything one audit run holds. */
+typedef struct audit {
+    eodkit_ctx *ctx;
+    const char *dir;
+    eodkit_audit_options opt;
+    json_t *collection, *stats, *provenance;
+    ek_audit_labels labels;
+    ek_audit_index *ix;
+    ek_regions *tagger; /* --regions */
+    ek_regions *drawn;  /* the map's layer (may be TAGGER) */
+    ek_leakage leak;
+    double *w_continent, *w_class;
+    json_t *doc; /* audit.json */
+    char *html_path, *json_path, *sheet_path;
+} audit;
+
+/* Nonzero for continent names that mean no land ("none", Natural Earth's
+   "Seven seas (open ocean)") or no tag at all. */
+static int is_sea(const char *name)
+{
+    return strcmp(name, EK_AUDIT_SEA) == 0 || strncmp(name, "Seven seas", 10) == 0;
+}
+
+static int is_land(const char *name)
+{
+    return !is_sea(name) && strcmp(name, EK_AUDIT_UNKNOWN) != 0;
+}
+
+static json_t *load_json(audit *a, const char *name)
+{
+    char *path = ek_path_join(a->ctx, a->dir, name);
+    json_error_t err;
+    json_t *j = NULL;
+
+    if (path == NULL) {
+        return NULL;
+    }
+    if (!ek_fs_is_file(path)) {
+        ek_error(a->ctx, EODKIT_ERR_INPUT, "%s: not an eodkit dataset (no %s)", a->dir,
+                 name);
+    } else if ((j = json_load_file(path, 0, &err)) == NULL) {
+        ek_error(a->ctx, EODKIT_ERR_INPUT, "%s:%d:%d: not valid JSON: %s", path,
+                 err.line, err.column, err.text);
+    }
+    free(path);
+    return j;
+}
+
+static double ratio(double part, double whole)
+{
+    return whole > 0 ? part / whole : 0;
+}
+
+static json_t *real_or_null(int known, double v)
+{
+    return known ? json_real(v) : json_null();
+}
+
+/* ---- inputs ---- */
+
+static int load_inputs(audit *a)
+{
+    json_t *label, *splits, *value;
+    const char **names = NULL;
+    const char *key;
+    char *mark, *index;
+    size_t n = 0;
+    int rc;
+
+    if (!ek_fs_is_dir(a->dir)) {
+        return ek_error(a->ctx, EODKIT_ERR_INPUT, "%s: no such dataset folder", a->dir);
+    }
+    mark = ek_path_join(a->ctx, a->dir, ".eodkit-partial");
+    if (mark == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    rc = ek_fs_exists(mark) && !a->opt.in_build
+             ? ek_error(
+                   a->ctx, EODKIT_ERR_INPUT,
+                   "%s: an unfinished build, not a dataset (build again to finish it)",
+                   a->dir)
+             : EODKIT_OK;
+    free(mark);
+    if (rc != EODKIT_OK || (a->collection = load_json(a, "collection.json")) == NULL ||
+        (a->stats = load_json(a, "stats.json")) == NULL ||
+        (a->provenance = load_json(a, "provenance.json")) == NULL) {
+        return eodkit_ctx_status(a->ctx);
+    }
+    if (!json_is_array(json_object_get(a->collection, "eodkit:modalities"))) {
+        return ek_error(
+            a->ctx, EODKIT_ERR_INPUT,
+            "%s/collection.json: a STAC collection, but not one eodkit wrote", a->dir);
+    }
+    label = json_object_get(a->collection, "eodkit:label");
+    a->labels.task = json_string_value(json_object_get(label, "task"));
+    a->labels.background = (int)json_integer_value(
+        json_object_get(json_object_get(label, "background"), "id"));
+    splits = json_object_get(a->collection, "eodkit:splits");
+    names = ek_calloc(a->ctx, json_object_size(splits) + 1, sizeof *names);
+    index = ek_path_join(a->ctx, a->dir, "index.gpkg");
+    if (names == NULL || index == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+    } else if (!ek_fs_is_file(index)) {
+        rc = ek_error(a->ctx, EODKIT_ERR_INPUT,
+                      "%s: not an eodkit dataset (no index.gpkg)", a->dir);
+    } else {
+        json_object_foreach(splits, key, value)
+        {
+            names[n++] = key;
+        }
+        rc = ek_audit_index_read(a->ctx, index, names, n, &a->labels, &a->ix);
+    }
+    free(names);
+    free(index);
+    return rc;
+}
+
+/* The region layers: the one chips are re-tagged with (--regions) and the one
+   the map draws (that one, else the build's, else the built-in world). A map
+   layer that cannot be read only costs the map its countries. */
+static int load_regions(audit *a)
+{
+    json_t *input;
+    const char *path = NULL;
+    size_t i;
+    int rc;
+
+    if (a->opt.regions != NULL) {
+        rc = ek_regions_open(a->ctx, a->opt.regions, a->opt.region_field, "--regions",
+                             &a->tagger);
+        if (rc == EODKIT_OK) {
+            rc = ek_audit_index_retag(a->ctx, a->ix, a->tagger);
+        }
+        a->drawn = a->tagger;
+        return rc;
+    }
+    json_array_foreach(json_object_get(a->provenance, "inputs"), i, input)
+    {
+        const char *p = json_string_value(json_object_get(input, "path"));
+
+        if (path == NULL && p != NULL &&
+            strcmp(json_string_value(json_object_get(input, "role")) != NULL
+                       ? json_string_value(json_object_get(input, "role"))
+                       : "",
+                   "regions") == 0 &&
+            ek_fs_is_file(p)) {
+            path = p;
+        }
+    }
+    if (path == NULL) {
+        path = ek_regions_default();
+    }
+    if (path != NULL &&
+        ek_regions_open(a->ctx, path, NULL, "the audit map", &a->drawn) != EODKIT_OK) {
+        if (eodkit_ctx_status(a->ctx) == EODKIT_ERR_NOMEM) {
+            return EODKIT_ERR_NOMEM;
+        }
+        ek_error_clear(a->ctx);
+        a->drawn = NULL;
+    }
+    return EODKIT_OK;
+}
+
+/* ---- sections of audit.json ---- */
+
+static json_t *dataset_section(const audit *a)
+{
+    const ek_audit_index *ix = a->ix;
+    json_t *o = json_object(), *splits = json_object(), *grid = json_object();
+    json_t *g = json_object_get(a->collection, "eodkit:grid");
+    size_t *per = calloc(ix->splits.n + 1, sizeof *per), i;
+    OGRSpatialReferenceH srs = NULL;
+    const char *wkt = json_string_value(
+        json_object_get(json_object_get(a->provenance, "grid"), "wkt"));
+    char *units = NULL;
+
+    for (i = 0; i < ix->n && per != NULL; i++) {
+        per[ix->chips[i].split]++;
+    }
+    for (i = 0; i < ix->splits.n && per != NULL; i++) {
+        json_object_set_new(splits, ix->splits.names[i],
+                            json_integer((json_int_t)per[i]));
+    }
+    free(per);
+    json_object_set(o, "name", json_object_get(a->collection, "id"));
+    json_object_set(o, "title", json_object_get(a->collection, "title"));
+    json_object_set(o, "license", json_object_get(a->collection, "license"));
+    json_object_set_new(
+        o, "task", a->labels.task != NULL ? json_string(a->labels.task) : json_null());
+    json_object_set_new(o, "chips", json_integer((json_int_t)ix->n));
+    json_object_set_new(o, "splits", splits);
+    json_object_set(o, "split_method",
+                    json_object_get(json_object_get(a->provenance, "split"), "method"));
+    json_object_set(grid, "crs", json_object_get(g, "crs"));
+    json_object_set(grid, "resolution", json_object_get(g, "resolution"));
+    json_object_set(grid, "chip_size", json_object_get(g, "chip_size"));
+    json_object_set(grid, "stride", json_object_get(g, "stride"));
+    if (wkt != NULL && (srs = OSRNewSpatialReference(wkt)) != NULL) {
+        if (OSRIsGeographic(srs)) {
+            OSRGetAngularUnits(srs, &units);
+        } else {
+            OSRGetLinearUnits(srs, &units);
+        }
+    }
+    json_object_set_new(grid, "units", json_string(units != NULL ? units : "unknown"));
+    if (srs != NULL) {
+        OSRDestroySpatialReference(srs);
+    }
+    json_object_set_new(o, "grid", grid);
+    return o;
+}
+
+/* Continents in report order: the review's six, the others found, then sea
+   and unknown. *ORDER (ek_names indices, -1 for a reference continent with no
+   chip) gets *N entries; the names are in NAMES. */
+static int continent_order(eodkit_ctx *ctx, const ek_names *t, const char ***names,
+                           size_t *n)
+{
+    const char **list = ek_calloc(ctx, t->n + NREFERENCE, sizeof *list);
+    size_t i, k, m = 0, first_other;
+
+    if (list == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (k = 0; k < NREFERENCE; k++) {
+        list[m++] = reference[k].continent;
+    }
+    first_other = m;
+    for (i = 0; i < t->n; i++) {
+        int known = 0;
+
+        for (k = 0; k < NREFERENCE; k++) {
+            known |= strcmp(t->names[i], reference[k].continent) == 0;
+        }
+        if (!known && is_land(t->names[i])) {
+            /* insertion into the sorted tail */
+            for (k = m; k > first_other && strcmp(list[k - 1], t->names[i]) > 0; k--) {
+                list[k] = list[k - 1];
+            }
+            list[k] = t->names[i];
+            m++;
+        }
+    }
+    for (i = 0; i < t->n; i++) {
+        if (!is_land(t->names[i])) {
+            list[m++] = t->names[i];
+        }
+    }
+    *names = list;
+    *n = m;
+    return EODKIT_OK;
+}
+
+static double reference_share(const char *continent, int *known)
+{
+    size_t k;
+
+    for (k = 0; k < NREFERENCE; k++) {
+        if (strcmp(reference[k].continent, continent) == 0) {
+            *known = 1;
+            return reference[k].share;
+        }
+    }
+    *known = 0;
+    return 0;
+}
+
+typedef struct count_item {
+    const char *name;
+    size_t count;
+} count_item;
+
+static int compare_count(const void *a, const void *b)
+{
+    const count_item *p = a, *q = b;
+
+    if (p->count != q->count) {
+        return p->count > q->count ? -1 : 1;
+    }
+    return strcmp(p->name, q->name);
+}
+
+/* {name: chips} of table T from per-entry COUNTS, most chips first, zero
+   counts left out. */
+static json_t *ranked_counts(const ek_names *t, const size_t *counts)
+{
+    count_item *items = calloc(t->n + 1, sizeof *items);
+    json_t *o = json_object();
+    size_t i, m = 0;
+
+    for (i = 0; i < t->n && items != NULL; i++) {
+        if (counts[i] > 0) {
+            items[m++] = (count_item){t->names[i], counts[i]};
+        }
+    }
+    if (items != NULL) {
+        qsort(items, m, sizeof *items, compare_count);
+    }
+    for (i = 0; i < m; i++) {
+        json_object_set_new(o, items[i].name, json_integer((json_int_t)items[i].count));
+    }
+    free(items);
+    return o;
+}
+
+static int geography_section(audit *a, json_t **out)
+{
+    const ek_audit_index *ix = a->ix;
+    size_t nsplits = ix->splits.n, ncont = ix->continents.n, i, k, s, norder = 0;
+    size_t *cont = ek_calloc(a->ctx, ncont * (nsplits + 1) + 1, sizeof *cont);
+    size_t *country = ek_calloc(a->ctx, ix->countries.n + 1, sizeof *country);
+    size_t *region = ek_calloc(a->ctx, ix->regions.n + 1, sizeof *region);
+    const char **order = NULL;
+    json_t *o = NULL, *conts, *countries, *by_split, *ranked, *v;
+    const char *key;
+    int rc = EODKIT_OK;
+
+    if (cont == NULL || country == NULL || region == NULL ||
+        continent_order(a->ctx, &ix->continents, &order, &norder) != EODKIT_OK) {
+        rc = EODKIT_ERR_NOMEM;
+        goto out;
+    }
+    for (i = 0; i < ix->n; i++) {
+        const ek_audit_chip *c = &ix->chips[i];
+
+        cont[c->continent]++;
+        cont[ncont * (1 + (size_t)c->split) + (size_t)c->continent]++;
+        country[c->country]++;
+        region[c->region]++;
+    }
+    o = json_object();
+    conts = json_object();
+    for (k = 0; k < norder; k++) {
+        json_t *e = json_object();
+        size_t n = 0;
+        int known;
+        double ref = reference_share(order[k], &known);
+
+        for (i = 0; i < ncont; i++) {
+            n += strcmp(ix->continents.names[i], order[k]) == 0 ? cont[i] : 0;
+        }
+        if (n == 0 && !known) {
+            json_decref(e);
+            continue;
+        }
+        json_object_set_new(e, "chips", json_integer((json_int_t)n));
+        json_object_set_new(e, "share", json_real(ratio((double)n, (double)ix->n)));
+        json_object_set_new(e, "reference_share", real_or_null(known, ref));
+        json_object_set_new(conts, order[k], e);
+    }
+    json_object_set_new(o, "continents", conts);
+    countries = json_object();
+    ranked = ranked_counts(&ix->countries, country);
+    json_object_foreach(ranked, key, v)
+    {
+        int32_t id = ek_names_find(&ix->countries, key);
+        const ek_audit_country *info = &ix->country_info[id];
+        json_t *e = json_object();
+
+        json_object_set_new(e, "name",
+                            info->name != NULL ? json_string(info->name) : json_null());
+        json_object_set_new(e, "continent",
+                            json_string(ix->continents.names[info->continent]));
+        json_object_set(e, "chips", v);
+        json_object_set_new(
+            e, "share", json_real(ratio((double)json_integer_value(v), (double)ix->n)));
+        json_object_set_new(countries, key, e);
+    }
+    json_decref(ranked);
+    json_object_set_new(o, "countries", countries);
+    json_object_set_new(o, "regions", ranked_counts(&ix->regions, region));
+    by_split = json_object();
+    for (s = 0; s < nsplits; s++) {
+        json_object_set_new(by_split, ix->splits.names[s],
+                            ranked_counts(&ix->continents, cont + ncont * (1 + s)));
+    }
+    json_object_set_new(o, "by_split", by_split);
+    json_object_set_new(o, "reference_source", json_string(REFERENCE_SOURCE));
+    json_object_set_new(o, "tags_from",
+                        json_string(a->opt.regions != NULL ? a->opt.regions
+                                    : ix->has_tags         ? "index.gpkg"
+                                                           : "none (untagged index)"));
+out:
+    free(cont);
+    free(country);
+    free(region);
+    free(order);
+    *out = o;
+    return rc;
+}
+
+/* Class id -> name of the labels, background included. */
+static json_t *class_names(const json_t *label)
+{
+    json_t *names = json_object(), *bg = json_object_get(label, "background"), *c;
+    size_t i;
+    char id[24];
+
+    snprintf(id, sizeof id, "%lld",
+             (long long)json_integer_value(json_object_get(bg, "id")));
+    json_object_set(names, id, json_object_get(bg, "name"));
+    json_array_foreach(json_object_get(label, "classes"), i, c)
+    {
+        snprintf(id, sizeof id, "%lld",
+                 (long long)json_integer_value(json_object_get(c, "id")));
+        json_object_set(names, id, json_object_get(c, "name"));
+    }
+    return names;
+}
+
+/* {split: {class: n}} for every split of the index and every class of
+   NAMES (0 where COUNTS, from stats.json, has none). */
+static json_t *per_split_classes(const ek_audit_index *ix, const json_t *names,
+                                 const json_t *counts)
+{
+    json_t *o = json_object(), *ignored;
+    const char *id;
+    size_t s;
+
+    for (s = 0; s < ix->splits.n; s++) {
+        json_t *per = json_object(),
+               *from = json_object_get(counts, ix->splits.names[s]);
+
+        json_object_foreach((json_t *)names, id, ignored)
+        {
+            json_object_set_new(
+                per, id, json_integer(json_integer_value(json_object_get(from, id))));
+        }
+        json_object_set_new(o, ix->splits.names[s], per);
+    }
+    return o;
+}
+
+/* {split: {class: share}} of per-split counts COUNTS. */
+static json_t *shares_of(const json_t *counts)
+{
+    json_t *o = json_object(), *per, *v;
+    const char *split, *cls;
+
+    json_object_foreach((json_t *)counts, split, per)
+    {
+        json_t *s = json_object();
+        double total = 0;
+
+        json_object_foreach(per, cls, v)
+        {
+            total += json_number_value(v);
+        }
+        json_object_foreach(per, cls, v)
+        {
+            json_object_set_new(s, cls, json_real(ratio(json_number_value(v), total)));
+        }
+        json_object_set_new(o, split, s);
+    }
+    return o;
+}
+
+static json_t *classes_section(const audit *a)
+{
+    const json_t *label = json_object_get(a->collection, "eodkit:label");
+    const json_t *classes = json_object_get(a->stats, "classes");
+    const ek_audit_index *ix = a->ix;
+    json_t *o, *names, *pixels, *dominant;
+    size_t i;
+
+    if (label == NULL) {
+        return json_null();
+    }
+    o = json_object();
+    names = class_names(label);
+    pixels = per_split_classes(ix, names, json_object_get(classes, "pixels"));
+    json_object_set(o, "task", json_object_get(label, "task"));
+    json_object_set(o, "background", json_object_get(label, "background"));
+    json_object_set_new(o, "names", names);
+    json_object_set_new(o, "pixels", pixels);
+    json_object_set_new(o, "pixel_shares", shares_of(pixels));
+    json_object_set_new(
+        o, "chips", per_split_classes(ix, names, json_object_get(classes, "chips")));
+    if (json_object_get(classes, "labels") != NULL) {
+        json_object_set_new(
+            o, "labels",
+            per_split_classes(ix, names, json_object_get(classes, "labels")));
+    }
+    dominant = per_split_classes(ix, names, NULL);
+    for (i = 0; i < ix->n; i++) {
+        json_t *per = json_object_get(dominant, ix->splits.names[ix->chips[i].split]);
+        json_t *n;
+        char id[24];
+
+        snprintf(id, sizeof id, "%d", (int)ix->chips[i].cls);
+        n = json_object_get(per, id);
+        if (n != NULL) {
+            json_integer_set(n, json_integer_value(n) + 1);
+        }
+    }
+    json_object_set_new(o, "dominant", dominant);
+    return o;
+}
+
+static int compare_text(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static json_t *time_section(const audit *a)
+{
+    const ek_audit_index *ix = a->ix;
+    json_t *o = json_object(), *years = json_object(), *months = json_object(), *sorted;
+    size_t month[13] = {0}, known = 0, i, n;
+    const char **keys;
+    const char *key;
+    json_t *v;
+    char text[16];
+
+    for (i = 0; i < ix->n; i++) {
+        if (ix->chips[i].year > 0) {
+            snprintf(text, sizeof text, "%d", (int)ix->chips[i].year);
+            json_object_set_new(
+                years, text,
+                json_integer(json_integer_value(json_object_get(years, text)) + 1));
+            month[ix->chips[i].month]++;
+            known++;
+        }
+    }
+    /* years in calendar order */
+    n = json_object_size(years);
+    keys = calloc(n + 1, sizeof *keys);
+    sorted = json_object();
+    i = 0;
+    json_object_foreach(years, key, v)
+    {
+        if (keys != NULL) {
+            keys[i++] = key;
+        }
+    }
+    if (keys != NULL) {
+        qsort(keys, n, sizeof *keys, compare_text);
+        for (i = 0; i < n; i++) {
+            json_object_set(sorted, keys[i], json_object_get(years, keys[i]));
+        }
+    }
+    free(keys);
+    json_decref(years);
+    for (i = 1; i <= 12; i++) {
+        snprintf(text, sizeof text, "%02d", (int)i);
+        json_object_set_new(months, text, json_integer((json_int_t)month[i]));
+    }
+    json_object_set_new(o, "column", json_boolean(ix->has_datetime));
+    json_object_set_new(o, "known", json_integer((json_int_t)known));
+    json_object_set_new(o, "unknown", json_integer((json_int_t)(ix->n - known)));
+    json_object_set_new(o, "years", sorted);
+    json_object_set_new(o, "months", months);
+    return o;
+}
+
+static int leakage_section(audit *a, json_t **out)
+{
+    const ek_audit_index *ix = a->ix;
+    ek_leak_rect *rects = ek_calloc(a->ctx, ix->n + 1, sizeof *rects);
+    json_t *res =
+        json_object_get(json_object_get(a->collection, "eodkit:grid"), "resolution");
+    json_t *split = json_object_get(a->provenance, "split");
+    json_t *guard = json_object_get(split, "guard_pixels");
+    const char *method = json_string_value(json_object_get(split, "method"));
+    json_t *o, *pairs, *closest;
+    size_t i, j, k;
+    int rc, touching, guard_ok = 1;
+
+    *out = NULL;
+    if (rects == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < ix->n; i++) {
+        const ek_audit_chip *c = &ix->chips[i];
+
+        rects[i] = (ek_leak_rect){c->x, c->y, c->w, c->h, c->split};
+    }
+    rc = ek_leakage_compute(a->ctx, rects, ix->n, ix->splits.n,
+                            json_number_value(json_array_get(res, 0)),
+                            json_number_value(json_array_get(res, 1)), &a->leak);
+    free(rects);
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    o = json_object();
+    pairs = json_object();
+    for (i = 0; i < ix->splits.n; i++) {
+        for (j = i + 1; j < ix->splits.n; j++) {
+            char *key =
+                ek_asprintf(a->ctx, "%s|%s", ix->splits.names[i], ix->splits.names[j]);
+
+            if (key == NULL) {
+                json_decref(o);
+                json_decref(pairs);
+                return EODKIT_ERR_NOMEM;
+            }
+            json_object_set_new(
+                pairs, key, json_integer(a->leak.pair_pixels[i * ix->splits.n + j]));
+            free(key);
+        }
+    }
+    touching = a->leak.has_pairs && a->leak.shared_pixels == 0 &&
+               a->leak.min_distance_pixels == 0;
+    if (a->leak.has_pairs && json_array_size(guard) == 2) {
+        int64_t gy = json_integer_value(json_array_get(guard, 0));
+        int64_t gx = json_integer_value(json_array_get(guard, 1));
+
+        guard_ok = a->leak.min_gap_pixels >= (gx < gy ? gx : gy);
+    }
+    json_object_set_new(o, "method", json_string(method != NULL ? method : "unknown"));
+    json_object_set_new(o, "compared", json_boolean(a->leak.has_pairs));
+    json_object_set_new(o, "shared_pixels", json_integer(a->leak.shared_pixels));
+    json_object_set_new(o, "shared_pixels_by_pair", pairs);
+    json_object_set_new(o, "min_distance_pixels",
+                        real_or_null(a->leak.has_pairs, a->leak.min_distance_pixels));
+    json_object_set_new(o, "min_distance_crs",
+                        real_or_null(a->leak.has_pairs, a->leak.min_distance_crs));
+    json_object_set_new(o, "min_gap_pixels",
+                        a->leak.has_pairs ? json_integer(a->leak.min_gap_pixels)
+                                          : json_null());
+    closest = json_null();
+    if (a->leak.has_pairs) {
+        closest = json_array();
+        for (k = 0; k < 2; k++) {
+            const ek_audit_chip *c = &ix->chips[a->leak.closest[k]];
+            json_t *e = json_object();
+
+            json_object_set_new(e, "chip_id", json_integer(c->chip_id));
+            json_object_set_new(e, "split", json_string(ix->splits.names[c->split]));
+            json_array_append_new(closest, e);
+        }
+    }
+    json_object_set_new(o, "closest_chips", closest);
+    json_object_set(o, "guard_pixels", guard != NULL ? guard : json_null());
+    json_object_set_new(o, "guard_respected",
+                        json_array_size(guard) == 2 && a->leak.has_pairs
+                            ? json_boolean(guard_ok)
+                            : json_null());
+    json_object_set_new(o, "touching", json_boolean(touching));
+    json_object_set_new(
+        o, "leaky", json_boolean(a->leak.shared_pixels > 0 || touching || !guard_ok));
+    json_object_set_new(o, "verdict",
+                        json_string(!a->leak.has_pairs          ? "not compared"
+                                    : a->leak.shared_pixels > 0 ? "shared pixels"
+                                    : touching                  ? "touching"
+                                    : !guard_ok                 ? "guard band violated"
+                                                                : "separated"));
+    *out = o;
+    return EODKIT_OK;
+}
+
+/* Entropy of the non-background classes of COUNTS ({class id: n}) over
+   CATEGORIES classes, each class in its slot of NAMES so splits line up;
+   the counts are also added to ALL. */
+static double class_entropy(const json_t *counts, const json_t *names,
+                            const char *background, size_t categories, double *all)
+{
+    double *mine = calloc(json_object_size(names) + 1, sizeof *mine);
+    const char *cls, *name;
+    json_t *v, *ignored;
+    size_t slot, n = json_object_size(names);
+    double h;
+
+    if (mine == NULL) {
+        return 0;
+    }
+    json_object_foreach((json_t *)counts, cls, v)
+    {
+        if (strcmp(cls, background) == 0) {
+            continue;
+        }
+        slot = 0;
+        json_object_foreach((json_t *)names, name, ignored)
+        {
+            if (strcmp(name, cls) == 0) {
+                break;
+            }
+            slot++;
+        }
+        if (slot < n) {
+            mine[slot] += json_number_value(v);
+            all[slot] += json_number_value(v);
+        }
+    }
+    h = ek_audit_entropy(mine, n, categories);
+    free(mine);
+    return h;
+}
+
+/* Share of land chips outside Europe + North America, and the entropies of
+   continents (over the review's six and any other continent present) and of
+   classes (chips per label for classification, else pixels per class). */
+static json_t *bias_section(const audit *a, const json_t *geography,
+                            const json_t *classes)
+{
+    json_t *o = json_object(), *v, *by_split, *counts_by_split, *names, *per;
+    const char *key, *split;
+    double land = 0, outside = 0, *counts, *all;
+    size_t n = 0, categories = NREFERENCE, k;
+    int known;
+    char bg[24];
+
+    counts = calloc(json_object_size(json_object_get(geography, "continents")) + 1,
+                    sizeof *counts);
+    json_object_foreach(json_object_get(geography, "continents"), key, v)
+    {
+        double chips = (double)json_integer_value(json_object_get(v, "chips"));
+
+        if (!is_land(key) || counts == NULL) {
+            continue;
+        }
+        reference_share(key, &known);
+        categories += !known;
+        land += chips;
+        outside +=
+            strcmp(key, "Europe") != 0 && strcmp(key, "North America") != 0 ? chips : 0;
+        counts[n++] = chips;
+    }
+    json_object_set_new(o, "land_chips", json_integer((json_int_t)land));
+    json_object_set_new(o, "outside_europe_north_america",
+                        real_or_null(land > 0, ratio(outside, land)));
+    json_object_set_new(
+        o, "continent_entropy",
+        real_or_null(land > 0 && counts != NULL,
+                     counts != NULL ? ek_audit_entropy(counts, n, categories) : 0));
+    json_object_set_new(o, "continent_categories",
+                        json_integer((json_int_t)categories));
+    free(counts);
+    if (!json_is_object(classes)) {
+        json_object_set_new(o, "class_basis", json_null());
+        json_object_set_new(o, "class_entropy", json_null());
+        json_object_set_new(o, "class_categories", json_integer(0));
+        return o;
+    }
+    counts_by_split = json_object_get(classes, "labels");
+    json_object_set_new(o, "class_basis",
+                        json_string(counts_by_split != NULL ? "labels" : "pixels"));
+    if (counts_by_split == NULL) {
+        counts_by_split = json_object_get(classes, "pixels");
+    }
+    categories = json_array_size(
+        json_object_get(json_object_get(a->collection, "eodkit:label"), "classes"));
+    names = json_object_get(classes, "names");
+    all = calloc(json_object_size(names) + 1, sizeof *all);
+    by_split = json_object();
+    snprintf(bg, sizeof bg, "%d", a->labels.background);
+    json_object_foreach(counts_by_split, split, per)
+    {
+        if (all != NULL) {
+            double h = class_entropy(per, names, bg, categories, all);
+
+            json_object_set_new(by_split, split, real_or_null(categories >= 2, h));
+        }
+    }
+    for (k = 0; all != NULL && k < json_object_size(names) && all[k] == 0; k++) {
+    }
+    json_object_set_new(
+        o, "class_entropy",
+        real_or_null(all != NULL && k < json_object_size(names) && categories >= 2,
+                     all != NULL
+                         ? ek_audit_entropy(all, json_object_size(names), categories)
+                         : 0));
+    json_object_set_new(o, "class_categories", json_integer((json_int_t)categories));
+    json_object_set_new(o, "class_entropy_by_split", by_split);
+    free(all);
+    return o;
+}
+
+/* Weights per chip W that equalise the groups GROUP (named by GROUPS) within
+   each split, and their summary {split: {group: {chips, weight}}} with the
+   groups in the order of the names ORDER. */
+static int weights_of(audit *a, const int32_t *group, const ek_names *groups,
+                      const char *const *order, size_t norder, double *w,
+                      json_t **summary)
+{
+    const ek_audit_index *ix = a->ix;
+    size_t ns = ix->splits.n, ng = groups->n, i, s, k;
+    int32_t *split = ek_calloc(a->ctx, ix->n + 1, sizeof *split);
+    size_t *count = ek_calloc(a->ctx, ns * ng + 1, sizeof *count);
+    size_t *first = ek_calloc(a->ctx, ns * ng + 1, sizeof *first);
+    json_t *o = NULL;
+    int rc = EODKIT_ERR_NOMEM;
+
+    if (split == NULL || count == NULL || first == NULL) {
+        goto out;
+    }
+    for (i = 0; i < ix->n; i++) {
+        split[i] = ix->chips[i].split;
+        k = (size_t)split[i] * ng + (size_t)group[i];
+        first[k] = count[k]++ == 0 ? i : first[k];
+    }
+    rc = ek_audit_weights(a->ctx, split, group, ix->n, ns, ng, w);
+    if (rc != EODKIT_OK) {
+        goto out;
+    }
+    o = json_object();
+    for (s = 0; s < ns; s++) {
+        json_t *per = json_object();
+
+        for (k = 0; k < norder; k++) {
+            int32_t g = ek_names_find(groups, order[k]);
+
+            if (g >= 0 && count[s * ng + (size_t)g] > 0) {
+                json_object_set_new(per, order[k],
+                                    json_pack("{s:I, s:f}", "chips",
+                                              (json_int_t)count[s * ng + (size_t)g],
+                                              "weight", w[first[s * ng + (size_t)g]]));
+            }
+        }
+        json_object_set_new(o, ix->splits.names[s], per);
+    }
+out:
+    free(split);
+    free(count);
+    free(first);
+    *summary = o;
+    return rc;
+}
+
+static int weights_section(audit *a, const json_t *classes, json_t **out)
+{
+    const ek_audit_index *ix = a->ix;
+    int32_t *group = ek_calloc(a->ctx, ix->n + 1, sizeof *group);
+    const json_t *names = json_object_get(classes, "names");
+    const char **order = NULL, *id;
+    ek_names cls = {0};
+    json_t *o = json_object(), *summary = NULL, *ignored;
+    size_t i, norder = 0;
+    int rc;
+
+    *out = NULL;
+    a->w_continent = ek_calloc(a->ctx, ix->n + 1, sizeof *a->w_continent);
+    a->w_class = ek_calloc(a->ctx, ix->n + 1, sizeof *a->w_class);
+    rc = group == NULL || a->w_continent == NULL || a->w_class == NULL
+             ? EODKIT_ERR_NOMEM
+             : continent_order(a->ctx, &ix->continents, &order, &norder);
+    for (i = 0; i < ix->n && rc == EODKIT_OK; i++) {
+        group[i] = ix->chips[i].continent;
+    }
+    if (rc == EODKIT_OK) {
+        rc = weights_of(a, group, &ix->continents, order, norder, a->w_continent,
+                        &summary);
+        json_object_set_new(o, "continent", summary);
+    }
+    free(order);
+    order = ek_calloc(a->ctx, json_object_size(names) + 1, sizeof *order);
+    norder = 0;
+    if (order == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+    }
+    json_object_foreach((json_t *)names, id, ignored)
+    {
+        if (order != NULL) {
+            order[norder++] = id;
+        }
+    }
+    if (order != NULL) {
+        order[norder++] = "none";
+    }
+    for (i = 0; i < ix->n && rc == EODKIT_OK; i++) {
+        char text[24];
+
+        snprintf(text, sizeof text, "%d", (int)ix->chips[i].cls);
+        group[i] = ek_names_intern(a->ctx, &cls, ix->chips[i].cls >= 0 ? text : "none");
+        rc = group[i] < 0 ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    }
+    if (rc == EODKIT_OK) {
+        rc = weights_of(a, group, &cls, order, norder, a->w_class, &summary);
+        json_object_set_new(o, "class", summary);
+    }
+    json_object_set_new(
+        o, "class_basis",
+        json_string(a->labels.task == NULL ? "none (no labels): every chip weighs 1"
+                    : strcmp(a->labels.task, "classification") == 0
+                        ? "the chip's label"
+                        : "the chip's dominant class: its most frequent non-background "
+                          "class in class_hist (lowest id on ties)"));
+    ek_names_free(&cls);
+    free(order);
+    free(group);
+    if (rc != EODKIT_OK) {
+        json_decref(o);
+        return rc;
+    }
+    *out = o;
+    return EODKIT_OK;
+}
+
+static json_t *warnings_of(const json_t *leak, const json_t *dataset)
+{
+    json_t *w = json_array();
+    const char *method = json_string_value(json_object_get(leak, "method"));
+    const char *verdict = json_string_value(json_object_get(leak, "verdict"));
+    char text[512];
+
+    if (strcmp(verdict, "shared pixels") == 0) {
+        snprintf(
+            text, sizeof text,
+            "SPLIT LEAKAGE: %lld grid pixels lie in chips of two or more splits "
+            "(split method '%s'): models are evaluated on pixels they were trained "
+            "on.%s",
+            (long long)json_integer_value(json_object_get(leak, "shared_pixels")),
+            method,
+            strcmp(method, "time") == 0
+                ? " Expected for a time split (the same places at other dates), but it "
+                  "does not test spatial generalisation."
+                : " Use split method 'blocks' with a buffer of at least 1 chip.");
+        json_array_append_new(w, json_string(text));
+    } else if (strcmp(verdict, "touching") == 0) {
+        snprintf(
+            text, sizeof text,
+            "SPLIT LEAKAGE RISK: chips of different splits touch (0 pixels apart, "
+            "split "
+            "method '%s'); neighbouring pixels are strongly correlated, so evaluation "
+            "scores are optimistic. Use split method 'blocks' with a buffer of at "
+            "least "
+            "1 chip.",
+            method);
+        json_array_append_new(w, json_string(text));
+    } else if (strcmp(verdict, "guard band violated") == 0) {
+        snprintf(
+            text, sizeof text,
+            "GUARD BAND VIOLATED: chips of different splits come within %lld pixels, "
+            "less than the recorded guard band.",
+            (long long)json_integer_value(json_object_get(leak, "min_gap_pixels")));
+        json_array_append_new(w, json_string(text));
+    }
+    if (json_integer_value(json_object_get(dataset, "chips")) == 0) {
+        json_array_append_new(w, json_string("The dataset has no chips."));
+    }
+    return w;
+}
+
+/* Build audit.json in A->doc. */
+static int measure(audit *a)
+{
+    json_t *geo = NULL, *leak = NULL, *weights = NULL, *bands = NULL, *classes,
+           *dataset, *time_s, *regions;
+    const char *train = json_string_value(json_object_get(a->stats, "split"));
+    int bins = a->opt.histogram_bins > 0 ? a->opt.histogram_bins : DEFAULT_BINS;
+    int rc;
+
+    classes = classes_section(a);
+    rc = geography_section(a, &geo);
+    if (rc == EODKIT_OK) {
+        rc = leakage_section(a, &leak);
+    }
+    if (rc == EODKIT_OK) {
+        rc = weights_section(a, classes, &weights);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_audit_histograms(a->ctx, a->dir, train != NULL ? train : "train",
+                                 json_object_get(a->collection, "eodkit:modalities"),
+                                 a->stats, bins, &bands);
+    }
+    if (rc != EODKIT_OK) {
+        json_decref(classes);
+        json_decref(geo);
+        json_decref(leak);
+        json_decref(weights);
+        return rc;
+    }
+    dataset = dataset_section(a);
+    time_s = time_section(a);
+    regions = json_object();
+    json_object_set_new(
+        regions, "source",
+        json_string(a->opt.regions != NULL ? a->opt.regions : "index.gpkg"));
+    json_object_set_new(
+        regions, "field",
+        json_string(a->opt.regions != NULL && a->opt.region_field != NULL
+                        ? a->opt.region_field
+                        : "continent"));
+    json_object_set_new(regions, "map_layer",
+                        a->drawn != NULL ? json_string(a->drawn->path) : json_null());
+    a->doc = json_object();
+    json_object_set_new(a->doc, "generator",
+                        json_string("eodkit " EODKIT_VERSION_STRING));
+    json_object_set_new(a->doc, "dataset", dataset);
+    json_object_set_new(a->doc, "regions", regions);
+    json_object_set_new(a->doc, "geography", geo);
+    json_object_set_new(a->doc, "classes", classes);
+    json_object_set_new(a->doc, "time", time_s);
+    json_object_set_new(a->doc, "bands",
+                        json_pack("{s:s?, s:i, s:o}", "split", train, "bins", bins,
+                                  "modalities", bands));
+    json_object_set_new(a->doc, "leakage", leak);
+    json_object_set_new(a->doc, "bias", bias_section(a, geo, classes));
+    json_object_set_new(a->doc, "weights", weights);
+    json_object_set_new(a->doc, "warnings", warnings_of(leak, dataset));
+    return EODKIT_OK;
+}
+
+/* ---- outputs ---- */
+
+static int write_outputs(audit *a)
+{
+    ek_audit_map map = {a->drawn, NULL, {0}};
+    ek_audit_docs docs = {a->collection, a->stats, a->provenance, a->doc, NULL};
+    json_t *grid = json_object_get(a->provenance, "grid");
+    char *recipe_path = ek_path_join(a->ctx, a->dir, "recipe.yaml"), *recipe = NULL;
+    size_t k, len;
+    int rc;
+
+    a->json_path = ek_path_join(a->ctx, a->dir, "audit.json");
+    a->sheet_path = ek_path_join(a->ctx, a->dir, "datasheet.md");
+    a->html_path = a->opt.html != NULL ? ek_strdup(a->ctx, a->opt.html)
+                                       : ek_path_join(a->ctx, a->dir, "audit.html");
+    if (a->json_path == NULL || a->sheet_path == NULL || a->html_path == NULL ||
+        recipe_path == NULL) {
+        free(recipe_path);
+        return EODKIT_ERR_NOMEM;
+    }
+    if (ek_fs_is_file(recipe_path) &&
+        ek_fs_read_file(a->ctx, recipe_path, &recipe, &len) != EODKIT_OK) {
+        free(recipe_path);
+        return eodkit_ctx_status(a->ctx);
+    }
+    docs.recipe = recipe;
+    map.crs_wkt = json_string_value(json_object_get(grid, "wkt"));
+    for (k = 0; k < 6; k++) {
+        map.gt[k] =
+            json_number_value(json_array_get(json_object_get(grid, "geotransform"), k));
+    }
+    rc = ek_write_json(a->ctx, a->doc, a->dir, "audit.json");
+    if (rc == EODKIT_OK) {
+        rc = ek_audit_index_write_weights(a->ctx, a->ix, a->w_continent, a->w_class);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_audit_html_write(a->ctx, a->html_path, a->doc, a->ix, &map);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_audit_datasheet_write(a->ctx, a->sheet_path, &docs);
+    }
+    free(recipe);
+    free(recipe_path);
+    return rc;
+}
+
+static char *summary_of(audit *a, double seconds)
+{
+    json_t *o = json_object(), *bias = json_object_get(a->doc, "bias");
+    json_t *leak = json_object_get(a->doc, "leakage");
+    json_t *geo = json_object_get(a->doc, "geography");
+    json_t *dataset = json_object_get(a->doc, "dataset");
+    size_t continents = 0;
+    const char *key;
+    json_t *v;
+    char *text;
+
+    json_object_foreach(json_object_get(geo, "continents"), key, v)
+    {
+        continents +=
+            json_integer_value(json_object_get(v, "chips")) > 0 && is_land(key);
+    }
+    json_object_set_new(o, "dataset", json_string(a->dir));
+    json_object_set_new(o, "audit", json_string(a->json_path));
+    json_object_set_new(o, "html", json_string(a->html_path));
+    json_object_set_new(o, "datasheet", json_string(a->sheet_path));
+    json_object_set(o, "chips", json_object_get(dataset, "chips"));
+    json_object_set(o, "splits", json_object_get(dataset, "splits"));
+    json_object_set_new(o, "continents", json_integer((json_int_t)continents));
+    json_object_set_new(
+        o, "countries",
+        json_integer((json_int_t)json_object_size(json_object_get(geo, "countries"))));
+    json_object_set(o, "outside_europe_north_america",
+                    json_object_get(bias, "outside_europe_north_america"));
+    json_object_set(o, "continent_entropy", json_object_get(bias, "continent_entropy"));
+    json_object_set(o, "class_entropy", json_object_get(bias, "class_entropy"));
+    json_object_set(o, "split_method", json_object_get(leak, "method"));
+    json_object_set(o, "shared_pixels", json_object_get(leak, "shared_pixels"));
+    json_object_set(o, "min_distance_pixels",
+                    json_object_get(leak, "min_distance_pixels"));
+    json_object_set(o, "min_gap_pixels", json_object_get(leak, "min_gap_pixels"));
+    json_object_set(o, "leaky", json_object_get(leak, "leaky"));
+    json_object_set(o, "verdict", json_object_get(leak, "verdict"));
+    json_object_set(o, "warnings", json_object_get(a->doc, "warnings"));
+    json_object_set_new(o, "seconds", json_real(round(seconds * 1000) / 1000));
+    text = json_dumps(o, JSON_INDENT(2));
+    json_decref(o);
+    return text;
+}
+
+int eodkit_audit(eodkit_ctx *ctx, const char *dataset_dir,
+                 const eodkit_audit_options *opt, char **summary_json)
+{
+    audit a = {0};
+    struct timespec t0, t1;
+    int rc;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (summary_json != NULL) {
+        *summary_json = NULL;
+    }
+    a.ctx = ctx;
+    a.dir = dataset_dir;
+    if (opt != NULL) {
+        a.opt = *opt;
+    }
+    if (a.opt.histogram_bins < 0 || a.opt.histogram_bins > 4096) {
+        return ek_error(ctx, EODKIT_ERR_USAGE,
+                        "histogram bins must be 1 to 4096, not %d",
+                        a.opt.histogram_bins);
+    }
+    GDALAllRegister();
+    rc = load_inputs(&a);
+    if (rc == EODKIT_OK) {
+        rc = load_regions(&a);
+    }
+    if (rc == EODKIT_OK) {
+        rc = measure(&a);
+    }
+    if (rc == EODKIT_OK) {
+        rc = write_outputs(&a);
+    }
+    if (rc == EODKIT_OK && summary_json != NULL) {
+        char *text;
+
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        text = summary_of(&a, (double)(t1.tv_sec - t0.tv_sec) +
+                                  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+        *summary_json = text != NULL ? ek_asprintf(ctx, "%s\n", text) : NULL;
+        free(text);
+        rc = *summary_json == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory")
+                                   : rc;
+    }
+    if (a.drawn != a.tagger) {
+        ek_regions_free(a.drawn);
+    }
+    ek_regions_free(a.tagger);
+    ek_leakage_clear(&a.leak);
+    ek_audit_index_free(a.ix);
+    json_decref(a.collection);
+    json_decref(a.stats);
+    json_decref(a.provenance);
+    json_decref(a.doc);
+    free(a.w_continent);
+    free(a.w_class);
+    free(a.json_path);
+    free(a.sheet_path);
+    free(a.html_path);
+    return rc;
+}
+
+static void add_fixed3(ek_strbuf *b, const json_t *v)
+{
+    if (json_is_number(v)) {
+        ek_strbuf_printf(b, "%.3f", json_number_value(v));
+    } else {
+        ek_strbuf_puts(b, "n/a");
+    }
+}
+
+int eodkit_audit_summary_text(eodkit_ctx *ctx, const char *summary_json, char **text)
+{
+    json_t *s = json_loads(summary_json, 0, NULL), *v, *w;
+    ek_strbuf b;
+    const char *key;
+    size_t i;
+    double outside;
+
+    *text = NULL;
+    if (s == NULL) {
+        return ek_error(ctx, EODKIT_ERR_USAGE, "not an audit summary (invalid JSON)");
+    }
+    ek_strbuf_init(&b, ctx);
+    ek_strbuf_printf(&b, "audit          %s: %lld chips (",
+                     json_string_value(json_object_get(s, "dataset")),
+                     (long long)json_integer_value(json_object_get(s, "chips")));
+    i = 0;
+    json_object_foreach(json_object_get(s, "splits"), key, v)
+    {
+        ek_strbuf_printf(&b, "%s%s %lld", i++ ? ", " : "", key,
+                         (long long)json_integer_value(v));
+    }
+    ek_strbuf_puts(&b, ")\n");
+    outside = json_number_value(json_object_get(s, "outside_europe_north_america"));
+    ek_strbuf_printf(&b, "geography      %lld continents, %lld countries",
+                     (long long)json_integer_value(json_object_get(s, "continents")),
+                     (long long)json_integer_value(json_object_get(s, "countries")));
+    if (json_is_number(json_object_get(s, "outside_europe_north_america"))) {
+        ek_strbuf_printf(&b, "; %.1f%% outside Europe + North America (review: 61%%)",
+                         outside * 100);
+    }
+    ek_strbuf_puts(&b, "\n");
+    ek_strbuf_puts(&b, "entropy        continents ");
+    add_fixed3(&b, json_object_get(s, "continent_entropy"));
+    ek_strbuf_puts(&b, ", classes ");
+    add_fixed3(&b, json_object_get(s, "class_entropy"));
+    ek_strbuf_puts(&b, " (1 = even)\n");
+    v = json_object_get(s, "min_distance_pixels");
+    ek_strbuf_printf(
+        &b, "leakage        %s (%s split): %lld shared pixels, ",
+        json_is_true(json_object_get(s, "leaky")) ? "LEAKY" : "ok",
+        json_string_value(json_object_get(s, "split_method")),
+        (long long)json_integer_value(json_object_get(s, "shared_pixels")));
+    if (json_is_number(v)) {
+        ek_strbuf_printf(&b, "splits %g pixels apart\n", json_number_value(v));
+    } else {
+        ek_strbuf_puts(&b, "one split only\n");
+    }
+    ek_strbuf_printf(&b, "written        %s, %s, %s\n",
+                     json_string_value(json_object_get(s, "audit")),
+                     json_string_value(json_object_get(s, "html")),
+                     json_string_value(json_object_get(s, "datasheet")));
+    json_array_foreach(json_object_get(s, "warnings"), i, w)
+    {
+        ek_strbuf_printf(&b, "warning: %s\n", json_string_value(w));
+    }
+    json_decref(s);
+    return ek_strbuf_detach(&b, text);
+}

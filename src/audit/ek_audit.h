@@ -1,0 +1,225 @@
+/*
+** Audit: the pieces behind eodkit_audit(). The chip table read from
+** index.gpkg, the exact leakage measures over chip windows, entropy and
+** sampling weights, per-band histograms of the training shards, and the
+** writers of the HTML report (with its maps) and the datasheet.
+*/
+#ifndef EK_AUDIT_H
+#define EK_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/ek_ctx.h"
+#include "core/ek_strbuf.h"
+#include "eodkit/audit.h"
+#include "regions/ek_regions.h"
+
+/* ---- the chip table (audit_index.c) ---- */
+
+/* A table of distinct strings; index i names value i. */
+typedef struct ek_names {
+    char **names;
+    size_t n, cap;
+    int32_t *slots; /* open addressing: index + 1, 0 = empty */
+    size_t nslots;
+} ek_names;
+
+/* Index of S in T, added when new; -1 when out of memory (CTX says so). */
+int32_t ek_names_intern(eodkit_ctx *ctx, ek_names *t, const char *s);
+
+/* Index of S in T, or -1 when T does not hold it. */
+int32_t ek_names_find(const ek_names *t, const char *s);
+void ek_names_free(ek_names *t);
+
+typedef struct ek_audit_chip {
+    int64_t fid, chip_id;
+    int64_t x, y; /* window on the grid, pixels */
+    int32_t w, h;
+    double lon, lat;   /* centre */
+    int32_t split;     /* into splits */
+    int32_t continent; /* into continents */
+    int32_t country;   /* into countries */
+    int32_t region;    /* into regions */
+    int32_t cls;       /* label (classification) or dominant class; -1 none */
+    int16_t year;      /* acquisition year, 0 unknown */
+    int8_t month;      /* 1-12, 0 unknown */
+} ek_audit_chip;
+
+/* Names the audit uses for chips without a tag. */
+#define EK_AUDIT_UNKNOWN "unknown"
+#define EK_AUDIT_SEA "none"
+
+typedef struct ek_audit_country {
+    char *name;        /* or NULL when the layer has none */
+    int32_t continent; /* into continents */
+} ek_audit_country;
+
+typedef struct ek_audit_index {
+    char *path;
+    ek_audit_chip *chips; /* in fid order */
+    size_t n;
+    ek_names splits;     /* collection.json's order first */
+    ek_names continents; /* "unknown" when the index has no tag */
+    ek_names countries;  /* ISO alpha-3 codes, "none" over the sea */
+    ek_names regions;
+    ek_audit_country *country_info; /* per country */
+    size_t country_cap;
+    int has_datetime; /* the index has a datetime column */
+    int has_tags;     /* the index has country/continent columns */
+} ek_audit_index;
+
+/* What the chip table needs to know about the labels. */
+typedef struct ek_audit_labels {
+    const char *task; /* "segmentation", "classification", ...; NULL: none */
+    int background;   /* background class id */
+} ek_audit_labels;
+
+/*
+** Read layer "chips" of index PATH into *OUT (newly allocated; free with
+** ek_audit_index_free). SPLIT_NAMES (NSPLITS, may be 0) fix the order of the
+** first splits. Missing required columns are EODKIT_ERR_INPUT naming PATH.
+*/
+int ek_audit_index_read(eodkit_ctx *ctx, const char *path,
+                        const char *const *split_names, size_t nsplits,
+                        const ek_audit_labels *labels, ek_audit_index **out /* OUT */);
+void ek_audit_index_free(ek_audit_index *ix);
+
+/* Re-tag every chip of IX from its centre with region layer R (country,
+   continent, region); chips outside every polygon become "none". */
+int ek_audit_index_retag(eodkit_ctx *ctx, ek_audit_index *ix, ek_regions *r);
+
+/* Store W_CONTINENT and W_CLASS (one per chip of IX, in IX's order) as the
+   REAL columns weight_continent and weight_class of index IX->path. */
+int ek_audit_index_write_weights(eodkit_ctx *ctx, const ek_audit_index *ix,
+                                 const double *w_continent, const double *w_class);
+
+/* ---- split leakage (leakage.c) ---- */
+
+typedef struct ek_leak_rect {
+    int64_t x, y, w, h; /* a chip's window on the grid, pixels */
+    int32_t split;      /* 0 .. nsplits - 1 */
+} ek_leak_rect;
+
+typedef struct ek_leakage {
+    size_t nsplits;
+    /* Grid pixels covered by chips of two or more splits (each counted
+       once), and per pair a < b of splits, pair_pixels[a * nsplits + b]. */
+    int64_t shared_pixels;
+    int64_t *pair_pixels;
+    /* Whether two splits have chips (else the distances are meaningless). */
+    int has_pairs;
+    /* Smallest distance between the footprints of two chips of different
+       splits (0 when they touch or overlap): Euclidean in pixels, Euclidean in
+       CRS units, and the Chebyshev gap (the larger of the column and row gaps,
+       the measure of the build's guard band). */
+    double min_distance_pixels;
+    double min_distance_crs;
+    int64_t min_gap_pixels;
+    size_t closest[2]; /* a pair of rects at min_distance_pixels */
+} ek_leakage;
+
+/*
+** Measure leakage between the N rectangles RECTS of NSPLITS splits, exactly.
+** Shared pixels come from a sweep over bands of grid rows in which the set of
+** chips does not change (union of each split's column intervals per band):
+** memory grows with the chips, never with the grid. Distances come from a
+** k-d tree over the rectangles that skips subtrees of one split. RES_X and
+** RES_Y are the pixel size in CRS units. Free OUT's buffers with
+** ek_leakage_clear.
+*/
+int ek_leakage_compute(eodkit_ctx *ctx, const ek_leak_rect *rects, size_t n,
+                       size_t nsplits, double res_x, double res_y,
+                       ek_leakage *out /* OUT */);
+void ek_leakage_clear(ek_leakage *l);
+
+/* ---- balance (balance.c) ---- */
+
+/*
+** Shannon entropy of the N COUNTS divided by ln(CATEGORIES): 1 when the
+** counts are equal over CATEGORIES categories, 0 when one holds everything.
+** 0 when CATEGORIES < 2 or the counts sum to 0.
+*/
+double ek_audit_entropy(const double *counts, size_t n, size_t categories);
+
+/*
+** Sampling weights that equalise groups within each split: item i of split s
+** in group g gets n_s / (G_s * n_sg), with n_s the items of s, G_s the groups
+** that occur in s and n_sg the items of s in g. So each group of a split
+** weighs the same in total, and a split's weights sum to its item count.
+** SPLIT[i] < NSPLITS and GROUP[i] < NGROUPS; WEIGHTS receives N values.
+*/
+int ek_audit_weights(eodkit_ctx *ctx, const int32_t *split, const int32_t *group,
+                     size_t n, size_t nsplits, size_t ngroups,
+                     double *weights /* OUT */);
+
+/* ---- per-band histograms (histogram.c) ---- */
+
+/*
+** Histograms of every band of every modality over the .npy shards of split
+** SPLIT of the dataset in DIR: BINS equal bins from the band's min to max in
+** STATS (stats.json), values equal to the nodata value and NaN left out, bin
+** edges as numpy.histogram(range=(min, max)) places them. MODALITIES is
+** collection.json's eodkit:modalities. *OUT: {"modality": [{"band", "name",
+** "min", "max", "bins", "count", "counts"}]} (newly referenced).
+*/
+int ek_audit_histograms(eodkit_ctx *ctx, const char *dir, const char *split,
+                        const json_t *modalities, const json_t *stats, int bins,
+                        json_t **out /* OUT */);
+
+/* ---- the reports (audit_html.c, audit_map.c, datasheet.c) ---- */
+
+/* The polygons drawn on the maps, in longitude/latitude. */
+typedef struct ek_audit_map {
+    ek_regions *layer;   /* NULL: no layer could be read */
+    const char *crs_wkt; /* the grid's CRS */
+    double gt[6];        /* the grid's geotransform */
+} ek_audit_map;
+
+/*
+** Append to B the SVG world map (equirectangular; country polygons of
+** MAP->layer, simplified; countries shaded by their chips; chip density in
+** 2-degree cells) and the SVG map of the chips on the grid coloured by split
+** (country borders when the layer has any nearby). AUDIT is audit.json.
+*/
+int ek_audit_svg_world(ek_strbuf *b, const ek_audit_index *ix, const ek_audit_map *map,
+                       const json_t *audit);
+int ek_audit_svg_splits(ek_strbuf *b, const ek_audit_index *ix, const ek_audit_map *map,
+                        const json_t *audit);
+
+/* Colour of split K in every chart ("#rrggbb"). */
+const char *ek_audit_split_colour(size_t k);
+
+/*
+** Append the number at JSON pointer PTR of AUDIT to B as
+** <TAG ATTRS data-k="PTR" data-f="FMT">text</TAG>, so tests can check every
+** number shown against audit.json. FMT: "int" (1,234), "pct" (12.3%), "f3"
+** (0.123), "g" (%.6g). null shows as "n/a". ATTRS may be "".
+*/
+void ek_audit_html_number(ek_strbuf *b, const json_t *audit, const char *tag,
+                          const char *attrs, const char *ptr, const char *fmt);
+
+/* Write into BUF (SIZE bytes) the JSON pointer made of the NULL-terminated
+   list of keys that follows, escaped as RFC 6901 says; return BUF. */
+const char *ek_audit_pointer(char *buf, size_t size, ...);
+
+/* The value at JSON pointer PTR (RFC 6901) of ROOT, or NULL. */
+json_t *ek_audit_json_at(const json_t *root, const char *ptr);
+
+/* Write the self-contained HTML report for AUDIT (audit.json) to PATH. */
+int ek_audit_html_write(eodkit_ctx *ctx, const char *path, const json_t *audit,
+                        const ek_audit_index *ix, const ek_audit_map *map);
+
+/* The parsed files of the dataset the datasheet draws on. */
+typedef struct ek_audit_docs {
+    const json_t *collection, *stats, *provenance, *audit;
+    const char *recipe; /* the resolved recipe.yaml, or NULL */
+} ek_audit_docs;
+
+/* Write datasheet.md ("Datasheets for Datasets", Gebru et al.) to PATH. */
+int ek_audit_datasheet_write(eodkit_ctx *ctx, const char *path,
+                             const ek_audit_docs *docs);
+
+#endif
