@@ -56,8 +56,7 @@ static void add_list(where *w, int f, const char *value)
 {
     char sql[160];
 
-    snprintf(sql, sizeof sql,
-             "EXISTS (SELECT 1 FROM dataset_%s v WHERE v.dataset = d.pk AND v.value = ?)",
+    snprintf(sql, sizeof sql, "d.pk IN (SELECT dataset FROM dataset_%s WHERE value = ?)",
              ek_fields[f].name);
     add_text(w, sql, value, 0);
 }

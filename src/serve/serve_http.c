@@ -32,9 +32,45 @@ static const struct page {
     {NULL, NULL, NULL},
 };
 
-/* Markers for the per-connection state pointer: headers seen; a body seen
-   (a GET carries none, so that request is refused). */
-static char headers_seen, body_seen;
+/* What is known of a request before its handler runs: seen in its raw
+   form (before libmicrohttpd decodes %XX escapes) and while it arrives. */
+typedef struct request {
+    const char *refused; /* why it is refused, or NULL */
+    unsigned status;     /* ... with this status */
+    int started;         /* the handler has seen its headers */
+} request;
+
+/* libmicrohttpd's first look at a request: its raw URI. An encoded NUL
+   would cut the decoded path short ("/app.js%00.html" would read as
+   "/app.js"), so it is refused here, as are overlong URIs. */
+static void *request_start(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    request *r = calloc(1, sizeof *r);
+
+    (void)cls;
+    (void)c;
+    if (r == NULL) {
+        return NULL;
+    }
+    if (strlen(uri) > MAX_URL) {
+        r->refused = "the URL is too long";
+        r->status = MHD_HTTP_URI_TOO_LONG;
+    } else if (strstr(uri, "%00") != NULL) {
+        r->refused = "the URL holds an encoded NUL byte";
+        r->status = MHD_HTTP_BAD_REQUEST;
+    }
+    return r;
+}
+
+static void request_end(void *cls, struct MHD_Connection *c, void **state,
+                        enum MHD_RequestTerminationCode why)
+{
+    (void)cls;
+    (void)c;
+    (void)why;
+    free(*state);
+    *state = NULL;
+}
 
 /* Borrow a catalog handle; blocks only if every worker's handle is out. */
 static eodkit_catalog *acquire(eodkit_server *s)
@@ -128,9 +164,7 @@ static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *k
     if (p->error != NULL) {
         return MHD_NO;
     }
-    if (strlen(key) != key_size || (value != NULL && strlen(value) != value_size)) {
-        p->error = "a query parameter holds a NUL byte";
-    } else if (key_size == 0 || key_size > 32 || value_size > EK_PARAM_MAX) {
+    if (key_size == 0 || key_size > 32 || value_size > EK_PARAM_MAX) {
         p->error = "a query parameter is empty or too long";
     } else if (p->n == EK_MAX_PARAMS) {
         p->error = "too many query parameters";
@@ -154,6 +188,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                               size_t *upload_size, void **state)
 {
     eodkit_server *s = cls;
+    request *req = *state;
     const struct page *pg;
     ek_params params;
     ek_reply reply;
@@ -161,23 +196,24 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
     (void)version;
     (void)upload;
-    if (*state == NULL) {
-        *state = &headers_seen; /* answer once the request is complete */
+    if (req == NULL) {
+        return MHD_NO; /* out of memory in request_start: drop the connection */
+    }
+    if (!req->started) {
+        req->started = 1; /* answer once the request is complete */
         return MHD_YES;
     }
     if (*upload_size != 0) {
-        *upload_size = 0; /* drop it; refused below */
-        *state = &body_seen;
+        *upload_size = 0; /* drop it: a GET carries no body */
+        req->refused = "a GET request carries no body";
+        req->status = MHD_HTTP_CONTENT_TOO_LARGE;
         return MHD_YES;
     }
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
         return respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD are served");
     }
-    if (*state == &body_seen) {
-        return respond_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "a GET request carries no body");
-    }
-    if (strlen(url) > MAX_URL) {
-        return respond_error(c, MHD_HTTP_URI_TOO_LONG, "the URL is too long");
+    if (req->refused != NULL) {
+        return respond_error(c, req->status, req->refused);
     }
     memset(&params, 0, sizeof params);
     MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect, &params);
@@ -280,7 +316,8 @@ int eodkit_server_start(eodkit_ctx *ctx, const eodkit_server_options *o,
         NULL, handle, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned int)256, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)15,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_URI_LOG_CALLBACK,
+        request_start, NULL, MHD_OPTION_NOTIFY_COMPLETED, request_end, NULL, MHD_OPTION_END);
     if (s->daemon == NULL) {
         rc = ek_error(ctx, EODKIT_ERR_IO,
                       "cannot listen on %s port %d (in use, or not an address of this "

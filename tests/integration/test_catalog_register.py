@@ -1,0 +1,130 @@
+"""Registering datasets built by `eodkit build`: a real build over
+../shared/data (WorldView pan chip of Atlanta with SpaceNet building labels)
+is registered with its real counts, bands, footprint and continent, found
+by continent, and registering it again changes nothing. A collection without
+continents gets the one under its footprint's centre from a region layer."""
+import hashlib
+import json
+import shutil
+
+import pytest
+
+from conftest import build, run
+
+RECIPE = """
+dataset:
+  name: atlanta-buildings
+  title: Atlanta building footprints
+  license: CC-BY-SA-4.0
+  description: 100 x 100 pixel WorldView chips of Atlanta with SpaceNet building footprints.
+grid:
+  crs: {{like: pan}}
+  chip_size: 100
+modalities:
+  - name: pan
+    sensor: WorldView-2
+    platform: satellite
+    kind: optical
+    files: [{shared}/optical/solaris/sample_geotiff.tif]
+    nodata: 0
+labels:
+  source: {shared}/vector/solaris/geotiff_labels.geojson
+  task: segmentation
+split:
+  method: random
+  ratios: {{train: 0.6, val: 0.2, test: 0.2}}
+  seed: 1
+"""
+
+
+@pytest.fixture(scope="module")
+def atlanta(tmp_path_factory, shared):
+    folder = tmp_path_factory.mktemp("atlanta")
+    out, _ = build(RECIPE.format(shared=shared), folder, "--regions",
+                   shared / "boundaries/spData/world.gpkg")
+    return out
+
+
+def cat(db, *args, check=True):
+    return run("catalog", "--db", db, *args, check=check)
+
+
+def folder_bytes(path):
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def test_register_and_find_by_continent(tmp_path, atlanta):
+    db = tmp_path / "c.sqlite"
+    collection = json.loads((atlanta / "collection.json").read_text())
+    assert collection["summaries"]["eodkit:continents"] == ["North America"]
+
+    proc = cat(db, "register", atlanta)
+    assert proc.stdout.strip() == f"{atlanta}: 1 added, 0 updated, 0 unchanged, 0 rejected"
+
+    found = json.loads(cat(db, "search", "--continent", "north america", "--json").stdout)
+    d = next(d for d in found["datasets"] if d["id"] == "atlanta-buildings")
+    chips = {name: s["chips"] for name, s in collection["eodkit:splits"].items()}
+    assert d["name"] == "Atlanta building footprints"
+    assert d["continent"] == ["North America"] and d["region"] == "USA"
+    assert d["num_images"] == sum(chips.values()) == 81
+    assert d["size_measure_px"] == 81 * 100 * 100 and d["image_size_px"] == "100"
+    assert d["resolution_m"] == "0.5"
+    assert d["task"] == ["semantic segmentation"] and d["num_classes"] == 1
+    assert d["platform"] == ["satellite"] and d["modality"] == ["optical"]
+    assert d["sensor"] == "WorldView-2" and d["license"] == "CC-BY-SA-4.0"
+    assert d["bbox"] == pytest.approx(collection["extent"]["spatial"]["bbox"][0])
+    assert d["volume_mb"] == pytest.approx(folder_bytes(atlanta) / 1e6)
+    assert d["url"] == f"file://{atlanta}" and d["source"] == "eodkit"
+    assert d["detail"]["splits"] == chips
+    assert d["detail"]["modalities"][0]["bands"] == ["b1"]
+    assert d["detail"]["classes"] == [{"id": 1, "name": "geotiff_labels"}]
+    assert d["fair"]["missing"] == ["identifier"]
+
+    # Registering again is a no-op, and the dataset is found by its title too.
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    proc = cat(db, "register", atlanta)
+    assert "0 added, 0 updated, 1 unchanged" in proc.stdout
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+    assert "atlanta-buildings" in cat(db, "show", "Atlanta Building Footprints").stdout
+    # And it is on the map and in the statistics.
+    stats = json.loads(cat(db, "stats", "--by", "continent", "--json").stdout)
+    north = next(g for g in stats["groups"] if g["value"] == "North America")
+    assert north["datasets"] == 24  # 23 shipped + this one
+
+
+def test_continent_from_the_region_layer(tmp_path, atlanta, shared):
+    """A collection.json without the build's geography summaries (as an
+    older eodkit wrote them): the continent under the footprint's centre."""
+    copy = tmp_path / "old-atlanta"
+    shutil.copytree(atlanta, copy)
+    collection = json.loads((copy / "collection.json").read_text())
+    for key in ["eodkit:continents", "eodkit:countries"]:
+        collection["summaries"].pop(key, None)
+    collection.pop("eodkit:geography", None)
+    (copy / "collection.json").write_text(json.dumps(collection))
+    db = tmp_path / "c.sqlite"
+    world = shared / "boundaries/spData/world.gpkg"
+
+    proc = cat(db, "register", copy, "--regions", world)
+    assert "1 added" in proc.stdout
+    assert "eodkit: note: Atlanta building footprints: collection.json lists no continents; " \
+           f"'North America' is the continent under the footprint's centre" in proc.stderr
+    d = json.loads(cat(db, "show", "atlanta-buildings", "--json").stdout)
+    assert d["continent"] == ["North America"] and d["region"] == "United States"
+    found = json.loads(cat(db, "search", "--continent", "North America", "atlanta",
+                           "--json").stdout)["datasets"]
+    assert "atlanta-buildings" in [x["id"] for x in found]
+
+    proc = cat(db, "register", copy, "--regions", tmp_path / "missing.gpkg", check=False)
+    assert proc.returncode == 2 and "missing.gpkg: no such region layer" in proc.stderr
+
+
+def test_register_refuses_what_eodkit_did_not_build(tmp_path, shared):
+    db = tmp_path / "c.sqlite"
+    proc = cat(db, "register", tmp_path, check=False)
+    assert proc.returncode == 2 and "not an eodkit dataset (no collection.json)" in proc.stderr
+    shutil.copy(shared / "stac-schemas/stac-spec-v1.0.0/examples/collection.json", tmp_path)
+    proc = cat(db, "register", tmp_path, check=False)
+    assert proc.returncode == 2 and "not written by 'eodkit build'" in proc.stderr
+    proc = cat(db, "register", tmp_path / "nowhere", check=False)
+    assert proc.returncode == 3 and "no such dataset folder" in proc.stderr
