@@ -1,9 +1,9 @@
 /*
-** Build: eodkit_build(), the pipeline driver. Makes the plan, loads the
-** labels and assigns splits (all before reading a pixel), runs the work
-** units on the pool, commits their chips in unit order to the shards and
-** the index, then finishes statistics and metadata and moves the dataset
-** into place.
+** Build: eodkit_build(), the pipeline driver. Makes the plan, loads labels,
+** masks and regions and assigns splits (all before reading a pixel), runs
+** the work units on the pool, commits their chips in unit order to the
+** shards and the index, then finishes statistics and metadata and moves the
+** dataset into place.
 */
 #include <math.h>
 #include <stdio.h>
@@ -16,18 +16,24 @@
 
 #include "core/ek_fs.h"
 #include "core/ek_pool.h"
+#include "core/ek_time.h"
 #include "ek_build.h"
 
 /* Default GDAL block cache: reads go to our own buffers, so a small cache
    keeps memory bounded without slowing builds. */
 #define DEFAULT_CACHE_MB "64"
 
+static const char *const reject_names[EK_REJECT_COUNT] = {NULL, "nodata", "cloud", "unlabeled",
+                                                          "time"};
+
 typedef struct committer {
     const ek_build *b;
     ek_shards *shards;
     ek_index *index;
     ek_moments **moments; /* [modality][band], merged in unit order */
-    size_t kept, rejected_nodata, rejected_unlabeled;
+    size_t kept;
+    size_t rejected[EK_REJECT_COUNT];
+    int64_t first_time, last_time; /* acquisitions used, INT64_MIN/MAX when none */
     long long done;
     const eodkit_build_options *opt;
 } committer;
@@ -46,33 +52,64 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* {"modality": [indices of the inputs that overlap window W], ...} */
-static char *chip_sources(eodkit_ctx *ctx, const ek_plan *p, const ek_window *w)
+static int commit_chip(eodkit_ctx *ctx, committer *c, const ek_unit_result *res, size_t k)
 {
-    json_t *o = json_object();
-    char *text;
-    size_t m, i;
+    const ek_build *b = c->b;
+    const ek_unit_chip *uc = &res->chips[k];
+    const void *data[16];
+    ek_index_row row;
+    ek_chip chip = ek_plan_chip(b->plan, uc->chip_id);
+    size_t a;
+    int rc;
 
-    for (m = 0; m < p->nmodalities; m++) {
-        const ek_modality *mod = &p->modalities[m];
-        json_t *list = json_array();
+    for (a = 0; a < b->narrays; a++) {
+        data[a] = res->data[a] + k * b->arrays[a].chip_bytes;
+    }
+    memset(&row, 0, sizeof row);
+    row.chip_id = (int64_t)uc->chip_id;
+    row.split = uc->split;
+    rc = ek_shards_append(ctx, c->shards, uc->split, data, &row.shard, &row.row);
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    row.grid = &b->plan->grids[chip.grid];
+    row.window = chip.window;
+    row.nodata_frac = uc->nodata_frac;
+    row.labeled_frac = uc->labeled_frac;
+    row.cloud_frac = uc->cloud_frac;
+    row.class_hist = uc->class_hist;
+    row.label = uc->label;
+    row.block = b->split->chip_block[uc->chip_id];
+    row.region = b->region_tags != NULL ? b->region_tags[uc->chip_id] : -1;
+    row.sources = uc->sources;
+    row.present = uc->present;
+    row.times = uc->times;
+    row.latest = uc->latest;
+    return ek_index_add(ctx, c->index, &row);
+}
 
-        for (i = 0; i < mod->nsources; i++) {
-            const ek_source *s = &mod->sources[i];
+/* Time range of the acquisitions chip K used (its JSON lists them). */
+static void widen_time_range(committer *c, const ek_unit_chip *uc)
+{
+    json_error_t err;
+    json_t *times = uc->times != NULL ? json_loads(uc->times, 0, &err) : NULL;
+    const char *key;
+    json_t *list, *item;
+    size_t i;
 
-            if (s->gx1 > w->x && s->gx0 < w->x + w->w && s->gy1 > w->y &&
-                s->gy0 < w->y + w->h) {
-                json_array_append_new(list, json_integer((json_int_t)i));
+    json_object_foreach(times, key, list)
+    {
+        json_array_foreach(list, i, item)
+        {
+            int64_t t;
+
+            if (ek_time_parse_iso(json_string_value(item), 0, &t) == 0) {
+                c->first_time = t < c->first_time ? t : c->first_time;
+                c->last_time = t > c->last_time ? t : c->last_time;
             }
         }
-        json_object_set_new(o, mod->recipe->name, list);
     }
-    text = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    if (text == NULL) {
-        ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
-    }
-    return text;
+    json_decref(times);
 }
 
 static int commit_unit(void *state, eodkit_ctx *ctx, size_t u, void *result)
@@ -81,37 +118,18 @@ static int commit_unit(void *state, eodkit_ctx *ctx, size_t u, void *result)
     const ek_build *b = c->b;
     const ek_plan *p = b->plan;
     ek_unit_result *res = result;
-    const void *data[16];
-    size_t k, a, m;
+    size_t k, m;
     int rc = EODKIT_OK;
 
     (void)u;
-    for (k = 0; k < res->nkept && rc == EODKIT_OK; k++) {
-        const ek_kept_chip *kc = &res->chips[k];
-        ek_index_row row;
-        char *sources;
-
-        for (a = 0; a < b->narrays; a++) {
-            data[a] = res->data[a] + k * b->arrays[a].chip_bytes;
+    for (k = 0; k < res->nchips && rc == EODKIT_OK; k++) {
+        if (res->chips[k].reject != EK_KEEP) {
+            c->rejected[res->chips[k].reject]++;
+            continue;
         }
-        memset(&row, 0, sizeof row);
-        row.chip_id = (int64_t)kc->chip_id;
-        row.split = kc->split;
-        rc = ek_shards_append(ctx, c->shards, kc->split, data, &row.shard, &row.row);
-        if (rc != EODKIT_OK) {
-            break;
-        }
-        row.window = ek_plan_chip_window(p, kc->chip_id);
-        row.nodata_frac = kc->nodata_frac;
-        row.labeled_frac = kc->labeled_frac;
-        row.class_hist = kc->class_hist;
-        row.label = kc->label;
-        row.block = b->split->chip_block[kc->chip_id];
-        row.region = b->region_tags != NULL ? b->region_tags[kc->chip_id] : -1;
-        sources = chip_sources(ctx, p, &row.window);
-        row.sources = sources;
-        rc = sources == NULL ? EODKIT_ERR_NOMEM : ek_index_add(ctx, c->index, &row);
-        free(sources);
+        rc = commit_chip(ctx, c, res, k);
+        widen_time_range(c, &res->chips[k]);
+        c->kept++;
     }
     if (rc != EODKIT_OK) {
         return rc;
@@ -123,9 +141,6 @@ static int commit_unit(void *state, eodkit_ctx *ctx, size_t u, void *result)
             ek_moments_merge(&c->moments[m][band], &res->moments[m][band]);
         }
     }
-    c->kept += res->nkept;
-    c->rejected_nodata += res->rejected_nodata;
-    c->rejected_unlabeled += res->rejected_unlabeled;
     c->done += (long long)res->candidates;
     if (c->opt->progress != NULL) {
         c->opt->progress(c->opt->progress_arg, c->done, (long long)p->ncandidates);
@@ -137,32 +152,29 @@ static int commit_unit(void *state, eodkit_ctx *ctx, size_t u, void *result)
 static int describe_arrays(eodkit_ctx *ctx, ek_build *b)
 {
     const ek_plan *p = b->plan;
-    const ek_grid *g = &p->grid;
     size_t m, n = p->nmodalities + (b->labels != NULL);
+    int k;
 
-    b->specs = ek_calloc(ctx, p->nmodalities, sizeof *b->specs);
-    b->arrays = ek_calloc(ctx, n, sizeof *b->arrays);
-    if (b->specs == NULL || b->arrays == NULL) {
-        return EODKIT_ERR_NOMEM;
-    }
     if (n > 15) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: at most 14 modalities",
-                        b->recipe->path);
+        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: at most 14 modalities", b->recipe->path);
+    }
+    b->arrays = ek_calloc(ctx, n, sizeof *b->arrays);
+    if (b->arrays == NULL) {
+        return EODKIT_ERR_NOMEM;
     }
     b->narrays = n;
     for (m = 0; m < p->nmodalities; m++) {
         const ek_modality *mod = &p->modalities[m];
         ek_array_desc *d = &b->arrays[m];
 
-        b->specs[m] = ek_modality_spec(p, mod);
         d->name = mod->recipe->name;
         d->dtype = mod->dtype;
-        d->ndim = 3;
-        d->shape[0] = mod->nbands;
-        d->shape[1] = g->chip_h;
-        d->shape[2] = g->chip_w;
-        d->chip_bytes = (size_t)mod->nbands * (size_t)g->chip_h * (size_t)g->chip_w *
-                        (size_t)ek_dtype_size(mod->dtype);
+        if (mod->recipe->time.mode == EK_TIME_STACK) {
+            d->shape[d->ndim++] = mod->steps;
+        }
+        d->shape[d->ndim++] = mod->nbands;
+        d->shape[d->ndim++] = p->chip_h;
+        d->shape[d->ndim++] = p->chip_w;
     }
     if (b->labels != NULL) {
         ek_array_desc *d = &b->arrays[p->nmodalities];
@@ -172,8 +184,8 @@ static int describe_arrays(eodkit_ctx *ctx, ek_build *b)
         switch (b->labels->recipe->task) {
         case EK_TASK_SEGMENTATION:
             d->ndim = 2;
-            d->shape[0] = g->chip_h;
-            d->shape[1] = g->chip_w;
+            d->shape[0] = p->chip_h;
+            d->shape[1] = p->chip_w;
             break;
         case EK_TASK_CLASSIFICATION:
             d->ndim = 0;
@@ -184,11 +196,15 @@ static int describe_arrays(eodkit_ctx *ctx, ek_build *b)
             d->shape[0] = (int64_t)b->labels->nclasses;
             break;
         }
+        b->nclass_ids = b->labels->max_id + 1;
+    }
+    for (m = 0; m < n; m++) {
+        ek_array_desc *d = &b->arrays[m];
+
         d->chip_bytes = (size_t)ek_dtype_size(d->dtype);
-        for (int k = 0; k < d->ndim; k++) {
+        for (k = 0; k < d->ndim; k++) {
             d->chip_bytes *= (size_t)d->shape[k];
         }
-        b->nclass_ids = b->labels->max_id + 1;
     }
     return EODKIT_OK;
 }
@@ -224,15 +240,13 @@ static int reread_train(eodkit_ctx *ctx, const ek_build *b, const char *dir,
 {
     const ek_modality *mod = &b->plan->modalities[m];
     const ek_array_desc *d = &b->arrays[m];
-    size_t npx = (size_t)d->shape[1] * (size_t)d->shape[2];
+    size_t npx = (size_t)b->plan->chip_w * (size_t)b->plan->chip_h;
     size_t dsize = (size_t)ek_dtype_size(d->dtype);
     unsigned char *chip = ek_calloc(ctx, 1, d->chip_bytes);
     uint8_t *valid = ek_calloc(ctx, npx, 1);
-    int k, rc = EODKIT_OK;
+    int k, rc = chip == NULL || valid == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 
-    for (k = 0; chip != NULL && valid != NULL &&
-                k < ek_shards_files(shards, b->train) && rc == EODKIT_OK;
-         k++) {
+    for (k = 0; rc == EODKIT_OK && k < ek_shards_files(shards, b->train); k++) {
         char *path = ek_shard_path(ctx, dir, b->recipe->split.names[b->train], d, k);
         FILE *f = path != NULL ? fopen(path, "rb") : NULL;
 
@@ -241,12 +255,16 @@ static int reread_train(eodkit_ctx *ctx, const ek_build *b, const char *dir,
                           path != NULL ? path : dir);
         }
         while (rc == EODKIT_OK && fread(chip, 1, d->chip_bytes, f) == d->chip_bytes) {
-            for (int band = 0; band < mod->nbands; band++) {
-                const unsigned char *plane = chip + (size_t)band * npx * dsize;
+            int band, s;
 
-                ek_stats_mask(plane, mod->dtype, mod->has_nodata, mod->nodata, npx,
-                              valid);
-                ek_refiner_add(refiners[band], plane, mod->dtype, valid, npx);
+            for (s = 0; s < mod->steps; s++) {
+                for (band = 0; band < mod->nbands; band++) {
+                    const unsigned char *plane =
+                        chip + ((size_t)s * (size_t)mod->nbands + (size_t)band) * npx * dsize;
+
+                    ek_stats_mask(plane, mod->dtype, mod->has_nodata, mod->nodata, npx, valid);
+                    ek_refiner_add(refiners[band], plane, mod->dtype, valid, npx);
+                }
             }
         }
         if (f != NULL) {
@@ -256,14 +274,14 @@ static int reread_train(eodkit_ctx *ctx, const ek_build *b, const char *dir,
     }
     free(chip);
     free(valid);
-    return chip == NULL || valid == NULL ? EODKIT_ERR_NOMEM : rc;
+    return rc;
 }
 
 /* Per-band statistics of the training split: moments from the committer,
    histograms summed over workers, percentiles refined where needed. */
 static int finish_stats(eodkit_ctx *ctx, const ek_build *b, const char *dir,
-                        const ek_shards *shards, ek_moments **moments,
-                        ek_worker *workers, int nworkers, ek_band_stats ***out)
+                        const ek_shards *shards, ek_moments **moments, ek_worker *workers,
+                        int nworkers, ek_band_stats ***out)
 {
     const ek_plan *p = b->plan;
     ek_band_stats **bs = ek_calloc(ctx, p->nmodalities, sizeof *bs);
@@ -285,6 +303,7 @@ static int finish_stats(eodkit_ctx *ctx, const ek_build *b, const char *dir,
         bs[m] = ek_calloc(ctx, (size_t)mod->nbands, sizeof *bs[m]);
         refiners = ek_calloc(ctx, (size_t)mod->nbands, sizeof *refiners);
         if (bs[m] == NULL || refiners == NULL) {
+            free(refiners);
             rc = EODKIT_ERR_NOMEM;
             break;
         }
@@ -298,10 +317,10 @@ static int finish_stats(eodkit_ctx *ctx, const ek_build *b, const char *dir,
                 }
             }
             bs[m][band].m = moments[m][band];
-            bs[m][band].count = (uint64_t)train_chips * (uint64_t)p->grid.chip_w *
-                                (uint64_t)p->grid.chip_h;
-            rc = ek_refiner_new(ctx, bins, mod->dtype, moments[m][band].n,
-                                ek_percentile_levels, EK_NPCT, &refiners[band]);
+            bs[m][band].count = (uint64_t)train_chips * (uint64_t)mod->steps *
+                                (uint64_t)p->chip_w * (uint64_t)p->chip_h;
+            rc = ek_refiner_new(ctx, bins, mod->dtype, moments[m][band].n, ek_percentile_levels,
+                                EK_NPCT, &refiners[band]);
             wants |= rc == EODKIT_OK && ek_refiner_wants_values(refiners[band]);
         }
         if (rc == EODKIT_OK && wants) {
@@ -314,47 +333,43 @@ static int finish_stats(eodkit_ctx *ctx, const ek_build *b, const char *dir,
             ek_refiner_free(refiners[band]);
         }
         free(refiners);
-        refiners = NULL;
     }
     free(bins);
     return rc;
 }
 
-static char *summary_json(const ek_build *b, const committer *c,
-                          const ek_shards *shards, const char *final, double seconds,
-                          int threads)
+static char *summary_json(const ek_build *b, const committer *c, const char *final,
+                          double seconds, int threads)
 {
     json_t *o = json_object(), *splits = json_object(), *rejected = json_object();
     size_t s;
+    int k;
     char *text;
 
     for (s = 0; s < b->split->nsplits; s++) {
         json_object_set_new(splits, b->recipe->split.names[s],
-                            json_integer(ek_shards_count(shards, (int)s)));
+                            json_integer(ek_shards_count(c->shards, (int)s)));
     }
-    json_object_set_new(rejected, "nodata",
-                        json_integer((json_int_t)c->rejected_nodata));
-    json_object_set_new(rejected, "unlabeled",
-                        json_integer((json_int_t)c->rejected_unlabeled));
-    json_object_set_new(rejected, "guard",
-                        json_integer((json_int_t)b->split->guard_dropped));
+    for (k = 1; k < EK_REJECT_COUNT; k++) {
+        json_object_set_new(rejected, reject_names[k], json_integer((json_int_t)c->rejected[k]));
+    }
+    json_object_set_new(rejected, "guard", json_integer((json_int_t)b->split->guard_dropped));
     json_object_set_new(o, "dataset", json_string(final));
     json_object_set_new(o, "chips", json_integer((json_int_t)c->kept));
     json_object_set_new(o, "splits", splits);
-    json_object_set_new(o, "candidates",
-                        json_integer((json_int_t)b->plan->ncandidates));
+    json_object_set_new(o, "candidates", json_integer((json_int_t)b->plan->ncandidates));
     json_object_set_new(o, "rejected", rejected);
     if (b->labels != NULL && !b->labels->is_raster) {
         json_object_set_new(o, "label_features_unmapped",
                             json_integer((json_int_t)b->labels->unmapped));
     }
-    json_object_set_new(o, "regions", b->regions != NULL ? json_string(b->regions->path)
-                                                          : json_null());
+    json_object_set_new(o, "grids", json_integer((json_int_t)b->plan->ngrids));
+    json_object_set_new(o, "regions",
+                        b->regions != NULL ? json_string(b->regions->path) : json_null());
     json_object_set_new(o, "threads", json_integer(threads));
     json_object_set_new(o, "seconds", json_real(round(seconds * 1000) / 1000));
-    json_object_set_new(
-        o, "chips_per_second",
-        json_real(seconds > 0 ? round(c->kept / seconds * 10) / 10 : 0));
+    json_object_set_new(o, "chips_per_second",
+                        json_real(seconds > 0 ? round((double)c->kept / seconds * 10) / 10 : 0));
     text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
     json_decref(o);
     return text;
@@ -362,12 +377,17 @@ static char *summary_json(const ek_build *b, const committer *c,
 
 static void free_build(ek_build *b)
 {
+    size_t m;
+
+    for (m = 0; b->masks != NULL && m < b->plan->nmodalities; m++) {
+        ek_shapes_free(b->masks[m]);
+    }
+    free(b->masks);
     ek_regions_free(b->regions);
     free(b->region_tags);
     ek_labels_free(b->labels);
     ek_split_free(b->split);
     ek_plan_free(b->plan);
-    free(b->specs);
     free(b->arrays);
 }
 
@@ -381,22 +401,86 @@ static void free_table(void **t, size_t n)
     free(t);
 }
 
+/* Statistics, STAC, provenance and the resolved recipe of the finished
+   build in folder DIR. */
+static int write_metadata(eodkit_ctx *ctx, const ek_build *b, const committer *c,
+                          const char *dir, ek_worker *workers, int threads)
+{
+    ek_band_stats **band_stats = NULL;
+    ek_dataset_facts facts;
+    char *path = NULL;
+    size_t m;
+    int rc;
+
+    rc = finish_stats(ctx, b, dir, c->shards, c->moments, workers, threads, &band_stats);
+    memset(&facts, 0, sizeof facts);
+    facts.recipe = b->recipe;
+    facts.plan = b->plan;
+    facts.labels = b->labels;
+    facts.split = b->split;
+    facts.arrays = b->arrays;
+    facts.narrays = b->narrays;
+    facts.shards = c->shards;
+    facts.index = c->index;
+    facts.regions = b->regions;
+    facts.train = b->train;
+    facts.band_stats = band_stats;
+    facts.has_time = c->first_time <= c->last_time;
+    facts.first_time = c->first_time;
+    facts.last_time = c->last_time;
+    if (rc == EODKIT_OK && b->labels != NULL) {
+        facts.class_pixels = merged_counts(ctx, b, workers, threads, 0);
+        facts.class_chips = merged_counts(ctx, b, workers, threads, 1);
+        if (b->labels->recipe->task == EK_TASK_CLASSIFICATION) {
+            facts.label_chips = merged_counts(ctx, b, workers, threads, 2);
+        }
+        if (facts.class_pixels == NULL || facts.class_chips == NULL) {
+            rc = EODKIT_ERR_NOMEM;
+        }
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_write_stats(ctx, dir, &facts);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_write_stac(ctx, dir, &facts);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_write_provenance(ctx, dir, &facts);
+    }
+    if (rc == EODKIT_OK) {
+        path = ek_path_join(ctx, dir, "recipe.yaml");
+        rc = path == NULL ? EODKIT_ERR_NOMEM : ek_recipe_write_resolved(ctx, b->recipe, path);
+    }
+    free(path);
+    if (b->labels != NULL) {
+        free_table((void **)facts.class_pixels, b->split->nsplits);
+        free_table((void **)facts.class_chips, b->split->nsplits);
+        free_table((void **)facts.label_chips, b->split->nsplits);
+    }
+    for (m = 0; band_stats != NULL && m < b->plan->nmodalities; m++) {
+        free(band_stats[m]);
+    }
+    free(band_stats);
+    return rc;
+}
+
 /* Everything from the first work unit to the dataset in place. */
 static int run(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt,
                const char *final, double t0, char **summary)
 {
     const ek_plan *p = b->plan;
     ek_output out = {0};
-    committer c = {0};
+    committer c;
     ek_worker *workers = NULL;
     void **states = NULL;
-    ek_band_stats **band_stats = NULL;
-    ek_dataset_facts facts;
     ek_pool_job job;
     char *index_path = NULL;
     int threads = opt->threads < 1 ? 1 : opt->threads, i, rc;
     size_t m;
 
+    memset(&c, 0, sizeof c);
+    c.first_time = INT64_MAX;
+    c.last_time = INT64_MIN;
     if ((size_t)threads > p->nunits) {
         threads = (int)p->nunits;
     }
@@ -404,7 +488,6 @@ static int run(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt,
     if (rc != EODKIT_OK) {
         return rc;
     }
-    b->tmp_dir = out.tmp;
     index_path = ek_path_join(ctx, out.tmp, "index.gpkg");
     c.b = b;
     c.opt = opt;
@@ -416,8 +499,7 @@ static int run(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt,
         goto out;
     }
     for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
-        c.moments[m] =
-            ek_calloc(ctx, (size_t)p->modalities[m].nbands, sizeof **c.moments);
+        c.moments[m] = ek_calloc(ctx, (size_t)p->modalities[m].nbands, sizeof **c.moments);
         rc = c.moments[m] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
     if (rc == EODKIT_OK) {
@@ -425,11 +507,11 @@ static int run(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt,
                            b->split->nsplits, b->recipe->shard_bytes, &c.shards);
     }
     if (rc == EODKIT_OK) {
-        rc = ek_index_create(ctx, index_path, &p->grid, b->recipe->split.names,
-                             b->split->nsplits, b->regions, &c.index);
+        rc = ek_index_create(ctx, index_path, p, b->recipe->split.names, b->split->nsplits,
+                             b->regions, &c.index);
     }
     for (i = 0; i < threads && rc == EODKIT_OK; i++) {
-        rc = ek_worker_init(ctx, b, i, &workers[i]);
+        rc = ek_worker_init(ctx, b, &workers[i]);
         states[i] = &workers[i];
     }
     if (rc == EODKIT_OK) {
@@ -451,61 +533,14 @@ static int run(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt,
         rc = ek_index_close(ctx, c.index);
     }
     if (rc == EODKIT_OK) {
-        rc = finish_stats(ctx, b, out.tmp, c.shards, c.moments, workers, threads,
-                          &band_stats);
-    }
-    if (rc == EODKIT_OK) {
-        memset(&facts, 0, sizeof facts);
-        facts.recipe = b->recipe;
-        facts.plan = p;
-        facts.labels = b->labels;
-        facts.split = b->split;
-        facts.arrays = b->arrays;
-        facts.narrays = b->narrays;
-        facts.shards = c.shards;
-        facts.index = c.index;
-        facts.regions = b->regions;
-        facts.train = b->train;
-        facts.band_stats = band_stats;
-        if (b->labels != NULL) {
-            facts.class_pixels = merged_counts(ctx, b, workers, threads, 0);
-            facts.class_chips = merged_counts(ctx, b, workers, threads, 1);
-            if (b->labels->recipe->task == EK_TASK_CLASSIFICATION) {
-                facts.label_chips = merged_counts(ctx, b, workers, threads, 2);
-            }
-            if (facts.class_pixels == NULL || facts.class_chips == NULL) {
-                rc = EODKIT_ERR_NOMEM;
-            }
-        }
-        if (rc == EODKIT_OK) {
-            rc = ek_write_stats(ctx, out.tmp, &facts);
-        }
-        if (rc == EODKIT_OK) {
-            rc = ek_write_stac(ctx, out.tmp, &facts);
-        }
-        if (rc == EODKIT_OK) {
-            rc = ek_write_provenance(ctx, out.tmp, &facts);
-        }
-        if (b->labels != NULL) {
-            free_table((void **)facts.class_pixels, b->split->nsplits);
-            free_table((void **)facts.class_chips, b->split->nsplits);
-            free_table((void **)facts.label_chips, b->split->nsplits);
-        }
-    }
-    if (rc == EODKIT_OK) {
-        char *path = ek_path_join(ctx, out.tmp, "recipe.yaml");
-
-        rc = path == NULL ? EODKIT_ERR_NOMEM
-                          : ek_recipe_write_resolved(ctx, b->recipe, path);
-        free(path);
+        rc = write_metadata(ctx, b, &c, out.tmp, workers, threads);
     }
     if (rc == EODKIT_OK) {
         rc = ek_output_commit(ctx, &out);
     }
     if (rc == EODKIT_OK) {
-        *summary = summary_json(b, &c, c.shards, final, now_seconds() - t0, threads);
-        rc = *summary == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory")
-                              : EODKIT_OK;
+        *summary = summary_json(b, &c, final, now_seconds() - t0, threads);
+        rc = *summary == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
     }
 out:
     for (i = 0; workers != NULL && i < threads; i++) {
@@ -513,10 +548,6 @@ out:
     }
     free(workers);
     free(states);
-    for (m = 0; band_stats != NULL && m < p->nmodalities; m++) {
-        free(band_stats[m]);
-    }
-    free(band_stats);
     free_table((void **)c.moments, p->nmodalities);
     ek_shards_free(c.shards);
     ek_index_free(c.index);
@@ -528,9 +559,82 @@ out:
     return rc;
 }
 
-/* The region layer (options, then recipe, then the built-in world layer) and
-   the region of every candidate chip. Without any layer, chips are simply
-   not tagged; a layer that was asked for must load. */
+/* Time of mask polygon F from the recipe's time field (an OGR DateTime or
+   ISO 8601 text), and burn value 1 (the ek_feature_fn of masks). */
+static int mask_feature(void *arg, eodkit_ctx *ctx, OGRFeatureH f, double *burn,
+                        int64_t *time)
+{
+    const int *field = arg;
+    int y, mo, d, h, mi, tz;
+    float s;
+
+    (void)ctx;
+    *burn = 1;
+    if (*field < 0) {
+        return 1;
+    }
+    if (!OGR_F_GetFieldAsDateTimeEx(f, *field, &y, &mo, &d, &h, &mi, &s, &tz)) {
+        return 0; /* no time: it matches no acquisition */
+    }
+    {
+        char iso[32];
+
+        snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d, h, mi, (int)s);
+        return ek_time_parse_iso(iso, 0, time) == 0 ? 1 : 0;
+    }
+}
+
+/* Mask polygons of every modality that has them. */
+static int open_masks(eodkit_ctx *ctx, ek_build *b)
+{
+    const ek_plan *p = b->plan;
+    size_t m;
+    int rc = EODKIT_OK;
+
+    b->masks = ek_calloc(ctx, p->nmodalities, sizeof *b->masks);
+    if (b->masks == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
+        const ek_mask_recipe *mk = &p->modalities[m].recipe->mask;
+        GDALDatasetH ds;
+        OGRLayerH layer;
+        char where[512];
+        int field = -1;
+
+        if (mk->polygons == NULL) {
+            continue;
+        }
+        ek_recipe_where(b->recipe, mk->mark, where, sizeof where);
+        ds = ek_fs_exists(mk->polygons)
+                 ? GDALOpenEx(mk->polygons, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL)
+                 : NULL;
+        if (ds == NULL || GDALDatasetGetLayerCount(ds) == 0) {
+            rc = ek_error_with_gdal(ctx, EODKIT_ERR_INPUT,
+                                    "%s: cannot read the mask polygons (%s: mask.polygons)",
+                                    mk->polygons, where);
+        } else {
+            layer = GDALDatasetGetLayer(ds, 0);
+            if (mk->time_field != NULL) {
+                field = OGR_FD_GetFieldIndex(OGR_L_GetLayerDefn(layer), mk->time_field);
+                if (field < 0) {
+                    rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                                  "%s: the mask layer has no field '%s' (%s: mask.time_field)",
+                                  mk->polygons, mk->time_field, where);
+                }
+            }
+            if (rc == EODKIT_OK) {
+                rc = ek_shapes_load(ctx, p, layer, mk->polygons, where, field >= 0,
+                                    mask_feature, &field, &b->masks[m]);
+            }
+        }
+        if (ds != NULL) {
+            GDALClose(ds);
+        }
+    }
+    return rc;
+}
+
 static int open_regions(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt)
 {
     const ek_recipe *r = b->recipe;
@@ -574,10 +678,9 @@ int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
     b.recipe = recipe;
     final = opt->output_dir != NULL ? opt->output_dir : recipe->output_dir;
     if (final == NULL) {
-        return ek_error(
-            ctx, EODKIT_ERR_USAGE,
-            "%s: no output folder: set output.dir in the recipe or give -o DIR",
-            recipe->path);
+        return ek_error(ctx, EODKIT_ERR_USAGE,
+                        "%s: no output folder: set output.dir in the recipe or give -o DIR",
+                        recipe->path);
     }
     ek_gdal_capture_begin(ctx);
     GDALAllRegister();
@@ -589,7 +692,10 @@ int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
         rc = open_regions(ctx, &b, opt);
     }
     if (rc == EODKIT_OK && recipe->labels.present) {
-        rc = ek_labels_open(ctx, recipe, b.plan, &b.labels);
+        rc = ek_labels_open(ctx, recipe, b.plan, b.plan->nsources, &b.labels);
+    }
+    if (rc == EODKIT_OK) {
+        rc = open_masks(ctx, &b);
     }
     if (rc == EODKIT_OK) {
         rc = ek_split_make(ctx, b.plan, &b.split);

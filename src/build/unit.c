@@ -1,14 +1,17 @@
 /*
 ** Build: one work unit on one worker. Reads every modality over the unit's
-** window, renders the labels, then for each chip of the unit that has a
-** split: measures nodata and labelled fractions, applies the filters, cuts
-** the kept chips out and accumulates the training statistics. Nothing here
-** touches shared state: results go to the committer in build.c.
+** window (read_modality.c), renders the labels, then for each chip of the
+** unit that has a split: measures nodata, cloud and labelled shares, checks
+** optional modalities and stacks, applies the filters, cuts the kept chips
+** out and accumulates the training statistics. Nothing here touches shared
+** state: results go to the committer in build.c.
 */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ek_time.h"
 #include "ek_build.h"
 
 static void **calloc_table(eodkit_ctx *ctx, size_t rows, size_t cols, size_t size)
@@ -39,55 +42,97 @@ static void free_table(void **t, size_t rows)
     free(t);
 }
 
-int ek_worker_init(eodkit_ctx *ctx, const ek_build *b, int index, ek_worker *w)
+/* Buffers for modality M over the largest unit window (PLANE pixels) and up
+   to UNIT_CHIPS chips. */
+static int init_modality(eodkit_ctx *ctx, const ek_modality *m, size_t plane,
+                         size_t unit_chips, ek_modality_buffers *buf)
+{
+    size_t bytes = plane * (size_t)m->nbands * (size_t)ek_dtype_size(m->dtype);
+
+    buf->data = ek_calloc(ctx, bytes, 1);
+    buf->valid = ek_calloc(ctx, plane, 1);
+    buf->cloud = ek_calloc(ctx, plane, 1);
+    buf->origin = ek_calloc(ctx, plane, sizeof *buf->origin);
+    buf->acq = ek_calloc(ctx, bytes, 1);
+    buf->acq_valid = ek_calloc(ctx, plane, 1);
+    buf->acq_cloud = ek_calloc(ctx, plane, 1);
+    buf->part_valid = ek_calloc(ctx, plane, 1);
+    buf->raw = ek_calloc(ctx, plane, sizeof(double));
+    buf->steps_done = ek_calloc(ctx, unit_chips, sizeof *buf->steps_done);
+    buf->step_times = ek_calloc(ctx, unit_chips * (size_t)m->steps, sizeof *buf->step_times);
+    buf->step_nodata = ek_calloc(ctx, unit_chips, sizeof *buf->step_nodata);
+    buf->step_cloud = ek_calloc(ctx, unit_chips, sizeof *buf->step_cloud);
+    if (buf->data == NULL || buf->valid == NULL || buf->cloud == NULL || buf->origin == NULL ||
+        buf->acq == NULL || buf->acq_valid == NULL || buf->acq_cloud == NULL ||
+        buf->part_valid == NULL || buf->raw == NULL || buf->steps_done == NULL ||
+        buf->step_times == NULL || buf->step_nodata == NULL || buf->step_cloud == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    return EODKIT_OK;
+}
+
+static void clear_modality(ek_modality_buffers *buf)
+{
+    free(buf->data);
+    free(buf->valid);
+    free(buf->cloud);
+    free(buf->origin);
+    free(buf->acq);
+    free(buf->acq_valid);
+    free(buf->acq_cloud);
+    free(buf->part_valid);
+    free(buf->raw);
+    free(buf->steps_done);
+    free(buf->step_times);
+    free(buf->step_nodata);
+    free(buf->step_cloud);
+}
+
+int ek_worker_init(eodkit_ctx *ctx, const ek_build *b, ek_worker *w)
 {
     const ek_plan *p = b->plan;
-    ek_window unit = ek_plan_unit_window(p, 0); /* unit 0 is the largest */
-    size_t plane = (size_t)unit.w * (size_t)unit.h;
-    size_t chip = (size_t)p->grid.chip_w * (size_t)p->grid.chip_h;
+    size_t plane = (size_t)p->unit_w * (size_t)p->unit_h;
+    size_t chip = (size_t)p->chip_w * (size_t)p->chip_h;
+    size_t unit_chips = (size_t)p->unit_chips * (size_t)p->unit_chips;
     size_t m, nsplits = b->split->nsplits;
-    int rc = EODKIT_OK;
+    int max_bands = 1, rc = EODKIT_OK;
 
     memset(w, 0, sizeof *w);
     w->b = b;
-    w->index = index;
-    w->readers = ek_calloc(ctx, p->nmodalities, sizeof *w->readers);
-    w->unit_data = ek_calloc(ctx, p->nmodalities, sizeof *w->unit_data);
-    w->unit_valid = ek_calloc(ctx, p->nmodalities, sizeof *w->unit_valid);
+    for (m = 0; m < p->nmodalities; m++) {
+        max_bands = p->modalities[m].nbands > max_bands ? p->modalities[m].nbands : max_bands;
+    }
+    rc = ek_reader_new(ctx, p->nsources + 1, p->unit_w, p->unit_h, max_bands, &w->reader);
+    w->mods = ek_calloc(ctx, p->nmodalities, sizeof *w->mods);
     w->hist = ek_calloc(ctx, p->nmodalities, sizeof *w->hist);
     w->chip_valid = ek_calloc(ctx, chip, 1);
     w->band_valid = ek_calloc(ctx, chip, 1);
-    if (w->readers == NULL || w->unit_data == NULL || w->unit_valid == NULL ||
-        w->hist == NULL || w->chip_valid == NULL || w->band_valid == NULL) {
-        return EODKIT_ERR_NOMEM;
+    if (rc == EODKIT_OK && (w->mods == NULL || w->hist == NULL || w->chip_valid == NULL ||
+                            w->band_valid == NULL)) {
+        rc = EODKIT_ERR_NOMEM;
     }
     for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
-        const ek_modality *mod = &p->modalities[m];
-
-        rc = ek_reader_new(ctx, &b->specs[m], &p->grid, unit.w, unit.h, &w->readers[m]);
-        w->unit_data[m] = ek_calloc(ctx, plane * (size_t)mod->nbands,
-                                    (size_t)ek_dtype_size(mod->dtype));
-        w->unit_valid[m] = ek_calloc(ctx, plane, 1);
-        w->hist[m] = (uint64_t **)calloc_table(ctx, (size_t)mod->nbands, EK_HIST_BINS,
-                                               sizeof(uint64_t));
-        if (rc == EODKIT_OK && (w->unit_data[m] == NULL || w->unit_valid[m] == NULL ||
-                                w->hist[m] == NULL)) {
+        rc = init_modality(ctx, &p->modalities[m], plane, unit_chips, &w->mods[m]);
+        w->hist[m] = (uint64_t **)calloc_table(ctx, (size_t)p->modalities[m].nbands,
+                                               EK_HIST_BINS, sizeof(uint64_t));
+        if (rc == EODKIT_OK && w->hist[m] == NULL) {
             rc = EODKIT_ERR_NOMEM;
         }
     }
     if (rc == EODKIT_OK && b->labels != NULL) {
-        rc = ek_label_worker_new(ctx, b->labels, p, &w->labels);
         w->unit_labels = ek_calloc(ctx, plane, (size_t)ek_dtype_size(b->labels->dtype));
+        w->label_raw = ek_calloc(ctx, plane, sizeof(double));
+        w->label_valid = ek_calloc(ctx, plane, 1);
         w->chip_hist = ek_calloc(ctx, (size_t)b->nclass_ids, sizeof *w->chip_hist);
-        w->class_pixels = (uint64_t **)calloc_table(ctx, nsplits, (size_t)b->nclass_ids,
-                                                    sizeof(uint64_t));
-        w->class_chips = (uint64_t **)calloc_table(ctx, nsplits, (size_t)b->nclass_ids,
-                                                   sizeof(uint64_t));
-        w->label_chips = (uint64_t **)calloc_table(ctx, nsplits, (size_t)b->nclass_ids,
-                                                   sizeof(uint64_t));
-        if (rc == EODKIT_OK && (w->unit_labels == NULL || w->chip_hist == NULL ||
-                                w->class_pixels == NULL || w->class_chips == NULL ||
-                                w->label_chips == NULL)) {
+        w->class_pixels =
+            (uint64_t **)calloc_table(ctx, nsplits, (size_t)b->nclass_ids, sizeof(uint64_t));
+        w->class_chips =
+            (uint64_t **)calloc_table(ctx, nsplits, (size_t)b->nclass_ids, sizeof(uint64_t));
+        w->label_chips =
+            (uint64_t **)calloc_table(ctx, nsplits, (size_t)b->nclass_ids, sizeof(uint64_t));
+        if (w->unit_labels == NULL || w->label_raw == NULL || w->label_valid == NULL ||
+            w->chip_hist == NULL || w->class_pixels == NULL || w->class_chips == NULL ||
+            w->label_chips == NULL) {
             rc = EODKIT_ERR_NOMEM;
         }
     }
@@ -100,27 +145,21 @@ void ek_worker_clear(ek_worker *w)
     size_t m, nsplits = w->b != NULL ? w->b->split->nsplits : 0;
 
     for (m = 0; p != NULL && m < p->nmodalities; m++) {
-        if (w->readers != NULL) {
-            ek_reader_free(w->readers[m]);
-        }
-        if (w->unit_data != NULL) {
-            free(w->unit_data[m]);
-        }
-        if (w->unit_valid != NULL) {
-            free(w->unit_valid[m]);
+        if (w->mods != NULL) {
+            clear_modality(&w->mods[m]);
         }
         if (w->hist != NULL) {
             free_table((void **)w->hist[m], (size_t)p->modalities[m].nbands);
         }
     }
-    free(w->readers);
-    free(w->unit_data);
-    free(w->unit_valid);
+    ek_reader_free(w->reader);
+    free(w->mods);
     free(w->hist);
     free(w->chip_valid);
     free(w->band_valid);
-    ek_label_worker_free(w->labels);
     free(w->unit_labels);
+    free(w->label_raw);
+    free(w->label_valid);
     free(w->chip_hist);
     free_table((void **)w->class_pixels, nsplits);
     free_table((void **)w->class_chips, nsplits);
@@ -136,22 +175,21 @@ void ek_unit_result_free(void *result)
     if (r == NULL) {
         return;
     }
-    for (k = 0; k < r->nkept; k++) {
+    for (k = 0; k < r->nchips; k++) {
         free(r->chips[k].class_hist);
+        free(r->chips[k].present);
+        free(r->chips[k].times);
+        free(r->chips[k].sources);
     }
     free(r->chips);
-    if (r->data != NULL) {
-        for (k = 0; r->data[k] != NULL; k++) {
-            free(r->data[k]);
-        }
-        free(r->data);
+    for (k = 0; r->data != NULL && r->data[k] != NULL; k++) {
+        free(r->data[k]);
     }
-    if (r->moments != NULL) {
-        for (k = 0; r->moments[k] != NULL; k++) {
-            free(r->moments[k]);
-        }
-        free(r->moments);
+    free(r->data);
+    for (k = 0; r->moments != NULL && r->moments[k] != NULL; k++) {
+        free(r->moments[k]);
     }
+    free(r->moments);
     free(r);
 }
 
@@ -174,47 +212,85 @@ static void cut(unsigned char *dst, const unsigned char *src, const ek_window *u
     }
 }
 
+/* ---- a small JSON text builder for the per-chip index columns ---- */
+
+typedef struct text {
+    char *s;
+    size_t len, cap;
+    int failed;
+} text;
+
+static void add(text *t, const char *fmt, ...) EK_PRINTF(2, 3);
+
+static void add(text *t, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (t->failed) {
+        return;
+    }
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (t->len + (size_t)n + 1 > t->cap) {
+        size_t cap = (t->len + (size_t)n + 1) * 2 + 32;
+        char *s = realloc(t->s, cap);
+
+        if (s == NULL) {
+            t->failed = 1;
+            return;
+        }
+        t->s = s;
+        t->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)n;
+}
+
+/* T's text, or NULL (with CTX set) when building it failed. */
+static char *finish(eodkit_ctx *ctx, text *t)
+{
+    if (t->failed || t->s == NULL) {
+        free(t->s);
+        ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    return t->s;
+}
+
 /* The chip's class histogram as JSON {"id": pixels, ...} (nonzero only). */
 static char *hist_json(eodkit_ctx *ctx, const uint64_t *hist, int n)
 {
-    size_t cap = 64, used = 0;
-    char *s = ek_calloc(ctx, cap, 1);
-    int id;
+    text t = {0};
+    int id, first = 1;
 
-    if (s == NULL) {
-        return NULL;
-    }
-    s[used++] = '{';
+    add(&t, "{");
     for (id = 0; id < n; id++) {
-        char item[48];
-        int len;
-
-        if (hist[id] == 0) {
-            continue;
+        if (hist[id] > 0) {
+            add(&t, "%s\"%d\": %llu", first ? "" : ", ", id, (unsigned long long)hist[id]);
+            first = 0;
         }
-        len = snprintf(item, sizeof item, "%s\"%d\": %llu", used > 1 ? ", " : "", id,
-                       (unsigned long long)hist[id]);
-        if (ek_grow(ctx, (void **)&s, &cap, used + (size_t)len + 2, 1) != EODKIT_OK) {
-            free(s);
-            return NULL;
-        }
-        memcpy(s + used, item, (size_t)len);
-        used += (size_t)len;
     }
-    s[used++] = '}';
-    s[used] = '\0';
-    return s;
+    add(&t, "}");
+    return finish(ctx, &t);
 }
+
+/* ---- one chip ---- */
 
 /* Class of a chip for the classification task: the most frequent labelled
    class (lowest id on ties), or the background when none is labelled. */
-static int majority_class(const uint64_t *hist, int n, int background)
+static int majority_class(const ek_labels_recipe *lr, const uint64_t *hist, int n)
 {
-    int id, best = background;
+    int id, best = lr->background;
 
     for (id = 0; id < n; id++) {
-        if (id != background && hist[id] > 0 &&
-            (best == background || hist[id] > hist[best])) {
+        if (id == lr->background || (lr->has_ignore && id == lr->ignore_index)) {
+            continue;
+        }
+        if (hist[id] > 0 && (best == lr->background || hist[id] > hist[best])) {
             best = id;
         }
     }
@@ -226,8 +302,7 @@ static void chip_label(const ek_build *b, ek_worker *w, const ek_window *uw,
                        const ek_window *cw, unsigned char *dst, int *label)
 {
     const ek_labels *l = b->labels;
-    size_t npx = (size_t)cw->w * (size_t)cw->h;
-    size_t k;
+    size_t npx = (size_t)cw->w * (size_t)cw->h, k;
 
     *label = -1;
     switch (l->recipe->task) {
@@ -235,7 +310,7 @@ static void chip_label(const ek_build *b, ek_worker *w, const ek_window *uw,
         cut(dst, w->unit_labels, uw, cw, 1, (size_t)ek_dtype_size(l->dtype));
         break;
     case EK_TASK_CLASSIFICATION:
-        *label = majority_class(w->chip_hist, b->nclass_ids, l->recipe->background);
+        *label = majority_class(l->recipe, w->chip_hist, b->nclass_ids);
         ek_pixel_set(dst, l->dtype, 0, *label);
         break;
     case EK_TASK_MULTILABEL:
@@ -248,74 +323,309 @@ static void chip_label(const ek_build *b, ek_worker *w, const ek_window *uw,
     }
 }
 
-/* Training statistics of one kept chip (its arrays already cut). */
-static void accumulate_stats(const ek_build *b, ek_worker *w, ek_unit_result *res,
-                             size_t k)
-{
-    const ek_plan *p = b->plan;
-    size_t npx = (size_t)p->grid.chip_w * (size_t)p->grid.chip_h, m;
-
-    for (m = 0; m < p->nmodalities; m++) {
-        const ek_modality *mod = &p->modalities[m];
-        size_t dsize = (size_t)ek_dtype_size(mod->dtype);
-        const unsigned char *chip = res->data[m] + k * b->arrays[m].chip_bytes;
-        int band;
-
-        for (band = 0; band < mod->nbands; band++) {
-            const unsigned char *plane = chip + (size_t)band * npx * dsize;
-            ek_moments mo;
-
-            ek_stats_mask(plane, mod->dtype, mod->has_nodata, mod->nodata, npx,
-                          w->band_valid);
-            ek_moments_of(&mo, plane, mod->dtype, w->band_valid, npx);
-            ek_moments_merge(&res->moments[m][band], &mo);
-            ek_hist_add(w->hist[m][band], plane, mod->dtype, w->band_valid, npx);
-        }
-    }
-}
-
-/* Validity of chip CW across every modality into w->chip_valid; return the
-   number of invalid pixels. */
-static size_t chip_validity(const ek_build *b, ek_worker *w, const ek_window *uw,
-                            const ek_window *cw)
-{
-    size_t invalid = 0, m;
-    int x, y;
-
-    for (y = 0; y < cw->h; y++) {
-        for (x = 0; x < cw->w; x++) {
-            size_t from = (size_t)(cw->y - uw->y + y) * (size_t)uw->w +
-                          (size_t)(cw->x - uw->x + x);
-            uint8_t ok = 1;
-
-            for (m = 0; m < b->plan->nmodalities; m++) {
-                ok &= w->unit_valid[m][from];
-            }
-            w->chip_valid[(size_t)y * (size_t)cw->w + (size_t)x] = ok;
-            invalid += !ok;
-        }
-    }
-    return invalid;
-}
-
 /* Class histogram of chip CW into w->chip_hist; return labelled pixels. */
 static size_t chip_classes(const ek_build *b, ek_worker *w, const ek_window *uw,
                            const ek_window *cw)
 {
     const ek_labels *l = b->labels;
-    size_t npx = (size_t)cw->w * (size_t)cw->h;
+    size_t unlabeled;
     int x, y;
 
     memset(w->chip_hist, 0, (size_t)b->nclass_ids * sizeof *w->chip_hist);
     for (y = 0; y < cw->h; y++) {
         for (x = 0; x < cw->w; x++) {
-            size_t from = (size_t)(cw->y - uw->y + y) * (size_t)uw->w +
-                          (size_t)(cw->x - uw->x + x);
+            size_t from =
+                (size_t)(cw->y - uw->y + y) * (size_t)uw->w + (size_t)(cw->x - uw->x + x);
 
             w->chip_hist[(int)ek_pixel_get(w->unit_labels, l->dtype, from)]++;
         }
     }
-    return npx - w->chip_hist[l->recipe->background];
+    unlabeled = w->chip_hist[l->recipe->background];
+    if (l->recipe->has_ignore) {
+        unlabeled += w->chip_hist[l->recipe->ignore_index];
+    }
+    return (size_t)cw->w * (size_t)cw->h - unlabeled;
+}
+
+/* Shares of CW's pixels that are not valid / masked in a composite. */
+static void composite_shares(const ek_modality_buffers *buf, const ek_window *uw,
+                             const ek_window *cw, size_t *invalid, size_t *masked)
+{
+    int x, y;
+
+    *invalid = *masked = 0;
+    for (y = 0; y < cw->h; y++) {
+        for (x = 0; x < cw->w; x++) {
+            size_t at = (size_t)(cw->y - uw->y + y) * (size_t)uw->w + (size_t)(cw->x - uw->x + x);
+
+            *invalid += !buf->valid[at];
+            *masked += buf->cloud[at];
+        }
+    }
+}
+
+/* What the modalities say about chip K: nodata and cloud shares over the
+   required ones, presence of the optional ones, whether a required stack
+   lacked acquisitions. Fills w->chip_valid (required composites). */
+static void modality_shares(const ek_build *b, ek_worker *w, const ek_unit_view *v, size_t k,
+                            ek_unit_chip *uc, int *present, int *short_stack)
+{
+    const ek_plan *p = b->plan;
+    ek_window cw = ek_plan_chip(p, v->chip_ids[k]).window;
+    size_t npx = (size_t)cw.w * (size_t)cw.h, m, bad = 0, px;
+    int x, y;
+
+    memset(w->chip_valid, 1, npx);
+    uc->nodata_frac = 0;
+    uc->cloud_frac = -1;
+    *short_stack = 0;
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_modality *mod = &p->modalities[m];
+        const ek_modality_buffers *buf = &w->mods[m];
+        int required = mod->recipe->required, has_mask = mod->recipe->mask.present;
+        double nodata, cloud;
+
+        if (mod->recipe->time.mode == EK_TIME_STACK) {
+            present[m] = buf->steps_done[k] == mod->steps;
+            *short_stack |= required && !present[m];
+            nodata = present[m] ? buf->step_nodata[k] : 1;
+            cloud = present[m] ? buf->step_cloud[k] : 0;
+        } else {
+            size_t invalid, masked;
+
+            composite_shares(buf, &v->window, &cw, &invalid, &masked);
+            nodata = (double)invalid / (double)npx;
+            cloud = (double)masked / (double)npx;
+            present[m] = nodata <= b->recipe->max_nodata;
+            for (y = 0; required && y < cw.h; y++) {
+                for (x = 0; x < cw.w; x++) {
+                    size_t at = (size_t)(cw.y - v->window.y + y) * (size_t)v->window.w +
+                                (size_t)(cw.x - v->window.x + x);
+
+                    w->chip_valid[(size_t)y * (size_t)cw.w + (size_t)x] &= buf->valid[at];
+                }
+            }
+        }
+        if (required && nodata > uc->nodata_frac) {
+            uc->nodata_frac = nodata; /* a stack's worst step */
+        }
+        if (has_mask && (required || present[m]) && cloud > uc->cloud_frac) {
+            uc->cloud_frac = cloud;
+        }
+    }
+    for (px = 0; px < npx; px++) {
+        bad += !w->chip_valid[px];
+    }
+    if ((double)bad / (double)npx > uc->nodata_frac) {
+        uc->nodata_frac = (double)bad / (double)npx;
+    }
+}
+
+/* JSON of the optional modalities' presence, or NULL when all are required. */
+static char *present_json(eodkit_ctx *ctx, const ek_plan *p, const int *present, int *rc)
+{
+    text t = {0};
+    size_t m;
+    int any = 0;
+
+    for (m = 0; m < p->nmodalities; m++) {
+        if (!p->modalities[m].recipe->required) {
+            add(&t, "%s\"%s\": %d", any ? ", " : "{", p->modalities[m].recipe->name, present[m]);
+            any = 1;
+        }
+    }
+    if (!any) {
+        return NULL;
+    }
+    add(&t, "}");
+    return (*rc = t.failed ? EODKIT_ERR_NOMEM : EODKIT_OK) == EODKIT_OK ? finish(ctx, &t) : NULL;
+}
+
+/* Whether acquisition time T of modality M is used by chip K. */
+static int time_used(const ek_modality *m, const ek_modality_buffers *buf, const ek_unit_view *v,
+                     size_t k, const ek_window *cw, size_t t)
+{
+    int x, y, s;
+
+    if (m->recipe->time.mode == EK_TIME_STACK) {
+        for (s = 0; s < m->steps; s++) {
+            if (buf->step_times[k * (size_t)m->steps + (size_t)s] == m->times[t]) {
+                return 1;
+            }
+        }
+        return 0;
+    }
+    for (y = 0; y < cw->h; y++) {
+        for (x = 0; x < cw->w; x++) {
+            size_t at = (size_t)(cw->y - v->window.y + y) * (size_t)v->window.w +
+                        (size_t)(cw->x - v->window.x + x);
+
+            if (buf->origin[at] == t) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The acquisition times each time modality used for chip K (JSON), the
+   latest of them, and the files that fed the chip (JSON). */
+static int chip_provenance(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
+                           const ek_unit_view *v, size_t k, const int *present,
+                           ek_unit_chip *uc)
+{
+    const ek_plan *p = b->plan;
+    ek_window cw = ek_plan_chip(p, v->chip_ids[k]).window;
+    text times = {0}, sources = {0};
+    uint8_t *used = NULL;
+    size_t m, t, s;
+    int any_time = 0;
+
+    uc->latest = INT64_MIN;
+    add(&sources, "{");
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_modality *mod = &p->modalities[m];
+        int timed = mod->recipe->time.mode != EK_TIME_NONE, first = 1;
+
+        free(used);
+        used = calloc(mod->ntimes + 1, 1);
+        if (used == NULL) {
+            return ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
+        }
+        if (timed) {
+            add(&times, "%s\"%s\": [", any_time ? ", " : "{", mod->recipe->name);
+            for (t = 0; present[m] && t < mod->ntimes; t++) {
+                char iso[32];
+
+                used[t] = (uint8_t)time_used(mod, &w->mods[m], v, k, &cw, t);
+                if (used[t]) {
+                    ek_time_format(mod->times[t], iso, sizeof iso);
+                    add(&times, "%s\"%s\"", first ? "" : ", ", iso);
+                    first = 0;
+                    uc->latest = mod->times[t] > uc->latest ? mod->times[t] : uc->latest;
+                }
+            }
+            add(&times, "]");
+            any_time = 1;
+        }
+        add(&sources, "%s\"%s\": [", m ? ", " : "", mod->recipe->name);
+        first = 1;
+        for (s = 0; s < mod->nsources; s++) {
+            const ek_placement *pl = ek_plan_placement(mod, v->grid, s);
+            int overlaps = pl->gx1 > cw.x && pl->gx0 < cw.x + cw.w && pl->gy1 > cw.y &&
+                           pl->gy0 < cw.y + cw.h;
+
+            for (t = 0; timed && overlaps && t < mod->ntimes; t++) {
+                overlaps = mod->times[t] == mod->sources[s].time ? used[t] : overlaps;
+            }
+            if (overlaps) {
+                add(&sources, "%s%zu", first ? "" : ", ", s);
+                first = 0;
+            }
+        }
+        add(&sources, "]");
+    }
+    free(used);
+    add(&sources, "}");
+    uc->sources = finish(ctx, &sources);
+    if (any_time) {
+        add(&times, "}");
+        uc->times = finish(ctx, &times);
+    } else {
+        free(times.s);
+    }
+    return uc->sources == NULL || (any_time && uc->times == NULL) ? EODKIT_ERR_NOMEM
+                                                                   : EODKIT_OK;
+}
+
+/* Training statistics of one kept chip (its arrays already cut). */
+static void accumulate_stats(const ek_build *b, ek_worker *w, ek_unit_result *res, size_t k,
+                             const int *present)
+{
+    const ek_plan *p = b->plan;
+    size_t npx = (size_t)p->chip_w * (size_t)p->chip_h, m;
+
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_modality *mod = &p->modalities[m];
+        size_t dsize = (size_t)ek_dtype_size(mod->dtype);
+        const unsigned char *chip = res->data[m] + k * b->arrays[m].chip_bytes;
+        int band, s;
+
+        if (!present[m]) {
+            continue;
+        }
+        for (s = 0; s < mod->steps; s++) {
+            for (band = 0; band < mod->nbands; band++) {
+                const unsigned char *plane =
+                    chip + ((size_t)s * (size_t)mod->nbands + (size_t)band) * npx * dsize;
+                ek_moments mo;
+
+                ek_stats_mask(plane, mod->dtype, mod->has_nodata, mod->nodata, npx,
+                              w->band_valid);
+                ek_moments_of(&mo, plane, mod->dtype, w->band_valid, npx);
+                ek_moments_merge(&res->moments[m][band], &mo);
+                ek_hist_add(w->hist[m][band], plane, mod->dtype, w->band_valid, npx);
+            }
+        }
+    }
+}
+
+/* Judge chip K; when kept, cut its arrays and account for it. */
+static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w, const ek_unit_view *v,
+                     size_t k, ek_unit_result *res)
+{
+    const ek_plan *p = b->plan;
+    const ek_recipe *r = b->recipe;
+    ek_unit_chip *uc = &res->chips[k];
+    ek_window cw = ek_plan_chip(p, v->chip_ids[k]).window;
+    size_t npx = (size_t)cw.w * (size_t)cw.h, m;
+    int present[64], short_stack, c, rc = EODKIT_OK;
+
+    uc->chip_id = v->chip_ids[k];
+    uc->split = b->split->chip_split[uc->chip_id];
+    uc->label = -1;
+    modality_shares(b, w, v, k, uc, present, &short_stack);
+    if (b->labels != NULL) {
+        uc->labeled_frac = (double)chip_classes(b, w, &v->window, &cw) / (double)npx;
+    }
+    uc->reject = short_stack                           ? EK_REJECT_TIME
+                 : uc->nodata_frac > r->max_nodata     ? EK_REJECT_NODATA
+                 : uc->cloud_frac > r->max_cloud       ? EK_REJECT_CLOUD
+                 : uc->labeled_frac < r->min_labeled   ? EK_REJECT_UNLABELED
+                                                       : EK_KEEP;
+    if (uc->reject != EK_KEEP) {
+        return EODKIT_OK;
+    }
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_modality *mod = &p->modalities[m];
+
+        if (mod->recipe->time.mode != EK_TIME_STACK) {
+            cut(res->data[m] + k * b->arrays[m].chip_bytes, w->mods[m].data, &v->window, &cw,
+                mod->nbands, (size_t)ek_dtype_size(mod->dtype));
+        }
+    }
+    uc->present = present_json(ctx, p, present, &rc);
+    if (rc == EODKIT_OK) {
+        rc = chip_provenance(ctx, b, w, v, k, present, uc);
+    }
+    if (rc == EODKIT_OK && b->labels != NULL) {
+        chip_label(b, w, &v->window, &cw,
+                   res->data[p->nmodalities] + k * b->arrays[p->nmodalities].chip_bytes,
+                   &uc->label);
+        uc->class_hist = hist_json(ctx, w->chip_hist, b->nclass_ids);
+        rc = uc->class_hist == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+        for (c = 0; rc == EODKIT_OK && c < b->nclass_ids; c++) {
+            w->class_pixels[uc->split][c] += w->chip_hist[c];
+            w->class_chips[uc->split][c] += w->chip_hist[c] > 0;
+        }
+        if (uc->label >= 0) {
+            w->label_chips[uc->split][uc->label]++;
+        }
+    }
+    if (rc == EODKIT_OK && uc->split == b->train) {
+        accumulate_stats(b, w, res, k, present);
+    }
+    return rc;
 }
 
 static int alloc_result(eodkit_ctx *ctx, const ek_build *b, size_t nchips,
@@ -324,6 +634,7 @@ static int alloc_result(eodkit_ctx *ctx, const ek_build *b, size_t nchips,
     const ek_plan *p = b->plan;
     size_t a, m;
 
+    res->nchips = nchips;
     res->chips = ek_calloc(ctx, nchips, sizeof *res->chips);
     res->data = ek_calloc(ctx, b->narrays + 1, sizeof *res->data);
     res->moments = ek_calloc(ctx, p->nmodalities + 1, sizeof *res->moments);
@@ -346,61 +657,41 @@ static int alloc_result(eodkit_ctx *ctx, const ek_build *b, size_t nchips,
     return EODKIT_OK;
 }
 
-/* One chip: filter, then cut and account for it when kept. */
-static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
-                     const ek_window *uw, size_t id, ek_unit_result *res)
+/* The unit's chips that have a split, and the window covering them. */
+static size_t active_chips(const ek_plan *p, const ek_split *s, size_t u, size_t *ids,
+                           ek_unit_view *v, size_t *candidates)
 {
-    const ek_plan *p = b->plan;
-    const ek_recipe *r = b->recipe;
-    ek_window cw = ek_plan_chip_window(p, id);
-    size_t npx = (size_t)cw.w * (size_t)cw.h, m, k;
-    int split = b->split->chip_split[id], c;
-    double nodata_frac = (double)chip_validity(b, w, uw, &cw) / (double)npx;
-    double labeled_frac = 0;
-    ek_kept_chip *kc;
+    int i0, i1, j0, j1, i, j, x1 = 0, y1 = 0;
+    const ek_grid *g;
 
-    if (b->labels != NULL) {
-        labeled_frac = (double)chip_classes(b, w, uw, &cw) / (double)npx;
-    }
-    if (nodata_frac > r->max_nodata) {
-        res->rejected_nodata++;
-        return EODKIT_OK;
-    }
-    if (labeled_frac < r->min_labeled) {
-        res->rejected_unlabeled++;
-        return EODKIT_OK;
-    }
-    k = res->nkept++;
-    kc = &res->chips[k];
-    kc->chip_id = id;
-    kc->split = split;
-    kc->nodata_frac = nodata_frac;
-    kc->labeled_frac = labeled_frac;
-    kc->label = -1;
-    for (m = 0; m < p->nmodalities; m++) {
-        cut(res->data[m] + k * b->arrays[m].chip_bytes, w->unit_data[m], uw, &cw,
-            p->modalities[m].nbands, (size_t)ek_dtype_size(p->modalities[m].dtype));
-    }
-    if (b->labels != NULL) {
-        chip_label(b, w, uw, &cw,
-                   res->data[p->nmodalities] + k * b->arrays[p->nmodalities].chip_bytes,
-                   &kc->label);
-        kc->class_hist = hist_json(ctx, w->chip_hist, b->nclass_ids);
-        if (kc->class_hist == NULL) {
-            return EODKIT_ERR_NOMEM;
-        }
-        for (c = 0; c < b->nclass_ids; c++) {
-            w->class_pixels[split][c] += w->chip_hist[c];
-            w->class_chips[split][c] += w->chip_hist[c] > 0;
-        }
-        if (kc->label >= 0) {
-            w->label_chips[split][kc->label]++;
+    v->grid = ek_plan_unit(p, u, &i0, &i1, &j0, &j1);
+    v->nchips = 0;
+    g = &p->grids[v->grid];
+    for (j = j0; j < j1; j++) {
+        for (i = i0; i < i1; i++) {
+            size_t id = g->first_chip + (size_t)j * (size_t)g->nx + (size_t)i;
+            ek_window cw;
+
+            *candidates += p->candidate[id];
+            if (s->chip_split[id] < 0) {
+                continue;
+            }
+            cw = ek_plan_chip(p, id).window;
+            if (v->nchips == 0) {
+                v->window = cw;
+                x1 = cw.x + cw.w, y1 = cw.y + cw.h;
+            }
+            v->window.x = cw.x < v->window.x ? cw.x : v->window.x;
+            v->window.y = cw.y < v->window.y ? cw.y : v->window.y;
+            x1 = cw.x + cw.w > x1 ? cw.x + cw.w : x1;
+            y1 = cw.y + cw.h > y1 ? cw.y + cw.h : y1;
+            ids[v->nchips++] = id;
         }
     }
-    if (split == b->train) {
-        accumulate_stats(b, w, res, k);
-    }
-    return EODKIT_OK;
+    v->window.w = x1 - v->window.x;
+    v->window.h = y1 - v->window.y;
+    v->chip_ids = ids;
+    return v->nchips;
 }
 
 int ek_unit_run(void *state, eodkit_ctx *ctx, size_t u, void **result)
@@ -409,57 +700,31 @@ int ek_unit_run(void *state, eodkit_ctx *ctx, size_t u, void **result)
     const ek_build *b = w->b;
     const ek_plan *p = b->plan;
     ek_unit_result *res = ek_calloc(ctx, 1, sizeof *res);
-    ek_window win = {0, 0, 0, 0};
-    int i0, i1, j0, j1, i, j, x1 = 0, y1 = 0, rc = EODKIT_OK;
-    size_t active = 0, m;
+    size_t *ids = ek_calloc(ctx, (size_t)p->unit_chips * (size_t)p->unit_chips, sizeof *ids);
+    ek_unit_view v;
+    size_t m, k;
+    int rc = EODKIT_OK;
 
     *result = res;
-    if (res == NULL) {
+    if (res == NULL || ids == NULL) {
+        free(ids);
         return EODKIT_ERR_NOMEM;
     }
-    ek_plan_unit_chips(p, u, &i0, &i1, &j0, &j1);
-    /* Read only the part of the unit its active chips need. */
-    for (j = j0; j < j1; j++) {
-        for (i = i0; i < i1; i++) {
-            size_t id = (size_t)j * (size_t)p->grid.nx + (size_t)i;
-            ek_window cw;
-
-            res->candidates += p->candidate[id];
-            if (b->split->chip_split[id] < 0) {
-                continue;
-            }
-            cw = ek_plan_chip_window(p, id);
-            if (active++ == 0) {
-                win = cw;
-                x1 = cw.x + cw.w, y1 = cw.y + cw.h;
-            }
-            win.x = cw.x < win.x ? cw.x : win.x;
-            win.y = cw.y < win.y ? cw.y : win.y;
-            x1 = cw.x + cw.w > x1 ? cw.x + cw.w : x1;
-            y1 = cw.y + cw.h > y1 ? cw.y + cw.h : y1;
-        }
-    }
-    if (active == 0) {
+    if (active_chips(p, b->split, u, ids, &v, &res->candidates) == 0) {
+        free(ids);
         return EODKIT_OK;
     }
-    win.w = x1 - win.x;
-    win.h = y1 - win.y;
-    rc = alloc_result(ctx, b, active, res);
+    rc = alloc_result(ctx, b, v.nchips, res);
     for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
-        rc =
-            ek_reader_read(ctx, w->readers[m], &win, w->unit_data[m], w->unit_valid[m]);
+        rc = ek_read_modality(ctx, w, m, &v, res);
     }
     if (rc == EODKIT_OK && b->labels != NULL) {
-        rc = ek_labels_render(ctx, w->labels, &win, w->unit_labels);
+        rc = ek_labels_render(ctx, b->labels, p, v.grid, &v.window, w->reader, w->label_raw,
+                              w->label_valid, w->unit_labels);
     }
-    for (j = j0; j < j1 && rc == EODKIT_OK; j++) {
-        for (i = i0; i < i1 && rc == EODKIT_OK; i++) {
-            size_t id = (size_t)j * (size_t)p->grid.nx + (size_t)i;
-
-            if (b->split->chip_split[id] >= 0) {
-                rc = take_chip(ctx, b, w, &win, id, res);
-            }
-        }
+    for (k = 0; k < v.nchips && rc == EODKIT_OK; k++) {
+        rc = take_chip(ctx, b, w, &v, k, res);
     }
+    free(ids);
     return rc;
 }

@@ -1,10 +1,11 @@
 /*
 ** Plan: what the build will do, fixed before any pixel is read. Inspects
-** every input raster, chooses the target grid (CRS, origin, resolution,
-** size), lays chips on it, keeps the chips inside the AOI and cuts the chip
-** lattice into work units. The plan is immutable once made and shared
-** read-only by all workers; work units depend on the recipe alone, never on
-** the thread count, so output never depends on it either.
+** every input raster, chooses the target grids (one, or one per UTM zone),
+** places every input on them, lays chips, keeps the chips inside the AOI
+** and over data, and cuts the chip lattices into work units. The plan is
+** immutable once made and shared read-only by all workers; work units
+** depend on the recipe alone, never on the thread count, so output never
+** depends on it either.
 */
 #ifndef EK_PLAN_H
 #define EK_PLAN_H
@@ -17,14 +18,15 @@
 
 #include "recipe/ek_recipe.h"
 
-/* A rectangle of grid pixels. */
+/* A rectangle of pixels of one grid. */
 typedef struct ek_window {
     int x, y; /* top-left pixel on the grid */
     int w, h;
 } ek_window;
 
-/* One input raster file and how it maps onto the grid. */
+/* One input raster file: what it is, read once while planning. */
 typedef struct ek_source {
+    int id; /* unique in the plan: workers keep one GDAL handle per id */
     char *path;
     int width, height, band_count;
     double gt[6];
@@ -32,68 +34,109 @@ typedef struct ek_source {
     GDALDataType dtype; /* wide enough for every band */
     int has_nodata;     /* the file declares a nodata value (band 1) */
     double nodata;
-    /* Bounds on the grid, in grid pixel coordinates (may exceed the grid). */
-    double gx0, gy0, gx1, gy1;
-    /* Source pixel (0,0) sits exactly on grid pixel (dx,dy) with the same
-       size and CRS: read windows directly, no resampling. */
+    int has_time; /* acquisition time, from metadata or the file name */
+    int64_t time; /* seconds since 1970-01-01 UTC */
+} ek_source;
+
+/* Where a source lies on one grid and how it is read onto it. */
+typedef struct ek_placement {
+    double gx0, gy0, gx1, gy1; /* bounds in grid pixels (may exceed the grid) */
+    /* Source pixel (0,0) sits exactly on grid pixel (dx,dy) with the same size
+       and CRS: windows are read directly, with no resampling. */
     int aligned;
     int dx, dy;
     /* Warper resampling scale (destination pixels per source pixel), pinned
-       so results do not depend on how the output is chunked. */
+       so results never depend on how the grid is cut into windows. */
     double xscale, yscale;
-} ek_source;
+} ek_placement;
+
+/* Bands of a modality read together from the same files. */
+typedef struct ek_part {
+    size_t first, count; /* the modality's sources [first, first + count) */
+    int *bands;          /* 1-based band numbers in those files */
+    int nbands;
+    int first_band; /* where bands[0] goes among the modality's bands */
+} ek_part;
 
 typedef struct ek_modality {
     const ek_modality_recipe *recipe;
-    ek_source *sources; /* in recipe order; later files win where they overlap */
+    ek_source *sources; /* by part; within a part in recipe order, or by time */
     size_t nsources;
+    ek_part *parts;
+    size_t nparts;
     int nbands;
-    int *bands;        /* 1-based source band numbers */
     char **band_names; /* nbands names */
-    GDALDataType dtype;
-    int has_nodata; /* the output has a nodata value */
+    GDALDataType dtype;     /* stored */
+    GDALDataType read_type; /* read from the files (complex before conversion) */
+    int has_nodata;         /* the output has a nodata value */
     double nodata;
+    ek_placement *placements; /* [grid * nsources + source] */
+    int64_t *times;           /* time modes: distinct acquisition times, ascending */
+    size_t ntimes;
+    int steps; /* time stack: acquisitions per chip; else 1 */
 } ek_modality;
 
 typedef struct ek_grid {
     OGRSpatialReferenceH srs; /* traditional GIS axis order */
     char *wkt;                /* WKT2 */
     char *crs_code;           /* "EPSG:31985", or NULL when it has no code */
+    int utm_zone;             /* crs: utm: +zone north, -zone south; else 0 */
     double gt[6];             /* north-up */
     int width, height;        /* pixels */
-    int chip_w, chip_h, stride_x, stride_y;
-    int nx, ny; /* chips across and down: chip (i, j) has id j * nx + i */
+    int nx, ny;               /* chips across and down */
+    size_t first_chip;        /* id of chip (0, 0); chip (i, j) is first + j nx + i */
+    int units_x, units_y;
+    size_t first_unit;
 } ek_grid;
 
 typedef struct ek_plan {
     const ek_recipe *recipe;
-    ek_grid grid;
+    ek_grid *grids;
+    size_t ngrids;
+    int chip_w, chip_h, stride_x, stride_y;
+    size_t nchips;
     ek_modality *modalities;
     size_t nmodalities;
-    uint8_t *candidate; /* per chip id: 1 when it lies on the imagery and AOI */
+    int nsources; /* over all modalities (source ids are 0 .. nsources-1) */
+    uint8_t *candidate; /* per chip id: 1 when it lies on data of every required
+                           modality and inside the AOI */
     size_t ncandidates;
-    int unit_chips; /* a work unit is unit_chips x unit_chips chips */
-    int units_x, units_y;
+    int unit_chips; /* a work unit is unit_chips x unit_chips chips of one grid */
     size_t nunits;
+    int unit_w, unit_h; /* largest unit window, pixels */
 } ek_plan;
+
+/* One chip: its grid and window. */
+typedef struct ek_chip {
+    size_t grid;
+    int i, j; /* column and row on the grid's chip lattice */
+    ek_window window;
+} ek_chip;
 
 /*
 ** Make the plan for recipe R: open every input raster, check it (exists,
-** readable, georeferenced, bands present), choose the grid and chips.
-** Errors name the input file and the recipe line. Free with ek_plan_free.
+** readable, georeferenced, bands present, dates found), choose the grids
+** and chips. Errors name the input file and the recipe line. Free with
+** ek_plan_free.
 */
 int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan /* OUT */);
 void ek_plan_free(ek_plan *plan);
 
-/* Chip ID's pixel window on the grid. */
-ek_window ek_plan_chip_window(const ek_plan *p, size_t chip_id);
+/* Chip ID: grid, lattice position and window. */
+ek_chip ek_plan_chip(const ek_plan *p, size_t chip_id);
 
-/* Work unit U's chips: the chip column range [*I0, *I1) and row range
-   [*J0, *J1); and the pixel window covering all of them. */
-void ek_plan_unit_chips(const ek_plan *p, size_t u, int *i0, int *i1, int *j0, int *j1);
-ek_window ek_plan_unit_window(const ek_plan *p, size_t u);
+/* Work unit U: its grid and chip column range [*I0, *I1) and row range
+   [*J0, *J1) on that grid. */
+size_t ek_plan_unit(const ek_plan *p, size_t u, int *i0, int *i1, int *j0, int *j1);
 
-/* The geotransform of window W of the grid. */
+/* The part of modality M that holds its band B (0-based), and that band's
+   number in the part's files. */
+const ek_part *ek_modality_band(const ek_modality *m, int b, int *source_band);
+
+/* The placement of source S of modality M on grid G. */
+const ek_placement *ek_plan_placement(const ek_modality *m, size_t g, size_t s);
+
+/* The geotransform of window W of grid G. */
 void ek_grid_window_gt(const ek_grid *g, const ek_window *w, double gt[6]);
 
 /* Bytes of one pixel of GDAL type T (complex types count both parts). */
@@ -108,17 +151,19 @@ const char *ek_dtype_name(GDALDataType t);
 /* Open raster PATH read-only for the calling thread; NULL with CTX set. */
 GDALDatasetH ek_open_raster(eodkit_ctx *ctx, const char *path);
 
-/* Inspect raster PATH into S (size, georeferencing, CRS, nodata). Errors
-   name the file and WHERE (the recipe position that asked for it). */
+/* Inspect raster PATH into S (size, georeferencing, CRS, nodata, and, when
+   TIME is given, the acquisition time from metadata or TIME's file name
+   pattern). Errors name the file and WHERE (the recipe position). */
 int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where,
-                      ek_source *s /* OUT */);
+                      const ek_time_recipe *time, ek_source *s /* OUT */);
 void ek_source_clear(ek_source *s);
 
 /* Bounds of source S in CRS (xmin, ymin, xmax, ymax). */
 int ek_source_bounds(eodkit_ctx *ctx, OGRSpatialReferenceH crs, const ek_source *s,
                      double bounds[4] /* OUT */);
 
-/* Place source S on grid G: bounds, alignment and warp scales. */
-int ek_source_place(eodkit_ctx *ctx, const ek_grid *g, ek_source *s);
+/* Place source S on grid G. */
+int ek_source_place(eodkit_ctx *ctx, const ek_grid *g, const ek_source *s,
+                    ek_placement *pl /* OUT */);
 
 #endif

@@ -1,13 +1,16 @@
 /*
-** Plan: from a validated recipe to the immutable build plan: open and check
-** the inputs, choose the target grid, lay chips on it, keep those in the
-** AOI, and cut the chip lattice into work units.
+** Plan: from a validated recipe to the immutable build plan. Opens and
+** checks the inputs, orders acquisitions in time, chooses the target grids
+** (one grid, or one per UTM zone with `crs: utm`), places every input on
+** every grid, keeps the chips that lie on data of every required modality
+** and in the AOI, and cuts each grid's chip lattice into work units.
 */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cpl_conv.h>
 #include <cpl_string.h>
 #include <ogr_api.h>
 
@@ -18,157 +21,310 @@
    efficient reads, small enough to bound memory. */
 #define UNIT_PIXELS 256
 
-static int expand_files(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
+/* ---- inputs ---- */
+
+/* Expand PATTERNS and inspect every file into M's sources; *COUNT of them. */
+static int add_files(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m,
+                     char *const *patterns, size_t npatterns, ek_mark mark, int *next_id,
+                     size_t *count)
 {
     const ek_modality_recipe *mr = m->recipe;
     char where[512];
     size_t i, j;
     int rc = EODKIT_OK;
 
-    ek_recipe_where(r, mr->files_mark, where, sizeof where);
-    for (i = 0; i < mr->npatterns && rc == EODKIT_OK; i++) {
+    *count = 0;
+    ek_recipe_where(r, mark, where, sizeof where);
+    for (i = 0; i < npatterns && rc == EODKIT_OK; i++) {
         char **paths = NULL;
         size_t n = 0;
 
-        rc = ek_fs_glob(ctx, mr->patterns[i], &paths, &n);
+        rc = ek_fs_glob(ctx, patterns[i], &paths, &n);
         if (rc == EODKIT_OK && n == 0) {
-            if (strpbrk(mr->patterns[i], "*?[") == NULL) {
-                rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                              "%s: no such file (%s: modality '%s')", mr->patterns[i],
-                              where, mr->name);
-            } else {
-                rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                              "%s: no file matches this pattern (%s: modality '%s')",
-                              mr->patterns[i], where, mr->name);
-            }
+            rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                          strpbrk(patterns[i], "*?[") == NULL
+                              ? "%s: no such file (%s: modality '%s')"
+                              : "%s: no file matches this pattern (%s: modality '%s')",
+                          patterns[i], where, mr->name);
         }
         if (rc == EODKIT_OK) {
             ek_source *grown =
                 ek_realloc_array(ctx, m->sources, m->nsources + n, sizeof *m->sources);
 
-            if (grown == NULL) {
-                rc = EODKIT_ERR_NOMEM;
-            } else {
+            rc = grown == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+            if (grown != NULL) {
                 m->sources = grown;
                 memset(m->sources + m->nsources, 0, n * sizeof *m->sources);
             }
         }
         for (j = 0; j < n && rc == EODKIT_OK; j++) {
-            rc = ek_source_inspect(ctx, paths[j], where, &m->sources[m->nsources]);
+            ek_source *s = &m->sources[m->nsources];
+
+            rc = ek_source_inspect(ctx, paths[j], where, &mr->time, s);
+            s->id = (*next_id)++;
             m->nsources++;
+            (*count)++;
         }
         ek_fs_free_list(paths, n);
     }
     return rc;
 }
 
-/* Band numbers, names, data type and nodata of modality M, from its recipe
-   and its first file. */
-static int describe_bands(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
+static int compare_time(const void *a, const void *b)
 {
-    const ek_modality_recipe *mr = m->recipe;
-    GDALDatasetH ds = NULL;
+    const ek_source *x = a, *y = b;
+
+    if (x->time != y->time) {
+        return x->time < y->time ? -1 : 1;
+    }
+    return (x->id > y->id) - (x->id < y->id); /* stable: recipe order */
+}
+
+/* Time modes: drop acquisitions outside from/to, order each part's files by
+   time (so a mosaic's newest pixels win), list the distinct times. */
+static int order_in_time(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
+{
+    const ek_time_recipe *t = &m->recipe->time;
+    size_t p, i, kept;
     char where[512];
-    size_t i;
-    int b, rc = EODKIT_OK;
 
-    ek_recipe_where(r, mr->bands != NULL ? mr->bands_mark : mr->files_mark, where,
-                    sizeof where);
-    m->nbands = mr->bands != NULL ? (int)mr->nbands : m->sources[0].band_count;
-    m->bands = ek_calloc(ctx, (size_t)m->nbands, sizeof *m->bands);
-    m->band_names = ek_calloc(ctx, (size_t)m->nbands, sizeof *m->band_names);
-    if (m->bands == NULL || m->band_names == NULL) {
-        return EODKIT_ERR_NOMEM;
-    }
-    for (b = 0; b < m->nbands; b++) {
-        m->bands[b] = mr->bands != NULL ? mr->bands[b] : b + 1;
-    }
-    m->dtype = GDT_Unknown;
-    for (i = 0; i < m->nsources; i++) {
-        const ek_source *s = &m->sources[i];
+    for (p = 0; p < m->nparts; p++) {
+        ek_part *part = &m->parts[p];
+        size_t first = part->first;
 
-        for (b = 0; b < m->nbands; b++) {
-            if (m->bands[b] > s->band_count) {
-                return ek_error(
-                    ctx, EODKIT_ERR_INPUT,
-                    "%s: has no band %d (it has %d band%s) (%s: modality '%s')",
-                    s->path, m->bands[b], s->band_count, s->band_count == 1 ? "" : "s",
-                    where, mr->name);
+        kept = 0;
+        for (i = 0; i < part->count; i++) {
+            ek_source *s = &m->sources[first + i];
+
+            if ((t->has_from && s->time < t->from) || (t->has_to && s->time > t->to)) {
+                ek_source_clear(s);
+            } else {
+                m->sources[first + kept++] = *s;
             }
         }
-        if (GDALDataTypeIsComplex(s->dtype)) {
-            return ek_error(
-                ctx, EODKIT_ERR_INPUT,
-                "%s: holds complex %s data, which a training dataset cannot "
-                "store; convert it to amplitude or intensity first (%s)",
-                s->path, GDALGetDataTypeName(s->dtype), where);
+        if (kept == 0) {
+            return ek_error(ctx, EODKIT_ERR_INPUT,
+                            "%s: modality '%s': no acquisition between time.from and "
+                            "time.to",
+                            ek_recipe_where(r, t->mark, where, sizeof where), m->recipe->name);
         }
-        m->dtype =
-            m->dtype == GDT_Unknown ? s->dtype : GDALDataTypeUnion(m->dtype, s->dtype);
+        /* close the gap so parts stay contiguous */
+        memmove(&m->sources[first + kept], &m->sources[first + part->count],
+                (m->nsources - first - part->count) * sizeof *m->sources);
+        for (i = p + 1; i < m->nparts; i++) {
+            m->parts[i].first -= part->count - kept;
+        }
+        m->nsources -= part->count - kept;
+        part->count = kept;
+        qsort(&m->sources[first], kept, sizeof *m->sources, compare_time);
     }
-    if (ek_dtype_numpy(m->dtype) == NULL) {
-        return ek_error(ctx, EODKIT_ERR_INPUT,
-                        "%s: data type %s has no NumPy equivalent (%s)",
-                        m->sources[0].path, GDALGetDataTypeName(m->dtype), where);
+    m->times = ek_calloc(ctx, m->nsources, sizeof *m->times);
+    if (m->times == NULL) {
+        return EODKIT_ERR_NOMEM;
     }
-    m->has_nodata = mr->has_nodata || m->sources[0].has_nodata;
-    m->nodata = mr->has_nodata ? mr->nodata : m->sources[0].nodata;
+    for (i = 0; i < m->nsources; i++) {
+        size_t k = 0;
 
-    ds = ek_open_raster(ctx, m->sources[0].path);
+        while (k < m->ntimes && m->times[k] != m->sources[i].time) {
+            k++;
+        }
+        if (k == m->ntimes) {
+            m->times[m->ntimes++] = m->sources[i].time;
+        }
+    }
+    for (i = 1; i < m->ntimes; i++) { /* insertion sort: few distinct times */
+        int64_t v = m->times[i];
+        size_t k = i;
+
+        while (k > 0 && m->times[k - 1] > v) {
+            m->times[k] = m->times[k - 1];
+            k--;
+        }
+        m->times[k] = v;
+    }
+    if (t->mode == EK_TIME_STACK && m->ntimes < (size_t)t->count) {
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: modality '%s': time.count is %d but the files hold %zu "
+                        "acquisition%s",
+                        ek_recipe_where(r, t->mark, where, sizeof where), m->recipe->name,
+                        t->count, m->ntimes, m->ntimes == 1 ? "" : "s");
+    }
+    return EODKIT_OK;
+}
+
+/* The files of modality M, as parts: one part for `files`, one per entry of
+   `band_files`. */
+static int open_inputs(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m, int *next_id)
+{
+    const ek_modality_recipe *mr = m->recipe;
+    size_t p, count;
+    int rc = EODKIT_OK;
+
+    m->nparts = mr->band_files != NULL ? mr->nband_files : 1;
+    m->parts = ek_calloc(ctx, m->nparts, sizeof *m->parts);
+    if (m->parts == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (p = 0; p < m->nparts && rc == EODKIT_OK; p++) {
+        m->parts[p].first = m->nsources;
+        if (mr->band_files != NULL) {
+            const ek_band_file *bf = &mr->band_files[p];
+
+            rc = add_files(ctx, r, m, bf->patterns, bf->npatterns, bf->mark, next_id, &count);
+        } else {
+            rc = add_files(ctx, r, m, mr->patterns, mr->npatterns, mr->files_mark, next_id,
+                           &count);
+        }
+        m->parts[p].count = count;
+    }
+    if (rc == EODKIT_OK && mr->time.mode != EK_TIME_NONE) {
+        rc = order_in_time(ctx, r, m);
+    }
+    m->steps = mr->time.mode == EK_TIME_STACK ? mr->time.count : 1;
+    return rc;
+}
+
+/* Every file of part P has bands B; complex data needs a conversion. */
+static int check_part(eodkit_ctx *ctx, const char *where, const ek_modality *m,
+                      const ek_part *p)
+{
+    size_t i;
+    int b;
+
+    for (i = p->first; i < p->first + p->count; i++) {
+        const ek_source *s = &m->sources[i];
+
+        for (b = 0; b < p->nbands; b++) {
+            if (p->bands[b] > s->band_count) {
+                return ek_error(ctx, EODKIT_ERR_INPUT,
+                                "%s: has no band %d (it has %d band%s) (%s: modality '%s')",
+                                s->path, p->bands[b], s->band_count,
+                                s->band_count == 1 ? "" : "s", where, m->recipe->name);
+            }
+        }
+        if (GDALDataTypeIsComplex(s->dtype) && m->recipe->complex == EK_COMPLEX_REFUSE) {
+            return ek_error(ctx, EODKIT_ERR_INPUT,
+                            "%s: holds complex %s data (e.g. SAR SLC), which a training "
+                            "dataset cannot store as is; convert it with 'complex: "
+                            "amplitude' or 'complex: intensity' (%s: modality '%s')",
+                            s->path, GDALGetDataTypeName(s->dtype), where, m->recipe->name);
+        }
+    }
+    return EODKIT_OK;
+}
+
+/* The type stored for data read as T: complex data becomes its real
+   amplitude or intensity. */
+static GDALDataType stored_type(GDALDataType t)
+{
+    if (t == GDT_CInt16 || t == GDT_CInt32 || t == GDT_CFloat32) {
+        return GDT_Float32;
+    }
+    return t == GDT_CFloat64 ? GDT_Float64 : t;
+}
+
+static int name_bands(eodkit_ctx *ctx, ek_modality *m)
+{
+    const ek_modality_recipe *mr = m->recipe;
+    const ek_part *p = &m->parts[0];
+    GDALDatasetH ds;
+    int b, rc = EODKIT_OK;
+
+    if (mr->band_files != NULL) {
+        for (b = 0; b < m->nbands && rc == EODKIT_OK; b++) {
+            m->band_names[b] = ek_strdup(ctx, mr->band_files[b].name);
+            rc = m->band_names[b] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+        }
+        return rc;
+    }
+    ds = ek_open_raster(ctx, m->sources[p->first].path);
     if (ds == NULL) {
         return eodkit_ctx_status(ctx);
     }
     for (b = 0; b < m->nbands && rc == EODKIT_OK; b++) {
-        const char *desc = GDALGetDescription(GDALGetRasterBand(ds, m->bands[b]));
+        const char *desc = GDALGetDescription(GDALGetRasterBand(ds, p->bands[b]));
 
         if (mr->band_names != NULL) {
             m->band_names[b] = ek_strdup(ctx, mr->band_names[b]);
         } else if (desc != NULL && desc[0] != '\0') {
             m->band_names[b] = ek_strdup(ctx, desc);
         } else {
-            m->band_names[b] = ek_asprintf(ctx, "b%d", m->bands[b]);
+            m->band_names[b] = ek_asprintf(ctx, "b%d", p->bands[b]);
         }
         rc = m->band_names[b] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
     GDALClose(ds);
-    if (rc == EODKIT_OK && mr->band_names != NULL &&
-        (int)mr->nband_names != m->nbands) {
-        rc =
-            ek_error(ctx, EODKIT_ERR_INPUT, "%s: band_names has %zu names for %d bands",
-                     where, mr->nband_names, m->nbands);
-    }
     return rc;
 }
 
-static int make_crs(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p)
+/* Band numbers and names, data types and nodata of modality M. */
+static int describe_bands(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
 {
-    ek_grid *g = &p->grid;
+    const ek_modality_recipe *mr = m->recipe;
+    char where[512];
+    size_t p, i;
+    int b, rc = EODKIT_OK;
+
+    ek_recipe_where(r, mr->bands != NULL ? mr->bands_mark : mr->files_mark, where,
+                    sizeof where);
+    for (p = 0; p < m->nparts && rc == EODKIT_OK; p++) {
+        ek_part *part = &m->parts[p];
+
+        if (mr->band_files != NULL) {
+            part->nbands = 1;
+        } else {
+            part->nbands = mr->bands != NULL ? (int)mr->nbands
+                                             : m->sources[part->first].band_count;
+        }
+        part->first_band = m->nbands;
+        part->bands = ek_calloc(ctx, (size_t)part->nbands, sizeof *part->bands);
+        if (part->bands == NULL) {
+            return EODKIT_ERR_NOMEM;
+        }
+        for (b = 0; b < part->nbands; b++) {
+            part->bands[b] = mr->band_files != NULL ? mr->band_files[p].band
+                             : mr->bands != NULL    ? mr->bands[b]
+                                                    : b + 1;
+        }
+        m->nbands += part->nbands;
+        rc = check_part(ctx, where, m, part);
+    }
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    m->read_type = GDT_Unknown;
+    for (i = 0; i < m->nsources; i++) {
+        m->read_type = m->read_type == GDT_Unknown
+                           ? m->sources[i].dtype
+                           : GDALDataTypeUnion(m->read_type, m->sources[i].dtype);
+    }
+    m->dtype = stored_type(m->read_type);
+    if (ek_dtype_numpy(m->dtype) == NULL) {
+        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: data type %s has no NumPy equivalent (%s)",
+                        m->sources[0].path, GDALGetDataTypeName(m->dtype), where);
+    }
+    if (mr->band_names != NULL && (int)mr->nband_names != m->nbands) {
+        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: band_names has %zu names for %d bands",
+                        where, mr->nband_names, m->nbands);
+    }
+    m->has_nodata = mr->has_nodata || m->sources[0].has_nodata;
+    m->nodata = mr->has_nodata ? mr->nodata : m->sources[0].nodata;
+    m->band_names = ek_calloc(ctx, (size_t)m->nbands, sizeof *m->band_names);
+    return m->band_names == NULL ? EODKIT_ERR_NOMEM : name_bands(ctx, m);
+}
+
+/* ---- grids ---- */
+
+static int set_grid_crs(eodkit_ctx *ctx, ek_grid *g)
+{
     const char *const wkt_options[] = {"FORMAT=WKT2_2019", NULL};
     const char *auth, *code;
-    char where[512];
     char *wkt = NULL;
 
-    g->srs = OSRNewSpatialReference(NULL);
-    if (g->srs == NULL) {
-        return ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory for a CRS");
-    }
-    if (r->like != NULL) {
-        const ek_modality *m = &p->modalities[ek_recipe_find_modality(r, r->like)];
-
-        if (OSRImportFromWkt(g->srs, &(char *){m->sources[0].wkt}) != OGRERR_NONE) {
-            return ek_error_gdal(ctx, "%s: unreadable CRS", m->sources[0].path);
-        }
-    } else if (OSRSetFromUserInput(g->srs, r->crs) != OGRERR_NONE) {
-        return ek_error_with_gdal(
-            ctx, EODKIT_ERR_INPUT, "%s: grid.crs: '%s' is not a CRS GDAL/PROJ knows",
-            ek_recipe_where(r, r->crs_mark, where, sizeof where), r->crs);
-    }
     OSRSetAxisMappingStrategy(g->srs, OAMS_TRADITIONAL_GIS_ORDER);
     if (OSRExportToWktEx(g->srs, &wkt, wkt_options) != OGRERR_NONE) {
         CPLFree(wkt);
-        return ek_error_gdal(ctx, "%s: grid.crs: cannot express '%s' as WKT",
-                             ek_recipe_where(r, r->crs_mark, where, sizeof where),
-                             r->crs != NULL ? r->crs : r->like);
+        return ek_error_gdal(ctx, "cannot express the grid CRS as WKT");
     }
     g->wkt = ek_strdup(ctx, wkt);
     CPLFree(wkt);
@@ -180,48 +336,287 @@ static int make_crs(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p)
     return g->wkt == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 }
 
-/* The AOI's features, merged into one geometry in the grid CRS. */
-static int load_aoi(eodkit_ctx *ctx, const ek_recipe *r, const ek_grid *g,
-                    OGRGeometryH *aoi)
+/* The CRS of the one grid: the recipe's, or the `like` modality's. */
+static int single_crs(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, ek_grid *g)
+{
+    char where[512];
+
+    g->srs = OSRNewSpatialReference(NULL);
+    if (g->srs == NULL) {
+        return ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory for a CRS");
+    }
+    if (r->like != NULL) {
+        const ek_source *s = &p->modalities[ek_recipe_find_modality(r, r->like)].sources[0];
+
+        if (OSRSetFromUserInput(g->srs, s->wkt) != OGRERR_NONE) {
+            return ek_error_gdal(ctx, "%s: unreadable CRS", s->path);
+        }
+    } else if (OSRSetFromUserInput(g->srs, r->crs) != OGRERR_NONE) {
+        return ek_error_with_gdal(ctx, EODKIT_ERR_INPUT,
+                                  "%s: grid.crs: '%s' is not a CRS GDAL/PROJ knows",
+                                  ek_recipe_where(r, r->crs_mark, where, sizeof where), r->crs);
+    }
+    return set_grid_crs(ctx, g);
+}
+
+static int intersect(double a[4], const double b[4])
+{
+    a[0] = fmax(a[0], b[0]), a[1] = fmax(a[1], b[1]);
+    a[2] = fmin(a[2], b[2]), a[3] = fmin(a[3], b[3]);
+    return a[0] < a[2] && a[1] < a[3];
+}
+
+/* Bounds in CRS of the area every required modality covers (each modality
+   covers the union of its files' bounds). */
+static int data_bounds(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
+                       OGRSpatialReferenceH crs, double ext[4])
+{
+    char where[512];
+    size_t m, i;
+    int first = 1, rc;
+
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_modality *mod = &p->modalities[m];
+        double b[4] = {0, 0, 0, 0};
+
+        if (!mod->recipe->required) {
+            continue;
+        }
+        for (i = 0; i < mod->nsources; i++) {
+            double s[4];
+
+            rc = ek_source_bounds(ctx, crs, &mod->sources[i], s);
+            if (rc != EODKIT_OK) {
+                return rc;
+            }
+            if (i == 0) {
+                memcpy(b, s, sizeof s);
+            } else {
+                b[0] = fmin(b[0], s[0]), b[1] = fmin(b[1], s[1]);
+                b[2] = fmax(b[2], s[2]), b[3] = fmax(b[3], s[3]);
+            }
+        }
+        if (first) {
+            memcpy(ext, b, sizeof b);
+            first = 0;
+        } else if (!intersect(ext, b)) {
+            return ek_error(ctx, EODKIT_ERR_INPUT,
+                            "modality '%s' does not overlap the modalities before it (%s)",
+                            mod->recipe->name,
+                            ek_recipe_where(r, mod->recipe->mark, where, sizeof where));
+        }
+    }
+    if (first) {
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: every modality is 'required: false'; at least one must be "
+                        "required",
+                        r->path);
+    }
+    return EODKIT_OK;
+}
+
+/* Grid G covering EXT (in its CRS), snapped outwards to the pixel lattice
+   through (OX, OY) with pixel size RX x RY. */
+static void frame_grid(ek_grid *g, const double ext[4], double ox, double oy, double rx,
+                       double ry)
+{
+    /* the 1e-6 pixel slack keeps float noise from adding a row or column */
+    double x0 = ox + floor((ext[0] - ox) / rx + 1e-6) * rx;
+    double x1 = ox + ceil((ext[2] - ox) / rx - 1e-6) * rx;
+    double y1 = oy + ceil((ext[3] - oy) / ry - 1e-6) * ry;
+    double y0 = oy + floor((ext[1] - oy) / ry + 1e-6) * ry;
+
+    g->gt[0] = x0, g->gt[1] = rx, g->gt[2] = 0;
+    g->gt[3] = y1, g->gt[4] = 0, g->gt[5] = -ry;
+    g->width = (int)lround((x1 - x0) / rx);
+    g->height = (int)lround((y1 - y0) / ry);
+}
+
+static void lay_chips(const ek_plan *p, ek_grid *g)
+{
+    g->nx = g->width >= p->chip_w ? (g->width - p->chip_w) / p->stride_x + 1 : 0;
+    g->ny = g->height >= p->chip_h ? (g->height - p->chip_h) / p->stride_y + 1 : 0;
+}
+
+/* The AOI's bounds in CRS (a bounding box, for framing grids). */
+static int aoi_bounds(eodkit_ctx *ctx, OGRGeometryH aoi, OGRSpatialReferenceH crs, double b[4])
+{
+    OGRGeometryH copy = OGR_G_Clone(aoi);
+    OGRCoordinateTransformationH ct =
+        OCTNewCoordinateTransformation(OGR_G_GetSpatialReference(aoi), crs);
+    OGREnvelope e;
+    int rc = EODKIT_OK;
+
+    if (ct == NULL || OGR_G_Transform(copy, ct) != OGRERR_NONE) {
+        rc = ek_error_gdal(ctx, "cannot transform the AOI to the grid CRS");
+    } else {
+        OGR_G_GetEnvelope(copy, &e);
+        b[0] = e.MinX, b[1] = e.MinY, b[2] = e.MaxX, b[3] = e.MaxY;
+    }
+    if (ct != NULL) {
+        OCTDestroyCoordinateTransformation(ct);
+    }
+    OGR_G_DestroyGeometry(copy);
+    return rc;
+}
+
+static int single_grid(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeometryH aoi)
+{
+    ek_grid *g = &p->grids[0];
+    double ext[4] = {0, 0, 0, 0}, ox = 0, oy = 0, rx = r->res_x, ry = r->res_y;
+    char where[512];
+    int rc;
+
+    rc = single_crs(ctx, r, p, g);
+    if (rc == EODKIT_OK) {
+        rc = data_bounds(ctx, r, p, g->srs, ext);
+    }
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    if (r->like != NULL) {
+        const ek_source *s = &p->modalities[ek_recipe_find_modality(r, r->like)].sources[0];
+
+        if (s->gt[2] != 0 || s->gt[4] != 0) {
+            return ek_error(ctx, EODKIT_ERR_INPUT,
+                            "%s: is rotated, so its grid cannot be the target grid (grid.crs: "
+                            "like: %s); give crs and resolution instead",
+                            s->path, r->like);
+        }
+        rx = r->has_resolution ? rx : fabs(s->gt[1]);
+        ry = r->has_resolution ? ry : fabs(s->gt[5]);
+        ox = s->gt[0];
+        oy = s->gt[3];
+    }
+    if (aoi != NULL) {
+        double b[4];
+
+        rc = aoi_bounds(ctx, aoi, g->srs, b);
+        if (rc == EODKIT_OK && !intersect(ext, b)) {
+            rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                          "%s: the AOI does not overlap the imagery (%s: grid.aoi)", r->aoi,
+                          ek_recipe_where(r, r->aoi_mark, where, sizeof where));
+        }
+        if (rc != EODKIT_OK) {
+            return rc;
+        }
+    }
+    frame_grid(g, ext, ox, oy, rx, ry);
+    lay_chips(p, g);
+    if (g->nx == 0 || g->ny == 0) {
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: grid.chip_size: a %d x %d chip is larger than the imagery, "
+                        "which covers %d x %d pixels on the grid",
+                        ek_recipe_where(r, r->chip_mark, where, sizeof where), p->chip_h,
+                        p->chip_w, g->height, g->width);
+    }
+    p->ngrids = 1;
+    return EODKIT_OK;
+}
+
+/* crs: utm: one grid per UTM zone (and hemisphere) the data touches, each
+   framed on the part of the data in that zone plus a chip of margin. */
+static int utm_grids(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeometryH aoi)
+{
+    OGRSpatialReferenceH wgs84 = OSRNewSpatialReference(NULL);
+    double box[4] = {0, 0, 0, 0};
+    char where[512];
+    int zone, south, rc;
+    size_t cap = 0;
+
+    OSRImportFromEPSG(wgs84, 4326);
+    OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
+    rc = data_bounds(ctx, r, p, wgs84, box);
+    if (rc == EODKIT_OK && aoi != NULL) {
+        double b[4];
+
+        rc = aoi_bounds(ctx, aoi, wgs84, b);
+        if (rc == EODKIT_OK && !intersect(box, b)) {
+            rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                          "%s: the AOI does not overlap the imagery (%s: grid.aoi)", r->aoi,
+                          ek_recipe_where(r, r->aoi_mark, where, sizeof where));
+        }
+    }
+    for (south = 0; south <= 1 && rc == EODKIT_OK; south++) {
+        for (zone = 1; zone <= 60 && rc == EODKIT_OK; zone++) {
+            double cell[4] = {-180.0 + 6.0 * (zone - 1), south ? -80.0 : 0.0,
+                              -180.0 + 6.0 * zone, south ? 0.0 : 84.0};
+            double ext[4], margin_x = p->chip_w * r->res_x, margin_y = p->chip_h * r->res_y;
+            OGRCoordinateTransformationH ct;
+            ek_grid *g;
+
+            if (!intersect(cell, box)) {
+                continue;
+            }
+            rc = ek_grow(ctx, (void **)&p->grids, &cap, p->ngrids + 1, sizeof *p->grids);
+            if (rc != EODKIT_OK) {
+                break;
+            }
+            g = &p->grids[p->ngrids++];
+            g->utm_zone = south ? -zone : zone;
+            g->srs = OSRNewSpatialReference(NULL);
+            OSRImportFromEPSG(g->srs, (south ? 32700 : 32600) + zone);
+            rc = set_grid_crs(ctx, g);
+            ct = OCTNewCoordinateTransformation(wgs84, g->srs);
+            if (rc == EODKIT_OK &&
+                (ct == NULL || !OCTTransformBounds(ct, cell[0], cell[1], cell[2], cell[3],
+                                                   &ext[0], &ext[1], &ext[2], &ext[3], 21))) {
+                rc = ek_error_gdal(ctx, "cannot frame UTM zone %d%s", zone, south ? "S" : "N");
+            }
+            if (ct != NULL) {
+                OCTDestroyCoordinateTransformation(ct);
+            }
+            if (rc == EODKIT_OK) {
+                ext[0] -= margin_x, ext[2] += margin_x, ext[1] -= margin_y, ext[3] += margin_y;
+                frame_grid(g, ext, 0, 0, r->res_x, r->res_y);
+                lay_chips(p, g);
+            }
+        }
+    }
+    OSRRelease(wgs84);
+    return rc;
+}
+
+/* ---- chips ---- */
+
+/* The AOI's features, merged into one lon/lat geometry. */
+static int load_aoi(eodkit_ctx *ctx, const ek_recipe *r, OGRGeometryH *aoi)
 {
     int rc = EODKIT_OK;
     GDALDatasetH ds = NULL;
     OGRLayerH layer;
     OGRFeatureH f;
     OGRGeometryH all = NULL;
-    OGRSpatialReferenceH lsrs;
+    OGRSpatialReferenceH lsrs, wgs84 = NULL;
     OGRCoordinateTransformationH ct = NULL;
     char where[512];
 
     *aoi = NULL;
     ek_recipe_where(r, r->aoi_mark, where, sizeof where);
     if (!ek_fs_exists(r->aoi)) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: no such file (%s: grid.aoi)",
-                        r->aoi, where);
+        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: no such file (%s: grid.aoi)", r->aoi,
+                        where);
     }
     ds = GDALOpenEx(r->aoi, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
     if (ds == NULL || GDALDatasetGetLayerCount(ds) == 0) {
-        rc = ek_error_gdal(ctx,
-                           "%s: GDAL cannot read it as a vector layer (%s: grid.aoi)",
+        rc = ek_error_gdal(ctx, "%s: GDAL cannot read it as a vector layer (%s: grid.aoi)",
                            r->aoi, where);
         goto out;
     }
     layer = GDALDatasetGetLayer(ds, 0);
     lsrs = OGR_L_GetSpatialRef(layer);
     if (lsrs == NULL) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: the AOI layer has no CRS (%s)",
-                      r->aoi, where);
+        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: the AOI layer has no CRS (%s)", r->aoi,
+                      where);
         goto out;
     }
     lsrs = OSRClone(lsrs);
     OSRSetAxisMappingStrategy(lsrs, OAMS_TRADITIONAL_GIS_ORDER);
-    ct = OCTNewCoordinateTransformation(lsrs, g->srs);
-    OSRDestroySpatialReference(lsrs);
-    if (ct == NULL) {
-        rc = ek_error_gdal(ctx, "%s: cannot transform the AOI to the grid CRS (%s)",
-                           r->aoi, where);
-        goto out;
-    }
+    wgs84 = OSRNewSpatialReference(NULL);
+    OSRImportFromEPSG(wgs84, 4326);
+    OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
+    ct = OCTNewCoordinateTransformation(lsrs, wgs84);
+    OSRRelease(lsrs);
     all = OGR_G_CreateGeometry(wkbMultiPolygon);
     OGR_L_ResetReading(layer);
     while ((f = OGR_L_GetNextFeature(layer)) != NULL) {
@@ -243,19 +638,24 @@ static int load_aoi(eodkit_ctx *ctx, const ek_recipe *r, const ek_grid *g,
                       where);
         goto out;
     }
-    if (OGR_G_Transform(all, ct) != OGRERR_NONE) {
-        rc = ek_error_gdal(ctx, "%s: cannot transform the AOI to the grid CRS (%s)",
-                           r->aoi, where);
+    if (ct == NULL || OGR_G_Transform(all, ct) != OGRERR_NONE) {
+        rc = ek_error_gdal(ctx, "%s: cannot transform the AOI to lon/lat (%s)", r->aoi,
+                           where);
         goto out;
     }
     *aoi = OGR_G_UnionCascaded(all);
     if (*aoi == NULL) {
         rc = ek_error_gdal(ctx, "%s: invalid AOI polygons (%s)", r->aoi, where);
+    } else {
+        OGR_G_AssignSpatialReference(*aoi, wgs84);
     }
 out:
     OGR_G_DestroyGeometry(all);
     if (ct != NULL) {
         OCTDestroyCoordinateTransformation(ct);
+    }
+    if (wgs84 != NULL) {
+        OSRRelease(wgs84);
     }
     if (ds != NULL) {
         GDALClose(ds);
@@ -263,161 +663,211 @@ out:
     return rc;
 }
 
-/* Union of modality M's source bounds in the grid CRS. */
-static int modality_bounds(eodkit_ctx *ctx, const ek_grid *g, const ek_modality *m,
-                           double b[4])
+/* Mark in COVER the chips of grid G whose window meets modality M's files. */
+static void mark_coverage(const ek_plan *p, size_t gi, const ek_modality *m, uint8_t *cover)
 {
-    size_t i;
+    const ek_grid *g = &p->grids[gi];
+    size_t s;
 
-    for (i = 0; i < m->nsources; i++) {
-        double s[4];
-        int rc = ek_source_bounds(ctx, g->srs, &m->sources[i], s);
+    for (s = 0; s < m->nsources; s++) {
+        const ek_placement *pl = ek_plan_placement(m, gi, s);
+        long i0 = (long)floor((pl->gx0 - p->chip_w) / p->stride_x) + 1;
+        long i1 = (long)ceil(pl->gx1 / p->stride_x) - 1;
+        long j0 = (long)floor((pl->gy0 - p->chip_h) / p->stride_y) + 1;
+        long j1 = (long)ceil(pl->gy1 / p->stride_y) - 1;
+        long i, j;
 
-        if (rc != EODKIT_OK) {
-            return rc;
-        }
-        if (i == 0) {
-            memcpy(b, s, sizeof s);
-        } else {
-            b[0] = fmin(b[0], s[0]), b[1] = fmin(b[1], s[1]);
-            b[2] = fmax(b[2], s[2]), b[3] = fmax(b[3], s[3]);
+        i0 = i0 < 0 ? 0 : i0, j0 = j0 < 0 ? 0 : j0;
+        i1 = i1 >= g->nx ? g->nx - 1 : i1, j1 = j1 >= g->ny ? g->ny - 1 : j1;
+        for (j = j0; j <= j1; j++) {
+            for (i = i0; i <= i1; i++) {
+                cover[(size_t)j * (size_t)g->nx + (size_t)i] = 1;
+            }
         }
     }
-    return EODKIT_OK;
 }
 
-static int intersect(double a[4], const double b[4])
+/* Whether the centre of chip (I, J) of grid G passes the zone and AOI tests. */
+static int centre_ok(const ek_plan *p, const ek_grid *g, int i, int j,
+                     OGRCoordinateTransformationH to_lonlat, OGRPreparedGeometryH aoi,
+                     OGRGeometryH point)
 {
-    a[0] = fmax(a[0], b[0]), a[1] = fmax(a[1], b[1]);
-    a[2] = fmin(a[2], b[2]), a[3] = fmin(a[3], b[3]);
-    return a[0] < a[2] && a[1] < a[3];
-}
+    double x = g->gt[0] + (i * p->stride_x + p->chip_w / 2.0) * g->gt[1];
+    double y = g->gt[3] + (j * p->stride_y + p->chip_h / 2.0) * g->gt[5];
+    double z = 0;
+    int zone;
 
-/* Resolution, extent (every modality and the AOI), origin and size. */
-static int make_extent(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p,
-                       OGRGeometryH aoi)
-{
-    ek_grid *g = &p->grid;
-    double ext[4] = {0, 0, 0, 0}, ox = 0, oy = 0, rx, ry;
-    double x0, x1, y0, y1;
-    char where[512];
-    size_t i;
-    int rc;
-
-    rx = r->res_x, ry = r->res_y;
-    if (r->like != NULL) {
-        const ek_source *s =
-            &p->modalities[ek_recipe_find_modality(r, r->like)].sources[0];
-
-        if (s->gt[2] != 0 || s->gt[4] != 0) {
-            return ek_error(
-                ctx, EODKIT_ERR_INPUT,
-                "%s: is rotated, so its grid cannot be used as the target grid "
-                "(grid.crs: like: %s); give crs and resolution instead",
-                s->path, r->like);
-        }
-        if (!r->has_resolution) {
-            rx = fabs(s->gt[1]);
-            ry = fabs(s->gt[5]);
-        }
-        ox = s->gt[0];
-        oy = s->gt[3];
+    if (to_lonlat == NULL) {
+        return 1;
     }
-    for (i = 0; i < p->nmodalities; i++) {
-        double b[4] = {0, 0, 0, 0};
-
-        rc = modality_bounds(ctx, g, &p->modalities[i], b);
-        if (rc != EODKIT_OK) {
-            return rc;
-        }
-        if (i == 0) {
-            memcpy(ext, b, sizeof b);
-        } else if (!intersect(ext, b)) {
-            return ek_error(
-                ctx, EODKIT_ERR_INPUT,
-                "modality '%s' does not overlap the modalities before it (%s)",
-                p->modalities[i].recipe->name,
-                ek_recipe_where(r, p->modalities[i].recipe->mark, where, sizeof where));
+    if (!OCTTransform(to_lonlat, 1, &x, &y, &z)) {
+        return 0;
+    }
+    if (g->utm_zone != 0) {
+        zone = (int)floor((x + 180.0) / 6.0) + 1;
+        if (zone != abs(g->utm_zone) || (g->utm_zone < 0) != (y < 0)) {
+            return 0;
         }
     }
     if (aoi != NULL) {
-        OGREnvelope e;
-
-        OGR_G_GetEnvelope(aoi, &e);
-        if (!intersect(ext, (double[4]){e.MinX, e.MinY, e.MaxX, e.MaxY})) {
-            return ek_error(ctx, EODKIT_ERR_INPUT,
-                            "%s: the AOI does not overlap the imagery (%s: grid.aoi)",
-                            r->aoi,
-                            ek_recipe_where(r, r->aoi_mark, where, sizeof where));
-        }
+        OGR_G_SetPoint_2D(point, 0, x, y);
+        return OGRPreparedGeometryContains(aoi, point);
     }
-    /* Snap outwards to the pixel lattice through (ox, oy); the 1e-6 pixel
-       slack keeps float noise from adding a row or column. */
-    x0 = ox + floor((ext[0] - ox) / rx + 1e-6) * rx;
-    x1 = ox + ceil((ext[2] - ox) / rx - 1e-6) * rx;
-    y1 = oy + ceil((ext[3] - oy) / ry - 1e-6) * ry;
-    y0 = oy + floor((ext[1] - oy) / ry + 1e-6) * ry;
-    g->gt[0] = x0, g->gt[1] = rx, g->gt[2] = 0;
-    g->gt[3] = y1, g->gt[4] = 0, g->gt[5] = -ry;
-    g->width = (int)lround((x1 - x0) / rx);
-    g->height = (int)lround((y1 - y0) / ry);
-    g->chip_w = r->chip_w, g->chip_h = r->chip_h;
-    g->stride_x = r->stride_x, g->stride_y = r->stride_y;
-    if (g->width < g->chip_w || g->height < g->chip_h) {
-        return ek_error(
-            ctx, EODKIT_ERR_INPUT,
-            "%s: grid.chip_size: a %d x %d chip is larger than the imagery, "
-            "which covers %d x %d pixels on the grid",
-            ek_recipe_where(r, r->chip_mark, where, sizeof where), g->chip_h, g->chip_w,
-            g->height, g->width);
-    }
-    g->nx = (g->width - g->chip_w) / g->stride_x + 1;
-    g->ny = (g->height - g->chip_h) / g->stride_y + 1;
-    return EODKIT_OK;
+    return 1;
 }
 
+/* Candidates: chips over data of every required modality, in their own UTM
+   zone, with the centre in the AOI. */
 static int mark_candidates(eodkit_ctx *ctx, ek_plan *p, OGRGeometryH aoi)
 {
-    const ek_grid *g = &p->grid;
-    size_t nchips = (size_t)g->nx * (size_t)g->ny, id;
-    OGRPreparedGeometryH prepared = NULL;
-    OGRGeometryH point = NULL;
+    OGRSpatialReferenceH wgs84 = OSRNewSpatialReference(NULL);
+    OGRPreparedGeometryH prepared = aoi != NULL ? OGRCreatePreparedGeometry(aoi) : NULL;
+    OGRGeometryH point = OGR_G_CreateGeometry(wkbPoint);
+    uint8_t *cover = NULL;
+    size_t gi, m, k;
+    int rc = EODKIT_OK;
 
-    p->candidate = ek_calloc(ctx, nchips, 1);
-    if (p->candidate == NULL) {
-        return EODKIT_ERR_NOMEM;
-    }
-    if (aoi != NULL) {
-        prepared = OGRCreatePreparedGeometry(aoi);
-        point = OGR_G_CreateGeometry(wkbPoint);
-    }
-    for (id = 0; id < nchips; id++) {
-        ek_window w = ek_plan_chip_window(p, id);
-        double cx = g->gt[0] + (w.x + w.w / 2.0) * g->gt[1];
-        double cy = g->gt[3] + (w.y + w.h / 2.0) * g->gt[5];
+    OSRImportFromEPSG(wgs84, 4326);
+    OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
+    p->candidate = ek_calloc(ctx, p->nchips, 1);
+    rc = p->candidate == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    for (gi = 0; gi < p->ngrids && rc == EODKIT_OK; gi++) {
+        const ek_grid *g = &p->grids[gi];
+        size_t n = (size_t)g->nx * (size_t)g->ny;
+        OGRCoordinateTransformationH to_lonlat = NULL;
+        int i, j;
 
-        if (prepared != NULL) {
-            OGR_G_SetPoint_2D(point, 0, cx, cy);
-            p->candidate[id] = (uint8_t)OGRPreparedGeometryContains(prepared, point);
-        } else {
-            p->candidate[id] = 1;
+        free(cover);
+        cover = ek_calloc(ctx, n, 1);
+        if (cover == NULL) {
+            rc = EODKIT_ERR_NOMEM;
+            break;
         }
-        p->ncandidates += p->candidate[id];
+        memset(p->candidate + g->first_chip, 1, n);
+        for (m = 0; m < p->nmodalities; m++) {
+            if (!p->modalities[m].recipe->required) {
+                continue;
+            }
+            memset(cover, 0, n);
+            mark_coverage(p, gi, &p->modalities[m], cover);
+            for (k = 0; k < n; k++) {
+                p->candidate[g->first_chip + k] &= cover[k];
+            }
+        }
+        if (g->utm_zone != 0 || prepared != NULL) {
+            to_lonlat = OCTNewCoordinateTransformation(g->srs, wgs84);
+        }
+        for (j = 0; j < g->ny; j++) {
+            for (i = 0; i < g->nx; i++) {
+                size_t id = g->first_chip + (size_t)j * (size_t)g->nx + (size_t)i;
+
+                if (p->candidate[id] && !centre_ok(p, g, i, j, to_lonlat, prepared, point)) {
+                    p->candidate[id] = 0;
+                }
+                p->ncandidates += p->candidate[id];
+            }
+        }
+        if (to_lonlat != NULL) {
+            OCTDestroyCoordinateTransformation(to_lonlat);
+        }
     }
+    free(cover);
+    OGR_G_DestroyGeometry(point);
     if (prepared != NULL) {
         OGRDestroyPreparedGeometry(prepared);
-        OGR_G_DestroyGeometry(point);
+    }
+    OSRRelease(wgs84);
+    return rc;
+}
+
+/* A modality whose files are not on the grid must say how to resample. */
+static int check_resampling(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p)
+{
+    char where[512];
+    size_t m, g, s;
+
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_modality *mod = &p->modalities[m];
+
+        if (mod->recipe->has_resampling) {
+            continue;
+        }
+        for (g = 0; g < p->ngrids; g++) {
+            for (s = 0; s < mod->nsources; s++) {
+                const ek_placement *pl = ek_plan_placement(mod, g, s);
+
+                if (!pl->aligned && pl->gx1 > 0 && pl->gx0 < p->grids[g].width &&
+                    pl->gy1 > 0 && pl->gy0 < p->grids[g].height) {
+                    return ek_error(
+                        ctx, EODKIT_ERR_INPUT,
+                        "%s: modality '%s' must be resampled onto the grid (%s has %g "
+                        "unit pixels, the grid %g); say how with 'resampling: nearest', "
+                        "'bilinear', 'cubic', 'average' or 'mode'",
+                        ek_recipe_where(r, mod->recipe->mark, where, sizeof where),
+                        mod->recipe->name, ek_path_basename(mod->sources[s].path),
+                        fabs(mod->sources[s].gt[1]), p->grids[g].gt[1]);
+                }
+            }
+        }
     }
     return EODKIT_OK;
+}
+
+static int place_sources(eodkit_ctx *ctx, ek_plan *p)
+{
+    size_t m, g, s;
+    int rc = EODKIT_OK;
+
+    for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
+        ek_modality *mod = &p->modalities[m];
+
+        mod->placements = ek_calloc(ctx, p->ngrids * mod->nsources, sizeof *mod->placements);
+        if (mod->placements == NULL) {
+            return EODKIT_ERR_NOMEM;
+        }
+        for (g = 0; g < p->ngrids && rc == EODKIT_OK; g++) {
+            for (s = 0; s < mod->nsources && rc == EODKIT_OK; s++) {
+                rc = ek_source_place(ctx, &p->grids[g], &mod->sources[s],
+                                     &mod->placements[g * mod->nsources + s]);
+            }
+        }
+    }
+    return rc;
+}
+
+/* Chip ids and work units of every grid. */
+static void number_chips(ek_plan *p)
+{
+    size_t g;
+    int span = p->stride_x > p->stride_y ? p->stride_x : p->stride_y;
+
+    p->unit_chips = UNIT_PIXELS / span > 1 ? UNIT_PIXELS / span : 1;
+    p->nchips = 0;
+    p->nunits = 0;
+    for (g = 0; g < p->ngrids; g++) {
+        ek_grid *gr = &p->grids[g];
+        int ux = gr->nx < p->unit_chips ? gr->nx : p->unit_chips;
+        int uy = gr->ny < p->unit_chips ? gr->ny : p->unit_chips;
+        int w = ux > 0 ? (ux - 1) * p->stride_x + p->chip_w : 0;
+        int h = uy > 0 ? (uy - 1) * p->stride_y + p->chip_h : 0;
+
+        gr->first_chip = p->nchips;
+        gr->first_unit = p->nunits;
+        gr->units_x = (gr->nx + p->unit_chips - 1) / p->unit_chips;
+        gr->units_y = (gr->ny + p->unit_chips - 1) / p->unit_chips;
+        p->nchips += (size_t)gr->nx * (size_t)gr->ny;
+        p->nunits += (size_t)gr->units_x * (size_t)gr->units_y;
+        p->unit_w = w > p->unit_w ? w : p->unit_w;
+        p->unit_h = h > p->unit_h ? h : p->unit_h;
+    }
 }
 
 int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan)
 {
-    int rc = EODKIT_OK;
+    int rc = EODKIT_OK, next_id = 0;
     ek_plan *p = NULL;
     OGRGeometryH aoi = NULL;
-    size_t i, j;
-    int span;
+    size_t i;
 
     *plan = NULL;
     p = ek_calloc(ctx, 1, sizeof *p);
@@ -425,6 +875,8 @@ int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan)
         return EODKIT_ERR_NOMEM;
     }
     p->recipe = r;
+    p->chip_w = r->chip_w, p->chip_h = r->chip_h;
+    p->stride_x = r->stride_x, p->stride_y = r->stride_y;
     p->modalities = ek_calloc(ctx, r->nmodalities, sizeof *p->modalities);
     if (p->modalities == NULL) {
         rc = EODKIT_ERR_NOMEM;
@@ -433,39 +885,36 @@ int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan)
     for (i = 0; i < r->nmodalities && rc == EODKIT_OK; i++) {
         p->nmodalities = i + 1;
         p->modalities[i].recipe = &r->modalities[i];
-        rc = expand_files(ctx, r, &p->modalities[i]);
+        rc = open_inputs(ctx, r, &p->modalities[i], &next_id);
         if (rc == EODKIT_OK) {
             rc = describe_bands(ctx, r, &p->modalities[i]);
         }
     }
-    if (rc == EODKIT_OK) {
-        rc = make_crs(ctx, r, p);
-    }
+    p->nsources = next_id;
     if (rc == EODKIT_OK && r->aoi != NULL) {
-        rc = load_aoi(ctx, r, &p->grid, &aoi);
+        rc = load_aoi(ctx, r, &aoi);
+    }
+    if (rc == EODKIT_OK && r->utm) {
+        rc = utm_grids(ctx, r, p, aoi);
+    } else if (rc == EODKIT_OK) {
+        p->grids = ek_calloc(ctx, 1, sizeof *p->grids);
+        rc = p->grids == NULL ? EODKIT_ERR_NOMEM : single_grid(ctx, r, p, aoi);
     }
     if (rc == EODKIT_OK) {
-        rc = make_extent(ctx, r, p, aoi);
+        number_chips(p);
+        rc = place_sources(ctx, p);
     }
-    for (i = 0; i < p->nmodalities && rc == EODKIT_OK; i++) {
-        for (j = 0; j < p->modalities[i].nsources && rc == EODKIT_OK; j++) {
-            rc = ek_source_place(ctx, &p->grid, &p->modalities[i].sources[j]);
-        }
+    if (rc == EODKIT_OK) {
+        rc = check_resampling(ctx, r, p);
     }
     if (rc == EODKIT_OK) {
         rc = mark_candidates(ctx, p, aoi);
     }
     if (rc == EODKIT_OK && p->ncandidates == 0) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: no chip centre lies inside the AOI",
-                      r->aoi);
-    }
-    if (rc == EODKIT_OK) {
-        span =
-            p->grid.stride_x > p->grid.stride_y ? p->grid.stride_x : p->grid.stride_y;
-        p->unit_chips = UNIT_PIXELS / span > 1 ? UNIT_PIXELS / span : 1;
-        p->units_x = (p->grid.nx + p->unit_chips - 1) / p->unit_chips;
-        p->units_y = (p->grid.ny + p->unit_chips - 1) / p->unit_chips;
-        p->nunits = (size_t)p->units_x * (size_t)p->units_y;
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      r->aoi != NULL ? "%s: no chip centre lies inside the AOI over data"
+                                     : "%s: no chip lies on data of every required modality",
+                      r->aoi != NULL ? r->aoi : r->path);
     }
 out:
     OGR_G_DestroyGeometry(aoi);
@@ -492,54 +941,83 @@ void ek_plan_free(ek_plan *p)
             ek_source_clear(&m->sources[j]);
         }
         free(m->sources);
+        for (j = 0; j < m->nparts; j++) {
+            free(m->parts[j].bands);
+        }
+        free(m->parts);
         for (b = 0; b < m->nbands && m->band_names != NULL; b++) {
             free(m->band_names[b]);
         }
         free(m->band_names);
-        free(m->bands);
+        free(m->placements);
+        free(m->times);
     }
     free(p->modalities);
-    if (p->grid.srs != NULL) {
-        OSRDestroySpatialReference(p->grid.srs);
+    for (i = 0; i < p->ngrids; i++) {
+        if (p->grids[i].srs != NULL) {
+            OSRRelease(p->grids[i].srs);
+        }
+        free(p->grids[i].wkt);
+        free(p->grids[i].crs_code);
     }
-    free(p->grid.wkt);
-    free(p->grid.crs_code);
+    free(p->grids);
     free(p->candidate);
     free(p);
 }
 
-ek_window ek_plan_chip_window(const ek_plan *p, size_t chip_id)
+ek_chip ek_plan_chip(const ek_plan *p, size_t chip_id)
 {
-    ek_window w;
+    ek_chip c;
+    size_t local;
 
-    w.x = (int)(chip_id % (size_t)p->grid.nx) * p->grid.stride_x;
-    w.y = (int)(chip_id / (size_t)p->grid.nx) * p->grid.stride_y;
-    w.w = p->grid.chip_w;
-    w.h = p->grid.chip_h;
-    return w;
+    c.grid = 0;
+    while (c.grid + 1 < p->ngrids && p->grids[c.grid + 1].first_chip <= chip_id) {
+        c.grid++;
+    }
+    local = chip_id - p->grids[c.grid].first_chip;
+    c.i = (int)(local % (size_t)p->grids[c.grid].nx);
+    c.j = (int)(local / (size_t)p->grids[c.grid].nx);
+    c.window.x = c.i * p->stride_x;
+    c.window.y = c.j * p->stride_y;
+    c.window.w = p->chip_w;
+    c.window.h = p->chip_h;
+    return c;
 }
 
-void ek_plan_unit_chips(const ek_plan *p, size_t u, int *i0, int *i1, int *j0, int *j1)
+size_t ek_plan_unit(const ek_plan *p, size_t u, int *i0, int *i1, int *j0, int *j1)
 {
-    int ux = (int)(u % (size_t)p->units_x), uy = (int)(u / (size_t)p->units_x);
+    size_t g = 0, local;
+    const ek_grid *gr;
+    int ux, uy;
 
+    while (g + 1 < p->ngrids && p->grids[g + 1].first_unit <= u) {
+        g++;
+    }
+    gr = &p->grids[g];
+    local = u - gr->first_unit;
+    ux = (int)(local % (size_t)gr->units_x);
+    uy = (int)(local / (size_t)gr->units_x);
     *i0 = ux * p->unit_chips;
-    *i1 = *i0 + p->unit_chips < p->grid.nx ? *i0 + p->unit_chips : p->grid.nx;
+    *i1 = *i0 + p->unit_chips < gr->nx ? *i0 + p->unit_chips : gr->nx;
     *j0 = uy * p->unit_chips;
-    *j1 = *j0 + p->unit_chips < p->grid.ny ? *j0 + p->unit_chips : p->grid.ny;
+    *j1 = *j0 + p->unit_chips < gr->ny ? *j0 + p->unit_chips : gr->ny;
+    return g;
 }
 
-ek_window ek_plan_unit_window(const ek_plan *p, size_t u)
+const ek_part *ek_modality_band(const ek_modality *m, int b, int *source_band)
 {
-    int i0, i1, j0, j1;
-    ek_window w;
+    size_t k = 0;
 
-    ek_plan_unit_chips(p, u, &i0, &i1, &j0, &j1);
-    w.x = i0 * p->grid.stride_x;
-    w.y = j0 * p->grid.stride_y;
-    w.w = (i1 - 1 - i0) * p->grid.stride_x + p->grid.chip_w;
-    w.h = (j1 - 1 - j0) * p->grid.stride_y + p->grid.chip_h;
-    return w;
+    while (k + 1 < m->nparts && m->parts[k + 1].first_band <= b) {
+        k++;
+    }
+    *source_band = m->parts[k].bands[b - m->parts[k].first_band];
+    return &m->parts[k];
+}
+
+const ek_placement *ek_plan_placement(const ek_modality *m, size_t g, size_t s)
+{
+    return &m->placements[g * m->nsources + s];
 }
 
 void ek_grid_window_gt(const ek_grid *g, const ek_window *w, double gt[6])

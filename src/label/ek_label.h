@@ -1,9 +1,10 @@
 /*
-** Label: reference data onto the grid. Vector labels (any OGR layer) are
-** loaded once, transformed to the grid CRS and rasterised window by window
-** with GDAL's rasteriser (burn order = feature order, as gdal_rasterize);
-** raster labels are read through the reader with nearest resampling and
-** remapped to class ids. Class ids live in a Byte or UInt16 plane.
+** Label: reference data onto the grids. Vector labels (any OGR layer) are
+** loaded once, transformed to every grid's CRS and rasterised window by
+** window with GDAL's rasteriser (burn order = feature order, as
+** gdal_rasterize); raster labels are read through the reader with nearest
+** resampling and remapped to class ids. Class ids live in a Byte or UInt16
+** plane. The same vector machinery (ek_shapes) renders mask polygons.
 */
 #ifndef EK_LABEL_H
 #define EK_LABEL_H
@@ -15,6 +16,45 @@
 
 #include "read/ek_read.h"
 
+/* Features of a vector layer on every grid of a plan, each with a value to
+   burn and optionally a time. */
+typedef struct ek_shapes {
+    size_t n;              /* features kept, in layer order */
+    size_t ngrids;
+    OGRGeometryH *geoms;   /* [grid * n + k], in the grid's CRS (NULL: outside its reach) */
+    CPLQuadTree **trees;   /* per grid */
+    double *burn;          /* per feature */
+    int64_t *times;        /* per feature, or NULL */
+} ek_shapes;
+
+/* What to burn for feature F: set *BURN (and *TIME when TIMES are kept);
+   return 1 to keep F, 0 to skip it, or an error status (CTX set). */
+typedef int (*ek_feature_fn)(void *arg, eodkit_ctx *ctx, OGRFeatureH f, double *burn,
+                             int64_t *time);
+
+/*
+** Load LAYER (of file PATH) onto the grids of plan P, asking FN what each
+** feature burns; WITH_TIMES keeps a time per feature. Errors name PATH and
+** WHERE. Free with ek_shapes_free.
+*/
+int ek_shapes_load(eodkit_ctx *ctx, const ek_plan *p, OGRLayerH layer, const char *path,
+                   const char *where, int with_times, ek_feature_fn fn, void *arg,
+                   ek_shapes **shapes /* OUT */);
+void ek_shapes_free(ek_shapes *shapes);
+
+/* Number of features that meet some grid. */
+size_t ek_shapes_on_grids(const ek_shapes *sh, const ek_plan *p);
+
+/*
+** Burn the features that meet window W of grid G into OUT (W->h x W->w of
+** type T, already initialised by the caller), in feature order; only those
+** whose time is *TIME when TIME is given. ALL_TOUCHED burns every pixel a
+** feature touches.
+*/
+int ek_shapes_render(eodkit_ctx *ctx, const ek_shapes *sh, const ek_plan *p, size_t g,
+                     const ek_window *w, GDALDataType t, void *out, int all_touched,
+                     const int64_t *time);
+
 typedef struct ek_class {
     int id;
     char *name;
@@ -23,20 +63,17 @@ typedef struct ek_class {
 typedef struct ek_labels {
     const ek_labels_recipe *recipe;
     GDALDataType dtype; /* of the class plane: Byte, or UInt16 for ids > 255 */
-    int max_id;         /* largest id that can occur (background included) */
-    ek_class *classes;  /* declared classes, by id; background not included */
+    int max_id;         /* largest id that can occur (background, ignore included) */
+    ek_class *classes;  /* declared classes, by id; background and ignore excluded */
     size_t nclasses;
     int discover; /* classes are whatever ids the raster holds (Byte rasters) */
     int is_raster;
     /* vector labels */
-    OGRGeometryH *geoms; /* in the grid CRS, in feature order */
-    double *burn;
-    size_t ngeoms;
-    CPLQuadTree *tree;
+    ek_shapes *shapes;
     size_t unmapped; /* features skipped: value not in the class map */
     /* raster labels */
     ek_source source;
-    ek_raster_spec spec;
+    ek_placement *placements; /* per grid */
     int band;
     double *map_values; /* sorted raster values ... */
     int *map_ids;       /* ... and their class ids */
@@ -46,22 +83,22 @@ typedef struct ek_labels {
 /*
 ** Load the labels of recipe R for plan P: open the source (vector or raster),
 ** check the attribute or band, build the class table, check the labels
-** overlap the grid. Errors name the file and the recipe line.
+** overlap the grids. SOURCE_ID is the id the label raster gets among the
+** plan's sources (for the readers' handles). Errors name the file and the
+** recipe line.
 */
-int ek_labels_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
+int ek_labels_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, int source_id,
                    ek_labels **labels /* OUT */);
 void ek_labels_free(ek_labels *labels);
 
-/* Per-thread state for rendering labels (GDAL handles, buffers). */
-typedef struct ek_label_worker ek_label_worker;
-
-int ek_label_worker_new(eodkit_ctx *ctx, const ek_labels *labels, const ek_plan *p,
-                        ek_label_worker **worker /* OUT */);
-void ek_label_worker_free(ek_label_worker *worker);
-
-/* Render the class ids of window W into OUT (W->h x W->w of labels->dtype);
-   unlabelled pixels get the background id. */
-int ek_labels_render(eodkit_ctx *ctx, ek_label_worker *worker, const ek_window *w,
+/*
+** Render the class ids of window W of grid G into OUT (W->h x W->w of
+** labels->dtype); unlabelled pixels get the background id. RAW and RAW_VALID
+** are scratch planes of the window for raster labels (NULL for vectors);
+** READER reads them.
+*/
+int ek_labels_render(eodkit_ctx *ctx, const ek_labels *l, const ek_plan *p, size_t g,
+                     const ek_window *w, ek_reader *reader, void *raw, uint8_t *raw_valid,
                      void *out);
 
 #endif

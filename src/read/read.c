@@ -1,9 +1,9 @@
 /*
-** Read + align: window reads of input rasters onto the target grid.
-** Aligned sources are read with RasterIO; others are warped with GDAL's
-** warper into a MEM dataset wrapping our own buffers, with a destination
-** alpha band telling which pixels a source covered. Several sources are
-** composited in order (gdalwarp's "later files win").
+** Read + align: window reads of input rasters onto a grid. Aligned sources
+** are read with RasterIO; others are warped with GDAL's warper into a MEM
+** dataset wrapping our own buffers, with a destination alpha band telling
+** which pixels a source covered. Complex data is converted to amplitude or
+** intensity right after reading. Sources are composited in request order.
 */
 #include <math.h>
 #include <stdio.h>
@@ -16,15 +16,17 @@
 
 #include "ek_read.h"
 
+/* Largest pixel: a complex double. */
+#define MAX_PIXEL_BYTES 16
+
 struct ek_reader {
-    const ek_raster_spec *spec;
-    const ek_grid *grid;
-    GDALDatasetH *handles; /* per source, opened lazily */
+    GDALDatasetH *handles; /* per source id, opened lazily */
+    int nsources;
     GDALDriverH mem;
-    size_t plane_max;       /* pixels of the largest window */
+    size_t plane_max; /* pixels of the largest window */
+    int nbands_max;
     unsigned char *scratch; /* one source's bands */
     uint8_t *scratch_valid;
-    int dsize;
 };
 
 double ek_pixel_get(const void *buf, GDALDataType t, size_t i)
@@ -48,7 +50,6 @@ double ek_pixel_get(const void *buf, GDALDataType t, size_t i)
         return 0;
     }
 }
-
 void ek_pixel_set(void *buf, GDALDataType t, size_t i, double v)
 {
     switch (t) {
@@ -78,26 +79,8 @@ void ek_pixel_set(void *buf, GDALDataType t, size_t i, double v)
     }
 }
 
-ek_raster_spec ek_modality_spec(const ek_plan *p, const ek_modality *m)
-{
-    ek_raster_spec s;
-
-    memset(&s, 0, sizeof s);
-    s.sources = m->sources;
-    s.nsources = m->nsources;
-    s.bands = m->bands;
-    s.nbands = m->nbands;
-    s.dtype = m->dtype;
-    s.resampling = m->recipe->resampling;
-    s.has_nodata = m->has_nodata;
-    s.nodata = m->nodata;
-    s.override_nodata = m->recipe->has_nodata;
-    s.error_threshold = p->recipe->error_threshold;
-    return s;
-}
-
-int ek_reader_new(eodkit_ctx *ctx, const ek_raster_spec *spec, const ek_grid *g,
-                  int max_w, int max_h, ek_reader **reader)
+int ek_reader_new(eodkit_ctx *ctx, int nsources, int max_w, int max_h, int nbands,
+                  ek_reader **reader)
 {
     ek_reader *rd = ek_calloc(ctx, 1, sizeof *rd);
 
@@ -105,14 +88,12 @@ int ek_reader_new(eodkit_ctx *ctx, const ek_raster_spec *spec, const ek_grid *g,
     if (rd == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    rd->spec = spec;
-    rd->grid = g;
-    rd->dsize = GDALGetDataTypeSizeBytes(spec->dtype);
+    rd->nsources = nsources;
     rd->plane_max = (size_t)max_w * (size_t)max_h;
+    rd->nbands_max = nbands;
     rd->mem = GDALGetDriverByName("MEM");
-    rd->handles = ek_calloc(ctx, spec->nsources, sizeof *rd->handles);
-    rd->scratch =
-        ek_calloc(ctx, rd->plane_max * (size_t)spec->nbands, (size_t)rd->dsize);
+    rd->handles = ek_calloc(ctx, (size_t)(nsources > 0 ? nsources : 1), sizeof *rd->handles);
+    rd->scratch = ek_calloc(ctx, rd->plane_max * (size_t)nbands, MAX_PIXEL_BYTES);
     rd->scratch_valid = ek_calloc(ctx, rd->plane_max, 1);
     if (rd->handles == NULL || rd->scratch == NULL || rd->scratch_valid == NULL ||
         rd->mem == NULL) {
@@ -125,12 +106,12 @@ int ek_reader_new(eodkit_ctx *ctx, const ek_raster_spec *spec, const ek_grid *g,
 
 void ek_reader_free(ek_reader *rd)
 {
-    size_t i;
+    int i;
 
     if (rd == NULL) {
         return;
     }
-    for (i = 0; rd->handles != NULL && i < rd->spec->nsources; i++) {
+    for (i = 0; rd->handles != NULL && i < rd->nsources; i++) {
         if (rd->handles[i] != NULL) {
             GDALClose(rd->handles[i]);
         }
@@ -141,29 +122,32 @@ void ek_reader_free(ek_reader *rd)
     free(rd);
 }
 
-static GDALDatasetH handle(eodkit_ctx *ctx, ek_reader *rd, size_t i)
+static GDALDatasetH handle(eodkit_ctx *ctx, ek_reader *rd, const ek_source *s)
 {
-    if (rd->handles[i] == NULL) {
-        rd->handles[i] = ek_open_raster(ctx, rd->spec->sources[i].path);
+    if (rd->handles[s->id] == NULL) {
+        rd->handles[s->id] = ek_open_raster(ctx, s->path);
     }
-    return rd->handles[i];
+    return rd->handles[s->id];
 }
 
 /* Nodata value of source S as the reader must honour it, if any. */
-static int source_nodata(const ek_raster_spec *spec, const ek_source *s, double *v)
+static int source_nodata(const ek_read_request *req, const ek_source *s, double *v)
 {
-    if (spec->override_nodata || (!s->has_nodata && spec->has_nodata)) {
-        *v = spec->nodata;
-        return spec->has_nodata;
+    if (req->override_nodata || (!s->has_nodata && req->has_nodata)) {
+        *v = req->nodata;
+        return req->has_nodata;
     }
     *v = s->nodata;
     return s->has_nodata;
 }
 
-static int read_aligned(eodkit_ctx *ctx, ek_reader *rd, size_t i, const ek_window *w)
+static int read_aligned(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req, size_t i,
+                        const ek_window *w)
 {
-    const ek_source *s = &rd->spec->sources[i];
-    int sx0 = w->x - s->dx, sy0 = w->y - s->dy;
+    const ek_source *s = req->sources[i];
+    const ek_placement *pl = req->placements[i];
+    int rsize = GDALGetDataTypeSizeBytes(req->read_type);
+    int sx0 = w->x - pl->dx, sy0 = w->y - pl->dy;
     int x0 = sx0 < 0 ? 0 : sx0, y0 = sy0 < 0 ? 0 : sy0;
     int x1 = sx0 + w->w > s->width ? s->width : sx0 + w->w;
     int y1 = sy0 + w->h > s->height ? s->height : sy0 + w->h;
@@ -175,32 +159,31 @@ static int read_aligned(eodkit_ctx *ctx, ek_reader *rd, size_t i, const ek_windo
     if (x0 >= x1 || y0 >= y1) {
         return EODKIT_OK;
     }
-    ds = handle(ctx, rd, i);
+    ds = handle(ctx, rd, s);
     if (ds == NULL) {
         return eodkit_ctx_status(ctx);
     }
-    dst = rd->scratch +
-          (((size_t)(y0 - sy0) * (size_t)w->w) + (size_t)(x0 - sx0)) * rd->dsize;
-    if (GDALDatasetRasterIO(ds, GF_Read, x0, y0, x1 - x0, y1 - y0, dst, x1 - x0,
-                            y1 - y0, rd->spec->dtype, rd->spec->nbands,
-                            (int *)rd->spec->bands, rd->dsize,
-                            (GSpacing)w->w * rd->dsize,
-                            (GSpacing)(plane * (size_t)rd->dsize)) != CE_None) {
+    dst = rd->scratch + (((size_t)(y0 - sy0) * (size_t)w->w) + (size_t)(x0 - sx0)) * rsize;
+    if (GDALDatasetRasterIO(ds, GF_Read, x0, y0, x1 - x0, y1 - y0, dst, x1 - x0, y1 - y0,
+                            req->read_type, req->nbands, (int *)req->bands, rsize,
+                            (GSpacing)w->w * rsize, (GSpacing)(plane * (size_t)rsize)) !=
+        CE_None) {
         return ek_error_gdal(ctx, "%s: read failed at pixel %d,%d", s->path, x0, y0);
     }
     for (y = y0; y < y1; y++) {
-        memset(rd->scratch_valid + (size_t)(y - sy0) * (size_t)w->w +
-                   (size_t)(x0 - sx0),
-               1, (size_t)(x1 - x0));
+        memset(rd->scratch_valid + (size_t)(y - sy0) * (size_t)w->w + (size_t)(x0 - sx0), 1,
+               (size_t)(x1 - x0));
     }
     return EODKIT_OK;
 }
 
-static int read_warped(eodkit_ctx *ctx, ek_reader *rd, size_t i, const ek_window *w)
+static int read_warped(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req, size_t i,
+                       const ek_window *w)
 {
-    const ek_raster_spec *spec = rd->spec;
-    const ek_source *s = &spec->sources[i];
-    size_t plane = (size_t)w->w * (size_t)w->h;
+    const ek_source *s = req->sources[i];
+    const ek_placement *pl = req->placements[i];
+    size_t plane = (size_t)w->w * (size_t)w->h, px;
+    int rsize = GDALGetDataTypeSizeBytes(req->read_type);
     GDALDatasetH src, dst = NULL;
     GDALWarpOptions *wo = NULL;
     GDALWarpOperationH op = NULL;
@@ -209,56 +192,55 @@ static int read_warped(eodkit_ctx *ctx, ek_reader *rd, size_t i, const ek_window
     char option[64];
     int b, rc = EODKIT_OK;
 
-    src = handle(ctx, rd, i);
+    src = handle(ctx, rd, s);
     if (src == NULL) {
         return eodkit_ctx_status(ctx);
     }
-    dst = GDALCreate(rd->mem, "", w->w, w->h, 0, spec->dtype, NULL);
+    dst = GDALCreate(rd->mem, "", w->w, w->h, 0, req->read_type, NULL);
     if (dst == NULL) {
         return ek_error_gdal(ctx, "cannot create a MEM dataset");
     }
-    for (b = 0; b <= spec->nbands; b++) {
-        void *ptr = b < spec->nbands
-                        ? (void *)(rd->scratch + b * plane * (size_t)rd->dsize)
-                        : (void *)rd->scratch_valid;
+    for (b = 0; b <= req->nbands; b++) {
+        void *ptr = b < req->nbands ? (void *)(rd->scratch + (size_t)b * plane * (size_t)rsize)
+                                    : (void *)rd->scratch_valid;
         char *opts[2] = {option, NULL};
 
         snprintf(option, sizeof option, "DATAPOINTER=%p", ptr);
-        GDALAddBand(dst, b < spec->nbands ? spec->dtype : GDT_Byte, opts);
+        GDALAddBand(dst, b < req->nbands ? req->read_type : GDT_Byte, opts);
     }
-    ek_grid_window_gt(rd->grid, w, gt);
+    ek_grid_window_gt(req->grid, w, gt);
     GDALSetGeoTransform(dst, gt);
-    GDALSetProjection(dst, rd->grid->wkt);
+    GDALSetProjection(dst, req->grid->wkt);
 
     wo = GDALCreateWarpOptions();
     wo->hSrcDS = src;
     wo->hDstDS = dst;
-    wo->eResampleAlg = (GDALResampleAlg)spec->resampling;
-    wo->nBandCount = spec->nbands;
-    wo->panSrcBands = CPLMalloc(sizeof(int) * (size_t)spec->nbands);
-    wo->panDstBands = CPLMalloc(sizeof(int) * (size_t)spec->nbands);
-    for (b = 0; b < spec->nbands; b++) {
-        wo->panSrcBands[b] = spec->bands[b];
+    wo->eResampleAlg = (GDALResampleAlg)req->resampling;
+    wo->nBandCount = req->nbands;
+    wo->panSrcBands = CPLMalloc(sizeof(int) * (size_t)req->nbands);
+    wo->panDstBands = CPLMalloc(sizeof(int) * (size_t)req->nbands);
+    for (b = 0; b < req->nbands; b++) {
+        wo->panSrcBands[b] = req->bands[b];
         wo->panDstBands[b] = b + 1;
     }
-    wo->nDstAlphaBand = spec->nbands + 1;
-    if (source_nodata(spec, s, &nodata)) {
-        wo->padfSrcNoDataReal = CPLMalloc(sizeof(double) * (size_t)spec->nbands);
-        for (b = 0; b < spec->nbands; b++) {
+    wo->nDstAlphaBand = req->nbands + 1;
+    if (source_nodata(req, s, &nodata)) {
+        wo->padfSrcNoDataReal = CPLMalloc(sizeof(double) * (size_t)req->nbands);
+        for (b = 0; b < req->nbands; b++) {
             wo->padfSrcNoDataReal[b] = nodata;
         }
     }
-    if (spec->has_nodata) {
-        wo->padfDstNoDataReal = CPLMalloc(sizeof(double) * (size_t)spec->nbands);
-        for (b = 0; b < spec->nbands; b++) {
-            wo->padfDstNoDataReal[b] = spec->nodata;
+    if (req->has_nodata) {
+        wo->padfDstNoDataReal = CPLMalloc(sizeof(double) * (size_t)req->nbands);
+        for (b = 0; b < req->nbands; b++) {
+            wo->padfDstNoDataReal[b] = req->nodata;
         }
     }
-    wo->papszWarpOptions = CSLSetNameValue(wo->papszWarpOptions, "INIT_DEST",
-                                           spec->has_nodata ? "NO_DATA" : "0");
-    snprintf(option, sizeof option, "%.17g", s->xscale);
+    wo->papszWarpOptions =
+        CSLSetNameValue(wo->papszWarpOptions, "INIT_DEST", req->has_nodata ? "NO_DATA" : "0");
+    snprintf(option, sizeof option, "%.17g", pl->xscale);
     wo->papszWarpOptions = CSLSetNameValue(wo->papszWarpOptions, "XSCALE", option);
-    snprintf(option, sizeof option, "%.17g", s->yscale);
+    snprintf(option, sizeof option, "%.17g", pl->yscale);
     wo->papszWarpOptions = CSLSetNameValue(wo->papszWarpOptions, "YSCALE", option);
 
     gen = GDALCreateGenImgProjTransformer2(src, dst, NULL);
@@ -266,9 +248,9 @@ static int read_warped(eodkit_ctx *ctx, ek_reader *rd, size_t i, const ek_window
         rc = ek_error_gdal(ctx, "%s: cannot transform it to the grid", s->path);
         goto out;
     }
-    if (spec->error_threshold > 0) {
-        wo->pTransformerArg = GDALCreateApproxTransformer(GDALGenImgProjTransform, gen,
-                                                          spec->error_threshold);
+    if (req->error_threshold > 0) {
+        wo->pTransformerArg =
+            GDALCreateApproxTransformer(GDALGenImgProjTransform, gen, req->error_threshold);
         wo->pfnTransformer = GDALApproxTransform;
         GDALApproxTransformerOwnsSubtransformer(wo->pTransformerArg, TRUE);
     } else {
@@ -282,7 +264,7 @@ static int read_warped(eodkit_ctx *ctx, ek_reader *rd, size_t i, const ek_window
         goto out;
     }
     /* The alpha band (0..255) becomes the 0/1 validity mask. */
-    for (size_t px = 0; px < plane; px++) {
+    for (px = 0; px < plane; px++) {
         rd->scratch_valid[px] = rd->scratch_valid[px] != 0;
     }
 out:
@@ -302,19 +284,46 @@ out:
     return rc;
 }
 
-/* Mark pixels whose value equals the nodata value in any band as invalid. */
-static void drop_nodata(const ek_raster_spec *spec, double nodata, unsigned char *data,
+/* Complex pixels to amplitude |z| or intensity |z|^2, in place (the output
+   pixel is never wider than the input one, so a forward pass is safe). */
+static void convert_complex(const ek_read_request *req, unsigned char *buf, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        double re, im, v;
+
+        switch (req->read_type) {
+        case GDT_CInt16:
+            re = ((const int16_t *)buf)[2 * i], im = ((const int16_t *)buf)[2 * i + 1];
+            break;
+        case GDT_CInt32:
+            re = ((const int32_t *)buf)[2 * i], im = ((const int32_t *)buf)[2 * i + 1];
+            break;
+        case GDT_CFloat32:
+            re = ((const float *)buf)[2 * i], im = ((const float *)buf)[2 * i + 1];
+            break;
+        default:
+            re = ((const double *)buf)[2 * i], im = ((const double *)buf)[2 * i + 1];
+            break;
+        }
+        v = re * re + im * im;
+        ek_pixel_set(buf, req->dtype, i, req->complex == EK_COMPLEX_AMPLITUDE ? sqrt(v) : v);
+    }
+}
+
+/* Mark pixels whose value equals NODATA in any band as invalid. */
+static void drop_nodata(const ek_read_request *req, double nodata, const unsigned char *data,
                         uint8_t *valid, size_t plane)
 {
-    size_t px;
+    size_t px, dsize = (size_t)GDALGetDataTypeSizeBytes(req->dtype);
     int b;
 
-    for (b = 0; b < spec->nbands; b++) {
-        const unsigned char *band =
-            data + (size_t)b * plane * (size_t)GDALGetDataTypeSizeBytes(spec->dtype);
+    for (b = 0; b < req->nbands; b++) {
+        const unsigned char *band = data + (size_t)b * plane * dsize;
 
         for (px = 0; px < plane; px++) {
-            double v = ek_pixel_get(band, spec->dtype, px);
+            double v = ek_pixel_get(band, req->dtype, px);
 
             if (valid[px] && (v == nodata || (isnan(nodata) && isnan(v)))) {
                 valid[px] = 0;
@@ -323,16 +332,20 @@ static void drop_nodata(const ek_raster_spec *spec, double nodata, unsigned char
     }
 }
 
-/* Copy the valid pixels of the scratch buffers over DATA/VALID. */
-static void composite(ek_reader *rd, size_t plane, unsigned char *data, uint8_t *valid,
+/* Copy the valid scratch pixels of source I over DATA/VALID/ORIGIN. */
+static void composite(const ek_reader *rd, const ek_read_request *req, size_t plane,
+                      unsigned char *data, uint8_t *valid, uint16_t *origin, size_t i,
                       int first)
 {
-    size_t ds = (size_t)rd->dsize, px;
+    size_t ds = (size_t)GDALGetDataTypeSizeBytes(req->dtype), px;
     int b;
 
     if (first) {
-        memcpy(data, rd->scratch, plane * ds * (size_t)rd->spec->nbands);
+        memcpy(data, rd->scratch, plane * ds * (size_t)req->nbands);
         memcpy(valid, rd->scratch_valid, plane);
+        for (px = 0; origin != NULL && px < plane; px++) {
+            origin[px] = rd->scratch_valid[px] ? (uint16_t)i : 0xffff;
+        }
         return;
     }
     for (px = 0; px < plane; px++) {
@@ -340,7 +353,10 @@ static void composite(ek_reader *rd, size_t plane, unsigned char *data, uint8_t 
             continue;
         }
         valid[px] = 1;
-        for (b = 0; b < rd->spec->nbands; b++) {
+        if (origin != NULL) {
+            origin[px] = (uint16_t)i;
+        }
+        for (b = 0; b < req->nbands; b++) {
             memcpy(data + ((size_t)b * plane + px) * ds,
                    rd->scratch + ((size_t)b * plane + px) * ds, ds);
         }
@@ -348,60 +364,65 @@ static void composite(ek_reader *rd, size_t plane, unsigned char *data, uint8_t 
 }
 
 /* Fill the scratch planes with the output's nodata value (or 0). */
-static void clear_scratch(ek_reader *rd, size_t plane)
+static void clear_scratch(ek_reader *rd, const ek_read_request *req, size_t plane)
 {
-    size_t n = plane * (size_t)rd->spec->nbands, px;
+    size_t n = plane * (size_t)req->nbands, px;
 
     memset(rd->scratch_valid, 0, plane);
-    if (!rd->spec->has_nodata || rd->spec->nodata == 0) {
-        memset(rd->scratch, 0, n * (size_t)rd->dsize);
+    if (!req->has_nodata || req->nodata == 0 || req->read_type != req->dtype) {
+        memset(rd->scratch, 0, n * MAX_PIXEL_BYTES);
         return;
     }
     for (px = 0; px < n; px++) {
-        ek_pixel_set(rd->scratch, rd->spec->dtype, px, rd->spec->nodata);
+        ek_pixel_set(rd->scratch, req->dtype, px, req->nodata);
     }
 }
 
-int ek_reader_read(eodkit_ctx *ctx, ek_reader *rd, const ek_window *w, void *data,
-                   uint8_t *valid)
+int ek_reader_read(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
+                   const ek_window *w, void *data, uint8_t *valid, uint16_t *origin)
 {
-    const ek_raster_spec *spec = rd->spec;
     size_t plane = (size_t)w->w * (size_t)w->h, i;
     int painted = 0, rc;
 
-    if (plane > rd->plane_max) {
-        return ek_error(ctx, EODKIT_ERR_INTERNAL,
-                        "window %dx%d exceeds the reader's buffers", w->w, w->h);
+    if (plane > rd->plane_max || req->nbands > rd->nbands_max) {
+        return ek_error(ctx, EODKIT_ERR_INTERNAL, "window %dx%dx%d exceeds the reader's buffers",
+                        w->w, w->h, req->nbands);
     }
-    for (i = 0; i < spec->nsources; i++) {
-        const ek_source *s = &spec->sources[i];
+    for (i = 0; i < req->nsources; i++) {
+        const ek_placement *pl = req->placements[i];
         double nodata;
 
         /* One pixel of slack for resampling kernels reaching across edges. */
-        if (s->gx1 < w->x - 1 || s->gx0 > w->x + w->w + 1 || s->gy1 < w->y - 1 ||
-            s->gy0 > w->y + w->h + 1) {
+        if (pl->gx1 < w->x - 1 || pl->gx0 > w->x + w->w + 1 || pl->gy1 < w->y - 1 ||
+            pl->gy0 > w->y + w->h + 1) {
             continue;
         }
-        clear_scratch(rd, plane);
-        rc = s->aligned ? read_aligned(ctx, rd, i, w) : read_warped(ctx, rd, i, w);
+        clear_scratch(rd, req, plane);
+        rc = pl->aligned ? read_aligned(ctx, rd, req, i, w) : read_warped(ctx, rd, req, i, w);
         if (rc != EODKIT_OK) {
             return rc;
         }
-        /* The warper already skips source nodata; direct reads must. */
-        if (s->aligned && source_nodata(spec, s, &nodata)) {
-            drop_nodata(spec, nodata, rd->scratch, rd->scratch_valid, plane);
+        if (req->read_type != req->dtype) {
+            convert_complex(req, rd->scratch, plane * (size_t)req->nbands);
         }
-        composite(rd, plane, data, valid, !painted);
+        /* The warper already skips source nodata; direct reads must. */
+        if (pl->aligned && source_nodata(req, req->sources[i], &nodata)) {
+            drop_nodata(req, nodata, rd->scratch, rd->scratch_valid, plane);
+        }
+        composite(rd, req, plane, data, valid, origin, i, !painted);
         painted = 1;
     }
     if (!painted) {
-        clear_scratch(rd, plane);
-        composite(rd, plane, data, valid, 1);
+        clear_scratch(rd, req, plane);
+        composite(rd, req, plane, data, valid, origin, 0, 1);
+        for (i = 0; origin != NULL && i < plane; i++) {
+            origin[i] = 0xffff;
+        }
     }
     /* A resampled value may equal the output's nodata value by chance: it
        then is nodata for every reader of the dataset, so say so here too. */
-    if (spec->has_nodata) {
-        drop_nodata(spec, spec->nodata, data, valid, plane);
+    if (req->has_nodata) {
+        drop_nodata(req, req->nodata, data, valid, plane);
     }
     return EODKIT_OK;
 }

@@ -25,6 +25,52 @@ typedef enum ek_task {
 
 typedef enum ek_split_method { EK_SPLIT_RANDOM, EK_SPLIT_BLOCKS } ek_split_method;
 
+/* One output band read from its own files (modalities.band_files). */
+typedef struct ek_band_file {
+    char *name;
+    char **patterns; /* resolved globs */
+    size_t npatterns;
+    int band; /* 1-based band of those files */
+    ek_mark mark;
+} ek_band_file;
+
+typedef enum ek_time_mode { EK_TIME_NONE, EK_TIME_MOSAIC, EK_TIME_STACK } ek_time_mode;
+
+/* How a modality with several acquisitions per place is combined. */
+typedef struct ek_time_recipe {
+    ek_time_mode mode;
+    int count;       /* stack: acquisitions per chip */
+    int has_from, has_to;
+    int64_t from, to; /* seconds since 1970-01-01 UTC, inclusive */
+    char *pattern;   /* regex on file names; group 1 holds the date */
+    char *format;    /* strptime format of that group; NULL = guessed */
+    ek_mark mark;
+} ek_time_recipe;
+
+/* Cloud (or any) mask of a modality: a band of its own files whose values
+   (or any nonzero value) mark masked pixels, or polygons. */
+typedef struct ek_mask_recipe {
+    int present;
+    int band;        /* 0 = none */
+    double *values;  /* NULL = any nonzero value */
+    size_t nvalues;
+    char *polygons;  /* resolved path of a vector, or NULL */
+    char *time_field; /* field matching polygons to acquisition times */
+    ek_mark mark;
+} ek_mask_recipe;
+
+typedef enum ek_complex { EK_COMPLEX_REFUSE, EK_COMPLEX_AMPLITUDE, EK_COMPLEX_INTENSITY } ek_complex;
+
+/* STAC sar fields of a kind: sar modality. */
+typedef struct ek_sar_recipe {
+    char *frequency_band;
+    char *instrument_mode;
+    char *product_type;
+    char *scale; /* "db" or "linear" */
+    char **polarizations;
+    size_t npolarizations;
+} ek_sar_recipe;
+
 typedef struct ek_modality_recipe {
     char *name;
     char
@@ -40,9 +86,17 @@ typedef struct ek_modality_recipe {
     ek_mark bands_mark;
     char **band_names; /* NULL = from the source, else "b<n>" */
     size_t nband_names;
+    ek_band_file *band_files; /* instead of patterns: one entry per output band */
+    size_t nband_files;
     int resampling; /* GDALResampleAlg */
-    int has_nodata; /* the recipe declares the nodata value */
+    int has_resampling; /* given in the recipe */
+    int has_nodata;     /* the recipe declares the nodata value */
     double nodata;
+    int required; /* chips need this modality's data (default); else a presence flag */
+    ek_time_recipe time;
+    ek_mask_recipe mask;
+    ek_complex complex;
+    ek_sar_recipe sar;
     ek_mark mark;
 } ek_modality_recipe;
 
@@ -68,6 +122,8 @@ typedef struct ek_labels_recipe {
     int all_touched;
     ek_task task;
     double min_class_share; /* multilabel: share of the chip a class needs */
+    int has_ignore;
+    int ignore_index; /* label rasters: id of values not in the class map */
 } ek_labels_recipe;
 
 typedef struct ek_split_recipe {
@@ -106,7 +162,8 @@ struct eodkit_recipe {
     size_t nproviders;
 
     /* grid: */
-    char *crs;  /* user CRS string; NULL when like != NULL */
+    char *crs;  /* user CRS string; NULL when like != NULL or utm */
+    int utm;    /* crs: utm: each chip on the UTM zone of its centre */
     char *like; /* modality whose native grid to use */
     ek_mark crs_mark;
     int has_resolution;
@@ -130,6 +187,7 @@ struct eodkit_recipe {
     /* filters: */
     double max_nodata;
     double min_labeled;
+    double max_cloud;
 
     ek_split_recipe split;
 

@@ -12,7 +12,7 @@
 #include <gdalwarper.h>
 
 #include "core/ek_fs.h"
-#include "ek_yaml.h"
+#include "ek_recipe_parse.h"
 
 #define MAX_CHIP 16384
 
@@ -25,55 +25,20 @@ static const char *const provider_keys[] = {"name", "url", "roles", NULL};
 static const char *const grid_keys[] = {"crs", "resolution",      "chip_size", "stride",
                                         "aoi", "error_threshold", NULL};
 static const char *const like_keys[] = {"like", NULL};
-static const char *const modality_keys[] = {
-    "name",       "kind",       "sensor", "platform",    "files", "bands",
-    "band_names", "resampling", "nodata", "description", NULL};
 static const char *const labels_keys[] = {
     "source",     "layer",           "attribute",   "classes", "class_names",
     "background", "background_name", "all_touched", "task",    "min_class_share",
-    NULL};
+    "ignore_index", NULL};
 static const char *const regions_keys[] = {"source", "field", NULL};
-static const char *const filter_keys[] = {"max_nodata", "min_labeled", NULL};
+static const char *const filter_keys[] = {"max_nodata", "min_labeled", "max_cloud", NULL};
 static const char *const split_keys[] = {"method",     "ratios", "seed",
                                          "block_size", "buffer", NULL};
 static const char *const output_keys[] = {"dir", "format", "shard_size", NULL};
 
-static const char *const kinds[] = {"optical", "multispectral", "hyperspectral", "sar",
-                                    "dem",     "lidar",         "other",         NULL};
-static const char *const platforms[] = {"satellite", "aerial", "uav", "ground", NULL};
 static const char *const tasks[] = {"segmentation", "classification", "multilabel",
                                     NULL};
 static const char *const methods[] = {"random", "blocks", NULL};
 static const char *const formats[] = {"npy", "gtiff", "zarr", NULL};
-
-/* Recipe resampling words and the GDAL algorithms they select. */
-static const char *const resampling_words[] = {
-    "nearest", "bilinear", "cubic",  "cubicspline", "lanczos", "average", "mode",
-    "min",     "max",      "median", "q1",          "q3",      NULL};
-static const int resampling_algs[] = {GRA_NearestNeighbour,
-                                      GRA_Bilinear,
-                                      GRA_Cubic,
-                                      GRA_CubicSpline,
-                                      GRA_Lanczos,
-                                      GRA_Average,
-                                      GRA_Mode,
-                                      GRA_Min,
-                                      GRA_Max,
-                                      GRA_Med,
-                                      GRA_Q1,
-                                      GRA_Q3};
-
-const char *ek_resampling_name(int alg)
-{
-    size_t i;
-
-    for (i = 0; resampling_words[i] != NULL; i++) {
-        if (resampling_algs[i] == alg) {
-            return resampling_words[i];
-        }
-    }
-    return "nearest";
-}
 
 const char *ek_recipe_where(const ek_recipe *r, ek_mark m, char *buf, size_t size)
 {
@@ -151,68 +116,6 @@ const char *ek_nearest_word(const char *word, const char *const *cand, size_t nc
         }
     }
     return best_d <= limit ? best : NULL;
-}
-
-/* A name used as a folder or file name part: letters, digits, '_', '-', '.'. */
-static int check_name(ek_yaml *y, yaml_node_t *n, const char *what, const char *s)
-{
-    const char *p;
-
-    if (s[0] == '\0' || s[0] == '.') {
-        return ek_yaml_fail(y, n, "%s: '%s' is not a valid name", what, s);
-    }
-    for (p = s; *p != '\0'; p++) {
-        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.') {
-            return ek_yaml_fail(
-                y, n, "%s: '%s' may only hold letters, digits, '_', '-' and '.'", what,
-                s);
-        }
-    }
-    return EODKIT_OK;
-}
-
-static int resolve_path(ek_yaml *y, ek_recipe *r, yaml_node_t *n, const char *what,
-                        char **out)
-{
-    char *raw = NULL;
-    int rc = ek_yaml_string(y, n, what, &raw);
-
-    if (rc != EODKIT_OK) {
-        return rc;
-    }
-    *out = ek_path_join(y->ctx, r->dir, raw);
-    free(raw);
-    return *out == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
-}
-
-/* An optional string KEY of MAP into *OUT (left untouched when absent). */
-static int opt_string(ek_yaml *y, yaml_node_t *map, const char *key, const char *what,
-                      char **out)
-{
-    yaml_node_t *n = ek_yaml_get(y, map, key);
-
-    if (n == NULL) {
-        return EODKIT_OK;
-    }
-    free(*out);
-    *out = NULL;
-    return ek_yaml_string(y, n, what, out);
-}
-
-static int opt_fraction(ek_yaml *y, yaml_node_t *map, const char *key, const char *what,
-                        double *out)
-{
-    yaml_node_t *n = ek_yaml_get(y, map, key);
-    int rc;
-
-    if (n == NULL) {
-        return EODKIT_OK;
-    }
-    rc = ek_yaml_number(y, n, what, out);
-    if (rc == EODKIT_OK && (*out < 0 || *out > 1)) {
-        return ek_yaml_fail(y, n, "%s: must be a fraction between 0 and 1", what);
-    }
-    return rc;
 }
 
 /* chip_size / stride: N, or [h, w]. */
@@ -311,7 +214,7 @@ static int parse_providers(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
             rc = ek_yaml_string(y, v, "dataset.providers[].name", &pr->name);
         }
         if (rc == EODKIT_OK) {
-            rc = opt_string(y, p, "url", "dataset.providers[].url", &pr->url);
+            rc = ek_yaml_opt_string(y, p, "url", "dataset.providers[].url", &pr->url);
         }
         if (rc == EODKIT_OK && (v = ek_yaml_get(y, p, "roles")) != NULL) {
             rc = ek_yaml_string_list(y, v, "dataset.providers[].roles", &pr->roles,
@@ -337,22 +240,22 @@ static int parse_dataset(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         rc = ek_yaml_string(y, v, "dataset.name", &r->name);
     }
     if (rc == EODKIT_OK) {
-        rc = check_name(y, v, "dataset.name", r->name);
+        rc = ek_yaml_check_name(y, v, "dataset.name", r->name);
     }
     if (rc == EODKIT_OK) {
-        rc = opt_string(y, n, "title", "dataset.title", &r->title);
+        rc = ek_yaml_opt_string(y, n, "title", "dataset.title", &r->title);
     }
     if (rc == EODKIT_OK) {
-        rc = opt_string(y, n, "description", "dataset.description", &r->description);
+        rc = ek_yaml_opt_string(y, n, "description", "dataset.description", &r->description);
     }
     if (rc == EODKIT_OK) {
-        rc = opt_string(y, n, "license", "dataset.license", &r->license);
+        rc = ek_yaml_opt_string(y, n, "license", "dataset.license", &r->license);
     }
     if (rc == EODKIT_OK) {
-        rc = opt_string(y, n, "citation", "dataset.citation", &r->citation);
+        rc = ek_yaml_opt_string(y, n, "citation", "dataset.citation", &r->citation);
     }
     if (rc == EODKIT_OK) {
-        rc = opt_string(y, n, "version", "dataset.version", &r->version);
+        rc = ek_yaml_opt_string(y, n, "version", "dataset.version", &r->version);
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "keywords")) != NULL) {
         rc = ek_yaml_string_list(y, v, "dataset.keywords", &r->keywords, &r->nkeywords);
@@ -380,8 +283,12 @@ static int parse_crs(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     }
     if (t == NULL) {
         return ek_yaml_fail(y, n,
-                            "grid.crs: expected a CRS (e.g. EPSG:32633) or "
+                            "grid.crs: expected a CRS (e.g. EPSG:32633), 'utm' or "
                             "'like: <modality>'");
+    }
+    if (strcmp(t, "utm") == 0) {
+        r->utm = 1;
+        return EODKIT_OK;
     }
     if (strncmp(t, "like:", 5) == 0) {
         t += 5;
@@ -397,7 +304,7 @@ static int parse_crs(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 static int parse_aoi(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 {
     r->aoi_mark = ek_yaml_mark(n);
-    return resolve_path(y, r, n, "grid.aoi", &r->aoi);
+    return ek_yaml_path(y, r->dir, n, "grid.aoi", &r->aoi);
 }
 
 static int parse_grid(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
@@ -436,139 +343,12 @@ static int parse_grid(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
                               "pixel");
         }
     }
-    if (rc == EODKIT_OK && r->crs != NULL && !r->has_resolution) {
+    if (rc == EODKIT_OK && (r->crs != NULL || r->utm) && !r->has_resolution) {
         rc = ek_yaml_fail(y, n,
                           "grid: 'resolution' is required with 'crs: %s' (or use "
                           "'crs: like: <modality>' for a modality's own grid)",
-                          r->crs);
+                          r->utm ? "utm" : r->crs);
     }
-    return rc;
-}
-
-static int parse_bands(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
-{
-    size_t i, len = n->type == YAML_SEQUENCE_NODE ? ek_yaml_seq_len(n) : 1;
-    long long b;
-    int rc;
-
-    m->bands_mark = ek_yaml_mark(n);
-    if (n->type == YAML_MAPPING_NODE || len == 0) {
-        return ek_yaml_fail(y, n,
-                            "modalities[].bands: expected band numbers (1-based)");
-    }
-    m->bands = ek_calloc(y->ctx, len, sizeof *m->bands);
-    if (m->bands == NULL) {
-        return EODKIT_ERR_NOMEM;
-    }
-    for (i = 0; i < len; i++) {
-        yaml_node_t *item =
-            n->type == YAML_SEQUENCE_NODE ? ek_yaml_seq_item(y, n, i) : n;
-
-        rc = ek_yaml_int(y, item, "modalities[].bands", 1, 65535, &b);
-        if (rc != EODKIT_OK) {
-            return rc;
-        }
-        m->bands[i] = (int)b;
-    }
-    m->nbands = len;
-    return EODKIT_OK;
-}
-
-static int parse_modality(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m,
-                          yaml_node_t *n)
-{
-    yaml_node_t *v;
-    char **raw = NULL;
-    size_t nraw = 0, i;
-    int index;
-    int rc;
-
-    m->mark = ek_yaml_mark(n);
-    m->resampling = GRA_NearestNeighbour;
-    rc = ek_yaml_check_map(y, n, "modalities[]", modality_keys);
-    if (rc == EODKIT_OK) {
-        rc = ek_yaml_require(y, n, "modalities[]", "name", &v);
-    }
-    if (rc == EODKIT_OK) {
-        rc = ek_yaml_string(y, v, "modalities[].name", &m->name);
-    }
-    if (rc == EODKIT_OK) {
-        rc = check_name(y, v, "modalities[].name", m->name);
-    }
-    if (rc == EODKIT_OK &&
-        (strcmp(m->name, "label") == 0 || strcmp(m->name, "labels") == 0)) {
-        rc = ek_yaml_fail(y, v, "modalities[].name: '%s' is reserved for the labels",
-                          m->name);
-    }
-    if (rc == EODKIT_OK &&
-        ek_recipe_find_modality(r, m->name) != (int)(m - r->modalities)) {
-        rc = ek_yaml_fail(y, v, "modalities[].name: '%s' is used twice", m->name);
-    }
-    m->kind = ek_strdup(y->ctx, "other");
-    if (rc == EODKIT_OK && m->kind == NULL) {
-        rc = EODKIT_ERR_NOMEM;
-    }
-    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "kind")) != NULL) {
-        rc = ek_yaml_choice(y, v, "modalities[].kind", kinds, &index);
-        if (rc == EODKIT_OK) {
-            free(m->kind);
-            m->kind = ek_strdup(y->ctx, kinds[index]);
-        }
-    }
-    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "platform")) != NULL) {
-        rc = ek_yaml_choice(y, v, "modalities[].platform", platforms, &index);
-        if (rc == EODKIT_OK) {
-            m->platform = ek_strdup(y->ctx, platforms[index]);
-        }
-    }
-    if (rc == EODKIT_OK) {
-        rc = opt_string(y, n, "sensor", "modalities[].sensor", &m->sensor);
-    }
-    if (rc == EODKIT_OK) {
-        rc = opt_string(y, n, "description", "modalities[].description",
-                        &m->description);
-    }
-    if (rc == EODKIT_OK) {
-        rc = ek_yaml_require(y, n, "modalities[]", "files", &v);
-    }
-    if (rc == EODKIT_OK) {
-        m->files_mark = ek_yaml_mark(v);
-        rc = ek_yaml_string_list(y, v, "modalities[].files", &raw, &nraw);
-    }
-    if (rc == EODKIT_OK && nraw == 0) {
-        rc = ek_yaml_fail(y, v, "modalities[].files: the list is empty");
-    }
-    if (rc == EODKIT_OK) {
-        m->patterns = ek_calloc(y->ctx, nraw, sizeof *m->patterns);
-        rc = m->patterns == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
-        for (i = 0; rc == EODKIT_OK && i < nraw; i++) {
-            m->patterns[i] = ek_path_join(y->ctx, r->dir, raw[i]);
-            m->npatterns = i + 1;
-            rc = m->patterns[i] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
-        }
-    }
-    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "bands")) != NULL) {
-        rc = parse_bands(y, m, v);
-    }
-    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "band_names")) != NULL) {
-        rc = ek_yaml_string_list(y, v, "modalities[].band_names", &m->band_names,
-                                 &m->nband_names);
-        if (rc == EODKIT_OK && m->bands != NULL && m->nband_names != m->nbands) {
-            rc = ek_yaml_fail(y, v, "modalities[].band_names: %zu names for %zu bands",
-                              m->nband_names, m->nbands);
-        }
-    }
-    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "resampling")) != NULL) {
-        rc = ek_yaml_choice(y, v, "modalities[].resampling", resampling_words, &index);
-        if (rc == EODKIT_OK) {
-            m->resampling = resampling_algs[index];
-        }
-    }
-    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "nodata")) != NULL) {
-        rc = ek_yaml_number(y, v, "modalities[].nodata", &m->nodata);
-        m->has_nodata = 1;
-    }
-    ek_fs_free_list(raw, nraw);
     return rc;
 }
 
@@ -587,7 +367,7 @@ static int parse_modalities(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     }
     for (i = 0; i < len; i++) {
         r->nmodalities = i + 1;
-        rc = parse_modality(y, r, &r->modalities[i], ek_yaml_seq_item(y, n, i));
+        rc = ek_recipe_parse_modality(y, r, &r->modalities[i], ek_yaml_seq_item(y, n, i));
         if (rc != EODKIT_OK) {
             return rc;
         }
@@ -698,10 +478,10 @@ static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     }
     if (rc == EODKIT_OK) {
         l->source_mark = ek_yaml_mark(v);
-        rc = resolve_path(y, r, v, "labels.source", &l->source);
+        rc = ek_yaml_path(y, r->dir, v, "labels.source", &l->source);
     }
     if (rc == EODKIT_OK) {
-        rc = opt_string(y, n, "layer", "labels.layer", &l->layer);
+        rc = ek_yaml_opt_string(y, n, "layer", "labels.layer", &l->layer);
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "attribute")) != NULL) {
         l->attribute_mark = ek_yaml_mark(v);
@@ -725,7 +505,7 @@ static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         rc = EODKIT_ERR_NOMEM;
     }
     if (rc == EODKIT_OK) {
-        rc = opt_string(y, n, "background_name", "labels.background_name",
+        rc = ek_yaml_opt_string(y, n, "background_name", "labels.background_name",
                         &l->background_name);
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "all_touched")) != NULL) {
@@ -736,8 +516,16 @@ static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         l->task = (ek_task)index;
     }
     if (rc == EODKIT_OK) {
-        rc = opt_fraction(y, n, "min_class_share", "labels.min_class_share",
-                          &l->min_class_share);
+        rc = ek_yaml_opt_fraction(y, n, "min_class_share", "labels.min_class_share",
+                                  &l->min_class_share);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "ignore_index")) != NULL) {
+        rc = parse_class_id(y, v, "labels.ignore_index", &l->ignore_index);
+        l->has_ignore = 1;
+    }
+    if (rc == EODKIT_OK && l->has_ignore && l->ignore_index == l->background) {
+        rc = ek_yaml_fail(y, ek_yaml_get(y, n, "ignore_index"),
+                          "labels.ignore_index: must differ from the background id");
     }
     return rc;
 }
@@ -750,10 +538,10 @@ static int parse_regions(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     r->regions_mark = ek_yaml_mark(n);
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "source")) != NULL) {
         r->regions_mark = ek_yaml_mark(v);
-        rc = resolve_path(y, r, v, "regions.source", &r->regions);
+        rc = ek_yaml_path(y, r->dir, v, "regions.source", &r->regions);
     }
     if (rc == EODKIT_OK) {
-        rc = opt_string(y, n, "field", "regions.field", &r->region_field);
+        rc = ek_yaml_opt_string(y, n, "field", "regions.field", &r->region_field);
     }
     return rc;
 }
@@ -763,10 +551,13 @@ static int parse_filters(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     int rc = ek_yaml_check_map(y, n, "filters", filter_keys);
 
     if (rc == EODKIT_OK) {
-        rc = opt_fraction(y, n, "max_nodata", "filters.max_nodata", &r->max_nodata);
+        rc = ek_yaml_opt_fraction(y, n, "max_nodata", "filters.max_nodata", &r->max_nodata);
     }
     if (rc == EODKIT_OK) {
-        rc = opt_fraction(y, n, "min_labeled", "filters.min_labeled", &r->min_labeled);
+        rc = ek_yaml_opt_fraction(y, n, "min_labeled", "filters.min_labeled", &r->min_labeled);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_opt_fraction(y, n, "max_cloud", "filters.max_cloud", &r->max_cloud);
     }
     if (rc == EODKIT_OK && r->min_labeled > 0 && !r->labels.present) {
         rc = ek_yaml_fail(y, ek_yaml_get(y, n, "min_labeled"),
@@ -819,7 +610,7 @@ static int parse_ratios(ek_yaml *y, ek_split_recipe *s, yaml_node_t *n)
         s->nsplits = i + 1;
         rc = ek_yaml_string(y, key, "split.ratios", &s->names[i]);
         if (rc == EODKIT_OK) {
-            rc = check_name(y, key, "split.ratios", s->names[i]);
+            rc = ek_yaml_check_name(y, key, "split.ratios", s->names[i]);
         }
         for (j = 0; rc == EODKIT_OK && j < i; j++) {
             if (strcmp(s->names[j], s->names[i]) == 0) {
@@ -901,7 +692,7 @@ static int parse_output(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     int rc = ek_yaml_check_map(y, n, "output", output_keys);
 
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "dir")) != NULL) {
-        rc = resolve_path(y, r, v, "output.dir", &r->output_dir);
+        rc = ek_yaml_path(y, r->dir, v, "output.dir", &r->output_dir);
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "format")) != NULL) {
         rc = ek_yaml_choice(y, v, "output.format", formats, &index);
@@ -927,7 +718,7 @@ static int fill_defaults(eodkit_ctx *ctx, ek_recipe *r)
     if (r->license == NULL && (r->license = ek_strdup(ctx, "proprietary")) == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    if (r->crs == NULL && r->like == NULL &&
+    if (r->crs == NULL && r->like == NULL && !r->utm &&
         (r->like = ek_strdup(ctx, r->modalities[0].name)) == NULL) {
         return EODKIT_ERR_NOMEM;
     }
@@ -975,6 +766,7 @@ static int parse_document(ek_yaml *y, ek_recipe *r)
         rc = parse_regions(y, r, v);
     }
     r->max_nodata = 1.0;
+    r->max_cloud = 1.0;
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, root, "filters")) != NULL) {
         rc = parse_filters(y, r, v);
     }
@@ -1037,16 +829,7 @@ void eodkit_recipe_free(eodkit_recipe *r)
         return;
     }
     for (i = 0; i < r->nmodalities; i++) {
-        ek_modality_recipe *m = &r->modalities[i];
-
-        free(m->name);
-        free(m->kind);
-        free(m->sensor);
-        free(m->platform);
-        free(m->description);
-        free_strings(m->patterns, m->npatterns);
-        free(m->bands);
-        free_strings(m->band_names, m->nband_names);
+        ek_recipe_free_modality(&r->modalities[i]);
     }
     free(r->modalities);
     for (i = 0; i < r->labels.nclasses; i++) {

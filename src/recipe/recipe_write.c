@@ -10,6 +10,7 @@
 
 #include <yaml.h>
 
+#include "core/ek_time.h"
 #include "ek_recipe.h"
 
 static const char *const task_words[] = {"segmentation", "classification",
@@ -183,7 +184,7 @@ static void write_grid(emitter *em, const ek_recipe *r)
         pair_text(em, "like", r->like);
         map_end(em);
     } else {
-        text(em, r->crs);
+        text(em, r->utm ? "utm" : r->crs);
     }
     if (r->has_resolution) {
         key(em, "resolution");
@@ -209,9 +210,119 @@ static void write_grid(emitter *em, const ek_recipe *r)
     map_end(em);
 }
 
+static void write_time(emitter *em, const ek_time_recipe *t)
+{
+    char when[32];
+
+    key(em, "time");
+    map_begin(em);
+    pair_text(em, "mode", t->mode == EK_TIME_STACK ? "stack" : "mosaic");
+    if (t->mode == EK_TIME_STACK) {
+        pair_integer(em, "count", t->count);
+    }
+    if (t->has_from) {
+        ek_time_format(t->from, when, sizeof when);
+        pair_text(em, "from", when);
+    }
+    if (t->has_to) {
+        ek_time_format(t->to, when, sizeof when);
+        pair_text(em, "to", when);
+    }
+    if (t->pattern != NULL) {
+        pair_text(em, "pattern", t->pattern);
+    }
+    if (t->format != NULL) {
+        pair_text(em, "format", t->format);
+    }
+    map_end(em);
+}
+
+static void write_mask(emitter *em, const ek_mask_recipe *mk)
+{
+    size_t i;
+
+    key(em, "mask");
+    map_begin(em);
+    if (mk->band != 0) {
+        pair_integer(em, "band", mk->band);
+    }
+    if (mk->values != NULL) {
+        key(em, "values");
+        seq_begin(em, 1);
+        for (i = 0; i < mk->nvalues; i++) {
+            number(em, mk->values[i]);
+        }
+        seq_end(em);
+    }
+    if (mk->polygons != NULL) {
+        pair_text(em, "polygons", mk->polygons);
+    }
+    if (mk->time_field != NULL) {
+        pair_text(em, "time_field", mk->time_field);
+    }
+    map_end(em);
+}
+
+static void write_sar(emitter *em, const ek_sar_recipe *s)
+{
+    key(em, "sar");
+    map_begin(em);
+    if (s->frequency_band != NULL) {
+        pair_text(em, "frequency_band", s->frequency_band);
+    }
+    if (s->instrument_mode != NULL) {
+        pair_text(em, "instrument_mode", s->instrument_mode);
+    }
+    if (s->product_type != NULL) {
+        pair_text(em, "product_type", s->product_type);
+    }
+    if (s->scale != NULL) {
+        pair_text(em, "scale", s->scale);
+    }
+    if (s->npolarizations > 0) {
+        key(em, "polarizations");
+        text_list(em, s->polarizations, s->npolarizations);
+    }
+    map_end(em);
+}
+
+static void write_inputs(emitter *em, const ek_modality_recipe *m)
+{
+    size_t b;
+
+    if (m->band_files != NULL) {
+        key(em, "band_files");
+        seq_begin(em, 0);
+        for (b = 0; b < m->nband_files; b++) {
+            map_begin(em);
+            pair_text(em, "name", m->band_files[b].name);
+            key(em, "files");
+            text_list(em, m->band_files[b].patterns, m->band_files[b].npatterns);
+            pair_integer(em, "band", m->band_files[b].band);
+            map_end(em);
+        }
+        seq_end(em);
+        return;
+    }
+    key(em, "files");
+    text_list(em, m->patterns, m->npatterns);
+    if (m->bands != NULL) {
+        key(em, "bands");
+        seq_begin(em, 1);
+        for (b = 0; b < m->nbands; b++) {
+            integer(em, m->bands[b]);
+        }
+        seq_end(em);
+    }
+    if (m->band_names != NULL) {
+        key(em, "band_names");
+        text_list(em, m->band_names, m->nband_names);
+    }
+}
+
 static void write_modalities(emitter *em, const ek_recipe *r)
 {
-    size_t i, b;
+    size_t i;
 
     key(em, "modalities");
     seq_begin(em, 0);
@@ -230,23 +341,24 @@ static void write_modalities(emitter *em, const ek_recipe *r)
         if (m->description != NULL) {
             pair_text(em, "description", m->description);
         }
-        key(em, "files");
-        text_list(em, m->patterns, m->npatterns);
-        if (m->bands != NULL) {
-            key(em, "bands");
-            seq_begin(em, 1);
-            for (b = 0; b < m->nbands; b++) {
-                integer(em, m->bands[b]);
-            }
-            seq_end(em);
-        }
-        if (m->band_names != NULL) {
-            key(em, "band_names");
-            text_list(em, m->band_names, m->nband_names);
-        }
+        write_inputs(em, m);
         pair_text(em, "resampling", ek_resampling_name(m->resampling));
         if (m->has_nodata) {
             pair_number(em, "nodata", m->nodata);
+        }
+        key(em, "required");
+        scalar(em, m->required ? "true" : "false", 1);
+        if (m->time.mode != EK_TIME_NONE) {
+            write_time(em, &m->time);
+        }
+        if (m->mask.present) {
+            write_mask(em, &m->mask);
+        }
+        if (m->complex != EK_COMPLEX_REFUSE) {
+            pair_text(em, "complex", m->complex == EK_COMPLEX_AMPLITUDE ? "amplitude" : "intensity");
+        }
+        if (strcmp(m->kind, "sar") == 0) {
+            write_sar(em, &m->sar);
         }
         map_end(em);
     }
@@ -282,6 +394,9 @@ static void write_labels(emitter *em, const ek_recipe *r)
     scalar(em, l->all_touched ? "true" : "false", 1);
     pair_text(em, "task", task_words[l->task]);
     pair_number(em, "min_class_share", l->min_class_share);
+    if (l->has_ignore) {
+        pair_integer(em, "ignore_index", l->ignore_index);
+    }
     map_end(em);
 }
 
@@ -306,6 +421,7 @@ static void write_rest(emitter *em, const ek_recipe *r)
     map_begin(em);
     pair_number(em, "max_nodata", r->max_nodata);
     pair_number(em, "min_labeled", r->min_labeled);
+    pair_number(em, "max_cloud", r->max_cloud);
     map_end(em);
 
     key(em, "split");

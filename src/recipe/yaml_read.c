@@ -2,6 +2,7 @@
 ** Recipe: typed access to a libyaml document with file:line:column errors.
 ** The recipe parser (recipe.c) is written entirely in terms of these calls.
 */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ek_fs.h"
 #include "ek_yaml.h"
 
 int ek_yaml_load(ek_yaml *y, const char *file)
@@ -382,4 +384,62 @@ int ek_yaml_number_pair(ek_yaml *y, yaml_node_t *n, const char *what, double *a,
         return ek_yaml_fail(y, n, "%s: must be greater than 0", what);
     }
     return rc;
+}
+
+int ek_yaml_path(ek_yaml *y, const char *base, yaml_node_t *n, const char *what, char **out)
+{
+    char *raw = NULL;
+    int rc = ek_yaml_string(y, n, what, &raw);
+
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    *out = ek_path_join(y->ctx, base, raw);
+    free(raw);
+    return *out == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+}
+
+int ek_yaml_opt_string(ek_yaml *y, yaml_node_t *map, const char *key, const char *what,
+                       char **out)
+{
+    yaml_node_t *n = ek_yaml_get(y, map, key);
+
+    if (n == NULL) {
+        return EODKIT_OK;
+    }
+    free(*out);
+    *out = NULL;
+    return ek_yaml_string(y, n, what, out);
+}
+
+int ek_yaml_opt_fraction(ek_yaml *y, yaml_node_t *map, const char *key, const char *what,
+                         double *out)
+{
+    yaml_node_t *n = ek_yaml_get(y, map, key);
+    int rc;
+
+    if (n == NULL) {
+        return EODKIT_OK;
+    }
+    rc = ek_yaml_number(y, n, what, out);
+    if (rc == EODKIT_OK && (*out < 0 || *out > 1)) {
+        return ek_yaml_fail(y, n, "%s: must be a fraction between 0 and 1", what);
+    }
+    return rc;
+}
+
+int ek_yaml_check_name(ek_yaml *y, yaml_node_t *n, const char *what, const char *s)
+{
+    const char *p;
+
+    if (s[0] == '\0' || s[0] == '.') {
+        return ek_yaml_fail(y, n, "%s: '%s' is not a valid name", what, s);
+    }
+    for (p = s; *p != '\0'; p++) {
+        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.') {
+            return ek_yaml_fail(y, n, "%s: '%s' may only hold letters, digits, '_', '-' and '.'",
+                                what, s);
+        }
+    }
+    return EODKIT_OK;
 }

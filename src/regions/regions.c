@@ -267,7 +267,7 @@ int ek_regions_open(eodkit_ctx *ctx, const char *path, const char *field, const 
         lsrs = OSRClone(lsrs);
         OSRSetAxisMappingStrategy(lsrs, OAMS_TRADITIONAL_GIS_ORDER);
         ct = OCTNewCoordinateTransformation(lsrs, wgs84);
-        OSRDestroySpatialReference(lsrs);
+        OSRRelease(lsrs);
         if (ct == NULL) {
             rc = ek_error_gdal(ctx, "%s: the region layer cannot be transformed to lon/lat",
                                path);
@@ -289,7 +289,7 @@ out:
         OCTDestroyCoordinateTransformation(ct);
     }
     if (wgs84 != NULL) {
-        OSRDestroySpatialReference(wgs84);
+        OSRRelease(wgs84);
     }
     if (ds != NULL) {
         GDALClose(ds);
@@ -398,40 +398,41 @@ double ek_regions_share(ek_regions *r, int k, OGRGeometryH footprint)
 
 int ek_regions_tag_plan(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p, int32_t **out)
 {
-    const ek_grid *g = &p->grid;
-    size_t nchips = (size_t)g->nx * (size_t)g->ny, id;
     OGRSpatialReferenceH wgs84 = OSRNewSpatialReference(NULL);
-    OGRCoordinateTransformationH ct;
-    int32_t *tags = ek_calloc(ctx, nchips, sizeof *tags);
-    int rc = EODKIT_OK;
+    int32_t *tags = ek_calloc(ctx, p->nchips, sizeof *tags);
+    size_t g, k;
+    int rc = tags == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 
     *out = NULL;
     OSRImportFromEPSG(wgs84, 4326);
     OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
-    ct = OCTNewCoordinateTransformation(g->srs, wgs84);
-    OSRDestroySpatialReference(wgs84);
-    if (tags == NULL || ct == NULL) {
-        rc = tags == NULL ? EODKIT_ERR_NOMEM
-                          : ek_error_gdal(ctx, "the grid CRS cannot be transformed to lon/lat");
-        goto out;
-    }
-    for (id = 0; id < nchips; id++) {
-        ek_window w = ek_plan_chip_window(p, id);
-        double x = g->gt[0] + (w.x + w.w / 2.0) * g->gt[1];
-        double y = g->gt[3] + (w.y + w.h / 2.0) * g->gt[5];
-        double z = 0;
+    for (g = 0; g < p->ngrids && rc == EODKIT_OK; g++) {
+        const ek_grid *gr = &p->grids[g];
+        OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(gr->srs, wgs84);
 
-        tags[id] = -1;
-        if (p->candidate[id] && OCTTransform(ct, 1, &x, &y, &z)) {
-            tags[id] = ek_regions_find(r, x, y);
+        if (ct == NULL) {
+            rc = ek_error_gdal(ctx, "the grid CRS cannot be transformed to lon/lat");
+            break;
         }
-    }
-    *out = tags;
-    tags = NULL;
-out:
-    if (ct != NULL) {
+        for (k = 0; k < (size_t)gr->nx * (size_t)gr->ny; k++) {
+            size_t id = gr->first_chip + k;
+            ek_chip c = ek_plan_chip(p, id);
+            double x = gr->gt[0] + (c.window.x + c.window.w / 2.0) * gr->gt[1];
+            double y = gr->gt[3] + (c.window.y + c.window.h / 2.0) * gr->gt[5];
+            double z = 0;
+
+            tags[id] = -1;
+            if (p->candidate[id] && OCTTransform(ct, 1, &x, &y, &z)) {
+                tags[id] = ek_regions_find(r, x, y);
+            }
+        }
         OCTDestroyCoordinateTransformation(ct);
     }
-    free(tags);
-    return rc;
+    OSRRelease(wgs84);
+    if (rc != EODKIT_OK) {
+        free(tags);
+        return rc;
+    }
+    *out = tags;
+    return EODKIT_OK;
 }

@@ -20,6 +20,7 @@ typedef struct ek_split {
     int8_t *chip_split;  /* per chip id: split index, or EK_CHIP_SKIP / EK_CHIP_GUARD */
     int32_t *chip_block; /* per chip id: block index, -1 without blocks */
     size_t nblocks;
+    int32_t *block_grid;        /* the grid of each block */
     int64_t *block_x, *block_y; /* block coordinates: floor(CRS coordinate / size) */
     int *block_split;
     size_t guard_dropped;

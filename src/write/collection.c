@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ek_time.h"
 #include "ek_write.h"
 
 #define EXT_LABEL "https://stac-extensions.github.io/label/v1.0.1/schema.json"
 #define EXT_MLAOI "https://stac-extensions.github.io/ml-aoi/v0.2.0/schema.json"
 #define EXT_EO "https://stac-extensions.github.io/eo/v1.1.0/schema.json"
 #define EXT_PROJ "https://stac-extensions.github.io/projection/v1.1.0/schema.json"
+#define EXT_SAR "https://stac-extensions.github.io/sar/v1.0.0/schema.json"
 
 static const char *const task_names[] = {"segmentation", "classification",
                                          "multilabel"};
@@ -77,6 +79,19 @@ static json_t *bbox_json(const double b[4])
     return json_pack("[f, f, f, f]", b[0], b[1], b[2], b[3]);
 }
 
+/* [first, last] acquisition of the chips, or [null, null] when unknown. */
+static json_t *interval_json(const ek_dataset_facts *f)
+{
+    char first[32], last[32];
+
+    if (!f->has_time) {
+        return json_pack("[n, n]");
+    }
+    ek_time_format(f->first_time, first, sizeof first);
+    ek_time_format(f->last_time, last, sizeof last);
+    return json_pack("[s, s]", first, last);
+}
+
 static json_t *eo_bands(const ek_modality *m)
 {
     json_t *a = json_array();
@@ -94,32 +109,106 @@ static json_t *eo_bands(const ek_modality *m)
     return a;
 }
 
+/* SAR polarisations: the recipe's, or the band names that are HH/HV/VH/VV. */
+static json_t *polarizations(const ek_modality *m)
+{
+    const ek_sar_recipe *sar = &m->recipe->sar;
+    json_t *a = json_array();
+    size_t i;
+    int b;
+
+    for (i = 0; i < sar->npolarizations; i++) {
+        json_array_append_new(a, json_string(sar->polarizations[i]));
+    }
+    for (b = 0; sar->npolarizations == 0 && b < m->nbands; b++) {
+        const char *n = m->band_names[b];
+
+        if (strcmp(n, "HH") == 0 || strcmp(n, "HV") == 0 || strcmp(n, "VH") == 0 ||
+            strcmp(n, "VV") == 0) {
+            json_array_append_new(a, json_string(n));
+        }
+    }
+    return a;
+}
+
+/* The STAC sar fields of a kind: sar modality (on its assets). */
+static void add_sar_fields(const ek_modality *m, json_t *o)
+{
+    const ek_sar_recipe *sar = &m->recipe->sar;
+    json_t *pol = polarizations(m);
+
+    if (sar->instrument_mode != NULL) {
+        json_object_set_new(o, "sar:instrument_mode", json_string(sar->instrument_mode));
+    }
+    if (sar->frequency_band != NULL) {
+        json_object_set_new(o, "sar:frequency_band", json_string(sar->frequency_band));
+    }
+    if (sar->product_type != NULL) {
+        json_object_set_new(o, "sar:product_type", json_string(sar->product_type));
+    }
+    if (json_array_size(pol) > 0) {
+        json_object_set_new(o, "sar:polarizations", pol);
+    } else {
+        json_decref(pol);
+    }
+}
+
+static json_t *time_json(const ek_modality *m)
+{
+    char first[32], last[32];
+
+    ek_time_format(m->times[0], first, sizeof first);
+    ek_time_format(m->times[m->ntimes - 1], last, sizeof last);
+    return json_pack("{s:s, s:i, s:i, s:s, s:s}", "mode",
+                     m->recipe->time.mode == EK_TIME_STACK ? "stack" : "mosaic", "steps",
+                     m->steps, "acquisitions", (int)m->ntimes, "first", first, "last", last);
+}
+
 static json_t *modality_json(const ek_modality *m, const ek_array_desc *d)
 {
-    json_t *o = json_object(), *bands = json_array();
-    int b;
+    json_t *o = json_object(), *bands = json_array(), *shape = json_array();
+    int b, k;
 
     json_object_set_new(o, "name", json_string(m->recipe->name));
     json_object_set_new(o, "kind", json_string(m->recipe->kind));
-    json_object_set_new(
-        o, "sensor", m->recipe->sensor ? json_string(m->recipe->sensor) : json_null());
+    json_object_set_new(o, "sensor",
+                        m->recipe->sensor ? json_string(m->recipe->sensor) : json_null());
     json_object_set_new(o, "platform",
-                        m->recipe->platform ? json_string(m->recipe->platform)
-                                            : json_null());
+                        m->recipe->platform ? json_string(m->recipe->platform) : json_null());
+    json_object_set_new(o, "required", json_boolean(m->recipe->required));
     json_object_set_new(o, "dtype", json_string(ek_dtype_name(m->dtype)));
-    json_object_set_new(o, "shape",
-                        json_pack("[I, I, I]", (json_int_t)d->shape[0],
-                                  (json_int_t)d->shape[1], (json_int_t)d->shape[2]));
-    json_object_set_new(o, "nodata",
-                        m->has_nodata ? json_real(m->nodata) : json_null());
+    for (k = 0; k < d->ndim; k++) {
+        json_array_append_new(shape, json_integer((json_int_t)d->shape[k]));
+    }
+    json_object_set_new(o, "shape", shape);
+    json_object_set_new(o, "nodata", m->has_nodata ? json_real(m->nodata) : json_null());
     json_object_set_new(o, "resampling",
                         json_string(ek_resampling_name(m->recipe->resampling)));
     for (b = 0; b < m->nbands; b++) {
+        int source_band;
+
+        ek_modality_band(m, b, &source_band);
         json_array_append_new(bands, json_pack("{s:s, s:i}", "name", m->band_names[b],
-                                               "source_band", m->bands[b]));
+                                               "source_band", source_band));
     }
     json_object_set_new(o, "bands", bands);
     json_object_set_new(o, "files", json_integer((json_int_t)m->nsources));
+    if (m->recipe->time.mode != EK_TIME_NONE) {
+        json_object_set_new(o, "time", time_json(m));
+    }
+    if (m->recipe->mask.present) {
+        json_object_set_new(o, "mask", json_string(m->recipe->mask.polygons != NULL ? "polygons"
+                                                                                     : "band"));
+    }
+    if (strcmp(m->recipe->kind, "sar") == 0) {
+        json_t *sar = json_object();
+
+        add_sar_fields(m, sar);
+        if (m->recipe->sar.scale != NULL) {
+            json_object_set_new(sar, "scale", json_string(m->recipe->sar.scale));
+        }
+        json_object_set_new(o, "sar", sar);
+    }
     return o;
 }
 
@@ -156,7 +245,7 @@ static json_t *label_json(const ek_dataset_facts *f, const ek_array_desc *d,
 static void add_shard_assets(const ek_dataset_facts *f, json_t *assets)
 {
     const ek_plan *p = f->plan;
-    const ek_grid *g = &p->grid;
+    const ek_grid *g = &p->grids[0];
     size_t s, a;
     int k;
 
@@ -184,7 +273,12 @@ static void add_shard_assets(const ek_dataset_facts *f, json_t *assets)
                 if (!is_label && is_optical(&p->modalities[a])) {
                     json_object_set_new(o, "eo:bands", eo_bands(&p->modalities[a]));
                 }
-                if (g->crs_code != NULL && strncmp(g->crs_code, "EPSG:", 5) == 0) {
+                if (!is_label && strcmp(p->modalities[a].recipe->kind, "sar") == 0) {
+                    add_sar_fields(&p->modalities[a], o);
+                }
+                if (p->ngrids > 1) {
+                    /* one CRS per UTM zone: each chip's is in the index */
+                } else if (g->crs_code != NULL && strncmp(g->crs_code, "EPSG:", 5) == 0) {
                     json_object_set_new(o, "proj:epsg",
                                         json_integer(atoi(g->crs_code + 5)));
                 } else {
@@ -319,6 +413,31 @@ static json_t *summaries_json(const ek_dataset_facts *f, const ek_class *classes
     return o;
 }
 
+static json_t *grid_json(const ek_plan *p)
+{
+    const ek_grid *g = &p->grids[0];
+    json_t *o = json_object();
+    size_t k;
+
+    if (p->recipe->utm) {
+        json_t *zones = json_array();
+
+        for (k = 0; k < p->ngrids; k++) {
+            json_array_append_new(zones, json_string(p->grids[k].crs_code));
+        }
+        json_object_set_new(o, "crs", json_string("utm"));
+        json_object_set_new(o, "zones", zones);
+    } else {
+        json_object_set_new(o, "crs",
+                            g->crs_code != NULL ? json_string(g->crs_code) : json_null());
+        json_object_set_new(o, "wkt2", json_string(g->wkt));
+    }
+    json_object_set_new(o, "resolution", json_pack("[f, f]", g->gt[1], -g->gt[5]));
+    json_object_set_new(o, "chip_size", json_pack("[i, i]", p->chip_h, p->chip_w));
+    json_object_set_new(o, "stride", json_pack("[i, i]", p->stride_y, p->stride_x));
+    return o;
+}
+
 static json_t *providers_json(const ek_recipe *r)
 {
     json_t *a = json_array();
@@ -347,13 +466,12 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
 {
     const ek_recipe *r = f->recipe;
     const ek_plan *p = f->plan;
-    const ek_grid *g = &p->grid;
     json_t *root = json_object(), *exts = json_array(), *mods = json_array();
     json_t *splits = json_object(), *assets = json_object(), *keywords = json_array();
     ek_class *classes = NULL;
     size_t nclasses = 0, m, s;
     double bbox[4] = {0, 0, 0, 0};
-    int rc, any_optical = 0;
+    int rc, any_optical = 0, any_sar = 0;
 
     rc = ek_facts_classes(ctx, f, &classes, &nclasses);
     if (rc != EODKIT_OK) {
@@ -362,6 +480,7 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
     }
     for (m = 0; m < p->nmodalities; m++) {
         any_optical |= is_optical(&p->modalities[m]);
+        any_sar |= strcmp(p->modalities[m].recipe->kind, "sar") == 0;
     }
     json_object_set_new(root, "type", json_string("Collection"));
     json_object_set_new(root, "stac_version", json_string("1.0.0"));
@@ -373,6 +492,9 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
         json_array_append_new(exts, json_string(EXT_EO));
     }
     json_array_append_new(exts, json_string(EXT_PROJ));
+    if (any_sar) {
+        json_array_append_new(exts, json_string(EXT_SAR));
+    }
     json_object_set_new(root, "stac_extensions", exts);
     json_object_set_new(root, "id", json_string(r->name));
     json_object_set_new(root, "title", json_string(r->title));
@@ -396,9 +518,9 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
     }
     json_object_set_new(root, "providers", providers_json(r));
     ek_index_bbox(f->index, -1, bbox);
-    json_object_set_new(root, "extent",
-                        json_pack("{s:{s:[o]}, s:{s:[[n, n]]}}", "spatial", "bbox",
-                                  bbox_json(bbox), "temporal", "interval"));
+    json_object_set_new(root, "extent", json_pack("{s:{s:[o]}, s:{s:[o]}}", "spatial", "bbox",
+                                                  bbox_json(bbox), "temporal", "interval",
+                                                  interval_json(f)));
     json_object_set_new(root, "summaries", summaries_json(f, classes, nclasses));
 
     for (m = 0; m < p->nmodalities; m++) {
@@ -424,12 +546,7 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
         json_decref(continents);
         json_decref(countries);
     }
-    json_object_set_new(
-        root, "eodkit:grid",
-        json_pack("{s:o, s:s, s:[f, f], s:[i, i], s:[i, i]}", "crs",
-                  g->crs_code != NULL ? json_string(g->crs_code) : json_null(), "wkt2",
-                  g->wkt, "resolution", g->gt[1], -g->gt[5], "chip_size", g->chip_h,
-                  g->chip_w, "stride", g->stride_y, g->stride_x));
+    json_object_set_new(root, "eodkit:grid", grid_json(p));
 
     json_object_set_new(root, "links",
                         json_pack("[{s:s, s:s, s:s}]", "rel", "root", "href",

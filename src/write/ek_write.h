@@ -98,19 +98,24 @@ typedef struct ek_index_row {
     int split;
     int shard;
     int64_t row;
-    ek_window window; /* on the grid */
+    const ek_grid *grid; /* the chip's grid */
+    ek_window window;    /* on that grid */
     double nodata_frac;
     double labeled_frac;
+    double cloud_frac;      /* < 0: no mask */
     const char *class_hist; /* JSON object {"class id": pixels}, or NULL */
     int label;              /* classification label, or -1 */
     int64_t block;          /* split block, or -1 */
     int region;             /* index into the region layer, or -1 (sea, or no layer) */
     const char *sources;    /* JSON object {"modality": [input indices]} */
+    const char *present;    /* JSON object {"modality": 0|1} of optional ones, or NULL */
+    const char *times;      /* JSON object {"modality": [ISO times]}, or NULL */
+    int64_t latest;         /* latest acquisition time used, or INT64_MIN */
 } ek_index_row;
 
-/* Create index file PATH for chips on grid G; SPLIT_NAMES name the splits;
-   REGIONS (may be NULL) supplies country/continent tags. */
-int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_grid *g,
+/* Create index file PATH for the chips of plan P; SPLIT_NAMES name the
+   splits; REGIONS (may be NULL) supplies country/continent tags. */
+int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_plan *p,
                     char *const *split_names, size_t nsplits, ek_regions *regions,
                     ek_index **index /* OUT */);
 
@@ -153,6 +158,8 @@ typedef struct ek_dataset_facts {
     const ek_regions *regions;  /* NULL without a region layer */
     int train;                  /* the split the statistics describe */
     ek_band_stats **band_stats; /* [modality][band] */
+    int has_time;               /* acquisition times are known ... */
+    int64_t first_time, last_time; /* ... and span this range */
     uint64_t **class_pixels;    /* [split][class id], NULL without labels */
     uint64_t **class_chips;     /* [split][class id]: chips holding the class */
     uint64_t **label_chips;     /* [split][class id]: classification labels, or NULL */

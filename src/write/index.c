@@ -5,6 +5,8 @@
 ** transformed to EPSG:4326 (longitude, latitude).
 */
 #include <math.h>
+#include <stdint.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +24,9 @@
 struct ek_index {
     GDALDatasetH ds;
     OGRLayerH layer;
-    OGRCoordinateTransformationH to_lonlat;
-    const ek_grid *grid;
+    OGRCoordinateTransformationH *to_lonlat; /* per grid */
+    const ek_grid *grids0; /* the plan's grids: a row's grid index is its offset */
+    size_t ngrids;
     char *const *split_names;
     size_t nsplits;
     double *bbox; /* per split + 1 for all: west, south, east, north */
@@ -57,6 +60,10 @@ enum {
     F_CONTINENT,
     F_REGION,
     F_REGION_SHARE,
+    F_CLOUD_FRAC,
+    F_PRESENT,
+    F_DATETIME,
+    F_DATETIMES,
     F_COUNT
 };
 
@@ -87,9 +94,13 @@ static const struct {
     [F_CONTINENT] = {"continent", OFTString},
     [F_REGION] = {"region", OFTString},
     [F_REGION_SHARE] = {"region_share", OFTReal},
+    [F_CLOUD_FRAC] = {"cloud_frac", OFTReal},
+    [F_PRESENT] = {"present", OFTString},
+    [F_DATETIME] = {"datetime", OFTDateTime},
+    [F_DATETIMES] = {"datetimes", OFTString},
 };
 
-int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_grid *g,
+int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_plan *p,
                     char *const *split_names, size_t nsplits, ek_regions *regions,
                     ek_index **out)
 {
@@ -97,41 +108,40 @@ int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_grid *g,
     GDALDriverH drv = GDALGetDriverByName("GPKG");
     OGRSpatialReferenceH wgs84 = NULL;
     char **layer_options = NULL;
-    size_t f;
+    size_t f, g;
     int rc = EODKIT_OK;
 
     *out = NULL;
     if (ix == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    ix->grid = g;
     ix->split_names = split_names;
     ix->nsplits = nsplits;
     ix->bbox = ek_calloc(ctx, 4 * (nsplits + 1), sizeof *ix->bbox);
     ix->has_bbox = ek_calloc(ctx, nsplits + 1, sizeof *ix->has_bbox);
+    ix->to_lonlat = ek_calloc(ctx, p->ngrids, sizeof *ix->to_lonlat);
+    ix->ngrids = p->ngrids;
+    ix->grids0 = p->grids;
     ix->regions = regions;
     if (regions != NULL) {
         ix->region_chips = ek_calloc(ctx, regions->n + 1, sizeof *ix->region_chips);
     }
-    if (ix->bbox == NULL || ix->has_bbox == NULL ||
+    if (ix->bbox == NULL || ix->has_bbox == NULL || ix->to_lonlat == NULL ||
         (regions != NULL && ix->region_chips == NULL)) {
         rc = EODKIT_ERR_NOMEM;
         goto out;
     }
     CPLSetThreadLocalConfigOption("OGR_CURRENT_DATE", FIXED_DATE);
-    if (drv == NULL ||
-        (ix->ds = GDALCreate(drv, path, 0, 0, 0, GDT_Unknown, NULL)) == NULL) {
+    if (drv == NULL || (ix->ds = GDALCreate(drv, path, 0, 0, 0, GDT_Unknown, NULL)) == NULL) {
         rc = ek_error_gdal(ctx, "%s: cannot create the chip index", path);
         goto out;
     }
     wgs84 = OSRNewSpatialReference(NULL);
     OSRImportFromEPSG(wgs84, 4326);
     OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
-    layer_options =
-        CSLSetNameValue(layer_options, "DESCRIPTION",
-                        "eodkit chips: one row per chip (see doc/format.md)");
-    ix->layer =
-        GDALDatasetCreateLayer(ix->ds, "chips", wgs84, wkbPolygon, layer_options);
+    layer_options = CSLSetNameValue(layer_options, "DESCRIPTION",
+                                    "eodkit chips: one row per chip (see doc/format.md)");
+    ix->layer = GDALDatasetCreateLayer(ix->ds, "chips", wgs84, wkbPolygon, layer_options);
     if (ix->layer == NULL) {
         rc = ek_error_gdal(ctx, "%s: cannot create layer 'chips'", path);
         goto out;
@@ -142,16 +152,16 @@ int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_grid *g,
 
         OGR_Fld_Destroy(fd);
         if (err != OGRERR_NONE) {
-            rc = ek_error_gdal(ctx, "%s: cannot create field '%s'", path,
-                               fields[f].name);
+            rc = ek_error_gdal(ctx, "%s: cannot create field '%s'", path, fields[f].name);
             goto out;
         }
     }
-    ix->to_lonlat = OCTNewCoordinateTransformation(g->srs, wgs84);
-    if (ix->to_lonlat == NULL) {
-        rc = ek_error_gdal(ctx,
-                           "the grid CRS cannot be transformed to longitude/latitude");
-        goto out;
+    for (g = 0; g < p->ngrids; g++) {
+        ix->to_lonlat[g] = OCTNewCoordinateTransformation(p->grids[g].srs, wgs84);
+        if (ix->to_lonlat[g] == NULL) {
+            rc = ek_error_gdal(ctx, "the grid CRS cannot be transformed to longitude/latitude");
+            goto out;
+        }
     }
     if (GDALDatasetStartTransaction(ix->ds, FALSE) != OGRERR_NONE) {
         rc = ek_error_gdal(ctx, "%s: cannot start a transaction", path);
@@ -159,7 +169,7 @@ int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_grid *g,
 out:
     CSLDestroy(layer_options);
     if (wgs84 != NULL) {
-        OSRDestroySpatialReference(wgs84);
+        OSRRelease(wgs84);
     }
     if (rc != EODKIT_OK) {
         ek_index_free(ix);
@@ -234,9 +244,27 @@ static void set_region(ek_index *ix, OGRFeatureH f, int k)
     OGR_F_SetFieldDouble(f, F_REGION_SHARE, ek_regions_share(ix->regions, k, OGR_F_GetGeometryRef(f)));
 }
 
+/* The chip's time columns: the latest acquisition and all of them. */
+static void set_times(OGRFeatureH f, const ek_index_row *r)
+{
+    time_t t = (time_t)r->latest;
+    struct tm tm;
+
+    if (r->times == NULL) {
+        return;
+    }
+    OGR_F_SetFieldString(f, F_DATETIMES, r->times);
+    if (r->latest != INT64_MIN) {
+        gmtime_r(&t, &tm);
+        OGR_F_SetFieldDateTimeEx(f, F_DATETIME, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                                 tm.tm_hour, tm.tm_min, (float)tm.tm_sec, 100);
+    }
+}
+
 int ek_index_add(eodkit_ctx *ctx, ek_index *ix, const ek_index_row *r)
 {
-    const ek_grid *g = ix->grid;
+    const ek_grid *g = r->grid;
+    size_t gi = (size_t)(g - ix->grids0);
     OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(ix->layer));
     OGRGeometryH poly = outline(g, &r->window);
     OGREnvelope e;
@@ -247,8 +275,8 @@ int ek_index_add(eodkit_ctx *ctx, ek_index *ix, const ek_index_row *r)
     ek_grid_window_gt(g, &r->window, gt);
     cx = gt[0] + r->window.w / 2.0 * gt[1];
     cy = gt[3] + r->window.h / 2.0 * gt[5];
-    if (OGR_G_Transform(poly, ix->to_lonlat) != OGRERR_NONE ||
-        !OCTTransform(ix->to_lonlat, 1, &cx, &cy, &cz)) {
+    if (OGR_G_Transform(poly, ix->to_lonlat[gi]) != OGRERR_NONE ||
+        !OCTTransform(ix->to_lonlat[gi], 1, &cx, &cy, &cz)) {
         rc = ek_error_gdal(ctx, "chip %lld: cannot transform its footprint to lon/lat",
                            (long long)r->chip_id);
         goto out;
@@ -260,8 +288,8 @@ int ek_index_add(eodkit_ctx *ctx, ek_index *ix, const ek_index_row *r)
     OGR_F_SetFieldInteger(f, F_SHARD, r->shard);
     OGR_F_SetFieldInteger64(f, F_ROW, r->row);
     OGR_F_SetFieldString(f, F_CRS, g->crs_code != NULL ? g->crs_code : g->wkt);
-    snprintf(text, sizeof text, "[%.17g, %.17g, %.17g, %.17g, %.17g, %.17g]", gt[0],
-             gt[1], gt[2], gt[3], gt[4], gt[5]);
+    snprintf(text, sizeof text, "[%.17g, %.17g, %.17g, %.17g, %.17g, %.17g]", gt[0], gt[1],
+             gt[2], gt[3], gt[4], gt[5]);
     OGR_F_SetFieldString(f, F_GEOTRANSFORM, text);
     OGR_F_SetFieldInteger(f, F_GRID_X, r->window.x);
     OGR_F_SetFieldInteger(f, F_GRID_Y, r->window.y);
@@ -284,9 +312,13 @@ int ek_index_add(eodkit_ctx *ctx, ek_index *ix, const ek_index_row *r)
     if (ix->regions != NULL) {
         set_region(ix, f, r->region);
     }
+    if (r->cloud_frac >= 0) {
+        OGR_F_SetFieldDouble(f, F_CLOUD_FRAC, r->cloud_frac);
+    }
+    set_text(f, F_PRESENT, r->present);
+    set_times(f, r);
     if (OGR_L_CreateFeature(ix->layer, f) != OGRERR_NONE) {
-        rc = ek_error_gdal(ctx, "chip %lld: cannot add it to the index",
-                           (long long)r->chip_id);
+        rc = ek_error_gdal(ctx, "chip %lld: cannot add it to the index", (long long)r->chip_id);
         goto out;
     }
     OGR_G_GetEnvelope(OGR_F_GetGeometryRef(f), &e);
@@ -334,9 +366,12 @@ void ek_index_free(ek_index *ix)
     if (ix->ds != NULL) {
         GDALClose(ix->ds);
     }
-    if (ix->to_lonlat != NULL) {
-        OCTDestroyCoordinateTransformation(ix->to_lonlat);
+    for (size_t g = 0; ix->to_lonlat != NULL && g < ix->ngrids; g++) {
+        if (ix->to_lonlat[g] != NULL) {
+            OCTDestroyCoordinateTransformation(ix->to_lonlat[g]);
+        }
     }
+    free(ix->to_lonlat);
     free(ix->bbox);
     free(ix->has_bbox);
     free(ix->region_chips);

@@ -14,6 +14,7 @@
 #include <ogr_srs_api.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_time.h"
 #include "ek_write.h"
 
 const double ek_percentile_levels[EK_NPCT] = {1, 2, 50, 98, 99};
@@ -111,7 +112,10 @@ static json_t *band_json(const ek_modality *m, int b, const ek_band_stats *bs)
     char key[16];
     int k;
 
-    json_object_set_new(o, "band", json_integer(m->bands[b]));
+    int source_band;
+
+    ek_modality_band(m, b, &source_band);
+    json_object_set_new(o, "band", json_integer(source_band));
     json_object_set_new(o, "name", json_string(m->band_names[b]));
     json_object_set_new(o, "count", json_integer((json_int_t)bs->count));
     json_object_set_new(o, "valid_count", json_integer((json_int_t)bs->m.n));
@@ -244,45 +248,94 @@ static json_t *gt_json(const double gt[6])
 
 static json_t *grid_json(const ek_plan *p)
 {
-    const ek_grid *g = &p->grid;
-    json_t *o = json_object();
+    json_t *o = json_object(), *grids = json_array();
+    size_t g;
 
-    json_object_set_new(o, "crs",
-                        g->crs_code != NULL ? json_string(g->crs_code) : json_null());
-    json_object_set_new(o, "wkt", json_string(g->wkt));
-    json_object_set_new(o, "geotransform", gt_json(g->gt));
-    json_object_set_new(o, "width", json_integer(g->width));
-    json_object_set_new(o, "height", json_integer(g->height));
-    json_object_set_new(o, "chip_size", json_pack("[i, i]", g->chip_h, g->chip_w));
-    json_object_set_new(o, "stride", json_pack("[i, i]", g->stride_y, g->stride_x));
-    json_object_set_new(o, "chips_across", json_integer(g->nx));
-    json_object_set_new(o, "chips_down", json_integer(g->ny));
+    for (g = 0; g < p->ngrids; g++) {
+        const ek_grid *gr = &p->grids[g];
+        json_t *one = json_object();
+
+        json_object_set_new(one, "crs",
+                            gr->crs_code != NULL ? json_string(gr->crs_code) : json_null());
+        if (gr->utm_zone != 0) {
+            json_object_set_new(one, "utm_zone", json_sprintf("%d%s", abs(gr->utm_zone),
+                                                              gr->utm_zone > 0 ? "N" : "S"));
+        }
+        json_object_set_new(one, "wkt", json_string(gr->wkt));
+        json_object_set_new(one, "geotransform", gt_json(gr->gt));
+        json_object_set_new(one, "width", json_integer(gr->width));
+        json_object_set_new(one, "height", json_integer(gr->height));
+        json_object_set_new(one, "chips_across", json_integer(gr->nx));
+        json_object_set_new(one, "chips_down", json_integer(gr->ny));
+        json_object_set_new(one, "first_chip", json_integer((json_int_t)gr->first_chip));
+        json_array_append_new(grids, one);
+    }
+    json_object_set_new(o, "crs", json_string(p->recipe->utm ? "utm"
+                                              : p->grids[0].crs_code != NULL
+                                                  ? p->grids[0].crs_code
+                                                  : "custom"));
+    json_object_set_new(o, "grids", grids);
+    json_object_set_new(o, "chip_size", json_pack("[i, i]", p->chip_h, p->chip_w));
+    json_object_set_new(o, "stride", json_pack("[i, i]", p->stride_y, p->stride_x));
     json_object_set_new(o, "candidate_chips", json_integer((json_int_t)p->ncandidates));
     json_object_set_new(o, "work_unit_chips", json_integer(p->unit_chips));
+    return o;
+}
+
+static json_t *source_json(const ek_plan *p, const ek_modality *mod, size_t s)
+{
+    const ek_source *src = &mod->sources[s];
+    json_t *o = json_pack("{s:i, s:s}", "index", (int)s, "path", src->path);
+    json_t *placements = json_array();
+    size_t g;
+
+    if (src->has_time) {
+        char iso[32];
+
+        ek_time_format(src->time, iso, sizeof iso);
+        json_object_set_new(o, "datetime", json_string(iso));
+    }
+    for (g = 0; g < p->ngrids; g++) {
+        const ek_placement *pl = ek_plan_placement(mod, g, s);
+
+        json_array_append_new(placements,
+                              json_pack("{s:i, s:b, s:f, s:f}", "grid", (int)g, "aligned",
+                                        pl->aligned, "xscale", pl->xscale, "yscale", pl->yscale));
+    }
+    json_object_set_new(o, "placements", placements);
     return o;
 }
 
 static json_t *read_json(const ek_plan *p)
 {
     json_t *o = json_object();
-    size_t m, i;
+    size_t m, k, s;
+    int b;
 
     for (m = 0; m < p->nmodalities; m++) {
         const ek_modality *mod = &p->modalities[m];
-        json_t *mo = json_object(), *sources = json_array();
+        json_t *mo = json_object(), *parts = json_array(), *sources = json_array();
 
         json_object_set_new(mo, "resampling",
                             json_string(ek_resampling_name(mod->recipe->resampling)));
-        json_object_set_new(mo, "error_threshold",
-                            json_real(p->recipe->error_threshold));
-        for (i = 0; i < mod->nsources; i++) {
-            const ek_source *s = &mod->sources[i];
+        json_object_set_new(mo, "error_threshold", json_real(p->recipe->error_threshold));
+        for (k = 0; k < mod->nparts; k++) {
+            json_t *bands = json_array(), *files = json_array();
 
-            json_array_append_new(sources, json_pack("{s:i, s:s, s:b, s:f, s:f}",
-                                                     "index", (int)i, "path", s->path,
-                                                     "aligned", s->aligned, "xscale",
-                                                     s->xscale, "yscale", s->yscale));
+            for (b = 0; b < mod->parts[k].nbands; b++) {
+                json_array_append_new(bands, json_integer(mod->parts[k].bands[b]));
+            }
+            for (s = mod->parts[k].first; s < mod->parts[k].first + mod->parts[k].count; s++) {
+                json_array_append_new(files, json_integer((json_int_t)s));
+            }
+            json_array_append_new(parts, json_pack("{s:i, s:o, s:o}", "first_band",
+                                                   mod->parts[k].first_band, "bands", bands,
+                                                   "sources", files));
         }
+        for (s = 0; s < mod->nsources; s++) {
+            json_array_append_new(sources, source_json(p, mod, s));
+        }
+        json_object_set_new(mo, "parts", parts);
         json_object_set_new(mo, "sources", sources);
         json_object_set_new(o, mod->recipe->name, mo);
     }

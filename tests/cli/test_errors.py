@@ -26,6 +26,7 @@ grid:
 modalities:
   - name: optical
     files: [{demo}/L7_ETMs.tif]
+    resampling: bilinear
 labels:
   source: {demo}/olinda1.shp
   attribute: TIPO
@@ -81,7 +82,7 @@ def test_missing_required_key(case):
 
 
 def test_ratios_must_sum_to_one(case):
-    case(INPUT, r"recipe\.yaml:15:11: split\.ratios: the ratios sum to 0\.9; they must sum to 1",
+    case(INPUT, r"recipe\.yaml:16:11: split\.ratios: the ratios sum to 0\.9; they must sum to 1",
          replace=[("test: 0.2", "test: 0.1")])
 
 
@@ -143,14 +144,14 @@ def test_aoi_not_overlapping(case, shared):
 
 
 def test_labels_not_overlapping(case, demo, shared):
-    case(INPUT, r"LULC\.gpkg: no label feature overlaps the imagery \(.*recipe\.yaml:11:11: labels\.source\)",
+    case(INPUT, r"LULC\.gpkg: no label feature overlaps the imagery \(.*recipe\.yaml:12:11: labels\.source\)",
          replace=[(f"{demo}/olinda1.shp", f"{shared}/vector/eo-learn/LULC.gpkg"),
                   ("attribute: TIPO", "attribute: LULC_ID")])
 
 
 def test_label_attribute_missing(case):
     case(INPUT, r"olinda1\.shp: layer 'olinda1' has no attribute 'TYPO' \(did you mean 'TIPO'\?\) "
-                r"\(.*recipe\.yaml:12:14: labels\.attribute\)",
+                r"\(.*recipe\.yaml:13:14: labels\.attribute\)",
          replace=[("attribute: TIPO", "attribute: TYPO")])
 
 
@@ -173,3 +174,10 @@ def test_existing_dataset_is_kept_without_overwrite(case):
     case(EXISTS, r"out: exists and is not an eodkit dataset; refusing to replace it",
          args=["--overwrite"])
     assert (out / "keep.txt").read_text() == "precious"
+
+
+def test_resampling_must_be_chosen(case):
+    case(INPUT, r"recipe\.yaml:8:5: modality 'optical' must be resampled onto the grid "
+                r"\(L7_ETMs\.tif has 28\.5 unit pixels, the grid 30\); say how with "
+                r"'resampling: nearest'",
+         replace=[("    resampling: bilinear\n", "")])

@@ -10,7 +10,7 @@ from conftest import Dataset, build
 
 
 def rasterize_reference(ds, vector, sql, tmp_path, all_touched=False):
-    g = ds.provenance["grid"]
+    g = ds.provenance["grid"]["grids"][0]
     gt, w, h = g["geotransform"], g["width"], g["height"]
     projected = tmp_path / "labels-grid-crs.gpkg"
     subprocess.run(["ogr2ogr", "-overwrite", "-t_srs", g["wkt"], "-dialect", "SQLite",
@@ -100,7 +100,7 @@ labels: {{source: {lulc}, classes: {{1: 1, 2: 2, 3: 3, 8: 5}}}}
 split: {{method: random, ratios: {{train: 1.0}}}}
 """, tmp_path)
     ds = Dataset(out)
-    g = ds.provenance["grid"]
+    g = ds.provenance["grid"]["grids"][0]
     gt, w, h = g["geotransform"], g["width"], g["height"]
     ref_path = tmp_path / "lulc-near.tif"
     subprocess.run(["gdalwarp", "-q", "-r", "near", "-t_srs", g["wkt"], "-et", "0.125",

@@ -35,8 +35,8 @@ split: {{method: random, ratios: {{train: 0.5, test: 0.5}}, seed: 3}}
     assert summary["chips"] == 64
     assert ds.collection["eodkit:modalities"][0]["shape"] == [6, 48, 48]
     assert assert_chips_equal_reads(ds, "optical", demo / "L7_ETMs.tif") == 64
-    src = ds.provenance["read"]["optical"]["sources"][0]
-    assert src["aligned"] is True and src["xscale"] == 1.0
+    placed = ds.provenance["read"]["optical"]["sources"][0]["placements"][0]
+    assert placed["aligned"] is True and placed["xscale"] == 1.0
 
 
 def test_worldview_uint16_native_grid(tmp_path, shared):
@@ -87,8 +87,9 @@ split: {{method: random, ratios: {{train: 1.0}}}}
 """, tmp_path)
     ds = Dataset(out)
     assert summary["chips"] == 110
-    assert [s["aligned"] for s in ds.provenance["read"]["optical"]["sources"]] == [True] * 3
+    assert [s["placements"][0]["aligned"] for s in ds.provenance["read"]["optical"]["sources"]] \
+        == [True] * 3
     assert assert_chips_equal_reads(ds, "optical", scene) == 110
     sources = {row["grid_x"]: row["sources"] for row in ds.chips() if row["grid_y"] == 0}
-    assert sources[0] == '{"optical":[0,2]}'
-    assert sources[288] == '{"optical":[1]}'
+    assert sources[0] == '{"optical": [0, 2]}'
+    assert sources[288] == '{"optical": [1]}'

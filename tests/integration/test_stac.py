@@ -10,9 +10,29 @@ import pytest
 from conftest import Dataset, build
 
 
+# ../shared/data has no schema of the sar extension; this one checks the sar
+# fields eodkit writes against their definitions in the sar extension v1.0.0
+# (types and allowed values of sar:instrument_mode, sar:frequency_band,
+# sar:product_type, sar:polarizations).
+SAR_URL = "https://stac-extensions.github.io/sar/v1.0.0/schema.json"
+SAR_FIELDS = {
+    "type": "object",
+    "properties": {
+        "sar:instrument_mode": {"type": "string", "minLength": 1},
+        "sar:frequency_band": {"enum": ["P", "L", "S", "C", "X", "Ku", "K", "Ka"]},
+        "sar:product_type": {"type": "string", "minLength": 1},
+        "sar:polarizations": {"type": "array", "minItems": 1, "uniqueItems": True,
+                              "items": {"enum": ["HH", "VV", "HV", "VH"]}},
+    },
+}
+SAR_SCHEMA = {"$id": SAR_URL, "type": "object", "required": ["stac_extensions"],
+              "properties": {"stac_extensions": {"contains": {"const": SAR_URL}},
+                             "assets": {"additionalProperties": SAR_FIELDS}}}
+
+
 def local_store(schemas: Path):
     """Every schema under SCHEMAS keyed by its $id (with and without '#')."""
-    store = {}
+    store = {SAR_URL: SAR_SCHEMA}
     for path in schemas.rglob("*.json"):
         if "examples" in path.parts:
             continue
@@ -52,7 +72,7 @@ def test_demo_collection_validates(tmp_path, demo, store):
     assert shards and all((out / k).exists() for k in shards)
 
 
-def test_collection_without_labels_validates(tmp_path, shared, store):
+def test_sar_collection_without_labels_validates(tmp_path, shared, store):
     out, _ = build(f"""
 dataset: {{name: s1-camargue, description: Sentinel-1 VV backscatter}}
 grid: {{chip_size: 64}}
@@ -60,12 +80,33 @@ modalities:
   - name: sar
     kind: sar
     files: [{shared}/sar/pyroSAR/S1A__IW___A_20150309T173017_VV_grd_mli_geo_norm_db.tif]
+    band_names: [VV]
+    sar: {{frequency_band: C, instrument_mode: IW, product_type: GRD, scale: db}}
 split: {{method: random, ratios: {{train: 0.5, validation: 0.5}}}}
 """, tmp_path)
     doc = Dataset(out).collection
     assert "https://stac-extensions.github.io/label/v1.0.1/schema.json" not in doc["stac_extensions"]
-    assert validate(doc, store) == 3
+    assert validate(doc, store) == 4  # core, ml-aoi, projection, sar
     assert doc["summaries"]["ml-aoi:split"] == ["train", "validate"]
+    shard = doc["assets"]["train/sar-00000.npy"]
+    assert shard["sar:polarizations"] == ["VV"] and shard["sar:frequency_band"] == "C"
+    assert doc["eodkit:modalities"][0]["sar"]["scale"] == "db"
+
+
+def test_sar_validator_rejects_a_bad_band(store, tmp_path, shared):
+    """The sar check really checks: an unknown frequency band fails."""
+    out, _ = build(f"""
+dataset: {{name: s1-bad}}
+grid: {{chip_size: 64}}
+modalities:
+  - {{name: sar, kind: sar, files: [{shared}/sar/pyroSAR/S1A__IW___A_20150309T173017_VV_grd_mli_geo_norm_db.tif],
+     sar: {{frequency_band: C}}}}
+split: {{method: random, ratios: {{train: 1.0}}}}
+""", tmp_path)
+    doc = Dataset(out).collection
+    doc["assets"]["train/sar-00000.npy"]["sar:frequency_band"] = "Q"
+    with pytest.raises(jsonschema.ValidationError):
+        validate(doc, store)
 
 
 def test_invalid_collection_is_caught(store, tmp_path, demo):

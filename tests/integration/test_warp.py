@@ -12,9 +12,9 @@ from conftest import Dataset, build
 def gdalwarp_reference(ds, name, source, tmp_path):
     """The whole grid warped by gdalwarp with the build's own settings:
     (bands, alpha)."""
-    g = ds.provenance["grid"]
+    g = ds.provenance["grid"]["grids"][0]
     read = ds.provenance["read"][name]
-    src = read["sources"][0]
+    src = read["sources"][0]["placements"][0]
     gt, w, h = g["geotransform"], g["width"], g["height"]
     te = [gt[0], gt[3] + h * gt[5], gt[0] + w * gt[1], gt[3]]
     ref = tmp_path / f"{name}-gdalwarp.tif"
@@ -60,7 +60,7 @@ split: {{method: random, ratios: {{train: 1.0}}}}
 def test_utm24s_exact_transforms_equal_gdalwarp(tmp_path, demo):
     out, _ = build(RECIPE.format(crs="EPSG:32724", res=30, et=0, demo=demo), tmp_path)
     ds = Dataset(out)
-    assert ds.provenance["read"]["optical"]["sources"][0]["aligned"] is False
+    assert ds.provenance["read"]["optical"]["sources"][0]["placements"][0]["aligned"] is False
     ref, alpha = gdalwarp_reference(ds, "optical", demo / "L7_ETMs.tif", tmp_path)
     worst, disagree, _ = compare(ds, "optical", ref, alpha)
     assert worst == 0 and disagree == 0

@@ -36,6 +36,7 @@ static void counts_use_largest_remainder(void **state)
 typedef struct lattice {
     ek_recipe recipe;
     ek_plan plan;
+    ek_grid grid;
     char *names[3];
     double ratios[3];
 } lattice;
@@ -56,14 +57,16 @@ static void make_lattice(lattice *l, int chip, int stride, ek_split_method metho
     l->recipe.split.seed = seed;
     l->recipe.split.block_size = block;
     l->recipe.split.buffer = buffer;
+    l->grid.gt[0] = 1000, l->grid.gt[1] = 1, l->grid.gt[3] = 5000, l->grid.gt[5] = -1;
+    l->grid.nx = 40;
+    l->grid.ny = 30;
     l->plan.recipe = &l->recipe;
-    l->plan.grid.gt[0] = 1000, l->plan.grid.gt[1] = 1, l->plan.grid.gt[3] = 5000;
-    l->plan.grid.gt[5] = -1;
-    l->plan.grid.chip_w = l->plan.grid.chip_h = chip;
-    l->plan.grid.stride_x = l->plan.grid.stride_y = stride;
-    l->plan.grid.nx = 40;
-    l->plan.grid.ny = 30;
+    l->plan.grids = &l->grid;
+    l->plan.ngrids = 1;
+    l->plan.chip_w = l->plan.chip_h = chip;
+    l->plan.stride_x = l->plan.stride_y = stride;
     n = 40 * 30;
+    l->plan.nchips = n;
     l->plan.candidate = malloc(n);
     memset(l->plan.candidate, 1, n);
     l->plan.ncandidates = n;
@@ -72,7 +75,7 @@ static void make_lattice(lattice *l, int chip, int stride, ek_split_method metho
 /* Chebyshev gap between chips A and B: <0 overlap, 0 touching. */
 static int gap(const ek_plan *p, size_t a, size_t b)
 {
-    ek_window wa = ek_plan_chip_window(p, a), wb = ek_plan_chip_window(p, b);
+    ek_window wa = ek_plan_chip(p, a).window, wb = ek_plan_chip(p, b).window;
     int gx = abs(wa.x - wb.x) - wa.w, gy = abs(wa.y - wb.y) - wa.h;
 
     return gx > gy ? gx : gy;

@@ -1,0 +1,480 @@
+/*
+** Recipe: the schema of one entry of `modalities`: its files (or one set of
+** files per band), bands, resampling, nodata, whether chips need it, how
+** several acquisitions combine (time), its mask, complex data and SAR
+** metadata.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include <gdalwarper.h>
+
+#include "core/ek_fs.h"
+#include "core/ek_time.h"
+#include "ek_recipe_parse.h"
+
+static const char *const modality_keys[] = {
+    "name",      "kind",    "sensor", "platform",   "description", "files",
+    "bands",     "band_files", "band_names", "resampling", "nodata", "required",
+    "time",      "mask",    "complex", "sar",        NULL};
+static const char *const band_file_keys[] = {"name", "files", "band", NULL};
+static const char *const time_keys[] = {"mode", "count", "from", "to", "pattern", "format",
+                                        NULL};
+static const char *const mask_keys[] = {"band", "values", "polygons", "time_field", NULL};
+static const char *const sar_keys[] = {"frequency_band", "instrument_mode", "product_type",
+                                       "scale", "polarizations", NULL};
+
+static const char *const kinds[] = {"optical", "multispectral", "hyperspectral", "sar",
+                                    "dem",     "lidar",         "other",         NULL};
+static const char *const platforms[] = {"satellite", "aerial", "uav", "ground", NULL};
+static const char *const time_modes[] = {"mosaic", "stack", NULL};
+static const char *const complex_words[] = {"amplitude", "intensity", NULL};
+static const char *const frequency_bands[] = {"P", "L", "S", "C", "X", "Ku", "K", "Ka", NULL};
+static const char *const scales[] = {"db", "linear", NULL};
+static const char *const polarizations[] = {"HH", "VV", "HV", "VH", NULL};
+
+/* Recipe resampling words and the GDAL algorithms they select. */
+static const char *const resampling_words[] = {
+    "nearest", "bilinear", "cubic",  "cubicspline", "lanczos", "average", "mode",
+    "min",     "max",      "median", "q1",          "q3",      NULL};
+static const int resampling_algs[] = {GRA_NearestNeighbour, GRA_Bilinear, GRA_Cubic,
+                                      GRA_CubicSpline,      GRA_Lanczos,  GRA_Average,
+                                      GRA_Mode,             GRA_Min,      GRA_Max,
+                                      GRA_Med,              GRA_Q1,       GRA_Q3};
+
+const char *ek_resampling_name(int alg)
+{
+    size_t i;
+
+    for (i = 0; resampling_words[i] != NULL; i++) {
+        if (resampling_algs[i] == alg) {
+            return resampling_words[i];
+        }
+    }
+    return "nearest";
+}
+
+/* A word of CHOICES into *OUT (a copy), when KEY is present. */
+static int opt_choice(ek_yaml *y, yaml_node_t *map, const char *key, const char *what,
+                      const char *const *choices, char **out)
+{
+    yaml_node_t *n = ek_yaml_get(y, map, key);
+    int index, rc;
+
+    if (n == NULL) {
+        return EODKIT_OK;
+    }
+    rc = ek_yaml_choice(y, n, what, choices, &index);
+    if (rc == EODKIT_OK) {
+        free(*out);
+        *out = ek_strdup(y->ctx, choices[index]);
+        rc = *out == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    }
+    return rc;
+}
+
+/* File globs of N, resolved against the recipe's folder. */
+static int parse_patterns(ek_yaml *y, const ek_recipe *r, yaml_node_t *n, const char *what,
+                          char ***patterns, size_t *npatterns)
+{
+    char **raw = NULL;
+    size_t nraw = 0, i;
+    int rc = ek_yaml_string_list(y, n, what, &raw, &nraw);
+
+    if (rc == EODKIT_OK && nraw == 0) {
+        rc = ek_yaml_fail(y, n, "%s: the list is empty", what);
+    }
+    if (rc == EODKIT_OK) {
+        *patterns = ek_calloc(y->ctx, nraw, sizeof **patterns);
+        rc = *patterns == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+        for (i = 0; rc == EODKIT_OK && i < nraw; i++) {
+            (*patterns)[i] = ek_path_join(y->ctx, r->dir, raw[i]);
+            *npatterns = i + 1;
+            rc = (*patterns)[i] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+        }
+    }
+    ek_fs_free_list(raw, nraw);
+    return rc;
+}
+
+static int parse_bands(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
+{
+    size_t i, len = n->type == YAML_SEQUENCE_NODE ? ek_yaml_seq_len(n) : 1;
+    long long b;
+    int rc;
+
+    m->bands_mark = ek_yaml_mark(n);
+    if (n->type == YAML_MAPPING_NODE || len == 0) {
+        return ek_yaml_fail(y, n, "modalities[].bands: expected band numbers (1-based)");
+    }
+    m->bands = ek_calloc(y->ctx, len, sizeof *m->bands);
+    if (m->bands == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < len; i++) {
+        yaml_node_t *item = n->type == YAML_SEQUENCE_NODE ? ek_yaml_seq_item(y, n, i) : n;
+
+        rc = ek_yaml_int(y, item, "modalities[].bands", 1, 65535, &b);
+        if (rc != EODKIT_OK) {
+            return rc;
+        }
+        m->bands[i] = (int)b;
+    }
+    m->nbands = len;
+    return EODKIT_OK;
+}
+
+/* band_files: [{name, files, band}, ...]: one output band each. */
+static int parse_band_files(ek_yaml *y, const ek_recipe *r, ek_modality_recipe *m,
+                            yaml_node_t *n)
+{
+    size_t i, len = ek_yaml_seq_len(n);
+    long long band;
+    int rc = EODKIT_OK;
+
+    if (n->type != YAML_SEQUENCE_NODE || len == 0) {
+        return ek_yaml_fail(y, n, "modalities[].band_files: expected a list of "
+                                  "{name, files, band}");
+    }
+    m->band_files = ek_calloc(y->ctx, len, sizeof *m->band_files);
+    if (m->band_files == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < len && rc == EODKIT_OK; i++) {
+        yaml_node_t *item = ek_yaml_seq_item(y, n, i), *v;
+        ek_band_file *bf = &m->band_files[i];
+
+        m->nband_files = i + 1;
+        bf->band = 1;
+        bf->mark = ek_yaml_mark(item);
+        rc = ek_yaml_check_map(y, item, "modalities[].band_files[]", band_file_keys);
+        if (rc == EODKIT_OK) {
+            rc = ek_yaml_require(y, item, "modalities[].band_files[]", "name", &v);
+        }
+        if (rc == EODKIT_OK) {
+            rc = ek_yaml_string(y, v, "modalities[].band_files[].name", &bf->name);
+        }
+        if (rc == EODKIT_OK) {
+            rc = ek_yaml_require(y, item, "modalities[].band_files[]", "files", &v);
+        }
+        if (rc == EODKIT_OK) {
+            rc = parse_patterns(y, r, v, "modalities[].band_files[].files", &bf->patterns,
+                                &bf->npatterns);
+        }
+        if (rc == EODKIT_OK && (v = ek_yaml_get(y, item, "band")) != NULL) {
+            rc = ek_yaml_int(y, v, "modalities[].band_files[].band", 1, 65535, &band);
+            bf->band = (int)band;
+        }
+    }
+    return rc;
+}
+
+static int parse_time_bound(ek_yaml *y, yaml_node_t *map, const char *key, int end_of_day,
+                            int *has, int64_t *value)
+{
+    yaml_node_t *n = ek_yaml_get(y, map, key);
+    const char *t = ek_yaml_text(n);
+
+    if (n == NULL) {
+        return EODKIT_OK;
+    }
+    if (t == NULL || ek_time_parse_iso(t, end_of_day, value) != 0) {
+        return ek_yaml_fail(y, n,
+                            "modalities[].time.%s: expected a date such as 2017-06-01 or "
+                            "2017-06-01T10:30:00Z",
+                            key);
+    }
+    *has = 1;
+    return EODKIT_OK;
+}
+
+static int parse_time(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
+{
+    ek_time_recipe *t = &m->time;
+    yaml_node_t *v;
+    long long count;
+    int index;
+    int rc = ek_yaml_check_map(y, n, "modalities[].time", time_keys);
+
+    t->mark = ek_yaml_mark(n);
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_require(y, n, "modalities[].time", "mode", &v);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_choice(y, v, "modalities[].time.mode", time_modes, &index);
+        t->mode = index == 0 ? EK_TIME_MOSAIC : EK_TIME_STACK;
+    }
+    t->count = 1;
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "count")) != NULL) {
+        if (t->mode != EK_TIME_STACK) {
+            rc = ek_yaml_fail(y, v, "modalities[].time.count: only used with 'mode: stack'");
+        } else {
+            rc = ek_yaml_int(y, v, "modalities[].time.count", 1, 1024, &count);
+            t->count = (int)count;
+        }
+    } else if (rc == EODKIT_OK && t->mode == EK_TIME_STACK) {
+        rc = ek_yaml_fail(y, n, "modalities[].time: 'mode: stack' needs 'count' (acquisitions "
+                                "per chip)");
+    }
+    if (rc == EODKIT_OK) {
+        rc = parse_time_bound(y, n, "from", 0, &t->has_from, &t->from);
+    }
+    if (rc == EODKIT_OK) {
+        rc = parse_time_bound(y, n, "to", 1, &t->has_to, &t->to);
+    }
+    if (rc == EODKIT_OK && t->has_from && t->has_to && t->from > t->to) {
+        rc = ek_yaml_fail(y, n, "modalities[].time: 'from' is after 'to'");
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_opt_string(y, n, "pattern", "modalities[].time.pattern", &t->pattern);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_opt_string(y, n, "format", "modalities[].time.format", &t->format);
+    }
+    if (rc == EODKIT_OK && t->format != NULL && t->pattern == NULL) {
+        rc = ek_yaml_fail(y, n, "modalities[].time.format: needs 'pattern'");
+    }
+    return rc;
+}
+
+static int parse_mask(ek_yaml *y, const ek_recipe *r, ek_modality_recipe *m, yaml_node_t *n)
+{
+    ek_mask_recipe *mk = &m->mask;
+    yaml_node_t *v;
+    long long band;
+    size_t i;
+    int rc = ek_yaml_check_map(y, n, "modalities[].mask", mask_keys);
+
+    mk->present = 1;
+    mk->mark = ek_yaml_mark(n);
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "band")) != NULL) {
+        rc = ek_yaml_int(y, v, "modalities[].mask.band", 1, 65535, &band);
+        mk->band = (int)band;
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "values")) != NULL) {
+        size_t len = v->type == YAML_SEQUENCE_NODE ? ek_yaml_seq_len(v) : 1;
+
+        mk->values = ek_calloc(y->ctx, len, sizeof *mk->values);
+        rc = mk->values == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+        for (i = 0; i < len && rc == EODKIT_OK; i++) {
+            yaml_node_t *item = v->type == YAML_SEQUENCE_NODE ? ek_yaml_seq_item(y, v, i) : v;
+
+            rc = ek_yaml_number(y, item, "modalities[].mask.values", &mk->values[i]);
+            mk->nvalues = i + 1;
+        }
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "polygons")) != NULL) {
+        rc = ek_yaml_path(y, r->dir, v, "modalities[].mask.polygons", &mk->polygons);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_opt_string(y, n, "time_field", "modalities[].mask.time_field",
+                                &mk->time_field);
+    }
+    if (rc == EODKIT_OK && (mk->band != 0) == (mk->polygons != NULL)) {
+        rc = ek_yaml_fail(y, n, "modalities[].mask: give either 'band' (a band of the "
+                                "modality's files) or 'polygons' (a vector file)");
+    }
+    if (rc == EODKIT_OK && mk->band == 0 && mk->values != NULL) {
+        rc = ek_yaml_fail(y, n, "modalities[].mask.values: only used with 'band'");
+    }
+    if (rc == EODKIT_OK && mk->time_field != NULL && mk->polygons == NULL) {
+        rc = ek_yaml_fail(y, n, "modalities[].mask.time_field: only used with 'polygons'");
+    }
+    if (rc == EODKIT_OK && mk->band != 0 && m->band_files != NULL) {
+        rc = ek_yaml_fail(y, n, "modalities[].mask.band: not available with band_files (each "
+                                "band has its own files); use 'polygons'");
+    }
+    return rc;
+}
+
+static int parse_sar(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
+{
+    ek_sar_recipe *s = &m->sar;
+    yaml_node_t *v;
+    size_t i;
+    int index;
+    int rc = ek_yaml_check_map(y, n, "modalities[].sar", sar_keys);
+
+    if (rc == EODKIT_OK && strcmp(m->kind, "sar") != 0) {
+        rc = ek_yaml_fail(y, n, "modalities[].sar: only for 'kind: sar'");
+    }
+    if (rc == EODKIT_OK) {
+        rc = opt_choice(y, n, "frequency_band", "modalities[].sar.frequency_band",
+                        frequency_bands, &s->frequency_band);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_opt_string(y, n, "instrument_mode", "modalities[].sar.instrument_mode",
+                                &s->instrument_mode);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_opt_string(y, n, "product_type", "modalities[].sar.product_type",
+                                &s->product_type);
+    }
+    if (rc == EODKIT_OK) {
+        rc = opt_choice(y, n, "scale", "modalities[].sar.scale", scales, &s->scale);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "polarizations")) != NULL) {
+        rc = ek_yaml_string_list(y, v, "modalities[].sar.polarizations", &s->polarizations,
+                                 &s->npolarizations);
+        for (i = 0; i < s->npolarizations && rc == EODKIT_OK; i++) {
+            yaml_node_t *item = v->type == YAML_SEQUENCE_NODE ? ek_yaml_seq_item(y, v, i) : v;
+
+            rc = ek_yaml_choice(y, item, "modalities[].sar.polarizations", polarizations,
+                                &index);
+        }
+    }
+    return rc;
+}
+
+/* name, kind, platform, sensor, description. */
+static int parse_identity(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_node_t *n)
+{
+    yaml_node_t *v;
+    int rc = ek_yaml_require(y, n, "modalities[]", "name", &v);
+
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_string(y, v, "modalities[].name", &m->name);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_check_name(y, v, "modalities[].name", m->name);
+    }
+    if (rc == EODKIT_OK && (strcmp(m->name, "label") == 0 || strcmp(m->name, "labels") == 0)) {
+        rc = ek_yaml_fail(y, v, "modalities[].name: '%s' is reserved for the labels", m->name);
+    }
+    if (rc == EODKIT_OK && ek_recipe_find_modality(r, m->name) != (int)(m - r->modalities)) {
+        rc = ek_yaml_fail(y, v, "modalities[].name: '%s' is used twice", m->name);
+    }
+    m->kind = ek_strdup(y->ctx, "other");
+    if (rc == EODKIT_OK && m->kind == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+    }
+    if (rc == EODKIT_OK) {
+        rc = opt_choice(y, n, "kind", "modalities[].kind", kinds, &m->kind);
+    }
+    if (rc == EODKIT_OK) {
+        rc = opt_choice(y, n, "platform", "modalities[].platform", platforms, &m->platform);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_opt_string(y, n, "sensor", "modalities[].sensor", &m->sensor);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_opt_string(y, n, "description", "modalities[].description",
+                                &m->description);
+    }
+    return rc;
+}
+
+/* files (+ bands), or band_files; band_names. */
+static int parse_inputs(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_node_t *n)
+{
+    yaml_node_t *files = ek_yaml_get(y, n, "files");
+    yaml_node_t *band_files = ek_yaml_get(y, n, "band_files");
+    yaml_node_t *v;
+    size_t nbands;
+    int rc = EODKIT_OK;
+
+    if ((files == NULL) == (band_files == NULL)) {
+        return ek_yaml_fail(y, n, "modalities[]: give either 'files' (bands read together) or "
+                                  "'band_files' (one set of files per band)");
+    }
+    if (files != NULL) {
+        m->files_mark = ek_yaml_mark(files);
+        rc = parse_patterns(y, r, files, "modalities[].files", &m->patterns, &m->npatterns);
+    } else {
+        m->files_mark = ek_yaml_mark(band_files);
+        rc = parse_band_files(y, r, m, band_files);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "bands")) != NULL) {
+        rc = band_files != NULL
+                 ? ek_yaml_fail(y, v, "modalities[].bands: with band_files, give each "
+                                      "entry's 'band'")
+                 : parse_bands(y, m, v);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "band_names")) != NULL) {
+        if (band_files != NULL) {
+            return ek_yaml_fail(y, v, "modalities[].band_names: with band_files, each entry "
+                                      "has its 'name'");
+        }
+        rc = ek_yaml_string_list(y, v, "modalities[].band_names", &m->band_names,
+                                 &m->nband_names);
+        nbands = m->nbands;
+        if (rc == EODKIT_OK && m->bands != NULL && m->nband_names != nbands) {
+            rc = ek_yaml_fail(y, v, "modalities[].band_names: %zu names for %zu bands",
+                              m->nband_names, nbands);
+        }
+    }
+    return rc;
+}
+
+int ek_recipe_parse_modality(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_node_t *n)
+{
+    yaml_node_t *v;
+    int index;
+    int rc;
+
+    m->mark = ek_yaml_mark(n);
+    m->resampling = GRA_NearestNeighbour;
+    m->required = 1;
+    rc = ek_yaml_check_map(y, n, "modalities[]", modality_keys);
+    if (rc == EODKIT_OK) {
+        rc = parse_identity(y, r, m, n);
+    }
+    if (rc == EODKIT_OK) {
+        rc = parse_inputs(y, r, m, n);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "resampling")) != NULL) {
+        rc = ek_yaml_choice(y, v, "modalities[].resampling", resampling_words, &index);
+        m->resampling = rc == EODKIT_OK ? resampling_algs[index] : m->resampling;
+        m->has_resampling = 1;
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "nodata")) != NULL) {
+        rc = ek_yaml_number(y, v, "modalities[].nodata", &m->nodata);
+        m->has_nodata = 1;
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "required")) != NULL) {
+        rc = ek_yaml_bool(y, v, "modalities[].required", &m->required);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "time")) != NULL) {
+        rc = parse_time(y, m, v);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "mask")) != NULL) {
+        rc = parse_mask(y, r, m, v);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "complex")) != NULL) {
+        rc = ek_yaml_choice(y, v, "modalities[].complex", complex_words, &index);
+        m->complex = index == 0 ? EK_COMPLEX_AMPLITUDE : EK_COMPLEX_INTENSITY;
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "sar")) != NULL) {
+        rc = parse_sar(y, m, v);
+    }
+    return rc;
+}
+
+void ek_recipe_free_modality(ek_modality_recipe *m)
+{
+    size_t i;
+
+    free(m->name);
+    free(m->kind);
+    free(m->sensor);
+    free(m->platform);
+    free(m->description);
+    ek_fs_free_list(m->patterns, m->npatterns);
+    free(m->bands);
+    ek_fs_free_list(m->band_names, m->nband_names);
+    for (i = 0; i < m->nband_files; i++) {
+        free(m->band_files[i].name);
+        ek_fs_free_list(m->band_files[i].patterns, m->band_files[i].npatterns);
+    }
+    free(m->band_files);
+    free(m->time.pattern);
+    free(m->time.format);
+    free(m->mask.values);
+    free(m->mask.polygons);
+    free(m->mask.time_field);
+    free(m->sar.frequency_band);
+    free(m->sar.instrument_mode);
+    free(m->sar.product_type);
+    free(m->sar.scale);
+    ek_fs_free_list(m->sar.polarizations, m->sar.npolarizations);
+}
