@@ -46,6 +46,8 @@ typedef struct audit {
     ek_audit_index *ix;
     ek_regions *tagger; /* --regions */
     ek_regions *drawn;  /* the map's layer (may be TAGGER) */
+    ek_audit_grid *grids;
+    size_t ngrids;
     ek_leakage leak;
     double *w_continent, *w_class;
     json_t *doc; /* audit.json */
@@ -153,6 +155,48 @@ static int load_inputs(audit *a)
     return rc;
 }
 
+/* The grids of provenance.json (one per UTM zone with `crs: utm`; older
+   datasets record a single grid inline), and the grid of every chip, from
+   its id. */
+static int load_grids(audit *a)
+{
+    json_t *grid = json_object_get(a->provenance, "grid");
+    json_t *list = json_object_get(grid, "grids"), *one;
+    size_t n = json_is_array(list) ? json_array_size(list) : 1, g, i, k;
+
+    a->grids = ek_calloc(a->ctx, n, sizeof *a->grids);
+    if (a->grids == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    a->ngrids = n;
+    for (g = 0; g < n; g++) {
+        ek_audit_grid *gr = &a->grids[g];
+
+        one = json_is_array(list) ? json_array_get(list, g) : grid;
+        gr->crs = json_string_value(json_object_get(one, "crs"));
+        gr->wkt = json_string_value(json_object_get(one, "wkt"));
+        for (k = 0; k < 6; k++) {
+            gr->gt[k] = json_number_value(
+                json_array_get(json_object_get(one, "geotransform"), k));
+        }
+        gr->first_chip = json_integer_value(json_object_get(one, "first_chip"));
+        gr->nchips = json_integer_value(json_object_get(one, "chips_across")) *
+                     json_integer_value(json_object_get(one, "chips_down"));
+    }
+    for (i = 0; i < a->ix->n; i++) {
+        ek_audit_chip *c = &a->ix->chips[i];
+
+        c->grid = 0;
+        for (g = 0; g < n; g++) {
+            if (c->chip_id >= a->grids[g].first_chip &&
+                c->chip_id < a->grids[g].first_chip + a->grids[g].nchips) {
+                c->grid = (int32_t)g;
+            }
+        }
+    }
+    return EODKIT_OK;
+}
+
 /* The region layers: the one chips are re-tagged with (--regions) and the one
    the map draws (that one, else the build's, else the built-in world). A map
    layer that cannot be read only costs the map its countries. */
@@ -208,8 +252,7 @@ static json_t *dataset_section(const audit *a)
     json_t *g = json_object_get(a->collection, "eodkit:grid");
     size_t *per = calloc(ix->splits.n + 1, sizeof *per), i;
     OGRSpatialReferenceH srs = NULL;
-    const char *wkt = json_string_value(
-        json_object_get(json_object_get(a->provenance, "grid"), "wkt"));
+    const char *wkt = a->ngrids > 0 ? a->grids[0].wkt : NULL;
     char *units = NULL;
 
     for (i = 0; i < ix->n && per != NULL; i++) {
@@ -591,12 +634,76 @@ static json_t *time_section(const audit *a)
     return o;
 }
 
+/* Fold the leakage PART of one grid, whose rect r is chip CHIP[r], into
+   TOTAL. */
+static void merge_leakage(ek_leakage *total, const ek_leakage *part, const size_t *chip)
+{
+    size_t k;
+
+    for (k = 0; k < total->nsplits * total->nsplits; k++) {
+        total->pair_pixels[k] += part->pair_pixels[k];
+    }
+    total->shared_pixels += part->shared_pixels;
+    if (!part->has_pairs) {
+        return;
+    }
+    if (!total->has_pairs || part->min_distance_pixels < total->min_distance_pixels) {
+        total->min_distance_pixels = part->min_distance_pixels;
+        total->closest[0] = chip[part->closest[0]];
+        total->closest[1] = chip[part->closest[1]];
+    }
+    if (!total->has_pairs || part->min_distance_crs < total->min_distance_crs) {
+        total->min_distance_crs = part->min_distance_crs;
+    }
+    if (!total->has_pairs || part->min_gap_pixels < total->min_gap_pixels) {
+        total->min_gap_pixels = part->min_gap_pixels;
+    }
+    total->has_pairs = 1;
+}
+
+/* Leakage within each grid (chips of different grids share no pixel). */
+static int measure_leakage(audit *a)
+{
+    const ek_audit_index *ix = a->ix;
+    json_t *res =
+        json_object_get(json_object_get(a->collection, "eodkit:grid"), "resolution");
+    ek_leak_rect *rects = ek_calloc(a->ctx, ix->n + 1, sizeof *rects);
+    size_t *chip = ek_calloc(a->ctx, ix->n + 1, sizeof *chip), g, i, n;
+    int rc = EODKIT_OK;
+
+    a->leak.nsplits = ix->splits.n;
+    a->leak.pair_pixels =
+        ek_calloc(a->ctx, ix->splits.n * ix->splits.n + 1, sizeof *a->leak.pair_pixels);
+    if (rects == NULL || chip == NULL || a->leak.pair_pixels == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+    }
+    for (g = 0; g < a->ngrids && rc == EODKIT_OK; g++) {
+        ek_leakage part;
+
+        for (i = 0, n = 0; i < ix->n; i++) {
+            const ek_audit_chip *c = &ix->chips[i];
+
+            if ((size_t)c->grid == g) {
+                rects[n] = (ek_leak_rect){c->x, c->y, c->w, c->h, c->split};
+                chip[n++] = i;
+            }
+        }
+        rc = ek_leakage_compute(a->ctx, rects, n, ix->splits.n,
+                                json_number_value(json_array_get(res, 0)),
+                                json_number_value(json_array_get(res, 1)), &part);
+        if (rc == EODKIT_OK) {
+            merge_leakage(&a->leak, &part, chip);
+            ek_leakage_clear(&part);
+        }
+    }
+    free(rects);
+    free(chip);
+    return rc;
+}
+
 static int leakage_section(audit *a, json_t **out)
 {
     const ek_audit_index *ix = a->ix;
-    ek_leak_rect *rects = ek_calloc(a->ctx, ix->n + 1, sizeof *rects);
-    json_t *res =
-        json_object_get(json_object_get(a->collection, "eodkit:grid"), "resolution");
     json_t *split = json_object_get(a->provenance, "split");
     json_t *guard = json_object_get(split, "guard_pixels");
     const char *method = json_string_value(json_object_get(split, "method"));
@@ -605,18 +712,7 @@ static int leakage_section(audit *a, json_t **out)
     int rc, touching, guard_ok = 1;
 
     *out = NULL;
-    if (rects == NULL) {
-        return EODKIT_ERR_NOMEM;
-    }
-    for (i = 0; i < ix->n; i++) {
-        const ek_audit_chip *c = &ix->chips[i];
-
-        rects[i] = (ek_leak_rect){c->x, c->y, c->w, c->h, c->split};
-    }
-    rc = ek_leakage_compute(a->ctx, rects, ix->n, ix->splits.n,
-                            json_number_value(json_array_get(res, 0)),
-                            json_number_value(json_array_get(res, 1)), &a->leak);
-    free(rects);
+    rc = measure_leakage(a);
     if (rc != EODKIT_OK) {
         return rc;
     }
@@ -646,6 +742,7 @@ static int leakage_section(audit *a, json_t **out)
         guard_ok = a->leak.min_gap_pixels >= (gx < gy ? gx : gy);
     }
     json_object_set_new(o, "method", json_string(method != NULL ? method : "unknown"));
+    json_object_set_new(o, "grids", json_integer((json_int_t)a->ngrids));
     json_object_set_new(o, "compared", json_boolean(a->leak.has_pairs));
     json_object_set_new(o, "shared_pixels", json_integer(a->leak.shared_pixels));
     json_object_set_new(o, "shared_pixels_by_pair", pairs);
@@ -1033,11 +1130,10 @@ static int measure(audit *a)
 
 static int write_outputs(audit *a)
 {
-    ek_audit_map map = {a->drawn, NULL, {0}};
+    ek_audit_map map = {a->drawn, a->grids, a->ngrids};
     ek_audit_docs docs = {a->collection, a->stats, a->provenance, a->doc, NULL};
-    json_t *grid = json_object_get(a->provenance, "grid");
     char *recipe_path = ek_path_join(a->ctx, a->dir, "recipe.yaml"), *recipe = NULL;
-    size_t k, len;
+    size_t len;
     int rc;
 
     a->json_path = ek_path_join(a->ctx, a->dir, "audit.json");
@@ -1055,11 +1151,6 @@ static int write_outputs(audit *a)
         return eodkit_ctx_status(a->ctx);
     }
     docs.recipe = recipe;
-    map.crs_wkt = json_string_value(json_object_get(grid, "wkt"));
-    for (k = 0; k < 6; k++) {
-        map.gt[k] =
-            json_number_value(json_array_get(json_object_get(grid, "geotransform"), k));
-    }
     rc = ek_write_json(a->ctx, a->doc, a->dir, "audit.json");
     if (rc == EODKIT_OK) {
         rc = ek_audit_index_write_weights(a->ctx, a->ix, a->w_continent, a->w_class);
@@ -1143,6 +1234,9 @@ int eodkit_audit(eodkit_ctx *ctx, const char *dataset_dir,
     GDALAllRegister();
     rc = load_inputs(&a);
     if (rc == EODKIT_OK) {
+        rc = load_grids(&a);
+    }
+    if (rc == EODKIT_OK) {
         rc = load_regions(&a);
     }
     if (rc == EODKIT_OK) {
@@ -1167,6 +1261,7 @@ int eodkit_audit(eodkit_ctx *ctx, const char *dataset_dir,
     }
     ek_regions_free(a.tagger);
     ek_leakage_clear(&a.leak);
+    free(a.grids);
     ek_audit_index_free(a.ix);
     json_decref(a.collection);
     json_decref(a.stats);

@@ -346,7 +346,7 @@ static int maps(ek_strbuf *b, const json_t *doc, const ek_audit_index *ix,
     const char *split;
     json_t *v;
     char ptr[PTR_MAX];
-    size_t k = 0;
+    size_t k = 0, g;
 
     ek_strbuf_puts(
         b, "<section id=\"where\"><h2>Where the chips are</h2><p class=\"note\">");
@@ -359,7 +359,7 @@ static int maps(ek_strbuf *b, const json_t *doc, const ek_audit_index *ix,
     }
     ek_strbuf_puts(b, "red circles: chips per 2&deg; cell, larger where denser. "
                       "Equirectangular, 60&deg;S to 84&deg;N.</p>");
-    if (ek_audit_svg_world(b, ix, map, doc) != EODKIT_OK) {
+    if (ek_audit_svg_world(b, ix, map) != EODKIT_OK) {
         return b->status;
     }
     ek_strbuf_puts(
@@ -382,8 +382,16 @@ static int maps(ek_strbuf *b, const json_t *doc, const ek_audit_index *ix,
         k++;
     }
     ek_strbuf_puts(b, "</div>");
-    if (ek_audit_svg_splits(b, ix, map, doc) != EODKIT_OK) {
-        return b->status;
+    for (g = 0; g < map->ngrids || (g == 0 && map->ngrids == 0); g++) {
+        if (map->ngrids > 1) {
+            ek_strbuf_puts(b, "<h3>Grid ");
+            ek_strbuf_xml(b, map->grids[g].crs != NULL ? map->grids[g].crs
+                                                       : "(custom CRS)");
+            ek_strbuf_puts(b, "</h3>");
+        }
+        if (ek_audit_svg_splits(b, ix, map, g) != EODKIT_OK) {
+            return b->status;
+        }
     }
     ek_strbuf_puts(b, "</section>");
     return b->status;

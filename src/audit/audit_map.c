@@ -140,8 +140,7 @@ static void world_countries(ek_strbuf *b, const ek_audit_index *ix,
     ek_strbuf_puts(b, "</g>");
 }
 
-int ek_audit_svg_world(ek_strbuf *b, const ek_audit_index *ix, const ek_audit_map *map,
-                       const json_t *audit)
+int ek_audit_svg_world(ek_strbuf *b, const ek_audit_index *ix, const ek_audit_map *map)
 {
     enum { NX = 360 / CELL_DEGREES, NY = 180 / CELL_DEGREES };
     size_t *cells = calloc((size_t)NX * NY, sizeof *cells);
@@ -150,7 +149,6 @@ int ek_audit_svg_world(ek_strbuf *b, const ek_audit_index *ix, const ek_audit_ma
     size_t *per_country = country_counts(ix), most = 1, densest = 1, i, k;
     int lon, lat;
 
-    (void)audit;
     if (cells == NULL || sum_lon == NULL || sum_lat == NULL || per_country == NULL) {
         free(cells);
         free(sum_lon);
@@ -222,28 +220,30 @@ int ek_audit_svg_world(ek_strbuf *b, const ek_audit_index *ix, const ek_audit_ma
 /* ---- the split map, on the grid ---- */
 
 typedef struct frame {
-    int64_t x0, y0, x1, y1; /* chips' extent on the grid, pixels */
+    int32_t grid;
+    int64_t x0, y0, x1, y1; /* its chips' extent on the grid, pixels */
     double scale;           /* map pixels per grid pixel */
 } frame;
 
 /* Country outlines near the chips, clipped to the frame, in map pixels. */
-static void split_map_land(ek_strbuf *b, const ek_audit_map *map, const frame *f)
+static void split_map_land(ek_strbuf *b, const ek_audit_map *map,
+                           const ek_audit_grid *grid, const frame *f)
 {
     OGRSpatialReferenceH grid_srs = NULL, wgs84 = NULL;
     OGRCoordinateTransformationH to_lonlat = NULL, to_grid = NULL;
     OGRGeometryH box = NULL, box_ll = NULL, ring;
     OGREnvelope env;
-    projection p = {0,          map->gt[0],    map->gt[1],    map->gt[3],
-                    map->gt[5], (double)f->x0, (double)f->y0, f->scale};
+    projection p = {0,           grid->gt[0],   grid->gt[1],   grid->gt[3],
+                    grid->gt[5], (double)f->x0, (double)f->y0, f->scale};
     double w = (double)(f->x1 - f->x0), h = (double)(f->y1 - f->y0);
     size_t i;
     int k;
 
-    if (map->layer == NULL || map->crs_wkt == NULL || map->gt[1] == 0 ||
-        map->gt[5] == 0) {
+    if (map->layer == NULL || grid->wkt == NULL || grid->gt[1] == 0 ||
+        grid->gt[5] == 0) {
         return;
     }
-    grid_srs = OSRNewSpatialReference(map->crs_wkt);
+    grid_srs = OSRNewSpatialReference(grid->wkt);
     wgs84 = OSRNewSpatialReference(NULL);
     if (grid_srs == NULL || wgs84 == NULL ||
         OSRImportFromEPSG(wgs84, 4326) != OGRERR_NONE) {
@@ -270,8 +270,8 @@ static void split_map_land(ek_strbuf *b, const ek_audit_map *map, const frame *f
                     : side == 2 ? f->y1
                                 : f->y1 - t * h;
 
-        OGR_G_AddPoint_2D(ring, map->gt[0] + px * map->gt[1],
-                          map->gt[3] + py * map->gt[5]);
+        OGR_G_AddPoint_2D(ring, grid->gt[0] + px * grid->gt[1],
+                          grid->gt[3] + py * grid->gt[5]);
     }
     box = OGR_G_CreateGeometry(wkbPolygon);
     OGR_G_AddGeometryDirectly(box, ring);
@@ -322,7 +322,7 @@ out:
     }
 }
 
-/* Every chip as a rectangle in its split's colour. */
+/* Every chip of the frame's grid as a rectangle in its split's colour. */
 static void split_map_chips(ek_strbuf *b, const ek_audit_index *ix, const frame *f)
 {
     size_t i;
@@ -330,6 +330,9 @@ static void split_map_chips(ek_strbuf *b, const ek_audit_index *ix, const frame 
     for (i = 0; i < ix->n; i++) {
         const ek_audit_chip *c = &ix->chips[i];
 
+        if (c->grid != f->grid) {
+            continue;
+        }
         ek_strbuf_printf(b,
                          "<rect data-s=\"%d\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
                          "height=\"%.2f\" fill=\"%s\"/>",
@@ -360,7 +363,9 @@ static int split_map_cells(ek_strbuf *b, const ek_audit_index *ix, const frame *
         size_t cx = (size_t)((double)(c->x - f->x0 + c->w / 2) / cell);
         size_t cy = (size_t)((double)(c->y - f->y0 + c->h / 2) / cell);
 
-        counts[(cy * nx + cx) * ns + (size_t)c->split]++;
+        if (c->grid == f->grid) {
+            counts[(cy * nx + cx) * ns + (size_t)c->split]++;
+        }
     }
     for (k = 0; k < nx * ny; k++) {
         size_t total = 0;
@@ -378,14 +383,15 @@ static int split_map_cells(ek_strbuf *b, const ek_audit_index *ix, const frame *
             best = counts[k * ns + s] > counts[k * ns + best] ? s : best;
         }
         if (total > 0) {
-            ek_strbuf_printf(b,
-                             "<rect class=\"cell\" data-s=\"%zu\" x=\"%.2f\" "
-                             "y=\"%.2f\" width=\"%.2f\" "
-                             "height=\"%.2f\" fill=\"%s\" fill-opacity=\"%.2f\"/>",
-                             best, (double)(k % nx) * cell * f->scale,
-                             (double)(k / nx) * cell * f->scale, cell * f->scale,
-                             cell * f->scale, ek_audit_split_colour(best),
-                             0.35 + 0.65 * (double)total / (double)most);
+            ek_strbuf_printf(
+                b,
+                "<rect class=\"cell\" data-s=\"%zu\" x=\"%.2f\" y=\"%.2f\" "
+                "width=\"%.2f\" height=\"%.2f\" fill=\"%s\" "
+                "fill-opacity=\"%.2f\"/>",
+                best, (double)(k % nx) * cell * f->scale,
+                (double)(k / nx) * cell * f->scale, cell * f->scale, cell * f->scale,
+                ek_audit_split_colour(best),
+                0.35 + 0.65 * (double)total / (double)most);
         }
     }
     free(counts);
@@ -393,23 +399,26 @@ static int split_map_cells(ek_strbuf *b, const ek_audit_index *ix, const frame *
 }
 
 int ek_audit_svg_splits(ek_strbuf *b, const ek_audit_index *ix, const ek_audit_map *map,
-                        const json_t *audit)
+                        size_t g)
 {
-    frame f = {INT64_MAX, INT64_MAX, INT64_MIN, INT64_MIN, 1};
+    frame f = {(int32_t)g, INT64_MAX, INT64_MAX, INT64_MIN, INT64_MIN, 1};
     double w, h;
-    size_t i;
+    size_t i, n = 0;
 
-    (void)audit;
-    if (ix->n == 0) {
-        return b->status;
-    }
     for (i = 0; i < ix->n; i++) {
         const ek_audit_chip *c = &ix->chips[i];
 
+        if (c->grid != f.grid) {
+            continue;
+        }
+        n++;
         f.x0 = c->x < f.x0 ? c->x : f.x0;
         f.y0 = c->y < f.y0 ? c->y : f.y0;
         f.x1 = c->x + c->w > f.x1 ? c->x + c->w : f.x1;
         f.y1 = c->y + c->h > f.y1 ? c->y + c->h : f.y1;
+    }
+    if (n == 0) {
+        return b->status;
     }
     w = (double)(f.x1 - f.x0);
     h = (double)(f.y1 - f.y0);
@@ -420,9 +429,11 @@ int ek_audit_svg_splits(ek_strbuf *b, const ek_audit_index *ix, const ek_audit_m
                      "aria-label=\"Chips on the grid, coloured by split\">"
                      "<rect class=\"sea\" width=\"%.2f\" height=\"%.2f\"/>",
                      w * f.scale, h * f.scale, w * f.scale, w * f.scale, h * f.scale);
-    split_map_land(b, map, &f);
+    if (g < map->ngrids) {
+        split_map_land(b, map, &map->grids[g], &f);
+    }
     ek_strbuf_puts(b, "<g class=\"chips\">");
-    if (ix->n <= SPLIT_MAP_CHIPS) {
+    if (n <= SPLIT_MAP_CHIPS) {
         split_map_chips(b, ix, &f);
     } else if (split_map_cells(b, ix, &f) != EODKIT_OK) {
         return b->status;

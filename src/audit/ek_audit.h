@@ -43,6 +43,7 @@ typedef struct ek_audit_chip {
     int32_t continent; /* into continents */
     int32_t country;   /* into countries */
     int32_t region;    /* into regions */
+    int32_t grid;      /* into the dataset's grids */
     int32_t cls;       /* label (classification) or dominant class; -1 none */
     int16_t year;      /* acquisition year, 0 unknown */
     int8_t month;      /* 1-12, 0 unknown */
@@ -171,23 +172,32 @@ int ek_audit_histograms(eodkit_ctx *ctx, const char *dir, const char *split,
 
 /* ---- the reports (audit_html.c, audit_map.c, datasheet.c) ---- */
 
-/* The polygons drawn on the maps, in longitude/latitude. */
+/* One pixel grid of the dataset (a build with `crs: utm` has one per UTM
+   zone): chips of different grids never share a pixel. */
+typedef struct ek_audit_grid {
+    const char *crs; /* its code ("EPSG:32633"), or NULL */
+    const char *wkt;
+    double gt[6];
+    int64_t first_chip, nchips; /* its chip ids: [first_chip, first_chip + nchips) */
+} ek_audit_grid;
+
+/* What the maps draw on: the region layer's polygons (lon/lat) and the
+   dataset's grids. */
 typedef struct ek_audit_map {
-    ek_regions *layer;   /* NULL: no layer could be read */
-    const char *crs_wkt; /* the grid's CRS */
-    double gt[6];        /* the grid's geotransform */
+    ek_regions *layer; /* NULL: no layer could be read */
+    const ek_audit_grid *grids;
+    size_t ngrids;
 } ek_audit_map;
 
 /*
 ** Append to B the SVG world map (equirectangular; country polygons of
 ** MAP->layer, simplified; countries shaded by their chips; chip density in
-** 2-degree cells) and the SVG map of the chips on the grid coloured by split
-** (country borders when the layer has any nearby). AUDIT is audit.json.
+** 2-degree cells), or the SVG map of the chips of grid G coloured by split
+** (over the layer's coastlines and borders nearby). Return B's status.
 */
-int ek_audit_svg_world(ek_strbuf *b, const ek_audit_index *ix, const ek_audit_map *map,
-                       const json_t *audit);
+int ek_audit_svg_world(ek_strbuf *b, const ek_audit_index *ix, const ek_audit_map *map);
 int ek_audit_svg_splits(ek_strbuf *b, const ek_audit_index *ix, const ek_audit_map *map,
-                        const json_t *audit);
+                        size_t g);
 
 /* Colour of split K in every chart ("#rrggbb"). */
 const char *ek_audit_split_colour(size_t k);
