@@ -12,22 +12,54 @@
 #include "eodkit/catalog.h"
 #include "cli.h"
 
-enum { SEARCH = 1, SHOW = 2, STATS = 4, IMPORT = 8, REGISTER = 16, EXPORT = 32, PATH = 64 };
+enum {
+    SEARCH = 1,
+    SHOW = 2,
+    STATS = 4,
+    IMPORT = 8,
+    REGISTER = 16,
+    EXPORT = 32,
+    PATH = 64
+};
 #define ANY (SEARCH | SHOW | STATS | IMPORT | REGISTER | EXPORT | PATH)
 
 static const struct subcommand {
     const char *name;
     int bit, min_args, max_args; /* operands after the command word; -1: any */
 } subcommands[] = {
-    {"search", SEARCH, 0, -1}, {"show", SHOW, 1, 1},         {"stats", STATS, 0, 0},
-    {"import", IMPORT, 1, 1},  {"register", REGISTER, 1, 1}, {"export", EXPORT, 0, 0},
-    {"path", PATH, 0, 0},      {NULL, 0, 0, 0},
+    {"search", SEARCH, 0, -1},    {"show", SHOW, 1, 1},
+    {"stats", STATS, 0, 0},       {"import", IMPORT, 1, 1},
+    {"register", REGISTER, 1, 1}, {"export", EXPORT, 0, 0},
+    {"path", PATH, 0, 0},         {NULL, 0, 0, 0},
 };
 
 enum {
-    O_DB = 256, O_EMPTY, O_JSON, O_CSV, O_TASK, O_PLATFORM, O_MODALITY, O_CONTINENT, O_SENSOR,
-    O_LICENSE, O_YEAR_FROM, O_YEAR_TO, O_MIN_IMAGES, O_SORT, O_DESC, O_LIMIT, O_OFFSET, O_BY,
-    O_SVG, O_FAIR, O_STRICT, O_REGIONS, O_JSON_FILE, O_CSV_FILE, O_STAC, O_HELP
+    O_DB = 256,
+    O_EMPTY,
+    O_JSON,
+    O_CSV,
+    O_TASK,
+    O_PLATFORM,
+    O_MODALITY,
+    O_CONTINENT,
+    O_SENSOR,
+    O_LICENSE,
+    O_YEAR_FROM,
+    O_YEAR_TO,
+    O_MIN_IMAGES,
+    O_SORT,
+    O_DESC,
+    O_LIMIT,
+    O_OFFSET,
+    O_BY,
+    O_SVG,
+    O_FAIR,
+    O_STRICT,
+    O_REGIONS,
+    O_JSON_FILE,
+    O_CSV_FILE,
+    O_STAC,
+    O_HELP
 };
 
 /* Every option, with the commands that take it. */
@@ -88,8 +120,8 @@ static int number(const char *name, const char *text, long long min, long long m
     errno = 0;
     *out = strtoll(text, &end, 10);
     if (end == text || *end != '\0' || errno != 0 || *out < min || *out > max) {
-        snprintf(message, sizeof message, "--%s wants a whole number from %lld to %lld", name,
-                 min, max);
+        snprintf(message, sizeof message, "--%s wants a whole number from %lld to %lld",
+                 name, min, max);
         return cli_usage_error("catalog", message);
     }
     return EODKIT_OK;
@@ -123,11 +155,21 @@ static int take(args *a, int id, const char *arg)
     int rc = EODKIT_OK;
 
     switch (id) {
-    case O_DB: a->db = arg; break;
-    case O_EMPTY: a->empty = 1; break;
-    case O_HELP: a->help = 1; break;
-    case O_JSON: a->format = EODKIT_FORMAT_JSON; break;
-    case O_CSV: a->format = EODKIT_FORMAT_CSV; break;
+    case O_DB:
+        a->db = arg;
+        break;
+    case O_EMPTY:
+        a->empty = 1;
+        break;
+    case O_HELP:
+        a->help = 1;
+        break;
+    case O_JSON:
+        a->format = EODKIT_FORMAT_JSON;
+        break;
+    case O_CSV:
+        a->format = EODKIT_FORMAT_CSV;
+        break;
     case O_JSON_FILE:
     case O_CSV_FILE:
     case O_STAC:
@@ -137,12 +179,24 @@ static int take(args *a, int id, const char *arg)
                                               : EODKIT_EXPORT_STAC;
         a->nexports++;
         break;
-    case O_TASK: a->q.task = arg; break;
-    case O_PLATFORM: a->q.platform = arg; break;
-    case O_MODALITY: a->q.modality = arg; break;
-    case O_CONTINENT: a->q.continent = arg; break;
-    case O_SENSOR: a->q.sensor = arg; break;
-    case O_LICENSE: a->q.license = arg; break;
+    case O_TASK:
+        a->q.task = arg;
+        break;
+    case O_PLATFORM:
+        a->q.platform = arg;
+        break;
+    case O_MODALITY:
+        a->q.modality = arg;
+        break;
+    case O_CONTINENT:
+        a->q.continent = arg;
+        break;
+    case O_SENSOR:
+        a->q.sensor = arg;
+        break;
+    case O_LICENSE:
+        a->q.license = arg;
+        break;
     case O_YEAR_FROM:
         rc = number("year-from", arg, 1900, 2100, &v);
         a->q.year_min = (int)v;
@@ -155,8 +209,12 @@ static int take(args *a, int id, const char *arg)
         rc = number("min-images", arg, 0, (long long)1e15, &v);
         a->q.min_images = v;
         break;
-    case O_SORT: a->q.sort = arg; break;
-    case O_DESC: a->q.descending = 1; break;
+    case O_SORT:
+        a->q.sort = arg;
+        break;
+    case O_DESC:
+        a->q.descending = 1;
+        break;
     case O_LIMIT:
         rc = number("limit", arg, 0, 1000000000, &v);
         a->q.limit = (size_t)v;
@@ -165,11 +223,21 @@ static int take(args *a, int id, const char *arg)
         rc = number("offset", arg, 0, 1000000000, &v);
         a->q.offset = (size_t)v;
         break;
-    case O_BY: a->by = arg; break;
-    case O_SVG: a->svg = arg; break;
-    case O_FAIR: a->fair = 1; break;
-    case O_STRICT: a->strict = 1; break;
-    case O_REGIONS: a->regions = arg; break;
+    case O_BY:
+        a->by = arg;
+        break;
+    case O_SVG:
+        a->svg = arg;
+        break;
+    case O_FAIR:
+        a->fair = 1;
+        break;
+    case O_STRICT:
+        a->strict = 1;
+        break;
+    case O_REGIONS:
+        a->regions = arg;
+        break;
     }
     return rc;
 }
@@ -223,8 +291,9 @@ static int parse(int argc, char **argv, args *a)
         }
         if (c == '?' || c == ':') {
             snprintf(message, sizeof message, "%s '%s'%s%s",
-                     c == ':' ? "missing value for" : "unknown option", argv[optind - 1],
-                     cmd != NULL && c == '?' ? " for " : "", cmd != NULL && c == '?' ? cmd->name : "");
+                     c == ':' ? "missing value for" : "unknown option",
+                     argv[optind - 1], cmd != NULL && c == '?' ? " for " : "",
+                     cmd != NULL && c == '?' ? cmd->name : "");
             return cli_usage_error("catalog", message);
         }
         rc = take(a, c, optarg);
@@ -236,17 +305,18 @@ static int parse(int argc, char **argv, args *a)
         return EODKIT_OK;
     }
     if (cmd == NULL) {
-        return cli_usage_error("catalog",
-                               optind < argc ? "unknown command (search, show, stats, import, "
-                                               "register, export, path)"
-                                             : "expected a command (search, show, stats, "
-                                               "import, register, export, path)");
+        return cli_usage_error(
+            "catalog", optind < argc ? "unknown command (search, show, stats, import, "
+                                       "register, export, path)"
+                                     : "expected a command (search, show, stats, "
+                                       "import, register, export, path)");
     }
     a->cmd = cmd;
     /* getopt moved the operands to the end; the first is the command. */
     a->operands = argv + optind + 1;
     a->noperands = argc - optind - 1;
-    if (a->noperands < cmd->min_args || (cmd->max_args >= 0 && a->noperands > cmd->max_args)) {
+    if (a->noperands < cmd->min_args ||
+        (cmd->max_args >= 0 && a->noperands > cmd->max_args)) {
         char message[128];
 
         snprintf(message, sizeof message, "'%s' takes %s", cmd->name,
@@ -254,8 +324,9 @@ static int parse(int argc, char **argv, args *a)
         return cli_usage_error("catalog", message);
     }
     if (cmd->bit == EXPORT && a->nexports != 1) {
-        return cli_usage_error("catalog", "export wants one of --csv FILE, --json FILE, "
-                                          "--stac DIR");
+        return cli_usage_error("catalog",
+                               "export wants one of --csv FILE, --json FILE, "
+                               "--stac DIR");
     }
     return cmd->bit == SEARCH ? join_words(a) : EODKIT_OK;
 }
@@ -275,8 +346,9 @@ static int print_report(const char *what, const eodkit_catalog_report *r)
     printf("%s: %zu added, %zu updated, %zu unchanged, %zu rejected\n", what, r->added,
            r->updated, r->unchanged, r->nrejected);
     if (r->nrejected > 0) {
-        fprintf(stderr, "eodkit: error: %zu dataset%s rejected (see above); the others were "
-                        "imported\n",
+        fprintf(stderr,
+                "eodkit: error: %zu dataset%s rejected (see above); the others were "
+                "imported\n",
                 r->nrejected, r->nrejected == 1 ? "" : "s");
         return EODKIT_ERR_INPUT;
     }
@@ -292,8 +364,10 @@ static int run(eodkit_ctx *ctx, eodkit_catalog *cat, const args *a, char **text)
     int rc = EODKIT_OK;
 
     switch (a->cmd->bit) {
-    case SEARCH: return eodkit_catalog_search(ctx, cat, &a->q, a->format, text);
-    case SHOW: return eodkit_catalog_show(ctx, cat, a->operands[0], a->format, text);
+    case SEARCH:
+        return eodkit_catalog_search(ctx, cat, &a->q, a->format, text);
+    case SHOW:
+        return eodkit_catalog_show(ctx, cat, a->operands[0], a->format, text);
     case STATS:
         if (a->svg != NULL) {
             rc = eodkit_catalog_charts(ctx, cat, by, a->svg);
@@ -303,7 +377,8 @@ static int run(eodkit_ctx *ctx, eodkit_catalog *cat, const args *a, char **text)
                          : eodkit_catalog_stats(ctx, cat, by, a->format, text);
         }
         return rc;
-    case EXPORT: return eodkit_catalog_export(ctx, cat, a->export_format, a->export_path);
+    case EXPORT:
+        return eodkit_catalog_export(ctx, cat, a->export_format, a->export_path);
     case IMPORT:
         rc = eodkit_catalog_import(ctx, cat, a->operands[0], a->strict, &report);
         break;
@@ -344,8 +419,8 @@ int cmd_catalog(int argc, char **argv)
         int writes = a.cmd->bit == IMPORT || a.cmd->bit == REGISTER;
 
         rc = eodkit_catalog_open(ctx, a.db != NULL ? a.db : path,
-                                 writes ? EODKIT_CATALOG_WRITE : EODKIT_CATALOG_READ, a.empty,
-                                 &cat);
+                                 writes ? EODKIT_CATALOG_WRITE : EODKIT_CATALOG_READ,
+                                 a.empty, &cat);
         if (rc == EODKIT_OK) {
             rc = run(ctx, cat, &a, &text);
         }

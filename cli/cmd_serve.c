@@ -23,8 +23,8 @@ static int whole(const char *name, const char *text, long min, long max, int *ou
     errno = 0;
     v = strtol(text, &end, 10);
     if (end == text || *end != '\0' || errno != 0 || v < min || v > max) {
-        snprintf(message, sizeof message, "--%s wants a whole number from %ld to %ld", name,
-                 min, max);
+        snprintf(message, sizeof message, "--%s wants a whole number from %ld to %ld",
+                 name, min, max);
         return cli_usage_error("serve", message);
     }
     *out = (int)v;
@@ -61,13 +61,25 @@ int cmd_serve(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (c) {
-        case 'd': o.db = optarg; break;
-        case 'p': rc = whole("port", optarg, 0, 65535, &o.port); break;
-        case 'b': o.bind = optarg; break;
-        case 't': rc = whole("threads", optarg, 1, 256, &o.threads); break;
-        case 'r': o.regions = optarg; break;
-        case 'h': return cli_help("serve", stdout);
-        default: return cli_usage_error("serve", "unknown option");
+        case 'd':
+            o.db = optarg;
+            break;
+        case 'p':
+            rc = whole("port", optarg, 0, 65535, &o.port);
+            break;
+        case 'b':
+            o.bind = optarg;
+            break;
+        case 't':
+            rc = whole("threads", optarg, 1, 256, &o.threads);
+            break;
+        case 'r':
+            o.regions = optarg;
+            break;
+        case 'h':
+            return cli_help("serve", stdout);
+        default:
+            return cli_usage_error("serve", "unknown option");
         }
         if (rc != EODKIT_OK) {
             return rc;
@@ -100,12 +112,13 @@ int cmd_serve(int argc, char **argv)
     if (rc == EODKIT_OK) {
         int v6 = strchr(o.bind, ':') != NULL;
 
-        printf("eodkit serve: http://%s%s%s:%d/ serving %s (Ctrl-C stops)\n", v6 ? "[" : "",
-               o.bind, v6 ? "]" : "", eodkit_server_port(server), o.db);
+        printf("eodkit serve: http://%s%s%s:%d/ serving %s (Ctrl-C stops)\n",
+               v6 ? "[" : "", o.bind, v6 ? "]" : "", eodkit_server_port(server), o.db);
         fflush(stdout);
         sigwait(&stop, &sig);
         eodkit_server_stop(server);
-        fprintf(stderr, "eodkit serve: stopped (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        fprintf(stderr, "eodkit serve: stopped (%s)\n",
+                sig == SIGINT ? "SIGINT" : "SIGTERM");
     } else {
         cli_report(ctx);
     }

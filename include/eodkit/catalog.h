@@ -65,7 +65,7 @@ typedef struct eodkit_catalog_report {
     size_t nrejected;
     char **rejected; /* one message per rejected dataset */
     size_t nnotes;
-    char **notes;    /* remarks on accepted datasets (e.g. a guessed field) */
+    char **notes; /* remarks on accepted datasets (e.g. a guessed field) */
 } eodkit_catalog_report;
 
 /* Release REPORT (NULL is fine). */
@@ -95,7 +95,8 @@ int eodkit_catalog_import(eodkit_ctx *ctx, eodkit_catalog *cat, const char *path
 ** the continents stay empty. Either is said in a note of *REPORT.
 */
 int eodkit_catalog_register(eodkit_ctx *ctx, eodkit_catalog *cat, const char *dataset,
-                            const char *regions, eodkit_catalog_report **report /* OUT */);
+                            const char *regions,
+                            eodkit_catalog_report **report /* OUT */);
 
 /* How eodkit_catalog_export writes the catalog. */
 typedef enum eodkit_export_format {
@@ -111,24 +112,24 @@ typedef enum eodkit_export_format {
 ** exist). Each imports back into the same datasets. Files are replaced
 ** atomically; a failed export leaves nothing behind.
 */
-int eodkit_catalog_export(eodkit_ctx *ctx, eodkit_catalog *cat, eodkit_export_format format,
-                          const char *path);
+int eodkit_catalog_export(eodkit_ctx *ctx, eodkit_catalog *cat,
+                          eodkit_export_format format, const char *path);
 
 /* A search. Zeroed fields do not filter; text comparisons ignore case. */
 typedef struct eodkit_catalog_query {
-    const char *text;      /* words that must all start a word of the name,
-                              aliases, sensor or region (full-text index) */
-    const char *task;      /* one of the dataset's tasks */
-    const char *platform;  /* one of its platforms */
-    const char *modality;  /* one of its modalities */
-    const char *continent; /* one of its continents */
-    const char *sensor;    /* substring of the sensor text */
-    const char *license;   /* the licence, exactly */
-    int year_min, year_max;   /* publication year range, inclusive */
-    long long min_images;     /* at least this many images */
-    const char *sort;         /* name (default), id, year, images, size, volume */
+    const char *text;       /* words that must all start a word of the name,
+                               aliases, sensor or region (full-text index) */
+    const char *task;       /* one of the dataset's tasks */
+    const char *platform;   /* one of its platforms */
+    const char *modality;   /* one of its modalities */
+    const char *continent;  /* one of its continents */
+    const char *sensor;     /* substring of the sensor text */
+    const char *license;    /* the licence, exactly */
+    int year_min, year_max; /* publication year range, inclusive */
+    long long min_images;   /* at least this many images */
+    const char *sort;       /* name (default), id, year, images, size, volume */
     int descending;
-    size_t limit, offset;     /* limit 0: all */
+    size_t limit, offset; /* limit 0: all */
 } eodkit_catalog_query;
 
 /*
@@ -136,8 +137,9 @@ typedef struct eodkit_catalog_query {
 ** with eodkit_free): a table (TEXT), {"total", "datasets", "facets"} (JSON)
 ** or the matching rows in the shipped CSV format (CSV).
 */
-int eodkit_catalog_search(eodkit_ctx *ctx, eodkit_catalog *cat, const eodkit_catalog_query *q,
-                          eodkit_format format, char **out /* OUT */);
+int eodkit_catalog_search(eodkit_ctx *ctx, eodkit_catalog *cat,
+                          const eodkit_catalog_query *q, eodkit_format format,
+                          char **out /* OUT */);
 
 /* Describe the dataset whose id or name (case-insensitive) is NAME, as text
    or JSON, into *OUT. Unknown NAME is bad input. */

@@ -16,11 +16,12 @@ extern "C" {
 typedef struct eodkit_server eodkit_server;
 
 typedef struct eodkit_server_options {
-    const char *db;      /* catalog file; it must exist (eodkit_catalog_open creates one) */
-    const char *bind;    /* IPv4 or IPv6 address to listen on; NULL: 127.0.0.1 */
-    int port;            /* TCP port; 0: any free port (see eodkit_server_port) */
-    int threads;         /* worker threads; 0: 8 */
-    const char *regions; /* vector layer drawn under the map (e.g. world.gpkg); NULL: none */
+    const char *db; /* catalog file; it must exist (eodkit_catalog_open creates one) */
+    const char *bind; /* IPv4 or IPv6 address to listen on; NULL: 127.0.0.1 */
+    int port;         /* TCP port; 0: any free port (see eodkit_server_port) */
+    int threads;      /* worker threads; 0: 8 */
+    const char
+        *regions; /* vector layer drawn under the map (e.g. world.gpkg); NULL: none */
 } eodkit_server_options;
 
 /*

@@ -24,14 +24,15 @@ typedef struct csv_reader {
 static int nul_byte(eodkit_ctx *ctx, const csv_reader *c)
 {
     return ek_error(ctx, EODKIT_ERR_INPUT,
-                    "%s:%ld: a NUL byte: not a CSV text file: nothing was imported", c->path,
-                    c->line);
+                    "%s:%ld: a NUL byte: not a CSV text file: nothing was imported",
+                    c->path, c->line);
 }
 
 /* End the current field: record its start for the next one. */
 static int next_field(eodkit_ctx *ctx, csv_reader *c)
 {
-    int rc = ek_grow(ctx, (void **)&c->starts, &c->cap, c->nfields + 1, sizeof *c->starts);
+    int rc =
+        ek_grow(ctx, (void **)&c->starts, &c->cap, c->nfields + 1, sizeof *c->starts);
 
     if (rc == EODKIT_OK) {
         c->starts[c->nfields++] = c->text.len;
@@ -79,10 +80,11 @@ static int csv_read(eodkit_ctx *ctx, csv_reader *c, int *got)
             /* A quoted field: up to the lone closing quote. */
             for (c->p++;; c->p++) {
                 if (c->p >= c->end) {
-                    return ek_error(ctx, EODKIT_ERR_INPUT,
-                                    "%s:%ld: broken quoting: the quoted field opened here "
-                                    "never ends: nothing was imported",
-                                    c->path, opened);
+                    return ek_error(
+                        ctx, EODKIT_ERR_INPUT,
+                        "%s:%ld: broken quoting: the quoted field opened here "
+                        "never ends: nothing was imported",
+                        c->path, opened);
                 }
                 if (*c->p == '\0') {
                     return nul_byte(ctx, c);
@@ -101,18 +103,20 @@ static int csv_read(eodkit_ctx *ctx, csv_reader *c, int *got)
             }
             c->p++;
             if (c->p < c->end && *c->p != ',' && *c->p != '\n' && *c->p != '\r') {
-                return ek_error(ctx, EODKIT_ERR_INPUT,
-                                "%s:%ld: broken quoting: '%c' after the closing quote of field "
-                                "%zu: nothing was imported",
-                                c->path, c->line, *c->p, c->nfields);
+                return ek_error(
+                    ctx, EODKIT_ERR_INPUT,
+                    "%s:%ld: broken quoting: '%c' after the closing quote of field "
+                    "%zu: nothing was imported",
+                    c->path, c->line, *c->p, c->nfields);
             }
             continue;
         }
         if (*c->p == '"') {
-            return ek_error(ctx, EODKIT_ERR_INPUT,
-                            "%s:%ld: broken quoting: a quote inside unquoted field %zu (quote "
-                            "the whole field and double the quote): nothing was imported",
-                            c->path, c->line, c->nfields);
+            return ek_error(
+                ctx, EODKIT_ERR_INPUT,
+                "%s:%ld: broken quoting: a quote inside unquoted field %zu (quote "
+                "the whole field and double the quote): nothing was imported",
+                c->path, c->line, c->nfields);
         }
         if (*c->p == '\0') {
             return nul_byte(ctx, c);
@@ -153,7 +157,8 @@ static int read_header(eodkit_ctx *ctx, csv_reader *c, int **cols)
         return rc;
     }
     if (!got) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: empty file: nothing was imported", c->path);
+        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: empty file: nothing was imported",
+                        c->path);
     }
     *cols = ek_calloc(ctx, c->nfields, sizeof **cols);
     if (*cols == NULL) {
@@ -179,19 +184,21 @@ static int read_header(eodkit_ctx *ctx, csv_reader *c, int **cols)
             }
             rc = ek_strbuf_detach(&b, &list);
             if (rc == EODKIT_OK) {
-                rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                              "%s:%ld: unknown column '%s' (the columns are: %s): nothing "
-                              "was imported",
-                              c->path, c->record_line, name, list);
+                rc = ek_error(
+                    ctx, EODKIT_ERR_INPUT,
+                    "%s:%ld: unknown column '%s' (the columns are: %s): nothing "
+                    "was imported",
+                    c->path, c->record_line, name, list);
             }
             free(list);
             return rc;
         }
         for (k = 0; k < i; k++) {
             if ((*cols)[k] == f) {
-                return ek_error(ctx, EODKIT_ERR_INPUT,
-                                "%s:%ld: column '%s' appears twice: nothing was imported",
-                                c->path, c->record_line, ek_fields[f].name);
+                return ek_error(
+                    ctx, EODKIT_ERR_INPUT,
+                    "%s:%ld: column '%s' appears twice: nothing was imported", c->path,
+                    c->record_line, ek_fields[f].name);
             }
         }
         (*cols)[i] = f;
@@ -229,8 +236,8 @@ int ek_csv_import(eodkit_ctx *ctx, ek_import *imp, const char *path, const char 
 
         snprintf(where, sizeof where, "%s:%ld", path, c.record_line);
         if (c.nfields != ncols) {
-            rc = ek_import_note(ctx, imp, 1, "%s: %zu fields, but the header has %zu", where,
-                                c.nfields, ncols);
+            rc = ek_import_note(ctx, imp, 1, "%s: %zu fields, but the header has %zu",
+                                where, c.nfields, ncols);
             continue;
         }
         for (i = 0; i < ncols && rc == EODKIT_OK; i++) {

@@ -81,8 +81,9 @@ int eodkit_catalog_default_path(eodkit_ctx *ctx, char **path)
         *path = ek_asprintf(ctx, "%s/.local/share/eodkit/catalog.sqlite", home);
     } else {
         *path = NULL;
-        return ek_error(ctx, EODKIT_ERR_USAGE,
-                        "no catalog path: set EODKIT_CATALOG or HOME, or give --db FILE");
+        return ek_error(
+            ctx, EODKIT_ERR_USAGE,
+            "no catalog path: set EODKIT_CATALOG or HOME, or give --db FILE");
     }
     return *path == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 }
@@ -94,16 +95,17 @@ int ek_catalog_sql_error(eodkit_ctx *ctx, eodkit_catalog *cat, const char *what)
 
     switch (code & 0xff) {
     case SQLITE_NOTADB:
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: not a SQLite database (%s)", cat->path,
-                        msg);
-    case SQLITE_CORRUPT:
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: the catalog database is damaged (%s)",
+        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: not a SQLite database (%s)",
                         cat->path, msg);
+    case SQLITE_CORRUPT:
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: the catalog database is damaged (%s)", cat->path, msg);
     case SQLITE_NOMEM:
-        return ek_error(ctx, EODKIT_ERR_NOMEM, "%s: out of memory (%s)", cat->path, what);
+        return ek_error(ctx, EODKIT_ERR_NOMEM, "%s: out of memory (%s)", cat->path,
+                        what);
     case SQLITE_READONLY:
-        return ek_error(ctx, EODKIT_ERR_IO, "%s: the catalog is read-only (%s)", cat->path,
-                        msg);
+        return ek_error(ctx, EODKIT_ERR_IO, "%s: the catalog is read-only (%s)",
+                        cat->path, msg);
     default:
         return ek_error(ctx, EODKIT_ERR_IO, "%s: %s: %s", cat->path, what, msg);
     }
@@ -118,7 +120,8 @@ int ek_catalog_exec(eodkit_ctx *ctx, eodkit_catalog *cat, const char *sql)
 }
 
 /* Store the integer that SQL (one row, one column) returns in *V. */
-static int query_int(eodkit_ctx *ctx, eodkit_catalog *cat, const char *sql, long long *v)
+static int query_int(eodkit_ctx *ctx, eodkit_catalog *cat, const char *sql,
+                     long long *v)
 {
     sqlite3_stmt *st = NULL;
     int rc = EODKIT_OK;
@@ -157,7 +160,8 @@ static int seed(eodkit_ctx *ctx, eodkit_catalog *cat)
     int rc;
 
     if (csv == NULL) {
-        return ek_error(ctx, EODKIT_ERR_INTERNAL, "the shipped catalog is not built in");
+        return ek_error(ctx, EODKIT_ERR_INTERNAL,
+                        "the shipped catalog is not built in");
     }
     rc = ek_import_begin(ctx, cat, 1, &imp);
     if (rc != EODKIT_OK) {
@@ -190,8 +194,9 @@ static int migrate(eodkit_ctx *ctx, eodkit_catalog *cat, int from, int empty)
         rc = ek_catalog_exec(ctx, cat, migrations[v]);
     }
     if (rc == EODKIT_OK) {
-        snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d",
-                 APPLICATION_ID, SCHEMA_VERSION);
+        snprintf(sql, sizeof sql,
+                 "PRAGMA application_id = %d; PRAGMA user_version = %d", APPLICATION_ID,
+                 SCHEMA_VERSION);
         rc = ek_catalog_exec(ctx, cat, sql);
     }
     if (rc == EODKIT_OK && from == 0 && !empty) {
@@ -228,19 +233,21 @@ static int check_schema(eodkit_ctx *ctx, eodkit_catalog *cat, int empty)
                         "%s: a SQLite database, but not an eodkit catalog", cat->path);
     }
     if (version > SCHEMA_VERSION) {
-        return ek_error(ctx, EODKIT_ERR_INPUT,
-                        "%s: catalog schema version %lld is newer than this eodkit's (%d): "
-                        "use a newer eodkit",
-                        cat->path, version, SCHEMA_VERSION);
+        return ek_error(
+            ctx, EODKIT_ERR_INPUT,
+            "%s: catalog schema version %lld is newer than this eodkit's (%d): "
+            "use a newer eodkit",
+            cat->path, version, SCHEMA_VERSION);
     }
     if (version == SCHEMA_VERSION) {
         return EODKIT_OK;
     }
     if (cat->read_only) {
-        return ek_error(ctx, EODKIT_ERR_IO,
-                        "%s: catalog schema version %lld must be migrated to %d, which needs "
-                        "write access: run 'eodkit catalog stats --db %s' once as its owner",
-                        cat->path, version, SCHEMA_VERSION, cat->path);
+        return ek_error(
+            ctx, EODKIT_ERR_IO,
+            "%s: catalog schema version %lld must be migrated to %d, which needs "
+            "write access: run 'eodkit catalog stats --db %s' once as its owner",
+            cat->path, version, SCHEMA_VERSION, cat->path);
     }
     return migrate(ctx, cat, (int)version, empty);
 }
@@ -254,7 +261,8 @@ int eodkit_catalog_open(eodkit_ctx *ctx, const char *path, eodkit_catalog_mode m
 
     *out = NULL;
     if (exists && ek_fs_is_dir(path)) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: is a folder, not a catalog file", path);
+        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: is a folder, not a catalog file",
+                        path);
     }
     if (!exists && mode == EODKIT_CATALOG_READ_ONLY) {
         return ek_error(ctx, EODKIT_ERR_IO, "%s: no such catalog", path);
@@ -281,10 +289,13 @@ int eodkit_catalog_open(eodkit_ctx *ctx, const char *path, eodkit_catalog_mode m
             goto out;
         }
     }
-    flags = cat->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    if (sqlite3_open_v2(path, &cat->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        rc = cat->db == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "%s: out of memory", path)
-                             : ek_catalog_sql_error(ctx, cat, "cannot open");
+    flags = cat->read_only ? SQLITE_OPEN_READONLY
+                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &cat->db, flags | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        rc = cat->db == NULL
+                 ? ek_error(ctx, EODKIT_ERR_NOMEM, "%s: out of memory", path)
+                 : ek_catalog_sql_error(ctx, cat, "cannot open");
         goto out;
     }
     sqlite3_extended_result_codes(cat->db, 1);

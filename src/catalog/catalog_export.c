@@ -98,8 +98,8 @@ static char *folder_name(eodkit_ctx *ctx, const ek_record *r)
 }
 
 /* Write the STAC catalog of PKS into new folder DIR. */
-static int export_stac(eodkit_ctx *ctx, eodkit_catalog *cat, const long long *pks, size_t n,
-                       const char *dir)
+static int export_stac(eodkit_ctx *ctx, eodkit_catalog *cat, const long long *pks,
+                       size_t n, const char *dir)
 {
     json_t *links = json_array();
     ek_record r = {0};
@@ -117,8 +117,9 @@ static int export_stac(eodkit_ctx *ctx, eodkit_catalog *cat, const long long *pk
     if (rc == EODKIT_OK) {
         rc = ek_fs_mkdirs(ctx, tmp);
     }
-    json_array_append_new(links, json_pack("{s:s, s:s, s:s}", "rel", "root", "href",
-                                           "./catalog.json", "type", "application/json"));
+    json_array_append_new(links,
+                          json_pack("{s:s, s:s, s:s}", "rel", "root", "href",
+                                    "./catalog.json", "type", "application/json"));
     for (i = 0; rc == EODKIT_OK && i < n; i++) {
         int k;
 
@@ -140,23 +141,23 @@ static int export_stac(eodkit_ctx *ctx, eodkit_catalog *cat, const long long *pk
             const char *base = ek_path_basename(folder);
             json_t *c = ek_stac_from_record(&r, base);
 
-            json_array_append_new(links, json_pack("{s:s, s:o, s:s, s:s}", "rel", "child",
-                                                   "href",
-                                                   json_sprintf("./%s/collection.json", base),
-                                                   "type", "application/json", "title",
-                                                   r.value[EK_F_NAME]));
+            json_array_append_new(
+                links, json_pack("{s:s, s:o, s:s, s:s}", "rel", "child", "href",
+                                 json_sprintf("./%s/collection.json", base), "type",
+                                 "application/json", "title", r.value[EK_F_NAME]));
             if (c != NULL) {
                 json_t *clinks = json_object_get(c, "links");
 
-                json_array_append_new(clinks, json_pack("{s:s, s:s, s:s}", "rel", "root",
-                                                        "href", "../catalog.json", "type",
-                                                        "application/json"));
-                json_array_append_new(clinks, json_pack("{s:s, s:s, s:s}", "rel", "parent",
-                                                        "href", "../catalog.json", "type",
-                                                        "application/json"));
+                json_array_append_new(
+                    clinks, json_pack("{s:s, s:s, s:s}", "rel", "root", "href",
+                                      "../catalog.json", "type", "application/json"));
+                json_array_append_new(
+                    clinks, json_pack("{s:s, s:s, s:s}", "rel", "parent", "href",
+                                      "../catalog.json", "type", "application/json"));
             }
             rc = ek_fs_mkdirs(ctx, folder);
-            path = rc == EODKIT_OK ? ek_path_join(ctx, folder, "collection.json") : NULL;
+            path =
+                rc == EODKIT_OK ? ek_path_join(ctx, folder, "collection.json") : NULL;
             if (rc == EODKIT_OK) {
                 rc = path == NULL ? EODKIT_ERR_NOMEM : write_json(ctx, path, c);
             } else {
@@ -170,15 +171,16 @@ static int export_stac(eodkit_ctx *ctx, eodkit_catalog *cat, const long long *pk
     }
     if (rc == EODKIT_OK) {
         path = ek_path_join(ctx, tmp, "catalog.json");
-        rc = path == NULL ? EODKIT_ERR_NOMEM
-                          : write_json(ctx, path,
-                                       json_pack("{s:s, s:s, s:s, s:s, s:s, s:O}", "type",
-                                                 "Catalog", "stac_version", "1.0.0", "id",
-                                                 "eodkit-catalog", "title", "eodkit catalog",
-                                                 "description",
-                                                 "Earth-observation machine-learning datasets "
-                                                 "exported from an eodkit catalog",
-                                                 "links", links));
+        rc = path == NULL
+                 ? EODKIT_ERR_NOMEM
+                 : write_json(ctx, path,
+                              json_pack("{s:s, s:s, s:s, s:s, s:s, s:O}", "type",
+                                        "Catalog", "stac_version", "1.0.0", "id",
+                                        "eodkit-catalog", "title", "eodkit catalog",
+                                        "description",
+                                        "Earth-observation machine-learning datasets "
+                                        "exported from an eodkit catalog",
+                                        "links", links));
     }
     if (rc == EODKIT_OK) {
         rc = ek_fs_rename(ctx, tmp, dir);
@@ -200,8 +202,8 @@ static int export_stac(eodkit_ctx *ctx, eodkit_catalog *cat, const long long *pk
     return rc;
 }
 
-int eodkit_catalog_export(eodkit_ctx *ctx, eodkit_catalog *cat, eodkit_export_format format,
-                          const char *path)
+int eodkit_catalog_export(eodkit_ctx *ctx, eodkit_catalog *cat,
+                          eodkit_export_format format, const char *path)
 {
     long long *pks = NULL;
     size_t n = 0, i;
@@ -226,7 +228,8 @@ int eodkit_catalog_export(eodkit_ctx *ctx, eodkit_catalog *cat, eodkit_export_fo
         rc = ek_catalog_load(ctx, cat, pks[i], &r);
         if (rc == EODKIT_OK && format == EODKIT_EXPORT_CSV) {
             ek_csv_record(&b, &r);
-        } else if (rc == EODKIT_OK && json_array_append_new(list, ek_record_to_json(&r)) != 0) {
+        } else if (rc == EODKIT_OK &&
+                   json_array_append_new(list, ek_record_to_json(&r)) != 0) {
             rc = ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
         }
     }
@@ -236,7 +239,8 @@ int eodkit_catalog_export(eodkit_ctx *ctx, eodkit_catalog *cat, eodkit_export_fo
             rc = write_atomic(ctx, path, text);
         }
     } else if (rc == EODKIT_OK) {
-        rc = write_json(ctx, path, json_pack("{s:i, s:O}", "eodkit_catalog", 1, "datasets", list));
+        rc = write_json(ctx, path,
+                        json_pack("{s:i, s:O}", "eodkit_catalog", 1, "datasets", list));
     }
     ek_strbuf_free(&b);
     ek_record_clear(&r);

@@ -11,8 +11,8 @@
 
 #include "ek_catalog.h"
 
-const char *const ek_fair_fields[EK_FAIR_NFIELDS] = {"identifier", "licence",    "url",
-                                                     "provenance", "size",       "location"};
+const char *const ek_fair_fields[EK_FAIR_NFIELDS] = {
+    "identifier", "licence", "url", "provenance", "size", "location"};
 
 /* Nonzero when TEXT holds a DOI: "10." then 4 to 9 digits then "/". */
 static int has_doi(const char *text)
@@ -53,7 +53,8 @@ double ek_fair_score(const ek_record *r, int present[EK_FAIR_NFIELDS])
     return (double)n / EK_FAIR_NFIELDS;
 }
 
-int eodkit_catalog_fair(eodkit_ctx *ctx, eodkit_catalog *cat, eodkit_format format, char **out)
+int eodkit_catalog_fair(eodkit_ctx *ctx, eodkit_catalog *cat, eodkit_format format,
+                        char **out)
 {
     long long *pks = NULL;
     size_t n = 0, i;
@@ -102,17 +103,19 @@ int eodkit_catalog_fair(eodkit_ctx *ctx, eodkit_catalog *cat, eodkit_format form
             }
             ek_strbuf_puts(&b, "\r\n");
         } else if (format == EODKIT_FORMAT_TEXT) {
-            ek_strbuf_printf(&b, "%4.0f%%  %-41s %s\n", score * 100, text, r.value[EK_F_NAME]);
+            ek_strbuf_printf(&b, "%4.0f%%  %-41s %s\n", score * 100, text,
+                             r.value[EK_F_NAME]);
         }
-        json_array_append_new(list, json_pack("{s:s?, s:s, s:f, s:o}", "id", r.value[EK_F_ID],
-                                              "name", r.value[EK_F_NAME], "score", score,
-                                              "missing", missing));
+        json_array_append_new(
+            list, json_pack("{s:s?, s:s, s:f, s:o}", "id", r.value[EK_F_ID], "name",
+                            r.value[EK_F_NAME], "score", score, "missing", missing));
     }
     if (rc == EODKIT_OK && format == EODKIT_FORMAT_JSON) {
         json_t *root = json_pack("{s:O}", "datasets", list);
 
         *out = root != NULL ? json_dumps(root, JSON_INDENT(2)) : NULL;
-        rc = *out == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
+        rc =
+            *out == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
         json_decref(root);
     }
     if (rc == EODKIT_OK && format != EODKIT_FORMAT_JSON) {

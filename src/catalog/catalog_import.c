@@ -71,7 +71,8 @@ int ek_import_reject(eodkit_ctx *ctx, ek_import *imp, const char *where)
 static void undo(const ek_import *imp)
 {
     sqlite3_exec(imp->cat->db,
-                 imp->own_transaction ? "ROLLBACK" : "ROLLBACK TO ek_import; RELEASE ek_import",
+                 imp->own_transaction ? "ROLLBACK"
+                                      : "ROLLBACK TO ek_import; RELEASE ek_import",
                  NULL, NULL, NULL);
 }
 
@@ -89,8 +90,8 @@ int ek_import_begin(eodkit_ctx *ctx, eodkit_catalog *cat, int strict, ek_import 
     if (imp->report == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    rc = ek_catalog_exec(ctx, cat,
-                         imp->own_transaction ? "BEGIN IMMEDIATE" : "SAVEPOINT ek_import");
+    rc = ek_catalog_exec(
+        ctx, cat, imp->own_transaction ? "BEGIN IMMEDIATE" : "SAVEPOINT ek_import");
     if (rc == EODKIT_OK) {
         rc = ek_catalog_exec(ctx, cat,
                              "CREATE TEMP TABLE IF NOT EXISTS ek_import_seen"
@@ -107,7 +108,8 @@ int ek_import_begin(eodkit_ctx *ctx, eodkit_catalog *cat, int strict, ek_import 
     return rc;
 }
 
-int ek_import_end(eodkit_ctx *ctx, ek_import *imp, int rc, eodkit_catalog_report **report)
+int ek_import_end(eodkit_ctx *ctx, ek_import *imp, int rc,
+                  eodkit_catalog_report **report)
 {
     *report = NULL;
     if (rc == EODKIT_OK && imp->strict && imp->report->nrejected > 0) {
@@ -130,7 +132,8 @@ int ek_import_end(eodkit_ctx *ctx, ek_import *imp, int rc, eodkit_catalog_report
 
 /* Store in ORIGIN (of SIZE bytes) where dataset PK was already seen in this
    import, or "" when it was not. */
-static int seen_at(eodkit_ctx *ctx, ek_import *imp, long long pk, char *origin, size_t size)
+static int seen_at(eodkit_ctx *ctx, ek_import *imp, long long pk, char *origin,
+                   size_t size)
 {
     sqlite3_stmt *st;
     int rc = ek_catalog_stmt(ctx, imp->cat, EK_STMT_SEEN_GET, &st);
@@ -179,9 +182,9 @@ int ek_import_record(eodkit_ctx *ctx, ek_import *imp, ek_record *r, const char *
         return rc;
     }
     if (by_id != 0 && by_name != 0 && by_id != by_name) {
-        return ek_import_note(ctx, imp, 1,
-                              "%s: id '%s' and name '%s' belong to two different datasets",
-                              where, r->value[EK_F_ID], r->value[EK_F_NAME]);
+        return ek_import_note(
+            ctx, imp, 1, "%s: id '%s' and name '%s' belong to two different datasets",
+            where, r->value[EK_F_ID], r->value[EK_F_NAME]);
     }
     pk = by_id != 0 ? by_id : by_name;
     if (pk == 0) {
@@ -218,7 +221,8 @@ int ek_import_record(eodkit_ctx *ctx, ek_import *imp, ek_record *r, const char *
 /* Import one JSON file: a STAC Collection, or an `export --json` file
    ({"eodkit_catalog": 1, "datasets": [...]}). A STAC Catalog is skipped
    when met in a folder (SKIP_CATALOGS) and refused otherwise. */
-static int import_json(eodkit_ctx *ctx, ek_import *imp, const char *path, int skip_catalogs)
+static int import_json(eodkit_ctx *ctx, ek_import *imp, const char *path,
+                       int skip_catalogs)
 {
     json_error_t err;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err), *list, *item;
@@ -228,8 +232,8 @@ static int import_json(eodkit_ctx *ctx, ek_import *imp, const char *path, int sk
     int rc = EODKIT_OK;
 
     if (root == NULL) {
-        return ek_error(ctx, err.line > 0 ? EODKIT_ERR_INPUT : EODKIT_ERR_IO, "%s:%d:%d: %s",
-                        path, err.line, err.column, err.text);
+        return ek_error(ctx, err.line > 0 ? EODKIT_ERR_INPUT : EODKIT_ERR_IO,
+                        "%s:%d:%d: %s", path, err.line, err.column, err.text);
     }
     type = json_string_value(json_object_get(root, "type"));
     list = json_object_get(root, "datasets");
@@ -240,8 +244,9 @@ static int import_json(eodkit_ctx *ctx, ek_import *imp, const char *path, int sk
             ek_record r = {0};
 
             snprintf(where, sizeof where, "%s: dataset %zu", path, i + 1);
-            rc = json_is_object(item) ? ek_record_from_json(ctx, &r, item)
-                                      : ek_error(ctx, EODKIT_ERR_INPUT, "not a JSON object");
+            rc = json_is_object(item)
+                     ? ek_record_from_json(ctx, &r, item)
+                     : ek_error(ctx, EODKIT_ERR_INPUT, "not a JSON object");
             if (rc == EODKIT_ERR_INPUT) {
                 rc = ek_import_reject(ctx, imp, where);
             } else if (rc == EODKIT_OK) {
@@ -266,11 +271,12 @@ static int import_json(eodkit_ctx *ctx, ek_import *imp, const char *path, int sk
     } else if (skip_catalogs && type != NULL && strcmp(type, "Catalog") == 0) {
         rc = EODKIT_OK;
     } else {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                      "%s: neither a STAC Collection (\"type\": \"Collection\" with a "
-                      "\"stac_version\") nor an 'eodkit catalog export --json' file: nothing "
-                      "was imported",
-                      path);
+        rc = ek_error(
+            ctx, EODKIT_ERR_INPUT,
+            "%s: neither a STAC Collection (\"type\": \"Collection\" with a "
+            "\"stac_version\") nor an 'eodkit catalog export --json' file: nothing "
+            "was imported",
+            path);
     }
     json_decref(root);
     return rc;
@@ -332,8 +338,8 @@ static int import_folder(eodkit_ctx *ctx, ek_import *imp, const char *dir)
     return rc;
 }
 
-int eodkit_catalog_import(eodkit_ctx *ctx, eodkit_catalog *cat, const char *path, int strict,
-                          eodkit_catalog_report **report)
+int eodkit_catalog_import(eodkit_ctx *ctx, eodkit_catalog *cat, const char *path,
+                          int strict, eodkit_catalog_report **report)
 {
     ek_import imp;
     int rc;
@@ -346,6 +352,7 @@ int eodkit_catalog_import(eodkit_ctx *ctx, eodkit_catalog *cat, const char *path
     if (rc != EODKIT_OK) {
         return rc;
     }
-    rc = ek_fs_is_dir(path) ? import_folder(ctx, &imp, path) : import_file(ctx, &imp, path, 0);
+    rc = ek_fs_is_dir(path) ? import_folder(ctx, &imp, path)
+                            : import_file(ctx, &imp, path, 0);
     return ek_import_end(ctx, &imp, rc, report);
 }

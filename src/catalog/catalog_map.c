@@ -94,8 +94,9 @@ static void url_value(ek_strbuf *b, const char *s)
     for (; *s != '\0'; s++) {
         unsigned char ch = (unsigned char)*s;
 
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-            ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+            (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' ||
+            ch == '~') {
             ek_strbuf_add(b, s, 1);
         } else {
             ek_strbuf_printf(b, "%%%02X", ch);
@@ -107,7 +108,8 @@ static void url_value(ek_strbuf *b, const char *s)
    at its centre so that small areas show, linking to its page. */
 static void footprint(ek_strbuf *b, const ek_record *r)
 {
-    const char *key = r->value[EK_F_ID] != NULL ? r->value[EK_F_ID] : r->value[EK_F_NAME];
+    const char *key =
+        r->value[EK_F_ID] != NULL ? r->value[EK_F_ID] : r->value[EK_F_NAME];
     double w, s, e, n, bb[4];
     int part;
 
@@ -121,15 +123,18 @@ static void footprint(ek_strbuf *b, const ek_record *r)
     for (part = 0; part < (e < w ? 2 : 1); part++) {
         double x0 = part == 0 ? w : -180, x1 = e < w && part == 0 ? 180 : e;
 
-        ek_strbuf_printf(b, "<rect class=\"fp\" x=\"%.4f\" y=\"%.4f\" width=\"%.4f\" "
-                            "height=\"%.4f\"/>",
+        ek_strbuf_printf(b,
+                         "<rect class=\"fp\" x=\"%.4f\" y=\"%.4f\" width=\"%.4f\" "
+                         "height=\"%.4f\"/>",
                          x0, -n, x1 - x0, n - s);
     }
-    ek_strbuf_printf(b, "<circle class=\"dot\" cx=\"%.4f\" cy=\"%.4f\" r=\"1.6\"/></a>\n",
+    ek_strbuf_printf(b,
+                     "<circle class=\"dot\" cx=\"%.4f\" cy=\"%.4f\" r=\"1.6\"/></a>\n",
                      e < w ? w : (w + e) / 2, -(s + n) / 2);
 }
 
-int ek_map_svg(eodkit_ctx *ctx, eodkit_catalog *cat, const ek_outline *outline, char **svg)
+int ek_map_svg(eodkit_ctx *ctx, eodkit_catalog *cat, const ek_outline *outline,
+               char **svg)
 {
     sqlite3_stmt *st = NULL;
     ek_record r = {0};
@@ -137,21 +142,22 @@ int ek_map_svg(eodkit_ctx *ctx, eodkit_catalog *cat, const ek_outline *outline, 
     int rc = EODKIT_OK, step = SQLITE_DONE, deg;
 
     *svg = NULL;
-    if (sqlite3_prepare_v2(cat->db,
-                           "SELECT pk FROM dataset WHERE bbox_west IS NOT NULL ORDER BY pk",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+            cat->db, "SELECT pk FROM dataset WHERE bbox_west IS NOT NULL ORDER BY pk",
+            -1, &st, NULL) != SQLITE_OK) {
         return ek_catalog_sql_error(ctx, cat, "listing footprints");
     }
     ek_strbuf_init(&b, ctx);
-    ek_strbuf_puts(&b,
-                   "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"-180 -90 360 180\" "
-                   "role=\"img\" aria-label=\"Footprints of the datasets\">\n"
-                   "<style>.sea{fill:#eaf2f8}.land{fill:#d9d4c7;stroke:#b5ad9a;"
-                   "stroke-width:.2}.grid{stroke:#c9d6e0;stroke-width:.2;fill:none}"
-                   ".fp{fill:rgba(200,60,40,.25);stroke:#c83c28;stroke-width:.4}"
-                   ".dot{fill:#c83c28;stroke:#fff;stroke-width:.4}a:hover .fp,a:hover .dot"
-                   "{fill:#1f5f99}</style>\n"
-                   "<rect class=\"sea\" x=\"-180\" y=\"-90\" width=\"360\" height=\"180\"/>\n");
+    ek_strbuf_puts(
+        &b,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"-180 -90 360 180\" "
+        "role=\"img\" aria-label=\"Footprints of the datasets\">\n"
+        "<style>.sea{fill:#eaf2f8}.land{fill:#d9d4c7;stroke:#b5ad9a;"
+        "stroke-width:.2}.grid{stroke:#c9d6e0;stroke-width:.2;fill:none}"
+        ".fp{fill:rgba(200,60,40,.25);stroke:#c83c28;stroke-width:.4}"
+        ".dot{fill:#c83c28;stroke:#fff;stroke-width:.4}a:hover .fp,a:hover .dot"
+        "{fill:#1f5f99}</style>\n"
+        "<rect class=\"sea\" x=\"-180\" y=\"-90\" width=\"360\" height=\"180\"/>\n");
     if (outline != NULL) {
         ek_strbuf_puts(&b, "<path class=\"land\" fill-rule=\"evenodd\" d=\"");
         ek_strbuf_puts(&b, outline->path_data);

@@ -122,7 +122,8 @@ static int clean_text(const char *s, int multiline)
         }
         /* Overlong forms, surrogates and values past U+10FFFF. */
         if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
-            (extra == 3 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            (extra == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff)) {
             return 0;
         }
         p += extra + 1;
@@ -173,8 +174,8 @@ static int canon_int(eodkit_ctx *ctx, const ek_field *fd, const char *s, char **
     errno = 0;
     v = strtoll(s, &end, 10);
     if (!isdigit((unsigned char)*p) || *end != '\0' || errno == ERANGE) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "bad number '%s' in %s (a whole number)", s,
-                        fd->name);
+        return ek_error(ctx, EODKIT_ERR_INPUT, "bad number '%s' in %s (a whole number)",
+                        s, fd->name);
     }
     if ((double)v < fd->min || (double)v > fd->max) {
         return ek_error(ctx, EODKIT_ERR_INPUT, "%s %s is out of range (%.0f to %.0f)",
@@ -193,8 +194,8 @@ static int canon_real(eodkit_ctx *ctx, const ek_field *fd, const char *s, char *
         return ek_error(ctx, EODKIT_ERR_INPUT, "bad number '%s' in %s", s, fd->name);
     }
     if (v < fd->min || v > fd->max) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s %s is out of range (%g to %g)", fd->name,
-                        s, fd->min, fd->max);
+        return ek_error(ctx, EODKIT_ERR_INPUT, "%s %s is out of range (%g to %g)",
+                        fd->name, s, fd->min, fd->max);
     }
     ek_format_real(v, buf, sizeof buf);
     *out = ek_strdup(ctx, buf);
@@ -260,7 +261,8 @@ static int canon_bbox(eodkit_ctx *ctx, const char *s, char **out)
     if (copy == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    for (tok = strtok_r(copy, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save)) {
+    for (tok = strtok_r(copy, ", ", &save); tok != NULL;
+         tok = strtok_r(NULL, ", ", &save)) {
         if (i == 4 || parse_real(tok, &v[i]) != 0 || fabs(v[i]) > limit[i]) {
             i = 5;
             break;
@@ -316,7 +318,8 @@ int ek_record_set(eodkit_ctx *ctx, ek_record *r, int f, const char *text)
 
         if (!clean_text(t, multiline || fd->kind == EK_KIND_JSON)) {
             rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                          "%s is not valid UTF-8 text or holds control characters", fd->name);
+                          "%s is not valid UTF-8 text or holds control characters",
+                          fd->name);
             goto out;
         }
         switch (fd->kind) {
@@ -324,11 +327,21 @@ int ek_record_set(eodkit_ctx *ctx, ek_record *r, int f, const char *text)
             canon = t;
             t = NULL;
             break;
-        case EK_KIND_INT: rc = canon_int(ctx, fd, t, &canon); break;
-        case EK_KIND_REAL: rc = canon_real(ctx, fd, t, &canon); break;
-        case EK_KIND_LIST: rc = canon_list(ctx, t, &canon); break;
-        case EK_KIND_BBOX: rc = canon_bbox(ctx, t, &canon); break;
-        case EK_KIND_JSON: rc = canon_json(ctx, fd, t, &canon); break;
+        case EK_KIND_INT:
+            rc = canon_int(ctx, fd, t, &canon);
+            break;
+        case EK_KIND_REAL:
+            rc = canon_real(ctx, fd, t, &canon);
+            break;
+        case EK_KIND_LIST:
+            rc = canon_list(ctx, t, &canon);
+            break;
+        case EK_KIND_BBOX:
+            rc = canon_bbox(ctx, t, &canon);
+            break;
+        case EK_KIND_JSON:
+            rc = canon_json(ctx, fd, t, &canon);
+            break;
         }
         if (rc != EODKIT_OK) {
             goto out;
@@ -342,7 +355,9 @@ out:
     return rc;
 }
 
-int ek_record_set_json(eodkit_ctx *ctx, ek_record *r, int f, json_t *v)
+/* Like ek_record_set from a JSON value: null, string, number, an array of
+   strings (LIST), 4 numbers (BBOX) or an object (JSON). */
+static int set_json(eodkit_ctx *ctx, ek_record *r, int f, json_t *v)
 {
     const ek_field *fd = &ek_fields[f];
     char buf[40], *text = NULL;
@@ -368,7 +383,8 @@ int ek_record_set_json(eodkit_ctx *ctx, ek_record *r, int f, json_t *v)
     if (json_is_object(v) && fd->kind == EK_KIND_JSON) {
         text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
         if (text == NULL) {
-            return ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory writing %s", fd->name);
+            return ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory writing %s",
+                            fd->name);
         }
         rc = ek_record_set(ctx, r, f, text);
         free(text);
@@ -419,7 +435,7 @@ int ek_record_from_json(eodkit_ctx *ctx, ek_record *r, json_t *o)
         if (f < 0) {
             return ek_error(ctx, EODKIT_ERR_INPUT, "unknown field '%s'", key);
         }
-        rc = ek_record_set_json(ctx, r, f, v);
+        rc = set_json(ctx, r, f, v);
         if (rc != EODKIT_OK) {
             return rc;
         }
@@ -457,15 +473,25 @@ json_t *ek_record_to_json(const ek_record *r)
             j = json_null();
         } else {
             switch (ek_fields[f].kind) {
-            case EK_KIND_TEXT: j = json_string(v); break;
-            case EK_KIND_INT: j = json_integer(strtoll(v, NULL, 10)); break;
-            case EK_KIND_REAL: j = json_real(strtod(v, NULL)); break;
-            case EK_KIND_LIST: j = list_json(r, f); break;
+            case EK_KIND_TEXT:
+                j = json_string(v);
+                break;
+            case EK_KIND_INT:
+                j = json_integer(strtoll(v, NULL, 10));
+                break;
+            case EK_KIND_REAL:
+                j = json_real(strtod(v, NULL));
+                break;
+            case EK_KIND_LIST:
+                j = list_json(r, f);
+                break;
             case EK_KIND_BBOX:
                 ek_record_bbox(r, bbox);
                 j = json_pack("[f, f, f, f]", bbox[0], bbox[1], bbox[2], bbox[3]);
                 break;
-            case EK_KIND_JSON: j = json_loads(v, 0, NULL); break;
+            case EK_KIND_JSON:
+                j = json_loads(v, 0, NULL);
+                break;
             }
         }
         if (j == NULL || json_object_set_new(o, ek_fields[f].name, j) != 0) {

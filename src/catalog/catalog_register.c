@@ -73,13 +73,16 @@ static int folder_facts(eodkit_ctx *ctx, ek_record *r, const char *abs)
     free(text);
     text = ek_asprintf(ctx, "registered from %s/collection.json (eodkit build)", abs);
     if (rc == EODKIT_OK) {
-        rc = text == NULL ? EODKIT_ERR_NOMEM : ek_record_set(ctx, r, EK_F_PROVENANCE, text);
+        rc = text == NULL ? EODKIT_ERR_NOMEM
+                          : ek_record_set(ctx, r, EK_F_PROVENANCE, text);
     }
     free(text);
     text = NULL;
     if (rc == EODKIT_OK) {
-        detail = json_loads(r->value[EK_F_DETAIL] ? r->value[EK_F_DETAIL] : "{}", 0, NULL);
-        if (detail == NULL || json_object_set_new(detail, "path", json_string(abs)) != 0) {
+        detail =
+            json_loads(r->value[EK_F_DETAIL] ? r->value[EK_F_DETAIL] : "{}", 0, NULL);
+        if (detail == NULL ||
+            json_object_set_new(detail, "path", json_string(abs)) != 0) {
             rc = ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
         }
     }
@@ -96,7 +99,8 @@ static int folder_facts(eodkit_ctx *ctx, ek_record *r, const char *abs)
 /* Fill in the continent and country under the footprint's centre, from
    the region layer REGIONS (NULL: the default one, see src/regions), when
    the collection listed no continents; note what was done. */
-static int guess_continent(eodkit_ctx *ctx, ek_import *imp, ek_record *r, const char *regions)
+static int guess_continent(eodkit_ctx *ctx, ek_import *imp, ek_record *r,
+                           const char *regions)
 {
     const char *path = regions != NULL ? regions : ek_regions_default();
     ek_regions *layer = NULL;
@@ -108,10 +112,11 @@ static int guess_continent(eodkit_ctx *ctx, ek_import *imp, ek_record *r, const 
         return EODKIT_OK;
     }
     if (path == NULL || !ek_record_bbox(r, b)) {
-        return ek_import_note(ctx, imp, 0,
-                              "%s: collection.json lists no continents and no region layer was "
-                              "found (--regions, EODKIT_REGIONS): continent left unknown",
-                              r->value[EK_F_NAME]);
+        return ek_import_note(
+            ctx, imp, 0,
+            "%s: collection.json lists no continents and no region layer was "
+            "found (--regions, EODKIT_REGIONS): continent left unknown",
+            r->value[EK_F_NAME]);
     }
     lon = (b[0] + b[2]) / 2;
     lat = (b[1] + b[3]) / 2;
@@ -130,16 +135,18 @@ static int guess_continent(eodkit_ctx *ctx, ek_import *imp, ek_record *r, const 
         rc = ek_record_set(ctx, r, EK_F_REGION, hit->country_name);
     }
     if (rc == EODKIT_OK) {
-        rc = hit != NULL ? ek_import_note(ctx, imp, 0,
-                                          "%s: collection.json lists no continents; '%s' is the "
-                                          "continent under the footprint's centre (%.4f, %.4f) "
-                                          "in %s",
-                                          r->value[EK_F_NAME], hit->continent, lon, lat, path)
-                         : ek_import_note(ctx, imp, 0,
-                                          "%s: collection.json lists no continents and the "
-                                          "footprint's centre (%.4f, %.4f) lies in no region of "
-                                          "%s: continent left unknown",
-                                          r->value[EK_F_NAME], lon, lat, path);
+        rc =
+            hit != NULL
+                ? ek_import_note(ctx, imp, 0,
+                                 "%s: collection.json lists no continents; '%s' is the "
+                                 "continent under the footprint's centre (%.4f, %.4f) "
+                                 "in %s",
+                                 r->value[EK_F_NAME], hit->continent, lon, lat, path)
+                : ek_import_note(ctx, imp, 0,
+                                 "%s: collection.json lists no continents and the "
+                                 "footprint's centre (%.4f, %.4f) lies in no region of "
+                                 "%s: continent left unknown",
+                                 r->value[EK_F_NAME], lon, lat, path);
     }
     ek_regions_free(layer);
     return rc;

@@ -3,6 +3,7 @@
 ** parameters (list fields through their tables, free text through the FTS5
 ** index); results come as a table, JSON with facet counts, or CSV rows.
 */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ static const struct sort_key {
 /* Add condition SQL (one '?') bound to TEXT (owned by W when OWN). */
 static void add_text(where *w, const char *sql, const char *text, int own)
 {
+    assert(w->n < MAX_BINDS); /* a query has fewer conditions than this */
     ek_strbuf_printf(&w->sql, " AND %s", sql);
     w->text[w->n] = text;
     w->owned[w->n] = own ? (char *)text : NULL;
@@ -44,6 +46,7 @@ static void add_text(where *w, const char *sql, const char *text, int own)
 
 static void add_num(where *w, const char *sql, long long v)
 {
+    assert(w->n < MAX_BINDS);
     ek_strbuf_printf(&w->sql, " AND %s", sql);
     w->text[w->n] = NULL;
     w->num[w->n] = v;
@@ -56,7 +59,8 @@ static void add_list(where *w, int f, const char *value)
 {
     char sql[160];
 
-    snprintf(sql, sizeof sql, "d.pk IN (SELECT dataset FROM dataset_%s WHERE value = ?)",
+    snprintf(sql, sizeof sql,
+             "d.pk IN (SELECT dataset FROM dataset_%s WHERE value = ?)",
              ek_fields[f].name);
     add_text(w, sql, value, 0);
 }
@@ -80,7 +84,8 @@ static char *fts_query(eodkit_ctx *ctx, const char *text, int *rc)
             p++;
         }
         if (p > start) {
-            ek_strbuf_printf(&b, "%s\"%.*s\"*", b.len > 0 ? " " : "", (int)(p - start), start);
+            ek_strbuf_printf(&b, "%s\"%.*s\"*", b.len > 0 ? " " : "", (int)(p - start),
+                             start);
         } else {
             p++;
         }
@@ -106,8 +111,9 @@ static int build_where(eodkit_ctx *ctx, const eodkit_catalog_query *q, where *w)
         char *fts = fts_query(ctx, q->text, &rc);
 
         if (fts != NULL) {
-            add_text(w, "d.pk IN (SELECT rowid FROM dataset_fts WHERE dataset_fts MATCH ?)",
-                     fts, 1);
+            add_text(
+                w, "d.pk IN (SELECT rowid FROM dataset_fts WHERE dataset_fts MATCH ?)",
+                fts, 1);
         }
     }
     if (q->task != NULL) {
@@ -171,8 +177,8 @@ static void free_where(where *w)
 }
 
 /* Prepare PREFIX + W's clause + SUFFIX and bind W's values. */
-static int prepare(eodkit_ctx *ctx, eodkit_catalog *cat, const char *prefix, const where *w,
-                   const char *suffix, sqlite3_stmt **st)
+static int prepare(eodkit_ctx *ctx, eodkit_catalog *cat, const char *prefix,
+                   const where *w, const char *suffix, sqlite3_stmt **st)
 {
     ek_strbuf b;
     char *sql = NULL;
@@ -199,8 +205,11 @@ static int prepare(eodkit_ctx *ctx, eodkit_catalog *cat, const char *prefix, con
     return rc;
 }
 
-int ek_search_run(eodkit_ctx *ctx, eodkit_catalog *cat, const eodkit_catalog_query *q,
-                  long long **pks, size_t *n, long long *total)
+/* The datasets matching Q: *PKS (free with free()), *N of them after limit
+   and offset, *TOTAL before. Bad sort keys are EODKIT_ERR_USAGE. */
+static int search_run(eodkit_ctx *ctx, eodkit_catalog *cat,
+                      const eodkit_catalog_query *q, long long **pks, size_t *n,
+                      long long *total)
 {
     const struct sort_key *key = &sort_keys[0];
     sqlite3_stmt *st = NULL;
@@ -213,12 +222,14 @@ int ek_search_run(eodkit_ctx *ctx, eodkit_catalog *cat, const eodkit_catalog_que
     *n = 0;
     *total = 0;
     if (q->sort != NULL) {
-        for (key = sort_keys; key->name != NULL && strcmp(key->name, q->sort) != 0; key++) {
+        for (key = sort_keys; key->name != NULL && strcmp(key->name, q->sort) != 0;
+             key++) {
         }
         if (key->name == NULL) {
-            return ek_error(ctx, EODKIT_ERR_USAGE,
-                            "unknown sort key '%s' (name, year, images, size, volume, added)",
-                            q->sort);
+            return ek_error(
+                ctx, EODKIT_ERR_USAGE,
+                "unknown sort key '%s' (name, year, images, size, volume, added)",
+                q->sort);
         }
     }
     rc = build_where(ctx, q, &w);
@@ -235,11 +246,14 @@ int ek_search_run(eodkit_ctx *ctx, eodkit_catalog *cat, const eodkit_catalog_que
     /* Unknown values sort last whichever the direction. */
     snprintf(suffix, sizeof suffix,
              " ORDER BY %s IS NULL, %s COLLATE NOCASE %s, d.name COLLATE NOCASE, d.pk"
-             " LIMIT %lld OFFSET %lld",
-             key->expr, key->expr, q->descending ? "DESC" : "ASC",
-             q->limit > 0 ? (long long)q->limit : -1LL, (long long)q->offset);
+             " LIMIT ? OFFSET ?",
+             key->expr, key->expr, q->descending ? "DESC" : "ASC");
     if (rc == EODKIT_OK) {
         rc = prepare(ctx, cat, "SELECT d.pk FROM dataset d WHERE ", &w, suffix, &st);
+    }
+    if (rc == EODKIT_OK) {
+        sqlite3_bind_int64(st, w.n + 1, q->limit > 0 ? (sqlite3_int64)q->limit : -1);
+        sqlite3_bind_int64(st, w.n + 2, (sqlite3_int64)q->offset);
     }
     while (rc == EODKIT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
         rc = ek_grow(ctx, (void **)pks, &cap, *n + 1, sizeof **pks);
@@ -264,7 +278,8 @@ int ek_search_run(eodkit_ctx *ctx, eodkit_catalog *cat, const eodkit_catalog_que
 static int facets(eodkit_ctx *ctx, eodkit_catalog *cat, const eodkit_catalog_query *q,
                   json_t *out)
 {
-    static const int fields[] = {EK_F_TASK, EK_F_PLATFORM, EK_F_MODALITY, EK_F_CONTINENT};
+    static const int fields[] = {EK_F_TASK, EK_F_PLATFORM, EK_F_MODALITY,
+                                 EK_F_CONTINENT};
     size_t i;
     where w;
     int rc = build_where(ctx, q, &w);
@@ -279,11 +294,12 @@ static int facets(eodkit_ctx *ctx, eodkit_catalog *cat, const eodkit_catalog_que
                  "SELECT v.value, count(*) FROM dataset_%s v WHERE v.dataset IN"
                  " (SELECT d.pk FROM dataset d WHERE ",
                  ek_fields[fields[i]].name);
-        rc = prepare(ctx, cat, prefix, &w, ") GROUP BY v.value ORDER BY count(*) DESC, v.value",
-                     &st);
+        rc = prepare(ctx, cat, prefix, &w,
+                     ") GROUP BY v.value ORDER BY count(*) DESC, v.value", &st);
         while (rc == EODKIT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-            json_array_append_new(list, json_pack("[s, I]", sqlite3_column_text(st, 0),
-                                                  (json_int_t)sqlite3_column_int64(st, 1)));
+            json_array_append_new(list,
+                                  json_pack("[s, I]", sqlite3_column_text(st, 0),
+                                            (json_int_t)sqlite3_column_int64(st, 1)));
         }
         if (rc == EODKIT_OK && step != SQLITE_DONE) {
             rc = ek_catalog_sql_error(ctx, cat, "counting facets");
@@ -306,8 +322,9 @@ json_t *ek_dataset_json(const ek_record *r)
             json_array_append_new(missing, json_string(ek_fair_fields[i]));
         }
     }
-    if (o == NULL || json_object_set_new(o, "fair", json_pack("{s:f, s:o}", "score", score,
-                                                              "missing", missing)) != 0) {
+    if (o == NULL || json_object_set_new(o, "fair",
+                                         json_pack("{s:f, s:o}", "score", score,
+                                                   "missing", missing)) != 0) {
         json_decref(o);
         return NULL;
     }
@@ -324,7 +341,7 @@ int ek_search_json(eodkit_ctx *ctx, eodkit_catalog *cat, const eodkit_catalog_qu
     int rc;
 
     *out = NULL;
-    rc = ek_search_run(ctx, cat, q, &pks, &n, &total);
+    rc = search_run(ctx, cat, q, &pks, &n, &total);
     for (i = 0; rc == EODKIT_OK && i < n; i++) {
         rc = ek_catalog_load(ctx, cat, pks[i], &r);
         if (rc == EODKIT_OK && json_array_append_new(list, ek_dataset_json(&r)) != 0) {
@@ -337,7 +354,8 @@ int ek_search_json(eodkit_ctx *ctx, eodkit_catalog *cat, const eodkit_catalog_qu
     if (rc == EODKIT_OK) {
         root = json_pack("{s:I, s:I, s:O, s:O}", "total", (json_int_t)total, "offset",
                          (json_int_t)q->offset, "datasets", list, "facets", facet);
-        rc = root == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
+        rc =
+            root == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
     }
     ek_record_clear(&r);
     json_decref(list);
@@ -397,12 +415,14 @@ static void table_row(ek_strbuf *b, const ek_record *r)
     cell(b, r->value[EK_F_TASK], 24);
     cell(b, r->value[EK_F_PLATFORM], 16);
     cell(b, r->value[EK_F_CONTINENT], 16);
-    ek_strbuf_printf(b, "%10s %8s %8s\n", r->value[EK_F_NUM_IMAGES] ? r->value[EK_F_NUM_IMAGES] : "",
-                     size, volume);
+    ek_strbuf_printf(b, "%10s %8s %8s\n",
+                     r->value[EK_F_NUM_IMAGES] ? r->value[EK_F_NUM_IMAGES] : "", size,
+                     volume);
 }
 
-int eodkit_catalog_search(eodkit_ctx *ctx, eodkit_catalog *cat, const eodkit_catalog_query *q,
-                          eodkit_format format, char **out)
+int eodkit_catalog_search(eodkit_ctx *ctx, eodkit_catalog *cat,
+                          const eodkit_catalog_query *q, eodkit_format format,
+                          char **out)
 {
     long long *pks = NULL, total = 0;
     size_t n = 0, i;
@@ -416,12 +436,13 @@ int eodkit_catalog_search(eodkit_ctx *ctx, eodkit_catalog *cat, const eodkit_cat
         rc = ek_search_json(ctx, cat, q, &j);
         if (rc == EODKIT_OK) {
             *out = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-            rc = *out == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
+            rc = *out == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory")
+                              : EODKIT_OK;
         }
         json_decref(j);
         return rc;
     }
-    rc = ek_search_run(ctx, cat, q, &pks, &n, &total);
+    rc = search_run(ctx, cat, q, &pks, &n, &total);
     ek_strbuf_init(&b, ctx);
     if (format == EODKIT_FORMAT_CSV) {
         ek_csv_header(&b);
@@ -469,7 +490,8 @@ static void show_text(ek_strbuf *b, const ek_record *r)
     ek_strbuf_printf(b, "%-17s %.0f%%", "fair", score * 100);
     for (i = 0, f = 0; i < EK_FAIR_NFIELDS; i++) {
         if (!present[i]) {
-            ek_strbuf_printf(b, "%s%s", f++ == 0 ? " (missing: " : ", ", ek_fair_fields[i]);
+            ek_strbuf_printf(b, "%s%s", f++ == 0 ? " (missing: " : ", ",
+                             ek_fair_fields[i]);
         }
     }
     ek_strbuf_puts(b, f > 0 ? ")\n" : "\n");
@@ -487,17 +509,20 @@ int eodkit_catalog_show(eodkit_ctx *ctx, eodkit_catalog *cat, const char *name,
     *out = NULL;
     rc = ek_catalog_lookup(ctx, cat, name, &pk);
     if (rc == EODKIT_OK && pk == 0) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                      "%s: no dataset with id or name '%s' (try 'eodkit catalog search')",
-                      cat->path, name);
+        rc = ek_error(
+            ctx, EODKIT_ERR_INPUT,
+            "%s: no dataset with id or name '%s' (try 'eodkit catalog search')",
+            cat->path, name);
     }
     if (rc == EODKIT_OK) {
         rc = ek_catalog_load(ctx, cat, pk, &r);
     }
     if (rc == EODKIT_OK && format == EODKIT_FORMAT_JSON) {
         j = ek_dataset_json(&r);
-        *out = j != NULL ? json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
-        rc = *out == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
+        *out =
+            j != NULL ? json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
+        rc =
+            *out == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
         json_decref(j);
     } else if (rc == EODKIT_OK) {
         ek_strbuf_init(&b, ctx);

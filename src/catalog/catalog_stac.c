@@ -15,9 +15,10 @@
 #include "ek_catalog.h"
 
 /* Words of eodkit recipes and STAC, and how the shipped catalog says them. */
-static const char *const task_words[][2] = {
-    {"segmentation", "semantic segmentation"}, {"multilabel", "classification"},
-    {"detection", "object detection"},         {NULL, NULL}};
+static const char *const task_words[][2] = {{"segmentation", "semantic segmentation"},
+                                            {"multilabel", "classification"},
+                                            {"detection", "object detection"},
+                                            {NULL, NULL}};
 static const char *const platform_words[][2] = {
     {"uav", "UAV"}, {"ground", "ground-based"}, {NULL, NULL}};
 static const char *const kind_words[][2] = {
@@ -71,7 +72,8 @@ static int set_list(eodkit_ctx *ctx, ek_record *r, int f, json_t *a,
 /* Set text field F of R from JSON string S (nothing when not a string). */
 static int set_text(eodkit_ctx *ctx, ek_record *r, int f, json_t *s)
 {
-    return json_is_string(s) ? ek_record_set(ctx, r, f, json_string_value(s)) : EODKIT_OK;
+    return json_is_string(s) ? ek_record_set(ctx, r, f, json_string_value(s))
+                             : EODKIT_OK;
 }
 
 /* Nonzero when the WKT of a grid describes a projected CRS in metres. */
@@ -102,7 +104,8 @@ static int build_facts(eodkit_ctx *ctx, json_t *c, ek_record *r)
     json_t *mods = json_object_get(c, "eodkit:modalities");
     json_t *label = json_object_get(c, "eodkit:label");
     json_t *grid = json_object_get(c, "eodkit:grid");
-    json_t *chip = json_object_get(grid, "chip_size"), *res = json_object_get(grid, "resolution");
+    json_t *chip = json_object_get(grid, "chip_size"),
+           *res = json_object_get(grid, "resolution");
     json_t *detail = json_object(), *dsplits = json_object(), *dmods = json_array();
     json_t *v, *m;
     ek_strbuf bands;
@@ -139,8 +142,9 @@ static int build_facts(eodkit_ctx *ctx, json_t *c, ek_record *r)
             rc = ek_record_set(ctx, r, EK_F_SIZE, text);
         }
     }
-    json_object_set(detail, "crs", json_object_get(grid, "crs") ? json_object_get(grid, "crs")
-                                                                : json_null());
+    json_object_set(detail, "crs",
+                    json_object_get(grid, "crs") ? json_object_get(grid, "crs")
+                                                 : json_null());
     if (rc == EODKIT_OK && json_array_size(res) == 2 &&
         metric_crs(json_string_value(json_object_get(grid, "wkt2")))) {
         double x = json_number_value(json_array_get(res, 0));
@@ -172,15 +176,17 @@ static int build_facts(eodkit_ctx *ctx, json_t *c, ek_record *r)
         {
             const char *name = json_string_value(json_object_get(b, "name"));
 
-            ek_strbuf_printf(&bands, "%s %s", k > 0 ? "," : "", name != NULL ? name : "?");
+            ek_strbuf_printf(&bands, "%s %s", k > 0 ? "," : "",
+                             name != NULL ? name : "?");
             json_array_append_new(names, json_string(name != NULL ? name : "?"));
         }
-        json_array_append_new(dmods, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:o}", "name",
-                                               json_object_get(m, "name"), "kind",
-                                               json_object_get(m, "kind"), "sensor",
-                                               json_object_get(m, "sensor"), "platform",
-                                               json_object_get(m, "platform"), "dtype",
-                                               json_object_get(m, "dtype"), "bands", names));
+        json_array_append_new(dmods,
+                              json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:o}", "name",
+                                        json_object_get(m, "name"), "kind",
+                                        json_object_get(m, "kind"), "sensor",
+                                        json_object_get(m, "sensor"), "platform",
+                                        json_object_get(m, "platform"), "dtype",
+                                        json_object_get(m, "dtype"), "bands", names));
     }
     json_object_set_new(detail, "modalities", dmods);
     if (rc == EODKIT_OK && bands.len > 0) {
@@ -193,7 +199,8 @@ static int build_facts(eodkit_ctx *ctx, json_t *c, ek_record *r)
     if (json_is_object(label)) {
         json_t *classes = json_object_get(label, "classes");
 
-        json_object_set(detail, "classes", json_is_array(classes) ? classes : json_array());
+        json_object_set(detail, "classes",
+                        json_is_array(classes) ? classes : json_array());
         json_object_set(detail, "task", json_object_get(label, "task"));
         snprintf(text, sizeof text, "%zu", json_array_size(classes));
         if (rc == EODKIT_OK) {
@@ -202,7 +209,8 @@ static int build_facts(eodkit_ctx *ctx, json_t *c, ek_record *r)
         if (rc == EODKIT_OK && json_is_string(json_object_get(label, "task"))) {
             rc = ek_record_set(
                 ctx, r, EK_F_TASK,
-                catalog_word(task_words, json_string_value(json_object_get(label, "task"))));
+                catalog_word(task_words,
+                             json_string_value(json_object_get(label, "task"))));
         }
     }
     dtext = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
@@ -220,7 +228,9 @@ static int build_facts(eodkit_ctx *ctx, json_t *c, ek_record *r)
 static int set_bbox(eodkit_ctx *ctx, json_t *c, ek_record *r)
 {
     json_t *b = json_array_get(
-        json_object_get(json_object_get(json_object_get(c, "extent"), "spatial"), "bbox"), 0);
+        json_object_get(json_object_get(json_object_get(c, "extent"), "spatial"),
+                        "bbox"),
+        0);
     size_t n = json_array_size(b), i;
     char text[4][40], *joined;
     int rc;
@@ -233,7 +243,8 @@ static int set_bbox(eodkit_ctx *ctx, json_t *c, ek_record *r)
         json_t *v = json_array_get(b, n == 6 && i >= 2 ? i + 1 : i);
 
         if (!json_is_number(v)) {
-            return ek_error(ctx, EODKIT_ERR_INPUT, "extent.spatial.bbox holds a non-number");
+            return ek_error(ctx, EODKIT_ERR_INPUT,
+                            "extent.spatial.bbox holds a non-number");
         }
         ek_format_real(json_number_value(v), text[i], sizeof text[i]);
     }
@@ -268,7 +279,8 @@ static int set_providers(eodkit_ctx *ctx, json_t *c, ek_record *r)
         json_array_foreach(json_object_get(p, "roles"), k, role)
         {
             if (json_is_string(role)) {
-                ek_strbuf_printf(&b, "%s%s", k > 0 ? ", " : " (", json_string_value(role));
+                ek_strbuf_printf(&b, "%s%s", k > 0 ? ", " : " (",
+                                 json_string_value(role));
             }
         }
         ek_strbuf_puts(&b, json_array_size(json_object_get(p, "roles")) > 0 ? ")" : "");
@@ -362,25 +374,27 @@ int ek_stac_to_record(eodkit_ctx *ctx, json_t *c, ek_record *r)
     ek_strbuf_free(&sensors);
     free(text);
     if (rc == EODKIT_OK) {
-        rc = set_list(ctx, r, EK_F_TASK, json_object_get(sum, "label:tasks"), task_words, ";");
+        rc = set_list(ctx, r, EK_F_TASK, json_object_get(sum, "label:tasks"),
+                      task_words, ";");
     }
     if (rc == EODKIT_OK) {
-        rc = set_list(ctx, r, EK_F_PLATFORM, json_object_get(sum, "eodkit:platform_types"),
-                      platform_words, ";");
-    }
-    if (rc == EODKIT_OK) {
-        rc = set_list(ctx, r, EK_F_MODALITY, json_object_get(sum, "eodkit:kinds"), kind_words,
+        rc = set_list(ctx, r, EK_F_PLATFORM,
+                      json_object_get(sum, "eodkit:platform_types"), platform_words,
                       ";");
+    }
+    if (rc == EODKIT_OK) {
+        rc = set_list(ctx, r, EK_F_MODALITY, json_object_get(sum, "eodkit:kinds"),
+                      kind_words, ";");
     }
     /* Written by the build's region tagging: continent names and ISO 3166
        alpha-3 country codes. */
     if (rc == EODKIT_OK) {
-        rc = set_list(ctx, r, EK_F_CONTINENT, json_object_get(sum, "eodkit:continents"), NULL,
-                      ";");
+        rc = set_list(ctx, r, EK_F_CONTINENT, json_object_get(sum, "eodkit:continents"),
+                      NULL, ";");
     }
     if (rc == EODKIT_OK) {
-        rc = set_list(ctx, r, EK_F_REGION, json_object_get(sum, "eodkit:countries"), NULL,
-                      ", ");
+        rc = set_list(ctx, r, EK_F_REGION, json_object_get(sum, "eodkit:countries"),
+                      NULL, ", ");
     }
     if (rc == EODKIT_OK) {
         rc = ek_record_set(ctx, r, EK_F_SOURCE, "STAC");
@@ -403,7 +417,8 @@ static int stac_license(const char *license)
         return 0;
     }
     for (p = license; *p != '\0'; p++) {
-        if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '.' || *p == '+')) {
+        if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '.' ||
+              *p == '+')) {
             return 0;
         }
     }
@@ -413,7 +428,8 @@ static int stac_license(const char *license)
 json_t *ek_stac_from_record(const ek_record *r, const char *stac_id)
 {
     const char *name = r->value[EK_F_NAME], *desc = r->value[EK_F_DESCRIPTION];
-    json_t *c, *facts = ek_record_to_json(r), *keywords = json_array(), *links = json_array();
+    json_t *c, *facts = ek_record_to_json(r), *keywords = json_array(),
+               *links = json_array();
     char item[512];
     double bbox[4] = {-180, -90, 180, 90};
     size_t i;
@@ -425,23 +441,25 @@ json_t *ek_stac_from_record(const ek_record *r, const char *stac_id)
         json_array_append_new(keywords, json_string(item));
     }
     if (r->value[EK_F_URL] != NULL) {
-        json_array_append_new(links, json_pack("{s:s, s:s}", "rel", "about", "href",
-                                               r->value[EK_F_URL]));
+        json_array_append_new(
+            links, json_pack("{s:s, s:s}", "rel", "about", "href", r->value[EK_F_URL]));
     }
     ek_record_bbox(r, bbox);
-    c = json_pack("{s:s, s:s, s:[], s:s, s:s, s:s?, s:o, s:s, s:{s:{s:[[f,f,f,f]]}, "
-                  "s:{s:[[n,n]]}}, s:o, s:o}",
-                  "type", "Collection", "stac_version", "1.0.0", "stac_extensions", "id",
-                  stac_id, "title", name, "description", desc, "keywords", keywords, "license",
-                  stac_license(r->value[EK_F_LICENSE]) ? r->value[EK_F_LICENSE] : "proprietary",
-                  "extent", "spatial", "bbox", bbox[0], bbox[1], bbox[2], bbox[3], "temporal",
-                  "interval", "links", links, "eodkit:catalog", facts);
+    c = json_pack(
+        "{s:s, s:s, s:[], s:s, s:s, s:s?, s:o, s:s, s:{s:{s:[[f,f,f,f]]}, "
+        "s:{s:[[n,n]]}}, s:o, s:o}",
+        "type", "Collection", "stac_version", "1.0.0", "stac_extensions", "id", stac_id,
+        "title", name, "description", desc, "keywords", keywords, "license",
+        stac_license(r->value[EK_F_LICENSE]) ? r->value[EK_F_LICENSE] : "proprietary",
+        "extent", "spatial", "bbox", bbox[0], bbox[1], bbox[2], bbox[3], "temporal",
+        "interval", "links", links, "eodkit:catalog", facts);
     if (c != NULL && desc == NULL) {
         /* STAC requires a description. */
-        json_object_set_new(c, "description",
-                            json_sprintf("%s: an Earth-observation machine-learning dataset "
-                                         "listed in the eodkit catalog",
-                                         name));
+        json_object_set_new(
+            c, "description",
+            json_sprintf("%s: an Earth-observation machine-learning dataset "
+                         "listed in the eodkit catalog",
+                         name));
     }
     return c;
 }

@@ -34,7 +34,8 @@ typedef struct stats {
     double fair_sum;
 } stats;
 
-static const char *const by_names[] = {"year", "task", "platform", "modality", "continent"};
+static const char *const by_names[] = {"year", "task", "platform", "modality",
+                                       "continent"};
 
 int ek_by_parse(eodkit_ctx *ctx, const char *by, ek_by *out)
 {
@@ -47,7 +48,8 @@ int ek_by_parse(eodkit_ctx *ctx, const char *by, ek_by *out)
         }
     }
     return ek_error(ctx, EODKIT_ERR_USAGE,
-                    "cannot group by '%s' (year, task, platform, modality, continent)", by);
+                    "cannot group by '%s' (year, task, platform, modality, continent)",
+                    by);
 }
 
 /* The field a grouping reads. */
@@ -135,7 +137,8 @@ static int add_record(eodkit_ctx *ctx, stats *s, const ek_record *r)
         }
         if (has_volume) {
             g->volume_sum += volume;
-            if (push(ctx, &g->volumes, &g->nvolumes, &g->volume_cap, volume) != EODKIT_OK) {
+            if (push(ctx, &g->volumes, &g->nvolumes, &g->volume_cap, volume) !=
+                EODKIT_OK) {
                 return EODKIT_ERR_NOMEM;
             }
         }
@@ -202,10 +205,20 @@ static int compute(eodkit_ctx *ctx, eodkit_catalog *cat, ek_by by, stats *s)
         stats_free(s);
         return rc;
     }
-    qsort(s->groups, s->ngroups, sizeof *s->groups, by == EK_BY_YEAR ? compare_year : compare_count);
+    /* qsort may not be given a NULL array, even an empty one. */
+    if (s->ngroups > 0) {
+        qsort(s->groups, s->ngroups, sizeof *s->groups,
+              by == EK_BY_YEAR ? compare_year : compare_count);
+    }
     for (i = 0; i < s->ngroups; i++) {
-        qsort(s->groups[i].sizes, s->groups[i].nsizes, sizeof(double), compare_double);
-        qsort(s->groups[i].volumes, s->groups[i].nvolumes, sizeof(double), compare_double);
+        if (s->groups[i].nsizes > 0) {
+            qsort(s->groups[i].sizes, s->groups[i].nsizes, sizeof(double),
+                  compare_double);
+        }
+        if (s->groups[i].nvolumes > 0) {
+            qsort(s->groups[i].volumes, s->groups[i].nvolumes, sizeof(double),
+                  compare_double);
+        }
     }
     return EODKIT_OK;
 }
@@ -245,17 +258,18 @@ int ek_stats_json(eodkit_ctx *ctx, eodkit_catalog *cat, ek_by by, json_t **out)
 
         json_array_append_new(
             groups,
-            json_pack("{s:s, s:I, s:o, s:f, s:o, s:f, s:o, s:I, s:I, s:o, s:o, s:o, s:o}",
-                      "value", g->value, "datasets", (json_int_t)g->count, "share",
-                      number(share((double)g->count, (double)s.with_value)), "size_px",
-                      g->size_sum, "size_share", number(share(g->size_sum, s.size_total)),
-                      "volume_gb", g->volume_sum, "volume_share",
-                      number(share(g->volume_sum, s.volume_total)), "datasets_with_size",
-                      (json_int_t)g->nsizes, "datasets_with_volume", (json_int_t)g->nvolumes,
-                      "median_size_px", number(median(g->sizes, g->nsizes)), "max_size_px",
-                      number(max_of(g->sizes, g->nsizes)), "median_volume_gb",
-                      number(median(g->volumes, g->nvolumes)), "max_volume_gb",
-                      number(max_of(g->volumes, g->nvolumes))));
+            json_pack(
+                "{s:s, s:I, s:o, s:f, s:o, s:f, s:o, s:I, s:I, s:o, s:o, s:o, s:o}",
+                "value", g->value, "datasets", (json_int_t)g->count, "share",
+                number(share((double)g->count, (double)s.with_value)), "size_px",
+                g->size_sum, "size_share", number(share(g->size_sum, s.size_total)),
+                "volume_gb", g->volume_sum, "volume_share",
+                number(share(g->volume_sum, s.volume_total)), "datasets_with_size",
+                (json_int_t)g->nsizes, "datasets_with_volume", (json_int_t)g->nvolumes,
+                "median_size_px", number(median(g->sizes, g->nsizes)), "max_size_px",
+                number(max_of(g->sizes, g->nsizes)), "median_volume_gb",
+                number(median(g->volumes, g->nvolumes)), "max_volume_gb",
+                number(max_of(g->volumes, g->nvolumes))));
     }
     for (i = 0; i < EK_FAIR_NFIELDS; i++) {
         json_object_set_new(fair, ek_fair_fields[i],
@@ -264,8 +278,8 @@ int ek_stats_json(eodkit_ctx *ctx, eodkit_catalog *cat, ek_by by, json_t **out)
     *out = json_pack("{s:s, s:I, s:I, s:f, s:f, s:o, s:{s:o, s:o}}", "by", by_names[by],
                      "datasets", (json_int_t)s.datasets, "with_value",
                      (json_int_t)s.with_value, "size_px", s.size_total, "volume_gb",
-                     s.volume_total, "groups", groups, "fair", "fields", fair, "mean_score",
-                     number(share(s.fair_sum, (double)s.datasets)));
+                     s.volume_total, "groups", groups, "fair", "fields", fair,
+                     "mean_score", number(share(s.fair_sum, (double)s.datasets)));
     stats_free(&s);
     return *out == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
 }
@@ -295,13 +309,15 @@ static void stats_text(ek_strbuf *b, const stats *s)
     size_t i;
     int k;
 
-    ek_strbuf_printf(b,
-                     "%zu datasets, %zu with a %s (a dataset with several counts in each; "
-                     "shares are of those %zu)\n\n",
-                     s->datasets, s->with_value, by_names[s->by], s->with_value);
-    ek_strbuf_printf(b, "%-24s %8s %6s %9s %6s %9s %6s %9s %9s %9s %9s\n", by_names[s->by],
-                     "datasets", "share", "size px", "share", "volume GB", "share", "median px",
-                     "max px", "median GB", "max GB");
+    ek_strbuf_printf(
+        b,
+        "%zu datasets, %zu with a %s (a dataset with several counts in each; "
+        "shares are of those %zu)\n\n",
+        s->datasets, s->with_value, by_names[s->by], s->with_value);
+    ek_strbuf_printf(b, "%-24s %8s %6s %9s %6s %9s %6s %9s %9s %9s %9s\n",
+                     by_names[s->by], "datasets", "share", "size px", "share",
+                     "volume GB", "share", "median px", "max px", "median GB",
+                     "max GB");
     for (i = 0; i < s->ngroups; i++) {
         const group *g = &s->groups[i];
         char c[8][32];
@@ -342,8 +358,9 @@ static void stats_csv(ek_strbuf *b, const stats *s)
 {
     size_t i;
 
-    ek_strbuf_printf(b, "%s,datasets,share,size_px,size_share,volume_gb,volume_share,"
-                        "median_size_px,max_size_px,median_volume_gb,max_volume_gb\r\n",
+    ek_strbuf_printf(b,
+                     "%s,datasets,share,size_px,size_share,volume_gb,volume_share,"
+                     "median_size_px,max_size_px,median_volume_gb,max_volume_gb\r\n",
                      by_names[s->by]);
     for (i = 0; i < s->ngroups; i++) {
         const group *g = &s->groups[i];
@@ -381,7 +398,8 @@ int eodkit_catalog_stats(eodkit_ctx *ctx, eodkit_catalog *cat, const char *by,
         rc = ek_stats_json(ctx, cat, b_by, &j);
         if (rc == EODKIT_OK) {
             *out = json_dumps(j, JSON_INDENT(2));
-            rc = *out == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
+            rc = *out == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory")
+                              : EODKIT_OK;
         }
         json_decref(j);
         return rc;
@@ -417,10 +435,11 @@ static int groups_chart(eodkit_ctx *ctx, const stats *s, ek_strbuf *b)
         v[2 * n + i] = 100 * share(s->groups[i].volume_sum, s->volume_total);
     }
     if (rc == EODKIT_OK) {
-        ek_series series[3] = {{"datasets", v}, {"size (pixels)", v + n}, {"volume (GB)", v + 2 * n}};
+        ek_series series[3] = {
+            {"datasets", v}, {"size (pixels)", v + n}, {"volume (GB)", v + 2 * n}};
 
-        snprintf(title, sizeof title, "Share per %s (%zu datasets with a %s)", by_names[s->by],
-                 s->with_value, by_names[s->by]);
+        snprintf(title, sizeof title, "Share per %s (%zu datasets with a %s)",
+                 by_names[s->by], s->with_value, by_names[s->by]);
         ek_svg_bars(b, title, "%", labels, n, series, 3);
     }
     free(labels);
@@ -441,14 +460,17 @@ static int growth_chart(eodkit_ctx *ctx, const stats *s, int volume, ek_strbuf *
         const group *g = &s->groups[i];
 
         v[i] = atof(g->value);
-        v[n + i] = volume ? median(g->volumes, g->nvolumes) : median(g->sizes, g->nsizes);
-        v[2 * n + i] = volume ? max_of(g->volumes, g->nvolumes) : max_of(g->sizes, g->nsizes);
+        v[n + i] =
+            volume ? median(g->volumes, g->nvolumes) : median(g->sizes, g->nsizes);
+        v[2 * n + i] =
+            volume ? max_of(g->volumes, g->nvolumes) : max_of(g->sizes, g->nsizes);
     }
     {
         ek_series series[2] = {{"median", v + n}, {"maximum", v + 2 * n}};
 
-        ek_svg_lines(b, volume ? "Dataset volume per year (GB, log scale)"
-                               : "Dataset size per year (pixels, log scale)",
+        ek_svg_lines(b,
+                     volume ? "Dataset volume per year (GB, log scale)"
+                            : "Dataset size per year (pixels, log scale)",
                      volume ? " GB" : " px", v, n, series, 2, 1);
     }
     free(v);
@@ -465,12 +487,14 @@ static int fair_chart(const stats *s, ek_strbuf *b)
     for (k = 0; k < EK_FAIR_NFIELDS; k++) {
         v[k] = 100 * share((double)s->fair_known[k], (double)s->datasets);
     }
-    snprintf(title, sizeof title, "FAIR completeness per field (%zu datasets)", s->datasets);
+    snprintf(title, sizeof title, "FAIR completeness per field (%zu datasets)",
+             s->datasets);
     ek_svg_bars(b, title, "%", ek_fair_fields, EK_FAIR_NFIELDS, &series, 1);
     return EODKIT_OK;
 }
 
-int ek_stats_chart(eodkit_ctx *ctx, eodkit_catalog *cat, ek_by by, const char *name, char **svg)
+int ek_stats_chart(eodkit_ctx *ctx, eodkit_catalog *cat, ek_by by, const char *name,
+                   char **svg)
 {
     int growth = strncmp(name, "growth-", 7) == 0;
     ek_strbuf b;
@@ -480,11 +504,14 @@ int ek_stats_chart(eodkit_ctx *ctx, eodkit_catalog *cat, ek_by by, const char *n
     *svg = NULL;
     if (!growth && strcmp(name, "groups") != 0 && strcmp(name, "fair") != 0) {
         return ek_error(ctx, EODKIT_ERR_USAGE,
-                        "no chart '%s' (groups, growth-size, growth-volume, fair)", name);
+                        "no chart '%s' (groups, growth-size, growth-volume, fair)",
+                        name);
     }
-    if (growth && strcmp(name, "growth-size") != 0 && strcmp(name, "growth-volume") != 0) {
+    if (growth && strcmp(name, "growth-size") != 0 &&
+        strcmp(name, "growth-volume") != 0) {
         return ek_error(ctx, EODKIT_ERR_USAGE,
-                        "no chart '%s' (groups, growth-size, growth-volume, fair)", name);
+                        "no chart '%s' (groups, growth-size, growth-volume, fair)",
+                        name);
     }
     rc = compute(ctx, cat, growth ? EK_BY_YEAR : by, &s);
     if (rc != EODKIT_OK) {
@@ -509,7 +536,8 @@ int ek_stats_chart(eodkit_ctx *ctx, eodkit_catalog *cat, ek_by by, const char *n
 int eodkit_catalog_charts(eodkit_ctx *ctx, eodkit_catalog *cat, const char *by,
                           const char *dir)
 {
-    static const char *const charts[] = {"groups", "growth-size", "growth-volume", "fair"};
+    static const char *const charts[] = {"groups", "growth-size", "growth-volume",
+                                         "fair"};
     ek_by b_by = EK_BY_YEAR;
     size_t i;
     int rc;

@@ -12,20 +12,26 @@
 static const char *const bbox_columns[4] = {"bbox_west", "bbox_south", "bbox_east",
                                             "bbox_north"};
 
-int ek_list_number(int f)
+/* Number of the LIST field F among the LIST fields (0..3). */
+static int list_number(int f)
 {
     switch (f) {
-    case EK_F_TASK: return 0;
-    case EK_F_PLATFORM: return 1;
-    case EK_F_MODALITY: return 2;
-    default: return 3; /* EK_F_CONTINENT */
+    case EK_F_TASK:
+        return 0;
+    case EK_F_PLATFORM:
+        return 1;
+    case EK_F_MODALITY:
+        return 2;
+    default:
+        return 3; /* EK_F_CONTINENT */
     }
 }
 
 /* The LIST field whose list number is K. */
 static int list_field(int k)
 {
-    static const int fields[4] = {EK_F_TASK, EK_F_PLATFORM, EK_F_MODALITY, EK_F_CONTINENT};
+    static const int fields[4] = {EK_F_TASK, EK_F_PLATFORM, EK_F_MODALITY,
+                                  EK_F_CONTINENT};
 
     return fields[k];
 }
@@ -55,7 +61,9 @@ static int column_count(void)
     int f, n = 0;
 
     for (f = 0; f < EK_NFIELDS; f++) {
-        n += ek_fields[f].kind == EK_KIND_LIST ? 0 : ek_fields[f].kind == EK_KIND_BBOX ? 4 : 1;
+        n += ek_fields[f].kind == EK_KIND_LIST   ? 0
+             : ek_fields[f].kind == EK_KIND_BBOX ? 4
+                                                 : 1;
     }
     return n;
 }
@@ -66,8 +74,12 @@ static void statement_sql(ek_strbuf *b, ek_stmt_id id)
     int i, n = column_count();
 
     switch (id) {
-    case EK_STMT_BY_ID: ek_strbuf_puts(b, "SELECT pk FROM dataset WHERE id = ?1"); break;
-    case EK_STMT_BY_NAME: ek_strbuf_puts(b, "SELECT pk FROM dataset WHERE name = ?1"); break;
+    case EK_STMT_BY_ID:
+        ek_strbuf_puts(b, "SELECT pk FROM dataset WHERE id = ?1");
+        break;
+    case EK_STMT_BY_NAME:
+        ek_strbuf_puts(b, "SELECT pk FROM dataset WHERE name = ?1");
+        break;
     case EK_STMT_LOAD:
         ek_strbuf_puts(b, "SELECT ");
         columns(b, "");
@@ -88,30 +100,35 @@ static void statement_sql(ek_strbuf *b, ek_stmt_id id)
         columns(b, " = ?");
         ek_strbuf_printf(b, " WHERE pk = ?%d", n + 1);
         break;
-    case EK_STMT_ALL: ek_strbuf_puts(b, "SELECT pk FROM dataset ORDER BY pk"); break;
+    case EK_STMT_ALL:
+        ek_strbuf_puts(b, "SELECT pk FROM dataset ORDER BY pk");
+        break;
     case EK_STMT_SEEN_ADD:
-        ek_strbuf_puts(b, "INSERT INTO temp.ek_import_seen (pk, origin) VALUES (?1, ?2)");
+        ek_strbuf_puts(b,
+                       "INSERT INTO temp.ek_import_seen (pk, origin) VALUES (?1, ?2)");
         break;
     case EK_STMT_SEEN_GET:
         ek_strbuf_puts(b, "SELECT origin FROM temp.ek_import_seen WHERE pk = ?1");
         break;
     default:
         if (id < EK_STMT_LIST_DEL) {
-            ek_strbuf_printf(b, "SELECT value FROM dataset_%s WHERE dataset = ?1 ORDER BY pos",
-                             ek_fields[list_field(id - EK_STMT_LIST_GET)].name);
+            ek_strbuf_printf(
+                b, "SELECT value FROM dataset_%s WHERE dataset = ?1 ORDER BY pos",
+                ek_fields[list_field(id - EK_STMT_LIST_GET)].name);
         } else if (id < EK_STMT_LIST_ADD) {
             ek_strbuf_printf(b, "DELETE FROM dataset_%s WHERE dataset = ?1",
                              ek_fields[list_field(id - EK_STMT_LIST_DEL)].name);
         } else {
-            ek_strbuf_printf(b,
-                             "INSERT INTO dataset_%s (dataset, pos, value) VALUES (?1, ?2, ?3)",
-                             ek_fields[list_field(id - EK_STMT_LIST_ADD)].name);
+            ek_strbuf_printf(
+                b, "INSERT INTO dataset_%s (dataset, pos, value) VALUES (?1, ?2, ?3)",
+                ek_fields[list_field(id - EK_STMT_LIST_ADD)].name);
         }
         break;
     }
 }
 
-int ek_catalog_stmt(eodkit_ctx *ctx, eodkit_catalog *cat, ek_stmt_id id, sqlite3_stmt **st)
+int ek_catalog_stmt(eodkit_ctx *ctx, eodkit_catalog *cat, ek_stmt_id id,
+                    sqlite3_stmt **st)
 {
     ek_strbuf b;
     char *sql = NULL;
@@ -129,8 +146,8 @@ int ek_catalog_stmt(eodkit_ctx *ctx, eodkit_catalog *cat, ek_stmt_id id, sqlite3
     if (rc != EODKIT_OK) {
         return rc;
     }
-    if (sqlite3_prepare_v3(cat->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &cat->stmt[id], NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_prepare_v3(cat->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &cat->stmt[id],
+                           NULL) != SQLITE_OK) {
         rc = ek_catalog_sql_error(ctx, cat, "preparing a statement");
     }
     free(sql);
@@ -146,7 +163,8 @@ static int column_text(eodkit_ctx *ctx, sqlite3_stmt *st, int i, char **out)
 
     *out = NULL;
     switch (sqlite3_column_type(st, i)) {
-    case SQLITE_NULL: return EODKIT_OK;
+    case SQLITE_NULL:
+        return EODKIT_OK;
     case SQLITE_INTEGER:
         snprintf(buf, sizeof buf, "%lld", (long long)sqlite3_column_int64(st, i));
         break;
@@ -168,7 +186,7 @@ static int load_list(eodkit_ctx *ctx, eodkit_catalog *cat, ek_record *r, int f)
     ek_strbuf b;
     int rc, step;
 
-    rc = ek_catalog_stmt(ctx, cat, EK_STMT_LIST_GET + ek_list_number(f), &st);
+    rc = ek_catalog_stmt(ctx, cat, EK_STMT_LIST_GET + list_number(f), &st);
     if (rc != EODKIT_OK) {
         return rc;
     }
@@ -214,7 +232,8 @@ int ek_catalog_load(eodkit_ctx *ctx, eodkit_catalog *cat, long long pk, ek_recor
 
             if (sqlite3_column_type(st, col) != SQLITE_NULL) {
                 for (i = 0; i < 4; i++) {
-                    ek_format_real(sqlite3_column_double(st, col + i), text[i], sizeof text[i]);
+                    ek_format_real(sqlite3_column_double(st, col + i), text[i],
+                                   sizeof text[i]);
                 }
                 r->value[f] =
                     ek_asprintf(ctx, "%s,%s,%s,%s", text[0], text[1], text[2], text[3]);
@@ -236,8 +255,8 @@ int ek_catalog_load(eodkit_ctx *ctx, eodkit_catalog *cat, long long pk, ek_recor
 
 /* Store the pk of the one row of statement ST bound to KEY in *PK (0 when
    there is none). */
-static int find_one(eodkit_ctx *ctx, eodkit_catalog *cat, ek_stmt_id id, const char *key,
-                    long long *pk)
+static int find_one(eodkit_ctx *ctx, eodkit_catalog *cat, ek_stmt_id id,
+                    const char *key, long long *pk)
 {
     sqlite3_stmt *st;
     int rc, step;
@@ -261,15 +280,16 @@ static int find_one(eodkit_ctx *ctx, eodkit_catalog *cat, ek_stmt_id id, const c
     return EODKIT_OK;
 }
 
-int ek_catalog_find(eodkit_ctx *ctx, eodkit_catalog *cat, const char *id, const char *name,
-                    long long *by_id, long long *by_name)
+int ek_catalog_find(eodkit_ctx *ctx, eodkit_catalog *cat, const char *id,
+                    const char *name, long long *by_id, long long *by_name)
 {
     int rc = find_one(ctx, cat, EK_STMT_BY_ID, id, by_id);
 
     return rc != EODKIT_OK ? rc : find_one(ctx, cat, EK_STMT_BY_NAME, name, by_name);
 }
 
-int ek_catalog_lookup(eodkit_ctx *ctx, eodkit_catalog *cat, const char *key, long long *pk)
+int ek_catalog_lookup(eodkit_ctx *ctx, eodkit_catalog *cat, const char *key,
+                      long long *pk)
 {
     long long by_id = 0, by_name = 0;
     int rc = ek_catalog_find(ctx, cat, key, key, &by_id, &by_name);
@@ -300,7 +320,7 @@ static int save_list(eodkit_ctx *ctx, eodkit_catalog *cat, const ek_record *r, i
     sqlite3_stmt *st;
     char item[512];
     size_t i;
-    int rc, k = ek_list_number(f);
+    int rc, k = list_number(f);
 
     rc = ek_catalog_stmt(ctx, cat, EK_STMT_LIST_DEL + k, &st);
     if (rc != EODKIT_OK) {

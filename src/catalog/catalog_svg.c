@@ -25,14 +25,16 @@ static double nice_step(double max, int target)
 
 static void header(ek_strbuf *b, int height, const char *title)
 {
-    ek_strbuf_printf(b,
-                     "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-                     "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"11\">\n"
-                     "<title>",
-                     WIDTH, height, WIDTH, height);
+    ek_strbuf_printf(
+        b,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+        "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"11\">\n"
+        "<title>",
+        WIDTH, height, WIDTH, height);
     ek_strbuf_xml(b, title);
-    ek_strbuf_printf(b, "</title>\n<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n"
-                        "<text x=\"10\" y=\"18\" font-size=\"14\" font-weight=\"bold\">",
+    ek_strbuf_printf(b,
+                     "</title>\n<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n"
+                     "<text x=\"10\" y=\"18\" font-size=\"14\" font-weight=\"bold\">",
                      WIDTH, height);
     ek_strbuf_xml(b, title);
     ek_strbuf_puts(b, "</text>\n");
@@ -46,16 +48,19 @@ static void legend(ek_strbuf *b, const ek_series *series, size_t nseries)
     for (s = 0; s < nseries; s++) {
         int x = 10 + 150 * (int)s;
 
-        ek_strbuf_printf(b, "<rect x=\"%d\" y=\"27\" width=\"10\" height=\"10\" fill=\"%s\"/>"
-                            "<text x=\"%d\" y=\"36\">",
-                         x, colors[s % 4], x + 14);
+        ek_strbuf_printf(
+            b,
+            "<rect x=\"%d\" y=\"27\" width=\"10\" height=\"10\" fill=\"%s\"/>"
+            "<text x=\"%d\" y=\"36\">",
+            x, colors[s % 4], x + 14);
         ek_strbuf_xml(b, series[s].name);
         ek_strbuf_puts(b, "</text>\n");
     }
 }
 
-void ek_svg_bars(ek_strbuf *b, const char *title, const char *unit, const char *const *labels,
-                 size_t n, const ek_series *series, size_t nseries)
+void ek_svg_bars(ek_strbuf *b, const char *title, const char *unit,
+                 const char *const *labels, size_t n, const ek_series *series,
+                 size_t nseries)
 {
     int group_h = (int)nseries * BAR_H + 8, top = 52, plot_w = WIDTH - LABEL_W - 60;
     int height = top + (int)n * group_h + 30;
@@ -79,11 +84,12 @@ void ek_svg_bars(ek_strbuf *b, const char *title, const char *unit, const char *
     for (t = 0; t <= max + step / 2; t += step) {
         double x = LABEL_W + plot_w * t / max;
 
-        ek_strbuf_printf(b,
-                         "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/>"
-                         "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#555\">%g%s"
-                         "</text>\n",
-                         x, top - 4, x, height - 24, x, height - 10, t, unit);
+        ek_strbuf_printf(
+            b,
+            "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/>"
+            "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#555\">%g%s"
+            "</text>\n",
+            x, top - 4, x, height - 24, x, height - 10, t, unit);
     }
     for (i = 0; i < n; i++) {
         int y = top + (int)i * group_h;
@@ -112,12 +118,13 @@ void ek_svg_bars(ek_strbuf *b, const char *title, const char *unit, const char *
     ek_strbuf_puts(b, "</svg>\n");
 }
 
-void ek_svg_lines(ek_strbuf *b, const char *title, const char *unit, const double *x, size_t n,
-                  const ek_series *series, size_t nseries, int log_y)
+void ek_svg_lines(ek_strbuf *b, const char *title, const char *unit, const double *x,
+                  size_t n, const ek_series *series, size_t nseries, int log_y)
 {
     const int left = 70, right = 20, top = 52, bottom = 40, height = 372;
     const int plot_w = WIDTH - left - right, plot_h = height - top - bottom;
-    double xmin = n > 0 ? x[0] : 0, xmax = n > 0 ? x[n - 1] : 1, lo = INFINITY, hi = -INFINITY;
+    double xmin = n > 0 ? x[0] : 0, xmax = n > 0 ? x[n - 1] : 1, lo = INFINITY,
+           hi = -INFINITY;
     double t, step;
     size_t i, s;
 
@@ -136,7 +143,8 @@ void ek_svg_lines(ek_strbuf *b, const char *title, const char *unit, const doubl
     }
     lo = log_y ? floor(lo) : fmin(0, lo);
     step = log_y ? 1 : nice_step(hi > lo ? hi - lo : 1, 5);
-    hi = log_y ? fmax(ceil(hi), lo + 1) : lo + ceil((hi > lo ? hi - lo : 1) / step) * step;
+    hi = log_y ? fmax(ceil(hi), lo + 1)
+               : lo + ceil((hi > lo ? hi - lo : 1) / step) * step;
     if (xmax <= xmin) {
         xmin -= 1, xmax += 1;
     }
@@ -148,22 +156,24 @@ void ek_svg_lines(ek_strbuf *b, const char *title, const char *unit, const doubl
         char label[32];
 
         ek_format_si(log_y ? pow(10, t) : t, label, sizeof label);
-        ek_strbuf_printf(b,
-                         "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>"
-                         "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#555\">%s%s"
-                         "</text>\n",
-                         left, y, WIDTH - right, y, left - 6, y + 4, label, unit);
+        ek_strbuf_printf(
+            b,
+            "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+            "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#555\">%s%s"
+            "</text>\n",
+            left, y, WIDTH - right, y, left - 6, y + 4, label, unit);
     }
     /* Vertical ticks: at most about 12 labels along x. */
     step = ceil((xmax - xmin) / 12);
     for (t = xmin; t <= xmax; t += step) {
         double px = left + plot_w * (t - xmin) / (xmax - xmin);
 
-        ek_strbuf_printf(b,
-                         "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#999\"/>"
-                         "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#555\">%g"
-                         "</text>\n",
-                         px, top + plot_h, px, top + plot_h + 4, px, top + plot_h + 18, t);
+        ek_strbuf_printf(
+            b,
+            "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#999\"/>"
+            "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#555\">%g"
+            "</text>\n",
+            px, top + plot_h, px, top + plot_h + 4, px, top + plot_h + 18, t);
     }
     for (s = 0; s < nseries; s++) {
         int pen_down = 0;
@@ -179,7 +189,8 @@ void ek_svg_lines(ek_strbuf *b, const char *title, const char *unit, const doubl
             }
             ek_strbuf_printf(b, "%c%.1f %.1f", pen_down ? 'L' : 'M',
                              left + plot_w * (x[i] - xmin) / (xmax - xmin),
-                             top + plot_h * (1 - ((log_y ? log10(v) : v) - lo) / (hi - lo)));
+                             top + plot_h *
+                                       (1 - ((log_y ? log10(v) : v) - lo) / (hi - lo)));
             pen_down = 1;
         }
         ek_strbuf_puts(b, "\"/>\n");
@@ -189,12 +200,13 @@ void ek_svg_lines(ek_strbuf *b, const char *title, const char *unit, const doubl
             if (isnan(v) || (log_y && v <= 0)) {
                 continue;
             }
-            ek_strbuf_printf(b,
-                             "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>%g: "
-                             "%.4g%s</title></circle>\n",
-                             left + plot_w * (x[i] - xmin) / (xmax - xmin),
-                             top + plot_h * (1 - ((log_y ? log10(v) : v) - lo) / (hi - lo)),
-                             colors[s % 4], x[i], v, unit);
+            ek_strbuf_printf(
+                b,
+                "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>%g: "
+                "%.4g%s</title></circle>\n",
+                left + plot_w * (x[i] - xmin) / (xmax - xmin),
+                top + plot_h * (1 - ((log_y ? log10(v) : v) - lo) / (hi - lo)),
+                colors[s % 4], x[i], v, unit);
         }
     }
     ek_strbuf_puts(b, "</svg>\n");

@@ -30,17 +30,39 @@ typedef enum ek_field_kind {
 typedef struct ek_field {
     const char *name; /* CSV column, JSON key and SQL column (or table suffix) */
     ek_field_kind kind;
-    int in_csv;       /* a column of the shipped CSV format */
-    double min, max;  /* valid range of INT and REAL values */
+    int in_csv;      /* a column of the shipped CSV format */
+    double min, max; /* valid range of INT and REAL values */
 } ek_field;
 
 /* Field indexes; the order of the CSV columns is the order here. */
 enum {
-    EK_F_ID, EK_F_NAME, EK_F_ALIASES, EK_F_YEAR, EK_F_TASK, EK_F_PLATFORM, EK_F_SENSOR,
-    EK_F_MODALITY, EK_F_NUM_IMAGES, EK_F_IMAGE_SIZE, EK_F_SIZE, EK_F_RESOLUTION,
-    EK_F_RESOLUTION_MIN, EK_F_RESOLUTION_MAX, EK_F_BANDS, EK_F_NUM_CLASSES, EK_F_VOLUME,
-    EK_F_REGION, EK_F_CONTINENT, EK_F_LICENSE, EK_F_URL, EK_F_SOURCE, EK_F_PROVENANCE,
-    EK_F_NOTES, EK_F_DESCRIPTION, EK_F_BBOX, EK_F_DETAIL,
+    EK_F_ID,
+    EK_F_NAME,
+    EK_F_ALIASES,
+    EK_F_YEAR,
+    EK_F_TASK,
+    EK_F_PLATFORM,
+    EK_F_SENSOR,
+    EK_F_MODALITY,
+    EK_F_NUM_IMAGES,
+    EK_F_IMAGE_SIZE,
+    EK_F_SIZE,
+    EK_F_RESOLUTION,
+    EK_F_RESOLUTION_MIN,
+    EK_F_RESOLUTION_MAX,
+    EK_F_BANDS,
+    EK_F_NUM_CLASSES,
+    EK_F_VOLUME,
+    EK_F_REGION,
+    EK_F_CONTINENT,
+    EK_F_LICENSE,
+    EK_F_URL,
+    EK_F_SOURCE,
+    EK_F_PROVENANCE,
+    EK_F_NOTES,
+    EK_F_DESCRIPTION,
+    EK_F_BBOX,
+    EK_F_DETAIL,
     EK_NFIELDS
 };
 
@@ -65,10 +87,6 @@ int ek_field_find(const char *name);
 ** ("bad number 'x' in year"); R keeps its old value then.
 */
 int ek_record_set(eodkit_ctx *ctx, ek_record *r, int f, const char *text);
-
-/* Like ek_record_set from a JSON value: null, string, number, an array of
-   strings (LIST), 4 numbers (BBOX) or an object (JSON). */
-int ek_record_set_json(eodkit_ctx *ctx, ek_record *r, int f, json_t *v);
 
 /* Set R from JSON object O whose keys are field names (an unknown key is
    bad input; "fair", which ek_dataset_json adds, is ignored). */
@@ -107,8 +125,14 @@ void ek_format_si(double v, char *buf, size_t size);
 
 /* Statements prepared once per handle (see catalog_store.c for their SQL). */
 typedef enum ek_stmt_id {
-    EK_STMT_BY_ID, EK_STMT_BY_NAME, EK_STMT_LOAD, EK_STMT_INSERT, EK_STMT_UPDATE,
-    EK_STMT_ALL, EK_STMT_SEEN_ADD, EK_STMT_SEEN_GET,
+    EK_STMT_BY_ID,
+    EK_STMT_BY_NAME,
+    EK_STMT_LOAD,
+    EK_STMT_INSERT,
+    EK_STMT_UPDATE,
+    EK_STMT_ALL,
+    EK_STMT_SEEN_ADD,
+    EK_STMT_SEEN_GET,
     EK_STMT_LIST_GET, /* + list number: one per LIST field, in field order */
     EK_STMT_LIST_DEL = EK_STMT_LIST_GET + 4,
     EK_STMT_LIST_ADD = EK_STMT_LIST_DEL + 4,
@@ -133,16 +157,14 @@ int ek_catalog_exec(eodkit_ctx *ctx, eodkit_catalog *cat, const char *sql);
 int ek_catalog_stmt(eodkit_ctx *ctx, eodkit_catalog *cat, ek_stmt_id id,
                     sqlite3_stmt **st /* OUT */);
 
-/* Number of the LIST field F among the LIST fields (0..3). */
-int ek_list_number(int f);
-
 /* Read dataset PK into R (cleared first). */
 int ek_catalog_load(eodkit_ctx *ctx, eodkit_catalog *cat, long long pk, ek_record *r);
 
 /* Find the datasets whose id is ID and whose name is NAME (either may be
    NULL); store their pk or 0. */
-int ek_catalog_find(eodkit_ctx *ctx, eodkit_catalog *cat, const char *id, const char *name,
-                    long long *by_id /* OUT */, long long *by_name /* OUT */);
+int ek_catalog_find(eodkit_ctx *ctx, eodkit_catalog *cat, const char *id,
+                    const char *name, long long *by_id /* OUT */,
+                    long long *by_name /* OUT */);
 
 /* Look up a dataset by id, else by name; *PK is 0 when there is none. */
 int ek_catalog_lookup(eodkit_ctx *ctx, eodkit_catalog *cat, const char *key,
@@ -214,11 +236,6 @@ json_t *ek_stac_from_record(const ek_record *r, const char *stac_id);
 
 /* ---- searching (catalog_search.c) ---- */
 
-/* The datasets matching Q: *PKS (free with free()), *N of them after limit
-   and offset, *TOTAL before. Bad sort keys are EODKIT_ERR_USAGE. */
-int ek_search_run(eodkit_ctx *ctx, eodkit_catalog *cat, const eodkit_catalog_query *q,
-                  long long **pks /* OUT */, size_t *n /* OUT */, long long *total /* OUT */);
-
 /* The search result as {"total", "offset", "datasets": [...], "facets":
    {task: [[value, count]...], ...}} into *OUT (a new reference). */
 int ek_search_json(eodkit_ctx *ctx, eodkit_catalog *cat, const eodkit_catalog_query *q,
@@ -230,13 +247,20 @@ json_t *ek_dataset_json(const ek_record *r);
 /* ---- statistics (catalog_stats.c, catalog_fair.c, catalog_svg.c) ---- */
 
 /* The groupings of `catalog stats --by`. */
-typedef enum ek_by { EK_BY_YEAR, EK_BY_TASK, EK_BY_PLATFORM, EK_BY_MODALITY, EK_BY_CONTINENT } ek_by;
+typedef enum ek_by {
+    EK_BY_YEAR,
+    EK_BY_TASK,
+    EK_BY_PLATFORM,
+    EK_BY_MODALITY,
+    EK_BY_CONTINENT
+} ek_by;
 
 /* Parse BY ("task", ...) into *OUT; bad input names the choices. */
 int ek_by_parse(eodkit_ctx *ctx, const char *by, ek_by *out /* OUT */);
 
 /* The statistics grouped BY as JSON (see eodkit_catalog_stats). */
-int ek_stats_json(eodkit_ctx *ctx, eodkit_catalog *cat, ek_by by, json_t **out /* OUT */);
+int ek_stats_json(eodkit_ctx *ctx, eodkit_catalog *cat, ek_by by,
+                  json_t **out /* OUT */);
 
 /* The chart NAME ("groups", "growth-size", "growth-volume", "fair") of the
    statistics grouped BY as an SVG document in *SVG (newly allocated). */
@@ -257,10 +281,11 @@ typedef struct ek_series {
 
 /* Append an SVG bar chart (grouped bars, one group per label, values in
    UNIT) / a line chart over X (log-scale y when LOG_Y) to B. */
-void ek_svg_bars(ek_strbuf *b, const char *title, const char *unit, const char *const *labels,
-                 size_t n, const ek_series *series, size_t nseries);
-void ek_svg_lines(ek_strbuf *b, const char *title, const char *unit, const double *x, size_t n,
-                  const ek_series *series, size_t nseries, int log_y);
+void ek_svg_bars(ek_strbuf *b, const char *title, const char *unit,
+                 const char *const *labels, size_t n, const ek_series *series,
+                 size_t nseries);
+void ek_svg_lines(ek_strbuf *b, const char *title, const char *unit, const double *x,
+                  size_t n, const ek_series *series, size_t nseries, int log_y);
 
 /* ---- map (catalog_map.c) ---- */
 

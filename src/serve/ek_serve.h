@@ -49,7 +49,7 @@ typedef struct ek_reply {
 ** from catalog CAT into REPLY. Unknown paths are 404, unknown or bad
 ** parameters 400, each with a message. Thread-safe for distinct CATs.
 */
-void ek_serve_api(eodkit_server *s, eodkit_catalog *cat, const char *url, const ek_params *p,
-                  ek_reply *reply);
+void ek_serve_api(eodkit_server *s, eodkit_catalog *cat, const char *url,
+                  const ek_params *p, ek_reply *reply);
 
 #endif

@@ -17,7 +17,8 @@
 #define MAX_LIMIT 500
 #define MAX_OFFSET 1000000
 
-static void fail(ek_reply *reply, unsigned status, const char *fmt, ...) EK_PRINTF(3, 4);
+static void fail(ek_reply *reply, unsigned status, const char *fmt, ...)
+    EK_PRINTF(3, 4);
 
 static void fail(ek_reply *reply, unsigned status, const char *fmt, ...)
 {
@@ -87,8 +88,8 @@ static int param_int(const ek_params *p, const char *name, long long min, long l
     errno = 0;
     *out = strtoll(v, &end, 10);
     if (end == v || *end != '\0' || errno != 0 || *out < min || *out > max) {
-        fail(reply, 400, "parameter %s must be a whole number from %lld to %lld", name, min,
-             max);
+        fail(reply, 400, "parameter %s must be a whole number from %lld to %lld", name,
+             min, max);
         return -1;
     }
     return 0;
@@ -109,10 +110,10 @@ static void reply_json(ek_reply *reply, json_t *j)
 static void api_search(eodkit_ctx *ctx, eodkit_catalog *cat, const ek_params *p,
                        ek_reply *reply)
 {
-    static const char *const names[] = {"q",        "task",     "platform", "modality",
-                                        "continent", "sensor",  "license",  "year_min",
-                                        "year_max", "min_images", "sort",   "order",
-                                        "limit",    "offset",   NULL};
+    static const char *const names[] = {
+        "q",      "task",    "platform", "modality", "continent",
+        "sensor", "license", "year_min", "year_max", "min_images",
+        "sort",   "order",   "limit",    "offset",   NULL};
     eodkit_catalog_query q;
     const char *order = param(p, "order");
     long long year_min, year_max, min_images, limit, offset;
@@ -212,8 +213,8 @@ static void api_chart(eodkit_ctx *ctx, eodkit_catalog *cat, const char *file,
                       const ek_params *p, ek_reply *reply)
 {
     static const char *const names[] = {"by", NULL};
-    static const char *const charts[] = {"groups", "growth-size", "growth-volume", "fair",
-                                         NULL};
+    static const char *const charts[] = {"groups", "growth-size", "growth-volume",
+                                         "fair", NULL};
     char name[32];
     size_t n = strlen(file);
     int k;
@@ -257,8 +258,8 @@ static void api_map(eodkit_server *s, eodkit_ctx *ctx, eodkit_catalog *cat,
     reply->type = "image/svg+xml";
 }
 
-void ek_serve_api(eodkit_server *s, eodkit_catalog *cat, const char *url, const ek_params *p,
-                  ek_reply *reply)
+void ek_serve_api(eodkit_server *s, eodkit_catalog *cat, const char *url,
+                  const ek_params *p, ek_reply *reply)
 {
     eodkit_ctx *ctx = eodkit_ctx_new();
 

@@ -109,14 +109,14 @@ static void release(eodkit_server *s, eodkit_catalog *cat)
 
 /* Queue a response of LEN bytes of BODY (freed by MHD when OWNED, else
    static) with status CODE and content type TYPE. */
-static enum MHD_Result respond(struct MHD_Connection *c, unsigned code, const char *type,
-                               char *body, size_t len, int owned)
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned code,
+                               const char *type, char *body, size_t len, int owned)
 {
     struct MHD_Response *r;
     enum MHD_Result ok;
 
-    r = MHD_create_response_from_buffer(len, body,
-                                        owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    r = MHD_create_response_from_buffer(
+        len, body, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (r == NULL) {
         if (owned) {
             free(body);
@@ -184,8 +184,8 @@ static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *k
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
-                              const char *method, const char *version, const char *upload,
-                              size_t *upload_size, void **state)
+                              const char *method, const char *version,
+                              const char *upload, size_t *upload_size, void **state)
 {
     eodkit_server *s = cls;
     request *req = *state;
@@ -209,8 +209,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         req->status = MHD_HTTP_CONTENT_TOO_LARGE;
         return MHD_YES;
     }
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
-        return respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD are served");
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+        strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+        return respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+                             "only GET and HEAD are served");
     }
     if (req->refused != NULL) {
         return respond_error(c, req->status, req->refused);
@@ -228,7 +230,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             /* Pages take their parameters in the browser; the API checks
                them. */
             if (body == NULL) {
-                return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "page not built in");
+                return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                                     "page not built in");
             }
             return respond(c, MHD_HTTP_OK, pg->type, (char *)body, len, 0);
         }
@@ -267,7 +270,8 @@ static int make_address(eodkit_ctx *ctx, const char *bind, int port,
         *ipv6 = 1;
         return EODKIT_OK;
     }
-    return ek_error(ctx, EODKIT_ERR_USAGE, "bad address '%s' (e.g. 127.0.0.1 or ::1)", bind);
+    return ek_error(ctx, EODKIT_ERR_USAGE, "bad address '%s' (e.g. 127.0.0.1 or ::1)",
+                    bind);
 }
 
 int eodkit_server_start(eodkit_ctx *ctx, const eodkit_server_options *o,
@@ -282,8 +286,8 @@ int eodkit_server_start(eodkit_ctx *ctx, const eodkit_server_options *o,
 
     *out = NULL;
     if (o->port < 0 || o->port > 65535 || threads > 256) {
-        return ek_error(ctx, EODKIT_ERR_USAGE, "bad port %d or thread count %d", o->port,
-                        threads);
+        return ek_error(ctx, EODKIT_ERR_USAGE, "bad port %d or thread count %d",
+                        o->port, threads);
     }
     rc = make_address(ctx, bind, o->port, &addr, &addr_len, &ipv6);
     if (rc != EODKIT_OK) {
@@ -302,7 +306,8 @@ int eodkit_server_start(eodkit_ctx *ctx, const eodkit_server_options *o,
         goto out;
     }
     for (i = 0; i < threads && rc == EODKIT_OK; i++) {
-        rc = eodkit_catalog_open(ctx, o->db, EODKIT_CATALOG_READ_ONLY, 0, &s->handles[i]);
+        rc = eodkit_catalog_open(ctx, o->db, EODKIT_CATALOG_READ_ONLY, 0,
+                                 &s->handles[i]);
         s->nhandles += rc == EODKIT_OK;
     }
     if (rc == EODKIT_OK && o->regions != NULL) {
@@ -312,12 +317,13 @@ int eodkit_server_start(eodkit_ctx *ctx, const eodkit_server_options *o,
         goto out;
     }
     s->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | (ipv6 ? MHD_USE_IPv6 : 0), 0, NULL,
-        NULL, handle, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | (ipv6 ? MHD_USE_IPv6 : 0), 0,
+        NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned int)256, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)15,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_URI_LOG_CALLBACK,
-        request_start, NULL, MHD_OPTION_NOTIFY_COMPLETED, request_end, NULL, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+        MHD_OPTION_URI_LOG_CALLBACK, request_start, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+        request_end, NULL, MHD_OPTION_END);
     if (s->daemon == NULL) {
         rc = ek_error(ctx, EODKIT_ERR_IO,
                       "cannot listen on %s port %d (in use, or not an address of this "

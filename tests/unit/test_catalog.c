@@ -33,8 +33,9 @@ static int setup(void **state)
     close(fd);
     unlink(f->path);
     f->ctx = eodkit_ctx_new();
-    assert_int_equal(eodkit_catalog_open(f->ctx, f->path, EODKIT_CATALOG_WRITE, 1, &f->cat),
-                     EODKIT_OK);
+    assert_int_equal(
+        eodkit_catalog_open(f->ctx, f->path, EODKIT_CATALOG_WRITE, 1, &f->cat),
+        EODKIT_OK);
     *state = f;
     return 0;
 }
@@ -85,9 +86,11 @@ static void values_are_canonical(void **state)
     assert_string_equal(v, "(null)");
     assert_int_equal(canon(EK_F_TASK, " a ; b;;A; c ", v, sizeof v), EODKIT_OK);
     assert_string_equal(v, "a;b;c");
-    assert_int_equal(canon(EK_F_BBOX, "-84.5, 33.6, -84.4, 33.7", v, sizeof v), EODKIT_OK);
+    assert_int_equal(canon(EK_F_BBOX, "-84.5, 33.6, -84.4, 33.7", v, sizeof v),
+                     EODKIT_OK);
     assert_string_equal(v, "-84.5,33.6,-84.4,33.7");
-    assert_int_equal(canon(EK_F_DETAIL, "{\"b\": 1, \"a\": [2]}", v, sizeof v), EODKIT_OK);
+    assert_int_equal(canon(EK_F_DETAIL, "{\"b\": 1, \"a\": [2]}", v, sizeof v),
+                     EODKIT_OK);
     assert_string_equal(v, "{\"a\":[2],\"b\":1}");
 }
 
@@ -106,7 +109,8 @@ static void bad_values_are_refused(void **state)
     assert_int_equal(canon(EK_F_BBOX, "1,2,3", v, sizeof v), EODKIT_ERR_INPUT);
     assert_int_equal(canon(EK_F_BBOX, "0,50,1,40", v, sizeof v), EODKIT_ERR_INPUT);
     assert_int_equal(canon(EK_F_BBOX, "0,0,200,1", v, sizeof v), EODKIT_ERR_INPUT);
-    assert_int_equal(canon(EK_F_NAME, "bad \xc3\x28 utf-8", v, sizeof v), EODKIT_ERR_INPUT);
+    assert_int_equal(canon(EK_F_NAME, "bad \xc3\x28 utf-8", v, sizeof v),
+                     EODKIT_ERR_INPUT);
     assert_int_equal(canon(EK_F_NAME, "two\nlines", v, sizeof v), EODKIT_ERR_INPUT);
     assert_int_equal(canon(EK_F_DETAIL, "[1, 2]", v, sizeof v), EODKIT_ERR_INPUT);
     /* Notes may span lines (quoted CSV fields). */
@@ -155,9 +159,11 @@ static void csv_quoting_and_lines(void **state)
     assert_int_equal(report->nrejected, 2);
     /* Line numbers count the line break inside B's notes and the blank line. */
     assert_non_null(strstr(report->rejected[0], "t.csv:6: bad number '20x3' in year"));
-    assert_non_null(strstr(report->rejected[1], "t.csv:7: 2 fields, but the header has 3"));
+    assert_non_null(
+        strstr(report->rejected[1], "t.csv:7: 2 fields, but the header has 3"));
     eodkit_catalog_report_free(report);
-    assert_int_equal(ek_catalog_lookup(f->ctx, f->cat, "a, WITH comma", &pk), EODKIT_OK);
+    assert_int_equal(ek_catalog_lookup(f->ctx, f->cat, "a, WITH comma", &pk),
+                     EODKIT_OK);
     assert_true(pk != 0);
     assert_int_equal(ek_catalog_load(f->ctx, f->cat, pk, &r), EODKIT_OK);
     assert_string_equal(r.value[EK_F_NOTES], "say \"hi\"");
@@ -249,7 +255,8 @@ static void files_that_are_not_catalogs(void **state)
     /* Some other SQLite database: left alone. */
     unlink(path);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "CREATE TABLE t (x)", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE t (x)", NULL, NULL, NULL),
+                     SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(eodkit_catalog_open(ctx, path, EODKIT_CATALOG_WRITE, 0, &cat),
                      EODKIT_ERR_INPUT);
@@ -257,10 +264,12 @@ static void files_that_are_not_catalogs(void **state)
 
     /* A catalog from a newer eodkit. */
     unlink(path);
-    assert_int_equal(eodkit_catalog_open(ctx, path, EODKIT_CATALOG_WRITE, 1, &cat), EODKIT_OK);
+    assert_int_equal(eodkit_catalog_open(ctx, path, EODKIT_CATALOG_WRITE, 1, &cat),
+                     EODKIT_OK);
     eodkit_catalog_close(cat);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL),
+                     SQLITE_OK);
     sqlite3_close(db);
     cat = NULL;
     assert_int_equal(eodkit_catalog_open(ctx, path, EODKIT_CATALOG_READ, 0, &cat),
@@ -289,7 +298,8 @@ static void new_catalog_holds_the_shipped_datasets(void **state)
     fd = mkstemp(path);
     close(fd);
     unlink(path);
-    assert_int_equal(eodkit_catalog_open(ctx, path, EODKIT_CATALOG_READ, 0, &cat), EODKIT_OK);
+    assert_int_equal(eodkit_catalog_open(ctx, path, EODKIT_CATALOG_READ, 0, &cat),
+                     EODKIT_OK);
     assert_int_equal(ek_catalog_all(ctx, cat, &pks, &n), EODKIT_OK);
     assert_int_equal(n, 285);
     free(pks);
