@@ -1291,6 +1291,7 @@ int eodkit_audit_summary_text(eodkit_ctx *ctx, const char *summary_json, char **
     const char *key;
     size_t i;
     double outside;
+    long long continents, countries;
 
     *text = NULL;
     if (s == NULL) {
@@ -1308,9 +1309,11 @@ int eodkit_audit_summary_text(eodkit_ctx *ctx, const char *summary_json, char **
     }
     ek_strbuf_puts(&b, ")\n");
     outside = json_number_value(json_object_get(s, "outside_europe_north_america"));
-    ek_strbuf_printf(&b, "geography      %lld continents, %lld countries",
-                     (long long)json_integer_value(json_object_get(s, "continents")),
-                     (long long)json_integer_value(json_object_get(s, "countries")));
+    continents = (long long)json_integer_value(json_object_get(s, "continents"));
+    countries = (long long)json_integer_value(json_object_get(s, "countries"));
+    ek_strbuf_printf(&b, "geography      %lld continent%s, %lld countr%s", continents,
+                     continents == 1 ? "" : "s", countries,
+                     countries == 1 ? "y" : "ies");
     if (json_is_number(json_object_get(s, "outside_europe_north_america"))) {
         ek_strbuf_printf(&b, "; %.1f%% outside Europe + North America (review: 61%%)",
                          outside * 100);

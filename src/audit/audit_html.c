@@ -65,6 +65,7 @@ static const char style[] =
     "th,td{text-align:right;padding:4px 8px;border-bottom:1px solid var(--line)}"
     "th{color:var(--muted);font-weight:600}"
     "th:first-child,td:first-child{text-align:left}"
+    "table.w td:nth-child(2),table.w th:nth-child(2){text-align:left}"
     "svg{display:block;width:100%;height:auto;margin:0 auto}"
     "svg.hist{max-width:420px;margin:0}"
     "svg text{font-size:12px;fill:var(--ink)}"
@@ -617,7 +618,7 @@ static void column_chart(ek_strbuf *b, const json_t *doc, const char *section,
 {
     const json_t *counts = json_object_get(json_object_get(doc, section), key0);
     size_t n = json_object_size(counts), k = 0;
-    double most = 1, slot = n > 0 ? CHART_W / (double)n : CHART_W, h = 150;
+    double most = 1, slot = n > 0 ? fmin(CHART_W / (double)n, 90) : CHART_W, h = 150;
     const char *key;
     json_t *v;
     char ptr[PTR_MAX];
@@ -658,7 +659,7 @@ static void time_section(ek_strbuf *b, const json_t *doc)
     ek_strbuf_puts(b, " chips, unknown for ");
     num(b, doc, "/time/unknown", "int");
     ek_strbuf_puts(b, json_is_true(json_object_get(t, "column"))
-                          ? " (no datetime in the index).</p>"
+                          ? " (from the index's datetime column).</p>"
                           : " (the index has no datetime column).</p>");
     if (json_integer_value(json_object_get(t, "known")) > 0) {
         ek_strbuf_puts(b, "<h3>Years</h3>");
@@ -677,6 +678,7 @@ static void band_chart(ek_strbuf *b, const json_t *doc, const char *mod, size_t 
     const json_t *counts;
     double most = 1, w = 300, h = 110, slot;
     size_t i, n;
+    int scale;
 
     snprintf(index, sizeof index, "%zu", k);
     ek_audit_pointer(base, sizeof base, "bands", "modalities", mod, index, NULL);
@@ -690,14 +692,19 @@ static void band_chart(ek_strbuf *b, const json_t *doc, const char *mod, size_t 
     snprintf(title, sizeof title, "%s / %s", mod, text_of(band, "name", "band"));
     ek_strbuf_printf(b, "<svg class=\"bar hist\" viewBox=\"0 0 %g %g\">", w, h + 44);
     svg_label(b, 0, 12, "start", NULL, title);
-    ek_strbuf_puts(b, "<path fill=\"#0f766e\" d=\"");
-    for (i = 0; i < n; i++) {
-        double bh = h * (double)json_integer_value(json_array_get(counts, i)) / most;
+    /* light: log scale, so the tails show; dark: the counts */
+    for (scale = 0; scale < 2; scale++) {
+        ek_strbuf_printf(b, "<path fill=\"%s\" d=\"",
+                         scale == 0 ? "#b7e1dc" : "#0f766e");
+        for (i = 0; i < n; i++) {
+            double c = (double)json_integer_value(json_array_get(counts, i));
+            double bh = scale == 0 ? h * log1p(c) / log1p(most) : h * c / most;
 
-        ek_strbuf_printf(b, "M%.2f %.2fh%.2fv%.2fh%.2fZ", slot * (double)i, 18 + h,
-                         slot * 0.92, -bh, -slot * 0.92);
+            ek_strbuf_printf(b, "M%.2f %.2fh%.2fv%.2fh%.2fZ", slot * (double)i, 18 + h,
+                             slot * 0.92, -bh, -slot * 0.92);
+        }
+        ek_strbuf_puts(b, "\"/>");
     }
-    ek_strbuf_puts(b, "\"/>");
     svg_num(b, doc, 0, h + 32, "start",
             ek_audit_pointer(ptr, sizeof ptr, "bands", "modalities", mod, index, "min",
                              NULL),
@@ -817,7 +824,8 @@ static void weights_table(ek_strbuf *b, const json_t *doc, const char *kind,
 
     ek_strbuf_printf(
         b,
-        "<table><tr><th>split</th><th>%s</th><th>chips</th><th>weight of each "
+        "<table class=\"w\"><tr><th>split</th><th>%s</th><th>chips</th><th>weight of "
+        "each "
         "chip</th></tr>",
         what);
     json_object_foreach((json_t *)w, split, per)
