@@ -1,12 +1,14 @@
-"""Every example of doc/cmd/catalog.md and doc/cmd/serve.md runs: the catalog
-commands in a folder holding what they name (my-datasets.csv, a dataset
-built at out/atlanta), the server with its curl requests (on a free port in
-place of 8080), and `--help` prints the pages."""
+"""Every example of doc/cmd/catalog.md, doc/cmd/serve.md and doc/catalog.md
+runs: the catalog commands in a folder holding what they name
+(my-datasets.csv, a dataset built at out/atlanta), the server with its curl
+requests (on a free port in place of 8080), the SQL queries on a new
+catalog, and `--help` prints the pages."""
 import json
 import re
 import shlex
 import signal
 import socket
+import sqlite3
 import subprocess
 import urllib.request
 
@@ -82,3 +84,19 @@ def test_serve_examples_run(tmp_path):
         finally:
             proc.kill()
             proc.communicate()
+
+
+def test_sql_examples_run(tmp_path):
+    db = tmp_path / "c.sqlite"
+    run("catalog", "--db", db, "search", "--limit", "1")
+    queries = re.findall(r"```sql\n(.*?)```", (SOURCE / "doc/catalog.md").read_text(), re.S)
+    assert len(queries) == 2
+    con = sqlite3.connect(db)
+    per_continent = con.execute(queries[0]).fetchall()
+    assert per_continent[0][:2] == ("Europe", 27)
+    largest = con.execute(queries[1]).fetchall()
+    assert len(largest) == 5 and all("sentinel" in " ".join(
+        str(v) for v in con.execute("SELECT name, aliases, sensor, region FROM dataset "
+                                    "WHERE name = ?", (name,)).fetchone()).lower()
+        for name, _, _ in largest)
+    con.close()

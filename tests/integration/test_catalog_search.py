@@ -30,7 +30,7 @@ def ids(rows):
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
     path = tmp_path_factory.mktemp("catalog") / "c.sqlite"
-    run("catalog", "--db", path, "path")
+    run("catalog", "--db", path, "search", "--limit", "1")  # creates it
     return path
 
 

@@ -233,7 +233,6 @@ def test_read_only_and_live(tmp_path):
     """The server never writes the catalog, sees what `catalog import` adds
     while it runs, and serves a catalog file marked read-only."""
     db = tmp_path / "c.sqlite"
-    run("catalog", "--db", db, "path")
     run("catalog", "--db", db, "search", "--limit", "1")
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     with Server(db) as s:
