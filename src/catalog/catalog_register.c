@@ -130,9 +130,10 @@ static int guess_continent(eodkit_ctx *ctx, ek_import *imp, ek_record *r,
         hit = &layer->items[k];
         rc = ek_record_set(ctx, r, EK_F_CONTINENT, hit->continent);
     }
-    if (rc == EODKIT_OK && hit != NULL && hit->country_name != NULL &&
-        r->value[EK_F_REGION] == NULL) {
-        rc = ek_record_set(ctx, r, EK_F_REGION, hit->country_name);
+    /* The country as the build's own tagging names it: ISO 3166 alpha-3. */
+    if (rc == EODKIT_OK && hit != NULL && r->value[EK_F_REGION] == NULL) {
+        rc = ek_record_set(ctx, r, EK_F_REGION,
+                           hit->country != NULL ? hit->country : hit->country_name);
     }
     if (rc == EODKIT_OK) {
         rc =

@@ -110,7 +110,7 @@ def test_continent_from_the_region_layer(tmp_path, atlanta, shared):
     assert "eodkit: note: Atlanta building footprints: collection.json lists no continents; " \
            f"'North America' is the continent under the footprint's centre" in proc.stderr
     d = json.loads(cat(db, "show", "atlanta-buildings", "--json").stdout)
-    assert d["continent"] == ["North America"] and d["region"] == "United States"
+    assert d["continent"] == ["North America"] and d["region"] == "USA"
     found = json.loads(cat(db, "search", "--continent", "North America", "atlanta",
                            "--json").stdout)["datasets"]
     assert "atlanta-buildings" in [x["id"] for x in found]
