@@ -76,7 +76,8 @@ static const char style[] =
     ".density circle{fill:#dc2626;stroke:#fff;stroke-width:.8}"
     ".density circle.halo{fill:#dc2626;fill-opacity:.12;stroke:none}"
     ".splitmap .land path{fill:#f8fafc;stroke:#94a3b8;stroke-width:1}"
-    ".splitmap .chips rect:not(.cell){fill-opacity:.5}"
+    ".splitmap .chips rect{fill-opacity:.5}.splitmap .chips rect.cell{fill-opacity:.8}"
+    ".splitmap .chips{shape-rendering:crispEdges}"
     ".grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:"
     "10px 24px}"
     "footer{color:var(--muted);font-size:13px;text-align:center;padding:10px}";

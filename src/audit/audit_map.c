@@ -25,8 +25,8 @@
 #define SPLIT_MAP_W 900.0
 #define SPLIT_MAP_H 560.0
 /* Above this many chips the split map shows cells, not chips. */
-#define SPLIT_MAP_CHIPS 12000
-#define SPLIT_MAP_CELLS 240
+#define SPLIT_MAP_CHIPS 8000
+#define SPLIT_MAP_CELLS 120
 
 static const char *const split_colours[] = {"#2563eb", "#f59e0b", "#dc2626", "#059669",
                                             "#7c3aed", "#db2777", "#0891b2", "#65a30d"};
@@ -342,8 +342,20 @@ static void split_map_chips(ek_strbuf *b, const ek_audit_index *ix, const frame 
     }
 }
 
+/* The split with most chips in cell K, or -1 when it has none. */
+static int cell_split(const uint32_t *counts, size_t k, size_t ns)
+{
+    size_t best = 0, s;
+
+    for (s = 1; s < ns; s++) {
+        best = counts[k * ns + s] > counts[k * ns + best] ? s : best;
+    }
+    return counts[k * ns + best] > 0 ? (int)best : -1;
+}
+
 /* Many chips: cells of the frame in the colour of their most frequent split
-   (by chip centre), more opaque where more chips fall. */
+   (by chip centre); runs of cells of one split along a row become one
+   rectangle, which keeps the file small. */
 static int split_map_cells(ek_strbuf *b, const ek_audit_index *ix, const frame *f)
 {
     double cell =
@@ -351,7 +363,7 @@ static int split_map_cells(ek_strbuf *b, const ek_audit_index *ix, const frame *
         SPLIT_MAP_CELLS;
     size_t nx = (size_t)ceil((double)(f->x1 - f->x0) / cell) + 1;
     size_t ny = (size_t)ceil((double)(f->y1 - f->y0) / cell) + 1;
-    size_t ns = ix->splits.n, i, k, s, most = 1;
+    size_t ns = ix->splits.n, i, x, y;
     uint32_t *counts = calloc(nx * ny * ns, sizeof *counts);
 
     if (counts == NULL) {
@@ -367,31 +379,25 @@ static int split_map_cells(ek_strbuf *b, const ek_audit_index *ix, const frame *
             counts[(cy * nx + cx) * ns + (size_t)c->split]++;
         }
     }
-    for (k = 0; k < nx * ny; k++) {
-        size_t total = 0;
+    for (y = 0; y < ny; y++) {
+        for (x = 0; x < nx;) {
+            int split = cell_split(counts, y * nx + x, ns);
+            size_t run = 1;
 
-        for (s = 0; s < ns; s++) {
-            total += counts[k * ns + s];
-        }
-        most = total > most ? total : most;
-    }
-    for (k = 0; k < nx * ny; k++) {
-        size_t total = 0, best = 0;
-
-        for (s = 0; s < ns; s++) {
-            total += counts[k * ns + s];
-            best = counts[k * ns + s] > counts[k * ns + best] ? s : best;
-        }
-        if (total > 0) {
-            ek_strbuf_printf(
-                b,
-                "<rect class=\"cell\" data-s=\"%zu\" x=\"%.2f\" y=\"%.2f\" "
-                "width=\"%.2f\" height=\"%.2f\" fill=\"%s\" "
-                "fill-opacity=\"%.2f\"/>",
-                best, (double)(k % nx) * cell * f->scale,
-                (double)(k / nx) * cell * f->scale, cell * f->scale, cell * f->scale,
-                ek_audit_split_colour(best),
-                0.35 + 0.65 * (double)total / (double)most);
+            while (x + run < nx && cell_split(counts, y * nx + x + run, ns) == split) {
+                run++;
+            }
+            if (split >= 0) {
+                ek_strbuf_printf(b,
+                                 "<rect class=\"cell\" data-s=\"%d\" x=\"%.2f\" "
+                                 "y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+                                 "fill=\"%s\"/>",
+                                 split, (double)x * cell * f->scale,
+                                 (double)y * cell * f->scale,
+                                 (double)run * cell * f->scale, cell * f->scale,
+                                 ek_audit_split_colour((size_t)split));
+            }
+            x += run;
         }
     }
     free(counts);
