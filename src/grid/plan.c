@@ -336,6 +336,22 @@ static int set_grid_crs(eodkit_ctx *ctx, ek_grid *g)
     return g->wkt == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 }
 
+/* The file whose grid `like: NAME` means: the finest one of the modality
+   (with band_files, bands come at several resolutions). */
+static const ek_source *like_source(const ek_recipe *r, const ek_plan *p)
+{
+    const ek_modality *m = &p->modalities[ek_recipe_find_modality(r, r->like)];
+    const ek_source *best = &m->sources[0];
+    size_t i;
+
+    for (i = 1; i < m->nsources; i++) {
+        if (fabs(m->sources[i].gt[1]) < fabs(best->gt[1])) {
+            best = &m->sources[i];
+        }
+    }
+    return best;
+}
+
 /* The CRS of the one grid: the recipe's, or the `like` modality's. */
 static int single_crs(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, ek_grid *g)
 {
@@ -346,7 +362,7 @@ static int single_crs(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, ek_grid *
         return ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory for a CRS");
     }
     if (r->like != NULL) {
-        const ek_source *s = &p->modalities[ek_recipe_find_modality(r, r->like)].sources[0];
+        const ek_source *s = like_source(r, p);
 
         if (OSRSetFromUserInput(g->srs, s->wkt) != OGRERR_NONE) {
             return ek_error_gdal(ctx, "%s: unreadable CRS", s->path);
@@ -415,16 +431,17 @@ static int data_bounds(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
     return EODKIT_OK;
 }
 
-/* Grid G covering EXT (in its CRS), snapped outwards to the pixel lattice
-   through (OX, OY) with pixel size RX x RY. */
+/* Grid G covering EXT (in its CRS) with pixel size RX x RY: its top-left
+   corner snapped outwards to the lattice of steps AX x AY through (OX, OY),
+   its other corner to the pixel lattice. */
 static void frame_grid(ek_grid *g, const double ext[4], double ox, double oy, double rx,
-                       double ry)
+                       double ry, double ax, double ay)
 {
-    /* the 1e-6 pixel slack keeps float noise from adding a row or column */
-    double x0 = ox + floor((ext[0] - ox) / rx + 1e-6) * rx;
-    double x1 = ox + ceil((ext[2] - ox) / rx - 1e-6) * rx;
-    double y1 = oy + ceil((ext[3] - oy) / ry - 1e-6) * ry;
-    double y0 = oy + floor((ext[1] - oy) / ry + 1e-6) * ry;
+    /* the 1e-6 step slack keeps float noise from adding a row or column */
+    double x0 = ox + floor((ext[0] - ox) / ax + 1e-6) * ax;
+    double y1 = oy + ceil((ext[3] - oy) / ay - 1e-6) * ay;
+    double x1 = x0 + ceil((ext[2] - x0) / rx - 1e-6) * rx;
+    double y0 = y1 - ceil((y1 - ext[1]) / ry - 1e-6) * ry;
 
     g->gt[0] = x0, g->gt[1] = rx, g->gt[2] = 0;
     g->gt[3] = y1, g->gt[4] = 0, g->gt[5] = -ry;
@@ -475,7 +492,7 @@ static int single_grid(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeome
         return rc;
     }
     if (r->like != NULL) {
-        const ek_source *s = &p->modalities[ek_recipe_find_modality(r, r->like)].sources[0];
+        const ek_source *s = like_source(r, p);
 
         if (s->gt[2] != 0 || s->gt[4] != 0) {
             return ek_error(ctx, EODKIT_ERR_INPUT,
@@ -501,7 +518,13 @@ static int single_grid(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeome
             return rc;
         }
     }
-    frame_grid(g, ext, ox, oy, rx, ry);
+    /* Chips start at the `like` raster's corner, or at CRS multiples of the
+       stride: the same place gives the same chips in every dataset. */
+    if (r->like != NULL) {
+        frame_grid(g, ext, ox, oy, rx, ry, rx, ry);
+    } else {
+        frame_grid(g, ext, 0, 0, rx, ry, rx * p->stride_x, ry * p->stride_y);
+    }
     lay_chips(p, g);
     if (g->nx == 0 || g->ny == 0) {
         return ek_error(ctx, EODKIT_ERR_INPUT,
@@ -568,7 +591,8 @@ static int utm_grids(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeometr
             }
             if (rc == EODKIT_OK) {
                 ext[0] -= margin_x, ext[2] += margin_x, ext[1] -= margin_y, ext[3] += margin_y;
-                frame_grid(g, ext, 0, 0, r->res_x, r->res_y);
+                frame_grid(g, ext, 0, 0, r->res_x, r->res_y, r->res_x * p->stride_x,
+                           r->res_y * p->stride_y);
                 lay_chips(p, g);
             }
         }
@@ -862,6 +886,47 @@ static void number_chips(ek_plan *p)
     }
 }
 
+/* crs: utm frames every zone the data's bounds touch; keep only the grids
+   that hold candidate chips, renumbering chips and units. */
+static int drop_empty_grids(eodkit_ctx *ctx, ek_plan *p)
+{
+    uint8_t *candidate = ek_calloc(ctx, p->nchips, 1);
+    size_t g, kept = 0, m, s, at = 0;
+
+    if (candidate == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (g = 0; g < p->ngrids; g++) {
+        ek_grid *gr = &p->grids[g];
+        size_t n = (size_t)gr->nx * (size_t)gr->ny, k, count = 0;
+
+        for (k = 0; k < n; k++) {
+            count += p->candidate[gr->first_chip + k];
+        }
+        if (count == 0) {
+            OSRRelease(gr->srs);
+            free(gr->wkt);
+            free(gr->crs_code);
+            continue;
+        }
+        memcpy(candidate + at, p->candidate + gr->first_chip, n);
+        at += n;
+        for (m = 0; m < p->nmodalities; m++) {
+            ek_modality *mod = &p->modalities[m];
+
+            for (s = 0; s < mod->nsources; s++) {
+                mod->placements[kept * mod->nsources + s] = mod->placements[g * mod->nsources + s];
+            }
+        }
+        p->grids[kept++] = *gr;
+    }
+    free(p->candidate);
+    p->candidate = candidate;
+    p->ngrids = kept;
+    number_chips(p);
+    return EODKIT_OK;
+}
+
 int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan)
 {
     int rc = EODKIT_OK, next_id = 0;
@@ -909,6 +974,9 @@ int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan)
     }
     if (rc == EODKIT_OK) {
         rc = mark_candidates(ctx, p, aoi);
+    }
+    if (rc == EODKIT_OK && p->ngrids > 1) {
+        rc = drop_empty_grids(ctx, p);
     }
     if (rc == EODKIT_OK && p->ncandidates == 0) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT,

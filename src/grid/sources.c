@@ -322,6 +322,10 @@ int ek_source_place(eodkit_ctx *ctx, const ek_grid *g, const ek_source *s, ek_pl
     pl->gy1 = (b[1] - g->gt[3]) / g->gt[5];
 
     srs = OSRNewSpatialReference(s->wkt);
+    if (srs != NULL) {
+        /* compare like with like: both in longitude, latitude order */
+        OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
+    }
     same_crs = srs != NULL && OSRIsSame(srs, g->srs);
     OSRRelease(srs);
     if (same_crs && s->gt[2] == 0 && s->gt[4] == 0 && same_size(s->gt[1], g->gt[1]) &&

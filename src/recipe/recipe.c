@@ -795,7 +795,7 @@ int eodkit_recipe_load(eodkit_ctx *ctx, const char *path, eodkit_recipe **recipe
     if (r == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    r->error_threshold = 0.125;
+    r->error_threshold = 0; /* exact transforms: see doc/recipe.md */
     r->path = ek_strdup(ctx, path);
     r->dir = ek_path_dirname(ctx, path);
     if (r->path == NULL || r->dir == NULL) {

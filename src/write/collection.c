@@ -235,6 +235,9 @@ static json_t *label_json(const ek_dataset_facts *f, const ek_array_desc *d,
                                               classes[k].name));
     }
     json_object_set_new(o, "classes", list);
+    if (l->recipe->has_ignore) {
+        json_object_set_new(o, "ignore_index", json_integer(l->recipe->ignore_index));
+    }
     if (l->recipe->task == EK_TASK_MULTILABEL) {
         json_object_set_new(o, "min_class_share",
                             json_real(l->recipe->min_class_share));

@@ -59,7 +59,7 @@ static void defaults_are_filled(void **state)
     assert_string_equal(r->like, "optical"); /* the first modality's grid */
     assert_int_equal(r->chip_w, 64);
     assert_int_equal(r->stride_y, 64);
-    assert_true(r->error_threshold == 0.125);
+    assert_true(r->error_threshold == 0);
     assert_true(r->max_nodata == 1.0);
     assert_int_equal(r->split.method, EK_SPLIT_RANDOM);
     assert_int_equal(r->split.nsplits, 3);
