@@ -52,6 +52,7 @@ typedef struct audit {
     double *w_continent, *w_class;
     json_t *doc; /* audit.json */
     char *html_path, *json_path, *sheet_path;
+    int oom; /* a scratch allocation failed */
 } audit;
 
 /* Nonzero for continent names that mean no land ("none", Natural Earth's
@@ -78,12 +79,25 @@ static json_t *load_json(audit *a, const char *name)
     if (!ek_fs_is_file(path)) {
         ek_error(a->ctx, EODKIT_ERR_INPUT, "%s: not an eodkit dataset (no %s)", a->dir,
                  name);
-    } else if ((j = json_load_file(path, 0, &err)) == NULL) {
-        ek_error(a->ctx, EODKIT_ERR_INPUT, "%s:%d:%d: not valid JSON: %s", path,
-                 err.line, err.column, err.text);
+    } else {
+        j = json_load_file(path, 0, &err);
+        if (j == NULL) {
+            ek_error(a->ctx, EODKIT_ERR_INPUT, "%s:%d:%d: not valid JSON: %s", path,
+                     err.line, err.column, err.text);
+        }
     }
     free(path);
     return j;
+}
+
+/* Zeroed scratch memory for N items of SIZE bytes; on failure NULL, and A
+   remembers it (measure() then fails with EODKIT_ERR_NOMEM). */
+static void *scratch(audit *a, size_t n, size_t size)
+{
+    void *p = ek_calloc(a->ctx, n, size);
+
+    a->oom |= p == NULL;
+    return p;
 }
 
 static double ratio(double part, double whole)
@@ -121,9 +135,13 @@ static int load_inputs(audit *a)
                    a->dir)
              : EODKIT_OK;
     free(mark);
-    if (rc != EODKIT_OK || (a->collection = load_json(a, "collection.json")) == NULL ||
-        (a->stats = load_json(a, "stats.json")) == NULL ||
-        (a->provenance = load_json(a, "provenance.json")) == NULL) {
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    a->collection = load_json(a, "collection.json");
+    a->stats = a->collection != NULL ? load_json(a, "stats.json") : NULL;
+    a->provenance = a->stats != NULL ? load_json(a, "provenance.json") : NULL;
+    if (a->provenance == NULL) {
         return eodkit_ctx_status(a->ctx);
     }
     if (!json_is_array(json_object_get(a->collection, "eodkit:modalities"))) {
@@ -245,12 +263,12 @@ static int load_regions(audit *a)
 
 /* ---- sections of audit.json ---- */
 
-static json_t *dataset_section(const audit *a)
+static json_t *dataset_section(audit *a)
 {
     const ek_audit_index *ix = a->ix;
     json_t *o = json_object(), *splits = json_object(), *grid = json_object();
     json_t *g = json_object_get(a->collection, "eodkit:grid");
-    size_t *per = calloc(ix->splits.n + 1, sizeof *per), i;
+    size_t *per = scratch(a, ix->splits.n + 1, sizeof *per), i;
     OGRSpatialReferenceH srs = NULL;
     const char *wkt = a->ngrids > 0 ? a->grids[0].wkt : NULL;
     char *units = NULL;
@@ -276,7 +294,8 @@ static json_t *dataset_section(const audit *a)
     json_object_set(grid, "resolution", json_object_get(g, "resolution"));
     json_object_set(grid, "chip_size", json_object_get(g, "chip_size"));
     json_object_set(grid, "stride", json_object_get(g, "stride"));
-    if (wkt != NULL && (srs = OSRNewSpatialReference(wkt)) != NULL) {
+    srs = wkt != NULL ? OSRNewSpatialReference(wkt) : NULL;
+    if (srs != NULL) {
         if (OSRIsGeographic(srs)) {
             OSRGetAngularUnits(srs, &units);
         } else {
@@ -363,9 +382,9 @@ static int compare_count(const void *a, const void *b)
 
 /* {name: chips} of table T from per-entry COUNTS, most chips first, zero
    counts left out. */
-static json_t *ranked_counts(const ek_names *t, const size_t *counts)
+static json_t *ranked_counts(audit *a, const ek_names *t, const size_t *counts)
 {
-    count_item *items = calloc(t->n + 1, sizeof *items);
+    count_item *items = scratch(a, t->n + 1, sizeof *items);
     json_t *o = json_object();
     size_t i, m = 0;
 
@@ -431,7 +450,7 @@ static int geography_section(audit *a, json_t **out)
     }
     json_object_set_new(o, "continents", conts);
     countries = json_object();
-    ranked = ranked_counts(&ix->countries, country);
+    ranked = ranked_counts(a, &ix->countries, country);
     json_object_foreach(ranked, key, v)
     {
         int32_t id = ek_names_find(&ix->countries, key);
@@ -449,11 +468,11 @@ static int geography_section(audit *a, json_t **out)
     }
     json_decref(ranked);
     json_object_set_new(o, "countries", countries);
-    json_object_set_new(o, "regions", ranked_counts(&ix->regions, region));
+    json_object_set_new(o, "regions", ranked_counts(a, &ix->regions, region));
     by_split = json_object();
     for (s = 0; s < nsplits; s++) {
         json_object_set_new(by_split, ix->splits.names[s],
-                            ranked_counts(&ix->continents, cont + ncont * (1 + s)));
+                            ranked_counts(a, &ix->continents, cont + ncont * (1 + s)));
     }
     json_object_set_new(o, "by_split", by_split);
     json_object_set_new(o, "reference_source", json_string(REFERENCE_SOURCE));
@@ -583,7 +602,7 @@ static int compare_text(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static json_t *time_section(const audit *a)
+static json_t *time_section(audit *a)
 {
     const ek_audit_index *ix = a->ix;
     json_t *o = json_object(), *years = json_object(), *months = json_object(), *sorted;
@@ -605,7 +624,7 @@ static json_t *time_section(const audit *a)
     }
     /* years in calendar order */
     n = json_object_size(years);
-    keys = calloc(n + 1, sizeof *keys);
+    keys = scratch(a, n + 1, sizeof *keys);
     sorted = json_object();
     i = 0;
     json_object_foreach(years, key, v)
@@ -787,10 +806,10 @@ static int leakage_section(audit *a, json_t **out)
 /* Entropy of the non-background classes of COUNTS ({class id: n}) over
    CATEGORIES classes, each class in its slot of NAMES so splits line up;
    the counts are also added to ALL. */
-static double class_entropy(const json_t *counts, const json_t *names,
+static double class_entropy(audit *a, const json_t *counts, const json_t *names,
                             const char *background, size_t categories, double *all)
 {
-    double *mine = calloc(json_object_size(names) + 1, sizeof *mine);
+    double *mine = scratch(a, json_object_size(names) + 1, sizeof *mine);
     const char *cls, *name;
     json_t *v, *ignored;
     size_t slot, n = json_object_size(names);
@@ -825,8 +844,7 @@ static double class_entropy(const json_t *counts, const json_t *names,
 /* Share of land chips outside Europe + North America, and the entropies of
    continents (over the review's six and any other continent present) and of
    classes (chips per label for classification, else pixels per class). */
-static json_t *bias_section(const audit *a, const json_t *geography,
-                            const json_t *classes)
+static json_t *bias_section(audit *a, const json_t *geography, const json_t *classes)
 {
     json_t *o = json_object(), *v, *by_split, *counts_by_split, *names, *per;
     const char *key, *split;
@@ -835,8 +853,8 @@ static json_t *bias_section(const audit *a, const json_t *geography,
     int known;
     char bg[24];
 
-    counts = calloc(json_object_size(json_object_get(geography, "continents")) + 1,
-                    sizeof *counts);
+    counts = scratch(a, json_object_size(json_object_get(geography, "continents")) + 1,
+                     sizeof *counts);
     json_object_foreach(json_object_get(geography, "continents"), key, v)
     {
         double chips = (double)json_integer_value(json_object_get(v, "chips"));
@@ -876,13 +894,13 @@ static json_t *bias_section(const audit *a, const json_t *geography,
     categories = json_array_size(
         json_object_get(json_object_get(a->collection, "eodkit:label"), "classes"));
     names = json_object_get(classes, "names");
-    all = calloc(json_object_size(names) + 1, sizeof *all);
+    all = scratch(a, json_object_size(names) + 1, sizeof *all);
     by_split = json_object();
     snprintf(bg, sizeof bg, "%d", a->labels.background);
     json_object_foreach(counts_by_split, split, per)
     {
         if (all != NULL) {
-            double h = class_entropy(per, names, bg, categories, all);
+            double h = class_entropy(a, per, names, bg, categories, all);
 
             json_object_set_new(by_split, split, real_or_null(categories >= 2, h));
         }
@@ -1123,7 +1141,7 @@ static int measure(audit *a)
     json_object_set_new(a->doc, "bias", bias_section(a, geo, classes));
     json_object_set_new(a->doc, "weights", weights);
     json_object_set_new(a->doc, "warnings", warnings_of(leak, dataset));
-    return EODKIT_OK;
+    return a->oom ? EODKIT_ERR_NOMEM : EODKIT_OK;
 }
 
 /* ---- outputs ---- */

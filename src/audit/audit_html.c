@@ -84,7 +84,9 @@ static const char style[] =
 
 /* ---- numbers ---- */
 
-const char *ek_audit_pointer(char *buf, size_t size, ...)
+/* Write into BUF (SIZE bytes) the JSON pointer made of the NULL-terminated
+   list of keys that follows, escaped as RFC 6901 says; return BUF. */
+static const char *pointer(char *buf, size_t size, ...)
 {
     va_list ap;
     const char *key;
@@ -110,7 +112,8 @@ const char *ek_audit_pointer(char *buf, size_t size, ...)
     return buf;
 }
 
-json_t *ek_audit_json_at(const json_t *root, const char *ptr)
+/* The value at JSON pointer PTR (RFC 6901) of ROOT, or NULL. */
+static json_t *json_at(const json_t *root, const char *ptr)
 {
     json_t *at = (json_t *)root;
     char key[PTR_MAX];
@@ -136,7 +139,7 @@ json_t *ek_audit_json_at(const json_t *root, const char *ptr)
     return at;
 }
 
-/* V as FMT says (see ek_audit_html_number). */
+/* V as FMT says (see html_number). */
 static void format_number(const json_t *v, const char *fmt, char *out, size_t size)
 {
     double x = json_number_value(v);
@@ -170,12 +173,18 @@ static void format_number(const json_t *v, const char *fmt, char *out, size_t si
     }
 }
 
-void ek_audit_html_number(ek_strbuf *b, const json_t *audit, const char *tag,
-                          const char *attrs, const char *ptr, const char *fmt)
+/*
+** Append the number at JSON pointer PTR of AUDIT to B as
+** <TAG ATTRS data-k="PTR" data-f="FMT">text</TAG>, so tests can check every
+** number shown against audit.json. FMT: "int" (1,234), "pct" (12.3%), "f3"
+** (0.123), "g" (%.6g). null shows as "n/a". ATTRS may be "".
+*/
+static void html_number(ek_strbuf *b, const json_t *audit, const char *tag,
+                        const char *attrs, const char *ptr, const char *fmt)
 {
     char text[64];
 
-    format_number(ek_audit_json_at(audit, ptr), fmt, text, sizeof text);
+    format_number(json_at(audit, ptr), fmt, text, sizeof text);
     ek_strbuf_printf(b, "<%s%s%s data-k=\"", tag, attrs[0] != '\0' ? " " : "", attrs);
     ek_strbuf_xml(b, ptr);
     ek_strbuf_printf(b, "\" data-f=\"%s\">%s</%s>", fmt, text, tag);
@@ -184,12 +193,12 @@ void ek_audit_html_number(ek_strbuf *b, const json_t *audit, const char *tag,
 /* Shorthands: a number in a <span> / table cell / SVG <text> at X, Y. */
 static void num(ek_strbuf *b, const json_t *doc, const char *ptr, const char *fmt)
 {
-    ek_audit_html_number(b, doc, "span", "", ptr, fmt);
+    html_number(b, doc, "span", "", ptr, fmt);
 }
 
 static void cell(ek_strbuf *b, const json_t *doc, const char *ptr, const char *fmt)
 {
-    ek_audit_html_number(b, doc, "td", "", ptr, fmt);
+    html_number(b, doc, "td", "", ptr, fmt);
 }
 
 static void svg_num(ek_strbuf *b, const json_t *doc, double x, double y,
@@ -199,7 +208,7 @@ static void svg_num(ek_strbuf *b, const json_t *doc, double x, double y,
 
     snprintf(attrs, sizeof attrs, "x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\"", x, y,
              anchor);
-    ek_audit_html_number(b, doc, "text", attrs, ptr, fmt);
+    html_number(b, doc, "text", attrs, ptr, fmt);
 }
 
 static void svg_label(ek_strbuf *b, double x, double y, const char *anchor,
@@ -276,8 +285,7 @@ static void header(ek_strbuf *b, const json_t *doc)
             k, ek_audit_split_colour(k));
         ek_strbuf_xml(b, split);
         ek_strbuf_puts(b, " <b>");
-        num(b, doc, ek_audit_pointer(ptr, sizeof ptr, "dataset", "splits", split, NULL),
-            "int");
+        num(b, doc, pointer(ptr, sizeof ptr, "dataset", "splits", split, NULL), "int");
         ek_strbuf_puts(b, "</b></span>");
         k++;
     }
@@ -313,7 +321,7 @@ static void card(ek_strbuf *b, const json_t *doc, const char *cls, const char *p
                  const char *fmt, const char *label)
 {
     ek_strbuf_printf(b, "<div class=\"card %s\">", cls);
-    ek_audit_html_number(b, doc, "span", "class=\"v\"", ptr, fmt);
+    html_number(b, doc, "span", "class=\"v\"", ptr, fmt);
     ek_strbuf_puts(b, "<span class=\"l\">");
     ek_strbuf_puts(b, label);
     ek_strbuf_puts(b, "</span></div>");
@@ -349,6 +357,7 @@ static int maps(ek_strbuf *b, const json_t *doc, const ek_audit_index *ix,
     json_t *v;
     char ptr[PTR_MAX];
     size_t k = 0, g;
+    int rc;
 
     ek_strbuf_puts(
         b, "<section id=\"where\"><h2>Where the chips are</h2><p class=\"note\">");
@@ -361,8 +370,9 @@ static int maps(ek_strbuf *b, const json_t *doc, const ek_audit_index *ix,
     }
     ek_strbuf_puts(b, "red circles: chips per 2&deg; cell, larger where denser. "
                       "Equirectangular, 60&deg;S to 84&deg;N.</p>");
-    if (ek_audit_svg_world(b, ix, map) != EODKIT_OK) {
-        return b->status;
+    rc = ek_audit_svg_world(b, ix, map);
+    if (rc != EODKIT_OK) {
+        return rc;
     }
     ek_strbuf_puts(
         b,
@@ -378,8 +388,7 @@ static int maps(ek_strbuf *b, const json_t *doc, const ek_audit_index *ix,
             k, ek_audit_split_colour(k));
         ek_strbuf_xml(b, split);
         ek_strbuf_puts(b, " ");
-        num(b, doc, ek_audit_pointer(ptr, sizeof ptr, "dataset", "splits", split, NULL),
-            "int");
+        num(b, doc, pointer(ptr, sizeof ptr, "dataset", "splits", split, NULL), "int");
         ek_strbuf_puts(b, " chips</span>");
         k++;
     }
@@ -391,8 +400,9 @@ static int maps(ek_strbuf *b, const json_t *doc, const ek_audit_index *ix,
                                                        : "(custom CRS)");
             ek_strbuf_puts(b, "</h3>");
         }
-        if (ek_audit_svg_splits(b, ix, map, g) != EODKIT_OK) {
-            return b->status;
+        rc = ek_audit_svg_splits(b, ix, map, g);
+        if (rc != EODKIT_OK) {
+            return rc;
         }
     }
     ek_strbuf_puts(b, "</section>");
@@ -432,14 +442,14 @@ static void continents(ek_strbuf *b, const json_t *doc)
             "<rect x=\"%g\" y=\"%g\" width=\"%.1f\" height=\"16\" rx=\"3\" "
             "fill=\"#0f766e\"/>",
             label_w, y, bar_w * share / most);
-        svg_num(b, doc, label_w + bar_w * share / most + 6, y + 13, "start",
-                ek_audit_pointer(ptr, sizeof ptr, "geography", "continents", name,
-                                 "share", NULL),
-                "pct");
-        svg_num(b, doc, CHART_W - 4, y + 13, "end",
-                ek_audit_pointer(ptr, sizeof ptr, "geography", "continents", name,
-                                 "chips", NULL),
-                "int");
+        svg_num(
+            b, doc, label_w + bar_w * share / most + 6, y + 13, "start",
+            pointer(ptr, sizeof ptr, "geography", "continents", name, "share", NULL),
+            "pct");
+        svg_num(
+            b, doc, CHART_W - 4, y + 13, "end",
+            pointer(ptr, sizeof ptr, "geography", "continents", name, "chips", NULL),
+            "int");
         if (json_is_number(json_object_get(v, "reference_share"))) {
             ek_strbuf_printf(
                 b,
@@ -448,11 +458,10 @@ static void continents(ek_strbuf *b, const json_t *doc)
                 label_w, y + 19, bar_w * ref / most);
             ek_strbuf_printf(b, "<text class=\"m\" x=\"%.1f\" y=\"%.1f\">review ",
                              label_w + bar_w * ref / most + 6, y + 27);
-            ek_audit_html_number(b, doc, "tspan", "",
-                                 ek_audit_pointer(ptr, sizeof ptr, "geography",
-                                                  "continents", name, "reference_share",
-                                                  NULL),
-                                 "pct");
+            html_number(b, doc, "tspan", "",
+                        pointer(ptr, sizeof ptr, "geography", "continents", name,
+                                "reference_share", NULL),
+                        "pct");
             ek_strbuf_puts(b, "</text>");
         }
         y += row;
@@ -501,12 +510,10 @@ static void countries(ek_strbuf *b, const json_t *doc)
             "fill=\"#0f766e\"/>",
             label_w, y, fmax(1, bar_w * chips / most));
         svg_num(b, doc, label_w + bar_w * chips / most + 6, y + 13, "start",
-                ek_audit_pointer(ptr, sizeof ptr, "geography", "countries", code,
-                                 "chips", NULL),
+                pointer(ptr, sizeof ptr, "geography", "countries", code, "chips", NULL),
                 "int");
         svg_num(b, doc, CHART_W - 4, y + 13, "end",
-                ek_audit_pointer(ptr, sizeof ptr, "geography", "countries", code,
-                                 "share", NULL),
+                pointer(ptr, sizeof ptr, "geography", "countries", code, "share", NULL),
                 "pct");
         y += row;
     }
@@ -591,20 +598,15 @@ static void classes_section(ek_strbuf *b, const json_t *doc)
         ek_strbuf_printf(b, "</td><td>%s</td>", id);
         json_object_foreach((json_t *)splits, split, ignored)
         {
-            cell(
-                b, doc,
-                ek_audit_pointer(ptr, sizeof ptr, "classes", "pixels", split, id, NULL),
-                "int");
-            cell(b, doc,
-                 ek_audit_pointer(ptr, sizeof ptr, "classes", "pixel_shares", split, id,
-                                  NULL),
-                 "pct");
-            cell(b, doc,
-                 ek_audit_pointer(ptr, sizeof ptr, "classes", "chips", split, id, NULL),
+            cell(b, doc, pointer(ptr, sizeof ptr, "classes", "pixels", split, id, NULL),
                  "int");
             cell(b, doc,
-                 ek_audit_pointer(ptr, sizeof ptr, "classes", "dominant", split, id,
-                                  NULL),
+                 pointer(ptr, sizeof ptr, "classes", "pixel_shares", split, id, NULL),
+                 "pct");
+            cell(b, doc, pointer(ptr, sizeof ptr, "classes", "chips", split, id, NULL),
+                 "int");
+            cell(b, doc,
+                 pointer(ptr, sizeof ptr, "classes", "dominant", split, id, NULL),
                  "int");
         }
         ek_strbuf_puts(b, "</tr>");
@@ -634,7 +636,7 @@ static void column_chart(ek_strbuf *b, const json_t *doc, const char *section,
         double bh = h * (double)json_integer_value(v) / most;
         double x = slot * (double)k;
 
-        ek_audit_pointer(ptr, sizeof ptr, section, key0, key, NULL);
+        pointer(ptr, sizeof ptr, section, key0, key, NULL);
         ek_strbuf_printf(
             b,
             "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" rx=\"2\" "
@@ -682,8 +684,8 @@ static void band_chart(ek_strbuf *b, const json_t *doc, const char *mod, size_t 
     int scale;
 
     snprintf(index, sizeof index, "%zu", k);
-    ek_audit_pointer(base, sizeof base, "bands", "modalities", mod, index, NULL);
-    band = ek_audit_json_at(doc, base);
+    pointer(base, sizeof base, "bands", "modalities", mod, index, NULL);
+    band = json_at(doc, base);
     counts = json_object_get(band, "counts");
     n = json_array_size(counts);
     slot = n > 0 ? w / (double)n : w;
@@ -707,20 +709,18 @@ static void band_chart(ek_strbuf *b, const json_t *doc, const char *mod, size_t 
         ek_strbuf_puts(b, "\"/>");
     }
     svg_num(b, doc, 0, h + 32, "start",
-            ek_audit_pointer(ptr, sizeof ptr, "bands", "modalities", mod, index, "min",
-                             NULL),
+            pointer(ptr, sizeof ptr, "bands", "modalities", mod, index, "min", NULL),
             "g");
     svg_num(b, doc, w, h + 32, "end",
-            ek_audit_pointer(ptr, sizeof ptr, "bands", "modalities", mod, index, "max",
-                             NULL),
+            pointer(ptr, sizeof ptr, "bands", "modalities", mod, index, "max", NULL),
             "g");
     ek_strbuf_printf(b,
                      "<text class=\"m\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
                      w / 2, h + 32);
-    ek_audit_html_number(b, doc, "tspan", "",
-                         ek_audit_pointer(ptr, sizeof ptr, "bands", "modalities", mod,
-                                          index, "count", NULL),
-                         "int");
+    html_number(
+        b, doc, "tspan", "",
+        pointer(ptr, sizeof ptr, "bands", "modalities", mod, index, "count", NULL),
+        "int");
     ek_strbuf_puts(b, " values</text></svg>");
 }
 
@@ -806,8 +806,7 @@ static void leakage_section(ek_strbuf *b, const json_t *doc)
         ek_strbuf_xml(b, pair);
         ek_strbuf_puts(b, "</td>");
         cell(b, doc,
-             ek_audit_pointer(ptr, sizeof ptr, "leakage", "shared_pixels_by_pair", pair,
-                              NULL),
+             pointer(ptr, sizeof ptr, "leakage", "shared_pixels_by_pair", pair, NULL),
              "int");
         ek_strbuf_puts(b, "</tr>");
     }
@@ -840,13 +839,12 @@ static void weights_table(ek_strbuf *b, const json_t *doc, const char *kind,
                                                         : group);
             ek_strbuf_puts(b, "</td>");
             cell(b, doc,
-                 ek_audit_pointer(ptr, sizeof ptr, "weights", kind, split, group,
-                                  "chips", NULL),
+                 pointer(ptr, sizeof ptr, "weights", kind, split, group, "chips", NULL),
                  "int");
-            cell(b, doc,
-                 ek_audit_pointer(ptr, sizeof ptr, "weights", kind, split, group,
-                                  "weight", NULL),
-                 "g");
+            cell(
+                b, doc,
+                pointer(ptr, sizeof ptr, "weights", kind, split, group, "weight", NULL),
+                "g");
             ek_strbuf_puts(b, "</tr>");
         }
     }
@@ -912,15 +910,18 @@ int ek_audit_html_write(eodkit_ctx *ctx, const char *path, const json_t *doc,
     header(&b, doc);
     warnings_banner(&b, doc);
     overview(&b, doc);
-    if (maps(&b, doc, ix, map) == EODKIT_OK) {
-        continents(&b, doc);
-        countries(&b, doc);
-        classes_section(&b, doc);
-        time_section(&b, doc);
-        bands_section(&b, doc);
-        leakage_section(&b, doc);
-        weights_section(&b, doc);
+    rc = maps(&b, doc, ix, map);
+    if (rc != EODKIT_OK) {
+        ek_strbuf_free(&b);
+        return rc;
     }
+    continents(&b, doc);
+    countries(&b, doc);
+    classes_section(&b, doc);
+    time_section(&b, doc);
+    bands_section(&b, doc);
+    leakage_section(&b, doc);
+    weights_section(&b, doc);
     ek_strbuf_puts(&b, "</main><footer>Made by ");
     ek_strbuf_xml(&b, text_of(doc, "generator", "eodkit"));
     ek_strbuf_puts(&b, " from audit.json, which holds every number on this page; "

@@ -222,7 +222,8 @@ static int32_t add_country(eodkit_ctx *ctx, ek_audit_index *ix, const char *coun
     }
     info = &ix->country_info[k];
     info->continent = continent;
-    if (name != NULL && (info->name = ek_strdup(ctx, name)) == NULL) {
+    info->name = name != NULL ? ek_strdup(ctx, name) : NULL;
+    if (name != NULL && info->name == NULL) {
         return -1;
     }
     return k;
@@ -293,8 +294,9 @@ static int read_chip(eodkit_ctx *ctx, ek_audit_index *ix, OGRFeatureH f, const i
         if (col[C_LABEL] >= 0 && OGR_F_IsFieldSetAndNotNull(f, col[C_LABEL])) {
             c->cls = OGR_F_GetFieldAsInteger(f, col[C_LABEL]);
         }
-    } else if (labels->task != NULL && (hist = text_at(f, col[C_CLASS_HIST])) != NULL) {
-        c->cls = dominant_class(hist, labels->background);
+    } else if (labels->task != NULL) {
+        hist = text_at(f, col[C_CLASS_HIST]);
+        c->cls = hist != NULL ? dominant_class(hist, labels->background) : -1;
     }
     acquisition(f, col[C_DATETIME], datetime_type, c);
     if (c->split < 0) {
@@ -359,7 +361,10 @@ int ek_audit_index_read(eodkit_ctx *ctx, const char *path,
     int rc = EODKIT_OK;
 
     *out = NULL;
-    if (ix == NULL || (ix->path = ek_strdup(ctx, path)) == NULL) {
+    if (ix != NULL) {
+        ix->path = ek_strdup(ctx, path);
+    }
+    if (ix == NULL || ix->path == NULL) {
         rc = EODKIT_ERR_NOMEM;
         goto out;
     }
@@ -559,7 +564,8 @@ int ek_audit_index_write_weights(eodkit_ctx *ctx, const ek_audit_index *ix,
     const char *date = CPLGetThreadLocalConfigOption("OGR_CURRENT_DATE", NULL);
     int rc, began = 0;
 
-    if (date != NULL && (saved_date = ek_strdup(ctx, date)) == NULL) {
+    saved_date = date != NULL ? ek_strdup(ctx, date) : NULL;
+    if (date != NULL && saved_date == NULL) {
         return EODKIT_ERR_NOMEM;
     }
     ek_gdal_capture_begin(ctx);

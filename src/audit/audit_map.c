@@ -410,6 +410,7 @@ int ek_audit_svg_splits(ek_strbuf *b, const ek_audit_index *ix, const ek_audit_m
     frame f = {(int32_t)g, INT64_MAX, INT64_MAX, INT64_MIN, INT64_MIN, 1};
     double w, h;
     size_t i, n = 0;
+    int rc = EODKIT_OK;
 
     for (i = 0; i < ix->n; i++) {
         const ek_audit_chip *c = &ix->chips[i];
@@ -441,9 +442,9 @@ int ek_audit_svg_splits(ek_strbuf *b, const ek_audit_index *ix, const ek_audit_m
     ek_strbuf_puts(b, "<g class=\"chips\">");
     if (n <= SPLIT_MAP_CHIPS) {
         split_map_chips(b, ix, &f);
-    } else if (split_map_cells(b, ix, &f) != EODKIT_OK) {
-        return b->status;
+    } else {
+        rc = split_map_cells(b, ix, &f);
     }
     ek_strbuf_puts(b, "</g></svg>");
-    return b->status;
+    return rc != EODKIT_OK ? rc : b->status;
 }

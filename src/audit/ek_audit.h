@@ -202,22 +202,6 @@ int ek_audit_svg_splits(ek_strbuf *b, const ek_audit_index *ix, const ek_audit_m
 /* Colour of split K in every chart ("#rrggbb"). */
 const char *ek_audit_split_colour(size_t k);
 
-/*
-** Append the number at JSON pointer PTR of AUDIT to B as
-** <TAG ATTRS data-k="PTR" data-f="FMT">text</TAG>, so tests can check every
-** number shown against audit.json. FMT: "int" (1,234), "pct" (12.3%), "f3"
-** (0.123), "g" (%.6g). null shows as "n/a". ATTRS may be "".
-*/
-void ek_audit_html_number(ek_strbuf *b, const json_t *audit, const char *tag,
-                          const char *attrs, const char *ptr, const char *fmt);
-
-/* Write into BUF (SIZE bytes) the JSON pointer made of the NULL-terminated
-   list of keys that follows, escaped as RFC 6901 says; return BUF. */
-const char *ek_audit_pointer(char *buf, size_t size, ...);
-
-/* The value at JSON pointer PTR (RFC 6901) of ROOT, or NULL. */
-json_t *ek_audit_json_at(const json_t *root, const char *ptr);
-
 /* Write the self-contained HTML report for AUDIT (audit.json) to PATH. */
 int ek_audit_html_write(eodkit_ctx *ctx, const char *path, const json_t *audit,
                         const ek_audit_index *ix, const ek_audit_map *map);

@@ -68,7 +68,7 @@ static int parse_descr(const char *descr, npy_type *t)
 static int npy_open(eodkit_ctx *ctx, const char *path, npy_file *nf)
 {
     unsigned char pre[12];
-    char header[4096], *p;
+    char header[4096], *p, *descr, *shape;
     size_t len;
     int rc = EODKIT_OK;
 
@@ -92,14 +92,15 @@ static int npy_open(eodkit_ctx *ctx, const char *path, npy_file *nf)
         return ek_error(ctx, EODKIT_ERR_INPUT, "%s: unreadable .npy header", path);
     }
     header[len] = '\0';
-    p = strstr(header, "'descr':");
-    if (p == NULL || (p = strchr(p + 8, '\'')) == NULL ||
-        parse_descr(p + 1, &nf->type) != 0) {
+    descr = strstr(header, "'descr':");
+    descr = descr != NULL ? strchr(descr + 8, '\'') : NULL;
+    shape = strstr(header, "'shape':");
+    p = shape != NULL ? strchr(shape, '(') : NULL;
+    if (descr == NULL || parse_descr(descr + 1, &nf->type) != 0) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: unsupported .npy element type", path);
     } else if (strstr(header, "'fortran_order': False") == NULL) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: not a C-order .npy array", path);
-    } else if ((p = strstr(header, "'shape':")) == NULL ||
-               (p = strchr(p, '(')) == NULL) {
+    } else if (p == NULL) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: .npy header without a shape", path);
     }
     for (p = rc == EODKIT_OK ? p + 1 : NULL; p != NULL && nf->ndim < 6;) {
