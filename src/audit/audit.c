@@ -237,12 +237,9 @@ static int load_regions(audit *a)
     json_array_foreach(json_object_get(a->provenance, "inputs"), i, input)
     {
         const char *p = json_string_value(json_object_get(input, "path"));
+        const char *role = json_string_value(json_object_get(input, "role"));
 
-        if (path == NULL && p != NULL &&
-            strcmp(json_string_value(json_object_get(input, "role")) != NULL
-                       ? json_string_value(json_object_get(input, "role"))
-                       : "",
-                   "regions") == 0 &&
+        if (path == NULL && p != NULL && role != NULL && strcmp(role, "regions") == 0 &&
             ek_fs_is_file(p)) {
             path = p;
         }
@@ -310,9 +307,9 @@ static json_t *dataset_section(audit *a)
     return o;
 }
 
-/* Continents in report order: the review's six, the others found, then sea
-   and unknown. *ORDER (ek_names indices, -1 for a reference continent with no
-   chip) gets *N entries; the names are in NAMES. */
+/* Continent names in report order into *NAMES (*N of them, newly allocated
+   array of pointers into the reference list and T): the review's six, the
+   other continents of T sorted, then T's sea and unknown. */
 static int continent_order(eodkit_ctx *ctx, const ek_names *t, const char ***names,
                            size_t *n)
 {
