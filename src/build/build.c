@@ -23,8 +23,8 @@
    keeps memory bounded without slowing builds. */
 #define DEFAULT_CACHE_MB "64"
 
-static const char *const reject_names[EK_REJECT_COUNT] = {NULL, "nodata", "cloud", "unlabeled",
-                                                          "time"};
+static const char *const reject_names[EK_REJECT_COUNT] = {NULL, "nodata", "cloud",
+                                                          "unlabeled", "time"};
 
 typedef struct committer {
     const ek_build *b;
@@ -33,7 +33,6 @@ typedef struct committer {
     ek_moments **moments; /* [modality][band], merged in unit order */
     size_t kept;
     size_t rejected[EK_REJECT_COUNT];
-    int64_t first_time, last_time; /* acquisitions used, INT64_MIN/MAX when none */
     long long done;
     const eodkit_build_options *opt;
 } committer;
@@ -52,7 +51,8 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int commit_chip(eodkit_ctx *ctx, committer *c, const ek_unit_result *res, size_t k)
+static int commit_chip(eodkit_ctx *ctx, committer *c, const ek_unit_result *res,
+                       size_t k)
 {
     const ek_build *b = c->b;
     const ek_unit_chip *uc = &res->chips[k];
@@ -84,32 +84,9 @@ static int commit_chip(eodkit_ctx *ctx, committer *c, const ek_unit_result *res,
     row.sources = uc->sources;
     row.present = uc->present;
     row.times = uc->times;
+    row.earliest = uc->earliest;
     row.latest = uc->latest;
     return ek_index_add(ctx, c->index, &row);
-}
-
-/* Time range of the acquisitions chip K used (its JSON lists them). */
-static void widen_time_range(committer *c, const ek_unit_chip *uc)
-{
-    json_error_t err;
-    json_t *times = uc->times != NULL ? json_loads(uc->times, 0, &err) : NULL;
-    const char *key;
-    json_t *list, *item;
-    size_t i;
-
-    json_object_foreach(times, key, list)
-    {
-        json_array_foreach(list, i, item)
-        {
-            int64_t t;
-
-            if (ek_time_parse_iso(json_string_value(item), 0, &t) == 0) {
-                c->first_time = t < c->first_time ? t : c->first_time;
-                c->last_time = t > c->last_time ? t : c->last_time;
-            }
-        }
-    }
-    json_decref(times);
 }
 
 static int commit_unit(void *state, eodkit_ctx *ctx, size_t u, void *result)
@@ -128,7 +105,6 @@ static int commit_unit(void *state, eodkit_ctx *ctx, size_t u, void *result)
             continue;
         }
         rc = commit_chip(ctx, c, res, k);
-        widen_time_range(c, &res->chips[k]);
         c->kept++;
     }
     if (rc != EODKIT_OK) {
@@ -156,7 +132,8 @@ static int describe_arrays(eodkit_ctx *ctx, ek_build *b)
     int k;
 
     if (n > 15) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: at most 14 modalities", b->recipe->path);
+        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: at most 14 modalities",
+                        b->recipe->path);
     }
     b->arrays = ek_calloc(ctx, n, sizeof *b->arrays);
     if (b->arrays == NULL) {
@@ -260,9 +237,11 @@ static int reread_train(eodkit_ctx *ctx, const ek_build *b, const char *dir,
             for (s = 0; s < mod->steps; s++) {
                 for (band = 0; band < mod->nbands; band++) {
                     const unsigned char *plane =
-                        chip + ((size_t)s * (size_t)mod->nbands + (size_t)band) * npx * dsize;
+                        chip +
+                        ((size_t)s * (size_t)mod->nbands + (size_t)band) * npx * dsize;
 
-                    ek_stats_mask(plane, mod->dtype, mod->has_nodata, mod->nodata, npx, valid);
+                    ek_stats_mask(plane, mod->dtype, mod->has_nodata, mod->nodata, npx,
+                                  valid);
                     ek_refiner_add(refiners[band], plane, mod->dtype, valid, npx);
                 }
             }
@@ -280,8 +259,8 @@ static int reread_train(eodkit_ctx *ctx, const ek_build *b, const char *dir,
 /* Per-band statistics of the training split: moments from the committer,
    histograms summed over workers, percentiles refined where needed. */
 static int finish_stats(eodkit_ctx *ctx, const ek_build *b, const char *dir,
-                        const ek_shards *shards, ek_moments **moments, ek_worker *workers,
-                        int nworkers, ek_band_stats ***out)
+                        const ek_shards *shards, ek_moments **moments,
+                        ek_worker *workers, int nworkers, ek_band_stats ***out)
 {
     const ek_plan *p = b->plan;
     ek_band_stats **bs = ek_calloc(ctx, p->nmodalities, sizeof *bs);
@@ -319,8 +298,8 @@ static int finish_stats(eodkit_ctx *ctx, const ek_build *b, const char *dir,
             bs[m][band].m = moments[m][band];
             bs[m][band].count = (uint64_t)train_chips * (uint64_t)mod->steps *
                                 (uint64_t)p->chip_w * (uint64_t)p->chip_h;
-            rc = ek_refiner_new(ctx, bins, mod->dtype, moments[m][band].n, ek_percentile_levels,
-                                EK_NPCT, &refiners[band]);
+            rc = ek_refiner_new(ctx, bins, mod->dtype, moments[m][band].n,
+                                ek_percentile_levels, EK_NPCT, &refiners[band]);
             wants |= rc == EODKIT_OK && ek_refiner_wants_values(refiners[band]);
         }
         if (rc == EODKIT_OK && wants) {
@@ -351,25 +330,29 @@ static char *summary_json(const ek_build *b, const committer *c, const char *fin
                             json_integer(ek_shards_count(c->shards, (int)s)));
     }
     for (k = 1; k < EK_REJECT_COUNT; k++) {
-        json_object_set_new(rejected, reject_names[k], json_integer((json_int_t)c->rejected[k]));
+        json_object_set_new(rejected, reject_names[k],
+                            json_integer((json_int_t)c->rejected[k]));
     }
-    json_object_set_new(rejected, "guard", json_integer((json_int_t)b->split->guard_dropped));
+    json_object_set_new(rejected, "guard",
+                        json_integer((json_int_t)b->split->guard_dropped));
     json_object_set_new(o, "dataset", json_string(final));
     json_object_set_new(o, "chips", json_integer((json_int_t)c->kept));
     json_object_set_new(o, "splits", splits);
-    json_object_set_new(o, "candidates", json_integer((json_int_t)b->plan->ncandidates));
+    json_object_set_new(o, "candidates",
+                        json_integer((json_int_t)b->plan->ncandidates));
     json_object_set_new(o, "rejected", rejected);
     if (b->labels != NULL && !b->labels->is_raster) {
         json_object_set_new(o, "label_features_unmapped",
                             json_integer((json_int_t)b->labels->unmapped));
     }
     json_object_set_new(o, "grids", json_integer((json_int_t)b->plan->ngrids));
-    json_object_set_new(o, "regions",
-                        b->regions != NULL ? json_string(b->regions->path) : json_null());
+    json_object_set_new(
+        o, "regions", b->regions != NULL ? json_string(b->regions->path) : json_null());
     json_object_set_new(o, "threads", json_integer(threads));
     json_object_set_new(o, "seconds", json_real(round(seconds * 1000) / 1000));
-    json_object_set_new(o, "chips_per_second",
-                        json_real(seconds > 0 ? round((double)c->kept / seconds * 10) / 10 : 0));
+    json_object_set_new(
+        o, "chips_per_second",
+        json_real(seconds > 0 ? round((double)c->kept / seconds * 10) / 10 : 0));
     text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
     json_decref(o);
     return text;
@@ -412,7 +395,8 @@ static int write_metadata(eodkit_ctx *ctx, const ek_build *b, const committer *c
     size_t m;
     int rc;
 
-    rc = finish_stats(ctx, b, dir, c->shards, c->moments, workers, threads, &band_stats);
+    rc =
+        finish_stats(ctx, b, dir, c->shards, c->moments, workers, threads, &band_stats);
     memset(&facts, 0, sizeof facts);
     facts.recipe = b->recipe;
     facts.plan = b->plan;
@@ -425,9 +409,6 @@ static int write_metadata(eodkit_ctx *ctx, const ek_build *b, const committer *c
     facts.regions = b->regions;
     facts.train = b->train;
     facts.band_stats = band_stats;
-    facts.has_time = c->first_time <= c->last_time;
-    facts.first_time = c->first_time;
-    facts.last_time = c->last_time;
     if (rc == EODKIT_OK && b->labels != NULL) {
         facts.class_pixels = merged_counts(ctx, b, workers, threads, 0);
         facts.class_chips = merged_counts(ctx, b, workers, threads, 1);
@@ -449,7 +430,8 @@ static int write_metadata(eodkit_ctx *ctx, const ek_build *b, const committer *c
     }
     if (rc == EODKIT_OK) {
         path = ek_path_join(ctx, dir, "recipe.yaml");
-        rc = path == NULL ? EODKIT_ERR_NOMEM : ek_recipe_write_resolved(ctx, b->recipe, path);
+        rc = path == NULL ? EODKIT_ERR_NOMEM
+                          : ek_recipe_write_resolved(ctx, b->recipe, path);
     }
     free(path);
     if (b->labels != NULL) {
@@ -479,8 +461,6 @@ static int run(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt,
     size_t m;
 
     memset(&c, 0, sizeof c);
-    c.first_time = INT64_MAX;
-    c.last_time = INT64_MIN;
     if ((size_t)threads > p->nunits) {
         threads = (int)p->nunits;
     }
@@ -499,7 +479,8 @@ static int run(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt,
         goto out;
     }
     for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
-        c.moments[m] = ek_calloc(ctx, (size_t)p->modalities[m].nbands, sizeof **c.moments);
+        c.moments[m] =
+            ek_calloc(ctx, (size_t)p->modalities[m].nbands, sizeof **c.moments);
         rc = c.moments[m] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
     if (rc == EODKIT_OK) {
@@ -507,8 +488,8 @@ static int run(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt,
                            b->split->nsplits, b->recipe->shard_bytes, &c.shards);
     }
     if (rc == EODKIT_OK) {
-        rc = ek_index_create(ctx, index_path, p, b->recipe->split.names, b->split->nsplits,
-                             b->regions, &c.index);
+        rc = ek_index_create(ctx, index_path, p, b->recipe->split.names,
+                             b->split->nsplits, b->regions, &c.index);
     }
     for (i = 0; i < threads && rc == EODKIT_OK; i++) {
         rc = ek_worker_init(ctx, b, &workers[i]);
@@ -540,7 +521,8 @@ static int run(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt,
     }
     if (rc == EODKIT_OK) {
         *summary = summary_json(b, &c, final, now_seconds() - t0, threads);
-        rc = *summary == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
+        rc = *summary == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory")
+                              : EODKIT_OK;
     }
 out:
     for (i = 0; workers != NULL && i < threads; i++) {
@@ -579,7 +561,8 @@ static int mask_feature(void *arg, eodkit_ctx *ctx, OGRFeatureH f, double *burn,
     {
         char iso[32];
 
-        snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d, h, mi, (int)s);
+        snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d, h, mi,
+                 (int)s);
         return ek_time_parse_iso(iso, 0, time) == 0 ? 1 : 0;
     }
 }
@@ -607,20 +590,23 @@ static int open_masks(eodkit_ctx *ctx, ek_build *b)
         }
         ek_recipe_where(b->recipe, mk->mark, where, sizeof where);
         ds = ek_fs_exists(mk->polygons)
-                 ? GDALOpenEx(mk->polygons, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL)
+                 ? GDALOpenEx(mk->polygons, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL,
+                              NULL, NULL)
                  : NULL;
         if (ds == NULL || GDALDatasetGetLayerCount(ds) == 0) {
-            rc = ek_error_with_gdal(ctx, EODKIT_ERR_INPUT,
-                                    "%s: cannot read the mask polygons (%s: mask.polygons)",
-                                    mk->polygons, where);
+            rc = ek_error_with_gdal(
+                ctx, EODKIT_ERR_INPUT,
+                "%s: cannot read the mask polygons (%s: mask.polygons)", mk->polygons,
+                where);
         } else {
             layer = GDALDatasetGetLayer(ds, 0);
             if (mk->time_field != NULL) {
                 field = OGR_FD_GetFieldIndex(OGR_L_GetLayerDefn(layer), mk->time_field);
                 if (field < 0) {
-                    rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                                  "%s: the mask layer has no field '%s' (%s: mask.time_field)",
-                                  mk->polygons, mk->time_field, where);
+                    rc = ek_error(
+                        ctx, EODKIT_ERR_INPUT,
+                        "%s: the mask layer has no field '%s' (%s: mask.time_field)",
+                        mk->polygons, mk->time_field, where);
                 }
             }
             if (rc == EODKIT_OK) {
@@ -651,11 +637,12 @@ static int open_regions(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options
     if (path == NULL) {
         path = ek_regions_default();
         if (path == NULL) {
-            return field == NULL ? EODKIT_OK
-                                 : ek_error(ctx, EODKIT_ERR_INPUT,
-                                            "no region layer: the built-in world layer is "
-                                            "not installed; give one with --regions (%s)",
-                                            where);
+            return field == NULL
+                       ? EODKIT_OK
+                       : ek_error(ctx, EODKIT_ERR_INPUT,
+                                  "no region layer: the built-in world layer is "
+                                  "not installed; give one with --regions (%s)",
+                                  where);
         }
     }
     rc = ek_regions_open(ctx, path, field, where, &b->regions);
@@ -678,9 +665,10 @@ int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
     b.recipe = recipe;
     final = opt->output_dir != NULL ? opt->output_dir : recipe->output_dir;
     if (final == NULL) {
-        return ek_error(ctx, EODKIT_ERR_USAGE,
-                        "%s: no output folder: set output.dir in the recipe or give -o DIR",
-                        recipe->path);
+        return ek_error(
+            ctx, EODKIT_ERR_USAGE,
+            "%s: no output folder: set output.dir in the recipe or give -o DIR",
+            recipe->path);
     }
     ek_gdal_capture_begin(ctx);
     GDALAllRegister();

@@ -14,11 +14,11 @@
 typedef struct ek_build {
     const ek_recipe *recipe;
     ek_plan *plan;
-    ek_labels *labels;  /* NULL without labels */
-    ek_shapes **masks;  /* per modality: mask polygons, or NULL */
+    ek_labels *labels; /* NULL without labels */
+    ek_shapes **masks; /* per modality: mask polygons, or NULL */
     ek_split *split;
-    ek_regions *regions;  /* NULL when no region layer is available */
-    int32_t *region_tags; /* per chip id: region index or -1 */
+    ek_regions *regions;   /* NULL when no region layer is available */
+    int32_t *region_tags;  /* per chip id: region index or -1 */
     ek_array_desc *arrays; /* modalities, then the label array if any */
     size_t narrays;
     int train;      /* split index whose statistics are computed */
@@ -47,7 +47,8 @@ typedef struct ek_unit_chip {
     int label;         /* classification label, or -1 */
     char *present;     /* JSON {"modality": 0|1} of optional modalities, or NULL */
     char *times;       /* JSON {"modality": [ISO times]} of time modalities, or NULL */
-    int64_t latest;    /* latest acquisition used (time modalities), or INT64_MIN */
+    int64_t earliest;  /* first and last acquisition used (time modalities), */
+    int64_t latest;    /* or INT64_MAX and INT64_MIN */
     char *sources;     /* JSON {"modality": [input indices]} */
 } ek_unit_chip;
 
@@ -62,20 +63,20 @@ typedef struct ek_unit_result {
 
 /* One modality over one unit window (band-sequential planes). */
 typedef struct ek_modality_buffers {
-    unsigned char *data;  /* composite (one image or a mosaic) */
+    unsigned char *data; /* composite (one image or a mosaic) */
     uint8_t *valid;
-    uint8_t *cloud;       /* 1 where the pixel is masked (cloudy) */
-    uint16_t *origin;     /* mosaic: acquisition index per pixel (0xffff: none) */
-    unsigned char *acq;   /* one acquisition */
+    uint8_t *cloud;     /* 1 where the pixel is masked (cloudy) */
+    uint16_t *origin;   /* mosaic: acquisition index per pixel (0xffff: none) */
+    unsigned char *acq; /* one acquisition */
     uint8_t *acq_valid;
     uint8_t *acq_cloud;
-    uint8_t *part_valid;  /* one part of an acquisition */
-    unsigned char *raw;   /* the mask band's values */
+    uint8_t *part_valid; /* one part of an acquisition */
+    unsigned char *raw;  /* the mask band's values */
     /* stacks: per chip slot of the unit */
     int *steps_done;
-    int64_t *step_times;  /* [slot * steps + s] */
-    double *step_nodata;  /* worst nodata share of the chosen steps */
-    double *step_cloud;   /* worst masked share of the chosen steps */
+    int64_t *step_times; /* [slot * steps + s] */
+    double *step_nodata; /* worst nodata share of the chosen steps */
+    double *step_cloud;  /* worst masked share of the chosen steps */
 } ek_modality_buffers;
 
 /* Per worker: GDAL handles, buffers and order-independent accumulators. */
@@ -86,10 +87,10 @@ typedef struct ek_worker {
     void *unit_labels;
     unsigned char *label_raw; /* raster labels: values before remapping */
     uint8_t *label_valid;
-    uint8_t *chip_valid;  /* scratch: one chip's validity (required modalities) */
-    uint8_t *band_valid;  /* scratch: one chip band's statistics mask */
-    uint64_t *chip_hist;  /* scratch: one chip's class histogram */
-    uint64_t ***hist;     /* [modality][band][EK_HIST_BINS], training chips */
+    uint8_t *chip_valid;     /* scratch: one chip's validity (required modalities) */
+    uint8_t *band_valid;     /* scratch: one chip band's statistics mask */
+    uint64_t *chip_hist;     /* scratch: one chip's class histogram */
+    uint64_t ***hist;        /* [modality][band][EK_HIST_BINS], training chips */
     uint64_t **class_pixels; /* [split][class id] */
     uint64_t **class_chips;
     uint64_t **label_chips;
@@ -107,7 +108,7 @@ void ek_unit_result_free(void *result);
 /* The active chips of one unit on one grid. */
 typedef struct ek_unit_view {
     size_t grid;
-    ek_window window;      /* covers every active chip */
+    ek_window window;       /* covers every active chip */
     const size_t *chip_ids; /* active chips, slot order */
     size_t nchips;
 } ek_unit_view;

@@ -54,9 +54,9 @@ static void base_request(const ek_plan *p, const ek_modality *m, size_t g,
 }
 
 /* The mask of acquisition TIME (or of all files) into OUT->cloud. */
-static int read_mask(eodkit_ctx *ctx, ek_worker *w, size_t m, size_t g, const ek_window *win,
-                     const int64_t *time, const ek_source **src, const ek_placement **pl,
-                     acq_out *out)
+static int read_mask(eodkit_ctx *ctx, ek_worker *w, size_t m, size_t g,
+                     const ek_window *win, const int64_t *time, const ek_source **src,
+                     const ek_placement **pl, acq_out *out)
 {
     const ek_build *b = w->b;
     const ek_modality *mod = &b->plan->modalities[m];
@@ -71,8 +71,8 @@ static int read_mask(eodkit_ctx *ctx, ek_worker *w, size_t m, size_t g, const ek
         return EODKIT_OK;
     }
     if (mk->polygons != NULL) {
-        return ek_shapes_render(ctx, b->masks[m], b->plan, g, win, GDT_Byte, out->cloud, 0,
-                                mk->time_field != NULL ? time : NULL);
+        return ek_shapes_render(ctx, b->masks[m], b->plan, g, win, GDT_Byte, out->cloud,
+                                0, mk->time_field != NULL ? time : NULL);
     }
     base_request(b->plan, mod, g, &req);
     req.sources = src;
@@ -108,8 +108,9 @@ static int read_acquisition(eodkit_ctx *ctx, ek_worker *w, size_t m, size_t g,
     size_t dsize = (size_t)ek_dtype_size(mod->dtype);
     const ek_source **src = calloc(mod->nsources + 1, sizeof *src);
     const ek_placement **pl = calloc(mod->nsources + 1, sizeof *pl);
-    int rc = src == NULL || pl == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory")
-                                       : EODKIT_OK;
+    int rc = src == NULL || pl == NULL
+                 ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory")
+                 : EODKIT_OK;
 
     for (part = 0; part < mod->nparts && rc == EODKIT_OK; part++) {
         const ek_part *p = &mod->parts[part];
@@ -176,7 +177,8 @@ static int read_mosaic(eodkit_ctx *ctx, ek_worker *w, size_t m, size_t g,
     if (rc == EODKIT_OK && mod->has_nodata) {
         for (px = 0; px < plane; px++) {
             for (band = 0; !buf->valid[px] && band < mod->nbands; band++) {
-                ek_pixel_set(buf->data, mod->dtype, (size_t)band * plane + px, mod->nodata);
+                ek_pixel_set(buf->data, mod->dtype, (size_t)band * plane + px,
+                             mod->nodata);
             }
         }
     }
@@ -192,7 +194,8 @@ static void chip_shares(const ek_modality_buffers *buf, const ek_window *uw,
 
     for (y = 0; y < cw->h; y++) {
         for (x = 0; x < cw->w; x++) {
-            size_t at = (size_t)(cw->y - uw->y + y) * (size_t)uw->w + (size_t)(cw->x - uw->x + x);
+            size_t at = (size_t)(cw->y - uw->y + y) * (size_t)uw->w +
+                        (size_t)(cw->x - uw->x + x);
 
             bad += !buf->acq_valid[at];
             masked += buf->acq_cloud[at];
@@ -203,8 +206,9 @@ static void chip_shares(const ek_modality_buffers *buf, const ek_window *uw,
 }
 
 /* Copy chip window CW of band-sequential SRC (window UW) to DST (C, H, W). */
-static void cut_planes(unsigned char *dst, const unsigned char *src, const ek_window *uw,
-                       const ek_window *cw, int bands, size_t dsize)
+static void cut_planes(unsigned char *dst, const unsigned char *src,
+                       const ek_window *uw, const ek_window *cw, int bands,
+                       size_t dsize)
 {
     size_t row = (size_t)cw->w * dsize;
     int b, y;
@@ -259,8 +263,10 @@ static int read_stack(eodkit_ctx *ctx, ek_worker *w, size_t m, const ek_unit_vie
                        buf->acq, &v->window, &c.window, mod->nbands, dsize);
             buf->step_times[k * (size_t)mod->steps + (size_t)(mod->steps - 1 - have)] =
                 mod->times[t];
-            buf->step_nodata[k] = nodata > buf->step_nodata[k] ? nodata : buf->step_nodata[k];
-            buf->step_cloud[k] = cloud > buf->step_cloud[k] ? cloud : buf->step_cloud[k];
+            buf->step_nodata[k] =
+                nodata > buf->step_nodata[k] ? nodata : buf->step_nodata[k];
+            buf->step_cloud[k] =
+                cloud > buf->step_cloud[k] ? cloud : buf->step_cloud[k];
             buf->steps_done[k] = have + 1;
             done += have + 1 == mod->steps;
         }

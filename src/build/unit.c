@@ -59,13 +59,15 @@ static int init_modality(eodkit_ctx *ctx, const ek_modality *m, size_t plane,
     buf->part_valid = ek_calloc(ctx, plane, 1);
     buf->raw = ek_calloc(ctx, plane, sizeof(double));
     buf->steps_done = ek_calloc(ctx, unit_chips, sizeof *buf->steps_done);
-    buf->step_times = ek_calloc(ctx, unit_chips * (size_t)m->steps, sizeof *buf->step_times);
+    buf->step_times =
+        ek_calloc(ctx, unit_chips * (size_t)m->steps, sizeof *buf->step_times);
     buf->step_nodata = ek_calloc(ctx, unit_chips, sizeof *buf->step_nodata);
     buf->step_cloud = ek_calloc(ctx, unit_chips, sizeof *buf->step_cloud);
-    if (buf->data == NULL || buf->valid == NULL || buf->cloud == NULL || buf->origin == NULL ||
-        buf->acq == NULL || buf->acq_valid == NULL || buf->acq_cloud == NULL ||
-        buf->part_valid == NULL || buf->raw == NULL || buf->steps_done == NULL ||
-        buf->step_times == NULL || buf->step_nodata == NULL || buf->step_cloud == NULL) {
+    if (buf->data == NULL || buf->valid == NULL || buf->cloud == NULL ||
+        buf->origin == NULL || buf->acq == NULL || buf->acq_valid == NULL ||
+        buf->acq_cloud == NULL || buf->part_valid == NULL || buf->raw == NULL ||
+        buf->steps_done == NULL || buf->step_times == NULL ||
+        buf->step_nodata == NULL || buf->step_cloud == NULL) {
         return EODKIT_ERR_NOMEM;
     }
     return EODKIT_OK;
@@ -100,15 +102,17 @@ int ek_worker_init(eodkit_ctx *ctx, const ek_build *b, ek_worker *w)
     memset(w, 0, sizeof *w);
     w->b = b;
     for (m = 0; m < p->nmodalities; m++) {
-        max_bands = p->modalities[m].nbands > max_bands ? p->modalities[m].nbands : max_bands;
+        max_bands =
+            p->modalities[m].nbands > max_bands ? p->modalities[m].nbands : max_bands;
     }
-    rc = ek_reader_new(ctx, p->nsources + 1, p->unit_w, p->unit_h, max_bands, &w->reader);
+    rc = ek_reader_new(ctx, p->nsources + 1, p->unit_w, p->unit_h, max_bands,
+                       &w->reader);
     w->mods = ek_calloc(ctx, p->nmodalities, sizeof *w->mods);
     w->hist = ek_calloc(ctx, p->nmodalities, sizeof *w->hist);
     w->chip_valid = ek_calloc(ctx, chip, 1);
     w->band_valid = ek_calloc(ctx, chip, 1);
-    if (rc == EODKIT_OK && (w->mods == NULL || w->hist == NULL || w->chip_valid == NULL ||
-                            w->band_valid == NULL)) {
+    if (rc == EODKIT_OK && (w->mods == NULL || w->hist == NULL ||
+                            w->chip_valid == NULL || w->band_valid == NULL)) {
         rc = EODKIT_ERR_NOMEM;
     }
     for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
@@ -124,12 +128,12 @@ int ek_worker_init(eodkit_ctx *ctx, const ek_build *b, ek_worker *w)
         w->label_raw = ek_calloc(ctx, plane, sizeof(double));
         w->label_valid = ek_calloc(ctx, plane, 1);
         w->chip_hist = ek_calloc(ctx, (size_t)b->nclass_ids, sizeof *w->chip_hist);
-        w->class_pixels =
-            (uint64_t **)calloc_table(ctx, nsplits, (size_t)b->nclass_ids, sizeof(uint64_t));
-        w->class_chips =
-            (uint64_t **)calloc_table(ctx, nsplits, (size_t)b->nclass_ids, sizeof(uint64_t));
-        w->label_chips =
-            (uint64_t **)calloc_table(ctx, nsplits, (size_t)b->nclass_ids, sizeof(uint64_t));
+        w->class_pixels = (uint64_t **)calloc_table(ctx, nsplits, (size_t)b->nclass_ids,
+                                                    sizeof(uint64_t));
+        w->class_chips = (uint64_t **)calloc_table(ctx, nsplits, (size_t)b->nclass_ids,
+                                                   sizeof(uint64_t));
+        w->label_chips = (uint64_t **)calloc_table(ctx, nsplits, (size_t)b->nclass_ids,
+                                                   sizeof(uint64_t));
         if (w->unit_labels == NULL || w->label_raw == NULL || w->label_valid == NULL ||
             w->chip_hist == NULL || w->class_pixels == NULL || w->class_chips == NULL ||
             w->label_chips == NULL) {
@@ -270,7 +274,8 @@ static char *hist_json(eodkit_ctx *ctx, const uint64_t *hist, int n)
     add(&t, "{");
     for (id = 0; id < n; id++) {
         if (hist[id] > 0) {
-            add(&t, "%s\"%d\": %llu", first ? "" : ", ", id, (unsigned long long)hist[id]);
+            add(&t, "%s\"%d\": %llu", first ? "" : ", ", id,
+                (unsigned long long)hist[id]);
             first = 0;
         }
     }
@@ -334,8 +339,8 @@ static size_t chip_classes(const ek_build *b, ek_worker *w, const ek_window *uw,
     memset(w->chip_hist, 0, (size_t)b->nclass_ids * sizeof *w->chip_hist);
     for (y = 0; y < cw->h; y++) {
         for (x = 0; x < cw->w; x++) {
-            size_t from =
-                (size_t)(cw->y - uw->y + y) * (size_t)uw->w + (size_t)(cw->x - uw->x + x);
+            size_t from = (size_t)(cw->y - uw->y + y) * (size_t)uw->w +
+                          (size_t)(cw->x - uw->x + x);
 
             w->chip_hist[(int)ek_pixel_get(w->unit_labels, l->dtype, from)]++;
         }
@@ -356,7 +361,8 @@ static void composite_shares(const ek_modality_buffers *buf, const ek_window *uw
     *invalid = *masked = 0;
     for (y = 0; y < cw->h; y++) {
         for (x = 0; x < cw->w; x++) {
-            size_t at = (size_t)(cw->y - uw->y + y) * (size_t)uw->w + (size_t)(cw->x - uw->x + x);
+            size_t at = (size_t)(cw->y - uw->y + y) * (size_t)uw->w +
+                        (size_t)(cw->x - uw->x + x);
 
             *invalid += !buf->valid[at];
             *masked += buf->cloud[at];
@@ -367,8 +373,8 @@ static void composite_shares(const ek_modality_buffers *buf, const ek_window *uw
 /* What the modalities say about chip K: nodata and cloud shares over the
    required ones, presence of the optional ones, whether a required stack
    lacked acquisitions. Fills w->chip_valid (required composites). */
-static void modality_shares(const ek_build *b, ek_worker *w, const ek_unit_view *v, size_t k,
-                            ek_unit_chip *uc, int *present, int *short_stack)
+static void modality_shares(const ek_build *b, ek_worker *w, const ek_unit_view *v,
+                            size_t k, ek_unit_chip *uc, int *present, int *short_stack)
 {
     const ek_plan *p = b->plan;
     ek_window cw = ek_plan_chip(p, v->chip_ids[k]).window;
@@ -402,7 +408,8 @@ static void modality_shares(const ek_build *b, ek_worker *w, const ek_unit_view 
                     size_t at = (size_t)(cw.y - v->window.y + y) * (size_t)v->window.w +
                                 (size_t)(cw.x - v->window.x + x);
 
-                    w->chip_valid[(size_t)y * (size_t)cw.w + (size_t)x] &= buf->valid[at];
+                    w->chip_valid[(size_t)y * (size_t)cw.w + (size_t)x] &=
+                        buf->valid[at];
                 }
             }
         }
@@ -422,7 +429,8 @@ static void modality_shares(const ek_build *b, ek_worker *w, const ek_unit_view 
 }
 
 /* JSON of the optional modalities' presence, or NULL when all are required. */
-static char *present_json(eodkit_ctx *ctx, const ek_plan *p, const int *present, int *rc)
+static char *present_json(eodkit_ctx *ctx, const ek_plan *p, const int *present,
+                          int *rc)
 {
     text t = {0};
     size_t m;
@@ -430,7 +438,8 @@ static char *present_json(eodkit_ctx *ctx, const ek_plan *p, const int *present,
 
     for (m = 0; m < p->nmodalities; m++) {
         if (!p->modalities[m].recipe->required) {
-            add(&t, "%s\"%s\": %d", any ? ", " : "{", p->modalities[m].recipe->name, present[m]);
+            add(&t, "%s\"%s\": %d", any ? ", " : "{", p->modalities[m].recipe->name,
+                present[m]);
             any = 1;
         }
     }
@@ -438,12 +447,14 @@ static char *present_json(eodkit_ctx *ctx, const ek_plan *p, const int *present,
         return NULL;
     }
     add(&t, "}");
-    return (*rc = t.failed ? EODKIT_ERR_NOMEM : EODKIT_OK) == EODKIT_OK ? finish(ctx, &t) : NULL;
+    return (*rc = t.failed ? EODKIT_ERR_NOMEM : EODKIT_OK) == EODKIT_OK
+               ? finish(ctx, &t)
+               : NULL;
 }
 
 /* Whether acquisition time T of modality M is used by chip K. */
-static int time_used(const ek_modality *m, const ek_modality_buffers *buf, const ek_unit_view *v,
-                     size_t k, const ek_window *cw, size_t t)
+static int time_used(const ek_modality *m, const ek_modality_buffers *buf,
+                     const ek_unit_view *v, size_t k, const ek_window *cw, size_t t)
 {
     int x, y, s;
 
@@ -481,6 +492,7 @@ static int chip_provenance(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
     size_t m, t, s;
     int any_time = 0;
 
+    uc->earliest = INT64_MAX;
     uc->latest = INT64_MIN;
     add(&sources, "{");
     for (m = 0; m < p->nmodalities; m++) {
@@ -502,7 +514,10 @@ static int chip_provenance(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
                     ek_time_format(mod->times[t], iso, sizeof iso);
                     add(&times, "%s\"%s\"", first ? "" : ", ", iso);
                     first = 0;
-                    uc->latest = mod->times[t] > uc->latest ? mod->times[t] : uc->latest;
+                    uc->latest =
+                        mod->times[t] > uc->latest ? mod->times[t] : uc->latest;
+                    uc->earliest =
+                        mod->times[t] < uc->earliest ? mod->times[t] : uc->earliest;
                 }
             }
             add(&times, "]");
@@ -535,12 +550,12 @@ static int chip_provenance(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
         free(times.s);
     }
     return uc->sources == NULL || (any_time && uc->times == NULL) ? EODKIT_ERR_NOMEM
-                                                                   : EODKIT_OK;
+                                                                  : EODKIT_OK;
 }
 
 /* Training statistics of one kept chip (its arrays already cut). */
-static void accumulate_stats(const ek_build *b, ek_worker *w, ek_unit_result *res, size_t k,
-                             const int *present)
+static void accumulate_stats(const ek_build *b, ek_worker *w, ek_unit_result *res,
+                             size_t k, const int *present)
 {
     const ek_plan *p = b->plan;
     size_t npx = (size_t)p->chip_w * (size_t)p->chip_h, m;
@@ -557,7 +572,8 @@ static void accumulate_stats(const ek_build *b, ek_worker *w, ek_unit_result *re
         for (s = 0; s < mod->steps; s++) {
             for (band = 0; band < mod->nbands; band++) {
                 const unsigned char *plane =
-                    chip + ((size_t)s * (size_t)mod->nbands + (size_t)band) * npx * dsize;
+                    chip +
+                    ((size_t)s * (size_t)mod->nbands + (size_t)band) * npx * dsize;
                 ek_moments mo;
 
                 ek_stats_mask(plane, mod->dtype, mod->has_nodata, mod->nodata, npx,
@@ -571,8 +587,8 @@ static void accumulate_stats(const ek_build *b, ek_worker *w, ek_unit_result *re
 }
 
 /* Judge chip K; when kept, cut its arrays and account for it. */
-static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w, const ek_unit_view *v,
-                     size_t k, ek_unit_result *res)
+static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
+                     const ek_unit_view *v, size_t k, ek_unit_result *res)
 {
     const ek_plan *p = b->plan;
     const ek_recipe *r = b->recipe;
@@ -588,11 +604,11 @@ static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w, const ek_
     if (b->labels != NULL) {
         uc->labeled_frac = (double)chip_classes(b, w, &v->window, &cw) / (double)npx;
     }
-    uc->reject = short_stack                           ? EK_REJECT_TIME
-                 : uc->nodata_frac > r->max_nodata     ? EK_REJECT_NODATA
-                 : uc->cloud_frac > r->max_cloud       ? EK_REJECT_CLOUD
-                 : uc->labeled_frac < r->min_labeled   ? EK_REJECT_UNLABELED
-                                                       : EK_KEEP;
+    uc->reject = short_stack                         ? EK_REJECT_TIME
+                 : uc->nodata_frac > r->max_nodata   ? EK_REJECT_NODATA
+                 : uc->cloud_frac > r->max_cloud     ? EK_REJECT_CLOUD
+                 : uc->labeled_frac < r->min_labeled ? EK_REJECT_UNLABELED
+                                                     : EK_KEEP;
     if (uc->reject != EK_KEEP) {
         return EODKIT_OK;
     }
@@ -600,8 +616,8 @@ static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w, const ek_
         const ek_modality *mod = &p->modalities[m];
 
         if (mod->recipe->time.mode != EK_TIME_STACK) {
-            cut(res->data[m] + k * b->arrays[m].chip_bytes, w->mods[m].data, &v->window, &cw,
-                mod->nbands, (size_t)ek_dtype_size(mod->dtype));
+            cut(res->data[m] + k * b->arrays[m].chip_bytes, w->mods[m].data, &v->window,
+                &cw, mod->nbands, (size_t)ek_dtype_size(mod->dtype));
         }
     }
     uc->present = present_json(ctx, p, present, &rc);
@@ -700,7 +716,8 @@ int ek_unit_run(void *state, eodkit_ctx *ctx, size_t u, void **result)
     const ek_build *b = w->b;
     const ek_plan *p = b->plan;
     ek_unit_result *res = ek_calloc(ctx, 1, sizeof *res);
-    size_t *ids = ek_calloc(ctx, (size_t)p->unit_chips * (size_t)p->unit_chips, sizeof *ids);
+    size_t *ids =
+        ek_calloc(ctx, (size_t)p->unit_chips * (size_t)p->unit_chips, sizeof *ids);
     ek_unit_view v;
     size_t m, k;
     int rc = EODKIT_OK;
@@ -719,8 +736,8 @@ int ek_unit_run(void *state, eodkit_ctx *ctx, size_t u, void **result)
         rc = ek_read_modality(ctx, w, m, &v, res);
     }
     if (rc == EODKIT_OK && b->labels != NULL) {
-        rc = ek_labels_render(ctx, b->labels, p, v.grid, &v.window, w->reader, w->label_raw,
-                              w->label_valid, w->unit_labels);
+        rc = ek_labels_render(ctx, b->labels, p, v.grid, &v.window, w->reader,
+                              w->label_raw, w->label_valid, w->unit_labels);
     }
     for (k = 0; k < v.nchips && rc == EODKIT_OK; k++) {
         rc = take_chip(ctx, b, w, &v, k, res);

@@ -65,7 +65,7 @@ typedef struct ek_modality {
     ek_part *parts;
     size_t nparts;
     int nbands;
-    char **band_names; /* nbands names */
+    char **band_names;      /* nbands names */
     GDALDataType dtype;     /* stored */
     GDALDataType read_type; /* read from the files (complex before conversion) */
     int has_nodata;         /* the output has a nodata value */
@@ -97,7 +97,7 @@ typedef struct ek_plan {
     size_t nchips;
     ek_modality *modalities;
     size_t nmodalities;
-    int nsources; /* over all modalities (source ids are 0 .. nsources-1) */
+    int nsources;       /* over all modalities (source ids are 0 .. nsources-1) */
     uint8_t *candidate; /* per chip id: 1 when it lies on data of every required
                            modality and inside the AOI */
     size_t ncandidates;

@@ -25,8 +25,8 @@
 
 /* Expand PATTERNS and inspect every file into M's sources; *COUNT of them. */
 static int add_files(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m,
-                     char *const *patterns, size_t npatterns, ek_mark mark, int *next_id,
-                     size_t *count)
+                     char *const *patterns, size_t npatterns, ek_mark mark,
+                     int *next_id, size_t *count)
 {
     const ek_modality_recipe *mr = m->recipe;
     char where[512];
@@ -106,7 +106,8 @@ static int order_in_time(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
             return ek_error(ctx, EODKIT_ERR_INPUT,
                             "%s: modality '%s': no acquisition between time.from and "
                             "time.to",
-                            ek_recipe_where(r, t->mark, where, sizeof where), m->recipe->name);
+                            ek_recipe_where(r, t->mark, where, sizeof where),
+                            m->recipe->name);
         }
         /* close the gap so parts stay contiguous */
         memmove(&m->sources[first + kept], &m->sources[first + part->count],
@@ -146,15 +147,17 @@ static int order_in_time(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
         return ek_error(ctx, EODKIT_ERR_INPUT,
                         "%s: modality '%s': time.count is %d but the files hold %zu "
                         "acquisition%s",
-                        ek_recipe_where(r, t->mark, where, sizeof where), m->recipe->name,
-                        t->count, m->ntimes, m->ntimes == 1 ? "" : "s");
+                        ek_recipe_where(r, t->mark, where, sizeof where),
+                        m->recipe->name, t->count, m->ntimes,
+                        m->ntimes == 1 ? "" : "s");
     }
     return EODKIT_OK;
 }
 
 /* The files of modality M, as parts: one part for `files`, one per entry of
    `band_files`. */
-static int open_inputs(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m, int *next_id)
+static int open_inputs(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m,
+                       int *next_id)
 {
     const ek_modality_recipe *mr = m->recipe;
     size_t p, count;
@@ -170,10 +173,11 @@ static int open_inputs(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m, int 
         if (mr->band_files != NULL) {
             const ek_band_file *bf = &mr->band_files[p];
 
-            rc = add_files(ctx, r, m, bf->patterns, bf->npatterns, bf->mark, next_id, &count);
-        } else {
-            rc = add_files(ctx, r, m, mr->patterns, mr->npatterns, mr->files_mark, next_id,
+            rc = add_files(ctx, r, m, bf->patterns, bf->npatterns, bf->mark, next_id,
                            &count);
+        } else {
+            rc = add_files(ctx, r, m, mr->patterns, mr->npatterns, mr->files_mark,
+                           next_id, &count);
         }
         m->parts[p].count = count;
     }
@@ -196,18 +200,21 @@ static int check_part(eodkit_ctx *ctx, const char *where, const ek_modality *m,
 
         for (b = 0; b < p->nbands; b++) {
             if (p->bands[b] > s->band_count) {
-                return ek_error(ctx, EODKIT_ERR_INPUT,
-                                "%s: has no band %d (it has %d band%s) (%s: modality '%s')",
-                                s->path, p->bands[b], s->band_count,
-                                s->band_count == 1 ? "" : "s", where, m->recipe->name);
+                return ek_error(
+                    ctx, EODKIT_ERR_INPUT,
+                    "%s: has no band %d (it has %d band%s) (%s: modality '%s')",
+                    s->path, p->bands[b], s->band_count, s->band_count == 1 ? "" : "s",
+                    where, m->recipe->name);
             }
         }
-        if (GDALDataTypeIsComplex(s->dtype) && m->recipe->complex == EK_COMPLEX_REFUSE) {
-            return ek_error(ctx, EODKIT_ERR_INPUT,
-                            "%s: holds complex %s data (e.g. SAR SLC), which a training "
-                            "dataset cannot store as is; convert it with 'complex: "
-                            "amplitude' or 'complex: intensity' (%s: modality '%s')",
-                            s->path, GDALGetDataTypeName(s->dtype), where, m->recipe->name);
+        if (GDALDataTypeIsComplex(s->dtype) &&
+            m->recipe->complex == EK_COMPLEX_REFUSE) {
+            return ek_error(
+                ctx, EODKIT_ERR_INPUT,
+                "%s: holds complex %s data (e.g. SAR SLC), which a training "
+                "dataset cannot store as is; convert it with 'complex: "
+                "amplitude' or 'complex: intensity' (%s: modality '%s')",
+                s->path, GDALGetDataTypeName(s->dtype), where, m->recipe->name);
         }
     }
     return EODKIT_OK;
@@ -300,12 +307,14 @@ static int describe_bands(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
     }
     m->dtype = stored_type(m->read_type);
     if (ek_dtype_numpy(m->dtype) == NULL) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: data type %s has no NumPy equivalent (%s)",
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: data type %s has no NumPy equivalent (%s)",
                         m->sources[0].path, GDALGetDataTypeName(m->dtype), where);
     }
     if (mr->band_names != NULL && (int)mr->nband_names != m->nbands) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: band_names has %zu names for %d bands",
-                        where, mr->nband_names, m->nbands);
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: band_names has %zu names for %d bands", where,
+                        mr->nband_names, m->nbands);
     }
     m->has_nodata = mr->has_nodata || m->sources[0].has_nodata;
     m->nodata = mr->has_nodata ? mr->nodata : m->sources[0].nodata;
@@ -368,9 +377,9 @@ static int single_crs(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, ek_grid *
             return ek_error_gdal(ctx, "%s: unreadable CRS", s->path);
         }
     } else if (OSRSetFromUserInput(g->srs, r->crs) != OGRERR_NONE) {
-        return ek_error_with_gdal(ctx, EODKIT_ERR_INPUT,
-                                  "%s: grid.crs: '%s' is not a CRS GDAL/PROJ knows",
-                                  ek_recipe_where(r, r->crs_mark, where, sizeof where), r->crs);
+        return ek_error_with_gdal(
+            ctx, EODKIT_ERR_INPUT, "%s: grid.crs: '%s' is not a CRS GDAL/PROJ knows",
+            ek_recipe_where(r, r->crs_mark, where, sizeof where), r->crs);
     }
     return set_grid_crs(ctx, g);
 }
@@ -416,10 +425,11 @@ static int data_bounds(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
             memcpy(ext, b, sizeof b);
             first = 0;
         } else if (!intersect(ext, b)) {
-            return ek_error(ctx, EODKIT_ERR_INPUT,
-                            "modality '%s' does not overlap the modalities before it (%s)",
-                            mod->recipe->name,
-                            ek_recipe_where(r, mod->recipe->mark, where, sizeof where));
+            return ek_error(
+                ctx, EODKIT_ERR_INPUT,
+                "modality '%s' does not overlap the modalities before it (%s)",
+                mod->recipe->name,
+                ek_recipe_where(r, mod->recipe->mark, where, sizeof where));
         }
     }
     if (first) {
@@ -456,7 +466,8 @@ static void lay_chips(const ek_plan *p, ek_grid *g)
 }
 
 /* The AOI's bounds in CRS (a bounding box, for framing grids). */
-static int aoi_bounds(eodkit_ctx *ctx, OGRGeometryH aoi, OGRSpatialReferenceH crs, double b[4])
+static int aoi_bounds(eodkit_ctx *ctx, OGRGeometryH aoi, OGRSpatialReferenceH crs,
+                      double b[4])
 {
     OGRGeometryH copy = OGR_G_Clone(aoi);
     OGRCoordinateTransformationH ct =
@@ -477,7 +488,8 @@ static int aoi_bounds(eodkit_ctx *ctx, OGRGeometryH aoi, OGRSpatialReferenceH cr
     return rc;
 }
 
-static int single_grid(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeometryH aoi)
+static int single_grid(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p,
+                       OGRGeometryH aoi)
 {
     ek_grid *g = &p->grids[0];
     double ext[4] = {0, 0, 0, 0}, ox = 0, oy = 0, rx = r->res_x, ry = r->res_y;
@@ -495,10 +507,11 @@ static int single_grid(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeome
         const ek_source *s = like_source(r, p);
 
         if (s->gt[2] != 0 || s->gt[4] != 0) {
-            return ek_error(ctx, EODKIT_ERR_INPUT,
-                            "%s: is rotated, so its grid cannot be the target grid (grid.crs: "
-                            "like: %s); give crs and resolution instead",
-                            s->path, r->like);
+            return ek_error(
+                ctx, EODKIT_ERR_INPUT,
+                "%s: is rotated, so its grid cannot be the target grid (grid.crs: "
+                "like: %s); give crs and resolution instead",
+                s->path, r->like);
         }
         rx = r->has_resolution ? rx : fabs(s->gt[1]);
         ry = r->has_resolution ? ry : fabs(s->gt[5]);
@@ -511,8 +524,8 @@ static int single_grid(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeome
         rc = aoi_bounds(ctx, aoi, g->srs, b);
         if (rc == EODKIT_OK && !intersect(ext, b)) {
             rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                          "%s: the AOI does not overlap the imagery (%s: grid.aoi)", r->aoi,
-                          ek_recipe_where(r, r->aoi_mark, where, sizeof where));
+                          "%s: the AOI does not overlap the imagery (%s: grid.aoi)",
+                          r->aoi, ek_recipe_where(r, r->aoi_mark, where, sizeof where));
         }
         if (rc != EODKIT_OK) {
             return rc;
@@ -527,11 +540,12 @@ static int single_grid(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeome
     }
     lay_chips(p, g);
     if (g->nx == 0 || g->ny == 0) {
-        return ek_error(ctx, EODKIT_ERR_INPUT,
-                        "%s: grid.chip_size: a %d x %d chip is larger than the imagery, "
-                        "which covers %d x %d pixels on the grid",
-                        ek_recipe_where(r, r->chip_mark, where, sizeof where), p->chip_h,
-                        p->chip_w, g->height, g->width);
+        return ek_error(
+            ctx, EODKIT_ERR_INPUT,
+            "%s: grid.chip_size: a %d x %d chip is larger than the imagery, "
+            "which covers %d x %d pixels on the grid",
+            ek_recipe_where(r, r->chip_mark, where, sizeof where), p->chip_h, p->chip_w,
+            g->height, g->width);
     }
     p->ngrids = 1;
     return EODKIT_OK;
@@ -556,22 +570,24 @@ static int utm_grids(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeometr
         rc = aoi_bounds(ctx, aoi, wgs84, b);
         if (rc == EODKIT_OK && !intersect(box, b)) {
             rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                          "%s: the AOI does not overlap the imagery (%s: grid.aoi)", r->aoi,
-                          ek_recipe_where(r, r->aoi_mark, where, sizeof where));
+                          "%s: the AOI does not overlap the imagery (%s: grid.aoi)",
+                          r->aoi, ek_recipe_where(r, r->aoi_mark, where, sizeof where));
         }
     }
     for (south = 0; south <= 1 && rc == EODKIT_OK; south++) {
         for (zone = 1; zone <= 60 && rc == EODKIT_OK; zone++) {
             double cell[4] = {-180.0 + 6.0 * (zone - 1), south ? -80.0 : 0.0,
                               -180.0 + 6.0 * zone, south ? 0.0 : 84.0};
-            double ext[4], margin_x = p->chip_w * r->res_x, margin_y = p->chip_h * r->res_y;
+            double ext[4], margin_x = p->chip_w * r->res_x,
+                           margin_y = p->chip_h * r->res_y;
             OGRCoordinateTransformationH ct;
             ek_grid *g;
 
             if (!intersect(cell, box)) {
                 continue;
             }
-            rc = ek_grow(ctx, (void **)&p->grids, &cap, p->ngrids + 1, sizeof *p->grids);
+            rc =
+                ek_grow(ctx, (void **)&p->grids, &cap, p->ngrids + 1, sizeof *p->grids);
             if (rc != EODKIT_OK) {
                 break;
             }
@@ -582,15 +598,18 @@ static int utm_grids(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeometr
             rc = set_grid_crs(ctx, g);
             ct = OCTNewCoordinateTransformation(wgs84, g->srs);
             if (rc == EODKIT_OK &&
-                (ct == NULL || !OCTTransformBounds(ct, cell[0], cell[1], cell[2], cell[3],
-                                                   &ext[0], &ext[1], &ext[2], &ext[3], 21))) {
-                rc = ek_error_gdal(ctx, "cannot frame UTM zone %d%s", zone, south ? "S" : "N");
+                (ct == NULL ||
+                 !OCTTransformBounds(ct, cell[0], cell[1], cell[2], cell[3], &ext[0],
+                                     &ext[1], &ext[2], &ext[3], 21))) {
+                rc = ek_error_gdal(ctx, "cannot frame UTM zone %d%s", zone,
+                                   south ? "S" : "N");
             }
             if (ct != NULL) {
                 OCTDestroyCoordinateTransformation(ct);
             }
             if (rc == EODKIT_OK) {
-                ext[0] -= margin_x, ext[2] += margin_x, ext[1] -= margin_y, ext[3] += margin_y;
+                ext[0] -= margin_x, ext[2] += margin_x, ext[1] -= margin_y,
+                    ext[3] += margin_y;
                 frame_grid(g, ext, 0, 0, r->res_x, r->res_y, r->res_x * p->stride_x,
                            r->res_y * p->stride_y);
                 lay_chips(p, g);
@@ -618,20 +637,21 @@ static int load_aoi(eodkit_ctx *ctx, const ek_recipe *r, OGRGeometryH *aoi)
     *aoi = NULL;
     ek_recipe_where(r, r->aoi_mark, where, sizeof where);
     if (!ek_fs_exists(r->aoi)) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: no such file (%s: grid.aoi)", r->aoi,
-                        where);
+        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: no such file (%s: grid.aoi)",
+                        r->aoi, where);
     }
     ds = GDALOpenEx(r->aoi, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
     if (ds == NULL || GDALDatasetGetLayerCount(ds) == 0) {
-        rc = ek_error_gdal(ctx, "%s: GDAL cannot read it as a vector layer (%s: grid.aoi)",
+        rc = ek_error_gdal(ctx,
+                           "%s: GDAL cannot read it as a vector layer (%s: grid.aoi)",
                            r->aoi, where);
         goto out;
     }
     layer = GDALDatasetGetLayer(ds, 0);
     lsrs = OGR_L_GetSpatialRef(layer);
     if (lsrs == NULL) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: the AOI layer has no CRS (%s)", r->aoi,
-                      where);
+        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: the AOI layer has no CRS (%s)",
+                      r->aoi, where);
         goto out;
     }
     lsrs = OSRClone(lsrs);
@@ -688,7 +708,8 @@ out:
 }
 
 /* Mark in COVER the chips of grid G whose window meets modality M's files. */
-static void mark_coverage(const ek_plan *p, size_t gi, const ek_modality *m, uint8_t *cover)
+static void mark_coverage(const ek_plan *p, size_t gi, const ek_modality *m,
+                          uint8_t *cover)
 {
     const ek_grid *g = &p->grids[gi];
     size_t s;
@@ -785,7 +806,8 @@ static int mark_candidates(eodkit_ctx *ctx, ek_plan *p, OGRGeometryH aoi)
             for (i = 0; i < g->nx; i++) {
                 size_t id = g->first_chip + (size_t)j * (size_t)g->nx + (size_t)i;
 
-                if (p->candidate[id] && !centre_ok(p, g, i, j, to_lonlat, prepared, point)) {
+                if (p->candidate[id] &&
+                    !centre_ok(p, g, i, j, to_lonlat, prepared, point)) {
                     p->candidate[id] = 0;
                 }
                 p->ncandidates += p->candidate[id];
@@ -825,7 +847,8 @@ static int check_resampling(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *
                     return ek_error(
                         ctx, EODKIT_ERR_INPUT,
                         "%s: modality '%s' must be resampled onto the grid (%s has %g "
-                        "unit pixels, the grid %g); say how with 'resampling: nearest', "
+                        "unit pixels, the grid %g); say how with 'resampling: "
+                        "nearest', "
                         "'bilinear', 'cubic', 'average' or 'mode'",
                         ek_recipe_where(r, mod->recipe->mark, where, sizeof where),
                         mod->recipe->name, ek_path_basename(mod->sources[s].path),
@@ -845,7 +868,8 @@ static int place_sources(eodkit_ctx *ctx, ek_plan *p)
     for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
         ek_modality *mod = &p->modalities[m];
 
-        mod->placements = ek_calloc(ctx, p->ngrids * mod->nsources, sizeof *mod->placements);
+        mod->placements =
+            ek_calloc(ctx, p->ngrids * mod->nsources, sizeof *mod->placements);
         if (mod->placements == NULL) {
             return EODKIT_ERR_NOMEM;
         }
@@ -915,7 +939,8 @@ static int drop_empty_grids(eodkit_ctx *ctx, ek_plan *p)
             ek_modality *mod = &p->modalities[m];
 
             for (s = 0; s < mod->nsources; s++) {
-                mod->placements[kept * mod->nsources + s] = mod->placements[g * mod->nsources + s];
+                mod->placements[kept * mod->nsources + s] =
+                    mod->placements[g * mod->nsources + s];
             }
         }
         p->grids[kept++] = *gr;
@@ -980,8 +1005,9 @@ int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan)
     }
     if (rc == EODKIT_OK && p->ncandidates == 0) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                      r->aoi != NULL ? "%s: no chip centre lies inside the AOI over data"
-                                     : "%s: no chip lies on data of every required modality",
+                      r->aoi != NULL
+                          ? "%s: no chip centre lies inside the AOI over data"
+                          : "%s: no chip lies on data of every required modality",
                       r->aoi != NULL ? r->aoi : r->path);
     }
 out:

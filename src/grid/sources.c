@@ -23,28 +23,44 @@ int ek_dtype_size(GDALDataType t)
 const char *ek_dtype_numpy(GDALDataType t)
 {
     switch (t) {
-    case GDT_Byte: return "|u1";
-    case GDT_UInt16: return "<u2";
-    case GDT_Int16: return "<i2";
-    case GDT_UInt32: return "<u4";
-    case GDT_Int32: return "<i4";
-    case GDT_Float32: return "<f4";
-    case GDT_Float64: return "<f8";
-    default: return NULL;
+    case GDT_Byte:
+        return "|u1";
+    case GDT_UInt16:
+        return "<u2";
+    case GDT_Int16:
+        return "<i2";
+    case GDT_UInt32:
+        return "<u4";
+    case GDT_Int32:
+        return "<i4";
+    case GDT_Float32:
+        return "<f4";
+    case GDT_Float64:
+        return "<f8";
+    default:
+        return NULL;
     }
 }
 
 const char *ek_dtype_name(GDALDataType t)
 {
     switch (t) {
-    case GDT_Byte: return "uint8";
-    case GDT_UInt16: return "uint16";
-    case GDT_Int16: return "int16";
-    case GDT_UInt32: return "uint32";
-    case GDT_Int32: return "int32";
-    case GDT_Float32: return "float32";
-    case GDT_Float64: return "float64";
-    default: return "unknown";
+    case GDT_Byte:
+        return "uint8";
+    case GDT_UInt16:
+        return "uint16";
+    case GDT_Int16:
+        return "int16";
+    case GDT_UInt32:
+        return "uint32";
+    case GDT_Int32:
+        return "int32";
+    case GDT_Float32:
+        return "float32";
+    case GDT_Float64:
+        return "float64";
+    default:
+        return "unknown";
     }
 }
 
@@ -74,9 +90,9 @@ void ek_source_clear(ek_source *s)
    domains. */
 static int time_from_metadata(GDALDatasetH ds, int64_t *t)
 {
-    static const char *const keys[] = {"ACQUISITIONDATETIME", "DATETIME", "datetime",
-                                       "ACQUISITION_DATETIME", "SENSING_TIME",
-                                       "TIFFTAG_DATETIME", NULL};
+    static const char *const keys[] = {
+        "ACQUISITIONDATETIME", "DATETIME",         "datetime", "ACQUISITION_DATETIME",
+        "SENSING_TIME",        "TIFFTAG_DATETIME", NULL};
     static const char *const domains[] = {"IMAGERY", "", NULL};
     size_t d, k;
 
@@ -115,8 +131,8 @@ static int parse_name_date(const char *d, const char *format, int64_t *t)
 
 /* Acquisition time of S from its file name with TIME's pattern (group 1,
    or the whole match without a group). */
-static int time_from_name(eodkit_ctx *ctx, const ek_time_recipe *time, const char *where,
-                          ek_source *s)
+static int time_from_name(eodkit_ctx *ctx, const ek_time_recipe *time,
+                          const char *where, ek_source *s)
 {
     const char *name = ek_path_basename(s->path);
     regex_t re;
@@ -127,13 +143,14 @@ static int time_from_name(eodkit_ctx *ctx, const ek_time_recipe *time, const cha
 
     if (regcomp(&re, time->pattern, REG_EXTENDED) != 0) {
         return ek_error(ctx, EODKIT_ERR_INPUT,
-                        "%s: time.pattern '%s' is not a valid regular expression", where,
-                        time->pattern);
+                        "%s: time.pattern '%s' is not a valid regular expression",
+                        where, time->pattern);
     }
     if (regexec(&re, name, 2, m, 0) != 0) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                      "%s: no date in its name: it does not match time.pattern '%s' (%s)",
-                      s->path, time->pattern, where);
+        rc = ek_error(
+            ctx, EODKIT_ERR_INPUT,
+            "%s: no date in its name: it does not match time.pattern '%s' (%s)",
+            s->path, time->pattern, where);
         goto out;
     }
     group = m[1].rm_so >= 0 ? 1 : 0;
@@ -142,8 +159,9 @@ static int time_from_name(eodkit_ctx *ctx, const ek_time_recipe *time, const cha
     memcpy(date, name + m[group].rm_so, len);
     date[len] = '\0';
     if (parse_name_date(date, time->format, &s->time) != 0) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: '%s' in its name is not a date%s%s (%s)",
-                      s->path, date, time->format != NULL ? " of format " : "; give time.format",
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s: '%s' in its name is not a date%s%s (%s)", s->path, date,
+                      time->format != NULL ? " of format " : "; give time.format",
                       time->format != NULL ? time->format : "", where);
         goto out;
     }
@@ -177,7 +195,8 @@ int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where,
     s->height = GDALGetRasterYSize(ds);
     s->band_count = GDALGetRasterCount(ds);
     if (s->band_count == 0) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: has no raster bands (%s)", path, where);
+        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: has no raster bands (%s)", path,
+                      where);
         goto out;
     }
     if (GDALGetGeoTransform(ds, s->gt) != CE_None) {
@@ -190,9 +209,10 @@ int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where,
     srs = GDALGetSpatialRef(ds);
     if (srs == NULL || OSRExportToWktEx(srs, &wkt, wkt_options) != OGRERR_NONE ||
         wkt == NULL || wkt[0] == '\0') {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                      "%s: has no CRS; set it with 'gdal_edit.py -a_srs EPSG:<code> %s' (%s)",
-                      path, path, where);
+        rc = ek_error(
+            ctx, EODKIT_ERR_INPUT,
+            "%s: has no CRS; set it with 'gdal_edit.py -a_srs EPSG:<code> %s' (%s)",
+            path, path, where);
         goto out;
     }
     s->wkt = ek_strdup(ctx, wkt);
@@ -203,7 +223,8 @@ int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where,
     s->nodata = GDALGetRasterNoDataValue(GDALGetRasterBand(ds, 1), &s->has_nodata);
     s->dtype = GDALGetRasterDataType(GDALGetRasterBand(ds, 1));
     for (b = 2; b <= s->band_count; b++) {
-        s->dtype = GDALDataTypeUnion(s->dtype, GDALGetRasterDataType(GDALGetRasterBand(ds, b)));
+        s->dtype = GDALDataTypeUnion(s->dtype,
+                                     GDALGetRasterDataType(GDALGetRasterBand(ds, b)));
     }
     if (time != NULL && time->mode != EK_TIME_NONE) {
         if (time->pattern != NULL) {
@@ -211,10 +232,11 @@ int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where,
         } else if (time_from_metadata(ds, &s->time)) {
             s->has_time = 1;
         } else {
-            rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                          "%s: no acquisition time in its metadata; give time.pattern to "
-                          "read it from the file name (%s)",
-                          path, where);
+            rc = ek_error(
+                ctx, EODKIT_ERR_INPUT,
+                "%s: no acquisition time in its metadata; give time.pattern to "
+                "read it from the file name (%s)",
+                path, where);
         }
     }
 out:
@@ -305,7 +327,8 @@ out:
     return rc;
 }
 
-int ek_source_place(eodkit_ctx *ctx, const ek_grid *g, const ek_source *s, ek_placement *pl)
+int ek_source_place(eodkit_ctx *ctx, const ek_grid *g, const ek_source *s,
+                    ek_placement *pl)
 {
     double b[4], res = 0;
     OGRSpatialReferenceH srs;
@@ -334,7 +357,8 @@ int ek_source_place(eodkit_ctx *ctx, const ek_grid *g, const ek_source *s, ek_pl
         double fy = (s->gt[3] - g->gt[3]) / g->gt[5];
         double drift = fabs(s->gt[1] - g->gt[1]) * fmax(s->width, s->height) / g->gt[1];
 
-        if (fabs(fx - round(fx)) < 1e-6 && fabs(fy - round(fy)) < 1e-6 && drift < 1e-3) {
+        if (fabs(fx - round(fx)) < 1e-6 && fabs(fy - round(fy)) < 1e-6 &&
+            drift < 1e-3) {
             pl->aligned = 1;
             pl->dx = (int)round(fx);
             pl->dy = (int)round(fy);

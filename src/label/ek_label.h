@@ -19,12 +19,13 @@
 /* Features of a vector layer on every grid of a plan, each with a value to
    burn and optionally a time. */
 typedef struct ek_shapes {
-    size_t n;              /* features kept, in layer order */
+    size_t n; /* features kept, in layer order */
     size_t ngrids;
-    OGRGeometryH *geoms;   /* [grid * n + k], in the grid's CRS (NULL: outside its reach) */
-    CPLQuadTree **trees;   /* per grid */
-    double *burn;          /* per feature */
-    int64_t *times;        /* per feature, or NULL */
+    OGRGeometryH
+        *geoms; /* [grid * n + k], in the grid's CRS (NULL: outside its reach) */
+    CPLQuadTree **trees; /* per grid */
+    double *burn;        /* per feature */
+    int64_t *times;      /* per feature, or NULL */
 } ek_shapes;
 
 /* What to burn for feature F: set *BURN (and *TIME when TIMES are kept);
@@ -98,7 +99,7 @@ void ek_labels_free(ek_labels *labels);
 ** READER reads them.
 */
 int ek_labels_render(eodkit_ctx *ctx, const ek_labels *l, const ek_plan *p, size_t g,
-                     const ek_window *w, ek_reader *reader, void *raw, uint8_t *raw_valid,
-                     void *out);
+                     const ek_window *w, ek_reader *reader, void *raw,
+                     uint8_t *raw_valid, void *out);
 
 #endif

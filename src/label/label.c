@@ -169,9 +169,10 @@ static int feature_class(const vector_map *vm, OGRFeatureH f)
             char *end;
             double d = strtod(v, &end);
 
-            if (vm->type == OFTString ? strcmp(OGR_F_GetFieldAsString(f, vm->field), v) == 0
-                                      : (end != v && *end == '\0' &&
-                                         OGR_F_GetFieldAsDouble(f, vm->field) == d)) {
+            if (vm->type == OFTString
+                    ? strcmp(OGR_F_GetFieldAsString(f, vm->field), v) == 0
+                    : (end != v && *end == '\0' &&
+                       OGR_F_GetFieldAsDouble(f, vm->field) == d)) {
                 return lr->classes[i].id;
             }
         }
@@ -179,7 +180,8 @@ static int feature_class(const vector_map *vm, OGRFeatureH f)
     }
     if (vm->type == OFTString) {
         const char *v = OGR_F_GetFieldAsString(f, vm->field);
-        char **hit = bsearch(&v, vm->names, vm->nnames, sizeof *vm->names, compare_text);
+        char **hit =
+            bsearch(&v, vm->names, vm->nnames, sizeof *vm->names, compare_text);
 
         return hit == NULL ? -1 : (int)(hit - vm->names) + 1;
     }
@@ -199,11 +201,12 @@ static int burn_of_feature(void *arg, eodkit_ctx *ctx, OGRFeatureH f, double *bu
         return 0;
     }
     if (id > 65535) {
-        return ek_error(ctx, EODKIT_ERR_INPUT,
-                        "%s: feature %lld has %s = %d, which cannot be a class id (0..65535); "
-                        "map values with labels.classes (%s)",
-                        l->recipe->source, (long long)OGR_F_GetFID(f), l->recipe->attribute, id,
-                        vm->where);
+        return ek_error(
+            ctx, EODKIT_ERR_INPUT,
+            "%s: feature %lld has %s = %d, which cannot be a class id (0..65535); "
+            "map values with labels.classes (%s)",
+            l->recipe->source, (long long)OGR_F_GetFID(f), l->recipe->attribute, id,
+            vm->where);
     }
     if (vm->field >= 0 && l->recipe->classes == NULL && vm->type != OFTString &&
         id != l->recipe->background) {
@@ -218,8 +221,8 @@ static int burn_of_feature(void *arg, eodkit_ctx *ctx, OGRFeatureH f, double *bu
     return 1;
 }
 
-static int open_vector(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, ek_labels *l,
-                       GDALDatasetH ds)
+static int open_vector(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
+                       ek_labels *l, GDALDatasetH ds)
 {
     const ek_labels_recipe *lr = &r->labels;
     OGRLayerH layer;
@@ -238,8 +241,9 @@ static int open_vector(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, ek
     layer = lr->layer != NULL ? GDALDatasetGetLayerByName(ds, lr->layer)
                               : GDALDatasetGetLayer(ds, 0);
     if (layer == NULL) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: has no layer '%s' (%s: labels.layer)",
-                        lr->source, lr->layer ? lr->layer : "", where);
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: has no layer '%s' (%s: labels.layer)", lr->source,
+                        lr->layer ? lr->layer : "", where);
     }
     defn = OGR_L_GetLayerDefn(layer);
     if (lr->attribute != NULL) {
@@ -249,10 +253,11 @@ static int open_vector(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, ek
         }
         vm.type = OGR_Fld_GetType(OGR_FD_GetFieldDefn(defn, vm.field));
     } else if (lr->classes != NULL) {
-        return ek_error(ctx, EODKIT_ERR_INPUT,
-                        "%s: labels.classes needs labels.attribute (the field holding the "
-                        "values)",
-                        where);
+        return ek_error(
+            ctx, EODKIT_ERR_INPUT,
+            "%s: labels.classes needs labels.attribute (the field holding the "
+            "values)",
+            where);
     }
     /* The class table. */
     if (lr->classes != NULL) {
@@ -301,10 +306,11 @@ static int raster_map(eodkit_ctx *ctx, const ek_recipe *r, ek_labels *l)
         double v = strtod(lr->classes[i].value, &end);
 
         if (end == lr->classes[i].value || *end != '\0') {
-            return ek_error(ctx, EODKIT_ERR_INPUT,
-                            "%s: labels.classes: '%s' is not a pixel value of a label raster",
-                            ek_recipe_where(r, lr->classes_mark, where, sizeof where),
-                            lr->classes[i].value);
+            return ek_error(
+                ctx, EODKIT_ERR_INPUT,
+                "%s: labels.classes: '%s' is not a pixel value of a label raster",
+                ek_recipe_where(r, lr->classes_mark, where, sizeof where),
+                lr->classes[i].value);
         }
         /* insertion sort keeps values and ids together; maps are short */
         for (j = i; j > 0 && l->map_values[j - 1] > v; j--) {
@@ -317,8 +323,8 @@ static int raster_map(eodkit_ctx *ctx, const ek_recipe *r, ek_labels *l)
     return classes_from_map(ctx, l);
 }
 
-static int open_raster(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, int source_id,
-                       ek_labels *l)
+static int open_raster(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
+                       int source_id, ek_labels *l)
 {
     const ek_labels_recipe *lr = &r->labels;
     char where[512];
@@ -337,11 +343,12 @@ static int open_raster(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, in
         long band = strtol(lr->attribute, &end, 10);
 
         if (end == lr->attribute || *end != '\0' || band < 1) {
-            return ek_error(ctx, EODKIT_ERR_INPUT,
-                            "%s: labels.attribute of a label raster is its band number, not "
-                            "'%s'",
-                            ek_recipe_where(r, lr->attribute_mark, where, sizeof where),
-                            lr->attribute);
+            return ek_error(
+                ctx, EODKIT_ERR_INPUT,
+                "%s: labels.attribute of a label raster is its band number, not "
+                "'%s'",
+                ek_recipe_where(r, lr->attribute_mark, where, sizeof where),
+                lr->attribute);
         }
         l->band = (int)band;
     }
@@ -355,16 +362,19 @@ static int open_raster(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, in
         l->discover = 1;
         l->max_id = 255;
     } else {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                      "%s: a %s label raster needs labels.classes to map its values to class "
-                      "ids (%s)",
-                      lr->source, GDALGetDataTypeName(l->source.dtype), where);
+        rc = ek_error(
+            ctx, EODKIT_ERR_INPUT,
+            "%s: a %s label raster needs labels.classes to map its values to class "
+            "ids (%s)",
+            lr->source, GDALGetDataTypeName(l->source.dtype), where);
     }
     if (rc == EODKIT_OK && l->discover && lr->task == EK_TASK_MULTILABEL) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                      "%s: task multilabel needs labels.classes (the classes to mark)", where);
+                      "%s: task multilabel needs labels.classes (the classes to mark)",
+                      where);
     }
-    l->placements = rc == EODKIT_OK ? ek_calloc(ctx, p->ngrids, sizeof *l->placements) : NULL;
+    l->placements =
+        rc == EODKIT_OK ? ek_calloc(ctx, p->ngrids, sizeof *l->placements) : NULL;
     if (rc == EODKIT_OK && l->placements == NULL) {
         rc = EODKIT_ERR_NOMEM;
     }
@@ -377,8 +387,8 @@ static int open_raster(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, in
     }
     if (rc == EODKIT_OK && !overlaps) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                      "%s: the label raster does not overlap the imagery (%s)", lr->source,
-                      where);
+                      "%s: the label raster does not overlap the imagery (%s)",
+                      lr->source, where);
     }
     return rc;
 }
@@ -408,19 +418,20 @@ int ek_labels_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, int so
                       lr->source, where);
         goto out;
     }
-    ds = GDALOpenEx(lr->source, GDAL_OF_VECTOR | GDAL_OF_RASTER | GDAL_OF_READONLY, NULL,
-                    NULL, NULL);
+    ds = GDALOpenEx(lr->source, GDAL_OF_VECTOR | GDAL_OF_RASTER | GDAL_OF_READONLY,
+                    NULL, NULL, NULL);
     if (ds == NULL) {
-        rc = ek_error_gdal(ctx, "%s: GDAL cannot read it (%s: labels.source)", lr->source,
-                           where);
+        rc = ek_error_gdal(ctx, "%s: GDAL cannot read it (%s: labels.source)",
+                           lr->source, where);
         goto out;
     }
     if (GDALDatasetGetLayerCount(ds) > 0) {
-        rc = lr->has_ignore ? ek_error(ctx, EODKIT_ERR_INPUT,
-                                       "%s: labels.ignore_index is for label rasters; features "
-                                       "whose value is not in labels.classes are skipped",
-                                       where)
-                            : open_vector(ctx, r, p, l, ds);
+        rc = lr->has_ignore
+                 ? ek_error(ctx, EODKIT_ERR_INPUT,
+                            "%s: labels.ignore_index is for label rasters; features "
+                            "whose value is not in labels.classes are skipped",
+                            where)
+                 : open_vector(ctx, r, p, l, ds);
     } else {
         l->is_raster = 1;
         rc = open_raster(ctx, r, p, source_id, l);
@@ -485,8 +496,8 @@ static int class_of_value(const ek_labels *l, double v)
 }
 
 int ek_labels_render(eodkit_ctx *ctx, const ek_labels *l, const ek_plan *p, size_t g,
-                     const ek_window *w, ek_reader *reader, void *raw, uint8_t *raw_valid,
-                     void *out)
+                     const ek_window *w, ek_reader *reader, void *raw,
+                     uint8_t *raw_valid, void *out)
 {
     size_t plane = (size_t)w->w * (size_t)w->h, px;
     const ek_source *src = &l->source;

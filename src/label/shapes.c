@@ -59,10 +59,12 @@ static int put_on_grids(eodkit_ctx *ctx, const ek_plan *p, OGRSpatialReferenceH 
             }
             sh->geoms[g * sh->n + k] = copy;
             OGR_G_GetEnvelope(copy, &e);
-            rect.minx = e.MinX, rect.miny = e.MinY, rect.maxx = e.MaxX, rect.maxy = e.MaxY;
+            rect.minx = e.MinX, rect.miny = e.MinY, rect.maxx = e.MaxX,
+            rect.maxy = e.MaxY;
             if (rect.maxx >= extent.minx && rect.minx <= extent.maxx &&
                 rect.maxy >= extent.miny && rect.miny <= extent.maxy) {
-                CPLQuadTreeInsertWithBounds(sh->trees[g], (void *)(intptr_t)(k + 1), &rect);
+                CPLQuadTreeInsertWithBounds(sh->trees[g], (void *)(intptr_t)(k + 1),
+                                            &rect);
             }
         }
         OCTDestroyCoordinateTransformation(ct);
@@ -89,8 +91,8 @@ int ek_shapes_load(eodkit_ctx *ctx, const ek_plan *p, OGRLayerH layer, const cha
     lsrs = OGR_L_GetSpatialRef(layer);
     if (lsrs == NULL) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                      "%s: the layer has no CRS; assign one with ogr2ogr -a_srs (%s)", path,
-                      where);
+                      "%s: the layer has no CRS; assign one with ogr2ogr -a_srs (%s)",
+                      path, where);
         goto out;
     }
     lsrs = OSRClone(lsrs);
@@ -108,12 +110,14 @@ int ek_shapes_load(eodkit_ctx *ctx, const ek_plan *p, OGRLayerH layer, const cha
             rc = ek_grow(ctx, (void **)&src, &cap, sh->n + 1, sizeof *src);
             if (rc == EODKIT_OK) {
                 double *b = ek_realloc_array(ctx, sh->burn, cap, sizeof *b);
-                int64_t *t = with_times ? ek_realloc_array(ctx, sh->times, cap, sizeof *t)
-                                        : NULL;
+                int64_t *t = with_times
+                                 ? ek_realloc_array(ctx, sh->times, cap, sizeof *t)
+                                 : NULL;
 
                 sh->burn = b != NULL ? b : sh->burn;
                 sh->times = t != NULL ? t : sh->times;
-                rc = b == NULL || (with_times && t == NULL) ? EODKIT_ERR_NOMEM : EODKIT_OK;
+                rc = b == NULL || (with_times && t == NULL) ? EODKIT_ERR_NOMEM
+                                                            : EODKIT_OK;
             }
             if (rc == EODKIT_OK) {
                 src[sh->n] = OGR_G_Clone(geom);
@@ -242,8 +246,8 @@ int ek_shapes_render(eodkit_ctx *ctx, const ek_shapes *sh, const ek_plan *p, siz
     if (all_touched) {
         options = CSLSetNameValue(options, "ALL_TOUCHED", "TRUE");
     }
-    if (GDALRasterizeGeometries(ds, 1, &band, kept, geoms, NULL, NULL, burn, options, NULL,
-                                NULL) != CE_None) {
+    if (GDALRasterizeGeometries(ds, 1, &band, kept, geoms, NULL, NULL, burn, options,
+                                NULL, NULL) != CE_None) {
         rc = ek_error_gdal(ctx, "rasterising vector features failed");
     }
 out:

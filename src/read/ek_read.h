@@ -17,7 +17,7 @@
 /* One read: which files, which bands, onto which grid window. */
 typedef struct ek_read_request {
     const ek_grid *grid;
-    const ek_source *const *sources;     /* composited in this order */
+    const ek_source *const *sources;       /* composited in this order */
     const ek_placement *const *placements; /* of each source on GRID */
     size_t nsources;
     const int *bands; /* 1-based, nbands entries, the same in every source */
@@ -26,9 +26,9 @@ typedef struct ek_read_request {
     GDALDataType read_type; /* of the files; complex is converted to DTYPE */
     ek_complex complex;     /* amplitude or intensity, for complex data */
     int resampling;         /* GDALResampleAlg */
-    int has_nodata;         /* nodata value of the output (and of sources without their own) */
+    int has_nodata; /* nodata value of the output (and of sources without their own) */
     double nodata;
-    int override_nodata;    /* NODATA also applies to sources that declare another one */
+    int override_nodata; /* NODATA also applies to sources that declare another one */
     double error_threshold; /* approximate transformer error, pixels; 0 = exact */
 } ek_read_request;
 

@@ -92,7 +92,8 @@ int ek_reader_new(eodkit_ctx *ctx, int nsources, int max_w, int max_h, int nband
     rd->plane_max = (size_t)max_w * (size_t)max_h;
     rd->nbands_max = nbands;
     rd->mem = GDALGetDriverByName("MEM");
-    rd->handles = ek_calloc(ctx, (size_t)(nsources > 0 ? nsources : 1), sizeof *rd->handles);
+    rd->handles =
+        ek_calloc(ctx, (size_t)(nsources > 0 ? nsources : 1), sizeof *rd->handles);
     rd->scratch = ek_calloc(ctx, rd->plane_max * (size_t)nbands, MAX_PIXEL_BYTES);
     rd->scratch_valid = ek_calloc(ctx, rd->plane_max, 1);
     if (rd->handles == NULL || rd->scratch == NULL || rd->scratch_valid == NULL ||
@@ -141,8 +142,8 @@ static int source_nodata(const ek_read_request *req, const ek_source *s, double 
     return s->has_nodata;
 }
 
-static int read_aligned(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req, size_t i,
-                        const ek_window *w)
+static int read_aligned(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
+                        size_t i, const ek_window *w)
 {
     const ek_source *s = req->sources[i];
     const ek_placement *pl = req->placements[i];
@@ -163,22 +164,24 @@ static int read_aligned(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *r
     if (ds == NULL) {
         return eodkit_ctx_status(ctx);
     }
-    dst = rd->scratch + (((size_t)(y0 - sy0) * (size_t)w->w) + (size_t)(x0 - sx0)) * rsize;
-    if (GDALDatasetRasterIO(ds, GF_Read, x0, y0, x1 - x0, y1 - y0, dst, x1 - x0, y1 - y0,
-                            req->read_type, req->nbands, (int *)req->bands, rsize,
-                            (GSpacing)w->w * rsize, (GSpacing)(plane * (size_t)rsize)) !=
-        CE_None) {
+    dst = rd->scratch +
+          (((size_t)(y0 - sy0) * (size_t)w->w) + (size_t)(x0 - sx0)) * rsize;
+    if (GDALDatasetRasterIO(ds, GF_Read, x0, y0, x1 - x0, y1 - y0, dst, x1 - x0,
+                            y1 - y0, req->read_type, req->nbands, (int *)req->bands,
+                            rsize, (GSpacing)w->w * rsize,
+                            (GSpacing)(plane * (size_t)rsize)) != CE_None) {
         return ek_error_gdal(ctx, "%s: read failed at pixel %d,%d", s->path, x0, y0);
     }
     for (y = y0; y < y1; y++) {
-        memset(rd->scratch_valid + (size_t)(y - sy0) * (size_t)w->w + (size_t)(x0 - sx0), 1,
-               (size_t)(x1 - x0));
+        memset(rd->scratch_valid + (size_t)(y - sy0) * (size_t)w->w +
+                   (size_t)(x0 - sx0),
+               1, (size_t)(x1 - x0));
     }
     return EODKIT_OK;
 }
 
-static int read_warped(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req, size_t i,
-                       const ek_window *w)
+static int read_warped(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
+                       size_t i, const ek_window *w)
 {
     const ek_source *s = req->sources[i];
     const ek_placement *pl = req->placements[i];
@@ -201,8 +204,9 @@ static int read_warped(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *re
         return ek_error_gdal(ctx, "cannot create a MEM dataset");
     }
     for (b = 0; b <= req->nbands; b++) {
-        void *ptr = b < req->nbands ? (void *)(rd->scratch + (size_t)b * plane * (size_t)rsize)
-                                    : (void *)rd->scratch_valid;
+        void *ptr = b < req->nbands
+                        ? (void *)(rd->scratch + (size_t)b * plane * (size_t)rsize)
+                        : (void *)rd->scratch_valid;
         char *opts[2] = {option, NULL};
 
         snprintf(option, sizeof option, "DATAPOINTER=%p", ptr);
@@ -236,8 +240,8 @@ static int read_warped(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *re
             wo->padfDstNoDataReal[b] = req->nodata;
         }
     }
-    wo->papszWarpOptions =
-        CSLSetNameValue(wo->papszWarpOptions, "INIT_DEST", req->has_nodata ? "NO_DATA" : "0");
+    wo->papszWarpOptions = CSLSetNameValue(wo->papszWarpOptions, "INIT_DEST",
+                                           req->has_nodata ? "NO_DATA" : "0");
     snprintf(option, sizeof option, "%.17g", pl->xscale);
     wo->papszWarpOptions = CSLSetNameValue(wo->papszWarpOptions, "XSCALE", option);
     snprintf(option, sizeof option, "%.17g", pl->yscale);
@@ -249,8 +253,8 @@ static int read_warped(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *re
         goto out;
     }
     if (req->error_threshold > 0) {
-        wo->pTransformerArg =
-            GDALCreateApproxTransformer(GDALGenImgProjTransform, gen, req->error_threshold);
+        wo->pTransformerArg = GDALCreateApproxTransformer(GDALGenImgProjTransform, gen,
+                                                          req->error_threshold);
         wo->pfnTransformer = GDALApproxTransform;
         GDALApproxTransformerOwnsSubtransformer(wo->pTransformerArg, TRUE);
     } else {
@@ -308,13 +312,14 @@ static void convert_complex(const ek_read_request *req, unsigned char *buf, size
             break;
         }
         v = re * re + im * im;
-        ek_pixel_set(buf, req->dtype, i, req->complex == EK_COMPLEX_AMPLITUDE ? sqrt(v) : v);
+        ek_pixel_set(buf, req->dtype, i,
+                     req->complex == EK_COMPLEX_AMPLITUDE ? sqrt(v) : v);
     }
 }
 
 /* Mark pixels whose value equals NODATA in any band as invalid. */
-static void drop_nodata(const ek_read_request *req, double nodata, const unsigned char *data,
-                        uint8_t *valid, size_t plane)
+static void drop_nodata(const ek_read_request *req, double nodata,
+                        const unsigned char *data, uint8_t *valid, size_t plane)
 {
     size_t px, dsize = (size_t)GDALGetDataTypeSizeBytes(req->dtype);
     int b;
@@ -385,8 +390,9 @@ int ek_reader_read(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
     int painted = 0, rc;
 
     if (plane > rd->plane_max || req->nbands > rd->nbands_max) {
-        return ek_error(ctx, EODKIT_ERR_INTERNAL, "window %dx%dx%d exceeds the reader's buffers",
-                        w->w, w->h, req->nbands);
+        return ek_error(ctx, EODKIT_ERR_INTERNAL,
+                        "window %dx%dx%d exceeds the reader's buffers", w->w, w->h,
+                        req->nbands);
     }
     for (i = 0; i < req->nsources; i++) {
         const ek_placement *pl = req->placements[i];
@@ -398,7 +404,8 @@ int ek_reader_read(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
             continue;
         }
         clear_scratch(rd, req, plane);
-        rc = pl->aligned ? read_aligned(ctx, rd, req, i, w) : read_warped(ctx, rd, req, i, w);
+        rc = pl->aligned ? read_aligned(ctx, rd, req, i, w)
+                         : read_warped(ctx, rd, req, i, w);
         if (rc != EODKIT_OK) {
             return rc;
         }

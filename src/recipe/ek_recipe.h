@@ -39,11 +39,11 @@ typedef enum ek_time_mode { EK_TIME_NONE, EK_TIME_MOSAIC, EK_TIME_STACK } ek_tim
 /* How a modality with several acquisitions per place is combined. */
 typedef struct ek_time_recipe {
     ek_time_mode mode;
-    int count;       /* stack: acquisitions per chip */
+    int count; /* stack: acquisitions per chip */
     int has_from, has_to;
     int64_t from, to; /* seconds since 1970-01-01 UTC, inclusive */
-    char *pattern;   /* regex on file names; group 1 holds the date */
-    char *format;    /* strptime format of that group; NULL = guessed */
+    char *pattern;    /* regex on file names; group 1 holds the date */
+    char *format;     /* strptime format of that group; NULL = guessed */
     ek_mark mark;
 } ek_time_recipe;
 
@@ -51,15 +51,19 @@ typedef struct ek_time_recipe {
    (or any nonzero value) mark masked pixels, or polygons. */
 typedef struct ek_mask_recipe {
     int present;
-    int band;        /* 0 = none */
-    double *values;  /* NULL = any nonzero value */
+    int band;       /* 0 = none */
+    double *values; /* NULL = any nonzero value */
     size_t nvalues;
-    char *polygons;  /* resolved path of a vector, or NULL */
+    char *polygons;   /* resolved path of a vector, or NULL */
     char *time_field; /* field matching polygons to acquisition times */
     ek_mark mark;
 } ek_mask_recipe;
 
-typedef enum ek_complex { EK_COMPLEX_REFUSE, EK_COMPLEX_AMPLITUDE, EK_COMPLEX_INTENSITY } ek_complex;
+typedef enum ek_complex {
+    EK_COMPLEX_REFUSE,
+    EK_COMPLEX_AMPLITUDE,
+    EK_COMPLEX_INTENSITY
+} ek_complex;
 
 /* STAC sar fields of a kind: sar modality. */
 typedef struct ek_sar_recipe {
@@ -88,7 +92,7 @@ typedef struct ek_modality_recipe {
     size_t nband_names;
     ek_band_file *band_files; /* instead of patterns: one entry per output band */
     size_t nband_files;
-    int resampling; /* GDALResampleAlg */
+    int resampling;     /* GDALResampleAlg */
     int has_resampling; /* given in the recipe */
     int has_nodata;     /* the recipe declares the nodata value */
     double nodata;

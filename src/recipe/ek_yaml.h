@@ -65,15 +65,16 @@ int ek_yaml_number_pair(ek_yaml *y, yaml_node_t *n, const char *what, double *a,
                         double *b);
 
 /* A path: N's text resolved against folder BASE (as is when absolute). */
-int ek_yaml_path(ek_yaml *y, const char *base, yaml_node_t *n, const char *what, char **out);
+int ek_yaml_path(ek_yaml *y, const char *base, yaml_node_t *n, const char *what,
+                 char **out);
 
 /* Optional text KEY of MAP into *OUT (replaced; untouched when absent). */
 int ek_yaml_opt_string(ek_yaml *y, yaml_node_t *map, const char *key, const char *what,
                        char **out);
 
 /* Optional fraction (0..1) KEY of MAP into *OUT (untouched when absent). */
-int ek_yaml_opt_fraction(ek_yaml *y, yaml_node_t *map, const char *key, const char *what,
-                         double *out);
+int ek_yaml_opt_fraction(ek_yaml *y, yaml_node_t *map, const char *key,
+                         const char *what, double *out);
 
 /* Check that S (the text of N) can be a folder or file name part: letters,
    digits, '_', '-', '.', not starting with '.'. */

@@ -14,22 +14,25 @@
 #include "ek_recipe_parse.h"
 
 static const char *const modality_keys[] = {
-    "name",      "kind",    "sensor", "platform",   "description", "files",
-    "bands",     "band_files", "band_names", "resampling", "nodata", "required",
-    "time",      "mask",    "complex", "sar",        NULL};
+    "name",  "kind",       "sensor",     "platform",   "description", "files",
+    "bands", "band_files", "band_names", "resampling", "nodata",      "required",
+    "time",  "mask",       "complex",    "sar",        NULL};
 static const char *const band_file_keys[] = {"name", "files", "band", NULL};
-static const char *const time_keys[] = {"mode", "count", "from", "to", "pattern", "format",
+static const char *const time_keys[] = {"mode",    "count",  "from", "to",
+                                        "pattern", "format", NULL};
+static const char *const mask_keys[] = {"band", "values", "polygons", "time_field",
                                         NULL};
-static const char *const mask_keys[] = {"band", "values", "polygons", "time_field", NULL};
-static const char *const sar_keys[] = {"frequency_band", "instrument_mode", "product_type",
-                                       "scale", "polarizations", NULL};
+static const char *const sar_keys[] = {"frequency_band", "instrument_mode",
+                                       "product_type",   "scale",
+                                       "polarizations",  NULL};
 
 static const char *const kinds[] = {"optical", "multispectral", "hyperspectral", "sar",
                                     "dem",     "lidar",         "other",         NULL};
 static const char *const platforms[] = {"satellite", "aerial", "uav", "ground", NULL};
 static const char *const time_modes[] = {"mosaic", "stack", NULL};
 static const char *const complex_words[] = {"amplitude", "intensity", NULL};
-static const char *const frequency_bands[] = {"P", "L", "S", "C", "X", "Ku", "K", "Ka", NULL};
+static const char *const frequency_bands[] = {"P",  "L", "S",  "C", "X",
+                                              "Ku", "K", "Ka", NULL};
 static const char *const scales[] = {"db", "linear", NULL};
 static const char *const polarizations[] = {"HH", "VV", "HV", "VH", NULL};
 
@@ -37,10 +40,18 @@ static const char *const polarizations[] = {"HH", "VV", "HV", "VH", NULL};
 static const char *const resampling_words[] = {
     "nearest", "bilinear", "cubic",  "cubicspline", "lanczos", "average", "mode",
     "min",     "max",      "median", "q1",          "q3",      NULL};
-static const int resampling_algs[] = {GRA_NearestNeighbour, GRA_Bilinear, GRA_Cubic,
-                                      GRA_CubicSpline,      GRA_Lanczos,  GRA_Average,
-                                      GRA_Mode,             GRA_Min,      GRA_Max,
-                                      GRA_Med,              GRA_Q1,       GRA_Q3};
+static const int resampling_algs[] = {GRA_NearestNeighbour,
+                                      GRA_Bilinear,
+                                      GRA_Cubic,
+                                      GRA_CubicSpline,
+                                      GRA_Lanczos,
+                                      GRA_Average,
+                                      GRA_Mode,
+                                      GRA_Min,
+                                      GRA_Max,
+                                      GRA_Med,
+                                      GRA_Q1,
+                                      GRA_Q3};
 
 const char *ek_resampling_name(int alg)
 {
@@ -74,8 +85,8 @@ static int opt_choice(ek_yaml *y, yaml_node_t *map, const char *key, const char 
 }
 
 /* File globs of N, resolved against the recipe's folder. */
-static int parse_patterns(ek_yaml *y, const ek_recipe *r, yaml_node_t *n, const char *what,
-                          char ***patterns, size_t *npatterns)
+static int parse_patterns(ek_yaml *y, const ek_recipe *r, yaml_node_t *n,
+                          const char *what, char ***patterns, size_t *npatterns)
 {
     char **raw = NULL;
     size_t nraw = 0, i;
@@ -105,14 +116,16 @@ static int parse_bands(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
 
     m->bands_mark = ek_yaml_mark(n);
     if (n->type == YAML_MAPPING_NODE || len == 0) {
-        return ek_yaml_fail(y, n, "modalities[].bands: expected band numbers (1-based)");
+        return ek_yaml_fail(y, n,
+                            "modalities[].bands: expected band numbers (1-based)");
     }
     m->bands = ek_calloc(y->ctx, len, sizeof *m->bands);
     if (m->bands == NULL) {
         return EODKIT_ERR_NOMEM;
     }
     for (i = 0; i < len; i++) {
-        yaml_node_t *item = n->type == YAML_SEQUENCE_NODE ? ek_yaml_seq_item(y, n, i) : n;
+        yaml_node_t *item =
+            n->type == YAML_SEQUENCE_NODE ? ek_yaml_seq_item(y, n, i) : n;
 
         rc = ek_yaml_int(y, item, "modalities[].bands", 1, 65535, &b);
         if (rc != EODKIT_OK) {
@@ -133,8 +146,9 @@ static int parse_band_files(ek_yaml *y, const ek_recipe *r, ek_modality_recipe *
     int rc = EODKIT_OK;
 
     if (n->type != YAML_SEQUENCE_NODE || len == 0) {
-        return ek_yaml_fail(y, n, "modalities[].band_files: expected a list of "
-                                  "{name, files, band}");
+        return ek_yaml_fail(y, n,
+                            "modalities[].band_files: expected a list of "
+                            "{name, files, band}");
     }
     m->band_files = ek_calloc(y->ctx, len, sizeof *m->band_files);
     if (m->band_files == NULL) {
@@ -158,8 +172,8 @@ static int parse_band_files(ek_yaml *y, const ek_recipe *r, ek_modality_recipe *
             rc = ek_yaml_require(y, item, "modalities[].band_files[]", "files", &v);
         }
         if (rc == EODKIT_OK) {
-            rc = parse_patterns(y, r, v, "modalities[].band_files[].files", &bf->patterns,
-                                &bf->npatterns);
+            rc = parse_patterns(y, r, v, "modalities[].band_files[].files",
+                                &bf->patterns, &bf->npatterns);
         }
         if (rc == EODKIT_OK && (v = ek_yaml_get(y, item, "band")) != NULL) {
             rc = ek_yaml_int(y, v, "modalities[].band_files[].band", 1, 65535, &band);
@@ -169,8 +183,8 @@ static int parse_band_files(ek_yaml *y, const ek_recipe *r, ek_modality_recipe *
     return rc;
 }
 
-static int parse_time_bound(ek_yaml *y, yaml_node_t *map, const char *key, int end_of_day,
-                            int *has, int64_t *value)
+static int parse_time_bound(ek_yaml *y, yaml_node_t *map, const char *key,
+                            int end_of_day, int *has, int64_t *value)
 {
     yaml_node_t *n = ek_yaml_get(y, map, key);
     const char *t = ek_yaml_text(n);
@@ -179,10 +193,11 @@ static int parse_time_bound(ek_yaml *y, yaml_node_t *map, const char *key, int e
         return EODKIT_OK;
     }
     if (t == NULL || ek_time_parse_iso(t, end_of_day, value) != 0) {
-        return ek_yaml_fail(y, n,
-                            "modalities[].time.%s: expected a date such as 2017-06-01 or "
-                            "2017-06-01T10:30:00Z",
-                            key);
+        return ek_yaml_fail(
+            y, n,
+            "modalities[].time.%s: expected a date such as 2017-06-01 or "
+            "2017-06-01T10:30:00Z",
+            key);
     }
     *has = 1;
     return EODKIT_OK;
@@ -207,14 +222,17 @@ static int parse_time(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
     t->count = 1;
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "count")) != NULL) {
         if (t->mode != EK_TIME_STACK) {
-            rc = ek_yaml_fail(y, v, "modalities[].time.count: only used with 'mode: stack'");
+            rc = ek_yaml_fail(y, v,
+                              "modalities[].time.count: only used with 'mode: stack'");
         } else {
             rc = ek_yaml_int(y, v, "modalities[].time.count", 1, 1024, &count);
             t->count = (int)count;
         }
     } else if (rc == EODKIT_OK && t->mode == EK_TIME_STACK) {
-        rc = ek_yaml_fail(y, n, "modalities[].time: 'mode: stack' needs 'count' (acquisitions "
-                                "per chip)");
+        rc =
+            ek_yaml_fail(y, n,
+                         "modalities[].time: 'mode: stack' needs 'count' (acquisitions "
+                         "per chip)");
     }
     if (rc == EODKIT_OK) {
         rc = parse_time_bound(y, n, "from", 0, &t->has_from, &t->from);
@@ -226,7 +244,8 @@ static int parse_time(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
         rc = ek_yaml_fail(y, n, "modalities[].time: 'from' is after 'to'");
     }
     if (rc == EODKIT_OK) {
-        rc = ek_yaml_opt_string(y, n, "pattern", "modalities[].time.pattern", &t->pattern);
+        rc = ek_yaml_opt_string(y, n, "pattern", "modalities[].time.pattern",
+                                &t->pattern);
     }
     if (rc == EODKIT_OK) {
         rc = ek_yaml_opt_string(y, n, "format", "modalities[].time.format", &t->format);
@@ -237,7 +256,8 @@ static int parse_time(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
     return rc;
 }
 
-static int parse_mask(ek_yaml *y, const ek_recipe *r, ek_modality_recipe *m, yaml_node_t *n)
+static int parse_mask(ek_yaml *y, const ek_recipe *r, ek_modality_recipe *m,
+                      yaml_node_t *n)
 {
     ek_mask_recipe *mk = &m->mask;
     yaml_node_t *v;
@@ -257,7 +277,8 @@ static int parse_mask(ek_yaml *y, const ek_recipe *r, ek_modality_recipe *m, yam
         mk->values = ek_calloc(y->ctx, len, sizeof *mk->values);
         rc = mk->values == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
         for (i = 0; i < len && rc == EODKIT_OK; i++) {
-            yaml_node_t *item = v->type == YAML_SEQUENCE_NODE ? ek_yaml_seq_item(y, v, i) : v;
+            yaml_node_t *item =
+                v->type == YAML_SEQUENCE_NODE ? ek_yaml_seq_item(y, v, i) : v;
 
             rc = ek_yaml_number(y, item, "modalities[].mask.values", &mk->values[i]);
             mk->nvalues = i + 1;
@@ -271,18 +292,21 @@ static int parse_mask(ek_yaml *y, const ek_recipe *r, ek_modality_recipe *m, yam
                                 &mk->time_field);
     }
     if (rc == EODKIT_OK && (mk->band != 0) == (mk->polygons != NULL)) {
-        rc = ek_yaml_fail(y, n, "modalities[].mask: give either 'band' (a band of the "
-                                "modality's files) or 'polygons' (a vector file)");
+        rc = ek_yaml_fail(y, n,
+                          "modalities[].mask: give either 'band' (a band of the "
+                          "modality's files) or 'polygons' (a vector file)");
     }
     if (rc == EODKIT_OK && mk->band == 0 && mk->values != NULL) {
         rc = ek_yaml_fail(y, n, "modalities[].mask.values: only used with 'band'");
     }
     if (rc == EODKIT_OK && mk->time_field != NULL && mk->polygons == NULL) {
-        rc = ek_yaml_fail(y, n, "modalities[].mask.time_field: only used with 'polygons'");
+        rc = ek_yaml_fail(y, n,
+                          "modalities[].mask.time_field: only used with 'polygons'");
     }
     if (rc == EODKIT_OK && mk->band != 0 && m->band_files != NULL) {
-        rc = ek_yaml_fail(y, n, "modalities[].mask.band: not available with band_files (each "
-                                "band has its own files); use 'polygons'");
+        rc = ek_yaml_fail(y, n,
+                          "modalities[].mask.band: not available with band_files (each "
+                          "band has its own files); use 'polygons'");
     }
     return rc;
 }
@@ -303,8 +327,9 @@ static int parse_sar(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
                         frequency_bands, &s->frequency_band);
     }
     if (rc == EODKIT_OK) {
-        rc = ek_yaml_opt_string(y, n, "instrument_mode", "modalities[].sar.instrument_mode",
-                                &s->instrument_mode);
+        rc =
+            ek_yaml_opt_string(y, n, "instrument_mode",
+                               "modalities[].sar.instrument_mode", &s->instrument_mode);
     }
     if (rc == EODKIT_OK) {
         rc = ek_yaml_opt_string(y, n, "product_type", "modalities[].sar.product_type",
@@ -314,20 +339,22 @@ static int parse_sar(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
         rc = opt_choice(y, n, "scale", "modalities[].sar.scale", scales, &s->scale);
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "polarizations")) != NULL) {
-        rc = ek_yaml_string_list(y, v, "modalities[].sar.polarizations", &s->polarizations,
-                                 &s->npolarizations);
+        rc = ek_yaml_string_list(y, v, "modalities[].sar.polarizations",
+                                 &s->polarizations, &s->npolarizations);
         for (i = 0; i < s->npolarizations && rc == EODKIT_OK; i++) {
-            yaml_node_t *item = v->type == YAML_SEQUENCE_NODE ? ek_yaml_seq_item(y, v, i) : v;
+            yaml_node_t *item =
+                v->type == YAML_SEQUENCE_NODE ? ek_yaml_seq_item(y, v, i) : v;
 
-            rc = ek_yaml_choice(y, item, "modalities[].sar.polarizations", polarizations,
-                                &index);
+            rc = ek_yaml_choice(y, item, "modalities[].sar.polarizations",
+                                polarizations, &index);
         }
     }
     return rc;
 }
 
 /* name, kind, platform, sensor, description. */
-static int parse_identity(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_node_t *n)
+static int parse_identity(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m,
+                          yaml_node_t *n)
 {
     yaml_node_t *v;
     int rc = ek_yaml_require(y, n, "modalities[]", "name", &v);
@@ -338,10 +365,13 @@ static int parse_identity(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_
     if (rc == EODKIT_OK) {
         rc = ek_yaml_check_name(y, v, "modalities[].name", m->name);
     }
-    if (rc == EODKIT_OK && (strcmp(m->name, "label") == 0 || strcmp(m->name, "labels") == 0)) {
-        rc = ek_yaml_fail(y, v, "modalities[].name: '%s' is reserved for the labels", m->name);
+    if (rc == EODKIT_OK &&
+        (strcmp(m->name, "label") == 0 || strcmp(m->name, "labels") == 0)) {
+        rc = ek_yaml_fail(y, v, "modalities[].name: '%s' is reserved for the labels",
+                          m->name);
     }
-    if (rc == EODKIT_OK && ek_recipe_find_modality(r, m->name) != (int)(m - r->modalities)) {
+    if (rc == EODKIT_OK &&
+        ek_recipe_find_modality(r, m->name) != (int)(m - r->modalities)) {
         rc = ek_yaml_fail(y, v, "modalities[].name: '%s' is used twice", m->name);
     }
     m->kind = ek_strdup(y->ctx, "other");
@@ -352,7 +382,8 @@ static int parse_identity(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_
         rc = opt_choice(y, n, "kind", "modalities[].kind", kinds, &m->kind);
     }
     if (rc == EODKIT_OK) {
-        rc = opt_choice(y, n, "platform", "modalities[].platform", platforms, &m->platform);
+        rc = opt_choice(y, n, "platform", "modalities[].platform", platforms,
+                        &m->platform);
     }
     if (rc == EODKIT_OK) {
         rc = ek_yaml_opt_string(y, n, "sensor", "modalities[].sensor", &m->sensor);
@@ -374,26 +405,31 @@ static int parse_inputs(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_no
     int rc = EODKIT_OK;
 
     if ((files == NULL) == (band_files == NULL)) {
-        return ek_yaml_fail(y, n, "modalities[]: give either 'files' (bands read together) or "
-                                  "'band_files' (one set of files per band)");
+        return ek_yaml_fail(
+            y, n,
+            "modalities[]: give either 'files' (bands read together) or "
+            "'band_files' (one set of files per band)");
     }
     if (files != NULL) {
         m->files_mark = ek_yaml_mark(files);
-        rc = parse_patterns(y, r, files, "modalities[].files", &m->patterns, &m->npatterns);
+        rc = parse_patterns(y, r, files, "modalities[].files", &m->patterns,
+                            &m->npatterns);
     } else {
         m->files_mark = ek_yaml_mark(band_files);
         rc = parse_band_files(y, r, m, band_files);
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "bands")) != NULL) {
         rc = band_files != NULL
-                 ? ek_yaml_fail(y, v, "modalities[].bands: with band_files, give each "
-                                      "entry's 'band'")
+                 ? ek_yaml_fail(y, v,
+                                "modalities[].bands: with band_files, give each "
+                                "entry's 'band'")
                  : parse_bands(y, m, v);
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "band_names")) != NULL) {
         if (band_files != NULL) {
-            return ek_yaml_fail(y, v, "modalities[].band_names: with band_files, each entry "
-                                      "has its 'name'");
+            return ek_yaml_fail(y, v,
+                                "modalities[].band_names: with band_files, each entry "
+                                "has its 'name'");
         }
         rc = ek_yaml_string_list(y, v, "modalities[].band_names", &m->band_names,
                                  &m->nband_names);
@@ -406,7 +442,8 @@ static int parse_inputs(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_no
     return rc;
 }
 
-int ek_recipe_parse_modality(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_node_t *n)
+int ek_recipe_parse_modality(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m,
+                             yaml_node_t *n)
 {
     yaml_node_t *v;
     int index;

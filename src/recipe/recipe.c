@@ -16,8 +16,9 @@
 
 #define MAX_CHIP 16384
 
-static const char *const top_keys[] = {"dataset", "grid",  "modalities", "labels", "regions",
-                                       "filters", "split", "output",     NULL};
+static const char *const top_keys[] = {"dataset", "grid",    "modalities",
+                                       "labels",  "regions", "filters",
+                                       "split",   "output",  NULL};
 static const char *const dataset_keys[] = {"name",     "title",     "description",
                                            "license",  "citation",  "version",
                                            "keywords", "providers", NULL};
@@ -26,11 +27,12 @@ static const char *const grid_keys[] = {"crs", "resolution",      "chip_size", "
                                         "aoi", "error_threshold", NULL};
 static const char *const like_keys[] = {"like", NULL};
 static const char *const labels_keys[] = {
-    "source",     "layer",           "attribute",   "classes", "class_names",
-    "background", "background_name", "all_touched", "task",    "min_class_share",
-    "ignore_index", NULL};
+    "source",      "layer",           "attribute",       "classes",
+    "class_names", "background",      "background_name", "all_touched",
+    "task",        "min_class_share", "ignore_index",    NULL};
 static const char *const regions_keys[] = {"source", "field", NULL};
-static const char *const filter_keys[] = {"max_nodata", "min_labeled", "max_cloud", NULL};
+static const char *const filter_keys[] = {"max_nodata", "min_labeled", "max_cloud",
+                                          NULL};
 static const char *const split_keys[] = {"method",     "ratios", "seed",
                                          "block_size", "buffer", NULL};
 static const char *const output_keys[] = {"dir", "format", "shard_size", NULL};
@@ -246,7 +248,8 @@ static int parse_dataset(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         rc = ek_yaml_opt_string(y, n, "title", "dataset.title", &r->title);
     }
     if (rc == EODKIT_OK) {
-        rc = ek_yaml_opt_string(y, n, "description", "dataset.description", &r->description);
+        rc = ek_yaml_opt_string(y, n, "description", "dataset.description",
+                                &r->description);
     }
     if (rc == EODKIT_OK) {
         rc = ek_yaml_opt_string(y, n, "license", "dataset.license", &r->license);
@@ -367,7 +370,8 @@ static int parse_modalities(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     }
     for (i = 0; i < len; i++) {
         r->nmodalities = i + 1;
-        rc = ek_recipe_parse_modality(y, r, &r->modalities[i], ek_yaml_seq_item(y, n, i));
+        rc = ek_recipe_parse_modality(y, r, &r->modalities[i],
+                                      ek_yaml_seq_item(y, n, i));
         if (rc != EODKIT_OK) {
             return rc;
         }
@@ -506,7 +510,7 @@ static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     }
     if (rc == EODKIT_OK) {
         rc = ek_yaml_opt_string(y, n, "background_name", "labels.background_name",
-                        &l->background_name);
+                                &l->background_name);
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "all_touched")) != NULL) {
         rc = ek_yaml_bool(y, v, "labels.all_touched", &l->all_touched);
@@ -551,13 +555,16 @@ static int parse_filters(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     int rc = ek_yaml_check_map(y, n, "filters", filter_keys);
 
     if (rc == EODKIT_OK) {
-        rc = ek_yaml_opt_fraction(y, n, "max_nodata", "filters.max_nodata", &r->max_nodata);
+        rc = ek_yaml_opt_fraction(y, n, "max_nodata", "filters.max_nodata",
+                                  &r->max_nodata);
     }
     if (rc == EODKIT_OK) {
-        rc = ek_yaml_opt_fraction(y, n, "min_labeled", "filters.min_labeled", &r->min_labeled);
+        rc = ek_yaml_opt_fraction(y, n, "min_labeled", "filters.min_labeled",
+                                  &r->min_labeled);
     }
     if (rc == EODKIT_OK) {
-        rc = ek_yaml_opt_fraction(y, n, "max_cloud", "filters.max_cloud", &r->max_cloud);
+        rc =
+            ek_yaml_opt_fraction(y, n, "max_cloud", "filters.max_cloud", &r->max_cloud);
     }
     if (rc == EODKIT_OK && r->min_labeled > 0 && !r->labels.present) {
         rc = ek_yaml_fail(y, ek_yaml_get(y, n, "min_labeled"),

@@ -355,7 +355,8 @@ static void write_modalities(emitter *em, const ek_recipe *r)
             write_mask(em, &m->mask);
         }
         if (m->complex != EK_COMPLEX_REFUSE) {
-            pair_text(em, "complex", m->complex == EK_COMPLEX_AMPLITUDE ? "amplitude" : "intensity");
+            pair_text(em, "complex",
+                      m->complex == EK_COMPLEX_AMPLITUDE ? "amplitude" : "intensity");
         }
         if (strcmp(m->kind, "sar") == 0) {
             write_sar(em, &m->sar);

@@ -386,7 +386,8 @@ int ek_yaml_number_pair(ek_yaml *y, yaml_node_t *n, const char *what, double *a,
     return rc;
 }
 
-int ek_yaml_path(ek_yaml *y, const char *base, yaml_node_t *n, const char *what, char **out)
+int ek_yaml_path(ek_yaml *y, const char *base, yaml_node_t *n, const char *what,
+                 char **out)
 {
     char *raw = NULL;
     int rc = ek_yaml_string(y, n, what, &raw);
@@ -412,8 +413,8 @@ int ek_yaml_opt_string(ek_yaml *y, yaml_node_t *map, const char *key, const char
     return ek_yaml_string(y, n, what, out);
 }
 
-int ek_yaml_opt_fraction(ek_yaml *y, yaml_node_t *map, const char *key, const char *what,
-                         double *out)
+int ek_yaml_opt_fraction(ek_yaml *y, yaml_node_t *map, const char *key,
+                         const char *what, double *out)
 {
     yaml_node_t *n = ek_yaml_get(y, map, key);
     int rc;
@@ -437,8 +438,9 @@ int ek_yaml_check_name(ek_yaml *y, yaml_node_t *n, const char *what, const char 
     }
     for (p = s; *p != '\0'; p++) {
         if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.') {
-            return ek_yaml_fail(y, n, "%s: '%s' may only hold letters, digits, '_', '-' and '.'",
-                                what, s);
+            return ek_yaml_fail(
+                y, n, "%s: '%s' may only hold letters, digits, '_', '-' and '.'", what,
+                s);
         }
     }
     return EODKIT_OK;

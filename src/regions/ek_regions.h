@@ -45,8 +45,8 @@ const char *ek_regions_default(void);
 ** field (NULL: "continent"/"CONTINENT"); a missing FIELD is an error naming
 ** the nearest field. WHERE says who asked for the layer (for messages).
 */
-int ek_regions_open(eodkit_ctx *ctx, const char *path, const char *field, const char *where,
-                    ek_regions **regions /* OUT */);
+int ek_regions_open(eodkit_ctx *ctx, const char *path, const char *field,
+                    const char *where, ek_regions **regions /* OUT */);
 void ek_regions_free(ek_regions *regions);
 
 /* Index of the region holding point LON/LAT (the first in layer order); of

@@ -122,18 +122,19 @@ static int missing_field(eodkit_ctx *ctx, const char *path, const char *where,
     for (i = 0; i < n && names != NULL; i++) {
         names[i] = OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, i));
         if (used < sizeof list) {
-            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
-                                     names[i]);
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
+                                     i ? ", " : "", names[i]);
         }
     }
     near = names != NULL ? ek_nearest_word(field, names, (size_t)n) : NULL;
     if (near != NULL) {
         ek_error(ctx, EODKIT_ERR_INPUT,
-                 "%s: the region layer has no field '%s' (did you mean '%s'?) (%s)", path,
-                 field, near, where);
+                 "%s: the region layer has no field '%s' (did you mean '%s'?) (%s)",
+                 path, field, near, where);
     } else {
-        ek_error(ctx, EODKIT_ERR_INPUT, "%s: the region layer has no field '%s'; it has: %s (%s)",
-                 path, field, list, where);
+        ek_error(ctx, EODKIT_ERR_INPUT,
+                 "%s: the region layer has no field '%s'; it has: %s (%s)", path, field,
+                 list, where);
     }
     free(names);
     return EODKIT_ERR_INPUT;
@@ -147,9 +148,11 @@ typedef struct fields {
 static int pick_fields(eodkit_ctx *ctx, const char *path, const char *where,
                        OGRFeatureDefnH defn, const char *field, fields *fl)
 {
-    static const char *const alpha3_names[] = {"iso_a3", "ISO_A3", "ISO3", "iso3", NULL};
+    static const char *const alpha3_names[] = {"iso_a3", "ISO_A3", "ISO3", "iso3",
+                                               NULL};
     static const char *const adm0_names[] = {"adm0_a3", "ADM0_A3", NULL};
-    static const char *const alpha2_names[] = {"iso_a2", "ISO_A2", "ISO2", "iso2", NULL};
+    static const char *const alpha2_names[] = {"iso_a2", "ISO_A2", "ISO2", "iso2",
+                                               NULL};
     static const char *const name_names[] = {"name_long", "NAME_LONG", "admin", "ADMIN",
                                              "name",      "NAME",      NULL};
     static const char *const continent_names[] = {"continent", "CONTINENT", NULL};
@@ -194,8 +197,8 @@ static int add_region(eodkit_ctx *ctx, ek_regions *r, size_t *cap, OGRFeatureH f
     if (ct != NULL && OGR_G_Transform(it->geom, ct) != OGRERR_NONE) {
         OGR_G_DestroyGeometry(it->geom);
         it->geom = NULL;
-        return ek_error_gdal(ctx, "%s: region %lld cannot be transformed to lon/lat", r->path,
-                             (long long)OGR_F_GetFID(f));
+        return ek_error_gdal(ctx, "%s: region %lld cannot be transformed to lon/lat",
+                             r->path, (long long)OGR_F_GetFID(f));
     }
     r->n++;
     it->prepared = OGRCreatePreparedGeometry(it->geom);
@@ -219,8 +222,8 @@ static int add_region(eodkit_ctx *ctx, ek_regions *r, size_t *cap, OGRFeatureH f
     return EODKIT_OK;
 }
 
-int ek_regions_open(eodkit_ctx *ctx, const char *path, const char *field, const char *where,
-                    ek_regions **out)
+int ek_regions_open(eodkit_ctx *ctx, const char *path, const char *field,
+                    const char *where, ek_regions **out)
 {
     static const CPLRectObj world = {-180.0, -90.0, 180.0, 90.0};
     ek_regions *r = NULL;
@@ -236,11 +239,13 @@ int ek_regions_open(eodkit_ctx *ctx, const char *path, const char *field, const 
 
     *out = NULL;
     if (!ek_fs_exists(path)) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: no such region layer (%s)", path, where);
+        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: no such region layer (%s)", path,
+                        where);
     }
     ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
     if (ds == NULL || GDALDatasetGetLayerCount(ds) == 0) {
-        rc = ek_error_gdal(ctx, "%s: GDAL cannot read it as a region layer (%s)", path, where);
+        rc = ek_error_gdal(ctx, "%s: GDAL cannot read it as a region layer (%s)", path,
+                           where);
         goto out;
     }
     layer = GDALDatasetGetLayer(ds, 0);
@@ -269,8 +274,8 @@ int ek_regions_open(eodkit_ctx *ctx, const char *path, const char *field, const 
         ct = OCTNewCoordinateTransformation(lsrs, wgs84);
         OSRRelease(lsrs);
         if (ct == NULL) {
-            rc = ek_error_gdal(ctx, "%s: the region layer cannot be transformed to lon/lat",
-                               path);
+            rc = ek_error_gdal(
+                ctx, "%s: the region layer cannot be transformed to lon/lat", path);
             goto out;
         }
     }
@@ -280,8 +285,8 @@ int ek_regions_open(eodkit_ctx *ctx, const char *path, const char *field, const 
         OGR_F_Destroy(f);
     }
     if (rc == EODKIT_OK && r->n == 0) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: the region layer has no polygons (%s)", path,
-                      where);
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s: the region layer has no polygons (%s)", path, where);
     }
 out:
     json_decref(iso);
@@ -335,7 +340,8 @@ static int compare_ptr(const void *a, const void *b)
 
 /* Region indices whose bounds meet the box of half-size HALF around LON/LAT,
    in layer order; *N of them (free with CPLFree). */
-static void **candidates(const ek_regions *r, double lon, double lat, double half, int *n)
+static void **candidates(const ek_regions *r, double lon, double lat, double half,
+                         int *n)
 {
     CPLRectObj box = {lon - half, lat - half, lon + half, lat + half};
     void **hits = CPLQuadTreeSearch(r->tree, &box, n);
@@ -408,7 +414,8 @@ int ek_regions_tag_plan(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p, int32_
     OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
     for (g = 0; g < p->ngrids && rc == EODKIT_OK; g++) {
         const ek_grid *gr = &p->grids[g];
-        OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(gr->srs, wgs84);
+        OGRCoordinateTransformationH ct =
+            OCTNewCoordinateTransformation(gr->srs, wgs84);
 
         if (ct == NULL) {
             rc = ek_error_gdal(ctx, "the grid CRS cannot be transformed to lon/lat");

@@ -173,7 +173,8 @@ out:
 
 /* Drop chips of grid G that come within the guard band of a chip of a later
    split on the same grid. */
-static void drop_guard_in_grid(const ek_plan *p, size_t gi, ek_split *s, const int8_t *assigned)
+static void drop_guard_in_grid(const ek_plan *p, size_t gi, ek_split *s,
+                               const int8_t *assigned)
 {
     const ek_grid *g = &p->grids[gi];
     int di_max = (s->guard_x + p->chip_w + p->stride_x - 1) / p->stride_x;
@@ -197,7 +198,8 @@ static void drop_guard_in_grid(const ek_plan *p, size_t gi, ek_split *s, const i
                     if (ni < 0 || nj < 0 || ni >= g->nx || nj >= g->ny) {
                         continue;
                     }
-                    other = assigned[g->first_chip + (size_t)nj * (size_t)g->nx + (size_t)ni];
+                    other = assigned[g->first_chip + (size_t)nj * (size_t)g->nx +
+                                     (size_t)ni];
                     conflict = other > own && sep_x < s->guard_x && sep_y < s->guard_y;
                 }
             }
@@ -222,7 +224,8 @@ static int edge_footprints(eodkit_ctx *ctx, const ek_plan *p, size_t gi, double 
     const ek_grid *g = &p->grids[gi];
     OGRSpatialReferenceH wgs84 = OSRNewSpatialReference(NULL);
     OGRCoordinateTransformationH ct;
-    double zone_west = -180.0 + 6.0 * (abs(g->utm_zone) - 1), zone_east = zone_west + 6.0;
+    double zone_west = -180.0 + 6.0 * (abs(g->utm_zone) - 1),
+           zone_east = zone_west + 6.0;
     size_t cap = 0, k;
     int rc = EODKIT_OK;
 
@@ -258,8 +261,8 @@ static int edge_footprints(eodkit_ctx *ctx, const ek_plan *p, size_t gi, double 
         f.south = fmin(fmin(ys[0], ys[1]), fmin(ys[2], ys[3]));
         f.north = fmax(fmax(ys[0], ys[1]), fmax(ys[2], ys[3]));
         pad = margin / (111320.0 * cos(fabs(f.north) * M_PI / 180.0) + 1e-9);
-        if (f.west - pad > zone_west && f.east + pad < zone_east && fabs(f.south) > pad * 2 &&
-            fabs(f.north) > pad * 2) {
+        if (f.west - pad > zone_west && f.east + pad < zone_east &&
+            fabs(f.south) > pad * 2 && fabs(f.north) > pad * 2) {
             continue; /* far from every zone edge and from the equator */
         }
         rc = ek_grow(ctx, (void **)out, &cap, *n + 1, sizeof **out);
@@ -272,7 +275,8 @@ static int edge_footprints(eodkit_ctx *ctx, const ek_plan *p, size_t gi, double 
 }
 
 /* Gap in metres between two lon/lat boxes along one axis (0 if they meet). */
-static double gap_metres(double a0, double a1, double b0, double b1, double metres_per_degree)
+static double gap_metres(double a0, double a1, double b0, double b1,
+                         double metres_per_degree)
 {
     double gap = fmax(b0 - a1, a0 - b1);
 
@@ -298,7 +302,8 @@ static int drop_guard_across_grids(eodkit_ctx *ctx, const ek_plan *p, ek_split *
         return EODKIT_ERR_NOMEM;
     }
     for (a = 0; a < p->ngrids && rc == EODKIT_OK; a++) {
-        rc = edge_footprints(ctx, p, a, fmax(gx, gy) + p->chip_w * res, &edges[a], &counts[a]);
+        rc = edge_footprints(ctx, p, a, fmax(gx, gy) + p->chip_w * res, &edges[a],
+                             &counts[a]);
     }
     for (a = 0; a < p->ngrids && rc == EODKIT_OK; a++) {
         for (b = 0; b < p->ngrids; b++) {
@@ -318,7 +323,8 @@ static int drop_guard_across_grids(eodkit_ctx *ctx, const ek_plan *p, ek_split *
 
                     if (assigned[fb->id] > own &&
                         gap_metres(fa->west, fa->east, fb->west, fb->east, mx) <= gx &&
-                        gap_metres(fa->south, fa->north, fb->south, fb->north, 110540.0) <= gy) {
+                        gap_metres(fa->south, fa->north, fb->south, fb->north,
+                                   110540.0) <= gy) {
                         s->chip_split[fa->id] = EK_CHIP_GUARD;
                         s->guard_dropped++;
                         break;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ek_fs.h"
 #include "core/ek_time.h"
 #include "ek_write.h"
 
@@ -83,12 +84,13 @@ static json_t *bbox_json(const double b[4])
 static json_t *interval_json(const ek_dataset_facts *f)
 {
     char first[32], last[32];
+    int64_t a, b;
 
-    if (!f->has_time) {
+    if (!ek_index_time_range(f->index, -1, &a, &b)) {
         return json_pack("[n, n]");
     }
-    ek_time_format(f->first_time, first, sizeof first);
-    ek_time_format(f->last_time, last, sizeof last);
+    ek_time_format(a, first, sizeof first);
+    ek_time_format(b, last, sizeof last);
     return json_pack("[s, s]", first, last);
 }
 
@@ -138,7 +140,8 @@ static void add_sar_fields(const ek_modality *m, json_t *o)
     json_t *pol = polarizations(m);
 
     if (sar->instrument_mode != NULL) {
-        json_object_set_new(o, "sar:instrument_mode", json_string(sar->instrument_mode));
+        json_object_set_new(o, "sar:instrument_mode",
+                            json_string(sar->instrument_mode));
     }
     if (sar->frequency_band != NULL) {
         json_object_set_new(o, "sar:frequency_band", json_string(sar->frequency_band));
@@ -160,8 +163,9 @@ static json_t *time_json(const ek_modality *m)
     ek_time_format(m->times[0], first, sizeof first);
     ek_time_format(m->times[m->ntimes - 1], last, sizeof last);
     return json_pack("{s:s, s:i, s:i, s:s, s:s}", "mode",
-                     m->recipe->time.mode == EK_TIME_STACK ? "stack" : "mosaic", "steps",
-                     m->steps, "acquisitions", (int)m->ntimes, "first", first, "last", last);
+                     m->recipe->time.mode == EK_TIME_STACK ? "stack" : "mosaic",
+                     "steps", m->steps, "acquisitions", (int)m->ntimes, "first", first,
+                     "last", last);
 }
 
 static json_t *modality_json(const ek_modality *m, const ek_array_desc *d)
@@ -171,17 +175,19 @@ static json_t *modality_json(const ek_modality *m, const ek_array_desc *d)
 
     json_object_set_new(o, "name", json_string(m->recipe->name));
     json_object_set_new(o, "kind", json_string(m->recipe->kind));
-    json_object_set_new(o, "sensor",
-                        m->recipe->sensor ? json_string(m->recipe->sensor) : json_null());
+    json_object_set_new(
+        o, "sensor", m->recipe->sensor ? json_string(m->recipe->sensor) : json_null());
     json_object_set_new(o, "platform",
-                        m->recipe->platform ? json_string(m->recipe->platform) : json_null());
+                        m->recipe->platform ? json_string(m->recipe->platform)
+                                            : json_null());
     json_object_set_new(o, "required", json_boolean(m->recipe->required));
     json_object_set_new(o, "dtype", json_string(ek_dtype_name(m->dtype)));
     for (k = 0; k < d->ndim; k++) {
         json_array_append_new(shape, json_integer((json_int_t)d->shape[k]));
     }
     json_object_set_new(o, "shape", shape);
-    json_object_set_new(o, "nodata", m->has_nodata ? json_real(m->nodata) : json_null());
+    json_object_set_new(o, "nodata",
+                        m->has_nodata ? json_real(m->nodata) : json_null());
     json_object_set_new(o, "resampling",
                         json_string(ek_resampling_name(m->recipe->resampling)));
     for (b = 0; b < m->nbands; b++) {
@@ -197,8 +203,9 @@ static json_t *modality_json(const ek_modality *m, const ek_array_desc *d)
         json_object_set_new(o, "time", time_json(m));
     }
     if (m->recipe->mask.present) {
-        json_object_set_new(o, "mask", json_string(m->recipe->mask.polygons != NULL ? "polygons"
-                                                                                     : "band"));
+        json_object_set_new(
+            o, "mask",
+            json_string(m->recipe->mask.polygons != NULL ? "polygons" : "band"));
     }
     if (strcmp(m->recipe->kind, "sar") == 0) {
         json_t *sar = json_object();
@@ -245,52 +252,139 @@ static json_t *label_json(const ek_dataset_facts *f, const ek_array_desc *d,
     return o;
 }
 
-static void add_shard_assets(const ek_dataset_facts *f, json_t *assets)
+/* The shard assets of split S, keyed by their path in the dataset; hrefs
+   are relative to a file in folder PREFIX ("./" or "../"). */
+static void add_shard_assets(const ek_dataset_facts *f, size_t s, const char *prefix,
+                             json_t *assets)
 {
     const ek_plan *p = f->plan;
     const ek_grid *g = &p->grids[0];
-    size_t s, a;
+    const char *split = f->recipe->split.names[s];
+    const char *ml = mlaoi_split(split);
+    size_t a;
     int k;
 
-    for (s = 0; s < f->split->nsplits; s++) {
-        const char *split = f->recipe->split.names[s];
-        const char *ml = mlaoi_split(split);
+    for (k = 0; k < ek_shards_files(f->shards, (int)s); k++) {
+        for (a = 0; a < f->narrays; a++) {
+            const ek_array_desc *d = &f->arrays[a];
+            int is_label = a >= p->nmodalities;
+            char key[256], href[270];
+            json_t *o;
 
-        for (k = 0; k < ek_shards_files(f->shards, (int)s); k++) {
-            for (a = 0; a < f->narrays; a++) {
-                const ek_array_desc *d = &f->arrays[a];
-                int is_label = a >= p->nmodalities;
-                char key[256], href[264];
-                json_t *o;
-
-                snprintf(key, sizeof key, "%s/%s-%05d.npy", split, d->name, k);
-                snprintf(href, sizeof href, "./%s", key);
-                o = json_pack("{s:s, s:s, s:[s]}", "href", href, "type",
-                              "application/x-npy", "roles",
-                              is_label ? "labels" : "data");
-                if (ml != NULL) {
-                    json_object_set_new(o, "ml-aoi:split", json_string(ml));
-                }
-                json_object_set_new(o, "ml-aoi:role",
-                                    json_string(is_label ? "label" : "feature"));
-                if (!is_label && is_optical(&p->modalities[a])) {
-                    json_object_set_new(o, "eo:bands", eo_bands(&p->modalities[a]));
-                }
-                if (!is_label && strcmp(p->modalities[a].recipe->kind, "sar") == 0) {
-                    add_sar_fields(&p->modalities[a], o);
-                }
-                if (p->ngrids > 1) {
-                    /* one CRS per UTM zone: each chip's is in the index */
-                } else if (g->crs_code != NULL && strncmp(g->crs_code, "EPSG:", 5) == 0) {
-                    json_object_set_new(o, "proj:epsg",
-                                        json_integer(atoi(g->crs_code + 5)));
-                } else {
-                    json_object_set_new(o, "proj:wkt2", json_string(g->wkt));
-                }
-                json_object_set_new(assets, key, o);
+            snprintf(key, sizeof key, "%s/%s-%05d.npy", split, d->name, k);
+            snprintf(href, sizeof href, "%s%s", prefix, key);
+            o = json_pack("{s:s, s:s, s:[s]}", "href", href, "type",
+                          "application/x-npy", "roles", is_label ? "labels" : "data");
+            if (ml != NULL) {
+                json_object_set_new(o, "ml-aoi:split", json_string(ml));
             }
+            json_object_set_new(o, "ml-aoi:role",
+                                json_string(is_label ? "label" : "feature"));
+            if (!is_label && is_optical(&p->modalities[a])) {
+                json_object_set_new(o, "eo:bands", eo_bands(&p->modalities[a]));
+            }
+            if (!is_label && strcmp(p->modalities[a].recipe->kind, "sar") == 0) {
+                add_sar_fields(&p->modalities[a], o);
+            }
+            if (p->ngrids > 1) {
+                /* one CRS per UTM zone: each chip's is in the index */
+            } else if (g->crs_code != NULL && strncmp(g->crs_code, "EPSG:", 5) == 0) {
+                json_object_set_new(o, "proj:epsg",
+                                    json_integer(atoi(g->crs_code + 5)));
+            } else {
+                json_object_set_new(o, "proj:wkt2", json_string(g->wkt));
+            }
+            json_object_set_new(assets, key, o);
         }
     }
+}
+
+/* The label extension's fields of an item: what the label arrays hold. */
+static void add_label_properties(const ek_dataset_facts *f, json_t *props)
+{
+    const ek_labels *l = f->labels;
+    ek_task task = l->recipe->task;
+
+    json_object_set_new(props, "label:properties", json_null());
+    json_object_set_new(
+        props, "label:description",
+        json_string(task == EK_TASK_SEGMENTATION
+                        ? "class id of every pixel (see eodkit:label)"
+                    : task == EK_TASK_CLASSIFICATION
+                        ? "class id of every chip (see eodkit:label)"
+                        : "classes present in every chip (see eodkit:label)"));
+    json_object_set_new(props, "label:type", json_string("raster"));
+    json_object_set_new(props, "label:tasks", json_pack("[s]", task_names[task]));
+}
+
+/* A polygon (GeoJSON) of lon/lat bounds B. */
+static json_t *bbox_polygon(const double b[4])
+{
+    return json_pack("{s:s, s:[[[f, f], [f, f], [f, f], [f, f], [f, f]]]}", "type",
+                     "Polygon", "coordinates", b[0], b[1], b[2], b[1], b[2], b[3], b[0],
+                     b[3], b[0], b[1]);
+}
+
+/*
+** items/<split>.json: a STAC Item per split whose chips have acquisition
+** times (an Item needs a time): its time range, the bounds of its chips and
+** its shards. Adds a link to each to LINKS.
+*/
+static int write_items(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f,
+                       json_t *exts, json_t *links)
+{
+    char *folder = ek_path_join(ctx, dir, "items");
+    size_t s;
+    int rc = folder == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+
+    for (s = 0; s < f->split->nsplits && rc == EODKIT_OK; s++) {
+        const char *split = f->recipe->split.names[s];
+        const char *ml = mlaoi_split(split);
+        double b[4];
+        int64_t first, last;
+        char start[32], end[32], name[300];
+        json_t *item, *props, *assets = json_object();
+
+        if (!ek_index_bbox(f->index, (int)s, b) ||
+            !ek_index_time_range(f->index, (int)s, &first, &last)) {
+            json_decref(assets);
+            continue;
+        }
+        ek_time_format(first, start, sizeof start);
+        ek_time_format(last, end, sizeof end);
+        props = json_pack("{s:n, s:s, s:s}", "datetime", "start_datetime", start,
+                          "end_datetime", end);
+        if (ml != NULL) {
+            json_object_set_new(props, "ml-aoi:split", json_string(ml));
+        }
+        if (f->labels != NULL) {
+            add_label_properties(f, props);
+        }
+        add_shard_assets(f, s, "../", assets);
+        snprintf(name, sizeof name, "%s-%s", f->recipe->name, split);
+        item = json_pack(
+            "{s:s, s:s, s:O, s:s, s:s, s:o, s:o, s:o, s:[{s:s, s:s, s:s}, "
+            "{s:s, s:s, s:s}, {s:s, s:s, s:s}], s:o}",
+            "type", "Feature", "stac_version", "1.0.0", "stac_extensions", exts, "id",
+            name, "collection", f->recipe->name, "geometry", bbox_polygon(b), "bbox",
+            bbox_json(b), "properties", props, "links", "rel", "collection", "href",
+            "../collection.json", "type", "application/json", "rel", "parent", "href",
+            "../collection.json", "type", "application/json", "rel", "root", "href",
+            "../collection.json", "type", "application/json", "assets", assets);
+        snprintf(name, sizeof name, "%s.json", split);
+        rc = item == NULL
+                 ? ek_error(ctx, EODKIT_ERR_INTERNAL, "cannot describe item %s", split)
+                 : ek_fs_mkdirs(ctx, folder);
+        if (rc == EODKIT_OK) {
+            rc = ek_write_json(ctx, item, folder, name);
+        }
+        json_decref(item);
+        snprintf(name, sizeof name, "./items/%s.json", split);
+        json_array_append_new(links, json_pack("{s:s, s:s, s:s}", "rel", "item", "href",
+                                               name, "type", "application/geo+json"));
+    }
+    free(folder);
+    return rc;
 }
 
 /* Summaries must not be empty lists (STAC): add A under KEY only if it has items. */
@@ -340,7 +434,8 @@ static json_t *geography_json(const ek_dataset_facts *f, json_t **continents,
 
     for (k = 0; k < n; k++) {
         const ek_region *it = k < r->n ? &r->items[k] : NULL;
-        const char *continent = it != NULL && it->continent != NULL ? it->continent : "none";
+        const char *continent =
+            it != NULL && it->continent != NULL ? it->continent : "none";
         const char *country = it != NULL && it->country != NULL ? it->country : "none";
         json_t *c;
 
@@ -431,8 +526,8 @@ static json_t *grid_json(const ek_plan *p)
         json_object_set_new(o, "crs", json_string("utm"));
         json_object_set_new(o, "zones", zones);
     } else {
-        json_object_set_new(o, "crs",
-                            g->crs_code != NULL ? json_string(g->crs_code) : json_null());
+        json_object_set_new(
+            o, "crs", g->crs_code != NULL ? json_string(g->crs_code) : json_null());
         json_object_set_new(o, "wkt2", json_string(g->wkt));
     }
     json_object_set_new(o, "resolution", json_pack("[f, f]", g->gt[1], -g->gt[5]));
@@ -470,7 +565,8 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
     const ek_recipe *r = f->recipe;
     const ek_plan *p = f->plan;
     json_t *root = json_object(), *exts = json_array(), *mods = json_array();
-    json_t *splits = json_object(), *assets = json_object(), *keywords = json_array();
+    json_t *splits = json_object(), *assets = json_object(), *keywords = json_array(),
+           *links;
     ek_class *classes = NULL;
     size_t nclasses = 0, m, s;
     double bbox[4] = {0, 0, 0, 0};
@@ -521,9 +617,10 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
     }
     json_object_set_new(root, "providers", providers_json(r));
     ek_index_bbox(f->index, -1, bbox);
-    json_object_set_new(root, "extent", json_pack("{s:{s:[o]}, s:{s:[o]}}", "spatial", "bbox",
-                                                  bbox_json(bbox), "temporal", "interval",
-                                                  interval_json(f)));
+    json_object_set_new(root, "extent",
+                        json_pack("{s:{s:[o]}, s:{s:[o]}}", "spatial", "bbox",
+                                  bbox_json(bbox), "temporal", "interval",
+                                  interval_json(f)));
     json_object_set_new(root, "summaries", summaries_json(f, classes, nclasses));
 
     for (m = 0; m < p->nmodalities; m++) {
@@ -545,15 +642,17 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
     if (f->regions != NULL) {
         json_t *continents, *countries;
 
-        json_object_set_new(root, "eodkit:geography", geography_json(f, &continents, &countries));
+        json_object_set_new(root, "eodkit:geography",
+                            geography_json(f, &continents, &countries));
         json_decref(continents);
         json_decref(countries);
     }
     json_object_set_new(root, "eodkit:grid", grid_json(p));
 
-    json_object_set_new(root, "links",
-                        json_pack("[{s:s, s:s, s:s}]", "rel", "root", "href",
-                                  "./collection.json", "type", "application/json"));
+    links = json_pack("[{s:s, s:s, s:s}]", "rel", "root", "href", "./collection.json",
+                      "type", "application/json");
+    rc = write_items(ctx, dir, f, exts, links);
+    json_object_set_new(root, "links", links);
     json_object_set_new(assets, "index",
                         json_pack("{s:s, s:s, s:s, s:[s]}", "href", "./index.gpkg",
                                   "type", "application/geopackage+sqlite3", "title",
@@ -569,10 +668,14 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
     json_object_set_new(assets, "recipe",
                         json_pack("{s:s, s:s, s:[s]}", "href", "./recipe.yaml", "type",
                                   "application/yaml", "roles", "metadata"));
-    add_shard_assets(f, assets);
+    for (s = 0; s < f->split->nsplits; s++) {
+        add_shard_assets(f, s, "./", assets);
+    }
     json_object_set_new(root, "assets", assets);
 
-    rc = ek_write_json(ctx, root, dir, "collection.json");
+    if (rc == EODKIT_OK) {
+        rc = ek_write_json(ctx, root, dir, "collection.json");
+    }
     json_decref(root);
     ek_facts_classes_free(f, classes, nclasses);
     return rc;

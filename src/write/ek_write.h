@@ -108,9 +108,10 @@ typedef struct ek_index_row {
     int64_t block;          /* split block, or -1 */
     int region;             /* index into the region layer, or -1 (sea, or no layer) */
     const char *sources;    /* JSON object {"modality": [input indices]} */
-    const char *present;    /* JSON object {"modality": 0|1} of optional ones, or NULL */
-    const char *times;      /* JSON object {"modality": [ISO times]}, or NULL */
-    int64_t latest;         /* latest acquisition time used, or INT64_MIN */
+    const char *present; /* JSON object {"modality": 0|1} of optional ones, or NULL */
+    const char *times;   /* JSON object {"modality": [ISO times]}, or NULL */
+    int64_t earliest;    /* first and last acquisition time used, */
+    int64_t latest;      /* or INT64_MAX and INT64_MIN */
 } ek_index_row;
 
 /* Create index file PATH for the chips of plan P; SPLIT_NAMES name the
@@ -125,6 +126,10 @@ int ek_index_add(eodkit_ctx *ctx, ek_index *index, const ek_index_row *row);
 /* Lon/lat bounds (west, south, east, north) of the chips of split S, or of
    all chips when S < 0. Return 0 when there are none. */
 int ek_index_bbox(const ek_index *index, int s, double bbox[4] /* OUT */);
+
+/* First and last acquisition time of the chips of split S, or of all chips
+   when S < 0. Return 0 when no chip has a time. */
+int ek_index_time_range(const ek_index *index, int s, int64_t *first, int64_t *last);
 
 /* Chips written per region index (N = regions + 1; the last counts chips
    outside every region). NULL without a region layer. */
@@ -158,8 +163,6 @@ typedef struct ek_dataset_facts {
     const ek_regions *regions;  /* NULL without a region layer */
     int train;                  /* the split the statistics describe */
     ek_band_stats **band_stats; /* [modality][band] */
-    int has_time;               /* acquisition times are known ... */
-    int64_t first_time, last_time; /* ... and span this range */
     uint64_t **class_pixels;    /* [split][class id], NULL without labels */
     uint64_t **class_chips;     /* [split][class id]: chips holding the class */
     uint64_t **label_chips;     /* [split][class id]: classification labels, or NULL */

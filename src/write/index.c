@@ -31,6 +31,7 @@ struct ek_index {
     size_t nsplits;
     double *bbox; /* per split + 1 for all: west, south, east, north */
     int *has_bbox;
+    int64_t *times; /* per split + 1 for all: first, last (INT64_MAX, INT64_MIN) */
     ek_regions *regions;
     uint64_t *region_chips; /* per region, + 1 for none */
 };
@@ -119,6 +120,11 @@ int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_plan *p,
     ix->nsplits = nsplits;
     ix->bbox = ek_calloc(ctx, 4 * (nsplits + 1), sizeof *ix->bbox);
     ix->has_bbox = ek_calloc(ctx, nsplits + 1, sizeof *ix->has_bbox);
+    ix->times = ek_calloc(ctx, 2 * (nsplits + 1), sizeof *ix->times);
+    for (f = 0; ix->times != NULL && f < nsplits + 1; f++) {
+        ix->times[2 * f] = INT64_MAX;
+        ix->times[2 * f + 1] = INT64_MIN;
+    }
     ix->to_lonlat = ek_calloc(ctx, p->ngrids, sizeof *ix->to_lonlat);
     ix->ngrids = p->ngrids;
     ix->grids0 = p->grids;
@@ -126,22 +132,25 @@ int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_plan *p,
     if (regions != NULL) {
         ix->region_chips = ek_calloc(ctx, regions->n + 1, sizeof *ix->region_chips);
     }
-    if (ix->bbox == NULL || ix->has_bbox == NULL || ix->to_lonlat == NULL ||
-        (regions != NULL && ix->region_chips == NULL)) {
+    if (ix->bbox == NULL || ix->has_bbox == NULL || ix->times == NULL ||
+        ix->to_lonlat == NULL || (regions != NULL && ix->region_chips == NULL)) {
         rc = EODKIT_ERR_NOMEM;
         goto out;
     }
     CPLSetThreadLocalConfigOption("OGR_CURRENT_DATE", FIXED_DATE);
-    if (drv == NULL || (ix->ds = GDALCreate(drv, path, 0, 0, 0, GDT_Unknown, NULL)) == NULL) {
+    if (drv == NULL ||
+        (ix->ds = GDALCreate(drv, path, 0, 0, 0, GDT_Unknown, NULL)) == NULL) {
         rc = ek_error_gdal(ctx, "%s: cannot create the chip index", path);
         goto out;
     }
     wgs84 = OSRNewSpatialReference(NULL);
     OSRImportFromEPSG(wgs84, 4326);
     OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
-    layer_options = CSLSetNameValue(layer_options, "DESCRIPTION",
-                                    "eodkit chips: one row per chip (see doc/format.md)");
-    ix->layer = GDALDatasetCreateLayer(ix->ds, "chips", wgs84, wkbPolygon, layer_options);
+    layer_options =
+        CSLSetNameValue(layer_options, "DESCRIPTION",
+                        "eodkit chips: one row per chip (see doc/format.md)");
+    ix->layer =
+        GDALDatasetCreateLayer(ix->ds, "chips", wgs84, wkbPolygon, layer_options);
     if (ix->layer == NULL) {
         rc = ek_error_gdal(ctx, "%s: cannot create layer 'chips'", path);
         goto out;
@@ -152,14 +161,16 @@ int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_plan *p,
 
         OGR_Fld_Destroy(fd);
         if (err != OGRERR_NONE) {
-            rc = ek_error_gdal(ctx, "%s: cannot create field '%s'", path, fields[f].name);
+            rc = ek_error_gdal(ctx, "%s: cannot create field '%s'", path,
+                               fields[f].name);
             goto out;
         }
     }
     for (g = 0; g < p->ngrids; g++) {
         ix->to_lonlat[g] = OCTNewCoordinateTransformation(p->grids[g].srs, wgs84);
         if (ix->to_lonlat[g] == NULL) {
-            rc = ek_error_gdal(ctx, "the grid CRS cannot be transformed to longitude/latitude");
+            rc = ek_error_gdal(
+                ctx, "the grid CRS cannot be transformed to longitude/latitude");
             goto out;
         }
     }
@@ -190,6 +201,14 @@ static void grow_bbox(ek_index *ix, size_t k, const OGREnvelope *e)
     }
     b[0] = fmin(b[0], e->MinX), b[1] = fmin(b[1], e->MinY);
     b[2] = fmax(b[2], e->MaxX), b[3] = fmax(b[3], e->MaxY);
+}
+
+static void widen_times(ek_index *ix, size_t k, const ek_index_row *r)
+{
+    int64_t *t = ix->times + 2 * k;
+
+    t[0] = r->earliest < t[0] ? r->earliest : t[0];
+    t[1] = r->latest > t[1] ? r->latest : t[1];
 }
 
 /* The chip outline with EDGE_POINTS points per edge, in the grid CRS. */
@@ -241,7 +260,8 @@ static void set_region(ek_index *ix, OGRFeatureH f, int k)
     set_text(f, F_COUNTRY_NAME, it->country_name);
     set_text(f, F_CONTINENT, it->continent);
     set_text(f, F_REGION, it->region);
-    OGR_F_SetFieldDouble(f, F_REGION_SHARE, ek_regions_share(ix->regions, k, OGR_F_GetGeometryRef(f)));
+    OGR_F_SetFieldDouble(f, F_REGION_SHARE,
+                         ek_regions_share(ix->regions, k, OGR_F_GetGeometryRef(f)));
 }
 
 /* The chip's time columns: the latest acquisition and all of them. */
@@ -256,8 +276,9 @@ static void set_times(OGRFeatureH f, const ek_index_row *r)
     OGR_F_SetFieldString(f, F_DATETIMES, r->times);
     if (r->latest != INT64_MIN) {
         gmtime_r(&t, &tm);
-        OGR_F_SetFieldDateTimeEx(f, F_DATETIME, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                                 tm.tm_hour, tm.tm_min, (float)tm.tm_sec, 100);
+        OGR_F_SetFieldDateTimeEx(f, F_DATETIME, tm.tm_year + 1900, tm.tm_mon + 1,
+                                 tm.tm_mday, tm.tm_hour, tm.tm_min, (float)tm.tm_sec,
+                                 100);
     }
 }
 
@@ -288,8 +309,8 @@ int ek_index_add(eodkit_ctx *ctx, ek_index *ix, const ek_index_row *r)
     OGR_F_SetFieldInteger(f, F_SHARD, r->shard);
     OGR_F_SetFieldInteger64(f, F_ROW, r->row);
     OGR_F_SetFieldString(f, F_CRS, g->crs_code != NULL ? g->crs_code : g->wkt);
-    snprintf(text, sizeof text, "[%.17g, %.17g, %.17g, %.17g, %.17g, %.17g]", gt[0], gt[1],
-             gt[2], gt[3], gt[4], gt[5]);
+    snprintf(text, sizeof text, "[%.17g, %.17g, %.17g, %.17g, %.17g, %.17g]", gt[0],
+             gt[1], gt[2], gt[3], gt[4], gt[5]);
     OGR_F_SetFieldString(f, F_GEOTRANSFORM, text);
     OGR_F_SetFieldInteger(f, F_GRID_X, r->window.x);
     OGR_F_SetFieldInteger(f, F_GRID_Y, r->window.y);
@@ -318,16 +339,28 @@ int ek_index_add(eodkit_ctx *ctx, ek_index *ix, const ek_index_row *r)
     set_text(f, F_PRESENT, r->present);
     set_times(f, r);
     if (OGR_L_CreateFeature(ix->layer, f) != OGRERR_NONE) {
-        rc = ek_error_gdal(ctx, "chip %lld: cannot add it to the index", (long long)r->chip_id);
+        rc = ek_error_gdal(ctx, "chip %lld: cannot add it to the index",
+                           (long long)r->chip_id);
         goto out;
     }
     OGR_G_GetEnvelope(OGR_F_GetGeometryRef(f), &e);
     grow_bbox(ix, (size_t)r->split, &e);
     grow_bbox(ix, ix->nsplits, &e);
+    widen_times(ix, (size_t)r->split, r);
+    widen_times(ix, ix->nsplits, r);
 out:
     OGR_G_DestroyGeometry(poly);
     OGR_F_Destroy(f);
     return rc;
+}
+
+int ek_index_time_range(const ek_index *ix, int s, int64_t *first, int64_t *last)
+{
+    size_t k = s < 0 ? ix->nsplits : (size_t)s;
+
+    *first = ix->times[2 * k];
+    *last = ix->times[2 * k + 1];
+    return *first <= *last;
 }
 
 const uint64_t *ek_index_region_chips(const ek_index *ix, size_t *n)
@@ -374,6 +407,7 @@ void ek_index_free(ek_index *ix)
     free(ix->to_lonlat);
     free(ix->bbox);
     free(ix->has_bbox);
+    free(ix->times);
     free(ix->region_chips);
     free(ix);
 }

@@ -255,11 +255,12 @@ static json_t *grid_json(const ek_plan *p)
         const ek_grid *gr = &p->grids[g];
         json_t *one = json_object();
 
-        json_object_set_new(one, "crs",
-                            gr->crs_code != NULL ? json_string(gr->crs_code) : json_null());
+        json_object_set_new(
+            one, "crs", gr->crs_code != NULL ? json_string(gr->crs_code) : json_null());
         if (gr->utm_zone != 0) {
-            json_object_set_new(one, "utm_zone", json_sprintf("%d%s", abs(gr->utm_zone),
-                                                              gr->utm_zone > 0 ? "N" : "S"));
+            json_object_set_new(
+                one, "utm_zone",
+                json_sprintf("%d%s", abs(gr->utm_zone), gr->utm_zone > 0 ? "N" : "S"));
         }
         json_object_set_new(one, "wkt", json_string(gr->wkt));
         json_object_set_new(one, "geotransform", gt_json(gr->gt));
@@ -267,13 +268,15 @@ static json_t *grid_json(const ek_plan *p)
         json_object_set_new(one, "height", json_integer(gr->height));
         json_object_set_new(one, "chips_across", json_integer(gr->nx));
         json_object_set_new(one, "chips_down", json_integer(gr->ny));
-        json_object_set_new(one, "first_chip", json_integer((json_int_t)gr->first_chip));
+        json_object_set_new(one, "first_chip",
+                            json_integer((json_int_t)gr->first_chip));
         json_array_append_new(grids, one);
     }
-    json_object_set_new(o, "crs", json_string(p->recipe->utm ? "utm"
-                                              : p->grids[0].crs_code != NULL
-                                                  ? p->grids[0].crs_code
-                                                  : "custom"));
+    json_object_set_new(o, "crs",
+                        json_string(p->recipe->utm ? "utm"
+                                    : p->grids[0].crs_code != NULL
+                                        ? p->grids[0].crs_code
+                                        : "custom"));
     json_object_set_new(o, "grids", grids);
     json_object_set_new(o, "chip_size", json_pack("[i, i]", p->chip_h, p->chip_w));
     json_object_set_new(o, "stride", json_pack("[i, i]", p->stride_y, p->stride_x));
@@ -299,8 +302,9 @@ static json_t *source_json(const ek_plan *p, const ek_modality *mod, size_t s)
         const ek_placement *pl = ek_plan_placement(mod, g, s);
 
         json_array_append_new(placements,
-                              json_pack("{s:i, s:b, s:f, s:f}", "grid", (int)g, "aligned",
-                                        pl->aligned, "xscale", pl->xscale, "yscale", pl->yscale));
+                              json_pack("{s:i, s:b, s:f, s:f}", "grid", (int)g,
+                                        "aligned", pl->aligned, "xscale", pl->xscale,
+                                        "yscale", pl->yscale));
     }
     json_object_set_new(o, "placements", placements);
     return o;
@@ -318,19 +322,21 @@ static json_t *read_json(const ek_plan *p)
 
         json_object_set_new(mo, "resampling",
                             json_string(ek_resampling_name(mod->recipe->resampling)));
-        json_object_set_new(mo, "error_threshold", json_real(p->recipe->error_threshold));
+        json_object_set_new(mo, "error_threshold",
+                            json_real(p->recipe->error_threshold));
         for (k = 0; k < mod->nparts; k++) {
             json_t *bands = json_array(), *files = json_array();
 
             for (b = 0; b < mod->parts[k].nbands; b++) {
                 json_array_append_new(bands, json_integer(mod->parts[k].bands[b]));
             }
-            for (s = mod->parts[k].first; s < mod->parts[k].first + mod->parts[k].count; s++) {
+            for (s = mod->parts[k].first; s < mod->parts[k].first + mod->parts[k].count;
+                 s++) {
                 json_array_append_new(files, json_integer((json_int_t)s));
             }
             json_array_append_new(parts, json_pack("{s:i, s:o, s:o}", "first_band",
-                                                   mod->parts[k].first_band, "bands", bands,
-                                                   "sources", files));
+                                                   mod->parts[k].first_band, "bands",
+                                                   bands, "sources", files));
         }
         for (s = 0; s < mod->nsources; s++) {
             json_array_append_new(sources, source_json(p, mod, s));
@@ -369,8 +375,12 @@ static json_t *split_json(const ek_dataset_facts *f)
         }
         for (k = 0; k < s->nblocks; k++) {
             json_array_append_new(json_object_get(blocks, sr->names[s->block_split[k]]),
-                                  json_pack("[I, I]", (json_int_t)s->block_x[k],
-                                            (json_int_t)s->block_y[k]));
+                                  f->plan->ngrids > 1
+                                      ? json_pack("[i, I, I]", (int)s->block_grid[k],
+                                                  (json_int_t)s->block_x[k],
+                                                  (json_int_t)s->block_y[k])
+                                      : json_pack("[I, I]", (json_int_t)s->block_x[k],
+                                                  (json_int_t)s->block_y[k]));
         }
         json_object_set_new(o, "blocks", blocks);
     }

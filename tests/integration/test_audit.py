@@ -73,10 +73,16 @@ def expected_leakage(ds):
     res = ds.collection["eodkit:grid"]["resolution"]
     names = list(ds.collection["eodkit:splits"])
     shared, pairs = 0, {f"{a}|{b}": 0 for i, a in enumerate(names) for b in names[i + 1:]}
-    for g, gr in enumerate(grids):
-        cover = np.zeros((len(names), gr["height"], gr["width"]), bool)
-        for (x, y, w, h), s in zip(win[grid == g], split[grid == g]):
-            cover[names.index(s), y:y + h, x:x + w] = True
+    for g in range(len(grids)):
+        mine = win[grid == g]
+        if len(mine) == 0:
+            continue
+        # a raster of the chips' bounding box only: UTM grids are huge
+        x0, y0 = mine[:, 0].min(), mine[:, 1].min()
+        cover = np.zeros((len(names), (mine[:, 1] + mine[:, 3]).max() - y0,
+                          (mine[:, 0] + mine[:, 2]).max() - x0), bool)
+        for (x, y, w, h), s in zip(mine, split[grid == g]):
+            cover[names.index(s), y - y0:y - y0 + h, x - x0:x - x0 + w] = True
         shared += int((cover.sum(axis=0) >= 2).sum())
         for i, a in enumerate(names):
             for j, b in enumerate(names[i + 1:], i + 1):
@@ -170,6 +176,29 @@ def test_a_constructed_lattice_gives_exact_distances(tmp_path, shared):
     assert set(win[:, 2]) == {30} and set(win[:, 3]) == {20}
     assert leak["shared_pixels"] == 0 and want["gap"] >= 20
     assert leak["min_distance_crs"] == pytest.approx(leak["min_distance_pixels"] * 0.5)
+
+
+def test_leakage_per_utm_grid(tmp_path, shared):
+    """`crs: utm`: one grid per zone, each far larger than its chips (a
+    raster of it would not fit); chips compare within their grid."""
+    s2 = shared / "samples/bigearthnet/s2"
+    files = ", ".join(f'"{next((s2 / p).glob("*B02.tif"))}"' for p in
+                      ["S2A_MSIL2A_20170617T113321_36_85", "S2B_MSIL2A_20180421T114349_41_4",
+                       "S2A_MSIL2A_20180510T94033_19_86", "S2B_MSIL2A_20170924T093019_43_47"])
+    out, _ = build(f"""
+dataset: {{name: utm-audit}}
+grid: {{crs: utm, resolution: 10, chip_size: 20, stride: 12}}
+modalities: [{{name: s2, files: [{files}], resampling: nearest}}]
+split: {{method: random, ratios: {{train: 0.5, test: 0.5}}, seed: 1}}
+""", tmp_path)
+    ds = Dataset(out)
+    grids = ds.provenance["grid"]["grids"]
+    assert len(grids) == 2 and min(g["width"] * g["height"] for g in grids) > 10**9
+    _, doc = audit(out)
+    want = check_leakage(ds, doc["leakage"])
+    assert doc["leakage"]["grids"] == 2 and want["shared_pixels"] > 0
+    assert set(doc["geography"]["countries"]) == {"IRL", "FIN"}
+    assert (out / "audit.html").read_text().count("<h3>Grid EPSG:326") == 2
 
 
 def test_histograms_equal_numpy(tmp_path, shared):

@@ -12,10 +12,19 @@ def yaml_blocks(page):
     return re.findall(r"```yaml\n(.*?)```", page.read_text(), re.S)
 
 
-def test_recipe_page_example_builds(tmp_path, demo):
+def docs_data(folder, demo, shared):
+    """A data/ folder with the demo files and the BigEarthNet samples."""
+    data = folder / "data"
+    data.mkdir()
+    for f in demo.iterdir():
+        (data / f.name).symlink_to(f)
+    (data / "bigearthnet").symlink_to(shared / "samples/bigearthnet")
+
+
+def test_recipe_page_examples_build(tmp_path, demo, shared):
     blocks = yaml_blocks(SOURCE / "doc/recipe.md")
-    assert len(blocks) == 1
-    (tmp_path / "data").symlink_to(demo)
+    assert len(blocks) == 2
+    docs_data(tmp_path, demo, shared)
     (tmp_path / "recipe.yaml").write_text(blocks[0])
     summary = json.loads(run("build", tmp_path / "recipe.yaml").stdout)
     out = tmp_path / "out/olinda-utm24s"
@@ -24,11 +33,18 @@ def test_recipe_page_example_builds(tmp_path, demo):
     assert ds.collection["eodkit:label"]["classes"] == [{"id": 1, "name": "urban"},
                                                          {"id": 2, "name": "rural"}]
     assert ds.collection["eodkit:modalities"][0]["shape"] == [4, 32, 32]
-    # every key of the example is echoed in the resolved recipe
     resolved = (out / "recipe.yaml").read_text()
-    for key in ["aoi", "error_threshold", "band_names", "class_names", "background_name",
-                "all_touched", "min_class_share", "min_labeled", "buffer", "shard_size"]:
-        assert key in resolved or key == "class_names", key
+    for key in ["aoi", "error_threshold", "band_names", "background_name", "all_touched",
+                "min_class_share", "min_labeled", "buffer", "shard_size", "regions"]:
+        assert key in resolved, key
+
+    (tmp_path / "stack.yaml").write_text(blocks[1])
+    summary = json.loads(run("build", tmp_path / "stack.yaml", "-o", tmp_path / "stack").stdout)
+    ds = Dataset(tmp_path / "stack")
+    assert summary["grids"] == 2 and summary["chips"] > 0
+    assert [m["shape"] for m in ds.collection["eodkit:modalities"]] == [[5, 120, 120],
+                                                                        [1, 120, 120]]
+    assert {json.loads(r["present"])["s1"] for r in ds.chips()} == {0}
 
 
 def test_command_page_examples_run(tmp_path, demo):

@@ -44,8 +44,10 @@ def local_store(schemas: Path):
 
 
 def validate(document, store):
-    """Validate against the core schema and each declared extension."""
-    core = store["https://schemas.stacspec.org/v1.0.0/collection-spec/json-schema/collection.json"]
+    """Validate against the core schema (collection or item) and each
+    declared extension."""
+    kind = "collection" if document["type"] == "Collection" else "item"
+    core = store[f"https://schemas.stacspec.org/v1.0.0/{kind}-spec/json-schema/{kind}.json"]
     schemas = [core] + [store[url] for url in document["stac_extensions"]]
     for schema in schemas:
         resolver = jsonschema.RefResolver.from_schema(schema, store=store)
@@ -117,3 +119,39 @@ def test_invalid_collection_is_caught(store, tmp_path, demo):
     del doc["license"]
     with pytest.raises(jsonschema.ValidationError):
         validate(doc, store)
+
+
+def test_items_with_acquisition_times_validate(tmp_path, shared, store):
+    """With acquisition times, each split gets a STAC Item (an Item needs a
+    time): its time range, its chips' bounds and its shards."""
+    source = shared / "optical/eo-learn/import-tiff-test1.tiff"
+    for date in ["20160206T100203", "20160317T100659"]:
+        (tmp_path / f"slo_{date}_B1.tif").write_bytes(source.read_bytes())
+    out, _ = build(f"""
+dataset: {{name: slovenia-items}}
+grid: {{crs: {{like: s}}, chip_size: 24}}
+modalities:
+  - name: s
+    kind: multispectral
+    files: ["{tmp_path}/slo_*_B1.tif"]
+    time: {{mode: stack, count: 2, pattern: "_([0-9]{{8}}T[0-9]{{6}})_"}}
+labels: {{source: {shared}/vector/eo-learn/LULC.gpkg, attribute: LULC_ID}}
+split: {{method: random, ratios: {{train: 0.5, test: 0.5}}, seed: 1}}
+""", tmp_path)
+    ds = Dataset(out)
+    doc = ds.collection
+    assert validate(doc, store) == 5
+    assert doc["extent"]["temporal"]["interval"] == [["2016-02-06T10:02:03Z",
+                                                      "2016-03-17T10:06:59Z"]]
+    items = [link["href"] for link in doc["links"] if link["rel"] == "item"]
+    assert items == ["./items/train.json", "./items/test.json"]
+    for href in items:
+        item = json.loads((out / href).read_text())
+        assert validate(item, store) == 5
+        split = item["properties"]["ml-aoi:split"]
+        assert item["properties"]["start_datetime"] == "2016-02-06T10:02:03Z"
+        assert all((out / "items" / a["href"]).resolve().exists() for a in item["assets"].values())
+        assert all(k.startswith(split + "/") for k in item["assets"])
+        west, south, east, north = item["bbox"]
+        rows = ds.chips(f"split = '{split}'")
+        assert west <= min(r["center_lon"] for r in rows) <= max(r["center_lon"] for r in rows) <= east
