@@ -74,19 +74,20 @@ def expected_leakage(ds):
     names = list(ds.collection["eodkit:splits"])
     shared, pairs = 0, {f"{a}|{b}": 0 for i, a in enumerate(names) for b in names[i + 1:]}
     for g in range(len(grids)):
-        mine = win[grid == g]
-        if len(mine) == 0:
-            continue
-        # a raster of the chips' bounding box only: UTM grids are huge
-        x0, y0 = mine[:, 0].min(), mine[:, 1].min()
-        cover = np.zeros((len(names), (mine[:, 1] + mine[:, 3]).max() - y0,
-                          (mine[:, 0] + mine[:, 2]).max() - x0), bool)
-        for (x, y, w, h), s in zip(mine, split[grid == g]):
-            cover[names.index(s), y - y0:y - y0 + h, x - x0:x - x0 + w] = True
-        shared += int((cover.sum(axis=0) >= 2).sum())
+        mine, owner = win[grid == g], split[grid == g]
+        # a raster over the chips' edges (compressed coordinates: UTM grids are
+        # huge), each cell weighing its area in pixels
+        xs = np.unique(np.concatenate([mine[:, 0], mine[:, 0] + mine[:, 2]]))
+        ys = np.unique(np.concatenate([mine[:, 1], mine[:, 1] + mine[:, 3]]))
+        area = np.outer(np.diff(ys), np.diff(xs))
+        cover = np.zeros((len(names), len(ys) - 1, len(xs) - 1), bool)
+        for (x, y, w, h), s in zip(mine, owner):
+            cover[names.index(s), np.searchsorted(ys, y):np.searchsorted(ys, y + h),
+                  np.searchsorted(xs, x):np.searchsorted(xs, x + w)] = True
+        shared += int(area[cover.sum(axis=0) >= 2].sum())
         for i, a in enumerate(names):
             for j, b in enumerate(names[i + 1:], i + 1):
-                pairs[f"{a}|{b}"] += int((cover[i] & cover[j]).sum())
+                pairs[f"{a}|{b}"] += int(area[cover[i] & cover[j]].sum())
     x0, y0, w, h = (win[:, k].astype(np.int64) for k in range(4))
     gx = np.maximum(0, np.maximum(x0[None, :] - (x0 + w)[:, None], x0[:, None] - (x0 + w)[None, :]))
     gy = np.maximum(0, np.maximum(y0[None, :] - (y0 + h)[:, None], y0[:, None] - (y0 + h)[None, :]))
@@ -183,8 +184,7 @@ def test_leakage_per_utm_grid(tmp_path, shared):
     raster of it would not fit); chips compare within their grid."""
     s2 = shared / "samples/bigearthnet/s2"
     files = ", ".join(f'"{next((s2 / p).glob("*B02.tif"))}"' for p in
-                      ["S2A_MSIL2A_20170617T113321_36_85", "S2B_MSIL2A_20180421T114349_41_4",
-                       "S2A_MSIL2A_20180510T94033_19_86", "S2B_MSIL2A_20170924T093019_43_47"])
+                      ["S2A_MSIL2A_20170617T113321_36_85", "S2A_MSIL2A_20180510T94033_19_86"])
     out, _ = build(f"""
 dataset: {{name: utm-audit}}
 grid: {{crs: utm, resolution: 10, chip_size: 20, stride: 12}}
