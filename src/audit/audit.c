@@ -1036,47 +1036,89 @@ static int weights_section(audit *a, const json_t *classes, json_t **out)
     return EODKIT_OK;
 }
 
-static json_t *warnings_of(const json_t *leak, const json_t *dataset)
+/* A warning per class that some split lacks (no pixels of it, or for
+   classification no chip with that label), into W. */
+static void missing_classes(json_t *w, const json_t *classes)
+{
+    const json_t *counts = json_object_get(classes, "labels");
+    const json_t *bg = json_object_get(json_object_get(classes, "background"), "id");
+    const char *id, *split;
+    json_t *name, *per;
+    char text[512], bgid[24];
+    int by_label = counts != NULL;
+
+    if (counts == NULL) {
+        counts = json_object_get(classes, "pixels");
+    }
+    snprintf(bgid, sizeof bgid, "%lld", (long long)json_integer_value(bg));
+    json_object_foreach(json_object_get(classes, "names"), id, name)
+    {
+        size_t used = 0;
+        int missing = 0;
+
+        if (strcmp(id, bgid) == 0) {
+            continue;
+        }
+        json_object_foreach((json_t *)counts, split, per)
+        {
+            if (json_integer_value(json_object_get(per, id)) == 0 &&
+                used < sizeof text) {
+                used += (size_t)snprintf(text + used, sizeof text - used, "%s'%s'",
+                                         missing++ ? ", " : "", split);
+            }
+        }
+        if (missing > 0) {
+            json_array_append_new(
+                w,
+                json_sprintf(
+                    "MISSING CLASS: class '%s' (%s) has no %s in split%s %s: "
+                    "it cannot be learnt or evaluated there.",
+                    json_string_value(name) != NULL ? json_string_value(name) : id, id,
+                    by_label ? "chips" : "pixels", missing > 1 ? "s" : "", text));
+        }
+    }
+}
+
+static json_t *warnings_of(const json_t *leak, const json_t *dataset,
+                           const json_t *classes)
 {
     json_t *w = json_array();
     const char *method = json_string_value(json_object_get(leak, "method"));
     const char *verdict = json_string_value(json_object_get(leak, "verdict"));
-    char text[512];
 
     if (strcmp(verdict, "shared pixels") == 0) {
-        snprintf(
-            text, sizeof text,
-            "SPLIT LEAKAGE: %lld grid pixels lie in chips of two or more splits "
-            "(split method '%s'): models are evaluated on pixels they were trained "
-            "on.%s",
-            (long long)json_integer_value(json_object_get(leak, "shared_pixels")),
-            method,
-            strcmp(method, "time") == 0
-                ? " Expected for a time split (the same places at other dates), but it "
-                  "does not test spatial generalisation."
-                : " Use split method 'blocks' with a buffer of at least 1 chip.");
-        json_array_append_new(w, json_string(text));
+        json_array_append_new(
+            w,
+            json_sprintf(
+                "SPLIT LEAKAGE: %lld grid pixels lie in chips of two or more splits "
+                "(split method '%s'): models are evaluated on pixels they were trained "
+                "on.%s",
+                (long long)json_integer_value(json_object_get(leak, "shared_pixels")),
+                method,
+                strcmp(method, "time") == 0
+                    ? " Expected for a time split (the same places at other dates), "
+                      "but it does not test spatial generalisation."
+                    : " Use split method 'blocks' with a buffer of at least 1 chip."));
     } else if (strcmp(verdict, "touching") == 0) {
-        snprintf(
-            text, sizeof text,
-            "SPLIT LEAKAGE RISK: chips of different splits touch (0 pixels apart, "
-            "split "
-            "method '%s'); neighbouring pixels are strongly correlated, so evaluation "
-            "scores are optimistic. Use split method 'blocks' with a buffer of at "
-            "least "
-            "1 chip.",
-            method);
-        json_array_append_new(w, json_string(text));
+        json_array_append_new(
+            w, json_sprintf(
+                   "SPLIT LEAKAGE RISK: chips of different splits touch (0 pixels "
+                   "apart, split method '%s'); neighbouring pixels are strongly "
+                   "correlated, so evaluation scores are optimistic. Use split "
+                   "method 'blocks' with a buffer of at least 1 chip.",
+                   method));
     } else if (strcmp(verdict, "guard band violated") == 0) {
-        snprintf(
-            text, sizeof text,
-            "GUARD BAND VIOLATED: chips of different splits come within %lld pixels, "
-            "less than the recorded guard band.",
-            (long long)json_integer_value(json_object_get(leak, "min_gap_pixels")));
-        json_array_append_new(w, json_string(text));
+        json_array_append_new(
+            w,
+            json_sprintf("GUARD BAND VIOLATED: chips of different splits come within "
+                         "%lld pixels, less than the recorded guard band.",
+                         (long long)json_integer_value(
+                             json_object_get(leak, "min_gap_pixels"))));
     }
     if (json_integer_value(json_object_get(dataset, "chips")) == 0) {
         json_array_append_new(w, json_string("The dataset has no chips."));
+    } else if (json_is_object(classes)) {
+        missing_classes(w, classes);
     }
     return w;
 }
@@ -1137,7 +1179,7 @@ static int measure(audit *a)
     json_object_set_new(a->doc, "leakage", leak);
     json_object_set_new(a->doc, "bias", bias_section(a, geo, classes));
     json_object_set_new(a->doc, "weights", weights);
-    json_object_set_new(a->doc, "warnings", warnings_of(leak, dataset));
+    json_object_set_new(a->doc, "warnings", warnings_of(leak, dataset, classes));
     return a->oom ? EODKIT_ERR_NOMEM : EODKIT_OK;
 }
 

@@ -301,12 +301,11 @@ static void composition(ek_strbuf *b, const ek_audit_docs *d)
     ek_strbuf_printf(
         b,
         "\n**Does the dataset contain all possible instances?** It holds %lld of "
-        "the %lld chip positions of the grid (%lld x %lld); the others lay outside "
-        "the area of interest, failed the recipe's filters (nodata, labelled share) "
-        "or fell in the guard band between splits.\n\n"
+        "the %lld candidate chips (chip positions inside the area every modality and "
+        "the area of interest cover); the others failed the recipe's filters (nodata, "
+        "labelled share) or fell in the guard band between splits.\n\n"
         "**What data does each instance consist of?**\n\n",
-        integer(ds, "chips"), integer(pgrid, "candidate_chips"),
-        integer(pgrid, "chips_across"), integer(pgrid, "chips_down"));
+        integer(ds, "chips"), integer(pgrid, "candidate_chips"));
     modalities_table(b, d);
     band_statistics(b, d);
     classes_table(b, d);

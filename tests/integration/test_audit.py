@@ -446,3 +446,15 @@ def test_bad_input(tmp_path, shared, demo):
         proc = run("audit", *args, check=False)
         assert proc.returncode == 1 and needle in proc.stderr
     assert run("audit", "--help").stdout.startswith("# eodkit audit")
+
+
+def test_a_class_missing_from_splits_is_warned(tmp_path, shared):
+    recipe = SLOVENIA.format(shared=shared, task="segmentation").replace(
+        "artificial surface: 5}", "artificial surface: 5, water: 6}")
+    out, _ = build(recipe, tmp_path)
+    summary, doc = audit(out)
+    assert doc["classes"]["pixels"]["train"]["6"] == 0
+    assert ("MISSING CLASS: class 'water' (6) has no pixels in splits 'train', 'test': it "
+            "cannot be learnt or evaluated there.") in doc["warnings"]
+    assert not any("class 'forest'" in w for w in doc["warnings"])
+    assert summary["warnings"] == doc["warnings"]
