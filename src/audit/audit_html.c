@@ -378,8 +378,9 @@ static int maps(ek_strbuf *b, const json_t *doc, const ek_audit_index *ix,
         b,
         "</section><section id=\"splits\"><h2>Splits on the grid</h2>"
         "<p class=\"note\">Every chip on the dataset's grid in the colour of its "
-        "split (overlapping chips look darker); coastlines and borders from the "
-        "region layer. Point at a split to single it out.</p><div class=\"legend\">");
+        "split (overlapping chips look darker); land, coasts and borders from the "
+        "region layer (a coarse layer puts coasts kilometres off). Point at a split to "
+        "single it out.</p><div class=\"legend\">");
     json_object_foreach(json_object_get(json_object_get(doc, "dataset"), "splits"),
                         split, v)
     {
