@@ -652,6 +652,111 @@ static int open_regions(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options
     return rc;
 }
 
+/* The chips of unit U that are candidates, their window, and their class
+   pixel counts (background and ignore index excluded) into COUNTS. */
+static int census_unit(eodkit_ctx *ctx, const ek_build *b, size_t u, ek_reader *reader,
+                       unsigned char *raw, uint8_t *raw_valid, void *classes,
+                       uint32_t *counts)
+{
+    const ek_plan *p = b->plan;
+    const ek_labels_recipe *lr = b->labels->recipe;
+    int i0, i1, j0, j1, i, j, x, y;
+    size_t g = ek_plan_unit(p, u, &i0, &i1, &j0, &j1);
+    const ek_grid *gr = &p->grids[g];
+    ek_window win;
+
+    win.x = i0 * p->stride_x;
+    win.y = j0 * p->stride_y;
+    win.w = (i1 - 1 - i0) * p->stride_x + p->chip_w;
+    win.h = (j1 - 1 - j0) * p->stride_y + p->chip_h;
+    if (i1 <= i0 || j1 <= j0) {
+        return EODKIT_OK;
+    }
+    if (ek_labels_render(ctx, b->labels, p, g, &win, reader, raw, raw_valid, classes) !=
+        EODKIT_OK) {
+        return eodkit_ctx_status(ctx);
+    }
+    for (j = j0; j < j1; j++) {
+        for (i = i0; i < i1; i++) {
+            size_t id = gr->first_chip + (size_t)j * (size_t)gr->nx + (size_t)i;
+            uint32_t *hist = counts + id * (size_t)b->nclass_ids;
+
+            if (!p->candidate[id]) {
+                continue;
+            }
+            for (y = 0; y < p->chip_h; y++) {
+                for (x = 0; x < p->chip_w; x++) {
+                    size_t at = (size_t)((j - j0) * p->stride_y + y) * (size_t)win.w +
+                                (size_t)((i - i0) * p->stride_x + x);
+                    int c = (int)ek_pixel_get(classes, b->labels->dtype, at);
+
+                    if (c != lr->background &&
+                        !(lr->has_ignore && c == lr->ignore_index)) {
+                        hist[c]++;
+                    }
+                }
+            }
+        }
+    }
+    return EODKIT_OK;
+}
+
+/* split.stratify needs each chip's classes before any image is read: a
+   labels-only pass over the candidate chips. */
+static int label_census(eodkit_ctx *ctx, const ek_build *b, uint32_t **out)
+{
+    const ek_plan *p = b->plan;
+    size_t plane = (size_t)p->unit_w * (size_t)p->unit_h, u;
+    ek_reader *reader = NULL;
+    unsigned char *raw = ek_calloc(ctx, plane, sizeof(double));
+    uint8_t *raw_valid = ek_calloc(ctx, plane, 1);
+    void *classes = ek_calloc(ctx, plane, sizeof(uint16_t));
+    int rc;
+
+    *out = NULL;
+    if (b->nclass_ids > 256) {
+        rc =
+            ek_error(ctx, EODKIT_ERR_INPUT,
+                     "%s: split.stratify handles class ids up to 255", b->recipe->path);
+        goto out;
+    }
+    *out = ek_calloc(ctx, p->nchips * (size_t)b->nclass_ids, sizeof **out);
+    rc = *out == NULL || raw == NULL || raw_valid == NULL || classes == NULL
+             ? EODKIT_ERR_NOMEM
+             : ek_reader_new(ctx, p->nsources + 1, p->unit_w, p->unit_h, 1, &reader);
+    for (u = 0; u < p->nunits && rc == EODKIT_OK; u++) {
+        rc = census_unit(ctx, b, u, reader, raw, raw_valid, classes, *out);
+    }
+out:
+    ek_reader_free(reader);
+    free(raw);
+    free(raw_valid);
+    free(classes);
+    return rc;
+}
+
+static int make_split(eodkit_ctx *ctx, ek_build *b)
+{
+    ek_split_inputs in;
+    uint32_t *classes = NULL;
+    int rc = EODKIT_OK;
+
+    memset(&in, 0, sizeof in);
+    in.regions = b->regions;
+    in.region_tags = b->region_tags;
+    if (b->recipe->split.stratify) {
+        b->nclass_ids = b->labels->max_id + 1;
+        rc = label_census(ctx, b, &classes);
+        in.chip_classes = classes;
+        in.nclasses = b->nclass_ids;
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_split_make(ctx, b->plan, &in, &b->split);
+    }
+    free(classes);
+    return rc;
+}
+
 int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
                  const eodkit_build_options *opt, char **summary)
 {
@@ -686,7 +791,7 @@ int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
         rc = open_masks(ctx, &b);
     }
     if (rc == EODKIT_OK) {
-        rc = ek_split_make(ctx, b.plan, &b.split);
+        rc = make_split(ctx, &b);
     }
     if (rc == EODKIT_OK) {
         rc = describe_arrays(ctx, &b);

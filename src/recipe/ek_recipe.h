@@ -23,7 +23,29 @@ typedef enum ek_task {
     EK_TASK_MULTILABEL
 } ek_task;
 
-typedef enum ek_split_method { EK_SPLIT_RANDOM, EK_SPLIT_BLOCKS } ek_split_method;
+typedef enum ek_split_method {
+    EK_SPLIT_RANDOM,
+    EK_SPLIT_BLOCKS,
+    EK_SPLIT_REGIONS,
+    EK_SPLIT_TIME
+} ek_split_method;
+
+/* Which region tag a hold-out matches (index columns continent, country,
+   region). */
+typedef enum ek_region_key {
+    EK_HOLD_CONTINENT,
+    EK_HOLD_COUNTRY,
+    EK_HOLD_REGION
+} ek_region_key;
+
+/* split.hold_out: chips of these regions all go to split SPLIT. */
+typedef struct ek_hold_out {
+    int split; /* index into the split names */
+    ek_region_key key;
+    char **values;
+    size_t nvalues;
+    ek_mark mark;
+} ek_hold_out;
 
 /* One output band read from its own files (modalities.band_files). */
 typedef struct ek_band_file {
@@ -137,8 +159,14 @@ typedef struct ek_split_recipe {
     double *ratios;
     size_t nsplits;
     uint64_t seed;
-    double block_size; /* CRS units */
-    double buffer;     /* chips */
+    double block_size;     /* CRS units */
+    double buffer;         /* chips */
+    ek_hold_out *hold_out; /* method regions */
+    size_t nhold_out;
+    int64_t *period_start; /* method time: per split, ascending */
+    ek_mark periods_mark;
+    int stratify; /* balance class shares across splits (blocks, regions) */
+    double tolerance;
     ek_mark mark;
 } ek_split_recipe;
 

@@ -12,6 +12,7 @@
 #include <gdalwarper.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_time.h"
 #include "ek_recipe_parse.h"
 
 #define MAX_CHIP 16384
@@ -33,13 +34,16 @@ static const char *const labels_keys[] = {
 static const char *const regions_keys[] = {"source", "field", NULL};
 static const char *const filter_keys[] = {"max_nodata", "min_labeled", "max_cloud",
                                           NULL};
-static const char *const split_keys[] = {"method",     "ratios", "seed",
-                                         "block_size", "buffer", NULL};
+static const char *const split_keys[] = {
+    "method",   "ratios",  "seed",     "block_size", "buffer",
+    "hold_out", "periods", "stratify", "tolerance",  NULL};
 static const char *const output_keys[] = {"dir", "format", "shard_size", NULL};
 
 static const char *const tasks[] = {"segmentation", "classification", "multilabel",
                                     NULL};
-static const char *const methods[] = {"random", "blocks", NULL};
+static const char *const methods[] = {"random", "blocks", "regions", "time", NULL};
+static const char *const region_keys[] = {"continent", "country", "region", NULL};
+static const char *const stratify_words[] = {"class", NULL};
 static const char *const formats[] = {"npy", "gtiff", "zarr", NULL};
 
 const char *ek_recipe_where(const ek_recipe *r, ek_mark m, char *buf, size_t size)
@@ -641,6 +645,168 @@ static int parse_ratios(ek_yaml *y, ek_split_recipe *s, yaml_node_t *n)
     return rc;
 }
 
+/* Index of split NAME in S, adding it (ratio 0) when new. */
+static int split_index(eodkit_ctx *ctx, ek_split_recipe *s, const char *name)
+{
+    size_t k;
+    char **names;
+    double *ratios;
+
+    for (k = 0; k < s->nsplits; k++) {
+        if (strcmp(s->names[k], name) == 0) {
+            return (int)k;
+        }
+    }
+    names = ek_realloc_array(ctx, s->names, s->nsplits + 1, sizeof *names);
+    ratios = names != NULL
+                 ? ek_realloc_array(ctx, s->ratios, s->nsplits + 1, sizeof *ratios)
+                 : NULL;
+    if (names != NULL) {
+        s->names = names;
+    }
+    if (ratios == NULL) {
+        return -1;
+    }
+    s->ratios = ratios;
+    s->names[s->nsplits] = ek_strdup(ctx, name);
+    s->ratios[s->nsplits] = 0;
+    return s->names[s->nsplits] == NULL ? -1 : (int)s->nsplits++;
+}
+
+/* hold_out: {split: {continent|country|region: [values]}, ...} */
+static int parse_hold_out(ek_yaml *y, ek_split_recipe *s, yaml_node_t *n)
+{
+    size_t i, len = ek_yaml_map_len(n);
+    int rc = EODKIT_OK;
+
+    if (n->type != YAML_MAPPING_NODE || len == 0) {
+        return ek_yaml_fail(
+            y, n, "split.hold_out: expected {split: {continent: [names]}, ...}");
+    }
+    s->hold_out = ek_calloc(y->ctx, len, sizeof *s->hold_out);
+    if (s->hold_out == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < len && rc == EODKIT_OK; i++) {
+        ek_hold_out *h = &s->hold_out[i];
+        yaml_node_t *key, *value, *k, *v;
+        const char *name;
+        int index;
+
+        ek_yaml_map_pair(y, n, i, &key, &value);
+        s->nhold_out = i + 1;
+        h->mark = ek_yaml_mark(value);
+        name = ek_yaml_text(key);
+        rc = name == NULL
+                 ? ek_yaml_fail(y, key, "split.hold_out: expected a split name")
+                 : ek_yaml_check_name(y, key, "split.hold_out", name);
+        if (rc == EODKIT_OK &&
+            (value->type != YAML_MAPPING_NODE || ek_yaml_map_len(value) != 1)) {
+            rc = ek_yaml_fail(y, value,
+                              "split.hold_out.%s: expected one of {continent: [...]}, "
+                              "{country: [ISO codes]}, {region: [...]}",
+                              name);
+        }
+        if (rc == EODKIT_OK) {
+            ek_yaml_map_pair(y, value, 0, &k, &v);
+            rc = ek_yaml_choice(y, k, "split.hold_out key", region_keys, &index);
+            h->key = (ek_region_key)index;
+        }
+        if (rc == EODKIT_OK) {
+            rc = ek_yaml_string_list(y, v, "split.hold_out values", &h->values,
+                                     &h->nvalues);
+        }
+        if (rc == EODKIT_OK) {
+            h->split = split_index(y->ctx, s, name);
+            rc = h->split < 0 ? EODKIT_ERR_NOMEM : EODKIT_OK;
+        }
+    }
+    return rc;
+}
+
+/* periods: {split: first date, ...} in time order. */
+static int parse_periods(ek_yaml *y, ek_split_recipe *s, yaml_node_t *n)
+{
+    size_t i, len = ek_yaml_map_len(n);
+    int rc = EODKIT_OK;
+
+    s->periods_mark = ek_yaml_mark(n);
+    if (n->type != YAML_MAPPING_NODE || len < 2) {
+        return ek_yaml_fail(y, n,
+                            "split.periods: expected {split: first date, ...} with at "
+                            "least two splits, in time order");
+    }
+    s->period_start = ek_calloc(y->ctx, len, sizeof *s->period_start);
+    if (s->period_start == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < len && rc == EODKIT_OK; i++) {
+        yaml_node_t *key, *value;
+        const char *name, *date;
+        int index;
+
+        ek_yaml_map_pair(y, n, i, &key, &value);
+        name = ek_yaml_text(key);
+        date = ek_yaml_text(value);
+        rc = name == NULL ? ek_yaml_fail(y, key, "split.periods: expected a split name")
+                          : ek_yaml_check_name(y, key, "split.periods", name);
+        if (rc == EODKIT_OK &&
+            (date == NULL || ek_time_parse_iso(date, 0, &s->period_start[i]) != 0)) {
+            rc = ek_yaml_fail(
+                y, value, "split.periods.%s: expected a date such as 2017-06-01", name);
+        }
+        if (rc == EODKIT_OK && i > 0 && s->period_start[i] <= s->period_start[i - 1]) {
+            rc = ek_yaml_fail(y, value,
+                              "split.periods.%s: periods must be in time order", name);
+        }
+        if (rc == EODKIT_OK) {
+            index = split_index(y->ctx, s, name);
+            rc = index < 0 ? EODKIT_ERR_NOMEM : EODKIT_OK;
+            if (rc == EODKIT_OK && index != (int)i) {
+                rc = ek_yaml_fail(y, key, "split.periods: '%s' appears twice", name);
+            }
+        }
+    }
+    return rc;
+}
+
+/* Keys that only some methods use. */
+static int check_method_keys(ek_yaml *y, ek_split_recipe *s, yaml_node_t *n)
+{
+    static const struct {
+        const char *key;
+        int blocks, regions, time, random;
+        const char *hint;
+    } uses[] = {
+        {"block_size", 1, 1, 0, 0, "'method: blocks' or 'method: regions'"},
+        {"buffer", 1, 1, 0, 0,
+         "'method: blocks' or 'method: regions' (random and time splits "
+         "have no guard band)"},
+        {"stratify", 1, 1, 0, 0, "'method: blocks' or 'method: regions'"},
+        {"tolerance", 1, 1, 0, 0, "'stratify: class'"},
+        {"hold_out", 0, 1, 0, 0, "'method: regions'"},
+        {"periods", 0, 0, 1, 0, "'method: time'"},
+        {"ratios", 1, 1, 0, 1,
+         "'method: random', 'blocks' or 'regions' (time splits use "
+         "'periods')"},
+    };
+    size_t k;
+
+    for (k = 0; k < sizeof uses / sizeof uses[0]; k++) {
+        yaml_node_t *v = ek_yaml_get(y, n, uses[k].key);
+        int ok = s->method == EK_SPLIT_BLOCKS    ? uses[k].blocks
+                 : s->method == EK_SPLIT_REGIONS ? uses[k].regions
+                 : s->method == EK_SPLIT_TIME    ? uses[k].time
+                                                 : uses[k].random;
+
+        if (v != NULL && !ok) {
+            return ek_yaml_fail(y, v, "split.%s: only used with %s", uses[k].key,
+                                uses[k].hint);
+        }
+    }
+    return EODKIT_OK;
+}
+
 static int parse_split(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 {
     ek_split_recipe *s = &r->split;
@@ -650,44 +816,68 @@ static int parse_split(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     int rc;
 
     s->mark = ek_yaml_mark(n);
+    s->tolerance = 0.05;
     rc = ek_yaml_check_map(y, n, "split", split_keys);
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "method")) != NULL) {
         rc = ek_yaml_choice(y, v, "split.method", methods, &index);
         s->method = (ek_split_method)index;
     }
+    if (rc == EODKIT_OK) {
+        rc = check_method_keys(y, s, n);
+    }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "ratios")) != NULL) {
         rc = parse_ratios(y, s, v);
+    }
+    if (rc == EODKIT_OK && s->method != EK_SPLIT_TIME && s->names == NULL) {
+        rc = set_default_ratios(y->ctx, s);
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "seed")) != NULL) {
         rc = ek_yaml_int(y, v, "split.seed", 0, 0x7fffffffffffffffLL, &seed);
         s->seed = (uint64_t)seed;
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "block_size")) != NULL) {
-        if (s->method != EK_SPLIT_BLOCKS) {
-            rc =
-                ek_yaml_fail(y, v, "split.block_size: only used with 'method: blocks'");
-        } else {
-            rc = ek_yaml_number(y, v, "split.block_size", &s->block_size);
-        }
+        rc = ek_yaml_number(y, v, "split.block_size", &s->block_size);
         if (rc == EODKIT_OK && s->block_size <= 0) {
             rc = ek_yaml_fail(y, v, "split.block_size: must be greater than 0");
         }
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "buffer")) != NULL) {
-        if (s->method != EK_SPLIT_BLOCKS) {
-            rc = ek_yaml_fail(y, v,
-                              "split.buffer: only used with 'method: blocks' "
-                              "(random splits have no guard band)");
-        } else {
-            rc = ek_yaml_number(y, v, "split.buffer", &s->buffer);
-        }
+        rc = ek_yaml_number(y, v, "split.buffer", &s->buffer);
         if (rc == EODKIT_OK && s->buffer < 0) {
             rc = ek_yaml_fail(y, v, "split.buffer: must be 0 or more chips");
         }
     }
-    if (rc == EODKIT_OK && s->method == EK_SPLIT_BLOCKS && s->block_size == 0) {
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "stratify")) != NULL) {
+        rc = ek_yaml_choice(y, v, "split.stratify", stratify_words, &index);
+        s->stratify = rc == EODKIT_OK;
+        if (rc == EODKIT_OK && !r->labels.present) {
+            rc = ek_yaml_fail(y, v, "split.stratify: needs labels");
+        }
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_opt_fraction(y, n, "tolerance", "split.tolerance", &s->tolerance);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "hold_out")) != NULL) {
+        rc = parse_hold_out(y, s, v);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "periods")) != NULL) {
+        rc = parse_periods(y, s, v);
+    }
+    if (rc == EODKIT_OK && s->method == EK_SPLIT_REGIONS && s->hold_out == NULL) {
         rc = ek_yaml_fail(y, n,
-                          "split: 'method: blocks' needs 'block_size' (CRS units)");
+                          "split: 'method: regions' needs 'hold_out' (e.g. {test: "
+                          "{continent: [Africa]}})");
+    }
+    if (rc == EODKIT_OK && s->method == EK_SPLIT_TIME && s->period_start == NULL) {
+        rc = ek_yaml_fail(y, n,
+                          "split: 'method: time' needs 'periods' (e.g. {train: "
+                          "2016-01-01, test: 2018-01-01})");
+    }
+    if (rc == EODKIT_OK &&
+        (s->method == EK_SPLIT_BLOCKS || s->method == EK_SPLIT_REGIONS) &&
+        s->block_size == 0) {
+        rc = ek_yaml_fail(y, n, "split: 'method: %s' needs 'block_size' (CRS units)",
+                          methods[s->method]);
     }
     return rc;
 }
@@ -849,6 +1039,11 @@ void eodkit_recipe_free(eodkit_recipe *r)
     free(r->labels.attribute);
     free(r->labels.background_name);
     free_strings(r->split.names, r->split.nsplits);
+    for (i = 0; i < r->split.nhold_out; i++) {
+        free_strings(r->split.hold_out[i].values, r->split.hold_out[i].nvalues);
+    }
+    free(r->split.hold_out);
+    free(r->split.period_start);
     free(r->split.ratios);
     for (i = 0; i < r->nproviders; i++) {
         free(r->providers[i].name);

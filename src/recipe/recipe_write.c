@@ -15,6 +15,8 @@
 
 static const char *const task_words[] = {"segmentation", "classification",
                                          "multilabel"};
+static const char *const method_words[] = {"random", "blocks", "regions", "time"};
+static const char *const region_key_words[] = {"continent", "country", "region"};
 
 typedef struct emitter {
     yaml_emitter_t e;
@@ -427,18 +429,46 @@ static void write_rest(emitter *em, const ek_recipe *r)
 
     key(em, "split");
     map_begin(em);
-    pair_text(em, "method", s->method == EK_SPLIT_BLOCKS ? "blocks" : "random");
-    key(em, "ratios");
-    map_begin(em);
-    for (i = 0; i < s->nsplits; i++) {
-        text(em, s->names[i]);
-        number(em, s->ratios[i]);
+    pair_text(em, "method", method_words[s->method]);
+    if (s->method == EK_SPLIT_TIME) {
+        key(em, "periods");
+        map_begin(em);
+        for (i = 0; i < s->nsplits; i++) {
+            char when[32];
+
+            ek_time_format(s->period_start[i], when, sizeof when);
+            pair_text(em, s->names[i], when);
+        }
+        map_end(em);
+    } else {
+        key(em, "ratios");
+        map_begin(em);
+        for (i = 0; i < s->nsplits; i++) {
+            text(em, s->names[i]);
+            number(em, s->ratios[i]);
+        }
+        map_end(em);
     }
-    map_end(em);
     pair_integer(em, "seed", (long long)s->seed);
-    if (s->method == EK_SPLIT_BLOCKS) {
+    if (s->method == EK_SPLIT_BLOCKS || s->method == EK_SPLIT_REGIONS) {
         pair_number(em, "block_size", s->block_size);
         pair_number(em, "buffer", s->buffer);
+    }
+    if (s->nhold_out > 0) {
+        key(em, "hold_out");
+        map_begin(em);
+        for (i = 0; i < s->nhold_out; i++) {
+            key(em, s->names[s->hold_out[i].split]);
+            map_begin(em);
+            key(em, region_key_words[s->hold_out[i].key]);
+            text_list(em, s->hold_out[i].values, s->hold_out[i].nvalues);
+            map_end(em);
+        }
+        map_end(em);
+    }
+    if (s->stratify) {
+        pair_text(em, "stratify", "class");
+        pair_number(em, "tolerance", s->tolerance);
     }
     map_end(em);
 

@@ -1,9 +1,12 @@
 /*
-** Split: which split each chip belongs to. Decided from the grid alone,
-** before any pixel is read, so it never depends on data order or threads:
-** `random` shuffles chips, `blocks` shuffles square blocks of the CRS and
-** then drops chips in the guard band, so that no two kept chips of
-** different splits share a pixel or come closer than `buffer` chips.
+** Split: which split each chip belongs to. Decided before any image pixel is
+** read, so it never depends on data order or threads: `random` shuffles
+** chips; `blocks` shuffles square blocks of the CRS (optionally balancing
+** class shares across splits); `regions` holds whole continents, countries
+** or regions out and splits the rest by blocks; `time` splits by
+** acquisition period. Then chips in the guard band are dropped, so that no
+** two kept chips of different splits share a pixel or come closer than
+** `buffer` chips.
 */
 #ifndef EK_SPLIT_H
 #define EK_SPLIT_H
@@ -11,6 +14,7 @@
 #include <stdint.h>
 
 #include "grid/ek_plan.h"
+#include "regions/ek_regions.h"
 
 #define EK_CHIP_SKIP (-1)  /* not a candidate (outside the AOI) */
 #define EK_CHIP_GUARD (-2) /* dropped: in the guard band of another split */
@@ -24,11 +28,23 @@ typedef struct ek_split {
     int64_t *block_x, *block_y; /* block coordinates: floor(CRS coordinate / size) */
     int *block_split;
     size_t guard_dropped;
-    int guard_x, guard_y; /* guard band in pixels */
+    int guard_x, guard_y;   /* guard band in pixels */
+    double class_deviation; /* stratify: largest |class share of a split - overall| */
 } ek_split;
 
-/* Assign splits for plan P. Free with ek_split_free. */
-int ek_split_make(eodkit_ctx *ctx, const ek_plan *p, ek_split **split /* OUT */);
+/* What some methods need besides the plan. */
+typedef struct ek_split_inputs {
+    ek_regions *regions;        /* regions: the region layer ... */
+    const int32_t *region_tags; /* ... and each chip's region (-1: sea) */
+    const uint32_t
+        *chip_classes; /* stratify: labelled pixels per class, [chip * nclasses + c] */
+    int nclasses;
+} ek_split_inputs;
+
+/* Assign splits for plan P. Errors (a hold-out without chips, a period
+   without chips) name the recipe line. Free with ek_split_free. */
+int ek_split_make(eodkit_ctx *ctx, const ek_plan *p, const ek_split_inputs *in,
+                  ek_split **split /* OUT */);
 void ek_split_free(ek_split *split);
 
 /* How many of N items each of the NSPLITS RATIOS gets (largest remainder;

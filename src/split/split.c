@@ -5,10 +5,12 @@
 ** way (as buffered cross-validation removes training data near tests).
 */
 #include <math.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/ek_rand.h"
+#include "core/ek_time.h"
 #include "ek_split.h"
 
 void ek_split_counts(const double *ratios, size_t nsplits, size_t n, size_t *counts)
@@ -103,15 +105,12 @@ static int same_block(const block_key *a, const block_key *b)
     return a->grid == b->grid && a->x == b->x && a->y == b->y;
 }
 
-/* Block of every candidate chip (by its centre, in its grid's CRS) and the
-   split of every block. */
-static int assign_blocks(eodkit_ctx *ctx, const ek_plan *p, ek_split *s)
+/* Block of every candidate chip (by its centre, in its grid's CRS). */
+static int find_blocks(eodkit_ctx *ctx, const ek_plan *p, ek_split *s)
 {
     const ek_split_recipe *sr = &p->recipe->split;
     size_t id, n = 0, b;
     block_key *keys = ek_calloc(ctx, p->ncandidates, sizeof *keys);
-    size_t *order = NULL;
-    uint64_t state = sr->seed;
     int rc = EODKIT_OK;
 
     if (keys == NULL) {
@@ -140,9 +139,8 @@ static int assign_blocks(eodkit_ctx *ctx, const ek_plan *p, ek_split *s)
     s->block_x = ek_calloc(ctx, s->nblocks, sizeof *s->block_x);
     s->block_y = ek_calloc(ctx, s->nblocks, sizeof *s->block_y);
     s->block_split = ek_calloc(ctx, s->nblocks, sizeof *s->block_split);
-    order = ek_calloc(ctx, s->nblocks, sizeof *order);
     if (s->block_grid == NULL || s->block_x == NULL || s->block_y == NULL ||
-        s->block_split == NULL || order == NULL) {
+        s->block_split == NULL) {
         rc = EODKIT_ERR_NOMEM;
         goto out;
     }
@@ -156,18 +154,193 @@ static int assign_blocks(eodkit_ctx *ctx, const ek_plan *p, ek_split *s)
         }
         s->chip_block[keys[b].chip] = (int32_t)(s->nblocks - 1);
     }
-    for (b = 0; b < s->nblocks; b++) {
-        order[b] = b;
-    }
-    ek_rand_shuffle(order, s->nblocks, &state);
-    deal(sr, order, s->nblocks, s->block_split);
-    for (id = 0; id < p->nchips; id++) {
-        s->chip_split[id] =
-            p->candidate[id] ? (int8_t)s->block_split[s->chip_block[id]] : EK_CHIP_SKIP;
-    }
 out:
     free(keys);
+    return rc;
+}
+
+/* ---- stratification: balance class shares across splits ---- */
+
+typedef struct strata {
+    size_t nblocks, nsplits;
+    int nclasses;
+    double *block;         /* [block * nclasses + c]: labelled pixels */
+    double *split;         /* [split * nclasses + c] */
+    double *all;           /* [c] shares of the whole */
+    const double *weights; /* split ratios: splits with 0 take no blocks */
+} strata;
+
+/* Largest |share of class c in split k - share of c overall|, over the
+   splits that take blocks. */
+static double deviation(const strata *st)
+{
+    double worst = 0;
+    size_t k;
+    int c;
+
+    for (k = 0; k < st->nsplits; k++) {
+        double total = 0;
+
+        if (st->weights[k] <= 0) {
+            continue;
+        }
+        for (c = 0; c < st->nclasses; c++) {
+            total += st->split[k * (size_t)st->nclasses + (size_t)c];
+        }
+        for (c = 0; total > 0 && c < st->nclasses; c++) {
+            double d = fabs(st->split[k * (size_t)st->nclasses + (size_t)c] / total -
+                            st->all[c]);
+
+            worst = d > worst ? d : worst;
+        }
+    }
+    return worst;
+}
+
+static void move_block(strata *st, size_t b, int from, int to)
+{
+    int c;
+
+    for (c = 0; c < st->nclasses; c++) {
+        double v = st->block[b * (size_t)st->nclasses + (size_t)c];
+
+        st->split[(size_t)from * (size_t)st->nclasses + (size_t)c] -= v;
+        st->split[(size_t)to * (size_t)st->nclasses + (size_t)c] += v;
+    }
+}
+
+/*
+** Improve the dealt BLOCK_SPLIT of the DEALT blocks (indices in ORDER) by
+** swapping pairs of blocks of different splits while that lowers the
+** deviation; seeded, so the result is fixed by the recipe.
+*/
+static double balance(strata *st, const size_t *order, size_t dealt, int *block_split,
+                      uint64_t *state)
+{
+    double best = deviation(st);
+    size_t step, steps = 200 * dealt + 1000;
+
+    for (step = 0; step < steps && dealt > 1 && best > 0; step++) {
+        size_t a = order[ek_rand_next(state) % dealt],
+               b = order[ek_rand_next(state) % dealt];
+        int sa = block_split[a], sb = block_split[b];
+        double d;
+
+        if (sa == sb) {
+            continue;
+        }
+        move_block(st, a, sa, sb);
+        move_block(st, b, sb, sa);
+        d = deviation(st);
+        if (d < best) {
+            best = d;
+            block_split[a] = sb;
+            block_split[b] = sa;
+        } else {
+            move_block(st, a, sb, sa);
+            move_block(st, b, sa, sb);
+        }
+    }
+    return best;
+}
+
+/* Class totals per block (of chips not held out) and overall. */
+static int build_strata(eodkit_ctx *ctx, const ek_plan *p, const ek_split *s,
+                        const ek_split_inputs *in, const int *held, strata *st)
+{
+    size_t id;
+    double total = 0;
+    int c;
+
+    st->nblocks = s->nblocks;
+    st->nsplits = s->nsplits;
+    st->nclasses = in->nclasses;
+    st->weights = p->recipe->split.ratios;
+    st->block = ek_calloc(ctx, s->nblocks * (size_t)in->nclasses, sizeof *st->block);
+    st->split = ek_calloc(ctx, s->nsplits * (size_t)in->nclasses, sizeof *st->split);
+    st->all = ek_calloc(ctx, (size_t)in->nclasses, sizeof *st->all);
+    if (st->block == NULL || st->split == NULL || st->all == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (id = 0; id < p->nchips; id++) {
+        if (!p->candidate[id] || held[id] >= 0) {
+            continue;
+        }
+        for (c = 0; c < in->nclasses; c++) {
+            double v = in->chip_classes[id * (size_t)in->nclasses + (size_t)c];
+
+            st->block[(size_t)s->chip_block[id] * (size_t)in->nclasses + (size_t)c] +=
+                v;
+            st->all[c] += v;
+            total += v;
+        }
+    }
+    for (c = 0; total > 0 && c < in->nclasses; c++) {
+        st->all[c] /= total;
+    }
+    return EODKIT_OK;
+}
+
+static void free_strata(strata *st)
+{
+    free(st->block);
+    free(st->split);
+    free(st->all);
+}
+
+/* Deal the blocks that hold chips not held out to splits by the ratios
+   (after a seeded shuffle), balancing class shares when asked; then give
+   every candidate chip its split. */
+static int assign_blocks(eodkit_ctx *ctx, const ek_plan *p, ek_split *s,
+                         const ek_split_inputs *in, const int *held)
+{
+    const ek_split_recipe *sr = &p->recipe->split;
+    size_t *order = ek_calloc(ctx, s->nblocks, sizeof *order);
+    uint8_t *free_block = ek_calloc(ctx, s->nblocks, 1);
+    uint64_t state = sr->seed;
+    size_t id, b, n = 0;
+    strata st;
+    int rc = order == NULL || free_block == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+
+    memset(&st, 0, sizeof st);
+    for (id = 0; rc == EODKIT_OK && id < p->nchips; id++) {
+        if (p->candidate[id] && held[id] < 0) {
+            free_block[s->chip_block[id]] = 1;
+        }
+    }
+    for (b = 0; rc == EODKIT_OK && b < s->nblocks; b++) {
+        s->block_split[b] = -1;
+        if (free_block[b]) {
+            order[n++] = b;
+        }
+    }
+    if (rc == EODKIT_OK) {
+        ek_rand_shuffle(order, n, &state);
+        deal(sr, order, n, s->block_split);
+    }
+    if (rc == EODKIT_OK && sr->stratify) {
+        rc = build_strata(ctx, p, s, in, held, &st);
+    }
+    if (rc == EODKIT_OK && sr->stratify) {
+        for (b = 0; b < n; b++) {
+            size_t k = (size_t)s->block_split[order[b]];
+            int c;
+
+            for (c = 0; c < st.nclasses; c++) {
+                st.split[k * (size_t)st.nclasses + (size_t)c] +=
+                    st.block[order[b] * (size_t)st.nclasses + (size_t)c];
+            }
+        }
+        balance(&st, order, n, s->block_split, &state);
+    }
+    for (id = 0; rc == EODKIT_OK && id < p->nchips; id++) {
+        s->chip_split[id] = !p->candidate[id] ? EK_CHIP_SKIP
+                            : held[id] >= 0   ? (int8_t)held[id]
+                                            : (int8_t)s->block_split[s->chip_block[id]];
+    }
+    free_strata(&st);
     free(order);
+    free(free_block);
     return rc;
 }
 
@@ -341,12 +514,197 @@ static int drop_guard_across_grids(eodkit_ctx *ctx, const ek_plan *p, ek_split *
     return rc;
 }
 
-int ek_split_make(eodkit_ctx *ctx, const ek_plan *p, ek_split **out)
+/* The value of region K that hold-out H compares ("none": the sea). */
+static const char *region_value(const ek_regions *r, int k, ek_region_key key)
+{
+    const ek_region *it = k >= 0 ? &r->items[k] : NULL;
+    const char *v = it == NULL                 ? NULL
+                    : key == EK_HOLD_CONTINENT ? it->continent
+                    : key == EK_HOLD_COUNTRY   ? it->country
+                                               : it->region;
+
+    return v != NULL ? v : "none";
+}
+
+/* HELD[id]: the hold-out split of each candidate chip, or -1. Every
+   hold-out must catch chips. */
+static int hold_out(eodkit_ctx *ctx, const ek_plan *p, const ek_split_inputs *in,
+                    int *held)
+{
+    static const char *const key_words[] = {"continent", "country", "region"};
+    const ek_split_recipe *sr = &p->recipe->split;
+    size_t *caught = ek_calloc(ctx, sr->nhold_out + 1, sizeof *caught);
+    size_t id, h, v;
+    char where[512];
+    int rc = EODKIT_OK;
+
+    if (caught == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    if (in->regions == NULL) {
+        free(caught);
+        return ek_error(
+            ctx, EODKIT_ERR_INPUT,
+            "%s: 'method: regions' needs a region layer (the built-in world layer "
+            "is not installed; give one with --regions)",
+            ek_recipe_where(p->recipe, sr->mark, where, sizeof where));
+    }
+    for (id = 0; id < p->nchips; id++) {
+        held[id] = -1;
+        for (h = 0; p->candidate[id] && h < sr->nhold_out && held[id] < 0; h++) {
+            const char *value =
+                region_value(in->regions, in->region_tags[id], sr->hold_out[h].key);
+
+            for (v = 0; v < sr->hold_out[h].nvalues; v++) {
+                if (strcasecmp(value, sr->hold_out[h].values[v]) == 0) {
+                    held[id] = sr->hold_out[h].split;
+                    caught[h]++;
+                    break;
+                }
+            }
+        }
+    }
+    for (h = 0; h < sr->nhold_out && rc == EODKIT_OK; h++) {
+        if (caught[h] == 0) {
+            rc = ek_error(
+                ctx, EODKIT_ERR_INPUT,
+                "%s: split.hold_out.%s: no chip lies in %s %s%s (tags come from %s)",
+                ek_recipe_where(p->recipe, sr->hold_out[h].mark, where, sizeof where),
+                sr->names[sr->hold_out[h].split], key_words[sr->hold_out[h].key],
+                sr->hold_out[h].values[0], sr->hold_out[h].nvalues > 1 ? ", ..." : "",
+                in->regions->path);
+        }
+    }
+    free(caught);
+    return rc;
+}
+
+/* The latest acquisition among the files of time modalities that meet chip
+   ID; 0 when none has a time. */
+static int chip_time(const ek_plan *p, size_t id, int64_t *t)
+{
+    ek_chip c = ek_plan_chip(p, id);
+    size_t m, i;
+    int found = 0;
+
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_modality *mod = &p->modalities[m];
+
+        for (i = 0; mod->recipe->time.mode != EK_TIME_NONE && i < mod->nsources; i++) {
+            const ek_placement *pl = ek_plan_placement(mod, c.grid, i);
+
+            if (pl->gx1 > c.window.x && pl->gx0 < c.window.x + c.window.w &&
+                pl->gy1 > c.window.y && pl->gy0 < c.window.y + c.window.h &&
+                (!found || mod->sources[i].time > *t)) {
+                *t = mod->sources[i].time;
+                found = 1;
+            }
+        }
+    }
+    return found;
+}
+
+/* method time: each chip goes to the period its latest acquisition falls
+   in; chips before the first period are in no split. */
+static int split_by_time(eodkit_ctx *ctx, const ek_plan *p, ek_split *s)
 {
     const ek_split_recipe *sr = &p->recipe->split;
-    size_t nchips = p->nchips, g;
+    size_t *count = ek_calloc(ctx, sr->nsplits, sizeof *count);
+    int64_t first = INT64_MAX, last = INT64_MIN, t = 0;
+    size_t id, k;
+    char where[512], a[32], b[32], start[32];
+    int rc = EODKIT_OK, any = 0;
+
+    if (count == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (id = 0; id < p->nchips; id++) {
+        s->chip_block[id] = -1;
+        s->chip_split[id] = EK_CHIP_SKIP;
+        if (!p->candidate[id] || !chip_time(p, id, &t)) {
+            continue;
+        }
+        any = 1;
+        first = t < first ? t : first;
+        last = t > last ? t : last;
+        for (k = sr->nsplits; k-- > 0;) {
+            if (t >= sr->period_start[k]) {
+                s->chip_split[id] = (int8_t)k;
+                count[k]++;
+                break;
+            }
+        }
+    }
+    ek_recipe_where(p->recipe, sr->periods_mark, where, sizeof where);
+    if (!any) {
+        rc = ek_error(
+            ctx, EODKIT_ERR_INPUT,
+            "%s: split.periods: 'method: time' needs a modality with 'time' (its "
+            "acquisition dates)",
+            where);
+    }
+    for (k = 0; rc == EODKIT_OK && k < sr->nsplits; k++) {
+        if (count[k] == 0) {
+            ek_time_format(first, a, sizeof a);
+            ek_time_format(last, b, sizeof b);
+            ek_time_format(sr->period_start[k], start, sizeof start);
+            rc = ek_error(
+                ctx, EODKIT_ERR_INPUT,
+                "%s: split.periods.%s: no chip falls in the period from %s (the "
+                "acquisitions span %s to %s)",
+                where, sr->names[k], start, a, b);
+        }
+    }
+    free(count);
+    return rc;
+}
+
+/* Class-share deviation of the final splits (stratify), checked against the
+   tolerance. */
+static int check_strata(eodkit_ctx *ctx, const ek_plan *p, ek_split *s,
+                        const ek_split_inputs *in, const int *held)
+{
+    const ek_split_recipe *sr = &p->recipe->split;
+    strata st;
+    size_t id;
+    char where[512];
+    int c, rc;
+
+    memset(&st, 0, sizeof st);
+    rc = build_strata(ctx, p, s, in, held, &st);
+    for (id = 0; rc == EODKIT_OK && id < p->nchips; id++) {
+        if (s->chip_split[id] < 0 || held[id] >= 0) {
+            continue;
+        }
+        for (c = 0; c < in->nclasses; c++) {
+            st.split[(size_t)s->chip_split[id] * (size_t)in->nclasses + (size_t)c] +=
+                in->chip_classes[id * (size_t)in->nclasses + (size_t)c];
+        }
+    }
+    if (rc == EODKIT_OK) {
+        s->class_deviation = deviation(&st);
+        if (s->class_deviation > sr->tolerance) {
+            rc = ek_error(
+                ctx, EODKIT_ERR_INPUT,
+                "%s: split.stratify: the best assignment of blocks found leaves a "
+                "class share %.3f away from the whole (tolerance %.3f); use smaller "
+                "blocks or a larger tolerance",
+                ek_recipe_where(p->recipe, sr->mark, where, sizeof where),
+                s->class_deviation, sr->tolerance);
+        }
+    }
+    free_strata(&st);
+    return rc;
+}
+
+int ek_split_make(eodkit_ctx *ctx, const ek_plan *p, const ek_split_inputs *in,
+                  ek_split **out)
+{
+    const ek_split_recipe *sr = &p->recipe->split;
+    size_t nchips = p->nchips, g, id;
     ek_split *s;
     int8_t *assigned = NULL;
+    int *held = NULL;
     int rc;
 
     *out = NULL;
@@ -361,7 +719,8 @@ int ek_split_make(eodkit_ctx *ctx, const ek_plan *p, ek_split **out)
     s->nsplits = sr->nsplits;
     s->chip_split = ek_calloc(ctx, nchips, sizeof *s->chip_split);
     s->chip_block = ek_calloc(ctx, nchips, sizeof *s->chip_block);
-    if (s->chip_split == NULL || s->chip_block == NULL) {
+    held = ek_calloc(ctx, nchips, sizeof *held);
+    if (s->chip_split == NULL || s->chip_block == NULL || held == NULL) {
         rc = EODKIT_ERR_NOMEM;
         goto out;
     }
@@ -370,7 +729,20 @@ int ek_split_make(eodkit_ctx *ctx, const ek_plan *p, ek_split **out)
         rc = split_random(ctx, p, s);
         goto out;
     }
-    rc = assign_blocks(ctx, p, s);
+    if (sr->method == EK_SPLIT_TIME) {
+        rc = split_by_time(ctx, p, s);
+        goto out;
+    }
+    for (id = 0; id < nchips; id++) {
+        held[id] = -1;
+    }
+    rc = find_blocks(ctx, p, s);
+    if (rc == EODKIT_OK && sr->method == EK_SPLIT_REGIONS) {
+        rc = hold_out(ctx, p, in, held);
+    }
+    if (rc == EODKIT_OK) {
+        rc = assign_blocks(ctx, p, s, in, held);
+    }
     if (rc != EODKIT_OK) {
         goto out;
     }
@@ -388,8 +760,12 @@ int ek_split_make(eodkit_ctx *ctx, const ek_plan *p, ek_split **out)
     if (p->ngrids > 1) {
         rc = drop_guard_across_grids(ctx, p, s, assigned);
     }
+    if (rc == EODKIT_OK && sr->stratify) {
+        rc = check_strata(ctx, p, s, in, held);
+    }
 out:
     free(assigned);
+    free(held);
     if (rc != EODKIT_OK) {
         ek_split_free(s);
         return rc;

@@ -299,6 +299,28 @@ static void add_shard_assets(const ek_dataset_facts *f, size_t s, const char *pr
     }
 }
 
+/* label:overviews: labelled pixels per class of split S (all splits when
+   S < 0), by class name. */
+static json_t *overviews_json(const ek_dataset_facts *f, const ek_class *classes,
+                              size_t nclasses, int s)
+{
+    json_t *counts = json_array();
+    size_t k, sp;
+
+    for (k = 0; k < nclasses; k++) {
+        uint64_t n = 0;
+
+        for (sp = 0; sp < f->split->nsplits; sp++) {
+            if (s < 0 || (size_t)s == sp) {
+                n += f->class_pixels[sp][classes[k].id];
+            }
+        }
+        json_array_append_new(counts, json_pack("{s:s, s:I}", "name", classes[k].name,
+                                                "count", (json_int_t)n));
+    }
+    return json_pack("[{s:s, s:o}]", "property_key", "class", "counts", counts);
+}
+
 /* The label extension's fields of an item: what the label arrays hold. */
 static void add_label_properties(const ek_dataset_facts *f, json_t *props)
 {
@@ -331,7 +353,8 @@ static json_t *bbox_polygon(const double b[4])
 ** its shards. Adds a link to each to LINKS.
 */
 static int write_items(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f,
-                       json_t *exts, json_t *links)
+                       const ek_class *classes, size_t nclasses, json_t *exts,
+                       json_t *links)
 {
     char *folder = ek_path_join(ctx, dir, "items");
     size_t s;
@@ -359,6 +382,8 @@ static int write_items(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts 
         }
         if (f->labels != NULL) {
             add_label_properties(f, props);
+            json_object_set_new(props, "label:overviews",
+                                overviews_json(f, classes, nclasses, (int)s));
         }
         add_shard_assets(f, s, "../", assets);
         snprintf(name, sizeof name, "%s-%s", f->recipe->name, split);
@@ -505,6 +530,8 @@ static json_t *summaries_json(const ek_dataset_facts *f, const ek_class *classes
             json_decref(names);
         }
         json_object_set_new(o, "label:type", json_pack("[s]", "raster"));
+        json_object_set_new(o, "label:overviews",
+                            overviews_json(f, classes, nclasses, -1));
         json_object_set_new(o, "label:tasks",
                             json_pack("[s]", task_names[f->labels->recipe->task]));
     }
@@ -651,7 +678,7 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
 
     links = json_pack("[{s:s, s:s, s:s}]", "rel", "root", "href", "./collection.json",
                       "type", "application/json");
-    rc = write_items(ctx, dir, f, exts, links);
+    rc = write_items(ctx, dir, f, classes, nclasses, exts, links);
     json_object_set_new(root, "links", links);
     json_object_set_new(assets, "index",
                         json_pack("{s:s, s:s, s:s, s:[s]}", "href", "./index.gpkg",

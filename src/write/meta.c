@@ -348,41 +348,84 @@ static json_t *read_json(const ek_plan *p)
     return o;
 }
 
-static json_t *split_json(const ek_dataset_facts *f)
+static json_t *blocks_json(const ek_dataset_facts *f)
 {
     const ek_split_recipe *sr = &f->recipe->split;
     const ek_split *s = f->split;
-    json_t *o = json_object(), *ratios = json_object(), *blocks;
+    json_t *blocks = json_object();
     size_t k;
 
-    json_object_set_new(
-        o, "method", json_string(sr->method == EK_SPLIT_BLOCKS ? "blocks" : "random"));
-    json_object_set_new(o, "seed", json_integer((json_int_t)sr->seed));
     for (k = 0; k < sr->nsplits; k++) {
+        json_object_set_new(blocks, sr->names[k], json_array());
+    }
+    for (k = 0; k < s->nblocks; k++) {
+        if (s->block_split[k] < 0) {
+            continue; /* every chip of the block is held out */
+        }
+        json_array_append_new(json_object_get(blocks, sr->names[s->block_split[k]]),
+                              f->plan->ngrids > 1
+                                  ? json_pack("[i, I, I]", (int)s->block_grid[k],
+                                              (json_int_t)s->block_x[k],
+                                              (json_int_t)s->block_y[k])
+                                  : json_pack("[I, I]", (json_int_t)s->block_x[k],
+                                              (json_int_t)s->block_y[k]));
+    }
+    return blocks;
+}
+
+static json_t *split_json(const ek_dataset_facts *f)
+{
+    static const char *const methods[] = {"random", "blocks", "regions", "time"};
+    static const char *const keys[] = {"continent", "country", "region"};
+    const ek_split_recipe *sr = &f->recipe->split;
+    const ek_split *s = f->split;
+    json_t *o = json_object(), *ratios = json_object();
+    size_t k, v;
+
+    json_object_set_new(o, "method", json_string(methods[sr->method]));
+    json_object_set_new(o, "seed", json_integer((json_int_t)sr->seed));
+    for (k = 0; k < sr->nsplits && sr->method != EK_SPLIT_TIME; k++) {
         json_object_set_new(ratios, sr->names[k], json_real(sr->ratios[k]));
     }
     json_object_set_new(o, "ratios", ratios);
-    if (sr->method == EK_SPLIT_BLOCKS) {
+    if (sr->method == EK_SPLIT_TIME) {
+        json_t *periods = json_object();
+
+        for (k = 0; k < sr->nsplits; k++) {
+            char when[32];
+
+            ek_time_format(sr->period_start[k], when, sizeof when);
+            json_object_set_new(periods, sr->names[k], json_string(when));
+        }
+        json_object_set_new(o, "periods", periods);
+    }
+    if (sr->nhold_out > 0) {
+        json_t *held = json_object();
+
+        for (k = 0; k < sr->nhold_out; k++) {
+            json_t *values = json_array();
+
+            for (v = 0; v < sr->hold_out[k].nvalues; v++) {
+                json_array_append_new(values, json_string(sr->hold_out[k].values[v]));
+            }
+            json_object_set_new(held, sr->names[sr->hold_out[k].split],
+                                json_pack("{s:o}", keys[sr->hold_out[k].key], values));
+        }
+        json_object_set_new(o, "hold_out", held);
+    }
+    if (sr->method == EK_SPLIT_BLOCKS || sr->method == EK_SPLIT_REGIONS) {
         json_object_set_new(o, "block_size", json_real(sr->block_size));
         json_object_set_new(o, "buffer_chips", json_real(sr->buffer));
         json_object_set_new(o, "guard_pixels",
                             json_pack("[i, i]", s->guard_y, s->guard_x));
         json_object_set_new(o, "guard_dropped",
                             json_integer((json_int_t)s->guard_dropped));
-        blocks = json_object();
-        for (k = 0; k < sr->nsplits; k++) {
-            json_object_set_new(blocks, sr->names[k], json_array());
+        if (sr->stratify) {
+            json_object_set_new(o, "stratify", json_string("class"));
+            json_object_set_new(o, "tolerance", json_real(sr->tolerance));
+            json_object_set_new(o, "class_deviation", json_real(s->class_deviation));
         }
-        for (k = 0; k < s->nblocks; k++) {
-            json_array_append_new(json_object_get(blocks, sr->names[s->block_split[k]]),
-                                  f->plan->ngrids > 1
-                                      ? json_pack("[i, I, I]", (int)s->block_grid[k],
-                                                  (json_int_t)s->block_x[k],
-                                                  (json_int_t)s->block_y[k])
-                                      : json_pack("[I, I]", (json_int_t)s->block_x[k],
-                                                  (json_int_t)s->block_y[k]));
-        }
-        json_object_set_new(o, "blocks", blocks);
+        json_object_set_new(o, "blocks", blocks_json(f));
     }
     return o;
 }

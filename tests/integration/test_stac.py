@@ -72,6 +72,14 @@ def test_demo_collection_validates(tmp_path, demo, store):
     assert -35 < west < east < -34.8 and -8.1 < south < north < -7.9
     shards = [k for k in doc["assets"] if k.endswith(".npy")]
     assert shards and all((out / k).exists() for k in shards)
+    # class counts (label:overviews) are the labelled pixels of stats.json
+    stats = Dataset(out).stats["classes"]["pixels"]
+    overview = doc["summaries"]["label:overviews"][0]
+    assert overview["property_key"] == "class"
+    for entry, class_id in zip(overview["counts"], ["1", "2"]):
+        assert entry["count"] == sum(split.get(class_id, 0) for split in stats.values())
+    assert doc["eodkit:geography"]["continents"] == {"South America": sum(
+        v["chips"] for v in doc["eodkit:splits"].values())}
 
 
 def test_sar_collection_without_labels_validates(tmp_path, shared, store):

@@ -72,6 +72,8 @@ static void make_lattice(lattice *l, int chip, int stride, ek_split_method metho
     l->plan.ncandidates = n;
 }
 
+static const ek_split_inputs none = {NULL, NULL, NULL, 0};
+
 /* Chebyshev gap between chips A and B: <0 overlap, 0 touching. */
 static int gap(const ek_plan *p, size_t a, size_t b)
 {
@@ -90,7 +92,7 @@ static void check_guard(int chip, int stride, double buffer)
     int guard = (int)(buffer * chip + 0.999);
 
     make_lattice(&l, chip, stride, EK_SPLIT_BLOCKS, 5.0 * chip, buffer, 11);
-    assert_int_equal(ek_split_make(ctx, &l.plan, &s), EODKIT_OK);
+    assert_int_equal(ek_split_make(ctx, &l.plan, &none, &s), EODKIT_OK);
     assert_true(s->nblocks > 10);
     for (a = 0; a < n; a++) {
         int sa = s->chip_split[a], conflict = 0;
@@ -143,7 +145,7 @@ static void test_split_is_never_thinned(void **state)
 
     (void)state;
     make_lattice(&l, 8, 8, EK_SPLIT_BLOCKS, 40, 1, 3);
-    assert_int_equal(ek_split_make(ctx, &l.plan, &s), EODKIT_OK);
+    assert_int_equal(ek_split_make(ctx, &l.plan, &none, &s), EODKIT_OK);
     for (id = 0; id < n; id++) {
         if (s->block_split[s->chip_block[id]] == 2) {
             assert_int_equal(s->chip_split[id], 2);
@@ -169,9 +171,9 @@ static void random_split_is_seeded(void **state)
     a.plan.ncandidates--;
     b.plan.candidate[0] = 0;
     b.plan.ncandidates--;
-    assert_int_equal(ek_split_make(ctx, &a.plan, &sa), EODKIT_OK);
-    assert_int_equal(ek_split_make(ctx, &b.plan, &sb), EODKIT_OK);
-    assert_int_equal(ek_split_make(ctx, &c.plan, &sc), EODKIT_OK);
+    assert_int_equal(ek_split_make(ctx, &a.plan, &none, &sa), EODKIT_OK);
+    assert_int_equal(ek_split_make(ctx, &b.plan, &none, &sb), EODKIT_OK);
+    assert_int_equal(ek_split_make(ctx, &c.plan, &none, &sc), EODKIT_OK);
     assert_memory_equal(sa->chip_split, sb->chip_split, n);
     assert_memory_not_equal(sa->chip_split + 1, sc->chip_split + 1, n - 1);
     assert_int_equal(sa->chip_split[0], EK_CHIP_SKIP);
