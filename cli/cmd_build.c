@@ -1,7 +1,7 @@
 /*
 ** CLI: `eodkit build RECIPE [-j N] [-o DIR] [--overwrite]`. Loads the
-** recipe, builds, shows a progress bar on a terminal and prints the JSON
-** summary on stdout.
+** recipe, builds, shows a progress bar on a terminal, prints the JSON
+** summary on stdout and the audit's warnings on stderr.
 */
 #include <getopt.h>
 #include <stdio.h>
@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "eodkit/build.h"
 #include "cli.h"
@@ -25,6 +27,19 @@ static double now(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The audit's warnings in build summary SUMMARY, one line each on stderr. */
+static void print_warnings(const char *summary)
+{
+    json_t *s = json_loads(summary, 0, NULL), *w;
+    size_t i;
+
+    json_array_foreach(json_object_get(json_object_get(s, "audit"), "warnings"), i, w)
+    {
+        fprintf(stderr, "eodkit: warning: %s\n", json_string_value(w));
+    }
+    json_decref(s);
 }
 
 static void show_progress(void *arg, long long done, long long total)
@@ -55,13 +70,14 @@ static void show_progress(void *arg, long long done, long long total)
 
 int cmd_build(int argc, char **argv)
 {
-    static const struct option options[] = {{"jobs", required_argument, NULL, 'j'},
-                                            {"output", required_argument, NULL, 'o'},
-                                            {"overwrite", no_argument, NULL, 'w'},
-                                            {"regions", required_argument, NULL, 'r'},
-                                            {"region-field", required_argument, NULL, 'f'},
-                                            {"help", no_argument, NULL, 'h'},
-                                            {NULL, 0, NULL, 0}};
+    static const struct option options[] = {
+        {"jobs", required_argument, NULL, 'j'},
+        {"output", required_argument, NULL, 'o'},
+        {"overwrite", no_argument, NULL, 'w'},
+        {"regions", required_argument, NULL, 'r'},
+        {"region-field", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     eodkit_build_options opt;
     eodkit_ctx *ctx = NULL;
     eodkit_recipe *recipe = NULL;
@@ -119,6 +135,7 @@ int cmd_build(int argc, char **argv)
     }
     if (rc == EODKIT_OK) {
         printf("%s\n", summary);
+        print_warnings(summary);
     } else {
         if (prog.tty && prog.last > prog.start) {
             fputc('\n', stderr);

@@ -54,8 +54,11 @@ void eodkit_build_options_init(eodkit_build_options *opt);
 ** complete; on failure or cancellation nothing is left at the output path
 ** and an existing dataset there is untouched. An existing output is replaced
 ** only with OPT->overwrite, and only if it is an eodkit dataset or empty.
+** The last step audits the dataset (eodkit_audit: audit.json, audit.html,
+** datasheet.md, sampling weights in index.gpkg).
 ** On success *SUMMARY_JSON (free with eodkit_free) holds a JSON object:
-** chips written, rejected per reason, chips per split, seconds.
+** chips written, rejected per reason, chips per split, the audit's verdict,
+** bias indices and warnings ("audit"), seconds.
 */
 int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
                  const eodkit_build_options *opt, char **summary_json /* OUT */);

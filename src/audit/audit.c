@@ -15,6 +15,7 @@
 #include <ogr_srs_api.h>
 
 #include "core/ek_fs.h"
+#include "dataset/ek_dataset.h"
 #include "ek_audit.h"
 #include "write/ek_write.h"
 
@@ -67,29 +68,6 @@ static int is_land(const char *name)
     return !is_sea(name) && strcmp(name, EK_AUDIT_UNKNOWN) != 0;
 }
 
-static json_t *load_json(audit *a, const char *name)
-{
-    char *path = ek_path_join(a->ctx, a->dir, name);
-    json_error_t err;
-    json_t *j = NULL;
-
-    if (path == NULL) {
-        return NULL;
-    }
-    if (!ek_fs_is_file(path)) {
-        ek_error(a->ctx, EODKIT_ERR_INPUT, "%s: not an eodkit dataset (no %s)", a->dir,
-                 name);
-    } else {
-        j = json_load_file(path, 0, &err);
-        if (j == NULL) {
-            ek_error(a->ctx, EODKIT_ERR_INPUT, "%s:%d:%d: not valid JSON: %s", path,
-                     err.line, err.column, err.text);
-        }
-    }
-    free(path);
-    return j;
-}
-
 /* Zeroed scratch memory for N items of SIZE bytes; on failure NULL, and A
    remembers it (measure() then fails with EODKIT_ERR_NOMEM). */
 static void *scratch(audit *a, size_t n, size_t size)
@@ -138,9 +116,13 @@ static int load_inputs(audit *a)
     if (rc != EODKIT_OK) {
         return rc;
     }
-    a->collection = load_json(a, "collection.json");
-    a->stats = a->collection != NULL ? load_json(a, "stats.json") : NULL;
-    a->provenance = a->stats != NULL ? load_json(a, "provenance.json") : NULL;
+    a->collection = ek_dataset_load_json(a->ctx, a->dir, "collection.json");
+    a->stats = a->collection != NULL
+                   ? ek_dataset_load_json(a->ctx, a->dir, "stats.json")
+                   : NULL;
+    a->provenance = a->stats != NULL
+                        ? ek_dataset_load_json(a->ctx, a->dir, "provenance.json")
+                        : NULL;
     if (a->provenance == NULL) {
         return eodkit_ctx_status(a->ctx);
     }

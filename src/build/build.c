@@ -14,6 +14,8 @@
 #include <cpl_conv.h>
 #include <jansson.h>
 
+#include "eodkit/audit.h"
+
 #include "core/ek_fs.h"
 #include "core/ek_pool.h"
 #include "core/ek_time.h"
@@ -318,7 +320,7 @@ static int finish_stats(eodkit_ctx *ctx, const ek_build *b, const char *dir,
 }
 
 static char *summary_json(const ek_build *b, const committer *c, const char *final,
-                          double seconds, int threads)
+                          json_t *findings, double seconds, int threads)
 {
     json_t *o = json_object(), *splits = json_object(), *rejected = json_object();
     size_t s;
@@ -348,6 +350,7 @@ static char *summary_json(const ek_build *b, const committer *c, const char *fin
     json_object_set_new(o, "grids", json_integer((json_int_t)b->plan->ngrids));
     json_object_set_new(
         o, "regions", b->regions != NULL ? json_string(b->regions->path) : json_null());
+    json_object_set(o, "audit", findings);
     json_object_set_new(o, "threads", json_integer(threads));
     json_object_set_new(o, "seconds", json_real(round(seconds * 1000) / 1000));
     json_object_set_new(
@@ -446,6 +449,42 @@ static int write_metadata(eodkit_ctx *ctx, const ek_build *b, const committer *c
     return rc;
 }
 
+/* The audit of the finished dataset in folder DIR (audit.json, audit.html,
+   datasheet.md, weight columns of index.gpkg), the last thing written; its
+   verdict, bias indices and warnings go to *FINDINGS for the summary. */
+static int audit(eodkit_ctx *ctx, const char *dir, json_t **findings)
+{
+    static const char *const kept[] = {
+        "verdict",           "shared_pixels",
+        "min_gap_pixels",    "outside_europe_north_america",
+        "continent_entropy", "class_entropy",
+        "warnings"};
+    eodkit_audit_options opt;
+    char *text = NULL;
+    json_t *all;
+    size_t i;
+    int rc;
+
+    memset(&opt, 0, sizeof opt);
+    opt.in_build = 1;
+    rc = eodkit_audit(ctx, dir, &opt, &text);
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    all = json_loads(text, 0, NULL);
+    eodkit_free(text);
+    *findings = json_object();
+    if (all == NULL || *findings == NULL) {
+        json_decref(all);
+        return ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
+    }
+    for (i = 0; i < sizeof kept / sizeof *kept; i++) {
+        json_object_set(*findings, kept[i], json_object_get(all, kept[i]));
+    }
+    json_decref(all);
+    return EODKIT_OK;
+}
+
 /* Everything from the first work unit to the dataset in place. */
 static int run(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt,
                const char *final, double t0, char **summary)
@@ -457,6 +496,7 @@ static int run(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt,
     void **states = NULL;
     ek_pool_job job;
     char *index_path = NULL;
+    json_t *findings = NULL;
     int threads = opt->threads < 1 ? 1 : opt->threads, i, rc;
     size_t m;
 
@@ -517,10 +557,13 @@ static int run(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt,
         rc = write_metadata(ctx, b, &c, out.tmp, workers, threads);
     }
     if (rc == EODKIT_OK) {
+        rc = audit(ctx, out.tmp, &findings);
+    }
+    if (rc == EODKIT_OK) {
         rc = ek_output_commit(ctx, &out);
     }
     if (rc == EODKIT_OK) {
-        *summary = summary_json(b, &c, final, now_seconds() - t0, threads);
+        *summary = summary_json(b, &c, final, findings, now_seconds() - t0, threads);
         rc = *summary == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory")
                               : EODKIT_OK;
     }
@@ -534,6 +577,7 @@ out:
     ek_shards_free(c.shards);
     ek_index_free(c.index);
     free(index_path);
+    json_decref(findings);
     if (rc != EODKIT_OK) {
         ek_output_abort(&out);
     }

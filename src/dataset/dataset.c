@@ -9,7 +9,7 @@
 #include "core/ek_fs.h"
 #include "ek_dataset.h"
 
-static json_t *load_json(eodkit_ctx *ctx, const char *dir, const char *name)
+json_t *ek_dataset_load_json(eodkit_ctx *ctx, const char *dir, const char *name)
 {
     char *path = ek_path_join(ctx, dir, name);
     json_error_t err;
@@ -67,9 +67,9 @@ int eodkit_dataset_open(eodkit_ctx *ctx, const char *path, eodkit_dataset **out)
         return EODKIT_ERR_NOMEM;
     }
     ds->path = ek_strdup(ctx, path);
-    ds->collection = load_json(ctx, path, "collection.json");
+    ds->collection = ek_dataset_load_json(ctx, path, "collection.json");
     if (ds->collection != NULL) {
-        ds->stats = load_json(ctx, path, "stats.json");
+        ds->stats = ek_dataset_load_json(ctx, path, "stats.json");
     }
     if (ds->path == NULL || ds->collection == NULL || ds->stats == NULL) {
         rc = eodkit_ctx_status(ctx) != EODKIT_OK ? eodkit_ctx_status(ctx)

@@ -22,4 +22,9 @@ struct eodkit_dataset {
 
 typedef struct eodkit_dataset ek_dataset;
 
+/* The JSON file NAME of the dataset in folder DIR, parsed; NULL with the
+   error in CTX (EODKIT_ERR_INPUT naming DIR when the file is missing, the
+   file with line:column when it is not JSON; EODKIT_ERR_NOMEM). */
+json_t *ek_dataset_load_json(eodkit_ctx *ctx, const char *dir, const char *name);
+
 #endif

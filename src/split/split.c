@@ -171,8 +171,8 @@ typedef struct strata {
 } strata;
 
 /* Largest |share of class c in split k - share of c overall|, over the
-   splits that take blocks. */
-static double deviation(const strata *st)
+   splits that take blocks; a split without labelled pixels is 1 away. */
+static double class_deviation(const strata *st)
 {
     double worst = 0;
     size_t k;
@@ -187,7 +187,10 @@ static double deviation(const strata *st)
         for (c = 0; c < st->nclasses; c++) {
             total += st->split[k * (size_t)st->nclasses + (size_t)c];
         }
-        for (c = 0; total > 0 && c < st->nclasses; c++) {
+        if (total <= 0) {
+            return 1;
+        }
+        for (c = 0; c < st->nclasses; c++) {
             double d = fabs(st->split[k * (size_t)st->nclasses + (size_t)c] / total -
                             st->all[c]);
 
@@ -195,6 +198,40 @@ static double deviation(const strata *st)
         }
     }
     return worst;
+}
+
+/* Largest |share of the labelled pixels in split k - ratio of k|: swapping
+   blocks must not empty a split of its labels to even out the others. */
+static double size_deviation(const strata *st)
+{
+    double worst = 0, pixels = 0, ratios = 0;
+    size_t k, i;
+
+    for (i = 0; i < st->nsplits * (size_t)st->nclasses; i++) {
+        pixels += st->split[i];
+    }
+    for (k = 0; k < st->nsplits; k++) {
+        ratios += st->weights[k];
+    }
+    for (k = 0; pixels > 0 && k < st->nsplits; k++) {
+        double in_k = 0, d;
+        int c;
+
+        for (c = 0; c < st->nclasses; c++) {
+            in_k += st->split[k * (size_t)st->nclasses + (size_t)c];
+        }
+        d = fabs(in_k / pixels - st->weights[k] / ratios);
+        worst = d > worst ? d : worst;
+    }
+    return worst;
+}
+
+/* What the block swaps minimise: the worse of the two deviations. */
+static double imbalance(const strata *st)
+{
+    double c = class_deviation(st), n = size_deviation(st);
+
+    return c > n ? c : n;
 }
 
 static void move_block(strata *st, size_t b, int from, int to)
@@ -211,13 +248,13 @@ static void move_block(strata *st, size_t b, int from, int to)
 
 /*
 ** Improve the dealt BLOCK_SPLIT of the DEALT blocks (indices in ORDER) by
-** swapping pairs of blocks of different splits while that lowers the
-** deviation; seeded, so the result is fixed by the recipe.
+** swapping pairs of blocks of different splits while that lowers their
+** imbalance; seeded, so the result is fixed by the recipe.
 */
 static double balance(strata *st, const size_t *order, size_t dealt, int *block_split,
                       uint64_t *state)
 {
-    double best = deviation(st);
+    double best = imbalance(st);
     size_t step, steps = 200 * dealt + 1000;
 
     for (step = 0; step < steps && dealt > 1 && best > 0; step++) {
@@ -231,7 +268,7 @@ static double balance(strata *st, const size_t *order, size_t dealt, int *block_
         }
         move_block(st, a, sa, sb);
         move_block(st, b, sb, sa);
-        d = deviation(st);
+        d = imbalance(st);
         if (d < best) {
             best = d;
             block_split[a] = sb;
@@ -682,13 +719,14 @@ static int check_strata(eodkit_ctx *ctx, const ek_plan *p, ek_split *s,
         }
     }
     if (rc == EODKIT_OK) {
-        s->class_deviation = deviation(&st);
+        s->class_deviation = class_deviation(&st);
         if (s->class_deviation > sr->tolerance) {
             rc = ek_error(
                 ctx, EODKIT_ERR_INPUT,
                 "%s: split.stratify: the best assignment of blocks found leaves a "
-                "class share %.3f away from the whole (tolerance %.3f); use smaller "
-                "blocks or a larger tolerance",
+                "class share %.3f away from the whole after the guard band "
+                "(tolerance %.3f); try another block_size, a smaller buffer or a "
+                "larger tolerance",
                 ek_recipe_where(p->recipe, sr->mark, where, sizeof where),
                 s->class_deviation, sr->tolerance);
         }

@@ -695,6 +695,18 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
     json_object_set_new(assets, "recipe",
                         json_pack("{s:s, s:s, s:[s]}", "href", "./recipe.yaml", "type",
                                   "application/yaml", "roles", "metadata"));
+    json_object_set_new(assets, "audit",
+                        json_pack("{s:s, s:s, s:s, s:[s]}", "href", "./audit.json",
+                                  "type", "application/json", "title",
+                                  "Audit: geography, classes, time, split leakage",
+                                  "roles", "metadata"));
+    json_object_set_new(assets, "audit-report",
+                        json_pack("{s:s, s:s, s:[s]}", "href", "./audit.html", "type",
+                                  "text/html", "roles", "metadata"));
+    json_object_set_new(assets, "datasheet",
+                        json_pack("{s:s, s:s, s:s, s:[s]}", "href", "./datasheet.md",
+                                  "type", "text/markdown", "title",
+                                  "Datasheet for the dataset", "roles", "metadata"));
     for (s = 0; s < f->split->nsplits; s++) {
         add_shard_assets(f, s, "./", assets);
     }

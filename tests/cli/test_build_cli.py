@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import EODKIT, Dataset, run
+from conftest import EODKIT, SOURCE, Dataset, run
 
 
 def recipe(tmp_path, demo, extra=""):
@@ -27,12 +27,41 @@ split: {{method: random, ratios: {{train: 0.9, test: 0.1}}}}
 
 def test_summary_and_quiet_without_terminal(tmp_path, demo):
     proc = run("build", recipe(tmp_path, demo), "-o", tmp_path / "out", "-j", "2")
-    assert proc.stderr == ""
+    # no progress bar: only the audit's warnings (a random split's chips touch)
+    assert [line for line in proc.stderr.splitlines() if "SPLIT LEAKAGE RISK" not in line] == []
     summary = json.loads(proc.stdout)
     assert summary["chips"] == summary["splits"]["train"] + summary["splits"]["test"]
     assert summary["candidates"] == summary["chips"] + sum(summary["rejected"].values())
     assert summary["threads"] == 2 and summary["seconds"] > 0 and summary["chips_per_second"] > 0
     assert not (tmp_path / "out.partial").exists()
+
+
+def keys(obj):
+    """The nested keys of a JSON object: {key: keys of its value or None}."""
+    return {k: keys(v) if isinstance(v, dict) else None for k, v in obj.items()}
+
+
+def test_summary_reports_the_audit_as_documented(tmp_path, demo):
+    """The summary has the fields doc/cmd/build.md shows; the audit ran in
+    the build and its warnings go to stderr, one line each."""
+    page = (SOURCE / "doc" / "cmd" / "build.md").read_text()
+    documented = json.loads(page[page.index('{"dataset"'):page.index("}\n\n") + 1])
+    text = (SOURCE / "examples" / "olinda.yaml").read_text()
+    (tmp_path / "olinda.yaml").write_text(
+        text.replace("data/", f"{demo}/").replace("seed: 4 ", "seed: 42 "))
+    proc = run("build", tmp_path / "olinda.yaml", "-o", tmp_path / "out")
+    summary = json.loads(proc.stdout)
+    assert keys(summary) == keys(documented)
+    out = tmp_path / "out"
+    audit = json.loads((out / "audit.json").read_text())
+    assert summary["audit"]["warnings"] == audit["warnings"]
+    assert summary["audit"]["verdict"] == audit["leakage"]["verdict"]
+    assert (out / "audit.html").stat().st_size > 0 and (out / "datasheet.md").exists()
+    # seed 42 leaves every RURAL pixel out of the training split
+    assert any("RURAL" in w and "'train'" in w for w in audit["warnings"])
+    assert proc.stderr.splitlines() == [f"eodkit: warning: {w}" for w in audit["warnings"]]
+    weights = [row["weight_class"] for row in Dataset(out).chips()]
+    assert len(weights) == summary["chips"] and all(w > 0 for w in weights)
 
 
 def test_progress_bar_on_a_terminal(tmp_path, demo):

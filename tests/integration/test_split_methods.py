@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import Dataset, build, run
+from conftest import SOURCE, Dataset, build, run
 
 BEN = "samples/bigearthnet/s2"
 
@@ -147,6 +147,12 @@ def test_stratified_blocks_meet_the_tolerance(tmp_path, shared):
     plain, _ = build(stratify_recipe(shared, ""), tmp_path / "plain")
     assert class_deviation(Dataset(out)) <= 0.02 < class_deviation(Dataset(plain))
     assert Dataset(out).provenance["split"]["class_deviation"] <= 0.02
+    # swapping blocks keeps every split near its ratio of the labelled pixels
+    labelled = {s: np.count_nonzero(Dataset(out).split_arrays(s, "label"))
+                for s in ("train", "val", "test")}
+    total = sum(labelled.values())
+    for split, ratio in {"train": 0.6, "val": 0.2, "test": 0.2}.items():
+        assert abs(labelled[split] / total - ratio) < 0.1, labelled
 
 
 def test_unreachable_tolerance_is_reported(tmp_path, shared):
@@ -155,3 +161,17 @@ def test_unreachable_tolerance_is_reported(tmp_path, shared):
     proc = run("build", tmp_path / "r.yaml", "-o", tmp_path / "out", check=False)
     assert proc.returncode == 2
     assert "split.stratify: the best assignment of blocks found leaves a class share" in proc.stderr
+
+
+def test_stratified_blocks_never_empty_a_split(tmp_path, demo):
+    """On the small demo scene the unstratified seed-42 split puts no RURAL
+    pixel in train; stratifying must fix that without emptying a split."""
+    text = (SOURCE / "examples" / "olinda.yaml").read_text().replace("data/", f"{demo}/")
+    text = text.replace("seed: 4 ", "seed: 42\n  stratify: class\n  tolerance: 0.2\n  #")
+    out, summary = build(text, tmp_path)
+    assert all(n > 0 for n in summary["splits"].values()), summary["splits"]
+    ds = Dataset(out)
+    for split in summary["splits"]:
+        classes = np.bincount(ds.split_arrays(split, "label").ravel(), minlength=3)
+        assert classes[1] > 0 and classes[2] > 0, (split, classes)
+    assert summary["audit"]["warnings"] == []

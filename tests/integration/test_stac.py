@@ -72,6 +72,10 @@ def test_demo_collection_validates(tmp_path, demo, store):
     assert -35 < west < east < -34.8 and -8.1 < south < north < -7.9
     shards = [k for k in doc["assets"] if k.endswith(".npy")]
     assert shards and all((out / k).exists() for k in shards)
+    # every file of the dataset is an asset, and every asset is a file
+    files = {str(p.relative_to(out)) for p in out.rglob("*")
+             if p.is_file() and p.parent.name != "items" and p.name != "collection.json"}
+    assert files == {a["href"].removeprefix("./") for a in doc["assets"].values()}
     # class counts (label:overviews) are the labelled pixels of stats.json
     stats = Dataset(out).stats["classes"]["pixels"]
     overview = doc["summaries"]["label:overviews"][0]
