@@ -155,46 +155,15 @@ static int load_inputs(audit *a)
     return rc;
 }
 
-/* The grids of provenance.json (one per UTM zone with `crs: utm`; older
-   datasets record a single grid inline), and the grid of every chip, from
-   its id. */
+/* The grids of provenance.json and the grid of every chip. */
 static int load_grids(audit *a)
 {
-    json_t *grid = json_object_get(a->provenance, "grid");
-    json_t *list = json_object_get(grid, "grids"), *one;
-    size_t n = json_is_array(list) ? json_array_size(list) : 1, g, i, k;
+    int rc = ek_audit_grids_read(a->ctx, a->provenance, &a->grids, &a->ngrids);
 
-    a->grids = ek_calloc(a->ctx, n, sizeof *a->grids);
-    if (a->grids == NULL) {
-        return EODKIT_ERR_NOMEM;
+    if (rc == EODKIT_OK) {
+        ek_audit_index_set_grids(a->ix, a->grids, a->ngrids);
     }
-    a->ngrids = n;
-    for (g = 0; g < n; g++) {
-        ek_audit_grid *gr = &a->grids[g];
-
-        one = json_is_array(list) ? json_array_get(list, g) : grid;
-        gr->crs = json_string_value(json_object_get(one, "crs"));
-        gr->wkt = json_string_value(json_object_get(one, "wkt"));
-        for (k = 0; k < 6; k++) {
-            gr->gt[k] = json_number_value(
-                json_array_get(json_object_get(one, "geotransform"), k));
-        }
-        gr->first_chip = json_integer_value(json_object_get(one, "first_chip"));
-        gr->nchips = json_integer_value(json_object_get(one, "chips_across")) *
-                     json_integer_value(json_object_get(one, "chips_down"));
-    }
-    for (i = 0; i < a->ix->n; i++) {
-        ek_audit_chip *c = &a->ix->chips[i];
-
-        c->grid = 0;
-        for (g = 0; g < n; g++) {
-            if (c->chip_id >= a->grids[g].first_chip &&
-                c->chip_id < a->grids[g].first_chip + a->grids[g].nchips) {
-                c->grid = (int32_t)g;
-            }
-        }
-    }
-    return EODKIT_OK;
+    return rc;
 }
 
 /* The region layers: the one chips are re-tagged with (--regions) and the one

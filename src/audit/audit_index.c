@@ -129,14 +129,17 @@ enum {
     C_CONTINENT,
     C_REGION,
     C_DATETIME,
+    C_SHARD,
+    C_ROW,
+    C_BLOCK,
     C_COUNT,
     C_REQUIRED = C_CHIP_ID /* the columns before this one must exist */
 };
 
 static const char *const column_names[C_COUNT] = {
-    "split",      "grid_x",       "grid_y",    "width",      "height",
-    "center_lon", "center_lat",   "chip_id",   "class_hist", "label",
-    "country",    "country_name", "continent", "region",     "datetime",
+    "split",      "grid_x",  "grid_y",     "width", "height",  "center_lon",
+    "center_lat", "chip_id", "class_hist", "label", "country", "country_name",
+    "continent",  "region",  "datetime",   "shard", "row",     "block",
 };
 
 static const char *text_at(OGRFeatureH f, int field)
@@ -285,6 +288,11 @@ static int read_chip(eodkit_ctx *ctx, ek_audit_index *ix, OGRFeatureH f, const i
     c->y = OGR_F_GetFieldAsInteger64(f, col[C_GRID_Y]);
     c->w = OGR_F_GetFieldAsInteger(f, col[C_WIDTH]);
     c->h = OGR_F_GetFieldAsInteger(f, col[C_HEIGHT]);
+    c->shard = col[C_SHARD] >= 0 ? OGR_F_GetFieldAsInteger(f, col[C_SHARD]) : -1;
+    c->row = col[C_ROW] >= 0 ? OGR_F_GetFieldAsInteger64(f, col[C_ROW]) : -1;
+    c->block = col[C_BLOCK] >= 0 && OGR_F_IsFieldSetAndNotNull(f, col[C_BLOCK])
+                   ? OGR_F_GetFieldAsInteger64(f, col[C_BLOCK])
+                   : -1;
     c->lon = OGR_F_GetFieldAsDouble(f, col[C_CENTER_LON]);
     c->lat = OGR_F_GetFieldAsDouble(f, col[C_CENTER_LAT]);
     c->split =
@@ -455,6 +463,59 @@ int ek_audit_index_retag(eodkit_ctx *ctx, ek_audit_index *ix, ek_regions *r)
     }
     ix->has_tags = 1;
     return rc;
+}
+
+/* ---- grids ---- */
+
+int ek_audit_grids_read(eodkit_ctx *ctx, const json_t *provenance, ek_audit_grid **out,
+                        size_t *nout)
+{
+    json_t *grid = json_object_get(provenance, "grid");
+    json_t *list = json_object_get(grid, "grids"), *one;
+    size_t n = json_is_array(list) ? json_array_size(list) : 1, g, k;
+    ek_audit_grid *grids = ek_calloc(ctx, n, sizeof *grids);
+
+    *out = NULL;
+    *nout = 0;
+    if (grids == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (g = 0; g < n; g++) {
+        ek_audit_grid *gr = &grids[g];
+
+        one = json_is_array(list) ? json_array_get(list, g) : grid;
+        gr->crs = json_string_value(json_object_get(one, "crs"));
+        gr->wkt = json_string_value(json_object_get(one, "wkt"));
+        for (k = 0; k < 6; k++) {
+            gr->gt[k] = json_number_value(
+                json_array_get(json_object_get(one, "geotransform"), k));
+        }
+        gr->width = json_integer_value(json_object_get(one, "width"));
+        gr->height = json_integer_value(json_object_get(one, "height"));
+        gr->first_chip = json_integer_value(json_object_get(one, "first_chip"));
+        gr->nchips = json_integer_value(json_object_get(one, "chips_across")) *
+                     json_integer_value(json_object_get(one, "chips_down"));
+    }
+    *out = grids;
+    *nout = n;
+    return EODKIT_OK;
+}
+
+void ek_audit_index_set_grids(ek_audit_index *ix, const ek_audit_grid *grids, size_t n)
+{
+    size_t i, g;
+
+    for (i = 0; i < ix->n; i++) {
+        ek_audit_chip *c = &ix->chips[i];
+
+        c->grid = 0;
+        for (g = 0; g < n; g++) {
+            if (c->chip_id >= grids[g].first_chip &&
+                c->chip_id < grids[g].first_chip + grids[g].nchips) {
+                c->grid = (int32_t)g;
+            }
+        }
+    }
 }
 
 /* ---- writing the weights ---- */

@@ -38,6 +38,9 @@ typedef struct ek_audit_chip {
     int64_t fid, chip_id;
     int64_t x, y; /* window on the grid, pixels */
     int32_t w, h;
+    int32_t shard;     /* where its arrays are: <split>/<array>-<shard>.npy, */
+    int64_t row;       /* row ROW; both -1 when the index lacks the columns */
+    int64_t block;     /* its split block, -1 when NULL */
     double lon, lat;   /* centre */
     int32_t split;     /* into splits */
     int32_t continent; /* into continents */
@@ -178,8 +181,21 @@ typedef struct ek_audit_grid {
     const char *crs; /* its code ("EPSG:32633"), or NULL */
     const char *wkt;
     double gt[6];
+    int64_t width, height;      /* pixels */
     int64_t first_chip, nchips; /* its chip ids: [first_chip, first_chip + nchips) */
 } ek_audit_grid;
+
+/*
+** The grids of PROVENANCE (provenance.json: one per UTM zone with `crs: utm`;
+** older datasets record a single grid inline) into *GRIDS (newly allocated,
+** *N entries; free with free()). Their strings point into PROVENANCE.
+*/
+int ek_audit_grids_read(eodkit_ctx *ctx, const json_t *provenance,
+                        ek_audit_grid **grids /* OUT */, size_t *n /* OUT */);
+
+/* Set the grid of every chip of IX from its chip id (grid 0 when no grid
+   holds it). */
+void ek_audit_index_set_grids(ek_audit_index *ix, const ek_audit_grid *grids, size_t n);
 
 /* What the maps draw on: the region layer's polygons (lon/lat) and the
    dataset's grids. */

@@ -11,22 +11,10 @@
 #include <string.h>
 
 #include "core/ek_fs.h"
+#include "dataset/ek_npy.h"
 #include "ek_audit.h"
 
 #define READ_BYTES (1 << 20)
-
-/* The element type of an .npy file. */
-typedef struct npy_type {
-    char kind; /* 'u', 'i' or 'f' */
-    int size;  /* bytes */
-} npy_type;
-
-typedef struct npy_file {
-    FILE *f;
-    npy_type type;
-    int64_t shape[6];
-    int ndim;
-} npy_file;
 
 /* One band's histogram as numpy.histogram(values, bins, range=(lo, hi)). */
 typedef struct band_hist {
@@ -40,125 +28,13 @@ typedef struct band_hist {
 
 typedef struct modality_hist {
     const char *name;
-    npy_type type;
+    ek_npy_type type;
     int has_nodata;
     double nodata;
     size_t nbands;
     band_hist *bands;
     int bins;
 } modality_hist;
-
-static int parse_descr(const char *descr, npy_type *t)
-{
-    if ((descr[0] != '<' && descr[0] != '|' && descr[0] != '=') ||
-        (descr[1] != 'u' && descr[1] != 'i' && descr[1] != 'f') ||
-        !isdigit((unsigned char)descr[2])) {
-        return -1;
-    }
-    t->kind = descr[1];
-    t->size = atoi(descr + 2);
-    if (t->size != 1 && t->size != 2 && t->size != 4 && t->size != 8) {
-        return -1;
-    }
-    return t->kind == 'f' && t->size < 4 ? -1 : 0;
-}
-
-/* Open .npy file PATH and read its header (format 1.0 to 3.0, C order,
-   little-endian). */
-static int npy_open(eodkit_ctx *ctx, const char *path, npy_file *nf)
-{
-    unsigned char pre[12];
-    char header[4096], *p, *descr, *shape;
-    size_t len;
-    int rc = EODKIT_OK;
-
-    memset(nf, 0, sizeof *nf);
-    nf->f = fopen(path, "rb");
-    if (nf->f == NULL) {
-        return ek_error(ctx, EODKIT_ERR_IO, "%s: cannot open", path);
-    }
-    if (fread(pre, 1, 10, nf->f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0 ||
-        pre[6] < 1 || pre[6] > 3) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: not a NumPy .npy file", path);
-    }
-    len = (size_t)pre[8] | (size_t)pre[9] << 8;
-    if (pre[6] > 1) {
-        if (fread(pre + 10, 1, 2, nf->f) != 2) {
-            return ek_error(ctx, EODKIT_ERR_INPUT, "%s: truncated .npy header", path);
-        }
-        len |= (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
-    }
-    if (len >= sizeof header || fread(header, 1, len, nf->f) != len) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: unreadable .npy header", path);
-    }
-    header[len] = '\0';
-    descr = strstr(header, "'descr':");
-    descr = descr != NULL ? strchr(descr + 8, '\'') : NULL;
-    shape = strstr(header, "'shape':");
-    p = shape != NULL ? strchr(shape, '(') : NULL;
-    if (descr == NULL || parse_descr(descr + 1, &nf->type) != 0) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: unsupported .npy element type", path);
-    } else if (strstr(header, "'fortran_order': False") == NULL) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: not a C-order .npy array", path);
-    } else if (p == NULL) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: .npy header without a shape", path);
-    }
-    for (p = rc == EODKIT_OK ? p + 1 : NULL; p != NULL && nf->ndim < 6;) {
-        char *end;
-        long long v = strtoll(p, &end, 10);
-
-        if (end == p) {
-            break;
-        }
-        nf->shape[nf->ndim++] = v;
-        p = end + strspn(end, ", ");
-    }
-    return rc;
-}
-
-static double element(const unsigned char *p, npy_type t)
-{
-    switch (t.kind) {
-    case 'u': {
-        uint64_t v = 0;
-
-        memcpy(&v, p, (size_t)t.size); /* little-endian host */
-        return (double)v;
-    }
-    case 'i': {
-        if (t.size == 1) {
-            return (double)*(const int8_t *)p;
-        } else if (t.size == 2) {
-            int16_t v;
-
-            memcpy(&v, p, 2);
-            return v;
-        } else if (t.size == 4) {
-            int32_t v;
-
-            memcpy(&v, p, 4);
-            return v;
-        } else {
-            int64_t v;
-
-            memcpy(&v, p, 8);
-            return (double)v;
-        }
-    }
-    default:
-        if (t.size == 4) {
-            float v;
-
-            memcpy(&v, p, 4);
-            return v;
-        } else {
-            double v;
-
-            memcpy(&v, p, 8);
-            return v;
-        }
-    }
-}
 
 /* Bin of V as numpy.histogram finds it (fast estimate, then the one-ULP
    corrections against the edges), or -1 outside the range. */
@@ -227,7 +103,7 @@ static int band_init(eodkit_ctx *ctx, modality_hist *m, band_hist *h,
         }
         for (v = 0; v < nvalues; v++) {
             unsigned char raw[2] = {(unsigned char)(v & 0xff), (unsigned char)(v >> 8)};
-            double x = element(raw, m->type);
+            double x = ek_npy_value(raw, m->type);
 
             h->lookup[v] = keep(m, x) ? bin_of(h, m->bins, x) : -1;
         }
@@ -250,7 +126,7 @@ static void count_plane(const modality_hist *m, band_hist *h, const unsigned cha
         if (h->lookup != NULL) {
             k = h->lookup[size == 1 ? p[0] : (size_t)p[0] | (size_t)p[1] << 8];
         } else {
-            double v = element(p, m->type);
+            double v = ek_npy_value(p, m->type);
 
             k = keep(m, v) ? bin_of(h, m->bins, v) : -1;
         }
@@ -265,12 +141,12 @@ static void count_plane(const modality_hist *m, band_hist *h, const unsigned cha
 static int count_shard(eodkit_ctx *ctx, modality_hist *m, const char *path,
                        unsigned char *buf)
 {
-    npy_file nf;
+    ek_npy nf;
     int64_t plane = 1, planes = 1;
     size_t per_read, p = 0;
     int i, rc;
 
-    rc = npy_open(ctx, path, &nf);
+    rc = ek_npy_open(ctx, path, &nf);
     if (rc == EODKIT_OK &&
         (nf.type.kind != m->type.kind || nf.type.size != m->type.size || nf.ndim < 3)) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT,
@@ -305,9 +181,7 @@ static int count_shard(eodkit_ctx *ctx, modality_hist *m, const char *path,
         p += want;
     }
 out:
-    if (nf.f != NULL) {
-        fclose(nf.f);
-    }
+    ek_npy_close(&nf);
     return rc;
 }
 
@@ -393,14 +267,12 @@ static int modality(eodkit_ctx *ctx, const char *dir, const char *split,
     }
     rc = ek_fs_glob(ctx, pattern, &paths, &npaths);
     for (i = 0; rc == EODKIT_OK && i < npaths && m.type.size == 0; i++) {
-        npy_file nf;
+        ek_npy nf;
 
         if (is_shard_of(ek_path_basename(paths[i]), m.name)) {
-            rc = npy_open(ctx, paths[i], &nf);
+            rc = ek_npy_open(ctx, paths[i], &nf);
             m.type = nf.type;
-            if (nf.f != NULL) {
-                fclose(nf.f);
-            }
+            ek_npy_close(&nf);
         }
     }
     if (rc == EODKIT_OK && m.type.size == 0 &&
