@@ -392,17 +392,22 @@ static int intersect(double a[4], const double b[4])
 }
 
 /* Bounds in CRS of the area every required modality covers (each modality
-   covers the union of its files' bounds). */
+   covers the union of its files' bounds), within CLIP (bounds in CRS) when
+   CLIP is not NULL. *FOUND is 0, and EXT unset, when within CLIP some
+   required modality has no file; without CLIP that is an error. */
 static int data_bounds(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
-                       OGRSpatialReferenceH crs, double ext[4])
+                       OGRSpatialReferenceH crs, const double *clip, double ext[4],
+                       int *found)
 {
     char where[512];
     size_t m, i;
     int first = 1, rc;
 
+    *found = 0;
     for (m = 0; m < p->nmodalities; m++) {
         const ek_modality *mod = &p->modalities[m];
         double b[4] = {0, 0, 0, 0};
+        int covered = 0;
 
         if (!mod->recipe->required) {
             continue;
@@ -414,17 +419,27 @@ static int data_bounds(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
             if (rc != EODKIT_OK) {
                 return rc;
             }
-            if (i == 0) {
+            if (clip != NULL && !intersect(s, clip)) {
+                continue;
+            }
+            if (!covered) {
                 memcpy(b, s, sizeof s);
+                covered = 1;
             } else {
                 b[0] = fmin(b[0], s[0]), b[1] = fmin(b[1], s[1]);
                 b[2] = fmax(b[2], s[2]), b[3] = fmax(b[3], s[3]);
             }
         }
+        if (!covered) {
+            return EODKIT_OK;
+        }
         if (first) {
             memcpy(ext, b, sizeof b);
             first = 0;
         } else if (!intersect(ext, b)) {
+            if (clip != NULL) {
+                return EODKIT_OK;
+            }
             return ek_error(
                 ctx, EODKIT_ERR_INPUT,
                 "modality '%s' does not overlap the modalities before it (%s)",
@@ -438,6 +453,7 @@ static int data_bounds(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
                         "required",
                         r->path);
     }
+    *found = 1;
     return EODKIT_OK;
 }
 
@@ -494,11 +510,12 @@ static int single_grid(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p,
     ek_grid *g = &p->grids[0];
     double ext[4] = {0, 0, 0, 0}, ox = 0, oy = 0, rx = r->res_x, ry = r->res_y;
     char where[512];
-    int rc;
+    int rc, found;
 
+    p->ngrids = 1; /* from here on ek_plan_free releases the grid */
     rc = single_crs(ctx, r, p, g);
     if (rc == EODKIT_OK) {
-        rc = data_bounds(ctx, r, p, g->srs, ext);
+        rc = data_bounds(ctx, r, p, g->srs, NULL, ext, &found);
     }
     if (rc != EODKIT_OK) {
         return rc;
@@ -547,28 +564,26 @@ static int single_grid(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p,
             ek_recipe_where(r, r->chip_mark, where, sizeof where), p->chip_h, p->chip_w,
             g->height, g->width);
     }
-    p->ngrids = 1;
     return EODKIT_OK;
 }
 
 /* crs: utm: one grid per UTM zone (and hemisphere) the data touches, each
-   framed on the part of the data in that zone plus a chip of margin. */
+   framed on the data in that zone (the files' lon/lat bounds clipped to the
+   zone, and to the AOI) plus a chip of margin. */
 static int utm_grids(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeometryH aoi)
 {
     OGRSpatialReferenceH wgs84 = OSRNewSpatialReference(NULL);
-    double box[4] = {0, 0, 0, 0};
+    double box[4] = {0, 0, 0, 0}, aoi_box[4];
     char where[512];
-    int zone, south, rc;
+    int zone, south, found, rc;
     size_t cap = 0;
 
     OSRImportFromEPSG(wgs84, 4326);
     OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
-    rc = data_bounds(ctx, r, p, wgs84, box);
+    rc = data_bounds(ctx, r, p, wgs84, NULL, box, &found);
     if (rc == EODKIT_OK && aoi != NULL) {
-        double b[4];
-
-        rc = aoi_bounds(ctx, aoi, wgs84, b);
-        if (rc == EODKIT_OK && !intersect(box, b)) {
+        rc = aoi_bounds(ctx, aoi, wgs84, aoi_box);
+        if (rc == EODKIT_OK && !intersect(box, aoi_box)) {
             rc = ek_error(ctx, EODKIT_ERR_INPUT,
                           "%s: the AOI does not overlap the imagery (%s: grid.aoi)",
                           r->aoi, ek_recipe_where(r, r->aoi_mark, where, sizeof where));
@@ -578,12 +593,16 @@ static int utm_grids(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeometr
         for (zone = 1; zone <= 60 && rc == EODKIT_OK; zone++) {
             double cell[4] = {-180.0 + 6.0 * (zone - 1), south ? -80.0 : 0.0,
                               -180.0 + 6.0 * zone, south ? 0.0 : 84.0};
-            double ext[4], margin_x = p->chip_w * r->res_x,
-                           margin_y = p->chip_h * r->res_y;
+            double ll[4], ext[4], margin_x = p->chip_w * r->res_x,
+                                  margin_y = p->chip_h * r->res_y;
             OGRCoordinateTransformationH ct;
             ek_grid *g;
 
             if (!intersect(cell, box)) {
+                continue;
+            }
+            rc = data_bounds(ctx, r, p, wgs84, cell, ll, &found);
+            if (rc != EODKIT_OK || !found || (aoi != NULL && !intersect(ll, aoi_box))) {
                 continue;
             }
             rc =
@@ -599,8 +618,8 @@ static int utm_grids(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeometr
             ct = OCTNewCoordinateTransformation(wgs84, g->srs);
             if (rc == EODKIT_OK &&
                 (ct == NULL ||
-                 !OCTTransformBounds(ct, cell[0], cell[1], cell[2], cell[3], &ext[0],
-                                     &ext[1], &ext[2], &ext[3], 21))) {
+                 !OCTTransformBounds(ct, ll[0], ll[1], ll[2], ll[3], &ext[0], &ext[1],
+                                     &ext[2], &ext[3], 21))) {
                 rc = ek_error_gdal(ctx, "cannot frame UTM zone %d%s", zone,
                                    south ? "S" : "N");
             }

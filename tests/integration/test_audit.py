@@ -180,11 +180,13 @@ def test_a_constructed_lattice_gives_exact_distances(tmp_path, shared):
 
 
 def test_leakage_per_utm_grid(tmp_path, shared):
-    """`crs: utm`: one grid per zone, each far larger than its chips (a
-    raster of it would not fit); chips compare within their grid."""
+    """`crs: utm`: one grid per zone, zone 29N spanning Ireland to Portugal
+    (far larger than its chips: a raster of it would not fit); chips compare
+    within their grid."""
     s2 = shared / "samples/bigearthnet/s2"
     files = ", ".join(f'"{next((s2 / p).glob("*B02.tif"))}"' for p in
-                      ["S2A_MSIL2A_20170617T113321_36_85", "S2A_MSIL2A_20180510T94033_19_86"])
+                      ["S2A_MSIL2A_20170617T113321_36_85", "S2A_MSIL2A_20171221T112501_56_35",
+                       "S2A_MSIL2A_20180510T94033_19_86"])
     out, _ = build(f"""
 dataset: {{name: utm-audit}}
 grid: {{crs: utm, resolution: 10, chip_size: 20, stride: 12}}
@@ -193,11 +195,11 @@ split: {{method: random, ratios: {{train: 0.5, test: 0.5}}, seed: 1}}
 """, tmp_path)
     ds = Dataset(out)
     grids = ds.provenance["grid"]["grids"]
-    assert len(grids) == 2 and min(g["width"] * g["height"] for g in grids) > 10**9
+    assert len(grids) == 2 and max(g["width"] * g["height"] for g in grids) > 10**9
     _, doc = audit(out)
     want = check_leakage(ds, doc["leakage"])
     assert doc["leakage"]["grids"] == 2 and want["shared_pixels"] > 0
-    assert set(doc["geography"]["countries"]) == {"IRL", "FIN"}
+    assert set(doc["geography"]["countries"]) == {"IRL", "PRT", "FIN"}
     assert (out / "audit.html").read_text().count("<h3>Grid EPSG:326") == 2
 
 

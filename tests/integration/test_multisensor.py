@@ -141,6 +141,26 @@ def test_utm_chips_stay_in_their_zone(tmp_path, shared):
     assert len(fed) == 6
 
 
+def test_each_utm_zone_is_framed_on_its_own_data(tmp_path, shared):
+    """A patch in Ireland and one in Finland: each zone's grid covers its own
+    patch plus a chip of margin, not the lon/lat box of all the data."""
+    s2 = shared / "samples/bigearthnet/s2"
+    out, summary = build(f"""
+dataset: {{name: two-zones}}
+grid: {{crs: utm, resolution: 10, chip_size: 60}}
+modalities:
+  - {{name: s2, resampling: nearest, files: ["{s2}/S2A_MSIL2A_20170617T113321_36_85/*_B02.tif",
+                                              "{s2}/S2A_MSIL2A_20180510T94033_19_86/*_B02.tif"]}}
+split: {{method: random, ratios: {{train: 1.0}}}}
+""", tmp_path)
+    grids = Dataset(out).provenance["grid"]["grids"]
+    assert [g["crs"] for g in grids] == ["EPSG:32629", "EPSG:32635"]
+    # a 1200 m patch, its lon/lat box a little wider in UTM, a 600 m margin
+    # each side, one stride of snapping (before: the lon/lat box of both)
+    assert all(g["width"] <= 360 and g["height"] <= 360 for g in grids), grids
+    assert summary["chips"] >= 2 * 4
+
+
 def chip_bounds(ds, row):
     import sqlite3
     con = sqlite3.connect(ds.path / "index.gpkg")
