@@ -1,0 +1,292 @@
+"""Open a dataset written by `eodkit build` and read its chips.
+
+Reads only the files doc/format.md specifies: collection.json, stats.json,
+provenance.json, index.gpkg (with the standard library's sqlite3, no GDAL)
+and the `<split>/<array>-NNNNN.npy` shards (memory-mapped, never loaded
+whole). Chip i of a split is the i-th chip of that split in index `fid`
+order, which is also (shard, row) order: predictions for `eodkit eval` and
+`eodkit mosaic` are aligned with the chips in exactly this order.
+"""
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+
+PARTIAL_MARKER = ".eodkit-partial"
+WEIGHT_COLUMNS = {"continent": "weight_continent", "class": "weight_class"}
+
+
+class DatasetError(ValueError):
+    """A folder is not a complete eodkit dataset, or a request does not fit
+    the dataset (unknown split, array or column). The message names the
+    path and says what to do."""
+
+
+def _read_json(path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise DatasetError(f"{path}: cannot read it as JSON ({err})") from err
+
+
+def _check_folder(path):
+    """Raise DatasetError unless PATH is a complete dataset (doc/format.md:
+    collection.json and provenance.json, and no partial marker)."""
+    partial = path.with_name(path.name + ".partial")
+    if not path.exists():
+        hint = (f"; {partial} is an unfinished build: finish it with "
+                f"`eodkit build RECIPE --resume`" if partial.exists() else "")
+        raise DatasetError(f"{path}: no such dataset folder{hint}")
+    if not path.is_dir():
+        raise DatasetError(f"{path}: not a folder; open the dataset folder "
+                           "that `eodkit build` wrote")
+    if (path / PARTIAL_MARKER).exists():
+        raise DatasetError(f"{path}: unfinished build (it holds {PARTIAL_MARKER}); "
+                           "finish it with `eodkit build RECIPE --resume` or rebuild it")
+    for name in ("collection.json", "provenance.json", "index.gpkg"):
+        if not (path / name).is_file():
+            raise DatasetError(f"{path}: not an eodkit dataset (no {name}); "
+                               "build one with `eodkit build RECIPE -o FOLDER`")
+
+
+def _column_array(values, declared):
+    """VALUES (from one SQLite column) as a NumPy array: float64 for REAL
+    columns (NULL -> nan), int64 for integer columns without NULLs, else an
+    object array (text, JSON text, NULLs kept as None)."""
+    declared = declared.upper()
+    if declared in ("REAL", "DOUBLE", "FLOAT"):
+        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    if "INT" in declared and None not in values:
+        return np.array(values, dtype=np.int64)
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+class Dataset:
+    """A built dataset: its metadata, its chip index and its splits.
+
+    Attributes: `path`, `collection` (collection.json), `stats`
+    (stats.json), `provenance` (provenance.json), `name`, `splits` (split
+    names in recipe order), `modalities` ({name: the collection's
+    `eodkit:modalities` entry}), `label` (the `eodkit:label` entry or
+    None), `classes` ({id: name}, background excluded), `background` (id
+    or None), `columns` (the index columns, without the geometry)."""
+
+    def __init__(self, path):
+        self.path = Path(path).expanduser().resolve()
+        _check_folder(self.path)
+        self.collection = _read_json(self.path / "collection.json")
+        self.provenance = _read_json(self.path / "provenance.json")
+        stats = self.path / "stats.json"
+        self.stats = _read_json(stats) if stats.exists() else {}
+        if "eodkit:modalities" not in self.collection:
+            raise DatasetError(f"{self.path / 'collection.json'}: no eodkit:modalities; "
+                               "not a collection written by `eodkit build`")
+        self.name = self.collection.get("id")
+        self.splits = list(self.collection.get("eodkit:splits", {}))
+        self.modalities = {m["name"]: m for m in self.collection["eodkit:modalities"]}
+        self.label = self.collection.get("eodkit:label")
+        self.classes = {c["id"]: c["name"] for c in (self.label or {}).get("classes", [])}
+        self.background = (self.label or {}).get("background", {}).get("id")
+        self._declared = {row[1]: row[2] for row in self._query("pragma table_info(chips)")}
+        if not self._declared:
+            raise DatasetError(f"{self.path / 'index.gpkg'}: no table 'chips'")
+        self.columns = [c for c in self._declared if c != "geom"]
+
+    def __repr__(self):
+        sizes = ", ".join(f"{s}: {self.collection['eodkit:splits'][s]['chips']}"
+                          for s in self.splits)
+        return f"<eodkit.Dataset {self.name!r} at {self.path} ({sizes})>"
+
+    def _query(self, sql, params=()):
+        """Rows of SQL run on index.gpkg, opened read-only for this call."""
+        uri = self.path.joinpath("index.gpkg").as_uri() + "?mode=ro"
+        con = sqlite3.connect(uri, uri=True)
+        try:
+            return con.execute(sql, params).fetchall()
+        except sqlite3.Error as err:
+            raise DatasetError(f"{self.path / 'index.gpkg'}: {err}") from err
+        finally:
+            con.close()
+
+    def column(self, name, split=None):
+        """Column NAME of the index as a NumPy array (see `_column_array`),
+        one entry per chip in `fid` order; only SPLIT's chips when given."""
+        if name not in self.columns:
+            raise DatasetError(f"{self.path / 'index.gpkg'}: no column {name!r}; "
+                               f"its columns are: {', '.join(self.columns)}")
+        where, params = ("where split = ?", (split,)) if split is not None else ("", ())
+        values = [r[0] for r in self._query(f'select "{name}" from chips {where} order by fid',
+                                            params)]
+        return _column_array(values, self._declared[name])
+
+    def split(self, name):
+        """The `Split` NAME. Raises DatasetError listing the splits there
+        are when NAME is not one of them."""
+        if name not in self.splits:
+            raise DatasetError(f"{self.path}: no split {name!r}; "
+                               f"its splits are: {', '.join(self.splits)}")
+        return Split(self, name)
+
+    def normalizer(self, modality, method="meanstd", fill=0.0):
+        """A `Normalizer` for MODALITY from this dataset's stats.json (see
+        eodkit.normalize)."""
+        from .normalize import Normalizer
+        return Normalizer(self.stats, modality, method, fill)
+
+
+class Split:
+    """The chips of one split, in chip order (index `fid` order).
+
+    `chip(i)` returns zero-copy views into the memory-mapped shards;
+    `read(indices)` gathers many chips with one fancy-index read per shard
+    and array, the fast way to make batches. Shards are mapped lazily in
+    each process, so a Split pickles small (DataLoader workers, spawn).
+    Attributes: `dataset`, `name`, `arrays` (modality names, then "label"
+    when the dataset has labels), `shapes` ({array: shape of one chip}),
+    `dtypes` ({array: NumPy dtype})."""
+
+    def __init__(self, dataset, name):
+        self.dataset = dataset
+        self.name = name
+        self.arrays = list(dataset.modalities) + (["label"] if dataset.label else [])
+        self.shapes = {m: tuple(info["shape"]) for m, info in dataset.modalities.items()}
+        self.dtypes = {m: np.dtype(info["dtype"]) for m, info in dataset.modalities.items()}
+        if dataset.label:
+            self.shapes["label"] = tuple(dataset.label["shape"])
+            self.dtypes["label"] = np.dtype(dataset.label["dtype"])
+        self._shard = dataset.column("shard", name)
+        self._row = dataset.column("row", name)
+        self._check_order()
+        self._maps = {}
+
+    def _check_order(self):
+        """Chip order is (shard, row) order with rows counting from 0 in each
+        shard (doc/format.md); refuse an index that says otherwise."""
+        ordered = not np.any(np.diff(self._shard) < 0)
+        for k in np.unique(self._shard):
+            rows = self._row[self._shard == k]
+            ordered = ordered and np.array_equal(rows, np.arange(len(rows)))
+        if not ordered:
+            raise DatasetError(f"{self.dataset.path / 'index.gpkg'}: chips of split "
+                               f"{self.name!r} are not in (shard, row) order")
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_maps"] = {}
+        return state
+
+    def __len__(self):
+        return len(self._shard)
+
+    def __repr__(self):
+        return f"<eodkit.Split {self.name!r}: {len(self)} chips, arrays {self.arrays}>"
+
+    def shard(self, array, k):
+        """Shard K of ARRAY as a read-only memory-mapped ndarray (n_k, ...)."""
+        key = (array, int(k))
+        if key not in self._maps:
+            if array not in self.arrays:
+                raise DatasetError(f"{self.dataset.path}: no array {array!r}; "
+                                   f"the arrays are: {', '.join(self.arrays)}")
+            path = self.dataset.path / self.name / f"{array}-{int(k):05d}.npy"
+            try:
+                mapped = np.asarray(np.load(path, mmap_mode="r"))
+            except (OSError, ValueError) as err:
+                raise DatasetError(f"{path}: cannot map it ({err})") from err
+            chips = int(np.count_nonzero(self._shard == k))
+            if mapped.shape != (chips,) + self.shapes[array]:
+                raise DatasetError(f"{path}: shape {mapped.shape}, but the index and "
+                                   f"collection.json say {(chips,) + self.shapes[array]}")
+            self._maps[key] = mapped
+        return self._maps[key]
+
+    def positions(self, indices):
+        """INDICES (a sequence or array of ints, or a slice) as an int64
+        array of positions in this split, negative ones counted from the
+        end. Raises IndexError when one is out of range."""
+        if isinstance(indices, slice):
+            return np.arange(len(self))[indices]
+        pos = np.asarray(indices, dtype=np.int64).reshape(-1)
+        n = len(self)
+        if np.any((pos < -n) | (pos >= n)):
+            raise IndexError(f"chip index out of range for split {self.name!r} "
+                             f"of {n} chips")
+        return np.where(pos < 0, pos + n, pos)
+
+    def chip(self, i):
+        """Chip I as {array: ndarray}: zero-copy, read-only views of the
+        shards, shaped (C, H, W), (T, C, H, W) or the label's shape."""
+        (i,) = self.positions([i])
+        return {a: self.shard(a, self._shard[i])[self._row[i]] for a in self.arrays}
+
+    def read(self, indices, arrays=None):
+        """Chips INDICES (sequence, array or slice of positions in this
+        split) of ARRAYS (default: all) as {array: ndarray (len, ...)}, in
+        the order given: new, writable arrays gathered with one
+        fancy-index read per shard and array."""
+        pos = self.positions(indices)
+        shards, rows = self._shard[pos], self._row[pos]
+        used = np.unique(shards)
+        out = {}
+        for array in arrays or self.arrays:
+            if len(used) == 1:
+                out[array] = self.shard(array, used[0])[rows]
+                continue
+            batch = np.empty((len(pos),) + self.shapes[array], self.dtypes[array])
+            for k in used:
+                sel = np.flatnonzero(shards == k)
+                batch[sel] = self.shard(array, k)[rows[sel]]
+            out[array] = batch
+        return out
+
+    def column(self, name):
+        """Index column NAME for this split's chips, in chip order (see
+        Dataset.column)."""
+        return self.dataset.column(name, self.name)
+
+    def row(self, i):
+        """Every index column of chip I (geometry left out) as a dict."""
+        (i,) = self.positions([i])
+        names = ", ".join(f'"{c}"' for c in self.dataset.columns)
+        values = self.dataset._query(
+            f"select {names} from chips where split = ? order by fid limit 1 offset ?",
+            (self.name, int(i)))[0]
+        return dict(zip(self.dataset.columns, values))
+
+    def chip_ids(self):
+        """The chips' `chip_id`s (int64 array, chip order)."""
+        return self.column("chip_id")
+
+    def geotransforms(self):
+        """Each chip's GDAL geotransform, a float64 array (n, 6): pixel
+        (col, row) of chip i lies at x = g[0] + col * g[1], y = g[3] + row * g[5]."""
+        return np.array([json.loads(g) for g in self.column("geotransform")],
+                        dtype=np.float64).reshape(len(self), 6)
+
+    def present(self, modality):
+        """Whether each chip holds data of MODALITY (bool array): always
+        true for required modalities; for `required: false` ones, the
+        index's `present` flag (absent chips hold nodata)."""
+        if modality not in self.dataset.modalities:
+            raise DatasetError(f"{self.dataset.path}: no modality {modality!r}; "
+                               f"its modalities are: {', '.join(self.dataset.modalities)}")
+        if self.dataset.modalities[modality].get("required", True):
+            return np.ones(len(self), dtype=bool)
+        flags = [json.loads(p).get(modality, 1) if p else 1 for p in self.column("present")]
+        return np.array(flags, dtype=bool)
+
+    def weights(self, by="continent"):
+        """Sampling weights (float64, chip order) that even out continents
+        (BY="continent") or classes (BY="class") within the split; they sum
+        to the split's chip count (doc/audit.md)."""
+        if by not in WEIGHT_COLUMNS:
+            raise DatasetError(f"no weights by {by!r}; use one of: "
+                               f"{', '.join(WEIGHT_COLUMNS)}")
+        weights = self.column(WEIGHT_COLUMNS[by])
+        if np.isnan(weights).any():
+            raise DatasetError(f"{self.dataset.path / 'index.gpkg'}: chips without "
+                               f"{WEIGHT_COLUMNS[by]}; run `eodkit audit` on the dataset")
+        return weights
