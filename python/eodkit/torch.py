@@ -98,19 +98,22 @@ def _take(batch, k):
     return {name: (_take(v, k) if isinstance(v, dict) else v[k]) for name, v in batch.items()}
 
 
-def loader(dataset, batch_size, sampler=None, shuffle=False, drop_last=False, **kwargs):
+def loader(dataset, batch_size, sampler=None, shuffle=False, drop_last=False, generator=None,
+           **kwargs):
     """A DataLoader over DATASET (a ChipDataset) whose workers each read
     whole batches (`dataset[list of indices]`) and pass them on as they
     are: no per-sample reads, no collate.
 
     SAMPLER: a per-chip sampler (e.g. `weighted_sampler(...)`, a
-    DistributedSampler); default sequential, or random with SHUFFLE.
-    KWARGS go to DataLoader (num_workers, pin_memory, ...). Batches are
-    the dicts ChipDataset.batch returns."""
+    DistributedSampler); default sequential, or random with SHUFFLE
+    (drawn from GENERATOR, a torch.Generator, when given). KWARGS go to
+    DataLoader (num_workers, pin_memory, ...). Batches are the dicts
+    ChipDataset.batch returns."""
     if sampler is None:
-        sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+        sampler = (RandomSampler(dataset, generator=generator) if shuffle
+                   else SequentialSampler(dataset))
     batches = BatchSampler(sampler, batch_size, drop_last)
-    return DataLoader(dataset, batch_size=None, sampler=batches, **kwargs)
+    return DataLoader(dataset, batch_size=None, sampler=batches, generator=generator, **kwargs)
 
 
 def weighted_sampler(split, by="continent", num_samples=None, replacement=True, generator=None):
