@@ -83,6 +83,15 @@ def demo():
     return DEMO
 
 
+@pytest.fixture(scope="session")
+def demo_dataset(demo, tmp_path_factory):
+    """The demo recipe (examples/olinda.yaml) built once per session on the
+    demo data: the dataset folder."""
+    text = (SOURCE / "examples/olinda.yaml").read_text().replace("data/", f"{demo}/")
+    out, _ = build(text, tmp_path_factory.mktemp("demo"))
+    return out
+
+
 def grid_window(ds, row):
     """(column, row) of a chip's top-left pixel on raster DS, from the chip's
     geotransform in the index."""
