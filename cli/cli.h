@@ -15,6 +15,7 @@ int cmd_info(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 /* Print the --help page of subcommand NAME to OUT. Return EODKIT_OK. */
 int cli_help(const char *name, FILE *out);

@@ -20,6 +20,7 @@ static const command commands[] = {
     {"audit", cmd_audit, "geography, class, time and split-leakage audit of a dataset"},
     {"catalog", cmd_catalog, "search and analyse the catalog of EO datasets"},
     {"serve", cmd_serve, "web pages and JSON API over the catalog"},
+    {"eval", cmd_eval, "metrics of predictions per region, with confidence intervals"},
     {NULL, NULL, NULL},
 };
 

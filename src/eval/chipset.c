@@ -1,0 +1,386 @@
+/*
+** Eval: the chips a prediction array is aligned with (the chosen splits'
+** chips in index order), reading their rows from the shards, and the
+** dataset's classes as eval, mosaic and preview need them.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gdal.h>
+
+#include "core/ek_fs.h"
+#include "dataset/ek_dataset.h"
+#include "ek_eval.h"
+
+/* ---- the chip set ---- */
+
+/* Add split NAME (LEN bytes) of the dataset to CS->splits. */
+static int add_split(eodkit_ctx *ctx, ek_chipset *cs, const char *name, size_t len)
+{
+    json_t *known = json_object_get(cs->collection, "eodkit:splits");
+    char *copy = ek_calloc(ctx, len + 1, 1);
+    int32_t s = -1;
+    size_t i;
+    int rc = EODKIT_OK;
+
+    if (copy == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    memcpy(copy, name, len);
+    if (json_object_get(known, copy) != NULL) {
+        s = ek_names_find(&cs->ix->splits, copy);
+    }
+    if (s < 0) {
+        char list[256] = "";
+        const char *key;
+        json_t *v;
+
+        json_object_foreach(known, key, v)
+        {
+            size_t used = strlen(list);
+
+            snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", key);
+        }
+        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: no split '%s' (its splits: %s)",
+                      cs->dir, copy, list);
+    }
+    for (i = 0; rc == EODKIT_OK && i < cs->nsplits; i++) {
+        if (cs->splits[i] == s) {
+            rc = ek_error(ctx, EODKIT_ERR_USAGE, "split '%s' is given twice", copy);
+        }
+    }
+    free(copy);
+    if (rc == EODKIT_OK) {
+        cs->splits[cs->nsplits++] = s;
+    }
+    return rc;
+}
+
+static int select_splits(eodkit_ctx *ctx, ek_chipset *cs, const char *splits)
+{
+    size_t commas = 0, i, s;
+    const char *p;
+    int rc = EODKIT_OK;
+
+    for (p = splits; *p != '\0'; p++) {
+        commas += *p == ',';
+    }
+    cs->splits = ek_calloc(ctx, commas + 1, sizeof *cs->splits);
+    if (cs->splits == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (p = splits; rc == EODKIT_OK;) {
+        size_t len = strcspn(p, ",");
+
+        rc = add_split(ctx, cs, p, len);
+        if (p[len] == '\0') {
+            break;
+        }
+        p += len + 1;
+    }
+    cs->chips =
+        rc == EODKIT_OK ? ek_calloc(ctx, cs->ix->n + 1, sizeof *cs->chips) : NULL;
+    if (rc == EODKIT_OK && cs->chips == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+    }
+    for (s = 0; rc == EODKIT_OK && s < cs->nsplits; s++) {
+        for (i = 0; i < cs->ix->n; i++) {
+            if (cs->ix->chips[i].split == cs->splits[s]) {
+                cs->chips[cs->n++] = i;
+            }
+        }
+    }
+    for (i = 0; rc == EODKIT_OK && i < cs->n; i++) {
+        if (cs->ix->chips[cs->chips[i]].shard < 0 ||
+            cs->ix->chips[cs->chips[i]].row < 0) {
+            rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                          "%s/index.gpkg: no shard and row of chip %lld", cs->dir,
+                          (long long)cs->ix->chips[cs->chips[i]].fid);
+        }
+    }
+    return rc;
+}
+
+static int read_index(eodkit_ctx *ctx, ek_chipset *cs)
+{
+    json_t *splits = json_object_get(cs->collection, "eodkit:splits"), *v;
+    const char **names = ek_calloc(ctx, json_object_size(splits) + 1, sizeof *names);
+    const ek_audit_labels no_labels = {NULL, 0};
+    char *index = ek_path_join(ctx, cs->dir, "index.gpkg");
+    const char *key;
+    size_t n = 0;
+    int rc = EODKIT_ERR_NOMEM;
+
+    if (names != NULL && index != NULL) {
+        json_object_foreach(splits, key, v)
+        {
+            names[n++] = key;
+        }
+        rc = ek_fs_is_file(index)
+                 ? ek_audit_index_read(ctx, index, names, n, &no_labels, &cs->ix)
+                 : ek_error(ctx, EODKIT_ERR_INPUT,
+                            "%s: not an eodkit dataset (no index.gpkg)", cs->dir);
+    }
+    free(names);
+    free(index);
+    return rc;
+}
+
+int ek_chipset_open(eodkit_ctx *ctx, const char *dir, const char *splits,
+                    ek_chipset **out)
+{
+    ek_chipset *cs = ek_calloc(ctx, 1, sizeof *cs);
+    eodkit_dataset *ds = NULL;
+    int rc;
+
+    *out = NULL;
+    if (cs == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    GDALAllRegister();
+    rc = eodkit_dataset_open(ctx, dir, &ds);
+    if (rc == EODKIT_OK) {
+        cs->dir = ek_strdup(ctx, dir);
+        cs->collection = json_incref(ds->collection);
+        cs->stats = json_incref(ds->stats);
+        cs->provenance = ek_dataset_load_json(ctx, dir, "provenance.json");
+        rc = cs->dir == NULL || cs->provenance == NULL ? eodkit_ctx_status(ctx)
+                                                       : EODKIT_OK;
+    }
+    eodkit_dataset_close(ds);
+    if (rc == EODKIT_OK) {
+        rc = read_index(ctx, cs);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_audit_grids_read(ctx, cs->provenance, &cs->grids, &cs->ngrids);
+    }
+    if (rc == EODKIT_OK) {
+        ek_audit_index_set_grids(cs->ix, cs->grids, cs->ngrids);
+        rc = select_splits(ctx, cs, splits);
+    }
+    if (rc != EODKIT_OK) {
+        ek_chipset_free(cs);
+        return rc;
+    }
+    *out = cs;
+    return EODKIT_OK;
+}
+
+void ek_chipset_free(ek_chipset *cs)
+{
+    if (cs == NULL) {
+        return;
+    }
+    free(cs->chips);
+    free(cs->splits);
+    free(cs->grids);
+    ek_audit_index_free(cs->ix);
+    json_decref(cs->collection);
+    json_decref(cs->stats);
+    json_decref(cs->provenance);
+    free(cs->dir);
+    free(cs);
+}
+
+void ek_chipset_split_text(const ek_chipset *cs, char *buf, size_t size)
+{
+    size_t s, used = 0;
+
+    buf[0] = '\0';
+    for (s = 0; s < cs->nsplits && used < size; s++) {
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", s ? ", " : "",
+                                 cs->ix->splits.names[cs->splits[s]]);
+    }
+}
+
+/* ---- shard rows ---- */
+
+void ek_shard_reader_init(ek_shard_reader *r, const ek_chipset *cs, const char *array,
+                          size_t row_bytes)
+{
+    memset(r, 0, sizeof *r);
+    r->cs = cs;
+    r->array = array;
+    r->row_bytes = row_bytes;
+    r->split = -1;
+    r->shard = -1;
+}
+
+static int open_shard(eodkit_ctx *ctx, ek_shard_reader *r, const ek_audit_chip *c)
+{
+    int rc;
+
+    ek_shard_reader_close(r);
+    r->path = ek_asprintf(ctx, "%s/%s/%s-%05d.npy", r->cs->dir,
+                          r->cs->ix->splits.names[c->split], r->array, (int)c->shard);
+    if (r->path == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    if (!ek_fs_is_file(r->path)) {
+        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: missing (an incomplete dataset)",
+                        r->path);
+    }
+    rc = ek_npy_open(ctx, r->path, &r->npy);
+    if (rc == EODKIT_OK && r->npy.row_bytes != r->row_bytes) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s: rows of %zu bytes, but collection.json describes %zu",
+                      r->path, r->npy.row_bytes, r->row_bytes);
+    }
+    if (rc == EODKIT_OK) {
+        r->split = c->split;
+        r->shard = c->shard;
+    }
+    return rc;
+}
+
+int ek_shard_reader_row(eodkit_ctx *ctx, ek_shard_reader *r, size_t chip, void *buf)
+{
+    const ek_audit_chip *c = &r->cs->ix->chips[chip];
+    int rc = EODKIT_OK;
+
+    if (c->split != r->split || c->shard != r->shard) {
+        rc = open_shard(ctx, r, c);
+    }
+    return rc == EODKIT_OK ? ek_npy_read_rows(ctx, &r->npy, r->path, c->row, 1, buf)
+                           : rc;
+}
+
+void ek_shard_reader_close(ek_shard_reader *r)
+{
+    ek_npy_close(&r->npy);
+    free(r->path);
+    r->path = NULL;
+    r->split = -1;
+    r->shard = -1;
+}
+
+/* ---- classes ---- */
+
+static int compare_id(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Fill CL->ids and CL->names from the classes LIST (and the background). */
+static int list_classes(eodkit_ctx *ctx, ek_classes *cl, const char *dir,
+                        const json_t *list, const json_t *bg)
+{
+    size_t i, j, n = json_array_size(list);
+    json_t *c;
+
+    cl->ids = ek_calloc(ctx, n + 1, sizeof *cl->ids);
+    cl->names = ek_calloc(ctx, n + 1, sizeof *cl->names);
+    if (cl->ids == NULL || cl->names == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    json_array_foreach(list, i, c)
+    {
+        cl->ids[cl->k++] = (int32_t)json_integer_value(json_object_get(c, "id"));
+    }
+    if (!cl->multilabel) {
+        cl->ids[cl->k++] = cl->background;
+    }
+    if (!cl->multilabel) {
+        qsort(cl->ids, cl->k, sizeof *cl->ids, compare_id);
+    }
+    for (i = 0; i < cl->k; i++) {
+        cl->names[i] = json_string_value(json_object_get(bg, "name"));
+        json_array_foreach(list, j, c)
+        {
+            if (json_integer_value(json_object_get(c, "id")) == cl->ids[i]) {
+                cl->names[i] = json_string_value(json_object_get(c, "name"));
+            }
+        }
+        if (cl->names[i] == NULL) {
+            cl->names[i] = "";
+        }
+        if (cl->ids[i] < 0 || cl->ids[i] > 65535 ||
+            (i > 0 && !cl->multilabel && cl->ids[i] == cl->ids[i - 1])) {
+            return ek_error(ctx, EODKIT_ERR_INPUT,
+                            "%s/collection.json: class id %d is invalid or repeated",
+                            dir, (int)cl->ids[i]);
+        }
+        if (cl->ids[i] > cl->max_id) {
+            cl->max_id = cl->ids[i];
+        }
+    }
+    return EODKIT_OK;
+}
+
+int ek_classes_read(eodkit_ctx *ctx, const json_t *collection, const char *dir,
+                    ek_classes *cl)
+{
+    json_t *label = json_object_get(collection, "eodkit:label");
+    json_t *bg = json_object_get(label, "background");
+    json_t *shape = json_object_get(label, "shape");
+    json_t *ignore = json_object_get(label, "ignore_index");
+    const char *dtype = json_string_value(json_object_get(label, "dtype"));
+    size_t i;
+    int rc;
+
+    memset(cl, 0, sizeof *cl);
+    cl->task = json_string_value(json_object_get(label, "task"));
+    if (cl->task == NULL || (strcmp(cl->task, "segmentation") != 0 &&
+                             strcmp(cl->task, "classification") != 0 &&
+                             strcmp(cl->task, "multilabel") != 0)) {
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: the dataset has no class labels (task: %s)", dir,
+                        cl->task != NULL ? cl->task : "none");
+    }
+    cl->multilabel = strcmp(cl->task, "multilabel") == 0;
+    cl->per_pixel = strcmp(cl->task, "segmentation") == 0;
+    cl->h = cl->per_pixel ? json_integer_value(json_array_get(shape, 0)) : 1;
+    cl->w = cl->per_pixel ? json_integer_value(json_array_get(shape, 1)) : 1;
+    cl->label_size = dtype != NULL && strcmp(dtype, "uint16") == 0 ? 2 : 1;
+    cl->background =
+        cl->multilabel ? -1 : (int32_t)json_integer_value(json_object_get(bg, "id"));
+    cl->ignore = json_is_integer(ignore) ? (int32_t)json_integer_value(ignore) : -1;
+    cl->max_id = cl->background;
+    rc = list_classes(ctx, cl, dir, json_object_get(label, "classes"), bg);
+    if (rc == EODKIT_OK && (cl->h <= 0 || cl->w <= 0 || cl->k == 0)) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s/collection.json: eodkit:label has no classes or no shape",
+                      dir);
+    }
+    cl->nlut = (size_t)(cl->max_id > cl->ignore ? cl->max_id : cl->ignore) + 1;
+    cl->lut = rc == EODKIT_OK ? ek_calloc(ctx, cl->nlut, sizeof *cl->lut) : NULL;
+    if (rc == EODKIT_OK && cl->lut == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; rc == EODKIT_OK && i < cl->nlut; i++) {
+        cl->lut[i] = EK_CLASS_NONE;
+    }
+    for (i = 0; rc == EODKIT_OK && i < cl->k; i++) {
+        cl->lut[cl->ids[i]] = (int32_t)i;
+    }
+    if (rc == EODKIT_OK && cl->ignore >= 0) {
+        cl->lut[cl->ignore] = EK_CLASS_IGNORED;
+    }
+    if (rc != EODKIT_OK) {
+        ek_classes_clear(cl);
+    }
+    return rc;
+}
+
+void ek_classes_clear(ek_classes *cl)
+{
+    free(cl->ids);
+    free(cl->names);
+    free(cl->lut);
+    memset(cl, 0, sizeof *cl);
+}
+
+void ek_class_colour(size_t pos, unsigned char rgb[3])
+{
+    /* Tableau 10: distinct for the colour-blind, readable over imagery */
+    static const unsigned char palette[10][3] = {
+        {78, 121, 167}, {242, 142, 43},  {225, 87, 89},   {118, 183, 178},
+        {89, 161, 79},  {237, 201, 72},  {176, 122, 161}, {255, 157, 167},
+        {156, 117, 95}, {186, 176, 172},
+    };
+
+    memcpy(rgb, palette[pos % 10], 3);
+}

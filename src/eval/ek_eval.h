@@ -1,0 +1,184 @@
+/*
+** Eval: what works on a built dataset's chips together with a model's
+** predictions (eval, mosaic) or on the chips alone (preview). The chips of
+** the chosen splits in prediction order, their rows in the shards, the
+** dataset's classes, the prediction array, and the metrics and bootstrap.
+*/
+#ifndef EK_EVAL_H
+#define EK_EVAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "audit/ek_audit.h"
+#include "core/ek_ctx.h"
+#include "dataset/ek_npy.h"
+
+/* ---- the chips of some splits (chipset.c) ---- */
+
+typedef struct ek_chipset {
+    char *dir;
+    json_t *collection, *stats, *provenance;
+    ek_audit_index *ix;   /* every chip of the index, in fid order */
+    ek_audit_grid *grids; /* the dataset's grids (strings in provenance) */
+    size_t ngrids;
+    int32_t *splits; /* the chosen splits (into ix->splits), in the order given */
+    size_t nsplits;
+    size_t *chips; /* into ix->chips: the chosen splits' chips in prediction order */
+    size_t n;
+} ek_chipset;
+
+/*
+** Open the dataset in folder DIR and select the chips of SPLITS (split names,
+** comma-separated): split after split in the order given, each in index
+** (fid) order, which is (shard, row) order. A folder that is not a dataset,
+** or a split it does not have, is EODKIT_ERR_INPUT naming DIR. *OUT is newly
+** allocated; free with ek_chipset_free (NULL is fine).
+*/
+int ek_chipset_open(eodkit_ctx *ctx, const char *dir, const char *splits,
+                    ek_chipset **out /* OUT */);
+void ek_chipset_free(ek_chipset *cs);
+
+/* The chosen splits as "train, val" into BUF of SIZE bytes (for messages). */
+void ek_chipset_split_text(const ek_chipset *cs, char *buf, size_t size);
+
+/* Reads chips' rows of one array ("label" or a modality) of a chip set,
+   keeping the last shard open. */
+typedef struct ek_shard_reader {
+    const ek_chipset *cs;
+    const char *array;
+    size_t row_bytes; /* what collection.json says a row holds */
+    ek_npy npy;
+    char *path;
+    int32_t split, shard; /* of the open file; -1: none */
+} ek_shard_reader;
+
+/* Start reading array ARRAY (rows of ROW_BYTES bytes) of CS with R. */
+void ek_shard_reader_init(ek_shard_reader *r, const ek_chipset *cs, const char *array,
+                          size_t row_bytes);
+
+/* Read the row of chip CHIP (into CS->ix->chips) into BUF (R->row_bytes). A
+   shard that is missing or whose rows differ from R->row_bytes is
+   EODKIT_ERR_INPUT naming it. */
+int ek_shard_reader_row(eodkit_ctx *ctx, ek_shard_reader *r, size_t chip, void *buf);
+void ek_shard_reader_close(ek_shard_reader *r);
+
+/* ---- the dataset's classes (chipset.c) ---- */
+
+/* Entries of ek_classes.lut other than a class index. */
+#define EK_CLASS_NONE (-1)    /* not an id the dataset knows */
+#define EK_CLASS_IGNORED (-2) /* the ignore index */
+
+typedef struct ek_classes {
+    const char *task;   /* "segmentation", "classification", "multilabel", ... */
+    int multilabel;     /* one yes/no per class and chip */
+    int per_pixel;      /* segmentation: a class per pixel, else per chip */
+    int64_t h, w;       /* label chip size (1 x 1 for per-chip labels) */
+    int label_size;     /* bytes of one label value (1 or 2) */
+    size_t k;           /* classes scored */
+    int32_t *ids;       /* their ids: ascending with the background among them,
+                           or for multilabel collection.json's order */
+    const char **names; /* their names (strings in the collection) */
+    int32_t background; /* id, or -1 for multilabel */
+    int32_t ignore;     /* ignore index, or -1 */
+    int32_t max_id;     /* the largest class or background id */
+    int32_t *lut;       /* id (0 .. nlut-1) -> class index, or EK_CLASS_* */
+    size_t nlut;
+} ek_classes;
+
+/*
+** The classes of the label described by COLLECTION (collection.json) of the
+** dataset in DIR: the background is a class like the others, the ignore
+** index none. A dataset without class labels (no labels, or a regression
+** task) is EODKIT_ERR_INPUT naming DIR. Release with ek_classes_clear.
+*/
+int ek_classes_read(eodkit_ctx *ctx, const json_t *collection, const char *dir,
+                    ek_classes *out /* OUT */);
+void ek_classes_clear(ek_classes *cl);
+
+/* Colour of the class at position POS of eodkit:label.classes, in the
+   sheets and colour tables eodkit draws. */
+void ek_class_colour(size_t pos, unsigned char rgb[3]);
+
+/* ---- the prediction array (pred.c) ---- */
+
+typedef struct ek_pred {
+    char *path;
+    ek_npy npy;
+    int64_t n;        /* rows: one per chip */
+    int64_t channels; /* values per pixel (K), 1 for class ids */
+    int64_t h, w;     /* pixels per chip; 1 x 1: one value per chip */
+    int is_float;
+    unsigned char *row; /* the row last read */
+} ek_pred;
+
+/*
+** Open prediction array PATH, which must hold one row per chip of CS (shapes
+** (n,), (n, K), (n, H, W) or (n, K, H, W)); H x W must be the chip size.
+** Wrong shapes are EODKIT_ERR_INPUT naming PATH and what was expected.
+** Release with ek_pred_close, also after a failure.
+*/
+int ek_pred_open(eodkit_ctx *ctx, const char *path, const ek_chipset *cs,
+                 ek_pred *p /* OUT */);
+void ek_pred_close(ek_pred *p);
+
+/* Read row I (the I-th chip of the chip set) into P->row. */
+int ek_pred_read(eodkit_ctx *ctx, ek_pred *p, int64_t i);
+
+/* Value of channel C at pixel PIX (y * w + x) of the row last read. */
+double ek_pred_value(const ek_pred *p, int64_t c, int64_t pix);
+
+/* "(8, 32, 32) float32": P's shape and element type, into BUF. */
+void ek_pred_describe(const ek_pred *p, char *buf, size_t size);
+
+/* ---- metrics (metrics.c) ---- */
+
+/*
+** Sums behind every metric, for K classes: EK_SUMS(K) int64 values laid out
+** as tp[K], truth[K], pred[K], total. Multiclass: per class the correct
+** pixels (or chips), those whose truth is the class, those predicted as it,
+** and everything scored. Multilabel: per class the true positives, the
+** chips holding it, the chips predicted to, and the chips scored. Sums of
+** blocks add up to the sums of their union, which makes the bootstrap cheap.
+*/
+#define EK_SUMS(k) (3 * (k) + 1)
+
+enum {
+    EK_M_ACCURACY,
+    EK_M_BALANCED_ACCURACY,
+    EK_M_KAPPA,
+    EK_M_MEAN_IOU,
+    EK_M_MEAN_F1,
+    EK_M_COUNT
+};
+
+/* JSON names of the summary metrics, in EK_M_* order. */
+extern const char *const ek_metric_names[EK_M_COUNT];
+
+/* The summary metrics of SUMS (K classes) into OUT; NaN where undefined. */
+void ek_metrics_summary(const int64_t *sums, size_t k, int multilabel,
+                        double out[EK_M_COUNT]);
+
+/* Precision, recall, F1 and IoU of class C of SUMS (K classes) into OUT; NaN
+   where the denominator is 0. */
+void ek_metrics_class(const int64_t *sums, size_t k, size_t c, double out[4]);
+
+/*
+** Bootstrap the summary metrics: REPLICATES times, draw M of the units
+** UNITS (indices of rows of UNIT_SUMS, EK_SUMS(K) values each) uniformly
+** with replacement (ek_rand_next(state) % M, one state seeded with SEED),
+** add their sums and compute the metrics into SAMPLES[r * EK_M_COUNT + m].
+*/
+int ek_bootstrap(eodkit_ctx *ctx, const int64_t *unit_sums, const size_t *units,
+                 size_t m, size_t k, int multilabel, int replicates, uint64_t seed,
+                 double *samples /* OUT */);
+
+/* The Q-th percentile (0-100) of the N VALUES whose stride is STRIDE, NaN
+   left out, interpolated linearly as numpy.percentile does; NaN when all are
+   NaN. SCRATCH holds N doubles. */
+double ek_percentile(const double *values, size_t n, size_t stride, double q,
+                     double *scratch);
+
+#endif

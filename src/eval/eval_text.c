@@ -1,0 +1,225 @@
+/*
+** Eval: the report as aligned text tables for people (`eodkit eval` without
+** --json): summary metrics with intervals, classes, confusion matrix, the
+** groups of --by and the gap between the best and the worst.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ek_strbuf.h"
+#include "eodkit/eval.h"
+#include "ek_eval.h"
+
+#define NAME_MAX_WIDTH 24
+
+static const char *const metric_labels[EK_M_COUNT] = {
+    "accuracy", "balanced accuracy", "kappa", "mean IoU", "mean F1",
+};
+
+static const char *str(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+
+    return s != NULL ? s : "-";
+}
+
+static long long integer(const json_t *o, const char *key)
+{
+    return (long long)json_integer_value(json_object_get(o, key));
+}
+
+/* V with 3 decimals, or "-" when null, right-aligned in WIDTH. */
+static void add_value(ek_strbuf *b, const json_t *v, int width)
+{
+    if (json_is_number(v)) {
+        ek_strbuf_printf(b, "%*.3f", width, json_number_value(v));
+    } else {
+        ek_strbuf_printf(b, "%*s", width, "-");
+    }
+}
+
+/* "0.812 (0.771-0.850)" of metric object M ({"value", "ci"}) into BUF. */
+static void metric_text(const json_t *m, char *buf, size_t size)
+{
+    json_t *v = json_object_get(m, "value"), *ci = json_object_get(m, "ci");
+    json_t *lo = json_array_get(ci, 0), *hi = json_array_get(ci, 1);
+    size_t used;
+
+    if (!json_is_number(v)) {
+        snprintf(buf, size, "-");
+        return;
+    }
+    used = (size_t)snprintf(buf, size, "%.3f", json_number_value(v));
+    if (json_is_number(lo) && json_is_number(hi) && used < size) {
+        snprintf(buf + used, size - used, " (%.3f-%.3f)", json_number_value(lo),
+                 json_number_value(hi));
+    }
+}
+
+static int name_width(const json_t *classes)
+{
+    size_t i;
+    json_t *c;
+    int w = 5;
+
+    json_array_foreach(classes, i, c)
+    {
+        int n = (int)strlen(str(c, "name"));
+
+        w = n > w ? n : w;
+    }
+    return w > NAME_MAX_WIDTH ? NAME_MAX_WIDTH : w;
+}
+
+static void add_classes(ek_strbuf *b, const json_t *overall)
+{
+    json_t *classes = json_object_get(overall, "classes"), *c;
+    int w = name_width(classes);
+    size_t i;
+
+    ek_strbuf_printf(b, "\n%-*s %6s %12s %12s %9s %7s %7s %7s\n", w, "class", "id",
+                     "support", "predicted", "precision", "recall", "f1", "iou");
+    json_array_foreach(classes, i, c)
+    {
+        ek_strbuf_printf(b, "%-*.*s %6lld %12lld %12lld ", w, w, str(c, "name"),
+                         integer(c, "id"), integer(c, "support"),
+                         integer(c, "predicted"));
+        add_value(b, json_object_get(c, "precision"), 9);
+        add_value(b, json_object_get(c, "recall"), 8);
+        add_value(b, json_object_get(c, "f1"), 8);
+        add_value(b, json_object_get(c, "iou"), 8);
+        ek_strbuf_puts(b, "\n");
+    }
+}
+
+static void add_confusion(ek_strbuf *b, const json_t *doc, const json_t *overall)
+{
+    json_t *classes = json_object_get(doc, "classes"), *c, *row;
+    json_t *rows = json_object_get(overall, "confusion");
+    int w = name_width(classes);
+    size_t i, j;
+
+    if (strcmp(str(doc, "task"), "multilabel") == 0) {
+        ek_strbuf_printf(b,
+                         "\nconfusion (per class, chips)\n%-*s %10s %10s %10s %10s\n",
+                         w, "class", "tn", "fp", "fn", "tp");
+        json_array_foreach(rows, i, row)
+        {
+            ek_strbuf_printf(b, "%-*.*s %10lld %10lld %10lld %10lld\n", w, w,
+                             str(json_array_get(classes, i), "name"),
+                             integer(row, "tn"), integer(row, "fp"), integer(row, "fn"),
+                             integer(row, "tp"));
+        }
+        return;
+    }
+    ek_strbuf_printf(b, "\nconfusion (rows: truth, columns: prediction, %ss)\n%-*s",
+                     str(doc, "unit"), w, "");
+    json_array_foreach(classes, i, c)
+    {
+        ek_strbuf_printf(b, " %12.12s", str(c, "name"));
+    }
+    ek_strbuf_puts(b, "\n");
+    json_array_foreach(rows, i, row)
+    {
+        ek_strbuf_printf(b, "%-*.*s", w, w, str(json_array_get(classes, i), "name"));
+        for (j = 0; j < json_array_size(row); j++) {
+            ek_strbuf_printf(b, " %12lld",
+                             (long long)json_integer_value(json_array_get(row, j)));
+        }
+        ek_strbuf_puts(b, "\n");
+    }
+}
+
+static void add_groups(ek_strbuf *b, const json_t *doc)
+{
+    json_t *groups = json_object_get(doc, "groups"), *g;
+    json_t *gap = json_object_get(doc, "gap");
+    char cell[64];
+    size_t i, m;
+    int w = 18;
+
+    json_array_foreach(groups, i, g)
+    {
+        int n = (int)strlen(str(g, "name"));
+
+        w = n > w ? n : w;
+    }
+    w = w > NAME_MAX_WIDTH ? NAME_MAX_WIDTH : w;
+    ek_strbuf_printf(b, "\n%-*s %7s %7s  %-21s %-21s %s\n", w, str(doc, "by"), "chips",
+                     "blocks", "accuracy", "mean IoU", "kappa");
+    json_array_foreach(groups, i, g)
+    {
+        ek_strbuf_printf(b, "%-*.*s %7lld %7lld ", w, w, str(g, "name"),
+                         integer(g, "chips"), integer(g, "blocks"));
+        for (m = 0; m < 3; m++) {
+            static const int shown[3] = {EK_M_ACCURACY, EK_M_MEAN_IOU, EK_M_KAPPA};
+
+            metric_text(json_object_get(g, ek_metric_names[shown[m]]), cell,
+                        sizeof cell);
+            ek_strbuf_printf(b, m < 2 ? " %-21s" : " %s\n", cell);
+        }
+    }
+    ek_strbuf_puts(b, "\ngap (best - worst group)\n");
+    for (m = 0; m < EK_M_COUNT; m++) {
+        json_t *one = json_object_get(gap, ek_metric_names[m]);
+
+        if (!json_is_object(one)) {
+            ek_strbuf_printf(b, "%-18s -\n", metric_labels[m]);
+            continue;
+        }
+        metric_text(one, cell, sizeof cell);
+        ek_strbuf_printf(b, "%-18s %-21s %s - %s\n", metric_labels[m], cell,
+                         str(one, "best"), str(one, "worst"));
+    }
+}
+
+int eodkit_eval_report_text(eodkit_ctx *ctx, const char *report_json, char **text)
+{
+    json_error_t err;
+    json_t *doc = json_loads(report_json, 0, &err);
+    json_t *overall = json_object_get(doc, "overall"), *boot, *split;
+    char cell[64];
+    ek_strbuf b;
+    size_t i, m;
+
+    *text = NULL;
+    if (doc == NULL) {
+        return ek_error(ctx, EODKIT_ERR_INPUT, "not an eval report: %s", err.text);
+    }
+    boot = json_object_get(doc, "bootstrap");
+    ek_strbuf_init(&b, ctx);
+    ek_strbuf_printf(&b, "eval         %s, split ", str(doc, "dataset"));
+    json_array_foreach(json_object_get(doc, "splits"), i, split)
+    {
+        ek_strbuf_printf(&b, "%s%s", i ? "," : "", json_string_value(split));
+    }
+    ek_strbuf_printf(&b, ": %lld chips, %lld %ss scored, %lld ignored\n",
+                     integer(overall, "chips"), integer(overall, "scored"),
+                     str(doc, "unit"), integer(doc, "ignored"));
+    ek_strbuf_printf(&b, "task         %s, %zu classes\n", str(doc, "task"),
+                     json_array_size(json_object_get(doc, "classes")));
+    if (integer(boot, "replicates") > 0) {
+        ek_strbuf_printf(&b,
+                         "bootstrap    %lld replicates over %lld spatial block%s (%s), "
+                         "seed %lld: 95%% intervals\n",
+                         integer(boot, "replicates"), integer(overall, "blocks"),
+                         integer(overall, "blocks") == 1 ? "" : "s",
+                         str(boot, "blocks"), integer(boot, "seed"));
+    }
+    ek_strbuf_printf(&b, "\n%-18s %s\n", "metric",
+                     integer(boot, "replicates") > 0 ? "value (95% interval)"
+                                                     : "value");
+    for (m = 0; m < EK_M_COUNT; m++) {
+        metric_text(json_object_get(overall, ek_metric_names[m]), cell, sizeof cell);
+        ek_strbuf_printf(&b, "%-18s %s\n", metric_labels[m], cell);
+    }
+    add_classes(&b, overall);
+    add_confusion(&b, doc, overall);
+    if (json_is_array(json_object_get(doc, "groups"))) {
+        add_groups(&b, doc);
+    }
+    json_decref(doc);
+    return ek_strbuf_detach(&b, text);
+}
