@@ -5,9 +5,10 @@ BUILD := build
 ASAN_BUILD := build-asan
 PYTHON := /usr/bin/python3
 JOBS := $(shell nproc)
+PREFIX := /usr/local
 CMAKE_FLAGS := -DPython3_EXECUTABLE=$(PYTHON)
 
-.PHONY: all build demo check check-release check-asan demo-data clean
+.PHONY: all build demo check check-release check-asan demo-data install clean
 
 all: build
 
@@ -43,5 +44,13 @@ check-asan: demo-data
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS)
 
+# Install the eodkit command and the Python package under PREFIX, offline:
+# the package builds with Debian's setuptools and uses Debian's numpy (and
+# python3-torch for eodkit.torch). With PREFIX=/usr/local, /usr/bin/python3
+# imports it as is.
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+	$(PYTHON) -m pip install --no-build-isolation --no-deps --prefix $(PREFIX) ./python
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) examples/out
+	rm -rf $(BUILD) $(ASAN_BUILD) examples/out python/build python/eodkit.egg-info
