@@ -16,6 +16,8 @@ int cmd_audit(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_mosaic(int argc, char **argv);
+int cmd_preview(int argc, char **argv);
 
 /* Print the --help page of subcommand NAME to OUT. Return EODKIT_OK. */
 int cli_help(const char *name, FILE *out);

@@ -21,6 +21,8 @@ static const command commands[] = {
     {"catalog", cmd_catalog, "search and analyse the catalog of EO datasets"},
     {"serve", cmd_serve, "web pages and JSON API over the catalog"},
     {"eval", cmd_eval, "metrics of predictions per region, with confidence intervals"},
+    {"mosaic", cmd_mosaic, "stitch chip predictions into a georeferenced GeoTIFF"},
+    {"preview", cmd_preview, "contact sheet of chips with their labels (PNG)"},
     {NULL, NULL, NULL},
 };
 

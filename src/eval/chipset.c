@@ -63,12 +63,18 @@ static int select_splits(eodkit_ctx *ctx, ek_chipset *cs, const char *splits)
     const char *p;
     int rc = EODKIT_OK;
 
-    for (p = splits; *p != '\0'; p++) {
+    for (p = splits; p != NULL && *p != '\0'; p++) {
         commas += *p == ',';
     }
     cs->splits = ek_calloc(ctx, commas + 1, sizeof *cs->splits);
     if (cs->splits == NULL) {
         return EODKIT_ERR_NOMEM;
+    }
+    if (splits == NULL) { /* the first split */
+        void *first =
+            json_object_iter(json_object_get(cs->collection, "eodkit:splits"));
+
+        splits = first != NULL ? json_object_iter_key(first) : "";
     }
     for (p = splits; rc == EODKIT_OK;) {
         size_t len = strcspn(p, ",");
@@ -373,7 +379,7 @@ void ek_classes_clear(ek_classes *cl)
     memset(cl, 0, sizeof *cl);
 }
 
-void ek_class_colour(size_t pos, unsigned char rgb[3])
+void ek_classes_colour(const ek_classes *cl, size_t i, unsigned char rgb[3])
 {
     /* Tableau 10: distinct for the colour-blind, readable over imagery */
     static const unsigned char palette[10][3] = {
@@ -381,6 +387,14 @@ void ek_class_colour(size_t pos, unsigned char rgb[3])
         {89, 161, 79},  {237, 201, 72},  {176, 122, 161}, {255, 157, 167},
         {156, 117, 95}, {186, 176, 172},
     };
+    size_t pos = i;
 
+    if (!cl->multilabel && cl->ids[i] == cl->background) {
+        memset(rgb, 0, 3);
+        return;
+    }
+    if (!cl->multilabel && cl->background < cl->ids[i]) {
+        pos--; /* the background comes before it in id order */
+    }
     memcpy(rgb, palette[pos % 10], 3);
 }

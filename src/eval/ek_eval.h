@@ -32,8 +32,9 @@ typedef struct ek_chipset {
 
 /*
 ** Open the dataset in folder DIR and select the chips of SPLITS (split names,
-** comma-separated): split after split in the order given, each in index
-** (fid) order, which is (shard, row) order. A folder that is not a dataset,
+** comma-separated; NULL: the first split): split after split in the order
+** given, each in index (fid) order, which is (shard, row) order. A folder that is not a
+*dataset,
 ** or a split it does not have, is EODKIT_ERR_INPUT naming DIR. *OUT is newly
 ** allocated; free with ek_chipset_free (NULL is fine).
 */
@@ -98,9 +99,9 @@ int ek_classes_read(eodkit_ctx *ctx, const json_t *collection, const char *dir,
                     ek_classes *out /* OUT */);
 void ek_classes_clear(ek_classes *cl);
 
-/* Colour of the class at position POS of eodkit:label.classes, in the
-   sheets and colour tables eodkit draws. */
-void ek_class_colour(size_t pos, unsigned char rgb[3]);
+/* Colour of class I of CL in the sheets and colour tables eodkit draws:
+   black for the background, else a qualitative palette in class order. */
+void ek_classes_colour(const ek_classes *cl, size_t i, unsigned char rgb[3]);
 
 /* ---- the prediction array (pred.c) ---- */
 
@@ -130,8 +131,27 @@ int ek_pred_read(eodkit_ctx *ctx, ek_pred *p, int64_t i);
 /* Value of channel C at pixel PIX (y * w + x) of the row last read. */
 double ek_pred_value(const ek_pred *p, int64_t c, int64_t pix);
 
+/* Report that row ROW of P predicts VALUE, which is not a class id of CL:
+   EODKIT_ERR_INPUT naming P's file, the row and the ids there are. */
+int ek_pred_bad_class(eodkit_ctx *ctx, const ek_pred *p, const ek_classes *cl,
+                      int64_t row, double value);
+
 /* "(8, 32, 32) float32": P's shape and element type, into BUF. */
 void ek_pred_describe(const ek_pred *p, char *buf, size_t size);
+
+/* ---- text in images (font.c) ---- */
+
+#define EK_FONT_ADVANCE 6 /* pixels from one character to the next */
+#define EK_FONT_HEIGHT 7
+
+/* Pixels TEXT (UTF-8) takes across when drawn with ek_font_draw. */
+int ek_font_width(const char *text);
+
+/* Draw TEXT into the W x H RGB image IMG with its top-left corner at X, Y
+   in colour RGB, clipped to the image: the built-in 5 x 7 font, lower case
+   in capitals, characters it lacks as '?'. */
+void ek_font_draw(unsigned char *img, int w, int h, int x, int y, const char *text,
+                  const unsigned char rgb[3]);
 
 /* ---- metrics (metrics.c) ---- */
 

@@ -209,20 +209,6 @@ static int label_value(const unsigned char *row, int size, size_t i)
     return size == 1 ? row[i] : row[2 * i] | row[2 * i + 1] << 8;
 }
 
-static int bad_prediction(eval *e, size_t chip, const char *what, double value)
-{
-    char ids[160] = "";
-    size_t i, used = 0;
-
-    for (i = 0; i < e->cl.k && used < sizeof ids - 8; i++) {
-        used += (size_t)snprintf(ids + used, sizeof ids - used, "%s%d", i ? ", " : "",
-                                 (int)e->cl.ids[i]);
-    }
-    return ek_error(e->ctx, EODKIT_ERR_INPUT,
-                    "%s: row %zu %s %.17g, not a class id of the dataset (%s)",
-                    e->pred_path, chip, what, value, ids);
-}
-
 /* Class index predicted at pixel PIX of the row read; -1 after an error. */
 static int predicted(eval *e, size_t chip, int64_t pix)
 {
@@ -244,8 +230,7 @@ static int predicted(eval *e, size_t chip, int64_t pix)
         v = (double)id;
     }
     if (id < 0 || (size_t)id >= e->cl.nlut || e->cl.lut[id] < 0) {
-        bad_prediction(e, chip, p->channels == 1 ? "holds" : "scores highest channel",
-                       v);
+        ek_pred_bad_class(e->ctx, p, &e->cl, (int64_t)chip, v);
         return -1;
     }
     return e->cl.lut[id];

@@ -21,6 +21,21 @@ static const char *dtype_name(const ek_npy_type *t)
     return names[t->kind == 'u' ? 0 : t->kind == 'i' ? 1 : 2][k];
 }
 
+int ek_pred_bad_class(eodkit_ctx *ctx, const ek_pred *p, const ek_classes *cl,
+                      int64_t row, double value)
+{
+    char ids[160] = "";
+    size_t i, used = 0;
+
+    for (i = 0; i < cl->k && used < sizeof ids - 8; i++) {
+        used += (size_t)snprintf(ids + used, sizeof ids - used, "%s%d", i ? ", " : "",
+                                 (int)cl->ids[i]);
+    }
+    return ek_error(ctx, EODKIT_ERR_INPUT,
+                    "%s: row %lld predicts %.17g, not a class id of the dataset (%s)",
+                    p->path, (long long)row, value, ids);
+}
+
 void ek_pred_describe(const ek_pred *p, char *buf, size_t size)
 {
     char shape[96];
