@@ -111,6 +111,8 @@ def run_eodkit(binary, *args):
     print("$ eodkit " + " ".join(map(str, args)), flush=True)
     proc = subprocess.run([binary, *map(str, args)], capture_output=True, text=True)
     print(proc.stdout + proc.stderr, end="", flush=True)
+    if proc.returncode != 0:
+        print(f"eodkit {args[0]} failed (exit status {proc.returncode})", flush=True)
     return proc.returncode == 0
 
 
