@@ -10,7 +10,7 @@ build_pkgs="cmake make gcc pkg-config libgdal-dev gdal-bin libyaml-dev libjansso
 libsqlite3-dev libssl-dev libmicrohttpd-dev libpng-dev dpkg-dev iso-codes"
 test_pkgs="libcmocka-dev python3-numpy python3-gdal python3-rasterio python3-geopandas
 python3-jsonschema python3-pytest python3-torch python3-sklearn python3-pip
-python3-setuptools python3-venv libopenmpi-dev
+python3-setuptools libopenmpi-dev
 openmpi-bin chromium"
 
 case "${1:-build}" in
