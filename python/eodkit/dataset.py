@@ -204,13 +204,22 @@ class Split:
         return self._maps[key]
 
     def positions(self, indices):
-        """INDICES (a sequence or array of ints, or a slice) as an int64
-        array of positions in this split, negative ones counted from the
-        end. Raises IndexError when one is out of range."""
-        if isinstance(indices, slice):
-            return np.arange(len(self))[indices]
-        pos = np.asarray(indices, dtype=np.int64).reshape(-1)
+        """INDICES (integers, a boolean mask with one entry per chip, or a
+        slice) as an int64 array of positions in this split, negative ones
+        counted from the end. Raises IndexError when one is out of range,
+        TypeError for other kinds of index."""
         n = len(self)
+        if isinstance(indices, slice):
+            return np.arange(n)[indices]
+        pos = np.asarray(indices).reshape(-1)
+        if pos.dtype == bool:
+            if pos.shape != (n,):
+                raise IndexError(f"a boolean mask over split {self.name!r} needs {n} "
+                                 f"entries, not {pos.shape[0]}")
+            return np.flatnonzero(pos)
+        if pos.size and not np.issubdtype(pos.dtype, np.integer):
+            raise TypeError(f"chip indices must be integers, not {pos.dtype}")
+        pos = pos.astype(np.int64)
         if np.any((pos < -n) | (pos >= n)):
             raise IndexError(f"chip index out of range for split {self.name!r} "
                              f"of {n} chips")
@@ -223,10 +232,10 @@ class Split:
         return {a: self.shard(a, self._shard[i])[self._row[i]] for a in self.arrays}
 
     def read(self, indices, arrays=None):
-        """Chips INDICES (sequence, array or slice of positions in this
-        split) of ARRAYS (default: all) as {array: ndarray (len, ...)}, in
-        the order given: new, writable arrays gathered with one
-        fancy-index read per shard and array."""
+        """Chips INDICES (see `positions`: integers, a boolean mask or a
+        slice) of ARRAYS (default: all) as {array: ndarray (len, ...)}, in
+        the order given: new, writable arrays gathered with one fancy-index
+        read per shard and array."""
         pos = self.positions(indices)
         shards, rows = self._shard[pos], self._row[pos]
         used = np.unique(shards)

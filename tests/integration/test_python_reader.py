@@ -58,6 +58,9 @@ def test_every_chip_equals_numpy_load_of_its_shard_row(demo_dataset):
             want = np.stack([ref.chip(rows[i], array) for i in order])
             assert np.array_equal(batch[array], want) and batch[array].flags.writeable
         assert np.array_equal(split.read(slice(2, 5))["label"], split.read([2, 3, 4])["label"])
+        mask = np.arange(len(split)) % 3 == 1
+        assert np.array_equal(split.read(mask)["label"], split.read(np.flatnonzero(mask))["label"])
+        assert split.read([])["optical"].shape == (0, 6, 32, 32)
         assert np.array_equal(split.chip(-1)["optical"], split.chip(len(split) - 1)["optical"])
 
 
@@ -203,6 +206,10 @@ def test_bad_input_gives_clear_errors(tmp_path, demo_dataset):
         split.weights("country")
     with pytest.raises(IndexError, match=r"out of range for split 'train' of 24 chips"):
         split.read([0, 24])
+    with pytest.raises(IndexError, match=r"a boolean mask over split 'train' needs 24 entries, not 3"):
+        split.read([True, False, True])
+    with pytest.raises(TypeError, match=r"chip indices must be integers, not float64"):
+        split.read([1.5])
     with pytest.raises(ValueError, match=r"unknown normalisation 'minmax'"):
         ds.normalizer("optical", "minmax")
 
