@@ -18,12 +18,13 @@ static void print_files(const char *summary)
 
     json_array_foreach(json_object_get(s, "files"), i, f)
     {
-        printf("%s: %lld x %lld pixels, %lld band(s) %s (%s), %lld chips, %s\n",
+        long long bands = (long long)json_integer_value(json_object_get(f, "bands"));
+
+        printf("%s: %lld x %lld pixels, %lld band%s %s, %s, %lld chips, %s\n",
                json_string_value(json_object_get(f, "path")),
                (long long)json_integer_value(json_object_get(f, "width")),
-               (long long)json_integer_value(json_object_get(f, "height")),
-               (long long)json_integer_value(json_object_get(f, "bands")),
-               json_string_value(json_object_get(f, "dtype")),
+               (long long)json_integer_value(json_object_get(f, "height")), bands,
+               bands == 1 ? "" : "s", json_string_value(json_object_get(f, "dtype")),
                json_string_value(json_object_get(s, "mode")),
                (long long)json_integer_value(json_object_get(f, "chips")),
                json_is_string(json_object_get(f, "crs"))

@@ -19,6 +19,7 @@
 
 /* What a group is made of (the whole evaluation is one group too). */
 typedef struct group {
+    const char *name; /* owned by eval.keys */
     int64_t *cm; /* k x k (truth x prediction), or multilabel k x [tn, fp, fn, tp] */
     int64_t *sums;
     size_t *units; /* its units (into eval.unit_sums) */
@@ -33,10 +34,10 @@ typedef struct eval {
     ek_chipset *cs;
     ek_classes cl;
     ek_pred pred;
-    size_t width;  /* EK_SUMS(k) */
-    size_t cells;  /* of a confusion matrix */
-    ek_names keys; /* group names (--by), then block keys */
-    ek_names block_keys;
+    size_t width;                     /* EK_SUMS(k) */
+    size_t cells;                     /* of a confusion matrix */
+    ek_names keys;                    /* group names (--by) */
+    ek_names block_keys;              /* the spatial blocks' keys */
     int32_t *chip_group, *chip_block; /* per chip of the set */
     size_t *chip_unit;
     group all;
@@ -158,6 +159,65 @@ static int init_group(eval *e, group *g)
     return g->cm == NULL || g->sums == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 }
 
+/* A group's name and its number in order of first appearance. */
+typedef struct named {
+    const char *name;
+    int32_t first;
+} named;
+
+static int numeric(const char *s, long long *v)
+{
+    char *end;
+
+    *v = strtoll(s, &end, 10);
+    return end != s && *end == '\0';
+}
+
+static int compare_named(const void *a, const void *b)
+{
+    const named *x = a, *y = b;
+    long long u, v;
+
+    if (numeric(x->name, &u) && numeric(y->name, &v)) {
+        return (u > v) - (u < v);
+    }
+    return strcmp(x->name, y->name);
+}
+
+/* Make E->groups, one per name in E->keys, in report order (splits as
+   given; other names sorted, whole numbers by value so that blocks come in
+   numeric order), and renumber the chips' groups to match. */
+static int order_groups(eval *e)
+{
+    named *order = ek_calloc(e->ctx, e->keys.n + 1, sizeof *order);
+    int32_t *rank = ek_calloc(e->ctx, e->keys.n + 1, sizeof *rank);
+    size_t i;
+
+    e->ngroups = e->keys.n;
+    e->groups = ek_calloc(e->ctx, e->ngroups + 1, sizeof *e->groups);
+    if (order == NULL || rank == NULL || e->groups == NULL) {
+        free(order);
+        free(rank);
+        return EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < e->ngroups; i++) {
+        order[i] = (named){e->keys.names[i], (int32_t)i};
+    }
+    if (e->opt.by != NULL && strcmp(e->opt.by, "split") != 0) {
+        qsort(order, e->ngroups, sizeof *order, compare_named);
+    }
+    for (i = 0; i < e->ngroups; i++) {
+        rank[order[i].first] = (int32_t)i;
+        e->groups[i].name = order[i].name;
+    }
+    for (i = 0; i < e->cs->n; i++) {
+        e->chip_group[i] = rank[e->chip_group[i]];
+    }
+    free(order);
+    free(rank);
+    return EODKIT_OK;
+}
+
 /* Group and block of every chip, the units, and the sums they fill. */
 static int assign_chips(eval *e)
 {
@@ -180,10 +240,9 @@ static int assign_chips(eval *e)
             rc = EODKIT_ERR_NOMEM;
         }
     }
-    e->ngroups = e->keys.n;
-    e->groups =
-        rc == EODKIT_OK ? ek_calloc(e->ctx, e->ngroups, sizeof *e->groups) : NULL;
-    rc = rc == EODKIT_OK && e->groups == NULL ? EODKIT_ERR_NOMEM : rc;
+    if (rc == EODKIT_OK) {
+        rc = order_groups(e);
+    }
     for (i = 0; i < e->ngroups && rc == EODKIT_OK; i++) {
         rc = init_group(e, &e->groups[i]);
     }
@@ -491,7 +550,8 @@ static void rank_groups(eval *e)
             if (e->best[m] < 0 || v > e->groups[e->best[m]].value[m]) {
                 e->best[m] = (int)i;
             }
-            if (e->worst[m] < 0 || v < e->groups[e->worst[m]].value[m]) {
+            /* the last of equals: a tie names two groups, not one twice */
+            if (e->worst[m] < 0 || v <= e->groups[e->worst[m]].value[m]) {
                 e->worst[m] = (int)i;
             }
         }
@@ -544,7 +604,7 @@ static int run_bootstrap(eval *e)
     rc = measure(e, &e->all, e->block_sums, e->opt.seed, -1);
     for (i = 0; i < e->ngroups && rc == EODKIT_OK; i++) {
         rc = measure(e, &e->groups[i], e->unit_sums,
-                     e->opt.seed + hash_name(e->keys.names[i]), (int)i);
+                     e->opt.seed + hash_name(e->groups[i].name), (int)i);
     }
     if (rc == EODKIT_OK) {
         measure_gaps(e);
@@ -642,8 +702,8 @@ static json_t *gap_json(const eval *e)
         }
         json_object_set_new(
             o, ek_metric_names[m],
-            json_pack("{sssssoso}", "best", e->keys.names[b], "worst", e->keys.names[w],
-                      "value", number(e->gap[m]), "ci",
+            json_pack("{sssssoso}", "best", e->groups[b].name, "worst",
+                      e->groups[w].name, "value", number(e->gap[m]), "ci",
                       e->opt.bootstrap >= 0 ? json_pack("[oo]", number(e->gap_low[m]),
                                                         number(e->gap_high[m]))
                                             : json_null()));
@@ -693,8 +753,9 @@ static json_t *report(const eval *e)
         json_object_set_new(o, "by", json_string(e->opt.by));
         groups = json_array();
         for (i = 0; i < e->ngroups; i++) {
-            json_array_append_new(groups, group_json(e, &e->groups[i], e->keys.names[i],
-                                                     e->groups[i].nunits));
+            json_array_append_new(
+                groups,
+                group_json(e, &e->groups[i], e->groups[i].name, e->groups[i].nunits));
         }
         json_object_set_new(o, "groups", groups);
         json_object_set_new(o, "gap", gap_json(e));
