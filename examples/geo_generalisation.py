@@ -6,9 +6,11 @@ regions`) from the demo data: the Landsat-7 scene over Olinda (Brazil)
 with census-tract land use (urban/rural) as labels, and the tracts'
 neighbourhoods (`NM_BAIR`, 31 bairros) as the regions. The held-out
 neighbourhoods become the test split; the other chips are split by blocks
-into train and val. Trains the CNN of train_segmentation.py on train, then
-reports the same metrics in-region (val: new blocks of the training
-neighbourhoods) and held out (test: new neighbourhoods).
+into train and val. Trains the CNN of train_segmentation.py on train,
+predicts val and test, and has `eodkit eval --by split` report the metrics
+in-region (val: new blocks of the training neighbourhoods) next to held out
+(test: new neighbourhoods), with 95% intervals from a bootstrap over
+spatial blocks, and their gap.
 
     make demo
     /usr/bin/python3 examples/geo_generalisation.py
@@ -56,24 +58,6 @@ def build(binary, data, hold_out, out):
         sys.exit(f"eodkit build {recipe} failed:\n{proc.stderr}")
 
 
-def metrics(pred, label, classes):
-    """Pixel accuracy of PRED against LABEL (same shapes), and per class id
-    in CLASSES ({id: name}) its IoU (None when in neither) and whether
-    LABEL holds it ("labelled")."""
-    result = {"accuracy": float(np.mean(pred == label)), "iou": {}, "labelled": {}}
-    for cid, name in classes.items():
-        union = np.count_nonzero((pred == cid) | (label == cid))
-        inter = np.count_nonzero((pred == cid) & (label == cid))
-        result["iou"][name] = inter / union if union else None
-        result["labelled"][name] = bool(np.any(label == cid))
-    return result
-
-
-def mean_iou(result, names):
-    """Mean of RESULT's IoUs (see metrics) over class NAMES."""
-    return float(np.mean([result["iou"][n] for n in names]))
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=seg.REPO / "examples" / "data",
@@ -85,35 +69,25 @@ def main():
     parser.add_argument("--eodkit", help="the eodkit command (default: PATH, then build/eodkit)")
     args = parser.parse_args()
 
-    build(seg.find_eodkit(args.eodkit), args.data.resolve(), args.hold_out, args.out)
+    binary = seg.find_eodkit(args.eodkit)
+    build(binary, args.data.resolve(), args.hold_out, args.out)
     ds = seg.eodkit.open(args.out)
     print(f"dataset {ds.path}: " + ", ".join(
         f"{s} {len(ds.split(s))} chips" for s in ds.splits), flush=True)
-    model, losses = seg.train(ds, "optical", epochs=args.epochs,
-                              log=lambda line: None)
+    model, losses = seg.train(ds, "optical", epochs=args.epochs, log=lambda line: None)
     print(f"trained {args.epochs} epochs: loss {losses[0]:.4f} -> {losses[-1]:.4f}")
 
-    classes = {ds.background: "background", **ds.classes}
-    rows = []
-    for split, where in (("train", "seen chips"), ("val", "in-region"), ("test", "held out")):
-        part = ds.split(split)
-        regions = sorted({r for r in part.column("region") if r})
-        got = metrics(seg.predict(model, part, "optical"),
-                      part.read(slice(None), ["label"])["label"], classes)
-        rows.append((f"{split} ({where})", len(part), got, regions))
-    names = list(classes.values())
-    print(f"\n{'split':24s} {'chips':>5s} {'accuracy':>8s} " +
-          " ".join(f"{'IoU ' + n:>16s}" for n in names))
-    for title, n, got, _ in rows:
-        ious = " ".join(f"{'-' if got['iou'][c] is None else format(got['iou'][c], '.3f'):>16s}"
-                        for c in names)
-        print(f"{title:24s} {n:5d} {got['accuracy']:8.3f} {ious}")
-    shared = [c for c in names
-              if rows[1][2]["labelled"][c] and rows[2][2]["labelled"][c]]
-    print(f"\nmean IoU over the classes both val and test hold ({', '.join(shared)}): "
-          f"in-region {mean_iou(rows[1][2], shared):.3f}, "
-          f"held out {mean_iou(rows[2][2], shared):.3f}")
-    print(f"held-out neighbourhoods: {', '.join(rows[2][3])}")
+    # one prediction file for val then test, each in chip order: eval
+    # scores them together and per split, with block-bootstrap intervals
+    pred = np.concatenate([seg.predict(model, ds.split(s), "optical") for s in ("val", "test")])
+    pred_path = args.out.with_name(args.out.name + "-pred.npy")
+    np.save(pred_path, pred)
+    ok = seg.run_eodkit(binary, "eval", ds.path, pred_path, "--split", "val,test", "--by", "split")
+    held = sorted({r for r in ds.split("test").column("region") if r})
+    print("val: new blocks of the training neighbourhoods (in-region); "
+          f"test: held-out neighbourhoods ({', '.join(held)})")
+    sys.exit(0 if ok else 1)
+
 
 if __name__ == "__main__":
     main()

@@ -2,8 +2,8 @@
 on the demo dataset with Debian's PyTorch (the loss falls below the first
 epoch's), writes test predictions in chip order, and `eodkit eval` and
 `eodkit mosaic` accept them; examples/geo_generalisation.py builds a
-leave-region-out dataset, trains and reports in-region and held-out
-metrics."""
+leave-region-out dataset, trains, and has `eodkit eval --by split` report
+in-region (val) and held-out (test) metrics."""
 import re
 import subprocess
 import sys
@@ -56,11 +56,13 @@ def test_predictions_are_in_chip_order(demo_dataset):
 
 def test_geo_generalisation_reports_held_out_regions(tmp_path):
     out = script("geo_generalisation.py", "--out", tmp_path / "regions", "--epochs", 5)
-    assert re.search(r"^val \(in-region\) +57 ", out, re.M)
-    assert re.search(r"^test \(held out\) +48 ", out, re.M)
-    assert "held-out neighbourhoods: Casa Caiada, Jardim Atlântico, Rio Doce" in out
-    assert re.search(r"mean IoU over the classes both val and test hold \(background, URBANO\): "
-                     r"in-region 0\.\d+, held out 0\.\d+", out)
+    assert "dataset " + str(tmp_path / "regions") + ": train 70 chips, val 57 chips, test 48 chips" in out
+    pred = np.load(tmp_path / "regions-pred.npy")
+    assert pred.shape == (57 + 48, 16, 16) and pred.dtype == np.uint8
+    # eval's per-split table: in-region (val) next to held out (test)
+    assert re.search(r"^val +57 +\d+ +0\.\d+ \(", out, re.M)
+    assert re.search(r"^test +48 +\d+ +0\.\d+ \(", out, re.M)
+    assert "test: held-out neighbourhoods (Casa Caiada, Jardim Atlântico, Rio Doce)" in out
     ds = seg.eodkit.open(tmp_path / "regions")
     held = {"Casa Caiada", "Jardim Atlântico", "Rio Doce"}
     assert set(ds.split("test").column("region")) == held
