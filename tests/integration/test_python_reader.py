@@ -1,7 +1,7 @@
 """The Python reader (python/eodkit, imported from the source tree): every
 chip equals numpy.load of its shard row and a rasterio read of the source
 at the index's geotransform; batches across shards, time stacks and
-optional modalities; index columns; normalisation equal to NumPy over the
+optional modalities (also through eodkit.torch); index columns; normalisation equal to NumPy over the
 training shards; clear errors for folders that are not (complete)
 datasets and for unknown names."""
 import json
@@ -130,6 +130,9 @@ split: {{method: random, ratios: {{train: 0.5, test: 0.5}}}}
     norm = ds.normalizer("s")
     band = ds.stats["modalities"]["s"]["bands"][0]
     assert np.allclose(norm(batch), (batch - band["mean"]) / band["std"], atol=1e-5)
+    from eodkit.torch import ChipDataset
+    sample = ChipDataset(split, normalize="meanstd")[1]
+    assert sample["s"].shape == (2, 1, 24, 24) and np.allclose(sample["s"].numpy(), norm(batch[1]))
 
 
 def test_optional_modality_presence(tmp_path, demo):
@@ -153,6 +156,9 @@ split: {{method: random, ratios: {{train: 1.0}}}}
     assert split.present("optical").all()
     dem = split.read(np.flatnonzero(~split.present("dem")), ["dem"])["dem"]
     assert dem.dtype == np.float32 and (dem == -9999).mean() > 0.5
+    from eodkit.torch import ChipDataset
+    batch = ChipDataset(split)[range(len(split))]
+    assert batch["present"]["dem"].tolist() == flags and batch["present"]["optical"].all()
 
 
 @pytest.mark.parametrize("method", ["meanstd", "p2-p98", "p1-p99"])
