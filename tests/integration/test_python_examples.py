@@ -54,8 +54,9 @@ def test_predictions_are_in_chip_order(demo_dataset):
     assert np.array_equal(pred, want.astype(np.uint8))
 
 
-def test_geo_generalisation_reports_held_out_regions(tmp_path):
-    out = script("geo_generalisation.py", "--out", tmp_path / "regions", "--epochs", 5)
+def test_geo_generalisation_reports_held_out_regions(tmp_path, demo):
+    out = script("geo_generalisation.py", "--data", demo, "--out", tmp_path / "regions",
+                 "--epochs", 5)
     assert "dataset " + str(tmp_path / "regions") + ": train 70 chips, val 57 chips, test 48 chips" in out
     pred = np.load(tmp_path / "regions-pred.npy")
     assert pred.shape == (57 + 48, 16, 16) and pred.dtype == np.uint8
