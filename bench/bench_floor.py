@@ -1,0 +1,46 @@
+"""Benchmark 2, I/O floor: how close an aligned build from an uncompressed
+scene comes to a plain sequential copy of the same bytes: `dd` of the input
+to /dev/null plus `dd` writing as many bytes as the dataset eodkit wrote.
+No labels here (nothing to copy for them): only the pixel path, with the
+nodata filter. Target: eodkit within 1.5x of the copy. A perf profile of
+the build by stage says where the time above the floor goes."""
+import shutil
+
+import inputs
+from common import (Row, dataset_bytes, describe, eodkit_build, log, median_run, scene_recipe, secs,
+                    show, stage_profile)
+
+CHIP = 256
+
+
+def run(cfg):
+    size = cfg.sizes["floor_px"]
+    work = cfg.work
+    scene = inputs.scene(work, size, compress="none")
+    recipe = scene_recipe(work, "floor", scene, CHIP)
+    out = work / "out-floor"
+    rows, notes = [], []
+    log("floor")
+    builds = {j: eodkit_build(cfg, recipe, out, j) for j in (1, 2)}
+    written = dataset_bytes(out)
+    copy = work / "floor-copy.bin"
+    floor_cmd = ["sh", "-c", f"dd if={scene} of=/dev/null bs=1M status=none && "
+                 f"dd if=/dev/zero of={copy} bs=1M count={-(-written // 2**20)} status=none"]
+    floor = median_run(cfg, floor_cmd, before=lambda: copy.unlink(missing_ok=True))
+    copy.unlink()
+    what = (f"{describe(scene)}; {written / 2**20:.0f} MB written "
+            f"({builds[1][1]['chips']} chips of {CHIP} px)")
+    for j, (best, _, cmd) in builds.items():
+        ratio = best.seconds / floor.seconds
+        rows.append(Row("floor", f"aligned, uncompressed, -j {j}", what, secs(best.seconds),
+                        f"{secs(floor.seconds)} (dd in + dd out)", f"{ratio:.2f}x (eodkit / copy)",
+                        "<= 1.5x", ratio <= 1.5, "n/a (same bytes)",
+                        f"`{show(cmd, work)}` vs `{show(floor_cmd, work)}`"))
+    shutil.rmtree(out)
+    profile = stage_profile(builds[1][2], work)
+    shutil.rmtree(out)
+    notes.append(
+        f"Floor: the copy reads the input from the page cache and writes the dataset's byte count "
+        f"(all files) into the page cache, like eodkit (neither syncs). Where eodkit -j 1 spends "
+        f"its time on this input (perf, samples by stage): {profile}.")
+    return rows, notes

@@ -1,0 +1,372 @@
+"""Helpers shared by every benchmark in bench/: where things are, the sizes
+of a full and a smoke run, running and timing commands (median of several
+runs, peak RSS of the child), the machine and its load, recipes, reading an
+eodkit dataset back, comparing chips, and CPU profiles with perf."""
+import json
+import os
+import platform
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+BENCH = Path(__file__).resolve().parent
+SOURCE = BENCH.parent
+SHARED = Path(os.environ.get("EODKIT_SHARED_DATA", SOURCE.parent / "shared" / "data")).resolve()
+PYTHON = "/usr/bin/python3"  # Debian's Python, with Debian's rasterio, geopandas, torch
+
+# Sizes of a full run (`make bench`) and of a smoke run (`make bench-smoke`,
+# CI). Scenes are square, in pixels.
+SIZES = {
+    "full": {
+        "build_px": 4096,         # build benchmark scene (4 bands)
+        "floor_px": 8192,         # uncompressed scene for the I/O floor
+        "memory_px": [10000, 20000],
+        "region_res": 0.1,        # degrees per pixel of the region-tagging grid
+        "load_batches": 200,      # batches read per loader
+        "repeat": 3,              # timed runs per measurement (median reported)
+    },
+    "smoke": {
+        "build_px": 1024,
+        "floor_px": 1024,
+        "memory_px": [512, 1024],
+        "region_res": 1.0,
+        "load_batches": 4,
+        "repeat": 1,
+    },
+}
+
+
+@dataclass
+class Config:
+    """What one `bench/run` invocation measures, and where."""
+    mode: str                 # "full" or "smoke"
+    eodkit: str               # path of the eodkit binary under test
+    work: Path                # scratch folder for inputs and outputs
+    sizes: dict = field(init=False)
+
+    def __post_init__(self):
+        self.sizes = SIZES[self.mode]
+
+    @property
+    def repeat(self):
+        return self.sizes["repeat"]
+
+
+@dataclass
+class Row:
+    """One line of the results table (every cell already formatted)."""
+    bench: str
+    case: str
+    inputs: str
+    eodkit: str
+    baseline: str
+    ratio: str
+    target: str
+    met: bool | None          # None: informational, no target
+    same: str                 # the same-output check
+    command: str
+
+
+def secs(s):
+    return f"{s:.3f} s" if s < 10 else f"{s:.1f} s"
+
+
+def timed_row(bench, case, inputs, ours, theirs, baseline, target, minimum, same, command):
+    """A row comparing times: ratio = THEIRS / OURS (seconds), met when it is
+    at least MINIMUM."""
+    ratio = theirs / ours
+    return Row(bench, case, inputs, secs(ours), f"{secs(theirs)} ({baseline})", f"{ratio:.2f}x",
+               target, ratio >= minimum if minimum is not None else None, same, command)
+
+
+# ---------------------------------------------------------------- running
+
+
+@dataclass
+class Run:
+    """One finished child process."""
+    seconds: float
+    max_rss_mb: float
+    stdout: str
+    stderr: str
+
+
+def run(cmd, env=None):
+    """Run CMD (a list) and return its wall time, its peak RSS (ru_maxrss of
+    the child itself, from os.wait4: other processes never count) and its
+    output. Raise on a non-zero exit, showing the end of stderr."""
+    extra = dict(os.environ, **(env or {}))
+    # output goes to temporary files: pipes would fill up while we wait4()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([str(c) for c in cmd], stdout=out, stderr=err, env=extra)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+        code = os.waitstatus_to_exitcode(status)
+        proc.returncode = code  # reaped here: keep Popen from waiting again
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if code != 0:
+        raise RuntimeError(f"{show(cmd)} failed ({code}):\n{stderr[-3000:]}")
+    return Run(seconds, usage.ru_maxrss / 1024.0, stdout, stderr)
+
+
+def median_run(cfg, cmd, before=None, env=None):
+    """Run CMD cfg.repeat times (calling BEFORE() ahead of each run, untimed,
+    e.g. to remove the previous output) and return the run with the median
+    wall time."""
+    runs = []
+    for _ in range(cfg.repeat):
+        if before is not None:
+            before()
+        runs.append(run(cmd, env=env))
+    runs.sort(key=lambda r: r.seconds)
+    return runs[len(runs) // 2]
+
+
+def median_time(cfg, fn):
+    """Call FN() cfg.repeat times; return (median seconds, last result)."""
+    times, result = [], None
+    for _ in range(cfg.repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+def eodkit_build(cfg, recipe, out, jobs, *extra):
+    """Build RECIPE into OUT with JOBS threads, cfg.repeat times (OUT removed
+    before each run, untimed); return (median Run, summary dict, command)."""
+    cmd = [cfg.eodkit, "build", recipe, "-o", out, "-j", str(jobs), *extra]
+    best = median_run(cfg, cmd, before=lambda: shutil.rmtree(out, ignore_errors=True))
+    return best, json.loads(best.stdout), cmd
+
+
+def show(cmd, work=None):
+    """A command as shell text (for the results table): paths inside WORK
+    written as $W/..., other paths inside the repository relative to it."""
+    words = []
+    for c in map(str, cmd):
+        if work is not None:
+            c = c.replace(str(work), "$W")
+        words.append(c.replace(str(SOURCE) + "/", ""))
+    return " ".join(f'"{w}"' if " " in w else w for w in words)
+
+
+# ---------------------------------------------------------------- machine
+
+
+def machine():
+    """A one-line description of this machine, from /proc and /etc."""
+    cpu = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text()).group(1)
+    mem = int(re.search(r"MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text()).group(1))
+    debian = Path("/etc/debian_version").read_text().strip()
+    return f"{cpu.strip()}, {os.cpu_count()} cores, {mem / 2**20:.0f} GiB, Debian {debian}"
+
+
+def machine_short():
+    mem = int(re.search(r"MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text()).group(1))
+    debian = Path("/etc/debian_version").read_text().split(".")[0]
+    return f"{os.cpu_count()}c/{mem / 2**20:.0f}GiB/Deb{debian}"
+
+
+def load():
+    """The 1-minute load average (other engineers use this machine too)."""
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def versions(eodkit):
+    out = subprocess.run([eodkit, "--version"], capture_output=True, text=True).stdout.strip()
+    gdal = subprocess.run(["gdal-config", "--version"], capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(["git", "-C", SOURCE, "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    return f"{out} (commit {commit}), GDAL {gdal}, Python {platform.python_version()}"
+
+
+# ---------------------------------------------------------------- recipes and datasets
+
+
+def write_recipe(path, text):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def scene_recipe(work, name, optical, chip, dem=None, labels=None, max_nodata=0.05):
+    """Write WORK/NAME.yaml: the bench scene recipe. The grid is the optical
+    scene's own (an aligned read); DEM is warped onto it (bilinear); LABELS
+    are the mirrored census tracts (then chips need 10% labelled pixels);
+    random split, so that no guard band drops chips."""
+    mods = [f"  - {{name: optical, files: [{optical}], band_names: [blue, green, red, nir], nodata: 0}}"]
+    if dem is not None:
+        mods.append(f"  - {{name: dem, kind: dem, files: [{dem}], resampling: bilinear}}")
+    text = f"""dataset: {{name: {name}}}
+grid: {{crs: {{like: optical}}, chip_size: {chip}}}
+modalities:
+""" + "\n".join(mods) + "\n"
+    filters = f"max_nodata: {max_nodata}"
+    if labels is not None:
+        text += f"labels: {{source: {labels}, attribute: TIPO, classes: {{URBANO: 1, RURAL: 2}}}}\n"
+        filters += ", min_labeled: 0.1"
+    text += f"""filters: {{{filters}}}
+split: {{method: random, ratios: {{train: 0.8, val: 0.1, test: 0.1}}, seed: 1}}
+"""
+    return write_recipe(Path(work) / f"{name}.yaml", text)
+
+
+def describe(path):
+    """Short text for an input file: raster size, bands, type, compression
+    and CRS, or a vector's feature count; and its size on disk."""
+    import rasterio
+
+    path = Path(path)
+    mb = f"{path.stat().st_size / 2**20:.0f} MB"
+    if path.suffix == ".gpkg":
+        import fiona
+        with fiona.open(path) as layer:
+            return f"{path.name} ({len(layer)} polygons, {mb})"
+    with rasterio.open(path) as r:
+        comp = (r.compression.value if r.compression else "uncompressed")
+        return (f"{path.name} ({r.width}x{r.height} px x{r.count} {r.dtypes[0]}, {comp} "
+                f"tiled {r.block_shapes[0][0]}, EPSG:{r.crs.to_epsg()}, {mb})")
+
+
+def chips(dataset):
+    """The index of DATASET as a list of dicts (sqlite3 only), in fid order."""
+    con = sqlite3.connect(Path(dataset) / "index.gpkg")
+    con.row_factory = sqlite3.Row
+    rows = [dict(r) for r in con.execute("select * from chips order by fid")]
+    con.close()
+    return rows
+
+
+def shard(dataset, split, name, k):
+    return np.load(Path(dataset) / split / f"{name}-{k:05d}.npy", mmap_mode="r")
+
+
+def split_arrays(dataset, split, name):
+    """Every shard of array NAME of SPLIT, memory-mapped, in shard order."""
+    files = sorted((Path(dataset) / split).glob(f"{name}-*.npy"))
+    return [np.load(f, mmap_mode="r") for f in files]
+
+
+def dataset_bytes(dataset, pattern="*"):
+    return sum(f.stat().st_size for f in Path(dataset).rglob(pattern) if f.is_file())
+
+
+class Diff:
+    """Running comparison of pairs of arrays: exact, or the largest absolute
+    difference and how many values differ."""
+
+    def __init__(self):
+        self.arrays = 0
+        self.values = 0
+        self.differing = 0
+        self.max_abs = 0.0
+
+    def add(self, a, b):
+        a = np.asarray(a)
+        b = np.asarray(b)
+        if a.shape != b.shape:
+            raise AssertionError(f"shapes differ: {a.shape} vs {b.shape}")
+        self.arrays += 1
+        self.values += a.size
+        if not np.array_equal(a, b):
+            d = np.abs(a.astype(np.float64) - b.astype(np.float64))
+            self.differing += int(np.count_nonzero(d))
+            self.max_abs = max(self.max_abs, float(d.max()))
+
+    def text(self, what="chips"):
+        if self.differing == 0:
+            return f"identical ({self.arrays} {what})"
+        return (f"{self.differing} of {self.values} values differ, max abs diff "
+                f"{self.max_abs:g} ({self.arrays} {what})")
+
+
+# ---------------------------------------------------------------- perf profiles
+
+
+# Where a build spends its time: a perf sample belongs to a stage when one
+# of these eodkit functions is on its stack ("nodata check" and "audit
+# histograms" are parts of "read + align" and "audit").
+STAGES = {
+    "plan": {"ek_plan_make"},
+    "labels: load": {"ek_labels_open"},
+    "regions: tag": {"ek_regions_open", "ek_regions_tag_plan", "ek_regions_share"},
+    "read + align": {"ek_read_modality"},
+    "nodata check": {"drop_nodata"},
+    "labels: burn": {"ek_labels_render"},
+    "statistics": {"ek_moments_of", "ek_hist_add", "ek_stats_mask", "ek_refiner_add",
+                   "ek_refiner_new", "ek_refiner_result", "finish_stats"},
+    "chip copy": {"take_chip"},
+    "write shards": {"ek_shards_append", "ek_shards_close", "ek_shards_flush"},
+    "index.gpkg": {"ek_index_create", "ek_index_add", "ek_index_close"},
+    "provenance (sha256)": {"ek_write_provenance"},
+    "audit": {"eodkit_audit"},
+    "audit histograms": {"ek_audit_histograms"},
+}
+
+
+def stage_profile(cmd, workdir):
+    """CPU seconds per STAGES entry of CMD (an eodkit build), and the total,
+    as one line of text."""
+    shares, total = perf_share(cmd, STAGES, workdir)
+    parts = [f"{k} {v:.2f}" for k, v in shares.items() if v >= 0.01]
+    return f"CPU {total:.2f} s: " + ", ".join(parts) + " s"
+
+
+def perf_share(cmd, groups, workdir):
+    """Run CMD under `perf record` (software cpu-clock, DWARF call stacks) and
+    return ({group: seconds}, total CPU seconds): a sample counts for a group
+    when any frame of its stack is one of the group's function names. Each
+    sample is counted once per group."""
+    data = Path(workdir) / "perf.data"
+    hz = 499
+    subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", str(hz),
+                    "--call-graph", "dwarf,16384", "-o", data, "--", *map(str, cmd)],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    script = subprocess.run(["perf", "script", "-i", data, "-F", "ip,sym"],
+                            capture_output=True, text=True, check=True).stdout
+    data.unlink()
+    counts = {g: 0 for g in groups}
+    total = 0
+    for sample in script.split("\n\n"):
+        # each line: "<address> <symbol>"
+        frames = {line.split()[1] for line in sample.strip().splitlines() if len(line.split()) > 1}
+        if not sample.strip():
+            continue
+        total += 1
+        for g, names in groups.items():
+            if frames & names:
+                counts[g] += 1
+    return {g: n / hz for g, n in counts.items()}, total / hz
+
+
+def perf_top(cmd, workdir, n=12):
+    """Run CMD under perf and return its N hottest functions (self time) as
+    text lines 'share%  symbol'."""
+    data = Path(workdir) / "perf.data"
+    subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "499", "-o", data,
+                    "--", *map(str, cmd)], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio",
+                             "--sort", "dso,symbol", "--percent-limit", "1"],
+                            capture_output=True, text=True).stdout
+    data.unlink()
+    lines = [l.strip() for l in report.splitlines() if l.strip() and not l.startswith("#")]
+    return [re.sub(r"\s+", " ", l) for l in lines[:n]]
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
