@@ -3,12 +3,13 @@
 # CMake and fetches the demo data from Debian packages on first use.
 BUILD := build
 ASAN_BUILD := build-asan
+BENCH_BUILD := build-bench
 PYTHON := /usr/bin/python3
 JOBS := $(shell nproc)
 PREFIX := /usr/local
 CMAKE_FLAGS := -DPython3_EXECUTABLE=$(PYTHON)
 
-.PHONY: all build demo check check-release check-asan demo-data install clean
+.PHONY: all build demo check check-release check-asan demo-data install bench bench-smoke clean
 
 all: build
 
@@ -51,6 +52,15 @@ check-asan: demo-data
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 	$(PYTHON) -m pip install --no-build-isolation --no-deps --prefix $(PREFIX) ./python
+
+# Benchmarks against the Python baselines users write today: the full size
+# writes bench/RESULTS.md; bench-smoke is the small size CI runs (seconds).
+# A Release build of its own; warnings do not stop a benchmark.
+bench bench-smoke: demo-data
+	@scripts/setup-deps.sh test
+	@cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DEODKIT_TESTS=OFF -DEODKIT_WERROR=OFF $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BENCH_BUILD) -j $(JOBS)
+	$(PYTHON) bench/run $(if $(filter bench-smoke,$@),--smoke) --eodkit $(BENCH_BUILD)/eodkit
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) examples/out python/build python/eodkit.egg-info

@@ -65,7 +65,7 @@ def run(cfg):
     numpy_s, theirs = median_time(cfg, with_numpy)
     errors = {name: worst_relative_error(mod["bands"], theirs[name])
               for name, mod in stats["modalities"].items()}
-    same = "; ".join(f"{n}: worst relative difference {e:.1e}" for n, e in errors.items())
+    same = "; ".join(f"{n}: worst relative error {e:.1e}" for n, e in errors.items())
     shutil.rmtree(out)
     shares, cpu = perf_share(cmd, {"statistics": STAGES["statistics"]}, work)
     shutil.rmtree(out)

@@ -101,24 +101,21 @@ class Run:
 
 
 def run(cmd, env=None):
-    """Run CMD (a list) and return its wall time, its peak RSS (ru_maxrss of
-    the child itself, from os.wait4: other processes never count) and its
-    output. Raise on a non-zero exit, showing the end of stderr."""
+    """Run CMD (a list) and return its wall time, its peak RSS and its
+    output. The peak RSS comes from GNU time (/usr/bin/time -f %M): the
+    rusage of a child this Python process starts directly would count the
+    memory of Python itself, which the child starts as a copy of. Raise on
+    a non-zero exit, showing the end of stderr."""
     extra = dict(os.environ, **(env or {}))
-    # output goes to temporary files: pipes would fill up while we wait4()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+    with tempfile.NamedTemporaryFile("r") as rss:
         t0 = time.perf_counter()
-        proc = subprocess.Popen([str(c) for c in cmd], stdout=out, stderr=err, env=extra)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *map(str, cmd)],
+                              capture_output=True, text=True, env=extra)
         seconds = time.perf_counter() - t0
-        code = os.waitstatus_to_exitcode(status)
-        proc.returncode = code  # reaped here: keep Popen from waiting again
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    if code != 0:
-        raise RuntimeError(f"{show(cmd)} failed ({code}):\n{stderr[-3000:]}")
-    return Run(seconds, usage.ru_maxrss / 1024.0, stdout, stderr)
+        kib = rss.read().strip().splitlines()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{show(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return Run(seconds, int(kib[-1]) / 1024.0, proc.stdout, proc.stderr)
 
 
 def median_run(cfg, cmd, before=None, env=None):
@@ -203,16 +200,17 @@ def write_recipe(path, text):
     return path
 
 
-def scene_recipe(work, name, optical, chip, dem=None, labels=None, max_nodata=0.05):
+def scene_recipe(work, name, optical, chip, dem=None, labels=None, max_nodata=0.05, stride=None):
     """Write WORK/NAME.yaml: the bench scene recipe. The grid is the optical
     scene's own (an aligned read); DEM is warped onto it (bilinear); LABELS
     are the mirrored census tracts (then chips need 10% labelled pixels);
-    random split, so that no guard band drops chips."""
+    random split, so that no guard band drops chips. STRIDE (default CHIP)
+    below CHIP makes overlapping chips."""
     mods = [f"  - {{name: optical, files: [{optical}], band_names: [blue, green, red, nir], nodata: 0}}"]
     if dem is not None:
         mods.append(f"  - {{name: dem, kind: dem, files: [{dem}], resampling: bilinear}}")
     text = f"""dataset: {{name: {name}}}
-grid: {{crs: {{like: optical}}, chip_size: {chip}}}
+grid: {{crs: {{like: optical}}, chip_size: {chip}, stride: {stride or chip}}}
 modalities:
 """ + "\n".join(mods) + "\n"
     filters = f"max_nodata: {max_nodata}"
