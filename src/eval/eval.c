@@ -22,7 +22,7 @@ typedef struct group {
     const char *name; /* owned by eval.keys */
     int64_t *cm; /* k x k (truth x prediction), or multilabel k x [tn, fp, fn, tp] */
     int64_t *sums;
-    size_t *units; /* its units (into eval.unit_sums) */
+    const size_t *units; /* its units (rows of the sums it is resampled from) */
     size_t nunits, chips;
     double value[EK_M_COUNT], low[EK_M_COUNT], high[EK_M_COUNT];
 } group;
@@ -40,6 +40,7 @@ typedef struct eval {
     ek_names block_keys;              /* the spatial blocks' keys */
     int32_t *chip_group, *chip_block; /* per chip of the set */
     size_t *chip_unit;
+    size_t *identity; /* 0, 1, 2, ...: the units of groups point into it */
     group all;
     group *groups;
     size_t ngroups;
@@ -135,18 +136,24 @@ static int make_units(eval *e)
 
         e->chip_unit[i] = (size_t)(at - keys);
     }
-    /* units in key order are grouped by group: hand each group its range */
+    /* 0, 1, 2, ...: units in key order come group by group, so a group's
+       units are a run of these, and the whole's blocks their start */
+    e->identity =
+        ek_calloc(e->ctx, (u > nblocks ? u : (size_t)nblocks) + 1, sizeof *e->identity);
+    if (e->identity == NULL) {
+        free(keys);
+        return EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < (u > nblocks ? u : (size_t)nblocks); i++) {
+        e->identity[i] = i;
+    }
     for (u = 0; u < e->nunits; u++) {
         group *g = &e->groups[keys[u] / nblocks];
 
-        if (g->units == NULL) {
-            g->units = ek_calloc(e->ctx, e->nunits, sizeof *g->units);
-            if (g->units == NULL) {
-                free(keys);
-                return EODKIT_ERR_NOMEM;
-            }
+        if (g->nunits == 0) {
+            g->units = e->identity + u;
         }
-        g->units[g->nunits++] = u;
+        g->nunits++;
     }
     free(keys);
     return EODKIT_OK;
@@ -585,9 +592,7 @@ static int run_bootstrap(eval *e)
 
     e->samples = ek_calloc(e->ctx, n * EK_M_COUNT + 1, sizeof *e->samples);
     e->scratch = ek_calloc(e->ctx, n + 1, sizeof *e->scratch);
-    /* the whole resamples every block, whatever groups its chips are in */
-    e->all.units = ek_calloc(e->ctx, e->block_keys.n + 1, sizeof *e->all.units);
-    if (e->samples == NULL || e->scratch == NULL || e->all.units == NULL) {
+    if (e->samples == NULL || e->scratch == NULL) {
         return EODKIT_ERR_NOMEM;
     }
     for (m = 0; m < EK_M_COUNT; m++) {
@@ -597,9 +602,9 @@ static int run_bootstrap(eval *e)
             return EODKIT_ERR_NOMEM;
         }
     }
-    for (i = 0; i < e->block_keys.n; i++) {
-        e->all.units[e->all.nunits++] = i;
-    }
+    /* the whole resamples every block, whatever groups its chips are in */
+    e->all.units = e->identity;
+    e->all.nunits = e->block_keys.n;
     rank_groups(e);
     rc = measure(e, &e->all, e->block_sums, e->opt.seed, -1);
     for (i = 0; i < e->ngroups && rc == EODKIT_OK; i++) {
@@ -806,7 +811,6 @@ static void group_clear(group *g)
 {
     free(g->cm);
     free(g->sums);
-    free(g->units);
 }
 
 int eodkit_eval(eodkit_ctx *ctx, const char *dataset_dir, const char *pred_path,
@@ -878,6 +882,7 @@ int eodkit_eval(eodkit_ctx *ctx, const char *dataset_dir, const char *pred_path,
     free(e.chip_group);
     free(e.chip_block);
     free(e.chip_unit);
+    free(e.identity);
     ek_names_free(&e.keys);
     ek_names_free(&e.block_keys);
     ek_pred_close(&e.pred);
