@@ -18,6 +18,17 @@ int cmd_serve(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_mosaic(int argc, char **argv);
 int cmd_preview(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+
+/*
+** MPI (cli/mpi.c; a no-op when eodkit is built without MPI or not started
+** by mpirun): start MPI and give this process's RANK and the number of
+** RANKS (0 and 1 outside mpirun); whether every rank's status is EODKIT_OK
+** (collective); and shutting MPI down.
+*/
+int cli_mpi_begin(eodkit_ctx *ctx, int *rank, int *ranks);
+int cli_mpi_all_ok(int status);
+void cli_mpi_end(void);
 
 /* Print the --help page of subcommand NAME to OUT. Return EODKIT_OK. */
 int cli_help(const char *name, FILE *out);

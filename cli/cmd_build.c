@@ -1,7 +1,9 @@
 /*
-** CLI: `eodkit build RECIPE [-j N] [-o DIR] [--overwrite]`. Loads the
-** recipe, builds, shows a progress bar on a terminal, prints the JSON
-** summary on stdout and the audit's warnings on stderr.
+** CLI: `eodkit build RECIPE [-j N] [-o DIR] [--overwrite] [--resume]
+** [--part I/N]`. Loads the recipe, builds, shows a progress bar on a
+** terminal, prints the JSON summary on stdout and the audit's warnings on
+** stderr. Under mpirun each process builds one part and the first merges
+** them (cli/mpi.c).
 */
 #include <getopt.h>
 #include <stdio.h>
@@ -68,6 +70,25 @@ static void show_progress(void *arg, long long done, long long total)
     fflush(stderr);
 }
 
+/*
+** Under mpirun, after every rank built its part (status RC): when all
+** succeeded, rank 0 merges the parts into the dataset and gets the summary;
+** the other ranks end quietly. A rank that failed reports its own error.
+*/
+static int merge_ranks(eodkit_ctx *ctx, const eodkit_recipe *recipe,
+                       eodkit_build_options *opt, int rank, int rc, char **summary)
+{
+    int all_ok = cli_mpi_all_ok(rc);
+
+    eodkit_free(*summary);
+    *summary = NULL;
+    if (rc != EODKIT_OK || !all_ok || rank != 0) {
+        return rc;
+    }
+    opt->resume = 0;
+    return eodkit_merge(ctx, recipe, opt, summary);
+}
+
 int cmd_build(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -76,6 +97,8 @@ int cmd_build(int argc, char **argv)
         {"overwrite", no_argument, NULL, 'w'},
         {"regions", required_argument, NULL, 'r'},
         {"region-field", required_argument, NULL, 'f'},
+        {"resume", no_argument, NULL, 'R'},
+        {"part", required_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     eodkit_build_options opt;
@@ -83,8 +106,8 @@ int cmd_build(int argc, char **argv)
     eodkit_recipe *recipe = NULL;
     char *summary = NULL;
     progress prog = {0};
-    char *end;
-    int c, rc;
+    char *end, extra;
+    int c, rc, rank = 0, ranks = 1;
 
     eodkit_build_options_init(&opt);
     optind = 1;
@@ -109,6 +132,18 @@ int cmd_build(int argc, char **argv)
         case 'f':
             opt.region_field = optarg;
             break;
+        case 'R':
+            opt.resume = 1;
+            break;
+        case 'p':
+            if (sscanf(optarg, "%d/%d%c", &opt.part_index, &opt.part_count, &extra) !=
+                    2 ||
+                opt.part_count < 1 || opt.part_index < 0 ||
+                opt.part_index >= opt.part_count) {
+                return cli_usage_error("build",
+                                       "--part needs I/N with 0 <= I < N, e.g. 0/4");
+            }
+            break;
         case 'h':
             return cli_help("build", stdout);
         default:
@@ -123,25 +158,45 @@ int cmd_build(int argc, char **argv)
         fprintf(stderr, "eodkit: error: out of memory\n");
         return EODKIT_ERR_NOMEM;
     }
-    rc = eodkit_recipe_load(ctx, argv[optind], &recipe);
+    rc = cli_mpi_begin(ctx, &rank, &ranks);
+    if (rc == EODKIT_OK && ranks > 1 && opt.part_count > 1) {
+        cli_mpi_end();
+        eodkit_ctx_free(ctx);
+        return cli_usage_error("build", "--part and mpirun do not go together");
+    }
+    if (rc == EODKIT_OK) {
+        rc = eodkit_recipe_load(ctx, argv[optind], &recipe);
+    }
     if (rc == EODKIT_OK) {
         cli_catch_interrupt();
-        prog.tty = isatty(STDERR_FILENO);
+        prog.tty = rank == 0 && isatty(STDERR_FILENO);
         prog.start = prog.last = now();
         opt.progress = show_progress;
         opt.progress_arg = &prog;
         opt.cancel = &cli_interrupted;
+        if (ranks > 1) {
+            opt.part_index = rank;
+            opt.part_count = ranks;
+        }
         rc = eodkit_build(ctx, recipe, &opt, &summary);
     }
-    if (rc == EODKIT_OK) {
+    if (ranks > 1) {
+        rc = merge_ranks(ctx, recipe, &opt, rank, rc, &summary);
+    }
+    if (rc == EODKIT_OK && summary != NULL) {
         printf("%s\n", summary);
         print_warnings(summary);
-    } else {
+    } else if (rc != EODKIT_OK) {
         if (prog.tty && prog.last > prog.start) {
             fputc('\n', stderr);
         }
         cli_report(ctx);
+        if (rc == EODKIT_ERR_CANCELLED) {
+            fprintf(stderr, "eodkit: the work done so far is kept: run the same "
+                            "command with --resume to continue\n");
+        }
     }
+    cli_mpi_end();
     eodkit_free(summary);
     eodkit_recipe_free(recipe);
     eodkit_ctx_free(ctx);

@@ -5,9 +5,12 @@ from ../shared/data (EODKIT_SHARED_DATA) and the demo data in
 examples/data (fetched by `make demo` / `make check`)."""
 import json
 import os
+import re
+import shlex
 import shutil
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -105,3 +108,43 @@ def grid_window(ds, row):
 
 def copy_tree(src, dst):
     shutil.copytree(src, dst, symlinks=True)
+
+
+def same_tree(a, b):
+    """Assert folders A and B hold the same files with the same bytes; return
+    how many files."""
+    import filecmp
+    a, b = Path(a), Path(b)
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert files_a == files_b
+    for rel in files_a:
+        assert filecmp.cmp(a / rel, b / rel, shallow=False), f"{rel} differs"
+    return len(files_a)
+
+
+def demo_workdir(folder, demo):
+    """FOLDER laid out as the repository for the examples of a command page:
+    examples/olinda.yaml, examples/data (the demo data) and the demo dataset
+    built from them in examples/out/olinda. Returns FOLDER."""
+    (folder / "examples").mkdir()
+    shutil.copy(SOURCE / "examples/olinda.yaml", folder / "examples/olinda.yaml")
+    (folder / "examples/data").symlink_to(demo)
+    run("build", "examples/olinda.yaml", "--overwrite", cwd=folder)
+    return folder
+
+
+def run_page_examples(page, folder):
+    """Run the examples of command page PAGE (its indented `python3 ...` and
+    `eodkit ...` lines after "Examples") in FOLDER, in order; return what
+    each eodkit line printed (each must succeed without a word on stderr)."""
+    section = page.read_text().split("Examples", 1)[1]
+    outputs = []
+    for line in re.findall(r"^    ((?:python3|eodkit) .*)$", section, re.M):
+        if line.startswith("python3"):
+            subprocess.run([sys.executable, *shlex.split(line)[1:]], cwd=folder, check=True)
+            continue
+        proc = run(*shlex.split(line)[1:], cwd=folder)
+        assert proc.stderr == "", line
+        outputs.append(proc.stdout)
+    return outputs

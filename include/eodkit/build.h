@@ -42,10 +42,18 @@ typedef struct eodkit_build_options {
        "continent"). */
     const char *regions_path;
     const char *region_field;
+    /* Continue the build a killed or interrupted run left in the output
+       folder's .partial folder (or part folder), reusing its finished work
+       units; the result is byte-identical to an uninterrupted build. */
+    int resume;
+    /* With PART_COUNT > 1: build only part PART_INDEX (0-based) of
+       PART_COUNT into <output>.parts/, for eodkit_merge() to join. */
+    int part_index;
+    int part_count;
 } eodkit_build_options;
 
 /* Fill OPT with the defaults: 1 thread, the recipe's output folder, no
-   overwrite, no progress, no cancel flag. */
+   overwrite, no progress, no cancel flag, no resume, the whole build. */
 void eodkit_build_options_init(eodkit_build_options *opt);
 
 /*
@@ -59,8 +67,23 @@ void eodkit_build_options_init(eodkit_build_options *opt);
 ** On success *SUMMARY_JSON (free with eodkit_free) holds a JSON object:
 ** chips written, rejected per reason, chips per split, the audit's verdict,
 ** bias indices and warnings ("audit"), seconds.
+**
+** With OPT->part_count > 1 only that part's work units are built, into
+** <output>.parts/<i>-of-<n>/; the dataset appears when eodkit_merge() joins
+** all parts. The summary then describes the part.
 */
 int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
+                 const eodkit_build_options *opt, char **summary_json /* OUT */);
+
+/*
+** Join the parts eodkit_build() wrote with OPT->part_count = N into the
+** dataset at the output folder: byte-identical to a build in one process.
+** Every part must be complete and built from the same recipe and inputs.
+** OPT->part_count gives N (0: found from the parts present). The parts
+** folder is removed once the dataset is in place. Summary as for
+** eodkit_build().
+*/
+int eodkit_merge(eodkit_ctx *ctx, const eodkit_recipe *recipe,
                  const eodkit_build_options *opt, char **summary_json /* OUT */);
 
 #ifdef __cplusplus

@@ -1,13 +1,19 @@
 /*
-** Build: the pipeline driver. build.c sets the stages up, runs the work
-** units on the pool and finishes the dataset; unit.c is what one worker
-** does with one work unit (read, mask, label, filter, cut chips,
-** accumulate); modality.c reads one modality over a unit (one image, a
-** mosaic through time, or a stack of acquisitions).
+** Build: the pipeline driver. setup.c makes everything that is fixed before
+** a pixel is read (plan, regions, labels, masks, splits); run.c runs work
+** units into a folder, with a checkpoint after each (resume, parts);
+** merge.c joins parts; finish.c turns written chips into a dataset (index,
+** statistics, metadata, audit); build.c holds the public entry points.
+** unit.c is what one worker does with one work unit (read, mask, label,
+** filter, cut chips); read_modality.c reads one modality over a unit (one
+** image, a mosaic through time, or a stack of acquisitions).
 */
 #ifndef EK_BUILD_H
 #define EK_BUILD_H
 
+#include <jansson.h>
+
+#include "eodkit/build.h"
 #include "write/ek_write.h"
 
 /* Shared by all workers, read-only while they run. */
@@ -35,6 +41,9 @@ typedef enum ek_reject {
     EK_REJECT_COUNT
 } ek_reject;
 
+/* Their names in summaries and checkpoints (NULL for EK_KEEP). */
+extern const char *const ek_reject_names[EK_REJECT_COUNT];
+
 /* A chip of a unit, kept or not. */
 typedef struct ek_unit_chip {
     size_t chip_id;
@@ -58,7 +67,6 @@ typedef struct ek_unit_result {
     size_t nchips;     /* chips with a split; chip k's arrays are at slot k */
     ek_unit_chip *chips;
     unsigned char **data; /* per array: nchips slots, contiguous */
-    ek_moments **moments; /* [modality][band] over kept training chips, in chip order */
 } ek_unit_result;
 
 /* One modality over one unit window (band-sequential planes). */
@@ -79,7 +87,7 @@ typedef struct ek_modality_buffers {
     double *step_cloud;  /* worst masked share of the chosen steps */
 } ek_modality_buffers;
 
-/* Per worker: GDAL handles, buffers and order-independent accumulators. */
+/* Per worker: GDAL handles and buffers. */
 typedef struct ek_worker {
     const ek_build *b;
     ek_reader *reader;
@@ -87,14 +95,107 @@ typedef struct ek_worker {
     void *unit_labels;
     unsigned char *label_raw; /* raster labels: values before remapping */
     uint8_t *label_valid;
-    uint8_t *chip_valid;     /* scratch: one chip's validity (required modalities) */
-    uint8_t *band_valid;     /* scratch: one chip band's statistics mask */
-    uint64_t *chip_hist;     /* scratch: one chip's class histogram */
-    uint64_t ***hist;        /* [modality][band][EK_HIST_BINS], training chips */
-    uint64_t **class_pixels; /* [split][class id] */
-    uint64_t **class_chips;
-    uint64_t **label_chips;
+    uint8_t *chip_valid; /* scratch: one chip's validity (required modalities) */
+    uint64_t *chip_hist; /* scratch: one chip's class histogram */
 } ek_worker;
+
+/* ---- setup.c ---- */
+
+/*
+** Set B up for RECIPE with OPT's region layer: plan, region tags, labels,
+** mask polygons, splits and array descriptions. Free with ek_build_clear
+** (also after a failure).
+*/
+int ek_build_setup(eodkit_ctx *ctx, const ek_recipe *recipe,
+                   const eodkit_build_options *opt, ek_build *b /* OUT */);
+void ek_build_clear(ek_build *b);
+
+/* What the build's output depends on, as a SHA-256 hex digest: eodkit's
+   version, the recipe text, and the name, size and modification time of
+   every input file. A checkpoint or part is only reused when it matches. */
+int ek_build_fingerprint(eodkit_ctx *ctx, const ek_build *b, char hex[65]);
+
+/* ---- run.c ---- */
+
+/* Files of a run's folder that are not part of a dataset. */
+#define EK_JOURNAL_FILE ".eodkit-journal"
+#define EK_CHECKPOINT_FILE ".eodkit-checkpoint.json"
+
+/* Work units run into one folder: the chips' shards, their journal, and the
+   checkpoint saying how far it got. */
+typedef struct ek_run {
+    char *dir;
+    char fingerprint[65];
+    size_t first_unit, end_unit; /* the units to build */
+    size_t next_unit;            /* units [first_unit, next_unit) are written */
+    uint64_t kept;
+    uint64_t rejected[EK_REJECT_COUNT];
+    ek_shards *shards; /* after the run: closed, with the chip counts */
+} ek_run;
+
+/*
+** Build units [RUN->first_unit, RUN->end_unit) into folder RUN->dir (which
+** exists) with OPT's threads, progress and cancel flag, shards of at most
+** SHARD_BYTES. With RESUME, a checkpoint left there by a killed run of the
+** same build (same fingerprint and units) is continued; a checkpoint of
+** another build is an error; without one the run starts afresh. After each
+** unit the chips are handed to the operating system and the checkpoint
+** replaced, so a process killed at any point loses at most the units in
+** flight. On success the shards are closed and the journal complete.
+*/
+int ek_run_units(eodkit_ctx *ctx, const ek_build *b, const eodkit_build_options *opt,
+                 long long shard_bytes, int resume, ek_run *run);
+void ek_run_clear(ek_run *run);
+
+/*
+** Read checkpoint PATH into RUN (next unit, counts), the chips per split
+** into ROWS (one per split), the journal's length into *JOURNAL_BYTES and
+** whether the run was complete into *COMPLETE. The checkpoint must have
+** RUN's fingerprint and units, else EODKIT_ERR_INPUT naming PATH.
+*/
+int ek_run_load_checkpoint(eodkit_ctx *ctx, const ek_build *b, const char *path,
+                           ek_run *run, int64_t *rows, int64_t *journal_bytes,
+                           int *complete);
+
+/* Candidate chips of work units [FIRST, END). */
+long long ek_run_candidates(const ek_plan *p, size_t first, size_t end);
+
+/* The units of part I of N: contiguous ranges holding about equal numbers
+   of candidate chips (a function of the plan alone). */
+void ek_run_part_units(const ek_plan *p, int i, int n, size_t *first, size_t *end);
+
+/* Fault injection for the resume tests (doc/scaling.md): when the
+   environment variable EODKIT_CRASH_AT is POINT (or "POINT:N" and N is
+   given), the process kills itself with SIGKILL. */
+void ek_crash_point(const char *point, long n);
+
+/* ---- merge.c ---- */
+
+/*
+** Join the N complete parts under folder PARTS (built with --part i/N from
+** the same recipe and inputs: same fingerprint) into RUN->dir, as one run
+** over every unit would have written them.
+*/
+int ek_merge_parts(eodkit_ctx *ctx, const ek_build *b, const char *parts, int n,
+                   ek_run *run);
+
+/* Folder of part I of N under PARTS (allocated). */
+char *ek_part_dir(eodkit_ctx *ctx, const char *parts, int i, int n);
+
+/* ---- finish.c ---- */
+
+/*
+** Turn the chips RUN wrote into a dataset in RUN->dir: index.gpkg from the
+** journal, statistics of the training split from its shards (THREADS
+** threads; the numbers do not depend on them), stats.json, collection.json,
+** provenance.json, recipe.yaml, then the audit. Removes the journal and the
+** checkpoint. *FINDINGS receives the audit's verdict, bias indices and
+** warnings for the build summary.
+*/
+int ek_finish(eodkit_ctx *ctx, const ek_build *b, const ek_run *run, int threads,
+              json_t **findings /* OUT */);
+
+/* ---- unit.c ---- */
 
 int ek_worker_init(eodkit_ctx *ctx, const ek_build *b, ek_worker *w);
 void ek_worker_clear(ek_worker *w);

@@ -2,9 +2,9 @@
 ** Build: one work unit on one worker. Reads every modality over the unit's
 ** window (read_modality.c), renders the labels, then for each chip of the
 ** unit that has a split: measures nodata, cloud and labelled shares, checks
-** optional modalities and stacks, applies the filters, cuts the kept chips
-** out and accumulates the training statistics. Nothing here touches shared
-** state: results go to the committer in build.c.
+** optional modalities and stacks, applies the filters and cuts the kept
+** chips out. Nothing here touches shared state: results go to the committer
+** in run.c.
 */
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,34 +13,6 @@
 
 #include "core/ek_time.h"
 #include "ek_build.h"
-
-static void **calloc_table(eodkit_ctx *ctx, size_t rows, size_t cols, size_t size)
-{
-    void **t = ek_calloc(ctx, rows, sizeof *t);
-    size_t r;
-
-    for (r = 0; t != NULL && r < rows; r++) {
-        t[r] = ek_calloc(ctx, cols, size);
-        if (t[r] == NULL) {
-            while (r > 0) {
-                free(t[--r]);
-            }
-            free(t);
-            return NULL;
-        }
-    }
-    return t;
-}
-
-static void free_table(void **t, size_t rows)
-{
-    size_t r;
-
-    for (r = 0; t != NULL && r < rows; r++) {
-        free(t[r]);
-    }
-    free(t);
-}
 
 /* Buffers for modality M over the largest unit window (PLANE pixels) and up
    to UNIT_CHIPS chips. */
@@ -96,7 +68,7 @@ int ek_worker_init(eodkit_ctx *ctx, const ek_build *b, ek_worker *w)
     size_t plane = (size_t)p->unit_w * (size_t)p->unit_h;
     size_t chip = (size_t)p->chip_w * (size_t)p->chip_h;
     size_t unit_chips = (size_t)p->unit_chips * (size_t)p->unit_chips;
-    size_t m, nsplits = b->split->nsplits;
+    size_t m;
     int max_bands = 1, rc = EODKIT_OK;
 
     memset(w, 0, sizeof *w);
@@ -108,35 +80,20 @@ int ek_worker_init(eodkit_ctx *ctx, const ek_build *b, ek_worker *w)
     rc = ek_reader_new(ctx, p->nsources + 1, p->unit_w, p->unit_h, max_bands,
                        &w->reader);
     w->mods = ek_calloc(ctx, p->nmodalities, sizeof *w->mods);
-    w->hist = ek_calloc(ctx, p->nmodalities, sizeof *w->hist);
     w->chip_valid = ek_calloc(ctx, chip, 1);
-    w->band_valid = ek_calloc(ctx, chip, 1);
-    if (rc == EODKIT_OK && (w->mods == NULL || w->hist == NULL ||
-                            w->chip_valid == NULL || w->band_valid == NULL)) {
+    if (rc == EODKIT_OK && (w->mods == NULL || w->chip_valid == NULL)) {
         rc = EODKIT_ERR_NOMEM;
     }
     for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
         rc = init_modality(ctx, &p->modalities[m], plane, unit_chips, &w->mods[m]);
-        w->hist[m] = (uint64_t **)calloc_table(ctx, (size_t)p->modalities[m].nbands,
-                                               EK_HIST_BINS, sizeof(uint64_t));
-        if (rc == EODKIT_OK && w->hist[m] == NULL) {
-            rc = EODKIT_ERR_NOMEM;
-        }
     }
     if (rc == EODKIT_OK && b->labels != NULL) {
         w->unit_labels = ek_calloc(ctx, plane, (size_t)ek_dtype_size(b->labels->dtype));
         w->label_raw = ek_calloc(ctx, plane, sizeof(double));
         w->label_valid = ek_calloc(ctx, plane, 1);
         w->chip_hist = ek_calloc(ctx, (size_t)b->nclass_ids, sizeof *w->chip_hist);
-        w->class_pixels = (uint64_t **)calloc_table(ctx, nsplits, (size_t)b->nclass_ids,
-                                                    sizeof(uint64_t));
-        w->class_chips = (uint64_t **)calloc_table(ctx, nsplits, (size_t)b->nclass_ids,
-                                                   sizeof(uint64_t));
-        w->label_chips = (uint64_t **)calloc_table(ctx, nsplits, (size_t)b->nclass_ids,
-                                                   sizeof(uint64_t));
         if (w->unit_labels == NULL || w->label_raw == NULL || w->label_valid == NULL ||
-            w->chip_hist == NULL || w->class_pixels == NULL || w->class_chips == NULL ||
-            w->label_chips == NULL) {
+            w->chip_hist == NULL) {
             rc = EODKIT_ERR_NOMEM;
         }
     }
@@ -146,28 +103,18 @@ int ek_worker_init(eodkit_ctx *ctx, const ek_build *b, ek_worker *w)
 void ek_worker_clear(ek_worker *w)
 {
     const ek_plan *p = w->b != NULL ? w->b->plan : NULL;
-    size_t m, nsplits = w->b != NULL ? w->b->split->nsplits : 0;
+    size_t m;
 
-    for (m = 0; p != NULL && m < p->nmodalities; m++) {
-        if (w->mods != NULL) {
-            clear_modality(&w->mods[m]);
-        }
-        if (w->hist != NULL) {
-            free_table((void **)w->hist[m], (size_t)p->modalities[m].nbands);
-        }
+    for (m = 0; p != NULL && w->mods != NULL && m < p->nmodalities; m++) {
+        clear_modality(&w->mods[m]);
     }
     ek_reader_free(w->reader);
     free(w->mods);
-    free(w->hist);
     free(w->chip_valid);
-    free(w->band_valid);
     free(w->unit_labels);
     free(w->label_raw);
     free(w->label_valid);
     free(w->chip_hist);
-    free_table((void **)w->class_pixels, nsplits);
-    free_table((void **)w->class_chips, nsplits);
-    free_table((void **)w->label_chips, nsplits);
     memset(w, 0, sizeof *w);
 }
 
@@ -190,10 +137,6 @@ void ek_unit_result_free(void *result)
         free(r->data[k]);
     }
     free(r->data);
-    for (k = 0; r->moments != NULL && r->moments[k] != NULL; k++) {
-        free(r->moments[k]);
-    }
-    free(r->moments);
     free(r);
 }
 
@@ -553,40 +496,7 @@ static int chip_provenance(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
                                                                   : EODKIT_OK;
 }
 
-/* Training statistics of one kept chip (its arrays already cut). */
-static void accumulate_stats(const ek_build *b, ek_worker *w, ek_unit_result *res,
-                             size_t k, const int *present)
-{
-    const ek_plan *p = b->plan;
-    size_t npx = (size_t)p->chip_w * (size_t)p->chip_h, m;
-
-    for (m = 0; m < p->nmodalities; m++) {
-        const ek_modality *mod = &p->modalities[m];
-        size_t dsize = (size_t)ek_dtype_size(mod->dtype);
-        const unsigned char *chip = res->data[m] + k * b->arrays[m].chip_bytes;
-        int band, s;
-
-        if (!present[m]) {
-            continue;
-        }
-        for (s = 0; s < mod->steps; s++) {
-            for (band = 0; band < mod->nbands; band++) {
-                const unsigned char *plane =
-                    chip +
-                    ((size_t)s * (size_t)mod->nbands + (size_t)band) * npx * dsize;
-                ek_moments mo;
-
-                ek_stats_mask(plane, mod->dtype, mod->has_nodata, mod->nodata, npx,
-                              w->band_valid);
-                ek_moments_of(&mo, plane, mod->dtype, w->band_valid, npx);
-                ek_moments_merge(&res->moments[m][band], &mo);
-                ek_hist_add(w->hist[m][band], plane, mod->dtype, w->band_valid, npx);
-            }
-        }
-    }
-}
-
-/* Judge chip K; when kept, cut its arrays and account for it. */
+/* Judge chip K; when kept, cut its arrays and describe it. */
 static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
                      const ek_unit_view *v, size_t k, ek_unit_result *res)
 {
@@ -595,7 +505,7 @@ static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
     ek_unit_chip *uc = &res->chips[k];
     ek_window cw = ek_plan_chip(p, v->chip_ids[k]).window;
     size_t npx = (size_t)cw.w * (size_t)cw.h, m;
-    int present[64], short_stack, c, rc = EODKIT_OK;
+    int present[64], short_stack, rc = EODKIT_OK;
 
     uc->chip_id = v->chip_ids[k];
     uc->split = b->split->chip_split[uc->chip_id];
@@ -630,16 +540,6 @@ static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
                    &uc->label);
         uc->class_hist = hist_json(ctx, w->chip_hist, b->nclass_ids);
         rc = uc->class_hist == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
-        for (c = 0; rc == EODKIT_OK && c < b->nclass_ids; c++) {
-            w->class_pixels[uc->split][c] += w->chip_hist[c];
-            w->class_chips[uc->split][c] += w->chip_hist[c] > 0;
-        }
-        if (uc->label >= 0) {
-            w->label_chips[uc->split][uc->label]++;
-        }
-    }
-    if (rc == EODKIT_OK && uc->split == b->train) {
-        accumulate_stats(b, w, res, k, present);
     }
     return rc;
 }
@@ -647,26 +547,17 @@ static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
 static int alloc_result(eodkit_ctx *ctx, const ek_build *b, size_t nchips,
                         ek_unit_result *res)
 {
-    const ek_plan *p = b->plan;
-    size_t a, m;
+    size_t a;
 
     res->nchips = nchips;
     res->chips = ek_calloc(ctx, nchips, sizeof *res->chips);
     res->data = ek_calloc(ctx, b->narrays + 1, sizeof *res->data);
-    res->moments = ek_calloc(ctx, p->nmodalities + 1, sizeof *res->moments);
-    if (res->chips == NULL || res->data == NULL || res->moments == NULL) {
+    if (res->chips == NULL || res->data == NULL) {
         return EODKIT_ERR_NOMEM;
     }
     for (a = 0; a < b->narrays; a++) {
         res->data[a] = ek_calloc(ctx, nchips, b->arrays[a].chip_bytes);
         if (res->data[a] == NULL) {
-            return EODKIT_ERR_NOMEM;
-        }
-    }
-    for (m = 0; m < p->nmodalities; m++) {
-        res->moments[m] =
-            ek_calloc(ctx, (size_t)p->modalities[m].nbands, sizeof *res->moments[m]);
-        if (res->moments[m] == NULL) {
             return EODKIT_ERR_NOMEM;
         }
     }

@@ -48,6 +48,9 @@ void ek_fs_free_list(char **paths, size_t n);
 /* Write the lowercase hex SHA-256 of file PATH into HEX (65 bytes). */
 int ek_fs_sha256(eodkit_ctx *ctx, const char *path, char hex[65]);
 
+/* Write the lowercase hex SHA-256 of the N bytes of DATA into HEX. */
+int ek_sha256_hex(eodkit_ctx *ctx, const void *data, size_t n, char hex[65]);
+
 /* Write LEN bytes of DATA to a new file PATH (replacing it). */
 int ek_fs_write_file(eodkit_ctx *ctx, const char *path, const void *data, size_t len);
 

@@ -11,8 +11,9 @@
 #include "ek_ctx.h"
 
 typedef struct ek_pool_job {
-    size_t units; /* work units 0 .. units-1 */
-    int threads;  /* worker threads; 1 runs every unit on the calling thread */
+    size_t first; /* work units first .. units-1 */
+    size_t units;
+    int threads; /* worker threads; 1 runs every unit on the calling thread */
     /* Per-worker state, THREADS entries, owned by the caller; worker i only
        ever touches worker_state[i]. */
     void **worker_state;

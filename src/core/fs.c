@@ -195,6 +195,20 @@ void ek_fs_free_list(char **paths, size_t n)
     free(paths);
 }
 
+int ek_sha256_hex(eodkit_ctx *ctx, const void *data, size_t n, char hex[65])
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0, i;
+
+    if (EVP_Digest(data, n, digest, &dlen, EVP_sha256(), NULL) != 1) {
+        return ek_error(ctx, EODKIT_ERR_INTERNAL, "SHA-256 unavailable");
+    }
+    for (i = 0; i < dlen && i < 32; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    }
+    return EODKIT_OK;
+}
+
 int ek_fs_sha256(eodkit_ctx *ctx, const char *path, char hex[65])
 {
     int rc = EODKIT_OK;

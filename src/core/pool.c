@@ -85,7 +85,7 @@ static int run_inline(eodkit_ctx *ctx, const ek_pool_job *job)
 {
     size_t unit;
 
-    for (unit = 0; unit < job->units; unit++) {
+    for (unit = job->first; unit < job->units; unit++) {
         void *result = NULL;
         int rc;
 
@@ -112,7 +112,7 @@ static int commit_in_order(eodkit_ctx *ctx, pool *p)
     const ek_pool_job *job = p->job;
     size_t unit;
 
-    for (unit = 0; unit < job->units; unit++) {
+    for (unit = job->first; unit < job->units; unit++) {
         slot *s = &p->slots[unit % p->window];
         slot taken;
         int rc;
@@ -154,10 +154,11 @@ int ek_pool_run(eodkit_ctx *ctx, const ek_pool_job *job)
     int started = 0;
     size_t i;
 
-    if (job->threads <= 1 || job->units <= 1) {
+    if (job->threads <= 1 || job->units <= job->first + 1) {
         return run_inline(ctx, job);
     }
     p.job = job;
+    p.next_unit = p.committed = job->first;
     p.window = 2 * (size_t)job->threads;
     p.slots = ek_calloc(ctx, p.window, sizeof *p.slots);
     workers = ek_calloc(ctx, (size_t)job->threads, sizeof *workers);

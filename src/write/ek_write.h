@@ -27,9 +27,11 @@ typedef struct ek_output {
 /*
 ** Prepare to build into FINAL: refuse an existing FINAL unless OVERWRITE (and
 ** even then unless it is an eodkit dataset or empty); clear a stale partial
-** build of ours; create the temporary folder.
+** build of ours, or with RESUME keep it to continue; create the temporary
+** folder.
 */
-int ek_output_begin(eodkit_ctx *ctx, const char *final, int overwrite, ek_output *out);
+int ek_output_begin(eodkit_ctx *ctx, const char *final, int overwrite, int resume,
+                    ek_output *out);
 
 /* Move the finished temporary folder into place (replacing FINAL). */
 int ek_output_commit(eodkit_ctx *ctx, ek_output *out);
@@ -68,13 +70,27 @@ int ek_shards_new(eodkit_ctx *ctx, const char *dir, const ek_array_desc *arrays,
 int ek_shards_append(eodkit_ctx *ctx, ek_shards *shards, int s, const void *const *data,
                      int *shard, int64_t *row);
 
+/* Hand every appended chip to the operating system (a process killed after
+   this loses none of them). */
+int ek_shards_flush(eodkit_ctx *ctx, ek_shards *shards);
+
+/*
+** Continue writing shards a killed build left in the writer's folder: split
+** s holds TOTALS[s] chips (as a checkpoint recorded). Shard files are cut
+** back to those chips and later shards removed, so appending continues as
+** if the build had never stopped. Call right after ek_shards_new.
+*/
+int ek_shards_resume(eodkit_ctx *ctx, ek_shards *shards, const int64_t *totals);
+
 /* Finish every open shard (final headers). Then free with ek_shards_free. */
 int ek_shards_close(eodkit_ctx *ctx, ek_shards *shards);
 void ek_shards_free(ek_shards *shards);
 
-/* Chips written to split S, and the number of its shards. */
+/* Chips written to split S, the number of its shards, and the chips of
+   every shard but the last. */
 int64_t ek_shards_count(const ek_shards *shards, int s);
 int ek_shards_files(const ek_shards *shards, int s);
+int64_t ek_shards_rows_per_shard(const ek_shards *shards);
 
 /* Bytes of the .npy header eodkit writes for DESC (data starts there). */
 size_t ek_npy_header_bytes(const ek_array_desc *desc);
@@ -138,6 +154,34 @@ const uint64_t *ek_index_region_chips(const ek_index *index, size_t *n);
 /* Commit and close the file. Then free with ek_index_free. */
 int ek_index_close(eodkit_ctx *ctx, ek_index *index);
 void ek_index_free(ek_index *index);
+
+/* ---- the chip journal (index rows in commit order, see journal.c) ---- */
+
+typedef struct ek_journal ek_journal;
+
+/* Open journal PATH for appending: a new, empty one when KEEP is 0, else the
+   existing file cut back to its first KEEP bytes (a checkpoint's). */
+int ek_journal_open(eodkit_ctx *ctx, const char *path, int64_t keep,
+                    ek_journal **journal /* OUT */);
+
+/* Append row R (its grid, window, block and region are not stored: they
+   follow from the chip id). */
+int ek_journal_add(eodkit_ctx *ctx, ek_journal *journal, const ek_index_row *r);
+
+/* Bytes in the journal so far, and handing them to the operating system. */
+int64_t ek_journal_bytes(const ek_journal *journal);
+int ek_journal_flush(eodkit_ctx *ctx, ek_journal *journal);
+
+/* Open journal PATH for reading from the start. */
+int ek_journal_read_open(eodkit_ctx *ctx, const char *path,
+                         ek_journal **journal /* OUT */);
+
+/* The next row into *R (*GOT = 1), or *GOT = 0 at the end. R's strings
+   belong to JOURNAL and last until the next call. */
+int ek_journal_next(eodkit_ctx *ctx, ek_journal *journal, ek_index_row *r, int *got);
+
+/* Close and free (NULL is fine). */
+int ek_journal_close(eodkit_ctx *ctx, ek_journal *journal);
 
 /* ---- metadata: stats.json, collection.json (+ items), provenance.json ---- */
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/ek_fs.h"
 #include "ek_write.h"
@@ -221,6 +222,104 @@ int ek_shards_append(eodkit_ctx *ctx, ek_shards *sh, int s, const void *const *d
     return EODKIT_OK;
 }
 
+int ek_shards_flush(eodkit_ctx *ctx, ek_shards *sh)
+{
+    size_t s, a;
+
+    for (s = 0; s < sh->nsplits; s++) {
+        for (a = 0; a < sh->narrays; a++) {
+            FILE *f = sh->splits[s].files[a];
+
+            if (f != NULL && fflush(f) != 0) {
+                return ek_error(
+                    ctx, EODKIT_ERR_IO, "%s/%s: writing %s shards failed: %s", sh->dir,
+                    sh->splits[s].name, sh->arrays[a].name, strerror(errno));
+            }
+        }
+    }
+    return EODKIT_OK;
+}
+
+/* Remove shards K, K+1, ... of every array of split ST, as far as they exist. */
+static int remove_shards_from(eodkit_ctx *ctx, ek_shards *sh, const split_state *st,
+                              int k)
+{
+    size_t a;
+    int rc = EODKIT_OK;
+
+    for (;; k++) {
+        int found = 0;
+
+        for (a = 0; a < sh->narrays && rc == EODKIT_OK; a++) {
+            char *path = ek_shard_path(ctx, sh->dir, st->name, &sh->arrays[a], k);
+
+            if (path == NULL) {
+                return EODKIT_ERR_NOMEM;
+            }
+            if (ek_fs_exists(path)) {
+                found = 1;
+                if (unlink(path) != 0) {
+                    rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot remove: %s", path,
+                                  strerror(errno));
+                }
+            }
+            free(path);
+        }
+        if (!found || rc != EODKIT_OK) {
+            return rc;
+        }
+    }
+}
+
+/* Reopen the last shard of split ST holding ST->rows rows: its files cut
+   back to exactly those rows, positioned for the next. */
+static int reopen_shard(eodkit_ctx *ctx, ek_shards *sh, split_state *st)
+{
+    size_t a;
+    int rc = EODKIT_OK;
+
+    for (a = 0; a < sh->narrays && rc == EODKIT_OK; a++) {
+        const ek_array_desc *d = &sh->arrays[a];
+        char *path = ek_shard_path(ctx, sh->dir, st->name, d, st->shard);
+        long long bytes =
+            (long long)ek_npy_header_bytes(d) + st->rows * (long long)d->chip_bytes;
+
+        if (path == NULL) {
+            return EODKIT_ERR_NOMEM;
+        }
+        st->files[a] = fopen(path, "r+b");
+        if (st->files[a] == NULL || ek_fs_size(path) < bytes ||
+            ftruncate(fileno(st->files[a]), (off_t)bytes) != 0 ||
+            fseek(st->files[a], 0, SEEK_END) != 0) {
+            rc = ek_error(ctx, EODKIT_ERR_IO,
+                          "%s: cannot resume it (missing, or shorter than the %lld "
+                          "bytes the checkpoint records)",
+                          path, bytes);
+        }
+        free(path);
+    }
+    return rc;
+}
+
+int ek_shards_resume(eodkit_ctx *ctx, ek_shards *sh, const int64_t *totals)
+{
+    size_t s;
+    int rc = EODKIT_OK;
+
+    for (s = 0; s < sh->nsplits && rc == EODKIT_OK; s++) {
+        split_state *st = &sh->splits[s];
+
+        st->total = totals[s];
+        st->shard = totals[s] > 0 ? (int)((totals[s] - 1) / sh->rows_per_shard) : -1;
+        st->rows = totals[s] - (int64_t)st->shard * sh->rows_per_shard;
+        rc = remove_shards_from(ctx, sh, st, st->shard + 1);
+        if (rc == EODKIT_OK && st->shard >= 0) {
+            rc = reopen_shard(ctx, sh, st);
+        }
+    }
+    return rc;
+}
+
 int ek_shards_close(eodkit_ctx *ctx, ek_shards *sh)
 {
     size_t s;
@@ -262,4 +361,9 @@ int64_t ek_shards_count(const ek_shards *sh, int s)
 int ek_shards_files(const ek_shards *sh, int s)
 {
     return sh->splits[s].shard + 1;
+}
+
+int64_t ek_shards_rows_per_shard(const ek_shards *sh)
+{
+    return sh->rows_per_shard;
 }

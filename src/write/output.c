@@ -45,7 +45,8 @@ static int is_empty_dir(const char *dir)
     return empty;
 }
 
-int ek_output_begin(eodkit_ctx *ctx, const char *final, int overwrite, ek_output *out)
+int ek_output_begin(eodkit_ctx *ctx, const char *final, int overwrite, int resume,
+                    ek_output *out)
 {
     char *mark = NULL;
     int rc = EODKIT_OK;
@@ -79,6 +80,9 @@ int ek_output_begin(eodkit_ctx *ctx, const char *final, int overwrite, ek_output
                           "another output folder",
                           out->tmp);
             goto out;
+        }
+        if (resume) {
+            goto out; /* continue the build it holds */
         }
         rc = ek_fs_remove_tree(ctx, out->tmp);
     }

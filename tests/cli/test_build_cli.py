@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import EODKIT, SOURCE, Dataset, run
+from conftest import EODKIT, SOURCE, Dataset, run, same_tree
 
 
 def recipe(tmp_path, demo, extra=""):
@@ -88,7 +88,10 @@ def test_progress_bar_on_a_terminal(tmp_path, demo):
     assert "chips/s" in text and "ETA" in text and "\r[" in text
 
 
-def test_interrupted_build_leaves_nothing(tmp_path, demo):
+def test_interrupted_build_keeps_its_work_for_resume(tmp_path, demo):
+    """Ctrl-C: no dataset appears; DIR.partial keeps the finished work units,
+    the message says how to continue, and --resume ends with the bytes of an
+    uninterrupted build."""
     out = tmp_path / "out"
     slow = recipe(tmp_path, demo).read_text().replace("resolution: 10", "resolution: 2")
     (tmp_path / "slow.yaml").write_text(slow)
@@ -102,8 +105,11 @@ def test_interrupted_build_leaves_nothing(tmp_path, demo):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert "interrupted" in err
-    assert not out.exists() and not partial.exists()
+    assert "interrupted" in err and "--resume" in err
+    assert not out.exists() and (partial / ".eodkit-checkpoint.json").exists()
+    run("build", tmp_path / "slow.yaml", "-o", out, "--resume", "-j", "2")
+    run("build", tmp_path / "slow.yaml", "-o", tmp_path / "whole")
+    assert same_tree(out, tmp_path / "whole") > 5
 
 
 def test_failed_overwrite_keeps_the_old_dataset(tmp_path, demo):

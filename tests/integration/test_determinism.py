@@ -1,18 +1,6 @@
 """The same recipe gives byte-identical datasets with -j 1 and -j 2, with
 aligned reads, warping and labels, over many work units."""
-import filecmp
-from pathlib import Path
-
-from conftest import build
-
-
-def same_tree(a: Path, b: Path):
-    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
-    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
-    assert files_a == files_b
-    for rel in files_a:
-        assert filecmp.cmp(a / rel, b / rel, shallow=False), f"{rel} differs"
-    return len(files_a)
+from conftest import build, same_tree
 
 
 def test_threads_give_identical_bytes(tmp_path, demo, shared):

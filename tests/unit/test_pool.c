@@ -54,12 +54,13 @@ static int commit(void *state, eodkit_ctx *ctx, size_t unit, void *result)
     return EODKIT_OK;
 }
 
-static int run(int threads, run_state *s, eodkit_ctx *ctx)
+static int run_from(size_t first, int threads, run_state *s, eodkit_ctx *ctx)
 {
     void *workers[8] = {0};
     ek_pool_job job;
 
     memset(&job, 0, sizeof job);
+    job.first = first;
     job.units = UNITS;
     job.threads = threads;
     job.worker_state = workers;
@@ -70,6 +71,11 @@ static int run(int threads, run_state *s, eodkit_ctx *ctx)
     job.cancel = &s->cancel;
     shared_state = s;
     return ek_pool_run(ctx, &job);
+}
+
+static int run(int threads, run_state *s, eodkit_ctx *ctx)
+{
+    return run_from(0, threads, s, ctx);
 }
 
 static void commits_in_order(void **state)
@@ -89,6 +95,29 @@ static void commits_in_order(void **state)
         assert_int_equal(s.ncommitted, UNITS);
         for (i = 0; i < UNITS; i++) {
             assert_int_equal(s.committed[i], i);
+        }
+        eodkit_ctx_free(ctx);
+    }
+}
+
+/* A resumed run starts at a later unit and still commits in order. */
+static void starts_at_the_first_unit(void **state)
+{
+    int threads;
+
+    (void)state;
+    for (threads = 1; threads <= 4; threads *= 2) {
+        run_state s;
+        eodkit_ctx *ctx = eodkit_ctx_new();
+        size_t i;
+
+        memset(&s, 0, sizeof s);
+        s.fail_at = UNITS;
+        s.cancel_at = UNITS;
+        assert_int_equal(run_from(150, threads, &s, ctx), EODKIT_OK);
+        assert_int_equal(s.ncommitted, UNITS - 150);
+        for (i = 0; i < s.ncommitted; i++) {
+            assert_int_equal(s.committed[i], 150 + i);
         }
         eodkit_ctx_free(ctx);
     }
@@ -127,6 +156,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(commits_in_order),
+        cmocka_unit_test(starts_at_the_first_unit),
         cmocka_unit_test(first_failure_in_unit_order_wins),
         cmocka_unit_test(cancel_stops_after_the_current_unit),
     };

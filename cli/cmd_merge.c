@@ -1,0 +1,78 @@
+/*
+** CLI: `eodkit merge RECIPE [-o DIR] [-j N] [--overwrite] [--parts N]`.
+** Joins the parts `eodkit build --part I/N` wrote (e.g. as a Slurm job
+** array) into the dataset and prints the same JSON summary as a build.
+*/
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "eodkit/build.h"
+#include "cli.h"
+
+int cmd_merge(int argc, char **argv)
+{
+    static const struct option options[] = {{"jobs", required_argument, NULL, 'j'},
+                                            {"output", required_argument, NULL, 'o'},
+                                            {"overwrite", no_argument, NULL, 'w'},
+                                            {"parts", required_argument, NULL, 'n'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
+    eodkit_build_options opt;
+    eodkit_ctx *ctx = NULL;
+    eodkit_recipe *recipe = NULL;
+    char *summary = NULL, *end;
+    int c, rc;
+
+    eodkit_build_options_init(&opt);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "j:o:h", options, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            opt.threads = (int)strtol(optarg, &end, 10);
+            if (*end != '\0' || opt.threads < 1 || opt.threads > 1024) {
+                return cli_usage_error("merge",
+                                       "-j needs a number of threads (1-1024)");
+            }
+            break;
+        case 'o':
+            opt.output_dir = optarg;
+            break;
+        case 'w':
+            opt.overwrite = 1;
+            break;
+        case 'n':
+            opt.part_count = (int)strtol(optarg, &end, 10);
+            if (*end != '\0' || opt.part_count < 2) {
+                return cli_usage_error("merge",
+                                       "--parts needs a number of parts (>= 2)");
+            }
+            break;
+        case 'h':
+            return cli_help("merge", stdout);
+        default:
+            return cli_usage_error("merge", "unknown option");
+        }
+    }
+    if (optind != argc - 1) {
+        return cli_usage_error("merge", "expected one recipe file");
+    }
+    ctx = eodkit_ctx_new();
+    if (ctx == NULL) {
+        fprintf(stderr, "eodkit: error: out of memory\n");
+        return EODKIT_ERR_NOMEM;
+    }
+    rc = eodkit_recipe_load(ctx, argv[optind], &recipe);
+    if (rc == EODKIT_OK) {
+        rc = eodkit_merge(ctx, recipe, &opt, &summary);
+    }
+    if (rc == EODKIT_OK) {
+        printf("%s\n", summary);
+    } else {
+        cli_report(ctx);
+    }
+    eodkit_free(summary);
+    eodkit_recipe_free(recipe);
+    eodkit_ctx_free(ctx);
+    return rc;
+}

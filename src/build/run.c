@@ -1,0 +1,374 @@
+/*
+** Build: running work units into a folder. Workers do units in parallel;
+** the committer takes their results in unit order, appends the kept chips
+** to the shards and their index rows to the journal, then records a
+** checkpoint. A run killed at any point can therefore be resumed from its
+** last checkpoint (the files are cut back to it), and a build can be split
+** into parts that each run a range of units (merge.c joins them).
+*/
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ek_fs.h"
+#include "core/ek_pool.h"
+#include "ek_build.h"
+
+const char *const ek_reject_names[EK_REJECT_COUNT] = {NULL, "nodata", "cloud",
+                                                      "unlabeled", "time"};
+
+typedef struct committer {
+    const ek_build *b;
+    const eodkit_build_options *opt;
+    ek_run *run;
+    ek_journal *journal;
+    char *checkpoint;      /* path */
+    long long done, total; /* candidate chips, for progress */
+} committer;
+
+void ek_crash_point(const char *point, long n)
+{
+    const char *want = getenv("EODKIT_CRASH_AT");
+    char here[64];
+
+    if (want == NULL) {
+        return;
+    }
+    if (n < 0) {
+        snprintf(here, sizeof here, "%s", point);
+    } else {
+        snprintf(here, sizeof here, "%s:%ld", point, n);
+    }
+    if (strcmp(want, here) == 0) {
+        raise(SIGKILL);
+    }
+}
+
+/* Candidate chips of work unit U. */
+static size_t unit_candidates(const ek_plan *p, size_t u)
+{
+    int i0, i1, j0, j1, i, j;
+    const ek_grid *g = &p->grids[ek_plan_unit(p, u, &i0, &i1, &j0, &j1)];
+    size_t n = 0;
+
+    for (j = j0; j < j1; j++) {
+        for (i = i0; i < i1; i++) {
+            n += p->candidate[g->first_chip + (size_t)j * (size_t)g->nx + (size_t)i];
+        }
+    }
+    return n;
+}
+
+long long ek_run_candidates(const ek_plan *p, size_t first, size_t end)
+{
+    long long n = 0;
+    size_t u;
+
+    for (u = first; u < end; u++) {
+        n += (long long)unit_candidates(p, u);
+    }
+    return n;
+}
+
+void ek_run_part_units(const ek_plan *p, int i, int n, size_t *first, size_t *end)
+{
+    long long total = ek_run_candidates(p, 0, p->nunits), seen = 0;
+    long long from = total * i / n, to = total * (i + 1) / n;
+    size_t u;
+
+    *first = *end = p->nunits;
+    for (u = 0; u < p->nunits; u++) {
+        if (seen >= from && *first == p->nunits) {
+            *first = u;
+        }
+        if (seen >= to && i + 1 < n) {
+            *end = u;
+            break;
+        }
+        seen += (long long)unit_candidates(p, u);
+    }
+    if (*end < *first) {
+        *end = *first;
+    }
+}
+
+/* ---- the checkpoint ---- */
+
+/* Record how far RUN got (journal at JOURNAL_BYTES; COMPLETE when every
+   unit is written and the shards are closed): written aside, then renamed
+   over the old one, so a checkpoint is always whole. */
+static int save_checkpoint(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
+                           int64_t journal_bytes, int complete, const char *path)
+{
+    json_t *o = json_object(), *rows = json_object(), *rejected = json_object();
+    char *tmp = ek_asprintf(ctx, "%s.new", path);
+    size_t s;
+    int k, rc = EODKIT_OK;
+
+    for (s = 0; s < b->split->nsplits; s++) {
+        json_object_set_new(rows, b->recipe->split.names[s],
+                            json_integer(ek_shards_count(run->shards, (int)s)));
+    }
+    for (k = 1; k < EK_REJECT_COUNT; k++) {
+        json_object_set_new(rejected, ek_reject_names[k],
+                            json_integer((json_int_t)run->rejected[k]));
+    }
+    json_object_set_new(o, "fingerprint", json_string(run->fingerprint));
+    json_object_set_new(o, "first_unit", json_integer((json_int_t)run->first_unit));
+    json_object_set_new(o, "end_unit", json_integer((json_int_t)run->end_unit));
+    json_object_set_new(o, "next_unit", json_integer((json_int_t)run->next_unit));
+    json_object_set_new(o, "kept", json_integer((json_int_t)run->kept));
+    json_object_set_new(o, "rejected", rejected);
+    json_object_set_new(o, "rows", rows);
+    json_object_set_new(o, "journal_bytes", json_integer(journal_bytes));
+    json_object_set_new(o, "complete", json_boolean(complete));
+    if (tmp == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+    } else if (json_dump_file(o, tmp, JSON_INDENT(2)) != 0) {
+        rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot write the checkpoint: %s", tmp,
+                      strerror(errno));
+    } else {
+        rc = ek_fs_rename(ctx, tmp, path);
+    }
+    free(tmp);
+    json_decref(o);
+    return rc;
+}
+
+static json_int_t member_int(const json_t *o, const char *key)
+{
+    return json_integer_value(json_object_get(o, key));
+}
+
+int ek_run_load_checkpoint(eodkit_ctx *ctx, const ek_build *b, const char *path,
+                           ek_run *run, int64_t *rows, int64_t *journal_bytes,
+                           int *complete)
+{
+    json_error_t err;
+    json_t *o = json_load_file(path, 0, &err), *rejected;
+    const char *fingerprint;
+    size_t s;
+    int k, rc = EODKIT_OK;
+
+    if (o == NULL) {
+        return ek_error(ctx, EODKIT_ERR_IO, "%s:%d:%d: unreadable checkpoint: %s", path,
+                        err.line, err.column, err.text);
+    }
+    fingerprint = json_string_value(json_object_get(o, "fingerprint"));
+    if (fingerprint == NULL || strcmp(fingerprint, run->fingerprint) != 0) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s: was left by a build of another recipe or other inputs "
+                      "(they changed since); build again without --resume",
+                      path);
+    } else if ((size_t)member_int(o, "first_unit") != run->first_unit ||
+               (size_t)member_int(o, "end_unit") != run->end_unit) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s: covers work units %lld-%lld, not %zu-%zu (another --part?)",
+                      path, (long long)member_int(o, "first_unit"),
+                      (long long)member_int(o, "end_unit"), run->first_unit,
+                      run->end_unit);
+    }
+    if (rc == EODKIT_OK) {
+        run->next_unit = (size_t)member_int(o, "next_unit");
+        run->kept = (uint64_t)member_int(o, "kept");
+        rejected = json_object_get(o, "rejected");
+        for (k = 1; k < EK_REJECT_COUNT; k++) {
+            run->rejected[k] = (uint64_t)member_int(rejected, ek_reject_names[k]);
+        }
+        for (s = 0; s < b->split->nsplits; s++) {
+            rows[s] = member_int(json_object_get(o, "rows"), b->recipe->split.names[s]);
+        }
+        *journal_bytes = member_int(o, "journal_bytes");
+        *complete = json_is_true(json_object_get(o, "complete"));
+    }
+    json_decref(o);
+    return rc;
+}
+
+/* ---- committing ---- */
+
+static int commit_chip(eodkit_ctx *ctx, committer *c, const ek_unit_result *res,
+                       size_t k)
+{
+    const ek_build *b = c->b;
+    const ek_unit_chip *uc = &res->chips[k];
+    const void *data[16];
+    ek_index_row row;
+    size_t a;
+    int rc;
+
+    for (a = 0; a < b->narrays; a++) {
+        data[a] = res->data[a] + k * b->arrays[a].chip_bytes;
+    }
+    memset(&row, 0, sizeof row);
+    row.chip_id = (int64_t)uc->chip_id;
+    row.split = uc->split;
+    rc = ek_shards_append(ctx, c->run->shards, uc->split, data, &row.shard, &row.row);
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    row.nodata_frac = uc->nodata_frac;
+    row.labeled_frac = uc->labeled_frac;
+    row.cloud_frac = uc->cloud_frac;
+    row.class_hist = uc->class_hist;
+    row.label = uc->label;
+    row.sources = uc->sources;
+    row.present = uc->present;
+    row.times = uc->times;
+    row.earliest = uc->earliest;
+    row.latest = uc->latest;
+    return ek_journal_add(ctx, c->journal, &row);
+}
+
+static int commit_unit(void *state, eodkit_ctx *ctx, size_t u, void *result)
+{
+    committer *c = state;
+    ek_run *run = c->run;
+    ek_unit_result *res = result;
+    size_t k;
+    int rc = EODKIT_OK;
+
+    for (k = 0; k < res->nchips && rc == EODKIT_OK; k++) {
+        if (res->chips[k].reject != EK_KEEP) {
+            run->rejected[res->chips[k].reject]++;
+            continue;
+        }
+        rc = commit_chip(ctx, c, res, k);
+        run->kept++;
+    }
+    ek_crash_point("unit", (long)u);
+    if (rc == EODKIT_OK) {
+        rc = ek_shards_flush(ctx, run->shards);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_journal_flush(ctx, c->journal);
+    }
+    if (rc == EODKIT_OK) {
+        run->next_unit = u + 1;
+        rc = save_checkpoint(ctx, c->b, run, ek_journal_bytes(c->journal), 0,
+                             c->checkpoint);
+    }
+    c->done += (long long)res->candidates;
+    if (rc == EODKIT_OK && c->opt->progress != NULL) {
+        c->opt->progress(c->opt->progress_arg, c->done, c->total);
+    }
+    return rc;
+}
+
+/* Run the units from RUN->next_unit to the end on the pool. */
+static int run_pool(eodkit_ctx *ctx, const ek_build *b, const eodkit_build_options *opt,
+                    committer *c)
+{
+    size_t todo = c->run->end_unit - c->run->next_unit;
+    int threads = opt->threads < 1 ? 1 : opt->threads, i, rc = EODKIT_OK;
+    ek_worker *workers;
+    void **states;
+    ek_pool_job job;
+
+    if ((size_t)threads > todo) {
+        threads = todo > 0 ? (int)todo : 1;
+    }
+    workers = ek_calloc(ctx, (size_t)threads, sizeof *workers);
+    states = ek_calloc(ctx, (size_t)threads, sizeof *states);
+    if (workers == NULL || states == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < threads && rc == EODKIT_OK; i++) {
+        rc = ek_worker_init(ctx, b, &workers[i]);
+        states[i] = &workers[i];
+    }
+    if (rc == EODKIT_OK) {
+        memset(&job, 0, sizeof job);
+        job.first = c->run->next_unit;
+        job.units = c->run->end_unit;
+        job.threads = threads;
+        job.worker_state = states;
+        job.work = ek_unit_run;
+        job.commit = commit_unit;
+        job.discard = ek_unit_result_free;
+        job.commit_state = c;
+        job.cancel = opt->cancel;
+        rc = ek_pool_run(ctx, &job);
+    }
+    for (i = 0; workers != NULL && i < threads; i++) {
+        ek_worker_clear(&workers[i]);
+    }
+    free(workers);
+    free(states);
+    return rc;
+}
+
+/* Open RUN's shards and journal: new ones, or those of checkpoint
+   CHECKPOINT continued (RESUME and it exists). Sets *COMPLETE. */
+static int open_outputs(eodkit_ctx *ctx, const ek_build *b, long long shard_bytes,
+                        int resume, committer *c, const char *journal, int *complete)
+{
+    ek_run *run = c->run;
+    int64_t *rows = ek_calloc(ctx, b->split->nsplits, sizeof *rows), journal_bytes = 0;
+    int rc = rows == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+
+    *complete = 0;
+    run->next_unit = run->first_unit;
+    if (rc == EODKIT_OK && resume && ek_fs_exists(c->checkpoint)) {
+        rc = ek_run_load_checkpoint(ctx, b, c->checkpoint, run, rows, &journal_bytes,
+                                    complete);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_shards_new(ctx, run->dir, b->arrays, b->narrays, b->recipe->split.names,
+                           b->split->nsplits, shard_bytes, &run->shards);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_shards_resume(ctx, run->shards, rows);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_journal_open(ctx, journal, journal_bytes, &c->journal);
+    }
+    free(rows);
+    return rc;
+}
+
+int ek_run_units(eodkit_ctx *ctx, const ek_build *b, const eodkit_build_options *opt,
+                 long long shard_bytes, int resume, ek_run *run)
+{
+    committer c;
+    char *journal = ek_path_join(ctx, run->dir, EK_JOURNAL_FILE);
+    int complete = 0, rc;
+
+    memset(&c, 0, sizeof c);
+    c.b = b;
+    c.opt = opt;
+    c.run = run;
+    c.checkpoint = ek_path_join(ctx, run->dir, EK_CHECKPOINT_FILE);
+    rc = journal == NULL || c.checkpoint == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    if (rc == EODKIT_OK) {
+        rc = open_outputs(ctx, b, shard_bytes, resume, &c, journal, &complete);
+    }
+    if (rc == EODKIT_OK && !complete) {
+        c.total = ek_run_candidates(b->plan, run->first_unit, run->end_unit);
+        c.done = ek_run_candidates(b->plan, run->first_unit, run->next_unit);
+        rc = run_pool(ctx, b, opt, &c);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_shards_close(ctx, run->shards);
+    }
+    if (rc == EODKIT_OK) {
+        rc = save_checkpoint(ctx, b, run, ek_journal_bytes(c.journal), 1, c.checkpoint);
+    }
+    if (c.journal != NULL) {
+        int closed = ek_journal_close(ctx, c.journal);
+
+        rc = rc == EODKIT_OK ? closed : rc;
+    }
+    free(journal);
+    free(c.checkpoint);
+    return rc;
+}
+
+void ek_run_clear(ek_run *run)
+{
+    ek_shards_free(run->shards);
+    free(run->dir);
+    memset(run, 0, sizeof *run);
+}

@@ -1,0 +1,394 @@
+/*
+** Build: setting a build up before any image pixel is read. Makes the plan,
+** tags chips with regions, loads labels and mask polygons, assigns splits
+** (reading the labels first when splits are stratified by class) and
+** describes the arrays every chip stores. Deterministic: every process of
+** a build, and every resumed or merged build, sets up the same.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cpl_conv.h>
+
+#include "core/ek_fs.h"
+#include "core/ek_strbuf.h"
+#include "core/ek_time.h"
+#include "ek_build.h"
+
+/* Default GDAL block cache: reads go to our own buffers, so a small cache
+   keeps memory bounded without slowing builds. */
+#define DEFAULT_CACHE_MB "64"
+
+/* The arrays every chip stores: one per modality, then the labels. */
+static int describe_arrays(eodkit_ctx *ctx, ek_build *b)
+{
+    const ek_plan *p = b->plan;
+    size_t m, n = p->nmodalities + (b->labels != NULL);
+    int k;
+
+    if (n > 15) {
+        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: at most 14 modalities",
+                        b->recipe->path);
+    }
+    b->arrays = ek_calloc(ctx, n, sizeof *b->arrays);
+    if (b->arrays == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    b->narrays = n;
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_modality *mod = &p->modalities[m];
+        ek_array_desc *d = &b->arrays[m];
+
+        d->name = mod->recipe->name;
+        d->dtype = mod->dtype;
+        if (mod->recipe->time.mode == EK_TIME_STACK) {
+            d->shape[d->ndim++] = mod->steps;
+        }
+        d->shape[d->ndim++] = mod->nbands;
+        d->shape[d->ndim++] = p->chip_h;
+        d->shape[d->ndim++] = p->chip_w;
+    }
+    if (b->labels != NULL) {
+        ek_array_desc *d = &b->arrays[p->nmodalities];
+
+        d->name = "label";
+        d->dtype = b->labels->dtype;
+        switch (b->labels->recipe->task) {
+        case EK_TASK_SEGMENTATION:
+            d->ndim = 2;
+            d->shape[0] = p->chip_h;
+            d->shape[1] = p->chip_w;
+            break;
+        case EK_TASK_CLASSIFICATION:
+            d->ndim = 0;
+            break;
+        case EK_TASK_MULTILABEL:
+            d->dtype = GDT_Byte;
+            d->ndim = 1;
+            d->shape[0] = (int64_t)b->labels->nclasses;
+            break;
+        }
+        b->nclass_ids = b->labels->max_id + 1;
+    }
+    for (m = 0; m < n; m++) {
+        ek_array_desc *d = &b->arrays[m];
+
+        d->chip_bytes = (size_t)ek_dtype_size(d->dtype);
+        for (k = 0; k < d->ndim; k++) {
+            d->chip_bytes *= (size_t)d->shape[k];
+        }
+    }
+    return EODKIT_OK;
+}
+
+/* Time of mask polygon F from the recipe's time field (an OGR DateTime or
+   ISO 8601 text), and burn value 1 (the ek_feature_fn of masks). */
+static int mask_feature(void *arg, eodkit_ctx *ctx, OGRFeatureH f, double *burn,
+                        int64_t *time)
+{
+    const int *field = arg;
+    int y, mo, d, h, mi, tz;
+    float s;
+
+    (void)ctx;
+    *burn = 1;
+    if (*field < 0) {
+        return 1;
+    }
+    if (!OGR_F_GetFieldAsDateTimeEx(f, *field, &y, &mo, &d, &h, &mi, &s, &tz)) {
+        return 0; /* no time: it matches no acquisition */
+    }
+    {
+        char iso[32];
+
+        snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d, h, mi,
+                 (int)s);
+        return ek_time_parse_iso(iso, 0, time) == 0 ? 1 : 0;
+    }
+}
+
+/* Mask polygons of every modality that has them. */
+static int open_masks(eodkit_ctx *ctx, ek_build *b)
+{
+    const ek_plan *p = b->plan;
+    size_t m;
+    int rc = EODKIT_OK;
+
+    b->masks = ek_calloc(ctx, p->nmodalities, sizeof *b->masks);
+    if (b->masks == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
+        const ek_mask_recipe *mk = &p->modalities[m].recipe->mask;
+        GDALDatasetH ds;
+        OGRLayerH layer;
+        char where[512];
+        int field = -1;
+
+        if (mk->polygons == NULL) {
+            continue;
+        }
+        ek_recipe_where(b->recipe, mk->mark, where, sizeof where);
+        ds = ek_fs_exists(mk->polygons)
+                 ? GDALOpenEx(mk->polygons, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL,
+                              NULL, NULL)
+                 : NULL;
+        if (ds == NULL || GDALDatasetGetLayerCount(ds) == 0) {
+            rc = ek_error_with_gdal(
+                ctx, EODKIT_ERR_INPUT,
+                "%s: cannot read the mask polygons (%s: mask.polygons)", mk->polygons,
+                where);
+        } else {
+            layer = GDALDatasetGetLayer(ds, 0);
+            if (mk->time_field != NULL) {
+                field = OGR_FD_GetFieldIndex(OGR_L_GetLayerDefn(layer), mk->time_field);
+                if (field < 0) {
+                    rc = ek_error(
+                        ctx, EODKIT_ERR_INPUT,
+                        "%s: the mask layer has no field '%s' (%s: mask.time_field)",
+                        mk->polygons, mk->time_field, where);
+                }
+            }
+            if (rc == EODKIT_OK) {
+                rc = ek_shapes_load(ctx, p, layer, mk->polygons, where, field >= 0,
+                                    mask_feature, &field, &b->masks[m]);
+            }
+        }
+        if (ds != NULL) {
+            GDALClose(ds);
+        }
+    }
+    return rc;
+}
+
+static int open_regions(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt)
+{
+    const ek_recipe *r = b->recipe;
+    const char *path = opt->regions_path != NULL ? opt->regions_path : r->regions;
+    const char *field = opt->region_field != NULL ? opt->region_field : r->region_field;
+    char where[512];
+    int rc;
+
+    if (opt->regions_path != NULL || opt->region_field != NULL) {
+        snprintf(where, sizeof where, "--regions/--region-field");
+    } else {
+        ek_recipe_where(r, r->regions_mark, where, sizeof where);
+    }
+    if (path == NULL) {
+        path = ek_regions_default();
+        if (path == NULL) {
+            return field == NULL
+                       ? EODKIT_OK
+                       : ek_error(ctx, EODKIT_ERR_INPUT,
+                                  "no region layer: the built-in world layer is "
+                                  "not installed; give one with --regions (%s)",
+                                  where);
+        }
+    }
+    rc = ek_regions_open(ctx, path, field, where, &b->regions);
+    if (rc == EODKIT_OK) {
+        rc = ek_regions_tag_plan(ctx, b->regions, b->plan, &b->region_tags);
+    }
+    return rc;
+}
+
+/* The chips of unit U that are candidates, their window, and their class
+   pixel counts (background and ignore index excluded) into COUNTS. */
+static int census_unit(eodkit_ctx *ctx, const ek_build *b, size_t u, ek_reader *reader,
+                       unsigned char *raw, uint8_t *raw_valid, void *classes,
+                       uint32_t *counts)
+{
+    const ek_plan *p = b->plan;
+    const ek_labels_recipe *lr = b->labels->recipe;
+    int i0, i1, j0, j1, i, j, x, y;
+    size_t g = ek_plan_unit(p, u, &i0, &i1, &j0, &j1);
+    const ek_grid *gr = &p->grids[g];
+    ek_window win;
+
+    win.x = i0 * p->stride_x;
+    win.y = j0 * p->stride_y;
+    win.w = (i1 - 1 - i0) * p->stride_x + p->chip_w;
+    win.h = (j1 - 1 - j0) * p->stride_y + p->chip_h;
+    if (i1 <= i0 || j1 <= j0) {
+        return EODKIT_OK;
+    }
+    if (ek_labels_render(ctx, b->labels, p, g, &win, reader, raw, raw_valid, classes) !=
+        EODKIT_OK) {
+        return eodkit_ctx_status(ctx);
+    }
+    for (j = j0; j < j1; j++) {
+        for (i = i0; i < i1; i++) {
+            size_t id = gr->first_chip + (size_t)j * (size_t)gr->nx + (size_t)i;
+            uint32_t *hist = counts + id * (size_t)b->nclass_ids;
+
+            if (!p->candidate[id]) {
+                continue;
+            }
+            for (y = 0; y < p->chip_h; y++) {
+                for (x = 0; x < p->chip_w; x++) {
+                    size_t at = (size_t)((j - j0) * p->stride_y + y) * (size_t)win.w +
+                                (size_t)((i - i0) * p->stride_x + x);
+                    int c = (int)ek_pixel_get(classes, b->labels->dtype, at);
+
+                    if (c != lr->background &&
+                        !(lr->has_ignore && c == lr->ignore_index)) {
+                        hist[c]++;
+                    }
+                }
+            }
+        }
+    }
+    return EODKIT_OK;
+}
+
+/* split.stratify needs each chip's classes before any image is read: a
+   labels-only pass over the candidate chips. */
+static int label_census(eodkit_ctx *ctx, const ek_build *b, uint32_t **out)
+{
+    const ek_plan *p = b->plan;
+    size_t plane = (size_t)p->unit_w * (size_t)p->unit_h, u;
+    ek_reader *reader = NULL;
+    unsigned char *raw = ek_calloc(ctx, plane, sizeof(double));
+    uint8_t *raw_valid = ek_calloc(ctx, plane, 1);
+    void *classes = ek_calloc(ctx, plane, sizeof(uint16_t));
+    int rc;
+
+    *out = NULL;
+    if (b->nclass_ids > 256) {
+        rc =
+            ek_error(ctx, EODKIT_ERR_INPUT,
+                     "%s: split.stratify handles class ids up to 255", b->recipe->path);
+        goto out;
+    }
+    *out = ek_calloc(ctx, p->nchips * (size_t)b->nclass_ids, sizeof **out);
+    rc = *out == NULL || raw == NULL || raw_valid == NULL || classes == NULL
+             ? EODKIT_ERR_NOMEM
+             : ek_reader_new(ctx, p->nsources + 1, p->unit_w, p->unit_h, 1, &reader);
+    for (u = 0; u < p->nunits && rc == EODKIT_OK; u++) {
+        rc = census_unit(ctx, b, u, reader, raw, raw_valid, classes, *out);
+    }
+out:
+    ek_reader_free(reader);
+    free(raw);
+    free(raw_valid);
+    free(classes);
+    return rc;
+}
+
+static int make_split(eodkit_ctx *ctx, ek_build *b)
+{
+    ek_split_inputs in;
+    uint32_t *classes = NULL;
+    int rc = EODKIT_OK;
+
+    memset(&in, 0, sizeof in);
+    in.regions = b->regions;
+    in.region_tags = b->region_tags;
+    if (b->recipe->split.stratify) {
+        b->nclass_ids = b->labels->max_id + 1;
+        rc = label_census(ctx, b, &classes);
+        in.chip_classes = classes;
+        in.nclasses = b->nclass_ids;
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_split_make(ctx, b->plan, &in, &b->split);
+    }
+    free(classes);
+    return rc;
+}
+
+int ek_build_setup(eodkit_ctx *ctx, const ek_recipe *recipe,
+                   const eodkit_build_options *opt, ek_build *b)
+{
+    int rc;
+
+    memset(b, 0, sizeof *b);
+    b->recipe = recipe;
+    GDALAllRegister();
+    if (CPLGetConfigOption("GDAL_CACHEMAX", NULL) == NULL) {
+        CPLSetConfigOption("GDAL_CACHEMAX", DEFAULT_CACHE_MB);
+    }
+    rc = ek_plan_make(ctx, recipe, &b->plan);
+    if (rc == EODKIT_OK) {
+        rc = open_regions(ctx, b, opt);
+    }
+    if (rc == EODKIT_OK && recipe->labels.present) {
+        rc = ek_labels_open(ctx, recipe, b->plan, b->plan->nsources, &b->labels);
+    }
+    if (rc == EODKIT_OK) {
+        rc = open_masks(ctx, b);
+    }
+    if (rc == EODKIT_OK) {
+        rc = make_split(ctx, b);
+    }
+    if (rc == EODKIT_OK) {
+        rc = describe_arrays(ctx, b);
+    }
+    return rc;
+}
+
+/* Add file PATH (name, size, modification time) to fingerprint text T. */
+static void add_file(ek_strbuf *t, const char *path)
+{
+    struct stat st;
+
+    if (path == NULL) {
+        return;
+    }
+    if (stat(path, &st) != 0) {
+        memset(&st, 0, sizeof st);
+    }
+    ek_strbuf_printf(t, "%s\n%lld %lld.%09ld\n", path, (long long)st.st_size,
+                     (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+}
+
+int ek_build_fingerprint(eodkit_ctx *ctx, const ek_build *b, char hex[65])
+{
+    const ek_recipe *r = b->recipe;
+    const ek_plan *p = b->plan;
+    ek_strbuf t;
+    char *recipe_text = NULL;
+    size_t len = 0, m, i;
+    int rc;
+
+    ek_strbuf_init(&t, ctx);
+    rc = ek_fs_read_file(ctx, r->path, &recipe_text, &len);
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    ek_strbuf_printf(&t, "eodkit %s\n%s\n", eodkit_version(), recipe_text);
+    free(recipe_text);
+    for (m = 0; m < p->nmodalities; m++) {
+        for (i = 0; i < p->modalities[m].nsources; i++) {
+            add_file(&t, p->modalities[m].sources[i].path);
+        }
+        add_file(&t, p->modalities[m].recipe->mask.polygons);
+    }
+    add_file(&t, r->labels.present ? r->labels.source : NULL);
+    add_file(&t, r->aoi);
+    if (b->regions != NULL) {
+        add_file(&t, b->regions->path);
+        ek_strbuf_printf(&t, "%s\n", b->regions->field);
+    }
+    rc = t.status == EODKIT_OK ? ek_sha256_hex(ctx, t.data, t.len, hex) : t.status;
+    ek_strbuf_free(&t);
+    return rc;
+}
+
+void ek_build_clear(ek_build *b)
+{
+    size_t m;
+
+    for (m = 0; b->masks != NULL && m < b->plan->nmodalities; m++) {
+        ek_shapes_free(b->masks[m]);
+    }
+    free(b->masks);
+    ek_regions_free(b->regions);
+    free(b->region_tags);
+    ek_labels_free(b->labels);
+    ek_split_free(b->split);
+    ek_plan_free(b->plan);
+    free(b->arrays);
+}
