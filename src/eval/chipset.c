@@ -200,6 +200,18 @@ void ek_chipset_split_text(const ek_chipset *cs, char *buf, size_t size)
     }
 }
 
+int ek_json_text(eodkit_ctx *ctx, json_t *doc, int precision, char **text)
+{
+    char *dumped =
+        doc != NULL ? json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(precision))
+                    : NULL;
+
+    *text = dumped != NULL ? ek_asprintf(ctx, "%s\n", dumped) : NULL;
+    free(dumped);
+    json_decref(doc);
+    return *text != NULL ? EODKIT_OK : ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
+}
+
 /* ---- shard rows ---- */
 
 void ek_shard_reader_init(ek_shard_reader *r, const ek_chipset *cs, const char *array,

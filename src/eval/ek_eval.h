@@ -66,6 +66,11 @@ void ek_shard_reader_init(ek_shard_reader *r, const ek_chipset *cs, const char *
 int ek_shard_reader_row(eodkit_ctx *ctx, ek_shard_reader *r, size_t chip, void *buf);
 void ek_shard_reader_close(ek_shard_reader *r);
 
+/* DOC (its reference taken; NULL means out of memory) as indented JSON text
+   with a final newline, newly allocated in *TEXT (free with eodkit_free);
+   real numbers with PRECISION significant digits. */
+int ek_json_text(eodkit_ctx *ctx, json_t *doc, int precision, char **text /* OUT */);
+
 /* ---- the dataset's classes (chipset.c) ---- */
 
 /* Entries of ek_classes.lut other than a class index. */

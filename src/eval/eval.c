@@ -817,7 +817,6 @@ int eodkit_eval(eodkit_ctx *ctx, const char *dataset_dir, const char *pred_path,
                 const eodkit_eval_options *opt, char **report_json)
 {
     eval e = {0};
-    json_t *doc = NULL;
     size_t i;
     int rc;
 
@@ -856,16 +855,8 @@ int eodkit_eval(eodkit_ctx *ctx, const char *dataset_dir, const char *pred_path,
         rc = run_bootstrap(&e);
     }
     if (rc == EODKIT_OK) {
-        char *text;
-
-        doc = report(&e);
-        text = json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-        *report_json = text != NULL ? ek_asprintf(ctx, "%s\n", text) : NULL;
-        free(text);
-        rc = *report_json == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory")
-                                  : rc;
+        rc = ek_json_text(ctx, report(&e), 10, report_json);
     }
-    json_decref(doc);
     for (i = 0; i < e.ngroups && e.groups != NULL; i++) {
         group_clear(&e.groups[i]);
     }

@@ -618,14 +618,7 @@ int eodkit_mosaic(eodkit_ctx *ctx, const char *dataset_dir, const char *pred_pat
         rc = ek_fs_rename(ctx, m.sets[i].cog, m.sets[i].path);
     }
     if (rc == EODKIT_OK && summary_json != NULL) {
-        json_t *doc = summary(&m);
-        char *text = json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-
-        *summary_json = text != NULL ? ek_asprintf(ctx, "%s\n", text) : NULL;
-        free(text);
-        json_decref(doc);
-        rc = *summary_json == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory")
-                                   : rc;
+        rc = ek_json_text(ctx, summary(&m), 17, summary_json);
     }
     for (i = 0; i < m.nsets; i++) {
         if (rc != EODKIT_OK) {

@@ -647,14 +647,7 @@ int eodkit_preview(eodkit_ctx *ctx, const char *dataset_dir, const char *out_pat
         unlink(tmp);
     }
     if (rc == EODKIT_OK && summary_json != NULL) {
-        json_t *doc = summary(&p);
-        char *text = json_dumps(doc, JSON_INDENT(2));
-
-        *summary_json = text != NULL ? ek_asprintf(ctx, "%s\n", text) : NULL;
-        free(text);
-        json_decref(doc);
-        rc = *summary_json == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory")
-                                   : rc;
+        rc = ek_json_text(ctx, summary(&p), 17, summary_json);
     }
     free(tmp);
     free(p.img);

@@ -6,10 +6,7 @@ the point estimate and narrows with more blocks; bad predictions get one
 line naming the file and a documented exit code; the page's examples run."""
 import json
 import re
-import shlex
-import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -17,7 +14,7 @@ from sklearn.metrics import (accuracy_score, balanced_accuracy_score, cohen_kapp
                              confusion_matrix, jaccard_score,
                              precision_recall_fscore_support)
 
-from conftest import SOURCE, Dataset, build, run
+from conftest import SOURCE, Dataset, build, demo_workdir, run, run_page_examples
 from test_tasks import RECIPE as TASKS_RECIPE
 
 PAGE = SOURCE / "doc/cmd/eval.md"
@@ -28,11 +25,9 @@ MASK64 = (1 << 64) - 1
 
 
 @pytest.fixture(scope="module")
-def olinda(tmp_path_factory, demo):
+def olinda(demo_dataset):
     """The demo dataset: 41 chips of 32 x 32 pixels in 10 split blocks."""
-    recipe = (SOURCE / "examples/olinda.yaml").read_text().replace("data/", f"{demo}/")
-    out, _ = build(recipe, tmp_path_factory.mktemp("olinda"))
-    return Dataset(out)
+    return Dataset(demo_dataset)
 
 
 def labels_of(ds, splits):
@@ -377,19 +372,7 @@ def page_section(marker):
 
 
 def test_page_examples_run(tmp_path, demo):
-    (tmp_path / "examples").mkdir()
-    shutil.copy(SOURCE / "examples/olinda.yaml", tmp_path / "examples/olinda.yaml")
-    (tmp_path / "examples/data").symlink_to(demo)
-    run("build", "examples/olinda.yaml", "--overwrite", cwd=tmp_path)
-    lines = re.findall(r"^    ((?:python3|eodkit) .*)$", page_section("Examples"), re.M)
-    outputs = []
-    for line in lines:
-        if line.startswith("python3"):
-            subprocess.run([sys.executable, *shlex.split(line)[1:]], cwd=tmp_path, check=True)
-            continue
-        proc = run(*shlex.split(line)[1:], cwd=tmp_path)
-        assert proc.stderr == ""
-        outputs.append(proc.stdout)
+    outputs = run_page_examples(PAGE, demo_workdir(tmp_path, demo))
     assert len(outputs) == 3
     shown = page_section("The first prints").split("\n", 1)[1].split("Exit codes:", 1)[0]
     shown = [line[4:] for line in shown.strip("\n").splitlines()]

@@ -6,17 +6,14 @@ fill their windows; a `crs: utm` dataset gives one file per zone; bad input
 leaves an existing output untouched; the page's examples run."""
 import json
 import re
-import shlex
-import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import rasterio
 from osgeo import gdal
 
-from conftest import SOURCE, Dataset, build, grid_window, run
+from conftest import (SOURCE, Dataset, build, demo_workdir, grid_window, run,
+                      run_page_examples)
 from test_labels import rasterize_reference
 from test_multisensor import bigearthnet_recipe
 
@@ -32,9 +29,8 @@ def demo_recipe(demo, stride=32):
 
 
 @pytest.fixture(scope="module")
-def olinda(tmp_path_factory, demo):
-    out, _ = build(demo_recipe(demo), tmp_path_factory.mktemp("olinda"))
-    return Dataset(out)
+def olinda(demo_dataset):
+    return Dataset(demo_dataset)
 
 
 def mosaic(ds, pred, out, *args, name="pred.npy"):
@@ -201,21 +197,9 @@ def test_bad_input_leaves_the_output_alone(olinda, tmp_path):
 
 
 def test_page_examples_run(tmp_path, demo):
-    (tmp_path / "examples").mkdir()
-    shutil.copy(SOURCE / "examples/olinda.yaml", tmp_path / "examples/olinda.yaml")
-    (tmp_path / "examples/data").symlink_to(demo)
-    run("build", "examples/olinda.yaml", "--overwrite", cwd=tmp_path)
-    section = PAGE.read_text().split("Examples", 1)[1]
-    outputs = []
-    for line in re.findall(r"^    ((?:python3|eodkit) .*)$", section, re.M):
-        if line.startswith("python3"):
-            subprocess.run([sys.executable, *shlex.split(line)[1:]], cwd=tmp_path, check=True)
-            continue
-        proc = run(*shlex.split(line)[1:], cwd=tmp_path)
-        assert proc.stderr == ""
-        outputs.append(proc.stdout)
+    outputs = run_page_examples(PAGE, demo_workdir(tmp_path, demo))
     assert len(outputs) == 3
-    shown = section.split("The first prints:", 1)[1].split("Exit codes:", 1)[0].strip()
+    shown = PAGE.read_text().split("The first prints:", 1)[1].split("Exit codes:", 1)[0].strip()
     assert outputs[0].strip() == shown
     summary = json.loads(outputs[2])
     assert summary["mode"] == "argmax" and summary["files"][0]["path"] == "classes.tif"

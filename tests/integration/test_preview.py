@@ -6,14 +6,12 @@ a bar in their class's colour; bad input gets one line and leaves an
 earlier sheet alone; the page's examples run."""
 import json
 import re
-import shlex
-import shutil
 
 import numpy as np
 import pytest
 from osgeo import gdal
 
-from conftest import SOURCE, Dataset, build, run
+from conftest import SOURCE, Dataset, build, demo_workdir, run, run_page_examples
 from test_tasks import RECIPE as TASKS_RECIPE
 
 PAGE = SOURCE / "doc/cmd/preview.md"
@@ -21,10 +19,8 @@ PALETTE = [(78, 121, 167), (242, 142, 43), (225, 87, 89), (118, 183, 178), (89, 
 
 
 @pytest.fixture(scope="module")
-def olinda(tmp_path_factory, demo):
-    recipe = (SOURCE / "examples/olinda.yaml").read_text().replace("data/", f"{demo}/")
-    out, _ = build(recipe, tmp_path_factory.mktemp("olinda"))
-    return Dataset(out)
+def olinda(demo_dataset):
+    return Dataset(demo_dataset)
 
 
 def preview(ds, out, *args):
@@ -136,21 +132,16 @@ def test_bad_input(olinda, tmp_path, args, code, pattern):
 def test_not_a_dataset(tmp_path):
     proc = run("preview", tmp_path, "-o", tmp_path / "s.png", check=False)
     assert proc.returncode == 2
-    assert proc.stderr == f"eodkit: error: {tmp_path}: not an eodkit dataset (no collection.json)\n"
+    assert proc.stderr == (f"eodkit: error: {tmp_path}: not an eodkit dataset "
+                           "(no collection.json)\n")
     proc = run("preview", tmp_path / "nowhere", "-o", tmp_path / "s.png", check=False)
     assert proc.returncode == 2 and "no such dataset folder" in proc.stderr
 
 
 def test_page_examples_run(tmp_path, demo):
-    (tmp_path / "examples").mkdir()
-    shutil.copy(SOURCE / "examples/olinda.yaml", tmp_path / "examples/olinda.yaml")
-    (tmp_path / "examples/data").symlink_to(demo)
-    run("build", "examples/olinda.yaml", "--overwrite", cwd=tmp_path)
-    section = PAGE.read_text().split("Examples", 1)[1]
-    lines = re.findall(r"^    (eodkit preview .*)$", section, re.M)
-    outputs = [run(*shlex.split(line)[1:], cwd=tmp_path).stdout for line in lines]
+    outputs = run_page_examples(PAGE, demo_workdir(tmp_path, demo))
     assert len(outputs) == 2
-    shown = section.split("The first prints:", 1)[1].split("Exit codes:", 1)[0].strip()
+    shown = PAGE.read_text().split("The first prints:", 1)[1].split("Exit codes:", 1)[0].strip()
     assert outputs[0].strip() == shown
     width, height = map(int, re.search(r"(\d+) x (\d+) pixels", shown).groups())
     assert read_png(tmp_path / "sheet.png").shape == (height, width, 3)
