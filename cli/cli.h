@@ -40,6 +40,10 @@ int cli_report(const eodkit_ctx *ctx);
    EODKIT_ERR_USAGE. */
 int cli_usage_error(const char *cmd, const char *message);
 
+/* Parse -j's argument TEXT into *THREADS (1-1024); else a usage error of
+   command CMD (EODKIT_ERR_USAGE). */
+int cli_threads(const char *cmd, const char *text, int *threads);
+
 /* Nonzero once the user pressed Ctrl-C (after cli_catch_interrupt). */
 extern volatile int cli_interrupted;
 

@@ -106,7 +106,7 @@ int cmd_build(int argc, char **argv)
     eodkit_recipe *recipe = NULL;
     char *summary = NULL;
     progress prog = {0};
-    char *end, extra;
+    char extra;
     int c, rc, rank = 0, ranks = 1;
 
     eodkit_build_options_init(&opt);
@@ -114,10 +114,8 @@ int cmd_build(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "j:o:h", options, NULL)) != -1) {
         switch (c) {
         case 'j':
-            opt.threads = (int)strtol(optarg, &end, 10);
-            if (*end != '\0' || opt.threads < 1 || opt.threads > 1024) {
-                return cli_usage_error("build",
-                                       "-j needs a number of threads (1-1024)");
+            if (cli_threads("build", optarg, &opt.threads) != EODKIT_OK) {
+                return EODKIT_ERR_USAGE;
             }
             break;
         case 'o':

@@ -29,10 +29,8 @@ int cmd_merge(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "j:o:h", options, NULL)) != -1) {
         switch (c) {
         case 'j':
-            opt.threads = (int)strtol(optarg, &end, 10);
-            if (*end != '\0' || opt.threads < 1 || opt.threads > 1024) {
-                return cli_usage_error("merge",
-                                       "-j needs a number of threads (1-1024)");
+            if (cli_threads("merge", optarg, &opt.threads) != EODKIT_OK) {
+                return EODKIT_ERR_USAGE;
             }
             break;
         case 'o':

@@ -3,6 +3,7 @@
 */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -66,6 +67,18 @@ int cli_usage_error(const char *cmd, const char *message)
 {
     fprintf(stderr, "eodkit %s: %s\n(see 'eodkit %s --help')\n", cmd, message, cmd);
     return EODKIT_ERR_USAGE;
+}
+
+int cli_threads(const char *cmd, const char *text, int *threads)
+{
+    char *end;
+    long n = strtol(text, &end, 10);
+
+    if (*end != '\0' || end == text || n < 1 || n > 1024) {
+        return cli_usage_error(cmd, "-j needs a number of threads (1-1024)");
+    }
+    *threads = (int)n;
+    return EODKIT_OK;
 }
 
 static void list_commands(FILE *out)

@@ -203,6 +203,11 @@ void ek_worker_clear(ek_worker *w);
 /* Do work unit U (the pool's work function; STATE is an ek_worker). */
 int ek_unit_run(void *state, eodkit_ctx *ctx, size_t u, void **result);
 
+/* Copy chip window CW of the band-sequential BANDS planes of SRC (window UW
+   of the grid, DSIZE bytes per value) to DST as (bands, height, width). */
+void ek_cut_chip(unsigned char *dst, const unsigned char *src, const ek_window *uw,
+                 const ek_window *cw, int bands, size_t dsize);
+
 /* Free a unit result (NULL is fine). */
 void ek_unit_result_free(void *result);
 

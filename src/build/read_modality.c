@@ -205,26 +205,6 @@ static void chip_shares(const ek_modality_buffers *buf, const ek_window *uw,
     *cloud = (double)masked / (double)n;
 }
 
-/* Copy chip window CW of band-sequential SRC (window UW) to DST (C, H, W). */
-static void cut_planes(unsigned char *dst, const unsigned char *src,
-                       const ek_window *uw, const ek_window *cw, int bands,
-                       size_t dsize)
-{
-    size_t row = (size_t)cw->w * dsize;
-    int b, y;
-
-    for (b = 0; b < bands; b++) {
-        for (y = 0; y < cw->h; y++) {
-            size_t from = ((size_t)b * (size_t)uw->h + (size_t)(cw->y - uw->y + y)) *
-                              (size_t)uw->w +
-                          (size_t)(cw->x - uw->x);
-
-            memcpy(dst, src + from * dsize, row);
-            dst += row;
-        }
-    }
-}
-
 /* Time stack: acquisitions newest first; each chip takes those whose nodata
    and cloud shares pass the filters, into its slots from the last. */
 static int read_stack(eodkit_ctx *ctx, ek_worker *w, size_t m, const ek_unit_view *v,
@@ -258,9 +238,9 @@ static int read_stack(eodkit_ctx *ctx, ek_worker *w, size_t m, const ek_unit_vie
             if (nodata > r->max_nodata || cloud > r->max_cloud) {
                 continue;
             }
-            cut_planes(res->data[m] + k * b->arrays[m].chip_bytes +
-                           (size_t)(mod->steps - 1 - have) * step_bytes,
-                       buf->acq, &v->window, &c.window, mod->nbands, dsize);
+            ek_cut_chip(res->data[m] + k * b->arrays[m].chip_bytes +
+                            (size_t)(mod->steps - 1 - have) * step_bytes,
+                        buf->acq, &v->window, &c.window, mod->nbands, dsize);
             buf->step_times[k * (size_t)mod->steps + (size_t)(mod->steps - 1 - have)] =
                 mod->times[t];
             buf->step_nodata[k] =

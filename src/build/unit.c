@@ -6,11 +6,11 @@
 ** chips out. Nothing here touches shared state: results go to the committer
 ** in run.c.
 */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ek_strbuf.h"
 #include "core/ek_time.h"
 #include "ek_build.h"
 
@@ -140,9 +140,8 @@ void ek_unit_result_free(void *result)
     free(r);
 }
 
-/* Copy chip window CW out of a band-sequential unit buffer over window UW. */
-static void cut(unsigned char *dst, const unsigned char *src, const ek_window *uw,
-                const ek_window *cw, int bands, size_t dsize)
+void ek_cut_chip(unsigned char *dst, const unsigned char *src, const ek_window *uw,
+                 const ek_window *cw, int bands, size_t dsize)
 {
     size_t row = (size_t)cw->w * dsize;
     int b, y;
@@ -159,71 +158,25 @@ static void cut(unsigned char *dst, const unsigned char *src, const ek_window *u
     }
 }
 
-/* ---- a small JSON text builder for the per-chip index columns ---- */
-
-typedef struct text {
-    char *s;
-    size_t len, cap;
-    int failed;
-} text;
-
-static void add(text *t, const char *fmt, ...) EK_PRINTF(2, 3);
-
-static void add(text *t, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (t->failed) {
-        return;
-    }
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (t->len + (size_t)n + 1 > t->cap) {
-        size_t cap = (t->len + (size_t)n + 1) * 2 + 32;
-        char *s = realloc(t->s, cap);
-
-        if (s == NULL) {
-            t->failed = 1;
-            return;
-        }
-        t->s = s;
-        t->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    t->len += (size_t)n;
-}
-
-/* T's text, or NULL (with CTX set) when building it failed. */
-static char *finish(eodkit_ctx *ctx, text *t)
-{
-    if (t->failed || t->s == NULL) {
-        free(t->s);
-        ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
-        return NULL;
-    }
-    return t->s;
-}
-
 /* The chip's class histogram as JSON {"id": pixels, ...} (nonzero only). */
 static char *hist_json(eodkit_ctx *ctx, const uint64_t *hist, int n)
 {
-    text t = {0};
+    ek_strbuf t;
+    char *json = NULL;
     int id, first = 1;
 
-    add(&t, "{");
+    ek_strbuf_init(&t, ctx);
+    ek_strbuf_puts(&t, "{");
     for (id = 0; id < n; id++) {
         if (hist[id] > 0) {
-            add(&t, "%s\"%d\": %llu", first ? "" : ", ", id,
-                (unsigned long long)hist[id]);
+            ek_strbuf_printf(&t, "%s\"%d\": %llu", first ? "" : ", ", id,
+                             (unsigned long long)hist[id]);
             first = 0;
         }
     }
-    add(&t, "}");
-    return finish(ctx, &t);
+    ek_strbuf_puts(&t, "}");
+    ek_strbuf_detach(&t, &json);
+    return json;
 }
 
 /* ---- one chip ---- */
@@ -255,7 +208,7 @@ static void chip_label(const ek_build *b, ek_worker *w, const ek_window *uw,
     *label = -1;
     switch (l->recipe->task) {
     case EK_TASK_SEGMENTATION:
-        cut(dst, w->unit_labels, uw, cw, 1, (size_t)ek_dtype_size(l->dtype));
+        ek_cut_chip(dst, w->unit_labels, uw, cw, 1, (size_t)ek_dtype_size(l->dtype));
         break;
     case EK_TASK_CLASSIFICATION:
         *label = majority_class(l->recipe, w->chip_hist, b->nclass_ids);
@@ -375,24 +328,25 @@ static void modality_shares(const ek_build *b, ek_worker *w, const ek_unit_view 
 static char *present_json(eodkit_ctx *ctx, const ek_plan *p, const int *present,
                           int *rc)
 {
-    text t = {0};
+    ek_strbuf t;
+    char *json = NULL;
     size_t m;
     int any = 0;
 
+    ek_strbuf_init(&t, ctx);
     for (m = 0; m < p->nmodalities; m++) {
         if (!p->modalities[m].recipe->required) {
-            add(&t, "%s\"%s\": %d", any ? ", " : "{", p->modalities[m].recipe->name,
-                present[m]);
+            ek_strbuf_printf(&t, "%s\"%s\": %d", any ? ", " : "{",
+                             p->modalities[m].recipe->name, present[m]);
             any = 1;
         }
     }
     if (!any) {
         return NULL;
     }
-    add(&t, "}");
-    return (*rc = t.failed ? EODKIT_ERR_NOMEM : EODKIT_OK) == EODKIT_OK
-               ? finish(ctx, &t)
-               : NULL;
+    ek_strbuf_puts(&t, "}");
+    *rc = ek_strbuf_detach(&t, &json);
+    return json;
 }
 
 /* Whether acquisition time T of modality M is used by chip K. */
@@ -430,14 +384,16 @@ static int chip_provenance(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
 {
     const ek_plan *p = b->plan;
     ek_window cw = ek_plan_chip(p, v->chip_ids[k]).window;
-    text times = {0}, sources = {0};
+    ek_strbuf times, sources;
     uint8_t *used = NULL;
     size_t m, t, s;
-    int any_time = 0;
+    int any_time = 0, rc;
 
+    ek_strbuf_init(&times, ctx);
+    ek_strbuf_init(&sources, ctx);
     uc->earliest = INT64_MAX;
     uc->latest = INT64_MIN;
-    add(&sources, "{");
+    ek_strbuf_puts(&sources, "{");
     for (m = 0; m < p->nmodalities; m++) {
         const ek_modality *mod = &p->modalities[m];
         int timed = mod->recipe->time.mode != EK_TIME_NONE, first = 1;
@@ -445,17 +401,20 @@ static int chip_provenance(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
         free(used);
         used = calloc(mod->ntimes + 1, 1);
         if (used == NULL) {
+            ek_strbuf_free(&times);
+            ek_strbuf_free(&sources);
             return ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
         }
         if (timed) {
-            add(&times, "%s\"%s\": [", any_time ? ", " : "{", mod->recipe->name);
+            ek_strbuf_printf(&times, "%s\"%s\": [", any_time ? ", " : "{",
+                             mod->recipe->name);
             for (t = 0; present[m] && t < mod->ntimes; t++) {
                 char iso[32];
 
                 used[t] = (uint8_t)time_used(mod, &w->mods[m], v, k, &cw, t);
                 if (used[t]) {
                     ek_time_format(mod->times[t], iso, sizeof iso);
-                    add(&times, "%s\"%s\"", first ? "" : ", ", iso);
+                    ek_strbuf_printf(&times, "%s\"%s\"", first ? "" : ", ", iso);
                     first = 0;
                     uc->latest =
                         mod->times[t] > uc->latest ? mod->times[t] : uc->latest;
@@ -463,10 +422,10 @@ static int chip_provenance(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
                         mod->times[t] < uc->earliest ? mod->times[t] : uc->earliest;
                 }
             }
-            add(&times, "]");
+            ek_strbuf_puts(&times, "]");
             any_time = 1;
         }
-        add(&sources, "%s\"%s\": [", m ? ", " : "", mod->recipe->name);
+        ek_strbuf_printf(&sources, "%s\"%s\": [", m ? ", " : "", mod->recipe->name);
         first = 1;
         for (s = 0; s < mod->nsources; s++) {
             const ek_placement *pl = ek_plan_placement(mod, v->grid, s);
@@ -477,23 +436,21 @@ static int chip_provenance(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
                 overlaps = mod->times[t] == mod->sources[s].time ? used[t] : overlaps;
             }
             if (overlaps) {
-                add(&sources, "%s%zu", first ? "" : ", ", s);
+                ek_strbuf_printf(&sources, "%s%zu", first ? "" : ", ", s);
                 first = 0;
             }
         }
-        add(&sources, "]");
+        ek_strbuf_puts(&sources, "]");
     }
     free(used);
-    add(&sources, "}");
-    uc->sources = finish(ctx, &sources);
+    ek_strbuf_puts(&sources, "}");
+    rc = ek_strbuf_detach(&sources, &uc->sources);
     if (any_time) {
-        add(&times, "}");
-        uc->times = finish(ctx, &times);
-    } else {
-        free(times.s);
+        ek_strbuf_puts(&times, "}");
+        rc = rc == EODKIT_OK ? ek_strbuf_detach(&times, &uc->times) : rc;
     }
-    return uc->sources == NULL || (any_time && uc->times == NULL) ? EODKIT_ERR_NOMEM
-                                                                  : EODKIT_OK;
+    ek_strbuf_free(&times);
+    return rc;
 }
 
 /* Judge chip K; when kept, cut its arrays and describe it. */
@@ -526,8 +483,9 @@ static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
         const ek_modality *mod = &p->modalities[m];
 
         if (mod->recipe->time.mode != EK_TIME_STACK) {
-            cut(res->data[m] + k * b->arrays[m].chip_bytes, w->mods[m].data, &v->window,
-                &cw, mod->nbands, (size_t)ek_dtype_size(mod->dtype));
+            ek_cut_chip(res->data[m] + k * b->arrays[m].chip_bytes, w->mods[m].data,
+                        &v->window, &cw, mod->nbands,
+                        (size_t)ek_dtype_size(mod->dtype));
         }
     }
     uc->present = present_json(ctx, p, present, &rc);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_strbuf.h"
 #include "ek_dataset.h"
 
 json_t *ek_dataset_load_json(eodkit_ctx *ctx, const char *dir, const char *name)
@@ -144,43 +145,6 @@ int eodkit_dataset_info_json(eodkit_ctx *ctx, const eodkit_dataset *ds, char **o
     return *out == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
 }
 
-/* A growing text buffer for the human-readable description. */
-typedef struct text {
-    char *s;
-    size_t len, cap;
-    int failed;
-} text;
-
-static void add(text *t, const char *fmt, ...) EK_PRINTF(2, 3);
-
-static void add(text *t, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (t->failed) {
-        return;
-    }
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (t->len + (size_t)n + 1 > t->cap) {
-        size_t cap = (t->len + (size_t)n + 1) * 2;
-        char *s = realloc(t->s, cap);
-
-        if (s == NULL) {
-            t->failed = 1;
-            return;
-        }
-        t->s = s;
-        t->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    t->len += (size_t)n;
-}
-
 static const char *str(json_t *o, const char *key)
 {
     const char *s = json_string_value(json_object_get(o, key));
@@ -201,13 +165,13 @@ static void human_bytes(long long n, char *buf, size_t size)
     snprintf(buf, size, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
 }
 
-static void describe_modalities(text *t, json_t *mods)
+static void describe_modalities(ek_strbuf *t, json_t *mods)
 {
     size_t i, b;
     json_t *m;
 
-    add(t, "\n%-14s %-8s %-6s %-18s %s\n", "modality", "dtype", "bands", "chip shape",
-        "band names");
+    ek_strbuf_printf(t, "\n%-14s %-8s %-6s %-18s %s\n", "modality", "dtype", "bands",
+                     "chip shape", "band names");
     json_array_foreach(mods, i, m)
     {
         json_t *shape = json_object_get(m, "shape"), *band;
@@ -217,46 +181,48 @@ static void describe_modalities(text *t, json_t *mods)
                  (long long)json_integer_value(json_array_get(shape, 0)),
                  (long long)json_integer_value(json_array_get(shape, 1)),
                  (long long)json_integer_value(json_array_get(shape, 2)));
-        add(t, "%-14s %-8s %-6zu %-18s ", str(m, "name"), str(m, "dtype"),
-            json_array_size(json_object_get(m, "bands")), dims);
+        ek_strbuf_printf(t, "%-14s %-8s %-6zu %-18s ", str(m, "name"), str(m, "dtype"),
+                         json_array_size(json_object_get(m, "bands")), dims);
         json_array_foreach(json_object_get(m, "bands"), b, band)
         {
-            add(t, "%s%s", b ? ", " : "", str(band, "name"));
+            ek_strbuf_printf(t, "%s%s", b ? ", " : "", str(band, "name"));
         }
-        add(t, "\n");
+        ek_strbuf_printf(t, "\n");
     }
 }
 
-static void describe_labels(text *t, json_t *label, json_t *pixels, json_t *splits)
+static void describe_labels(ek_strbuf *t, json_t *label, json_t *pixels, json_t *splits)
 {
     json_t *bg = json_object_get(label, "background"), *cls;
     const char *split;
     json_t *ignored;
     size_t i;
 
-    add(t, "\nlabels         %s, %s, background %lld (%s)\n", str(label, "task"),
-        str(label, "dtype"), (long long)json_integer_value(json_object_get(bg, "id")),
-        str(bg, "name"));
-    add(t, "%-20s %6s", "class", "id");
+    ek_strbuf_printf(t, "\nlabels         %s, %s, background %lld (%s)\n",
+                     str(label, "task"), str(label, "dtype"),
+                     (long long)json_integer_value(json_object_get(bg, "id")),
+                     str(bg, "name"));
+    ek_strbuf_printf(t, "%-20s %6s", "class", "id");
     json_object_foreach(splits, split, ignored)
     {
-        add(t, " %14s", split);
+        ek_strbuf_printf(t, " %14s", split);
     }
-    add(t, "   (pixels)\n");
+    ek_strbuf_printf(t, "   (pixels)\n");
     json_array_foreach(json_object_get(label, "classes"), i, cls)
     {
         char id[16];
 
         snprintf(id, sizeof id, "%lld",
                  (long long)json_integer_value(json_object_get(cls, "id")));
-        add(t, "%-20s %6s", str(cls, "name"), id);
+        ek_strbuf_printf(t, "%-20s %6s", str(cls, "name"), id);
         json_object_foreach(splits, split, ignored)
         {
             json_t *n = json_object_get(json_object_get(pixels, split), id);
 
-            add(t, " %14lld", n != NULL ? (long long)json_integer_value(n) : 0LL);
+            ek_strbuf_printf(t, " %14lld",
+                             n != NULL ? (long long)json_integer_value(n) : 0LL);
         }
-        add(t, "\n");
+        ek_strbuf_printf(t, "\n");
     }
 }
 
@@ -267,14 +233,16 @@ int eodkit_dataset_info_text(eodkit_ctx *ctx, const eodkit_dataset *ds, char **o
     json_t *splits = json_object_get(o, "splits"), *label = json_object_get(o, "label");
     json_t *sp;
     const char *name;
-    text t = {0};
+    ek_strbuf t;
     char size[32];
 
+    ek_strbuf_init(&t, ctx);
     human_bytes(ds->bytes, size, sizeof size);
-    add(&t, "dataset        %s (%s)\n", str(o, "name"), str(o, "title"));
-    add(&t, "path           %s\n", ds->path);
-    add(&t, "license        %s\n", str(o, "license"));
-    add(&t, "grid           %s, pixel %g x %g, chips %lld x %lld, stride %lld x %lld\n",
+    ek_strbuf_printf(&t, "dataset        %s (%s)\n", str(o, "name"), str(o, "title"));
+    ek_strbuf_printf(&t, "path           %s\n", ds->path);
+    ek_strbuf_printf(&t, "license        %s\n", str(o, "license"));
+    ek_strbuf_printf(
+        &t, "grid           %s, pixel %g x %g, chips %lld x %lld, stride %lld x %lld\n",
         json_is_string(json_object_get(grid, "crs")) ? str(grid, "crs")
                                                      : "custom CRS (WKT)",
         json_number_value(json_array_get(json_object_get(grid, "resolution"), 0)),
@@ -287,28 +255,23 @@ int eodkit_dataset_info_text(eodkit_ctx *ctx, const eodkit_dataset *ds, char **o
             json_array_get(json_object_get(grid, "stride"), 0)),
         (long long)json_integer_value(
             json_array_get(json_object_get(grid, "stride"), 1)));
-    add(&t, "extent         lon %.5f .. %.5f, lat %.5f .. %.5f\n",
-        json_number_value(json_array_get(bbox, 0)),
-        json_number_value(json_array_get(bbox, 2)),
-        json_number_value(json_array_get(bbox, 1)),
-        json_number_value(json_array_get(bbox, 3)));
-    add(&t, "size           %s in %d files\n", size, ds->files);
+    ek_strbuf_printf(&t, "extent         lon %.5f .. %.5f, lat %.5f .. %.5f\n",
+                     json_number_value(json_array_get(bbox, 0)),
+                     json_number_value(json_array_get(bbox, 2)),
+                     json_number_value(json_array_get(bbox, 1)),
+                     json_number_value(json_array_get(bbox, 3)));
+    ek_strbuf_printf(&t, "size           %s in %d files\n", size, ds->files);
     describe_modalities(&t, json_object_get(o, "modalities"));
     if (label != NULL) {
         describe_labels(&t, label, json_object_get(o, "class_pixels"), splits);
     }
-    add(&t, "\n%-14s %8s %7s\n", "split", "chips", "shards");
+    ek_strbuf_printf(&t, "\n%-14s %8s %7s\n", "split", "chips", "shards");
     json_object_foreach(splits, name, sp)
     {
-        add(&t, "%-14s %8lld %7lld\n", name,
-            (long long)json_integer_value(json_object_get(sp, "chips")),
-            (long long)json_integer_value(json_object_get(sp, "shards")));
+        ek_strbuf_printf(&t, "%-14s %8lld %7lld\n", name,
+                         (long long)json_integer_value(json_object_get(sp, "chips")),
+                         (long long)json_integer_value(json_object_get(sp, "shards")));
     }
     json_decref(o);
-    if (t.failed) {
-        free(t.s);
-        return ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
-    }
-    *out = t.s;
-    return EODKIT_OK;
+    return ek_strbuf_detach(&t, out);
 }

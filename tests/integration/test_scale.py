@@ -1,7 +1,8 @@
-"""Builds beyond one uninterrupted process give the same bytes: killed and
-resumed at any point (after planning, mid-shard, across a shard boundary,
-during finishing, and at a random moment), in parts joined by `eodkit
-merge`, and under `mpirun -n 2`."""
+"""Builds beyond one uninterrupted thread give the same bytes, with aligned
+reads, warping and labels over many work units and shards: with 2 threads;
+killed and resumed at any point (after planning, mid-shard, across a shard
+boundary, during finishing, and at a random moment); in parts joined by
+`eodkit merge`; and under `mpirun -n 2`."""
 import json
 import os
 import re
@@ -64,6 +65,12 @@ def chips_on_disk(partial, split):
     """Chips the optical shards of SPLIT hold, whatever the checkpoint says."""
     files = sorted((partial / split).glob("optical-*.npy"))
     return sum((f.stat().st_size - 128) // CHIP_BYTES for f in files), len(files)
+
+
+def test_threads_give_identical_bytes(recipe, reference, tmp_path):
+    out = tmp_path / "out"
+    run("build", recipe, "-o", out, "-j", "2")
+    assert same_tree(reference, out) > 10
 
 
 @pytest.mark.parametrize("point", ["planned", "unit:1", "unit:4", "finish"])
