@@ -62,7 +62,7 @@ typedef struct strip {
     int64_t y0, rows, width;
     double *sum;     /* bands x rows x width (mean, argmax) */
     int32_t *votes;  /* rows x width x max_votes (vote) */
-    uint16_t *count; /* chips that covered each pixel */
+    uint32_t *count; /* chips that covered each pixel */
     void *out;       /* bands x rows x width of the output type */
 } strip;
 
@@ -237,6 +237,12 @@ static int add_chip(mosaic *m, const tile_set *t, strip *s, const placed *c)
             int64_t at = (r - s->y0) * s->width + cx + col;
             int64_t src = per_chip ? 0 : (r - cy) * m->chip_w + col;
 
+            if (s->count[at] >= (uint32_t)m->max_votes) {
+                return ek_error(m->ctx, EODKIT_ERR_INPUT,
+                                "%s/index.gpkg: more chips overlap than the chip "
+                                "lattice allows",
+                                m->cs->dir);
+            }
             if (m->mode != MODE_VOTE) {
                 for (k = 0; k < p->channels; k++) {
                     s->sum[k * plane + at] += ek_pred_value(p, k, src);
@@ -255,12 +261,6 @@ static int add_chip(mosaic *m, const tile_set *t, strip *s, const placed *c)
                                     "%s: row %zu predicts %.17g; class ids are 0 to "
                                     "65534",
                                     p->path, c->row, v);
-                }
-                if (s->count[at] >= m->max_votes) {
-                    return ek_error(m->ctx, EODKIT_ERR_INPUT,
-                                    "%s/index.gpkg: more chips overlap than the chip "
-                                    "lattice allows",
-                                    m->cs->dir);
                 }
                 s->votes[at * m->max_votes + s->count[at]] = (int32_t)v;
             }
@@ -337,7 +337,7 @@ static int64_t strip_rows(const mosaic *m, const tile_set *t)
 {
     int64_t per_row =
         t->width *
-        ((int64_t)sizeof(uint16_t) + m->bands * GDALGetDataTypeSizeBytes(m->type) +
+        ((int64_t)sizeof(uint32_t) + m->bands * GDALGetDataTypeSizeBytes(m->type) +
          (m->mode == MODE_VOTE ? m->max_votes * (int64_t)sizeof(int32_t)
                                : m->pred.channels * (int64_t)sizeof(double)));
     int64_t rows = STRIP_BYTES / (per_row > 0 ? per_row : 1);
