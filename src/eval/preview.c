@@ -200,6 +200,9 @@ static int setup(preview *p, const char *dataset_dir)
     size_t n, i;
     int rc = ek_chipset_open(p->ctx, dataset_dir, p->opt.split, &p->cs);
 
+    if (rc == EODKIT_OK && p->cs->nsplits != 1) {
+        rc = ek_error(p->ctx, EODKIT_ERR_USAGE, "a sheet shows chips of one split");
+    }
     if (rc == EODKIT_OK) {
         rc = find_modality(p);
     }

@@ -117,6 +117,7 @@ def test_chip_labels_get_a_bar(tmp_path, shared):
     (["--bands", "1,2"], 1, r"--bands takes one band or three"),
     (["--split", "nope"], 2, r"DATASET: no split 'nope'"),
     (["-n", "0"], 1, r"-n takes 1 to 1024 chips"),
+    (["--split", "train,test"], 1, r"a sheet shows chips of one split"),
 ])
 def test_bad_input(olinda, tmp_path, args, code, pattern):
     out = tmp_path / "sheet.png"
