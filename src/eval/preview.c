@@ -141,31 +141,32 @@ static int choose_bands(preview *p)
         for (k = 0; k < 3; k++) {
             p->band[k] = band_of(p, rgb[k], strlen(rgb[k]));
         }
-        p->nbands = p->band[0] >= 0 && p->band[1] >= 0 && p->band[2] >= 0 ? 3 : 0;
-        for (k = 0; p->nbands == 0 && k < 3; k++) {
-            p->band[k] = k < p->channels ? k : 0;
+        if (p->band[0] < 0 || p->band[1] < 0 || p->band[2] < 0) {
+            for (k = 0; k < 3; k++) {
+                p->band[k] = k < p->channels ? k : 0; /* the first three */
+            }
         }
-        p->nbands = p->nbands == 0 && p->channels < 3 ? 1 : 3;
+        p->nbands = p->channels < 3 ? 1 : 3;
         return EODKIT_OK;
     }
-    for (p->nbands = 0; p->nbands < 3;) {
+    for (p->nbands = 1; s[strcspn(s, ",")] != '\0'; p->nbands++) {
+        s += strcspn(s, ",") + 1;
+    }
+    if (p->nbands != 1 && p->nbands != 3) {
+        return ek_error(p->ctx, EODKIT_ERR_USAGE,
+                        "--bands takes one band or three (R,G,B)");
+    }
+    for (s = p->opt.bands, k = 0; k < p->nbands; k++) {
         size_t len = strcspn(s, ",");
 
-        p->band[p->nbands] = band_of(p, s, len);
-        if (p->band[p->nbands++] < 0) {
+        p->band[k] = band_of(p, s, len);
+        if (p->band[k] < 0) {
             return ek_error(p->ctx, EODKIT_ERR_INPUT,
                             "%s: modality '%s' has no band '%.*s' (give names or "
                             "numbers from 1 to %lld)",
                             p->cs->dir, p->name, (int)len, s, (long long)p->channels);
         }
-        if (s[len] == '\0') {
-            break;
-        }
         s += len + 1;
-    }
-    if (p->nbands != 1 && (p->nbands != 3 || *s == ',' || s[strcspn(s, ",")] != '\0')) {
-        return ek_error(p->ctx, EODKIT_ERR_USAGE,
-                        "--bands takes one band or three (R,G,B)");
     }
     return EODKIT_OK;
 }

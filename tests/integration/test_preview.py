@@ -115,6 +115,7 @@ def test_chip_labels_get_a_bar(tmp_path, shared):
     (["--modality", "sar"], 2, r"DATASET: no modality 'sar' \(its modalities: optical\)"),
     (["--bands", "red,green,violet"], 2, r"modality 'optical' has no band 'violet'"),
     (["--bands", "1,2"], 1, r"--bands takes one band or three"),
+    (["--bands", "1,2,3,4"], 1, r"--bands takes one band or three"),
     (["--split", "nope"], 2, r"DATASET: no split 'nope'"),
     (["-n", "0"], 1, r"-n takes 1 to 1024 chips"),
     (["--split", "train,test"], 1, r"a sheet shows chips of one split"),
