@@ -72,6 +72,21 @@ class OnTheFly(torch.utils.data.Dataset):
                 "label": torch.from_numpy(label.astype(np.int64))}
 
 
+class EmptyBatches(torch.utils.data.Dataset):
+    """Batches of nothing but one uninitialised uint8 tensor of BYTES
+    bytes: a DataLoader over it measures only what handing a batch from a
+    worker to the main process costs."""
+
+    def __init__(self, length, nbytes):
+        self.length, self.nbytes = length, nbytes
+
+    def __len__(self):
+        return self.length
+
+    def __getitem__(self, indices):
+        return torch.from_numpy(np.empty(self.nbytes, np.uint8))
+
+
 def timed_batches(batches):
     """Iterate BATCHES; return (seconds after the first batch, the batches
     after the first)."""
@@ -117,6 +132,9 @@ def run(cfg):
     main_s, _ = timed_batches(train.read(order[k:k + BATCH], arrays)
                               for k in range(0, len(order), BATCH))
     main_gbps = nbatches * BATCH * chip_bytes / main_s / 1e9
+    ipc_s, _ = timed_batches(loader(EmptyBatches(len(train), BATCH * chip_bytes), BATCH,
+                                    sampler=order, num_workers=WORKERS))
+    ipc_gbps = nbatches * BATCH * chip_bytes / ipc_s / 1e9
 
     # the on-the-fly reader is slow: a tenth of the batches (at least 2)
     base_n = max(2, nbatches // 10)
@@ -150,11 +168,23 @@ def run(cfg):
         Row("load", "Split.read per batch, main process vs memcpy", "same batches",
             f"{main_gbps:.3f} GB/s", f"{copy:.2f} GB/s (np.copyto, 256 MiB)",
             f"{main_gbps / copy:.0%} of memcpy", "n/a", None, "n/a", "bench/bench_load.py"),
+        Row("load", f"DataLoader hand-over alone, {WORKERS} workers, vs memcpy",
+            f"batches of {BATCH * chip_bytes / 2**20:.1f} MiB, one empty uint8 tensor each",
+            f"{ipc_gbps:.3f} GB/s", f"{copy:.2f} GB/s (np.copyto, 256 MiB)",
+            f"{ipc_gbps / copy:.0%} of memcpy", "n/a", None, "n/a", "bench/bench_load.py"),
     ]
     note = (f"Load: {nbatches} timed batches for eodkit, {base_n} for the on-the-fly reader "
             "(rates are per batch); the on-the-fly reader is what TorchGeo does per sample "
             "(bench_load.py docstring), written here with the same packages rather than "
             "TorchGeo itself (not packaged in Debian). `Split.read` in the main process is "
             f"shown to separate the reader's own speed from the DataLoader's: {secs(main_s)} "
-            f"for the batches the 2-worker loader took {secs(ours_s)} for.")
+            f"for the batches the 2-worker loader took {secs(ours_s)} for. The hand-over row is "
+            "a DataLoader whose workers return one empty tensor of the batch's size: the ceiling "
+            "of any 2-worker DataLoader on this machine, whatever the reader. torch hands every "
+            "tensor of every batch from a worker to the main process through new shared memory "
+            "(allocated, faulted in, copied, mapped again), so with 2 workers the 50% target is "
+            "out of reach for any reader; python/eodkit also widens labels to int64 (8x their "
+            "bytes) and sends four small tensors per batch besides. What would reach it: gather "
+            "in the main process (num_workers=0, which doc/python.md advises for light models), "
+            "or workers filling a fixed ring of shared batch buffers instead of new tensors.")
     return rows, [note]

@@ -2,6 +2,7 @@
 of a full and a smoke run, running and timing commands (median of several
 runs, peak RSS of the child), the machine and its load, recipes, reading an
 eodkit dataset back, comparing chips, and CPU profiles with perf."""
+import hashlib
 import json
 import os
 import platform
@@ -184,10 +185,14 @@ def load():
 
 def versions(eodkit):
     out = subprocess.run([eodkit, "--version"], capture_output=True, text=True).stdout.strip()
-    gdal = subprocess.run(["gdal-config", "--version"], capture_output=True, text=True).stdout.strip()
     commit = subprocess.run(["git", "-C", SOURCE, "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
-    return f"{out} (commit {commit}), GDAL {gdal}, Python {platform.python_version()}"
+    dirty = subprocess.run(["git", "-C", SOURCE, "status", "--porcelain", "--", "src", "cli",
+                            "include", "python", "CMakeLists.txt"],
+                           capture_output=True, text=True).stdout.strip()
+    if dirty:
+        commit += " plus uncommitted changes to src/, cli/, include/ or python/"
+    return f"{out} (commit {commit}), Python {platform.python_version()}"
 
 
 # ---------------------------------------------------------------- recipes and datasets
@@ -259,6 +264,15 @@ def split_arrays(dataset, split, name):
     return [np.load(f, mmap_mode="r") for f in files]
 
 
+def tree_digest(folder):
+    """SHA-256 over the relative paths and bytes of every file under FOLDER."""
+    h = hashlib.sha256()
+    for f in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        h.update(str(f.relative_to(folder)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
 def dataset_bytes(dataset, pattern="*"):
     return sum(f.stat().st_size for f in Path(dataset).rglob(pattern) if f.is_file())
 
@@ -296,32 +310,43 @@ class Diff:
 
 
 # Where a build spends its time: a perf sample belongs to a stage when one
-# of these eodkit functions is on its stack ("nodata check" and "audit
-# histograms" are parts of "read + align" and "audit").
+# of these eodkit (or GDAL/PROJ) functions is on its stack. Some stages are
+# parts of others ("nodata check", "warp" and "PROJ transforms" of "read +
+# align", "audit histograms" of "audit"); "pool work" is what the worker
+# threads run (work units, then statistics groups): the rest is serial.
 STAGES = {
     "plan": {"ek_plan_make"},
     "labels: load": {"ek_labels_open"},
     "regions: tag": {"ek_regions_open", "ek_regions_tag_plan", "ek_regions_share"},
     "read + align": {"ek_read_modality"},
     "nodata check": {"drop_nodata"},
+    "warp": {"GDALWarpOperation::ChunkAndWarpImage"},
+    "PROJ transforms": {"proj_trans"},
     "labels: burn": {"ek_labels_render"},
-    "statistics": {"ek_moments_of", "ek_hist_add", "ek_stats_mask", "ek_refiner_add",
-                   "ek_refiner_new", "ek_refiner_result", "finish_stats"},
     "chip copy": {"take_chip"},
     "write shards": {"ek_shards_append", "ek_shards_close", "ek_shards_flush"},
+    "checkpoints": {"save_checkpoint"},
+    "statistics": {"ek_moments_of", "ek_hist_add", "ek_stats_mask", "ek_refiner_add",
+                   "ek_refiner_new", "ek_refiner_result"},
     "index.gpkg": {"ek_index_create", "ek_index_add", "ek_index_close"},
     "provenance (sha256)": {"ek_write_provenance"},
     "audit": {"eodkit_audit"},
     "audit histograms": {"ek_audit_histograms"},
+    "pool work": {"ek_unit_run", "stats_group"},
 }
 
 
 def stage_profile(cmd, workdir):
-    """CPU seconds per STAGES entry of CMD (an eodkit build), and the total,
-    as one line of text."""
+    """Profile CMD (an eodkit build) with perf; return ({stage: CPU
+    seconds}, total CPU seconds, text). The text lists the stages and the
+    best speed-up two threads could give (Amdahl: pool work halves, the
+    rest does not)."""
     shares, total = perf_share(cmd, STAGES, workdir)
-    parts = [f"{k} {v:.2f}" for k, v in shares.items() if v >= 0.01]
-    return f"CPU {total:.2f} s: " + ", ".join(parts) + " s"
+    parts = ", ".join(f"{k} {v:.2f}" for k, v in shares.items() if v >= 0.01)
+    pool = shares["pool work"]
+    bound = total / (total - pool / 2)
+    text = f"CPU {total:.2f} s: {parts} s; at best {bound:.2f}x with 2 threads"
+    return shares, total, text
 
 
 def perf_share(cmd, groups, workdir):
@@ -334,7 +359,7 @@ def perf_share(cmd, groups, workdir):
     subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", str(hz),
                     "--call-graph", "dwarf,16384", "-o", data, "--", *map(str, cmd)],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    script = subprocess.run(["perf", "script", "-i", data, "-F", "ip,sym"],
+    script = subprocess.run(["perf", "script", "--no-inline", "-i", data, "-F", "ip,sym"],
                             capture_output=True, text=True, check=True).stdout
     data.unlink()
     counts = {g: 0 for g in groups}
@@ -349,21 +374,6 @@ def perf_share(cmd, groups, workdir):
             if frames & names:
                 counts[g] += 1
     return {g: n / hz for g, n in counts.items()}, total / hz
-
-
-def perf_top(cmd, workdir, n=12):
-    """Run CMD under perf and return its N hottest functions (self time) as
-    text lines 'share%  symbol'."""
-    data = Path(workdir) / "perf.data"
-    subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "499", "-o", data,
-                    "--", *map(str, cmd)], check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio",
-                             "--sort", "dso,symbol", "--percent-limit", "1"],
-                            capture_output=True, text=True).stdout
-    data.unlink()
-    lines = [l.strip() for l in report.splitlines() if l.strip() and not l.startswith("#")]
-    return [re.sub(r"\s+", " ", l) for l in lines[:n]]
 
 
 def log(*args):

@@ -173,14 +173,16 @@ def labels(work, size):
 def world_grid(work, res):
     """A one-band uint8 raster (mirrored L7 band 1) over lon -20..60,
     lat -36..72 (Africa, Europe, the Middle East: many borders and coasts),
-    RES degrees per pixel."""
+    RES degrees per pixel. The corner is moved off round degrees, so that
+    no chip centre lies exactly on a border drawn along a meridian (such
+    as Libya-Egypt at 25 E), where the country depends on the last bit."""
     path = Path(work) / f"world-{res:g}.tif"
     if path.exists():
         return path
     log(f"  making {path.name}")
     with rasterio.open(L7) as src:
         l7 = src.read(1)
-    west, north, east, south = -20.0, 72.0, 60.0, -36.0
+    west, north, east, south = -20.0137, 72.0137, 60.0, -36.0
     width, height = int(round((east - west) / res)), int(round((north - south) / res))
     profile = dict(driver="GTiff", width=width, height=height, count=1, dtype="uint8",
                    crs="EPSG:4326", transform=from_origin(west, north, res, res),
