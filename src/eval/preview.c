@@ -225,7 +225,9 @@ static int setup(preview *p, const char *dataset_dir)
                         dataset_dir, p->name);
     }
     rc = choose_bands(p);
-    stretch(p);
+    if (rc == EODKIT_OK) {
+        stretch(p);
+    }
     task = json_string_value(
         json_object_get(json_object_get(p->cs->collection, "eodkit:label"), "task"));
     p->has_classes = task != NULL && strcmp(task, "regression") != 0;
