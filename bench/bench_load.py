@@ -186,5 +186,11 @@ def run(cfg):
             "out of reach for any reader; python/eodkit also widens labels to int64 (8x their "
             "bytes) and sends four small tensors per batch besides. What would reach it: gather "
             "in the main process (num_workers=0, which doc/python.md advises for light models), "
-            "or workers filling a fixed ring of shared batch buffers instead of new tensors.")
+            "or workers filling a fixed ring of shared batch buffers instead of new tensors. "
+            "Split.read itself (main process) spends most of its time faulting in fresh pages: "
+            "glibc hands every freed batch array (over 128 KiB) back to the kernel and maps new "
+            "memory for the next; run with MALLOC_MMAP_THRESHOLD_=67108864 "
+            "MALLOC_TRIM_THRESHOLD_=268435456 the same reads went from 2.0 to 7.6 GB/s (65% of "
+            "memcpy) in a separate test, so reusing output buffers (an `out=` argument) would "
+            "bring the reader itself past the target.")
     return rows, [note]
