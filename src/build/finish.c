@@ -1,10 +1,11 @@
 /*
 ** Build: from written chips to a dataset. The chip index is made from the
 ** journal; per-band statistics of the training split are computed from its
-** shards (groups of chips on the pool, merged in order, so the numbers are
-** the same whatever the thread count, and the same for a resumed or merged
-** build); then stats.json, the STAC collection, provenance and the resolved
-** recipe are written and the dataset audited.
+** shards (groups of chips on the pool; histograms summed, moments of 8/16-
+** bit data from the histogram and of other data merged in group order, so
+** the numbers are the same whatever the thread count, and the same for a
+** resumed or merged build); then stats.json, the STAC collection,
+** provenance and the resolved recipe are written and the dataset audited.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,6 +252,12 @@ static int group_modality(eodkit_ctx *ctx, stats_worker *w, size_t m, int64_t fi
                     ((size_t)s * (size_t)mod->nbands + (size_t)band) * npx * dsize;
                 ek_moments mo;
 
+                if (ek_hist_exact(mod->dtype)) {
+                    /* moments follow from the histogram; nodata's bin is
+                       dropped at the end */
+                    ek_hist_add_all(w->hist[m][band], plane, mod->dtype, npx);
+                    continue;
+                }
                 ek_stats_mask(plane, mod->dtype, mod->has_nodata, mod->nodata, npx,
                               w->valid);
                 ek_moments_of(&mo, plane, mod->dtype, w->valid, npx);
@@ -477,6 +484,15 @@ static int train_stats(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
                 for (k = 0; k < EK_HIST_BINS; k++) {
                     bins[k] += workers[i].hist[m][band][k];
                 }
+            }
+            if (ek_hist_exact(mod->dtype)) {
+                long nodata =
+                    mod->has_nodata ? ek_hist_bin_of(mod->dtype, mod->nodata) : -1;
+
+                if (nodata >= 0) {
+                    bins[nodata] = 0;
+                }
+                ek_moments_of_hist(&job.moments[m][band], bins, mod->dtype);
             }
             bs[m][band].m = job.moments[m][band];
             bs[m][band].count = (uint64_t)train_chips * (uint64_t)mod->steps *

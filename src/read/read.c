@@ -317,7 +317,17 @@ static void convert_complex(const ek_read_request *req, unsigned char *buf, size
     }
 }
 
-/* Mark pixels whose value equals NODATA in any band as invalid. */
+/* VALID[px] = 0 where (double)P[px] equals NODATA, for PLANE values of C
+   type T: one loop per type, which the compiler vectorises. */
+#define DROP_EQUAL(T)                                                                  \
+    do {                                                                               \
+        const T *p = (const T *)band;                                                  \
+        for (px = 0; px < plane; px++) {                                               \
+            valid[px] &= (uint8_t)((double)p[px] != nodata);                           \
+        }                                                                              \
+    } while (0)
+
+/* Mark pixels whose value equals NODATA (NaN: is NaN) in any band invalid. */
 static void drop_nodata(const ek_read_request *req, double nodata,
                         const unsigned char *data, uint8_t *valid, size_t plane)
 {
@@ -327,12 +337,30 @@ static void drop_nodata(const ek_read_request *req, double nodata,
     for (b = 0; b < req->nbands; b++) {
         const unsigned char *band = data + (size_t)b * plane * dsize;
 
-        for (px = 0; px < plane; px++) {
-            double v = ek_pixel_get(band, req->dtype, px);
-
-            if (valid[px] && (v == nodata || (isnan(nodata) && isnan(v)))) {
-                valid[px] = 0;
+        if (isnan(nodata)) {
+            for (px = 0; px < plane; px++) {
+                valid[px] &= (uint8_t)!isnan(ek_pixel_get(band, req->dtype, px));
             }
+            continue;
+        }
+        switch (req->dtype) {
+        case GDT_Byte:
+            DROP_EQUAL(uint8_t);
+            break;
+        case GDT_UInt16:
+            DROP_EQUAL(uint16_t);
+            break;
+        case GDT_Int16:
+            DROP_EQUAL(int16_t);
+            break;
+        case GDT_Float32:
+            DROP_EQUAL(float);
+            break;
+        default:
+            for (px = 0; px < plane; px++) {
+                valid[px] &= (uint8_t)(ek_pixel_get(band, req->dtype, px) != nodata);
+            }
+            break;
         }
     }
 }

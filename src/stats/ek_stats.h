@@ -1,11 +1,12 @@
 /*
-** Stats: per-band statistics of the training split, computed while the
-** build runs. Moments (count, mean, M2, min, max) are computed per chip and
-** merged in commit order (Chan et al.), so they are identical whatever the
-** thread count. Percentiles come from 65536-bin histograms: exact for 8- and
-** 16-bit data; for other types the bins holding the wanted ranks are
-** refined by a second look at the values (the caller re-reads them), giving
-** the exact percentile of the values rounded to float32.
+** Stats: per-band statistics of the training split. For 8- and 16-bit data
+** everything (moments, min, max, percentiles) follows exactly from a 65536-
+** bin histogram. For other types moments (count, mean, M2, min, max) are
+** computed per chip and merged in a fixed order (Chan et al.), so they are
+** identical whatever the thread count; percentiles come from the histogram
+** of their float32 keys, the bins holding the wanted ranks refined by a
+** second look at the values (the caller re-reads them), giving the exact
+** percentile of the values rounded to float32.
 */
 #ifndef EK_STATS_H
 #define EK_STATS_H
@@ -32,6 +33,17 @@ void ek_moments_merge(ek_moments *into, const ek_moments *add);
 
 /* Nonzero when percentiles of type T are exact from the histogram alone. */
 int ek_hist_exact(GDALDataType t);
+
+/* Add every one of the N values of DATA (an exact type T: 8 or 16 bits) to
+   the 65536 BINS; drop the nodata bin (ek_hist_bin_of) afterwards. */
+void ek_hist_add_all(uint64_t *bins, const void *data, GDALDataType t, size_t n);
+
+/* The bin of value V of exact type T, or -1 when no value of T equals V. */
+long ek_hist_bin_of(GDALDataType t, double v);
+
+/* Moments of the values counted in BINS (exact type T), computed from the
+   histogram alone: exact, and the same however the values were split. */
+void ek_moments_of_hist(ek_moments *m, const uint64_t *bins, GDALDataType t);
 
 /* Add the valid values of DATA (N values of type T) to the 65536 BINS. */
 void ek_hist_add(uint64_t *bins, const void *data, GDALDataType t, const uint8_t *valid,

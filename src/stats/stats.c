@@ -100,6 +100,69 @@ static double exact_value(uint32_t k, GDALDataType t)
     return t == GDT_Int16 ? (double)k - 32768 : (double)k;
 }
 
+void ek_hist_add_all(uint64_t *bins, const void *data, GDALDataType t, size_t n)
+{
+    size_t i;
+
+    switch (t) {
+    case GDT_Byte:
+        for (i = 0; i < n; i++) {
+            bins[((const uint8_t *)data)[i]]++;
+        }
+        break;
+    case GDT_UInt16:
+        for (i = 0; i < n; i++) {
+            bins[((const uint16_t *)data)[i]]++;
+        }
+        break;
+    default: /* GDT_Int16 */
+        for (i = 0; i < n; i++) {
+            bins[((const int16_t *)data)[i] + 32768]++;
+        }
+        break;
+    }
+}
+
+long ek_hist_bin_of(GDALDataType t, double v)
+{
+    double lo = t == GDT_Int16 ? -32768 : 0, hi = t == GDT_Byte ? 255 : lo + 65535;
+
+    if (!(v >= lo && v <= hi) || v != floor(v)) {
+        return -1;
+    }
+    return (long)exact_key(v, t);
+}
+
+void ek_moments_of_hist(ek_moments *m, const uint64_t *bins, GDALDataType t)
+{
+    double sum = 0, mean;
+    uint32_t k;
+
+    memset(m, 0, sizeof *m);
+    for (k = 0; k < EK_HIST_BINS; k++) {
+        if (bins[k] > 0) {
+            double v = exact_value(k, t);
+
+            m->min = m->n == 0 ? v : m->min;
+            m->max = v;
+            m->n += bins[k];
+            sum += v * (double)bins[k];
+        }
+    }
+    if (m->n == 0) {
+        return;
+    }
+    mean = sum / (double)m->n;
+    for (k = 0; k < EK_HIST_BINS; k++) {
+        if (bins[k] > 0) {
+            double d = exact_value(k, t) - mean;
+
+            m->m2 += d * d * (double)bins[k];
+        }
+    }
+    m->mean = mean;
+}
+
 void ek_hist_add(uint64_t *bins, const void *data, GDALDataType t, const uint8_t *valid,
                  size_t n)
 {

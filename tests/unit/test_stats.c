@@ -1,7 +1,8 @@
 /*
-** Unit tests of the statistics: chip-wise moments merged in any grouping
-** equal a direct computation; percentiles equal a sort-based NumPy-style
-** computation for exact (8/16-bit) and refined (float) types.
+** Unit tests of the statistics: chip-wise moments merged in any grouping,
+** and 8/16-bit moments taken from the histogram, equal a direct
+** computation; percentiles equal a sort-based NumPy-style computation for
+** exact (8/16-bit) and refined (float) types.
 */
 #include <math.h>
 #include <setjmp.h>
@@ -148,11 +149,65 @@ static void merged_moments_equal_direct(void **state)
     free(valid);
 }
 
+/* 8/16-bit data: moments from the histogram of every value, with the
+   nodata bin dropped, equal moments of the valid values. */
+static void histogram_moments_equal_direct(void **state)
+{
+    static const GDALDataType types[] = {GDT_Byte, GDT_UInt16, GDT_Int16};
+    uint16_t *u16 = malloc(N * sizeof *u16);
+    int16_t *i16 = malloc(N * sizeof *i16);
+    uint8_t *u8 = malloc(N), *valid = malloc(N);
+    uint64_t *bins = malloc(EK_HIST_BINS * sizeof *bins);
+    size_t i, k;
+
+    (void)state;
+    srand(5);
+    for (i = 0; i < N; i++) {
+        u8[i] = (uint8_t)(rand() % 256);
+        u16[i] = (uint16_t)(40000 + rand() % 20000);
+        i16[i] = (int16_t)(rand() % 2000 - 1000);
+    }
+    u8[7] = u16[7] = 0; /* the nodata value occurs */
+    i16[7] = -1000;
+    for (k = 0; k < 3; k++) {
+        GDALDataType t = types[k];
+        const void *data = t == GDT_Byte     ? (const void *)u8
+                           : t == GDT_UInt16 ? (const void *)u16
+                                             : (const void *)i16;
+        double nodata = t == GDT_Int16 ? -1000 : 0;
+        ek_moments direct, from_hist;
+
+        ek_stats_mask(data, t, 1, nodata, N, valid);
+        ek_moments_of(&direct, data, t, valid, N);
+        memset(bins, 0, EK_HIST_BINS * sizeof *bins);
+        ek_hist_add_all(bins, data, t, N);
+        bins[ek_hist_bin_of(t, nodata)] = 0;
+        ek_moments_of_hist(&from_hist, bins, t);
+        assert_int_equal(from_hist.n, direct.n);
+        assert_true(direct.n < N);
+        assert_true(fabs(from_hist.mean - direct.mean) <= 1e-12 * fabs(direct.mean));
+        assert_true(fabs(from_hist.m2 - direct.m2) <= 1e-9 * direct.m2);
+        assert_true(from_hist.min == direct.min && from_hist.max == direct.max);
+    }
+    /* values no 8/16-bit pixel can hold have no bin */
+    assert_int_equal(ek_hist_bin_of(GDT_Byte, 256), -1);
+    assert_int_equal(ek_hist_bin_of(GDT_Byte, 0.5), -1);
+    assert_int_equal(ek_hist_bin_of(GDT_UInt16, -1), -1);
+    assert_int_equal(ek_hist_bin_of(GDT_Int16, -32768), 0);
+    assert_int_equal(ek_hist_bin_of(GDT_Int16, NAN), -1);
+    free(u8);
+    free(u16);
+    free(i16);
+    free(valid);
+    free(bins);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(percentiles_match_sorting),
         cmocka_unit_test(merged_moments_equal_direct),
+        cmocka_unit_test(histogram_moments_equal_direct),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
