@@ -5,14 +5,14 @@ each with 64 px and 256 px chips. Both outputs are compared array by array
 (every chip, every modality and the labels) before any time is reported.
 Targets: eodkit -j 1 at least 3x faster than the script (one process), and
 -j 2 at least 1.8x faster than -j 1."""
-import shutil
+import json
 from pathlib import Path
 
 import numpy as np
 
 import inputs
-from common import (BENCH, PYTHON, Diff, chips, describe, eodkit_build, log, median_run, scene_recipe,
-                    shard, show, stage_profile, timed_row, tree_digest)
+from common import (BENCH, PYTHON, Diff, build_cmd, chips, describe, log, medians, remove,
+                    scene_recipe, shard, show, stage_profile, timed_row, tree_digest)
 
 CASES = [  # (name, chip size, with the DEM)
     ("aligned", 64, False),
@@ -51,18 +51,19 @@ def run(cfg):
         log(f"build: {case}")
         recipe = scene_recipe(work, f"build-{name}-{chip}", scene, chip,
                               dem=dem if with_dem else None, labels=labels)
-        out = work / f"out-build-{name}-{chip}"
-        one, summary, cmd1 = eodkit_build(cfg, recipe, out, 1)
-        digest = tree_digest(out)
-        two, _, cmd2 = eodkit_build(cfg, recipe, out, 2)
-        same_j = ("every file byte-identical to -j 1" if tree_digest(out) == digest
-                  else "FILES DIFFER from -j 1")
+        out1, out2 = work / f"out-build-{name}-{chip}-j1", work / f"out-build-{name}-{chip}-j2"
         base_out = work / f"baseline-build-{name}-{chip}"
+        cmd1, cmd2 = build_cmd(cfg, recipe, out1, 1), build_cmd(cfg, recipe, out2, 2)
         base_cmd = [PYTHON, BENCH / "baseline_build.py", "--optical", scene, "--labels", labels,
                     "--chip", chip, "--out", base_out] + (["--dem", dem] if with_dem else [])
-        base = median_run(cfg, base_cmd, before=lambda: shutil.rmtree(base_out, ignore_errors=True))
-        same = compare(out, base_out, ["optical"] + (["dem"] if with_dem else []) + ["label"])
-        shutil.rmtree(base_out)
+        best = medians(cfg, {1: (cmd1, out1), 2: (cmd2, out2), "script": (base_cmd, base_out)})
+        one, two, base = best[1], best[2], best["script"]
+        summary = json.loads(one.stdout)
+        same_j = ("every file byte-identical to -j 1" if tree_digest(out1) == tree_digest(out2)
+                  else "FILES DIFFER from -j 1")
+        same = compare(out1, base_out, ["optical"] + (["dem"] if with_dem else []) + ["label"])
+        for folder in (out1, out2, base_out):
+            remove(folder)
         what = "; ".join([describe(scene)] + ([describe(dem)] if with_dem else [])
                          + [describe(labels), f"{summary['chips']} of {summary['candidates']} "
                             "chips kept"])
@@ -71,9 +72,8 @@ def run(cfg):
                               f"`{show(cmd1, work)}` vs `{show(base_cmd, work)}`"))
         rows.append(timed_row("build -j 2", case, what, two.seconds, one.seconds, "eodkit -j 1",
                               ">= 1.8x", 1.8, same_j, f"`{show(cmd2, work)}`"))
-        shutil.rmtree(out)
         _, _, profile = stage_profile(cmd1, work)
-        shutil.rmtree(out)
+        remove(out1)
         profiles.append(f"{case}: {profile}")
     notes.append(
         "Build: the baseline is `bench/baseline_build.py`, a script of the kind users write: "

@@ -4,11 +4,11 @@ to /dev/null plus `dd` writing as many bytes as the dataset eodkit wrote.
 No labels here (nothing to copy for them): only the pixel path, with the
 nodata filter. Target: eodkit within 1.5x of the copy. A perf profile of
 the build by stage says where the time above the floor goes."""
-import shutil
+import json
 
 import inputs
-from common import (Row, dataset_bytes, describe, eodkit_build, log, median_run, scene_recipe, secs,
-                    show, stage_profile)
+from common import (Row, build_cmd, dataset_bytes, describe, log, medians, remove, run_command,
+                    scene_recipe, secs, show, stage_profile)
 
 CHIP = 256
 
@@ -18,27 +18,30 @@ def run(cfg):
     work = cfg.work
     scene = inputs.scene(work, size, compress="none")
     recipe = scene_recipe(work, "floor", scene, CHIP)
-    out = work / "out-floor"
     rows, notes = [], []
     log("floor")
-    builds = {j: eodkit_build(cfg, recipe, out, j) for j in (1, 2)}
-    written = dataset_bytes(out)
+    cmds = {j: build_cmd(cfg, recipe, work / f"out-floor-j{j}", j) for j in (1, 2)}
+    run_command(cmds[1])  # untimed: warms the page cache and tells the bytes to write
+    written = dataset_bytes(work / "out-floor-j1")
     copy = work / "floor-copy.bin"
     floor_cmd = ["sh", "-c", f"dd if={scene} of=/dev/null bs=1M status=none && "
                  f"dd if=/dev/zero of={copy} bs=1M count={-(-written // 2**20)} status=none"]
-    floor = median_run(cfg, floor_cmd, before=lambda: copy.unlink(missing_ok=True))
-    copy.unlink()
+    best = medians(cfg, {1: (cmds[1], work / "out-floor-j1"), 2: (cmds[2], work / "out-floor-j2"),
+                         "copy": (floor_cmd, copy)})
+    chips = json.loads(best[1].stdout)["chips"]
+    for path in (copy, work / "out-floor-j1", work / "out-floor-j2"):
+        remove(path)
     what = (f"{describe(scene)}; {written / 2**20:.0f} MB written "
-            f"({builds[1][1]['chips']} chips of {CHIP} px)")
-    for j, (best, _, cmd) in builds.items():
-        ratio = best.seconds / floor.seconds
-        rows.append(Row("floor", f"aligned, uncompressed, -j {j}", what, secs(best.seconds),
+            f"({chips} chips of {CHIP} px)")
+    floor = best["copy"]
+    for j in (1, 2):
+        ratio = best[j].seconds / floor.seconds
+        rows.append(Row("floor", f"aligned, uncompressed, -j {j}", what, secs(best[j].seconds),
                         f"{secs(floor.seconds)} (dd in + dd out)", f"{ratio:.2f}x (eodkit / copy)",
                         "<= 1.5x", ratio <= 1.5, "n/a (same bytes)",
-                        f"`{show(cmd, work)}` vs `{show(floor_cmd, work)}`"))
-    shutil.rmtree(out)
-    _, _, profile = stage_profile(builds[1][2], work)
-    shutil.rmtree(out)
+                        f"`{show(cmds[j], work)}` vs `{show(floor_cmd, work)}`"))
+    _, _, profile = stage_profile(cmds[1], work)
+    remove(work / "out-floor-j1")
     notes.append(
         f"Floor: the copy reads the input from the page cache and writes the dataset's byte count "
         f"(all files) into the page cache, like eodkit (neither syncs). Where eodkit -j 1 spends "

@@ -14,7 +14,6 @@ the chips (uint8 image, float32 DEM, uint8 label; both loaders return
 labels as int64). Targets: at least 20x the on-the-fly reader, and at
 least 50% of memcpy bandwidth (NumPy copying a 256 MiB array) for the same
 bytes. The first batch (worker start-up) is not timed."""
-import shutil
 import sys
 import time
 
@@ -27,7 +26,8 @@ from rasterio.windows import from_bounds
 
 import inputs
 from baseline_build import warped_onto
-from common import SOURCE, Diff, Row, describe, eodkit_build, log, scene_recipe, secs, show
+from common import (SOURCE, Diff, Row, describe, eodkit_build, log, remove, scene_recipe, secs,
+                    show)
 
 sys.path.insert(0, str(SOURCE / "python"))
 import eodkit  # noqa: E402
@@ -148,7 +148,7 @@ def run(cfg):
         want = train.read(order[k * BATCH:(k + 1) * BATCH], arrays)
         for a in arrays:
             diff.add(want[a], batch[a].numpy())
-    shutil.rmtree(out)
+    remove(out)
 
     copy = memcpy_gbps()
     what = (f"{describe(scene)} + {describe(dem)} + {describe(labels)}; train split of "

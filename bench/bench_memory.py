@@ -5,10 +5,9 @@ no growth with the scene size (the larger scene may use at most 10% more;
 what grows at all is the per-chip plan and index, a few bytes per chip).
 Imagery only: labels are held in memory as polygons, so their memory grows
 with the label file, not with the scene."""
-import shutil
 
 import inputs
-from common import Row, describe, eodkit_build, log, scene_recipe, show
+from common import Row, describe, eodkit_build, log, remove, scene_recipe, show
 
 LIMIT_MB = 512
 CHIP = 256
@@ -24,7 +23,7 @@ def run(cfg):
         out = work / f"out-memory-{size}"
         log(f"memory: {size} px")
         best, summary, cmd = eodkit_build(cfg, recipe, out, 2)
-        shutil.rmtree(out)
+        remove(out)
         peaks[size] = best.max_rss_mb
         rows.append(Row("memory", f"{size}x{size} px scene, -j 2",
                         f"{describe(scene)}; {summary['chips']} chips of {CHIP} px",

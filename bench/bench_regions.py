@@ -14,7 +14,6 @@ then finds nothing, almost for free). The geopandas join does what eodkit
 does with the centres: point in polygon (first polygon in layer order),
 then for points in no polygon the nearest one within 0.1 degree (coarse
 coastlines). It does not compute footprint shares, which eodkit also does."""
-import shutil
 
 import warnings
 
@@ -22,8 +21,8 @@ import geopandas as gpd
 import pandas as pd
 
 import inputs
-from common import (SOURCE, STAGES, Row, chips, describe, eodkit_build, log, median_time,
-                    perf_share, secs, show, write_recipe)
+from common import (SOURCE, STAGES, Row, build_cmd, chips, describe, log, median_time, medians,
+                    perf_share, remove, secs, show, write_recipe)
 
 WORLD = SOURCE / "examples/data/world.gpkg"
 SNAP = 0.1  # degrees, as eodkit's COAST_SNAP_DEGREES
@@ -59,18 +58,21 @@ modalities:
   - {{name: image, files: [{grid}]}}
 split: {{method: random, ratios: {{train: 0.8, val: 0.1, test: 0.1}}, seed: 1}}
 """)
-    out = work / "out-regions"
+    out, out_null = work / "out-regions", work / "out-regions-null"
+    null = inputs.null_regions(work)
     log("regions")
-    with_world, summary, cmd = eodkit_build(cfg, recipe, out, 1, "--regions", WORLD)
+    cmd = build_cmd(cfg, recipe, out, 1, "--regions", WORLD)
+    cmd_null = build_cmd(cfg, recipe, out_null, 1, "--regions", null)
+    best = medians(cfg, {"world": (cmd, out), "null": (cmd_null, out_null)})
+    with_world, without = best["world"], best["null"]
     index = chips(out)
     lon = [r["center_lon"] for r in index]
     lat = [r["center_lat"] for r in index]
     ours = [r["country_name"] for r in index]
-    null = inputs.null_regions(work)
-    without, _, cmd_null = eodkit_build(cfg, recipe, out, 1, "--regions", null)
-    shutil.rmtree(out)
+    remove(out)
+    remove(out_null)
     shares, cpu = perf_share(cmd, {"regions": STAGES["regions: tag"]}, work)
-    shutil.rmtree(out)
+    remove(out)
 
     geo_s, theirs = median_time(cfg, lambda: geopandas_tags(lon, lat))
     differ = sum(a != b for a, b in zip(ours, theirs))

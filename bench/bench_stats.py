@@ -11,12 +11,11 @@ statistics functions (STATS below). The build runs at -j 1, so CPU time is
 wall time. No target: the point is the same numbers at a fraction of the
 cost."""
 import json
-import shutil
 
 import numpy as np
 
 import inputs
-from common import (STAGES, Row, describe, eodkit_build, log, median_time, perf_share,
+from common import (STAGES, Row, describe, eodkit_build, log, median_time, perf_share, remove,
                     scene_recipe, secs, show, split_arrays)
 
 PERCENTILES = [1, 2, 50, 98, 99]
@@ -70,9 +69,9 @@ def run(cfg):
     errors = {name: worst_relative_error(mod["bands"], theirs[name])
               for name, mod in stats["modalities"].items()}
     same = "; ".join(f"{n}: worst relative error {e:.1e}" for n, e in errors.items())
-    shutil.rmtree(out)
+    remove(out)
     shares, cpu = perf_share(cmd, {"statistics": STATS}, work)
-    shutil.rmtree(out)
+    remove(out)
     ours = shares["statistics"]
     pixels = sum(b["count"] for mod in stats["modalities"].values() for b in mod["bands"])
     what = (f"training shards of {describe(scene)} + {describe(dem)}: {stats['chips']} chips of "

@@ -101,17 +101,16 @@ class Run:
     stderr: str
 
 
-def run(cmd, env=None):
+def run_command(cmd):
     """Run CMD (a list) and return its wall time, its peak RSS and its
     output. The peak RSS comes from GNU time (/usr/bin/time -f %M): the
     rusage of a child this Python process starts directly would count the
     memory of Python itself, which the child starts as a copy of. Raise on
     a non-zero exit, showing the end of stderr."""
-    extra = dict(os.environ, **(env or {}))
     with tempfile.NamedTemporaryFile("r") as rss:
         t0 = time.perf_counter()
         proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *map(str, cmd)],
-                              capture_output=True, text=True, env=extra)
+                              capture_output=True, text=True)
         seconds = time.perf_counter() - t0
         kib = rss.read().strip().splitlines()
     if proc.returncode != 0:
@@ -119,17 +118,26 @@ def run(cmd, env=None):
     return Run(seconds, int(kib[-1]) / 1024.0, proc.stdout, proc.stderr)
 
 
-def median_run(cfg, cmd, before=None, env=None):
-    """Run CMD cfg.repeat times (calling BEFORE() ahead of each run, untimed,
-    e.g. to remove the previous output) and return the run with the median
-    wall time."""
-    runs = []
+def remove(path):
+    """Remove file or folder PATH if it exists."""
+    path = Path(path)
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
+def medians(cfg, jobs):
+    """JOBS: {key: (command, output path)}. Run the commands in turn,
+    cfg.repeat rounds, removing each one's output before it runs (untimed):
+    interleaved, a change in the machine's load hits every command alike.
+    Return {key: the Run with the median wall time}."""
+    runs = {key: [] for key in jobs}
     for _ in range(cfg.repeat):
-        if before is not None:
-            before()
-        runs.append(run(cmd, env=env))
-    runs.sort(key=lambda r: r.seconds)
-    return runs[len(runs) // 2]
+        for key, (cmd, output) in jobs.items():
+            remove(output)
+            runs[key].append(run_command(cmd))
+    return {key: sorted(r, key=lambda x: x.seconds)[len(r) // 2] for key, r in runs.items()}
 
 
 def median_time(cfg, fn):
@@ -142,11 +150,16 @@ def median_time(cfg, fn):
     return statistics.median(times), result
 
 
+def build_cmd(cfg, recipe, out, jobs, *extra):
+    """The command building RECIPE into OUT with JOBS threads."""
+    return [cfg.eodkit, "build", recipe, "-o", out, "-j", str(jobs), *extra]
+
+
 def eodkit_build(cfg, recipe, out, jobs, *extra):
-    """Build RECIPE into OUT with JOBS threads, cfg.repeat times (OUT removed
-    before each run, untimed); return (median Run, summary dict, command)."""
-    cmd = [cfg.eodkit, "build", recipe, "-o", out, "-j", str(jobs), *extra]
-    best = median_run(cfg, cmd, before=lambda: shutil.rmtree(out, ignore_errors=True))
+    """Build RECIPE into OUT with JOBS threads, cfg.repeat times; return
+    (median Run, its JSON summary, the command). OUT stays."""
+    cmd = build_cmd(cfg, recipe, out, jobs, *extra)
+    best = medians(cfg, {"build": (cmd, out)})["build"]
     return best, json.loads(best.stdout), cmd
 
 
