@@ -14,6 +14,7 @@ the chips (uint8 image, float32 DEM, uint8 label; both loaders return
 labels as int64). Targets: at least 20x the on-the-fly reader, and at
 least 50% of memcpy bandwidth (NumPy copying a 256 MiB array) for the same
 bytes. The first batch (worker start-up) is not timed."""
+import statistics
 import sys
 import time
 
@@ -87,14 +88,17 @@ class EmptyBatches(torch.utils.data.Dataset):
         return torch.from_numpy(np.empty(self.nbytes, np.uint8))
 
 
-def timed_batches(batches):
-    """Iterate BATCHES; return (seconds after the first batch, the batches
-    after the first)."""
-    it = iter(batches)
-    next(it)
-    t0 = time.perf_counter()
-    got = list(it)
-    return time.perf_counter() - t0, got
+def timed_batches(cfg, make_batches):
+    """Iterate MAKE_BATCHES() cfg.repeat times; return (the median time
+    after the first batch, the batches after the first of the last run)."""
+    times = []
+    for _ in range(cfg.repeat):
+        it = iter(make_batches())
+        next(it)
+        t0 = time.perf_counter()
+        got = list(it)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), got
 
 
 def memcpy_gbps():
@@ -127,13 +131,13 @@ def run(cfg):
     order = order[:(nbatches + 1) * BATCH].tolist()
 
     data = ChipDataset(train, arrays=arrays)
-    ours_s, _ = timed_batches(loader(data, BATCH, sampler=order, num_workers=WORKERS))
+    ours_s, _ = timed_batches(cfg, lambda: loader(data, BATCH, sampler=order, num_workers=WORKERS))
     ours_gbps = nbatches * BATCH * chip_bytes / ours_s / 1e9
-    main_s, _ = timed_batches(train.read(order[k:k + BATCH], arrays)
-                              for k in range(0, len(order), BATCH))
+    main_s, _ = timed_batches(cfg, lambda: (train.read(order[k:k + BATCH], arrays)
+                                            for k in range(0, len(order), BATCH)))
     main_gbps = nbatches * BATCH * chip_bytes / main_s / 1e9
-    ipc_s, _ = timed_batches(loader(EmptyBatches(len(train), BATCH * chip_bytes), BATCH,
-                                    sampler=order, num_workers=WORKERS))
+    ipc_s, _ = timed_batches(cfg, lambda: loader(EmptyBatches(len(train), BATCH * chip_bytes),
+                                                 BATCH, sampler=order, num_workers=WORKERS))
     ipc_gbps = nbatches * BATCH * chip_bytes / ipc_s / 1e9
 
     # the on-the-fly reader is slow: a tenth of the batches (at least 2)
@@ -141,7 +145,7 @@ def run(cfg):
     fly = OnTheFly(train.geotransforms(), 64, scene, dem, labels)
     fly_loader = torch.utils.data.DataLoader(fly, batch_size=BATCH, sampler=order[:(base_n + 1) * BATCH],
                                              num_workers=WORKERS)
-    fly_s, fly_batches = timed_batches(fly_loader)
+    fly_s, fly_batches = timed_batches(cfg, lambda: fly_loader)
     fly_gbps = base_n * BATCH * chip_bytes / fly_s / 1e9
     diff = Diff()
     for k, batch in enumerate(fly_batches, start=1):
@@ -174,8 +178,8 @@ def run(cfg):
             f"{ipc_gbps / copy:.0%} of memcpy", "n/a", None, "n/a", "bench/bench_load.py"),
     ]
     note = (f"Load: {nbatches} timed batches for eodkit, {base_n} for the on-the-fly reader "
-            "(rates are per batch); the on-the-fly reader is what TorchGeo does per sample "
-            "(bench_load.py docstring), written here with the same packages rather than "
+            f"(rates are per batch; each time the median of {cfg.repeat} passes); the on-the-fly "
+            "reader is what TorchGeo does per sample (bench_load.py docstring), written here with the same packages rather than "
             "TorchGeo itself (not packaged in Debian). `Split.read` in the main process is "
             f"shown to separate the reader's own speed from the DataLoader's: {secs(main_s)} "
             f"for the batches the 2-worker loader took {secs(ours_s)} for. The hand-over row is "
