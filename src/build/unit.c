@@ -453,7 +453,31 @@ static int chip_provenance(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
     return rc;
 }
 
-/* Judge chip K; when kept, cut its arrays and describe it. */
+/* Identify the unit's chips and their labelled shares (the labels are
+   rendered); return how many have enough labelled pixels to be kept. */
+static size_t judge_labels(const ek_build *b, ek_worker *w, const ek_unit_view *v,
+                           ek_unit_result *res)
+{
+    size_t k, enough = 0;
+
+    for (k = 0; k < v->nchips; k++) {
+        ek_unit_chip *uc = &res->chips[k];
+        ek_window cw = ek_plan_chip(b->plan, v->chip_ids[k]).window;
+
+        uc->chip_id = v->chip_ids[k];
+        uc->split = b->split->chip_split[uc->chip_id];
+        uc->label = -1;
+        if (b->labels != NULL) {
+            uc->labeled_frac = (double)chip_classes(b, w, &v->window, &cw) /
+                               ((double)cw.w * (double)cw.h);
+        }
+        enough += uc->labeled_frac >= b->recipe->min_labeled;
+    }
+    return enough;
+}
+
+/* Judge chip K (after judge_labels); when kept, cut its arrays and describe
+   it. Filters apply in the order unlabeled, time, nodata, cloud. */
 static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
                      const ek_unit_view *v, size_t k, ek_unit_result *res)
 {
@@ -461,21 +485,15 @@ static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
     const ek_recipe *r = b->recipe;
     ek_unit_chip *uc = &res->chips[k];
     ek_window cw = ek_plan_chip(p, v->chip_ids[k]).window;
-    size_t npx = (size_t)cw.w * (size_t)cw.h, m;
+    size_t m;
     int present[64], short_stack, rc = EODKIT_OK;
 
-    uc->chip_id = v->chip_ids[k];
-    uc->split = b->split->chip_split[uc->chip_id];
-    uc->label = -1;
     modality_shares(b, w, v, k, uc, present, &short_stack);
-    if (b->labels != NULL) {
-        uc->labeled_frac = (double)chip_classes(b, w, &v->window, &cw) / (double)npx;
-    }
-    uc->reject = short_stack                         ? EK_REJECT_TIME
-                 : uc->nodata_frac > r->max_nodata   ? EK_REJECT_NODATA
-                 : uc->cloud_frac > r->max_cloud     ? EK_REJECT_CLOUD
-                 : uc->labeled_frac < r->min_labeled ? EK_REJECT_UNLABELED
-                                                     : EK_KEEP;
+    uc->reject = uc->labeled_frac < r->min_labeled ? EK_REJECT_UNLABELED
+                 : short_stack                     ? EK_REJECT_TIME
+                 : uc->nodata_frac > r->max_nodata ? EK_REJECT_NODATA
+                 : uc->cloud_frac > r->max_cloud   ? EK_REJECT_CLOUD
+                                                   : EK_KEEP;
     if (uc->reject != EK_KEEP) {
         return EODKIT_OK;
     }
@@ -493,6 +511,7 @@ static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
         rc = chip_provenance(ctx, b, w, v, k, present, uc);
     }
     if (rc == EODKIT_OK && b->labels != NULL) {
+        chip_classes(b, w, &v->window, &cw); /* this chip's class histogram */
         chip_label(b, w, &v->window, &cw,
                    res->data[p->nmodalities] + k * b->arrays[p->nmodalities].chip_bytes,
                    &uc->label);
@@ -581,12 +600,21 @@ int ek_unit_run(void *state, eodkit_ctx *ctx, size_t u, void **result)
         return EODKIT_OK;
     }
     rc = alloc_result(ctx, b, v.nchips, res);
-    for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
-        rc = ek_read_modality(ctx, w, m, &v, res);
-    }
     if (rc == EODKIT_OK && b->labels != NULL) {
         rc = ek_labels_render(ctx, b->labels, p, v.grid, &v.window, w->reader,
                               w->label_raw, w->label_valid, w->unit_labels);
+    }
+    /* labels first: a unit none of whose chips has enough labelled pixels
+       needs no image read at all */
+    if (rc == EODKIT_OK && judge_labels(b, w, &v, res) == 0) {
+        for (k = 0; k < v.nchips; k++) {
+            res->chips[k].reject = EK_REJECT_UNLABELED;
+        }
+        free(ids);
+        return EODKIT_OK;
+    }
+    for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
+        rc = ek_read_modality(ctx, w, m, &v, res);
     }
     for (k = 0; k < v.nchips && rc == EODKIT_OK; k++) {
         rc = take_chip(ctx, b, w, &v, k, res);
