@@ -190,14 +190,17 @@ def doc_examples(page, prefix):
 
 
 def test_the_scaling_page_examples_run(tmp_path, demo):
-    """doc/scaling.md's demo commands, and its Slurm script run as a job
-    array of two tasks, give the dataset of a plain build."""
+    """doc/scaling.md's (and doc/cmd/merge.md's) demo commands, and the
+    Slurm script run as a job array of two tasks, give the dataset of a
+    plain build."""
     work = tmp_path / "work"
     (work / "examples").mkdir(parents=True)
     shutil.copy(SOURCE / "examples/olinda.yaml", work / "examples")
     (work / "examples/data").symlink_to(demo)
     lines = doc_examples(SOURCE / "doc/scaling.md", "eodkit (?:build|merge) examples/olinda")
     assert len(lines) == 3
+    # `eodkit merge --help` shows the same three commands
+    assert doc_examples(SOURCE / "doc/cmd/merge.md", "eodkit (?:build|merge) examples") == lines
     for line in lines:
         run(*shlex.split(line.split("#")[0])[1:], cwd=work)
     run("build", "examples/olinda.yaml", "-o", "out/plain", cwd=work)
