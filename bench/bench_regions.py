@@ -96,7 +96,7 @@ split: {{method: random, ratios: {{train: 0.8, val: 0.1, test: 0.1}}, seed: 1}}
             f"({n / diff_s if diff_s > 0 else float('inf'):,.0f} chips/s); the difference is "
             "within the noise of this shared machine when it is small. geopandas needs "
             "python3-rtree for its spatial index (Debian package). The grid's corner is off round "
-            "degrees: on a grid with centres exactly on 25 E (the Libya-Egypt border), 18 of "
-            "54000 chips differed, because eodkit tags the exact centre (on the border: the first "
-            "polygon, Libya) while index.gpkg records center_lon 1 ulp east of it (Egypt).")
+            "degrees (inputs.py), so no centre lies exactly on a border meridian such as 25 E "
+            "(Libya-Egypt), where the join's arithmetic and eodkit's could put it on either side; "
+            "eodkit tags the very centre index.gpkg records (one function computes both).")
     return [row], [note]

@@ -2,7 +2,8 @@
 # Install the Debian packages eodkit needs that are missing on this machine.
 # Usage: scripts/setup-deps.sh build|test
 #   build: what compiling eodkit and running the demo needs
-#   test:  build + what `make check` needs (Python readers, MPI, a browser)
+#   test:  build + what `make check` needs (Python readers, MPI, a browser,
+#          perf and GNU time for the benchmarks' smoke run)
 # Only Debian's own repositories are used; nothing is fetched from elsewhere.
 set -eu
 
@@ -10,8 +11,8 @@ build_pkgs="cmake make gcc pkg-config libgdal-dev gdal-bin libyaml-dev libjansso
 libsqlite3-dev libssl-dev libmicrohttpd-dev libpng-dev dpkg-dev iso-codes"
 test_pkgs="libcmocka-dev python3-numpy python3-gdal python3-rasterio python3-geopandas
 python3-jsonschema python3-pytest python3-torch python3-sklearn python3-pip
-python3-setuptools libopenmpi-dev
-openmpi-bin chromium"
+python3-setuptools python3-rtree libopenmpi-dev openmpi-bin chromium
+linux-perf time"
 
 case "${1:-build}" in
 build) wanted=$build_pkgs ;;

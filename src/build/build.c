@@ -101,6 +101,36 @@ static int threads_of(const eodkit_build_options *opt)
     return opt->threads < 1 ? 1 : opt->threads;
 }
 
+/* An error naming why no chip of RUN was kept. */
+static int no_chips(eodkit_ctx *ctx, const ek_build *b, const ek_run *run)
+{
+    static const char *const why[EK_REJECT_COUNT] = {
+        NULL, "too much nodata (filters.max_nodata)", "too cloudy (filters.max_cloud)",
+        "too little labelled (filters.min_labeled)",
+        "too few acquisitions (time.count)"};
+    char reasons[512] = "";
+    size_t used = 0;
+    int k;
+
+    for (k = 1; k < EK_REJECT_COUNT; k++) {
+        if (run->rejected[k] > 0 && used < sizeof reasons) {
+            used += (size_t)snprintf(reasons + used, sizeof reasons - used, "%s%llu %s",
+                                     used > 0 ? ", " : "",
+                                     (unsigned long long)run->rejected[k], why[k]);
+        }
+    }
+    if (b->split->guard_dropped > 0 && used < sizeof reasons) {
+        snprintf(reasons + used, sizeof reasons - used, "%s%zu in guard bands",
+                 used > 0 ? ", " : "", b->split->guard_dropped);
+    }
+    return ek_error(ctx, EODKIT_ERR_INPUT,
+                    "%s: no chip was kept: of %lld candidate chips, %s; loosen the "
+                    "filters or check the inputs",
+                    b->recipe->path, (long long)b->plan->ncandidates,
+                    used > 0 || b->split->guard_dropped > 0 ? reasons
+                                                            : "none was read");
+}
+
 /* Finish RUN's dataset in OUT's temporary folder and move it into place. */
 static int finish_and_commit(eodkit_ctx *ctx, const ek_build *b,
                              const eodkit_build_options *opt, ek_run *run,
@@ -109,6 +139,9 @@ static int finish_and_commit(eodkit_ctx *ctx, const ek_build *b,
     json_t *findings = NULL;
     int rc;
 
+    if (run->kept == 0) {
+        return no_chips(ctx, b, run);
+    }
     rc = ek_finish(ctx, b, run, threads_of(opt), &findings);
     if (rc == EODKIT_OK) {
         rc = ek_output_commit(ctx, out);

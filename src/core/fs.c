@@ -146,6 +146,14 @@ int ek_fs_rename(eodkit_ctx *ctx, const char *from, const char *to)
     return EODKIT_OK;
 }
 
+/* glob's error callback: a folder that does not exist matches nothing;
+   any other error stops the listing. */
+static int glob_error(const char *path, int err)
+{
+    (void)path;
+    return err != ENOENT && err != ENOTDIR;
+}
+
 int ek_fs_glob(eodkit_ctx *ctx, const char *pattern, char ***paths, size_t *n)
 {
     int rc = EODKIT_OK;
@@ -156,7 +164,7 @@ int ek_fs_glob(eodkit_ctx *ctx, const char *pattern, char ***paths, size_t *n)
     *paths = NULL;
     *n = 0;
     memset(&g, 0, sizeof g);
-    grc = glob(pattern, GLOB_ERR, NULL, &g);
+    grc = glob(pattern, 0, glob_error, &g);
     if (grc == GLOB_NOMATCH) {
         goto out;
     }

@@ -756,11 +756,11 @@ static int centre_ok(const ek_plan *p, const ek_grid *g, int i, int j,
                      OGRCoordinateTransformationH to_lonlat, OGRPreparedGeometryH aoi,
                      OGRGeometryH point)
 {
-    double x = g->gt[0] + (i * p->stride_x + p->chip_w / 2.0) * g->gt[1];
-    double y = g->gt[3] + (j * p->stride_y + p->chip_h / 2.0) * g->gt[5];
-    double z = 0;
+    ek_window w = {i * p->stride_x, j * p->stride_y, p->chip_w, p->chip_h};
+    double x, y, z = 0;
     int zone;
 
+    ek_grid_window_center(g, &w, &x, &y);
     if (to_lonlat == NULL) {
         return 1;
     }
@@ -1131,6 +1131,15 @@ const ek_part *ek_modality_band(const ek_modality *m, int b, int *source_band)
 const ek_placement *ek_plan_placement(const ek_modality *m, size_t g, size_t s)
 {
     return &m->placements[g * m->nsources + s];
+}
+
+void ek_grid_window_center(const ek_grid *g, const ek_window *w, double *x, double *y)
+{
+    double gt[6];
+
+    ek_grid_window_gt(g, w, gt);
+    *x = gt[0] + w->w / 2.0 * gt[1];
+    *y = gt[3] + w->h / 2.0 * gt[5];
 }
 
 void ek_grid_window_gt(const ek_grid *g, const ek_window *w, double gt[6])

@@ -424,10 +424,9 @@ int ek_regions_tag_plan(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p, int32_
         for (k = 0; k < (size_t)gr->nx * (size_t)gr->ny; k++) {
             size_t id = gr->first_chip + k;
             ek_chip c = ek_plan_chip(p, id);
-            double x = gr->gt[0] + (c.window.x + c.window.w / 2.0) * gr->gt[1];
-            double y = gr->gt[3] + (c.window.y + c.window.h / 2.0) * gr->gt[5];
-            double z = 0;
+            double x, y, z = 0;
 
+            ek_grid_window_center(gr, &c.window, &x, &y);
             tags[id] = -1;
             if (p->candidate[id] && OCTTransform(ct, 1, &x, &y, &z)) {
                 tags[id] = ek_regions_find(r, x, y);

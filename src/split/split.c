@@ -118,10 +118,9 @@ static int find_blocks(eodkit_ctx *ctx, const ek_plan *p, ek_split *s)
     }
     for (id = 0; id < p->nchips; id++) {
         ek_chip c = ek_plan_chip(p, id);
-        const ek_grid *g = &p->grids[c.grid];
-        double cx = g->gt[0] + (c.window.x + c.window.w / 2.0) * g->gt[1];
-        double cy = g->gt[3] + (c.window.y + c.window.h / 2.0) * g->gt[5];
+        double cx, cy;
 
+        ek_grid_window_center(&p->grids[c.grid], &c.window, &cx, &cy);
         s->chip_block[id] = -1;
         if (p->candidate[id]) {
             keys[n].grid = (int64_t)c.grid;

@@ -294,8 +294,7 @@ int ek_index_add(eodkit_ctx *ctx, ek_index *ix, const ek_index_row *r)
     int rc = EODKIT_OK;
 
     ek_grid_window_gt(g, &r->window, gt);
-    cx = gt[0] + r->window.w / 2.0 * gt[1];
-    cy = gt[3] + r->window.h / 2.0 * gt[5];
+    ek_grid_window_center(g, &r->window, &cx, &cy);
     if (OGR_G_Transform(poly, ix->to_lonlat[gi]) != OGRERR_NONE ||
         !OCTTransform(ix->to_lonlat[gi], 1, &cx, &cy, &cz)) {
         rc = ek_error_gdal(ctx, "chip %lld: cannot transform its footprint to lon/lat",

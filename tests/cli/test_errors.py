@@ -1,6 +1,7 @@
 """Bad input: each case gets one line on stderr naming the file (for the
 recipe: file:line:column, and the nearest valid key for a misspelt one), a
 documented exit code, and nothing at the output path."""
+import json
 import os
 import re
 import shutil
@@ -181,3 +182,40 @@ def test_resampling_must_be_chosen(case):
                 r"\(L7_ETMs\.tif has 28\.5 unit pixels, the grid 30\); say how with "
                 r"'resampling: nearest'",
          replace=[("    resampling: bilinear\n", "")])
+
+
+def test_no_chip_kept_says_which_filter(case, demo):
+    """Every chip has a nodata column: none passes max_nodata 0."""
+    import rasterio
+    striped = case.tmp / "striped.tif"
+    with rasterio.open(demo / "L7_ETMs.tif") as src:
+        pixels, profile = src.read(), src.profile
+    pixels[:, :, ::20] = 0
+    with rasterio.open(striped, "w", **profile) as dst:
+        dst.write(pixels)
+    case(INPUT, r"recipe\.yaml: no chip was kept: of \d+ candidate chips, \d+ too much "
+         r"nodata \(filters\.max_nodata\); loosen the filters",
+         text=f"""dataset: {{name: striped}}
+grid: {{crs: {{like: optical}}, chip_size: 32}}
+modalities: [{{name: optical, files: [{striped}], nodata: 0}}]
+filters: {{max_nodata: 0}}
+split: {{method: random, ratios: {{train: 0.8, test: 0.2}}}}
+""")
+
+
+def test_an_empty_training_split_still_builds(tmp_path, demo):
+    """Every chip in test: a valid dataset whose training statistics are
+    empty (null), not an error."""
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(f"""
+dataset: {{name: test-only}}
+grid: {{crs: {{like: optical}}, chip_size: 64}}
+modalities: [{{name: optical, files: [{demo}/L7_ETMs.tif], nodata: 0}}]
+split: {{method: random, ratios: {{train: 0, test: 1}}}}
+""")
+    out = tmp_path / "out"
+    run("build", recipe, "-o", out)
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["chips"] == 0
+    assert all(b["mean"] is None for b in stats["modalities"]["optical"]["bands"])
+    assert not (out / "train").exists() and any((out / "test").glob("optical-*.npy"))
