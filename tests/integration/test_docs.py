@@ -5,7 +5,7 @@ import re
 import shlex
 from pathlib import Path
 
-from conftest import SOURCE, Dataset, run
+from conftest import SOURCE, Dataset, demo_workdir, run
 
 
 def yaml_blocks(page):
@@ -48,15 +48,16 @@ def test_recipe_page_examples_build(tmp_path, demo, shared):
 
 
 def test_command_page_examples_run(tmp_path, demo):
-    """`eodkit ...` lines indented in doc/cmd/*.md run and succeed (paths are
-    relative to the repository)."""
+    """`eodkit build|info ...` lines indented in doc/cmd/*.md run and succeed,
+    in a scratch copy of the repository's examples (their paths are relative
+    to the repository; nothing is written into the source tree)."""
+    work = demo_workdir(tmp_path, demo)
     ran = 0
     for page in sorted((SOURCE / "doc/cmd").glob("*.md")):
         text = page.read_text()
         section = text.split("Example", 1)[1] if "Example" in text else ""
         for line in re.findall(r"^    (eodkit (?:build|info) .*)$", section, re.M):
-            args = shlex.split(line)[1:]
-            proc = run(*args, cwd=SOURCE)
+            proc = run(*shlex.split(line)[1:], cwd=work)
             assert proc.returncode == 0
             ran += 1
     assert ran >= 2
