@@ -1,7 +1,7 @@
 /*
 ** Build: the pipeline driver. setup.c makes everything that is fixed before
 ** a pixel is read (plan, regions, labels, masks, splits); run.c runs work
-** units into a folder, with a checkpoint after each (resume, parts);
+** units into a folder, with checkpoints as it goes (resume, parts);
 ** merge.c joins parts; finish.c turns written chips into a dataset (index,
 ** statistics, metadata, audit); build.c holds the public entry points.
 ** unit.c is what one worker does with one work unit (read, mask, label,
@@ -138,10 +138,11 @@ typedef struct ek_run {
 ** exists) with OPT's threads, progress and cancel flag, shards of at most
 ** SHARD_BYTES. With RESUME, a checkpoint left there by a killed run of the
 ** same build (same fingerprint and units) is continued; a checkpoint of
-** another build is an error; without one the run starts afresh. After each
-** unit the chips are handed to the operating system and the checkpoint
-** replaced, so a process killed at any point loses at most the units in
-** flight. On success the shards are closed and the journal complete.
+** another build is an error; without one the run starts afresh. After the
+** first unit, then at most once a second and when the run is cancelled, the
+** chips are handed to the operating system and the checkpoint replaced, so
+** a process killed at any point loses at most the last second of units. On
+** success the shards are closed and the journal complete.
 */
 int ek_run_units(eodkit_ctx *ctx, const ek_build *b, const eodkit_build_options *opt,
                  long long shard_bytes, int resume, ek_run *run);

@@ -1,16 +1,17 @@
 /*
 ** Build: running work units into a folder. Workers do units in parallel;
 ** the committer takes their results in unit order, appends the kept chips
-** to the shards and their index rows to the journal, then records a
-** checkpoint. A run killed at any point can therefore be resumed from its
-** last checkpoint (the files are cut back to it), and a build can be split
-** into parts that each run a range of units (merge.c joins them).
+** to the shards and their index rows to the journal, and now and then
+** records a checkpoint. A run killed at any point can therefore be resumed
+** from its last checkpoint (the files are cut back to it), and a build can
+** be split into parts that each run a range of units (merge.c joins them).
 */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/ek_fs.h"
 #include "core/ek_pool.h"
@@ -19,14 +20,27 @@
 const char *const ek_reject_names[EK_REJECT_COUNT] = {NULL, "nodata", "cloud",
                                                       "unlabeled", "time"};
 
+/* A checkpoint costs a file write and rename (which makes ext4 start
+   writing): at most one per this many seconds, and one when a run stops. */
+#define CHECKPOINT_SECONDS 1.0
+
 typedef struct committer {
     const ek_build *b;
     const eodkit_build_options *opt;
     ek_run *run;
     ek_journal *journal;
     char *checkpoint;      /* path */
+    double saved;          /* when the last checkpoint was written */
     long long done, total; /* candidate chips, for progress */
 } committer;
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 void ek_crash_point(const char *point, long n)
 {
@@ -189,6 +203,23 @@ int ek_run_load_checkpoint(eodkit_ctx *ctx, const ek_build *b, const char *path,
 
 /* ---- committing ---- */
 
+/* Hand the chips committed so far to the operating system, then record
+   them in the checkpoint (COMPLETE: the shards are closed). */
+static int checkpoint(eodkit_ctx *ctx, committer *c, int complete)
+{
+    int rc = complete ? EODKIT_OK : ek_shards_flush(ctx, c->run->shards);
+
+    if (rc == EODKIT_OK) {
+        rc = ek_journal_flush(ctx, c->journal);
+    }
+    if (rc == EODKIT_OK) {
+        rc = save_checkpoint(ctx, c->b, c->run, ek_journal_bytes(c->journal), complete,
+                             c->checkpoint);
+    }
+    c->saved = now_seconds();
+    return rc;
+}
+
 static int commit_chip(eodkit_ctx *ctx, committer *c, const ek_unit_result *res,
                        size_t k)
 {
@@ -240,15 +271,10 @@ static int commit_unit(void *state, eodkit_ctx *ctx, size_t u, void *result)
     }
     ek_crash_point("unit", (long)u);
     if (rc == EODKIT_OK) {
-        rc = ek_shards_flush(ctx, run->shards);
-    }
-    if (rc == EODKIT_OK) {
-        rc = ek_journal_flush(ctx, c->journal);
-    }
-    if (rc == EODKIT_OK) {
         run->next_unit = u + 1;
-        rc = save_checkpoint(ctx, c->b, run, ek_journal_bytes(c->journal), 0,
-                             c->checkpoint);
+        if (now_seconds() - c->saved >= CHECKPOINT_SECONDS) {
+            rc = checkpoint(ctx, c, 0);
+        }
     }
     c->done += (long long)res->candidates;
     if (rc == EODKIT_OK && c->opt->progress != NULL) {
@@ -350,11 +376,14 @@ int ek_run_units(eodkit_ctx *ctx, const ek_build *b, const eodkit_build_options 
         c.done = ek_run_candidates(b->plan, run->first_unit, run->next_unit);
         rc = run_pool(ctx, b, opt, &c);
     }
+    if (rc == EODKIT_ERR_CANCELLED) {
+        checkpoint(ctx, &c, 0); /* keep every unit committed before Ctrl-C */
+    }
     if (rc == EODKIT_OK) {
         rc = ek_shards_close(ctx, run->shards);
     }
     if (rc == EODKIT_OK) {
-        rc = save_checkpoint(ctx, b, run, ek_journal_bytes(c.journal), 1, c.checkpoint);
+        rc = checkpoint(ctx, &c, 1);
     }
     if (c.journal != NULL) {
         int closed = ek_journal_close(ctx, c.journal);

@@ -82,10 +82,12 @@ def test_killed_build_resumes_to_the_same_bytes(recipe, reference, tmp_path, poi
     proc = run("info", partial, check=False)
     assert proc.returncode == 2 and "unfinished build" in proc.stderr
     if point.startswith("unit:"):
-        # killed after the unit's chips reached the shards, before its
-        # checkpoint: the files hold more chips than the checkpoint says
+        # killed after the unit's chips reached the shards, before a
+        # checkpoint could record them (one is written after the first unit,
+        # then at most once a second): the files hold more chips than the
+        # checkpoint says
         checkpoint = json.loads((partial / ".eodkit-checkpoint.json").read_text())
-        assert checkpoint["next_unit"] == int(point[5:])
+        assert 1 <= checkpoint["next_unit"] <= int(point[5:])
         on_disk, shards = chips_on_disk(partial, "train")
         assert on_disk > checkpoint["rows"]["train"]
         if point == "unit:1":  # a new shard was begun after the checkpoint
