@@ -578,6 +578,90 @@ static size_t active_chips(const ek_plan *p, const ek_split *s, size_t u, size_t
     return v->nchips;
 }
 
+/* Whether modality M is read onto grid G without warping (every file of it
+   lies on the grid's pixels). */
+static int reads_aligned(const ek_modality *m, size_t g)
+{
+    size_t s;
+
+    for (s = 0; s < m->nsources; s++) {
+        if (!ek_plan_placement(m, g, s)->aligned) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Whether chip K can still be kept given the labels and the modalities read
+   so far (READ[m]): a required composite's nodata share alone already
+   exceeding max_nodata rules it out. */
+static int may_keep(const ek_build *b, const ek_worker *w, const ek_unit_view *v,
+                    size_t k, const ek_unit_result *res, const uint8_t *read)
+{
+    const ek_plan *p = b->plan;
+    ek_window cw = ek_plan_chip(p, v->chip_ids[k]).window;
+    size_t m, invalid, masked;
+
+    if (res->chips[k].labeled_frac < b->recipe->min_labeled) {
+        return 0;
+    }
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_modality *mod = &p->modalities[m];
+
+        if (!read[m] || !mod->recipe->required ||
+            mod->recipe->time.mode == EK_TIME_STACK) {
+            continue;
+        }
+        composite_shares(&w->mods[m], &v->window, &cw, &invalid, &masked);
+        if ((double)invalid / ((double)cw.w * (double)cw.h) > b->recipe->max_nodata) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/*
+** Read the modalities of unit V: first those read without warping, then,
+** unless those and the labels already rule out every chip, the warped ones.
+** *SKIPPED is 1 when the warped ones were not read (every chip is then
+** rejected: unlabeled, or nodata).
+*/
+static int read_modalities(eodkit_ctx *ctx, ek_worker *w, const ek_unit_view *v,
+                           ek_unit_result *res, int *skipped)
+{
+    const ek_build *b = w->b;
+    const ek_plan *p = b->plan;
+    uint8_t read[64] = {0};
+    size_t m, k;
+    int pass, rc = EODKIT_OK;
+
+    *skipped = 0;
+    for (pass = 0; pass < 2 && rc == EODKIT_OK; pass++) {
+        for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
+            if (reads_aligned(&p->modalities[m], v->grid) == (pass == 0)) {
+                rc = ek_read_modality(ctx, w, m, v, res);
+                read[m] = 1;
+            }
+        }
+        for (k = 0; pass == 0 && rc == EODKIT_OK && k < v->nchips; k++) {
+            if (may_keep(b, w, v, k, res, read)) {
+                break;
+            }
+        }
+        if (pass == 0 && rc == EODKIT_OK && k == v->nchips) {
+            for (k = 0; k < v->nchips; k++) {
+                res->chips[k].reject =
+                    res->chips[k].labeled_frac < b->recipe->min_labeled
+                        ? EK_REJECT_UNLABELED
+                        : EK_REJECT_NODATA;
+            }
+            *skipped = 1;
+            break;
+        }
+    }
+    return rc;
+}
+
 int ek_unit_run(void *state, eodkit_ctx *ctx, size_t u, void **result)
 {
     ek_worker *w = state;
@@ -587,8 +671,8 @@ int ek_unit_run(void *state, eodkit_ctx *ctx, size_t u, void **result)
     size_t *ids =
         ek_calloc(ctx, (size_t)p->unit_chips * (size_t)p->unit_chips, sizeof *ids);
     ek_unit_view v;
-    size_t m, k;
-    int rc = EODKIT_OK;
+    size_t k;
+    int skipped = 0, rc = EODKIT_OK;
 
     *result = res;
     if (res == NULL || ids == NULL) {
@@ -613,10 +697,10 @@ int ek_unit_run(void *state, eodkit_ctx *ctx, size_t u, void **result)
         free(ids);
         return EODKIT_OK;
     }
-    for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
-        rc = ek_read_modality(ctx, w, m, &v, res);
+    if (rc == EODKIT_OK) {
+        rc = read_modalities(ctx, w, &v, res, &skipped);
     }
-    for (k = 0; k < v.nchips && rc == EODKIT_OK; k++) {
+    for (k = 0; k < v.nchips && rc == EODKIT_OK && !skipped; k++) {
         rc = take_chip(ctx, b, w, &v, k, res);
     }
     free(ids);

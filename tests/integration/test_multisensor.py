@@ -161,6 +161,39 @@ split: {{method: random, ratios: {{train: 1.0}}}}
     assert summary["chips"] >= 2 * 4
 
 
+def test_nodata_in_an_aligned_modality_spares_the_warp(tmp_path, demo):
+    """Units whose aligned optical chips all fail max_nodata are not warped
+    (the DEM): the chips kept, and their pixels, are those of a build that
+    keeps everything, filtered afterwards."""
+    half = tmp_path / "half.tif"
+    with rasterio.open(demo / "L7_ETMs.tif") as src:
+        pixels, profile = src.read(), src.profile
+    # west of column 270 is nodata: work units (256 px) there are not warped
+    pixels[:, :, :270] = 0
+    with rasterio.open(half, "w", **profile) as dst:
+        dst.write(pixels)
+    recipe = f"""
+dataset: {{name: spare}}
+grid: {{crs: {{like: optical}}, chip_size: 32}}
+modalities:
+  - {{name: optical, files: [{half}], nodata: 0}}
+  - {{name: dem, kind: dem, files: [{demo}/olinda_dem_utm25s.tif], resampling: bilinear}}
+filters: {{max_nodata: {{max_nodata}}}}
+split: {{method: random, ratios: {{train: 1.0}}}}
+"""
+    strict, s1 = build(recipe.replace("{max_nodata}", "0.1"), tmp_path / "strict")
+    loose, s2 = build(recipe.replace("{max_nodata}", "1"), tmp_path / "loose")
+    loose_rows = {r["chip_id"]: r for r in Dataset(loose).chips()}
+    passing = {i for i, r in loose_rows.items() if r["nodata_frac"] <= 0.1}
+    strict_rows = Dataset(strict).chips()
+    assert {r["chip_id"] for r in strict_rows} == passing
+    assert s1["rejected"]["nodata"] == len(loose_rows) - len(passing) > 20
+    for row in strict_rows:
+        for name in ("optical", "dem"):
+            assert np.array_equal(Dataset(strict).chip(row, name),
+                                  Dataset(loose).chip(loose_rows[row["chip_id"]], name))
+
+
 def chip_bounds(ds, row):
     import sqlite3
     con = sqlite3.connect(ds.path / "index.gpkg")
