@@ -23,7 +23,11 @@ typedef struct band_hist {
     double *edges; /* bins + 1 */
     int64_t *counts;
     int64_t total;
-    int32_t *lookup; /* 8- and 16-bit data: bin of each value, -1 = left out */
+    /* 8- and 16-bit data: values are counted by their raw little-endian
+       bits in VALUES, folded into COUNTS through LOOKUP (bin of each raw
+       value, -1 = left out) once every shard is read. */
+    int32_t *lookup;
+    int64_t *values;
 } band_hist;
 
 typedef struct modality_hist {
@@ -98,7 +102,8 @@ static int band_init(eodkit_ctx *ctx, modality_hist *m, band_hist *h,
         size_t nvalues = (size_t)1 << (8 * m->type.size), v;
 
         h->lookup = ek_calloc(ctx, nvalues, sizeof *h->lookup);
-        if (h->lookup == NULL) {
+        h->values = ek_calloc(ctx, nvalues, sizeof *h->values);
+        if (h->lookup == NULL || h->values == NULL) {
             return EODKIT_ERR_NOMEM;
         }
         for (v = 0; v < nvalues; v++) {
@@ -120,19 +125,38 @@ static void count_plane(const modality_hist *m, band_hist *h, const unsigned cha
     if (!h->valid) {
         return;
     }
-    for (i = 0; i < n; i++) {
-        const unsigned char *p = data + i * size;
-
-        if (h->lookup != NULL) {
-            k = h->lookup[size == 1 ? p[0] : (size_t)p[0] | (size_t)p[1] << 8];
-        } else {
-            double v = ek_npy_value(p, m->type);
-
-            k = keep(m, v) ? bin_of(h, m->bins, v) : -1;
+    if (h->values != NULL && size == 1) {
+        for (i = 0; i < n; i++) {
+            h->values[data[i]]++;
         }
+        return;
+    }
+    if (h->values != NULL) {
+        for (i = 0; i < n; i++) {
+            h->values[(size_t)data[2 * i] | (size_t)data[2 * i + 1] << 8]++;
+        }
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        double v = ek_npy_value(data + i * size, m->type);
+
+        k = keep(m, v) ? bin_of(h, m->bins, v) : -1;
         if (k >= 0) {
             h->counts[k]++;
             h->total++;
+        }
+    }
+}
+
+/* Add the raw value counts of 8- and 16-bit data to the bins. */
+static void fold_values(const modality_hist *m, band_hist *h)
+{
+    size_t nvalues = (size_t)1 << (8 * m->type.size), v;
+
+    for (v = 0; h->values != NULL && v < nvalues; v++) {
+        if (h->lookup[v] >= 0) {
+            h->counts[h->lookup[v]] += h->values[v];
+            h->total += h->values[v];
         }
     }
 }
@@ -229,6 +253,7 @@ static void modality_free(modality_hist *m)
         free(m->bands[b].counts);
         free(m->bands[b].edges);
         free(m->bands[b].lookup);
+        free(m->bands[b].values);
     }
     free(m->bands);
 }
@@ -293,6 +318,7 @@ static int modality(eodkit_ctx *ctx, const char *dir, const char *split,
         json_t *list = json_array();
 
         for (b = 0; b < m.nbands; b++) {
+            fold_values(&m, &m.bands[b]);
             json_array_append_new(list,
                                   band_json(&m, &m.bands[b], json_array_get(bands, b)));
         }

@@ -131,10 +131,12 @@ static int no_chips(eodkit_ctx *ctx, const ek_build *b, const ek_run *run)
                                                             : "none was read");
 }
 
-/* Finish RUN's dataset in OUT's temporary folder and move it into place. */
+/* Finish RUN's dataset in OUT's temporary folder (with the input checksums
+   of SUMS) and move it into place. */
 static int finish_and_commit(eodkit_ctx *ctx, const ek_build *b,
                              const eodkit_build_options *opt, ek_run *run,
-                             ek_output *out, double t0, char **summary)
+                             ek_output *out, ek_checksums *sums, double t0,
+                             char **summary)
 {
     json_t *findings = NULL;
     int rc;
@@ -142,7 +144,7 @@ static int finish_and_commit(eodkit_ctx *ctx, const ek_build *b,
     if (run->kept == 0) {
         return no_chips(ctx, b, run);
     }
-    rc = ek_finish(ctx, b, run, threads_of(opt), &findings);
+    rc = ek_finish(ctx, b, run, threads_of(opt), sums, &findings);
     if (rc == EODKIT_OK) {
         rc = ek_output_commit(ctx, out);
     }
@@ -161,6 +163,7 @@ static int build_whole(eodkit_ctx *ctx, const ek_build *b,
                        const eodkit_build_options *opt, double t0, char **summary)
 {
     ek_output out = {0};
+    ek_checksums sums = {0};
     ek_run run;
     int rc;
 
@@ -176,11 +179,15 @@ static int build_whole(eodkit_ctx *ctx, const ek_build *b,
     rc = run.dir == NULL ? EODKIT_ERR_NOMEM
                          : ek_build_fingerprint(ctx, b, run.fingerprint);
     if (rc == EODKIT_OK) {
+        rc = ek_checksums_start(ctx, b, threads_of(opt), &sums);
+    }
+    if (rc == EODKIT_OK) {
         rc = ek_run_units(ctx, b, opt, b->recipe->shard_bytes, opt->resume, &run);
     }
     if (rc == EODKIT_OK) {
-        rc = finish_and_commit(ctx, b, opt, &run, &out, t0, summary);
+        rc = finish_and_commit(ctx, b, opt, &run, &out, &sums, t0, summary);
     }
+    ek_checksums_clear(&sums);
     /* an interrupted build keeps its checkpoint for --resume */
     if (rc != EODKIT_OK && rc != EODKIT_ERR_CANCELLED) {
         ek_output_abort(&out);
@@ -335,6 +342,7 @@ int eodkit_merge(eodkit_ctx *ctx, const eodkit_recipe *recipe,
     char *parts = NULL;
     double t0 = now_seconds();
     ek_output out = {0};
+    ek_checksums sums = {0};
     ek_build b;
     ek_run run;
     int n = 0, rc;
@@ -366,11 +374,15 @@ int eodkit_merge(eodkit_ctx *ctx, const eodkit_recipe *recipe,
                              : ek_build_fingerprint(ctx, &b, run.fingerprint);
     }
     if (rc == EODKIT_OK) {
+        rc = ek_checksums_start(ctx, &b, threads_of(opt), &sums);
+    }
+    if (rc == EODKIT_OK) {
         rc = ek_merge_parts(ctx, &b, parts, n, &run);
     }
     if (rc == EODKIT_OK) {
-        rc = finish_and_commit(ctx, &b, opt, &run, &out, t0, summary);
+        rc = finish_and_commit(ctx, &b, opt, &run, &out, &sums, t0, summary);
     }
+    ek_checksums_clear(&sums);
     if (rc == EODKIT_OK) {
         rc = ek_fs_remove_tree(ctx, parts);
     }

@@ -11,6 +11,9 @@
 #ifndef EK_BUILD_H
 #define EK_BUILD_H
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include <jansson.h>
 
 #include "eodkit/build.h"
@@ -183,18 +186,46 @@ int ek_merge_parts(eodkit_ctx *ctx, const ek_build *b, const char *parts, int n,
 /* Folder of part I of N under PARTS (allocated). */
 char *ek_part_dir(eodkit_ctx *ctx, const char *parts, int i, int n);
 
+/* ---- checksums.c ---- */
+
+/* The input checksums of provenance.json, hashed on a thread of their own. */
+typedef struct ek_checksums {
+    const ek_build *b;
+    pthread_t thread;
+    int running;
+    atomic_int stop;
+    eodkit_ctx ctx; /* the thread's failure */
+    int status;
+    json_t *inputs;
+} ek_checksums;
+
+/* Start hashing every input of B (ek_provenance_inputs) on a thread beside
+   the caller's THREADS workers when THREADS >= 2 (else ek_checksums_wait
+   hashes); B must outlive the thread (ek_checksums_clear). */
+int ek_checksums_start(eodkit_ctx *ctx, const ek_build *b, int threads,
+                       ek_checksums *c /* OUT */);
+
+/* The checksums, once hashed; *INPUTS borrows the list (valid until
+   ek_checksums_clear). A hashing failure is copied into CTX. */
+int ek_checksums_wait(eodkit_ctx *ctx, ek_checksums *c, json_t **inputs /* OUT */);
+
+/* Stop hashing (between files) and wait for the thread if it still runs;
+   free the list. Safe on a zeroed ek_checksums. */
+void ek_checksums_clear(ek_checksums *c);
+
 /* ---- finish.c ---- */
 
 /*
 ** Turn the chips RUN wrote into a dataset in RUN->dir: index.gpkg from the
 ** journal, statistics of the training split from its shards (THREADS
 ** threads; the numbers do not depend on them), stats.json, collection.json,
-** provenance.json, recipe.yaml, then the audit. Removes the journal and the
-** checkpoint. *FINDINGS receives the audit's verdict, bias indices and
-** warnings for the build summary.
+** provenance.json (with the input checksums SUMS has been computing),
+** recipe.yaml, then the audit. Removes the journal and the checkpoint.
+** *FINDINGS receives the audit's verdict, bias indices and warnings for the
+** build summary.
 */
 int ek_finish(eodkit_ctx *ctx, const ek_build *b, const ek_run *run, int threads,
-              json_t **findings /* OUT */);
+              ek_checksums *sums, json_t **findings /* OUT */);
 
 /* ---- unit.c ---- */
 

@@ -525,7 +525,7 @@ static int train_stats(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
    of RUN's dataset. */
 static int write_metadata(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
                           const ek_index *index, const chip_census *census,
-                          ek_band_stats **band_stats)
+                          ek_band_stats **band_stats, ek_checksums *sums)
 {
     ek_dataset_facts facts;
     char *path = NULL;
@@ -546,7 +546,10 @@ static int write_metadata(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
     facts.class_pixels = census->class_pixels;
     facts.class_chips = census->class_chips;
     facts.label_chips = census->label_chips;
-    rc = ek_write_stats(ctx, run->dir, &facts);
+    rc = ek_checksums_wait(ctx, sums, &facts.inputs);
+    if (rc == EODKIT_OK) {
+        rc = ek_write_stats(ctx, run->dir, &facts);
+    }
     if (rc == EODKIT_OK) {
         rc = ek_write_stac(ctx, run->dir, &facts);
     }
@@ -615,7 +618,7 @@ static int remove_file(eodkit_ctx *ctx, const char *dir, const char *name)
 }
 
 int ek_finish(eodkit_ctx *ctx, const ek_build *b, const ek_run *run, int threads,
-              json_t **findings)
+              ek_checksums *sums, json_t **findings)
 {
     ek_index *index = NULL;
     ek_band_stats **band_stats = NULL;
@@ -631,7 +634,7 @@ int ek_finish(eodkit_ctx *ctx, const ek_build *b, const ek_run *run, int threads
     }
     ek_crash_point("finish", -1);
     if (rc == EODKIT_OK) {
-        rc = write_metadata(ctx, b, run, index, &census, band_stats);
+        rc = write_metadata(ctx, b, run, index, &census, band_stats, sums);
     }
     if (rc == EODKIT_OK) {
         rc = audit(ctx, run->dir, findings);

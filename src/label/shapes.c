@@ -26,7 +26,9 @@ static CPLRectObj grid_rect(const ek_grid *g)
     return r;
 }
 
-/* Clone the kept features' geometries into every grid's CRS and index them. */
+/* Put the kept features' geometries SRC into every grid's CRS and index
+   them: copies for all grids but the last, which takes SRC's geometries
+   over (SRC[k] becomes NULL). */
 static int put_on_grids(eodkit_ctx *ctx, const ek_plan *p, OGRSpatialReferenceH lsrs,
                         const char *path, OGRGeometryH *src, ek_shapes *sh)
 {
@@ -47,9 +49,13 @@ static int put_on_grids(eodkit_ctx *ctx, const ek_plan *p, OGRSpatialReferenceH 
         }
         sh->trees[g] = CPLQuadTreeCreate(&extent, NULL);
         for (k = 0; k < sh->n; k++) {
-            OGRGeometryH copy = OGR_G_Clone(src[k]);
+            OGRGeometryH copy = g + 1 < sh->ngrids ? OGR_G_Clone(src[k]) : src[k];
             OGREnvelope e;
             CPLRectObj rect;
+
+            if (copy == src[k]) {
+                src[k] = NULL;
+            }
 
             /* A feature far outside a UTM zone may not transform: it cannot
                meet that zone's grid anyway. */
@@ -120,7 +126,7 @@ int ek_shapes_load(eodkit_ctx *ctx, const ek_plan *p, OGRLayerH layer, const cha
                                                             : EODKIT_OK;
             }
             if (rc == EODKIT_OK) {
-                src[sh->n] = OGR_G_Clone(geom);
+                src[sh->n] = OGR_F_StealGeometry(f);
                 sh->burn[sh->n] = burn;
                 if (with_times) {
                     sh->times[sh->n] = time;

@@ -6,6 +6,7 @@
 ** intensity right after reading. Sources are composited in request order.
 */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,13 +318,20 @@ static void convert_complex(const ek_read_request *req, unsigned char *buf, size
     }
 }
 
-/* VALID[px] = 0 where (double)P[px] equals NODATA, for PLANE values of C
-   type T: one loop per type, which the compiler vectorises. */
-#define DROP_EQUAL(T)                                                                  \
+/* VALID[px] = 0 where P[px] equals NODATA, for PLANE values of integer C
+   type T ranging LO..HI: compared as T (no value equals a NODATA that T
+   cannot hold), one loop the compiler vectorises. */
+#define DROP_EQUAL_INT(T, LO, HI)                                                      \
     do {                                                                               \
         const T *p = (const T *)band;                                                  \
+        T value;                                                                       \
+                                                                                       \
+        if (!(nodata >= (LO) && nodata <= (HI)) || nodata != floor(nodata)) {          \
+            break;                                                                     \
+        }                                                                              \
+        value = (T)nodata;                                                             \
         for (px = 0; px < plane; px++) {                                               \
-            valid[px] &= (uint8_t)((double)p[px] != nodata);                           \
+            valid[px] &= (uint8_t)(p[px] != value);                                    \
         }                                                                              \
     } while (0)
 
@@ -345,17 +353,22 @@ static void drop_nodata(const ek_read_request *req, double nodata,
         }
         switch (req->dtype) {
         case GDT_Byte:
-            DROP_EQUAL(uint8_t);
+            DROP_EQUAL_INT(uint8_t, 0, UINT8_MAX);
             break;
         case GDT_UInt16:
-            DROP_EQUAL(uint16_t);
+            DROP_EQUAL_INT(uint16_t, 0, UINT16_MAX);
             break;
         case GDT_Int16:
-            DROP_EQUAL(int16_t);
+            DROP_EQUAL_INT(int16_t, INT16_MIN, INT16_MAX);
             break;
-        case GDT_Float32:
-            DROP_EQUAL(float);
+        case GDT_Float32: {
+            const float *p = (const float *)band;
+
+            for (px = 0; px < plane; px++) {
+                valid[px] &= (uint8_t)((double)p[px] != nodata);
+            }
             break;
+        }
         default:
             for (px = 0; px < plane; px++) {
                 valid[px] &= (uint8_t)(ek_pixel_get(band, req->dtype, px) != nodata);
@@ -396,14 +409,15 @@ static void composite(const ek_reader *rd, const ek_read_request *req, size_t pl
     }
 }
 
-/* Fill the scratch planes with the output's nodata value (or 0). */
+/* Fill the scratch planes (pixels of the read type) with the output's
+   nodata value (or 0). */
 static void clear_scratch(ek_reader *rd, const ek_read_request *req, size_t plane)
 {
     size_t n = plane * (size_t)req->nbands, px;
 
     memset(rd->scratch_valid, 0, plane);
     if (!req->has_nodata || req->nodata == 0 || req->read_type != req->dtype) {
-        memset(rd->scratch, 0, n * MAX_PIXEL_BYTES);
+        memset(rd->scratch, 0, n * (size_t)GDALGetDataTypeSizeBytes(req->read_type));
         return;
     }
     for (px = 0; px < n; px++) {

@@ -7,6 +7,7 @@
 #ifndef EK_WRITE_H
 #define EK_WRITE_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -210,6 +211,7 @@ typedef struct ek_dataset_facts {
     uint64_t **class_pixels;    /* [split][class id], NULL without labels */
     uint64_t **class_chips;     /* [split][class id]: chips holding the class */
     uint64_t **label_chips;     /* [split][class id]: classification labels, or NULL */
+    json_t *inputs;             /* provenance's input files (ek_provenance_inputs) */
 } ek_dataset_facts;
 
 /* The classes present in the dataset (background excluded): the declared
@@ -225,3 +227,15 @@ int ek_write_json(eodkit_ctx *ctx, const json_t *o, const char *dir, const char 
 int ek_write_stats(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f);
 int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f);
 int ek_write_provenance(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f);
+
+/*
+** The "inputs" list of provenance.json into *INPUTS (new reference): role,
+** path, size and SHA-256 of every file the build reads (each modality
+** source, the labels, the AOI, the region layer, with the side files GDAL
+** lists for them). Hashing reads every file whole, so builds run this on a
+** thread of its own; it gives up with EODKIT_ERR_CANCELLED once *STOP is
+** set (checked between files).
+*/
+int ek_provenance_inputs(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
+                         const ek_regions *regions, const atomic_int *stop,
+                         json_t **inputs);

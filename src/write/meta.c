@@ -5,6 +5,7 @@
 ** fixed order, so identical builds give identical bytes.
 */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,9 +202,10 @@ int ek_write_stats(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
 }
 
 /* {"path", "bytes", "sha256"} for every file of GDAL dataset PATH (a
-   shapefile's .dbf and .prj, a raster's .aux.xml, ...). */
+   shapefile's .dbf and .prj, a raster's .aux.xml, ...); EODKIT_ERR_CANCELLED
+   once *STOP is set (checked before each file). */
 static int add_files(eodkit_ctx *ctx, json_t *inputs, const char *role,
-                     const char *what, const char *path)
+                     const char *what, const char *path, const atomic_int *stop)
 {
     GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_READONLY, NULL, NULL, NULL);
     char **files = ds != NULL ? GDALGetFileList(ds) : NULL;
@@ -218,7 +220,7 @@ static int add_files(eodkit_ctx *ctx, json_t *inputs, const char *role,
         json_t *o = json_object();
         char hex[65] = "";
 
-        rc = ek_fs_sha256(ctx, list[i], hex);
+        rc = atomic_load(stop) ? EODKIT_ERR_CANCELLED : ek_fs_sha256(ctx, list[i], hex);
         json_object_set_new(o, "role", json_string(role));
         if (what != NULL) {
             json_object_set_new(o, "of", json_string(what));
@@ -430,14 +432,44 @@ static json_t *split_json(const ek_dataset_facts *f)
     return o;
 }
 
+int ek_provenance_inputs(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
+                         const ek_regions *regions, const atomic_int *stop,
+                         json_t **inputs)
+{
+    json_t *list = json_array();
+    size_t m, i;
+    int rc = list == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+
+    *inputs = NULL;
+    for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
+        for (i = 0; i < p->modalities[m].nsources && rc == EODKIT_OK; i++) {
+            rc = add_files(ctx, list, "modality", p->modalities[m].recipe->name,
+                           p->modalities[m].sources[i].path, stop);
+        }
+    }
+    if (rc == EODKIT_OK && r->labels.present) {
+        rc = add_files(ctx, list, "labels", NULL, r->labels.source, stop);
+    }
+    if (rc == EODKIT_OK && r->aoi != NULL) {
+        rc = add_files(ctx, list, "aoi", NULL, r->aoi, stop);
+    }
+    if (rc == EODKIT_OK && regions != NULL) {
+        rc = add_files(ctx, list, "regions", regions->field, regions->path, stop);
+    }
+    if (rc != EODKIT_OK) {
+        json_decref(list);
+        return rc;
+    }
+    *inputs = list;
+    return EODKIT_OK;
+}
+
 int ek_write_provenance(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
 {
-    const ek_recipe *r = f->recipe;
     const ek_plan *p = f->plan;
-    json_t *root = json_object(), *versions = json_object(), *inputs = json_array();
+    json_t *root = json_object(), *versions = json_object();
     int major, minor, patch, rc = EODKIT_OK;
     char proj[32];
-    size_t m, i;
 
     OSRGetPROJVersion(&major, &minor, &patch);
     snprintf(proj, sizeof proj, "%d.%d.%d", major, minor, patch);
@@ -447,22 +479,7 @@ int ek_write_provenance(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts
     json_object_set_new(root, "generator", json_string("eodkit"));
     json_object_set_new(root, "versions", versions);
     json_object_set_new(root, "recipe", json_string("recipe.yaml"));
-    for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
-        for (i = 0; i < p->modalities[m].nsources && rc == EODKIT_OK; i++) {
-            rc = add_files(ctx, inputs, "modality", p->modalities[m].recipe->name,
-                           p->modalities[m].sources[i].path);
-        }
-    }
-    if (rc == EODKIT_OK && r->labels.present) {
-        rc = add_files(ctx, inputs, "labels", NULL, r->labels.source);
-    }
-    if (rc == EODKIT_OK && r->aoi != NULL) {
-        rc = add_files(ctx, inputs, "aoi", NULL, r->aoi);
-    }
-    if (rc == EODKIT_OK && f->regions != NULL) {
-        rc = add_files(ctx, inputs, "regions", f->regions->field, f->regions->path);
-    }
-    json_object_set_new(root, "inputs", inputs);
+    json_object_set(root, "inputs", f->inputs);
     json_object_set_new(root, "grid", grid_json(p));
     json_object_set_new(root, "read", read_json(p));
     json_object_set_new(root, "split", split_json(f));
