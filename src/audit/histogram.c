@@ -138,8 +138,16 @@ static void count_plane(const modality_hist *m, band_hist *h, const unsigned cha
         return;
     }
     for (i = 0; i < n; i++) {
-        double v = ek_npy_value(data + i * size, m->type);
+        double v;
 
+        if (m->type.kind == 'f' && size == 4) { /* the common case, inlined */
+            float x;
+
+            memcpy(&x, data + 4 * i, 4);
+            v = x;
+        } else {
+            v = ek_npy_value(data + i * size, m->type);
+        }
         k = keep(m, v) ? bin_of(h, m->bins, v) : -1;
         if (k >= 0) {
             h->counts[k]++;
