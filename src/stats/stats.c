@@ -227,6 +227,7 @@ struct ek_refiner {
     uint64_t first[16]; /* rank of the first value in each rank's bin */
     uint32_t bin[16];   /* level-1 bin of each rank */
     uint32_t *low;      /* per rank: histogram of the low 16 key bits */
+    uint8_t *wanted;    /* per level-1 bin: 1 when some rank lies in it */
     double values[16];
     int exact;
     int empty;
@@ -265,9 +266,13 @@ int ek_refiner_new(eodkit_ctx *ctx, const uint64_t *bins, GDALDataType t,
     }
     if (!r->exact && !r->empty) {
         r->low = ek_calloc(ctx, 2 * np * EK_HIST_BINS, sizeof *r->low);
-        if (r->low == NULL) {
+        r->wanted = ek_calloc(ctx, EK_HIST_BINS, sizeof *r->wanted);
+        if (r->low == NULL || r->wanted == NULL) {
             ek_refiner_free(r);
             return EODKIT_ERR_NOMEM;
+        }
+        for (i = 0; i < 2 * np; i++) {
+            r->wanted[r->bin[i]] = 1;
         }
     }
     *out = r;
@@ -290,7 +295,11 @@ void ek_refiner_add(ek_refiner *r, const void *data, GDALDataType t,
         if (!valid[i]) {
             continue;
         }
-        key = float_key((float)ek_pixel_get(data, t, i));
+        key = float_key(t == GDT_Float32 ? ((const float *)data)[i]
+                                         : (float)ek_pixel_get(data, t, i));
+        if (!r->wanted[key >> 16]) { /* most values: no percentile near */
+            continue;
+        }
         for (k = 0; k < nr; k++) {
             if (key >> 16 == r->bin[k]) {
                 r->low[k * EK_HIST_BINS + (key & 0xffffu)]++;
@@ -340,5 +349,6 @@ void ek_refiner_free(ek_refiner *r)
         return;
     }
     free(r->low);
+    free(r->wanted);
     free(r);
 }
