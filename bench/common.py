@@ -343,7 +343,7 @@ STAGES = {
                    "ek_hist_add_all", "ek_stats_mask", "ek_refiner_add", "ek_refiner_new",
                    "ek_refiner_result"},
     "index.gpkg": {"ek_index_create", "ek_index_add", "ek_index_close"},
-    "provenance (sha256)": {"ek_write_provenance"},
+    "provenance (sha256)": {"ek_provenance_inputs"},
     "audit": {"eodkit_audit"},
     "audit histograms": {"ek_audit_histograms"},
     "pool work": {"ek_unit_run", "stats_group"},
