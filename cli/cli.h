@@ -23,10 +23,11 @@ int cmd_merge(int argc, char **argv);
 /*
 ** MPI (cli/mpi.c; a no-op when eodkit is built without MPI or not started
 ** by mpirun): start MPI and give this process's RANK and the number of
-** RANKS (0 and 1 outside mpirun); whether every rank's status is EODKIT_OK
+** RANKS (0 and 1 outside mpirun; a failure to start MPI is printed and
+** returned); whether every rank's status is EODKIT_OK
 ** (collective); and shutting MPI down.
 */
-int cli_mpi_begin(eodkit_ctx *ctx, int *rank, int *ranks);
+int cli_mpi_begin(int *rank, int *ranks);
 int cli_mpi_all_ok(int status);
 void cli_mpi_end(void);
 
@@ -40,9 +41,25 @@ int cli_report(const eodkit_ctx *ctx);
    EODKIT_ERR_USAGE. */
 int cli_usage_error(const char *cmd, const char *message);
 
+/* *OUT from decimal TEXT; nonzero unless TEXT is a whole number in
+   MIN..MAX. */
+int cli_whole(const char *text, long long min, long long max, long long *out);
+
+/* cli_whole, or a usage error of command CMD, "OPTION wants a whole number
+   from MIN to MAX" (EODKIT_ERR_USAGE). */
+int cli_whole_option(const char *cmd, const char *option, const char *text,
+                     long long min, long long max, long long *out);
+
 /* Parse -j's argument TEXT into *THREADS (1-1024); else a usage error of
    command CMD (EODKIT_ERR_USAGE). */
 int cli_threads(const char *cmd, const char *text, int *threads);
+
+/* Print the JSON SUMMARY of a build or merge on stdout and its audit's
+   warnings, one line each, on stderr. */
+void cli_print_summary(const char *summary);
+
+/* A new context, or NULL after printing "out of memory". */
+eodkit_ctx *cli_ctx_new(void);
 
 /* Nonzero once the user pressed Ctrl-C (after cli_catch_interrupt). */
 extern volatile int cli_interrupted;

@@ -49,9 +49,8 @@ int cmd_audit(int argc, char **argv)
     if (opt.region_field != NULL && opt.regions == NULL) {
         return cli_usage_error("audit", "--region-field needs --regions");
     }
-    ctx = eodkit_ctx_new();
+    ctx = cli_ctx_new();
     if (ctx == NULL) {
-        fprintf(stderr, "eodkit: error: out of memory\n");
         return EODKIT_ERR_NOMEM;
     }
     rc = eodkit_audit(ctx, argv[optind], &opt, &summary);

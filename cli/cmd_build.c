@@ -12,8 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "eodkit/build.h"
 #include "cli.h"
 
@@ -29,19 +27,6 @@ static double now(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* The audit's warnings in build summary SUMMARY, one line each on stderr. */
-static void print_warnings(const char *summary)
-{
-    json_t *s = json_loads(summary, 0, NULL), *w;
-    size_t i;
-
-    json_array_foreach(json_object_get(json_object_get(s, "audit"), "warnings"), i, w)
-    {
-        fprintf(stderr, "eodkit: warning: %s\n", json_string_value(w));
-    }
-    json_decref(s);
 }
 
 static void show_progress(void *arg, long long done, long long total)
@@ -151,20 +136,19 @@ int cmd_build(int argc, char **argv)
     if (optind != argc - 1) {
         return cli_usage_error("build", "expected one recipe file");
     }
-    ctx = eodkit_ctx_new();
+    ctx = cli_ctx_new();
     if (ctx == NULL) {
-        fprintf(stderr, "eodkit: error: out of memory\n");
         return EODKIT_ERR_NOMEM;
     }
-    rc = cli_mpi_begin(ctx, &rank, &ranks);
-    if (rc == EODKIT_OK && ranks > 1 && opt.part_count > 1) {
+    rc = cli_mpi_begin(&rank, &ranks); /* prints its own failure */
+    if (rc != EODKIT_OK || (ranks > 1 && opt.part_count > 1)) {
         cli_mpi_end();
         eodkit_ctx_free(ctx);
-        return cli_usage_error("build", "--part and mpirun do not go together");
+        return rc != EODKIT_OK ? rc
+                               : cli_usage_error("build",
+                                                 "--part and mpirun do not go together");
     }
-    if (rc == EODKIT_OK) {
-        rc = eodkit_recipe_load(ctx, argv[optind], &recipe);
-    }
+    rc = eodkit_recipe_load(ctx, argv[optind], &recipe);
     if (rc == EODKIT_OK) {
         cli_catch_interrupt();
         prog.tty = rank == 0 && isatty(STDERR_FILENO);
@@ -182,8 +166,7 @@ int cmd_build(int argc, char **argv)
         rc = merge_ranks(ctx, recipe, &opt, rank, rc, &summary);
     }
     if (rc == EODKIT_OK && summary != NULL) {
-        printf("%s\n", summary);
-        print_warnings(summary);
+        cli_print_summary(summary);
     } else if (rc != EODKIT_OK) {
         if (prog.tty && prog.last > prog.start) {
             fputc('\n', stderr);

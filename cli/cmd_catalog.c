@@ -110,23 +110,6 @@ typedef struct args {
     char *text; /* the search words, joined */
 } args;
 
-/* Parse whole number TEXT of option NAME into *OUT (MIN..MAX). */
-static int number(const char *name, const char *text, long long min, long long max,
-                  long long *out)
-{
-    char *end;
-    char message[128];
-
-    errno = 0;
-    *out = strtoll(text, &end, 10);
-    if (end == text || *end != '\0' || errno != 0 || *out < min || *out > max) {
-        snprintf(message, sizeof message, "--%s wants a whole number from %lld to %lld",
-                 name, min, max);
-        return cli_usage_error("catalog", message);
-    }
-    return EODKIT_OK;
-}
-
 /* The command word: the first operand, skipping --db's value. */
 static const struct subcommand *find_command(int argc, char **argv)
 {
@@ -198,15 +181,15 @@ static int take(args *a, int id, const char *arg)
         a->q.license = arg;
         break;
     case O_YEAR_FROM:
-        rc = number("year-from", arg, 1900, 2100, &v);
+        rc = cli_whole_option("catalog", "--year-from", arg, 1900, 2100, &v);
         a->q.year_min = (int)v;
         break;
     case O_YEAR_TO:
-        rc = number("year-to", arg, 1900, 2100, &v);
+        rc = cli_whole_option("catalog", "--year-to", arg, 1900, 2100, &v);
         a->q.year_max = (int)v;
         break;
     case O_MIN_IMAGES:
-        rc = number("min-images", arg, 0, (long long)1e15, &v);
+        rc = cli_whole_option("catalog", "--min-images", arg, 0, (long long)1e15, &v);
         a->q.min_images = v;
         break;
     case O_SORT:
@@ -216,11 +199,11 @@ static int take(args *a, int id, const char *arg)
         a->q.descending = 1;
         break;
     case O_LIMIT:
-        rc = number("limit", arg, 0, 1000000000, &v);
+        rc = cli_whole_option("catalog", "--limit", arg, 0, 1000000000, &v);
         a->q.limit = (size_t)v;
         break;
     case O_OFFSET:
-        rc = number("offset", arg, 0, 1000000000, &v);
+        rc = cli_whole_option("catalog", "--offset", arg, 0, 1000000000, &v);
         a->q.offset = (size_t)v;
         break;
     case O_BY:
@@ -406,9 +389,8 @@ int cmd_catalog(int argc, char **argv)
         free(a.text);
         return a.help ? cli_help("catalog", stdout) : rc;
     }
-    ctx = eodkit_ctx_new();
+    ctx = cli_ctx_new();
     if (ctx == NULL) {
-        fprintf(stderr, "eodkit: error: out of memory\n");
         free(a.text);
         return EODKIT_ERR_NOMEM;
     }

@@ -11,15 +11,6 @@
 #include "eodkit/eval.h"
 #include "cli.h"
 
-/* *OUT from decimal TEXT in [LO, HI]; nonzero when TEXT is not such a number. */
-static int parse_long(const char *text, long long lo, long long hi, long long *out)
-{
-    char *end;
-
-    *out = strtoll(text, &end, 10);
-    return end == text || *end != '\0' || *out < lo || *out > hi;
-}
-
 int cmd_eval(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -48,13 +39,13 @@ int cmd_eval(int argc, char **argv)
             opt.by = optarg;
             break;
         case 'B':
-            if (parse_long(optarg, 0, 1000000, &v)) {
+            if (cli_whole(optarg, 0, 1000000, &v)) {
                 return cli_usage_error("eval", "--bootstrap takes 0 to 1000000");
             }
             opt.bootstrap = v == 0 ? -1 : (int)v;
             break;
         case 'S':
-            if (parse_long(optarg, 0, INT64_MAX, &v)) {
+            if (cli_whole(optarg, 0, INT64_MAX, &v)) {
                 return cli_usage_error("eval", "--seed takes a non-negative integer");
             }
             opt.seed = (uint64_t)v;
@@ -67,7 +58,7 @@ int cmd_eval(int argc, char **argv)
             }
             break;
         case 'k':
-            if (parse_long(optarg, 1, 1000000, &v)) {
+            if (cli_whole(optarg, 1, 1000000, &v)) {
                 return cli_usage_error("eval",
                                        "--block-chips takes a positive integer");
             }
@@ -86,9 +77,8 @@ int cmd_eval(int argc, char **argv)
         return cli_usage_error("eval",
                                "expected a dataset folder and a predictions file");
     }
-    ctx = eodkit_ctx_new();
+    ctx = cli_ctx_new();
     if (ctx == NULL) {
-        fprintf(stderr, "eodkit: error: out of memory\n");
         return EODKIT_ERR_NOMEM;
     }
     rc = eodkit_eval(ctx, argv[optind], argv[optind + 1], &opt, &report);

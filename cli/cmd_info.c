@@ -32,9 +32,8 @@ int cmd_info(int argc, char **argv)
     if (optind != argc - 1) {
         return cli_usage_error("info", "expected one dataset folder");
     }
-    ctx = eodkit_ctx_new();
+    ctx = cli_ctx_new();
     if (ctx == NULL) {
-        fprintf(stderr, "eodkit: error: out of memory\n");
         return EODKIT_ERR_NOMEM;
     }
     rc = eodkit_dataset_open(ctx, argv[optind], &ds);

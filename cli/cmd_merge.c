@@ -1,7 +1,8 @@
 /*
-** CLI: `eodkit merge RECIPE [-o DIR] [-j N] [--overwrite] [--parts N]`.
-** Joins the parts `eodkit build --part I/N` wrote (e.g. as a Slurm job
-** array) into the dataset and prints the same JSON summary as a build.
+** CLI: `eodkit merge RECIPE [-o DIR] [-j N] [--overwrite] [--parts N]
+** [--regions FILE] [--region-field NAME]`. Joins the parts `eodkit build
+** --part I/N` wrote (e.g. as a Slurm job array) into the dataset and prints
+** the same JSON summary and audit warnings as a build.
 */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,12 +17,15 @@ int cmd_merge(int argc, char **argv)
                                             {"output", required_argument, NULL, 'o'},
                                             {"overwrite", no_argument, NULL, 'w'},
                                             {"parts", required_argument, NULL, 'n'},
+                                            {"regions", required_argument, NULL, 'r'},
+                                            {"region-field", required_argument, NULL, 'f'},
                                             {"help", no_argument, NULL, 'h'},
                                             {NULL, 0, NULL, 0}};
     eodkit_build_options opt;
     eodkit_ctx *ctx = NULL;
     eodkit_recipe *recipe = NULL;
-    char *summary = NULL, *end;
+    char *summary = NULL;
+    long long v;
     int c, rc;
 
     eodkit_build_options_init(&opt);
@@ -39,12 +43,18 @@ int cmd_merge(int argc, char **argv)
         case 'w':
             opt.overwrite = 1;
             break;
+        case 'r':
+            opt.regions_path = optarg;
+            break;
+        case 'f':
+            opt.region_field = optarg;
+            break;
         case 'n':
-            opt.part_count = (int)strtol(optarg, &end, 10);
-            if (*end != '\0' || opt.part_count < 2) {
-                return cli_usage_error("merge",
-                                       "--parts needs a number of parts (>= 2)");
+            if (cli_whole_option("merge", "--parts", optarg, 2, 1 << 20, &v) !=
+                EODKIT_OK) {
+                return EODKIT_ERR_USAGE;
             }
+            opt.part_count = (int)v;
             break;
         case 'h':
             return cli_help("merge", stdout);
@@ -55,9 +65,8 @@ int cmd_merge(int argc, char **argv)
     if (optind != argc - 1) {
         return cli_usage_error("merge", "expected one recipe file");
     }
-    ctx = eodkit_ctx_new();
+    ctx = cli_ctx_new();
     if (ctx == NULL) {
-        fprintf(stderr, "eodkit: error: out of memory\n");
         return EODKIT_ERR_NOMEM;
     }
     rc = eodkit_recipe_load(ctx, argv[optind], &recipe);
@@ -65,7 +74,7 @@ int cmd_merge(int argc, char **argv)
         rc = eodkit_merge(ctx, recipe, &opt, &summary);
     }
     if (rc == EODKIT_OK) {
-        printf("%s\n", summary);
+        cli_print_summary(summary);
     } else {
         cli_report(ctx);
     }

@@ -76,9 +76,8 @@ int cmd_mosaic(int argc, char **argv)
     if (out == NULL) {
         return cli_usage_error("mosaic", "-o OUT.tif is required");
     }
-    ctx = eodkit_ctx_new();
+    ctx = cli_ctx_new();
     if (ctx == NULL) {
-        fprintf(stderr, "eodkit: error: out of memory\n");
         return EODKIT_ERR_NOMEM;
     }
     rc = eodkit_mosaic(ctx, argv[optind], argv[optind + 1], out, &opt, &summary);

@@ -24,7 +24,8 @@ int cmd_preview(int argc, char **argv)
     eodkit_preview_options opt = {0};
     eodkit_ctx *ctx = NULL;
     const char *out = NULL;
-    char *summary = NULL, *end;
+    char *summary = NULL;
+    long long v;
     int c, json = 0, rc;
 
     optind = 1;
@@ -37,10 +38,10 @@ int cmd_preview(int argc, char **argv)
             opt.split = optarg;
             break;
         case 'n':
-            opt.chips = (int)strtol(optarg, &end, 10);
-            if (end == optarg || *end != '\0' || opt.chips < 1 || opt.chips > 1024) {
+            if (cli_whole(optarg, 1, 1024, &v)) {
                 return cli_usage_error("preview", "-n takes 1 to 1024 chips");
             }
+            opt.chips = (int)v;
             break;
         case 'b':
             opt.bands = optarg;
@@ -63,9 +64,8 @@ int cmd_preview(int argc, char **argv)
     if (out == NULL) {
         return cli_usage_error("preview", "-o SHEET.png is required");
     }
-    ctx = eodkit_ctx_new();
+    ctx = cli_ctx_new();
     if (ctx == NULL) {
-        fprintf(stderr, "eodkit: error: out of memory\n");
         return EODKIT_ERR_NOMEM;
     }
     rc = eodkit_preview(ctx, argv[optind], out, &opt, &summary);

@@ -14,23 +14,6 @@
 #include "eodkit/serve.h"
 #include "cli.h"
 
-/* Parse whole number TEXT of option NAME (MIN..MAX) into *OUT. */
-static int whole(const char *name, const char *text, long min, long max, int *out)
-{
-    char *end, message[128];
-    long v;
-
-    errno = 0;
-    v = strtol(text, &end, 10);
-    if (end == text || *end != '\0' || errno != 0 || v < min || v > max) {
-        snprintf(message, sizeof message, "--%s wants a whole number from %ld to %ld",
-                 name, min, max);
-        return cli_usage_error("serve", message);
-    }
-    *out = (int)v;
-    return EODKIT_OK;
-}
-
 /* Create or migrate the catalog at PATH if it needs it (and may be
    written): the server itself only ever opens it read-only. */
 static int prepare_catalog(eodkit_ctx *ctx, const char *path)
@@ -56,6 +39,7 @@ int cmd_serve(int argc, char **argv)
     eodkit_server *server = NULL;
     char *path = NULL;
     sigset_t stop;
+    long long v;
     int c, rc = EODKIT_OK, sig = 0;
 
     optind = 1;
@@ -65,13 +49,15 @@ int cmd_serve(int argc, char **argv)
             o.db = optarg;
             break;
         case 'p':
-            rc = whole("port", optarg, 0, 65535, &o.port);
+            rc = cli_whole_option("serve", "--port", optarg, 0, 65535, &v);
+            o.port = (int)v;
             break;
         case 'b':
             o.bind = optarg;
             break;
         case 't':
-            rc = whole("threads", optarg, 1, 256, &o.threads);
+            rc = cli_whole_option("serve", "--threads", optarg, 1, 256, &v);
+            o.threads = (int)v;
             break;
         case 'r':
             o.regions = optarg;
@@ -88,9 +74,8 @@ int cmd_serve(int argc, char **argv)
     if (optind != argc) {
         return cli_usage_error("serve", "takes no operand (the catalog is --db FILE)");
     }
-    ctx = eodkit_ctx_new();
+    ctx = cli_ctx_new();
     if (ctx == NULL) {
-        fprintf(stderr, "eodkit: error: out of memory\n");
         return EODKIT_ERR_NOMEM;
     }
     if (o.db == NULL) {

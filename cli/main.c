@@ -1,10 +1,13 @@
 /*
 ** CLI: `eodkit <command> ...` dispatch, shared error printing and --help.
 */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "cli.h"
 #include "help.h"
@@ -69,16 +72,60 @@ int cli_usage_error(const char *cmd, const char *message)
     return EODKIT_ERR_USAGE;
 }
 
-int cli_threads(const char *cmd, const char *text, int *threads)
+int cli_whole(const char *text, long long min, long long max, long long *out)
 {
     char *end;
-    long n = strtol(text, &end, 10);
 
-    if (*end != '\0' || end == text || n < 1 || n > 1024) {
+    errno = 0;
+    *out = strtoll(text, &end, 10);
+    return end == text || *end != '\0' || errno != 0 || *out < min || *out > max;
+}
+
+int cli_whole_option(const char *cmd, const char *option, const char *text,
+                     long long min, long long max, long long *out)
+{
+    char message[160];
+
+    if (!cli_whole(text, min, max, out)) {
+        return EODKIT_OK;
+    }
+    snprintf(message, sizeof message, "%s wants a whole number from %lld to %lld",
+             option, min, max);
+    return cli_usage_error(cmd, message);
+}
+
+int cli_threads(const char *cmd, const char *text, int *threads)
+{
+    long long n;
+
+    if (cli_whole(text, 1, 1024, &n)) {
         return cli_usage_error(cmd, "-j needs a number of threads (1-1024)");
     }
     *threads = (int)n;
     return EODKIT_OK;
+}
+
+void cli_print_summary(const char *summary)
+{
+    json_t *s = json_loads(summary, 0, NULL), *w;
+    size_t i;
+
+    printf("%s\n", summary);
+    json_array_foreach(json_object_get(json_object_get(s, "audit"), "warnings"), i, w)
+    {
+        fprintf(stderr, "eodkit: warning: %s\n", json_string_value(w));
+    }
+    json_decref(s);
+}
+
+eodkit_ctx *cli_ctx_new(void)
+{
+    eodkit_ctx *ctx = eodkit_ctx_new();
+
+    if (ctx == NULL) {
+        fprintf(stderr, "eodkit: error: out of memory\n");
+    }
+    return ctx;
 }
 
 static void list_commands(FILE *out)

@@ -5,6 +5,7 @@
 ** environment), so a plain `eodkit build` never pays for it; without MPI
 ** at build time these functions describe a single process.
 */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "cli.h"
@@ -14,15 +15,15 @@
 
 static int started;
 
-int cli_mpi_begin(eodkit_ctx *ctx, int *rank, int *ranks)
+int cli_mpi_begin(int *rank, int *ranks)
 {
-    (void)ctx;
     *rank = 0;
     *ranks = 1;
     if (getenv("OMPI_COMM_WORLD_SIZE") == NULL && getenv("PMIX_RANK") == NULL) {
         return EODKIT_OK;
     }
     if (MPI_Init(NULL, NULL) != MPI_SUCCESS) {
+        fprintf(stderr, "eodkit: error: MPI_Init failed under mpirun\n");
         return EODKIT_ERR_INTERNAL;
     }
     started = 1;
@@ -51,9 +52,8 @@ void cli_mpi_end(void)
 
 #else
 
-int cli_mpi_begin(eodkit_ctx *ctx, int *rank, int *ranks)
+int cli_mpi_begin(int *rank, int *ranks)
 {
-    (void)ctx;
     *rank = 0;
     *ranks = 1;
     return EODKIT_OK;

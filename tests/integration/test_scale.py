@@ -164,6 +164,20 @@ def test_parts_merge_to_the_same_bytes(recipe, reference, tmp_path, parts):
     assert not Path(f"{out}.parts").exists()
 
 
+def test_parts_merge_with_the_region_layer_they_were_built_with(recipe, tmp_path):
+    """Parts built with --region-field merge (and audit) with the same field;
+    the parts' inputs are checked, so the merge must be told it too."""
+    single, out = tmp_path / "single", tmp_path / "out"
+    run("build", recipe, "-o", single, "--region-field", "SUBREGION")
+    for i in range(2):
+        run("build", recipe, "-o", out, "--part", f"{i}/2", "--region-field", "SUBREGION")
+    proc = run("merge", recipe, "-o", out, check=False)
+    assert proc.returncode == 2 and "another recipe or other inputs" in proc.stderr
+    proc = run("merge", recipe, "-o", out, "--region-field", "SUBREGION")
+    assert json.loads(proc.stdout)["chips"] > 200
+    assert same_tree(single, out) > 10
+
+
 def test_merge_needs_every_part_finished(recipe, reference, tmp_path):
     out = tmp_path / "out"
     run("build", recipe, "-o", out, "--part", "0/2")
