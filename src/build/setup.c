@@ -329,49 +329,37 @@ int ek_build_setup(eodkit_ctx *ctx, const ek_recipe *recipe,
     return rc;
 }
 
-/* Add file PATH (name, size, modification time) to fingerprint text T. */
-static void add_file(ek_strbuf *t, const char *path)
+/* Add input PATH (with its role, name, size and modification time) to
+   fingerprint text ARG (an ek_strbuf). */
+static int add_file(void *arg, const char *role, const char *of, const char *path)
 {
+    ek_strbuf *t = arg;
     struct stat st;
 
-    if (path == NULL) {
-        return;
-    }
     if (stat(path, &st) != 0) {
         memset(&st, 0, sizeof st);
     }
-    ek_strbuf_printf(t, "%s\n%lld %lld.%09ld\n", path, (long long)st.st_size,
-                     (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    ek_strbuf_printf(t, "%s %s\n%s\n%lld %lld.%09ld\n", role, of != NULL ? of : "-",
+                     path, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+                     st.st_mtim.tv_nsec);
+    return EODKIT_OK;
 }
 
 int ek_build_fingerprint(eodkit_ctx *ctx, const ek_build *b, char hex[65])
 {
-    const ek_recipe *r = b->recipe;
-    const ek_plan *p = b->plan;
     ek_strbuf t;
     char *recipe_text = NULL;
-    size_t len = 0, m, i;
+    size_t len = 0;
     int rc;
 
     ek_strbuf_init(&t, ctx);
-    rc = ek_fs_read_file(ctx, r->path, &recipe_text, &len);
+    rc = ek_fs_read_file(ctx, b->recipe->path, &recipe_text, &len);
     if (rc != EODKIT_OK) {
         return rc;
     }
     ek_strbuf_printf(&t, "eodkit %s\n%s\n", eodkit_version(), recipe_text);
     free(recipe_text);
-    for (m = 0; m < p->nmodalities; m++) {
-        for (i = 0; i < p->modalities[m].nsources; i++) {
-            add_file(&t, p->modalities[m].sources[i].path);
-        }
-        add_file(&t, p->modalities[m].recipe->mask.polygons);
-    }
-    add_file(&t, r->labels.present ? r->labels.source : NULL);
-    add_file(&t, r->aoi);
-    if (b->regions != NULL) {
-        add_file(&t, b->regions->path);
-        ek_strbuf_printf(&t, "%s\n", b->regions->field);
-    }
+    ek_for_each_input(b->recipe, b->plan, b->regions, add_file, &t);
     rc = t.status == EODKIT_OK ? ek_sha256_hex(ctx, t.data, t.len, hex) : t.status;
     ek_strbuf_free(&t);
     return rc;

@@ -432,35 +432,62 @@ static json_t *split_json(const ek_dataset_facts *f)
     return o;
 }
 
+int ek_for_each_input(const ek_recipe *r, const ek_plan *p, const ek_regions *regions,
+                      ek_input_fn fn, void *arg)
+{
+    size_t m, i;
+    int rc = EODKIT_OK;
+
+    for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
+        const ek_modality *mod = &p->modalities[m];
+
+        for (i = 0; i < mod->nsources && rc == EODKIT_OK; i++) {
+            rc = fn(arg, "modality", mod->recipe->name, mod->sources[i].path);
+        }
+        if (rc == EODKIT_OK && mod->recipe->mask.polygons != NULL) {
+            rc = fn(arg, "mask", mod->recipe->name, mod->recipe->mask.polygons);
+        }
+    }
+    if (rc == EODKIT_OK && r->labels.present) {
+        rc = fn(arg, "labels", NULL, r->labels.source);
+    }
+    if (rc == EODKIT_OK && r->aoi != NULL) {
+        rc = fn(arg, "aoi", NULL, r->aoi);
+    }
+    if (rc == EODKIT_OK && regions != NULL) {
+        rc = fn(arg, "regions", regions->field, regions->path);
+    }
+    return rc;
+}
+
+/* What add_input needs besides the input. */
+typedef struct hashing {
+    eodkit_ctx *ctx;
+    json_t *list;
+    const atomic_int *stop;
+} hashing;
+
+static int add_input(void *arg, const char *role, const char *of, const char *path)
+{
+    hashing *h = arg;
+
+    return add_files(h->ctx, h->list, role, of, path, h->stop);
+}
+
 int ek_provenance_inputs(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
                          const ek_regions *regions, const atomic_int *stop,
                          json_t **inputs)
 {
-    json_t *list = json_array();
-    size_t m, i;
-    int rc = list == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    hashing h = {ctx, json_array(), stop};
+    int rc = h.list == NULL ? EODKIT_ERR_NOMEM
+                            : ek_for_each_input(r, p, regions, add_input, &h);
 
     *inputs = NULL;
-    for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
-        for (i = 0; i < p->modalities[m].nsources && rc == EODKIT_OK; i++) {
-            rc = add_files(ctx, list, "modality", p->modalities[m].recipe->name,
-                           p->modalities[m].sources[i].path, stop);
-        }
-    }
-    if (rc == EODKIT_OK && r->labels.present) {
-        rc = add_files(ctx, list, "labels", NULL, r->labels.source, stop);
-    }
-    if (rc == EODKIT_OK && r->aoi != NULL) {
-        rc = add_files(ctx, list, "aoi", NULL, r->aoi, stop);
-    }
-    if (rc == EODKIT_OK && regions != NULL) {
-        rc = add_files(ctx, list, "regions", regions->field, regions->path, stop);
-    }
     if (rc != EODKIT_OK) {
-        json_decref(list);
+        json_decref(h.list);
         return rc;
     }
-    *inputs = list;
+    *inputs = h.list;
     return EODKIT_OK;
 }
 

@@ -117,6 +117,9 @@ def test_cloud_polygons_mask_mosaics_and_filter(acquisitions, shared):
                           extra=f"mask: {{polygons: {clouds}, time_field: TIMESTAMP}}"),
                    folder / "clouds")
     ds = Dataset(out)
+    # the mask polygons are an input of the build: provenance lists them
+    assert [(i["role"], i["of"]) for i in ds.provenance["inputs"]
+            if i["path"] == str(clouds)] == [("mask", "s")]
     cloud_mask = rasterize_clouds(ds, clouds, "2016-03-17T10:06:59", folder)
     older_clouds = rasterize_clouds(ds, clouds, "2016-02-06T10:02:03", folder)
     both = 0
