@@ -144,9 +144,9 @@ int cmd_build(int argc, char **argv)
     if (rc != EODKIT_OK || (ranks > 1 && opt.part_count > 1)) {
         cli_mpi_end();
         eodkit_ctx_free(ctx);
-        return rc != EODKIT_OK ? rc
-                               : cli_usage_error("build",
-                                                 "--part and mpirun do not go together");
+        return rc != EODKIT_OK
+                   ? rc
+                   : cli_usage_error("build", "--part and mpirun do not go together");
     }
     rc = eodkit_recipe_load(ctx, argv[optind], &recipe);
     if (rc == EODKIT_OK) {

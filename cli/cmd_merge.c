@@ -13,14 +13,15 @@
 
 int cmd_merge(int argc, char **argv)
 {
-    static const struct option options[] = {{"jobs", required_argument, NULL, 'j'},
-                                            {"output", required_argument, NULL, 'o'},
-                                            {"overwrite", no_argument, NULL, 'w'},
-                                            {"parts", required_argument, NULL, 'n'},
-                                            {"regions", required_argument, NULL, 'r'},
-                                            {"region-field", required_argument, NULL, 'f'},
-                                            {"help", no_argument, NULL, 'h'},
-                                            {NULL, 0, NULL, 0}};
+    static const struct option options[] = {
+        {"jobs", required_argument, NULL, 'j'},
+        {"output", required_argument, NULL, 'o'},
+        {"overwrite", no_argument, NULL, 'w'},
+        {"parts", required_argument, NULL, 'n'},
+        {"regions", required_argument, NULL, 'r'},
+        {"region-field", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     eodkit_build_options opt;
     eodkit_ctx *ctx = NULL;
     eodkit_recipe *recipe = NULL;

@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_time.h"
 #include "ek_build.h"
 
 /* Part folders hold this file, so that only ours are ever removed. */
@@ -21,14 +21,6 @@ void eodkit_build_options_init(eodkit_build_options *opt)
 {
     memset(opt, 0, sizeof *opt);
     opt->threads = 1;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* The summary of RUN for people and scripts. PART (NULL for a dataset)
@@ -151,7 +143,7 @@ static int finish_and_commit(eodkit_ctx *ctx, const ek_build *b,
     if (rc == EODKIT_OK) {
         rc = set_summary(ctx,
                          summary_json(b, run, out->final, NULL, findings,
-                                      now_seconds() - t0, threads_of(opt)),
+                                      ek_time_now() - t0, threads_of(opt)),
                          summary);
     }
     json_decref(findings);
@@ -258,7 +250,7 @@ static int build_part(eodkit_ctx *ctx, const ek_build *b,
     if (rc == EODKIT_OK) {
         snprintf(part, sizeof part, "%d/%d", opt->part_index, opt->part_count);
         rc = set_summary(ctx,
-                         summary_json(b, &run, run.dir, part, NULL, now_seconds() - t0,
+                         summary_json(b, &run, run.dir, part, NULL, ek_time_now() - t0,
                                       threads_of(opt)),
                          summary);
     }
@@ -271,7 +263,7 @@ int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
                  const eodkit_build_options *opt, char **summary)
 {
     ek_build b;
-    double t0 = now_seconds();
+    double t0 = ek_time_now();
     int rc;
 
     *summary = NULL;
@@ -340,7 +332,7 @@ int eodkit_merge(eodkit_ctx *ctx, const eodkit_recipe *recipe,
 {
     const char *final = output_of(recipe, opt);
     char *parts = NULL;
-    double t0 = now_seconds();
+    double t0 = ek_time_now();
     ek_output out = {0};
     ek_checksums sums = {0};
     ek_build b;

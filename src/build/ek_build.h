@@ -30,9 +30,12 @@ typedef struct ek_build {
     int32_t *region_tags;  /* per chip id: region index or -1 */
     ek_array_desc *arrays; /* modalities, then the label array if any */
     size_t narrays;
-    int train;      /* split index whose statistics are computed */
     int nclass_ids; /* labels->max_id + 1, 0 without labels */
 } ek_build;
+
+/* The split whose statistics are computed: the recipe's first
+   (doc/recipe.md, split.ratios). */
+#define EK_STATS_SPLIT 0
 
 /* Why a chip was not written. */
 typedef enum ek_reject {

@@ -160,7 +160,7 @@ static int write_index(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
         if (rc == EODKIT_OK && b->labels != NULL) {
             rc = count_classes(ctx, b, &r, c);
         }
-        if (rc == EODKIT_OK && r.split == b->train) {
+        if (rc == EODKIT_OK && r.split == EK_STATS_SPLIT) {
             rc = note_absent(ctx, b, &r, c, &absent_cap);
         }
     }
@@ -224,8 +224,8 @@ static int group_modality(eodkit_ctx *ctx, stats_worker *w, size_t m, int64_t fi
     size_t dsize = (size_t)ek_dtype_size(d->dtype), nmod = b->plan->nmodalities;
     int64_t per_shard = ek_shards_rows_per_shard(job->run->shards), k;
     int shard = (int)(first / per_shard);
-    char *path =
-        ek_shard_path(ctx, job->run->dir, b->recipe->split.names[b->train], d, shard);
+    char *path = ek_shard_path(ctx, job->run->dir,
+                               b->recipe->split.names[EK_STATS_SPLIT], d, shard);
     FILE *f = path != NULL ? fopen(path, "rb") : NULL;
     long long at = (long long)ek_npy_header_bytes(d) +
                    (first % per_shard) * (long long)d->chip_bytes;
@@ -280,7 +280,7 @@ static int stats_group(void *state, eodkit_ctx *ctx, size_t u, void **result)
     const ek_build *b = w->job->b;
     const ek_plan *p = b->plan;
     int64_t per_shard = ek_shards_rows_per_shard(w->job->run->shards);
-    int64_t total = ek_shards_count(w->job->run->shards, b->train);
+    int64_t total = ek_shards_count(w->job->run->shards, EK_STATS_SPLIT);
     int64_t first = (int64_t)u * GROUP_CHIPS, n = GROUP_CHIPS;
     group_result *g = ek_calloc(ctx, 1, sizeof *g);
     size_t m;
@@ -387,8 +387,9 @@ static int reread_train(eodkit_ctx *ctx, const ek_build *b, const char *dir,
     uint8_t *valid = ek_calloc(ctx, npx, 1);
     int k, rc = chip == NULL || valid == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 
-    for (k = 0; rc == EODKIT_OK && k < ek_shards_files(shards, b->train); k++) {
-        char *path = ek_shard_path(ctx, dir, b->recipe->split.names[b->train], d, k);
+    for (k = 0; rc == EODKIT_OK && k < ek_shards_files(shards, EK_STATS_SPLIT); k++) {
+        char *path =
+            ek_shard_path(ctx, dir, b->recipe->split.names[EK_STATS_SPLIT], d, k);
         FILE *f = path != NULL ? fopen(path, "rb") : NULL;
 
         if (f == NULL || fseek(f, (long)ek_npy_header_bytes(d), SEEK_SET) != 0) {
@@ -427,7 +428,7 @@ static int train_stats(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
                        const chip_census *census, int threads, ek_band_stats ***out)
 {
     const ek_plan *p = b->plan;
-    int64_t train_chips = ek_shards_count(run->shards, b->train);
+    int64_t train_chips = ek_shards_count(run->shards, EK_STATS_SPLIT);
     size_t groups = (size_t)((train_chips + GROUP_CHIPS - 1) / GROUP_CHIPS), m;
     ek_band_stats **bs = ek_calloc(ctx, p->nmodalities, sizeof *bs);
     stats_worker *workers;
@@ -541,7 +542,7 @@ static int write_metadata(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
     facts.shards = run->shards;
     facts.index = index;
     facts.regions = b->regions;
-    facts.train = b->train;
+    facts.train = EK_STATS_SPLIT;
     facts.band_stats = band_stats;
     facts.class_pixels = census->class_pixels;
     facts.class_chips = census->class_chips;

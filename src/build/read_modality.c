@@ -84,7 +84,7 @@ static int read_mask(eodkit_ctx *ctx, ek_worker *w, size_t m, size_t g,
     req.complex = EK_COMPLEX_REFUSE;
     req.resampling = GRA_NearestNeighbour;
     req.has_nodata = req.override_nodata = 0;
-    rc = ek_reader_read(ctx, w->reader, &req, win, buf->raw, buf->part_valid, NULL);
+    rc = ek_reader_read(ctx, w->reader, &req, win, buf->raw, buf->part_valid);
     for (px = 0; rc == EODKIT_OK && px < plane; px++) {
         double v = ((const double *)(const void *)buf->raw)[px];
         int masked = mk->values == NULL ? v != 0 : 0;
@@ -124,7 +124,7 @@ static int read_acquisition(eodkit_ctx *ctx, ek_worker *w, size_t m, size_t g,
         req.nbands = p->nbands;
         rc = ek_reader_read(ctx, w->reader, &req, win,
                             out->data + (size_t)p->first_band * plane * dsize,
-                            part == 0 ? out->valid : buf->part_valid, NULL);
+                            part == 0 ? out->valid : buf->part_valid);
         for (px = 0; part > 0 && px < plane; px++) {
             out->valid[px] &= buf->part_valid[px];
         }

@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_time.h"
 #include "core/ek_pool.h"
 #include "ek_build.h"
 
@@ -33,14 +33,6 @@ typedef struct committer {
     double saved;          /* when the last checkpoint was written */
     long long done, total; /* candidate chips, for progress */
 } committer;
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 void ek_crash_point(const char *point, long n)
 {
@@ -216,7 +208,7 @@ static int checkpoint(eodkit_ctx *ctx, committer *c, int complete)
         rc = save_checkpoint(ctx, c->b, c->run, ek_journal_bytes(c->journal), complete,
                              c->checkpoint);
     }
-    c->saved = now_seconds();
+    c->saved = ek_time_now();
     return rc;
 }
 
@@ -272,7 +264,7 @@ static int commit_unit(void *state, eodkit_ctx *ctx, size_t u, void *result)
     ek_crash_point("unit", (long)u);
     if (rc == EODKIT_OK) {
         run->next_unit = u + 1;
-        if (now_seconds() - c->saved >= CHECKPOINT_SECONDS) {
+        if (ek_time_now() - c->saved >= CHECKPOINT_SECONDS) {
             rc = checkpoint(ctx, c, 0);
         }
     }

@@ -70,7 +70,6 @@ static int describe_arrays(eodkit_ctx *ctx, ek_build *b)
             d->shape[0] = (int64_t)b->labels->nclasses;
             break;
         }
-        b->nclass_ids = b->labels->max_id + 1;
     }
     for (m = 0; m < n; m++) {
         ek_array_desc *d = &b->arrays[m];
@@ -287,7 +286,6 @@ static int make_split(eodkit_ctx *ctx, ek_build *b)
     in.regions = b->regions;
     in.region_tags = b->region_tags;
     if (b->recipe->split.stratify) {
-        b->nclass_ids = b->labels->max_id + 1;
         rc = label_census(ctx, b, &classes);
         in.chip_classes = classes;
         in.nclasses = b->nclass_ids;
@@ -316,6 +314,7 @@ int ek_build_setup(eodkit_ctx *ctx, const ek_recipe *recipe,
     }
     if (rc == EODKIT_OK && recipe->labels.present) {
         rc = ek_labels_open(ctx, recipe, b->plan, b->plan->nsources, &b->labels);
+        b->nclass_ids = rc == EODKIT_OK ? b->labels->max_id + 1 : 0;
     }
     if (rc == EODKIT_OK) {
         rc = open_masks(ctx, b);

@@ -1,6 +1,7 @@
 /*
-** Core: acquisition times. eodkit keeps times as seconds since 1970-01-01
-** UTC and writes them as ISO 8601 ("2017-06-17T11:33:21Z").
+** Core: acquisition times (eodkit keeps them as seconds since 1970-01-01
+** UTC and writes them as ISO 8601, "2017-06-17T11:33:21Z"), and the clock
+** that times a build.
 */
 #ifndef EK_TIME_H
 #define EK_TIME_H
@@ -19,5 +20,8 @@ int ek_time_parse_format(const char *text, const char *format, int64_t *seconds)
 
 /* Write SECONDS as "YYYY-MM-DDTHH:MM:SSZ" into BUF (at least 21 bytes). */
 void ek_time_format(int64_t seconds, char *buf, size_t size);
+
+/* Seconds on the monotonic clock, for measuring how long things take. */
+double ek_time_now(void);
 
 #endif

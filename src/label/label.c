@@ -525,7 +525,7 @@ int ek_labels_render(eodkit_ctx *ctx, const ek_labels *l, const ek_plan *p, size
     req.has_nodata = src->has_nodata;
     req.nodata = src->nodata;
     req.error_threshold = p->recipe->error_threshold;
-    rc = ek_reader_read(ctx, reader, &req, w, raw, raw_valid, NULL);
+    rc = ek_reader_read(ctx, reader, &req, w, raw, raw_valid);
     for (px = 0; rc == EODKIT_OK && px < plane; px++) {
         /* pixels the raster does not label (its nodata, or outside it) are
            ignored when there is an ignore index, else background */

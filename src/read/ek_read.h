@@ -47,11 +47,10 @@ void ek_reader_free(ek_reader *reader);
 ** Read window W of REQ into DATA (band-sequential: nbands planes of W->h x
 ** W->w pixels of req->dtype) and VALID (W->h x W->w: 1 where a source covers
 ** the pixel and no band equals the nodata value). Uncovered pixels hold the
-** nodata value, or 0 without one. ORIGIN (may be NULL) receives, per pixel,
-** the index in req->sources of the source that supplied it (0xffff: none).
+** nodata value, or 0 without one. Later sources paint over earlier ones.
 */
 int ek_reader_read(eodkit_ctx *ctx, ek_reader *reader, const ek_read_request *req,
-                   const ek_window *w, void *data, uint8_t *valid, uint16_t *origin);
+                   const ek_window *w, void *data, uint8_t *valid);
 
 /* Value I of a buffer of type T, as a double. */
 double ek_pixel_get(const void *buf, GDALDataType t, size_t i);

@@ -378,10 +378,9 @@ static void drop_nodata(const ek_read_request *req, double nodata,
     }
 }
 
-/* Copy the valid scratch pixels of source I over DATA/VALID/ORIGIN. */
+/* Copy the valid scratch pixels over DATA/VALID (all of them when FIRST). */
 static void composite(const ek_reader *rd, const ek_read_request *req, size_t plane,
-                      unsigned char *data, uint8_t *valid, uint16_t *origin, size_t i,
-                      int first)
+                      unsigned char *data, uint8_t *valid, int first)
 {
     size_t ds = (size_t)GDALGetDataTypeSizeBytes(req->dtype), px;
     int b;
@@ -389,9 +388,6 @@ static void composite(const ek_reader *rd, const ek_read_request *req, size_t pl
     if (first) {
         memcpy(data, rd->scratch, plane * ds * (size_t)req->nbands);
         memcpy(valid, rd->scratch_valid, plane);
-        for (px = 0; origin != NULL && px < plane; px++) {
-            origin[px] = rd->scratch_valid[px] ? (uint16_t)i : 0xffff;
-        }
         return;
     }
     for (px = 0; px < plane; px++) {
@@ -399,9 +395,6 @@ static void composite(const ek_reader *rd, const ek_read_request *req, size_t pl
             continue;
         }
         valid[px] = 1;
-        if (origin != NULL) {
-            origin[px] = (uint16_t)i;
-        }
         for (b = 0; b < req->nbands; b++) {
             memcpy(data + ((size_t)b * plane + px) * ds,
                    rd->scratch + ((size_t)b * plane + px) * ds, ds);
@@ -426,7 +419,7 @@ static void clear_scratch(ek_reader *rd, const ek_read_request *req, size_t plan
 }
 
 int ek_reader_read(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
-                   const ek_window *w, void *data, uint8_t *valid, uint16_t *origin)
+                   const ek_window *w, void *data, uint8_t *valid)
 {
     size_t plane = (size_t)w->w * (size_t)w->h, i;
     int painted = 0, rc;
@@ -458,15 +451,12 @@ int ek_reader_read(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
         if (pl->aligned && source_nodata(req, req->sources[i], &nodata)) {
             drop_nodata(req, nodata, rd->scratch, rd->scratch_valid, plane);
         }
-        composite(rd, req, plane, data, valid, origin, i, !painted);
+        composite(rd, req, plane, data, valid, !painted);
         painted = 1;
     }
     if (!painted) {
         clear_scratch(rd, req, plane);
-        composite(rd, req, plane, data, valid, origin, 0, 1);
-        for (i = 0; origin != NULL && i < plane; i++) {
-            origin[i] = 0xffff;
-        }
+        composite(rd, req, plane, data, valid, 1);
     }
     /* A resampled value may equal the output's nodata value by chance: it
        then is nodata for every reader of the dataset, so say so here too. */

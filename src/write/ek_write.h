@@ -243,7 +243,8 @@ int ek_for_each_input(const ek_recipe *r, const ek_plan *p, const ek_regions *re
 /*
 ** The "inputs" list of provenance.json into *INPUTS (new reference): role,
 ** of, path, size and SHA-256 of every file the build reads
-** (ek_for_each_input), with the side files GDAL lists for them. Hashing reads every file whole, so builds run this on a
+** (ek_for_each_input), with the side files GDAL lists for them. Hashing reads every
+*file whole, so builds run this on a
 ** thread of its own; it gives up with EODKIT_ERR_CANCELLED once *STOP is
 ** set (checked between files).
 */
