@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 import inputs
-from common import (BENCH, PYTHON, Diff, build_cmd, chips, describe, log, medians, remove,
-                    scene_recipe, shard, show, stage_profile, timed_row, tree_digest)
+from common import (BENCH, PYTHON, Diff, build_cmd, describe, eodkit, log, medians, remove,
+                    scene_recipe, show, stage_profile, timed_row, tree_digest)
 
 CASES = [  # (name, chip size, with the DEM)
     ("aligned", 64, False),
@@ -26,16 +26,18 @@ def compare(dataset, baseline_out, names):
     """Compare every chip eodkit wrote with the baseline's file for the same
     grid position; return a one-line verdict."""
     files = {p.name: p for p in Path(baseline_out).rglob("*.npy")}
-    index = chips(dataset)
+    ds = eodkit.open(dataset)
     diffs = {n: Diff() for n in names}
-    for r in index:
-        for n in names:
-            ours = shard(dataset, r["split"], n, r["shard"])[r["row"]]
-            theirs = np.load(files[f"x{r['grid_x']}_y{r['grid_y']}_{n}.npy"])
-            diffs[n].add(ours, theirs)
+    for split in map(ds.split, ds.splits):
+        grid = zip(split.column("grid_x"), split.column("grid_y"))
+        for i, (x, y) in enumerate(grid):
+            ours = split.chip(i)  # views into shards mapped once per split
+            for n in names:
+                diffs[n].add(ours[n], np.load(files[f"x{x}_y{y}_{n}.npy"]))
+    chips = len(ds.column("split"))
     verdict = "; ".join(f"{n}: {d.text()}" for n, d in diffs.items())
-    if len(files) != len(index) * len(names):
-        verdict += f"; CHIP SETS DIFFER: baseline {len(files) // len(names)}, eodkit {len(index)}"
+    if len(files) != chips * len(names):
+        verdict += f"; CHIP SETS DIFFER: baseline {len(files) // len(names)}, eodkit {chips}"
     return verdict
 
 

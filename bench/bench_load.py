@@ -15,7 +15,6 @@ labels as int64). Targets: at least 20x the on-the-fly reader, and at
 least 50% of memcpy bandwidth (NumPy copying a 256 MiB array) for the same
 bytes. The first batch (worker start-up) is not timed."""
 import statistics
-import sys
 import time
 
 import fiona
@@ -27,12 +26,9 @@ from rasterio.windows import from_bounds
 
 import inputs
 from baseline_build import warped_onto
-from common import (SOURCE, Diff, Row, describe, eodkit_build, log, remove, scene_recipe, secs,
+from common import (Diff, Row, describe, eodkit, eodkit_build, log, remove, scene_recipe, secs,
                     show)
-
-sys.path.insert(0, str(SOURCE / "python"))
-import eodkit  # noqa: E402
-from eodkit.torch import ChipDataset, loader  # noqa: E402
+from eodkit.torch import ChipDataset, loader
 
 BATCH = 64
 WORKERS = 2

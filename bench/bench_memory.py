@@ -1,5 +1,6 @@
-"""Benchmark 6, memory: peak RSS of `eodkit build -j 2` (ru_maxrss of the
-process, from os.wait4) on 4-band DEFLATE scenes of two sizes (full run:
+"""Benchmark 6, memory: peak RSS of `eodkit build -j 2` (its maximum
+resident set size as GNU time reports it, /usr/bin/time -f %M in
+common.run_command) on 4-band DEFLATE scenes of two sizes (full run:
 10000x10000 and 20000x20000 px). Targets: under 512 MB on the largest, and
 no growth with the scene size (the larger scene may use at most 10% more;
 what grows at all is the per-chip plan and index, a few bytes per chip).

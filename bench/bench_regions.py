@@ -21,7 +21,7 @@ import geopandas as gpd
 import pandas as pd
 
 import inputs
-from common import (SOURCE, STAGES, Row, build_cmd, chips, describe, log, median_time, medians,
+from common import (SOURCE, STAGES, Row, build_cmd, describe, eodkit, log, median_time, medians,
                     perf_share, remove, secs, show, write_recipe)
 
 WORLD = SOURCE / "examples/data/world.gpkg"
@@ -65,10 +65,10 @@ split: {{method: random, ratios: {{train: 0.8, val: 0.1, test: 0.1}}, seed: 1}}
     cmd_null = build_cmd(cfg, recipe, out_null, 1, "--regions", null)
     best = medians(cfg, {"world": (cmd, out), "null": (cmd_null, out_null)})
     with_world, without = best["world"], best["null"]
-    index = chips(out)
-    lon = [r["center_lon"] for r in index]
-    lat = [r["center_lat"] for r in index]
-    ours = [r["country_name"] for r in index]
+    ds = eodkit.open(out)
+    lon = ds.column("center_lon").tolist()
+    lat = ds.column("center_lat").tolist()
+    ours = ds.column("country_name").tolist()
     remove(out)
     remove(out_null)
     shares, cpu = perf_share(cmd, {"regions": STAGES["regions: tag"]}, work)
@@ -76,7 +76,7 @@ split: {{method: random, ratios: {{train: 0.8, val: 0.1, test: 0.1}}, seed: 1}}
 
     geo_s, theirs = median_time(cfg, lambda: geopandas_tags(lon, lat))
     differ = sum(a != b for a, b in zip(ours, theirs))
-    n = len(index)
+    n = len(ours)
     tagged = sum(x is not None for x in ours)
     same = (f"country of {n - differ} of {n} chips equal" +
             (f"; {differ} differ" if differ else "") + f" ({tagged} on land)")

@@ -21,7 +21,7 @@ from common import (STAGES, Row, describe, eodkit_build, log, median_time, perf_
 PERCENTILES = [1, 2, 50, 98, 99]
 # the statistics pass: its groups of chips, its float second pass, and the
 # moment/histogram/percentile functions they call
-STATS = STAGES["statistics"] | {"reread_train"}
+STATS = STAGES["statistics"]
 
 
 def numpy_stats(dataset, split, name, nodata):

@@ -1,14 +1,14 @@
 """Helpers shared by every benchmark in bench/: where things are, the sizes
 of a full and a smoke run, running and timing commands (median of several
-runs, peak RSS of the child), the machine and its load, recipes, reading an
-eodkit dataset back, comparing chips, and CPU profiles with perf."""
+runs, peak RSS of the child), the machine and its load, recipes, opening an
+eodkit dataset (through python/eodkit), comparing chips, and CPU profiles
+with perf."""
 import hashlib
 import json
 import os
 import platform
 import re
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -23,6 +23,9 @@ BENCH = Path(__file__).resolve().parent
 SOURCE = BENCH.parent
 SHARED = Path(os.environ.get("EODKIT_SHARED_DATA", SOURCE.parent / "shared" / "data")).resolve()
 PYTHON = "/usr/bin/python3"  # Debian's Python, with Debian's rasterio, geopandas, torch
+
+sys.path.insert(0, str(SOURCE / "python"))
+import eodkit  # noqa: E402  (the source tree's reader, not an installed one)
 
 # Sizes of a full run (`make bench`) and of a smoke run (`make bench-smoke`,
 # CI). Scenes are square, in pixels.
@@ -177,18 +180,24 @@ def show(cmd, work=None):
 # ---------------------------------------------------------------- machine
 
 
+def _memory_and_debian():
+    """(total memory in GiB, Debian version), from /proc/meminfo and
+    /etc/debian_version."""
+    kib = int(re.search(r"MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text()).group(1))
+    return kib / 2**20, Path("/etc/debian_version").read_text().strip()
+
+
 def machine():
     """A one-line description of this machine, from /proc and /etc."""
     cpu = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text()).group(1)
-    mem = int(re.search(r"MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text()).group(1))
-    debian = Path("/etc/debian_version").read_text().strip()
-    return f"{cpu.strip()}, {os.cpu_count()} cores, {mem / 2**20:.0f} GiB, Debian {debian}"
+    gib, debian = _memory_and_debian()
+    return f"{cpu.strip()}, {os.cpu_count()} cores, {gib:.0f} GiB, Debian {debian}"
 
 
 def machine_short():
-    mem = int(re.search(r"MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text()).group(1))
-    debian = Path("/etc/debian_version").read_text().split(".")[0]
-    return f"{os.cpu_count()}c/{mem / 2**20:.0f}GiB/Deb{debian}"
+    """The machine in a few characters, for the results table."""
+    gib, debian = _memory_and_debian()
+    return f"{os.cpu_count()}c/{gib:.0f}GiB/Deb{debian.split('.')[0]}"
 
 
 def load():
@@ -196,8 +205,8 @@ def load():
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
-def versions(eodkit):
-    out = subprocess.run([eodkit, "--version"], capture_output=True, text=True).stdout.strip()
+def versions(binary):
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
     commit = subprocess.run(["git", "-C", SOURCE, "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run(["git", "-C", SOURCE, "status", "--porcelain", "--", "src", "cli",
@@ -258,23 +267,11 @@ def describe(path):
                 f"tiled {r.block_shapes[0][0]}, EPSG:{r.crs.to_epsg()}, {mb})")
 
 
-def chips(dataset):
-    """The index of DATASET as a list of dicts (sqlite3 only), in fid order."""
-    con = sqlite3.connect(Path(dataset) / "index.gpkg")
-    con.row_factory = sqlite3.Row
-    rows = [dict(r) for r in con.execute("select * from chips order by fid")]
-    con.close()
-    return rows
-
-
-def shard(dataset, split, name, k):
-    return np.load(Path(dataset) / split / f"{name}-{k:05d}.npy", mmap_mode="r")
-
-
 def split_arrays(dataset, split, name):
-    """Every shard of array NAME of SPLIT, memory-mapped, in shard order."""
-    files = sorted((Path(dataset) / split).glob(f"{name}-*.npy"))
-    return [np.load(f, mmap_mode="r") for f in files]
+    """Every shard of array NAME of SPLIT of DATASET (a folder), memory-mapped
+    through eodkit, in shard order."""
+    part = eodkit.open(dataset).split(split)
+    return [part.shard(name, k) for k in np.unique(part.column("shard"))]
 
 
 def tree_digest(folder):
@@ -339,9 +336,9 @@ STAGES = {
     "chip copy": {"take_chip"},
     "write shards": {"ek_shards_append", "ek_shards_close", "ek_shards_flush"},
     "checkpoints": {"save_checkpoint"},
-    "statistics": {"stats_group", "ek_moments_of", "ek_moments_of_hist", "ek_hist_add",
-                   "ek_hist_add_all", "ek_stats_mask", "ek_refiner_add", "ek_refiner_new",
-                   "ek_refiner_result"},
+    "statistics": {"stats_group", "reread_train", "ek_moments_of", "ek_moments_of_hist",
+                   "ek_hist_add", "ek_hist_add_all", "ek_stats_mask", "ek_refiner_add",
+                   "ek_refiner_new", "ek_refiner_result"},
     "index.gpkg": {"ek_index_create", "ek_index_add", "ek_index_close"},
     "provenance (sha256)": {"ek_provenance_inputs"},
     "audit": {"eodkit_audit"},

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .normalize import Normalizer
+
 PARTIAL_MARKER = ".eodkit-partial"
 WEIGHT_COLUMNS = {"continent": "weight_continent", "class": "weight_class"}
 
@@ -133,7 +135,6 @@ class Dataset:
     def normalizer(self, modality, method="meanstd", fill=0.0):
         """A `Normalizer` for MODALITY from this dataset's stats.json (see
         eodkit.normalize)."""
-        from .normalize import Normalizer
         return Normalizer(self.stats, modality, method, fill)
 
 
@@ -160,15 +161,20 @@ class Split:
         self._shard = dataset.column("shard", name)
         self._row = dataset.column("row", name)
         self._check_order()
+        self._counts = np.bincount(self._shard)  # chips per shard
         self._maps = {}
+        self._present = None  # {optional modality: bool array}, parsed when first asked
 
     def _check_order(self):
         """Chip order is (shard, row) order with rows counting from 0 in each
-        shard (doc/format.md); refuse an index that says otherwise."""
-        ordered = not np.any(np.diff(self._shard) < 0)
-        for k in np.unique(self._shard):
-            rows = self._row[self._shard == k]
-            ordered = ordered and np.array_equal(rows, np.arange(len(rows)))
+        shard (doc/format.md); refuse an index that says otherwise. One
+        pass: shards never decrease, a chip that starts a shard has row 0
+        and every other chip the row after its predecessor's."""
+        shards, rows = self._shard, self._row
+        starts = np.ones(len(shards), dtype=bool)
+        starts[1:] = shards[1:] != shards[:-1]
+        ordered = (not np.any(shards[1:] < shards[:-1]) and not np.any(rows[starts] != 0)
+                   and not np.any(np.diff(rows)[~starts[1:]] != 1))
         if not ordered:
             raise DatasetError(f"{self.dataset.path / 'index.gpkg'}: chips of split "
                                f"{self.name!r} are not in (shard, row) order")
@@ -176,6 +182,7 @@ class Split:
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_maps"] = {}
+        state["_present"] = None
         return state
 
     def __len__(self):
@@ -196,7 +203,7 @@ class Split:
                 mapped = np.asarray(np.load(path, mmap_mode="r"))
             except (OSError, ValueError) as err:
                 raise DatasetError(f"{path}: cannot map it ({err})") from err
-            chips = int(np.count_nonzero(self._shard == k))
+            chips = int(self._counts[k]) if 0 <= k < len(self._counts) else 0
             if mapped.shape != (chips,) + self.shapes[array]:
                 raise DatasetError(f"{path}: shape {mapped.shape}, but the index and "
                                    f"collection.json say {(chips,) + self.shapes[array]}")
@@ -236,18 +243,23 @@ class Split:
         slice) of ARRAYS (default: all) as {array: ndarray (len, ...)}, in
         the order given: new, writable arrays gathered with one fancy-index
         read per shard and array."""
-        pos = self.positions(indices)
+        return self._read(self.positions(indices), arrays)
+
+    def _read(self, pos, arrays=None):
+        """`read` of POS, positions already checked by `positions`."""
         shards, rows = self._shard[pos], self._row[pos]
-        used = np.unique(shards)
+        # group the batch by shard once: (shard, where in the batch, its rows there)
+        order = np.argsort(shards, kind="stable")
+        used, first = np.unique(shards[order], return_index=True)
+        groups = [(k, sel, rows[sel]) for k, sel in zip(used, np.split(order, first[1:]))]
         out = {}
         for array in arrays or self.arrays:
-            if len(used) == 1:
+            if len(groups) == 1:
                 out[array] = self.shard(array, used[0])[rows]
                 continue
             batch = np.empty((len(pos),) + self.shapes[array], self.dtypes[array])
-            for k in used:
-                sel = np.flatnonzero(shards == k)
-                batch[sel] = self.shard(array, k)[rows[sel]]
+            for k, sel, at in groups:
+                batch[sel] = self.shard(array, k)[at]
             out[array] = batch
         return out
 
@@ -284,8 +296,13 @@ class Split:
                                f"its modalities are: {', '.join(self.dataset.modalities)}")
         if self.dataset.modalities[modality].get("required", True):
             return np.ones(len(self), dtype=bool)
-        flags = [json.loads(p).get(modality, 1) if p else 1 for p in self.column("present")]
-        return np.array(flags, dtype=bool)
+        if self._present is None:  # query and parse the column once for every modality
+            optional = [m for m, info in self.dataset.modalities.items()
+                        if not info.get("required", True)]
+            parsed = [json.loads(p) if p else {} for p in self.column("present")]
+            self._present = {m: np.array([flags.get(m, 1) for flags in parsed], dtype=bool)
+                             for m in optional}
+        return self._present[modality].copy()
 
     def weights(self, by="continent"):
         """Sampling weights (float64, chip order) that even out continents

@@ -66,7 +66,7 @@ class ChipDataset(torch.utils.data.Dataset):
         """Chips INDICES as one batch dict (see the class doc), read with
         one gather per shard and array."""
         pos = self.split.positions(indices)
-        arrays = self.split.read(pos, self.arrays)
+        arrays = self.split._read(pos, self.arrays)
         batch = {}
         for name, values in arrays.items():
             if name == "label":
