@@ -20,8 +20,7 @@ static void *checksums_main(void *arg)
     return NULL;
 }
 
-int ek_checksums_start(eodkit_ctx *ctx, const ek_build *b, int threads,
-                       ek_checksums *c)
+int ek_checksums_start(eodkit_ctx *ctx, const ek_build *b, int threads, ek_checksums *c)
 {
     memset(c, 0, sizeof *c);
     c->b = b;

@@ -243,6 +243,11 @@ int ek_unit_run(void *state, eodkit_ctx *ctx, size_t u, void **result);
 void ek_cut_chip(unsigned char *dst, const unsigned char *src, const ek_window *uw,
                  const ek_window *cw, int bands, size_t dsize);
 
+/* Shares of chip window CW (inside unit window UW) whose pixel is not VALID
+   (*NODATA) and whose CLOUD mask is set (*CLOUDY); VALID and CLOUD cover UW. */
+void ek_chip_shares(const uint8_t *valid, const uint8_t *cloud, const ek_window *uw,
+                    const ek_window *cw, double *nodata, double *cloudy);
+
 /* Free a unit result (NULL is fine). */
 void ek_unit_result_free(void *result);
 

@@ -16,6 +16,7 @@
 
 #include "core/ek_fs.h"
 #include "core/ek_pool.h"
+#include "dataset/ek_npy.h"
 #include "ek_build.h"
 
 /* Chips of the training split per statistics work unit. */
@@ -211,66 +212,82 @@ static void group_free(void *result)
     free(g);
 }
 
-/* Add the chips of modality M in training rows [FIRST, FIRST + N) (one
-   shard) to G's moments and W's histograms. */
-static int group_modality(eodkit_ctx *ctx, stats_worker *w, size_t m, int64_t first,
-                          int64_t n, group_result *g)
+/* What is done with one band plane of a training chip. */
+typedef void (*plane_fn)(void *arg, const unsigned char *plane, int band);
+
+/*
+** Call FN(ARG, plane, band) for every band plane (every step) of the
+** training chips FIRST .. FIRST+N-1 of modality M that hold it (chips where
+** an optional modality is absent are left out), read from RUN's shards
+** through CHIP (one chip's bytes).
+*/
+static int train_planes(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
+                        const chip_census *census, size_t m, int64_t first, int64_t n,
+                        unsigned char *chip, plane_fn fn, void *arg)
 {
-    const stats_job *job = w->job;
-    const ek_build *b = job->b;
     const ek_modality *mod = &b->plan->modalities[m];
     const ek_array_desc *d = &b->arrays[m];
-    size_t npx = (size_t)b->plan->chip_w * (size_t)b->plan->chip_h;
-    size_t dsize = (size_t)ek_dtype_size(d->dtype), nmod = b->plan->nmodalities;
-    int64_t per_shard = ek_shards_rows_per_shard(job->run->shards), k;
-    int shard = (int)(first / per_shard);
-    char *path = ek_shard_path(ctx, job->run->dir,
-                               b->recipe->split.names[EK_STATS_SPLIT], d, shard);
-    FILE *f = path != NULL ? fopen(path, "rb") : NULL;
-    long long at = (long long)ek_npy_header_bytes(d) +
-                   (first % per_shard) * (long long)d->chip_bytes;
+    size_t plane_bytes = (size_t)b->plan->chip_w * (size_t)b->plan->chip_h *
+                         (size_t)ek_dtype_size(d->dtype);
+    size_t nmod = b->plan->nmodalities;
+    int64_t per_shard = ek_shards_rows_per_shard(run->shards), k = first;
     int rc = EODKIT_OK;
 
-    if (f == NULL || fseeko(f, (off_t)at, SEEK_SET) != 0) {
-        rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot read it for statistics",
-                      path != NULL ? path : job->run->dir);
-    }
-    for (k = first; rc == EODKIT_OK && k < first + n; k++) {
-        int band, s;
+    while (rc == EODKIT_OK && k < first + n) {
+        int shard = (int)(k / per_shard);
+        char *path = ek_shard_path(ctx, run->dir,
+                                   b->recipe->split.names[EK_STATS_SPLIT], d, shard);
+        ek_npy nf = {0};
 
-        if (fread(w->chip, 1, d->chip_bytes, f) != d->chip_bytes) {
-            rc = ek_error(ctx, EODKIT_ERR_IO, "%s: ends early", path);
-            break;
-        }
-        if (job->census->absent[(size_t)k * nmod + m]) {
-            continue;
-        }
-        for (s = 0; s < mod->steps; s++) {
-            for (band = 0; band < mod->nbands; band++) {
-                const unsigned char *plane =
-                    w->chip +
-                    ((size_t)s * (size_t)mod->nbands + (size_t)band) * npx * dsize;
-                ek_moments mo;
+        rc = path == NULL ? EODKIT_ERR_NOMEM : ek_npy_open(ctx, path, &nf);
+        for (; rc == EODKIT_OK && k < first + n && k / per_shard == shard; k++) {
+            int s, band;
 
-                if (ek_hist_exact(mod->dtype)) {
-                    /* moments follow from the histogram; nodata's bin is
-                       dropped at the end */
-                    ek_hist_add_all(w->hist[m][band], plane, mod->dtype, npx);
-                    continue;
+            if (census->absent[(size_t)k * nmod + m]) {
+                continue;
+            }
+            rc = ek_npy_read_rows(ctx, &nf, path, k % per_shard, 1, chip);
+            for (s = 0; rc == EODKIT_OK && s < mod->steps; s++) {
+                for (band = 0; band < mod->nbands; band++) {
+                    fn(arg,
+                       chip + ((size_t)s * (size_t)mod->nbands + (size_t)band) *
+                                  plane_bytes,
+                       band);
                 }
-                ek_stats_mask(plane, mod->dtype, mod->has_nodata, mod->nodata, npx,
-                              w->valid);
-                ek_moments_of(&mo, plane, mod->dtype, w->valid, npx);
-                ek_moments_merge(&g->moments[m][band], &mo);
-                ek_hist_add(w->hist[m][band], plane, mod->dtype, w->valid, npx);
             }
         }
+        ek_npy_close(&nf);
+        free(path);
     }
-    if (f != NULL) {
-        fclose(f);
-    }
-    free(path);
     return rc;
+}
+
+/* A group's pass over one modality: W's histograms and G's moments. */
+typedef struct group_pass {
+    stats_worker *w;
+    const ek_modality *mod;
+    size_t m;
+    group_result *g;
+} group_pass;
+
+static void group_plane(void *arg, const unsigned char *plane, int band)
+{
+    group_pass *gp = arg;
+    const ek_modality *mod = gp->mod;
+    size_t npx =
+        (size_t)gp->w->job->b->plan->chip_w * (size_t)gp->w->job->b->plan->chip_h;
+    ek_moments mo;
+
+    if (ek_hist_exact(mod->dtype)) {
+        /* moments follow from the histogram; nodata's bin is dropped at the
+           end */
+        ek_hist_add_all(gp->w->hist[gp->m][band], plane, mod->dtype, npx);
+        return;
+    }
+    ek_stats_mask(plane, mod->dtype, mod->has_nodata, mod->nodata, npx, gp->w->valid);
+    ek_moments_of(&mo, plane, mod->dtype, gp->w->valid, npx);
+    ek_moments_merge(&gp->g->moments[gp->m][band], &mo);
+    ek_hist_add(gp->w->hist[gp->m][band], plane, mod->dtype, gp->w->valid, npx);
 }
 
 /* Work unit U: training chips [U * GROUP_CHIPS, ...) of every modality. */
@@ -279,7 +296,6 @@ static int stats_group(void *state, eodkit_ctx *ctx, size_t u, void **result)
     stats_worker *w = state;
     const ek_build *b = w->job->b;
     const ek_plan *p = b->plan;
-    int64_t per_shard = ek_shards_rows_per_shard(w->job->run->shards);
     int64_t total = ek_shards_count(w->job->run->shards, EK_STATS_SPLIT);
     int64_t first = (int64_t)u * GROUP_CHIPS, n = GROUP_CHIPS;
     group_result *g = ek_calloc(ctx, 1, sizeof *g);
@@ -295,19 +311,14 @@ static int stats_group(void *state, eodkit_ctx *ctx, size_t u, void **result)
         rc = g->moments == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
     for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
-        int64_t k = first;
+        group_pass gp = {w, &p->modalities[m], m, g};
 
         g->moments[m] =
             ek_calloc(ctx, (size_t)p->modalities[m].nbands, sizeof *g->moments[m]);
-        rc = g->moments[m] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
-        /* a group may straddle two shards */
-        while (rc == EODKIT_OK && k < first + n) {
-            int64_t in_shard = per_shard - k % per_shard;
-
-            in_shard = in_shard < first + n - k ? in_shard : first + n - k;
-            rc = group_modality(ctx, w, m, k, in_shard, g);
-            k += in_shard;
-        }
+        rc = g->moments[m] == NULL
+                 ? EODKIT_ERR_NOMEM
+                 : train_planes(ctx, b, w->job->run, w->job->census, m, first, n,
+                                w->chip, group_plane, &gp);
     }
     return rc;
 }
@@ -375,49 +386,40 @@ static int stats_worker_init(eodkit_ctx *ctx, const stats_job *job, stats_worker
     return EODKIT_OK;
 }
 
-/* Feed the training shards of modality M to its bands' refiners. */
-static int reread_train(eodkit_ctx *ctx, const ek_build *b, const char *dir,
-                        const ek_shards *shards, size_t m, ek_refiner **refiners)
+/* The second pass over float data: each band's values to its refiner. */
+typedef struct refine_pass {
+    const ek_modality *mod;
+    ek_refiner **refiners;
+    uint8_t *valid;
+    size_t npx;
+} refine_pass;
+
+static void refine_plane(void *arg, const unsigned char *plane, int band)
 {
-    const ek_modality *mod = &b->plan->modalities[m];
-    const ek_array_desc *d = &b->arrays[m];
-    size_t npx = (size_t)b->plan->chip_w * (size_t)b->plan->chip_h;
-    size_t dsize = (size_t)ek_dtype_size(d->dtype);
-    unsigned char *chip = ek_calloc(ctx, 1, d->chip_bytes);
-    uint8_t *valid = ek_calloc(ctx, npx, 1);
-    int k, rc = chip == NULL || valid == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    refine_pass *rp = arg;
+    const ek_modality *mod = rp->mod;
 
-    for (k = 0; rc == EODKIT_OK && k < ek_shards_files(shards, EK_STATS_SPLIT); k++) {
-        char *path =
-            ek_shard_path(ctx, dir, b->recipe->split.names[EK_STATS_SPLIT], d, k);
-        FILE *f = path != NULL ? fopen(path, "rb") : NULL;
+    ek_stats_mask(plane, mod->dtype, mod->has_nodata, mod->nodata, rp->npx, rp->valid);
+    ek_refiner_add(rp->refiners[band], plane, mod->dtype, rp->valid, rp->npx);
+}
 
-        if (f == NULL || fseek(f, (long)ek_npy_header_bytes(d), SEEK_SET) != 0) {
-            rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot reread it for statistics",
-                          path != NULL ? path : dir);
-        }
-        while (rc == EODKIT_OK && fread(chip, 1, d->chip_bytes, f) == d->chip_bytes) {
-            int band, s;
+/* Feed the training chips of modality M to its bands' refiners. */
+static int reread_train(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
+                        const chip_census *census, size_t m, ek_refiner **refiners)
+{
+    refine_pass rp = {&b->plan->modalities[m], refiners, NULL,
+                      (size_t)b->plan->chip_w * (size_t)b->plan->chip_h};
+    unsigned char *chip = ek_calloc(ctx, 1, b->arrays[m].chip_bytes);
+    int rc;
 
-            for (s = 0; s < mod->steps; s++) {
-                for (band = 0; band < mod->nbands; band++) {
-                    const unsigned char *plane =
-                        chip +
-                        ((size_t)s * (size_t)mod->nbands + (size_t)band) * npx * dsize;
-
-                    ek_stats_mask(plane, mod->dtype, mod->has_nodata, mod->nodata, npx,
-                                  valid);
-                    ek_refiner_add(refiners[band], plane, mod->dtype, valid, npx);
-                }
-            }
-        }
-        if (f != NULL) {
-            fclose(f);
-        }
-        free(path);
-    }
+    rp.valid = ek_calloc(ctx, rp.npx, 1);
+    rc = chip == NULL || rp.valid == NULL
+             ? EODKIT_ERR_NOMEM
+             : train_planes(ctx, b, run, census, m, 0,
+                            ek_shards_count(run->shards, EK_STATS_SPLIT), chip,
+                            refine_plane, &rp);
     free(chip);
-    free(valid);
+    free(rp.valid);
     return rc;
 }
 
@@ -503,7 +505,7 @@ static int train_stats(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
             wants |= rc == EODKIT_OK && ek_refiner_wants_values(refiners[band]);
         }
         if (rc == EODKIT_OK && wants) {
-            rc = reread_train(ctx, b, run->dir, run->shards, m, refiners);
+            rc = reread_train(ctx, b, run, census, m, refiners);
         }
         for (band = 0; refiners != NULL && band < mod->nbands; band++) {
             if (rc == EODKIT_OK) {

@@ -185,26 +185,6 @@ static int read_mosaic(eodkit_ctx *ctx, ek_worker *w, size_t m, size_t g,
     return rc;
 }
 
-/* Shares of nodata and masked pixels of chip window CW inside unit window UW. */
-static void chip_shares(const ek_modality_buffers *buf, const ek_window *uw,
-                        const ek_window *cw, double *nodata, double *cloud)
-{
-    size_t bad = 0, masked = 0, n = (size_t)cw->w * (size_t)cw->h;
-    int x, y;
-
-    for (y = 0; y < cw->h; y++) {
-        for (x = 0; x < cw->w; x++) {
-            size_t at = (size_t)(cw->y - uw->y + y) * (size_t)uw->w +
-                        (size_t)(cw->x - uw->x + x);
-
-            bad += !buf->acq_valid[at];
-            masked += buf->acq_cloud[at];
-        }
-    }
-    *nodata = (double)bad / (double)n;
-    *cloud = (double)masked / (double)n;
-}
-
 /* Time stack: acquisitions newest first; each chip takes those whose nodata
    and cloud shares pass the filters, into its slots from the last. */
 static int read_stack(eodkit_ctx *ctx, ek_worker *w, size_t m, const ek_unit_view *v,
@@ -234,7 +214,8 @@ static int read_stack(eodkit_ctx *ctx, ek_worker *w, size_t m, const ek_unit_vie
             if (have == mod->steps) {
                 continue;
             }
-            chip_shares(buf, &v->window, &c.window, &nodata, &cloud);
+            ek_chip_shares(buf->acq_valid, buf->acq_cloud, &v->window, &c.window,
+                           &nodata, &cloud);
             if (nodata > r->max_nodata || cloud > r->max_cloud) {
                 continue;
             }

@@ -248,22 +248,23 @@ static size_t chip_classes(const ek_build *b, ek_worker *w, const ek_window *uw,
     return (size_t)cw->w * (size_t)cw->h - unlabeled;
 }
 
-/* Shares of CW's pixels that are not valid / masked in a composite. */
-static void composite_shares(const ek_modality_buffers *buf, const ek_window *uw,
-                             const ek_window *cw, size_t *invalid, size_t *masked)
+void ek_chip_shares(const uint8_t *valid, const uint8_t *cloud, const ek_window *uw,
+                    const ek_window *cw, double *nodata, double *cloudy)
 {
+    size_t invalid = 0, masked = 0, n = (size_t)cw->w * (size_t)cw->h;
     int x, y;
 
-    *invalid = *masked = 0;
     for (y = 0; y < cw->h; y++) {
         for (x = 0; x < cw->w; x++) {
             size_t at = (size_t)(cw->y - uw->y + y) * (size_t)uw->w +
                         (size_t)(cw->x - uw->x + x);
 
-            *invalid += !buf->valid[at];
-            *masked += buf->cloud[at];
+            invalid += !valid[at];
+            masked += cloud[at];
         }
     }
+    *nodata = (double)invalid / (double)n;
+    *cloudy = (double)masked / (double)n;
 }
 
 /* What the modalities say about chip K: nodata and cloud shares over the
@@ -293,11 +294,7 @@ static void modality_shares(const ek_build *b, ek_worker *w, const ek_unit_view 
             nodata = present[m] ? buf->step_nodata[k] : 1;
             cloud = present[m] ? buf->step_cloud[k] : 0;
         } else {
-            size_t invalid, masked;
-
-            composite_shares(buf, &v->window, &cw, &invalid, &masked);
-            nodata = (double)invalid / (double)npx;
-            cloud = (double)masked / (double)npx;
+            ek_chip_shares(buf->valid, buf->cloud, &v->window, &cw, &nodata, &cloud);
             present[m] = nodata <= b->recipe->max_nodata;
             for (y = 0; required && y < cw.h; y++) {
                 for (x = 0; x < cw.w; x++) {
@@ -600,7 +597,8 @@ static int may_keep(const ek_build *b, const ek_worker *w, const ek_unit_view *v
 {
     const ek_plan *p = b->plan;
     ek_window cw = ek_plan_chip(p, v->chip_ids[k]).window;
-    size_t m, invalid, masked;
+    double nodata, cloud;
+    size_t m;
 
     if (res->chips[k].labeled_frac < b->recipe->min_labeled) {
         return 0;
@@ -612,8 +610,9 @@ static int may_keep(const ek_build *b, const ek_worker *w, const ek_unit_view *v
             mod->recipe->time.mode == EK_TIME_STACK) {
             continue;
         }
-        composite_shares(&w->mods[m], &v->window, &cw, &invalid, &masked);
-        if ((double)invalid / ((double)cw.w * (double)cw.h) > b->recipe->max_nodata) {
+        ek_chip_shares(w->mods[m].valid, w->mods[m].cloud, &v->window, &cw, &nodata,
+                       &cloud);
+        if (nodata > b->recipe->max_nodata) {
             return 0;
         }
     }

@@ -505,10 +505,10 @@ int ek_labels_render(eodkit_ctx *ctx, const ek_labels *l, const ek_plan *p, size
     ek_read_request req;
     int rc;
 
-    for (px = 0; px < plane; px++) {
-        ek_pixel_set(out, l->dtype, px, l->recipe->background);
-    }
-    if (!l->is_raster) {
+    if (!l->is_raster) { /* burnt over the background */
+        for (px = 0; px < plane; px++) {
+            ek_pixel_set(out, l->dtype, px, l->recipe->background);
+        }
         return ek_shapes_render(ctx, l->shapes, p, g, w, l->dtype, out,
                                 l->recipe->all_touched, NULL);
     }
