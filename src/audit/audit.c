@@ -503,13 +503,59 @@ static json_t *shares_of(const json_t *counts)
     return o;
 }
 
-static json_t *classes_section(const audit *a)
+/* The largest class of IX's chips (label or dominant class), -1 when no chip
+   has one. */
+static int32_t max_class(const ek_audit_index *ix)
+{
+    int32_t most = -1;
+    size_t i;
+
+    for (i = 0; i < ix->n; i++) {
+        most = ix->chips[i].cls > most ? ix->chips[i].cls : most;
+    }
+    return most;
+}
+
+/* {split: {class: chips whose label or dominant class it is}} for every
+   class of NAMES. */
+static json_t *dominant_classes(audit *a, const json_t *names)
+{
+    const ek_audit_index *ix = a->ix;
+    size_t nclasses = (size_t)(max_class(ix) + 1), i, s;
+    size_t *count = scratch(a, ix->splits.n * nclasses + 1, sizeof *count);
+    json_t *o = json_object(), *ignored;
+    const char *id;
+
+    for (i = 0; i < ix->n && count != NULL; i++) {
+        if (ix->chips[i].cls >= 0) {
+            count[(size_t)ix->chips[i].split * nclasses + (size_t)ix->chips[i].cls]++;
+        }
+    }
+    for (s = 0; s < ix->splits.n && count != NULL; s++) {
+        json_t *per = json_object();
+
+        json_object_foreach((json_t *)names, id, ignored)
+        {
+            long c = strtol(id, NULL, 10);
+
+            json_object_set_new(
+                per, id,
+                json_integer(c >= 0 && (size_t)c < nclasses
+                                 ? (json_int_t)count[s * nclasses + (size_t)c]
+                                 : 0));
+        }
+        json_object_set_new(o, ix->splits.names[s], per);
+    }
+    free(count);
+    return o;
+}
+
+static json_t *classes_section(audit *a)
 {
     const json_t *label = json_object_get(a->collection, "eodkit:label");
     const json_t *classes = json_object_get(a->stats, "classes");
     const ek_audit_index *ix = a->ix;
-    json_t *o, *names, *pixels, *dominant;
-    size_t i;
+    json_t *o, *names, *pixels;
 
     if (label == NULL) {
         return json_null();
@@ -529,66 +575,32 @@ static json_t *classes_section(const audit *a)
             o, "labels",
             per_split_classes(ix, names, json_object_get(classes, "labels")));
     }
-    dominant = per_split_classes(ix, names, NULL);
-    for (i = 0; i < ix->n; i++) {
-        json_t *per = json_object_get(dominant, ix->splits.names[ix->chips[i].split]);
-        json_t *n;
-        char id[24];
-
-        snprintf(id, sizeof id, "%d", (int)ix->chips[i].cls);
-        n = json_object_get(per, id);
-        if (n != NULL) {
-            json_integer_set(n, json_integer_value(n) + 1);
-        }
-    }
-    json_object_set_new(o, "dominant", dominant);
+    json_object_set_new(o, "dominant", dominant_classes(a, names));
     return o;
-}
-
-static int compare_text(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static json_t *time_section(audit *a)
 {
     const ek_audit_index *ix = a->ix;
-    json_t *o = json_object(), *years = json_object(), *months = json_object(), *sorted;
-    size_t month[13] = {0}, known = 0, i, n;
-    const char **keys;
-    const char *key;
-    json_t *v;
+    json_t *o = json_object(), *years = json_object(), *months = json_object();
+    size_t *year = scratch(a, EK_AUDIT_MAX_YEAR + 1, sizeof *year);
+    size_t month[13] = {0}, known = 0, i;
     char text[16];
 
-    for (i = 0; i < ix->n; i++) {
+    for (i = 0; i < ix->n && year != NULL; i++) {
         if (ix->chips[i].year > 0) {
-            snprintf(text, sizeof text, "%d", (int)ix->chips[i].year);
-            json_object_set_new(
-                years, text,
-                json_integer(json_integer_value(json_object_get(years, text)) + 1));
+            year[ix->chips[i].year]++;
             month[ix->chips[i].month]++;
             known++;
         }
     }
-    /* years in calendar order */
-    n = json_object_size(years);
-    keys = scratch(a, n + 1, sizeof *keys);
-    sorted = json_object();
-    i = 0;
-    json_object_foreach(years, key, v)
-    {
-        if (keys != NULL) {
-            keys[i++] = key;
+    for (i = 1; i <= EK_AUDIT_MAX_YEAR && year != NULL; i++) { /* in calendar order */
+        if (year[i] > 0) {
+            snprintf(text, sizeof text, "%d", (int)i);
+            json_object_set_new(years, text, json_integer((json_int_t)year[i]));
         }
     }
-    if (keys != NULL) {
-        qsort(keys, n, sizeof *keys, compare_text);
-        for (i = 0; i < n; i++) {
-            json_object_set(sorted, keys[i], json_object_get(years, keys[i]));
-        }
-    }
-    free(keys);
-    json_decref(years);
+    free(year);
     for (i = 1; i <= 12; i++) {
         snprintf(text, sizeof text, "%02d", (int)i);
         json_object_set_new(months, text, json_integer((json_int_t)month[i]));
@@ -596,7 +608,7 @@ static json_t *time_section(audit *a)
     json_object_set_new(o, "column", json_boolean(ix->has_datetime));
     json_object_set_new(o, "known", json_integer((json_int_t)known));
     json_object_set_new(o, "unknown", json_integer((json_int_t)(ix->n - known)));
-    json_object_set_new(o, "years", sorted);
+    json_object_set_new(o, "years", years);
     json_object_set_new(o, "months", months);
     return o;
 }
@@ -867,15 +879,22 @@ static json_t *bias_section(audit *a, const json_t *geography, const json_t *cla
     return o;
 }
 
-/* Weights per chip W that equalise the groups GROUP (named by GROUPS) within
-   each split, and their summary {split: {group: {chips, weight}}} with the
-   groups in the order of the names ORDER. */
-static int weights_of(audit *a, const int32_t *group, const ek_names *groups,
-                      const char *const *order, size_t norder, double *w,
+/* A group of the weights' summary: its name and its number in the chips'
+   groups (-1: no chip is in it). */
+typedef struct named_group {
+    const char *name;
+    int32_t group;
+} named_group;
+
+/* Weights per chip W that equalise the groups GROUP (0 .. NG - 1)
+   within each split, and their summary {split: {group: {chips, weight}}}
+   with the groups of ORDER (NORDER of them) in that order. */
+static int weights_of(audit *a, const int32_t *group, size_t ng,
+                      const named_group *order, size_t norder, double *w,
                       json_t **summary)
 {
     const ek_audit_index *ix = a->ix;
-    size_t ns = ix->splits.n, ng = groups->n, i, s, k;
+    size_t ns = ix->splits.n, i, s, k;
     int32_t *split = ek_calloc(a->ctx, ix->n + 1, sizeof *split);
     size_t *count = ek_calloc(a->ctx, ns * ng + 1, sizeof *count);
     size_t *first = ek_calloc(a->ctx, ns * ng + 1, sizeof *first);
@@ -899,14 +918,18 @@ static int weights_of(audit *a, const int32_t *group, const ek_names *groups,
         json_t *per = json_object();
 
         for (k = 0; k < norder; k++) {
-            int32_t g = ek_names_find(groups, order[k]);
+            size_t at;
 
-            if (g >= 0 && count[s * ng + (size_t)g] > 0) {
-                json_object_set_new(per, order[k],
-                                    json_pack("{s:I, s:f}", "chips",
-                                              (json_int_t)count[s * ng + (size_t)g],
-                                              "weight", w[first[s * ng + (size_t)g]]));
+            if (order[k].group < 0) {
+                continue;
             }
+            at = s * ng + (size_t)order[k].group;
+            if (count[at] == 0) {
+                continue;
+            }
+            json_object_set_new(per, order[k].name,
+                                json_pack("{s:I, s:f}", "chips", (json_int_t)count[at],
+                                          "weight", w[first[at]]));
         }
         json_object_set_new(o, ix->splits.names[s], per);
     }
@@ -918,15 +941,73 @@ out:
     return rc;
 }
 
+/* Continent weights: the chips' continents, in report order. */
+static int continent_weights(audit *a, int32_t *group, json_t **summary)
+{
+    const ek_audit_index *ix = a->ix;
+    const char **names = NULL;
+    named_group *order = NULL;
+    size_t i, norder = 0;
+    int rc = continent_order(a->ctx, &ix->continents, &names, &norder);
+
+    *summary = NULL;
+    order = rc == EODKIT_OK ? ek_calloc(a->ctx, norder + 1, sizeof *order) : NULL;
+    if (rc == EODKIT_OK && order == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; rc == EODKIT_OK && i < norder; i++) {
+        order[i] = (named_group){names[i], ek_names_find(&ix->continents, names[i])};
+    }
+    for (i = 0; rc == EODKIT_OK && i < ix->n; i++) {
+        group[i] = ix->chips[i].continent;
+    }
+    if (rc == EODKIT_OK) {
+        rc = weights_of(a, group, ix->continents.n, order, norder, a->w_continent,
+                        summary);
+    }
+    free(names);
+    free(order);
+    return rc;
+}
+
+/* Class weights: a chip's group is its class + 1, 0 for none; the summary
+   lists the classes of NAMES, then "none". */
+static int class_weights(audit *a, const json_t *names, int32_t *group,
+                         json_t **summary)
+{
+    const ek_audit_index *ix = a->ix;
+    int32_t nclasses = max_class(ix) + 1;
+    named_group *order = ek_calloc(a->ctx, json_object_size(names) + 2, sizeof *order);
+    size_t i, norder = 0;
+    const char *id;
+    json_t *ignored;
+    int rc;
+
+    *summary = NULL;
+    if (order == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    json_object_foreach((json_t *)names, id, ignored)
+    {
+        long c = strtol(id, NULL, 10);
+
+        order[norder++] =
+            (named_group){id, c >= 0 && c < nclasses ? (int32_t)c + 1 : -1};
+    }
+    order[norder++] = (named_group){"none", 0};
+    for (i = 0; i < ix->n; i++) {
+        group[i] = ix->chips[i].cls + 1;
+    }
+    rc = weights_of(a, group, (size_t)nclasses + 1, order, norder, a->w_class, summary);
+    free(order);
+    return rc;
+}
+
 static int weights_section(audit *a, const json_t *classes, json_t **out)
 {
     const ek_audit_index *ix = a->ix;
     int32_t *group = ek_calloc(a->ctx, ix->n + 1, sizeof *group);
-    const json_t *names = json_object_get(classes, "names");
-    const char **order = NULL, *id;
-    ek_names cls = {0};
-    json_t *o = json_object(), *summary = NULL, *ignored;
-    size_t i, norder = 0;
+    json_t *o = json_object(), *summary = NULL;
     int rc;
 
     *out = NULL;
@@ -934,39 +1015,12 @@ static int weights_section(audit *a, const json_t *classes, json_t **out)
     a->w_class = ek_calloc(a->ctx, ix->n + 1, sizeof *a->w_class);
     rc = group == NULL || a->w_continent == NULL || a->w_class == NULL
              ? EODKIT_ERR_NOMEM
-             : continent_order(a->ctx, &ix->continents, &order, &norder);
-    for (i = 0; i < ix->n && rc == EODKIT_OK; i++) {
-        group[i] = ix->chips[i].continent;
-    }
+             : continent_weights(a, group, &summary);
     if (rc == EODKIT_OK) {
-        rc = weights_of(a, group, &ix->continents, order, norder, a->w_continent,
-                        &summary);
         json_object_set_new(o, "continent", summary);
-    }
-    free(order);
-    order = ek_calloc(a->ctx, json_object_size(names) + 1, sizeof *order);
-    norder = 0;
-    if (order == NULL) {
-        rc = EODKIT_ERR_NOMEM;
-    }
-    json_object_foreach((json_t *)names, id, ignored)
-    {
-        if (order != NULL) {
-            order[norder++] = id;
-        }
-    }
-    if (order != NULL) {
-        order[norder++] = "none";
-    }
-    for (i = 0; i < ix->n && rc == EODKIT_OK; i++) {
-        char text[24];
-
-        snprintf(text, sizeof text, "%d", (int)ix->chips[i].cls);
-        group[i] = ek_names_intern(a->ctx, &cls, ix->chips[i].cls >= 0 ? text : "none");
-        rc = group[i] < 0 ? EODKIT_ERR_NOMEM : EODKIT_OK;
+        rc = class_weights(a, json_object_get(classes, "names"), group, &summary);
     }
     if (rc == EODKIT_OK) {
-        rc = weights_of(a, group, &cls, order, norder, a->w_class, &summary);
         json_object_set_new(o, "class", summary);
     }
     json_object_set_new(
@@ -976,8 +1030,6 @@ static int weights_section(audit *a, const json_t *classes, json_t **out)
                         ? "the chip's label"
                         : "the chip's dominant class: its most frequent non-background "
                           "class in class_hist (lowest id on ties)"));
-    ek_names_free(&cls);
-    free(order);
     free(group);
     if (rc != EODKIT_OK) {
         json_decref(o);
@@ -1174,7 +1226,8 @@ static int write_outputs(audit *a)
     return rc;
 }
 
-static char *summary_of(audit *a, double seconds)
+/* The summary eodkit_audit() returns, newly referenced. */
+static json_t *summary_of(audit *a, double seconds)
 {
     json_t *o = json_object(), *bias = json_object_get(a->doc, "bias");
     json_t *leak = json_object_get(a->doc, "leakage");
@@ -1183,7 +1236,6 @@ static char *summary_of(audit *a, double seconds)
     size_t continents = 0;
     const char *key;
     json_t *v;
-    char *text;
 
     json_object_foreach(json_object_get(geo, "continents"), key, v)
     {
@@ -1213,9 +1265,7 @@ static char *summary_of(audit *a, double seconds)
     json_object_set(o, "verdict", json_object_get(leak, "verdict"));
     json_object_set(o, "warnings", json_object_get(a->doc, "warnings"));
     json_object_set_new(o, "seconds", json_real(round(seconds * 1000) / 1000));
-    text = json_dumps(o, JSON_INDENT(2));
-    json_decref(o);
-    return text;
+    return o;
 }
 
 int eodkit_audit(eodkit_ctx *ctx, const char *dataset_dir,
@@ -1254,15 +1304,11 @@ int eodkit_audit(eodkit_ctx *ctx, const char *dataset_dir,
         rc = write_outputs(&a);
     }
     if (rc == EODKIT_OK && summary_json != NULL) {
-        char *text;
-
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        text = summary_of(&a, (double)(t1.tv_sec - t0.tv_sec) +
-                                  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-        *summary_json = text != NULL ? ek_asprintf(ctx, "%s\n", text) : NULL;
-        free(text);
-        rc = *summary_json == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory")
-                                   : rc;
+        rc = ek_json_text(ctx,
+                          summary_of(&a, (double)(t1.tv_sec - t0.tv_sec) +
+                                             (double)(t1.tv_nsec - t0.tv_nsec) / 1e9),
+                          0, summary_json);
     }
     if (a.drawn != a.tagger) {
         ek_regions_free(a.drawn);

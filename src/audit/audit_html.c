@@ -17,9 +17,6 @@
 #define CHART_W 900.0
 #define TOP_COUNTRIES 20
 
-static const char *const class_colours[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2",
-                                            "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-                                            "#9c755f", "#bab0ac"};
 #define BACKGROUND_COLOUR "#d1d5db"
 
 static const char style[] =
@@ -228,7 +225,9 @@ static const char *text_of(const json_t *o, const char *key, const char *fallbac
     return s != NULL ? s : fallback;
 }
 
-static const char *class_colour(const json_t *classes, const char *id)
+/* Colour of class ID in the charts ("#rrggbb"; HEX holds it unless ID is
+   the background): ek_class_palette in the order of the names. */
+static const char *class_colour(const json_t *classes, const char *id, char hex[8])
 {
     const json_t *bg = json_object_get(json_object_get(classes, "background"), "id");
     const char *key;
@@ -250,18 +249,43 @@ static const char *class_colour(const json_t *classes, const char *id)
         }
         k++;
     }
-    return class_colours[k % (sizeof class_colours / sizeof class_colours[0])];
+    k %= EK_CLASS_PALETTE_SIZE;
+    snprintf(hex, 8, "#%02x%02x%02x", ek_class_palette[k][0], ek_class_palette[k][1],
+             ek_class_palette[k][2]);
+    return hex;
 }
 
 /* ---- sections ---- */
 
-static void header(ek_strbuf *b, const json_t *doc)
+/* The legend of the splits (colour, name, chips between BEFORE and AFTER);
+   pointing at a split singles it out on the split map. */
+static void split_legend(ek_strbuf *b, const json_t *doc, const char *before,
+                         const char *after)
 {
-    const json_t *ds = json_object_get(doc, "dataset");
     const char *split;
     json_t *v;
     char ptr[PTR_MAX];
     size_t k = 0;
+
+    ek_strbuf_puts(b, "<div class=\"legend\">");
+    json_object_foreach(json_object_get(json_object_get(doc, "dataset"), "splits"),
+                        split, v)
+    {
+        ek_strbuf_printf(
+            b, "<span data-split=\"%zu\"><i class=\"sw\" style=\"background:%s\"></i>",
+            k, ek_audit_split_colour(k));
+        ek_strbuf_xml(b, split);
+        ek_strbuf_puts(b, before);
+        num(b, doc, pointer(ptr, sizeof ptr, "dataset", "splits", split, NULL), "int");
+        ek_strbuf_printf(b, "%s</span>", after);
+        k++;
+    }
+    ek_strbuf_puts(b, "</div>");
+}
+
+static void header(ek_strbuf *b, const json_t *doc)
+{
+    const json_t *ds = json_object_get(doc, "dataset");
 
     ek_strbuf_puts(
         b,
@@ -277,20 +301,10 @@ static void header(ek_strbuf *b, const json_t *doc)
     num(b, doc, "/dataset/chips", "int");
     ek_strbuf_puts(b, " chips &middot; split method ");
     ek_strbuf_xml(b, text_of(ds, "split_method", "unknown"));
-    ek_strbuf_puts(b, "</p><div class=\"legend\">");
-    json_object_foreach(json_object_get(ds, "splits"), split, v)
-    {
-        ek_strbuf_printf(
-            b, "<span data-split=\"%zu\"><i class=\"sw\" style=\"background:%s\"></i>",
-            k, ek_audit_split_colour(k));
-        ek_strbuf_xml(b, split);
-        ek_strbuf_puts(b, " <b>");
-        num(b, doc, pointer(ptr, sizeof ptr, "dataset", "splits", split, NULL), "int");
-        ek_strbuf_puts(b, "</b></span>");
-        k++;
-    }
+    ek_strbuf_puts(b, "</p>");
+    split_legend(b, doc, " <b>", "</b>");
     ek_strbuf_puts(
-        b, "</div><nav><a href=\"#overview\">overview</a><a href=\"#where\">map</a>"
+        b, "<nav><a href=\"#overview\">overview</a><a href=\"#where\">map</a>"
            "<a href=\"#splits\">splits</a><a href=\"#continents\">continents</a>"
            "<a href=\"#countries\">countries</a><a href=\"#classes\">classes</a>"
            "<a href=\"#time\">time</a><a href=\"#bands\">bands</a>"
@@ -353,10 +367,7 @@ static int maps(ek_strbuf *b, const json_t *doc, const ek_audit_index *ix,
 {
     const char *layer = json_string_value(
         json_object_get(json_object_get(doc, "regions"), "map_layer"));
-    const char *split;
-    json_t *v;
-    char ptr[PTR_MAX];
-    size_t k = 0, g;
+    size_t g;
     int rc;
 
     ek_strbuf_puts(
@@ -380,20 +391,8 @@ static int maps(ek_strbuf *b, const json_t *doc, const ek_audit_index *ix,
         "<p class=\"note\">Every chip on the dataset's grid in the colour of its "
         "split (overlapping chips look darker); land, coasts and borders from the "
         "region layer (a coarse layer puts coasts kilometres off). Point at a split to "
-        "single it out.</p><div class=\"legend\">");
-    json_object_foreach(json_object_get(json_object_get(doc, "dataset"), "splits"),
-                        split, v)
-    {
-        ek_strbuf_printf(
-            b, "<span data-split=\"%zu\"><i class=\"sw\" style=\"background:%s\"></i>",
-            k, ek_audit_split_colour(k));
-        ek_strbuf_xml(b, split);
-        ek_strbuf_puts(b, " ");
-        num(b, doc, pointer(ptr, sizeof ptr, "dataset", "splits", split, NULL), "int");
-        ek_strbuf_puts(b, " chips</span>");
-        k++;
-    }
-    ek_strbuf_puts(b, "</div>");
+        "single it out.</p>");
+    split_legend(b, doc, " ", " chips");
     for (g = 0; g < map->ngrids || (g == 0 && map->ngrids == 0); g++) {
         if (map->ngrids > 1) {
             ek_strbuf_puts(b, "<h3>Grid ");
@@ -535,14 +534,14 @@ static void class_bar(ek_strbuf *b, const json_t *classes, const char *split)
     {
         double w = CHART_W * json_number_value(v);
         const char *name = text_of(json_object_get(classes, "names"), id, id);
-        char text[64];
+        char text[64], hex[8];
 
         format_number(v, "pct", text, sizeof text);
         ek_strbuf_printf(
             b,
             "<rect x=\"%.1f\" y=\"0\" width=\"%.1f\" height=\"22\" fill=\"%s\">"
             "<title>",
-            x, w, class_colour(classes, id));
+            x, w, class_colour(classes, id, hex));
         ek_strbuf_xml(b, name);
         ek_strbuf_printf(b, ": %s of the pixels</title></rect>", text);
         x += w;
@@ -570,8 +569,10 @@ static void classes_section(ek_strbuf *b, const json_t *doc)
                    "dominant class it is.</p><div class=\"legend\">");
     json_object_foreach((json_t *)names, id, v)
     {
+        char hex[8];
+
         ek_strbuf_printf(b, "<span><i class=\"sw\" style=\"background:%s\"></i>",
-                         class_colour(classes, id));
+                         class_colour(classes, id, hex));
         ek_strbuf_xml(b, json_string_value(v) != NULL ? json_string_value(v) : id);
         ek_strbuf_printf(b, " (%s)</span>", id);
     }
@@ -814,8 +815,8 @@ static void leakage_section(ek_strbuf *b, const json_t *doc)
     ek_strbuf_puts(b, "</table></section>");
 }
 
-static void weights_table(ek_strbuf *b, const json_t *doc, const char *kind,
-                          const char *what)
+/* The weights of KIND ("continent" or "class") per split and group. */
+static void weights_table(ek_strbuf *b, const json_t *doc, const char *kind)
 {
     const json_t *w = json_object_get(json_object_get(doc, "weights"), kind);
     const json_t *names = json_object_get(json_object_get(doc, "classes"), "names");
@@ -828,7 +829,7 @@ static void weights_table(ek_strbuf *b, const json_t *doc, const char *kind,
         "<table class=\"w\"><tr><th>split</th><th>%s</th><th>chips</th><th>weight of "
         "each "
         "chip</th></tr>",
-        what);
+        kind);
     json_object_foreach((json_t *)w, split, per)
     {
         json_object_foreach(per, group, v)
@@ -862,9 +863,9 @@ static void weights_section(ek_strbuf *b, const json_t *doc)
            "Classes: ");
     ek_strbuf_xml(b, text_of(json_object_get(doc, "weights"), "class_basis", ""));
     ek_strbuf_puts(b, ".</p><div class=\"grid2\"><div><h3>By continent</h3>");
-    weights_table(b, doc, "continent", "continent");
+    weights_table(b, doc, "continent");
     ek_strbuf_puts(b, "</div><div><h3>By class</h3>");
-    weights_table(b, doc, "class", "class");
+    weights_table(b, doc, "class");
     ek_strbuf_puts(b, "</div></div></section>");
 }
 

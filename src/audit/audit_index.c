@@ -4,6 +4,7 @@
 ** class to weight by, acquisition year and month), re-tags chips with
 ** another region layer on request, and stores the sampling weights back.
 */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@
 
 /* ---- string tables ---- */
 
-static uint64_t hash_text(const char *s)
+uint64_t ek_hash_text(const char *s)
 {
     uint64_t h = 1469598103934665603ULL;
 
@@ -41,7 +42,7 @@ static int rehash(eodkit_ctx *ctx, ek_names *t)
         return EODKIT_ERR_NOMEM;
     }
     for (i = 0; i < t->n; i++) {
-        size_t k = (size_t)hash_text(t->names[i]) & (nslots - 1);
+        size_t k = (size_t)ek_hash_text(t->names[i]) & (nslots - 1);
 
         while (slots[k] != 0) {
             k = (k + 1) & (nslots - 1);
@@ -61,7 +62,7 @@ int32_t ek_names_find(const ek_names *t, const char *s)
     if (t->nslots == 0) {
         return -1;
     }
-    k = (size_t)hash_text(s) & (t->nslots - 1);
+    k = (size_t)ek_hash_text(s) & (t->nslots - 1);
     while (t->slots[k] != 0) {
         if (strcmp(t->names[t->slots[k] - 1], s) == 0) {
             return t->slots[k] - 1;
@@ -83,7 +84,7 @@ int32_t ek_names_intern(eodkit_ctx *ctx, ek_names *t, const char *s)
     if ((t->n + 1) * 2 > t->nslots && rehash(ctx, t) != EODKIT_OK) {
         return -1;
     }
-    k = (size_t)hash_text(s) & (t->nslots - 1);
+    k = (size_t)ek_hash_text(s) & (t->nslots - 1);
     while (t->slots[k] != 0) {
         k = (k + 1) & (t->nslots - 1);
     }
@@ -132,15 +133,27 @@ enum {
     C_SHARD,
     C_ROW,
     C_BLOCK,
+    C_WEIGHT_CONTINENT,
+    C_WEIGHT_CLASS,
     C_COUNT,
     C_REQUIRED = C_CHIP_ID /* the columns before this one must exist */
 };
 
 static const char *const column_names[C_COUNT] = {
-    "split",      "grid_x",  "grid_y",     "width", "height",  "center_lon",
-    "center_lat", "chip_id", "class_hist", "label", "country", "country_name",
-    "continent",  "region",  "datetime",   "shard", "row",     "block",
+    "split",      "grid_x",     "grid_y",           "width",
+    "height",     "center_lon", "center_lat",       "chip_id",
+    "class_hist", "label",      "country",          "country_name",
+    "continent",  "region",     "datetime",         "shard",
+    "row",        "block",      "weight_continent", "weight_class",
 };
+
+/* The real number in column FIELD of F, NaN when there is none. */
+static double real_at(OGRFeatureH f, int field)
+{
+    return field >= 0 && OGR_F_IsFieldSetAndNotNull(f, field)
+               ? OGR_F_GetFieldAsDouble(f, field)
+               : NAN;
+}
 
 static const char *text_at(OGRFeatureH f, int field)
 {
@@ -201,7 +214,7 @@ static void acquisition(OGRFeatureH f, int field, OGRFieldType type, ek_audit_ch
             return;
         }
     }
-    if (y >= 1 && y <= 9999 && m >= 1 && m <= 12) {
+    if (y >= 1 && y <= EK_AUDIT_MAX_YEAR && m >= 1 && m <= 12) {
         c->year = (int16_t)y;
         c->month = (int8_t)m;
     }
@@ -295,6 +308,8 @@ static int read_chip(eodkit_ctx *ctx, ek_audit_index *ix, OGRFeatureH f, const i
                    : -1;
     c->lon = OGR_F_GetFieldAsDouble(f, col[C_CENTER_LON]);
     c->lat = OGR_F_GetFieldAsDouble(f, col[C_CENTER_LAT]);
+    c->weight_continent = real_at(f, col[C_WEIGHT_CONTINENT]);
+    c->weight_class = real_at(f, col[C_WEIGHT_CLASS]);
     c->split =
         ek_names_intern(ctx, &ix->splits, split != NULL ? split : EK_AUDIT_UNKNOWN);
     c->cls = -1;
@@ -490,8 +505,6 @@ int ek_audit_grids_read(eodkit_ctx *ctx, const json_t *provenance, ek_audit_grid
             gr->gt[k] = json_number_value(
                 json_array_get(json_object_get(one, "geotransform"), k));
         }
-        gr->width = json_integer_value(json_object_get(one, "width"));
-        gr->height = json_integer_value(json_object_get(one, "height"));
         gr->first_chip = json_integer_value(json_object_get(one, "first_chip"));
         gr->nchips = json_integer_value(json_object_get(one, "chips_across")) *
                      json_integer_value(json_object_get(one, "chips_down"));
@@ -520,28 +533,21 @@ void ek_audit_index_set_grids(ek_audit_index *ix, const ek_audit_grid *grids, si
 
 /* ---- writing the weights ---- */
 
-/* Nonzero when the index already holds exactly these weights (then it is left
-   untouched, so auditing twice changes no byte of it). */
-static int weights_unchanged(const ek_audit_index *ix, OGRLayerH layer,
-                             const double *w_continent, const double *w_class)
+/* Nonzero when the index already holds exactly these weights, as read with
+   its chips (NaN where it held none, which equals nothing): then it is left
+   untouched, so auditing twice changes no byte of it. */
+static int weights_unchanged(const ek_audit_index *ix, const double *w_continent,
+                             const double *w_class)
 {
-    OGRFeatureDefnH defn = OGR_L_GetLayerDefn(layer);
-    int fc = OGR_FD_GetFieldIndex(defn, "weight_continent");
-    int fk = OGR_FD_GetFieldIndex(defn, "weight_class");
-    OGRFeatureH f;
-    size_t i = 0;
-    int same = fc >= 0 && fk >= 0;
+    size_t i;
 
-    OGR_L_ResetReading(layer);
-    while (same && (f = OGR_L_GetNextFeature(layer)) != NULL) {
-        same = i < ix->n && OGR_F_GetFID(f) == ix->chips[i].fid &&
-               OGR_F_IsFieldSetAndNotNull(f, fc) && OGR_F_IsFieldSetAndNotNull(f, fk) &&
-               OGR_F_GetFieldAsDouble(f, fc) == w_continent[i] &&
-               OGR_F_GetFieldAsDouble(f, fk) == w_class[i];
-        i++;
-        OGR_F_Destroy(f);
+    for (i = 0; i < ix->n; i++) {
+        if (!(ix->chips[i].weight_continent == w_continent[i] &&
+              ix->chips[i].weight_class == w_class[i])) {
+            return 0;
+        }
     }
-    return same && i == ix->n;
+    return 1;
 }
 
 static int add_column(eodkit_ctx *ctx, const char *path, OGRLayerH layer,
@@ -625,25 +631,17 @@ int ek_audit_index_write_weights(eodkit_ctx *ctx, const ek_audit_index *ix,
     const char *date = CPLGetThreadLocalConfigOption("OGR_CURRENT_DATE", NULL);
     int rc, began = 0;
 
+    if (weights_unchanged(ix, w_continent, w_class)) {
+        return EODKIT_OK;
+    }
     saved_date = date != NULL ? ek_strdup(ctx, date) : NULL;
     if (date != NULL && saved_date == NULL) {
         return EODKIT_ERR_NOMEM;
     }
     ek_gdal_capture_begin(ctx);
-    rc = open_chips(ctx, ix->path, 0, &ds, &layer);
-    if (rc == EODKIT_OK && weights_unchanged(ix, layer, w_continent, w_class)) {
-        goto out;
-    }
-    if (ds != NULL) {
-        GDALClose(ds);
-        ds = NULL;
-    }
     CPLSetThreadLocalConfigOption("OGR_CURRENT_DATE", FIXED_DATE);
-    if (rc == EODKIT_OK) {
-        rc = open_chips(ctx, ix->path, 1, &ds, &layer);
-    }
-    if (rc == EODKIT_OK && ds != NULL &&
-        GDALDatasetStartTransaction(ds, FALSE) != OGRERR_NONE) {
+    rc = open_chips(ctx, ix->path, 1, &ds, &layer);
+    if (rc == EODKIT_OK && GDALDatasetStartTransaction(ds, FALSE) != OGRERR_NONE) {
         rc = ek_error_gdal(ctx, "%s: cannot start a transaction", ix->path);
     }
     began = rc == EODKIT_OK;
@@ -661,7 +659,6 @@ int ek_audit_index_write_weights(eodkit_ctx *ctx, const ek_audit_index *ix,
     } else if (began && rc != EODKIT_OK) {
         GDALDatasetRollbackTransaction(ds);
     }
-out:
     if (ds != NULL) {
         GDALClose(ds);
     }

@@ -36,6 +36,11 @@ const char *ek_audit_split_colour(size_t k)
     return split_colours[k % (sizeof split_colours / sizeof split_colours[0])];
 }
 
+const unsigned char ek_class_palette[EK_CLASS_PALETTE_SIZE][3] = {
+    {78, 121, 167}, {242, 142, 43},  {225, 87, 89},   {118, 183, 178}, {89, 161, 79},
+    {237, 201, 72}, {176, 122, 161}, {255, 157, 167}, {156, 117, 95},  {186, 176, 172},
+};
+
 /* Where a point lands on a map: the world map takes lon/lat; the split map
    takes grid CRS coordinates, through the grid's geotransform, less the
    frame's corner, times its scale. */

@@ -140,24 +140,24 @@ static void band_statistics(ek_strbuf *b, const ek_audit_docs *d)
         json_array_foreach(json_object_get(m, "bands"), k, band)
         {
             const json_t *pct = json_object_get(band, "percentiles");
+            const json_t *values[] = {
+                json_object_get(band, "mean"), json_object_get(band, "std"),
+                json_object_get(band, "min"),  json_object_get(band, "max"),
+                json_object_get(pct, "2"),     json_object_get(pct, "98"),
+            };
+            size_t v;
 
             ek_strbuf_puts(b, "| ");
             md_cell(b, name);
             ek_strbuf_puts(b, " | ");
             md_cell(b, text(band, "name", "?"));
-            ek_strbuf_printf(b, " | %lld | ", integer(band, "valid_count"));
-            number(b, json_object_get(band, "mean"));
-            ek_strbuf_puts(b, " | ");
-            number(b, json_object_get(band, "std"));
-            ek_strbuf_puts(b, " | ");
-            number(b, json_object_get(band, "min"));
-            ek_strbuf_puts(b, " | ");
-            number(b, json_object_get(band, "max"));
-            ek_strbuf_puts(b, " | ");
-            number(b, json_object_get(pct, "2"));
-            ek_strbuf_puts(b, " | ");
-            number(b, json_object_get(pct, "98"));
-            ek_strbuf_puts(b, " |\n");
+            ek_strbuf_printf(b, " | %lld |", integer(band, "valid_count"));
+            for (v = 0; v < sizeof values / sizeof values[0]; v++) {
+                ek_strbuf_puts(b, " ");
+                number(b, values[v]);
+                ek_strbuf_puts(b, " |");
+            }
+            ek_strbuf_puts(b, "\n");
         }
     }
 }

@@ -27,6 +27,10 @@ typedef struct ek_names {
     size_t nslots;
 } ek_names;
 
+/* The 64-bit FNV-1a hash of S: the slot of S in a string table, and the
+   seed eval derives from a group's name. */
+uint64_t ek_hash_text(const char *s);
+
 /* Index of S in T, added when new; -1 when out of memory (CTX says so). */
 int32_t ek_names_intern(eodkit_ctx *ctx, ek_names *t, const char *s);
 
@@ -48,9 +52,15 @@ typedef struct ek_audit_chip {
     int32_t region;    /* into regions */
     int32_t grid;      /* into the dataset's grids */
     int32_t cls;       /* label (classification) or dominant class; -1 none */
-    int16_t year;      /* acquisition year, 0 unknown */
+    int16_t year;      /* acquisition year (to EK_AUDIT_MAX_YEAR), 0 unknown */
     int8_t month;      /* 1-12, 0 unknown */
+    /* the sampling weights the index holds (columns weight_continent and
+       weight_class), NaN when it holds none */
+    double weight_continent, weight_class;
 } ek_audit_chip;
+
+/* The latest acquisition year a chip can have. */
+#define EK_AUDIT_MAX_YEAR 9999
 
 /* Names the audit uses for chips without a tag. */
 #define EK_AUDIT_UNKNOWN "unknown"
@@ -96,7 +106,8 @@ void ek_audit_index_free(ek_audit_index *ix);
 int ek_audit_index_retag(eodkit_ctx *ctx, ek_audit_index *ix, ek_regions *r);
 
 /* Store W_CONTINENT and W_CLASS (one per chip of IX, in IX's order) as the
-   REAL columns weight_continent and weight_class of index IX->path. */
+   REAL columns weight_continent and weight_class of index IX->path; an index
+   that held exactly these when IX was read is left untouched. */
 int ek_audit_index_write_weights(eodkit_ctx *ctx, const ek_audit_index *ix,
                                  const double *w_continent, const double *w_class);
 
@@ -181,7 +192,6 @@ typedef struct ek_audit_grid {
     const char *crs; /* its code ("EPSG:32633"), or NULL */
     const char *wkt;
     double gt[6];
-    int64_t width, height;      /* pixels */
     int64_t first_chip, nchips; /* its chip ids: [first_chip, first_chip + nchips) */
 } ek_audit_grid;
 
@@ -217,6 +227,12 @@ int ek_audit_svg_splits(ek_strbuf *b, const ek_audit_index *ix, const ek_audit_m
 
 /* Colour of split K in every chart ("#rrggbb"). */
 const char *ek_audit_split_colour(size_t k);
+
+/* Colours of the classes other than the background, in class order, in the
+   audit's charts and in the images eval draws: Tableau 10, distinct for the
+   colour-blind and readable over imagery. */
+#define EK_CLASS_PALETTE_SIZE 10
+extern const unsigned char ek_class_palette[EK_CLASS_PALETTE_SIZE][3];
 
 /* Write the self-contained HTML report for AUDIT (audit.json) to PATH. */
 int ek_audit_html_write(eodkit_ctx *ctx, const char *path, const json_t *audit,

@@ -69,7 +69,7 @@ static int keep(const modality_hist *m, double v)
     return !isnan(v) && !(m->has_nodata && v == m->nodata);
 }
 
-static int band_init(eodkit_ctx *ctx, modality_hist *m, band_hist *h,
+static int band_init(eodkit_ctx *ctx, const modality_hist *m, band_hist *h,
                      const json_t *stats)
 {
     json_t *lo = json_object_get(stats, "min"), *hi = json_object_get(stats, "max");
@@ -98,20 +98,29 @@ static int band_init(eodkit_ctx *ctx, modality_hist *m, band_hist *h,
     }
     h->edges[m->bins] = h->hi;
     h->norm = m->bins / (h->hi - h->lo);
-    if ((m->type.kind == 'u' || m->type.kind == 'i') && m->type.size <= 2) {
-        size_t nvalues = (size_t)1 << (8 * m->type.size), v;
+    return EODKIT_OK;
+}
 
-        h->lookup = ek_calloc(ctx, nvalues, sizeof *h->lookup);
-        h->values = ek_calloc(ctx, nvalues, sizeof *h->values);
-        if (h->lookup == NULL || h->values == NULL) {
-            return EODKIT_ERR_NOMEM;
-        }
-        for (v = 0; v < nvalues; v++) {
-            unsigned char raw[2] = {(unsigned char)(v & 0xff), (unsigned char)(v >> 8)};
-            double x = ek_npy_value(raw, m->type);
+/* Once M->type is known (from its first shard): for 8- and 16-bit data, the
+   raw value counts of H and the bin of every raw value. */
+static int band_lookup(eodkit_ctx *ctx, const modality_hist *m, band_hist *h)
+{
+    size_t nvalues, v;
 
-            h->lookup[v] = keep(m, x) ? bin_of(h, m->bins, x) : -1;
-        }
+    if (!h->valid || (m->type.kind != 'u' && m->type.kind != 'i') || m->type.size > 2) {
+        return EODKIT_OK;
+    }
+    nvalues = (size_t)1 << (8 * m->type.size);
+    h->lookup = ek_calloc(ctx, nvalues, sizeof *h->lookup);
+    h->values = ek_calloc(ctx, nvalues, sizeof *h->values);
+    if (h->lookup == NULL || h->values == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (v = 0; v < nvalues; v++) {
+        unsigned char raw[2] = {(unsigned char)(v & 0xff), (unsigned char)(v >> 8)};
+        double x = ek_npy_value(raw, m->type);
+
+        h->lookup[v] = keep(m, x) ? bin_of(h, m->bins, x) : -1;
     }
     return EODKIT_OK;
 }
@@ -159,9 +168,13 @@ static void count_plane(const modality_hist *m, band_hist *h, const unsigned cha
 /* Add the raw value counts of 8- and 16-bit data to the bins. */
 static void fold_values(const modality_hist *m, band_hist *h)
 {
-    size_t nvalues = (size_t)1 << (8 * m->type.size), v;
+    size_t nvalues, v;
 
-    for (v = 0; h->values != NULL && v < nvalues; v++) {
+    if (h->values == NULL) { /* not 8- or 16-bit data */
+        return;
+    }
+    nvalues = (size_t)1 << (8 * m->type.size);
+    for (v = 0; v < nvalues; v++) {
         if (h->lookup[v] >= 0) {
             h->counts[h->lookup[v]] += h->values[v];
             h->total += h->values[v];
@@ -169,16 +182,23 @@ static void fold_values(const modality_hist *m, band_hist *h)
     }
 }
 
-/* Count every value of shard PATH into M's band histograms. */
+/* Count every value of shard PATH into M's band histograms; the first shard
+   sets M->type, which the others must share. */
 static int count_shard(eodkit_ctx *ctx, modality_hist *m, const char *path,
                        unsigned char *buf)
 {
     ek_npy nf;
     int64_t plane = 1, planes = 1;
-    size_t per_read, p = 0;
+    size_t per_read, p = 0, b;
     int i, rc;
 
     rc = ek_npy_open(ctx, path, &nf);
+    if (rc == EODKIT_OK && m->type.size == 0) {
+        m->type = nf.type;
+        for (b = 0; rc == EODKIT_OK && b < m->nbands; b++) {
+            rc = band_lookup(ctx, m, &m->bands[b]);
+        }
+    }
     if (rc == EODKIT_OK &&
         (nf.type.kind != m->type.kind || nf.type.size != m->type.size || nf.ndim < 3)) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT,
@@ -299,21 +319,6 @@ static int modality(eodkit_ctx *ctx, const char *dir, const char *split,
         goto out;
     }
     rc = ek_fs_glob(ctx, pattern, &paths, &npaths);
-    for (i = 0; rc == EODKIT_OK && i < npaths && m.type.size == 0; i++) {
-        ek_npy nf;
-
-        if (is_shard_of(ek_path_basename(paths[i]), m.name)) {
-            rc = ek_npy_open(ctx, paths[i], &nf);
-            m.type = nf.type;
-            ek_npy_close(&nf);
-        }
-    }
-    if (rc == EODKIT_OK && m.type.size == 0 &&
-        json_integer_value(json_object_get(stats, "chips")) > 0) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                      "%s/%s: no .npy shards of '%s' (an incomplete dataset)", dir,
-                      split, m.name);
-    }
     for (b = 0; rc == EODKIT_OK && b < m.nbands; b++) {
         rc = band_init(ctx, &m, &m.bands[b], json_array_get(bands, b));
     }
@@ -321,6 +326,12 @@ static int modality(eodkit_ctx *ctx, const char *dir, const char *split,
         if (is_shard_of(ek_path_basename(paths[i]), m.name)) {
             rc = count_shard(ctx, &m, paths[i], buf);
         }
+    }
+    if (rc == EODKIT_OK && m.type.size == 0 &&
+        json_integer_value(json_object_get(stats, "chips")) > 0) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s/%s: no .npy shards of '%s' (an incomplete dataset)", dir,
+                      split, m.name);
     }
     if (rc == EODKIT_OK) {
         json_t *list = json_array();

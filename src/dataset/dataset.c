@@ -29,6 +29,18 @@ json_t *ek_dataset_load_json(eodkit_ctx *ctx, const char *dir, const char *name)
     return j;
 }
 
+int ek_json_text(eodkit_ctx *ctx, json_t *doc, int precision, char **text)
+{
+    char *dumped =
+        doc != NULL ? json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(precision))
+                    : NULL;
+
+    *text = dumped != NULL ? ek_asprintf(ctx, "%s\n", dumped) : NULL;
+    free(dumped);
+    json_decref(doc);
+    return *text != NULL ? EODKIT_OK : ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
+}
+
 /* Per-thread totals for nftw, which takes no user pointer. */
 static _Thread_local long long walk_bytes;
 static _Thread_local int walk_files;
@@ -136,13 +148,7 @@ static json_t *info_object(const ek_dataset *ds)
 
 int eodkit_dataset_info_json(eodkit_ctx *ctx, const eodkit_dataset *ds, char **out)
 {
-    json_t *o = info_object(ds);
-    char *text = json_dumps(o, JSON_INDENT(2));
-
-    json_decref(o);
-    *out = text != NULL ? ek_asprintf(ctx, "%s\n", text) : NULL;
-    free(text);
-    return *out == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
+    return ek_json_text(ctx, info_object(ds), 0, out);
 }
 
 static const char *str(json_t *o, const char *key)

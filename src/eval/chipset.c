@@ -200,18 +200,6 @@ void ek_chipset_split_text(const ek_chipset *cs, char *buf, size_t size)
     }
 }
 
-int ek_json_text(eodkit_ctx *ctx, json_t *doc, int precision, char **text)
-{
-    char *dumped =
-        doc != NULL ? json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(precision))
-                    : NULL;
-
-    *text = dumped != NULL ? ek_asprintf(ctx, "%s\n", dumped) : NULL;
-    free(dumped);
-    json_decref(doc);
-    return *text != NULL ? EODKIT_OK : ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
-}
-
 /* ---- shard rows ---- */
 
 void ek_shard_reader_init(ek_shard_reader *r, const ek_chipset *cs, const char *array,
@@ -300,8 +288,6 @@ static int list_classes(eodkit_ctx *ctx, ek_classes *cl, const char *dir,
     }
     if (!cl->multilabel) {
         cl->ids[cl->k++] = cl->background;
-    }
-    if (!cl->multilabel) {
         qsort(cl->ids, cl->k, sizeof *cl->ids, compare_id);
     }
     for (i = 0; i < cl->k; i++) {
@@ -352,12 +338,15 @@ int ek_classes_read(eodkit_ctx *ctx, const json_t *collection, const char *dir,
     cl->per_pixel = strcmp(cl->task, "segmentation") == 0;
     cl->h = cl->per_pixel ? json_integer_value(json_array_get(shape, 0)) : 1;
     cl->w = cl->per_pixel ? json_integer_value(json_array_get(shape, 1)) : 1;
-    cl->label_size = dtype != NULL && strcmp(dtype, "uint16") == 0 ? 2 : 1;
+    cl->label_type.kind = 'u';
+    cl->label_type.size = dtype != NULL && strcmp(dtype, "uint16") == 0 ? 2 : 1;
     cl->background =
         cl->multilabel ? -1 : (int32_t)json_integer_value(json_object_get(bg, "id"));
     cl->ignore = json_is_integer(ignore) ? (int32_t)json_integer_value(ignore) : -1;
     cl->max_id = cl->background;
     rc = list_classes(ctx, cl, dir, json_object_get(label, "classes"), bg);
+    cl->label_bytes = (size_t)cl->label_type.size * (size_t)(cl->h * cl->w) *
+                      (cl->multilabel ? cl->k : 1);
     if (rc == EODKIT_OK && (cl->h <= 0 || cl->w <= 0 || cl->k == 0)) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT,
                       "%s/collection.json: eodkit:label has no classes or no shape",
@@ -393,12 +382,6 @@ void ek_classes_clear(ek_classes *cl)
 
 void ek_classes_colour(const ek_classes *cl, size_t i, unsigned char rgb[3])
 {
-    /* Tableau 10: distinct for the colour-blind, readable over imagery */
-    static const unsigned char palette[10][3] = {
-        {78, 121, 167}, {242, 142, 43},  {225, 87, 89},   {118, 183, 178},
-        {89, 161, 79},  {237, 201, 72},  {176, 122, 161}, {255, 157, 167},
-        {156, 117, 95}, {186, 176, 172},
-    };
     size_t pos = i;
 
     if (!cl->multilabel && cl->ids[i] == cl->background) {
@@ -408,5 +391,5 @@ void ek_classes_colour(const ek_classes *cl, size_t i, unsigned char rgb[3])
     if (!cl->multilabel && cl->background < cl->ids[i]) {
         pos--; /* the background comes before it in id order */
     }
-    memcpy(rgb, palette[pos % 10], 3);
+    memcpy(rgb, ek_class_palette[pos % EK_CLASS_PALETTE_SIZE], 3);
 }

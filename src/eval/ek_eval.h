@@ -14,6 +14,7 @@
 
 #include "audit/ek_audit.h"
 #include "core/ek_ctx.h"
+#include "dataset/ek_dataset.h"
 #include "dataset/ek_npy.h"
 
 /* ---- the chips of some splits (chipset.c) ---- */
@@ -66,11 +67,6 @@ void ek_shard_reader_init(ek_shard_reader *r, const ek_chipset *cs, const char *
 int ek_shard_reader_row(eodkit_ctx *ctx, ek_shard_reader *r, size_t chip, void *buf);
 void ek_shard_reader_close(ek_shard_reader *r);
 
-/* DOC (its reference taken; NULL means out of memory) as indented JSON text
-   with a final newline, newly allocated in *TEXT (free with eodkit_free);
-   real numbers with PRECISION significant digits. */
-int ek_json_text(eodkit_ctx *ctx, json_t *doc, int precision, char **text /* OUT */);
-
 /* ---- the dataset's classes (chipset.c) ---- */
 
 /* Entries of ek_classes.lut other than a class index. */
@@ -78,19 +74,20 @@ int ek_json_text(eodkit_ctx *ctx, json_t *doc, int precision, char **text /* OUT
 #define EK_CLASS_IGNORED (-2) /* the ignore index */
 
 typedef struct ek_classes {
-    const char *task;   /* "segmentation", "classification", "multilabel", ... */
-    int multilabel;     /* one yes/no per class and chip */
-    int per_pixel;      /* segmentation: a class per pixel, else per chip */
-    int64_t h, w;       /* label chip size (1 x 1 for per-chip labels) */
-    int label_size;     /* bytes of one label value (1 or 2) */
-    size_t k;           /* classes scored */
-    int32_t *ids;       /* their ids: ascending with the background among them,
-                           or for multilabel collection.json's order */
-    const char **names; /* their names (strings in the collection) */
-    int32_t background; /* id, or -1 for multilabel */
-    int32_t ignore;     /* ignore index, or -1 */
-    int32_t max_id;     /* the largest class or background id */
-    int32_t *lut;       /* id (0 .. nlut-1) -> class index, or EK_CLASS_* */
+    const char *task;       /* "segmentation", "classification", "multilabel", ... */
+    int multilabel;         /* one yes/no per class and chip */
+    int per_pixel;          /* segmentation: a class per pixel, else per chip */
+    int64_t h, w;           /* label chip size (1 x 1 for per-chip labels) */
+    ek_npy_type label_type; /* of the label shards: uint8 or uint16 */
+    size_t label_bytes;     /* of one chip's label row in the shards */
+    size_t k;               /* classes scored */
+    int32_t *ids;           /* their ids: ascending with the background among them,
+                               or for multilabel collection.json's order */
+    const char **names;     /* their names (strings in the collection) */
+    int32_t background;     /* id, or -1 for multilabel */
+    int32_t ignore;         /* ignore index, or -1 */
+    int32_t max_id;         /* the largest class or background id */
+    int32_t *lut;           /* id (0 .. nlut-1) -> class index, or EK_CLASS_* */
     size_t nlut;
 } ek_classes;
 
@@ -105,7 +102,7 @@ int ek_classes_read(eodkit_ctx *ctx, const json_t *collection, const char *dir,
 void ek_classes_clear(ek_classes *cl);
 
 /* Colour of class I of CL in the sheets and colour tables eodkit draws:
-   black for the background, else a qualitative palette in class order. */
+   black for the background, else ek_class_palette in class order. */
 void ek_classes_colour(const ek_classes *cl, size_t i, unsigned char rgb[3]);
 
 /* ---- the prediction array (pred.c) ---- */

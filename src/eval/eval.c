@@ -79,23 +79,18 @@ static const char *group_of(const eval *e, const ek_audit_chip *c, const char *b
     return block;
 }
 
-/* The spatial block of chip C as text: the index's block, or the
-   BLOCK_CHIPS x BLOCK_CHIPS cell of the chip lattice of its grid. */
-static void block_of(eval *e, const ek_audit_chip *c, char *buf, size_t size)
+/* The spatial block of chip C as text: the index's block, or the cell of
+   CELL_X x CELL_Y pixels (BLOCK_CHIPS x BLOCK_CHIPS chips of the lattice) of
+   its grid. */
+static void block_of(eval *e, const ek_audit_chip *c, int64_t cell_x, int64_t cell_y,
+                     char *buf, size_t size)
 {
-    json_t *stride =
-        json_object_get(json_object_get(e->cs->collection, "eodkit:grid"), "stride");
-    int64_t sy = json_integer_value(json_array_get(stride, 0));
-    int64_t sx = json_integer_value(json_array_get(stride, 1));
-    int64_t cells = e->opt.block_chips;
-
     if (c->block >= 0) {
         snprintf(buf, size, "%lld", (long long)c->block);
         e->blocks_from_index = 1;
     } else {
-        snprintf(buf, size, "%d:%lld,%lld", (int)c->grid,
-                 (long long)(c->x / ((sx > 0 ? sx : 1) * cells)),
-                 (long long)(c->y / ((sy > 0 ? sy : 1) * cells)));
+        snprintf(buf, size, "%d:%lld,%lld", (int)c->grid, (long long)(c->x / cell_x),
+                 (long long)(c->y / cell_y));
         e->blocks_from_lattice = 1;
     }
 }
@@ -228,6 +223,12 @@ static int order_groups(eval *e)
 /* Group and block of every chip, the units, and the sums they fill. */
 static int assign_chips(eval *e)
 {
+    json_t *stride =
+        json_object_get(json_object_get(e->cs->collection, "eodkit:grid"), "stride");
+    int64_t sy = json_integer_value(json_array_get(stride, 0));
+    int64_t sx = json_integer_value(json_array_get(stride, 1));
+    int64_t cell_x = (sx > 0 ? sx : 1) * e->opt.block_chips;
+    int64_t cell_y = (sy > 0 ? sy : 1) * e->opt.block_chips;
     size_t n = e->cs->n, i;
     char block[64];
     int rc = EODKIT_OK;
@@ -240,7 +241,7 @@ static int assign_chips(eval *e)
     for (i = 0; i < n && rc == EODKIT_OK; i++) {
         const ek_audit_chip *c = &e->cs->ix->chips[e->cs->chips[i]];
 
-        block_of(e, c, block, sizeof block);
+        block_of(e, c, cell_x, cell_y, block, sizeof block);
         e->chip_block[i] = ek_names_intern(e->ctx, &e->block_keys, block);
         e->chip_group[i] = ek_names_intern(e->ctx, &e->keys, group_of(e, c, block));
         if (e->chip_block[i] < 0 || e->chip_group[i] < 0) {
@@ -269,11 +270,6 @@ static int assign_chips(eval *e)
 }
 
 /* ---- reading chips ---- */
-
-static int label_value(const unsigned char *row, int size, size_t i)
-{
-    return size == 1 ? row[i] : row[2 * i] | row[2 * i + 1] << 8;
-}
 
 /* Class index predicted at pixel PIX of the row read; -1 after an error. */
 static int predicted(eval *e, size_t chip, int64_t pix)
@@ -307,9 +303,10 @@ static int score_classes(eval *e, size_t i, const unsigned char *label, int64_t 
 {
     int64_t pix, npix = e->cl.h * e->cl.w;
     const ek_audit_chip *c = &e->cs->ix->chips[e->cs->chips[i]];
+    ek_npy_type type = e->cl.label_type;
 
     for (pix = 0; pix < npix; pix++) {
-        int v = label_value(label, e->cl.label_size, (size_t)pix), t, p;
+        int v = (int)ek_npy_value(label + (size_t)pix * (size_t)type.size, type), t, p;
 
         t = (size_t)v < e->cl.nlut ? e->cl.lut[v] : EK_CLASS_NONE;
         if (t == EK_CLASS_IGNORED) {
@@ -340,7 +337,8 @@ static int score_labels(eval *e, size_t i, const unsigned char *label, int64_t *
 
     for (c = 0; c < e->cl.k; c++) {
         double v = ek_pred_value(&e->pred, (int64_t)c, 0);
-        int t = label[c] != 0, p;
+        const unsigned char *at = label + c * (size_t)e->cl.label_type.size;
+        int t = ek_npy_value(at, e->cl.label_type) != 0, p;
 
         if (e->pred.is_float) {
             p = v >= threshold;
@@ -393,16 +391,14 @@ static void add_to(int64_t *to, const int64_t *from, size_t n)
 
 static int stream_chips(eval *e)
 {
-    size_t label_bytes = (size_t)e->cl.label_size * (size_t)(e->cl.h * e->cl.w) *
-                         (e->cl.multilabel ? e->cl.k : 1);
-    unsigned char *label = ek_calloc(e->ctx, label_bytes, 1);
+    unsigned char *label = ek_calloc(e->ctx, e->cl.label_bytes, 1);
     int64_t *cm = ek_calloc(e->ctx, e->cells, sizeof *cm);
     int64_t *sums = ek_calloc(e->ctx, e->width, sizeof *sums);
     ek_shard_reader reader;
     size_t i;
     int rc = label == NULL || cm == NULL || sums == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 
-    ek_shard_reader_init(&reader, e->cs, "label", label_bytes);
+    ek_shard_reader_init(&reader, e->cs, "label", e->cl.label_bytes);
     for (i = 0; i < e->cs->n && rc == EODKIT_OK; i++) {
         rc = ek_shard_reader_row(e->ctx, &reader, e->cs->chips[i], label);
         if (rc == EODKIT_OK) {
@@ -481,16 +477,6 @@ static int check_form(eval *e)
 }
 
 /* ---- metrics and bootstrap ---- */
-
-static uint64_t hash_name(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    for (; *s != '\0'; s++) {
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    }
-    return h;
-}
 
 /* Point estimates and intervals of G (its sums already added up), whose
    units are rows of UNIT_SUMS, with the bootstrap seeded with SEED. When G
@@ -609,7 +595,7 @@ static int run_bootstrap(eval *e)
     rc = measure(e, &e->all, e->block_sums, e->opt.seed, -1);
     for (i = 0; i < e->ngroups && rc == EODKIT_OK; i++) {
         rc = measure(e, &e->groups[i], e->unit_sums,
-                     e->opt.seed + hash_name(e->groups[i].name), (int)i);
+                     e->opt.seed + ek_hash_text(e->groups[i].name), (int)i);
     }
     if (rc == EODKIT_OK) {
         measure_gaps(e);

@@ -36,6 +36,7 @@ typedef struct tile_set {
     placed *chips; /* by y, then x */
     size_t n;
     int64_t x0, y0, width, height; /* the chips' bounding box on the grid */
+    double gt[6];                  /* the grid's geotransform moved to x0, y0 */
     char *path, *strips, *cog;     /* final, intermediate, finished but hidden */
 } tile_set;
 
@@ -152,6 +153,7 @@ static int plan_sets(mosaic *m)
     }
     for (g = 0; g < cs->ngrids; g++) {
         tile_set *t = &m->sets[m->nsets];
+        const double *gt = cs->grids[g].gt;
         int64_t x1 = 0, y1 = 0;
 
         t->grid = (int)g;
@@ -179,6 +181,9 @@ static int plan_sets(mosaic *m)
         qsort(t->chips, t->n, sizeof *t->chips, compare_placed);
         t->width = x1 - t->x0;
         t->height = y1 - t->y0;
+        memcpy(t->gt, gt, sizeof t->gt);
+        t->gt[0] = gt[0] + (double)t->x0 * gt[1] + (double)t->y0 * gt[2];
+        t->gt[3] = gt[3] + (double)t->x0 * gt[4] + (double)t->y0 * gt[5];
         t->path = file_name(m, (int)g);
         t->strips = t->path != NULL
                         ? ek_asprintf(m->ctx, "%s.eodkit-strips.tif", t->path)
@@ -443,9 +448,7 @@ static int create_strips(mosaic *m, const tile_set *t, GDALDatasetH *ds)
     double gt[6];
     int b;
 
-    memcpy(gt, g->gt, sizeof gt);
-    gt[0] = g->gt[0] + (double)t->x0 * g->gt[1] + (double)t->y0 * g->gt[2];
-    gt[3] = g->gt[3] + (double)t->x0 * g->gt[4] + (double)t->y0 * g->gt[5];
+    memcpy(gt, t->gt, sizeof gt); /* GDALSetGeoTransform takes it non-const */
     *ds = gtiff != NULL ? GDALCreate(gtiff, t->strips, (int)t->width, (int)t->height,
                                      m->bands, m->type, (char **)options)
                         : NULL;
@@ -522,10 +525,8 @@ static json_t *summary(const mosaic *m)
         json_t *gt = json_array();
         int k;
 
-        json_array_append_new(gt, json_real(g->gt[0] + (double)t->x0 * g->gt[1]));
-        for (k = 1; k < 6; k++) {
-            json_array_append_new(
-                gt, json_real(k == 3 ? g->gt[3] + (double)t->y0 * g->gt[5] : g->gt[k]));
+        for (k = 0; k < 6; k++) {
+            json_array_append_new(gt, json_real(t->gt[k]));
         }
         json_array_append_new(
             files, json_pack("{sssosIsIsIsIsosisssisI}", "path", t->path, "crs",

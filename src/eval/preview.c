@@ -378,8 +378,8 @@ static void overlay(const preview *p, const unsigned char *label, unsigned char 
     int k;
 
     for (pix = 0; pix < plane; pix++) {
-        int v = p->cl.label_size == 1 ? label[pix]
-                                      : label[2 * pix] | label[2 * pix + 1] << 8;
+        int v = (int)ek_npy_value(label + (size_t)pix * (size_t)p->cl.label_type.size,
+                                  p->cl.label_type);
         int32_t c = (size_t)v < p->cl.nlut ? p->cl.lut[v] : EK_CLASS_NONE;
         unsigned char colour[3] = {255, 255, 255};
 
@@ -422,12 +422,13 @@ static void put_bar(preview *p, const unsigned char *label, int x, int y)
 
     if (p->cl.multilabel) {
         for (i = 0; i < p->cl.k && n < 64; i++) {
-            if (label[i] != 0) {
+            if (ek_npy_value(label + i * (size_t)p->cl.label_type.size,
+                             p->cl.label_type) != 0) {
                 present[n++] = i;
             }
         }
     } else {
-        int v = p->cl.label_size == 1 ? label[0] : label[0] | label[1] << 8;
+        int v = (int)ek_npy_value(label, p->cl.label_type);
         int32_t c = (size_t)v < p->cl.nlut ? p->cl.lut[v] : EK_CLASS_NONE;
 
         if (c >= 0) {
@@ -459,10 +460,7 @@ static size_t dtype_bytes(const char *dtype)
 
 static int draw_chips(preview *p)
 {
-    size_t label_bytes = p->has_classes
-                             ? (size_t)p->cl.label_size * (size_t)(p->cl.h * p->cl.w) *
-                                   (p->cl.multilabel ? p->cl.k : 1)
-                             : 0;
+    size_t label_bytes = p->has_classes ? p->cl.label_bytes : 0;
     size_t row_bytes =
         (size_t)(p->steps * p->channels * p->h * p->w) *
         dtype_bytes(json_string_value(json_object_get(p->modality, "dtype")));
