@@ -168,7 +168,7 @@ static int mark_seen(eodkit_ctx *ctx, ek_import *imp, long long pk, const char *
 
 int ek_import_record(eodkit_ctx *ctx, ek_import *imp, ek_record *r, const char *where)
 {
-    ek_record old = {0}, merged = {0};
+    ek_record stored = {0};
     long long by_id = 0, by_name = 0, pk;
     char origin[512];
     int rc;
@@ -199,22 +199,18 @@ int ek_import_record(eodkit_ctx *ctx, ek_import *imp, ek_record *r, const char *
     }
     /* The stored dataset with the fields R gives laid over it. */
     if (rc == EODKIT_OK) {
-        rc = ek_catalog_load(ctx, imp->cat, pk, &old);
+        rc = ek_catalog_load(ctx, imp->cat, pk, &stored);
     }
-    if (rc == EODKIT_OK) {
-        rc = ek_catalog_load(ctx, imp->cat, pk, &merged);
-    }
-    if (rc == EODKIT_OK) {
-        rc = ek_record_merge(ctx, &merged, r);
-    }
-    if (rc == EODKIT_OK && ek_record_same(&merged, &old)) {
+    if (rc == EODKIT_OK && !ek_record_changes(&stored, r)) {
         imp->report->unchanged++;
     } else if (rc == EODKIT_OK) {
-        rc = ek_catalog_save(ctx, imp->cat, &merged);
+        rc = ek_record_merge(ctx, &stored, r);
+        if (rc == EODKIT_OK) {
+            rc = ek_catalog_save(ctx, imp->cat, &stored);
+        }
         imp->report->updated++;
     }
-    ek_record_clear(&old);
-    ek_record_clear(&merged);
+    ek_record_clear(&stored);
     return rc != EODKIT_OK ? rc : mark_seen(ctx, imp, pk, where);
 }
 

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gdal.h>
 #include <ogr_api.h>
 
 #include "ek_catalog.h"
@@ -59,7 +58,6 @@ int ek_outline_load(eodkit_ctx *ctx, const char *path, ek_outline **out)
     int rc;
 
     *out = NULL;
-    GDALAllRegister(); /* idempotent; serve may be the first to read GDAL data */
     rc = ek_regions_open(ctx, path, NULL, "the map background", &regions);
     if (rc != EODKIT_OK) {
         return rc;
@@ -104,21 +102,19 @@ static void url_value(ek_strbuf *b, const char *s)
     }
 }
 
-/* One footprint: its box (two when it crosses the antimeridian) and a dot
-   at its centre so that small areas show, linking to its page. */
-static void footprint(ek_strbuf *b, const ek_record *r)
+/* One footprint: the box W, S, E, N (two boxes when it crosses the
+   antimeridian) and a dot at its centre so that small areas show, linking
+   to the page of the dataset called KEY (its id, else its name) and titled
+   with its NAME. */
+static void footprint(ek_strbuf *b, const char *key, const char *name, double w,
+                      double s, double e, double n)
 {
-    const char *key =
-        r->value[EK_F_ID] != NULL ? r->value[EK_F_ID] : r->value[EK_F_NAME];
-    double w, s, e, n, bb[4];
     int part;
 
-    ek_record_bbox(r, bb);
-    w = bb[0], s = bb[1], e = bb[2], n = bb[3];
     ek_strbuf_puts(b, "<a target=\"_top\" href=\"/dataset?id=");
     url_value(b, key);
     ek_strbuf_puts(b, "\"><title>");
-    ek_strbuf_xml(b, r->value[EK_F_NAME]);
+    ek_strbuf_xml(b, name);
     ek_strbuf_puts(b, "</title>");
     for (part = 0; part < (e < w ? 2 : 1); part++) {
         double x0 = part == 0 ? w : -180, x1 = e < w && part == 0 ? 180 : e;
@@ -137,13 +133,14 @@ int ek_map_svg(eodkit_ctx *ctx, eodkit_catalog *cat, const ek_outline *outline,
                char **svg)
 {
     sqlite3_stmt *st = NULL;
-    ek_record r = {0};
     ek_strbuf b;
     int rc = EODKIT_OK, step = SQLITE_DONE, deg;
 
     *svg = NULL;
     if (sqlite3_prepare_v2(
-            cat->db, "SELECT pk FROM dataset WHERE bbox_west IS NOT NULL ORDER BY pk",
+            cat->db,
+            "SELECT coalesce(id, name), name, bbox_west, bbox_south, bbox_east, "
+            "bbox_north FROM dataset WHERE bbox_west IS NOT NULL ORDER BY pk",
             -1, &st, NULL) != SQLITE_OK) {
         return ek_catalog_sql_error(ctx, cat, "listing footprints");
     }
@@ -172,15 +169,20 @@ int ek_map_svg(eodkit_ctx *ctx, eodkit_catalog *cat, const ek_outline *outline,
     }
     ek_strbuf_puts(&b, "\"/>\n");
     while (rc == EODKIT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = ek_catalog_load(ctx, cat, sqlite3_column_int64(st, 0), &r);
-        if (rc == EODKIT_OK) {
-            footprint(&b, &r);
+        const char *key = (const char *)sqlite3_column_text(st, 0);
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+
+        if (key == NULL || name == NULL) { /* name is NOT NULL: out of memory */
+            rc = ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
+        } else {
+            footprint(&b, key, name, sqlite3_column_double(st, 2),
+                      sqlite3_column_double(st, 3), sqlite3_column_double(st, 4),
+                      sqlite3_column_double(st, 5));
         }
     }
     if (rc == EODKIT_OK && step != SQLITE_DONE) {
         rc = ek_catalog_sql_error(ctx, cat, "listing footprints");
     }
-    ek_record_clear(&r);
     sqlite3_finalize(st);
     ek_strbuf_puts(&b, "</svg>\n");
     if (rc != EODKIT_OK) {

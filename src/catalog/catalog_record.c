@@ -535,18 +535,19 @@ int ek_record_merge(eodkit_ctx *ctx, ek_record *dst, const ek_record *src)
     return EODKIT_OK;
 }
 
-int ek_record_same(const ek_record *a, const ek_record *b)
+int ek_record_changes(const ek_record *dst, const ek_record *src)
 {
     int f;
 
     for (f = 0; f < EK_NFIELDS; f++) {
-        const char *x = a->value[f], *y = b->value[f];
+        const char *x = dst->value[f], *y = src->value[f];
 
-        if ((x == NULL) != (y == NULL) || (x != NULL && strcmp(x, y) != 0)) {
-            return 0;
+        if (src->given[f] &&
+            ((x == NULL) != (y == NULL) || (x != NULL && strcmp(x, y) != 0))) {
+            return 1;
         }
     }
-    return 1;
+    return 0;
 }
 
 int ek_record_number(const ek_record *r, int f, double *v)

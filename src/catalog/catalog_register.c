@@ -6,65 +6,25 @@
 ** tagging), else from a region layer at the footprint's centre, else stay
 ** unknown; a note says which.
 */
-#include <dirent.h>
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-
-#include <gdal.h>
 
 #include "core/ek_fs.h"
+#include "dataset/ek_dataset.h"
 #include "ek_catalog.h"
 #include "regions/ek_regions.h"
 
-/* Add the size of every regular file below DIR to *TOTAL (bytes). */
-static int tree_bytes(eodkit_ctx *ctx, const char *dir, long long *total)
+/* Set the facts of the dataset DS itself (DS->path is absolute): url,
+   volume, provenance, and its path among the details. */
+static int folder_facts(eodkit_ctx *ctx, ek_record *r, const ek_dataset *ds)
 {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int rc = EODKIT_OK;
-
-    if (d == NULL) {
-        return ek_error(ctx, EODKIT_ERR_IO, "%s: cannot list the folder", dir);
-    }
-    while (rc == EODKIT_OK && (e = readdir(d)) != NULL) {
-        struct stat st;
-        char *path;
-
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-            continue;
-        }
-        path = ek_path_join(ctx, dir, e->d_name);
-        if (path == NULL) {
-            rc = EODKIT_ERR_NOMEM;
-        } else if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-            rc = tree_bytes(ctx, path, total);
-        } else if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-            *total += (long long)st.st_size;
-        }
-        free(path);
-    }
-    closedir(d);
-    return rc;
-}
-
-/* Set the facts of the folder ABS itself: url, volume, provenance, and its
-   path among the details. */
-static int folder_facts(eodkit_ctx *ctx, ek_record *r, const char *abs)
-{
+    const char *abs = ds->path;
     json_t *detail = NULL;
     char *text = NULL;
     char volume[40];
-    long long bytes = 0;
     int rc;
 
-    rc = tree_bytes(ctx, abs, &bytes);
-    if (rc != EODKIT_OK) {
-        return rc;
-    }
-    ek_format_real((double)bytes / 1e6, volume, sizeof volume);
+    ek_format_real((double)ds->bytes / 1e6, volume, sizeof volume);
     rc = ek_record_set(ctx, r, EK_F_VOLUME, volume);
     text = ek_asprintf(ctx, "file://%s", abs);
     if (rc == EODKIT_OK) {
@@ -120,7 +80,6 @@ static int guess_continent(eodkit_ctx *ctx, ek_import *imp, ek_record *r,
     }
     lon = (b[0] + b[2]) / 2;
     lat = (b[1] + b[3]) / 2;
-    GDALAllRegister(); /* idempotent; register may be the first to read GDAL data */
     rc = ek_regions_open(ctx, path, NULL, "catalog register", &layer);
     if (rc != EODKIT_OK) {
         return rc;
@@ -159,7 +118,7 @@ int eodkit_catalog_register(eodkit_ctx *ctx, eodkit_catalog *cat, const char *da
     char abs[PATH_MAX];
     char *path = NULL;
     json_t *c = NULL;
-    json_error_t err;
+    eodkit_dataset *ds = NULL;
     ek_record r = {0};
     ek_import imp;
     int rc;
@@ -168,36 +127,33 @@ int eodkit_catalog_register(eodkit_ctx *ctx, eodkit_catalog *cat, const char *da
     if (realpath(dataset, abs) == NULL || !ek_fs_is_dir(abs)) {
         return ek_error(ctx, EODKIT_ERR_IO, "%s: no such dataset folder", dataset);
     }
+    /* collection.json alone first: a STAC collection that eodkit did not
+       build (and so has no stats.json) is named as such, not as a broken
+       dataset. */
+    c = ek_dataset_load_json(ctx, abs, "collection.json");
+    if (c == NULL) {
+        return eodkit_ctx_status(ctx);
+    }
     path = ek_path_join(ctx, abs, "collection.json");
     if (path == NULL) {
-        return EODKIT_ERR_NOMEM;
-    }
-    if (!ek_fs_is_file(path)) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                      "%s: not an eodkit dataset (no collection.json): build one with "
-                      "'eodkit build'",
-                      dataset);
-        goto out;
-    }
-    c = json_load_file(path, 0, &err);
-    if (c == NULL) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s:%d:%d: %s", path, err.line, err.column,
-                      err.text);
-        goto out;
-    }
-    if (!json_is_object(json_object_get(c, "eodkit:splits"))) {
+        rc = EODKIT_ERR_NOMEM;
+    } else if (!json_is_object(json_object_get(c, "eodkit:splits"))) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT,
                       "%s: not written by 'eodkit build' (no \"eodkit:splits\"): use "
                       "'eodkit catalog import' for other STAC collections",
                       path);
-        goto out;
+    } else {
+        rc = eodkit_dataset_open(ctx, abs, &ds);
     }
-    rc = ek_stac_to_record(ctx, c, &r);
-    if (rc == EODKIT_ERR_INPUT) {
-        ek_error_where(ctx, "%s", path);
+    json_decref(c);
+    if (rc == EODKIT_OK) {
+        rc = ek_stac_to_record(ctx, ds->collection, &r);
+        if (rc == EODKIT_ERR_INPUT) {
+            ek_error_where(ctx, "%s", path);
+        }
     }
     if (rc == EODKIT_OK) {
-        rc = folder_facts(ctx, &r, abs);
+        rc = folder_facts(ctx, &r, ds);
     }
     if (rc != EODKIT_OK) {
         goto out;
@@ -213,7 +169,7 @@ int eodkit_catalog_register(eodkit_ctx *ctx, eodkit_catalog *cat, const char *da
     rc = ek_import_end(ctx, &imp, rc, report);
 out:
     ek_record_clear(&r);
-    json_decref(c);
+    eodkit_dataset_close(ds);
     free(path);
     return rc;
 }

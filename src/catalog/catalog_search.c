@@ -205,17 +205,17 @@ static int prepare(eodkit_ctx *ctx, eodkit_catalog *cat, const char *prefix,
     return rc;
 }
 
-/* The datasets matching Q: *PKS (free with free()), *N of them after limit
-   and offset, *TOTAL before. Bad sort keys are EODKIT_ERR_USAGE. */
+/* The datasets matching Q, whose WHERE clause (build_where) is W: *PKS
+   (free with free()), *N of them after limit and offset, *TOTAL before.
+   Bad sort keys are EODKIT_ERR_USAGE. */
 static int search_run(eodkit_ctx *ctx, eodkit_catalog *cat,
-                      const eodkit_catalog_query *q, long long **pks, size_t *n,
-                      long long *total)
+                      const eodkit_catalog_query *q, const where *w, long long **pks,
+                      size_t *n, long long *total)
 {
     const struct sort_key *key = &sort_keys[0];
     sqlite3_stmt *st = NULL;
     char suffix[256];
     size_t cap = 0;
-    where w;
     int rc, step = SQLITE_DONE;
 
     *pks = NULL;
@@ -232,10 +232,7 @@ static int search_run(eodkit_ctx *ctx, eodkit_catalog *cat,
                 q->sort);
         }
     }
-    rc = build_where(ctx, q, &w);
-    if (rc == EODKIT_OK) {
-        rc = prepare(ctx, cat, "SELECT count(*) FROM dataset d WHERE ", &w, "", &st);
-    }
+    rc = prepare(ctx, cat, "SELECT count(*) FROM dataset d WHERE ", w, "", &st);
     if (rc == EODKIT_OK && sqlite3_step(st) == SQLITE_ROW) {
         *total = sqlite3_column_int64(st, 0);
     } else if (rc == EODKIT_OK) {
@@ -249,11 +246,11 @@ static int search_run(eodkit_ctx *ctx, eodkit_catalog *cat,
              " LIMIT ? OFFSET ?",
              key->expr, key->expr, q->descending ? "DESC" : "ASC");
     if (rc == EODKIT_OK) {
-        rc = prepare(ctx, cat, "SELECT d.pk FROM dataset d WHERE ", &w, suffix, &st);
+        rc = prepare(ctx, cat, "SELECT d.pk FROM dataset d WHERE ", w, suffix, &st);
     }
     if (rc == EODKIT_OK) {
-        sqlite3_bind_int64(st, w.n + 1, q->limit > 0 ? (sqlite3_int64)q->limit : -1);
-        sqlite3_bind_int64(st, w.n + 2, (sqlite3_int64)q->offset);
+        sqlite3_bind_int64(st, w->n + 1, q->limit > 0 ? (sqlite3_int64)q->limit : -1);
+        sqlite3_bind_int64(st, w->n + 2, (sqlite3_int64)q->offset);
     }
     while (rc == EODKIT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
         rc = ek_grow(ctx, (void **)pks, &cap, *n + 1, sizeof **pks);
@@ -265,7 +262,6 @@ static int search_run(eodkit_ctx *ctx, eodkit_catalog *cat,
         rc = ek_catalog_sql_error(ctx, cat, "searching");
     }
     sqlite3_finalize(st);
-    free_where(&w);
     if (rc != EODKIT_OK) {
         free(*pks);
         *pks = NULL;
@@ -274,27 +270,27 @@ static int search_run(eodkit_ctx *ctx, eodkit_catalog *cat,
     return rc;
 }
 
-/* Counts of each value of the list fields among the datasets matching Q. */
-static int facets(eodkit_ctx *ctx, eodkit_catalog *cat, const eodkit_catalog_query *q,
-                  json_t *out)
+/* Counts of each value of the list fields among the datasets matching the
+   WHERE clause W, one member of OUT per field. */
+static int facets(eodkit_ctx *ctx, eodkit_catalog *cat, const where *w, json_t *out)
 {
-    static const int fields[] = {EK_F_TASK, EK_F_PLATFORM, EK_F_MODALITY,
-                                 EK_F_CONTINENT};
-    size_t i;
-    where w;
-    int rc = build_where(ctx, q, &w);
+    int f, rc = EODKIT_OK;
 
-    for (i = 0; rc == EODKIT_OK && i < sizeof fields / sizeof fields[0]; i++) {
+    for (f = 0; rc == EODKIT_OK && f < EK_NFIELDS; f++) {
         sqlite3_stmt *st = NULL;
         char prefix[160];
-        json_t *list = json_array();
+        json_t *list;
         int step = SQLITE_DONE;
 
+        if (ek_fields[f].kind != EK_KIND_LIST) {
+            continue;
+        }
+        list = json_array();
         snprintf(prefix, sizeof prefix,
                  "SELECT v.value, count(*) FROM dataset_%s v WHERE v.dataset IN"
                  " (SELECT d.pk FROM dataset d WHERE ",
-                 ek_fields[fields[i]].name);
-        rc = prepare(ctx, cat, prefix, &w,
+                 ek_fields[f].name);
+        rc = prepare(ctx, cat, prefix, w,
                      ") GROUP BY v.value ORDER BY count(*) DESC, v.value", &st);
         while (rc == EODKIT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
             json_array_append_new(list,
@@ -305,9 +301,8 @@ static int facets(eodkit_ctx *ctx, eodkit_catalog *cat, const eodkit_catalog_que
             rc = ek_catalog_sql_error(ctx, cat, "counting facets");
         }
         sqlite3_finalize(st);
-        json_object_set_new(out, ek_fields[fields[i]].name, list);
+        json_object_set_new(out, ek_fields[f].name, list);
     }
-    free_where(&w);
     return rc;
 }
 
@@ -338,10 +333,14 @@ int ek_search_json(eodkit_ctx *ctx, eodkit_catalog *cat, const eodkit_catalog_qu
     size_t n = 0, i;
     ek_record r = {0};
     json_t *root = NULL, *list = json_array(), *facet = json_object();
+    where w;
     int rc;
 
     *out = NULL;
-    rc = search_run(ctx, cat, q, &pks, &n, &total);
+    rc = build_where(ctx, q, &w);
+    if (rc == EODKIT_OK) {
+        rc = search_run(ctx, cat, q, &w, &pks, &n, &total);
+    }
     for (i = 0; rc == EODKIT_OK && i < n; i++) {
         rc = ek_catalog_load(ctx, cat, pks[i], &r);
         if (rc == EODKIT_OK && json_array_append_new(list, ek_dataset_json(&r)) != 0) {
@@ -349,7 +348,7 @@ int ek_search_json(eodkit_ctx *ctx, eodkit_catalog *cat, const eodkit_catalog_qu
         }
     }
     if (rc == EODKIT_OK) {
-        rc = facets(ctx, cat, q, facet);
+        rc = facets(ctx, cat, &w, facet);
     }
     if (rc == EODKIT_OK) {
         root = json_pack("{s:I, s:I, s:O, s:O}", "total", (json_int_t)total, "offset",
@@ -357,6 +356,7 @@ int ek_search_json(eodkit_ctx *ctx, eodkit_catalog *cat, const eodkit_catalog_qu
         rc =
             root == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
     }
+    free_where(&w);
     ek_record_clear(&r);
     json_decref(list);
     json_decref(facet);
@@ -429,6 +429,7 @@ int eodkit_catalog_search(eodkit_ctx *ctx, eodkit_catalog *cat,
     ek_record r = {0};
     ek_strbuf b;
     json_t *j = NULL;
+    where w;
     int rc;
 
     *out = NULL;
@@ -442,7 +443,11 @@ int eodkit_catalog_search(eodkit_ctx *ctx, eodkit_catalog *cat,
         json_decref(j);
         return rc;
     }
-    rc = search_run(ctx, cat, q, &pks, &n, &total);
+    rc = build_where(ctx, q, &w);
+    if (rc == EODKIT_OK) {
+        rc = search_run(ctx, cat, q, &w, &pks, &n, &total);
+    }
+    free_where(&w);
     ek_strbuf_init(&b, ctx);
     if (format == EODKIT_FORMAT_CSV) {
         ek_csv_header(&b);

@@ -61,6 +61,7 @@ static int by_field(ek_by by)
     return fields[by];
 }
 
+/* Release what S holds and zero it (a zeroed S is fine). */
 static void stats_free(stats *s)
 {
     size_t i;
@@ -71,6 +72,7 @@ static void stats_free(stats *s)
         free(s->groups[i].volumes);
     }
     free(s->groups);
+    memset(s, 0, sizeof *s);
 }
 
 /* The group of VALUE (ignoring case), added when new. */
@@ -182,7 +184,8 @@ static double median(const double *v, size_t n)
     return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* Gather the statistics of CAT grouped BY into S. */
+/* Gather the statistics of CAT grouped BY into S (release with stats_free;
+   zeroed on failure). */
 static int compute(eodkit_ctx *ctx, eodkit_catalog *cat, ek_by by, stats *s)
 {
     long long *pks = NULL;
@@ -471,7 +474,7 @@ static int growth_chart(eodkit_ctx *ctx, const stats *s, int volume, ek_strbuf *
         ek_svg_lines(b,
                      volume ? "Dataset volume per year (GB, log scale)"
                             : "Dataset size per year (pixels, log scale)",
-                     volume ? " GB" : " px", v, n, series, 2, 1);
+                     volume ? " GB" : " px", v, n, series, 2);
     }
     free(v);
     return EODKIT_OK;
@@ -493,39 +496,58 @@ static int fair_chart(const stats *s, ek_strbuf *b)
     return EODKIT_OK;
 }
 
-int ek_stats_chart(eodkit_ctx *ctx, eodkit_catalog *cat, ek_by by, const char *name,
-                   char **svg)
+static const char *const chart_names[EK_NCHARTS] = {"groups", "growth-size",
+                                                    "growth-volume", "fair"};
+
+int ek_chart_parse(eodkit_ctx *ctx, const char *name, ek_chart *out)
 {
-    int growth = strncmp(name, "growth-", 7) == 0;
+    ek_strbuf choices;
+    int i, rc;
+
+    for (i = 0; i < EK_NCHARTS; i++) {
+        if (strcmp(name, chart_names[i]) == 0) {
+            *out = (ek_chart)i;
+            return EODKIT_OK;
+        }
+    }
+    ek_strbuf_init(&choices, ctx);
+    for (i = 0; i < EK_NCHARTS; i++) {
+        ek_strbuf_printf(&choices, "%s%s", i > 0 ? ", " : "", chart_names[i]);
+    }
+    rc =
+        choices.status != EODKIT_OK
+            ? choices.status
+            : ek_error(ctx, EODKIT_ERR_USAGE, "no chart '%s' (%s)", name, choices.data);
+    ek_strbuf_free(&choices);
+    return rc;
+}
+
+/* Nonzero for the charts drawn from the statistics grouped by year. */
+static int per_year(ek_chart chart)
+{
+    return chart == EK_CHART_GROWTH_SIZE || chart == EK_CHART_GROWTH_VOLUME;
+}
+
+/* CHART drawn from S (grouped by year for the growth charts) as an SVG
+   document in *SVG (newly allocated). */
+static int render_chart(eodkit_ctx *ctx, const stats *s, ek_chart chart, char **svg)
+{
     ek_strbuf b;
-    stats s;
     int rc;
 
-    *svg = NULL;
-    if (!growth && strcmp(name, "groups") != 0 && strcmp(name, "fair") != 0) {
-        return ek_error(ctx, EODKIT_ERR_USAGE,
-                        "no chart '%s' (groups, growth-size, growth-volume, fair)",
-                        name);
-    }
-    if (growth && strcmp(name, "growth-size") != 0 &&
-        strcmp(name, "growth-volume") != 0) {
-        return ek_error(ctx, EODKIT_ERR_USAGE,
-                        "no chart '%s' (groups, growth-size, growth-volume, fair)",
-                        name);
-    }
-    rc = compute(ctx, cat, growth ? EK_BY_YEAR : by, &s);
-    if (rc != EODKIT_OK) {
-        return rc;
-    }
     ek_strbuf_init(&b, ctx);
-    if (growth) {
-        rc = growth_chart(ctx, &s, strcmp(name, "growth-volume") == 0, &b);
-    } else if (strcmp(name, "fair") == 0) {
-        rc = fair_chart(&s, &b);
-    } else {
-        rc = groups_chart(ctx, &s, &b);
+    switch (chart) {
+    case EK_CHART_GROUPS:
+        rc = groups_chart(ctx, s, &b);
+        break;
+    case EK_CHART_GROWTH_SIZE:
+    case EK_CHART_GROWTH_VOLUME:
+        rc = growth_chart(ctx, s, chart == EK_CHART_GROWTH_VOLUME, &b);
+        break;
+    default: /* EK_CHART_FAIR */
+        rc = fair_chart(s, &b);
+        break;
     }
-    stats_free(&s);
     if (rc != EODKIT_OK) {
         ek_strbuf_free(&b);
         return rc;
@@ -533,24 +555,50 @@ int ek_stats_chart(eodkit_ctx *ctx, eodkit_catalog *cat, ek_by by, const char *n
     return ek_strbuf_detach(&b, svg);
 }
 
+int ek_stats_chart(eodkit_ctx *ctx, eodkit_catalog *cat, ek_by by, ek_chart chart,
+                   char **svg)
+{
+    stats s;
+    int rc;
+
+    *svg = NULL;
+    rc = compute(ctx, cat, per_year(chart) ? EK_BY_YEAR : by, &s);
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    rc = render_chart(ctx, &s, chart, svg);
+    stats_free(&s);
+    return rc;
+}
+
 int eodkit_catalog_charts(eodkit_ctx *ctx, eodkit_catalog *cat, const char *by,
                           const char *dir)
 {
-    static const char *const charts[] = {"groups", "growth-size", "growth-volume",
-                                         "fair"};
     ek_by b_by = EK_BY_YEAR;
-    size_t i;
-    int rc;
+    stats grouped = {0}, years = {0};
+    const stats *yearly = &grouped;
+    int i, rc;
 
     rc = ek_by_parse(ctx, by, &b_by);
     if (rc == EODKIT_OK) {
         rc = ek_fs_mkdirs(ctx, dir);
     }
-    for (i = 0; rc == EODKIT_OK && i < sizeof charts / sizeof charts[0]; i++) {
+    /* One scan per grouping: by BY, and by year for the growth charts. */
+    if (rc == EODKIT_OK) {
+        rc = compute(ctx, cat, b_by, &grouped);
+    }
+    if (rc == EODKIT_OK && b_by != EK_BY_YEAR) {
+        rc = compute(ctx, cat, EK_BY_YEAR, &years);
+        yearly = &years;
+    }
+    for (i = 0; rc == EODKIT_OK && i < EK_NCHARTS; i++) {
         char *svg = NULL, *path = NULL, file[64];
 
-        snprintf(file, sizeof file, "%s.svg", i == 0 ? by : charts[i]);
-        rc = ek_stats_chart(ctx, cat, b_by, charts[i], &svg);
+        /* The groups chart is named after its grouping ("task.svg"). */
+        snprintf(file, sizeof file, "%s.svg",
+                 i == EK_CHART_GROUPS ? by : chart_names[i]);
+        rc = render_chart(ctx, per_year((ek_chart)i) ? yearly : &grouped, (ek_chart)i,
+                          &svg);
         if (rc == EODKIT_OK) {
             path = ek_path_join(ctx, dir, file);
             rc = path == NULL ? EODKIT_ERR_NOMEM
@@ -559,5 +607,7 @@ int eodkit_catalog_charts(eodkit_ctx *ctx, eodkit_catalog *cat, const char *by,
         free(svg);
         free(path);
     }
+    stats_free(&grouped);
+    stats_free(&years);
     return rc;
 }

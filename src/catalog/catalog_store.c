@@ -12,30 +12,6 @@
 static const char *const bbox_columns[4] = {"bbox_west", "bbox_south", "bbox_east",
                                             "bbox_north"};
 
-/* Number of the LIST field F among the LIST fields (0..3). */
-static int list_number(int f)
-{
-    switch (f) {
-    case EK_F_TASK:
-        return 0;
-    case EK_F_PLATFORM:
-        return 1;
-    case EK_F_MODALITY:
-        return 2;
-    default:
-        return 3; /* EK_F_CONTINENT */
-    }
-}
-
-/* The LIST field whose list number is K. */
-static int list_field(int k)
-{
-    static const int fields[4] = {EK_F_TASK, EK_F_PLATFORM, EK_F_MODALITY,
-                                  EK_F_CONTINENT};
-
-    return fields[k];
-}
-
 /* Append the dataset columns (every non-LIST field; a bbox is 4 columns),
    each followed by SUFFIX and separated by commas. */
 static void columns(ek_strbuf *b, const char *suffix)
@@ -114,14 +90,14 @@ static void statement_sql(ek_strbuf *b, ek_stmt_id id)
         if (id < EK_STMT_LIST_DEL) {
             ek_strbuf_printf(
                 b, "SELECT value FROM dataset_%s WHERE dataset = ?1 ORDER BY pos",
-                ek_fields[list_field(id - EK_STMT_LIST_GET)].name);
+                ek_fields[id - EK_STMT_LIST_GET].name);
         } else if (id < EK_STMT_LIST_ADD) {
             ek_strbuf_printf(b, "DELETE FROM dataset_%s WHERE dataset = ?1",
-                             ek_fields[list_field(id - EK_STMT_LIST_DEL)].name);
+                             ek_fields[id - EK_STMT_LIST_DEL].name);
         } else {
             ek_strbuf_printf(
                 b, "INSERT INTO dataset_%s (dataset, pos, value) VALUES (?1, ?2, ?3)",
-                ek_fields[list_field(id - EK_STMT_LIST_ADD)].name);
+                ek_fields[id - EK_STMT_LIST_ADD].name);
         }
         break;
     }
@@ -186,7 +162,7 @@ static int load_list(eodkit_ctx *ctx, eodkit_catalog *cat, ek_record *r, int f)
     ek_strbuf b;
     int rc, step;
 
-    rc = ek_catalog_stmt(ctx, cat, EK_STMT_LIST_GET + list_number(f), &st);
+    rc = ek_catalog_stmt(ctx, cat, EK_STMT_LIST_GET + f, &st);
     if (rc != EODKIT_OK) {
         return rc;
     }
@@ -320,9 +296,9 @@ static int save_list(eodkit_ctx *ctx, eodkit_catalog *cat, const ek_record *r, i
     sqlite3_stmt *st;
     char item[512];
     size_t i;
-    int rc, k = list_number(f);
+    int rc;
 
-    rc = ek_catalog_stmt(ctx, cat, EK_STMT_LIST_DEL + k, &st);
+    rc = ek_catalog_stmt(ctx, cat, EK_STMT_LIST_DEL + f, &st);
     if (rc != EODKIT_OK) {
         return rc;
     }
@@ -331,7 +307,7 @@ static int save_list(eodkit_ctx *ctx, eodkit_catalog *cat, const ek_record *r, i
         return ek_catalog_sql_error(ctx, cat, "writing a dataset");
     }
     for (i = 0; ek_record_list_item(r, f, i, item, sizeof item); i++) {
-        rc = ek_catalog_stmt(ctx, cat, EK_STMT_LIST_ADD + k, &st);
+        rc = ek_catalog_stmt(ctx, cat, EK_STMT_LIST_ADD + f, &st);
         if (rc != EODKIT_OK) {
             return rc;
         }

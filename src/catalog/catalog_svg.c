@@ -1,6 +1,6 @@
 /*
 ** Catalog: a small SVG chart writer for the statistics (horizontal grouped
-** bars, and lines over the years on a linear or log scale). Plain SVG 1.1
+** bars, and lines over the years on a log scale). Plain SVG 1.1
 ** with inline styles: it opens in a browser, an <img> tag or a document.
 */
 #include <math.h>
@@ -119,7 +119,7 @@ void ek_svg_bars(ek_strbuf *b, const char *title, const char *unit,
 }
 
 void ek_svg_lines(ek_strbuf *b, const char *title, const char *unit, const double *x,
-                  size_t n, const ek_series *series, size_t nseries, int log_y)
+                  size_t n, const ek_series *series, size_t nseries)
 {
     const int left = 70, right = 20, top = 52, bottom = 40, height = 372;
     const int plot_w = WIDTH - left - right, plot_h = height - top - bottom;
@@ -132,30 +132,28 @@ void ek_svg_lines(ek_strbuf *b, const char *title, const char *unit, const doubl
         for (i = 0; i < n; i++) {
             double v = series[s].values[i];
 
-            if (!isnan(v) && (!log_y || v > 0)) {
-                lo = fmin(lo, log_y ? log10(v) : v);
-                hi = fmax(hi, log_y ? log10(v) : v);
+            if (!isnan(v) && v > 0) {
+                lo = fmin(lo, log10(v));
+                hi = fmax(hi, log10(v));
             }
         }
     }
     if (!isfinite(lo)) {
         lo = 0, hi = 1;
     }
-    lo = log_y ? floor(lo) : fmin(0, lo);
-    step = log_y ? 1 : nice_step(hi > lo ? hi - lo : 1, 5);
-    hi = log_y ? fmax(ceil(hi), lo + 1)
-               : lo + ceil((hi > lo ? hi - lo : 1) / step) * step;
+    lo = floor(lo);
+    hi = fmax(ceil(hi), lo + 1);
     if (xmax <= xmin) {
         xmin -= 1, xmax += 1;
     }
     header(b, height, title);
     legend(b, series, nseries);
-    /* Horizontal grid: every power of ten (log) or round steps. */
-    for (t = lo; t <= hi + step / 2; t += step) {
+    /* Horizontal grid: every power of ten. */
+    for (t = lo; t <= hi + 0.5; t += 1) {
         double y = top + plot_h * (1 - (t - lo) / (hi - lo));
         char label[32];
 
-        ek_format_si(log_y ? pow(10, t) : t, label, sizeof label);
+        ek_format_si(pow(10, t), label, sizeof label);
         ek_strbuf_printf(
             b,
             "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>"
@@ -183,21 +181,20 @@ void ek_svg_lines(ek_strbuf *b, const char *title, const char *unit, const doubl
         for (i = 0; i < n; i++) {
             double v = series[s].values[i];
 
-            if (isnan(v) || (log_y && v <= 0)) {
+            if (isnan(v) || v <= 0) {
                 pen_down = 0;
                 continue;
             }
             ek_strbuf_printf(b, "%c%.1f %.1f", pen_down ? 'L' : 'M',
                              left + plot_w * (x[i] - xmin) / (xmax - xmin),
-                             top + plot_h *
-                                       (1 - ((log_y ? log10(v) : v) - lo) / (hi - lo)));
+                             top + plot_h * (1 - (log10(v) - lo) / (hi - lo)));
             pen_down = 1;
         }
         ek_strbuf_puts(b, "\"/>\n");
         for (i = 0; i < n; i++) {
             double v = series[s].values[i];
 
-            if (isnan(v) || (log_y && v <= 0)) {
+            if (isnan(v) || v <= 0) {
                 continue;
             }
             ek_strbuf_printf(
@@ -205,8 +202,8 @@ void ek_svg_lines(ek_strbuf *b, const char *title, const char *unit, const doubl
                 "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>%g: "
                 "%.4g%s</title></circle>\n",
                 left + plot_w * (x[i] - xmin) / (xmax - xmin),
-                top + plot_h * (1 - ((log_y ? log10(v) : v) - lo) / (hi - lo)),
-                colors[s % 4], x[i], v, unit);
+                top + plot_h * (1 - (log10(v) - lo) / (hi - lo)), colors[s % 4], x[i],
+                v, unit);
         }
     }
     ek_strbuf_puts(b, "</svg>\n");

@@ -101,8 +101,8 @@ void ek_record_clear(ek_record *r);
 /* Overwrite the fields of DST that SRC gives with SRC's values. */
 int ek_record_merge(eodkit_ctx *ctx, ek_record *dst, const ek_record *src);
 
-/* Nonzero when A and B hold the same values. */
-int ek_record_same(const ek_record *a, const ek_record *b);
+/* Nonzero when ek_record_merge of SRC into DST would change a value of DST. */
+int ek_record_changes(const ek_record *dst, const ek_record *src);
 
 /* Store field F of R as a number in *V; return 0 when unknown. */
 int ek_record_number(const ek_record *r, int f, double *v);
@@ -133,10 +133,12 @@ typedef enum ek_stmt_id {
     EK_STMT_ALL,
     EK_STMT_SEEN_ADD,
     EK_STMT_SEEN_GET,
-    EK_STMT_LIST_GET, /* + list number: one per LIST field, in field order */
-    EK_STMT_LIST_DEL = EK_STMT_LIST_GET + 4,
-    EK_STMT_LIST_ADD = EK_STMT_LIST_DEL + 4,
-    EK_STMT_COUNT = EK_STMT_LIST_ADD + 4
+    /* + field index: the statements of LIST fields (the other slots of
+       these ranges stay unused) */
+    EK_STMT_LIST_GET,
+    EK_STMT_LIST_DEL = EK_STMT_LIST_GET + EK_NFIELDS,
+    EK_STMT_LIST_ADD = EK_STMT_LIST_DEL + EK_NFIELDS,
+    EK_STMT_COUNT = EK_STMT_LIST_ADD + EK_NFIELDS
 } ek_stmt_id;
 
 struct eodkit_catalog {
@@ -262,9 +264,22 @@ int ek_by_parse(eodkit_ctx *ctx, const char *by, ek_by *out /* OUT */);
 int ek_stats_json(eodkit_ctx *ctx, eodkit_catalog *cat, ek_by by,
                   json_t **out /* OUT */);
 
-/* The chart NAME ("groups", "growth-size", "growth-volume", "fair") of the
-   statistics grouped BY as an SVG document in *SVG (newly allocated). */
-int ek_stats_chart(eodkit_ctx *ctx, eodkit_catalog *cat, ek_by by, const char *name,
+/* The charts of the statistics, in the order `catalog charts` writes them. */
+typedef enum ek_chart {
+    EK_CHART_GROUPS,        /* "groups": shares per group */
+    EK_CHART_GROWTH_SIZE,   /* "growth-size": size per year */
+    EK_CHART_GROWTH_VOLUME, /* "growth-volume": volume per year */
+    EK_CHART_FAIR,          /* "fair": FAIR completeness per field */
+    EK_NCHARTS
+} ek_chart;
+
+/* Parse chart name NAME ("groups", ...) into *OUT; bad input
+   (EODKIT_ERR_USAGE) names the choices. */
+int ek_chart_parse(eodkit_ctx *ctx, const char *name, ek_chart *out /* OUT */);
+
+/* CHART of the statistics grouped BY (the growth charts are always per
+   year) as an SVG document in *SVG (newly allocated). */
+int ek_stats_chart(eodkit_ctx *ctx, eodkit_catalog *cat, ek_by by, ek_chart chart,
                    char **svg /* OUT */);
 
 /* The FAIR fields and whether R fills each: MISSING gets the names of the
@@ -280,12 +295,12 @@ typedef struct ek_series {
 } ek_series;
 
 /* Append an SVG bar chart (grouped bars, one group per label, values in
-   UNIT) / a line chart over X (log-scale y when LOG_Y) to B. */
+   UNIT) / a line chart over X (log-scale y; values <= 0 are left out) to B. */
 void ek_svg_bars(ek_strbuf *b, const char *title, const char *unit,
                  const char *const *labels, size_t n, const ek_series *series,
                  size_t nseries);
 void ek_svg_lines(ek_strbuf *b, const char *title, const char *unit, const double *x,
-                  size_t n, const ek_series *series, size_t nseries, int log_y);
+                  size_t n, const ek_series *series, size_t nseries);
 
 /* ---- map (catalog_map.c) ---- */
 

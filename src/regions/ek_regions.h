@@ -44,6 +44,7 @@ const char *ek_regions_default(void);
 ** Load the polygons of the first layer of PATH. FIELD names the region
 ** field (NULL: "continent"/"CONTINENT"); a missing FIELD is an error naming
 ** the nearest field. WHERE says who asked for the layer (for messages).
+** Registers GDAL's drivers (GDALAllRegister) if no caller has yet.
 */
 int ek_regions_open(eodkit_ctx *ctx, const char *path, const char *field,
                     const char *where, ek_regions **regions /* OUT */);

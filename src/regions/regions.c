@@ -242,6 +242,7 @@ int ek_regions_open(eodkit_ctx *ctx, const char *path, const char *field,
         return ek_error(ctx, EODKIT_ERR_INPUT, "%s: no such region layer (%s)", path,
                         where);
     }
+    GDALAllRegister(); /* idempotent; the caller may be the first to read GDAL data */
     ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
     if (ds == NULL || GDALDatasetGetLayerCount(ds) == 0) {
         rc = ek_error_gdal(ctx, "%s: GDAL cannot read it as a region layer (%s)", path,

@@ -213,12 +213,11 @@ static void api_chart(eodkit_ctx *ctx, eodkit_catalog *cat, const char *file,
                       const ek_params *p, ek_reply *reply)
 {
     static const char *const names[] = {"by", NULL};
-    static const char *const charts[] = {"groups", "growth-size", "growth-volume",
-                                         "fair", NULL};
     char name[32];
     size_t n = strlen(file);
-    int k;
+    ek_chart chart;
     ek_by by;
+    int rc;
 
     if (n < 5 || n - 4 >= sizeof name || strcmp(file + n - 4, ".svg") != 0) {
         fail(reply, 404, "no such chart");
@@ -226,16 +225,19 @@ static void api_chart(eodkit_ctx *ctx, eodkit_catalog *cat, const char *file,
     }
     memcpy(name, file, n - 4);
     name[n - 4] = '\0';
-    for (k = 0; charts[k] != NULL && strcmp(charts[k], name) != 0; k++) {
+    rc = ek_chart_parse(ctx, name, &chart);
+    if (rc == EODKIT_ERR_USAGE) {
+        fail(reply, 404, "%s", eodkit_ctx_message(ctx));
+        return;
     }
-    if (charts[k] == NULL) {
-        fail(reply, 404, "no such chart (groups, growth-size, growth-volume, fair)");
+    if (rc != EODKIT_OK) {
+        fail_ctx(reply, ctx);
         return;
     }
     if (check_names(p, names, reply) != 0 || param_by(ctx, p, &by, reply) != 0) {
         return;
     }
-    if (ek_stats_chart(ctx, cat, by, name, &reply->body) != EODKIT_OK) {
+    if (ek_stats_chart(ctx, cat, by, chart, &reply->body) != EODKIT_OK) {
         fail_ctx(reply, ctx);
         return;
     }
