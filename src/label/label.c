@@ -109,36 +109,13 @@ static int field_error(eodkit_ctx *ctx, const ek_recipe *r, OGRLayerH layer,
                        const char *path)
 {
     const ek_labels_recipe *lr = &r->labels;
-    OGRFeatureDefnH defn = OGR_L_GetLayerDefn(layer);
-    int i, n = OGR_FD_GetFieldCount(defn);
-    const char **names = calloc((size_t)n + 1, sizeof *names);
-    char list[512] = "";
-    size_t used = 0;
-    const char *near;
-    char where[512];
+    char where[512], hint[512];
 
-    for (i = 0; i < n; i++) {
-        names[i] = OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, i));
-        if (used < sizeof list) {
-            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
-                                     i ? ", " : "", names[i]);
-        }
-    }
-    near = names == NULL ? NULL : ek_nearest_word(lr->attribute, names, (size_t)n);
+    ek_field_hint(OGR_L_GetLayerDefn(layer), lr->attribute, hint, sizeof hint);
     ek_recipe_where(r, lr->attribute_mark, where, sizeof where);
-    if (near != NULL) {
-        ek_error(ctx, EODKIT_ERR_INPUT,
-                 "%s: layer '%s' has no attribute '%s' (did you mean '%s'?) (%s: "
-                 "labels.attribute)",
-                 path, OGR_L_GetName(layer), lr->attribute, near, where);
-    } else {
-        ek_error(
-            ctx, EODKIT_ERR_INPUT,
-            "%s: layer '%s' has no attribute '%s'; it has: %s (%s: labels.attribute)",
-            path, OGR_L_GetName(layer), lr->attribute, list, where);
-    }
-    free(names);
-    return EODKIT_ERR_INPUT;
+    return ek_error(ctx, EODKIT_ERR_INPUT,
+                    "%s: layer '%s' has no attribute '%s'%s (%s: labels.attribute)",
+                    path, OGR_L_GetName(layer), lr->attribute, hint, where);
 }
 
 /* How features become class ids (the ek_feature_fn of vector labels). */

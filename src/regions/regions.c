@@ -14,6 +14,7 @@
 
 #include "core/ek_fs.h"
 #include "ek_regions.h"
+#include "label/ek_label.h"
 
 #define ISO_CODES "/usr/share/iso-codes/json/iso_3166-1.json"
 
@@ -113,31 +114,12 @@ static char *alpha3(eodkit_ctx *ctx, json_t *table, const char *a2)
 static int missing_field(eodkit_ctx *ctx, const char *path, const char *where,
                          OGRFeatureDefnH defn, const char *field)
 {
-    int i, n = OGR_FD_GetFieldCount(defn);
-    const char **names = calloc((size_t)n + 1, sizeof *names);
-    const char *near;
-    char list[512] = "";
-    size_t used = 0;
+    char hint[512];
 
-    for (i = 0; i < n && names != NULL; i++) {
-        names[i] = OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, i));
-        if (used < sizeof list) {
-            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
-                                     i ? ", " : "", names[i]);
-        }
-    }
-    near = names != NULL ? ek_nearest_word(field, names, (size_t)n) : NULL;
-    if (near != NULL) {
-        ek_error(ctx, EODKIT_ERR_INPUT,
-                 "%s: the region layer has no field '%s' (did you mean '%s'?) (%s)",
-                 path, field, near, where);
-    } else {
-        ek_error(ctx, EODKIT_ERR_INPUT,
-                 "%s: the region layer has no field '%s'; it has: %s (%s)", path, field,
-                 list, where);
-    }
-    free(names);
-    return EODKIT_ERR_INPUT;
+    ek_field_hint(defn, field, hint, sizeof hint);
+    return ek_error(ctx, EODKIT_ERR_INPUT,
+                    "%s: the region layer has no field '%s'%s (%s)", path, field, hint,
+                    where);
 }
 
 typedef struct fields {
