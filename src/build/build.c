@@ -29,19 +29,9 @@ static char *summary_json(const ek_build *b, const ek_run *run, const char *wher
                           const char *part, json_t *findings, double seconds,
                           int threads)
 {
-    json_t *o = json_object(), *splits = json_object(), *rejected = json_object();
-    size_t s;
-    int k;
+    json_t *o = json_object(), *rejected = ek_run_rejected_json(run);
     char *text;
 
-    for (s = 0; s < b->split->nsplits; s++) {
-        json_object_set_new(splits, b->recipe->split.names[s],
-                            json_integer(ek_shards_count(run->shards, (int)s)));
-    }
-    for (k = 1; k < EK_REJECT_COUNT; k++) {
-        json_object_set_new(rejected, ek_reject_names[k],
-                            json_integer((json_int_t)run->rejected[k]));
-    }
     json_object_set_new(rejected, "guard",
                         json_integer((json_int_t)b->split->guard_dropped));
     json_object_set_new(o, "dataset", json_string(where));
@@ -52,7 +42,7 @@ static char *summary_json(const ek_build *b, const ek_run *run, const char *wher
                                       (json_int_t)run->end_unit));
     }
     json_object_set_new(o, "chips", json_integer((json_int_t)run->kept));
-    json_object_set_new(o, "splits", splits);
+    json_object_set_new(o, "splits", ek_run_splits_json(b, run));
     json_object_set_new(
         o, "candidates",
         json_integer(ek_run_candidates(b->plan, run->first_unit, run->end_unit)));

@@ -176,6 +176,11 @@ void ek_run_part_units(const ek_plan *p, int i, int n, size_t *first, size_t *en
    given), the process kills itself with SIGKILL. */
 void ek_crash_point(const char *point, long n);
 
+/* RUN's chips per split ({name: chips}) and rejected chips per reason
+   ({reason: chips}, guard bands left out), for the summary and checkpoints. */
+json_t *ek_run_splits_json(const ek_build *b, const ek_run *run);
+json_t *ek_run_rejected_json(const ek_run *run);
+
 /* ---- merge.c ---- */
 
 /*

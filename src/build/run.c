@@ -102,32 +102,47 @@ void ek_run_part_units(const ek_plan *p, int i, int n, size_t *first, size_t *en
 
 /* ---- the checkpoint ---- */
 
+json_t *ek_run_splits_json(const ek_build *b, const ek_run *run)
+{
+    json_t *o = json_object();
+    size_t s;
+
+    for (s = 0; s < b->split->nsplits; s++) {
+        json_object_set_new(o, b->recipe->split.names[s],
+                            json_integer(ek_shards_count(run->shards, (int)s)));
+    }
+    return o;
+}
+
+json_t *ek_run_rejected_json(const ek_run *run)
+{
+    json_t *o = json_object();
+    int k;
+
+    for (k = 1; k < EK_REJECT_COUNT; k++) {
+        json_object_set_new(o, ek_reject_names[k],
+                            json_integer((json_int_t)run->rejected[k]));
+    }
+    return o;
+}
+
 /* Record how far RUN got (journal at JOURNAL_BYTES; COMPLETE when every
    unit is written and the shards are closed): written aside, then renamed
    over the old one, so a checkpoint is always whole. */
 static int save_checkpoint(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
                            int64_t journal_bytes, int complete, const char *path)
 {
-    json_t *o = json_object(), *rows = json_object(), *rejected = json_object();
+    json_t *o = json_object();
     char *tmp = ek_asprintf(ctx, "%s.new", path);
-    size_t s;
-    int k, rc = EODKIT_OK;
+    int rc = EODKIT_OK;
 
-    for (s = 0; s < b->split->nsplits; s++) {
-        json_object_set_new(rows, b->recipe->split.names[s],
-                            json_integer(ek_shards_count(run->shards, (int)s)));
-    }
-    for (k = 1; k < EK_REJECT_COUNT; k++) {
-        json_object_set_new(rejected, ek_reject_names[k],
-                            json_integer((json_int_t)run->rejected[k]));
-    }
     json_object_set_new(o, "fingerprint", json_string(run->fingerprint));
     json_object_set_new(o, "first_unit", json_integer((json_int_t)run->first_unit));
     json_object_set_new(o, "end_unit", json_integer((json_int_t)run->end_unit));
     json_object_set_new(o, "next_unit", json_integer((json_int_t)run->next_unit));
     json_object_set_new(o, "kept", json_integer((json_int_t)run->kept));
-    json_object_set_new(o, "rejected", rejected);
-    json_object_set_new(o, "rows", rows);
+    json_object_set_new(o, "rejected", ek_run_rejected_json(run));
+    json_object_set_new(o, "rows", ek_run_splits_json(b, run));
     json_object_set_new(o, "journal_bytes", json_integer(journal_bytes));
     json_object_set_new(o, "complete", json_boolean(complete));
     if (tmp == NULL) {
@@ -259,7 +274,7 @@ static int commit_unit(void *state, eodkit_ctx *ctx, size_t u, void *result)
             continue;
         }
         rc = commit_chip(ctx, c, res, k);
-        run->kept++;
+        run->kept += rc == EODKIT_OK;
     }
     ek_crash_point("unit", (long)u);
     if (rc == EODKIT_OK) {
