@@ -15,19 +15,17 @@
 #include "ek_build.h"
 
 /* Buffers for modality M over the largest unit window (PLANE pixels) and up
-   to UNIT_CHIPS chips. */
+   to UNIT_CHIPS chips; one acquisition's (acq*) only with time, the source
+   acquisition of each pixel (origin) only for a mosaic. */
 static int init_modality(eodkit_ctx *ctx, const ek_modality *m, size_t plane,
                          size_t unit_chips, ek_modality_buffers *buf)
 {
     size_t bytes = plane * (size_t)m->nbands * (size_t)ek_dtype_size(m->dtype);
+    ek_time_mode mode = m->recipe->time.mode;
 
     buf->data = ek_calloc(ctx, bytes, 1);
     buf->valid = ek_calloc(ctx, plane, 1);
     buf->cloud = ek_calloc(ctx, plane, 1);
-    buf->origin = ek_calloc(ctx, plane, sizeof *buf->origin);
-    buf->acq = ek_calloc(ctx, bytes, 1);
-    buf->acq_valid = ek_calloc(ctx, plane, 1);
-    buf->acq_cloud = ek_calloc(ctx, plane, 1);
     buf->part_valid = ek_calloc(ctx, plane, 1);
     buf->raw = ek_calloc(ctx, plane, sizeof(double));
     buf->steps_done = ek_calloc(ctx, unit_chips, sizeof *buf->steps_done);
@@ -36,11 +34,24 @@ static int init_modality(eodkit_ctx *ctx, const ek_modality *m, size_t plane,
     buf->step_nodata = ek_calloc(ctx, unit_chips, sizeof *buf->step_nodata);
     buf->step_cloud = ek_calloc(ctx, unit_chips, sizeof *buf->step_cloud);
     if (buf->data == NULL || buf->valid == NULL || buf->cloud == NULL ||
-        buf->origin == NULL || buf->acq == NULL || buf->acq_valid == NULL ||
-        buf->acq_cloud == NULL || buf->part_valid == NULL || buf->raw == NULL ||
-        buf->steps_done == NULL || buf->step_times == NULL ||
-        buf->step_nodata == NULL || buf->step_cloud == NULL) {
+        buf->part_valid == NULL || buf->raw == NULL || buf->steps_done == NULL ||
+        buf->step_times == NULL || buf->step_nodata == NULL ||
+        buf->step_cloud == NULL) {
         return EODKIT_ERR_NOMEM;
+    }
+    if (mode != EK_TIME_NONE) {
+        buf->acq = ek_calloc(ctx, bytes, 1);
+        buf->acq_valid = ek_calloc(ctx, plane, 1);
+        buf->acq_cloud = ek_calloc(ctx, plane, 1);
+        if (buf->acq == NULL || buf->acq_valid == NULL || buf->acq_cloud == NULL) {
+            return EODKIT_ERR_NOMEM;
+        }
+    }
+    if (mode == EK_TIME_MOSAIC) {
+        buf->origin = ek_calloc(ctx, plane, sizeof *buf->origin);
+        if (buf->origin == NULL) {
+            return EODKIT_ERR_NOMEM;
+        }
     }
     return EODKIT_OK;
 }
@@ -346,31 +357,34 @@ static char *present_json(eodkit_ctx *ctx, const ek_plan *p, const int *present,
     return json;
 }
 
-/* Whether acquisition time T of modality M is used by chip K. */
-static int time_used(const ek_modality *m, const ek_modality_buffers *buf,
-                     const ek_unit_view *v, size_t k, const ek_window *cw, size_t t)
+/* USED[t] = 1 for each acquisition time T of time modality M that chip K
+   uses (USED holds m->ntimes zeros). */
+static void mark_used(const ek_modality *m, const ek_modality_buffers *buf,
+                      const ek_unit_view *v, size_t k, const ek_window *cw,
+                      uint8_t *used)
 {
+    size_t t;
     int x, y, s;
 
     if (m->recipe->time.mode == EK_TIME_STACK) {
         for (s = 0; s < m->steps; s++) {
-            if (buf->step_times[k * (size_t)m->steps + (size_t)s] == m->times[t]) {
-                return 1;
+            for (t = 0; t < m->ntimes; t++) {
+                used[t] |=
+                    buf->step_times[k * (size_t)m->steps + (size_t)s] == m->times[t];
             }
         }
-        return 0;
+        return;
     }
     for (y = 0; y < cw->h; y++) {
         for (x = 0; x < cw->w; x++) {
             size_t at = (size_t)(cw->y - v->window.y + y) * (size_t)v->window.w +
                         (size_t)(cw->x - v->window.x + x);
 
-            if (buf->origin[at] == t) {
-                return 1;
+            if (buf->origin[at] != 0xffff) {
+                used[buf->origin[at]] = 1;
             }
         }
     }
-    return 0;
 }
 
 /* The acquisition times each time modality used for chip K (JSON), the
@@ -405,10 +419,12 @@ static int chip_provenance(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
         if (timed) {
             ek_strbuf_printf(&times, "%s\"%s\": [", any_time ? ", " : "{",
                              mod->recipe->name);
-            for (t = 0; present[m] && t < mod->ntimes; t++) {
+            if (present[m]) {
+                mark_used(mod, &w->mods[m], v, k, &cw, used);
+            }
+            for (t = 0; t < mod->ntimes; t++) {
                 char iso[32];
 
-                used[t] = (uint8_t)time_used(mod, &w->mods[m], v, k, &cw, t);
                 if (used[t]) {
                     ek_time_format(mod->times[t], iso, sizeof iso);
                     ek_strbuf_printf(&times, "%s\"%s\"", first ? "" : ", ", iso);
