@@ -92,67 +92,25 @@ static json_t *real_or_null(int known, double v)
 
 static int load_inputs(audit *a)
 {
-    json_t *label, *splits, *value;
-    const char **names = NULL;
-    const char *key;
-    char *mark, *index;
-    size_t n = 0;
-    int rc;
+    ek_dataset *ds = NULL;
+    json_t *label;
+    int rc = ek_dataset_read(a->ctx, a->dir, a->opt.in_build, &ds);
 
-    if (!ek_fs_is_dir(a->dir)) {
-        return ek_error(a->ctx, EODKIT_ERR_INPUT, "%s: no such dataset folder", a->dir);
-    }
-    mark = ek_path_join(a->ctx, a->dir, ".eodkit-partial");
-    if (mark == NULL) {
-        return EODKIT_ERR_NOMEM;
-    }
-    rc = ek_fs_exists(mark) && !a->opt.in_build
-             ? ek_error(
-                   a->ctx, EODKIT_ERR_INPUT,
-                   "%s: an unfinished build, not a dataset (build again to finish it)",
-                   a->dir)
-             : EODKIT_OK;
-    free(mark);
     if (rc != EODKIT_OK) {
         return rc;
     }
-    a->collection = ek_dataset_load_json(a->ctx, a->dir, "collection.json");
-    a->stats = a->collection != NULL
-                   ? ek_dataset_load_json(a->ctx, a->dir, "stats.json")
-                   : NULL;
-    a->provenance = a->stats != NULL
-                        ? ek_dataset_load_json(a->ctx, a->dir, "provenance.json")
-                        : NULL;
+    a->collection = json_incref(ds->collection);
+    a->stats = json_incref(ds->stats);
+    eodkit_dataset_close(ds);
+    a->provenance = ek_dataset_load_json(a->ctx, a->dir, "provenance.json");
     if (a->provenance == NULL) {
         return eodkit_ctx_status(a->ctx);
-    }
-    if (!json_is_array(json_object_get(a->collection, "eodkit:modalities"))) {
-        return ek_error(
-            a->ctx, EODKIT_ERR_INPUT,
-            "%s/collection.json: a STAC collection, but not one eodkit wrote", a->dir);
     }
     label = json_object_get(a->collection, "eodkit:label");
     a->labels.task = json_string_value(json_object_get(label, "task"));
     a->labels.background = (int)json_integer_value(
         json_object_get(json_object_get(label, "background"), "id"));
-    splits = json_object_get(a->collection, "eodkit:splits");
-    names = ek_calloc(a->ctx, json_object_size(splits) + 1, sizeof *names);
-    index = ek_path_join(a->ctx, a->dir, "index.gpkg");
-    if (names == NULL || index == NULL) {
-        rc = EODKIT_ERR_NOMEM;
-    } else if (!ek_fs_is_file(index)) {
-        rc = ek_error(a->ctx, EODKIT_ERR_INPUT,
-                      "%s: not an eodkit dataset (no index.gpkg)", a->dir);
-    } else {
-        json_object_foreach(splits, key, value)
-        {
-            names[n++] = key;
-        }
-        rc = ek_audit_index_read(a->ctx, index, names, n, &a->labels, &a->ix);
-    }
-    free(names);
-    free(index);
-    return rc;
+    return ek_audit_index_read(a->ctx, a->dir, a->collection, &a->labels, &a->ix);
 }
 
 /* The grids of provenance.json and the grid of every chip. */

@@ -14,6 +14,7 @@
 #include <gdal.h>
 #include <ogr_api.h>
 
+#include "core/ek_fs.h"
 #include "ek_audit.h"
 
 /* GeoPackage records a last-change time; fixed, as the build writes it, so
@@ -369,18 +370,20 @@ static int open_chips(eodkit_ctx *ctx, const char *path, int update, GDALDataset
     return EODKIT_OK;
 }
 
-int ek_audit_index_read(eodkit_ctx *ctx, const char *path,
-                        const char *const *split_names, size_t nsplits,
-                        const ek_audit_labels *labels, ek_audit_index **out)
+/* ek_audit_index_read of index PATH, the splits of object SPLITS first. */
+static int read_chips(eodkit_ctx *ctx, const char *path, const json_t *splits,
+                      const ek_audit_labels *labels, ek_audit_index **out)
 {
     ek_audit_index *ix = ek_calloc(ctx, 1, sizeof *ix);
+    const char *name;
+    json_t *value;
     GDALDatasetH ds = NULL;
     OGRLayerH layer = NULL;
     OGRFeatureDefnH defn;
     OGRFeatureH f;
     OGRFieldType datetime_type = OFTString;
     int col[C_COUNT], i, sorted = 1;
-    size_t cap = 0, k;
+    size_t cap = 0;
     int rc = EODKIT_OK;
 
     *out = NULL;
@@ -397,8 +400,9 @@ int ek_audit_index_read(eodkit_ctx *ctx, const char *path,
     if (rc != EODKIT_OK) {
         goto out;
     }
-    for (k = 0; k < nsplits; k++) {
-        if (ek_names_intern(ctx, &ix->splits, split_names[k]) < 0) {
+    json_object_foreach((json_t *)splits, name, value)
+    {
+        if (ek_names_intern(ctx, &ix->splits, name) < 0) {
             rc = EODKIT_ERR_NOMEM;
             goto out;
         }
@@ -444,6 +448,25 @@ out:
     }
     *out = ix;
     return EODKIT_OK;
+}
+
+int ek_audit_index_read(eodkit_ctx *ctx, const char *dir, const json_t *collection,
+                        const ek_audit_labels *labels, ek_audit_index **out)
+{
+    char *path = ek_path_join(ctx, dir, "index.gpkg");
+    int rc;
+
+    *out = NULL;
+    if (path == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    rc = ek_fs_is_file(path)
+             ? read_chips(ctx, path, json_object_get(collection, "eodkit:splits"),
+                          labels, out)
+             : ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: not an eodkit dataset (no index.gpkg)", dir);
+    free(path);
+    return rc;
 }
 
 void ek_audit_index_free(ek_audit_index *ix)

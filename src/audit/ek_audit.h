@@ -92,12 +92,12 @@ typedef struct ek_audit_labels {
 } ek_audit_labels;
 
 /*
-** Read layer "chips" of index PATH into *OUT (newly allocated; free with
-** ek_audit_index_free). SPLIT_NAMES (NSPLITS, may be 0) fix the order of the
-** first splits. Missing required columns are EODKIT_ERR_INPUT naming PATH.
+** Read layer "chips" of DIR/index.gpkg, the chip index of the dataset in
+** folder DIR, into *OUT (newly allocated; free with ek_audit_index_free).
+** The splits of COLLECTION's "eodkit:splits" come first, in its order. A
+** missing index, or missing required columns, are EODKIT_ERR_INPUT.
 */
-int ek_audit_index_read(eodkit_ctx *ctx, const char *path,
-                        const char *const *split_names, size_t nsplits,
+int ek_audit_index_read(eodkit_ctx *ctx, const char *dir, const json_t *collection,
                         const ek_audit_labels *labels, ek_audit_index **out /* OUT */);
 void ek_audit_index_free(ek_audit_index *ix);
 

@@ -57,7 +57,7 @@ static int count_file(const char *path, const struct stat *st, int flag,
     return 0;
 }
 
-int eodkit_dataset_open(eodkit_ctx *ctx, const char *path, eodkit_dataset **out)
+int ek_dataset_read(eodkit_ctx *ctx, const char *path, int unfinished, ek_dataset **out)
 {
     ek_dataset *ds;
     char *mark = NULL;
@@ -68,7 +68,7 @@ int eodkit_dataset_open(eodkit_ctx *ctx, const char *path, eodkit_dataset **out)
         return ek_error(ctx, EODKIT_ERR_INPUT, "%s: no such dataset folder", path);
     }
     mark = ek_path_join(ctx, path, ".eodkit-partial");
-    if (mark != NULL && ek_fs_exists(mark)) {
+    if (mark != NULL && !unfinished && ek_fs_exists(mark)) {
         free(mark);
         return ek_error(
             ctx, EODKIT_ERR_INPUT,
@@ -90,19 +90,28 @@ int eodkit_dataset_open(eodkit_ctx *ctx, const char *path, eodkit_dataset **out)
         eodkit_dataset_close(ds);
         return rc;
     }
-    if (json_object_get(ds->collection, "eodkit:modalities") == NULL) {
+    if (!json_is_array(json_object_get(ds->collection, "eodkit:modalities"))) {
         eodkit_dataset_close(ds);
         return ek_error(
             ctx, EODKIT_ERR_INPUT,
             "%s/collection.json: a STAC collection, but not one eodkit wrote", path);
     }
-    walk_bytes = 0;
-    walk_files = 0;
-    nftw(path, count_file, 16, FTW_PHYS);
-    ds->bytes = walk_bytes;
-    ds->files = walk_files;
     *out = ds;
     return EODKIT_OK;
+}
+
+int eodkit_dataset_open(eodkit_ctx *ctx, const char *path, eodkit_dataset **out)
+{
+    int rc = ek_dataset_read(ctx, path, 0, out);
+
+    if (rc == EODKIT_OK) {
+        walk_bytes = 0;
+        walk_files = 0;
+        nftw(path, count_file, 16, FTW_PHYS);
+        (*out)->bytes = walk_bytes;
+        (*out)->files = walk_files;
+    }
+    return rc;
 }
 
 void eodkit_dataset_close(eodkit_dataset *ds)

@@ -22,6 +22,16 @@ struct eodkit_dataset {
 
 typedef struct eodkit_dataset ek_dataset;
 
+/*
+** The dataset in folder PATH without counting its files (bytes and files
+** stay 0; eodkit_dataset_open counts them): the folder, collection.json
+** (one eodkit wrote) and stats.json. A folder marked as an unfinished
+** build is refused unless UNFINISHED (the audit a build runs before it
+** renames its folder into place). Close with eodkit_dataset_close.
+*/
+int ek_dataset_read(eodkit_ctx *ctx, const char *path, int unfinished,
+                    ek_dataset **out /* OUT */);
+
 /* The JSON file NAME of the dataset in folder DIR, parsed; NULL with the
    error in CTX (EODKIT_ERR_INPUT naming DIR when the file is missing, the
    file with line:column when it is not JSON; EODKIT_ERR_NOMEM). */

@@ -108,31 +108,6 @@ static int select_splits(eodkit_ctx *ctx, ek_chipset *cs, const char *splits)
     return rc;
 }
 
-static int read_index(eodkit_ctx *ctx, ek_chipset *cs)
-{
-    json_t *splits = json_object_get(cs->collection, "eodkit:splits"), *v;
-    const char **names = ek_calloc(ctx, json_object_size(splits) + 1, sizeof *names);
-    const ek_audit_labels no_labels = {NULL, 0};
-    char *index = ek_path_join(ctx, cs->dir, "index.gpkg");
-    const char *key;
-    size_t n = 0;
-    int rc = EODKIT_ERR_NOMEM;
-
-    if (names != NULL && index != NULL) {
-        json_object_foreach(splits, key, v)
-        {
-            names[n++] = key;
-        }
-        rc = ek_fs_is_file(index)
-                 ? ek_audit_index_read(ctx, index, names, n, &no_labels, &cs->ix)
-                 : ek_error(ctx, EODKIT_ERR_INPUT,
-                            "%s: not an eodkit dataset (no index.gpkg)", cs->dir);
-    }
-    free(names);
-    free(index);
-    return rc;
-}
-
 int ek_chipset_open(eodkit_ctx *ctx, const char *dir, const char *splits,
                     ek_chipset **out)
 {
@@ -145,7 +120,7 @@ int ek_chipset_open(eodkit_ctx *ctx, const char *dir, const char *splits,
         return EODKIT_ERR_NOMEM;
     }
     GDALAllRegister();
-    rc = eodkit_dataset_open(ctx, dir, &ds);
+    rc = ek_dataset_read(ctx, dir, 0, &ds);
     if (rc == EODKIT_OK) {
         cs->dir = ek_strdup(ctx, dir);
         cs->collection = json_incref(ds->collection);
@@ -156,7 +131,9 @@ int ek_chipset_open(eodkit_ctx *ctx, const char *dir, const char *splits,
     }
     eodkit_dataset_close(ds);
     if (rc == EODKIT_OK) {
-        rc = read_index(ctx, cs);
+        const ek_audit_labels no_labels = {NULL, 0};
+
+        rc = ek_audit_index_read(ctx, dir, cs->collection, &no_labels, &cs->ix);
     }
     if (rc == EODKIT_OK) {
         rc = ek_audit_grids_read(ctx, cs->provenance, &cs->grids, &cs->ngrids);
