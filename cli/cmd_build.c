@@ -1,9 +1,13 @@
 /*
 ** CLI: `eodkit build RECIPE [-j N] [-o DIR] [--overwrite] [--resume]
-** [--part I/N]`. Loads the recipe, builds, shows a progress bar on a
-** terminal, prints the JSON summary on stdout and the audit's warnings on
-** stderr. Under mpirun each process builds one part and the first merges
-** them (cli/mpi.c).
+** [--part I/N] [--regions FILE] [--region-field NAME]`. Loads the recipe,
+** builds, shows a progress bar on a terminal, prints the JSON summary on
+** stdout and the audit's warnings on stderr. Under mpirun each process
+** builds one part and the first merges them (cli/mpi.c). And `eodkit merge
+** RECIPE [-o DIR] [-j N] [--overwrite] [--parts N] [--regions FILE]
+** [--region-field NAME]`, which joins the parts `eodkit build --part I/N`
+** wrote (e.g. as a Slurm job array) into the dataset, with the same options
+** and the same summary.
 */
 #include <getopt.h>
 #include <stdio.h>
@@ -74,7 +78,14 @@ static int merge_ranks(eodkit_ctx *ctx, const eodkit_recipe *recipe,
     return eodkit_merge(ctx, recipe, opt, summary);
 }
 
-int cmd_build(int argc, char **argv)
+/*
+** Parse the options of `eodkit CMD RECIPE` (CMD is "build" or "merge"; the
+** two share -j, -o, --overwrite, --regions and --region-field; --resume and
+** --part are build's, --parts merge's) into OPT. Return EODKIT_OK with
+** *HELP = 1 after printing --help, or a usage error (printed).
+*/
+static int parse_options(const char *cmd, int argc, char **argv,
+                         eodkit_build_options *opt, int *help)
 {
     static const struct option options[] = {
         {"jobs", required_argument, NULL, 'j'},
@@ -84,57 +95,81 @@ int cmd_build(int argc, char **argv)
         {"region-field", required_argument, NULL, 'f'},
         {"resume", no_argument, NULL, 'R'},
         {"part", required_argument, NULL, 'p'},
+        {"parts", required_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
+    int merge = strcmp(cmd, "merge") == 0, c;
+    long long v;
+    char extra;
+
+    eodkit_build_options_init(opt);
+    *help = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "j:o:h", options, NULL)) != -1) {
+        if ((merge && (c == 'R' || c == 'p')) || (!merge && c == 'n')) {
+            c = '?';
+        }
+        switch (c) {
+        case 'j':
+            if (cli_threads(cmd, optarg, &opt->threads) != EODKIT_OK) {
+                return EODKIT_ERR_USAGE;
+            }
+            break;
+        case 'o':
+            opt->output_dir = optarg;
+            break;
+        case 'w':
+            opt->overwrite = 1;
+            break;
+        case 'r':
+            opt->regions_path = optarg;
+            break;
+        case 'f':
+            opt->region_field = optarg;
+            break;
+        case 'R':
+            opt->resume = 1;
+            break;
+        case 'p':
+            if (sscanf(optarg, "%d/%d%c", &opt->part_index, &opt->part_count, &extra) !=
+                    2 ||
+                opt->part_count < 1 || opt->part_index < 0 ||
+                opt->part_index >= opt->part_count) {
+                return cli_usage_error(cmd,
+                                       "--part needs I/N with 0 <= I < N, e.g. 0/4");
+            }
+            break;
+        case 'n':
+            if (cli_whole_option(cmd, "--parts", optarg, 2, 1 << 20, &v) != EODKIT_OK) {
+                return EODKIT_ERR_USAGE;
+            }
+            opt->part_count = (int)v;
+            break;
+        case 'h':
+            *help = 1;
+            return cli_help(cmd, stdout);
+        default:
+            return cli_usage_error(cmd, "unknown option");
+        }
+    }
+    if (optind != argc - 1) {
+        return cli_usage_error(cmd, "expected one recipe file");
+    }
+    return EODKIT_OK;
+}
+
+int cmd_build(int argc, char **argv)
+{
     eodkit_build_options opt;
     eodkit_ctx *ctx = NULL;
     eodkit_recipe *recipe = NULL;
     char *summary = NULL;
     progress prog = {0};
-    char extra;
-    int c, rc, rank = 0, ranks = 1;
+    int rc, help, rank = 0, ranks = 1;
 
-    eodkit_build_options_init(&opt);
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "j:o:h", options, NULL)) != -1) {
-        switch (c) {
-        case 'j':
-            if (cli_threads("build", optarg, &opt.threads) != EODKIT_OK) {
-                return EODKIT_ERR_USAGE;
-            }
-            break;
-        case 'o':
-            opt.output_dir = optarg;
-            break;
-        case 'w':
-            opt.overwrite = 1;
-            break;
-        case 'r':
-            opt.regions_path = optarg;
-            break;
-        case 'f':
-            opt.region_field = optarg;
-            break;
-        case 'R':
-            opt.resume = 1;
-            break;
-        case 'p':
-            if (sscanf(optarg, "%d/%d%c", &opt.part_index, &opt.part_count, &extra) !=
-                    2 ||
-                opt.part_count < 1 || opt.part_index < 0 ||
-                opt.part_index >= opt.part_count) {
-                return cli_usage_error("build",
-                                       "--part needs I/N with 0 <= I < N, e.g. 0/4");
-            }
-            break;
-        case 'h':
-            return cli_help("build", stdout);
-        default:
-            return cli_usage_error("build", "unknown option");
-        }
-    }
-    if (optind != argc - 1) {
-        return cli_usage_error("build", "expected one recipe file");
+    rc = parse_options("build", argc, argv, &opt, &help);
+    if (rc != EODKIT_OK || help) {
+        return rc;
     }
     ctx = cli_ctx_new();
     if (ctx == NULL) {
@@ -178,6 +213,37 @@ int cmd_build(int argc, char **argv)
         }
     }
     cli_mpi_end();
+    eodkit_free(summary);
+    eodkit_recipe_free(recipe);
+    eodkit_ctx_free(ctx);
+    return rc;
+}
+
+int cmd_merge(int argc, char **argv)
+{
+    eodkit_build_options opt;
+    eodkit_ctx *ctx = NULL;
+    eodkit_recipe *recipe = NULL;
+    char *summary = NULL;
+    int rc, help;
+
+    rc = parse_options("merge", argc, argv, &opt, &help);
+    if (rc != EODKIT_OK || help) {
+        return rc;
+    }
+    ctx = cli_ctx_new();
+    if (ctx == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    rc = eodkit_recipe_load(ctx, argv[optind], &recipe);
+    if (rc == EODKIT_OK) {
+        rc = eodkit_merge(ctx, recipe, &opt, &summary);
+    }
+    if (rc == EODKIT_OK) {
+        cli_print_summary(summary);
+    } else {
+        cli_report(ctx);
+    }
     eodkit_free(summary);
     eodkit_recipe_free(recipe);
     eodkit_ctx_free(ctx);
