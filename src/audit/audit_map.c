@@ -249,13 +249,11 @@ static void split_map_land(ek_strbuf *b, const ek_audit_map *map,
         return;
     }
     grid_srs = OSRNewSpatialReference(grid->wkt);
-    wgs84 = OSRNewSpatialReference(NULL);
-    if (grid_srs == NULL || wgs84 == NULL ||
-        OSRImportFromEPSG(wgs84, 4326) != OGRERR_NONE) {
+    wgs84 = ek_srs_lonlat();
+    if (grid_srs == NULL || wgs84 == NULL) {
         goto out;
     }
     OSRSetAxisMappingStrategy(grid_srs, OAMS_TRADITIONAL_GIS_ORDER);
-    OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
     to_lonlat = OCTNewCoordinateTransformation(grid_srs, wgs84);
     to_grid = OCTNewCoordinateTransformation(wgs84, grid_srs);
     if (to_lonlat == NULL || to_grid == NULL) {

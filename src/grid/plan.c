@@ -572,14 +572,12 @@ static int single_grid(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p,
    zone, and to the AOI) plus a chip of margin. */
 static int utm_grids(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeometryH aoi)
 {
-    OGRSpatialReferenceH wgs84 = OSRNewSpatialReference(NULL);
+    OGRSpatialReferenceH wgs84 = ek_srs_lonlat();
     double box[4] = {0, 0, 0, 0}, aoi_box[4];
     char where[512];
     int zone, south, found, rc;
     size_t cap = 0;
 
-    OSRImportFromEPSG(wgs84, 4326);
-    OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
     rc = data_bounds(ctx, r, p, wgs84, NULL, box, &found);
     if (rc == EODKIT_OK && aoi != NULL) {
         rc = aoi_bounds(ctx, aoi, wgs84, aoi_box);
@@ -675,9 +673,7 @@ static int load_aoi(eodkit_ctx *ctx, const ek_recipe *r, OGRGeometryH *aoi)
     }
     lsrs = OSRClone(lsrs);
     OSRSetAxisMappingStrategy(lsrs, OAMS_TRADITIONAL_GIS_ORDER);
-    wgs84 = OSRNewSpatialReference(NULL);
-    OSRImportFromEPSG(wgs84, 4326);
-    OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
+    wgs84 = ek_srs_lonlat();
     ct = OCTNewCoordinateTransformation(lsrs, wgs84);
     OSRRelease(lsrs);
     all = OGR_G_CreateGeometry(wkbMultiPolygon);
@@ -784,15 +780,13 @@ static int centre_ok(const ek_plan *p, const ek_grid *g, int i, int j,
    zone, with the centre in the AOI. */
 static int mark_candidates(eodkit_ctx *ctx, ek_plan *p, OGRGeometryH aoi)
 {
-    OGRSpatialReferenceH wgs84 = OSRNewSpatialReference(NULL);
+    OGRSpatialReferenceH wgs84 = ek_srs_lonlat();
     OGRPreparedGeometryH prepared = aoi != NULL ? OGRCreatePreparedGeometry(aoi) : NULL;
     OGRGeometryH point = OGR_G_CreateGeometry(wkbPoint);
     uint8_t *cover = NULL;
     size_t gi, m, k;
     int rc = EODKIT_OK;
 
-    OSRImportFromEPSG(wgs84, 4326);
-    OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
     p->candidate = ek_calloc(ctx, p->nchips, 1);
     rc = p->candidate == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     for (gi = 0; gi < p->ngrids && rc == EODKIT_OK; gi++) {

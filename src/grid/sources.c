@@ -64,6 +64,15 @@ const char *ek_dtype_name(GDALDataType t)
     }
 }
 
+OGRSpatialReferenceH ek_srs_lonlat(void)
+{
+    OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+
+    OSRImportFromEPSG(srs, 4326);
+    OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
+    return srs;
+}
+
 GDALDatasetH ek_open_raster(eodkit_ctx *ctx, const char *path)
 {
     GDALDatasetH ds;

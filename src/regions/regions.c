@@ -248,9 +248,7 @@ int ek_regions_open(eodkit_ctx *ctx, const char *path, const char *field,
     r->field = field != NULL ? ek_strdup(ctx, field) : NULL;
     r->tree = CPLQuadTreeCreate(&world, NULL);
     lsrs = OGR_L_GetSpatialRef(layer);
-    wgs84 = OSRNewSpatialReference(NULL);
-    OSRImportFromEPSG(wgs84, 4326);
-    OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
+    wgs84 = ek_srs_lonlat();
     if (lsrs != NULL && !OSRIsSame(lsrs, wgs84)) {
         lsrs = OSRClone(lsrs);
         OSRSetAxisMappingStrategy(lsrs, OAMS_TRADITIONAL_GIS_ORDER);
@@ -387,14 +385,12 @@ double ek_regions_share(ek_regions *r, int k, OGRGeometryH footprint)
 
 int ek_regions_tag_plan(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p, int32_t **out)
 {
-    OGRSpatialReferenceH wgs84 = OSRNewSpatialReference(NULL);
+    OGRSpatialReferenceH wgs84 = ek_srs_lonlat();
     int32_t *tags = ek_calloc(ctx, p->nchips, sizeof *tags);
     size_t g, k;
     int rc = tags == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 
     *out = NULL;
-    OSRImportFromEPSG(wgs84, 4326);
-    OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
     for (g = 0; g < p->ngrids && rc == EODKIT_OK; g++) {
         const ek_grid *gr = &p->grids[g];
         OGRCoordinateTransformationH ct =

@@ -431,7 +431,7 @@ static int edge_footprints(eodkit_ctx *ctx, const ek_plan *p, size_t gi, double 
                            footprint **out, size_t *n)
 {
     const ek_grid *g = &p->grids[gi];
-    OGRSpatialReferenceH wgs84 = OSRNewSpatialReference(NULL);
+    OGRSpatialReferenceH wgs84 = ek_srs_lonlat();
     OGRCoordinateTransformationH ct;
     double zone_west = -180.0 + 6.0 * (abs(g->utm_zone) - 1),
            zone_east = zone_west + 6.0;
@@ -440,8 +440,6 @@ static int edge_footprints(eodkit_ctx *ctx, const ek_plan *p, size_t gi, double 
 
     *out = NULL;
     *n = 0;
-    OSRImportFromEPSG(wgs84, 4326);
-    OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
     ct = OCTNewCoordinateTransformation(g->srs, wgs84);
     OSRRelease(wgs84);
     if (ct == NULL) {

@@ -143,9 +143,7 @@ int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_plan *p,
         rc = ek_error_gdal(ctx, "%s: cannot create the chip index", path);
         goto out;
     }
-    wgs84 = OSRNewSpatialReference(NULL);
-    OSRImportFromEPSG(wgs84, 4326);
-    OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
+    wgs84 = ek_srs_lonlat();
     layer_options =
         CSLSetNameValue(layer_options, "DESCRIPTION",
                         "eodkit chips: one row per chip (see doc/format.md)");
