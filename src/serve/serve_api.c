@@ -116,13 +116,17 @@ static void api_search(eodkit_ctx *ctx, eodkit_catalog *cat, const ek_params *p,
         "sort",   "order",   "limit",    "offset",   NULL};
     eodkit_catalog_query q;
     const char *order = param(p, "order");
+    const ek_field *year = &ek_fields[EK_F_YEAR], *images = &ek_fields[EK_F_NUM_IMAGES];
     long long year_min, year_max, min_images, limit, offset;
     json_t *j = NULL;
 
     if (check_names(p, names, reply) != 0 ||
-        param_int(p, "year_min", 1900, 2100, 0, &year_min, reply) != 0 ||
-        param_int(p, "year_max", 1900, 2100, 0, &year_max, reply) != 0 ||
-        param_int(p, "min_images", 0, (long long)1e15, 0, &min_images, reply) != 0 ||
+        param_int(p, "year_min", (long long)year->min, (long long)year->max, 0,
+                  &year_min, reply) != 0 ||
+        param_int(p, "year_max", (long long)year->min, (long long)year->max, 0,
+                  &year_max, reply) != 0 ||
+        param_int(p, "min_images", (long long)images->min, (long long)images->max, 0,
+                  &min_images, reply) != 0 ||
         param_int(p, "limit", 1, MAX_LIMIT, DEFAULT_LIMIT, &limit, reply) != 0 ||
         param_int(p, "offset", 0, MAX_OFFSET, 0, &offset, reply) != 0) {
         return;
