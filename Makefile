@@ -9,7 +9,7 @@ JOBS := $(shell nproc)
 PREFIX := /usr/local
 CMAKE_FLAGS := -DPython3_EXECUTABLE=$(PYTHON)
 
-.PHONY: all build demo check check-release check-asan demo-data install bench bench-smoke clean
+.PHONY: all build demo check check-release check-asan demo-data install bench bench-smoke fuzz clean
 
 all: build
 
@@ -62,5 +62,24 @@ bench bench-smoke: demo-data
 	@cmake --build $(BENCH_BUILD) -j $(JOBS)
 	$(PYTHON) bench/run $(if $(filter bench-smoke,$@),--smoke) --eodkit $(BENCH_BUILD)/eodkit
 
+# Run every libFuzzer harness of tests/fuzz for FUZZ_SECONDS each (clang,
+# ASan+UBSan), starting from its committed corpus; new inputs go to
+# build-fuzz/corpus/<name>, crashes to build-fuzz/crash-*. `make check`
+# replays the committed corpora without clang.
+FUZZ_BUILD := build-fuzz
+FUZZ_SECONDS := 60
+fuzz: demo-data
+	@scripts/setup-deps.sh fuzz
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+	  -DEODKIT_SANITIZE=ON -DEODKIT_FUZZ=ON -DEODKIT_TESTS=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@set -e; for src in tests/fuzz/fuzz_*.c; do \
+	  name=$$(basename $$src .c); corpus=$${name#fuzz_}; \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$corpus; \
+	  echo "fuzzing $$name for $(FUZZ_SECONDS) s"; \
+	  (cd $(FUZZ_BUILD) && ./tests/fuzz/$$name -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	    -rss_limit_mb=2048 corpus/$$corpus $(CURDIR)/tests/fuzz/corpus/$$corpus); \
+	done
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) examples/out python/build python/eodkit.egg-info
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) examples/out python/build python/eodkit.egg-info

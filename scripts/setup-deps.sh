@@ -1,9 +1,10 @@
 #!/bin/sh
 # Install the Debian packages eodkit needs that are missing on this machine.
-# Usage: scripts/setup-deps.sh build|test
+# Usage: scripts/setup-deps.sh build|test|fuzz
 #   build: what compiling eodkit and running the demo needs
 #   test:  build + what `make check` needs (Python readers, MPI, a browser,
 #          perf and GNU time for the benchmarks' smoke run)
+#   fuzz:  test + clang and its libFuzzer runtime (make fuzz)
 # Only Debian's own repositories are used; nothing is fetched from elsewhere.
 set -eu
 
@@ -14,10 +15,13 @@ python3-jsonschema python3-pytest python3-torch python3-sklearn python3-pip
 python3-setuptools python3-rtree libopenmpi-dev openmpi-bin chromium
 linux-perf time"
 
+fuzz_pkgs="clang libclang-rt-14-dev"
+
 case "${1:-build}" in
 build) wanted=$build_pkgs ;;
 test) wanted="$build_pkgs $test_pkgs" ;;
-*) echo "usage: $0 build|test" >&2; exit 1 ;;
+fuzz) wanted="$build_pkgs $test_pkgs $fuzz_pkgs" ;;
+*) echo "usage: $0 build|test|fuzz" >&2; exit 1 ;;
 esac
 # The browser tests drive Chromium with playwright-core from npm: install
 # Debian's Node.js only where no node is on the PATH already.
