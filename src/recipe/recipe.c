@@ -17,7 +17,6 @@
 #include "ek_recipe_parse.h"
 
 #define MAX_CHIP 16384
-#define MAX_CLASS_ID 65535
 #define MAX_SPLITS 256
 
 static const char *const top_keys[] = {"dataset", "grid",    "modalities",
@@ -464,8 +463,8 @@ static int parse_modalities(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 
 static int parse_class_id(ek_yaml *y, yaml_node_t *n, const char *what, int *id)
 {
-    long long v;
-    int rc = ek_yaml_int(y, n, what, 0, MAX_CLASS_ID, &v);
+    long long v = 0;
+    int rc = ek_yaml_int(y, n, what, 0, EK_MAX_CLASS_ID, &v);
 
     *id = (int)v;
     return rc;
@@ -511,11 +510,11 @@ static int parse_classes(ek_yaml *y, ek_labels_recipe *l, yaml_node_t *n)
     if (len == 0) {
         return ek_yaml_fail(y, n, "labels.classes: no classes given");
     }
-    if (n->type == YAML_SEQUENCE_NODE && len > MAX_CLASS_ID) {
+    if (n->type == YAML_SEQUENCE_NODE && len > EK_MAX_CLASS_ID) {
         return ek_yaml_fail(y, n,
                             "labels.classes: a list gives ids 1 to %d, so at most %d "
                             "values; map values to ids instead",
-                            MAX_CLASS_ID, MAX_CLASS_ID);
+                            EK_MAX_CLASS_ID, EK_MAX_CLASS_ID);
     }
     l->classes = ek_calloc(y->ctx, len, sizeof *l->classes);
     values = ek_calloc(y->ctx, len, sizeof *values);
@@ -563,8 +562,8 @@ static int parse_class_names(ek_yaml *y, ek_labels_recipe *l, yaml_node_t *n)
     if (n->type != YAML_MAPPING_NODE) {
         return ek_yaml_fail(y, n, "labels.class_names: expected {class id: name, ...}");
     }
-    name_of = ek_calloc(y->ctx, MAX_CLASS_ID + 1, sizeof *name_of);
-    used = ek_calloc(y->ctx, MAX_CLASS_ID + 1, 1);
+    name_of = ek_calloc(y->ctx, EK_MAX_CLASS_ID + 1, sizeof *name_of);
+    used = ek_calloc(y->ctx, EK_MAX_CLASS_ID + 1, 1);
     if (name_of == NULL || used == NULL) {
         rc = EODKIT_ERR_NOMEM;
     }
@@ -584,7 +583,9 @@ static int parse_class_names(ek_yaml *y, ek_labels_recipe *l, yaml_node_t *n)
             rc = ek_yaml_fail(y, key, "labels.class_names: class id %d is named twice",
                               id);
         }
-        name_of[id] = value;
+        if (rc == EODKIT_OK) {
+            name_of[id] = value;
+        }
     }
     for (i = 0; i < l->nclasses && rc == EODKIT_OK; i++) {
         yaml_node_t *value = name_of[l->classes[i].id];
