@@ -1,6 +1,8 @@
 /*
-** Recipe: typed access to a libyaml document with file:line:column errors.
-** The recipe parser (recipe.c) is written entirely in terms of these calls.
+** Recipe: reading recipe.yaml within limits that keep a hostile file from
+** hanging libyaml or exhausting memory, and typed access to the document
+** with file:line:column errors. The recipe parser (recipe.c) is written
+** entirely in terms of these calls.
 */
 #include <ctype.h>
 #include <errno.h>
@@ -39,9 +41,9 @@ static int read_recipe(ek_yaml *y, const char *file, unsigned char **text, size_
                       strerror(errno));
     } else if (n > EK_YAML_MAX_BYTES) {
         rc = ek_error(y->ctx, EODKIT_ERR_INPUT,
-                      "%s: the recipe is larger than %d KiB; list files with globs "
+                      "%s: the recipe is larger than %d MiB; list files with globs "
                       "rather than one by one",
-                      file, EK_YAML_MAX_BYTES / 1024);
+                      file, EK_YAML_MAX_BYTES / (1024 * 1024));
     }
 out:
     fclose(f);

@@ -114,9 +114,6 @@ def test_ratios_must_sum_to_one(case):
     ([("  attribute: TIPO", "  attribute: TIPO\n  classes: {URBANO: 1, RURAL: 0}")],
      r"recipe\.yaml:14:31: labels\.classes: 'RURAL' gets class id 0, the background id"),
     ([("  attribute: TIPO", "  attribute: TIPO\n  classes: {URBANO: 1, RURAL: 2}\n"
-                          "  ignore_index: 2")],
-     r"recipe\.yaml:14:31: labels\.classes: 'RURAL' gets class id 2, the ignore index"),
-    ([("  attribute: TIPO", "  attribute: TIPO\n  classes: {URBANO: 1, RURAL: 2}\n"
                           "  class_names: {1: urban, 1: city}")],
      r"recipe\.yaml:15:27: labels\.class_names: class id 1 is named twice"),
     # band names key the statistics and the STAC bands
@@ -131,6 +128,13 @@ def test_recipe_refusals(case, replace, pattern):
     case(INPUT, pattern, replace=replace)
 
 
+def test_class_id_equal_to_the_ignore_index(case, demo):
+    """A label raster's class mapped to the ignore index was ignored."""
+    case(INPUT, r"recipe\.yaml:13:24: labels\.classes: '60' gets class id 2, the ignore index",
+         replace=[(f"  source: {demo}/olinda1.shp\n  attribute: TIPO",
+                   f"  source: {demo}/L7_ETMs.tif\n  classes: {{50: 1, 60: 2}}\n  ignore_index: 2")])
+
+
 def test_deep_nesting_is_refused_at_once(case):
     """200,000 nested '[' kept libyaml's scanner busy for minutes."""
     case(INPUT, r"recipe\.yaml:1:33: nested more than 32 levels deep", text="[" * 200000,
@@ -139,7 +143,7 @@ def test_deep_nesting_is_refused_at_once(case):
 
 def test_recipe_larger_than_1_mib(case):
     body = case.good + "# " + "x" * (1024 * 1024) + "\n"
-    case(INPUT, r"recipe\.yaml: the recipe is larger than 1024 KiB", text=body)
+    case(INPUT, r"recipe\.yaml: the recipe is larger than 1 MiB", text=body)
 
 
 def test_long_class_list_is_checked_quickly(case):

@@ -216,7 +216,7 @@ static void size_and_nesting_limits(void **state)
     eodkit_recipe_free(load(big, EODKIT_OK, NULL));
     free(big);
     big = padded(head, 1024 * 1024 + 1);
-    load(big, EODKIT_ERR_INPUT, "recipe.yaml: the recipe is larger than 1024 KiB");
+    load(big, EODKIT_ERR_INPUT, "recipe.yaml: the recipe is larger than 1 MiB");
     free(big);
     /* 200,000 nested '[' once kept libyaml busy for minutes */
     assert_non_null(deep);
