@@ -336,6 +336,18 @@ static int parse_dataset(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     return rc;
 }
 
+/* Whether S is "<digits>" or "<digits>+<digits>". */
+static int is_epsg_code(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+
+    if (n > 0 && s[n] == '+') {
+        s += n + 1;
+        n = strspn(s, "0123456789");
+    }
+    return n > 0 && s[n] == '\0';
+}
+
 static int parse_crs(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 {
     const char *t = ek_yaml_text(n);
@@ -367,6 +379,13 @@ static int parse_crs(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         }
         r->like = ek_strdup(y->ctx, t);
         return r->like == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    }
+    if (strncasecmp(t, "EPSG:", 5) == 0 && !is_epsg_code(t + 5)) {
+        /* GDAL reads "EPSG:32724x" as EPSG:32724 and ignores the rest */
+        return ek_yaml_fail(y, n,
+                            "grid.crs: '%s' is not an EPSG code (EPSG:<number>, or "
+                            "EPSG:<number>+<number> for a compound CRS)",
+                            t);
     }
     return ek_yaml_string(y, n, "grid.crs", &r->crs);
 }

@@ -164,6 +164,9 @@ static void mistakes_point_at_line_and_column(void **state)
     load("dataset: {name: t}\nmodalities: [{name: m, files: x}]\ngrid: {chip_size: 8}\n"
          "output: {shard_size: 3 parsecs}\n",
          EODKIT_ERR_INPUT, "output.shard_size: unknown unit in '3 parsecs'");
+    load("dataset: {name: t}\nmodalities: [{name: m, files: x}]\n"
+         "grid: {crs: EPSG:32724x, resolution: 30, chip_size: 8}\n",
+         EODKIT_ERR_INPUT, "recipe.yaml:3:13: grid.crs: 'EPSG:32724x' is not an EPSG code");
     load("", EODKIT_ERR_INPUT, "the recipe is empty");
     load("dataset: [1, 2\n", EODKIT_ERR_INPUT, "YAML syntax error");
 }
