@@ -126,6 +126,9 @@ typedef struct ek_modality_recipe {
     ek_mark mark;
 } ek_modality_recipe;
 
+/* Class ids are 0 to EK_MAX_CLASS_ID (label arrays are uint8 or uint16). */
+#define EK_MAX_CLASS_ID 65535
+
 typedef struct ek_class_entry {
     char *value; /* attribute value (vector) or pixel value (raster), as text */
     int id;

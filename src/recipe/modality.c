@@ -6,6 +6,7 @@
 */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <gdalwarper.h>
 
@@ -108,6 +109,21 @@ static int parse_patterns(ek_yaml *y, const ek_recipe *r, yaml_node_t *n,
     return rc;
 }
 
+/* Band names (of band_names, or of band_files entries at NODES): none empty,
+   no two alike (they key the band statistics and STAC bands). */
+static int check_band_names(ek_yaml *y, const char *what, char *const *names,
+                            yaml_node_t *const *nodes, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (names[i][0] == '\0') {
+            return ek_yaml_fail(y, nodes[i], "%s: a band name is empty", what);
+        }
+    }
+    return ek_recipe_check_distinct(y, what, (const char *const *)names, nodes, n, 0);
+}
+
 static int parse_bands(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
 {
     size_t i, len = n->type == YAML_SEQUENCE_NODE ? ek_yaml_seq_len(n) : 1;
@@ -142,6 +158,8 @@ static int parse_band_files(ek_yaml *y, const ek_recipe *r, ek_modality_recipe *
                             yaml_node_t *n)
 {
     size_t i, len = ek_yaml_seq_len(n);
+    char **names = NULL;
+    yaml_node_t **nodes = NULL;
     long long band;
     int rc = EODKIT_OK;
 
@@ -180,6 +198,20 @@ static int parse_band_files(ek_yaml *y, const ek_recipe *r, ek_modality_recipe *
             bf->band = (int)band;
         }
     }
+    names = rc == EODKIT_OK ? ek_calloc(y->ctx, len, sizeof *names) : NULL;
+    nodes = names != NULL ? ek_calloc(y->ctx, len, sizeof *nodes) : NULL;
+    if (rc == EODKIT_OK && nodes == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < len && rc == EODKIT_OK; i++) {
+        names[i] = m->band_files[i].name;
+        nodes[i] = ek_yaml_get(y, ek_yaml_seq_item(y, n, i), "name");
+    }
+    if (rc == EODKIT_OK) {
+        rc = check_band_names(y, "modalities[].band_files[].name", names, nodes, len);
+    }
+    free(names);
+    free(nodes);
     return rc;
 }
 
@@ -353,8 +385,7 @@ static int parse_sar(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
 }
 
 /* name, kind, platform, sensor, description. */
-static int parse_identity(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m,
-                          yaml_node_t *n)
+static int parse_identity(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
 {
     yaml_node_t *v;
     int rc = ek_yaml_require(y, n, "modalities[]", "name", &v);
@@ -366,13 +397,9 @@ static int parse_identity(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m,
         rc = ek_yaml_check_name(y, v, "modalities[].name", m->name);
     }
     if (rc == EODKIT_OK &&
-        (strcmp(m->name, "label") == 0 || strcmp(m->name, "labels") == 0)) {
+        (strcasecmp(m->name, "label") == 0 || strcasecmp(m->name, "labels") == 0)) {
         rc = ek_yaml_fail(y, v, "modalities[].name: '%s' is reserved for the labels",
                           m->name);
-    }
-    if (rc == EODKIT_OK &&
-        ek_recipe_find_modality(r, m->name) != (int)(m - r->modalities)) {
-        rc = ek_yaml_fail(y, v, "modalities[].name: '%s' is used twice", m->name);
     }
     m->kind = ek_strdup(y->ctx, "other");
     if (rc == EODKIT_OK && m->kind == NULL) {
@@ -392,6 +419,25 @@ static int parse_identity(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m,
         rc = ek_yaml_opt_string(y, n, "description", "modalities[].description",
                                 &m->description);
     }
+    return rc;
+}
+
+/* band_names (node N, a scalar or a list) of M, checked. */
+static int check_band_name_list(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
+{
+    yaml_node_t **nodes = ek_calloc(y->ctx, m->nband_names, sizeof *nodes);
+    size_t i;
+    int rc;
+
+    if (nodes == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < m->nband_names; i++) {
+        nodes[i] = n->type == YAML_SEQUENCE_NODE ? ek_yaml_seq_item(y, n, i) : n;
+    }
+    rc = check_band_names(y, "modalities[].band_names", m->band_names, nodes,
+                          m->nband_names);
+    free(nodes);
     return rc;
 }
 
@@ -433,6 +479,9 @@ static int parse_inputs(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_no
         }
         rc = ek_yaml_string_list(y, v, "modalities[].band_names", &m->band_names,
                                  &m->nband_names);
+        if (rc == EODKIT_OK) {
+            rc = check_band_name_list(y, m, v);
+        }
         nbands = m->nbands;
         if (rc == EODKIT_OK && m->bands != NULL && m->nband_names != nbands) {
             rc = ek_yaml_fail(y, v, "modalities[].band_names: %zu names for %zu bands",
@@ -454,7 +503,7 @@ int ek_recipe_parse_modality(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m,
     m->required = 1;
     rc = ek_yaml_check_map(y, n, "modalities[]", modality_keys);
     if (rc == EODKIT_OK) {
-        rc = parse_identity(y, r, m, n);
+        rc = parse_identity(y, m, n);
     }
     if (rc == EODKIT_OK) {
         rc = parse_inputs(y, r, m, n);

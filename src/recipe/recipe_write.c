@@ -368,6 +368,40 @@ static void write_modalities(emitter *em, const ek_recipe *r)
     seq_end(em);
 }
 
+/* class_names: {id: name} when any class has a name; each id once (classes
+   sharing an id share its name). */
+static void write_class_names(emitter *em, const ek_labels_recipe *l)
+{
+    unsigned char *written = NULL; /* by class id */
+    size_t i;
+    int named = 0;
+
+    for (i = 0; i < l->nclasses; i++) {
+        named |= l->classes[i].name != NULL;
+    }
+    if (!named) {
+        return;
+    }
+    written = calloc(EK_MAX_CLASS_ID + 1, 1);
+    if (written == NULL) {
+        em->failed = 1;
+        return;
+    }
+    key(em, "class_names");
+    map_begin(em);
+    for (i = 0; i < l->nclasses; i++) {
+        const ek_class_entry *c = &l->classes[i];
+
+        if (c->name != NULL && !written[c->id]) {
+            integer(em, c->id);
+            text(em, c->name);
+            written[c->id] = 1;
+        }
+    }
+    map_end(em);
+    free(written);
+}
+
 static void write_labels(emitter *em, const ek_recipe *r)
 {
     const ek_labels_recipe *l = &r->labels;
@@ -390,6 +424,7 @@ static void write_labels(emitter *em, const ek_recipe *r)
             integer(em, l->classes[i].id);
         }
         map_end(em);
+        write_class_names(em, l);
     }
     pair_integer(em, "background", l->background);
     pair_text(em, "background_name", l->background_name);
