@@ -598,6 +598,10 @@ int eodkit_server_start(eodkit_ctx *ctx, const eodkit_server_options *o,
     if (rc != EODKIT_OK) {
         goto out;
     }
+    /* poll(), not epoll: with epoll, libmicrohttpd 0.9.75 at times misses a
+       client's close that arrives with its last bytes, and holds the
+       connection until it times out; 3,000 clients that send half a header
+       and close kept the pool full for minutes that way. */
     s->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | (ipv6 ? MHD_USE_IPv6 : 0), 0,
         NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
