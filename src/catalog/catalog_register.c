@@ -1,10 +1,10 @@
 /*
 ** Catalog: registering a dataset built by `eodkit build`. Its
 ** collection.json gives the facts (stac.c); the folder adds its volume on
-** disk. Where it is stays private: stored beside the record, never in it. Continents come from the
-** collection's "eodkit:continents" summary (written by the build's region
-** tagging), else from a region layer at the footprint's centre, else stay
-** unknown; a note says which.
+** disk, and where it is stays private: stored beside the record, never in
+** it. Continents come from the collection's "eodkit:continents" summary
+** (written by the build's region tagging), else from a region layer at the
+** footprint's centre, else stay unknown; a note says which.
 */
 #include <limits.h>
 #include <stdlib.h>
@@ -38,8 +38,9 @@ int ek_catalog_folder(eodkit_ctx *ctx, eodkit_catalog *cat, long long pk, char *
     int rc = EODKIT_OK;
 
     *path = NULL;
-    if (sqlite3_prepare_v2(cat->db, "SELECT path FROM dataset_folder WHERE dataset = ?1",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(cat->db,
+                           "SELECT path FROM dataset_folder WHERE dataset = ?1", -1,
+                           &st, NULL) != SQLITE_OK) {
         return ek_catalog_sql_error(ctx, cat, "reading the catalog");
     }
     sqlite3_bind_int64(st, 1, pk);

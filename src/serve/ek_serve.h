@@ -28,7 +28,7 @@ struct eodkit_server {
     int port;
     /* The watchdog: a thread that closes the connections whose request
        has not arrived whole by its deadline (see serve_http.c). */
-    ek_conn *conns;            /* open connections, a doubly linked list */
+    ek_conn *conns;             /* open connections, a doubly linked list */
     pthread_mutex_t conns_lock; /* guards conns, their deadlines, stopping */
     pthread_cond_t wake;        /* wakes the watchdog to stop */
     pthread_t watchdog;

@@ -54,7 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (cat == NULL) {
         start();
     }
-    for (i = 0; i < size && (data[i] == ' ' || data[i] == '\n' || data[i] == '\t'); i++) {
+    for (i = 0; i < size && (data[i] == ' ' || data[i] == '\n' || data[i] == '\t');
+         i++) {
     }
     if (i < size && data[i] == '{') {
         path = json;

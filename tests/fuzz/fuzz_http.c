@@ -3,9 +3,11 @@
 ** request handling (libmicrohttpd, serve_http.c, serve_api.c). A server is
 ** started once, on a loopback port, over a catalog of the shipped
 ** datasets; each input is one connection: written, half-closed, and read
-** until the server closes it. An input that starts with a well-formed GET
-** request (request line, "Name: value" headers, blank line) must get an
-** HTTP status line back: the server never drops a request in silence.
+** until the server closes it. An input that is one well-formed GET request
+** (request line, "Name: value" headers, blank line) must get an HTTP
+** status line back: the server never drops a request in silence. (With
+** bytes after it, the server may close with input unread, and the
+** client's TCP stack may then drop the answer on the reset.)
 */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -72,9 +74,9 @@ static size_t printable_line(const uint8_t *p, size_t n)
     return i + 1 < n && p[i + 1] == '\n' ? i : 0;
 }
 
-/* Nonzero when DATA starts with a well-formed GET request: "GET TARGET
-   HTTP/1.1" (TARGET of visible ASCII), lines "Name: value" with a name of
-   letters, digits and '-', then an empty line. A request that announces a
+/* Nonzero when DATA is one well-formed GET request and nothing else:
+   "GET TARGET HTTP/1.1" (TARGET of visible ASCII), lines "Name: value"
+   with a name of letters, digits and '-', then an empty line. A request that announces a
    body (Content-Length, Transfer-Encoding) is not one: the input may not
    hold the body, and the server then waits for it. */
 static int well_formed(const uint8_t *data, size_t size)
@@ -89,12 +91,13 @@ static int well_formed(const uint8_t *data, size_t size)
     for (at = len + 2; at + 1 < size; at += len + 2) {
         len = printable_line(data + at, size - at);
         if (len == 0) {
-            return data[at] == '\r' && data[at + 1] == '\n';
+            return data[at] == '\r' && data[at + 1] == '\n' && at + 2 == size;
         }
         for (i = 0; i < len && (isalnum(data[at + i]) || data[at + i] == '-'); i++) {
         }
         if (i == 0 || i == len || data[at + i] != ':' ||
-            (i == 14 && strncasecmp((const char *)data + at, "Content-Length", i) == 0) ||
+            (i == 14 &&
+             strncasecmp((const char *)data + at, "Content-Length", i) == 0) ||
             (i == 17 &&
              strncasecmp((const char *)data + at, "Transfer-Encoding", i) == 0)) {
             return 0;
