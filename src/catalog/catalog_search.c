@@ -508,6 +508,7 @@ int eodkit_catalog_show(eodkit_ctx *ctx, eodkit_catalog *cat, const char *name,
     ek_record r = {0};
     ek_strbuf b;
     json_t *j = NULL;
+    char *folder = NULL;
     long long pk = 0;
     int rc;
 
@@ -530,10 +531,19 @@ int eodkit_catalog_show(eodkit_ctx *ctx, eodkit_catalog *cat, const char *name,
             *out == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
         json_decref(j);
     } else if (rc == EODKIT_OK) {
-        ek_strbuf_init(&b, ctx);
-        show_text(&b, &r);
-        rc = ek_strbuf_detach(&b, out);
+        /* The folder a dataset was registered from is shown here, to the
+           catalog's owner, and published nowhere. */
+        rc = ek_catalog_folder(ctx, cat, pk, &folder);
+        if (rc == EODKIT_OK) {
+            ek_strbuf_init(&b, ctx);
+            show_text(&b, &r);
+            if (folder != NULL) {
+                ek_strbuf_printf(&b, "%-17s %s\n", "folder", folder);
+            }
+            rc = ek_strbuf_detach(&b, out);
+        }
     }
+    free(folder);
     ek_record_clear(&r);
     return rc;
 }
