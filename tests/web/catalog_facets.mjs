@@ -3,7 +3,8 @@
 // Usage: node catalog_facets.mjs BASE_URL ARG... where each ARG is a search
 // query string ("task=segmentation&platform=satellite") or "stats:BY".
 // Prints {"search": {QUERY: {"total", "facets": {name: [[value, count,
-// active]...]}}}, "stats": {BY: {"summary", "rows": [[cells]...]}}}.
+// active]...]}}}, "stats": {BY: {"summary", "rows": [[cells]...],
+// "chart_left": the leftmost x of any text Chromium draws in its chart}}}.
 // Removing a task filter by its facet button is checked on the way.
 import { check, withPage } from './browser.mjs';
 
@@ -41,7 +42,15 @@ async function readStats(page, by) {
     && document.querySelectorAll('#groups tbody tr').length > 0, by);
   const rows = await page.locator('#groups tbody tr').evaluateAll((trs) =>
     trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
-  out.stats[by] = { summary: await page.locator('#summary').textContent(), rows };
+  // The chart the page shows, drawn inline so its text can be measured.
+  const chartLeft = await page.evaluate(async (b) => {
+    const text = await (await fetch('/api/charts/groups.svg?by=' + b)).text();
+    const svg = new DOMParser().parseFromString(text, 'image/svg+xml').documentElement;
+    document.body.append(svg);
+    return Math.min(...[...svg.querySelectorAll('text')].map((t) => t.getBBox().x));
+  }, by);
+  out.stats[by] = { summary: await page.locator('#summary').textContent(), rows,
+    chart_left: chartLeft };
 }
 
 await withPage(async (page) => {
