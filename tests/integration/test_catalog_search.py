@@ -173,6 +173,15 @@ def test_facets_of_a_task_prefix(db):
         assert {v: n for v, n in result["facets"][field]} == counts, field
 
 
+def test_facets_count_as_stats_does(db):
+    """Without a filter the facets are the group counts of `stats --by`."""
+    facets = search(db)["facets"]
+    for field in ["task", "platform", "modality", "continent"]:
+        stats = json.loads(run("catalog", "--db", db, "stats", "--by", field,
+                               "--json").stdout)
+        assert dict(facets[field]) == {g["value"]: g["datasets"] for g in stats["groups"]}
+
+
 def test_facets_count_the_results(db):
     result = search(db, "--platform", "satellite")
     matching = [r for r in ROWS if "satellite" in values(r, "platform")]

@@ -230,7 +230,8 @@ def test_review_task_shares_of_size(db):
 
 def test_doc_says_which_sums_to_100(db):
     """doc/catalog.md gives the sums of the per-task shares and the review's
-    figures; both are what `stats` computes."""
+    figures, doc/cmd/catalog.md the figures; they are what `stats`
+    computes."""
     doc = " ".join((SOURCE / "doc/catalog.md").read_text().split())
     per_task = json.loads(run("catalog", "--db", db, "stats", "--by", "task",
                               "--json").stdout)
@@ -244,6 +245,10 @@ def test_doc_says_which_sums_to_100(db):
     assert (f"object detection holds {share['object detection']:.2f}% of the total size, "
             f"classification {share['classification']:.2f}% and other (the lists' own task "
             f"\"other\") {share['other']:.2f}%") in doc
+    page = " ".join((SOURCE / "doc/cmd/catalog.md").read_text().split())
+    assert (f"object detection {share['object detection']:.2f}%, classification "
+            f"{share['classification']:.2f}%, other {share['other']:.2f}%, are those of "
+            "`stats --by task-combination`") in page
 
 
 def test_combination_csv_and_charts(db, tmp_path):
