@@ -258,13 +258,19 @@ json_t *ek_dataset_json(const ek_record *r);
 
 /* ---- statistics (catalog_stats.c, catalog_fair.c, catalog_svg.c) ---- */
 
-/* The groupings of `catalog stats --by`. */
+/* The groupings of `catalog stats --by`: per value (a dataset is in the
+   group of each of its values), then per combination (a dataset is in the
+   one group of all its values together). */
 typedef enum ek_by {
     EK_BY_YEAR,
     EK_BY_TASK,
     EK_BY_PLATFORM,
     EK_BY_MODALITY,
-    EK_BY_CONTINENT
+    EK_BY_CONTINENT,
+    EK_BY_TASK_COMBINATION,
+    EK_BY_PLATFORM_COMBINATION,
+    EK_BY_MODALITY_COMBINATION,
+    EK_NBY
 } ek_by;
 
 /* Parse BY ("task", ...) into *OUT; bad input names the choices. */
