@@ -17,8 +17,8 @@
 #include "core/ek_pool.h"
 #include "ek_build.h"
 
-const char *const ek_reject_names[EK_REJECT_COUNT] = {NULL, "nodata", "cloud",
-                                                      "unlabeled", "time"};
+const char *const ek_reject_names[EK_REJECT_COUNT] = {NULL,        "nodata", "cloud",
+                                                      "unlabeled", "time",   "mixed"};
 
 /* A checkpoint costs a file write and rename (which makes ext4 start
    writing): at most one per this many seconds, and one when a run stops. */

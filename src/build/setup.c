@@ -25,10 +25,12 @@
 static int describe_arrays(eodkit_ctx *ctx, ek_build *b)
 {
     const ek_plan *p = b->plan;
-    size_t m, n = p->nmodalities + (b->labels != NULL);
+    int pair = b->labels != NULL && b->labels->change != NULL &&
+               b->labels->change->after != NULL;
+    size_t m, n = p->nmodalities + (b->labels != NULL) + (size_t)pair;
     int k;
 
-    if (n > 15) {
+    if (n > 15 + (size_t)pair) {
         return ek_error(ctx, EODKIT_ERR_INPUT, "%s: at most 14 modalities",
                         b->recipe->path);
     }
@@ -57,6 +59,8 @@ static int describe_arrays(eodkit_ctx *ctx, ek_build *b)
         d->dtype = b->labels->dtype;
         switch (b->labels->recipe->task) {
         case EK_TASK_SEGMENTATION:
+        case EK_TASK_CHANGE:
+        case EK_TASK_REGRESSION:
             d->ndim = 2;
             d->shape[0] = p->chip_h;
             d->shape[1] = p->chip_w;
@@ -70,6 +74,16 @@ static int describe_arrays(eodkit_ctx *ctx, ek_build *b)
             d->shape[0] = (int64_t)b->labels->nclasses;
             break;
         }
+    }
+    if (pair) { /* change: each pixel's class before and after */
+        ek_array_desc *d = &b->arrays[p->nmodalities + 1];
+
+        d->name = EK_CHANGE_CLASSES_ARRAY;
+        d->dtype = b->labels->change->class_type;
+        d->ndim = 3;
+        d->shape[0] = 2;
+        d->shape[1] = p->chip_h;
+        d->shape[2] = p->chip_w;
     }
     for (m = 0; m < n; m++) {
         ek_array_desc *d = &b->arrays[m];
@@ -264,7 +278,8 @@ static int label_census(eodkit_ctx *ctx, const ek_build *b, uint32_t **out)
     *out = ek_calloc(ctx, p->nchips * (size_t)b->nclass_ids, sizeof **out);
     rc = *out == NULL || raw == NULL || raw_valid == NULL || classes == NULL
              ? EODKIT_ERR_NOMEM
-             : ek_reader_new(ctx, p->nsources + 1, p->unit_w, p->unit_h, 1, &reader);
+             : ek_reader_new(ctx, p->nsources + EK_LABEL_SOURCES, p->unit_w, p->unit_h,
+                             1, &reader);
     for (u = 0; u < p->nunits && rc == EODKIT_OK; u++) {
         rc = census_unit(ctx, b, u, reader, raw, raw_valid, classes, *out);
     }

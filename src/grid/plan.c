@@ -16,6 +16,7 @@
 
 #include "core/ek_fs.h"
 #include "ek_plan.h"
+#include "ek_time_select.h"
 
 /* Work units cover about this many grid pixels across: big enough for
    efficient reads, small enough to bound memory. */
@@ -96,7 +97,7 @@ static int order_in_time(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
         for (i = 0; i < part->count; i++) {
             ek_source *s = &m->sources[first + i];
 
-            if ((t->has_from && s->time < t->from) || (t->has_to && s->time > t->to)) {
+            if (!ek_time_keeps(t, s->time)) {
                 ek_source_clear(s);
             } else {
                 m->sources[first + kept++] = *s;
@@ -104,10 +105,11 @@ static int order_in_time(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
         }
         if (kept == 0) {
             return ek_error(ctx, EODKIT_ERR_INPUT,
-                            "%s: modality '%s': no acquisition between time.from and "
-                            "time.to",
+                            "%s: modality '%s': no acquisition %s",
                             ek_recipe_where(r, t->mark, where, sizeof where),
-                            m->recipe->name);
+                            m->recipe->name,
+                            t->pair ? "in the before or after period"
+                                    : "between time.from and time.to");
         }
         /* close the gap so parts stay contiguous */
         memmove(&m->sources[first + kept], &m->sources[first + part->count],
@@ -143,15 +145,7 @@ static int order_in_time(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
         }
         m->times[k] = v;
     }
-    if (t->mode == EK_TIME_STACK && m->ntimes < (size_t)t->count) {
-        return ek_error(ctx, EODKIT_ERR_INPUT,
-                        "%s: modality '%s': time.count is %d but the files hold %zu "
-                        "acquisition%s",
-                        ek_recipe_where(r, t->mark, where, sizeof where),
-                        m->recipe->name, t->count, m->ntimes,
-                        m->ntimes == 1 ? "" : "s");
-    }
-    return EODKIT_OK;
+    return ek_time_check_acquisitions(ctx, r, m);
 }
 
 /* The files of modality M, as parts: one part for `files`, one per entry of

@@ -5,6 +5,7 @@
 ** and projection). Only extensions whose schemas validate it are declared.
 */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,8 @@
 #define EXT_PROJ "https://stac-extensions.github.io/projection/v1.1.0/schema.json"
 #define EXT_SAR "https://stac-extensions.github.io/sar/v1.0.0/schema.json"
 
-static const char *const task_names[] = {"segmentation", "classification",
-                                         "multilabel"};
+static const char *const task_names[] = {"segmentation", "classification", "multilabel",
+                                         "change",       "regression"};
 
 /* ml-aoi knows train / validate / test; other split names have no mapping. */
 static const char *mlaoi_split(const char *name)
@@ -163,7 +164,9 @@ static json_t *time_json(const ek_modality *m)
     ek_time_format(m->times[0], first, sizeof first);
     ek_time_format(m->times[m->ntimes - 1], last, sizeof last);
     return json_pack("{s:s, s:i, s:i, s:s, s:s}", "mode",
-                     m->recipe->time.mode == EK_TIME_STACK ? "stack" : "mosaic",
+                     m->recipe->time.pair                  ? "pair"
+                     : m->recipe->time.mode == EK_TIME_STACK ? "stack"
+                                                           : "mosaic",
                      "steps", m->steps, "acquisitions", (int)m->ntimes, "first", first,
                      "last", last);
 }
@@ -219,35 +222,104 @@ static json_t *modality_json(const ek_modality *m, const ek_array_desc *d)
     return o;
 }
 
-static json_t *label_json(const ek_dataset_facts *f, const ek_array_desc *d,
-                          const ek_class *classes, size_t nclasses)
+static json_t *shape_json(const ek_array_desc *d)
 {
-    const ek_labels *l = f->labels;
-    json_t *o = json_object(), *list = json_array(), *shape = json_array();
-    size_t k;
+    json_t *shape = json_array();
     int i;
 
-    json_object_set_new(o, "task", json_string(task_names[l->recipe->task]));
-    json_object_set_new(o, "dtype", json_string(ek_dtype_name(d->dtype)));
     for (i = 0; i < d->ndim; i++) {
         json_array_append_new(shape, json_integer((json_int_t)d->shape[i]));
     }
-    json_object_set_new(o, "shape", shape);
-    json_object_set_new(o, "type", json_string(l->is_raster ? "raster" : "vector"));
-    json_object_set_new(o, "background",
-                        json_pack("{s:i, s:s}", "id", l->recipe->background, "name",
-                                  l->recipe->background_name));
+    return shape;
+}
+
+static json_t *classes_json(const ek_class *classes, size_t nclasses)
+{
+    json_t *list = json_array();
+    size_t k;
+
     for (k = 0; k < nclasses; k++) {
         json_array_append_new(list, json_pack("{s:i, s:s}", "id", classes[k].id, "name",
                                               classes[k].name));
     }
-    json_object_set_new(o, "classes", list);
+    return list;
+}
+
+/* eodkit:label.change: where the pairs are (modalities with a time pair,
+   or labels.pair) and, with two label sources, their classes' array. */
+static json_t *change_json(const ek_dataset_facts *f)
+{
+    const ek_labels *l = f->labels;
+    const ek_labels_recipe *lr = l->recipe;
+    const ek_plan *p = f->plan;
+    json_t *o = json_object(), *timed = json_array();
+    size_t m;
+
+    for (m = 0; m < p->nmodalities; m++) {
+        if (p->modalities[m].recipe->time.mode == EK_TIME_STACK) {
+            json_array_append_new(timed, json_string(p->modalities[m].recipe->name));
+        }
+    }
+    json_object_set_new(o, "time_pairs", timed);
+    json_object_set_new(o, "pair",
+                        lr->pair[0] != NULL ? json_pack("[s, s]", lr->pair[0], lr->pair[1])
+                                            : json_null());
+    json_object_set_new(o, "sources", json_integer(l->change->after != NULL ? 2 : 1));
+    if (l->change->after != NULL) {
+        const ek_array_desc *d = &f->arrays[p->nmodalities + 1];
+
+        json_object_set_new(
+            o, "classes",
+            json_pack("{s:s, s:s, s:o, s:{s:i, s:s}, s:o}", "array", d->name, "dtype",
+                      ek_dtype_name(d->dtype), "shape", shape_json(d), "background",
+                      "id", lr->background, "name", lr->background_name, "classes",
+                      classes_json(l->change->classes, l->change->nclasses)));
+    }
+    return o;
+}
+
+/* eodkit:label of a regression target. */
+static json_t *target_json(const ek_dataset_facts *f, const ek_array_desc *d)
+{
+    const ek_labels *l = f->labels;
+
+    return json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:i}", "task", "regression",
+                     "dtype", ek_dtype_name(d->dtype), "shape", shape_json(d), "type",
+                     "raster", "nodata", "nan", "resampling",
+                     ek_resampling_name(l->recipe->resampling), "source_band", l->band);
+}
+
+static json_t *label_json(const ek_dataset_facts *f, const ek_array_desc *d,
+                          const ek_class *classes, size_t nclasses)
+{
+    const ek_labels *l = f->labels;
+    json_t *o;
+
+    if (l->regression) {
+        return target_json(f, d);
+    }
+    o = json_object();
+    json_object_set_new(o, "task", json_string(task_names[l->recipe->task]));
+    json_object_set_new(o, "dtype", json_string(ek_dtype_name(d->dtype)));
+    json_object_set_new(o, "shape", shape_json(d));
+    json_object_set_new(o, "type", json_string(l->table != NULL ? "table"
+                                               : l->is_raster   ? "raster"
+                                                                : "vector"));
+    json_object_set_new(o, "background",
+                        l->change != NULL
+                            ? json_pack("{s:i, s:s}", "id", 0, "name", "no change")
+                            : json_pack("{s:i, s:s}", "id", l->recipe->background,
+                                        "name", l->recipe->background_name));
+    json_object_set_new(o, "classes", classes_json(classes, nclasses));
     if (l->recipe->has_ignore) {
         json_object_set_new(o, "ignore_index", json_integer(l->recipe->ignore_index));
     }
-    if (l->recipe->task == EK_TASK_MULTILABEL) {
+    if (l->recipe->task == EK_TASK_MULTILABEL && l->table == NULL) {
         json_object_set_new(o, "min_class_share",
                             json_real(l->recipe->min_class_share));
+    }
+    if (l->change != NULL) {
+        json_object_set_new(o, "change", change_json(f));
     }
     return o;
 }
@@ -321,6 +393,24 @@ static json_t *overviews_json(const ek_dataset_facts *f, const ek_class *classes
     return json_pack("[{s:s, s:o}]", "property_key", "class", "counts", counts);
 }
 
+/* label:overviews of a regression target: its training statistics. */
+static json_t *target_overviews(const ek_band_stats *bs)
+{
+    json_t *stats = json_array();
+
+    if (bs->m.n > 0) {
+        json_array_append_new(stats,
+                              json_pack("{s:s, s:f}", "name", "mean", "value", bs->m.mean));
+        json_array_append_new(stats, json_pack("{s:s, s:f}", "name", "std", "value",
+                                               sqrt(bs->m.m2 / (double)bs->m.n)));
+        json_array_append_new(stats,
+                              json_pack("{s:s, s:f}", "name", "min", "value", bs->m.min));
+        json_array_append_new(stats,
+                              json_pack("{s:s, s:f}", "name", "max", "value", bs->m.max));
+    }
+    return json_pack("[{s:s, s:o}]", "property_key", "target", "statistics", stats);
+}
+
 /* The label extension's fields of an item: what the label arrays hold. */
 static void add_label_properties(const ek_dataset_facts *f, json_t *props)
 {
@@ -334,6 +424,11 @@ static void add_label_properties(const ek_dataset_facts *f, json_t *props)
                         ? "class id of every pixel (see eodkit:label)"
                     : task == EK_TASK_CLASSIFICATION
                         ? "class id of every chip (see eodkit:label)"
+                    : task == EK_TASK_CHANGE
+                        ? "change (1) or no change (0) of every pixel (see eodkit:label)"
+                    : task == EK_TASK_REGRESSION
+                        ? "target value of every pixel, NaN where unknown (see "
+                          "eodkit:label)"
                         : "classes present in every chip (see eodkit:label)"));
     json_object_set_new(props, "label:type", json_string("raster"));
     json_object_set_new(props, "label:tasks", json_pack("[s]", task_names[task]));
@@ -382,6 +477,8 @@ static int write_items(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts 
         }
         if (f->labels != NULL) {
             add_label_properties(f, props);
+        }
+        if (f->labels != NULL && !f->labels->regression) {
             json_object_set_new(props, "label:overviews",
                                 overviews_json(f, classes, nclasses, (int)s));
         }
@@ -531,7 +628,9 @@ static json_t *summaries_json(const ek_dataset_facts *f, const ek_class *classes
         }
         json_object_set_new(o, "label:type", json_pack("[s]", "raster"));
         json_object_set_new(o, "label:overviews",
-                            overviews_json(f, classes, nclasses, -1));
+                            f->target_stats != NULL
+                                ? target_overviews(f->target_stats)
+                                : overviews_json(f, classes, nclasses, -1));
         json_object_set_new(o, "label:tasks",
                             json_pack("[s]", task_names[f->labels->recipe->task]));
     }

@@ -4,6 +4,7 @@
 ** read, how splits were made). Both are plain JSON (jansson) with keys in a
 ** fixed order, so identical builds give identical bytes.
 */
+#include <glob.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -107,17 +108,13 @@ static json_t *per_split(const ek_dataset_facts *f, uint64_t **counts)
     return o;
 }
 
-static json_t *band_json(const ek_modality *m, int b, const ek_band_stats *bs)
+/* The statistics of BS (count, valid count, moments, percentiles) into O. */
+static void add_stats(json_t *o, const ek_band_stats *bs)
 {
-    json_t *o = json_object(), *pct = json_object();
+    json_t *pct = json_object();
     char key[16];
     int k;
 
-    int source_band;
-
-    ek_modality_band(m, b, &source_band);
-    json_object_set_new(o, "band", json_integer(source_band));
-    json_object_set_new(o, "name", json_string(m->band_names[b]));
     json_object_set_new(o, "count", json_integer((json_int_t)bs->count));
     json_object_set_new(o, "valid_count", json_integer((json_int_t)bs->m.n));
     if (bs->m.n > 0) {
@@ -136,6 +133,17 @@ static json_t *band_json(const ek_modality *m, int b, const ek_band_stats *bs)
         json_object_set_new(pct, key, bs->m.n > 0 ? number(bs->pct[k]) : json_null());
     }
     json_object_set_new(o, "percentiles", pct);
+}
+
+static json_t *band_json(const ek_modality *m, int b, const ek_band_stats *bs)
+{
+    json_t *o = json_object();
+    int source_band;
+
+    ek_modality_band(m, b, &source_band);
+    json_object_set_new(o, "band", json_integer(source_band));
+    json_object_set_new(o, "name", json_string(m->band_names[b]));
+    add_stats(o, bs);
     return o;
 }
 
@@ -186,7 +194,12 @@ int ek_write_stats(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
         json_object_set_new(mods, mod->recipe->name, o);
     }
     json_object_set_new(root, "modalities", mods);
-    if (f->labels != NULL) {
+    if (f->target_stats != NULL) {
+        json_t *target = json_pack("{s:s, s:s}", "dtype", "float32", "nodata", "nan");
+
+        add_stats(target, f->target_stats);
+        json_object_set_new(root, "target", target);
+    } else if (f->labels != NULL) {
         json_t *classes = json_object();
 
         json_object_set_new(classes, "pixels", per_split(f, f->class_pixels));
@@ -432,6 +445,29 @@ static json_t *split_json(const ek_dataset_facts *f)
     return o;
 }
 
+/* The label files: the source (and a change task's second one), or every
+   file of a table's pattern, in name order. */
+static int label_inputs(const ek_labels_recipe *l, ek_input_fn fn, void *arg)
+{
+    glob_t g;
+    size_t i;
+    int rc = EODKIT_OK;
+
+    if (l->table.path == NULL) {
+        rc = fn(arg, "labels", NULL, l->source);
+        return rc == EODKIT_OK && l->after != NULL ? fn(arg, "labels", NULL, l->after)
+                                                   : rc;
+    }
+    if (glob(l->table.path, 0, NULL, &g) != 0) {
+        return EODKIT_OK; /* the build read them: they are gone since */
+    }
+    for (i = 0; i < g.gl_pathc && rc == EODKIT_OK; i++) {
+        rc = fn(arg, "labels", NULL, g.gl_pathv[i]);
+    }
+    globfree(&g);
+    return rc;
+}
+
 int ek_for_each_input(const ek_recipe *r, const ek_plan *p, const ek_regions *regions,
                       ek_input_fn fn, void *arg)
 {
@@ -449,7 +485,7 @@ int ek_for_each_input(const ek_recipe *r, const ek_plan *p, const ek_regions *re
         }
     }
     if (rc == EODKIT_OK && r->labels.present) {
-        rc = fn(arg, "labels", NULL, r->labels.source);
+        rc = label_inputs(&r->labels, fn, arg);
     }
     if (rc == EODKIT_OK && r->aoi != NULL) {
         rc = fn(arg, "aoi", NULL, r->aoi);
