@@ -325,7 +325,27 @@ static json_t *source_json(const ek_plan *p, const ek_modality *mod, size_t s)
     return o;
 }
 
-static json_t *read_json(const ek_plan *p)
+/* How a regression target was read: like a modality's "read" entry. */
+static json_t *target_read_json(const ek_plan *p, const ek_labels *l)
+{
+    json_t *placements = json_array();
+    size_t g;
+
+    for (g = 0; g < p->ngrids; g++) {
+        const ek_placement *pl = &l->placements[g];
+
+        json_array_append_new(placements,
+                              json_pack("{s:i, s:b, s:f, s:f}", "grid", (int)g,
+                                        "aligned", pl->aligned, "xscale", pl->xscale,
+                                        "yscale", pl->yscale));
+    }
+    return json_pack("{s:s, s:f, s:i, s:[{s:i, s:s, s:o}]}", "resampling",
+                     ek_resampling_name(l->recipe->resampling), "error_threshold",
+                     p->recipe->error_threshold, "band", l->band, "sources", "index", 0,
+                     "path", l->source.path, "placements", placements);
+}
+
+static json_t *read_json(const ek_plan *p, const ek_labels *labels)
 {
     json_t *o = json_object();
     size_t m, k, s;
@@ -359,6 +379,9 @@ static json_t *read_json(const ek_plan *p)
         json_object_set_new(mo, "parts", parts);
         json_object_set_new(mo, "sources", sources);
         json_object_set_new(o, mod->recipe->name, mo);
+    }
+    if (labels != NULL && labels->regression) { /* no modality is named "label" */
+        json_object_set_new(o, "label", target_read_json(p, labels));
     }
     return o;
 }
@@ -544,7 +567,7 @@ int ek_write_provenance(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts
     json_object_set_new(root, "recipe", json_string("recipe.yaml"));
     json_object_set(root, "inputs", f->inputs);
     json_object_set_new(root, "grid", grid_json(p));
-    json_object_set_new(root, "read", read_json(p));
+    json_object_set_new(root, "read", read_json(p, f->labels));
     json_object_set_new(root, "split", split_json(f));
     if (rc == EODKIT_OK) {
         rc = ek_write_json(ctx, root, dir, "provenance.json");
