@@ -146,7 +146,8 @@ class Split:
     and array, the fast way to make batches. Shards are mapped lazily in
     each process, so a Split pickles small (DataLoader workers, spawn).
     Attributes: `dataset`, `name`, `arrays` (modality names, then "label"
-    when the dataset has labels), `shapes` ({array: shape of one chip}),
+    when the dataset has labels, then "label_classes" for a change task
+    with two label sources), `shapes` ({array: shape of one chip}),
     `dtypes` ({array: NumPy dtype})."""
 
     def __init__(self, dataset, name):
@@ -158,6 +159,12 @@ class Split:
         if dataset.label:
             self.shapes["label"] = tuple(dataset.label["shape"])
             self.dtypes["label"] = np.dtype(dataset.label["dtype"])
+        # task change with two label sources: each pixel's class before and after
+        pair_classes = ((dataset.label or {}).get("change") or {}).get("classes")
+        if pair_classes:
+            self.arrays.append(pair_classes["array"])
+            self.shapes[pair_classes["array"]] = tuple(pair_classes["shape"])
+            self.dtypes[pair_classes["array"]] = np.dtype(pair_classes["dtype"])
         self._shard = dataset.column("shard", name)
         self._row = dataset.column("row", name)
         self._check_order()

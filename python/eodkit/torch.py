@@ -31,7 +31,12 @@ class ChipDataset(torch.utils.data.Dataset):
     - one entry per modality: a float32 tensor when normalised, else the
       stored values (uint16 widened to int32, uint32 to int64), shaped
       (C, H, W) or (T, C, H, W) for time stacks;
-    - "label" (when the dataset has labels): int64, the label's shape;
+    - "label" (when the dataset has labels): int64, the label's shape; a
+      regression target is float32 (n, H, W) with NaN where it is unknown;
+      "label_classes" (task change with two label sources): int64
+      (2, H, W), each pixel's class before and after;
+    - "pair" (task change with `labels.pair`): the two modalities stacked
+      as (T=2, C, H, W), before then after, like a time pair modality;
     - "present": {modality: bool}, False where an optional modality has
       no data (its pixels then hold nodata, or FILL once normalised);
     - "chip_id" (int64), "index" (int64, position in the split: the row of
@@ -50,12 +55,16 @@ class ChipDataset(torch.utils.data.Dataset):
             raise TypeError(f"ChipDataset needs an eodkit Split, not {type(split).__name__}")
         self.split = split
         self.arrays = list(arrays or split.arrays)
-        modalities = [a for a in self.arrays if a != "label"]
+        modalities = [a for a in self.arrays if a in split.dataset.modalities]
         if isinstance(normalize, str):
             normalize = {m: normalize for m in modalities}
         self.normalizers = {m: (split.dataset.normalizer(m, how) if isinstance(how, str) else how)
                             for m, how in (normalize or {}).items()}
         self._present = {m: split.present(m) for m in modalities}
+        label = split.dataset.label or {}
+        self._float_label = label.get("task") == "regression"
+        pair = (label.get("change") or {}).get("pair")
+        self._pair = pair if pair and all(m in self.arrays for m in pair) else None
         self._chip_ids = split.chip_ids()
         self._geotransforms = split.geotransforms()
 
@@ -69,12 +78,16 @@ class ChipDataset(torch.utils.data.Dataset):
         arrays = self.split._read(pos, self.arrays)
         batch = {}
         for name, values in arrays.items():
-            if name == "label":
+            if name == "label" and self._float_label:
+                batch[name] = torch.from_numpy(np.ascontiguousarray(values, np.float32))
+            elif name in ("label", "label_classes"):
                 batch[name] = torch.from_numpy(values.astype(np.int64))
             elif name in self.normalizers:
                 batch[name] = torch.from_numpy(self.normalizers[name](values))
             else:
                 batch[name] = _tensor(values)
+        if self._pair is not None:
+            batch["pair"] = torch.stack([batch[self._pair[0]], batch[self._pair[1]]], dim=1)
         batch["present"] = {m: torch.from_numpy(p[pos]) for m, p in self._present.items()}
         batch["chip_id"] = torch.from_numpy(self._chip_ids[pos])
         batch["index"] = torch.from_numpy(pos)
