@@ -23,7 +23,7 @@ def docs_data(folder, demo, shared):
 
 def test_recipe_page_examples_build(tmp_path, demo, shared):
     blocks = yaml_blocks(SOURCE / "doc/recipe.md")
-    assert len(blocks) == 2
+    assert len(blocks) == 4
     docs_data(tmp_path, demo, shared)
     (tmp_path / "recipe.yaml").write_text(blocks[0])
     summary = json.loads(run("build", tmp_path / "recipe.yaml").stdout)
@@ -46,6 +46,27 @@ def test_recipe_page_examples_build(tmp_path, demo, shared):
     assert [m["shape"] for m in ds.collection["eodkit:modalities"]] == [[5, 120, 120],
                                                                         [1, 120, 120]]
     assert {json.loads(r["present"])["s1"] for r in ds.chips()} == {0}
+
+
+def test_recipe_page_task_examples_build(tmp_path, demo, shared):
+    """The scene-label and regression recipes of doc/recipe.md."""
+    blocks = yaml_blocks(SOURCE / "doc/recipe.md")
+    docs_data(tmp_path, demo, shared)
+    (tmp_path / "scenes.yaml").write_text(blocks[2])
+    summary = json.loads(run("build", tmp_path / "scenes.yaml", "-o", tmp_path / "scenes").stdout)
+    ds = Dataset(tmp_path / "scenes")
+    assert summary["chips"] > 0 and ds.collection["eodkit:label"]["type"] == "table"
+    (tmp_path / "regression.yaml").write_text(blocks[3])
+    summary = json.loads(run("build", tmp_path / "regression.yaml", "-o",
+                             tmp_path / "regression").stdout)
+    ds = Dataset(tmp_path / "regression")
+    assert summary["chips"] > 0 and ds.stats["target"]["valid_count"] > 0
+    # the resolved recipe (no class keys for a target) builds the same dataset
+    resolved = tmp_path / "regression/recipe.yaml"
+    assert 'resampling: "bilinear"' in resolved.read_text()
+    (tmp_path / "again.yaml").write_text(resolved.read_text())
+    run("build", tmp_path / "again.yaml", "-o", tmp_path / "again")
+    assert Dataset(tmp_path / "again").stats == ds.stats
 
 
 def test_command_page_examples_run(tmp_path, demo):
