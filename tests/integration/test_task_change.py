@@ -102,6 +102,8 @@ def test_pair_order_datetimes_and_mask(scene):
             str(k): int(n) for k, n in enumerate(np.bincount(want.ravel(), minlength=2)) if n}
         changed += int(want.sum())
     assert changed > 100
+    # eodkit info shows the pair's four dimensions (it cut stacks to three)
+    assert "(2, 1, 24, 24)" in run("info", out).stdout
     pixels = ds.stats["classes"]["pixels"]
     assert sum(p.get("1", 0) for p in pixels.values()) == changed
 

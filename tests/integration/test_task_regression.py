@@ -98,6 +98,7 @@ def test_target_statistics_of_the_train_split(dataset):
         assert target["percentiles"][q] == pytest.approx(np.percentile(valid, float(q)),
                                                          rel=1e-6, abs=1e-6)
     assert "classes" not in ds.stats
+    assert "regression, float32 target (NaN: no value), bilinear" in run("info", ds.path).stdout
     overview = ds.collection["summaries"]["label:overviews"][0]
     assert {s["name"]: s["value"] for s in overview["statistics"]}["mean"] == \
         pytest.approx(valid.mean())
