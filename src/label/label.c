@@ -426,8 +426,10 @@ int ek_labels_open_source(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
         l->is_raster = 1;
         rc = open_raster(ctx, r, p, source_id, l);
     }
-    if (rc == EODKIT_OK) {
+    if (rc == EODKIT_OK && l->nclasses > 1) { /* none: a raster's own values */
         qsort(l->classes, l->nclasses, sizeof *l->classes, compare_class);
+    }
+    if (rc == EODKIT_OK) {
         l->dtype = l->max_id > 255 ? GDT_UInt16 : GDT_Byte;
         l->plane_type = l->dtype;
     }
@@ -477,7 +479,9 @@ int ek_labels_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, int so
         ek_labels_free(l);
         return rc;
     }
-    qsort(l->classes, l->nclasses, sizeof *l->classes, compare_class);
+    if (l->nclasses > 1) {
+        qsort(l->classes, l->nclasses, sizeof *l->classes, compare_class);
+    }
     *out = l;
     return EODKIT_OK;
 }
