@@ -161,6 +161,21 @@ static char *json_name(eodkit_ctx *ctx, const json_t *v)
     return NULL;
 }
 
+/* Field NAME of JSON object O; a dotted NAME ("properties.labels") walks
+   into nested objects (STAC items keep their fields in "properties"). */
+static json_t *json_field(const json_t *o, const char *name)
+{
+    const char *dot = strchr(name, '.');
+    char head[256];
+
+    if (json_object_get(o, name) != NULL || dot == NULL ||
+        (size_t)(dot - name) >= sizeof head) {
+        return json_object_get(o, name);
+    }
+    snprintf(head, sizeof head, "%.*s", (int)(dot - name), name);
+    return json_field(json_object_get(o, head), dot + 1);
+}
+
 /* Record O (a JSON object) of file PATH as a row: its key field (when
    the table has one), else NAME (a member name) or, for a sidecar, its
    folder; its labels field. */
@@ -180,7 +195,7 @@ static int json_record(eodkit_ctx *ctx, const ek_table_recipe *t, const char *pa
         return EODKIT_ERR_NOMEM;
     }
     if (t->key != NULL) {
-        r->key = json_name(ctx, json_object_get(o, t->key));
+        r->key = json_name(ctx, json_field(o, t->key));
         if (r->key == NULL) {
             return ek_error(ctx, EODKIT_ERR_INPUT,
                             "%s: no field '%s' holding text (labels.key)", r->where,
@@ -200,7 +215,7 @@ static int json_record(eodkit_ctx *ctx, const ek_table_recipe *t, const char *pa
             return ek_error(ctx, EODKIT_ERR_IO, "%s: cannot resolve its folder", path);
         }
     }
-    labels = json_object_get(o, t->field);
+    labels = json_field(o, t->field);
     if (labels == NULL) {
         return ek_error(ctx, EODKIT_ERR_INPUT, "%s: no field '%s' (labels.labels)",
                         r->where, t->field);
@@ -211,8 +226,8 @@ static int json_record(eodkit_ctx *ctx, const ek_table_recipe *t, const char *pa
 /*
 ** JSON file PATH: a sidecar (one object holding the labels field: the
 ** scene in its folder, or named by the key field), a list of records
-** (named by the key field) or an object of records or label lists named by
-** their member names.
+** (named by the key field; a STAC ItemCollection's "features" too) or an
+** object of records or label lists named by their member names.
 */
 static int read_json(eodkit_ctx *ctx, const ek_table_recipe *t, const char *path,
                      rows *rs)
@@ -227,16 +242,18 @@ static int read_json(eodkit_ctx *ctx, const ek_table_recipe *t, const char *path
         return ek_error(ctx, EODKIT_ERR_INPUT, "%s:%d:%d: not JSON: %s", path, err.line,
                         err.column, err.text);
     }
-    if (json_is_object(doc) && json_object_get(doc, t->field) != NULL) {
+    if (json_is_object(doc) && json_field(doc, t->field) != NULL) {
         rc = json_record(ctx, t, path, NULL, 0, doc, rs);
-    } else if (json_is_array(doc)) {
+    } else if (json_is_array(doc) || json_is_array(json_object_get(doc, "features"))) {
+        json_t *list = json_is_array(doc) ? doc : json_object_get(doc, "features");
+
         if (t->key == NULL) {
             rc = ek_error(ctx, EODKIT_ERR_INPUT,
                           "%s: a list of records needs labels.key (the field naming "
                           "each record's scene)",
                           path);
         }
-        json_array_foreach(doc, i, v)
+        json_array_foreach(list, i, v)
         {
             if (rc == EODKIT_OK) {
                 rc = json_is_object(v)

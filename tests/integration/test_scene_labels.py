@@ -87,6 +87,21 @@ def test_a_csv_keyed_by_patch_folder(tmp_path, shared):
         assert labels == want[patch]
 
 
+def test_a_stac_item_collection_keyed_by_item_id(tmp_path, shared):
+    """STAC Items whose ids are the patch names (as BigEarthNet's are), the
+    labels in their properties: key `id`, labels `properties.labels`."""
+    want = sidecar_labels(shared)
+    items = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "stac_version": "1.0.0", "id": patch, "geometry": None,
+         "properties": {"datetime": None, "labels": sorted(labels)}, "links": [], "assets": {}}
+        for patch, labels in want.items()]}
+    (tmp_path / "items.json").write_text(json.dumps(items))
+    out, _ = build(s2_recipe(shared, f"table: {tmp_path}/items.json\n  key: id\n"
+                                     "  labels: properties.labels"), tmp_path)
+    for patch, labels in chip_labels(Dataset(out)):
+        assert labels == want[patch]
+
+
 def test_a_key_naming_no_scene_is_refused(tmp_path, shared):
     want = sidecar_labels(shared)
     rows = [(p, ";".join(ls)) for p, ls in want.items()] + [("S2A_NO_SUCH_PATCH", "Pastures")]
