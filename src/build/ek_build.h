@@ -100,12 +100,12 @@ typedef struct ek_worker {
     const ek_build *b;
     ek_reader *reader;
     ek_modality_buffers *mods; /* per modality */
-    void *unit_labels; /* labels->plane_type */
-    void *unit_pair;   /* change: classes before and after (two planes) */
-    unsigned char *label_raw; /* raster labels: values before remapping */
+    void *unit_labels;         /* labels->plane_type */
+    void *unit_pair;           /* change: classes before and after (two planes) */
+    unsigned char *label_raw;  /* raster labels: values before remapping */
     uint8_t *label_valid;
-    uint8_t *chip_valid; /* scratch: one chip's validity (required modalities) */
-    uint64_t *chip_hist; /* scratch: one chip's class histogram */
+    uint8_t *chip_valid;  /* scratch: one chip's validity (required modalities) */
+    uint64_t *chip_hist;  /* scratch: one chip's class histogram */
     uint32_t *chip_scene; /* scratch: one chip's scene numbers (scene labels) */
 } ek_worker;
 

@@ -116,8 +116,8 @@ int ek_worker_init(eodkit_ctx *ctx, const ek_build *b, ek_worker *w)
     }
     if (rc == EODKIT_OK && b->labels != NULL && b->labels->change != NULL &&
         b->labels->change->after != NULL) {
-        w->unit_pair =
-            ek_calloc(ctx, 2 * plane, (size_t)ek_dtype_size(b->labels->change->class_type));
+        w->unit_pair = ek_calloc(ctx, 2 * plane,
+                                 (size_t)ek_dtype_size(b->labels->change->class_type));
         rc = w->unit_pair == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
     return rc;

@@ -196,8 +196,9 @@ static void describe_modalities(ek_strbuf *t, json_t *mods)
         /* (C, H, W), or (T, C, H, W) for stacks and pairs */
         json_array_foreach(shape, d, dim)
         {
-            used += (size_t)snprintf(dims + used, sizeof dims - used, "%s%lld",
-                                     d ? ", " : "(", (long long)json_integer_value(dim));
+            used +=
+                (size_t)snprintf(dims + used, sizeof dims - used, "%s%lld",
+                                 d ? ", " : "(", (long long)json_integer_value(dim));
             used = used < sizeof dims ? used : sizeof dims - 1;
         }
         snprintf(dims + used, sizeof dims - used, ")");
@@ -219,7 +220,8 @@ static void describe_labels(ek_strbuf *t, json_t *label, json_t *pixels, json_t 
     size_t i;
 
     if (strcmp(str(label, "task"), "regression") == 0) {
-        ek_strbuf_printf(t, "\nlabels         regression, %s target (NaN: no value), %s\n",
+        ek_strbuf_printf(t,
+                         "\nlabels         regression, %s target (NaN: no value), %s\n",
                          str(label, "dtype"), str(label, "resampling"));
         return;
     }

@@ -304,10 +304,10 @@ int ek_classes_read(eodkit_ctx *ctx, const json_t *collection, const char *dir,
 
     memset(cl, 0, sizeof *cl);
     cl->task = json_string_value(json_object_get(label, "task"));
-    if (cl->task == NULL || (strcmp(cl->task, "segmentation") != 0 &&
-                             strcmp(cl->task, "classification") != 0 &&
-                             strcmp(cl->task, "multilabel") != 0 &&
-                             strcmp(cl->task, "change") != 0)) {
+    if (cl->task == NULL ||
+        (strcmp(cl->task, "segmentation") != 0 &&
+         strcmp(cl->task, "classification") != 0 &&
+         strcmp(cl->task, "multilabel") != 0 && strcmp(cl->task, "change") != 0)) {
         return ek_error(ctx, EODKIT_ERR_INPUT,
                         "%s: the dataset has no class labels (task: %s)", dir,
                         cl->task != NULL ? cl->task : "none");

@@ -251,10 +251,10 @@ enum { EK_T_N, EK_T_SUM, EK_T_ABS, EK_T_SQ, EK_T_Y, EK_T_YY, EK_T_BASE };
 #define EK_T_CELLS (EK_T_RES_BINS + EK_T_TRUTH_BINS)
 
 typedef struct ek_target {
-    int64_t h, w;         /* chip size */
-    size_t label_bytes;   /* of one chip's target row (float32) */
-    double shift;         /* the training mean (stats.json), subtracted */
-    double res_width;     /* residual bin width: a quarter of the training std */
+    int64_t h, w;       /* chip size */
+    size_t label_bytes; /* of one chip's target row (float32) */
+    double shift;       /* the training mean (stats.json), subtracted */
+    double res_width;   /* residual bin width: a quarter of the training std */
     double truth_lo, truth_width; /* target bins */
 } ek_target;
 

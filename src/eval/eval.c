@@ -20,8 +20,8 @@
 /* What a group is made of (the whole evaluation is one group too). */
 typedef struct group {
     const char *name; /* owned by eval.keys */
-    int64_t *cm; /* k x k (truth x prediction), multilabel k x [tn, fp, fn, tp],
-                    regression the counts of ek_target_score */
+    int64_t *cm;      /* k x k (truth x prediction), multilabel k x [tn, fp, fn, tp],
+                         regression the counts of ek_target_score */
     double *sums;
     const size_t *units; /* its units (rows of the sums it is resampled from) */
     size_t nunits, chips;
@@ -423,9 +423,8 @@ static int stream_chips(eval *e)
         }
         if (rc == EODKIT_OK) {
             memset(cm, 0, e->cells * sizeof *cm);
-            rc = e->regression
-                     ? ek_target_score(e->ctx, &e->target, &e->pred, i, label, cm, sums,
-                                       &e->ignored)
+            rc = e->regression ? ek_target_score(e->ctx, &e->target, &e->pred, i, label,
+                                                 cm, sums, &e->ignored)
                  : e->cl.multilabel ? score_labels(e, i, label, cm)
                                     : score_classes(e, i, label, cm);
         }
@@ -599,8 +598,8 @@ static void measure_gaps(eval *e)
                               goodness(e, m, e->groups[e->worst[m]].value[m])
                         : NAN;
         for (r = 0; r < n; r++) {
-            e->gap_best[m][r] = goodness(e, m, e->gap_best[m][r]) -
-                                goodness(e, m, e->gap_worst[m][r]);
+            e->gap_best[m][r] =
+                goodness(e, m, e->gap_best[m][r]) - goodness(e, m, e->gap_worst[m][r]);
         }
         e->gap_low[m] =
             n > 0 ? ek_percentile(e->gap_best[m], n, 1, CI_LOW, e->scratch) : NAN;
@@ -698,8 +697,7 @@ static json_t *group_json(const eval *e, const group *g, const char *name,
     json_object_set_new(o, "chips", json_integer((json_int_t)g->chips));
     json_object_set_new(o, "blocks", json_integer((json_int_t)blocks));
     json_object_set_new(
-        o, "scored",
-        json_integer((json_int_t)g->sums[e->regression ? EK_T_N : 3 * k]));
+        o, "scored", json_integer((json_int_t)g->sums[e->regression ? EK_T_N : 3 * k]));
     for (m = 0; m < e->nmetrics; m++) {
         json_object_set_new(o, e->names[m], metric(g, m, e->opt.bootstrap >= 0));
     }
@@ -764,9 +762,10 @@ static json_t *report(const eval *e)
                               json_string(e->cs->ix->splits.names[e->cs->splits[s]]));
     }
     json_object_set_new(o, "splits", splits);
-    json_object_set_new(o, "task", json_string(e->regression ? "regression" : e->cl.task));
-    json_object_set_new(o, "unit",
-                        json_string(e->regression || e->cl.per_pixel ? "pixel" : "chip"));
+    json_object_set_new(o, "task",
+                        json_string(e->regression ? "regression" : e->cl.task));
+    json_object_set_new(
+        o, "unit", json_string(e->regression || e->cl.per_pixel ? "pixel" : "chip"));
     if (e->cl.multilabel) {
         json_object_set_new(o, "threshold", json_real(e->opt.threshold));
     }
@@ -781,9 +780,9 @@ static json_t *report(const eval *e)
                                       "residual_bin", e->target.res_width));
     } else {
         json_object_set_new(o, "classes", classes);
-        json_object_set_new(o, "ignore_index", e->cl.ignore >= 0
-                                                   ? json_integer(e->cl.ignore)
-                                                   : json_null());
+        json_object_set_new(o, "ignore_index",
+                            e->cl.ignore >= 0 ? json_integer(e->cl.ignore)
+                                              : json_null());
     }
     json_object_set_new(o, "ignored", json_integer(e->ignored));
     json_object_set_new(boot, "replicates",

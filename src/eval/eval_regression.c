@@ -26,10 +26,11 @@ int ek_target_read(eodkit_ctx *ctx, const ek_chipset *cs, ek_target *t)
     t->h = json_integer_value(json_array_get(shape, 0));
     t->w = json_integer_value(json_array_get(shape, 1));
     if (json_array_size(shape) != 2 || t->h <= 0 || t->w <= 0) {
-        return ek_error(ctx, EODKIT_ERR_INPUT,
-                        "%s/collection.json: eodkit:label of a regression target has no "
-                        "[H, W] shape",
-                        cs->dir);
+        return ek_error(
+            ctx, EODKIT_ERR_INPUT,
+            "%s/collection.json: eodkit:label of a regression target has no "
+            "[H, W] shape",
+            cs->dir);
     }
     t->label_bytes = (size_t)(t->h * t->w) * sizeof(float);
     /* centring on the training mean keeps R^2's sums of squares exact */
@@ -151,16 +152,17 @@ json_t *ek_target_plots_json(const ek_target *t, const double *sums,
         double se = sums[EK_T_BASE + 2 * k], sq = sums[EK_T_BASE + 2 * k + 1];
 
         json_array_append_new(
-            by, json_pack("{s:o, s:o, s:I, s:o, s:o}", "from",
-                          k > 0 ? json_real(t->truth_lo + (double)k * t->truth_width)
-                                : json_null(),
-                          "to",
-                          k + 1 < EK_T_TRUTH_BINS
-                              ? json_real(t->truth_lo + (double)(k + 1) * t->truth_width)
-                              : json_null(),
-                          "pixels", (json_int_t)n, "bias",
-                          n > 0 ? number(se / (double)n) : json_null(), "rmse",
-                          n > 0 ? number(sqrt(sq / (double)n)) : json_null()));
+            by,
+            json_pack("{s:o, s:o, s:I, s:o, s:o}", "from",
+                      k > 0 ? json_real(t->truth_lo + (double)k * t->truth_width)
+                            : json_null(),
+                      "to",
+                      k + 1 < EK_T_TRUTH_BINS
+                          ? json_real(t->truth_lo + (double)(k + 1) * t->truth_width)
+                          : json_null(),
+                      "pixels", (json_int_t)n, "bias",
+                      n > 0 ? number(se / (double)n) : json_null(), "rmse",
+                      n > 0 ? number(sqrt(sq / (double)n)) : json_null()));
     }
     return json_pack("{s:{s:f, s:o}, s:o}", "residuals", "bin_width", t->res_width,
                      "bins", res, "by_target", by);

@@ -250,8 +250,8 @@ static void add_plots(ek_strbuf *b, const json_t *g, const char *name)
         }
         ek_strbuf_printf(b, " %lld\n", n);
     }
-    ek_strbuf_printf(b, "\n%10s    %-10s %12s %9s %9s\n", "target", "", "pixels", "bias",
-                     "RMSE");
+    ek_strbuf_printf(b, "\n%10s    %-10s %12s %9s %9s\n", "target", "", "pixels",
+                     "bias", "RMSE");
     json_array_foreach(by, i, bin)
     {
         edge_text(json_object_get(bin, "from"), "-inf", lo, sizeof lo);

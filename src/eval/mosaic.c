@@ -83,14 +83,15 @@ static int choose_mode(mosaic *m)
                         p->path);
     }
     if (m->opt.argmax && m->regression) {
-        return ek_error(m->ctx, EODKIT_ERR_USAGE,
-                        "%s: --argmax is for class scores; a regression target's values "
-                        "are averaged",
-                        p->path);
+        return ek_error(
+            m->ctx, EODKIT_ERR_USAGE,
+            "%s: --argmax is for class scores; a regression target's values "
+            "are averaged",
+            p->path);
     }
-    m->mode = m->opt.argmax                                       ? MODE_ARGMAX
+    m->mode = m->opt.argmax                                        ? MODE_ARGMAX
               : !p->is_float && p->channels == 1 && !m->regression ? MODE_VOTE
-                                                                  : MODE_MEAN;
+                                                                   : MODE_MEAN;
     if (m->mode == MODE_MEAN) {
         m->bands = (int)p->channels;
         m->type = GDT_Float32;

@@ -104,12 +104,11 @@ static int order_in_time(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
             }
         }
         if (kept == 0) {
-            return ek_error(ctx, EODKIT_ERR_INPUT,
-                            "%s: modality '%s': no acquisition %s",
-                            ek_recipe_where(r, t->mark, where, sizeof where),
-                            m->recipe->name,
-                            t->pair ? "in the before or after period"
-                                    : "between time.from and time.to");
+            return ek_error(
+                ctx, EODKIT_ERR_INPUT, "%s: modality '%s': no acquisition %s",
+                ek_recipe_where(r, t->mark, where, sizeof where), m->recipe->name,
+                t->pair ? "in the before or after period"
+                        : "between time.from and time.to");
         }
         /* close the gap so parts stay contiguous */
         memmove(&m->sources[first + kept], &m->sources[first + part->count],

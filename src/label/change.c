@@ -56,14 +56,13 @@ static int check_agree(eodkit_ctx *ctx, const ek_recipe *r, const ek_change *c)
             const ek_class *a = &c->before->classes[i], *b = &c->after->classes[j];
 
             if (a->id == b->id && strcmp(a->name, b->name) != 0) {
-                return ek_error(ctx, EODKIT_ERR_INPUT,
-                                "%s: the two label sources give class id %d to '%s' "
-                                "(%s) and to '%s' (%s); map both with labels.classes "
-                                "so that a class has one id",
-                                ek_recipe_where(r, r->labels.source_mark, where,
-                                                sizeof where),
-                                a->id, a->name, r->labels.source, b->name,
-                                r->labels.after);
+                return ek_error(
+                    ctx, EODKIT_ERR_INPUT,
+                    "%s: the two label sources give class id %d to '%s' "
+                    "(%s) and to '%s' (%s); map both with labels.classes "
+                    "so that a class has one id",
+                    ek_recipe_where(r, r->labels.source_mark, where, sizeof where),
+                    a->id, a->name, r->labels.source, b->name, r->labels.after);
             }
         }
     }

@@ -81,11 +81,11 @@ typedef struct ek_labels {
        change mask, target values), or for a table the scene number
        (UInt32, 0: no scene) */
     GDALDataType plane_type;
-    ek_change *change;  /* task change (change.c) */
-    ek_table *table;    /* scene labels from a table (table.c) */
-    int regression;     /* a regression target (target.c): NaN where unknown */
-    int max_id;         /* largest id that can occur (background, ignore included) */
-    ek_class *classes;  /* declared classes, by id; background and ignore excluded */
+    ek_change *change; /* task change (change.c) */
+    ek_table *table;   /* scene labels from a table (table.c) */
+    int regression;    /* a regression target (target.c): NaN where unknown */
+    int max_id;        /* largest id that can occur (background, ignore included) */
+    ek_class *classes; /* declared classes, by id; background and ignore excluded */
     size_t nclasses;
     int discover; /* classes are whatever ids the raster holds (Byte rasters) */
     int is_raster;
@@ -133,8 +133,8 @@ int ek_labels_map_classes(eodkit_ctx *ctx, ek_labels *l);
 /* Open the target raster of recipe R (regression) into L (zeroed but for
    its recipe): band, nodata, placements; a target that needs resampling
    must say how (labels.resampling). */
-int ek_target_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
-                   int source_id, ek_labels *l);
+int ek_target_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, int source_id,
+                   ek_labels *l);
 
 /* Target values of window W of grid G into OUT (Float32), NaN where the
    target has no value; RAW_VALID is scratch. */
@@ -146,12 +146,12 @@ int ek_target_render(eodkit_ctx *ctx, const ek_labels *l, const ek_plan *p, size
 
 /* The class labels a change task compares. */
 struct ek_change {
-    ek_labels *before; /* the change layer, or the source before */
-    ek_labels *after;  /* the source after, or NULL */
-    ek_recipe after_recipe; /* R with labels.source the after source (AFTER's
-                               recipe points into it; shares R's strings) */
+    ek_labels *before;       /* the change layer, or the source before */
+    ek_labels *after;        /* the source after, or NULL */
+    ek_recipe after_recipe;  /* R with labels.source the after source (AFTER's
+                                recipe points into it; shares R's strings) */
     GDALDataType class_type; /* of the before and after class planes */
-    ek_class *classes; /* the sources' classes (both), by id */
+    ek_class *classes;       /* the sources' classes (both), by id */
     size_t nclasses;
     int max_class_id;
 };
@@ -183,11 +183,11 @@ void ek_table_free(ek_table *t);
 /* Scene numbers (1-based; 0: no labelled scene) of window W of grid G into
    OUT (UInt32): a pixel belongs to the last scene whose bounds hold its
    centre. */
-void ek_table_render(const ek_labels *l, const ek_plan *p, size_t g,
-                     const ek_window *w, void *out);
+void ek_table_render(const ek_labels *l, const ek_plan *p, size_t g, const ek_window *w,
+                     void *out);
 
 /* The labels of scene number S (1-based): *IDS (class ids, ascending) and
-   *N. */
+ *N. */
 void ek_table_scene_labels(const ek_labels *l, uint32_t s, const int **ids, size_t *n);
 
 /* The name of scene number S (for messages). */

@@ -472,9 +472,9 @@ int ek_labels_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, int so
         return EODKIT_ERR_NOMEM;
     }
     l->recipe = lr;
-    rc = lr->table.path != NULL             ? ek_table_open(ctx, r, p, l)
+    rc = lr->table.path != NULL           ? ek_table_open(ctx, r, p, l)
          : lr->task == EK_TASK_REGRESSION ? ek_target_open(ctx, r, p, source_id, l)
-                                            : ek_change_open(ctx, r, p, source_id, l);
+                                          : ek_change_open(ctx, r, p, source_id, l);
     if (rc != EODKIT_OK) {
         ek_labels_free(l);
         return rc;

@@ -314,18 +314,19 @@ static int table_field(eodkit_ctx *ctx, OGRLayerH layer, const char *path,
 static int read_ogr(eodkit_ctx *ctx, const ek_table_recipe *t, const char *path,
                     rows *rs)
 {
-    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL,
-                                 NULL);
+    GDALDatasetH ds =
+        GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
     OGRLayerH layer = ds != NULL ? GDALDatasetGetLayer(ds, 0) : NULL;
     OGRFeatureH f;
     int key = -1, labels = -1, rc = EODKIT_OK;
     size_t line = 1;
 
     if (layer == NULL) {
-        rc = ek_error_with_gdal(ctx, EODKIT_ERR_INPUT,
-                                "%s: cannot read it as a table (CSV, or JSON with a .json "
-                                "name)",
-                                path);
+        rc = ek_error_with_gdal(
+            ctx, EODKIT_ERR_INPUT,
+            "%s: cannot read it as a table (CSV, or JSON with a .json "
+            "name)",
+            path);
         goto out;
     }
     if (t->key == NULL) {
@@ -402,8 +403,8 @@ static char *scene_name(eodkit_ctx *ctx, const char *path, ek_table_match match)
     char *dir, *name;
 
     if (match == EK_MATCH_FILE) {
-        return ek_asprintf(ctx, "%.*s", (int)(dot != NULL ? dot - base : (long)strlen(base)),
-                           base);
+        return ek_asprintf(ctx, "%.*s",
+                           (int)(dot != NULL ? dot - base : (long)strlen(base)), base);
     }
     dir = ek_path_dirname(ctx, path);
     name = dir != NULL ? ek_strdup(ctx, ek_path_basename(dir)) : NULL;
@@ -489,7 +490,7 @@ static int make_scenes(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
     t->nids = ek_calloc(ctx, n + 1, sizeof *t->nids);
     t->labelled = ek_calloc(ctx, n + 1, 1);
     return t->ids == NULL || t->nids == NULL || t->labelled == NULL ? EODKIT_ERR_NOMEM
-                                                                     : EODKIT_OK;
+                                                                    : EODKIT_OK;
 }
 
 /* The scene row R names, or -1 (none) or -2 (several) with their names. */

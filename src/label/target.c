@@ -21,8 +21,8 @@ static int check_raster(eodkit_ctx *ctx, const char *path, const char *where)
         return ek_error(ctx, EODKIT_ERR_INPUT, "%s: no such file (%s: labels.source)",
                         path, where);
     }
-    ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL,
-                    NULL);
+    ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_RASTER | GDAL_OF_READONLY, NULL,
+                    NULL, NULL);
     if (ds == NULL) {
         return ek_error_gdal(ctx, "%s: GDAL cannot read it (%s: labels.source)", path,
                              where);
@@ -39,8 +39,8 @@ static int check_raster(eodkit_ctx *ctx, const char *path, const char *where)
     return EODKIT_OK;
 }
 
-int ek_target_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
-                   int source_id, ek_labels *l)
+int ek_target_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, int source_id,
+                   ek_labels *l)
 {
     const ek_labels_recipe *lr = &r->labels;
     char where[512];
@@ -57,10 +57,11 @@ int ek_target_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
         rc = ek_labels_raster_band(ctx, r, l);
     }
     if (rc == EODKIT_OK && GDALDataTypeIsComplex(l->source.dtype)) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                      "%s: holds complex %s values, which cannot be a regression target "
-                      "(%s)",
-                      lr->source, GDALGetDataTypeName(l->source.dtype), where);
+        rc =
+            ek_error(ctx, EODKIT_ERR_INPUT,
+                     "%s: holds complex %s values, which cannot be a regression target "
+                     "(%s)",
+                     lr->source, GDALGetDataTypeName(l->source.dtype), where);
     }
     l->is_raster = 1;
     l->regression = 1;

@@ -156,17 +156,17 @@ typedef enum ek_table_match { EK_MATCH_FOLDER, EK_MATCH_FILE } ek_table_match;
 
 /* labels.table: scene-level labels from a CSV or JSON table. */
 typedef struct ek_table_recipe {
-    char *path;  /* resolved path or glob; NULL: no table */
+    char *path; /* resolved path or glob; NULL: no table */
     ek_mark mark;
-    char *key;   /* field naming each row's scene; NULL: JSON sidecars */
+    char *key; /* field naming each row's scene; NULL: JSON sidecars */
     ek_table_match match;
-    char *field; /* field holding the labels */
-    char *separator; /* between labels in a text field; NULL: one label */
-    int majority;    /* mixed: majority (else chips across scenes whose
-                        labels differ are dropped) */
+    char *field;        /* field holding the labels */
+    char *separator;    /* between labels in a text field; NULL: one label */
+    int majority;       /* mixed: majority (else chips across scenes whose
+                           labels differ are dropped) */
     int skip_unmatched; /* unmatched: skip (else a row matching no scene
                            is an error) */
-    char *scenes;    /* modality whose files are the scenes; NULL: the first */
+    char *scenes;       /* modality whose files are the scenes; NULL: the first */
     ek_mark scenes_mark;
 } ek_table_recipe;
 
@@ -189,8 +189,8 @@ typedef struct ek_labels_recipe {
     int has_ignore;
     int ignore_index; /* label rasters: id of values not in the class map */
     /* task change (src/label/change.c) */
-    char *after;     /* the second label source (resolved), or NULL */
-    char *pair[2];   /* the before and after modalities, or NULL */
+    char *after;   /* the second label source (resolved), or NULL */
+    char *pair[2]; /* the before and after modalities, or NULL */
     ek_mark pair_mark;
     ek_mark task_mark;
     /* task regression (src/label/target.c) */

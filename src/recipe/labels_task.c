@@ -123,7 +123,8 @@ int ek_recipe_parse_label_source(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
                             "labels.source: expected one path; a list of two (before, "
                             "after) is for 'task: change'");
     }
-    rc = ek_yaml_path(y, r->dir, ek_yaml_seq_item(y, v, 0), "labels.source", &l->source);
+    rc =
+        ek_yaml_path(y, r->dir, ek_yaml_seq_item(y, v, 0), "labels.source", &l->source);
     if (rc == EODKIT_OK) {
         rc = ek_yaml_path(y, r->dir, ek_yaml_seq_item(y, v, 1), "labels.source",
                           &l->after);
@@ -141,7 +142,8 @@ static int parse_pair(ek_yaml *y, ek_recipe *r, yaml_node_t *v)
 
     l->pair_mark = ek_yaml_mark(v);
     if (v->type != YAML_SEQUENCE_NODE || ek_yaml_seq_len(v) != 2) {
-        return ek_yaml_fail(y, v, "labels.pair: expected [before, after]: two modalities");
+        return ek_yaml_fail(y, v,
+                            "labels.pair: expected [before, after]: two modalities");
     }
     for (i = 0; i < 2 && rc == EODKIT_OK; i++) {
         yaml_node_t *item = ek_yaml_seq_item(y, v, i);
@@ -150,14 +152,16 @@ static int parse_pair(ek_yaml *y, ek_recipe *r, yaml_node_t *v)
         rc = ek_yaml_string(y, item, "labels.pair", &l->pair[i]);
         m = rc == EODKIT_OK ? ek_recipe_find_modality(r, l->pair[i]) : -1;
         if (rc == EODKIT_OK && m < 0) {
-            rc = ek_yaml_fail(y, item, "labels.pair: '%s' is not a modality of the recipe",
+            rc = ek_yaml_fail(y, item,
+                              "labels.pair: '%s' is not a modality of the recipe",
                               l->pair[i]);
         }
         if (rc == EODKIT_OK && r->modalities[m].time.mode == EK_TIME_STACK) {
-            rc = ek_yaml_fail(y, item,
-                              "labels.pair: '%s' already holds several acquisitions per "
-                              "chip (time: %s); pair two single images",
-                              l->pair[i], r->modalities[m].time.pair ? "pair" : "stack");
+            rc =
+                ek_yaml_fail(y, item,
+                             "labels.pair: '%s' already holds several acquisitions per "
+                             "chip (time: %s); pair two single images",
+                             l->pair[i], r->modalities[m].time.pair ? "pair" : "stack");
         }
     }
     if (rc == EODKIT_OK && strcmp(l->pair[0], l->pair[1]) == 0) {
@@ -226,8 +230,8 @@ static int parse_table_keys(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         t->scenes_mark = ek_yaml_mark(v);
         rc = ek_yaml_string(y, v, "labels.scenes", &t->scenes);
         if (rc == EODKIT_OK && ek_recipe_find_modality(r, t->scenes) < 0) {
-            rc = ek_yaml_fail(y, v, "labels.scenes: '%s' is not a modality of the recipe",
-                              t->scenes);
+            rc = ek_yaml_fail(
+                y, v, "labels.scenes: '%s' is not a modality of the recipe", t->scenes);
         }
     }
     return rc;

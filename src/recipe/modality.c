@@ -21,9 +21,8 @@ static const char *const modality_keys[] = {
     "bands", "band_files", "band_names", "resampling", "nodata",      "required",
     "time",  "mask",       "complex",    "sar",        NULL};
 static const char *const band_file_keys[] = {"name", "files", "band", NULL};
-static const char *const time_keys[] = {"mode",    "count",  "from",   "to",
-                                        "pattern", "format", "before", "after",
-                                        NULL};
+static const char *const time_keys[] = {"mode",   "count",  "from",  "to", "pattern",
+                                        "format", "before", "after", NULL};
 static const char *const period_keys[] = {"from", "to", NULL};
 static const char *const mask_keys[] = {"band", "values", "polygons", "time_field",
                                         NULL};
@@ -277,7 +276,8 @@ static int parse_period(ek_yaml *y, yaml_node_t *time, const char *key, int end,
         rc = ek_yaml_fail(y, n,
                           "%s: needs '%s' (the %s must %s, so that every "
                           "acquisition belongs to one of them)",
-                          what, end ? "from" : "to", end ? "after period" : "before period",
+                          what, end ? "from" : "to",
+                          end ? "after period" : "before period",
                           end ? "start after the before period ends"
                               : "end before the after period starts");
     }
@@ -614,7 +614,8 @@ int ek_recipe_parse_modality(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m,
         rc = parse_inputs(y, r, m, n);
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "resampling")) != NULL) {
-        rc = ek_recipe_parse_resampling(y, v, "modalities[].resampling", &m->resampling);
+        rc =
+            ek_recipe_parse_resampling(y, v, "modalities[].resampling", &m->resampling);
         m->has_resampling = 1;
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "nodata")) != NULL) {

@@ -15,7 +15,7 @@
 #include "ek_recipe.h"
 
 static const char *const task_words[] = {"segmentation", "classification", "multilabel",
-                                         "change",       "regression"};
+                                         "change", "regression"};
 static const char *const method_words[] = {"random", "blocks", "regions", "time"};
 static const char *const region_key_words[] = {"continent", "country", "region"};
 

@@ -21,7 +21,7 @@
 #define EXT_SAR "https://stac-extensions.github.io/sar/v1.0.0/schema.json"
 
 static const char *const task_names[] = {"segmentation", "classification", "multilabel",
-                                         "change",       "regression"};
+                                         "change", "regression"};
 
 /* ml-aoi knows train / validate / test; other split names have no mapping. */
 static const char *mlaoi_split(const char *name)
@@ -164,9 +164,9 @@ static json_t *time_json(const ek_modality *m)
     ek_time_format(m->times[0], first, sizeof first);
     ek_time_format(m->times[m->ntimes - 1], last, sizeof last);
     return json_pack("{s:s, s:i, s:i, s:s, s:s}", "mode",
-                     m->recipe->time.pair                  ? "pair"
+                     m->recipe->time.pair                    ? "pair"
                      : m->recipe->time.mode == EK_TIME_STACK ? "stack"
-                                                           : "mosaic",
+                                                             : "mosaic",
                      "steps", m->steps, "acquisitions", (int)m->ntimes, "first", first,
                      "last", last);
 }
@@ -262,8 +262,9 @@ static json_t *change_json(const ek_dataset_facts *f)
     }
     json_object_set_new(o, "time_pairs", timed);
     json_object_set_new(o, "pair",
-                        lr->pair[0] != NULL ? json_pack("[s, s]", lr->pair[0], lr->pair[1])
-                                            : json_null());
+                        lr->pair[0] != NULL
+                            ? json_pack("[s, s]", lr->pair[0], lr->pair[1])
+                            : json_null());
     json_object_set_new(o, "sources", json_integer(l->change->after != NULL ? 2 : 1));
     if (l->change->after != NULL) {
         const ek_array_desc *d = &f->arrays[p->nmodalities + 1];
@@ -302,9 +303,10 @@ static json_t *label_json(const ek_dataset_facts *f, const ek_array_desc *d,
     json_object_set_new(o, "task", json_string(task_names[l->recipe->task]));
     json_object_set_new(o, "dtype", json_string(ek_dtype_name(d->dtype)));
     json_object_set_new(o, "shape", shape_json(d));
-    json_object_set_new(o, "type", json_string(l->table != NULL ? "table"
-                                               : l->is_raster   ? "raster"
-                                                                : "vector"));
+    json_object_set_new(o, "type",
+                        json_string(l->table != NULL ? "table"
+                                    : l->is_raster   ? "raster"
+                                                     : "vector"));
     json_object_set_new(o, "background",
                         l->change != NULL
                             ? json_pack("{s:i, s:s}", "id", 0, "name", "no change")
@@ -399,14 +401,14 @@ static json_t *target_overviews(const ek_band_stats *bs)
     json_t *stats = json_array();
 
     if (bs->m.n > 0) {
-        json_array_append_new(stats,
-                              json_pack("{s:s, s:f}", "name", "mean", "value", bs->m.mean));
+        json_array_append_new(
+            stats, json_pack("{s:s, s:f}", "name", "mean", "value", bs->m.mean));
         json_array_append_new(stats, json_pack("{s:s, s:f}", "name", "std", "value",
                                                sqrt(bs->m.m2 / (double)bs->m.n)));
-        json_array_append_new(stats,
-                              json_pack("{s:s, s:f}", "name", "min", "value", bs->m.min));
-        json_array_append_new(stats,
-                              json_pack("{s:s, s:f}", "name", "max", "value", bs->m.max));
+        json_array_append_new(
+            stats, json_pack("{s:s, s:f}", "name", "min", "value", bs->m.min));
+        json_array_append_new(
+            stats, json_pack("{s:s, s:f}", "name", "max", "value", bs->m.max));
     }
     return json_pack("[{s:s, s:o}]", "property_key", "target", "statistics", stats);
 }
@@ -420,16 +422,16 @@ static void add_label_properties(const ek_dataset_facts *f, json_t *props)
     json_object_set_new(props, "label:properties", json_null());
     json_object_set_new(
         props, "label:description",
-        json_string(task == EK_TASK_SEGMENTATION
-                        ? "class id of every pixel (see eodkit:label)"
-                    : task == EK_TASK_CLASSIFICATION
-                        ? "class id of every chip (see eodkit:label)"
-                    : task == EK_TASK_CHANGE
-                        ? "change (1) or no change (0) of every pixel (see eodkit:label)"
-                    : task == EK_TASK_REGRESSION
-                        ? "target value of every pixel, NaN where unknown (see "
-                          "eodkit:label)"
-                        : "classes present in every chip (see eodkit:label)"));
+        json_string(
+            task == EK_TASK_SEGMENTATION ? "class id of every pixel (see eodkit:label)"
+            : task == EK_TASK_CLASSIFICATION
+                ? "class id of every chip (see eodkit:label)"
+            : task == EK_TASK_CHANGE
+                ? "change (1) or no change (0) of every pixel (see eodkit:label)"
+            : task == EK_TASK_REGRESSION
+                ? "target value of every pixel, NaN where unknown (see "
+                  "eodkit:label)"
+                : "classes present in every chip (see eodkit:label)"));
     json_object_set_new(props, "label:type", json_string("raster"));
     json_object_set_new(props, "label:tasks", json_pack("[s]", task_names[task]));
 }

@@ -129,7 +129,8 @@ int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_plan *p,
     ix->to_lonlat = ek_calloc(ctx, p->ngrids, sizeof *ix->to_lonlat);
     ix->ngrids = p->ngrids;
     ix->grids0 = p->grids;
-    ix->target = p->recipe->labels.present && p->recipe->labels.task == EK_TASK_REGRESSION;
+    ix->target =
+        p->recipe->labels.present && p->recipe->labels.task == EK_TASK_REGRESSION;
     ix->regions = regions;
     if (regions != NULL) {
         ix->region_chips = ek_calloc(ctx, regions->n + 1, sizeof *ix->region_chips);

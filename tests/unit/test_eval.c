@@ -113,7 +113,7 @@ static void bootstrap_adds_blocks(void **state)
 {
     /* two classes; block 0 all right, block 1 all wrong */
     const double units[2][EK_SUMS(2)] = {{5, 5, 5, 5, 5, 5, 10},
-                                          {0, 0, 5, 5, 5, 5, 10}};
+                                         {0, 0, 5, 5, 5, 5, 10}};
     const size_t all[2] = {0, 1}, same[2] = {0, 0};
     double a[200 * EK_M_COUNT], b[200 * EK_M_COUNT];
     eodkit_ctx *ctx = eodkit_ctx_new();
