@@ -248,9 +248,30 @@ static json_t *gt_json(const double gt[6])
     return a;
 }
 
+json_t *ek_vertical_json(const ek_plan *p)
+{
+    json_t *o = NULL;
+    size_t m;
+
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_vertical *v = p->modalities[m].vertical;
+
+        if (v == NULL) {
+            continue;
+        }
+        if (o == NULL) {
+            o = json_object();
+        }
+        json_object_set_new(o, p->modalities[m].recipe->name,
+                            json_pack("{s:s, s:s?, s:s}", "name", v->name, "code",
+                                      v->code, "wkt2", v->wkt));
+    }
+    return o;
+}
+
 static json_t *grid_json(const ek_plan *p)
 {
-    json_t *o = json_object(), *grids = json_array();
+    json_t *o = json_object(), *grids = json_array(), *vertical = ek_vertical_json(p);
     size_t g;
 
     for (g = 0; g < p->ngrids; g++) {
@@ -284,6 +305,9 @@ static json_t *grid_json(const ek_plan *p)
     json_object_set_new(o, "stride", json_pack("[i, i]", p->stride_y, p->stride_x));
     json_object_set_new(o, "candidate_chips", json_integer((json_int_t)p->ncandidates));
     json_object_set_new(o, "work_unit_chips", json_integer(p->unit_chips));
+    if (vertical != NULL) {
+        json_object_set_new(o, "vertical_crs", vertical);
+    }
     return o;
 }
 
