@@ -107,17 +107,25 @@ static json_t *per_split(const ek_dataset_facts *f, uint64_t **counts)
     return o;
 }
 
+/* Band B (0-based) of modality M: its position (1-based), name, band number
+   in its files and those files (indices into provenance's read sources),
+   then its statistics BS. */
 static json_t *band_json(const ek_modality *m, int b, const ek_band_stats *bs)
 {
-    json_t *o = json_object(), *pct = json_object();
+    json_t *o = json_object(), *pct = json_object(), *sources = json_array();
+    int source_band;
+    const ek_part *part = ek_modality_band(m, b, &source_band);
     char key[16];
+    size_t s;
     int k;
 
-    int source_band;
-
-    ek_modality_band(m, b, &source_band);
-    json_object_set_new(o, "band", json_integer(source_band));
+    for (s = part->first; s < part->first + part->count; s++) {
+        json_array_append_new(sources, json_integer((json_int_t)s));
+    }
+    json_object_set_new(o, "band", json_integer(b + 1));
     json_object_set_new(o, "name", json_string(m->band_names[b]));
+    json_object_set_new(o, "source_band", json_integer(source_band));
+    json_object_set_new(o, "sources", sources);
     json_object_set_new(o, "count", json_integer((json_int_t)bs->count));
     json_object_set_new(o, "valid_count", json_integer((json_int_t)bs->m.n));
     if (bs->m.n > 0) {
