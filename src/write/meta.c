@@ -407,6 +407,25 @@ static json_t *blocks_json(const ek_dataset_facts *f)
     return blocks;
 }
 
+/* Chips the split method gave each split (candidates, after the guard
+   band, before the filters): {"split": chips}. */
+static json_t *assigned_json(const ek_dataset_facts *f)
+{
+    const ek_split_recipe *sr = &f->recipe->split;
+    json_t *o = json_object();
+    size_t id, k;
+
+    for (k = 0; k < sr->nsplits; k++) {
+        json_int_t n = 0;
+
+        for (id = 0; id < f->plan->nchips; id++) {
+            n += f->split->chip_split[id] == (int)k;
+        }
+        json_object_set_new(o, sr->names[k], json_integer(n));
+    }
+    return o;
+}
+
 static json_t *split_json(const ek_dataset_facts *f)
 {
     static const char *const methods[] = {"random", "blocks", "regions", "time"};
@@ -422,6 +441,7 @@ static json_t *split_json(const ek_dataset_facts *f)
         json_object_set_new(ratios, sr->names[k], json_real(sr->ratios[k]));
     }
     json_object_set_new(o, "ratios", ratios);
+    json_object_set_new(o, "assigned", assigned_json(f));
     if (sr->method == EK_SPLIT_TIME) {
         json_t *periods = json_object();
 
