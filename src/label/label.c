@@ -239,8 +239,8 @@ static int no_overlap_error(eodkit_ctx *ctx, const ek_recipe *r, const ek_labels
 
     if (l->shapes->n > 0) {
         return ek_error(ctx, EODKIT_ERR_INPUT,
-                        "%s: none of its %zu labelled features overlaps the imagery "
-                        "(%s: labels.source)",
+                        "%s: no label feature overlaps the imagery (its %zu labelled "
+                        "features all lie outside it; %s: labels.source)",
                         lr->source, l->shapes->n,
                         ek_recipe_where(r, lr->source_mark, where, sizeof where));
     }
