@@ -6,6 +6,7 @@
 ** from that document, so every number they show is one audit.json holds.
 */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,7 +177,8 @@ static json_t *empty_split_reason(const json_t *split, const char *name)
     const char *method = json_string_value(json_object_get(split, "method"));
     const json_t *assigned = json_object_get(json_object_get(split, "assigned"), name);
     const json_t *blocks = json_object_get(split, "blocks");
-    double ratio = json_number_value(json_object_get(json_object_get(split, "ratios"), name));
+    double ratio =
+        json_number_value(json_object_get(json_object_get(split, "ratios"), name));
     size_t nblocks = 0, mine;
     const char *key;
     json_t *list;
@@ -187,8 +189,9 @@ static json_t *empty_split_reason(const json_t *split, const char *name)
     }
     if (json_integer_value(assigned) > 0) {
         return json_sprintf(
-            "the filters rejected %s %lld chip%s the split gave it (filters.max_nodata, "
-            "min_labeled, max_cloud; the build summary's 'rejected' counts them)",
+            "the filters rejected %s %lld chip%s the split gave it "
+            "(filters.max_nodata, min_labeled, max_cloud; the build summary's "
+            "'rejected' counts them)",
             json_integer_value(assigned) > 1 ? "all" : "the",
             (long long)json_integer_value(assigned),
             json_integer_value(assigned) > 1 ? "s" : "");
@@ -1059,6 +1062,23 @@ static int weights_section(audit *a, const json_t *classes, json_t **out)
     return EODKIT_OK;
 }
 
+/* Append formatted text to BUF (SIZE bytes, *USED of them in use); text
+   that does not fit is cut off. */
+static void EK_PRINTF(4, 5)
+    append(char *buf, size_t size, size_t *used, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (*used + 1 >= size) {
+        return;
+    }
+    va_start(ap, fmt);
+    n = vsnprintf(buf + *used, size - *used, fmt, ap);
+    va_end(ap);
+    *used = n < 0 || (size_t)n >= size - *used ? size - 1 : *used + (size_t)n;
+}
+
 /* The classes some split with chips lacks (no pixels of them, or for
    classification no chip with that label), into CLASSES as "missing":
    [{"id", "name", "splits"}]; one warning about them into W (each class
@@ -1071,7 +1091,7 @@ static void missing_classes(json_t *w, json_t *classes, const json_t *empty)
     const char *what = counts != NULL ? "chips" : "pixels";
     const char *id, *split;
     json_t *name, *per, *missing = json_array(), *m;
-    char text[1024], bgid[24];
+    char text[1024] = "", bgid[24];
     size_t used = 0, i;
 
     if (counts == NULL) {
@@ -1091,10 +1111,10 @@ static void missing_classes(json_t *w, json_t *classes, const json_t *empty)
         }
         if (json_array_size(splits) > 0) {
             json_array_append_new(
-                missing, json_pack("{s:I, s:s, s:o}", "id",
-                                   (json_int_t)strtoll(id, NULL, 10), "name",
-                                   json_is_string(name) ? json_string_value(name) : id,
-                                   "splits", splits));
+                missing,
+                json_pack("{s:I, s:s, s:o}", "id", (json_int_t)strtoll(id, NULL, 10),
+                          "name", json_is_string(name) ? json_string_value(name) : id,
+                          "splits", splits));
         } else {
             json_decref(splits);
         }
@@ -1106,22 +1126,18 @@ static void missing_classes(json_t *w, json_t *classes, const json_t *empty)
         size_t k;
 
         if (i == 3 && json_array_size(missing) > 4) {
-            used += (size_t)snprintf(text + used, sizeof text - used, "; and %zu more",
-                                     json_array_size(missing) - 3);
+            append(text, sizeof text, &used, "; and %zu more",
+                   json_array_size(missing) - 3);
             break;
         }
-        used += (size_t)snprintf(
-            text + used, sizeof text - used, "%sclass '%s' (%lld) has no %s in split%s ",
-            i > 0 ? "; " : "", json_string_value(json_object_get(m, "name")),
-            (long long)json_integer_value(json_object_get(m, "id")), what,
-            json_array_size(splits) > 1 ? "s" : "");
+        append(text, sizeof text, &used, "%sclass '%s' (%lld) has no %s in split%s ",
+               i > 0 ? "; " : "", json_string_value(json_object_get(m, "name")),
+               (long long)json_integer_value(json_object_get(m, "id")), what,
+               json_array_size(splits) > 1 ? "s" : "");
         json_array_foreach(splits, k, sp)
         {
-            used += (size_t)snprintf(text + used, sizeof text - used, "%s'%s'",
-                                     k > 0 ? ", " : "", json_string_value(sp));
-        }
-        if (used >= sizeof text) {
-            break;
+            append(text, sizeof text, &used, "%s'%s'", k > 0 ? ", " : "",
+                   json_string_value(sp));
         }
     }
     if (json_array_size(missing) == 1) {
@@ -1130,10 +1146,11 @@ static void missing_classes(json_t *w, json_t *classes, const json_t *empty)
                                               text));
     } else if (json_array_size(missing) > 1) {
         json_array_append_new(
-            w, json_sprintf("MISSING CLASS: %zu classes are missing from some split, so "
-                            "they cannot be learnt or evaluated there: %s (audit.json "
-                            "classes.missing lists them all).",
-                            json_array_size(missing), text));
+            w,
+            json_sprintf("MISSING CLASS: %zu classes are missing from some split, so "
+                         "they cannot be learnt or evaluated there: %s (audit.json "
+                         "classes.missing lists them all).",
+                         json_array_size(missing), text));
     }
 }
 
@@ -1181,9 +1198,9 @@ static json_t *warnings_of(const json_t *leak, const json_t *dataset, json_t *cl
     }
     json_object_foreach((json_t *)empty, split, why)
     {
-        json_array_append_new(
-            w, json_sprintf("EMPTY SPLIT: split '%s' has no chips: %s.", split,
-                            json_string_value(why)));
+        json_array_append_new(w,
+                              json_sprintf("EMPTY SPLIT: split '%s' has no chips: %s.",
+                                           split, json_string_value(why)));
     }
     if (json_is_object(classes)) {
         missing_classes(w, classes, empty);

@@ -46,7 +46,8 @@ static void base_request(const ek_plan *p, const ek_modality *m, size_t g,
     req->dtype = m->dtype;
     req->read_type = m->read_type;
     req->complex = m->recipe->complex;
-    req->decibels = m->recipe->sar.scale != NULL && strcmp(m->recipe->sar.scale, "db") == 0;
+    req->decibels =
+        m->recipe->sar.scale != NULL && strcmp(m->recipe->sar.scale, "db") == 0;
     req->resampling = m->recipe->resampling;
     req->has_nodata = m->has_nodata;
     req->nodata = m->nodata;

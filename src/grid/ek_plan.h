@@ -83,7 +83,7 @@ typedef struct ek_modality {
     ek_placement *placements; /* [grid * nsources + source] */
     int64_t *times;           /* time modes: distinct acquisition times, ascending */
     size_t ntimes;
-    int steps; /* time stack: acquisitions per chip; else 1 */
+    int steps;             /* time stack: acquisitions per chip; else 1 */
     ek_vertical *vertical; /* NULL: its files declare no vertical CRS */
 } ek_modality;
 

@@ -310,8 +310,8 @@ static int read_aligned(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *r
     dst = rd->scratch +
           (((size_t)(y0 - sy0) * (size_t)w->w) + (size_t)(x0 - sx0)) * rsize;
     if (GDALDatasetRasterIO(sp->ds, GF_Read, x0, y0, x1 - x0, y1 - y0, dst, x1 - x0,
-                            y1 - y0, sp->type, req->nbands, (int *)req->bands,
-                            rsize, (GSpacing)w->w * rsize,
+                            y1 - y0, sp->type, req->nbands, (int *)req->bands, rsize,
+                            (GSpacing)w->w * rsize,
                             (GSpacing)(plane * (size_t)rsize)) != CE_None) {
         return ek_error_gdal(ctx, "%s: read failed at pixel %d,%d", s->path, x0, y0);
     }
