@@ -163,6 +163,12 @@ static int check_part(eodkit_ctx *ctx, const ek_build *b, const char *dir, int i
     } else {
         rc = ek_run_load_checkpoint(ctx, b, checkpoint, &part, rows, &journal_bytes,
                                     &complete);
+        if (rc == EODKIT_ERR_INPUT) {
+            ek_error_where(ctx,
+                           "merge with the recipe, inputs and --regions the parts were "
+                           "built with, or build part %d/%d again",
+                           i, n);
+        }
     }
     if (rc == EODKIT_OK && !complete) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT,
