@@ -218,9 +218,15 @@ int ek_merge_parts(eodkit_ctx *ctx, const ek_build *b, const char *parts, int n,
         rc = ek_shards_close(ctx, run->shards);
     }
     if (out != NULL) {
-        int closed = ek_journal_close(ctx, out);
+        eodkit_ctx quiet = {0};
 
-        rc = rc == EODKIT_OK ? closed : rc;
+        /* after a failure, closing may fail too (a full disk): the first
+           failure is the one to report */
+        if (rc == EODKIT_OK) {
+            rc = ek_journal_close(ctx, out);
+        } else {
+            ek_journal_close(&quiet, out);
+        }
     }
     free(journal);
     return rc;

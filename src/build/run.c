@@ -375,9 +375,15 @@ int ek_run_units(eodkit_ctx *ctx, const ek_build *b, const eodkit_build_options 
         rc = checkpoint(ctx, &c, 1);
     }
     if (c.journal != NULL) {
-        int closed = ek_journal_close(ctx, c.journal);
+        eodkit_ctx quiet = {0};
 
-        rc = rc == EODKIT_OK ? closed : rc;
+        /* after a failure, closing may fail too (a full disk): the first
+           failure is the one to report */
+        if (rc == EODKIT_OK) {
+            rc = ek_journal_close(ctx, c.journal);
+        } else {
+            ek_journal_close(&quiet, c.journal);
+        }
     }
     free(journal);
     free(c.checkpoint);

@@ -364,9 +364,11 @@ static int busy(eodkit_ctx *ctx, const char *dir, int fd)
 static void note_holder(int fd, int shared)
 {
     char text[320], host[256] = "";
+    struct stat st;
     int len;
 
-    if (ftruncate(fd, 0) != 0 || shared) {
+    /* an empty file stays untouched (a refused process changes nothing) */
+    if (fstat(fd, &st) != 0 || (st.st_size > 0 && ftruncate(fd, 0) != 0) || shared) {
         return;
     }
     gethostname(host, sizeof host - 1);

@@ -85,16 +85,16 @@ int ek_output_begin(eodkit_ctx *ctx, ek_output *out, int overwrite, int keep)
     if (rc == EODKIT_OK && !ek_fs_exists(out->final) && ek_fs_is_dir(aside)) {
         rc = ek_fs_rename_new(ctx, aside, out->final);
     }
-    if (rc == EODKIT_OK) {
-        rc = check_final(ctx, out->final, overwrite);
-    }
-    /* what a killed replacement left: the dataset it replaced, or the one it
-       did not get to put in place */
+    /* the rest of what a killed replacement left: the dataset it replaced,
+       or the one it did not get to put in place */
     if (rc == EODKIT_OK) {
         rc = ek_fs_remove_tree(ctx, aside);
     }
     if (rc == EODKIT_OK) {
         rc = ek_fs_remove_tree(ctx, staged);
+    }
+    if (rc == EODKIT_OK) {
+        rc = check_final(ctx, out->final, overwrite);
     }
     if (rc == EODKIT_OK && !keep) {
         rc = ek_fs_clear_dir(ctx, out->tmp, marks);
