@@ -364,9 +364,14 @@ static int build_part(eodkit_ctx *ctx, const ek_recipe *recipe,
                                       threads_of(opt)),
                          summary);
     }
-    /* a part is always kept: --resume continues it, merging needs it */
+    /* a part is always kept: --resume continues it, merging needs it;
+       only an empty one (failed before it began) goes */
     if (rc != EODKIT_OK && part_lock >= 0 && has_checkpoint(ctx, run.dir)) {
         say_kept(ctx, run.dir);
+    } else if (rc != EODKIT_OK && part_lock >= 0 && ek_fs_holds_only(run.dir, lock_only)) {
+        eodkit_ctx quiet = {0};
+
+        ek_fs_remove_locked(&quiet, run.dir);
     }
     ek_fs_unlock(part_lock);
     ek_fs_unlock(parts_lock);
