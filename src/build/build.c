@@ -121,7 +121,8 @@ static int no_chips(eodkit_ctx *ctx, const ek_build *b, const ek_run *run)
 }
 
 /* Pass a one-line note to OPT's notice callback, if any. */
-static void notice(const eodkit_build_options *opt, const char *fmt, ...) EK_PRINTF(2, 3);
+static void notice(const eodkit_build_options *opt, const char *fmt, ...)
+    EK_PRINTF(2, 3);
 
 static void notice(const eodkit_build_options *opt, const char *fmt, ...)
 {
@@ -157,9 +158,10 @@ static void work_done(eodkit_ctx *ctx, const char *dir, char *text, size_t size)
 
     text[0] = '\0';
     if (o != NULL) {
-        snprintf(text, size, " (%lld of %lld work units done)",
-                 (long long)(json_integer_value(json_object_get(o, "next_unit")) - first),
-                 (long long)(json_integer_value(json_object_get(o, "end_unit")) - first));
+        snprintf(
+            text, size, " (%lld of %lld work units done)",
+            (long long)(json_integer_value(json_object_get(o, "next_unit")) - first),
+            (long long)(json_integer_value(json_object_get(o, "end_unit")) - first));
     }
     json_decref(o);
     free(path);
@@ -167,7 +169,8 @@ static void work_done(eodkit_ctx *ctx, const char *dir, char *text, size_t size)
 
 /* Tell the user that the unfinished build in run folder DIR (DONE: how far
    it got) was discarded by a build without --resume. */
-static void discarded(const eodkit_build_options *opt, const char *dir, const char *done)
+static void discarded(const eodkit_build_options *opt, const char *dir,
+                      const char *done)
 {
     notice(opt,
            "discarded the unfinished build in %s%s; 'eodkit build --resume' continues "
@@ -230,8 +233,8 @@ static int finish_and_commit(eodkit_ctx *ctx, const ek_build *b,
     }
     if (rc == EODKIT_OK) {
         rc = set_summary(ctx,
-                         summary_json(b, run, final, NULL, findings,
-                                      ek_time_now() - t0, threads_of(opt)),
+                         summary_json(b, run, final, NULL, findings, ek_time_now() - t0,
+                                      threads_of(opt)),
                          summary);
     }
     json_decref(findings);
@@ -333,8 +336,9 @@ static int build_part(eodkit_ctx *ctx, const ek_recipe *recipe,
     }
     if (rc == EODKIT_OK) {
         run.dir = ek_part_dir(ctx, parts, opt->part_index, opt->part_count);
-        rc = run.dir == NULL ? EODKIT_ERR_NOMEM
-                             : ek_fs_lock(ctx, run.dir, NULL, EK_LOCK_CREATE, &part_lock);
+        rc = run.dir == NULL
+                 ? EODKIT_ERR_NOMEM
+                 : ek_fs_lock(ctx, run.dir, NULL, EK_LOCK_CREATE, &part_lock);
     }
     if (rc == EODKIT_OK) {
         rc = ek_build_setup(ctx, recipe, opt, &b);
@@ -368,7 +372,8 @@ static int build_part(eodkit_ctx *ctx, const ek_recipe *recipe,
        only an empty one (failed before it began) goes */
     if (rc != EODKIT_OK && part_lock >= 0 && has_checkpoint(ctx, run.dir)) {
         say_kept(ctx, run.dir);
-    } else if (rc != EODKIT_OK && part_lock >= 0 && ek_fs_holds_only(run.dir, lock_only)) {
+    } else if (rc != EODKIT_OK && part_lock >= 0 &&
+               ek_fs_holds_only(run.dir, lock_only)) {
         eodkit_ctx quiet = {0};
 
         ek_fs_remove_locked(&quiet, run.dir);
@@ -499,7 +504,8 @@ int eodkit_merge(eodkit_ctx *ctx, const eodkit_recipe *recipe,
         return no_output(ctx, recipe);
     }
     ek_gdal_capture_begin(ctx);
-    rc = opt->lock != NULL ? held_lock(ctx, opt, &out) : ek_output_lock(ctx, final, &own);
+    rc = opt->lock != NULL ? held_lock(ctx, opt, &out)
+                           : ek_output_lock(ctx, final, &own);
     if (rc == EODKIT_OK) {
         parts = ek_path_suffixed(ctx, final, ".parts");
         rc = parts == NULL ? EODKIT_ERR_NOMEM : lock_parts(ctx, parts, &parts_lock);

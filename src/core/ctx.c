@@ -119,8 +119,10 @@ static void append(char *buf, size_t size, const char *text)
    driver, not one of the data. */
 static int write_failed(const char *msg)
 {
-    return strstr(msg, "disk is full") != NULL || strstr(msg, "disk I/O error") != NULL ||
-           strstr(msg, strerror(ENOSPC)) != NULL || strstr(msg, strerror(EDQUOT)) != NULL;
+    return strstr(msg, "disk is full") != NULL ||
+           strstr(msg, "disk I/O error") != NULL ||
+           strstr(msg, strerror(ENOSPC)) != NULL ||
+           strstr(msg, strerror(EDQUOT)) != NULL;
 }
 
 static int error_with_gdal(eodkit_ctx *ctx, int code, const char *fmt, va_list ap)

@@ -230,7 +230,8 @@ static int list_dir(eodkit_ctx *ctx, const char *dir, char ***names, size_t *n)
     *names = NULL;
     *n = 0;
     if (d == NULL) {
-        return ek_error(ctx, EODKIT_ERR_IO, "%s: cannot list: %s", dir, strerror(errno));
+        return ek_error(ctx, EODKIT_ERR_IO, "%s: cannot list: %s", dir,
+                        strerror(errno));
     }
     for (e = readdir(d); e != NULL && rc == EODKIT_OK; e = readdir(d)) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
@@ -289,7 +290,8 @@ int ek_fs_clear_dir(eodkit_ctx *ctx, const char *dir, const char *const *keep)
 int ek_fs_move_into(eodkit_ctx *ctx, const char *dir, const char *sub,
                     const char *const *keep)
 {
-    char **names = NULL, *from = NULL, *to = NULL, *target = ek_path_join(ctx, dir, sub);
+    char **names = NULL, *from = NULL, *to = NULL,
+         *target = ek_path_join(ctx, dir, sub);
     size_t n = 0, i;
     int rc = target == NULL ? EODKIT_ERR_NOMEM : list_dir(ctx, dir, &names, &n);
 
@@ -303,7 +305,8 @@ int ek_fs_move_into(eodkit_ctx *ctx, const char *dir, const char *sub,
         }
         from = ek_path_join(ctx, dir, names[i]);
         to = ek_path_join(ctx, target, names[i]);
-        rc = from == NULL || to == NULL ? EODKIT_ERR_NOMEM : ek_fs_rename(ctx, from, to);
+        rc =
+            from == NULL || to == NULL ? EODKIT_ERR_NOMEM : ek_fs_rename(ctx, from, to);
         free(from);
         free(to);
     }
@@ -397,9 +400,9 @@ static int lockable(eodkit_ctx *ctx, const char *dir, const char *mark, int flag
     int ours;
 
     if (!ek_fs_exists(dir)) {
-        return (flags & EK_LOCK_CREATE) ? ek_fs_mkdirs(ctx, dir)
-                                        : ek_error(ctx, EODKIT_ERR_INPUT,
-                                                   "%s: no such folder", dir);
+        return (flags & EK_LOCK_CREATE)
+                   ? ek_fs_mkdirs(ctx, dir)
+                   : ek_error(ctx, EODKIT_ERR_INPUT, "%s: no such folder", dir);
     }
     if (!ek_fs_is_dir(dir)) {
         return ek_error(ctx, EODKIT_ERR_EXISTS,
@@ -454,10 +457,10 @@ int ek_fs_lock(eodkit_ctx *ctx, const char *dir, const char *mark, int flags, in
             continue;
         }
         if (flock(*fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
-            rc = errno == EWOULDBLOCK ? busy(ctx, dir, *fd)
-                                      : ek_error(ctx, EODKIT_ERR_IO,
-                                                 "%s: cannot lock: %s", lock,
-                                                 strerror(errno));
+            rc = errno == EWOULDBLOCK
+                     ? busy(ctx, dir, *fd)
+                     : ek_error(ctx, EODKIT_ERR_IO, "%s: cannot lock: %s", lock,
+                                strerror(errno));
         } else if (same_file(*fd, lock)) {
             break;
         }
@@ -509,11 +512,13 @@ int ek_fs_remove_locked(eodkit_ctx *ctx, const char *dir)
     int rc = lock == NULL ? EODKIT_ERR_NOMEM : ek_fs_clear_dir(ctx, dir, lock_only);
 
     if (rc == EODKIT_OK && unlink(lock) != 0 && errno != ENOENT) {
-        rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot remove: %s", lock, strerror(errno));
+        rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot remove: %s", lock,
+                      strerror(errno));
     }
     /* another process may have begun afresh in it since the lock file went */
     if (rc == EODKIT_OK && rmdir(dir) != 0 && errno != ENOTEMPTY && errno != EEXIST) {
-        rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot remove: %s", dir, strerror(errno));
+        rc =
+            ek_error(ctx, EODKIT_ERR_IO, "%s: cannot remove: %s", dir, strerror(errno));
     }
     free(lock);
     return rc;

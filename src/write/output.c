@@ -106,14 +106,16 @@ int ek_output_begin(eodkit_ctx *ctx, ek_output *out, int overwrite, int keep)
 
 int ek_output_holds_work(const ek_output *out)
 {
-    return out->tmp != NULL && ek_fs_is_dir(out->tmp) && !ek_fs_holds_only(out->tmp, marks);
+    return out->tmp != NULL && ek_fs_is_dir(out->tmp) &&
+           !ek_fs_holds_only(out->tmp, marks);
 }
 
 int ek_output_commit(eodkit_ctx *ctx, ek_output *out, int overwrite)
 {
     char *staged = ek_path_join(ctx, out->tmp, STAGED);
     char *aside = ek_path_join(ctx, out->tmp, ASIDE);
-    int rc = staged == NULL || aside == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK, replace = 0;
+    int rc = staged == NULL || aside == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK,
+        replace = 0;
 
     /* FINAL may have changed since the build began */
     if (rc == EODKIT_OK) {
