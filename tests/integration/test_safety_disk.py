@@ -113,6 +113,7 @@ def test_disk_full_during_a_build(setup, disk, need):
         assert setup.which(out) == "new", f"share {share} (seed {SEED})"
         assert not partial.exists()
         shutil.rmtree(out)
+    print(f"disk full during a build: {failed} of {len(SHARES)} failed")
     assert failed >= len(SHARES) - 1
 
 
@@ -135,6 +136,7 @@ def test_disk_full_while_replacing_a_dataset(setup, disk, need):
         check_user_files(files)
         check_no_leftovers(out, files)
         shutil.rmtree(out)
+    print(f"disk full while replacing: {failed} of {len(SHARES)} failed")
     assert failed >= len(SHARES) - 1
 
 
@@ -200,4 +202,5 @@ def test_disk_fills_up_at_a_random_moment(setup, disk, need):
         check_user_files(files)
         check_no_leftovers(out, files)
         shutil.rmtree(out)
+    print(f"disk filled at random (seed {SEED}): {outcomes}")
     assert outcomes["full"] > 0, f"the disk never filled during a build (seed {SEED})"
