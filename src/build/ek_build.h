@@ -134,6 +134,7 @@ typedef struct ek_run {
     char fingerprint[65];
     size_t first_unit, end_unit; /* the units to build */
     size_t next_unit;            /* units [first_unit, next_unit) are written */
+    int opened; /* the folder's files were opened (and cut back to a checkpoint) */
     uint64_t kept;
     uint64_t rejected[EK_REJECT_COUNT];
     ek_shards *shards; /* after the run: closed, with the chip counts */
@@ -170,11 +171,6 @@ long long ek_run_candidates(const ek_plan *p, size_t first, size_t end);
 /* The units of part I of N: contiguous ranges holding about equal numbers
    of candidate chips (a function of the plan alone). */
 void ek_run_part_units(const ek_plan *p, int i, int n, size_t *first, size_t *end);
-
-/* Fault injection for the resume tests (doc/scaling.md): when the
-   environment variable EODKIT_CRASH_AT is POINT (or "POINT:N" and N is
-   given), the process kills itself with SIGKILL. */
-void ek_crash_point(const char *point, long n);
 
 /* RUN's chips per split ({name: chips}) and rejected chips per reason
    ({reason: chips}, guard bands left out), for the summary and checkpoints. */
