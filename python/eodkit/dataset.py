@@ -70,6 +70,22 @@ def _check_folder(path):
                                "build one with `eodkit build RECIPE -o FOLDER`")
 
 
+def _map_npy(path):
+    """The .npy file PATH memory-mapped read-only."""
+    if not path.is_file():
+        raise DatasetError(f"{path}: missing (an incomplete dataset)")
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(6)
+        if magic != b"\x93NUMPY":
+            raise DatasetError(f"{path}: not a NumPy .npy file")
+        return np.load(path, mmap_mode="r")
+    except DatasetError:
+        raise
+    except (OSError, ValueError, EOFError, OverflowError) as err:
+        raise DatasetError(f"{path}: unreadable .npy file ({err})") from err
+
+
 def _is_count(value):
     """Whether VALUE is a JSON integer (not a boolean)."""
     return isinstance(value, int) and not isinstance(value, bool)
@@ -329,15 +345,10 @@ class Split:
                 raise DatasetError(f"{self.dataset.path}: no array {array!r}; "
                                    f"the arrays are: {', '.join(self.arrays)}")
             path = self.dataset.path / self.name / f"{array}-{int(k):05d}.npy"
-            if not path.is_file():
-                raise DatasetError(f"{path}: missing (an incomplete dataset)")
-            try:
-                mapped = np.load(path, mmap_mode="r")
-            except (OSError, ValueError, EOFError, OverflowError) as err:
-                raise DatasetError(f"{path}: not a NumPy .npy file that maps ({err})") from err
-            if not isinstance(mapped, np.memmap) or mapped.flags.f_contiguous and \
-                    not mapped.flags.c_contiguous:
-                raise DatasetError(f"{path}: not a C-order .npy array")
+            mapped = _map_npy(path)
+            if mapped.flags.f_contiguous and not mapped.flags.c_contiguous:
+                raise DatasetError(f"{path}: a Fortran-order array (save it with "
+                                   "numpy.ascontiguousarray)")
             if mapped.dtype != self.dtypes[array]:
                 raise DatasetError(f"{path}: elements of type {mapped.dtype.str!r}, but "
                                    f"collection.json says {self.dtypes[array].name}")
