@@ -205,11 +205,12 @@ class Dataset:
 
     def _check_index(self):
         """Where index.gpkg puts the chips, checked as doc/format.md says (the
-        same checks, in SQL, and messages as the eodkit commands): every
-        chip's split is text naming a split of collection.json, its shard
-        and row are integers, the chips of each split fill shards 0, 1, ...
-        row after row from row 0 in fid order, as many chips and shards as
-        collection.json says."""
+        checks and messages of the eodkit commands): every chip's split is
+        text naming a split of collection.json, its fid, shard and row are
+        integers, the chips of each split fill shards 0, 1, ... row after row
+        from row 0 in fid order, as many chips and shards as collection.json
+        says. One scan of the index for the types and names, one per split
+        for the layout, which the splits keep ({split: (shards, rows)})."""
         index = self.path / "index.gpkg"
         if not self._declared:
             raise DatasetError(f"{index}: no layer 'chips' (not an eodkit chip index)")
@@ -218,41 +219,45 @@ class Dataset:
                 raise DatasetError(f"{index}: layer 'chips' has no column {name!r} "
                                    "(not an eodkit chip index)")
         wanted = ("integer", "text", "integer", "integer")
-        bad = self._query(
-            "select fid, typeof(fid), typeof(split), typeof(shard), typeof(row) from chips "
-            "where typeof(fid) != 'integer' or typeof(split) != 'text' "
-            "or typeof(shard) != 'integer' or typeof(row) != 'integer' order by fid limit 1")
-        for fid, *types in bad:
+        marks = ", ".join("?" * len(self.splits))
+        for fid, split, *types in self._query(
+                "select fid, split, typeof(fid), typeof(split), typeof(shard), typeof(row) "
+                "from chips where typeof(fid) != 'integer' or typeof(split) != 'text' or "
+                "typeof(shard) != 'integer' or typeof(row) != 'integer' or split not in "
+                f"({marks}) order by fid limit 1", self.splits):
             for column, have, want in zip(LAYOUT_COLUMNS, types, wanted):
                 if have == "null":
                     raise DatasetError(f"{index}: chip {fid} has no {column}")
                 if have != want:
                     raise DatasetError(f"{index}: chip {fid} has a {column} that is "
                                        f"{SQL_TYPES[have]}, not {SQL_TYPES[want]}")
-        marks = ", ".join("?" * len(self.splits))
-        for fid, split in self._query(f"select fid, split from chips where split not in "
-                                      f"({marks}) order by fid limit 1", self.splits):
             raise DatasetError(f"{index}: chip {fid} is in split {split!r}, which "
                                f"collection.json does not list (its splits: "
                                f"{', '.join(self.splits)})")
-        # each chip against the one before it in its split
-        for fid, split, shard, row, before, last in self._query(
-                "select fid, split, shard, row, ps, pr from (select fid, split, shard, row, "
-                "lag(shard) over w as ps, lag(row) over w as pr from chips "
-                "window w as (partition by split order by fid)) "
-                "where not (case when ps is null then shard = 0 and row = 0 "
-                "else (shard = ps and row = pr + 1) or (shard = ps + 1 and row = 0) end) "
-                "order by fid limit 1"):
-            where = (f"its first chip {fid} is at shard {shard}, row {row}, not shard 0, row 0"
-                     if before is None else
-                     f"chip {fid} is at shard {shard}, row {row} after shard {before}, "
-                     f"row {last}")
-            raise DatasetError(f"{index}: chips of split {split!r} are not in (shard, row) "
-                               f"order: {where}")
-        found = {split: (chips, shards) for split, chips, shards in self._query(
-            "select split, count(*), max(shard) + 1 from chips group by split")}
+        self._layout, disorder = {}, []
+        for split in self.splits:
+            at = np.array(self._query("select fid, shard, row from chips where split = ? "
+                                      "order by fid", (split,)), dtype=np.int64).reshape(-1, 3)
+            fids, shards, rows = at[:, 0], at[:, 1].copy(), at[:, 2].copy()
+            # each chip at the next row of its predecessor's shard, or at row 0 of the next
+            placed = np.ones(len(at), dtype=bool)
+            placed[:1] = (shards[:1] == 0) & (rows[:1] == 0)
+            placed[1:] = (((shards[1:] == shards[:-1]) & (rows[1:] == rows[:-1] + 1))
+                          | ((shards[1:] == shards[:-1] + 1) & (rows[1:] == 0)))
+            if not placed.all():
+                i = int(np.argmin(placed))
+                where = (f"its first chip {fids[i]} is at shard {shards[i]}, row {rows[i]}, "
+                         "not shard 0, row 0" if i == 0 else
+                         f"chip {fids[i]} is at shard {shards[i]}, row {rows[i]} after "
+                         f"shard {shards[i - 1]}, row {rows[i - 1]}")
+                disorder.append((fids[i], f"{index}: chips of split {split!r} are not in "
+                                          f"(shard, row) order: {where}"))
+            self._layout[split] = (shards, rows)
+        if disorder:  # the first in fid order, as the commands report it
+            raise DatasetError(min(disorder)[1])
         for split, (chips, shards) in self._counts.items():
-            have = found.get(split, (0, 0))
+            have = self._layout[split][0]
+            have = (len(have), int(have[-1]) + 1 if len(have) else 0)
             if have != (chips, shards):
                 raise DatasetError(f"{index}: split {split!r} has {have[0]} chips in "
                                    f"{have[1]} shards, but collection.json says {chips} "
@@ -317,10 +322,7 @@ class Split:
         self.arrays = list(dataset._arrays)
         self.shapes = {a: shape for a, (shape, _) in dataset._arrays.items()}
         self.dtypes = {a: dtype for a, (_, dtype) in dataset._arrays.items()}
-        # (shard, row) of each chip; the index's order was checked on opening
-        at = np.array(dataset._query("select shard, row from chips where split = ? "
-                                     "order by fid", (name,)), dtype=np.int64).reshape(-1, 2)
-        self._shard, self._row = at[:, 0].copy(), at[:, 1].copy()
+        self._shard, self._row = dataset._layout[name]  # checked on opening
         self._counts = np.bincount(self._shard)  # chips per shard
         self._maps = {}
         self._present = None  # {optional modality: bool array}, parsed when first asked
