@@ -297,7 +297,14 @@ class Dataset:
         if name not in self.splits:
             raise DatasetError(f"{self.path}: no split {name!r}; "
                                f"its splits are: {', '.join(self.splits)}")
+        if self._layout is None:  # unpickled: read (and check) the index again
+            self._check_index()
         return Split(self, name)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_layout"] = None  # every split's chips: a pickled Split carries its own
+        return state
 
     def normalizer(self, modality, method="meanstd", fill=0.0):
         """A `Normalizer` for MODALITY from this dataset's stats.json (see
