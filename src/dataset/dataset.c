@@ -137,7 +137,9 @@ int ek_dataset_read(eodkit_ctx *ctx, const char *path, int unfinished, ek_datase
         free(mark);
         return ek_error(
             ctx, EODKIT_ERR_INPUT,
-            "%s: an unfinished build, not a dataset (build again to finish it)", path);
+            "%s: an unfinished build (it holds .eodkit-partial), not a dataset "
+            "(build again to finish it)",
+            path);
     }
     free(mark);
     ds = ek_calloc(ctx, 1, sizeof *ds);

@@ -133,18 +133,18 @@ static int parse_shape(cursor *c, ek_npy *nf)
     return nf->ndim == 1 && commas == 0 ? -1 : 0;
 }
 
-/* The element type of DESCR ("<u2", "|u1", "<f4", "|b1"), or -1. */
+/* The element type of DESCR ("<u2", "|u1", "<f4", "|b1"; '>' only where
+   byte order means nothing, as NumPy reads it), or -1. */
 static int parse_descr(const char *descr, ek_npy_type *t)
 {
-    const char *digits = descr + 2;
-
-    if ((descr[0] != '<' && descr[0] != '|' && descr[0] != '=') ||
-        (descr[1] != 'u' && descr[1] != 'i' && descr[1] != 'f' && descr[1] != 'b') ||
-        strlen(digits) != 1 || !isdigit((unsigned char)digits[0])) {
+    if (strlen(descr) != 3 || !isdigit((unsigned char)descr[2]) ||
+        (descr[0] != '<' && descr[0] != '|' && descr[0] != '=' &&
+         !(descr[0] == '>' && descr[2] == '1')) ||
+        (descr[1] != 'u' && descr[1] != 'i' && descr[1] != 'f' && descr[1] != 'b')) {
         return -1;
     }
     t->kind = descr[1];
-    t->size = digits[0] - '0';
+    t->size = descr[2] - '0';
     if (t->size != 1 && t->size != 2 && t->size != 4 && t->size != 8) {
         return -1;
     }
