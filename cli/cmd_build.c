@@ -1,14 +1,14 @@
 /*
-** CLI: `eodkit build RECIPE [-j N] [-o DIR] [--overwrite] [--resume]
-** [--part I/N] [--regions FILE] [--region-field NAME]`. Loads the recipe,
-** builds, shows a progress bar on a terminal, prints the JSON summary on
-** stdout and the audit's warnings and the library's notes on stderr. Under
-** mpirun each process builds one part and the first, holding the output's
-** lock throughout, merges them (cli/mpi.c). And `eodkit merge
-** RECIPE [-o DIR] [-j N] [--overwrite] [--parts N] [--regions FILE]
-** [--region-field NAME]`, which joins the parts `eodkit build --part I/N`
-** wrote (e.g. as a Slurm job array) into the dataset, with the same options
-** and the same summary.
+** CLI: `eodkit build RECIPE [-j N] [--remote-workers N] [-o DIR]
+** [--overwrite] [--resume] [--part I/N] [--regions FILE] [--region-field
+** NAME]`. Loads the recipe, builds, shows a progress bar on a terminal,
+** prints the JSON summary on stdout and the audit's warnings and the
+** library's notes on stderr. Under mpirun each process builds one part and
+** the first, holding the output's lock throughout, merges them
+** (cli/mpi.c). And `eodkit merge RECIPE [-o DIR] [-j N] [--overwrite]
+** [--parts N] [--regions FILE] [--region-field NAME]`, which joins the
+** parts `eodkit build --part I/N` wrote (e.g. as a Slurm job array) into
+** the dataset, with the same options and the same summary.
 */
 #include <getopt.h>
 #include <stdio.h>
@@ -88,8 +88,9 @@ static int merge_ranks(eodkit_ctx *ctx, const eodkit_recipe *recipe,
 
 /*
 ** Parse the options of `eodkit CMD RECIPE` (CMD is "build" or "merge"; the
-** two share -j, -o, --overwrite, --regions and --region-field; --resume and
-** --part are build's, --parts merge's) into OPT. Return EODKIT_OK with
+** two share -j, -o, --overwrite, --regions and --region-field; --resume,
+** --part and --remote-workers are build's, --parts merge's) into OPT. Return EODKIT_OK
+*with
 ** *HELP = 1 after printing --help, or a usage error (printed).
 */
 static int parse_options(const char *cmd, int argc, char **argv,
@@ -104,6 +105,7 @@ static int parse_options(const char *cmd, int argc, char **argv,
         {"resume", no_argument, NULL, 'R'},
         {"part", required_argument, NULL, 'p'},
         {"parts", required_argument, NULL, 'n'},
+        {"remote-workers", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int merge = strcmp(cmd, "merge") == 0, c;
@@ -115,7 +117,7 @@ static int parse_options(const char *cmd, int argc, char **argv,
     *help = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "j:o:h", options, NULL)) != -1) {
-        if ((merge && (c == 'R' || c == 'p')) || (!merge && c == 'n')) {
+        if ((merge && (c == 'R' || c == 'p' || c == 'W')) || (!merge && c == 'n')) {
             c = '?';
         }
         switch (c) {
@@ -126,6 +128,13 @@ static int parse_options(const char *cmd, int argc, char **argv,
             break;
         case 'o':
             opt->output_dir = optarg;
+            break;
+        case 'W':
+            if (cli_whole_option(cmd, "--remote-workers", optarg, 1, 256, &v) !=
+                EODKIT_OK) {
+                return EODKIT_ERR_USAGE;
+            }
+            opt->remote_workers = (int)v;
             break;
         case 'w':
             opt->overwrite = 1;

@@ -39,9 +39,14 @@ typedef void (*eodkit_notice_fn)(void *arg, const char *text);
 typedef struct eodkit_lock eodkit_lock;
 
 typedef struct eodkit_build_options {
-    int threads;            /* worker threads (>= 1); output does not depend on it */
-    const char *output_dir; /* NULL: the recipe's output.dir */
-    int overwrite;          /* replace an existing dataset at the output folder */
+    int threads; /* worker threads (>= 1); output does not depend on it */
+    /* With remote inputs (https://, /vsicurl/, /vsis3/, ...): run this many
+       work units at a time when that is more than THREADS, as workers
+       mostly wait on the network (0: THREADS). Output does not depend on
+       it either. */
+    int remote_workers;
+    const char *output_dir;      /* NULL: the recipe's output.dir */
+    int overwrite;               /* replace an existing dataset at the output folder */
     eodkit_progress_fn progress; /* may be NULL */
     void *progress_arg;
     const volatile int *cancel; /* may be NULL; nonzero stops the build cleanly */

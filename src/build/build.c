@@ -30,11 +30,30 @@ void eodkit_build_options_init(eodkit_build_options *opt)
     opt->threads = 1;
 }
 
+static int threads_of(const eodkit_build_options *opt)
+{
+    return opt->threads < 1 ? 1 : opt->threads;
+}
+
+/* Remote inputs of B: how many, the workers that read them, and the
+   retries this build needed (eodkit's re-reads, GDAL's HTTP retries). */
+static json_t *remote_json(const ek_build *b, const eodkit_build_options *opt)
+{
+    ek_remote_counts now;
+
+    ek_remote_counts_get(&now);
+    return json_pack("{s:i, s:i, s:I, s:I}", "inputs", b->plan->nremote, "workers",
+                     ek_unit_workers(b, opt), "read_retries",
+                     (json_int_t)(now.read_retries - b->remote_start.read_retries),
+                     "http_retries",
+                     (json_int_t)(now.http_retries - b->remote_start.http_retries));
+}
+
 /* The summary of RUN for people and scripts. PART (NULL for a dataset)
    names the part built; FINDINGS (may be NULL) are the audit's. */
 static char *summary_json(const ek_build *b, const ek_run *run, const char *where,
                           const char *part, json_t *findings, double seconds,
-                          int threads)
+                          const eodkit_build_options *opt)
 {
     json_t *o = json_object(), *rejected = ek_run_rejected_json(run);
     char *text;
@@ -64,7 +83,10 @@ static char *summary_json(const ek_build *b, const ek_run *run, const char *wher
     if (findings != NULL) {
         json_object_set(o, "audit", findings);
     }
-    json_object_set_new(o, "threads", json_integer(threads));
+    if (b->plan->nremote > 0) {
+        json_object_set_new(o, "remote", remote_json(b, opt));
+    }
+    json_object_set_new(o, "threads", json_integer(threads_of(opt)));
     json_object_set_new(o, "seconds", json_real(round(seconds * 1000) / 1000));
     json_object_set_new(
         o, "chips_per_second",
@@ -83,11 +105,6 @@ static int set_summary(eodkit_ctx *ctx, char *text, char **summary)
 static const char *output_of(const ek_recipe *r, const eodkit_build_options *opt)
 {
     return opt->output_dir != NULL ? opt->output_dir : r->output_dir;
-}
-
-static int threads_of(const eodkit_build_options *opt)
-{
-    return opt->threads < 1 ? 1 : opt->threads;
 }
 
 /* An error naming why no chip of RUN was kept. */
@@ -232,10 +249,10 @@ static int finish_and_commit(eodkit_ctx *ctx, const ek_build *b,
         rc = ek_output_commit(ctx, out, opt->overwrite);
     }
     if (rc == EODKIT_OK) {
-        rc = set_summary(ctx,
-                         summary_json(b, run, final, NULL, findings, ek_time_now() - t0,
-                                      threads_of(opt)),
-                         summary);
+        rc = set_summary(
+            ctx,
+            summary_json(b, run, final, NULL, findings, ek_time_now() - t0, opt),
+            summary);
     }
     json_decref(findings);
     return rc;
@@ -363,10 +380,9 @@ static int build_part(eodkit_ctx *ctx, const ek_recipe *recipe,
     }
     if (rc == EODKIT_OK) {
         snprintf(part, sizeof part, "%d/%d", opt->part_index, opt->part_count);
-        rc = set_summary(ctx,
-                         summary_json(&b, &run, run.dir, part, NULL, ek_time_now() - t0,
-                                      threads_of(opt)),
-                         summary);
+        rc = set_summary(
+            ctx, summary_json(&b, &run, run.dir, part, NULL, ek_time_now() - t0, opt),
+            summary);
     }
     /* a part is always kept: --resume continues it, merging needs it;
        only an empty one (failed before it began) goes */

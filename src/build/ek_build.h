@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "eodkit/build.h"
+#include "read/ek_remote.h"
 #include "write/ek_write.h"
 
 /* Shared by all workers, read-only while they run. */
@@ -30,7 +31,8 @@ typedef struct ek_build {
     int32_t *region_tags;  /* per chip id: region index or -1 */
     ek_array_desc *arrays; /* modalities, then the label array if any */
     size_t narrays;
-    int nclass_ids; /* labels->max_id + 1, 0 without labels */
+    int nclass_ids;                /* labels->max_id + 1, 0 without labels */
+    ek_remote_counts remote_start; /* retry counts when the build began */
 } ek_build;
 
 /* The split whose statistics are computed: the recipe's first
@@ -122,6 +124,10 @@ void ek_build_clear(ek_build *b);
 int ek_build_fingerprint(eodkit_ctx *ctx, const ek_build *b, char hex[65]);
 
 /* ---- run.c ---- */
+
+/* Worker threads that run work units: OPT's threads, or its remote workers
+   when B reads remote inputs and they are more. */
+int ek_unit_workers(const ek_build *b, const eodkit_build_options *opt);
 
 /* Files of a run's folder that are not part of a dataset. */
 #define EK_JOURNAL_FILE ".eodkit-journal"

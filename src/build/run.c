@@ -271,12 +271,20 @@ static int commit_unit(void *state, eodkit_ctx *ctx, size_t u, void *result)
     return rc;
 }
 
+int ek_unit_workers(const ek_build *b, const eodkit_build_options *opt)
+{
+    int threads = opt->threads < 1 ? 1 : opt->threads;
+
+    return b->plan->nremote > 0 && opt->remote_workers > threads ? opt->remote_workers
+                                                                 : threads;
+}
+
 /* Run the units from RUN->next_unit to the end on the pool. */
 static int run_pool(eodkit_ctx *ctx, const ek_build *b, const eodkit_build_options *opt,
                     committer *c)
 {
     size_t todo = c->run->end_unit - c->run->next_unit;
-    int threads = opt->threads < 1 ? 1 : opt->threads, i, rc = EODKIT_OK;
+    int threads = ek_unit_workers(b, opt), i, rc = EODKIT_OK;
     ek_worker *workers;
     void **states;
     ek_pool_job job;

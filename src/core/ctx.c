@@ -4,6 +4,7 @@
 */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,15 +194,31 @@ int ek_error_copy(eodkit_ctx *dst, const eodkit_ctx *src)
     return dst->status;
 }
 
+/* HTTP requests GDAL retried (it warns once before each retry). */
+static atomic_ulong http_retries;
+
+unsigned long ek_gdal_http_retries(void)
+{
+    return atomic_load(&http_retries);
+}
+
 static void CPL_STDCALL capture_handler(CPLErr level, CPLErrorNum num, const char *msg)
 {
     eodkit_ctx *ctx = CPLGetErrorHandlerUserData();
 
     (void)num;
+    if (level == CE_Warning && strstr(msg, ". Retrying again in ") != NULL) {
+        atomic_fetch_add(&http_retries, 1);
+    }
     /* Warnings (e.g. a malformed TIFF tag GDAL reads anyway) are not
        failures; only the message of a failure is worth reporting. */
     if (ctx != NULL && level >= CE_Failure) {
+        char *p;
+
         snprintf(ctx->gdal_message, sizeof ctx->gdal_message, "%s", msg);
+        for (p = ctx->gdal_message; *p != '\0'; p++) { /* messages are one line */
+            *p = *p == '\n' ? ' ' : *p;
+        }
         if (ctx->write_failure[0] == '\0' && write_failed(msg)) {
             snprintf(ctx->write_failure, sizeof ctx->write_failure, "%s", msg);
         }

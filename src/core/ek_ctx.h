@@ -60,6 +60,10 @@ int ek_error_copy(eodkit_ctx *dst, const eodkit_ctx *src);
 void ek_gdal_capture_begin(eodkit_ctx *ctx);
 void ek_gdal_capture_end(void);
 
+/* HTTP requests GDAL retried in this process (429 and 5xx answers), as
+   seen by the capture above: GDAL warns once before each retry. */
+unsigned long ek_gdal_http_retries(void);
+
 /* Allocation that records EODKIT_ERR_NOMEM in CTX on failure (returns NULL). */
 void *ek_calloc(eodkit_ctx *ctx, size_t n, size_t size);
 void *ek_realloc_array(eodkit_ctx *ctx, void *p, size_t n, size_t size);

@@ -115,7 +115,8 @@ void ek_crash_point(const char *point, long n);
 int ek_fs_glob(eodkit_ctx *ctx, const char *pattern, char ***paths, size_t *n);
 void ek_fs_free_list(char **paths, size_t n);
 
-/* Write the lowercase hex SHA-256 of file PATH into HEX (65 bytes). */
+/* Write the lowercase hex SHA-256 of file PATH into HEX (65 bytes). PATH may
+   be any name of GDAL's virtual file systems (an archive member, ...). */
 int ek_fs_sha256(eodkit_ctx *ctx, const char *path, char hex[65]);
 
 /* Write the lowercase hex SHA-256 of the N bytes of DATA into HEX. */

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cpl_vsi.h>
 #include <openssl/evp.h>
 
 #include "ek_fs.h"
@@ -616,7 +617,7 @@ int ek_sha256_hex(eodkit_ctx *ctx, const void *data, size_t n, char hex[65])
 int ek_fs_sha256(eodkit_ctx *ctx, const char *path, char hex[65])
 {
     int rc = EODKIT_OK;
-    FILE *f = NULL;
+    VSILFILE *f = NULL;
     EVP_MD_CTX *md = NULL;
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
@@ -630,19 +631,22 @@ int ek_fs_sha256(eodkit_ctx *ctx, const char *path, char hex[65])
         rc = ek_error(ctx, EODKIT_ERR_NOMEM, "%s: out of memory for a checksum", path);
         goto out;
     }
-    f = fopen(path, "rb");
+    /* through GDAL's virtual file systems: an archive member hashes too */
+    errno = 0;
+    f = VSIFOpenL(path, "rb");
     if (f == NULL) {
-        rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot open: %s", path,
+                      errno != 0 ? strerror(errno) : "no such file");
         goto out;
     }
     if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
         rc = ek_error(ctx, EODKIT_ERR_INTERNAL, "%s: SHA-256 unavailable", path);
         goto out;
     }
-    while ((got = fread(buf, 1, 1 << 20, f)) > 0) {
+    while ((got = VSIFReadL(buf, 1, 1 << 20, f)) > 0) {
         EVP_DigestUpdate(md, buf, got);
     }
-    if (ferror(f)) {
+    if (!VSIFEofL(f)) {
         rc = ek_error(ctx, EODKIT_ERR_IO, "%s: read error", path);
         goto out;
     }
@@ -652,7 +656,7 @@ int ek_fs_sha256(eodkit_ctx *ctx, const char *path, char hex[65])
     }
 out:
     if (f != NULL) {
-        fclose(f);
+        VSIFCloseL(f);
     }
     EVP_MD_CTX_free(md);
     free(buf);

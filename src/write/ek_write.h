@@ -253,14 +253,16 @@ int ek_write_stats(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f);
 int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f);
 int ek_write_provenance(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f);
 
-/* One input file of a build: its ROLE ("modality", "mask", "labels", "aoi"
-   or "regions"), what it is OF (the modality, the region field, or NULL)
-   and its PATH. Nonzero stops the walk and is returned. */
+/* One input file of a build: its ROLE ("modality", "rpc_dem", "mask",
+   "labels", "aoi" or "regions"), what it is OF (the modality, the region
+   field, or NULL) and its PATH (a GDAL name). Nonzero stops the walk and is
+   returned. */
 typedef int (*ek_input_fn)(void *arg, const char *role, const char *of,
                            const char *path);
 
 /* Call FN for every file a build reads, in a fixed order: per modality its
-   sources then its mask polygons, the labels, the AOI, the region layer.
+   sources, its RPC DEM, then its mask polygons, the labels, the AOI, the
+   region layer.
    The build's fingerprint and provenance.json both list inputs this way. */
 int ek_for_each_input(const ek_recipe *r, const ek_plan *p, const ek_regions *regions,
                       ek_input_fn fn, void *arg);
@@ -268,10 +270,11 @@ int ek_for_each_input(const ek_recipe *r, const ek_plan *p, const ek_regions *re
 /*
 ** The "inputs" list of provenance.json into *INPUTS (new reference): role,
 ** of, path, size and SHA-256 of every file the build reads
-** (ek_for_each_input), with the side files GDAL lists for them. Hashing reads every
-*file whole, so builds run this on a
-** thread of its own; it gives up with EODKIT_ERR_CANCELLED once *STOP is
-** set (checked between files).
+** (ek_for_each_input), with the side files GDAL lists for them; remote
+** inputs get their size, ETag and Last-Modified instead of a SHA-256 (from
+** a HEAD request: never downloaded whole). Hashing reads every local file
+** whole, so builds run this on a thread of its own; it gives up with
+** EODKIT_ERR_CANCELLED once *STOP is set (checked between files).
 */
 int ek_provenance_inputs(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
                          const ek_regions *regions, const atomic_int *stop,
