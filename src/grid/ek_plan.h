@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include <gdal.h>
+#include <ogr_api.h>
 #include <ogr_srs_api.h>
 
 #include "recipe/ek_recipe.h"
@@ -159,6 +160,17 @@ OGRSpatialReferenceH ek_srs_lonlat(void);
 
 /* Open raster PATH read-only for the calling thread; NULL with CTX set. */
 GDALDatasetH ek_open_raster(eodkit_ctx *ctx, const char *path);
+
+/*
+** The next feature of LAYER (of vector file PATH) into *F, NULL at the end
+** of the layer; the caller destroys it. A failure GDAL reports while
+** reading (a damaged or truncated file, whose feature would lack its
+** geometry or attributes, or whose layer would end early) is
+** EODKIT_ERR_GDAL naming PATH and WHERE (the recipe position), never a
+** missing feature. Polls CTX's cancel flag.
+*/
+int ek_next_feature(eodkit_ctx *ctx, OGRLayerH layer, const char *path,
+                    const char *where, OGRFeatureH *f /* OUT */);
 
 /* Inspect raster PATH into S (size, georeferencing, CRS, nodata, and, when
    TIME is given, the acquisition time from metadata or TIME's file name

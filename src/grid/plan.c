@@ -678,9 +678,14 @@ static int load_aoi(eodkit_ctx *ctx, const ek_recipe *r, OGRGeometryH *aoi)
     OSRRelease(lsrs);
     all = OGR_G_CreateGeometry(wkbMultiPolygon);
     OGR_L_ResetReading(layer);
-    while ((f = OGR_L_GetNextFeature(layer)) != NULL) {
-        OGRGeometryH geom = OGR_F_GetGeometryRef(f);
+    while (rc == EODKIT_OK) {
+        OGRGeometryH geom;
 
+        rc = ek_next_feature(ctx, layer, r->aoi, where, &f);
+        if (rc != EODKIT_OK || f == NULL) {
+            break;
+        }
+        geom = OGR_F_GetGeometryRef(f);
         if (geom != NULL) {
             OGRGeometryH poly = OGR_G_ForceToMultiPolygon(OGR_G_Clone(geom));
             int k;
@@ -691,6 +696,9 @@ static int load_aoi(eodkit_ctx *ctx, const ek_recipe *r, OGRGeometryH *aoi)
             OGR_G_DestroyGeometry(poly);
         }
         OGR_F_Destroy(f);
+    }
+    if (rc != EODKIT_OK) {
+        goto out;
     }
     if (OGR_G_GetGeometryCount(all) == 0) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: the AOI has no polygons (%s)", r->aoi,
