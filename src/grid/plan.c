@@ -5,6 +5,7 @@
 ** every grid, keeps the chips that lie on data of every required modality
 ** and in the AOI, and cuts each grid's chip lattice into work units.
 */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,6 +265,69 @@ static int name_bands(eodkit_ctx *ctx, ek_modality *m)
     return rc;
 }
 
+/* Whether some value of type T equals V (NaN: only in floating point);
+   the range of T into *LO, *HI. */
+static int dtype_holds(GDALDataType t, double v, double *lo, double *hi)
+{
+    *lo = -FLT_MAX, *hi = FLT_MAX;
+    switch (t) {
+    case GDT_Byte:
+        *lo = 0, *hi = UINT8_MAX;
+        break;
+    case GDT_UInt16:
+        *lo = 0, *hi = UINT16_MAX;
+        break;
+    case GDT_Int16:
+        *lo = INT16_MIN, *hi = INT16_MAX;
+        break;
+    case GDT_UInt32:
+        *lo = 0, *hi = UINT32_MAX;
+        break;
+    case GDT_Int32:
+        *lo = INT32_MIN, *hi = INT32_MAX;
+        break;
+    case GDT_Float32:
+        /* a value that float32 rounds to 0 would match every 0 */
+        return isnan(v) || (v >= *lo && v <= *hi && (v == 0 || (float)v != 0));
+    default: /* GDT_Float64 */
+        *lo = -DBL_MAX, *hi = DBL_MAX;
+        return 1;
+    }
+    return v >= *lo && v <= *hi && v == floor(v);
+}
+
+/* The nodata value of modality M (the recipe's, else its first file's) must
+   be a value of M's data type; a float32 one is rounded to float32, as the
+   pixels it is compared with. */
+static int check_nodata(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
+{
+    const ek_modality_recipe *mr = m->recipe;
+    char where[512];
+    double lo, hi;
+
+    if (dtype_holds(m->dtype, m->nodata, &lo, &hi)) {
+        if (m->dtype == GDT_Float32) {
+            m->nodata = (double)(float)m->nodata;
+        }
+        return EODKIT_OK;
+    }
+    if (mr->has_nodata) {
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: modalities[].nodata: %g is not a value of %s (%s %.9g to "
+                        "%.9g), the data type of %s (modality '%s')",
+                        ek_recipe_where(r, mr->nodata_mark, where, sizeof where),
+                        m->nodata, ek_dtype_name(m->dtype),
+                        m->dtype == GDT_Float32 ? "from" : "whole numbers from", lo,
+                        hi, m->sources[0].path, mr->name);
+    }
+    return ek_error(ctx, EODKIT_ERR_INPUT,
+                    "%s: its nodata value %g is not a value of its data type %s; "
+                    "declare the right one with modalities[].nodata (%s: modality "
+                    "'%s')",
+                    m->sources[0].path, m->nodata, ek_dtype_name(m->dtype),
+                    ek_recipe_where(r, mr->mark, where, sizeof where), mr->name);
+}
+
 /* Band numbers and names, data types and nodata of modality M. */
 static int describe_bands(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
 {
@@ -318,6 +382,12 @@ static int describe_bands(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
     }
     m->has_nodata = mr->has_nodata || m->sources[0].has_nodata;
     m->nodata = mr->has_nodata ? mr->nodata : m->sources[0].nodata;
+    if (m->has_nodata) {
+        rc = check_nodata(ctx, r, m);
+        if (rc != EODKIT_OK) {
+            return rc;
+        }
+    }
     m->band_names = ek_calloc(ctx, (size_t)m->nbands, sizeof *m->band_names);
     return m->band_names == NULL ? EODKIT_ERR_NOMEM : name_bands(ctx, m);
 }

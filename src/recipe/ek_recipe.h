@@ -117,7 +117,8 @@ typedef struct ek_modality_recipe {
     int resampling;     /* GDALResampleAlg */
     int has_resampling; /* given in the recipe */
     int has_nodata;     /* the recipe declares the nodata value */
-    double nodata;
+    double nodata;      /* may be NaN */
+    ek_mark nodata_mark;
     int required; /* chips need this modality's data (default); else a presence flag */
     ek_time_recipe time;
     ek_mask_recipe mask;
