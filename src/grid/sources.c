@@ -397,7 +397,8 @@ int ek_source_place(eodkit_ctx *ctx, const ek_grid *g, const ek_source *s,
         double drift = fabs(s->gt[1] - g->gt[1]) * fmax(s->width, s->height) / g->gt[1];
 
         if (fabs(fx - round(fx)) < 1e-6 && fabs(fy - round(fy)) < 1e-6 &&
-            drift < 1e-3) {
+            drift < 1e-3 && fabs(fx) < EK_MAX_GRID_SIDE &&
+            fabs(fy) < EK_MAX_GRID_SIDE) {
             pl->aligned = 1;
             pl->dx = (int)round(fx);
             pl->dy = (int)round(fy);

@@ -447,7 +447,8 @@ static int parse_inputs(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_no
    modality's data type holds it is checked once the files are known. */
 static int parse_nodata(ek_yaml *y, yaml_node_t *n, double *out)
 {
-    static const char *const nan_words[] = {"nan", "NaN", "NAN", ".nan", ".NaN", ".NAN"};
+    static const char *const nan_words[] = {"nan",  "NaN",  "NAN",
+                                            ".nan", ".NaN", ".NAN"};
     const char *t = ek_yaml_text(n);
     size_t i;
 

@@ -406,10 +406,12 @@ int ek_regions_tag_plan(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p, int32_
             rc = ek_error_gdal(ctx, "the grid CRS cannot be transformed to lon/lat");
             break;
         }
-        for (k = 0; k < (size_t)gr->nx * (size_t)gr->ny; k++) {
+        for (k = 0; k < (size_t)gr->nx * (size_t)gr->ny && rc == EODKIT_OK; k++) {
             size_t id = gr->first_chip + k;
             ek_chip c = ek_plan_chip(p, id);
             double x, y, z = 0;
+
+            rc = ek_cancelled(ctx); /* a region lookup per chip takes a while */
 
             ek_grid_window_center(gr, &c.window, &x, &y);
             tags[id] = -1;

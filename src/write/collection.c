@@ -188,9 +188,9 @@ static json_t *modality_json(const ek_modality *m, const ek_array_desc *d)
     }
     json_object_set_new(o, "shape", shape);
     /* JSON has no NaN: a NaN nodata value (NaN is nodata anyway) is null */
-    json_object_set_new(o, "nodata", m->has_nodata && isfinite(m->nodata)
-                                         ? json_real(m->nodata)
-                                         : json_null());
+    json_object_set_new(o, "nodata",
+                        m->has_nodata && isfinite(m->nodata) ? json_real(m->nodata)
+                                                             : json_null());
     json_object_set_new(o, "resampling",
                         json_string(ek_resampling_name(m->recipe->resampling)));
     for (b = 0; b < m->nbands; b++) {
