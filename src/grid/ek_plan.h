@@ -22,7 +22,7 @@
 /* What a plan may hold (doc/recipe.md, Limits): chips on the lattices of
    all its grids (set-up keeps a few bytes per chip and visits each), and
    pixels along a grid side (pixel coordinates are int). */
-#define EK_MAX_CHIPS ((size_t)1 << 22)
+#define EK_MAX_CHIPS ((size_t)1 << 25)
 #define EK_MAX_GRID_SIDE (1 << 30)
 
 /* A rectangle of pixels of one grid. */

@@ -290,8 +290,10 @@ static int dtype_holds(GDALDataType t, double v, double *lo, double *hi)
         *lo = INT32_MIN, *hi = INT32_MAX;
         break;
     case GDT_Float32:
-        /* a value that float32 rounds to 0 would match every 0 */
-        return isnan(v) || (v >= *lo && v <= *hi && (v == 0 || (float)v != 0));
+        /* Values float32 rounds to +-FLT_MAX are in (files often say
+           -3.40282347e+38); one it rounds to 0 would match every 0. */
+        return isnan(v) || (fabs(v) <= (double)FLT_MAX * (1.0 + FLT_EPSILON / 2.0) &&
+                            (v == 0 || (float)fmax(-FLT_MAX, fmin(FLT_MAX, v)) != 0));
     default: /* GDT_Float64 */
         *lo = -DBL_MAX, *hi = DBL_MAX;
         return 1;
@@ -309,8 +311,8 @@ static int check_nodata(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
     double lo, hi;
 
     if (dtype_holds(m->dtype, m->nodata, &lo, &hi)) {
-        if (m->dtype == GDT_Float32) {
-            m->nodata = (double)(float)m->nodata;
+        if (m->dtype == GDT_Float32 && !isnan(m->nodata)) {
+            m->nodata = (double)(float)fmax(-FLT_MAX, fmin(FLT_MAX, m->nodata));
         }
         return EODKIT_OK;
     }

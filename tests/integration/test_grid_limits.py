@@ -65,7 +65,7 @@ def test_lattice_beyond_the_limit_fails_at_once(tmp_path):
     assert proc.returncode == INPUT, proc.stderr
     line = one_error_line(proc.stderr)
     assert "recipe.yaml:2:37" in line  # grid.chip_size
-    for number in ["244140625", "15625 x 15625", "1000000 x 1000000", "4194304"]:
+    for number in ["244140625", "15625 x 15625", "1000000 x 1000000", "33554432"]:
         assert number in line, line
     assert seconds < 20
     nothing_at(out)

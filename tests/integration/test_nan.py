@@ -171,3 +171,21 @@ def test_float32_nodata_beyond_float32_is_refused(tmp_path, shared):
     dem = dem_copy(shared, tmp_path, lambda a: None)
     line = fails(tmp_path, recipe(dem, nodata="1e39"), "is not a value of float32")
     assert "recipe.yaml:7:13" in line and "dem.tif" in line
+
+
+@pytest.mark.parametrize("text, value", [("0.1", np.float32(0.1)),
+                                         ("-3.40282347e+38", np.float32(-3.4028235e38))])
+def test_float32_nodata_is_compared_as_float32(tmp_path, shared, text, value):
+    """A float32 nodata is rounded to float32 as the pixels are: 0.1 in the
+    recipe matches pixels holding 0.1f, and -3.40282347e+38 (as files often
+    write float32's lowest value) matches it. Neither matched before."""
+    def mark(a):
+        a[10:30, 10:30] = value
+    dem = dem_copy(shared, tmp_path, mark)
+    out, _ = build(recipe(dem, nodata=text), tmp_path)
+    ds = Dataset(out)
+    band = ds.stats["modalities"]["dem"]["bands"][0]
+    train = ds.split_arrays(ds.stats["split"], "dem")
+    assert (train == value).any()
+    assert band["valid_count"] == np.count_nonzero(train != value)
+    assert band["min"] == train[train != value].min()
