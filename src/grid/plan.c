@@ -268,6 +268,17 @@ static int name_bands(eodkit_ctx *ctx, ek_modality *m)
     return rc;
 }
 
+/* V as a float32 pixel holds it: rounded to float32 (values just beyond
+   the float32 range, as files often write its lowest value, to +-FLT_MAX);
+   V itself when no float32 is near it (NaN, or far outside the range). */
+static double float32_value(double v)
+{
+    if (!(fabs(v) <= (double)FLT_MAX * (1.0 + FLT_EPSILON / 2.0))) {
+        return v;
+    }
+    return (double)(float)fmax(-FLT_MAX, fmin(FLT_MAX, v));
+}
+
 /* Whether some value of type T equals V (NaN: only in floating point);
    the range of T into *LO, *HI. */
 static int dtype_holds(GDALDataType t, double v, double *lo, double *hi)
@@ -290,10 +301,9 @@ static int dtype_holds(GDALDataType t, double v, double *lo, double *hi)
         *lo = INT32_MIN, *hi = INT32_MAX;
         break;
     case GDT_Float32:
-        /* Values float32 rounds to +-FLT_MAX are in (files often say
-           -3.40282347e+38); one it rounds to 0 would match every 0. */
-        return isnan(v) || (fabs(v) <= (double)FLT_MAX * (1.0 + FLT_EPSILON / 2.0) &&
-                            (v == 0 || (float)fmax(-FLT_MAX, fmin(FLT_MAX, v)) != 0));
+        /* one that float32 rounds to 0 would match every 0 */
+        return isnan(v) ||
+               (fabs(float32_value(v)) <= FLT_MAX && (v == 0 || float32_value(v) != 0));
     default: /* GDT_Float64 */
         *lo = -DBL_MAX, *hi = DBL_MAX;
         return 1;
@@ -311,8 +321,8 @@ static int check_nodata(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
     double lo, hi;
 
     if (dtype_holds(m->dtype, m->nodata, &lo, &hi)) {
-        if (m->dtype == GDT_Float32 && !isnan(m->nodata)) {
-            m->nodata = (double)(float)fmax(-FLT_MAX, fmin(FLT_MAX, m->nodata));
+        if (m->dtype == GDT_Float32) {
+            m->nodata = float32_value(m->nodata);
         }
         return EODKIT_OK;
     }
