@@ -129,7 +129,8 @@ def test_signal_stops_a_slow_setup_promptly(tmp_path, shared, sig):
     try:
         time.sleep(2)
         assert proc.poll() is None, proc.communicate()
-        assert not Path(f"{out}.partial").exists()  # still setting up
+        # still setting up: the output's lock is taken, no work unit written
+        assert not Path(f"{out}.partial/.eodkit-checkpoint.json").exists()
         proc.send_signal(sig)
         t0 = time.monotonic()
         stdout, stderr = proc.communicate(timeout=20)
