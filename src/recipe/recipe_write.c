@@ -288,6 +288,23 @@ static void write_sar(emitter *em, const ek_sar_recipe *s)
     map_end(em);
 }
 
+static void write_georef(emitter *em, const ek_georef_recipe *g)
+{
+    key(em, "georeference");
+    map_begin(em);
+    pair_text(em, "method", ek_georef_name(g->method));
+    if (g->method == EK_GEOREF_GCP) {
+        pair_integer(em, "order", g->order);
+    }
+    if (g->dem != NULL) {
+        pair_text(em, "dem", g->dem);
+    }
+    if (g->has_height) {
+        pair_number(em, "height", g->height);
+    }
+    map_end(em);
+}
+
 static void write_inputs(emitter *em, const ek_modality_recipe *m)
 {
     size_t b;
@@ -362,6 +379,9 @@ static void write_modalities(emitter *em, const ek_recipe *r)
         }
         if (strcmp(m->kind, "sar") == 0) {
             write_sar(em, &m->sar);
+        }
+        if (m->georef.method != EK_GEOREF_GEOTRANSFORM) {
+            write_georef(em, &m->georef);
         }
         map_end(em);
     }

@@ -23,7 +23,7 @@ def docs_data(folder, demo, shared):
 
 def test_recipe_page_examples_build(tmp_path, demo, shared):
     blocks = yaml_blocks(SOURCE / "doc/recipe.md")
-    assert len(blocks) == 2
+    assert len(blocks) == 3  # the third, with a web server, runs in test_remote.py
     docs_data(tmp_path, demo, shared)
     (tmp_path / "recipe.yaml").write_text(blocks[0])
     summary = json.loads(run("build", tmp_path / "recipe.yaml").stdout)
