@@ -92,9 +92,10 @@ void ek_pixel_set(void *buf, GDALDataType t, size_t i, double v)
 /* VRT pixel function (GDALDerivedPixelFuncWithArgs) giving the linear power
    of one band read as CFloat64 (complex samples, detected: re^2 + im^2) or
    as Float64 (decibels: 10^(v/10)). Pixels equal to the band's nodata value
-   (GDAL passes it as the builtin argument NoData) become NaN, the nodata
-   mark of power: no power is NaN, so no pixel is taken for nodata by
-   chance. */
+   (GDAL passes it as the builtin argument NoData), and NaN or infinite
+   ones (never data: -inf dB would be a power of 0), become NaN, the
+   nodata mark of power: no power is NaN, so no pixel is taken for nodata
+   by chance. */
 static CPLErr power_pixels(void **sources, int nsources, void *data, int w, int h,
                            GDALDataType src_type, GDALDataType buf_type,
                            int pixel_space, int line_space, CSLConstList args)
@@ -117,7 +118,10 @@ static CPLErr power_pixels(void **sources, int nsources, void *data, int w, int 
 
                 v = re == nodata && im == 0 ? NAN : re * re + im * im;
             } else {
-                v = in[i] == nodata ? NAN : pow(10.0, in[i] / 10.0);
+                v = in[i] == nodata || !isfinite(in[i]) ? NAN : pow(10.0, in[i] / 10.0);
+            }
+            if (!isfinite(v)) {
+                v = NAN;
             }
             GDALCopyWords(&v, GDT_Float64, 0,
                           (GByte *)data + (ptrdiff_t)y * line_space +

@@ -280,3 +280,41 @@ def test_db_scale_with_complex_is_refused(tmp_path, pyrosar_slc):
     proc = run("build", tmp_path / "r.yaml", "-o", tmp_path / "out", check=False)
     assert proc.returncode == 2
     assert "r.yaml:10:" in proc.stderr and "'scale: linear'" in proc.stderr
+
+
+@pytest.mark.parametrize("case", ["db", "amplitude"])
+def test_non_finite_values_are_nodata_in_power(tmp_path, pyrosar, case):
+    """NaN and infinities are never data (doc/recipe.md, nodata) in the
+    power path either: a file whose nodata corner holds NaN, +inf and -inf
+    (-inf dB is zero power, +inf dB infinite power) builds, resampled as
+    power, the very chips of the same file with -99 there: those pixels
+    stay out of every step rather than pull or poison their neighbours.
+    With `nodata: nan` the same pixels are NaN."""
+    src, power = pyrosar
+    if case == "db":
+        values, dtype, extra = 10 * np.log10(power), gdal.GDT_Float32, "sar: {scale: db}"
+    else:
+        values, dtype, extra = np.sqrt(power) + 0j, gdal.GDT_CFloat32, "complex: amplitude"
+    rng = np.random.default_rng(5)
+    hole = values.copy()
+    hole[:70, :90] = -99
+    special = values.copy()
+    corner = rng.choice([np.nan, np.inf, -np.inf], size=(70, 90))
+    special[:70, :90] = corner
+    if case == "amplitude":
+        special.imag[:70, :90] = corner[::-1]
+    chips = {}
+    for name, array, nodata in [("hole", hole, -99), ("special", special, -99),
+                                ("special-nan", special, "nan")]:
+        path = write_like(tmp_path / f"{name}.tif", src, array.astype(
+            np.float32 if case == "db" else np.complex64), dtype)
+        out, _ = build(warped_recipe(path, "bilinear", f"{extra}\n    nodata: {nodata}",
+                                     resolution=50), tmp_path / name)
+        ds = Dataset(out)
+        chips[name] = [ds.chip(row, "sar") for row in ds.chips()]
+    assert len(chips["hole"]) == len(chips["special"]) == len(chips["special-nan"]) > 10
+    for a, b, c in zip(chips["hole"], chips["special"], chips["special-nan"]):
+        assert np.array_equal(a, b)
+        assert np.array_equal(np.isnan(c), a == -99)
+        assert np.array_equal(c[a != -99], a[a != -99])
+    assert any((a == -99).any() and (a != -99).any() for a in chips["hole"])
