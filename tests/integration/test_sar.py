@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
-from conftest import SOURCE, Dataset, build, gdalwarp_options, run
+from conftest import SOURCE, Dataset, build, gdalwarp_options, run, same_data
+from test_remote import build_env, data_get, env
 
 S1 = "samples/bigearthnet/s1/S1A_IW_GRDH_1SDV_20170613T165043_33UUP_61_39"
 
@@ -318,3 +319,27 @@ def test_non_finite_values_are_nodata_in_power(tmp_path, pyrosar, case):
         assert np.array_equal(np.isnan(c), a == -99)
         assert np.array_equal(c[a != -99], a[a != -99])
     assert any((a == -99).any() and (a != -99).any() for a in chips["hole"])
+
+
+def test_remote_complex_reread_through_power(tmp_path, pyrosar_slc, http_server,
+                                             fault_proxy):
+    """A remote complex image is read through its power VRT, which reads the
+    file's handle: window reads on dropped connections are read again on a
+    fresh handle and a fresh VRT over it, and the bytes are the local
+    build's."""
+    www = tmp_path / "www"
+    www.mkdir()
+    subprocess.run(["gdal_translate", "-q", "-of", "COG", "-co", "BLOCKSIZE=64",
+                    "-co", "OVERVIEWS=NONE", str(pyrosar_slc), str(www / "slc.tif")],
+                   check=True)
+    local, _ = build(warped_recipe(www / "slc.tif", "bilinear", "complex: amplitude",
+                                   resolution=50), tmp_path / "local")
+    proxy = fault_proxy(http_server(www))
+    proxy.inject("drop", 3, match=data_get)
+    proc = build_env(warped_recipe(f'"{proxy.url("slc.tif")}"', "bilinear",
+                                   "complex: amplitude", resolution=50),
+                     tmp_path / "remote", env(GDAL_HTTP_MULTIRANGE="SERIAL"))
+    assert proc.returncode == 0, proc.stderr
+    assert proxy.faults("drop") == 3
+    assert json.loads(proc.stdout)["remote"]["read_retries"] >= 1
+    assert same_data(local, tmp_path / "remote" / "out") >= 5
