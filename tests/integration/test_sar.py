@@ -13,6 +13,7 @@ import pytest
 from osgeo import gdal
 
 from conftest import SOURCE, Dataset, build, gdalwarp_options, run, same_data
+from test_gcp import gcp_only
 from test_remote import build_env, data_get, env
 
 S1 = "samples/bigearthnet/s1/S1A_IW_GRDH_1SDV_20170613T165043_33UUP_61_39"
@@ -343,3 +344,33 @@ def test_remote_complex_reread_through_power(tmp_path, pyrosar_slc, http_server,
     assert proxy.faults("drop") == 3
     assert json.loads(proc.stdout)["remote"]["read_retries"] >= 1
     assert same_data(local, tmp_path / "remote" / "out") >= 5
+
+
+def test_gcp_georeferenced_db_resampled_as_power(tmp_path, shared, pyrosar):
+    """Sentinel-1 GRD's case, dB pixels georeferenced by GCPs only: the
+    power VRT gives the pixels, the file its GCPs, and the chips equal
+    gdalwarp -order 2 (doc/format.md) of the linear power with the same
+    GCPs, back in dB."""
+    src, power = pyrosar
+    db = gcp_only(shared / PYROSAR, tmp_path / "db-gcps.tif")
+    linear = gcp_only(write_like(tmp_path / "power.tif", src, power, gdal.GDT_Float64,
+                                 nodata=-99), tmp_path / "power-gcps.tif")
+    out, _ = build(warped_recipe(db, "bilinear", "sar: {scale: db}\n    georeference: "
+                                 "{method: gcp, order: 2}", resolution=50), tmp_path / "build")
+    ds = Dataset(out)
+    assert ds.provenance["read"]["sar"]["georeference"] == {"transformer": "gcp_polynomial",
+                                                            "order": 2}
+    ref = tmp_path / "warped.tif"
+    subprocess.run(["gdalwarp", "-q", *gdalwarp_options(ds, "sar"), "-order", "2", str(linear),
+                    str(ref)], check=True)
+    warped = gdal.Open(str(ref)).ReadAsArray()
+    want = np.where(warped > 0, 10 * np.log10(np.where(warped > 0, warped, 1)), -99)
+    compared = 0
+    for row in ds.chips():
+        x, y, w, h = row["grid_x"], row["grid_y"], row["width"], row["height"]
+        got = ds.chip(row, "sar")[0]
+        assert np.array_equal(got == -99, want[y:y + h, x:x + w] == -99)
+        valid = got != -99
+        assert np.allclose(got[valid], want[y:y + h, x:x + w][valid], rtol=0, atol=2e-5)
+        compared += int(valid.sum())
+    assert compared > 5000
