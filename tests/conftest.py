@@ -106,6 +106,34 @@ def grid_window(ds, row):
     return round(col), round(line)
 
 
+GDAL_RESAMPLING = {"nearest": "near", "median": "med"}
+
+
+def gdalwarp_options(ds, modality, source=0, grid=0):
+    """The gdalwarp options doc/format.md gives to reproduce MODALITY's
+    pixels from its file SOURCE on grid GRID of dataset DS, filled in from
+    provenance.json: the argument list between `gdalwarp` and `<file>`."""
+    command = re.search(r"```sh\n(gdalwarp .*?)\n```",
+                        (SOURCE / "doc/format.md").read_text(), re.S).group(1)
+    g = ds.provenance["grid"]["grids"][grid]
+    read = ds.provenance["read"][modality]
+    placed = read["sources"][source]["placements"][grid]
+    gt, w, h = g["geotransform"], g["width"], g["height"]
+    values = {"wkt": g["wkt"], "xmin": gt[0], "ymin": gt[3] + h * gt[5],
+              "xmax": gt[0] + w * gt[1], "ymax": gt[3], "width": w, "height": h,
+              "resampling": GDAL_RESAMPLING.get(read["resampling"], read["resampling"]),
+              "error_threshold": read["error_threshold"], "xscale": placed["xscale"],
+              "yscale": placed["yscale"]}
+
+    def fill(match):
+        v = values[match.group(1)]
+        return repr(v) if isinstance(v, float) else str(v)
+
+    args = shlex.split(command)
+    assert args[0] == "gdalwarp" and args[-2:] == ["<file>", "out.tif"]
+    return [re.sub(r"<(\w+)>", fill, a) for a in args[1:-2]]
+
+
 def copy_tree(src, dst):
     shutil.copytree(src, dst, symlinks=True)
 

@@ -74,6 +74,16 @@ typedef struct ek_part {
     int first_band; /* where bands[0] goes among the modality's bands */
 } ek_part;
 
+/* The vertical CRS of a modality's values, as its files' compound CRSs
+   declare it: eodkit keeps heights as they are, never converting them to
+   another vertical datum. */
+typedef struct ek_vertical {
+    char *name;     /* "EGM96 height" */
+    char *code;     /* "EPSG:5773", or NULL */
+    char *wkt;      /* WKT2 of the vertical CRS */
+    char *grid_wkt; /* WKT2 of the CRS of grid 0 with this vertical CRS */
+} ek_vertical;
+
 typedef struct ek_modality {
     const ek_modality_recipe *recipe;
     ek_source *sources; /* by part; within a part in recipe order, or by time */
@@ -89,7 +99,8 @@ typedef struct ek_modality {
     ek_placement *placements; /* [grid * nsources + source] */
     int64_t *times;           /* time modes: distinct acquisition times, ascending */
     size_t ntimes;
-    int steps; /* time stack: acquisitions per chip; else 1 */
+    int steps;             /* time stack: acquisitions per chip; else 1 */
+    ek_vertical *vertical; /* NULL: its files declare no vertical CRS */
 } ek_modality;
 
 typedef struct ek_grid {
@@ -138,6 +149,11 @@ typedef struct ek_chip {
 */
 int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan /* OUT */);
 void ek_plan_free(ek_plan *plan);
+
+/* The vertical CRS of every modality of plan P (its grids made): refused
+   when files of a modality declare different ones. */
+int ek_plan_vertical(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p);
+void ek_vertical_free(ek_vertical *v);
 
 /* Chip ID: grid, lattice position and window. */
 ek_chip ek_plan_chip(const ek_plan *p, size_t chip_id);

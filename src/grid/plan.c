@@ -1180,6 +1180,9 @@ int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan)
         rc = place_sources(ctx, p);
     }
     if (rc == EODKIT_OK) {
+        rc = ek_plan_vertical(ctx, r, p);
+    }
+    if (rc == EODKIT_OK) {
         rc = check_resampling(ctx, r, p);
     }
     if (rc == EODKIT_OK) {
@@ -1230,6 +1233,7 @@ void ek_plan_free(ek_plan *p)
         free(m->band_names);
         free(m->placements);
         free(m->times);
+        ek_vertical_free(m->vertical);
     }
     free(p->modalities);
     for (i = 0; i < p->ngrids; i++) {

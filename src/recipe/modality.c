@@ -433,6 +433,13 @@ static int parse_sar(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
     if (rc == EODKIT_OK) {
         rc = opt_choice(y, n, "scale", "modalities[].sar.scale", scales, &s->scale);
     }
+    if (rc == EODKIT_OK && s->scale != NULL && strcmp(s->scale, "db") == 0 &&
+        m->complex != EK_COMPLEX_REFUSE) {
+        rc = ek_yaml_fail(y, ek_yaml_get(y, n, "scale"),
+                          "modalities[].sar.scale: 'db' says the files hold decibels, "
+                          "but 'complex' stores amplitude or intensity (linear); use "
+                          "'scale: linear'");
+    }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "polarizations")) != NULL) {
         rc = ek_yaml_string_list(y, v, "modalities[].sar.polarizations",
                                  &s->polarizations, &s->npolarizations);

@@ -291,6 +291,10 @@ static void add_shard_assets(const ek_dataset_facts *f, size_t s, const char *pr
             }
             if (p->ngrids > 1) {
                 /* one CRS per UTM zone: each chip's is in the index */
+            } else if (!is_label && p->modalities[a].vertical != NULL) {
+                /* heights: the grid CRS with their vertical CRS */
+                json_object_set_new(o, "proj:wkt2",
+                                    json_string(p->modalities[a].vertical->grid_wkt));
             } else if (g->crs_code != NULL && strncmp(g->crs_code, "EPSG:", 5) == 0) {
                 json_object_set_new(o, "proj:epsg",
                                     json_integer(atoi(g->crs_code + 5)));
@@ -544,7 +548,7 @@ static json_t *summaries_json(const ek_dataset_facts *f, const ek_class *classes
 static json_t *grid_json(const ek_plan *p)
 {
     const ek_grid *g = &p->grids[0];
-    json_t *o = json_object();
+    json_t *o = json_object(), *vertical = ek_vertical_json(p);
     size_t k;
 
     if (p->recipe->utm) {
@@ -563,6 +567,9 @@ static json_t *grid_json(const ek_plan *p)
     json_object_set_new(o, "resolution", json_pack("[f, f]", g->gt[1], -g->gt[5]));
     json_object_set_new(o, "chip_size", json_pack("[i, i]", p->chip_h, p->chip_w));
     json_object_set_new(o, "stride", json_pack("[i, i]", p->stride_y, p->stride_x));
+    if (vertical != NULL) {
+        json_object_set_new(o, "vertical_crs", vertical);
+    }
     return o;
 }
 
