@@ -36,6 +36,9 @@ typedef struct ek_source {
     double nodata;
     int has_time; /* acquisition time, from metadata or the file name */
     int64_t time; /* seconds since 1970-01-01 UTC */
+    char *vrt;     /* NULL, or what GDAL opens instead of path: a VRT (XML) giving
+                      the file the CRS and geotransform of its STAC item */
+    int stac_item; /* STAC modalities: the item it belongs to (ek_stac.items) */
 } ek_source;
 
 /* Where a source lies on one grid and how it is read onto it. */
@@ -60,6 +63,7 @@ typedef struct ek_part {
 
 typedef struct ek_modality {
     const ek_modality_recipe *recipe;
+    struct ek_stac *stac; /* recipe stac: the items the sources come from */
     ek_source *sources; /* by part; within a part in recipe order, or by time */
     size_t nsources;
     ek_part *parts;
@@ -159,6 +163,10 @@ OGRSpatialReferenceH ek_srs_lonlat(void);
 
 /* Open raster PATH read-only for the calling thread; NULL with CTX set. */
 GDALDatasetH ek_open_raster(eodkit_ctx *ctx, const char *path);
+
+/* Open source S (its file, or the VRT that georeferences it) read-only for
+   the calling thread; NULL with CTX set. */
+GDALDatasetH ek_source_open(eodkit_ctx *ctx, const ek_source *s);
 
 /* Inspect raster PATH into S (size, georeferencing, CRS, nodata, and, when
    TIME is given, the acquisition time from metadata or TIME's file name

@@ -16,6 +16,7 @@
 
 #include "core/ek_fs.h"
 #include "ek_plan.h"
+#include "stac/ek_stac.h"
 
 /* Work units cover about this many grid pixels across: big enough for
    efficient reads, small enough to bound memory. */
@@ -155,7 +156,7 @@ static int order_in_time(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
 }
 
 /* The files of modality M, as parts: one part for `files`, one per entry of
-   `band_files`. */
+   `band_files`, one per asset of `stac`. */
 static int open_inputs(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m,
                        int *next_id)
 {
@@ -163,14 +164,21 @@ static int open_inputs(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m,
     size_t p, count;
     int rc = EODKIT_OK;
 
-    m->nparts = mr->band_files != NULL ? mr->nband_files : 1;
+    m->nparts = mr->stac.present        ? mr->stac.nassets
+                : mr->band_files != NULL ? mr->nband_files
+                                         : 1;
     m->parts = ek_calloc(ctx, m->nparts, sizeof *m->parts);
     if (m->parts == NULL) {
         return EODKIT_ERR_NOMEM;
     }
+    if (mr->stac.present) {
+        rc = ek_stac_read(ctx, r, m);
+    }
     for (p = 0; p < m->nparts && rc == EODKIT_OK; p++) {
         m->parts[p].first = m->nsources;
-        if (mr->band_files != NULL) {
+        if (mr->stac.present) {
+            rc = ek_stac_add_asset(ctx, r, m, p, next_id, &count);
+        } else if (mr->band_files != NULL) {
             const ek_band_file *bf = &mr->band_files[p];
 
             rc = add_files(ctx, r, m, bf->patterns, bf->npatterns, bf->mark, next_id,
@@ -243,6 +251,9 @@ static int name_bands(eodkit_ctx *ctx, ek_modality *m)
             rc = m->band_names[b] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
         }
         return rc;
+    }
+    if (mr->stac.present) {
+        return ek_stac_band_names(ctx, m);
     }
     ds = ek_open_raster(ctx, m->sources[p->first].path);
     if (ds == NULL) {
@@ -1058,6 +1069,7 @@ void ek_plan_free(ek_plan *p)
         free(m->band_names);
         free(m->placements);
         free(m->times);
+        ek_stac_free(m->stac);
     }
     free(p->modalities);
     for (i = 0; i < p->ngrids; i++) {

@@ -77,7 +77,9 @@ GDALDatasetH ek_open_raster(eodkit_ctx *ctx, const char *path)
 {
     GDALDatasetH ds;
 
-    if (!ek_fs_exists(path)) {
+    /* GDAL's virtual file names and VRT text are not files to look for */
+    if (strncmp(path, "/vsi", 4) != 0 && strncmp(path, "<VRTDataset", 11) != 0 &&
+        !ek_fs_exists(path)) {
         ek_error(ctx, EODKIT_ERR_INPUT, "%s: no such file", path);
         return NULL;
     }
@@ -88,10 +90,16 @@ GDALDatasetH ek_open_raster(eodkit_ctx *ctx, const char *path)
     return ds;
 }
 
+GDALDatasetH ek_source_open(eodkit_ctx *ctx, const ek_source *s)
+{
+    return ek_open_raster(ctx, s->vrt != NULL ? s->vrt : s->path);
+}
+
 void ek_source_clear(ek_source *s)
 {
     free(s->path);
     free(s->wkt);
+    free(s->vrt);
     memset(s, 0, sizeof *s);
 }
 
@@ -270,7 +278,7 @@ static int suggested_resolution(eodkit_ctx *ctx, const ek_grid *g, const ek_sour
     double gt[6];
     int px = 0, py = 0;
 
-    ds = ek_open_raster(ctx, s->path);
+    ds = ek_source_open(ctx, s);
     if (ds == NULL) {
         return eodkit_ctx_status(ctx);
     }

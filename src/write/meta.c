@@ -17,6 +17,7 @@
 #include "core/ek_fs.h"
 #include "core/ek_time.h"
 #include "ek_write.h"
+#include "stac/ek_stac.h"
 
 const double ek_percentile_levels[EK_NPCT] = {1, 2, 50, 98, 99};
 
@@ -218,16 +219,28 @@ static int add_files(eodkit_ctx *ctx, json_t *inputs, const char *role,
     }
     for (i = 0; list[i] != NULL && rc == EODKIT_OK; i++) {
         json_t *o = json_object();
-        char hex[65] = "";
+        char hex[65] = "", *etag = NULL;
+        long long bytes;
+        int remote = ek_stac_remote(list[i], &bytes, &etag);
 
-        rc = atomic_load(stop) ? EODKIT_ERR_CANCELLED : ek_fs_sha256(ctx, list[i], hex);
+        /* a remote file is not downloaded whole to hash it: its size and
+           ETag identify it */
+        rc = atomic_load(stop) ? EODKIT_ERR_CANCELLED
+             : remote          ? EODKIT_OK
+                               : ek_fs_sha256(ctx, list[i], hex);
         json_object_set_new(o, "role", json_string(role));
         if (what != NULL) {
             json_object_set_new(o, "of", json_string(what));
         }
         json_object_set_new(o, "path", json_string(list[i]));
-        json_object_set_new(o, "bytes", json_integer(ek_fs_size(list[i])));
-        json_object_set_new(o, "sha256", json_string(hex));
+        if (remote) {
+            json_object_set_new(o, "bytes", bytes >= 0 ? json_integer(bytes) : json_null());
+            json_object_set_new(o, "etag", etag != NULL ? json_string(etag) : json_null());
+            free(etag);
+        } else {
+            json_object_set_new(o, "bytes", json_integer(ek_fs_size(list[i])));
+            json_object_set_new(o, "sha256", json_string(hex));
+        }
         json_array_append_new(inputs, o);
     }
     CSLDestroy(files);
@@ -300,6 +313,9 @@ static json_t *source_json(const ek_plan *p, const ek_modality *mod, size_t s)
         ek_time_format(src->time, iso, sizeof iso);
         json_object_set_new(o, "datetime", json_string(iso));
     }
+    if (mod->stac != NULL) {
+        ek_stac_describe_source(mod, s, o);
+    }
     for (g = 0; g < p->ngrids; g++) {
         const ek_placement *pl = ek_plan_placement(mod, g, s);
 
@@ -345,6 +361,9 @@ static json_t *read_json(const ek_plan *p)
         }
         json_object_set_new(mo, "parts", parts);
         json_object_set_new(mo, "sources", sources);
+        if (mod->stac != NULL) {
+            json_object_set_new(mo, "stac", ek_stac_json(mod));
+        }
         json_object_set_new(o, mod->recipe->name, mo);
     }
     return o;
