@@ -763,9 +763,22 @@ int ek_stac_read(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
     }
     w.out = m->stac;
     m->stac->nassets = mr->stac.nassets;
-    m->stac->source = ek_strdup(ctx, mr->stac.items);
+    /* a local catalog by its absolute path, so that the dataset's links to
+       its items hold wherever the build ran */
+    m->stac->source = is_absolute(mr->stac.items) || strncmp(mr->stac.items, "/vsi", 4) == 0
+                          ? ek_strdup(ctx, mr->stac.items)
+                          : realpath(mr->stac.items, NULL);
+    if (m->stac->source == NULL && ek_fs_exists(mr->stac.items)) {
+        rc = ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if (m->stac->source == NULL) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: no such file or folder (%s: stac.items)",
+                      mr->stac.items, w.where);
+        goto out;
+    }
     w.query = mr->stac.query != NULL ? json_loads(mr->stac.query, 0, NULL) : NULL;
-    rc = m->stac->source == NULL ? EODKIT_ERR_NOMEM : datetime_filter(&w, &mr->time, &datetime);
+    rc = datetime_filter(&w, &mr->time, &datetime);
     if (rc == EODKIT_OK && is_search(mr->stac.items)) {
         json_t *doc = NULL;
         char *etag = NULL;
@@ -788,7 +801,7 @@ int ek_stac_read(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
             rc = read_pages(&w, url, body, doc, etag);
         }
     } else if (rc == EODKIT_OK) {
-        rc = visit(&w, mr->stac.items, 0);
+        rc = visit(&w, m->stac->source, 0);
     }
     if (rc == EODKIT_OK && m->stac->nitems == 0) {
         int filtered = mr->stac.has_max_cloud || mr->stac.has_bbox ||
