@@ -58,12 +58,14 @@ def _proj_fields(path, version, epsg):
 
 
 def make_item(patch, href_of, *, proj="v1.1", bands=BANDS, cloud=None, item_id=None,
-              datetime=None, data_dir=None):
+              datetime=None, collection=None):
     """The STAC Item (dict) of patch folder PATCH: assets BANDS whose hrefs
     are href_of(file name); proj 'v1.1', 'v2' or None (no projection
-    extension); CLOUD (eo:cloud_cover, percent) when given. DATA_DIR: where
-    the band files are (default PATCH), e.g. a copy without georeferencing;
-    the projection fields always come from the original files in PATCH."""
+    extension); CLOUD (eo:cloud_cover, percent) when given. The projection
+    fields come from the files in PATCH even when href_of points at copies
+    (e.g. without georeferencing). COLLECTION: the item's `collection` id
+    (an API's items have one; these static items have none, as STAC then
+    wants a collection link)."""
     name = patch.name
     meta = json.loads((patch / f"{name}_labels_metadata.json").read_text())
     ref = patch / f"{name}_B02.tif"
@@ -91,7 +93,7 @@ def make_item(patch, href_of, *, proj="v1.1", bands=BANDS, cloud=None, item_id=N
         assets[band] = asset
     return {
         "type": "Feature", "stac_version": "1.0.0", "stac_extensions": extensions,
-        "id": item_id or name, "collection": "bigearthnet-s2",
+        "id": item_id or name, **({"collection": collection} if collection else {}),
         "geometry": {"type": "Polygon",
                      "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]},
         "bbox": bbox, "properties": props, "links": [], "assets": assets,
