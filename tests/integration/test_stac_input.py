@@ -346,6 +346,32 @@ def test_recipe_errors(tmp_path, catalog):
     assert "give one of 'files'" in err
 
 
+def test_archive_page_recipes(tmp_path, patches, shared):
+    """The recipes of doc/archives.md build: the local catalog copy gives
+    the chips of the same files under band_files; the search uses exactly
+    the items the filters select."""
+    import re
+    blocks = re.findall(r"```yaml\n(.*?)```", (SOURCE / "doc/archives.md").read_text(), re.S)
+    assert len(blocks) == 2
+    stacdata.write_catalog(tmp_path / "data/bigearthnet-stac", patches)
+    out, _ = build(blocks[0], tmp_path, name="local.yaml")
+    same_files = files_inputs(shared, ["B02", "B03", "B04", "B08", "B05", "B11"]) + \
+        '    time: {mode: mosaic, pattern: "_([0-9]{8})T"}\n'
+    files, _ = build(re.sub(r"    stac:\n.*?    time: \{mode: mosaic\}[^\n]*\n",
+                            lambda _: same_files, blocks[0], flags=re.S), tmp_path / "files")
+    assert_same_shards(out, files)
+    assert len(Dataset(out).provenance["read"]["s2"]["stac"]["items"]) == len(patches)
+
+    clouds = {p.name: 10.0 * k for k, p in enumerate(patches)}
+    with StacApi(api_items(patches, clouds), tmp_path / "api") as api:
+        out, _ = build(blocks[1].replace("http://127.0.0.1:8080", api.url), tmp_path / "api-b")
+        pages = [r for r in api.requests() if r["path"] == "/search"]
+    used = [i["id"] for i in Dataset(out).provenance["read"]["s2"]["stac"]["items"]]
+    assert used == ["S2A_MSIL2A_20170617T113321_36_85", "S2A_MSIL2A_20170617T113321_4_55",
+                    "S2A_MSIL2A_20171221T112501_56_35"]
+    assert len(pages) == 2 and {r["method"] for r in pages} == {"POST"}
+
+
 # ---- validation of the STAC JSON the tests and eodkit write ----
 
 def ensure_validator():
