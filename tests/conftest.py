@@ -123,6 +123,25 @@ def same_tree(a, b):
     return len(files_a)
 
 
+# Files of a dataset that name its inputs (paths, checksums, ETags).
+NAMING_INPUTS = {"provenance.json", "recipe.yaml", "datasheet.md"}
+
+
+def same_data(a, b):
+    """Assert datasets A and B hold the same files with the same bytes, but
+    for the files that name the inputs (NAMING_INPUTS); return how many
+    files were compared."""
+    import filecmp
+    a, b = Path(a), Path(b)
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert files_a == files_b
+    compared = [rel for rel in files_a if rel.name not in NAMING_INPUTS]
+    for rel in compared:
+        assert filecmp.cmp(a / rel, b / rel, shallow=False), f"{rel} differs"
+    return len(compared)
+
+
 def demo_workdir(folder, demo):
     """FOLDER laid out as the repository for the examples of a command page:
     examples/olinda.yaml, examples/data (the demo data) and the demo dataset
@@ -148,3 +167,44 @@ def run_page_examples(page, folder):
         assert proc.stderr == "", line
         outputs.append(proc.stdout)
     return outputs
+
+
+def _servers(make):
+    """The body of a server fixture: yield a function that starts a server
+    made by MAKE(*args) and returns it; stop every one when the test ends."""
+    servers = []
+
+    def start(*args):
+        server = make(*args).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def http_server(tmp_path_factory):
+    """Start nginx serving a folder: `http_server(folder)` returns a running
+    httpfixtures.Nginx (its `url(name)`, `requests()`); every server is
+    stopped when the test ends."""
+    from httpfixtures import Nginx
+    yield from _servers(lambda root: Nginx(root, tmp_path_factory.mktemp("nginx")))
+
+
+@pytest.fixture
+def fault_proxy():
+    """Start a fault-injecting proxy in front of a server: `fault_proxy(server)`
+    returns a running httpfixtures.FaultProxy, stopped when the test ends."""
+    from httpfixtures import FaultProxy
+    yield from _servers(lambda server: FaultProxy(server.port))
+
+
+@pytest.fixture
+def stac_api(tmp_path_factory):
+    """Start the STAC API test double (tests/stac_api.py) over a list of STAC
+    Items: `stac_api(items)` returns a running httpfixtures.StacApi (its
+    `url(path)`, `requests()`), stopped when the test ends."""
+    from httpfixtures import StacApi
+    yield from _servers(lambda items: StacApi(items, tmp_path_factory.mktemp("stac-api")))

@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cpl_conv.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_names.h"
 #include "core/ek_strbuf.h"
 #include "core/ek_time.h"
 #include "ek_build.h"
@@ -308,6 +308,8 @@ int ek_build_setup(eodkit_ctx *ctx, const ek_recipe *recipe,
     if (CPLGetConfigOption("GDAL_CACHEMAX", NULL) == NULL) {
         CPLSetConfigOption("GDAL_CACHEMAX", DEFAULT_CACHE_MB);
     }
+    ek_remote_configure();
+    ek_remote_counts_get(&b->remote_start);
     rc = ek_plan_make(ctx, recipe, &b->plan);
     if (rc == EODKIT_OK) {
         rc = open_regions(ctx, b, opt);
@@ -328,19 +330,17 @@ int ek_build_setup(eodkit_ctx *ctx, const ek_recipe *recipe,
     return rc;
 }
 
-/* Add input PATH (with its role, name, size and modification time) to
-   fingerprint text ARG (an ek_strbuf). */
+/* Add input PATH (with its role, name, size and modification time; for a
+   remote input also its ETag and Last-Modified, from a HEAD request) to
+   fingerprint text ARG (an ek_strbuf). Nothing is read whole. */
 static int add_file(void *arg, const char *role, const char *of, const char *path)
 {
     ek_strbuf *t = arg;
-    struct stat st;
+    ek_name_stamp st;
 
-    if (stat(path, &st) != 0) {
-        memset(&st, 0, sizeof st);
-    }
-    ek_strbuf_printf(t, "%s %s\n%s\n%lld %lld.%09ld\n", role, of != NULL ? of : "-",
-                     path, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-                     st.st_mtim.tv_nsec);
+    ek_name_stamp_of(path, &st);
+    ek_strbuf_printf(t, "%s %s\n%s\n%lld %lld %s %s\n", role, of != NULL ? of : "-",
+                     path, st.bytes, st.mtime_ns, st.etag, st.last_modified);
     return EODKIT_OK;
 }
 

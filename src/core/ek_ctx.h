@@ -18,6 +18,9 @@ struct eodkit_ctx {
     /* Last GDAL/CPL failure seen by this thread's handler, consumed by
        ek_error_gdal(). */
     char gdal_message[EK_MESSAGE_MAX];
+    /* The first GDAL/CPL failure since then that says a write found the
+       disk full or failing: the cause of the failures that follow it. */
+    char write_failure[EK_MESSAGE_MAX];
 };
 
 #if defined(__GNUC__)
@@ -30,7 +33,11 @@ struct eodkit_ctx {
 int ek_error(eodkit_ctx *ctx, int code, const char *fmt, ...) EK_PRINTF(3, 4);
 
 /* Like ek_error, appending ": <GDAL's own message>" when GDAL reported a
-   failure since the last call. */
+   failure since the last call. When GDAL reported a write that found the
+   disk full or failing (its or SQLite's message says so) since then, that
+   message is appended instead (it is the cause: a GeoPackage that could not
+   be created fails later with "no such table") and the status is
+   EODKIT_ERR_IO instead of CODE. Return the status set. */
 int ek_error_with_gdal(eodkit_ctx *ctx, int code, const char *fmt, ...) EK_PRINTF(3, 4);
 
 /* ek_error_with_gdal with EODKIT_ERR_GDAL. */
@@ -52,6 +59,10 @@ int ek_error_copy(eodkit_ctx *dst, const eodkit_ctx *src);
 */
 void ek_gdal_capture_begin(eodkit_ctx *ctx);
 void ek_gdal_capture_end(void);
+
+/* HTTP requests GDAL retried in this process (429 and 5xx answers), as
+   seen by the capture above: GDAL warns once before each retry. */
+unsigned long ek_gdal_http_retries(void);
 
 /* Allocation that records EODKIT_ERR_NOMEM in CTX on failure (returns NULL). */
 void *ek_calloc(eodkit_ctx *ctx, size_t n, size_t size);

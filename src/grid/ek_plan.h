@@ -24,13 +24,22 @@ typedef struct ek_window {
     int w, h;
 } ek_window;
 
-/* One input raster file: what it is, read once while planning. */
+/* One input raster: what it is, read once while planning. */
 typedef struct ek_source {
-    int id; /* unique in the plan: workers keep one GDAL handle per id */
-    char *path;
+    int id;     /* unique in the plan: workers keep one GDAL handle per id */
+    char *path; /* the name GDAL opens (ek_names.h) */
+    int remote; /* it is read over the network */
     int width, height, band_count;
+    /* How its pixels map to its CRS: a geotransform GT, or (GCPs, RPCs) a
+       transformer GDAL makes with TRANSFORM_OPTIONS (a CSL list), whose
+       edge OUTLINE (NOUTLINE x, y pairs in its CRS) frames it. */
+    ek_georef_method georef;
     double gt[6];
-    char *wkt;          /* its CRS */
+    char **transform_options;
+    double *outline;
+    int noutline;
+    int ngcps;
+    char *wkt;          /* its CRS (lon/lat for RPCs) */
     GDALDataType dtype; /* wide enough for every band */
     int has_nodata;     /* the file declares a nodata value (band 1) */
     double nodata;
@@ -102,6 +111,7 @@ typedef struct ek_plan {
     ek_modality *modalities;
     size_t nmodalities;
     int nsources;       /* over all modalities (source ids are 0 .. nsources-1) */
+    int nremote;        /* sources read over the network */
     uint8_t *candidate; /* per chip id: 1 when it lies on data of every required
                            modality and inside the AOI */
     size_t ncandidates;
@@ -161,18 +171,37 @@ const char *ek_dtype_name(GDALDataType t);
    with OSRRelease. */
 OGRSpatialReferenceH ek_srs_lonlat(void);
 
-/* Open raster PATH read-only for the calling thread; NULL with CTX set. */
+/*
+** Open raster PATH (any GDAL name) read-only for the calling thread; NULL
+** with CTX set: EODKIT_ERR_INPUT when PATH names nothing (no such file, a
+** missing archive member or subdataset, a URL that is not there),
+** EODKIT_ERR_IO when its server cannot be reached, else EODKIT_ERR_GDAL;
+** the message says what GDAL said.
+*/
 GDALDatasetH ek_open_raster(eodkit_ctx *ctx, const char *path);
 
 /* Open source S (its file, or the VRT that georeferences it) read-only for
    the calling thread; NULL with CTX set. */
 GDALDatasetH ek_source_open(eodkit_ctx *ctx, const ek_source *s);
 
-/* Inspect raster PATH into S (size, georeferencing, CRS, nodata, and, when
-   TIME is given, the acquisition time from metadata or TIME's file name
-   pattern). Errors name the file and WHERE (the recipe position). */
+/*
+** Add the inputs NAMES (N resolved GDAL names, see ek_names.h; globs for
+** plain paths) of modality M to its sources, each inspected, with ids from
+** *NEXT_ID on: the one place where `files` and `files_from` entries (and
+** other lists of names) become sources. *COUNT is how many were added.
+** Errors name the input and WHERE (the recipe position).
+*/
+int ek_modality_add_inputs(eodkit_ctx *ctx, ek_modality *m, char *const *names,
+                           size_t n, const char *where, int *next_id,
+                           size_t *count /* OUT */);
+
+/* Inspect raster PATH of modality MR into S (size, georeferencing as MR
+   says, CRS, nodata, and, with MR's time mode, the acquisition time from
+   metadata or the file name, but for STAC modalities, whose items give
+   it); MR NULL (a label raster) means by its geotransform, without time.
+   Errors name the file and WHERE (the recipe position). */
 int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where,
-                      const ek_time_recipe *time, ek_source *s /* OUT */);
+                      const ek_modality_recipe *mr, ek_source *s /* OUT */);
 void ek_source_clear(ek_source *s);
 
 /* Bounds of source S in CRS (xmin, ymin, xmax, ymax). */

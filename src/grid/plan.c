@@ -15,6 +15,7 @@
 #include <ogr_api.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_names.h"
 #include "ek_plan.h"
 #include "stac/ek_stac.h"
 
@@ -24,49 +25,50 @@
 
 /* ---- inputs ---- */
 
-/* Expand PATTERNS and inspect every file into M's sources; *COUNT of them. */
-static int add_files(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m,
-                     char *const *patterns, size_t npatterns, ek_mark mark,
-                     int *next_id, size_t *count)
+int ek_modality_add_inputs(eodkit_ctx *ctx, ek_modality *m, char *const *names,
+                           size_t n, const char *where, int *next_id, size_t *count)
 {
     const ek_modality_recipe *mr = m->recipe;
-    char where[512];
     size_t i, j;
     int rc = EODKIT_OK;
 
     *count = 0;
-    ek_recipe_where(r, mark, where, sizeof where);
-    for (i = 0; i < npatterns && rc == EODKIT_OK; i++) {
-        char **paths = NULL;
-        size_t n = 0;
+    for (i = 0; i < n && rc == EODKIT_OK; i++) {
+        char **paths = NULL, *single[1] = {names[i]};
+        char *const *list = single;
+        size_t found = 1;
 
-        rc = ek_fs_glob(ctx, patterns[i], &paths, &n);
-        if (rc == EODKIT_OK && n == 0) {
+        /* Globs expand plain paths only: '?' and '[' are common in URLs. */
+        if (ek_name_kind_of(names[i]) == EK_NAME_PATH) {
+            rc = ek_fs_glob(ctx, names[i], &paths, &found);
+            list = paths;
+        }
+        if (rc == EODKIT_OK && found == 0) {
             rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                          strpbrk(patterns[i], "*?[") == NULL
+                          strpbrk(names[i], "*?[") == NULL
                               ? "%s: no such file (%s: modality '%s')"
                               : "%s: no file matches this pattern (%s: modality '%s')",
-                          patterns[i], where, mr->name);
+                          names[i], where, mr->name);
         }
         if (rc == EODKIT_OK) {
-            ek_source *grown =
-                ek_realloc_array(ctx, m->sources, m->nsources + n, sizeof *m->sources);
+            ek_source *grown = ek_realloc_array(ctx, m->sources, m->nsources + found,
+                                                sizeof *m->sources);
 
             rc = grown == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
             if (grown != NULL) {
                 m->sources = grown;
-                memset(m->sources + m->nsources, 0, n * sizeof *m->sources);
+                memset(m->sources + m->nsources, 0, found * sizeof *m->sources);
             }
         }
-        for (j = 0; j < n && rc == EODKIT_OK; j++) {
+        for (j = 0; j < found && rc == EODKIT_OK; j++) {
             ek_source *s = &m->sources[m->nsources];
 
-            rc = ek_source_inspect(ctx, paths[j], where, &mr->time, s);
+            rc = ek_source_inspect(ctx, list[j], where, mr, s);
             s->id = (*next_id)++;
             m->nsources++;
             (*count)++;
         }
-        ek_fs_free_list(paths, n);
+        ek_fs_free_list(paths, found);
     }
     return rc;
 }
@@ -161,6 +163,7 @@ static int open_inputs(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m,
                        int *next_id)
 {
     const ek_modality_recipe *mr = m->recipe;
+    char where[512];
     size_t p, count;
     int rc = EODKIT_OK;
 
@@ -172,21 +175,18 @@ static int open_inputs(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m,
         return EODKIT_ERR_NOMEM;
     }
     if (mr->stac.present) {
-        rc = ek_stac_read(ctx, r, m);
+        rc = ek_stac_read(ctx, m, ek_recipe_where(r, mr->files_mark, where, sizeof where));
     }
     for (p = 0; p < m->nparts && rc == EODKIT_OK; p++) {
-        m->parts[p].first = m->nsources;
-        if (mr->stac.present) {
-            rc = ek_stac_add_asset(ctx, r, m, p, next_id, &count);
-        } else if (mr->band_files != NULL) {
-            const ek_band_file *bf = &mr->band_files[p];
+        const ek_band_file *bf = mr->band_files != NULL ? &mr->band_files[p] : NULL;
 
-            rc = add_files(ctx, r, m, bf->patterns, bf->npatterns, bf->mark, next_id,
-                           &count);
-        } else {
-            rc = add_files(ctx, r, m, mr->patterns, mr->npatterns, mr->files_mark,
-                           next_id, &count);
-        }
+        m->parts[p].first = m->nsources;
+        ek_recipe_where(r, bf != NULL ? bf->mark : mr->files_mark, where, sizeof where);
+        rc = mr->stac.present
+                 ? ek_stac_add_asset(ctx, m, p, where, next_id, &count)
+                 : ek_modality_add_inputs(ctx, m, bf != NULL ? bf->patterns : mr->patterns,
+                                          bf != NULL ? bf->npatterns : mr->npatterns,
+                                          where, next_id, &count);
         m->parts[p].count = count;
     }
     if (rc == EODKIT_OK && mr->time.mode != EK_TIME_NONE) {
@@ -534,6 +534,14 @@ static int single_grid(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p,
     if (r->like != NULL) {
         const ek_source *s = like_source(r, p);
 
+        if (s->georef != EK_GEOREF_GEOTRANSFORM) {
+            return ek_error(ctx, EODKIT_ERR_INPUT,
+                            "%s: has no geotransform (it is warped through its %s), so "
+                            "its grid cannot be the target grid (grid.crs: like: %s); "
+                            "give crs and resolution instead",
+                            s->path, s->georef == EK_GEOREF_RPC ? "RPCs" : "GCPs",
+                            r->like);
+        }
         if (s->gt[2] != 0 || s->gt[4] != 0) {
             return ek_error(
                 ctx, EODKIT_ERR_INPUT,
@@ -868,15 +876,19 @@ static int check_resampling(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *
 
                 if (!pl->aligned && pl->gx1 > 0 && pl->gx0 < p->grids[g].width &&
                     pl->gy1 > 0 && pl->gy0 < p->grids[g].height) {
+                    const ek_source *src = &mod->sources[s];
+
                     return ek_error(
                         ctx, EODKIT_ERR_INPUT,
-                        "%s: modality '%s' must be resampled onto the grid (%s has %g "
-                        "unit pixels, the grid %g); say how with 'resampling: "
-                        "nearest', "
-                        "'bilinear', 'cubic', 'average' or 'mode'",
+                        "%s: modality '%s' must be resampled onto the grid (%s %s); "
+                        "say how with 'resampling: nearest', 'bilinear', 'cubic', "
+                        "'average' or 'mode'",
                         ek_recipe_where(r, mod->recipe->mark, where, sizeof where),
-                        mod->recipe->name, ek_path_basename(mod->sources[s].path),
-                        fabs(mod->sources[s].gt[1]), p->grids[g].gt[1]);
+                        mod->recipe->name, ek_path_basename(src->path),
+                        src->georef != EK_GEOREF_GEOTRANSFORM
+                            ? "is warped through its GCPs or RPCs"
+                            : CPLSPrintf("has %g unit pixels, the grid %g",
+                                         fabs(src->gt[1]), p->grids[g].gt[1]));
                 }
             }
         }
@@ -1005,6 +1017,13 @@ int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan)
         }
     }
     p->nsources = next_id;
+    for (i = 0; i < p->nmodalities; i++) {
+        size_t k;
+
+        for (k = 0; k < p->modalities[i].nsources; k++) {
+            p->nremote += p->modalities[i].sources[k].remote;
+        }
+    }
     if (rc == EODKIT_OK && r->aoi != NULL) {
         rc = load_aoi(ctx, r, &aoi);
     }

@@ -16,6 +16,7 @@
 #include <gdalwarper.h>
 
 #include "ek_read.h"
+#include "ek_remote.h"
 
 /* Largest pixel: a complex double. */
 #define MAX_PIXEL_BYTES 16
@@ -248,7 +249,8 @@ static int read_warped(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *re
     snprintf(option, sizeof option, "%.17g", pl->yscale);
     wo->papszWarpOptions = CSLSetNameValue(wo->papszWarpOptions, "YSCALE", option);
 
-    gen = GDALCreateGenImgProjTransformer2(src, dst, NULL);
+    /* GCP and RPC sources: the transformer the recipe chose */
+    gen = GDALCreateGenImgProjTransformer2(src, dst, s->transform_options);
     if (gen == NULL) {
         rc = ek_error_gdal(ctx, "%s: cannot transform it to the grid", s->path);
         goto out;
@@ -418,6 +420,37 @@ static void clear_scratch(ek_reader *rd, const ek_read_request *req, size_t plan
     }
 }
 
+/* Read source I of REQ over W into the scratch planes. A failed read of a
+   remote source (a dropped connection, a timeout, HTTP errors GDAL's own
+   retries did not get past) is tried again on a fresh handle after a
+   back-off; when the retries are spent it fails with EODKIT_ERR_IO. */
+static int read_source(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
+                       size_t i, const ek_window *w, size_t plane)
+{
+    const ek_source *s = req->sources[i];
+    int attempt, rc;
+
+    for (attempt = 0;; attempt++) {
+        clear_scratch(rd, req, plane);
+        rc = req->placements[i]->aligned ? read_aligned(ctx, rd, req, i, w)
+                                         : read_warped(ctx, rd, req, i, w);
+        if (rc == EODKIT_OK || rc == EODKIT_ERR_NOMEM || !s->remote) {
+            return rc;
+        }
+        if (!ek_remote_retry(s->path, attempt)) {
+            /* the network failed us, not the data */
+            ctx->status = EODKIT_ERR_IO;
+            return ek_error_where(ctx, "a remote read, given up after %d retr%s",
+                                  attempt, attempt == 1 ? "y" : "ies");
+        }
+        if (rd->handles[s->id] != NULL) {
+            GDALClose(rd->handles[s->id]);
+            rd->handles[s->id] = NULL;
+        }
+        ek_error_clear(ctx);
+    }
+}
+
 int ek_reader_read(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
                    const ek_window *w, void *data, uint8_t *valid)
 {
@@ -438,9 +471,7 @@ int ek_reader_read(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
             pl->gy0 > w->y + w->h + 1) {
             continue;
         }
-        clear_scratch(rd, req, plane);
-        rc = pl->aligned ? read_aligned(ctx, rd, req, i, w)
-                         : read_warped(ctx, rd, req, i, w);
+        rc = read_source(ctx, rd, req, i, w, plane);
         if (rc != EODKIT_OK) {
             return rc;
         }

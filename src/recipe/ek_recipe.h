@@ -116,8 +116,24 @@ typedef struct ek_stac_recipe {
     double max_cloud; /* eo:cloud_cover, percent */
     int limit;        /* items per search page; 0 = the server's default */
     int post;         /* search with POST (JSON body) instead of GET */
-    ek_mark mark;
 } ek_stac_recipe;
+
+/* How a modality's pixels map to the ground (modalities[].georeference). */
+typedef enum ek_georef_method {
+    EK_GEOREF_GEOTRANSFORM, /* the files' geotransform (the default) */
+    EK_GEOREF_GCP,          /* a polynomial through their GCPs */
+    EK_GEOREF_TPS,          /* a thin-plate spline through their GCPs */
+    EK_GEOREF_RPC           /* their RPC model */
+} ek_georef_method;
+
+typedef struct ek_georef_recipe {
+    ek_georef_method method;
+    int order; /* gcp: polynomial order, 1-3 */
+    char *dem; /* rpc: GDAL name of a DEM for the heights, or NULL */
+    int has_height;
+    double height; /* rpc: height offset, metres (GDAL's RPC_HEIGHT) */
+    ek_mark mark;
+} ek_georef_recipe;
 
 typedef struct ek_modality_recipe {
     char *name;
@@ -126,7 +142,9 @@ typedef struct ek_modality_recipe {
     char *sensor;   /* may be NULL */
     char *platform; /* satellite | aerial | uav | ground, may be NULL */
     char *description;
-    char **patterns; /* file globs as written, resolved against the recipe folder */
+    /* input names (globs for plain paths), from `files` or the lines of
+       `files_from`, resolved (ek_name_resolve) */
+    char **patterns;
     size_t npatterns;
     ek_mark files_mark;
     int *bands; /* 1-based band numbers; NULL = every band of the source */
@@ -146,8 +164,12 @@ typedef struct ek_modality_recipe {
     ek_mask_recipe mask;
     ek_complex complex;
     ek_sar_recipe sar;
+    ek_georef_recipe georef;
     ek_mark mark;
 } ek_modality_recipe;
+
+/* Class ids are 0 to EK_MAX_CLASS_ID (label arrays are uint8 or uint16). */
+#define EK_MAX_CLASS_ID 65535
 
 typedef struct ek_class_entry {
     char *value; /* attribute value (vector) or pixel value (raster), as text */
@@ -261,6 +283,10 @@ int ek_recipe_find_modality(const ek_recipe *r, const char *name);
 
 /* GDAL's name for resampling algorithm ALG ("near", "bilinear", ...). */
 const char *ek_resampling_name(int alg);
+
+/* The recipe's word for georeference method M ("geotransform", "gcp", "tps",
+   "rpc"). */
+const char *ek_georef_name(ek_georef_method m);
 
 /* Write R, with every default filled in and paths absolute, as YAML to PATH
    (the provenance copy stored in each dataset). */

@@ -15,12 +15,6 @@
 
 #include "grid/ek_plan.h"
 
-/* One asset of an item as the build reads it. */
-typedef struct ek_stac_asset {
-    char *href; /* resolved against the item; a GDAL name (/vsicurl/ for http) */
-    char *etag; /* the server's ETag of the file, or NULL (local, or none sent) */
-} ek_stac_asset;
-
 typedef struct ek_stac_item {
     char *id;
     char *href; /* where the item is: its self link, else the file or page it
@@ -30,7 +24,8 @@ typedef struct ek_stac_item {
     int64_t time; /* datetime (or start_datetime), seconds since 1970 UTC */
     int has_cloud;
     double cloud;         /* eo:cloud_cover, percent */
-    ek_stac_asset *assets; /* one per recipe asset key */
+    char **assets; /* per recipe asset key: its file's href resolved against
+                      the item, as a GDAL name (ek_name_resolve) */
 } ek_stac_item;
 
 /* The items of one modality, in the order the catalog or search gave them. */
@@ -48,18 +43,20 @@ typedef struct ek_stac {
 ** walk the catalog or search pages, keep the items that pass the filters
 ** (bbox, datetime, collections, query, max_item_cloud) and have a time when
 ** the modality has time modes. No item left is an error naming the catalog.
-** Errors name the catalog or item and the recipe position.
+** Errors name the catalog or item and WHERE (the recipe position of
+** `stac`).
 */
-int ek_stac_read(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m);
+int ek_stac_read(eodkit_ctx *ctx, ek_modality *m, const char *where);
 
 /*
-** Inspect asset P (the P-th of stac.assets) of every item of M->stac into
-** new sources of M (ids from *NEXT_ID on), item order; *COUNT of them. An
-** item without that asset, or whose file has no CRS or geotransform that
-** the projection extension (proj:code, proj:epsg, proj:wkt2, proj:transform)
-** does not supply, is an error naming the item.
+** Add asset P (the P-th of stac.assets) of every item of M->stac to the
+** sources of M through ek_modality_add_inputs (ids from *NEXT_ID on), in
+** item order, each with its item's datetime; *COUNT of them. An item
+** without that asset, or whose file has no CRS or geotransform that the
+** projection extension (proj:code, proj:epsg, proj:wkt2, proj:transform)
+** does not supply, is an error naming the item and WHERE.
 */
-int ek_stac_add_asset(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m, size_t p,
+int ek_stac_add_asset(eodkit_ctx *ctx, ek_modality *m, size_t p, const char *where,
                       int *next_id, size_t *count /* OUT */);
 
 /* Band names of STAC modality M: the recipe's band_names, else each asset's
@@ -67,7 +64,8 @@ int ek_stac_add_asset(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m, size_
 int ek_stac_band_names(eodkit_ctx *ctx, ek_modality *m);
 
 /* Provenance of a STAC modality: the catalog or search and per item its id,
-   href, ETag, datetime and the hrefs (and ETags) of the assets read. */
+   href, ETag, datetime and the hrefs of the assets read (their files are
+   stamped among the build's inputs, as every input is). */
 json_t *ek_stac_json(const ek_modality *m);
 
 /* Add to O (a source of provenance.json) which item and asset source S of
@@ -77,15 +75,6 @@ void ek_stac_describe_source(const ek_modality *m, size_t s, json_t *o);
 /* HREF resolved against BASE (a URL or a path) as RFC 3986 does for the
    path: relative to BASE's folder, "." and ".." segments removed. */
 char *ek_stac_resolve(eodkit_ctx *ctx, const char *base, const char *href);
-
-/* The GDAL name of location LOC: /vsicurl/ for http(s), /vsis3/ and /vsigs/
-   for s3:// and gs://, the path of a file:// URL, else LOC. */
-char *ek_stac_gdal_name(eodkit_ctx *ctx, const char *loc);
-
-/* Whether GDAL name PATH is remote (/vsicurl/, cloud storage); if so its
-   size in *BYTES (-1: unknown) and the ETag the server gives in *ETAG
-   (NULL: none; free with free()). */
-int ek_stac_remote(const char *path, long long *bytes /* OUT */, char **etag /* OUT */);
 
 void ek_stac_free(ek_stac *st);
 

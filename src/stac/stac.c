@@ -5,7 +5,6 @@
 ** fetching documents through GDAL (CPLHTTPFetch for http(s), the VSI layer
 ** for files and cloud storage), and keeps the items that pass the filters.
 */
-#define _LARGEFILE64_SOURCE /* struct stat64, behind GDAL's VSIStatBufL */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <cpl_vsi.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_names.h"
 #include "core/ek_strbuf.h"
 #include "core/ek_time.h"
 #include "ek_stac.h"
@@ -46,23 +46,6 @@ static int is_http(const char *s)
 static int is_absolute(const char *s)
 {
     return s[0] == '/' || strstr(s, "://") != NULL;
-}
-
-char *ek_stac_gdal_name(eodkit_ctx *ctx, const char *loc)
-{
-    if (is_http(loc)) {
-        return ek_asprintf(ctx, "/vsicurl/%s", loc);
-    }
-    if (strncmp(loc, "s3://", 5) == 0) {
-        return ek_asprintf(ctx, "/vsis3/%s", loc + 5);
-    }
-    if (strncmp(loc, "gs://", 5) == 0) {
-        return ek_asprintf(ctx, "/vsigs/%s", loc + 5);
-    }
-    if (strncmp(loc, "file://", 7) == 0) {
-        return ek_strdup(ctx, loc + 7);
-    }
-    return ek_strdup(ctx, loc);
 }
 
 char *ek_stac_resolve(eodkit_ctx *ctx, const char *base, const char *href)
@@ -145,7 +128,7 @@ static int fetch(walker *w, const char *loc, const char *body, json_t **doc,
     } else {
         VSIStatBufL st;
 
-        name = ek_stac_gdal_name(w->ctx, loc);
+        name = ek_name_resolve(w->ctx, NULL, loc);
         if (name == NULL) {
             rc = EODKIT_ERR_NOMEM;
             goto out;
@@ -742,10 +725,9 @@ static int datetime_filter(walker *w, const ek_time_recipe *t, char **text)
     return *text == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 }
 
-int ek_stac_read(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
+int ek_stac_read(eodkit_ctx *ctx, ek_modality *m, const char *where)
 {
     const ek_modality_recipe *mr = m->recipe;
-    char where[512];
     walker w;
     char *datetime = NULL, *url = NULL, *body = NULL;
     int rc;
@@ -753,7 +735,7 @@ int ek_stac_read(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
     memset(&w, 0, sizeof w);
     w.ctx = ctx;
     w.st = &mr->stac;
-    w.where = ek_recipe_where(r, mr->stac.mark, where, sizeof where);
+    w.where = where;
     w.kept = json_array();
     w.visited = json_object();
     m->stac = ek_calloc(ctx, 1, sizeof *m->stac);
@@ -829,30 +811,9 @@ out:
     return rc;
 }
 
-int ek_stac_remote(const char *path, long long *bytes, char **etag)
-{
-    VSIStatBufL st;
-    char **headers;
-
-    *bytes = -1;
-    *etag = NULL;
-    if (VSIIsLocal(path)) {
-        return 0;
-    }
-    if (VSIStatL(path, &st) == 0) {
-        *bytes = (long long)st.st_size;
-    }
-    headers = VSIGetFileMetadata(path, "HEADERS", NULL);
-    if (CSLFetchNameValue(headers, "ETag") != NULL) {
-        *etag = strdup(CSLFetchNameValue(headers, "ETag"));
-    }
-    CSLDestroy(headers);
-    return 1;
-}
-
 void ek_stac_free(ek_stac *st)
 {
-    size_t i, a;
+    size_t i;
 
     if (st == NULL) {
         return;
@@ -861,11 +822,7 @@ void ek_stac_free(ek_stac *st)
         free(st->items[i].id);
         free(st->items[i].href);
         free(st->items[i].etag);
-        for (a = 0; st->items[i].assets != NULL && a < st->nassets; a++) {
-            free(st->items[i].assets[a].href);
-            free(st->items[i].assets[a].etag);
-        }
-        free(st->items[i].assets);
+        ek_fs_free_list(st->items[i].assets, st->nassets);
     }
     free(st->items);
     json_decref(st->json);

@@ -1,9 +1,9 @@
 /*
 ** STAC: from items to the plan's input sources. Each asset of each item is
-** one source; a file without a CRS or geotransform gets them from the
-** projection extension (v1.1 proj:epsg, v2 proj:code, proj:wkt2,
-** proj:projjson, proj:transform) through a VRT. Also the band names and
-** the provenance of STAC modalities.
+** one source, added as a `files` entry is (ek_modality_add_inputs); a file
+** without a CRS or geotransform gets them from the projection extension
+** (v1.1 proj:epsg, v2 proj:code, proj:wkt2, proj:projjson, proj:transform)
+** through a VRT. Also the band names and the provenance of STAC modalities.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,8 @@
 #include <cpl_minixml.h>
 #include <cpl_string.h>
 
+#include "core/ek_ctx.h"
+#include "core/ek_names.h"
 #include "core/ek_strbuf.h"
 #include "core/ek_time.h"
 #include "ek_stac.h"
@@ -137,27 +139,36 @@ out:
     return rc;
 }
 
-/* Inspect PATH, asset ASSET of ITEM, into S. A file without a CRS or
-   geotransform takes them from the projection extension (through a VRT,
-   S->vrt); without those either it is an error naming the item (WHAT). */
-static int inspect_asset(eodkit_ctx *ctx, const json_t *item, const json_t *asset,
-                         const char *path, const char *what, const char *where,
-                         ek_source *s)
+/* Whether the files of modality MR need a CRS and geotransform of their
+   own: those warped through GCPs or RPCs do not. */
+static int by_geotransform(const ek_modality_recipe *mr)
+{
+    return mr->georef.method == EK_GEOREF_GEOTRANSFORM;
+}
+
+/* What the plan opens for file NAME, asset ASSET of ITEM (WHAT names the
+   item, WHERE the recipe position): *OPEN NULL when NAME has its own CRS
+   and geotransform, else a VRT (XML text) giving it those of the
+   projection extension; a file without either that the item does not
+   supply is an error. */
+static int georeference(eodkit_ctx *ctx, const json_t *item, const json_t *asset,
+                        const char *name, const char *what, const char *where,
+                        char **open)
 {
     GDALDatasetH ds = NULL;
-    char *crs = NULL, *xml = NULL;
+    char *crs = NULL;
     double gt[6];
     int has_srs, has_gt, rc = EODKIT_OK;
 
-    ds = ek_open_raster(ctx, path);
+    *open = NULL;
+    ds = ek_open_raster(ctx, name);
     if (ds == NULL) {
-        return ek_error_where(ctx, "%s; %s", what, where);
+        return ek_error_where(ctx, "%s, %s: stac", what, where);
     }
     has_srs = GDALGetSpatialRef(ds) != NULL;
     has_gt = GDALGetGeoTransform(ds, gt) == CE_None;
     if (has_srs && has_gt) {
-        GDALClose(ds);
-        return ek_source_inspect(ctx, path, where, NULL, s);
+        goto out;
     }
     crs = has_srs ? NULL : proj_crs(item, asset);
     if ((!has_srs && crs == NULL) || (!has_gt && !proj_gt(item, asset, gt))) {
@@ -165,26 +176,39 @@ static int inspect_asset(eodkit_ctx *ctx, const json_t *item, const json_t *asse
             ctx, EODKIT_ERR_INPUT,
             "%s: %s has no %s, and the item does not give it with the projection "
             "extension (%s); add it to the item or georeference the file (%s)",
-            what, path, !has_srs ? "CRS" : "geotransform",
+            what, name, !has_srs ? "CRS" : "geotransform",
             !has_srs ? "proj:code, proj:epsg, proj:wkt2 or proj:projjson"
                      : "proj:transform",
             where);
         goto out;
     }
-    rc = georeferenced_vrt(ctx, ds, crs, has_gt ? NULL : gt, what, &xml);
-    if (rc == EODKIT_OK) {
-        rc = ek_source_inspect(ctx, xml, where, NULL, s);
-    }
-    if (rc == EODKIT_OK) {
-        s->vrt = s->path; /* the VRT's text; the file is the source */
-        s->path = ek_strdup(ctx, path);
-        rc = s->path == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
-    }
+    rc = georeferenced_vrt(ctx, ds, crs, has_gt ? NULL : gt, what, open);
 out:
-    free(xml);
     free(crs);
     GDALClose(ds);
     return rc;
+}
+
+/* NAME as ek_modality_add_inputs takes a single file: a plain path with
+   the characters glob reads as a pattern escaped. */
+static char *literal(eodkit_ctx *ctx, const char *name)
+{
+    ek_strbuf b;
+    char *out = NULL;
+    const char *c;
+
+    if (ek_name_kind_of(name) != EK_NAME_PATH) {
+        return ek_strdup(ctx, name);
+    }
+    ek_strbuf_init(&b, ctx);
+    for (c = name; *c != '\0'; c++) {
+        if (strchr("*?[\\", *c) != NULL) {
+            ek_strbuf_add(&b, "\\", 1);
+        }
+        ek_strbuf_add(&b, c, 1);
+    }
+    ek_strbuf_detach(&b, &out);
+    return out;
 }
 
 /* "key1, key2, ..." of the assets of ITEM. */
@@ -207,71 +231,90 @@ static char *asset_keys(eodkit_ctx *ctx, const json_t *item)
     return text;
 }
 
-int ek_stac_add_asset(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m, size_t p,
+/* The GDAL name of asset KEY of item I of M into IT->assets[P], checked:
+   the item has the asset, and a datetime when the modality has time
+   modes. WHAT names the item, WHERE the recipe position. */
+static int asset_name(eodkit_ctx *ctx, const ek_modality *m, size_t i, size_t p,
+                      const char *what, const char *where)
+{
+    const char *key = m->recipe->stac.assets[p];
+    ek_stac_item *it = &m->stac->items[i];
+    const json_t *item = json_array_get(m->stac->json, i);
+    const char *href = json_string_value(
+        json_object_get(json_object_get(json_object_get(item, "assets"), key), "href"));
+    char *resolved;
+
+    if (href == NULL) {
+        char *keys = asset_keys(ctx, item);
+        int rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                          "%s: has no asset '%s' (its assets: %s) (%s: stac.assets)",
+                          what, key, keys != NULL ? keys : "?", where);
+
+        free(keys);
+        return rc;
+    }
+    if (m->recipe->time.mode != EK_TIME_NONE && !it->has_time) {
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: has no datetime (nor start_datetime), which time modes "
+                        "need (%s)",
+                        what, where);
+    }
+    resolved = ek_stac_resolve(ctx, it->href, href);
+    it->assets[p] = resolved != NULL ? ek_name_resolve(ctx, NULL, resolved) : NULL;
+    free(resolved);
+    return it->assets[p] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+}
+
+int ek_stac_add_asset(eodkit_ctx *ctx, ek_modality *m, size_t p, const char *where,
                       int *next_id, size_t *count)
 {
-    const ek_stac_recipe *st = &m->recipe->stac;
-    const char *key = st->assets[p];
     ek_stac *stac = m->stac;
-    ek_source *grown;
-    char where[512], what[600];
+    char what[512], context[EK_MESSAGE_MAX];
     size_t i;
     int rc = EODKIT_OK;
 
     *count = 0;
-    ek_recipe_where(r, st->mark, where, sizeof where);
-    grown = ek_realloc_array(ctx, m->sources, m->nsources + stac->nitems,
-                             sizeof *m->sources);
-    if (grown == NULL) {
-        return EODKIT_ERR_NOMEM;
-    }
-    m->sources = grown;
-    memset(m->sources + m->nsources, 0, stac->nitems * sizeof *m->sources);
     for (i = 0; i < stac->nitems && rc == EODKIT_OK; i++) {
-        ek_stac_item *it = &stac->items[i];
+        const ek_stac_item *it = &stac->items[i];
         const json_t *item = json_array_get(stac->json, i);
-        const json_t *asset = json_object_get(json_object_get(item, "assets"), key);
-        const char *href = json_string_value(json_object_get(asset, "href"));
-        ek_source *s = &m->sources[m->nsources];
-        char *resolved = NULL;
+        const json_t *asset = json_object_get(json_object_get(item, "assets"),
+                                              m->recipe->stac.assets[p]);
+        char *vrt = NULL, *name = NULL;
+        size_t added = 0;
 
         snprintf(what, sizeof what, "STAC item '%s' (%s)", it->id, it->href);
-        if (href == NULL) {
-            char *keys = asset_keys(ctx, item);
-
-            rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                          "%s: has no asset '%s' (its assets: %s) (%s: stac.assets)",
-                          what, key, keys != NULL ? keys : "?", where);
-            free(keys);
-            break;
+        snprintf(context, sizeof context, "%s, %s: stac", what, where);
+        rc = asset_name(ctx, m, i, p, what, where);
+        if (rc == EODKIT_OK && by_geotransform(m->recipe)) {
+            rc = georeference(ctx, item, asset, it->assets[p], what, where, &vrt);
         }
-        if (m->recipe->time.mode != EK_TIME_NONE && !it->has_time) {
-            rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                          "%s: has no datetime (nor start_datetime), which time "
-                          "modes need (%s)",
-                          what, where);
-            break;
-        }
-        resolved = ek_stac_resolve(ctx, it->href, href);
-        it->assets[p].href = resolved != NULL ? ek_stac_gdal_name(ctx, resolved) : NULL;
-        free(resolved);
-        if (it->assets[p].href == NULL) {
-            return EODKIT_ERR_NOMEM;
-        }
-        rc = inspect_asset(ctx, item, asset, it->assets[p].href, what, where, s);
-        s->id = (*next_id)++;
-        s->stac_item = (int)i;
-        s->has_time = it->has_time;
-        s->time = it->time;
-        m->nsources++;
-        (*count)++;
         if (rc == EODKIT_OK) {
-            long long bytes;
-
-            ek_stac_remote(it->assets[p].href, &bytes, &it->assets[p].etag);
+            name = vrt != NULL ? vrt : literal(ctx, it->assets[p]);
+            rc = name == NULL ? EODKIT_ERR_NOMEM
+                              : ek_modality_add_inputs(ctx, m, &name, 1, context,
+                                                       next_id, &added);
         }
+        *count += added;
+        if (rc == EODKIT_OK) {
+            ek_source *s = &m->sources[m->nsources - 1];
+
+            s->stac_item = (int)i;
+            s->has_time = it->has_time;
+            s->time = it->time;
+            /* the file is the source (its provenance, its retries); GDAL
+               opens the VRT, remote when the file is */
+            if (vrt != NULL) {
+                s->vrt = s->path;
+                s->path = ek_strdup(ctx, it->assets[p]);
+                rc = s->path == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+            }
+        }
+        if (name != vrt) {
+            free(name);
+        }
+        free(vrt);
     }
-    if (p + 1 == st->nassets) {
+    if (p + 1 == m->recipe->stac.nassets) {
         json_decref(stac->json); /* every asset inspected */
         stac->json = NULL;
     }
@@ -329,16 +372,10 @@ json_t *ek_stac_json(const ek_modality *m)
             json_object_set_new(one, "eo:cloud_cover", json_real(it->cloud));
         }
         for (a = 0; a < st->nassets; a++) {
-            json_t *asset;
-
-            if (it->assets[a].href == NULL) {
-                continue;
+            if (it->assets[a] != NULL) {
+                json_object_set_new(assets, m->recipe->stac.assets[a],
+                                    json_pack("{s:s}", "href", it->assets[a]));
             }
-            asset = json_pack("{s:s}", "href", it->assets[a].href);
-            if (it->assets[a].etag != NULL) {
-                json_object_set_new(asset, "etag", json_string(it->assets[a].etag));
-            }
-            json_object_set_new(assets, m->recipe->stac.assets[a], asset);
         }
         json_object_set_new(one, "assets", assets);
         json_array_append_new(items, one);

@@ -1,7 +1,8 @@
 """STAC as a modality's input (`stac:` in the recipe) on the real BigEarthNet
 Sentinel-2 patches of ../shared/data: static catalogs written by the tests
 (tests/stacdata.py) read from disk and over HTTP (nginx on 127.0.0.1), and
-STAC API searches against the test double tests/stac_api.py. Chips from
+STAC API searches against the test double tests/stac_api.py (the
+`http_server` and `stac_api` fixtures of tests/conftest.py). Chips from
 STAC equal chips from the same files under `band_files` byte for byte;
 item datetimes order stacks; max_item_cloud filters items; the projection
 extension (v1.1 proj:epsg, v2 proj:code) georeferences files that lack it;
@@ -24,7 +25,6 @@ from test_stac import local_store, validate
 
 sys.path.insert(0, str(SOURCE / "tests"))
 import stacdata  # noqa: E402
-from stachttp import Nginx, StacApi  # noqa: E402
 
 ASSETS = ["B02", "B03", "B04", "B05", "B01"]
 RECIPE = """dataset: {{name: stac-input}}
@@ -124,26 +124,32 @@ def test_item_collection_and_folder(tmp_path, catalog, from_files):
     assert_same_shards(out, from_files)
 
 
-def test_catalog_over_http(tmp_path, catalog, from_files, patches):
-    with Nginx(catalog, tmp_path / "nginx") as server:
-        out, _ = build(RECIPE.format(inputs=stac_inputs(f"{server.url}/catalog.json")),
-                       tmp_path / "http")
-        served = server.requests()
+def test_catalog_over_http(tmp_path, catalog, from_files, patches, http_server):
+    server = http_server(catalog)
+    out, summary = build(RECIPE.format(inputs=stac_inputs(server.url("catalog.json"))),
+                         tmp_path / "http")
     assert_same_shards(out, from_files)
-    assert any(r.startswith("GET /catalog.json") for r in served)
+    assert {"method": "GET", "path": "/catalog.json", "status": 200}.items() <= \
+        server.requests()[0].items()
+    # the assets are remote inputs like any other: counted, read with retries
+    assert summary["remote"]["inputs"] == 6 * len(ASSETS)
     ds = Dataset(out)
     items = ds.provenance["read"]["s2"]["stac"]["items"]
     name = patches[0].name
-    assert items[0]["href"] == f"{server.url}/{name}/{name}.json"
+    assert items[0]["href"] == server.url(f"{name}/{name}.json")
     assert items[0]["etag"].startswith('"')  # nginx's ETag of the item document
     b02 = items[0]["assets"]["B02"]
-    assert b02["href"] == f"/vsicurl/{server.url}/{name}/{name}_B02.tif"
-    assert b02["etag"].startswith('"')
-    remote = [i for i in ds.provenance["inputs"] if i["path"].startswith("/vsicurl/")]
+    assert b02 == {"href": "/vsicurl/" + server.url(f"{name}/{name}_B02.tif")}
+    # each asset file is stamped among the inputs as remote inputs are:
+    # size, ETag and Last-Modified from a HEAD request, never downloaded
+    remote = {i["path"]: i for i in ds.provenance["inputs"]
+              if i["path"].startswith("/vsicurl/")}
     assert len(remote) == 6 * len(ASSETS)
-    size = (patches[0] / f"{name}_B02.tif").stat().st_size
-    assert {"bytes": size, "etag": b02["etag"]}.items() <= remote[0].items()
-    assert "sha256" not in remote[0]
+    stamp = remote[b02["href"]]
+    head = [r for r in server.requests() if r["path"] == f"/{name}/{name}_B02.tif"]
+    assert stamp["bytes"] == (patches[0] / f"{name}_B02.tif").stat().st_size
+    assert stamp["etag"].startswith('"') and stamp["last_modified"].endswith(" GMT")
+    assert "sha256" not in stamp and head
 
 
 def api_items(patches, clouds):
@@ -152,13 +158,13 @@ def api_items(patches, clouds):
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
-def test_stac_api_search_pages(tmp_path, patches, from_files, method):
+def test_stac_api_search_pages(tmp_path, patches, from_files, method, stac_api):
     clouds = {p.name: 10.0 * k for k, p in enumerate(patches)}
-    with StacApi(api_items(patches, clouds), tmp_path / "api") as api:
-        out, _ = build(RECIPE.format(inputs=stac_inputs(
-            f"{api.url}/search", f", limit: 2, method: {method}, collections: [bigearthnet-s2]")),
-            tmp_path)
-        requests = [r for r in api.requests() if r["path"] == "/search"]
+    api = stac_api(api_items(patches, clouds))
+    out, _ = build(RECIPE.format(inputs=stac_inputs(
+        api.url("search"), f", limit: 2, method: {method}, collections: [bigearthnet-s2]")),
+        tmp_path)
+    requests = [r for r in api.requests() if r["path"] == "/search"]
     assert_same_shards(out, from_files)
     assert len(requests) == 3 and {r["method"] for r in requests} == {method}
     if method == "GET":
@@ -168,23 +174,23 @@ def test_stac_api_search_pages(tmp_path, patches, from_files, method):
     else:
         assert [json.loads(r["body"]).get("token") for r in requests] == [None, 2, 4]
     stac = Dataset(out).provenance["read"]["s2"]["stac"]
-    assert stac["search"].startswith(("POST " if method == "POST" else "") + f"{api.url}/search")
+    assert stac["search"].startswith(("POST " if method == "POST" else "") + api.url("search"))
     # each item's href is its self link on the API
-    assert stac["items"][0]["href"] == (f"{api.url}/collections/bigearthnet-s2/items/"
-                                        f"{patches[0].name}")
+    assert stac["items"][0]["href"] == api.url(f"collections/bigearthnet-s2/items/"
+                                               f"{patches[0].name}")
 
 
-def test_search_filters_bbox_datetime_query_cloud(tmp_path, patches):
+def test_search_filters_bbox_datetime_query_cloud(tmp_path, patches, stac_api):
     """The search sends bbox, datetime, query and max_item_cloud; the items
     the server returns are the ones the dataset used."""
     clouds = {p.name: 10.0 * k for k, p in enumerate(patches)}  # 0, 10, ..., 50
     items = api_items(patches, clouds)
-    with StacApi(items, tmp_path / "api") as api:
-        out, _ = build(RECIPE.format(inputs=stac_inputs(
-            f"{api.url}/search",
-            ", bbox: [-30, 30, 0, 75], datetime: 2017-01-01/2017-12-31,"
-            " query: {platform: {eq: sentinel-2a}}, max_item_cloud: 35")), tmp_path)
-        request = [r for r in api.requests() if r["path"] == "/search"][0]
+    api = stac_api(items)
+    out, _ = build(RECIPE.format(inputs=stac_inputs(
+        api.url("search"),
+        ", bbox: [-30, 30, 0, 75], datetime: 2017-01-01/2017-12-31,"
+        " query: {platform: {eq: sentinel-2a}}, max_item_cloud: 35")), tmp_path)
+    request = [r for r in api.requests() if r["path"] == "/search"][0]
     used = [i["id"] for i in Dataset(out).provenance["read"]["s2"]["stac"]["items"]]
     expected = [i["id"] for i in items
                 if i["bbox"][0] <= 0 and i["properties"]["datetime"].startswith("2017")
@@ -258,11 +264,13 @@ def test_time_stack_ordered_by_item_datetime(tmp_path, patches):
         "s2": ["2018-05-10T09:40:33Z", "2018-07-01T10:00:00Z"]}
 
 
-@pytest.mark.parametrize("proj", ["v1.1", "v2"])
-def test_proj_fields_georeference_files_without_crs(tmp_path, patches, from_files, proj):
+@pytest.mark.parametrize("proj, served", [("v1.1", False), ("v2", False), ("v2", True)])
+def test_proj_fields_georeference_files_without_crs(tmp_path, patches, from_files, proj,
+                                                    served, http_server):
     """Band files stripped of CRS and geotransform, georeferenced by the
     item's proj:epsg (v1.1) or proj:code (v2) and proj:transform: the same
-    chips as from the original files."""
+    chips as from the original files, also over HTTP (where each file is a
+    remote input, though GDAL opens it through a VRT)."""
     data = {}
     for p in patches:
         folder = tmp_path / "bare" / p.name
@@ -277,8 +285,28 @@ def test_proj_fields_georeference_files_without_crs(tmp_path, patches, from_file
             ds = None
         data[p.name] = folder
     stacdata.write_catalog(tmp_path / "cat", patches, proj=proj, bands=ASSETS, data_dirs=data)
-    out, _ = build(RECIPE.format(inputs=stac_inputs(tmp_path / "cat/catalog.json")),
-                   tmp_path / "b")
+    items = http_server(tmp_path / "cat").url("catalog.json") if served else \
+        tmp_path / "cat/catalog.json"
+    out, summary = build(RECIPE.format(inputs=stac_inputs(items)), tmp_path / "b")
+    assert_same_shards(out, from_files)
+    if served:
+        assert summary["remote"]["inputs"] == len(patches) * len(ASSETS)
+        sources = Dataset(out).provenance["read"]["s2"]["sources"]
+        assert all(s["path"].startswith("/vsicurl/http") for s in sources)
+
+
+def test_catalog_over_http_with_faults(tmp_path, catalog, from_files, http_server,
+                                       fault_proxy):
+    """503 answers to STAC documents and to asset files: retried by GDAL
+    with eodkit's remote settings (doc/recipe.md, "Archive and remote
+    recipes"), counted in the summary; the chips are the same."""
+    proxy = fault_proxy(http_server(catalog))
+    proxy.inject("503", 2, match=lambda method, path, rng: path.endswith(".json"))
+    proxy.inject("503", 2, every=4, match=lambda method, path, rng: path.endswith(".tif"))
+    out, summary = build(RECIPE.format(inputs=stac_inputs(proxy.url("catalog.json"))),
+                         tmp_path)
+    assert proxy.faults("503") == 4
+    assert summary["remote"]["http_retries"] == 4
     assert_same_shards(out, from_files)
 
 
@@ -324,16 +352,16 @@ def test_bad_catalogs(tmp_path, catalog, patches):
     assert f"STAC item '{name}'" in err and "has no CRS" in err and "proj:code" in err
 
 
-def test_bad_urls(tmp_path, catalog, patches):
-    with Nginx(catalog, tmp_path / "nginx") as server:
-        err = fails(tmp_path / "a", stac_inputs(f"{server.url}/missing/catalog.json"))
-    assert f"{server.url}/missing/catalog.json" in err and "404" in err
-    with StacApi(api_items(patches, {p.name: 5.0 for p in patches}), tmp_path / "api") as api:
-        err = fails(tmp_path / "b", stac_inputs(f"{api.url}/search", ", bbox: [100, -10, 110, 0]"))
-        assert f"{api.url}/search?bbox=100,-10,110,0" in err
-        assert "no STAC item passes the filters" in err
-        err = fails(tmp_path / "c", stac_inputs(f"{api.url}/search", ", max_item_cloud: 1"))
-        assert "no STAC item passes the filters" in err
+def test_bad_urls(tmp_path, catalog, patches, http_server, stac_api):
+    server = http_server(catalog)
+    err = fails(tmp_path / "a", stac_inputs(server.url("missing/catalog.json")))
+    assert server.url("missing/catalog.json") in err and "404" in err
+    api = stac_api(api_items(patches, {p.name: 5.0 for p in patches}))
+    err = fails(tmp_path / "b", stac_inputs(api.url("search"), ", bbox: [100, -10, 110, 0]"))
+    assert api.url("search?bbox=100,-10,110,0") in err
+    assert "no STAC item passes the filters" in err
+    err = fails(tmp_path / "c", stac_inputs(api.url("search"), ", max_item_cloud: 1"))
+    assert "no STAC item passes the filters" in err
 
 
 def test_recipe_errors(tmp_path, catalog):
@@ -344,32 +372,6 @@ def test_recipe_errors(tmp_path, catalog):
     err = fails(tmp_path / "c", stac_inputs(catalog / "catalog.json") +
                 files_inputs("/nowhere"))
     assert "give one of 'files'" in err
-
-
-def test_archive_page_recipes(tmp_path, patches, shared):
-    """The recipes of doc/archives.md build: the local catalog copy gives
-    the chips of the same files under band_files; the search uses exactly
-    the items the filters select."""
-    import re
-    blocks = re.findall(r"```yaml\n(.*?)```", (SOURCE / "doc/archives.md").read_text(), re.S)
-    assert len(blocks) == 2
-    stacdata.write_catalog(tmp_path / "data/bigearthnet-stac", patches)
-    out, _ = build(blocks[0], tmp_path, name="local.yaml")
-    same_files = files_inputs(shared, ["B02", "B03", "B04", "B08", "B05", "B11"]) + \
-        '    time: {mode: mosaic, pattern: "_([0-9]{8})T"}\n'
-    files, _ = build(re.sub(r"    stac:\n.*?    time: \{mode: mosaic\}[^\n]*\n",
-                            lambda _: same_files, blocks[0], flags=re.S), tmp_path / "files")
-    assert_same_shards(out, files)
-    assert len(Dataset(out).provenance["read"]["s2"]["stac"]["items"]) == len(patches)
-
-    clouds = {p.name: 10.0 * k for k, p in enumerate(patches)}
-    with StacApi(api_items(patches, clouds), tmp_path / "api") as api:
-        out, _ = build(blocks[1].replace("http://127.0.0.1:8080", api.url), tmp_path / "api-b")
-        pages = [r for r in api.requests() if r["path"] == "/search"]
-    used = [i["id"] for i in Dataset(out).provenance["read"]["s2"]["stac"]["items"]]
-    assert used == ["S2A_MSIL2A_20170617T113321_36_85", "S2A_MSIL2A_20170617T113321_4_55",
-                    "S2A_MSIL2A_20171221T112501_56_35"]
-    assert len(pages) == 2 and {r["method"] for r in pages} == {"POST"}
 
 
 # ---- validation of the STAC JSON the tests and eodkit write ----
