@@ -111,8 +111,9 @@ typedef struct ek_worker {
 
 /*
 ** Set B up for RECIPE with OPT's region layer: plan, region tags, labels,
-** mask polygons, splits and array descriptions. Free with ek_build_clear
-** (also after a failure).
+** mask polygons, splits and array descriptions. Every step polls OPT's
+** cancel flag and stops with EODKIT_ERR_CANCELLED (nothing is written
+** here). Free with ek_build_clear (also after a failure).
 */
 int ek_build_setup(eodkit_ctx *ctx, const ek_recipe *recipe,
                    const eodkit_build_options *opt, ek_build *b /* OUT */);

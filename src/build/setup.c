@@ -186,7 +186,10 @@ static int open_regions(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options
                                   where);
         }
     }
-    rc = ek_regions_open(ctx, path, field, where, &b->regions);
+    rc = ek_cancelled(ctx);
+    if (rc == EODKIT_OK) {
+        rc = ek_regions_open(ctx, path, field, where, &b->regions);
+    }
     if (rc == EODKIT_OK) {
         rc = ek_regions_tag_plan(ctx, b->regions, b->plan, &b->region_tags);
     }
@@ -266,7 +269,10 @@ static int label_census(eodkit_ctx *ctx, const ek_build *b, uint32_t **out)
              ? EODKIT_ERR_NOMEM
              : ek_reader_new(ctx, p->nsources + 1, p->unit_w, p->unit_h, 1, &reader);
     for (u = 0; u < p->nunits && rc == EODKIT_OK; u++) {
-        rc = census_unit(ctx, b, u, reader, raw, raw_valid, classes, *out);
+        rc = ek_cancelled(ctx);
+        if (rc == EODKIT_OK) {
+            rc = census_unit(ctx, b, u, reader, raw, raw_valid, classes, *out);
+        }
     }
 out:
     ek_reader_free(reader);
@@ -291,6 +297,9 @@ static int make_split(eodkit_ctx *ctx, ek_build *b)
         in.nclasses = b->nclass_ids;
     }
     if (rc == EODKIT_OK) {
+        rc = ek_cancelled(ctx);
+    }
+    if (rc == EODKIT_OK) {
         rc = ek_split_make(ctx, b->plan, &in, &b->split);
     }
     free(classes);
@@ -310,6 +319,9 @@ int ek_build_setup(eodkit_ctx *ctx, const ek_recipe *recipe,
     }
     ek_remote_configure();
     ek_remote_counts_get(&b->remote_start);
+    /* Every step, and the long loops in them, stop when OPT's flag rises:
+       nothing has been written yet, so nothing is left behind. */
+    ctx->cancel = opt->cancel;
     rc = ek_plan_make(ctx, recipe, &b->plan);
     if (rc == EODKIT_OK) {
         rc = open_regions(ctx, b, opt);
@@ -327,6 +339,16 @@ int ek_build_setup(eodkit_ctx *ctx, const ek_recipe *recipe,
     if (rc == EODKIT_OK) {
         rc = describe_arrays(ctx, b);
     }
+    if (rc == EODKIT_OK) {
+        rc = ek_cancelled(ctx);
+    }
+    if (rc == EODKIT_ERR_CANCELLED) {
+        ek_error(ctx, rc,
+                 "%s: interrupted while setting the build up, before anything "
+                 "was written",
+                 recipe->path);
+    }
+    ctx->cancel = NULL;
     return rc;
 }
 

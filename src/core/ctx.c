@@ -179,6 +179,14 @@ int ek_error_where(eodkit_ctx *ctx, const char *fmt, ...)
     return ctx->status;
 }
 
+int ek_cancelled(eodkit_ctx *ctx)
+{
+    if (ctx->cancel == NULL || !*ctx->cancel) {
+        return EODKIT_OK;
+    }
+    return ek_error(ctx, EODKIT_ERR_CANCELLED, "interrupted");
+}
+
 void ek_error_clear(eodkit_ctx *ctx)
 {
     ctx->status = EODKIT_OK;

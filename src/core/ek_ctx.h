@@ -21,6 +21,10 @@ struct eodkit_ctx {
     /* The first GDAL/CPL failure since then that says a write found the
        disk full or failing: the cause of the failures that follow it. */
     char write_failure[EK_MESSAGE_MAX];
+    /* The caller's cancel flag (NULL: none) while a long single-threaded
+       step runs on this context (a build's set-up); its loops poll it with
+       ek_cancelled(). */
+    const volatile int *cancel;
 };
 
 #if defined(__GNUC__)
@@ -46,6 +50,10 @@ int ek_error_gdal(eodkit_ctx *ctx, const char *fmt, ...) EK_PRINTF(2, 3);
 /* Append " (" + formatted text + ")" to CTX's message, e.g. the recipe
    position that led to a failure; return CTX's status. */
 int ek_error_where(eodkit_ctx *ctx, const char *fmt, ...) EK_PRINTF(2, 3);
+
+/* EODKIT_ERR_CANCELLED, with CTX's message set, when CTX's cancel flag is
+   raised; else EODKIT_OK. Cheap enough to poll in any loop. */
+int ek_cancelled(eodkit_ctx *ctx);
 
 /* Clear CTX's status and message. */
 void ek_error_clear(eodkit_ctx *ctx);

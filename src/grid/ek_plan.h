@@ -14,9 +14,16 @@
 #include <stdint.h>
 
 #include <gdal.h>
+#include <ogr_api.h>
 #include <ogr_srs_api.h>
 
 #include "recipe/ek_recipe.h"
+
+/* What a plan may hold (doc/recipe.md, Limits): chips on the lattices of
+   all its grids (set-up keeps a few bytes per chip and visits each), and
+   pixels along a grid side (pixel coordinates are int). */
+#define EK_MAX_CHIPS ((size_t)1 << 25)
+#define EK_MAX_GRID_SIDE (1 << 30)
 
 /* A rectangle of pixels of one grid. */
 typedef struct ek_window {
@@ -194,6 +201,17 @@ GDALDatasetH ek_source_open(eodkit_ctx *ctx, const ek_source *s);
 int ek_modality_add_inputs(eodkit_ctx *ctx, ek_modality *m, char *const *names,
                            size_t n, const char *where, int *next_id,
                            size_t *count /* OUT */);
+
+/*
+** The next feature of LAYER (of vector file PATH) into *F, NULL at the end
+** of the layer; the caller destroys it. A failure GDAL reports while
+** reading (a damaged or truncated file, whose feature would lack its
+** geometry or attributes, or whose layer would end early) is
+** EODKIT_ERR_GDAL naming PATH and WHERE (the recipe position), never a
+** missing feature. Polls CTX's cancel flag.
+*/
+int ek_next_feature(eodkit_ctx *ctx, OGRLayerH layer, const char *path,
+                    const char *where, OGRFeatureH *f /* OUT */);
 
 /* Inspect raster PATH of modality MR into S (size, georeferencing as MR
    says, CRS, nodata, and, with MR's time mode, the acquisition time from

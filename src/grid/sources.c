@@ -151,6 +151,36 @@ GDALDatasetH ek_source_open(eodkit_ctx *ctx, const ek_source *s)
     return ek_open_raster(ctx, s->vrt != NULL ? s->vrt : s->path);
 }
 
+int ek_next_feature(eodkit_ctx *ctx, OGRLayerH layer, const char *path,
+                    const char *where, OGRFeatureH *f)
+{
+    int rc = ek_cancelled(ctx);
+
+    *f = NULL;
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    CPLErrorReset();
+    *f = OGR_L_GetNextFeature(layer);
+    if (CPLGetLastErrorType() < CE_Failure) {
+        return EODKIT_OK;
+    }
+    if (*f != NULL) {
+        rc = ek_error(ctx, EODKIT_ERR_GDAL,
+                      "%s: reading feature %lld failed: %s; the file is damaged or "
+                      "truncated",
+                      path, (long long)OGR_F_GetFID(*f), CPLGetLastErrorMsg());
+    } else {
+        rc = ek_error(ctx, EODKIT_ERR_GDAL,
+                      "%s: reading its features failed: %s; the file is damaged or "
+                      "truncated",
+                      path, CPLGetLastErrorMsg());
+    }
+    OGR_F_Destroy(*f);
+    *f = NULL;
+    return ek_error_where(ctx, "%s", where);
+}
+
 void ek_source_clear(ek_source *s)
 {
     free(s->path);
@@ -680,7 +710,8 @@ int ek_source_place(eodkit_ctx *ctx, const ek_grid *g, const ek_source *s,
         double drift = fabs(s->gt[1] - g->gt[1]) * fmax(s->width, s->height) / g->gt[1];
 
         if (fabs(fx - round(fx)) < 1e-6 && fabs(fy - round(fy)) < 1e-6 &&
-            drift < 1e-3) {
+            drift < 1e-3 && fabs(fx) < EK_MAX_GRID_SIDE &&
+            fabs(fy) < EK_MAX_GRID_SIDE) {
             pl->aligned = 1;
             pl->dx = (int)round(fx);
             pl->dy = (int)round(fy);

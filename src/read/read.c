@@ -328,7 +328,8 @@ static void convert_complex(const ek_read_request *req, unsigned char *buf, size
         const T *p = (const T *)band;                                                  \
         T value;                                                                       \
                                                                                        \
-        if (!(nodata >= (LO) && nodata <= (HI)) || nodata != floor(nodata)) {          \
+        if (!has_nodata || !(nodata >= (LO) && nodata <= (HI)) ||                      \
+            nodata != floor(nodata)) {                                                 \
             break;                                                                     \
         }                                                                              \
         value = (T)nodata;                                                             \
@@ -337,9 +338,24 @@ static void convert_complex(const ek_read_request *req, unsigned char *buf, size
         }                                                                              \
     } while (0)
 
-/* Mark pixels whose value equals NODATA (NaN: is NaN) in any band invalid. */
-static void drop_nodata(const ek_read_request *req, double nodata,
-                        const unsigned char *data, uint8_t *valid, size_t plane)
+/* VALID[px] = 0 where floating-point P[px] of C type T is not finite (NaN
+   or infinite: never a measurement, whatever the nodata value) or, with
+   HAS_NODATA, equals NODATA. */
+#define DROP_INVALID_FLOAT(T)                                                          \
+    do {                                                                               \
+        const T *p = (const T *)band;                                                  \
+                                                                                       \
+        for (px = 0; px < plane; px++) {                                               \
+            valid[px] &= (uint8_t)(isfinite(p[px]) &&                                  \
+                                   !(has_nodata && (double)p[px] == nodata));          \
+        }                                                                              \
+    } while (0)
+
+/* Mark pixels invalid where any band holds no measurement: NaN or an
+   infinity (floating-point data), or NODATA when HAS_NODATA (a NaN NODATA
+   adds nothing to the first rule). */
+static void drop_invalid(const ek_read_request *req, int has_nodata, double nodata,
+                         const unsigned char *data, uint8_t *valid, size_t plane)
 {
     size_t px, dsize = (size_t)GDALGetDataTypeSizeBytes(req->dtype);
     int b;
@@ -347,12 +363,6 @@ static void drop_nodata(const ek_read_request *req, double nodata,
     for (b = 0; b < req->nbands; b++) {
         const unsigned char *band = data + (size_t)b * plane * dsize;
 
-        if (isnan(nodata)) {
-            for (px = 0; px < plane; px++) {
-                valid[px] &= (uint8_t)!isnan(ek_pixel_get(band, req->dtype, px));
-            }
-            continue;
-        }
         switch (req->dtype) {
         case GDT_Byte:
             DROP_EQUAL_INT(uint8_t, 0, UINT8_MAX);
@@ -363,18 +373,17 @@ static void drop_nodata(const ek_read_request *req, double nodata,
         case GDT_Int16:
             DROP_EQUAL_INT(int16_t, INT16_MIN, INT16_MAX);
             break;
-        case GDT_Float32: {
-            const float *p = (const float *)band;
-
-            for (px = 0; px < plane; px++) {
-                valid[px] &= (uint8_t)((double)p[px] != nodata);
-            }
+        case GDT_UInt32:
+            DROP_EQUAL_INT(uint32_t, 0, UINT32_MAX);
             break;
-        }
-        default:
-            for (px = 0; px < plane; px++) {
-                valid[px] &= (uint8_t)(ek_pixel_get(band, req->dtype, px) != nodata);
-            }
+        case GDT_Int32:
+            DROP_EQUAL_INT(int32_t, INT32_MIN, INT32_MAX);
+            break;
+        case GDT_Float32:
+            DROP_INVALID_FLOAT(float);
+            break;
+        default: /* GDT_Float64 */
+            DROP_INVALID_FLOAT(double);
             break;
         }
     }
@@ -465,6 +474,7 @@ int ek_reader_read(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
     for (i = 0; i < req->nsources; i++) {
         const ek_placement *pl = req->placements[i];
         double nodata;
+        int has_nodata;
 
         /* One pixel of slack for resampling kernels reaching across edges. */
         if (pl->gx1 < w->x - 1 || pl->gx0 > w->x + w->w + 1 || pl->gy1 < w->y - 1 ||
@@ -478,10 +488,11 @@ int ek_reader_read(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
         if (req->read_type != req->dtype) {
             convert_complex(req, rd->scratch, plane * (size_t)req->nbands);
         }
-        /* The warper already skips source nodata; direct reads must. */
-        if (pl->aligned && source_nodata(req, req->sources[i], &nodata)) {
-            drop_nodata(req, nodata, rd->scratch, rd->scratch_valid, plane);
-        }
+        /* The warper already skips source nodata (direct reads must), but
+           it interpolates NaN and infinities like any value. */
+        has_nodata = source_nodata(req, req->sources[i], &nodata);
+        drop_invalid(req, pl->aligned && has_nodata, nodata, rd->scratch,
+                     rd->scratch_valid, plane);
         composite(rd, req, plane, data, valid, !painted);
         painted = 1;
     }
@@ -492,7 +503,7 @@ int ek_reader_read(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
     /* A resampled value may equal the output's nodata value by chance: it
        then is nodata for every reader of the dataset, so say so here too. */
     if (req->has_nodata) {
-        drop_nodata(req, req->nodata, data, valid, plane);
+        drop_invalid(req, 1, req->nodata, data, valid, plane);
     }
     return EODKIT_OK;
 }

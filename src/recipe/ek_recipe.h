@@ -158,7 +158,8 @@ typedef struct ek_modality_recipe {
     int resampling;     /* GDALResampleAlg */
     int has_resampling; /* given in the recipe */
     int has_nodata;     /* the recipe declares the nodata value */
-    double nodata;
+    double nodata;      /* may be NaN */
+    ek_mark nodata_mark;
     int required; /* chips need this modality's data (default); else a presence flag */
     ek_time_recipe time;
     ek_mask_recipe mask;
@@ -197,6 +198,10 @@ typedef struct ek_labels_recipe {
     int ignore_index; /* label rasters: id of values not in the class map */
 } ek_labels_recipe;
 
+/* The widest guard band, in chips: wider than any chip lattice eodkit
+   plans (doc/recipe.md, split.buffer). */
+#define EK_MAX_BUFFER 1000
+
 typedef struct ek_split_recipe {
     ek_split_method method;
     char **names; /* split names in the order given; the last ones take precedence
@@ -204,8 +209,9 @@ typedef struct ek_split_recipe {
     double *ratios;
     size_t nsplits;
     uint64_t seed;
-    double block_size;     /* CRS units */
-    double buffer;         /* chips */
+    double block_size; /* CRS units */
+    ek_mark block_size_mark;
+    double buffer;         /* chips, 0 .. EK_MAX_BUFFER */
     ek_hold_out *hold_out; /* method regions */
     size_t nhold_out;
     int64_t *period_start; /* method time: per split, ascending */
@@ -245,6 +251,7 @@ struct eodkit_recipe {
     ek_mark crs_mark;
     int has_resolution;
     double res_x, res_y;
+    ek_mark res_mark;
     int chip_w, chip_h;
     ek_mark chip_mark;
     int stride_x, stride_y;

@@ -6,6 +6,7 @@
 ** acquisitions combine (time), its mask, complex data, SAR metadata and how
 ** its pixels are georeferenced (geotransform, GCPs or RPCs).
 */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -805,6 +806,24 @@ static int parse_inputs(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_no
     return rc;
 }
 
+/* nodata: a number, or NaN (nan, NaN, NAN, or YAML's .nan). Whether the
+   modality's data type holds it is checked once the files are known. */
+static int parse_nodata(ek_yaml *y, yaml_node_t *n, double *out)
+{
+    static const char *const nan_words[] = {"nan",  "NaN",  "NAN",
+                                            ".nan", ".NaN", ".NAN"};
+    const char *t = ek_yaml_text(n);
+    size_t i;
+
+    for (i = 0; t != NULL && i < sizeof nan_words / sizeof nan_words[0]; i++) {
+        if (strcmp(t, nan_words[i]) == 0) {
+            *out = NAN;
+            return EODKIT_OK;
+        }
+    }
+    return ek_yaml_number(y, n, "modalities[].nodata", out);
+}
+
 int ek_recipe_parse_modality(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m,
                              yaml_node_t *n)
 {
@@ -828,8 +847,9 @@ int ek_recipe_parse_modality(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m,
         m->has_resampling = 1;
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "nodata")) != NULL) {
-        rc = ek_yaml_number(y, v, "modalities[].nodata", &m->nodata);
+        rc = parse_nodata(y, v, &m->nodata);
         m->has_nodata = 1;
+        m->nodata_mark = ek_yaml_mark(v);
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "required")) != NULL) {
         rc = ek_yaml_bool(y, v, "modalities[].required", &m->required);

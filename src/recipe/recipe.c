@@ -408,6 +408,7 @@ static int parse_grid(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "resolution")) != NULL) {
         rc = ek_yaml_number_pair(y, v, "grid.resolution", &r->res_x, &r->res_y);
         r->has_resolution = 1;
+        r->res_mark = ek_yaml_mark(v);
     }
     if (rc == EODKIT_OK) {
         rc = ek_yaml_require(y, n, "grid", "chip_size", &v);
@@ -1054,6 +1055,7 @@ static int parse_split(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         s->seed = (uint64_t)seed;
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "block_size")) != NULL) {
+        s->block_size_mark = ek_yaml_mark(v);
         rc = ek_yaml_number(y, v, "split.block_size", &s->block_size);
         if (rc == EODKIT_OK && s->block_size <= 0) {
             rc = ek_yaml_fail(y, v, "split.block_size: must be greater than 0");
@@ -1061,8 +1063,9 @@ static int parse_split(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "buffer")) != NULL) {
         rc = ek_yaml_number(y, v, "split.buffer", &s->buffer);
-        if (rc == EODKIT_OK && s->buffer < 0) {
-            rc = ek_yaml_fail(y, v, "split.buffer: must be 0 or more chips");
+        if (rc == EODKIT_OK && !(s->buffer >= 0 && s->buffer <= EK_MAX_BUFFER)) {
+            rc = ek_yaml_fail(y, v, "split.buffer: must be between 0 and %d chips",
+                              EK_MAX_BUFFER);
         }
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "stratify")) != NULL) {

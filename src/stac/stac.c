@@ -90,7 +90,8 @@ char *ek_stac_resolve(eodkit_ctx *ctx, const char *base, const char *href)
 }
 
 /* Fetch the JSON document at LOC (POSTing BODY when not NULL) into *DOC,
-   and the server's ETag into *ETAG (NULL when none). */
+   and the server's ETag into *ETAG (NULL when none). A raised cancel flag
+   stops the walk here, between documents. */
 static int fetch(walker *w, const char *loc, const char *body, json_t **doc,
                  char **etag)
 {
@@ -99,10 +100,13 @@ static int fetch(walker *w, const char *loc, const char *body, json_t **doc,
     GByte *data = NULL;
     vsi_l_offset len = 0;
     json_error_t err;
-    int rc = EODKIT_OK;
+    int rc = ek_cancelled(w->ctx);
 
     *doc = NULL;
     *etag = NULL;
+    if (rc != EODKIT_OK) {
+        goto out;
+    }
     if (is_http(loc)) {
         if (body != NULL) {
             options = CSLSetNameValue(options, "POSTFIELDS", body);

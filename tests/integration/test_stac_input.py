@@ -11,8 +11,10 @@ with exit code 2 and write nothing. The test catalogs and everything eodkit
 writes validate with stac-node-validator (npm, offline) and jsonschema."""
 import json
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,7 @@ import pytest
 import rasterio
 from osgeo import gdal
 
-from conftest import SOURCE, Dataset, build, run
+from conftest import EODKIT, SOURCE, Dataset, build, run
 from test_stac import local_store, validate
 
 sys.path.insert(0, str(SOURCE / "tests"))
@@ -308,6 +310,34 @@ def test_catalog_over_http_with_faults(tmp_path, catalog, from_files, http_serve
     assert proxy.faults("503") == 4
     assert summary["remote"]["http_retries"] == 4
     assert_same_shards(out, from_files)
+
+
+def test_signal_stops_a_slow_catalog_walk(tmp_path, catalog, http_server, fault_proxy):
+    """Each item document answers after 2 s, so walking the catalog takes
+    12 s: SIGINT 3 s in stops the walk at the next document, exit 130,
+    nothing written."""
+    proxy = fault_proxy(http_server(catalog))
+    proxy.inject("slow:2", 100,
+                 match=lambda method, path, rng: path.endswith(".json") and path.count("/") == 2)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(RECIPE.format(inputs=stac_inputs(proxy.url("catalog.json"))))
+    proc = subprocess.Popen([EODKIT, "build", str(recipe), "-o", str(tmp_path / "out")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGINT)
+        t0 = time.monotonic()
+        stdout, stderr = proc.communicate(timeout=30)
+        seconds = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, stderr
+    assert "interrupted while setting the build up" in stderr and stdout == ""
+    assert seconds < 3.5 and proxy.faults("slow:2") < len(list(catalog.glob("*/*.json")))
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
 
 
 def fails(tmp_path, inputs, code=2):
