@@ -129,7 +129,10 @@ def test_signal_stops_a_slow_setup_promptly(tmp_path, shared, sig):
     try:
         time.sleep(2)
         assert proc.poll() is None, proc.communicate()
-        assert not Path(f"{out}.partial").exists()  # still setting up
+        # still setting up: the partial folder is locked but holds no work
+        partial = Path(f"{out}.partial")
+        assert sorted(p.name for p in partial.iterdir()) == [".eodkit-lock",
+                                                             ".eodkit-partial"]
         proc.send_signal(sig)
         t0 = time.monotonic()
         stdout, stderr = proc.communicate(timeout=20)
