@@ -8,9 +8,11 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +31,29 @@ def run(*args, check=True, **kw):
         raise AssertionError(f"eodkit {' '.join(map(str, args))} failed "
                              f"({proc.returncode}):\n{proc.stderr}")
     return proc
+
+
+def run_interrupted(*args, after, sig=signal.SIGINT, before_signal=None):
+    """Run eodkit with ARGS and send it SIG AFTER seconds in (it must still
+    run then; BEFORE_SIGNAL(), when given, checks it first); wait at most
+    30 s for it to end. Return (returncode, stdout, stderr, seconds from the
+    signal to the end)."""
+    proc = subprocess.Popen([EODKIT, *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(after)
+        assert proc.poll() is None, proc.communicate()
+        if before_signal is not None:
+            before_signal()
+        proc.send_signal(sig)
+        t0 = time.monotonic()
+        stdout, stderr = proc.communicate(timeout=30)
+        seconds = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc.returncode, stdout, stderr, seconds
 
 
 def build(recipe_text, folder, *extra, name="recipe.yaml"):

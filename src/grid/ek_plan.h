@@ -50,8 +50,8 @@ typedef struct ek_source {
     GDALDataType dtype; /* wide enough for every band */
     int has_nodata;     /* the file declares a nodata value (band 1) */
     double nodata;
-    int has_time; /* acquisition time, from metadata or the file name */
-    int64_t time; /* seconds since 1970-01-01 UTC */
+    int has_time;  /* acquisition time, from metadata or the file name */
+    int64_t time;  /* seconds since 1970-01-01 UTC */
     char *vrt;     /* NULL, or what GDAL opens instead of path: a VRT (XML) giving
                       the file the CRS and geotransform of its STAC item */
     int stac_item; /* STAC modalities: the item it belongs to (ek_stac.items) */
@@ -80,7 +80,7 @@ typedef struct ek_part {
 typedef struct ek_modality {
     const ek_modality_recipe *recipe;
     struct ek_stac *stac; /* recipe stac: the items the sources come from */
-    ek_source *sources; /* by part; within a part in recipe order, or by time */
+    ek_source *sources;   /* by part; within a part in recipe order, or by time */
     size_t nsources;
     ek_part *parts;
     size_t nparts;

@@ -171,7 +171,7 @@ static int open_inputs(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m,
     size_t p, count;
     int rc = EODKIT_OK;
 
-    m->nparts = mr->stac.present        ? mr->stac.nassets
+    m->nparts = mr->stac.present         ? mr->stac.nassets
                 : mr->band_files != NULL ? mr->nband_files
                                          : 1;
     m->parts = ek_calloc(ctx, m->nparts, sizeof *m->parts);
@@ -179,7 +179,8 @@ static int open_inputs(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m,
         return EODKIT_ERR_NOMEM;
     }
     if (mr->stac.present) {
-        rc = ek_stac_read(ctx, m, ek_recipe_where(r, mr->files_mark, where, sizeof where));
+        rc = ek_stac_read(ctx, m,
+                          ek_recipe_where(r, mr->files_mark, where, sizeof where));
     }
     for (p = 0; p < m->nparts && rc == EODKIT_OK; p++) {
         const ek_band_file *bf = mr->band_files != NULL ? &mr->band_files[p] : NULL;
@@ -188,7 +189,8 @@ static int open_inputs(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m,
         ek_recipe_where(r, bf != NULL ? bf->mark : mr->files_mark, where, sizeof where);
         rc = mr->stac.present
                  ? ek_stac_add_asset(ctx, m, p, where, next_id, &count)
-                 : ek_modality_add_inputs(ctx, m, bf != NULL ? bf->patterns : mr->patterns,
+                 : ek_modality_add_inputs(ctx, m,
+                                          bf != NULL ? bf->patterns : mr->patterns,
                                           bf != NULL ? bf->npatterns : mr->npatterns,
                                           where, next_id, &count);
         m->parts[p].count = count;

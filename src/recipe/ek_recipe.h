@@ -101,9 +101,9 @@ typedef struct ek_sar_recipe {
    (src/stac). */
 typedef struct ek_stac_recipe {
     int present;
-    char *items; /* a path (resolved against the recipe folder) or a URL: an
-                    Item, ItemCollection, Catalog, Collection, a folder, or a
-                    STAC API /search endpoint */
+    char *items;   /* a path (resolved against the recipe folder) or a URL: an
+                      Item, ItemCollection, Catalog, Collection, a folder, or a
+                      STAC API /search endpoint */
     char **assets; /* asset keys: each asset's bands, in this order */
     size_t nassets;
     int has_bbox;
@@ -155,10 +155,10 @@ typedef struct ek_modality_recipe {
     ek_band_file *band_files; /* instead of patterns: one entry per output band */
     size_t nband_files;
     ek_stac_recipe stac; /* instead of patterns: STAC items (stac.present) */
-    int resampling;     /* GDALResampleAlg */
-    int has_resampling; /* given in the recipe */
-    int has_nodata;     /* the recipe declares the nodata value */
-    double nodata;      /* may be NaN */
+    int resampling;      /* GDALResampleAlg */
+    int has_resampling;  /* given in the recipe */
+    int has_nodata;      /* the recipe declares the nodata value */
+    double nodata;       /* may be NaN */
     ek_mark nodata_mark;
     int required; /* chips need this modality's data (default); else a presence flag */
     ek_time_recipe time;

@@ -26,9 +26,9 @@ static const char *const modality_keys[] = {
     "nodata", "required",   "time",         "mask",       "complex",
     "sar",    "files_from", "georeference", "stac",       NULL};
 static const char *const band_file_keys[] = {"name", "files", "band", NULL};
-static const char *const stac_keys[] = {"items", "assets",         "bbox",  "datetime",
-                                        "collections", "query", "max_item_cloud",
-                                        "limit", "method", NULL};
+static const char *const stac_keys[] = {
+    "items", "assets",         "bbox",  "datetime", "collections",
+    "query", "max_item_cloud", "limit", "method",   NULL};
 static const char *const stac_methods[] = {"GET", "POST", NULL};
 static const char *const time_keys[] = {"mode",    "count",  "from", "to",
                                         "pattern", "format", NULL};
@@ -753,7 +753,8 @@ static int parse_inputs(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_no
     size_t nbands;
     int rc = EODKIT_OK;
 
-    if ((files != NULL) + (files_from != NULL) + (band_files != NULL) + (stac != NULL) !=
+    if ((files != NULL) + (files_from != NULL) + (band_files != NULL) +
+            (stac != NULL) !=
         1) {
         return ek_yaml_fail(
             y, n,

@@ -23,7 +23,7 @@ typedef struct ek_stac_item {
     int has_time;
     int64_t time; /* datetime (or start_datetime), seconds since 1970 UTC */
     int has_cloud;
-    double cloud;         /* eo:cloud_cover, percent */
+    double cloud;  /* eo:cloud_cover, percent */
     char **assets; /* per recipe asset key: its file's href resolved against
                       the item, as a GDAL name (ek_name_resolve) */
 } ek_stac_item;

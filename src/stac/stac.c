@@ -110,12 +110,13 @@ static int fetch(walker *w, const char *loc, const char *body, json_t **doc,
     if (is_http(loc)) {
         if (body != NULL) {
             options = CSLSetNameValue(options, "POSTFIELDS", body);
-            options = CSLSetNameValue(options, "HEADERS", "Content-Type: application/json");
+            options =
+                CSLSetNameValue(options, "HEADERS", "Content-Type: application/json");
         }
         res = CPLHTTPFetch(loc, options);
         if (res == NULL || res->nStatus != 0 || res->pszErrBuf != NULL) {
-            const char *why = res != NULL && res->pszErrBuf != NULL ? res->pszErrBuf
-                                                                    : "no answer";
+            const char *why =
+                res != NULL && res->pszErrBuf != NULL ? res->pszErrBuf : "no answer";
 
             /* an HTTP 4xx means the catalog names something that is not there */
             rc = ek_error(w->ctx,
@@ -203,7 +204,8 @@ static int parse_datetime(const char *text, int end_of_day, int64_t *t)
 static int item_times(const json_t *props, int64_t *start, int64_t *end)
 {
     const char *dt = text_of(props, "datetime");
-    const char *s = text_of(props, "start_datetime"), *e = text_of(props, "end_datetime");
+    const char *s = text_of(props, "start_datetime"),
+               *e = text_of(props, "end_datetime");
 
     if (dt != NULL && parse_datetime(dt, 0, start) == 0) {
         *end = *start;
@@ -369,9 +371,9 @@ static int add_item(walker *w, json_t *item, const char *loc, const char *etag)
     if (id == NULL || !json_is_object(props) || text_of(item, "stac_version") == NULL) {
         return ek_error(w->ctx, EODKIT_ERR_INPUT,
                         "%s: not STAC: a Feature without %s (%s: stac.items)", loc,
-                        id == NULL                   ? "an 'id'"
-                        : !json_is_object(props)     ? "'properties'"
-                                                     : "'stac_version'",
+                        id == NULL               ? "an 'id'"
+                        : !json_is_object(props) ? "'properties'"
+                                                 : "'stac_version'",
                         w->where);
     }
     for (i = 0; i < w->out->nitems; i++) {
@@ -452,10 +454,10 @@ static int read_pages(walker *w, const char *loc, const char *body, json_t *doc,
             free(url);
             url = href;
             if (method != NULL && strcmp(method, "POST") == 0) {
-                json_t *merged = json_is_true(json_object_get(next, "merge")) &&
-                                         post != NULL
-                                     ? json_loads(post, 0, NULL)
-                                     : json_object();
+                json_t *merged =
+                    json_is_true(json_object_get(next, "merge")) && post != NULL
+                        ? json_loads(post, 0, NULL)
+                        : json_object();
 
                 json_object_update(merged, nbody);
                 free(post);
@@ -501,7 +503,8 @@ static int visit_folder(walker *w, const char *loc, int depth)
     {
         char *pattern = ek_path_join(w->ctx, loc, "*.json");
 
-        rc = pattern == NULL ? EODKIT_ERR_NOMEM : ek_fs_glob(w->ctx, pattern, &names, &n);
+        rc = pattern == NULL ? EODKIT_ERR_NOMEM
+                             : ek_fs_glob(w->ctx, pattern, &names, &n);
         free(pattern);
     }
     if (rc == EODKIT_OK && n == 0) {
@@ -567,11 +570,12 @@ static int visit(walker *w, const char *loc, int depth)
             free(next);
         }
     } else {
-        rc = ek_error(w->ctx, EODKIT_ERR_INPUT,
-                      "%s: not STAC: expected an Item, an ItemCollection, a Catalog or "
-                      "a Collection, found %s%s%s (%s: stac.items)",
-                      loc, type != NULL ? "type '" : "", type != NULL ? type : "no type",
-                      type != NULL ? "'" : "", w->where);
+        rc =
+            ek_error(w->ctx, EODKIT_ERR_INPUT,
+                     "%s: not STAC: expected an Item, an ItemCollection, a Catalog or "
+                     "a Collection, found %s%s%s (%s: stac.items)",
+                     loc, type != NULL ? "type '" : "", type != NULL ? type : "no type",
+                     type != NULL ? "'" : "", w->where);
     }
     json_decref(doc);
     free(etag);
@@ -614,8 +618,9 @@ static int search_request(walker *w, const char *datetime, char **url, char **bo
         json_array_append_new(collections, json_string(st->collections[i]));
     }
     if (st->has_bbox) {
-        json_object_set_new(b, "bbox", json_pack("[f, f, f, f]", st->bbox[0], st->bbox[1],
-                                                  st->bbox[2], st->bbox[3]));
+        json_object_set_new(b, "bbox",
+                            json_pack("[f, f, f, f]", st->bbox[0], st->bbox[1],
+                                      st->bbox[2], st->bbox[3]));
     }
     if (datetime != NULL) {
         json_object_set_new(b, "datetime", json_string(datetime));
@@ -718,11 +723,12 @@ static int datetime_filter(walker *w, const ek_time_recipe *t, char **text)
         w->has_to = b[0] != '\0' && strcmp(b, "..") != 0;
         if (n >= sizeof a || (w->has_from && parse_datetime(a, 0, &w->from) != 0) ||
             (w->has_to && parse_datetime(b, 1, &w->to) != 0)) {
-            return ek_error(w->ctx, EODKIT_ERR_INPUT,
-                            "%s: stac.datetime: '%s' is not a STAC datetime (an instant "
-                            "such as 2018-05-10T00:00:00Z, or START/END with '..' for an "
-                            "open end)",
-                            w->where, dt);
+            return ek_error(
+                w->ctx, EODKIT_ERR_INPUT,
+                "%s: stac.datetime: '%s' is not a STAC datetime (an instant "
+                "such as 2018-05-10T00:00:00Z, or START/END with '..' for an "
+                "open end)",
+                w->where, dt);
         }
     }
     *text = ek_strdup(w->ctx, dt);
@@ -751,16 +757,18 @@ int ek_stac_read(eodkit_ctx *ctx, ek_modality *m, const char *where)
     m->stac->nassets = mr->stac.nassets;
     /* a local catalog by its absolute path, so that the dataset's links to
        its items hold wherever the build ran */
-    m->stac->source = is_absolute(mr->stac.items) || strncmp(mr->stac.items, "/vsi", 4) == 0
-                          ? ek_strdup(ctx, mr->stac.items)
-                          : realpath(mr->stac.items, NULL);
+    m->stac->source =
+        is_absolute(mr->stac.items) || strncmp(mr->stac.items, "/vsi", 4) == 0
+            ? ek_strdup(ctx, mr->stac.items)
+            : realpath(mr->stac.items, NULL);
     if (m->stac->source == NULL && ek_fs_exists(mr->stac.items)) {
         rc = ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
         goto out;
     }
     if (m->stac->source == NULL) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: no such file or folder (%s: stac.items)",
-                      mr->stac.items, w.where);
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s: no such file or folder (%s: stac.items)", mr->stac.items,
+                      w.where);
         goto out;
     }
     w.query = mr->stac.query != NULL ? json_loads(mr->stac.query, 0, NULL) : NULL;

@@ -277,8 +277,8 @@ int ek_stac_add_asset(eodkit_ctx *ctx, ek_modality *m, size_t p, const char *whe
     for (i = 0; i < stac->nitems && rc == EODKIT_OK; i++) {
         const ek_stac_item *it = &stac->items[i];
         const json_t *item = json_array_get(stac->json, i);
-        const json_t *asset = json_object_get(json_object_get(item, "assets"),
-                                              m->recipe->stac.assets[p]);
+        const json_t *asset =
+            json_object_get(json_object_get(item, "assets"), m->recipe->stac.assets[p]);
         char *vrt = NULL, *name = NULL;
         size_t added = 0;
 
@@ -331,11 +331,11 @@ int ek_stac_band_names(eodkit_ctx *ctx, ek_modality *m)
         const ek_part *part = &m->parts[p];
 
         for (b = 0; b < part->nbands; b++, k++) {
-            m->band_names[k] = mr->band_names != NULL ? ek_strdup(ctx, mr->band_names[k])
-                               : part->nbands == 1
-                                   ? ek_strdup(ctx, mr->stac.assets[p])
-                                   : ek_asprintf(ctx, "%s_b%d", mr->stac.assets[p],
-                                                 part->bands[b]);
+            m->band_names[k] =
+                mr->band_names != NULL ? ek_strdup(ctx, mr->band_names[k])
+                : part->nbands == 1
+                    ? ek_strdup(ctx, mr->stac.assets[p])
+                    : ek_asprintf(ctx, "%s_b%d", mr->stac.assets[p], part->bands[b]);
             if (m->band_names[k] == NULL) {
                 return EODKIT_ERR_NOMEM;
             }

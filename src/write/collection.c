@@ -608,8 +608,8 @@ static void add_derived_from(const ek_plan *p, json_t *links)
             }
             json_object_set_new(seen, it->href, json_true());
             json_array_append_new(links,
-                                  json_pack("{s:s, s:s, s:s, s:s}", "rel", "derived_from",
-                                            "href", it->href, "type",
+                                  json_pack("{s:s, s:s, s:s, s:s}", "rel",
+                                            "derived_from", "href", it->href, "type",
                                             "application/geo+json", "title", it->id));
         }
     }

@@ -11,10 +11,8 @@ with exit code 2 and write nothing. The test catalogs and everything eodkit
 writes validate with stac-node-validator (npm, offline) and jsonschema."""
 import json
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +20,7 @@ import pytest
 import rasterio
 from osgeo import gdal
 
-from conftest import EODKIT, SOURCE, Dataset, build, run
+from conftest import SOURCE, Dataset, build, run, run_interrupted
 from test_stac import local_store, validate
 
 sys.path.insert(0, str(SOURCE / "tests"))
@@ -266,6 +264,26 @@ def test_time_stack_ordered_by_item_datetime(tmp_path, patches):
         "s2": ["2018-05-10T09:40:33Z", "2018-07-01T10:00:00Z"]}
 
 
+def test_asset_hrefs_are_not_patterns(tmp_path, patches):
+    """Asset hrefs name files, never glob patterns: 'b[2].tif' is read, not
+    the 'b2.tif' beside it that the pattern would match."""
+    patch = patches[3]
+    (tmp_path / "files").mkdir()
+    shutil.copy(patch / f"{patch.name}_B02.tif", tmp_path / "files/b[2].tif")
+    shifted_copy(patch, tmp_path / "decoy", ["B02"], 1000)
+    (tmp_path / "decoy" / f"{patch.name}_B02.tif").rename(tmp_path / "files/b2.tif")
+    item = stacdata.make_item(patch, lambda f: "files/b[2].tif", bands=["B02"])
+    (tmp_path / "item.json").write_text(json.dumps(item))
+    recipe = RECIPE.format(inputs=stac_inputs("item.json", assets=["B02"])).replace(
+        "grid: {crs: utm, resolution: 10, chip_size: 120}",
+        "grid: {crs: {like: s2}, chip_size: 120}").replace("bilinear", "nearest")
+    out, _ = build(recipe, tmp_path)
+    ds = Dataset(out)
+    with rasterio.open(patch / f"{patch.name}_B02.tif") as src:
+        assert np.array_equal(ds.chip(ds.chips()[0], "s2")[0], src.read(1))
+    assert ds.provenance["read"]["s2"]["sources"][0]["path"] == str(tmp_path / "files/b[2].tif")
+
+
 @pytest.mark.parametrize("proj, served", [("v1.1", False), ("v2", False), ("v2", True)])
 def test_proj_fields_georeference_files_without_crs(tmp_path, patches, from_files, proj,
                                                     served, http_server):
@@ -321,20 +339,9 @@ def test_signal_stops_a_slow_catalog_walk(tmp_path, catalog, http_server, fault_
                  match=lambda method, path, rng: path.endswith(".json") and path.count("/") == 2)
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(RECIPE.format(inputs=stac_inputs(proxy.url("catalog.json"))))
-    proc = subprocess.Popen([EODKIT, "build", str(recipe), "-o", str(tmp_path / "out")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        time.sleep(3)
-        assert proc.poll() is None, proc.communicate()
-        proc.send_signal(signal.SIGINT)
-        t0 = time.monotonic()
-        stdout, stderr = proc.communicate(timeout=30)
-        seconds = time.monotonic() - t0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 130, stderr
+    code, stdout, stderr, seconds = run_interrupted("build", recipe, "-o", tmp_path / "out",
+                                                    after=3)
+    assert code == 130, stderr
     assert "interrupted while setting the build up" in stderr and stdout == ""
     assert seconds < 3.5 and proxy.faults("slow:2") < len(list(catalog.glob("*/*.json")))
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
