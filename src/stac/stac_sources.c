@@ -231,9 +231,10 @@ static char *asset_keys(eodkit_ctx *ctx, const json_t *item)
     return text;
 }
 
-/* The GDAL name of asset KEY of item I of M into IT->assets[P], checked:
-   the item has the asset, and a datetime when the modality has time
-   modes. WHAT names the item, WHERE the recipe position. */
+/* The GDAL name of asset P (stac.assets[P]) of item I of M into the
+   item's assets[P], checked: the item has the asset, and a datetime when
+   the modality has time modes. WHAT names the item, WHERE the recipe
+   position. */
 static int asset_name(eodkit_ctx *ctx, const ek_modality *m, size_t i, size_t p,
                       const char *what, const char *where)
 {

@@ -387,6 +387,14 @@ def test_bad_catalogs(tmp_path, catalog, patches):
                            data_dirs={name: bare})
     err = fails(tmp_path / "f", stac_inputs(tmp_path / "noproj/catalog.json"))
     assert f"STAC item '{name}'" in err and "has no CRS" in err and "proj:code" in err
+    # a chain of catalogs deeper than the walk follows (32 levels)
+    for level in range(40):
+        child = {"rel": "child", "href": f"c{level + 1}.json"} if level < 39 else None
+        (tmp_path / f"c{level}.json").write_text(json.dumps(
+            {"type": "Catalog", "stac_version": "1.0.0", "id": f"c{level}",
+             "description": "chain", "links": [child] if child else []}))
+    err = fails(tmp_path / "g", stac_inputs(tmp_path / "c0.json"))
+    assert "c33.json: the catalog is deeper than 32 levels" in err
 
 
 def test_bad_urls(tmp_path, catalog, patches, http_server, stac_api):
