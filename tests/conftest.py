@@ -33,6 +33,18 @@ def run(*args, check=True, **kw):
     return proc
 
 
+def npm_package(folder, package):
+    """FOLDER/node_modules/PACKAGE, installed by `npm ci` from FOLDER's
+    package-lock.json on first use."""
+    path = Path(folder) / "node_modules" / package
+    if not path.is_dir():
+        npm = shutil.which("npm")
+        assert npm, "npm is missing: run scripts/setup-deps.sh test"
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=folder, check=True,
+                       timeout=300)
+    return path
+
+
 def run_interrupted(*args, after, sig=signal.SIGINT, before_signal=None):
     """Run eodkit with ARGS and send it SIG AFTER seconds in (it must still
     run then; BEFORE_SIGNAL(), when given, checks it first); wait at most

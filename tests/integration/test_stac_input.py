@@ -20,7 +20,7 @@ import pytest
 import rasterio
 from osgeo import gdal
 
-from conftest import SOURCE, Dataset, build, run, run_interrupted
+from conftest import SOURCE, Dataset, build, npm_package, run, run_interrupted
 from test_stac import local_store, validate
 
 sys.path.insert(0, str(SOURCE / "tests"))
@@ -422,11 +422,7 @@ def test_recipe_errors(tmp_path, catalog):
 # ---- validation of the STAC JSON the tests and eodkit write ----
 
 def ensure_validator():
-    if not (VALIDATOR / "node_modules" / "stac-node-validator").is_dir():
-        npm = shutil.which("npm")
-        assert npm, "npm is missing: run scripts/setup-deps.sh test"
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=VALIDATOR, check=True,
-                       timeout=300, capture_output=True)
+    npm_package(VALIDATOR, "stac-node-validator")
     return VALIDATOR / "node_modules" / ".bin" / "stac-node-validator"
 
 
