@@ -203,7 +203,7 @@ void ek_reader_free(ek_reader *rd)
 static GDALDatasetH handle(eodkit_ctx *ctx, ek_reader *rd, const ek_source *s)
 {
     if (rd->handles[s->id] == NULL) {
-        rd->handles[s->id] = ek_open_raster(ctx, s->path);
+        rd->handles[s->id] = ek_source_open(ctx, s);
     }
     return rd->handles[s->id];
 }

@@ -13,6 +13,7 @@
 #include "core/ek_fs.h"
 #include "core/ek_time.h"
 #include "ek_write.h"
+#include "stac/ek_stac.h"
 
 #define EXT_LABEL "https://stac-extensions.github.io/label/v1.0.1/schema.json"
 #define EXT_MLAOI "https://stac-extensions.github.io/ml-aoi/v0.2.0/schema.json"
@@ -597,6 +598,31 @@ static json_t *providers_json(const ek_recipe *r)
     return a;
 }
 
+/* A derived_from link to every STAC item the modalities read (once each). */
+static void add_derived_from(const ek_plan *p, json_t *links)
+{
+    json_t *seen = json_object();
+    size_t m, i;
+
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_stac *st = p->modalities[m].stac;
+
+        for (i = 0; st != NULL && i < st->nitems; i++) {
+            const ek_stac_item *it = &st->items[i];
+
+            if (json_object_get(seen, it->href) != NULL) {
+                continue;
+            }
+            json_object_set_new(seen, it->href, json_true());
+            json_array_append_new(links,
+                                  json_pack("{s:s, s:s, s:s, s:s}", "rel",
+                                            "derived_from", "href", it->href, "type",
+                                            "application/geo+json", "title", it->id));
+        }
+    }
+    json_decref(seen);
+}
+
 int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
 {
     const ek_recipe *r = f->recipe;
@@ -689,6 +715,7 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
     links = json_pack("[{s:s, s:s, s:s}]", "rel", "root", "href", "./collection.json",
                       "type", "application/json");
     rc = write_items(ctx, dir, f, classes, nclasses, exts, links);
+    add_derived_from(p, links);
     json_object_set_new(root, "links", links);
     json_object_set_new(assets, "index",
                         json_pack("{s:s, s:s, s:s, s:[s]}", "href", "./index.gpkg",

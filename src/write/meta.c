@@ -19,6 +19,7 @@
 #include "core/ek_names.h"
 #include "core/ek_time.h"
 #include "ek_write.h"
+#include "stac/ek_stac.h"
 
 const double ek_percentile_levels[EK_NPCT] = {1, 2, 50, 98, 99};
 
@@ -375,6 +376,9 @@ static json_t *source_json(const ek_plan *p, const ek_modality *mod, size_t s)
         ek_time_format(src->time, iso, sizeof iso);
         json_object_set_new(o, "datetime", json_string(iso));
     }
+    if (mod->stac != NULL) {
+        ek_stac_describe_source(mod, s, o);
+    }
     for (g = 0; g < p->ngrids; g++) {
         const ek_placement *pl = ek_plan_placement(mod, g, s);
 
@@ -441,6 +445,9 @@ static json_t *read_json(const ek_plan *p)
         }
         json_object_set_new(mo, "parts", parts);
         json_object_set_new(mo, "sources", sources);
+        if (mod->stac != NULL) {
+            json_object_set_new(mo, "stac", ek_stac_json(mod));
+        }
         json_object_set_new(o, mod->recipe->name, mo);
     }
     return o;
