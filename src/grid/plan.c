@@ -18,6 +18,7 @@
 #include "core/ek_fs.h"
 #include "core/ek_names.h"
 #include "ek_plan.h"
+#include "geo/ek_srs.h"
 #include "stac/ek_stac.h"
 
 /* Work units cover about this many grid pixels across: big enough for
@@ -473,9 +474,11 @@ static int single_crs(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, ek_grid *
         if (OSRSetFromUserInput(g->srs, s->wkt) != OGRERR_NONE) {
             return ek_error_gdal(ctx, "%s: unreadable CRS", s->path);
         }
-    } else if (OSRSetFromUserInput(g->srs, r->crs) != OGRERR_NONE) {
+    } else if (ek_srs_from_user(g->srs, r->crs) != OGRERR_NONE) {
         return ek_error_with_gdal(
-            ctx, EODKIT_ERR_INPUT, "%s: grid.crs: '%s' is not a CRS GDAL/PROJ knows",
+            ctx, EODKIT_ERR_INPUT,
+            "%s: grid.crs: '%s' is not a CRS GDAL/PROJ knows (URLs other than "
+            "OGC CRS URLs are not fetched)",
             ek_recipe_where(r, r->crs_mark, where, sizeof where), r->crs);
     }
     return set_grid_crs(ctx, g);
