@@ -46,13 +46,19 @@ int ek_output_is_dataset(const char *dir);
 
 /* ---- .npy shards ---- */
 
-/* One array stored per chip: a modality or the labels. */
+/* One array of a split's shards: a modality, or a label array. Most hold
+   one row per chip; per-object arrays hold one row per object (box) of the
+   shard's chips, chip after chip, and the ranges array says which rows
+   belong to each chip. */
 typedef struct ek_array_desc {
     const char *name; /* file name prefix: "<split>/<name>-NNNNN.npy" */
     GDALDataType dtype;
-    int ndim;         /* dimensions per chip (0 for one value per chip) */
-    int64_t shape[4]; /* per chip */
-    size_t chip_bytes;
+    int ndim;         /* dimensions per row (0 for one value per row) */
+    int64_t shape[4]; /* per row */
+    size_t chip_bytes; /* bytes per row (a chip, or an object) */
+    int per_object;    /* one row per object, not per chip */
+    int ranges; /* int64 [first object row, objects] per chip, filled by the
+                   writer */
 } ek_array_desc;
 
 typedef struct ek_shards ek_shards;
@@ -66,10 +72,11 @@ int ek_shards_new(eodkit_ctx *ctx, const char *dir, const ek_array_desc *arrays,
                   size_t narrays, char *const *split_names, size_t nsplits,
                   long long shard_bytes, ek_shards **shards /* OUT */);
 
-/* Append one chip (DATA[a] = chip_bytes of array a) to split S; *SHARD and
- *ROW say where it went. */
+/* Append one chip with NOBJECTS objects to split S: DATA[a] holds
+   chip_bytes of array a, or NOBJECTS rows of a per-object array (the ranges
+   array's DATA is not read). *SHARD and *ROW say where it went. */
 int ek_shards_append(eodkit_ctx *ctx, ek_shards *shards, int s, const void *const *data,
-                     int *shard, int64_t *row);
+                     size_t nobjects, int *shard, int64_t *row);
 
 /* Hand every appended chip to the operating system (a process killed after
    this loses none of them). */
@@ -78,8 +85,10 @@ int ek_shards_flush(eodkit_ctx *ctx, ek_shards *shards);
 /*
 ** Continue writing shards a killed build left in the writer's folder: split
 ** s holds TOTALS[s] chips (as a checkpoint recorded). Shard files are cut
-** back to those chips and later shards removed, so appending continues as
-** if the build had never stopped. Call right after ek_shards_new.
+** back to those chips (per-object arrays to those chips' objects, as the
+** ranges array records them) and later shards removed, so appending
+** continues as if the build had never stopped. Call right after
+** ek_shards_new.
 */
 int ek_shards_resume(eodkit_ctx *ctx, ek_shards *shards, const int64_t *totals);
 
@@ -121,6 +130,8 @@ typedef struct ek_index_row {
     double labeled_frac;
     double cloud_frac;      /* < 0: no mask */
     const char *class_hist; /* JSON object {"class id": pixels}, or NULL */
+    int objects;             /* objects (boxes) of the chip, -1: not a task with objects */
+    const char *object_hist; /* JSON object {"class id": objects}, or NULL */
     int label;              /* classification label, or -1 */
     int64_t block;          /* split block, or -1 */
     int region;             /* index into the region layer, or -1 (sea, or no layer) */
@@ -211,6 +222,7 @@ typedef struct ek_dataset_facts {
     uint64_t **class_pixels;    /* [split][class id], NULL without labels */
     uint64_t **class_chips;     /* [split][class id]: chips holding the class */
     uint64_t **label_chips;     /* [split][class id]: classification labels, or NULL */
+    uint64_t **class_objects;   /* [split][class id]: objects (boxes), or NULL */
     json_t *inputs;             /* provenance's input files (ek_provenance_inputs) */
 } ek_dataset_facts;
 
