@@ -138,6 +138,16 @@ class Dataset:
         return Normalizer(self.stats, modality, method, fill)
 
 
+def _label_arrays(label):
+    """{name: {"per", "dtype", "shape"}} of the label arrays collection.json's
+    eodkit:label describes (datasets before its "arrays" have one: label)."""
+    if not label:
+        return {}
+    if "arrays" in label:
+        return label["arrays"]
+    return {"label": {"per": "chip", "dtype": label["dtype"], "shape": label["shape"]}}
+
+
 class Split:
     """The chips of one split, in chip order (index `fid` order).
 
@@ -145,19 +155,27 @@ class Split:
     `read(indices)` gathers many chips with one fancy-index read per shard
     and array, the fast way to make batches. Shards are mapped lazily in
     each process, so a Split pickles small (DataLoader workers, spawn).
-    Attributes: `dataset`, `name`, `arrays` (modality names, then "label"
-    when the dataset has labels), `shapes` ({array: shape of one chip}),
+    Attributes: `dataset`, `name`, `arrays` (modality names, then the label
+    arrays with one entry per chip: "label", and "instance" for instance
+    segmentation), `object_arrays` (detection and instance segmentation:
+    the arrays with one entry per object, "boxes", "box_class", ...; see
+    `objects`), `shapes` ({array: shape of one chip, or of one object}),
     `dtypes` ({array: NumPy dtype})."""
 
     def __init__(self, dataset, name):
         self.dataset = dataset
         self.name = name
-        self.arrays = list(dataset.modalities) + (["label"] if dataset.label else [])
+        labels = _label_arrays(dataset.label)
+        self.object_arrays = [a for a, info in labels.items() if info["per"] == "object"]
+        # box_range only says where each chip's objects are: objects() reads it
+        self.arrays = list(dataset.modalities) + [
+            a for a, info in labels.items() if info["per"] == "chip" and a != "box_range"]
         self.shapes = {m: tuple(info["shape"]) for m, info in dataset.modalities.items()}
         self.dtypes = {m: np.dtype(info["dtype"]) for m, info in dataset.modalities.items()}
-        if dataset.label:
-            self.shapes["label"] = tuple(dataset.label["shape"])
-            self.dtypes["label"] = np.dtype(dataset.label["dtype"])
+        for a, info in labels.items():
+            self.shapes[a] = tuple(info["shape"])
+            self.dtypes[a] = np.dtype(info["dtype"])
+        self._ranges = "box_range" if "box_range" in labels else None
         self._shard = dataset.column("shard", name)
         self._row = dataset.column("row", name)
         self._check_order()
@@ -192,21 +210,27 @@ class Split:
         return f"<eodkit.Split {self.name!r}: {len(self)} chips, arrays {self.arrays}>"
 
     def shard(self, array, k):
-        """Shard K of ARRAY as a read-only memory-mapped ndarray (n_k, ...)."""
+        """Shard K of ARRAY as a read-only memory-mapped ndarray: (n_k, ...)
+        for arrays with one entry per chip, (objects of the shard's chips,
+        ...) for per-object arrays."""
         key = (array, int(k))
         if key not in self._maps:
-            if array not in self.arrays:
+            known = self.arrays + self.object_arrays + ([self._ranges] if self._ranges else [])
+            if array not in known:
                 raise DatasetError(f"{self.dataset.path}: no array {array!r}; "
-                                   f"the arrays are: {', '.join(self.arrays)}")
+                                   f"the arrays are: {', '.join(known)}")
             path = self.dataset.path / self.name / f"{array}-{int(k):05d}.npy"
             try:
                 mapped = np.asarray(np.load(path, mmap_mode="r"))
             except (OSError, ValueError) as err:
                 raise DatasetError(f"{path}: cannot map it ({err})") from err
-            chips = int(self._counts[k]) if 0 <= k < len(self._counts) else 0
-            if mapped.shape != (chips,) + self.shapes[array]:
+            rows = int(self._counts[k]) if 0 <= k < len(self._counts) else 0
+            if array in self.object_arrays:
+                ranges = self.shard(self._ranges, k)
+                rows = int(ranges[-1].sum()) if len(ranges) else 0
+            if mapped.shape != (rows,) + self.shapes[array]:
                 raise DatasetError(f"{path}: shape {mapped.shape}, but the index and "
-                                   f"collection.json say {(chips,) + self.shapes[array]}")
+                                   f"collection.json say {(rows,) + self.shapes[array]}")
             self._maps[key] = mapped
         return self._maps[key]
 
@@ -262,6 +286,28 @@ class Split:
                 batch[sel] = self.shard(array, k)[at]
             out[array] = batch
         return out
+
+    def objects(self, i, arrays=None):
+        """The objects (boxes) of chip I, detection and instance
+        segmentation datasets: {array: ndarray (k, ...)} of the per-object
+        ARRAYS (default all of `object_arrays`), zero-copy views of the
+        shards. "boxes" are x_min, y_min, x_max, y_max in pixels of the chip
+        (doc/format.md), "box_class" their class ids, "box_id" the object
+        ids the "instance" mask holds."""
+        if self._ranges is None:
+            raise DatasetError(f"{self.dataset.path}: no objects (task "
+                               f"{(self.dataset.label or {}).get('task')}); detection "
+                               "and instance datasets have them")
+        (i,) = self.positions([i])
+        shard, row = self._shard[i], self._row[i]
+        first, count = (int(v) for v in self.shard(self._ranges, shard)[row])
+        return {a: self.shard(a, shard)[first:first + count]
+                for a in (arrays or self.object_arrays)}
+
+    def read_objects(self, indices, arrays=None):
+        """The objects of chips INDICES (see `positions`), a list of dicts as
+        `objects` returns them, in the order given."""
+        return [self.objects(i, arrays) for i in self.positions(indices)]
 
     def column(self, name):
         """Index column NAME for this split's chips, in chip order (see
