@@ -67,6 +67,55 @@ void ek_shard_reader_init(ek_shard_reader *r, const ek_chipset *cs, const char *
 int ek_shard_reader_row(eodkit_ctx *ctx, ek_shard_reader *r, size_t chip, void *buf);
 void ek_shard_reader_close(ek_shard_reader *r);
 
+/* ---- the objects of chips: detection and instance datasets (chipset.c) ---- */
+
+/* The per-object arrays a reader reads, in this order. */
+enum {
+    EK_OBJ_BOXES,
+    EK_OBJ_OBB,
+    EK_OBJ_CLASS,
+    EK_OBJ_ID,
+    EK_OBJ_VISIBLE,
+    EK_OBJ_TRUNCATED,
+    EK_OBJ_ARRAYS
+};
+
+/* One chip's objects (doc/format.md): arrays of N entries. */
+typedef struct ek_chip_objects {
+    size_t n, cap;
+    float *boxes;       /* 4 per object: x_min, y_min, x_max, y_max (pixels) */
+    float *obb;         /* 8 per object (oriented datasets), else unused */
+    int32_t *cls;       /* class ids */
+    uint32_t *ids;      /* object ids (the instance mask's values) */
+    float *visible;     /* share of the object inside the chip */
+    uint8_t *truncated; /* 1: cut by the chip's edge */
+} ek_chip_objects;
+
+/* Reads the objects of a chip set's chips, keeping the last shard open. */
+typedef struct ek_object_reader {
+    const ek_chipset *cs;
+    int oriented;            /* the dataset has "obb" */
+    ek_shard_reader ranges;  /* box_range */
+    ek_npy npy[EK_OBJ_ARRAYS];
+    char *path[EK_OBJ_ARRAYS];
+    int32_t split, shard; /* of the open files; -1: none */
+} ek_object_reader;
+
+/*
+** Start reading the objects of CS with R. A dataset whose task has no
+** objects (not detection or instance) is EODKIT_ERR_INPUT naming CS's
+** folder. Close with ek_object_reader_close (also after a failure).
+*/
+int ek_object_reader_init(eodkit_ctx *ctx, ek_object_reader *r, const ek_chipset *cs);
+
+/* The objects of chip CHIP (into CS->ix->chips) into OUT (its arrays grown
+   as needed). Missing shards, rows outside them or a range beyond the
+   per-object arrays are EODKIT_ERR_INPUT naming the file. */
+int ek_object_reader_chip(eodkit_ctx *ctx, ek_object_reader *r, size_t chip,
+                          ek_chip_objects *out);
+void ek_object_reader_close(ek_object_reader *r);
+void ek_chip_objects_free(ek_chip_objects *o);
+
 /* ---- the dataset's classes (chipset.c) ---- */
 
 /* Entries of ek_classes.lut other than a class index. */
@@ -74,9 +123,11 @@ void ek_shard_reader_close(ek_shard_reader *r);
 #define EK_CLASS_IGNORED (-2) /* the ignore index */
 
 typedef struct ek_classes {
-    const char *task;       /* "segmentation", "classification", "multilabel", ... */
+    const char *task; /* "segmentation", "classification", "multilabel", "detection",
+                         "instance" */
     int multilabel;         /* one yes/no per class and chip */
-    int per_pixel;          /* segmentation: a class per pixel, else per chip */
+    int per_pixel;          /* segmentation, instance: a "label" class per pixel */
+    int objects;            /* detection, instance: boxes per chip */
     int64_t h, w;           /* label chip size (1 x 1 for per-chip labels) */
     ek_npy_type label_type; /* of the label shards: uint8 or uint16 */
     size_t label_bytes;     /* of one chip's label row in the shards */
