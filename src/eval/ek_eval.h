@@ -192,6 +192,42 @@ int ek_pred_bad_class(eodkit_ctx *ctx, const ek_pred *p, const ek_classes *cl,
 /* "(8, 32, 32) float32": P's shape and element type, into BUF. */
 void ek_pred_describe(const ek_pred *p, char *buf, size_t size);
 
+/* ---- groups and spatial blocks (groups.c) ---- */
+
+typedef struct ek_groups {
+    ek_names keys;                   /* group names, in order of appearance */
+    ek_names block_keys;             /* the spatial blocks' keys */
+    int32_t *chip_group, *chip_block; /* per chip of the set */
+    size_t *chip_unit;               /* per chip: its (group, block) unit */
+    size_t nunits;
+    size_t *identity;   /* 0, 1, 2, ...: the units of groups point into it */
+    size_t ngroups;     /* in report order: */
+    const char **names; /* their names (strings owned by keys) */
+    const size_t **units_of; /* their units (a run of unit numbers) */
+    size_t *nunits_of;
+    int blocks_from_index, blocks_from_lattice;
+} ek_groups;
+
+/*
+** Group the chips of CS by BY ("continent", "country", "region", "block",
+** "split", or NULL for one group "all") and give each its spatial block:
+** the index's block, else the square of BLOCK_CHIPS x BLOCK_CHIPS lattice
+** positions of its grid (doc/cmd/eval.md). Groups come in report order:
+** splits as given, other names sorted (whole numbers by value). Release
+** with ek_groups_clear.
+*/
+int ek_groups_make(eodkit_ctx *ctx, const ek_chipset *cs, const char *by, int block_chips,
+                   ek_groups *g /* OUT */);
+void ek_groups_clear(ek_groups *g);
+
+/* Where G's blocks came from: "index", "lattice" or "index+lattice". */
+const char *ek_groups_source(const ek_groups *g);
+
+/* The best and the worst of NGROUPS values (VALUES[i * STRIDE], NaN left
+   out; the worst is the last of equal ones), or -1 when all are NaN. */
+void ek_groups_rank(const double *values, size_t ngroups, size_t stride, int *best,
+                    int *worst);
+
 /* ---- text in images (font.c) ---- */
 
 #define EK_FONT_ADVANCE 6 /* pixels from one character to the next */
