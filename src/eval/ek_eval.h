@@ -16,6 +16,7 @@
 #include "core/ek_ctx.h"
 #include "dataset/ek_dataset.h"
 #include "dataset/ek_npy.h"
+#include "eodkit/eval.h"
 
 /* ---- the chips of some splits (chipset.c) ---- */
 
@@ -191,6 +192,87 @@ int ek_pred_bad_class(eodkit_ctx *ctx, const ek_pred *p, const ek_classes *cl,
 
 /* "(8, 32, 32) float32": P's shape and element type, into BUF. */
 void ek_pred_describe(const ek_pred *p, char *buf, size_t size);
+
+/* ---- COCO's detection metrics (coco_eval.c) ---- */
+
+#define EK_COCO_IOUS 10     /* IoU thresholds .50, .55, ..., .95 */
+#define EK_COCO_ALL_IOUS 0x3ff
+#define EK_COCO_RECALLS 101 /* recall points 0, .01, ..., 1 */
+#define EK_COCO_AREAS 4     /* area ranges: all, small, medium, large */
+#define EK_COCO_MAXDET 100  /* detections per chip and class */
+
+/* The area ranges [low, high] (pixels), in EK_COCO_AREAS order. */
+extern const double ek_coco_area_range[EK_COCO_AREAS][2];
+
+/* IoU threshold T and recall point R, exactly as numpy.linspace makes them
+   (pycocotools' iouThrs and recThrs). */
+double ek_coco_iou_threshold(int t);
+double ek_coco_recall_point(int r);
+
+/* IoU of boxes D and G ([x, y, width, height]), as pycocotools' bbIou. */
+double ek_coco_box_iou(const double d[4], const double g[4]);
+
+/* The N SCORES' positions by score, highest first, equal scores in their
+   order, into ORDER (N entries). */
+int ek_coco_order(eodkit_ctx *ctx, const double *scores, size_t n, size_t *order);
+
+/* COCO's evaluation of one chip and class (evaluateImg), for every area
+   range: its detections (at most EK_COCO_MAXDET, highest score first) and
+   which of them match a ground truth or are ignored, per IoU threshold. */
+typedef struct ek_coco_img {
+    size_t nd;
+    double *scores;        /* nd */
+    uint16_t *matched;     /* [area * nd + d]: bit t set when matched at threshold t */
+    uint16_t *ignored;     /* [area * nd + d]: bit t set when it does not count */
+    size_t npig[EK_COCO_AREAS]; /* ground truths in each area range */
+} ek_coco_img;
+
+/*
+** Evaluate ND detections (SCORES, highest first, with DT_AREA) against NG
+** ground truths (GT_AREA) whose overlaps are IOU[d * NG + g] into *OUT
+** (release with ek_coco_img_clear): per threshold, each detection in turn
+** takes the unmatched ground truth of highest IoU at or above the
+** threshold, ground truths outside the area range only when no in-range
+** one is left; unmatched detections outside the range are ignored.
+*/
+int ek_coco_evaluate(eodkit_ctx *ctx, const double *iou, size_t nd, size_t ng,
+                     const double *scores, const double *dt_area, const double *gt_area,
+                     ek_coco_img *out /* OUT */);
+void ek_coco_img_clear(ek_coco_img *img);
+
+/*
+** COCO's accumulate for area range A and MAXDET detections per chip over
+** the N evaluations IMGS of one class (in chip order): PRECISION[t *
+** EK_COCO_RECALLS + r], the interpolated precision at recall point r, and
+** RECALL[t], the recall reached; -1 when nothing is to be found (no
+** ground truth in range).
+*/
+int ek_coco_accumulate(eodkit_ctx *ctx, const ek_coco_img *const *imgs, size_t n, int a,
+                       int maxdet, double *precision /* OUT */, double *recall /* OUT */);
+
+/* Mean of the N values VALUES[i * STRIDE] above -1 (COCO's summarize), or
+   -1 when there are none. */
+double ek_coco_mean(const double *values, size_t n, size_t stride);
+
+/* COCO's compressed RLE string S as run lengths (*COUNTS, newly allocated,
+   *N of them); -1 when S is not one. */
+int ek_coco_rle_string(eodkit_ctx *ctx, const char *s, int64_t **counts, size_t *n);
+
+/* Run lengths COUNTS (column-major, from 0s) as an H x W row-major MASK of
+   0 and 1; -1 when they do not add up to H x W. */
+int ek_coco_rle_mask(const int64_t *counts, size_t n, int64_t h, int64_t w,
+                     uint8_t *mask);
+
+/* ---- detections (detect.c) ---- */
+
+/*
+** eodkit_eval of the COCO results file PRED_PATH against the objects of the
+** chips CS (a detection or instance dataset with classes CL), with OPT's
+** defaults filled in; *REPORT_JSON as eodkit_eval returns it.
+*/
+int ek_detect_eval(eodkit_ctx *ctx, const ek_chipset *cs, const ek_classes *cl,
+                   const char *pred_path, const eodkit_eval_options *opt,
+                   char **report_json /* OUT */);
 
 /* ---- groups and spatial blocks (groups.c) ---- */
 

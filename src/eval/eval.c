@@ -631,6 +631,12 @@ int eodkit_eval(eodkit_ctx *ctx, const char *dataset_dir, const char *pred_path,
         rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: split %s has no chips", dataset_dir,
                       e.opt.splits);
     }
+    if (rc == EODKIT_OK && e.cl.objects) {
+        rc = ek_detect_eval(ctx, e.cs, &e.cl, pred_path, &e.opt, report_json);
+        ek_classes_clear(&e.cl);
+        ek_chipset_free(e.cs);
+        return rc;
+    }
     if (rc == EODKIT_OK) {
         e.width = EK_SUMS(e.cl.k);
         e.cells = e.cl.multilabel ? 4 * e.cl.k : e.cl.k * e.cl.k;
