@@ -148,6 +148,11 @@ static json_t *info_object(const ek_dataset *ds)
         json_object_set(
             o, "class_pixels",
             json_object_get(json_object_get(ds->stats, "classes"), "pixels"));
+        if (json_object_get(json_object_get(ds->stats, "classes"), "objects") != NULL) {
+            json_object_set(
+                o, "class_objects",
+                json_object_get(json_object_get(ds->stats, "classes"), "objects"));
+        }
     }
     json_object_set(o, "splits", json_object_get(c, "eodkit:splits"));
     json_object_set_new(o, "bytes", json_integer(ds->bytes));
@@ -206,23 +211,21 @@ static void describe_modalities(ek_strbuf *t, json_t *mods)
     }
 }
 
-static void describe_labels(ek_strbuf *t, json_t *label, json_t *pixels, json_t *splits)
+/* One row per class of LABEL with its COUNTS ({split: {"class id": n}})
+   per split, headed by "(WHAT)". */
+static void class_table(ek_strbuf *t, json_t *label, json_t *counts, json_t *splits,
+                        const char *what)
 {
-    json_t *bg = json_object_get(label, "background"), *cls;
     const char *split;
-    json_t *ignored;
+    json_t *ignored, *cls;
     size_t i;
 
-    ek_strbuf_printf(t, "\nlabels         %s, %s, background %lld (%s)\n",
-                     str(label, "task"), str(label, "dtype"),
-                     (long long)json_integer_value(json_object_get(bg, "id")),
-                     str(bg, "name"));
     ek_strbuf_printf(t, "%-20s %6s", "class", "id");
     json_object_foreach(splits, split, ignored)
     {
         ek_strbuf_printf(t, " %14s", split);
     }
-    ek_strbuf_printf(t, "   (pixels)\n");
+    ek_strbuf_printf(t, "   (%s)\n", what);
     json_array_foreach(json_object_get(label, "classes"), i, cls)
     {
         char id[16];
@@ -232,12 +235,27 @@ static void describe_labels(ek_strbuf *t, json_t *label, json_t *pixels, json_t 
         ek_strbuf_printf(t, "%-20s %6s", str(cls, "name"), id);
         json_object_foreach(splits, split, ignored)
         {
-            json_t *n = json_object_get(json_object_get(pixels, split), id);
+            json_t *n = json_object_get(json_object_get(counts, split), id);
 
             ek_strbuf_printf(t, " %14lld",
                              n != NULL ? (long long)json_integer_value(n) : 0LL);
         }
         ek_strbuf_printf(t, "\n");
+    }
+}
+
+static void describe_labels(ek_strbuf *t, json_t *label, json_t *pixels, json_t *objects,
+                            json_t *splits)
+{
+    json_t *bg = json_object_get(label, "background");
+
+    ek_strbuf_printf(t, "\nlabels         %s, %s, background %lld (%s)\n",
+                     str(label, "task"), str(label, "dtype"),
+                     (long long)json_integer_value(json_object_get(bg, "id")),
+                     str(bg, "name"));
+    class_table(t, label, pixels, splits, "pixels");
+    if (objects != NULL) {
+        class_table(t, label, objects, splits, "objects");
     }
 }
 
@@ -278,7 +296,8 @@ int eodkit_dataset_info_text(eodkit_ctx *ctx, const eodkit_dataset *ds, char **o
     ek_strbuf_printf(&t, "size           %s in %d files\n", size, ds->files);
     describe_modalities(&t, json_object_get(o, "modalities"));
     if (label != NULL) {
-        describe_labels(&t, label, json_object_get(o, "class_pixels"), splits);
+        describe_labels(&t, label, json_object_get(o, "class_pixels"),
+                        json_object_get(o, "class_objects"), splits);
     }
     ek_strbuf_printf(&t, "\n%-14s %8s %7s\n", "split", "chips", "shards");
     json_object_foreach(splits, name, sp)

@@ -327,3 +327,30 @@ def test_instance_builds_are_byte_identical(tmp_path, shared):
     one, _ = build(LULC.format(shared=shared), tmp_path / "one", "-j", "1")
     two, _ = build(LULC.format(shared=shared), tmp_path / "two", "-j", "2")
     assert same_tree(one, two) > 10
+
+
+def test_preview_draws_the_boxes(buildings, tmp_path):
+    ds, _ = buildings
+    sheet = tmp_path / "sheet.png"
+    summary = json.loads(run("preview", ds.path, "-o", sheet, "-n", 4, "--json").stdout)
+    png = gdal.Open(str(sheet)).ReadAsArray().transpose(1, 2, 0)  # rows, columns, rgb
+    rows = {r["chip_id"]: r for r in ds.chips("split = 'train'")}
+    colour = [78, 121, 167]  # the first class colour (doc/cmd/preview.md)
+    edges = 0
+    for placed in summary["chips"]:
+        boxes = objects(ds, rows[placed["chip_id"]])["boxes"]
+        tile = png[placed["y"]:placed["y"] + 256, placed["overlay_x"]:placed["overlay_x"] + 256]
+        image = png[placed["y"]:placed["y"] + 256, placed["x"]:placed["x"] + 256]
+        for x0, y0, x1, y1 in boxes:
+            left, top = int(np.floor(x0)), int(np.floor(y0))
+            assert tile[top, left].tolist() == colour
+            assert tile[int(np.ceil(y1)) - 1, int(np.ceil(x1)) - 1].tolist() == colour
+            edges += 1
+        # away from the outlines the overlay is the image itself
+        outline = np.zeros((256, 256), bool)
+        for x0, y0, x1, y1 in boxes:
+            c0, r0 = int(np.floor(x0)), int(np.floor(y0))
+            c1, r1 = int(np.ceil(x1)) - 1, int(np.ceil(y1)) - 1
+            outline[r0:r1 + 1, [c0, c1]] = outline[[r0, r1], c0:c1 + 1] = True
+        assert np.array_equal(tile[~outline], image[~outline])
+    assert edges > 5
