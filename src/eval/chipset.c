@@ -177,6 +177,13 @@ void ek_chipset_split_text(const ek_chipset *cs, char *buf, size_t size)
     }
 }
 
+int ek_chip_key_compare(const void *a, const void *b)
+{
+    int64_t x = ((const ek_chip_key *)a)->id, y = ((const ek_chip_key *)b)->id;
+
+    return (x > y) - (x < y);
+}
+
 /* ---- shard rows ---- */
 
 void ek_shard_reader_init(ek_shard_reader *r, const ek_chipset *cs, const char *array,

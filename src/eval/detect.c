@@ -1,10 +1,10 @@
 /*
 ** Eval: detections of a detection or instance dataset (doc/cmd/eval.md,
-** "Objects"). Reads the predictions (COCO's results format, chip ids as
-** image ids), matches them to each chip's objects by box or mask IoU
-** (coco_eval.c), and reports COCO's AP and AR, AP per class, and precision
-** and recall at a score threshold, overall and per group, with intervals
-** from a bootstrap that resamples spatial blocks of chips.
+** "Objects"). Matches the predictions (detections.c) to each chip's objects
+** by box or mask IoU (coco_eval.c), and reports COCO's AP and AR, AP per
+** class, and precision and recall at a score threshold, overall and per
+** group, with intervals from a bootstrap that resamples spatial blocks of
+** chips.
 */
 #include <math.h>
 #include <stdio.h>
@@ -42,15 +42,6 @@ static const char *const s_names[S_COUNT] = {
 
 static const int maxdets[3] = {1, 10, EK_COCO_MAXDET};
 
-/* One detection of the predictions file. */
-typedef struct det {
-    size_t chip;  /* into the chip set */
-    size_t cls;   /* class index */
-    size_t order; /* position in the file */
-    double bbox[4], score, area;
-    const json_t *segmentation; /* segm: its RLE (in the loaded document) */
-} det;
-
 /* A group of chips (or the whole) and its numbers. */
 typedef struct dgroup {
     const char *name;
@@ -72,13 +63,7 @@ typedef struct detect {
     int segm;         /* masks, not boxes */
     int64_t h, w;     /* chip size */
     size_t k;         /* classes of objects (the background left out) */
-    size_t *cls_of;   /* class id -> class index + 1 (0: not a class) */
-    size_t ncls_of;
-    int32_t *class_ids;
-    const char **class_names;
-    json_t *doc; /* the predictions */
-    det *dets;
-    size_t ndets;
+    ek_detections pr; /* the predictions */
     ek_coco_img *imgs; /* per (chip, class) */
     uint8_t *has;      /* per (chip, class): objects or detections there */
     int64_t *counts;   /* per (chip, class): objects, detections, tp, fp */
@@ -94,228 +79,7 @@ typedef struct detect {
     double gap[D_COUNT], gap_low[D_COUNT], gap_high[D_COUNT];
 } detect;
 
-/* ---- the predictions ---- */
-
-static int bad_det(detect *d, size_t i, const char *what)
-{
-    return ek_error(d->ctx, EODKIT_ERR_INPUT, "%s: detection %zu: %s (doc/cmd/eval.md)",
-                    d->pred_path, i, what);
-}
-
-/* The chip of the set whose chip id is ID, from the ids sorted in BY_ID
-   (pairs of chip id and set position); -1 when none. */
-typedef struct chip_key {
-    int64_t id;
-    size_t at;
-} chip_key;
-
-static int compare_key(const void *a, const void *b)
-{
-    int64_t x = ((const chip_key *)a)->id, y = ((const chip_key *)b)->id;
-
-    return (x > y) - (x < y);
-}
-
-/* A mask detection's RLE: the chip's size and valid run lengths; its
-   pixels into *AREA. */
-static int check_rle(detect *d, size_t i, const json_t *seg, double *area)
-{
-    const json_t *size = json_object_get(seg, "size");
-    const json_t *counts = json_object_get(seg, "counts");
-    int64_t sum = 0, *runs = NULL;
-    size_t n = 0, j;
-    int rc = EODKIT_OK;
-
-    if (!json_is_object(seg) || json_array_size(size) != 2 ||
-        json_integer_value(json_array_get(size, 0)) != d->h ||
-        json_integer_value(json_array_get(size, 1)) != d->w) {
-        char what[160];
-
-        snprintf(what, sizeof what,
-                 "'segmentation' must be COCO RLE {\"size\": [%lld, %lld], \"counts\": "
-                 "...} (the chip's height and width)",
-                 (long long)d->h, (long long)d->w);
-        return bad_det(d, i, what);
-    }
-    if (json_is_string(counts)) {
-        rc = ek_coco_rle_string(d->ctx, json_string_value(counts), &runs, &n);
-    } else if (json_is_array(counts)) {
-        runs = ek_calloc(d->ctx, json_array_size(counts) + 1, sizeof *runs);
-        rc = runs == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
-        for (j = 0; rc == EODKIT_OK && j < json_array_size(counts); j++) {
-            runs[n++] = json_is_integer(json_array_get(counts, j))
-                            ? json_integer_value(json_array_get(counts, j))
-                            : -1;
-        }
-    } else {
-        rc = -1;
-    }
-    for (j = 0; rc == EODKIT_OK && j < n; j++) {
-        if (runs[j] < 0) {
-            rc = -1;
-            break;
-        }
-        sum += runs[j];
-        *area += j % 2 == 1 ? (double)runs[j] : 0;
-    }
-    free(runs);
-    if (rc == EODKIT_OK && sum != d->h * d->w) {
-        rc = -1;
-    }
-    return rc == -1 ? bad_det(d, i,
-                              "'segmentation' counts are not run lengths adding up to "
-                              "the chip's pixels")
-                    : rc;
-}
-
-/* Detection I (json O) into D->dets[D->ndets]. */
-static int read_det(detect *d, const chip_key *by_id, size_t i, const json_t *o)
-{
-    const json_t *image = json_object_get(o, "image_id");
-    const json_t *category = json_object_get(o, "category_id");
-    const json_t *bbox = json_object_get(o, "bbox"), *score = json_object_get(o, "score");
-    det *x = &d->dets[d->ndets];
-    chip_key key, *found;
-    int64_t c;
-    size_t j;
-
-    if (!json_is_object(o)) {
-        return bad_det(d, i, "not an object {\"image_id\", \"category_id\", \"bbox\", "
-                             "\"score\"}");
-    }
-    if (!json_is_integer(image)) {
-        return bad_det(d, i, "'image_id' must be an integer: a chip_id of index.gpkg");
-    }
-    key.id = json_integer_value(image);
-    found = bsearch(&key, by_id, d->cs->n, sizeof *by_id, compare_key);
-    if (found == NULL) {
-        char what[400], splits[128];
-
-        ek_chipset_split_text(d->cs, splits, sizeof splits);
-        snprintf(what, sizeof what,
-                 "image_id %lld is not a chip of split %s (image ids are the chip_id "
-                 "column of index.gpkg)",
-                 (long long)key.id, splits);
-        return bad_det(d, i, what);
-    }
-    c = json_is_integer(category) ? json_integer_value(category) : -1;
-    if (c < 0 || (size_t)c >= d->ncls_of || d->cls_of[c] == 0) {
-        return bad_det(d, i, "'category_id' must be a class id of the dataset "
-                             "(eodkit:label.classes in collection.json)");
-    }
-    if (!json_is_number(score) || !isfinite(json_number_value(score))) {
-        return bad_det(d, i, "'score' must be a number");
-    }
-    for (j = 0; j < 4 && json_array_size(bbox) == 4; j++) {
-        const json_t *v = json_array_get(bbox, j);
-
-        x->bbox[j] = json_is_number(v) ? json_number_value(v) : NAN;
-    }
-    if (json_array_size(bbox) != 4 || !isfinite(x->bbox[0]) || !isfinite(x->bbox[1]) ||
-        !(x->bbox[2] >= 0) || !(x->bbox[3] >= 0) || !isfinite(x->bbox[2]) ||
-        !isfinite(x->bbox[3])) {
-        return bad_det(d, i, "'bbox' must be [x, y, width, height] in pixels of the chip, "
-                             "width and height 0 or more");
-    }
-    x->chip = found->at;
-    x->cls = d->cls_of[c] - 1;
-    x->order = i;
-    x->score = json_number_value(score);
-    x->area = x->bbox[2] * x->bbox[3];
-    if (d->segm) {
-        x->segmentation = json_object_get(o, "segmentation");
-        x->area = 0;
-        if (x->segmentation == NULL) {
-            return bad_det(d, i, "no 'segmentation': masks are evaluated (instance "
-                                 "dataset); give COCO RLE, or evaluate boxes with "
-                                 "--iou-type bbox");
-        }
-        return check_rle(d, i, x->segmentation, &x->area);
-    }
-    return EODKIT_OK;
-}
-
-static int compare_det(const void *a, const void *b)
-{
-    const det *x = a, *y = b;
-
-    if (x->chip != y->chip) {
-        return x->chip < y->chip ? -1 : 1;
-    }
-    if (x->cls != y->cls) {
-        return x->cls < y->cls ? -1 : 1;
-    }
-    return (x->order > y->order) - (x->order < y->order);
-}
-
-static int read_predictions(detect *d)
-{
-    json_error_t err;
-    chip_key *by_id = NULL;
-    size_t i;
-    int rc = EODKIT_OK;
-
-    d->doc = json_load_file(d->pred_path, JSON_DECODE_ANY, &err);
-    if (d->doc == NULL) {
-        return ek_error(d->ctx, EODKIT_ERR_INPUT,
-                        "%s:%d:%d: not a JSON file of detections (%s); detection "
-                        "datasets take COCO results: [{\"image_id\", \"category_id\", "
-                        "\"bbox\", \"score\"}, ...] (doc/cmd/eval.md)",
-                        d->pred_path, err.line, err.column, err.text);
-    }
-    if (!json_is_array(d->doc)) {
-        return ek_error(d->ctx, EODKIT_ERR_INPUT,
-                        "%s: detections are a JSON array of {\"image_id\", "
-                        "\"category_id\", \"bbox\", \"score\"} (doc/cmd/eval.md)",
-                        d->pred_path);
-    }
-    by_id = ek_calloc(d->ctx, d->cs->n + 1, sizeof *by_id);
-    d->dets = ek_calloc(d->ctx, json_array_size(d->doc) + 1, sizeof *d->dets);
-    if (by_id == NULL || d->dets == NULL) {
-        free(by_id);
-        return EODKIT_ERR_NOMEM;
-    }
-    for (i = 0; i < d->cs->n; i++) {
-        by_id[i].id = d->cs->ix->chips[d->cs->chips[i]].chip_id;
-        by_id[i].at = i;
-    }
-    qsort(by_id, d->cs->n, sizeof *by_id, compare_key);
-    for (i = 0; i < json_array_size(d->doc) && rc == EODKIT_OK; i++) {
-        rc = read_det(d, by_id, i, json_array_get(d->doc, i));
-        d->ndets += rc == EODKIT_OK;
-    }
-    free(by_id);
-    /* each chip's detections of each class together, in file order */
-    qsort(d->dets, d->ndets, sizeof *d->dets, compare_det);
-    return rc;
-}
-
 /* ---- matching, chip by chip ---- */
-
-/* The pixels of an RLE into MASK (h x w); already checked. */
-static int decode_rle(detect *d, const json_t *seg, uint8_t *mask)
-{
-    const json_t *counts = json_object_get(seg, "counts");
-    int64_t *runs = NULL;
-    size_t n = 0, j;
-    int rc;
-
-    if (json_is_string(counts)) {
-        rc = ek_coco_rle_string(d->ctx, json_string_value(counts), &runs, &n);
-    } else {
-        runs = ek_calloc(d->ctx, json_array_size(counts) + 1, sizeof *runs);
-        rc = runs == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
-        for (j = 0; rc == EODKIT_OK && j < json_array_size(counts); j++) {
-            runs[n++] = json_integer_value(json_array_get(counts, j));
-        }
-    }
-    if (rc == EODKIT_OK) {
-        rc = ek_coco_rle_mask(runs, n, d->h, d->w, mask) == 0 ? EODKIT_OK
-                                                             : EODKIT_ERR_INTERNAL;
-    }
-    free(runs);
-    return rc;
-}
 
 /* IoU of two h x w masks (non-crowd: intersection over union). */
 static double mask_iou(const uint8_t *a, const uint8_t *b, size_t npx)
@@ -359,7 +123,7 @@ static uint32_t instance_id(const chip_truth *t, size_t px)
 /* Evaluate class C of chip I: its objects T (NG of them, T->gts) against
    the detections DETS (ND, file order). */
 static int evaluate_class(detect *d, size_t i, size_t c, chip_truth *t, size_t ng,
-                          const det *dets, size_t nd)
+                          const ek_detection *dets, size_t nd)
 {
     size_t npx = (size_t)(d->h * d->w), kept = nd < EK_COCO_MAXDET ? nd : EK_COCO_MAXDET;
     size_t a, b, j;
@@ -370,12 +134,12 @@ static int evaluate_class(detect *d, size_t i, size_t c, chip_truth *t, size_t n
     }
     rc = ek_coco_order(d->ctx, t->scores, nd, t->order);
     for (a = 0; a < kept && rc == EODKIT_OK; a++) {
-        const det *x = &dets[t->order[a]];
+        const ek_detection *x = &dets[t->order[a]];
 
         t->scores[a] = x->score;
         t->dt_area[a] = x->area;
         if (d->segm) {
-            rc = decode_rle(d, x->segmentation, t->dt_masks + a * npx);
+            rc = ek_detection_mask(d->ctx, x, d->h, d->w, t->dt_masks + a * npx);
         }
     }
     for (b = 0; b < ng; b++) {
@@ -494,19 +258,19 @@ static int match_chips(detect *d)
             size_t first = next, ng = 0;
             int64_t *counts = d->counts + (i * d->k + c) * 4;
 
-            while (next < d->ndets && d->dets[next].chip == i && d->dets[next].cls == c) {
+            while (next < d->pr.n && d->pr.dets[next].chip == i && d->pr.dets[next].cls == c) {
                 next++;
             }
             rc = chip_buffers(d, &t, t.obj.n, next - first);
             for (j = 0; rc == EODKIT_OK && j < t.obj.n; j++) {
-                if (t.obj.cls[j] == d->class_ids[c]) {
+                if (t.obj.cls[j] == d->pr.ids[c]) {
                     t.gts[ng++] = j;
                 }
             }
             counts[0] = (int64_t)ng;
             counts[1] = (int64_t)(next - first);
             if (rc == EODKIT_OK && (ng > 0 || next > first)) {
-                rc = evaluate_class(d, i, c, &t, ng, d->dets + first, next - first);
+                rc = evaluate_class(d, i, c, &t, ng, d->pr.dets + first, next - first);
             }
         }
     }
@@ -643,7 +407,7 @@ static int measure(detect *d, const size_t *chips, size_t n, double *value,
    in id order. */
 static int sort_by_id(detect *d, size_t *chips, size_t n)
 {
-    chip_key *keys = ek_calloc(d->ctx, n + 1, sizeof *keys);
+    ek_chip_key *keys = ek_calloc(d->ctx, n + 1, sizeof *keys);
     size_t i;
 
     if (keys == NULL) {
@@ -653,7 +417,7 @@ static int sort_by_id(detect *d, size_t *chips, size_t n)
         keys[i].id = d->cs->ix->chips[d->cs->chips[chips[i]]].chip_id;
         keys[i].at = chips[i];
     }
-    qsort(keys, n, sizeof *keys, compare_key);
+    qsort(keys, n, sizeof *keys, ek_chip_key_compare);
     for (i = 0; i < n; i++) {
         chips[i] = keys[i].at;
     }
@@ -906,7 +670,7 @@ static json_t *group_json(const detect *d, const dgroup *g, const char *name, si
         json_array_append_new(
             classes,
             json_pack("{s:i, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "id",
-                      (int)d->class_ids[c], "name", d->class_names[c], "objects",
+                      (int)d->pr.ids[c], "name", d->pr.names[c], "objects",
                       (json_int_t)n[0], "detections", (json_int_t)n[1], "ap",
                       number(g->class_ap[c * 3]), "ap_50", number(g->class_ap[c * 3 + 1]),
                       "ap_75", number(g->class_ap[c * 3 + 2]), "precision",
@@ -934,8 +698,8 @@ static json_t *report(const detect *d)
     json_object_set_new(o, "iou_type", json_string(d->segm ? "segm" : "bbox"));
     json_object_set_new(o, "threshold", json_real(d->opt->threshold));
     for (c = 0; c < d->k; c++) {
-        json_array_append_new(classes, json_pack("{siss}", "id", (int)d->class_ids[c],
-                                                 "name", d->class_names[c]));
+        json_array_append_new(classes, json_pack("{siss}", "id", (int)d->pr.ids[c],
+                                                 "name", d->pr.names[c]));
     }
     json_object_set_new(o, "classes", classes);
     json_object_set_new(
@@ -982,8 +746,6 @@ static int setup(detect *d)
     json_t *size = json_object_get(json_object_get(d->cs->collection, "eodkit:grid"),
                                    "chip_size");
     const char *type = d->opt->iou_type;
-    size_t i;
-
     d->h = json_integer_value(json_array_get(size, 0));
     d->w = json_integer_value(json_array_get(size, 1));
     if (type == NULL) {
@@ -998,20 +760,6 @@ static int setup(detect *d)
         return ek_error(d->ctx, EODKIT_ERR_USAGE,
                         "%s: --iou-type segm needs instance masks (task %s has boxes)",
                         d->cs->dir, d->cl->task);
-    }
-    d->ncls_of = (size_t)d->cl->max_id + 1;
-    d->cls_of = ek_calloc(d->ctx, d->ncls_of + 1, sizeof *d->cls_of);
-    d->class_ids = ek_calloc(d->ctx, d->cl->k + 1, sizeof *d->class_ids);
-    d->class_names = ek_calloc(d->ctx, d->cl->k + 1, sizeof *d->class_names);
-    if (d->cls_of == NULL || d->class_ids == NULL || d->class_names == NULL) {
-        return EODKIT_ERR_NOMEM;
-    }
-    for (i = 0; i < d->cl->k; i++) {
-        if (d->cl->ids[i] != d->cl->background) {
-            d->class_ids[d->k] = d->cl->ids[i];
-            d->class_names[d->k] = d->cl->names[i];
-            d->cls_of[d->cl->ids[i]] = ++d->k;
-        }
     }
     return EODKIT_OK;
 }
@@ -1031,7 +779,8 @@ int ek_detect_eval(eodkit_ctx *ctx, const ek_chipset *cs, const ek_classes *cl,
     d.cl = cl;
     rc = setup(&d);
     if (rc == EODKIT_OK) {
-        rc = read_predictions(&d);
+        rc = ek_detections_read(ctx, pred_path, cs, cl, d.segm, d.h, d.w, &d.pr);
+        d.k = d.pr.k;
     }
     if (rc == EODKIT_OK) {
         d.imgs = ek_calloc(ctx, cs->n * d.k + 1, sizeof *d.imgs);
@@ -1083,10 +832,6 @@ int ek_detect_eval(eodkit_ctx *ctx, const ek_chipset *cs, const ek_classes *cl,
     free(d.imgs);
     free(d.has);
     free(d.counts);
-    free(d.dets);
-    json_decref(d.doc);
-    free(d.cls_of);
-    free(d.class_ids);
-    free(d.class_names);
+    ek_detections_free(&d.pr);
     return rc;
 }

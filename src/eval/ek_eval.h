@@ -263,6 +263,54 @@ int ek_coco_rle_string(eodkit_ctx *ctx, const char *s, int64_t **counts, size_t 
 int ek_coco_rle_mask(const int64_t *counts, size_t n, int64_t h, int64_t w,
                      uint8_t *mask);
 
+/* A chip id and a position in a chip set: sorted by id, a lookup table. */
+typedef struct ek_chip_key {
+    int64_t id;
+    size_t at;
+} ek_chip_key;
+
+/* qsort/bsearch order of ek_chip_key: by id. */
+int ek_chip_key_compare(const void *a, const void *b);
+
+/* ---- detections in COCO's results format (detections.c) ---- */
+
+typedef struct ek_detection {
+    size_t chip;  /* into the chip set */
+    size_t cls;   /* class index into ek_detections.ids */
+    size_t order; /* position in the file */
+    double bbox[4]; /* x, y, width, height: pixels of the chip */
+    double score;
+    double area;                /* pixels of the box, or of the mask */
+    const json_t *segmentation; /* RLE (when masks are read), in the document */
+} ek_detection;
+
+typedef struct ek_detections {
+    json_t *doc;
+    ek_detection *dets; /* by chip, then class, then file order */
+    size_t n;
+    size_t k;            /* classes of objects (the background left out) */
+    int32_t *ids;        /* their ids */
+    const char **names;  /* their names (strings of the classes read) */
+    size_t *cls_of;      /* class id -> class index + 1 (0: not a class) */
+    size_t ncls_of;
+} ek_detections;
+
+/*
+** Read the detections of file PATH for the chips CS of a dataset with
+** classes CL (doc/cmd/eval.md gives the format); with MASKS each needs a
+** COCO RLE "segmentation" of H x W pixels. Every entry is checked:
+** EODKIT_ERR_INPUT names PATH, the entry and what is wrong. Free with
+** ek_detections_free (also after a failure).
+*/
+int ek_detections_read(eodkit_ctx *ctx, const char *path, const ek_chipset *cs,
+                       const ek_classes *cl, int masks, int64_t h, int64_t w,
+                       ek_detections *out /* OUT */);
+void ek_detections_free(ek_detections *d);
+
+/* The mask of detection X (read with MASKS) into MASK, H x W of 0 and 1. */
+int ek_detection_mask(eodkit_ctx *ctx, const ek_detection *x, int64_t h, int64_t w,
+                      uint8_t *mask);
+
 /* ---- detections (detect.c) ---- */
 
 /*
