@@ -17,6 +17,7 @@
 #include "dataset/ek_dataset.h"
 #include "dataset/ek_npy.h"
 #include "eodkit/eval.h"
+#include "eodkit/mosaic.h"
 
 /* ---- the chips of some splits (chipset.c) ---- */
 
@@ -321,6 +322,12 @@ int ek_detection_mask(eodkit_ctx *ctx, const ek_detection *x, int64_t h, int64_t
 int ek_detect_eval(eodkit_ctx *ctx, const ek_chipset *cs, const ek_classes *cl,
                    const char *pred_path, const eodkit_eval_options *opt,
                    char **report_json /* OUT */);
+
+/* eodkit_mosaic of the detections in PRED_PATH on the chips CS of a
+   detection or instance dataset with classes CL (mosaic_boxes.c). */
+int ek_mosaic_detections(eodkit_ctx *ctx, const ek_chipset *cs, const ek_classes *cl,
+                         const char *pred_path, const char *out_path,
+                         const eodkit_mosaic_options *opt, char **summary_json);
 
 /* ---- groups and spatial blocks (groups.c) ---- */
 
