@@ -221,6 +221,9 @@ int ek_detections_read(eodkit_ctx *ctx, const char *path, const ek_chipset *cs,
         return rc;
     }
     out->doc = json_load_file(path, JSON_DECODE_ANY, &err);
+    if (out->doc == NULL && err.line < 0) {
+        return ek_error(ctx, EODKIT_ERR_IO, "%s: cannot read it: %s", path, err.text);
+    }
     if (out->doc == NULL) {
         return ek_error(ctx, EODKIT_ERR_INPUT,
                         "%s:%d:%d: not a JSON file of detections (%s); detection "

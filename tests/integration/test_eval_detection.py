@@ -329,3 +329,35 @@ def test_bad_masks_are_refused(instances, tmp_path):
     assert proc.returncode == 2 and "adding up to the chip's pixels" in proc.stderr
     proc = run("eval", instances, path, "--split", "train", "--iou-type", "mask", check=False)
     assert proc.returncode == 1 and "--iou-type is bbox or segm" in proc.stderr
+
+
+def test_page_example_runs(tmp_path, shared):
+    """The detection example of doc/cmd/eval.md prints what the page says,
+    on the recipe of doc/recipe.md."""
+    import re
+    import shlex
+    import subprocess
+    import sys
+    from conftest import SOURCE
+    page = (SOURCE / "doc/cmd/eval.md").read_text()
+    section = page.split("## Detections", 1)[1].split("## Metrics", 1)[0]
+    recipe = next(b.split("```")[0] for b in (SOURCE / "doc/recipe.md").read_text()
+                  .split("```yaml\n") if "task: detection" in b)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data/solaris").symlink_to(shared / "optical/solaris")
+    (tmp_path / "data/solaris-labels").symlink_to(shared / "vector/solaris")
+    (tmp_path / "spacenet.yaml").write_text(recipe)
+    run("build", "spacenet.yaml", cwd=tmp_path)
+    printed = None
+    for line in re.findall(r"^    ((?:python3|eodkit) .*)$", section, re.M):
+        if line.startswith("python3"):
+            subprocess.run([sys.executable, *shlex.split(line)[1:]], cwd=tmp_path, check=True)
+        else:
+            printed = run(*shlex.split(line)[1:], cwd=tmp_path).stdout
+    shown = section.split("It prints:\n\n", 1)[1].rstrip("\n")
+    assert printed.splitlines() == [line[4:].rstrip() for line in shown.splitlines()]
+
+
+def test_missing_predictions_file(buildings, tmp_path):
+    proc = run("eval", buildings, tmp_path / "none.json", check=False)
+    assert proc.returncode == 3 and f"{tmp_path / 'none.json'}: cannot read it" in proc.stderr

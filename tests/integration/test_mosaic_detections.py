@@ -151,3 +151,29 @@ def test_min_score_output_and_errors(buildings, tmp_path):
     assert out.read_bytes() == before and not (tmp_path / "boxes.gpkg.eodkit-partial").exists()
     proc = run("mosaic", buildings, path, "-o", out, "--nms-metric", "dice", check=False)
     assert proc.returncode == 1 and "--nms-metric is iou or ios" in proc.stderr
+
+
+def test_page_example_runs(tmp_path, shared):
+    """The detections example of doc/cmd/mosaic.md (with truth.json as
+    doc/cmd/eval.md makes it) prints what the page says."""
+    import re
+    import shlex
+    import subprocess
+    import sys
+    from conftest import SOURCE
+    recipe = next(b.split("```")[0] for b in (SOURCE / "doc/recipe.md").read_text()
+                  .split("```yaml\n") if "task: detection" in b)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data/solaris").symlink_to(shared / "optical/solaris")
+    (tmp_path / "data/solaris-labels").symlink_to(shared / "vector/solaris")
+    (tmp_path / "spacenet.yaml").write_text(recipe)
+    run("build", "spacenet.yaml", cwd=tmp_path)
+    eval_page = (SOURCE / "doc/cmd/eval.md").read_text().split("## Detections", 1)[1]
+    make = re.search(r"^    (python3 .*)$", eval_page, re.M).group(1)
+    subprocess.run([sys.executable, *shlex.split(make)[1:]], cwd=tmp_path, check=True)
+    section = (SOURCE / "doc/cmd/mosaic.md").read_text().split("## Detections", 1)[1]
+    line = re.search(r"^    (eodkit .*)$", section, re.M).group(1)
+    printed = run(*shlex.split(line)[1:], cwd=tmp_path).stdout
+    shown = section.split("prints\n\n", 1)[1].split("\n\n", 1)[0]
+    assert printed.splitlines() == [line[4:] for line in shown.splitlines()]
+    assert (tmp_path / "buildings.gpkg").is_file()
