@@ -410,7 +410,9 @@ int ek_build_fingerprint(eodkit_ctx *ctx, const ek_build *b, char hex[65])
     if (rc != EODKIT_OK) {
         return rc;
     }
-    ek_strbuf_printf(&t, "eodkit %s\n%s\n", eodkit_version(), recipe_text);
+    /* the journal's record layout too: a checkpoint of another is not reused */
+    ek_strbuf_printf(&t, "eodkit %s journal %d\n%s\n", eodkit_version(),
+                     EK_JOURNAL_LAYOUT, recipe_text);
     free(recipe_text);
     ek_for_each_input(b->recipe, b->plan, b->regions, add_file, &t);
     rc = t.status == EODKIT_OK ? ek_sha256_hex(ctx, t.data, t.len, hex) : t.status;

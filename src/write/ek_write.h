@@ -169,6 +169,10 @@ void ek_index_free(ek_index *index);
 
 /* ---- the chip journal (index rows in commit order, see journal.c) ---- */
 
+/* The layout of its records; part of a build's fingerprint, so that a
+   checkpoint of an eodkit writing another layout is never resumed. */
+#define EK_JOURNAL_LAYOUT 2
+
 typedef struct ek_journal ek_journal;
 
 /* Open journal PATH for appending: a new, empty one when KEEP is 0, else the
