@@ -282,6 +282,10 @@ double ek_coco_mean(const double *values, size_t n, size_t stride)
     return used > 0 ? sum / (double)used : -1;
 }
 
+/* Run lengths beyond this are refused: no mask has that many pixels, and
+   sums of such values cannot overflow. */
+#define RLE_MAX ((int64_t)1 << 48)
+
 int ek_coco_rle_string(eodkit_ctx *ctx, const char *s, int64_t **counts, size_t *n)
 {
     size_t len = strlen(s), cap = 0, m = 0, p = 0;
@@ -290,37 +294,34 @@ int ek_coco_rle_string(eodkit_ctx *ctx, const char *s, int64_t **counts, size_t 
     *counts = NULL;
     *n = 0;
     while (p < len) {
-        int64_t x = 0;
+        uint64_t x = 0;
         int k = 0, more = 1;
 
         while (more) {
-            int v;
+            int v = p < len ? (unsigned char)s[p] - 48 : -1;
 
-            if (p >= len || k > 12) {
+            if (v < 0 || v > 63 || k == 8) { /* 8 groups of 5 bits: 40 bits */
                 free(c);
                 return -1;
             }
-            v = (unsigned char)s[p] - 48;
-            if (v < 0 || v > 63) {
-                free(c);
-                return -1;
-            }
-            x |= (int64_t)(v & 0x1f) << (5 * k);
+            x |= (uint64_t)(v & 0x1f) << (5 * k);
             more = v & 0x20;
             p++;
             k++;
             if (!more && (v & 0x10)) {
-                x |= (int64_t)((uint64_t)-1 << (5 * k));
+                x |= ~(uint64_t)0 << (5 * k); /* sign-extend */
             }
-        }
-        if (m > 2) {
-            x += c[m - 2];
         }
         if (ek_grow(ctx, (void **)&c, &cap, m + 1, sizeof *c) != EODKIT_OK) {
             free(c);
             return EODKIT_ERR_NOMEM;
         }
-        c[m++] = x;
+        c[m] = (int64_t)x + (m > 2 ? c[m - 2] : 0);
+        if (c[m] < -RLE_MAX || c[m] > RLE_MAX) {
+            free(c);
+            return -1;
+        }
+        m++;
     }
     *counts = c;
     *n = m;
