@@ -354,3 +354,14 @@ def test_preview_draws_the_boxes(buildings, tmp_path):
             outline[r0:r1 + 1, [c0, c1]] = outline[[r0, r1], c0:c1 + 1] = True
         assert np.array_equal(tile[~outline], image[~outline])
     assert edges > 5
+
+
+def test_no_chip_with_enough_objects_is_an_error(tmp_path):
+    tif, vec = synthetic(tmp_path, [(square(2, 8, 2, 8), "a")])
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(SYNTHETIC.format(tif=tif, vec=vec, task="detection", extra="")
+                      + "filters: {min_objects: 2}\n")
+    proc = run("build", recipe, "-o", tmp_path / "out", check=False)
+    assert proc.returncode == 2
+    assert "no chip was kept: of 4 candidate chips, 4 too few objects (filters.min_objects)" in proc.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
