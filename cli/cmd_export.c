@@ -30,16 +30,17 @@ static void print_splits(const char *summary)
 
 int cmd_export(int argc, char **argv)
 {
-    static const struct option options[] = {{"output", required_argument, NULL, 'o'},
-                                            {"split", required_argument, NULL, 's'},
-                                            {"modality", required_argument, NULL, 'm'},
-                                            {"min-objects", required_argument, NULL, 'n'},
-                                            {"rle", no_argument, NULL, 'r'},
-                                            {"no-images", no_argument, NULL, 'I'},
-                                            {"overwrite", no_argument, NULL, 'O'},
-                                            {"json", no_argument, NULL, 'J'},
-                                            {"help", no_argument, NULL, 'h'},
-                                            {NULL, 0, NULL, 0}};
+    static const struct option options[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"split", required_argument, NULL, 's'},
+        {"modality", required_argument, NULL, 'm'},
+        {"min-objects", required_argument, NULL, 'n'},
+        {"rle", no_argument, NULL, 'r'},
+        {"no-images", no_argument, NULL, 'I'},
+        {"overwrite", no_argument, NULL, 'O'},
+        {"json", no_argument, NULL, 'J'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     eodkit_export_options opt = {0};
     eodkit_ctx *ctx = NULL;
     const char *out = NULL;
@@ -85,8 +86,9 @@ int cmd_export(int argc, char **argv)
         }
     }
     if (optind != argc - 2) {
-        return cli_usage_error("export", "expected a format (coco or yolo) and a dataset "
-                                         "folder");
+        return cli_usage_error("export",
+                               "expected a format (coco or yolo) and a dataset "
+                               "folder");
     }
     if (out == NULL) {
         return cli_usage_error("export", "-o DIR is required");

@@ -63,15 +63,16 @@ static void print_files(const char *summary)
 
 int cmd_mosaic(int argc, char **argv)
 {
-    static const struct option options[] = {{"output", required_argument, NULL, 'o'},
-                                            {"split", required_argument, NULL, 's'},
-                                            {"argmax", no_argument, NULL, 'a'},
-                                            {"nms-threshold", required_argument, NULL, 'T'},
-                                            {"nms-metric", required_argument, NULL, 'M'},
-                                            {"min-score", required_argument, NULL, 'S'},
-                                            {"json", no_argument, NULL, 'J'},
-                                            {"help", no_argument, NULL, 'h'},
-                                            {NULL, 0, NULL, 0}};
+    static const struct option options[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"split", required_argument, NULL, 's'},
+        {"argmax", no_argument, NULL, 'a'},
+        {"nms-threshold", required_argument, NULL, 'T'},
+        {"nms-metric", required_argument, NULL, 'M'},
+        {"min-score", required_argument, NULL, 'S'},
+        {"json", no_argument, NULL, 'J'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     eodkit_mosaic_options opt = {0};
     eodkit_ctx *ctx = NULL;
     const char *out = NULL;
@@ -94,7 +95,8 @@ int cmd_mosaic(int argc, char **argv)
             opt.nms_threshold = strtod(optarg, &end);
             if (end == optarg || *end != '\0' || !(opt.nms_threshold > 0) ||
                 opt.nms_threshold > 1) {
-                return cli_usage_error("mosaic", "--nms-threshold takes a number in (0, 1]");
+                return cli_usage_error("mosaic",
+                                       "--nms-threshold takes a number in (0, 1]");
             }
             break;
         case 'M':

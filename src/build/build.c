@@ -87,9 +87,12 @@ static int threads_of(const eodkit_build_options *opt)
 static int no_chips(eodkit_ctx *ctx, const ek_build *b, const ek_run *run)
 {
     static const char *const why[EK_REJECT_COUNT] = {
-        NULL, "too much nodata (filters.max_nodata)", "too cloudy (filters.max_cloud)",
+        NULL,
+        "too much nodata (filters.max_nodata)",
+        "too cloudy (filters.max_cloud)",
         "too little labelled (filters.min_labeled)",
-        "too few acquisitions (time.count)", "too few objects (filters.min_objects)"};
+        "too few acquisitions (time.count)",
+        "too few objects (filters.min_objects)"};
     char reasons[512] = "";
     size_t used = 0;
     int k;

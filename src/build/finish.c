@@ -26,7 +26,7 @@
 typedef struct chip_census {
     uint64_t **class_pixels; /* [split][class id] */
     uint64_t **class_chips;
-    uint64_t **label_chips; /* classification only, else NULL */
+    uint64_t **label_chips;   /* classification only, else NULL */
     uint64_t **class_objects; /* tasks with objects only, else NULL */
     uint8_t *absent; /* [train chip * modalities + m]: optional modality absent */
     size_t ntrain;

@@ -88,7 +88,8 @@ static int read_objects(eodkit_ctx *ctx, const ek_build *b, const char *dir,
     for (a = 0; a < b->narrays && rc == EODKIT_OK; a++) {
         const ek_array_desc *d = &b->arrays[a];
         size_t bytes = (size_t)nobjects * d->chip_bytes;
-        long long at = (long long)ek_npy_header_bytes(d) + first * (long long)d->chip_bytes;
+        long long at =
+            (long long)ek_npy_header_bytes(d) + first * (long long)d->chip_bytes;
 
         if (!d->per_object || nobjects == 0) {
             continue;
@@ -154,9 +155,9 @@ static int copy_part(eodkit_ctx *ctx, const ek_build *b, const char *dir, ek_run
             rc = read_objects(ctx, b, dir, ps, range[0], range[1], data, cap);
         }
         if (rc == EODKIT_OK) {
-            rc = ek_shards_append(ctx, run->shards, row.split,
-                                  (const void *const *)data, (size_t)range[1],
-                                  &row.shard, &row.row);
+            rc =
+                ek_shards_append(ctx, run->shards, row.split, (const void *const *)data,
+                                 (size_t)range[1], &row.shard, &row.row);
         }
         if (rc == EODKIT_OK) {
             rc = ek_journal_add(ctx, out, &row);

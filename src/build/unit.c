@@ -581,7 +581,7 @@ static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
     modality_shares(b, w, v, k, uc, present, &short_stack);
     uc->reject = label_verdict(b, uc);
     if (uc->reject == EK_KEEP) {
-        uc->reject = short_stack                     ? EK_REJECT_TIME
+        uc->reject = short_stack                       ? EK_REJECT_TIME
                      : uc->nodata_frac > r->max_nodata ? EK_REJECT_NODATA
                      : uc->cloud_frac > r->max_cloud   ? EK_REJECT_CLOUD
                                                        : EK_KEEP;
@@ -614,10 +614,9 @@ static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
         rc = uc->class_hist == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
     if (rc == EODKIT_OK && b->instance_array >= 0) {
-        chip_instances(b, w, &v->window, &cw, res->objects + uc->first_object,
-                       uc->nobjects,
-                       res->data[b->instance_array] +
-                           k * b->arrays[b->instance_array].chip_bytes);
+        chip_instances(
+            b, w, &v->window, &cw, res->objects + uc->first_object, uc->nobjects,
+            res->data[b->instance_array] + k * b->arrays[b->instance_array].chip_bytes);
     }
     if (rc == EODKIT_OK && b->range_array >= 0) {
         uc->object_hist = object_hist_json(ctx, b, res->objects, uc, w->chip_hist);
@@ -686,8 +685,8 @@ static int alloc_result(eodkit_ctx *ctx, const ek_build *b, size_t nchips,
     }
     for (a = 0; a < b->narrays; a++) {
         /* per-object arrays get their rows in pack_objects */
-        res->data[a] =
-            ek_calloc(ctx, b->arrays[a].per_object ? 1 : nchips, b->arrays[a].chip_bytes);
+        res->data[a] = ek_calloc(ctx, b->arrays[a].per_object ? 1 : nchips,
+                                 b->arrays[a].chip_bytes);
         if (res->data[a] == NULL) {
             return EODKIT_ERR_NOMEM;
         }

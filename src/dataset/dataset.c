@@ -244,8 +244,8 @@ static void class_table(ek_strbuf *t, json_t *label, json_t *counts, json_t *spl
     }
 }
 
-static void describe_labels(ek_strbuf *t, json_t *label, json_t *pixels, json_t *objects,
-                            json_t *splits)
+static void describe_labels(ek_strbuf *t, json_t *label, json_t *pixels,
+                            json_t *objects, json_t *splits)
 {
     json_t *bg = json_object_get(label, "background");
 

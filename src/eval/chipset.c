@@ -292,7 +292,8 @@ void ek_object_reader_close(ek_object_reader *r)
 
 /* Open the per-object files of chip C's shard: every one the dataset has,
    each with the right row width and as many rows as the boxes. */
-static int open_object_files(eodkit_ctx *ctx, ek_object_reader *r, const ek_audit_chip *c)
+static int open_object_files(eodkit_ctx *ctx, ek_object_reader *r,
+                             const ek_audit_chip *c)
 {
     static const size_t widths[EK_OBJ_ARRAYS] = {4, 8, 1, 1, 1, 1};
     int a, rc = EODKIT_OK;
@@ -309,15 +310,14 @@ static int open_object_files(eodkit_ctx *ctx, ek_object_reader *r, const ek_audi
             return EODKIT_ERR_NOMEM;
         }
         if (!ek_fs_is_file(r->path[a])) {
-            return ek_error(ctx, EODKIT_ERR_INPUT, "%s: missing (an incomplete dataset)",
-                            r->path[a]);
+            return ek_error(ctx, EODKIT_ERR_INPUT,
+                            "%s: missing (an incomplete dataset)", r->path[a]);
         }
         rc = ek_npy_open(ctx, r->path[a], &r->npy[a]);
-        if (rc == EODKIT_OK && r->npy[a].row_bytes !=
-                                   widths[a] * (size_t)r->npy[a].type.size) {
+        if (rc == EODKIT_OK &&
+            r->npy[a].row_bytes != widths[a] * (size_t)r->npy[a].type.size) {
             rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: rows of %zu values, not %zu",
-                          r->path[a],
-                          r->npy[a].row_bytes / (size_t)r->npy[a].type.size,
+                          r->path[a], r->npy[a].row_bytes / (size_t)r->npy[a].type.size,
                           widths[a]);
         }
         if (rc == EODKIT_OK && r->npy[a].shape[0] != r->npy[0].shape[0]) {
@@ -399,8 +399,8 @@ int ek_object_reader_chip(eodkit_ctx *ctx, ek_object_reader *r, size_t chip,
         rc = row == NULL ? EODKIT_ERR_NOMEM
                          : ek_npy_read_rows(ctx, &r->npy[a], r->path[a], range[0],
                                             range[1], row);
-        for (i = 0; rc == EODKIT_OK && i < (size_t)range[1] * nf->row_bytes /
-                                              (size_t)nf->type.size;
+        for (i = 0; rc == EODKIT_OK &&
+                    i < (size_t)range[1] * nf->row_bytes / (size_t)nf->type.size;
              i++) {
             double v = ek_npy_value(row + i * (size_t)nf->type.size, nf->type);
 
@@ -510,11 +510,11 @@ int ek_classes_read(eodkit_ctx *ctx, const json_t *collection, const char *dir,
 
     memset(cl, 0, sizeof *cl);
     cl->task = json_string_value(json_object_get(label, "task"));
-    if (cl->task == NULL || (strcmp(cl->task, "segmentation") != 0 &&
-                             strcmp(cl->task, "classification") != 0 &&
-                             strcmp(cl->task, "multilabel") != 0 &&
-                             strcmp(cl->task, "detection") != 0 &&
-                             strcmp(cl->task, "instance") != 0)) {
+    if (cl->task == NULL ||
+        (strcmp(cl->task, "segmentation") != 0 &&
+         strcmp(cl->task, "classification") != 0 &&
+         strcmp(cl->task, "multilabel") != 0 && strcmp(cl->task, "detection") != 0 &&
+         strcmp(cl->task, "instance") != 0)) {
         return ek_error(ctx, EODKIT_ERR_INPUT,
                         "%s: the dataset has no class labels (task: %s)", dir,
                         cl->task != NULL ? cl->task : "none");

@@ -36,9 +36,9 @@ enum {
     S_MAR_LARGE,
     S_COUNT
 };
-static const char *const s_names[S_COUNT] = {
-    "map_small", "map_medium", "map_large",  "mar_1",     "mar_10",
-    "mar_100",   "mar_small",  "mar_medium", "mar_large"};
+static const char *const s_names[S_COUNT] = {"map_small", "map_medium", "map_large",
+                                             "mar_1",     "mar_10",     "mar_100",
+                                             "mar_small", "mar_medium", "mar_large"};
 
 static const int maxdets[3] = {1, 10, EK_COCO_MAXDET};
 
@@ -60,10 +60,10 @@ typedef struct detect {
     const char *pred_path;
     const ek_chipset *cs;
     const ek_classes *cl;
-    int segm;         /* masks, not boxes */
-    int64_t h, w;     /* chip size */
-    size_t k;         /* classes of objects (the background left out) */
-    ek_detections pr; /* the predictions */
+    int segm;          /* masks, not boxes */
+    int64_t h, w;      /* chip size */
+    size_t k;          /* classes of objects (the background left out) */
+    ek_detections pr;  /* the predictions */
     ek_coco_img *imgs; /* per (chip, class) */
     uint8_t *has;      /* per (chip, class): objects or detections there */
     int64_t *counts;   /* per (chip, class): objects, detections, tp, fp */
@@ -101,31 +101,19 @@ typedef struct chip_truth {
     double *area;            /* per object */
     uint8_t *gt_masks;       /* segm: per object of the class at hand */
     uint8_t *dt_masks;
-    size_t *gts;             /* the objects of the class at hand */
+    size_t *gts; /* the objects of the class at hand */
     double *iou, *scores, *dt_area;
     double *gt_area;
     size_t *order;
 } chip_truth;
-
-static uint32_t instance_id(const chip_truth *t, size_t px)
-{
-    uint32_t v32;
-    uint16_t v16;
-
-    if (t->id_size == 4) {
-        memcpy(&v32, t->instance + px * 4, 4);
-        return v32;
-    }
-    memcpy(&v16, t->instance + px * 2, 2);
-    return v16;
-}
 
 /* Evaluate class C of chip I: its objects T (NG of them, T->gts) against
    the detections DETS (ND, file order). */
 static int evaluate_class(detect *d, size_t i, size_t c, chip_truth *t, size_t ng,
                           const ek_detection *dets, size_t nd)
 {
-    size_t npx = (size_t)(d->h * d->w), kept = nd < EK_COCO_MAXDET ? nd : EK_COCO_MAXDET;
+    size_t npx = (size_t)(d->h * d->w),
+           kept = nd < EK_COCO_MAXDET ? nd : EK_COCO_MAXDET;
     size_t a, b, j;
     int rc = EODKIT_OK;
 
@@ -144,16 +132,18 @@ static int evaluate_class(detect *d, size_t i, size_t c, chip_truth *t, size_t n
     }
     for (b = 0; b < ng; b++) {
         const float *box = t->obj.boxes + 4 * t->gts[b];
-        double g[4] = {box[0], box[1], (double)box[2] - box[0], (double)box[3] - box[1]};
+        double g[4] = {box[0], box[1], (double)box[2] - box[0],
+                       (double)box[3] - box[1]};
 
         t->gt_area[b] = t->area[t->gts[b]];
         for (j = 0; d->segm && j < npx; j++) {
-            t->gt_masks[b * npx + j] = instance_id(t, j) == t->obj.ids[t->gts[b]];
+            t->gt_masks[b * npx + j] =
+                ek_instance_id(t->instance, t->id_size, j) == t->obj.ids[t->gts[b]];
         }
         for (a = 0; a < kept && rc == EODKIT_OK; a++) {
-            t->iou[a * ng + b] = d->segm ? mask_iou(t->dt_masks + a * npx,
-                                                    t->gt_masks + b * npx, npx)
-                                         : ek_coco_box_iou(dets[t->order[a]].bbox, g);
+            t->iou[a * ng + b] =
+                d->segm ? mask_iou(t->dt_masks + a * npx, t->gt_masks + b * npx, npx)
+                        : ek_coco_box_iou(dets[t->order[a]].bbox, g);
         }
     }
     if (rc == EODKIT_OK) {
@@ -210,7 +200,8 @@ static void object_areas(detect *d, chip_truth *t)
         if (t->instance != NULL) {
             t->area[j] = 0;
             for (px = 0; px < npx; px++) {
-                t->area[j] += instance_id(t, px) == t->obj.ids[j];
+                t->area[j] +=
+                    ek_instance_id(t->instance, t->id_size, px) == t->obj.ids[j];
             }
         }
     }
@@ -235,7 +226,8 @@ static int match_chips(detect *d)
                        "uint32") == 0
                     ? 4
                     : 2;
-    ek_shard_reader_init(&masks, d->cs, "instance", (size_t)(d->h * d->w) * (size_t)t.id_size);
+    ek_shard_reader_init(&masks, d->cs, "instance",
+                         (size_t)(d->h * d->w) * (size_t)t.id_size);
     rc = ek_object_reader_init(d->ctx, &reader, d->cs);
     if (rc == EODKIT_OK && inst != NULL) {
         t.instance = ek_calloc(d->ctx, (size_t)(d->h * d->w), (size_t)t.id_size);
@@ -258,7 +250,8 @@ static int match_chips(detect *d)
             size_t first = next, ng = 0;
             int64_t *counts = d->counts + (i * d->k + c) * 4;
 
-            while (next < d->pr.n && d->pr.dets[next].chip == i && d->pr.dets[next].cls == c) {
+            while (next < d->pr.n && d->pr.dets[next].chip == i &&
+                   d->pr.dets[next].cls == c) {
                 next++;
             }
             rc = chip_buffers(d, &t, t.obj.n, next - first);
@@ -337,9 +330,10 @@ static int measure(detect *d, const size_t *chips, size_t n, double *value,
     const double *p100; /* every area, at most 100 detections */
     int64_t tp = 0, fp = 0, npig = 0;
     size_t c, j, used, slot;
-    int a, m, rc = imgs == NULL || precision == NULL || recall == NULL || scratch == NULL
-                       ? EODKIT_ERR_NOMEM
-                       : EODKIT_OK;
+    int a, m,
+        rc = imgs == NULL || precision == NULL || recall == NULL || scratch == NULL
+                 ? EODKIT_ERR_NOMEM
+                 : EODKIT_OK;
 
     for (c = 0; c < d->k && rc == EODKIT_OK; c++) {
         used = 0;
@@ -381,9 +375,9 @@ static int measure(detect *d, const size_t *chips, size_t n, double *value,
                                AM * EK_COCO_IOUS, EK_COCO_IOUS, scratch));
     }
     for (m = 0; rc == EODKIT_OK && summary != NULL && m < 3; m++) {
-        summary[S_MAR_1 + m] = defined(class_mean(recall + (size_t)m * EK_COCO_IOUS, d->k,
-                                                  AM * EK_COCO_IOUS, EK_COCO_IOUS,
-                                                  scratch));
+        summary[S_MAR_1 + m] =
+            defined(class_mean(recall + (size_t)m * EK_COCO_IOUS, d->k,
+                               AM * EK_COCO_IOUS, EK_COCO_IOUS, scratch));
     }
     for (c = 0; rc == EODKIT_OK && class_ap != NULL && c < d->k; c++) {
         const double *pc = p100 + c * AM * PT;
@@ -395,7 +389,8 @@ static int measure(detect *d, const size_t *chips, size_t n, double *value,
     }
     value[D_PRECISION] = tp + fp > 0 ? (double)tp / (double)(tp + fp) : NAN;
     value[D_RECALL] = npig > 0 ? (double)tp / (double)npig : NAN;
-    value[D_F1] = tp + fp + npig > 0 ? 2.0 * (double)tp / (double)(tp + fp + npig) : NAN;
+    value[D_F1] =
+        tp + fp + npig > 0 ? 2.0 * (double)tp / (double)(tp + fp + npig) : NAN;
     free(imgs);
     free(precision);
     free(recall);
@@ -461,8 +456,8 @@ static int bin_chips(detect *d, const size_t *key, size_t n, size_t **start,
 
 /* The chips of bins UNITS[PICK[j]] (or UNITS[j] without PICK), j < M, of
    the lists START/CHIPS into OUT, in that order; return their number. */
-static size_t gather(const size_t *units, size_t m, const size_t *pick, const size_t *start,
-                     const size_t *chips, size_t *out)
+static size_t gather(const size_t *units, size_t m, const size_t *pick,
+                     const size_t *start, const size_t *chips, size_t *out)
 {
     size_t j, n = 0, c;
 
@@ -478,7 +473,8 @@ static size_t gather(const size_t *units, size_t m, const size_t *pick, const si
 
 /* G's point estimates: its chips (of its units in the lists START/CHIPS)
    in chip id order, their counts and metrics. */
-static int point_estimate(detect *d, dgroup *g, const size_t *start, const size_t *chips)
+static int point_estimate(detect *d, dgroup *g, const size_t *start,
+                          const size_t *chips)
 {
     size_t *sample = ek_calloc(d->ctx, d->cs->n + 1, sizeof *sample), j, c, m;
     int rc;
@@ -589,7 +585,8 @@ static int run_groups(detect *d)
         blocks[i] = (size_t)d->gr.chip_block[i];
     }
     if (rc == EODKIT_OK) {
-        rc = bin_chips(d, d->gr.chip_unit, d->gr.nunits, &d->unit_start, &d->unit_chips);
+        rc =
+            bin_chips(d, d->gr.chip_unit, d->gr.nunits, &d->unit_start, &d->unit_chips);
     }
     if (rc == EODKIT_OK) {
         rc = bin_chips(d, blocks, d->gr.block_keys.n, &d->block_start, &d->block_chips);
@@ -641,7 +638,8 @@ static json_t *number(double v)
     return isnan(v) ? json_null() : json_real(v);
 }
 
-static json_t *group_json(const detect *d, const dgroup *g, const char *name, size_t blocks)
+static json_t *group_json(const detect *d, const dgroup *g, const char *name,
+                          size_t blocks)
 {
     json_t *o = json_object(), *classes = json_array();
     size_t m, c;
@@ -669,13 +667,14 @@ static json_t *group_json(const detect *d, const dgroup *g, const char *name, si
 
         json_array_append_new(
             classes,
-            json_pack("{s:i, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "id",
-                      (int)d->pr.ids[c], "name", d->pr.names[c], "objects",
-                      (json_int_t)n[0], "detections", (json_int_t)n[1], "ap",
-                      number(g->class_ap[c * 3]), "ap_50", number(g->class_ap[c * 3 + 1]),
-                      "ap_75", number(g->class_ap[c * 3 + 2]), "precision",
-                      number(n[2] + n[3] > 0 ? (double)n[2] / (double)(n[2] + n[3]) : NAN),
-                      "recall", number(n[0] > 0 ? (double)n[2] / (double)n[0] : NAN)));
+            json_pack(
+                "{s:i, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "id",
+                (int)d->pr.ids[c], "name", d->pr.names[c], "objects", (json_int_t)n[0],
+                "detections", (json_int_t)n[1], "ap", number(g->class_ap[c * 3]),
+                "ap_50", number(g->class_ap[c * 3 + 1]), "ap_75",
+                number(g->class_ap[c * 3 + 2]), "precision",
+                number(n[2] + n[3] > 0 ? (double)n[2] / (double)(n[2] + n[3]) : NAN),
+                "recall", number(n[0] > 0 ? (double)n[2] / (double)n[0] : NAN)));
     }
     json_object_set_new(o, "classes", classes);
     return o;
@@ -702,20 +701,21 @@ static json_t *report(const detect *d)
                                                  "name", d->pr.names[c]));
     }
     json_object_set_new(o, "classes", classes);
-    json_object_set_new(
-        o, "bootstrap",
-        json_pack("{s:i, s:I, s:f, s:s, s:i}", "replicates",
-                  d->opt->bootstrap > 0 ? d->opt->bootstrap : 0, "seed",
-                  (json_int_t)d->opt->seed, "confidence", 0.95, "blocks",
-                  ek_groups_source(&d->gr), "block_chips", d->opt->block_chips));
+    json_object_set_new(o, "bootstrap",
+                        json_pack("{s:i, s:I, s:f, s:s, s:i}", "replicates",
+                                  d->opt->bootstrap > 0 ? d->opt->bootstrap : 0, "seed",
+                                  (json_int_t)d->opt->seed, "confidence", 0.95,
+                                  "blocks", ek_groups_source(&d->gr), "block_chips",
+                                  d->opt->block_chips));
     json_object_set_new(o, "overall", group_json(d, &d->all, NULL, d->gr.block_keys.n));
     if (d->opt->by != NULL) {
         json_t *groups = json_array();
 
         json_object_set_new(o, "by", json_string(d->opt->by));
         for (i = 0; i < d->gr.ngroups; i++) {
-            json_array_append_new(groups, group_json(d, &d->groups[i], d->groups[i].name,
-                                                     d->groups[i].nunits));
+            json_array_append_new(
+                groups,
+                group_json(d, &d->groups[i], d->groups[i].name, d->groups[i].nunits));
         }
         json_object_set_new(o, "groups", groups);
         gap = json_object();
@@ -743,8 +743,8 @@ static json_t *report(const detect *d)
 
 static int setup(detect *d)
 {
-    json_t *size = json_object_get(json_object_get(d->cs->collection, "eodkit:grid"),
-                                   "chip_size");
+    json_t *size =
+        json_object_get(json_object_get(d->cs->collection, "eodkit:grid"), "chip_size");
     const char *type = d->opt->iou_type;
     d->h = json_integer_value(json_array_get(size, 0));
     d->w = json_integer_value(json_array_get(size, 1));
@@ -752,8 +752,8 @@ static int setup(detect *d)
         type = strcmp(d->cl->task, "instance") == 0 ? "segm" : "bbox";
     }
     if (strcmp(type, "bbox") != 0 && strcmp(type, "segm") != 0) {
-        return ek_error(d->ctx, EODKIT_ERR_USAGE, "--iou-type is bbox or segm, not '%s'",
-                        type);
+        return ek_error(d->ctx, EODKIT_ERR_USAGE,
+                        "--iou-type is bbox or segm, not '%s'", type);
     }
     d->segm = strcmp(type, "segm") == 0;
     if (d->segm && strcmp(d->cl->task, "instance") != 0) {
@@ -765,7 +765,8 @@ static int setup(detect *d)
 }
 
 int ek_detect_eval(eodkit_ctx *ctx, const ek_chipset *cs, const ek_classes *cl,
-                   const char *pred_path, const eodkit_eval_options *opt, char **report_json)
+                   const char *pred_path, const eodkit_eval_options *opt,
+                   char **report_json)
 {
     detect d;
     size_t i, c;
@@ -787,7 +788,7 @@ int ek_detect_eval(eodkit_ctx *ctx, const ek_chipset *cs, const ek_classes *cl,
         d.has = ek_calloc(ctx, cs->n * d.k + 1, 1);
         d.counts = ek_calloc(ctx, cs->n * d.k * 4 + 1, sizeof *d.counts);
         rc = d.imgs == NULL || d.has == NULL || d.counts == NULL ? EODKIT_ERR_NOMEM
-                                                                  : EODKIT_OK;
+                                                                 : EODKIT_OK;
     }
     if (rc == EODKIT_OK) {
         rc = match_chips(&d);

@@ -122,15 +122,17 @@ static int read_det(reading *d, const ek_chip_key *by_id, size_t i, const json_t
 {
     const json_t *image = json_object_get(o, "image_id");
     const json_t *category = json_object_get(o, "category_id");
-    const json_t *bbox = json_object_get(o, "bbox"), *score = json_object_get(o, "score");
+    const json_t *bbox = json_object_get(o, "bbox"),
+                 *score = json_object_get(o, "score");
     ek_detection *x = &d->out->dets[d->out->n];
     ek_chip_key key, *found;
     int64_t c;
     size_t j;
 
     if (!json_is_object(o)) {
-        return bad_det(d, i, "not an object {\"image_id\", \"category_id\", \"bbox\", "
-                             "\"score\"}");
+        return bad_det(d, i,
+                       "not an object {\"image_id\", \"category_id\", \"bbox\", "
+                       "\"score\"}");
     }
     if (!json_is_integer(image)) {
         return bad_det(d, i, "'image_id' must be an integer: a chip_id of index.gpkg");
@@ -149,8 +151,9 @@ static int read_det(reading *d, const ek_chip_key *by_id, size_t i, const json_t
     }
     c = json_is_integer(category) ? json_integer_value(category) : -1;
     if (c < 0 || (size_t)c >= d->out->ncls_of || d->out->cls_of[c] == 0) {
-        return bad_det(d, i, "'category_id' must be a class id of the dataset "
-                             "(eodkit:label.classes in collection.json)");
+        return bad_det(d, i,
+                       "'category_id' must be a class id of the dataset "
+                       "(eodkit:label.classes in collection.json)");
     }
     if (!json_is_number(score) || !isfinite(json_number_value(score))) {
         return bad_det(d, i, "'score' must be a number");
@@ -163,8 +166,9 @@ static int read_det(reading *d, const ek_chip_key *by_id, size_t i, const json_t
     if (json_array_size(bbox) != 4 || !isfinite(x->bbox[0]) || !isfinite(x->bbox[1]) ||
         !(x->bbox[2] >= 0) || !(x->bbox[3] >= 0) || !isfinite(x->bbox[2]) ||
         !isfinite(x->bbox[3])) {
-        return bad_det(d, i, "'bbox' must be [x, y, width, height] in pixels of the chip, "
-                             "width and height 0 or more");
+        return bad_det(d, i,
+                       "'bbox' must be [x, y, width, height] in pixels of the chip, "
+                       "width and height 0 or more");
     }
     x->chip = found->at;
     x->cls = d->out->cls_of[c] - 1;
@@ -175,9 +179,10 @@ static int read_det(reading *d, const ek_chip_key *by_id, size_t i, const json_t
         x->segmentation = json_object_get(o, "segmentation");
         x->area = 0;
         if (x->segmentation == NULL) {
-            return bad_det(d, i, "no 'segmentation': masks are evaluated (instance "
-                                 "dataset); give COCO RLE, or evaluate boxes with "
-                                 "--iou-type bbox");
+            return bad_det(d, i,
+                           "no 'segmentation': masks are evaluated (instance "
+                           "dataset); give COCO RLE, or evaluate boxes with "
+                           "--iou-type bbox");
         }
         return check_rle(d, i, x->segmentation, &x->area);
     }
@@ -276,8 +281,9 @@ int ek_detection_mask(eodkit_ctx *ctx, const ek_detection *x, int64_t h, int64_t
     int rc = rle_runs(ctx, json_object_get(x->segmentation, "counts"), &runs, &n);
 
     if (rc == -1 || (rc == EODKIT_OK && ek_coco_rle_mask(runs, n, h, w, mask) != 0)) {
-        rc = ek_error(ctx, EODKIT_ERR_INTERNAL, "a detection's mask changed after it was "
-                                                "checked");
+        rc = ek_error(ctx, EODKIT_ERR_INTERNAL,
+                      "a detection's mask changed after it was "
+                      "checked");
     }
     free(runs);
     return rc;

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -96,8 +97,8 @@ typedef struct ek_chip_objects {
 /* Reads the objects of a chip set's chips, keeping the last shard open. */
 typedef struct ek_object_reader {
     const ek_chipset *cs;
-    int oriented;            /* the dataset has "obb" */
-    ek_shard_reader ranges;  /* box_range */
+    int oriented;           /* the dataset has "obb" */
+    ek_shard_reader ranges; /* box_range */
     ek_npy npy[EK_OBJ_ARRAYS];
     char *path[EK_OBJ_ARRAYS];
     int32_t split, shard; /* of the open files; -1: none */
@@ -118,6 +119,21 @@ int ek_object_reader_chip(eodkit_ctx *ctx, ek_object_reader *r, size_t chip,
 void ek_object_reader_close(ek_object_reader *r);
 void ek_chip_objects_free(ek_chip_objects *o);
 
+/* The instance id at pixel PX of a chip's "instance" row ROW, whose ids take
+   SIZE bytes (2: uint16, 4: uint32). */
+static inline uint32_t ek_instance_id(const unsigned char *row, int size, size_t px)
+{
+    uint16_t v16;
+    uint32_t v32;
+
+    if (size == 4) {
+        memcpy(&v32, row + px * 4, 4);
+        return v32;
+    }
+    memcpy(&v16, row + px * 2, 2);
+    return v16;
+}
+
 /* ---- the dataset's classes (chipset.c) ---- */
 
 /* Entries of ek_classes.lut other than a class index. */
@@ -127,10 +143,10 @@ void ek_chip_objects_free(ek_chip_objects *o);
 typedef struct ek_classes {
     const char *task; /* "segmentation", "classification", "multilabel", "detection",
                          "instance" */
-    int multilabel;         /* one yes/no per class and chip */
-    int per_pixel;          /* segmentation, instance: a "label" class per pixel */
-    int objects;            /* detection, instance: boxes per chip */
-    int64_t h, w;           /* label chip size (1 x 1 for per-chip labels) */
+    int multilabel;   /* one yes/no per class and chip */
+    int per_pixel;    /* segmentation, instance: a "label" class per pixel */
+    int objects;      /* detection, instance: boxes per chip */
+    int64_t h, w;     /* label chip size (1 x 1 for per-chip labels) */
     ek_npy_type label_type; /* of the label shards: uint8 or uint16 */
     size_t label_bytes;     /* of one chip's label row in the shards */
     size_t k;               /* classes scored */
@@ -196,7 +212,7 @@ void ek_pred_describe(const ek_pred *p, char *buf, size_t size);
 
 /* ---- COCO's detection metrics (coco_eval.c) ---- */
 
-#define EK_COCO_IOUS 10     /* IoU thresholds .50, .55, ..., .95 */
+#define EK_COCO_IOUS 10 /* IoU thresholds .50, .55, ..., .95 */
 #define EK_COCO_ALL_IOUS 0x3ff
 #define EK_COCO_RECALLS 101 /* recall points 0, .01, ..., 1 */
 #define EK_COCO_AREAS 4     /* area ranges: all, small, medium, large */
@@ -222,9 +238,9 @@ int ek_coco_order(eodkit_ctx *ctx, const double *scores, size_t n, size_t *order
    which of them match a ground truth or are ignored, per IoU threshold. */
 typedef struct ek_coco_img {
     size_t nd;
-    double *scores;        /* nd */
-    uint16_t *matched;     /* [area * nd + d]: bit t set when matched at threshold t */
-    uint16_t *ignored;     /* [area * nd + d]: bit t set when it does not count */
+    double *scores;    /* nd */
+    uint16_t *matched; /* [area * nd + d]: bit t set when matched at threshold t */
+    uint16_t *ignored; /* [area * nd + d]: bit t set when it does not count */
     size_t npig[EK_COCO_AREAS]; /* ground truths in each area range */
 } ek_coco_img;
 
@@ -249,14 +265,15 @@ void ek_coco_img_clear(ek_coco_img *img);
 ** ground truth in range).
 */
 int ek_coco_accumulate(eodkit_ctx *ctx, const ek_coco_img *const *imgs, size_t n, int a,
-                       int maxdet, double *precision /* OUT */, double *recall /* OUT */);
+                       int maxdet, double *precision /* OUT */,
+                       double *recall /* OUT */);
 
 /* Mean of the N values VALUES[i * STRIDE] above -1 (COCO's summarize), or
    -1 when there are none. */
 double ek_coco_mean(const double *values, size_t n, size_t stride);
 
 /* COCO's compressed RLE string S as run lengths (*COUNTS, newly allocated,
-   *N of them); -1 when S is not one. */
+ *N of them); -1 when S is not one. */
 int ek_coco_rle_string(eodkit_ctx *ctx, const char *s, int64_t **counts, size_t *n);
 
 /* Run lengths COUNTS (column-major, from 0s) as an H x W row-major MASK of
@@ -276,9 +293,9 @@ int ek_chip_key_compare(const void *a, const void *b);
 /* ---- detections in COCO's results format (detections.c) ---- */
 
 typedef struct ek_detection {
-    size_t chip;  /* into the chip set */
-    size_t cls;   /* class index into ek_detections.ids */
-    size_t order; /* position in the file */
+    size_t chip;    /* into the chip set */
+    size_t cls;     /* class index into ek_detections.ids */
+    size_t order;   /* position in the file */
     double bbox[4]; /* x, y, width, height: pixels of the chip */
     double score;
     double area;                /* pixels of the box, or of the mask */
@@ -289,10 +306,10 @@ typedef struct ek_detections {
     json_t *doc;
     ek_detection *dets; /* by chip, then class, then file order */
     size_t n;
-    size_t k;            /* classes of objects (the background left out) */
-    int32_t *ids;        /* their ids */
-    const char **names;  /* their names (strings of the classes read) */
-    size_t *cls_of;      /* class id -> class index + 1 (0: not a class) */
+    size_t k;           /* classes of objects (the background left out) */
+    int32_t *ids;       /* their ids */
+    const char **names; /* their names (strings of the classes read) */
+    size_t *cls_of;     /* class id -> class index + 1 (0: not a class) */
     size_t ncls_of;
 } ek_detections;
 
@@ -332,14 +349,14 @@ int ek_mosaic_detections(eodkit_ctx *ctx, const ek_chipset *cs, const ek_classes
 /* ---- groups and spatial blocks (groups.c) ---- */
 
 typedef struct ek_groups {
-    ek_names keys;                   /* group names, in order of appearance */
-    ek_names block_keys;             /* the spatial blocks' keys */
+    ek_names keys;                    /* group names, in order of appearance */
+    ek_names block_keys;              /* the spatial blocks' keys */
     int32_t *chip_group, *chip_block; /* per chip of the set */
-    size_t *chip_unit;               /* per chip: its (group, block) unit */
+    size_t *chip_unit;                /* per chip: its (group, block) unit */
     size_t nunits;
-    size_t *identity;   /* 0, 1, 2, ...: the units of groups point into it */
-    size_t ngroups;     /* in report order: */
-    const char **names; /* their names (strings owned by keys) */
+    size_t *identity;        /* 0, 1, 2, ...: the units of groups point into it */
+    size_t ngroups;          /* in report order: */
+    const char **names;      /* their names (strings owned by keys) */
     const size_t **units_of; /* their units (a run of unit numbers) */
     size_t *nunits_of;
     int blocks_from_index, blocks_from_lattice;
@@ -353,8 +370,8 @@ typedef struct ek_groups {
 ** splits as given, other names sorted (whole numbers by value). Release
 ** with ek_groups_clear.
 */
-int ek_groups_make(eodkit_ctx *ctx, const ek_chipset *cs, const char *by, int block_chips,
-                   ek_groups *g /* OUT */);
+int ek_groups_make(eodkit_ctx *ctx, const ek_chipset *cs, const char *by,
+                   int block_chips, ek_groups *g /* OUT */);
 void ek_groups_clear(ek_groups *g);
 
 /* Where G's blocks came from: "index", "lattice" or "index+lattice". */

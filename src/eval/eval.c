@@ -388,8 +388,8 @@ static int run_bootstrap(eval *e)
     int rc;
 
     e->samples = ek_calloc(e->ctx, n * EK_M_COUNT + 1, sizeof *e->samples);
-    e->scratch = ek_calloc(e->ctx, (n > e->ngroups ? n : e->ngroups) + 1,
-                           sizeof *e->scratch);
+    e->scratch =
+        ek_calloc(e->ctx, (n > e->ngroups ? n : e->ngroups) + 1, sizeof *e->scratch);
     if (e->samples == NULL || e->scratch == NULL) {
         return EODKIT_ERR_NOMEM;
     }

@@ -205,7 +205,8 @@ static void add_object_report(ek_strbuf *b, const json_t *doc)
     static const char *const recalls[] = {"mar_1", "mar_10", "mar_100"};
     static const char *const recall_areas[] = {"mar_small", "mar_medium", "mar_large"};
     const json_t *overall = json_object_get(doc, "overall"), *classes, *c, *g;
-    const json_t *groups = json_object_get(doc, "groups"), *gap = json_object_get(doc, "gap");
+    const json_t *groups = json_object_get(doc, "groups"),
+                 *gap = json_object_get(doc, "gap");
     char cell[64];
     size_t i, m;
     int w;
@@ -223,11 +224,13 @@ static void add_object_report(ek_strbuf *b, const json_t *doc)
     classes = json_object_get(overall, "classes");
     w = name_width(classes);
     ek_strbuf_printf(b, "\n%-*s %6s %9s %10s %7s %7s %7s %9s %7s\n", w, "class", "id",
-                     "objects", "detected", "AP", "AP50", "AP75", "precision", "recall");
+                     "objects", "detected", "AP", "AP50", "AP75", "precision",
+                     "recall");
     json_array_foreach(classes, i, c)
     {
         ek_strbuf_printf(b, "%-*.*s %6lld %9lld %10lld ", w, w, str(c, "name"),
-                         integer(c, "id"), integer(c, "objects"), integer(c, "detections"));
+                         integer(c, "id"), integer(c, "objects"),
+                         integer(c, "detections"));
         add_value(b, json_object_get(c, "ap"), 7);
         add_value(b, json_object_get(c, "ap_50"), 8);
         add_value(b, json_object_get(c, "ap_75"), 8);
@@ -246,12 +249,13 @@ static void add_object_report(ek_strbuf *b, const json_t *doc)
         w = n > w ? n : w;
     }
     w = w > NAME_MAX_WIDTH ? NAME_MAX_WIDTH : w;
-    ek_strbuf_printf(b, "\n%-*s %7s %7s %8s  %-21s %-21s %s\n", w, str(doc, "by"), "chips",
-                     "blocks", "objects", "mAP@[.5:.95]", "mAP@.5", "recall");
+    ek_strbuf_printf(b, "\n%-*s %7s %7s %8s  %-21s %-21s %s\n", w, str(doc, "by"),
+                     "chips", "blocks", "objects", "mAP@[.5:.95]", "mAP@.5", "recall");
     json_array_foreach(groups, i, g)
     {
         ek_strbuf_printf(b, "%-*.*s %7lld %7lld %8lld ", w, w, str(g, "name"),
-                         integer(g, "chips"), integer(g, "blocks"), integer(g, "objects"));
+                         integer(g, "chips"), integer(g, "blocks"),
+                         integer(g, "objects"));
         for (m = 0; m < 3; m++) {
             static const char *const shown[3] = {"map", "map_50", "recall"};
 
@@ -297,12 +301,13 @@ int eodkit_eval_report_text(eodkit_ctx *ctx, const char *report_json, char **tex
         ek_strbuf_printf(&b, ": %lld chips, %lld objects, %lld detections\n",
                          integer(overall, "chips"), integer(overall, "objects"),
                          integer(overall, "detections"));
-        ek_strbuf_printf(&b,
-                         "task         %s, %zu classes, IoU of %s, precision and recall "
-                         "at score %g\n",
-                         str(doc, "task"), json_array_size(json_object_get(doc, "classes")),
-                         strcmp(str(doc, "iou_type"), "segm") == 0 ? "masks" : "boxes",
-                         json_number_value(json_object_get(doc, "threshold")));
+        ek_strbuf_printf(
+            &b,
+            "task         %s, %zu classes, IoU of %s, precision and recall "
+            "at score %g\n",
+            str(doc, "task"), json_array_size(json_object_get(doc, "classes")),
+            strcmp(str(doc, "iou_type"), "segm") == 0 ? "masks" : "boxes",
+            json_number_value(json_object_get(doc, "threshold")));
     } else {
         ek_strbuf_printf(&b, ": %lld chips, %lld %ss scored, %lld ignored\n",
                          integer(overall, "chips"), integer(overall, "scored"),

@@ -11,8 +11,8 @@
 #include "ek_eval.h"
 
 /* The group of chip C under BY (BLOCK: its spatial block's key). */
-static const char *group_of(const ek_chipset *cs, const char *by, const ek_audit_chip *c,
-                            const char *block)
+static const char *group_of(const ek_chipset *cs, const char *by,
+                            const ek_audit_chip *c, const char *block)
 {
     const ek_audit_index *ix = cs->ix;
 
@@ -167,8 +167,8 @@ static int order_groups(eodkit_ctx *ctx, ek_groups *g, const char *by, size_t n)
     return EODKIT_OK;
 }
 
-int ek_groups_make(eodkit_ctx *ctx, const ek_chipset *cs, const char *by, int block_chips,
-                   ek_groups *g)
+int ek_groups_make(eodkit_ctx *ctx, const ek_chipset *cs, const char *by,
+                   int block_chips, ek_groups *g)
 {
     json_t *stride =
         json_object_get(json_object_get(cs->collection, "eodkit:grid"), "stride");

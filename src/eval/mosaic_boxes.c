@@ -128,9 +128,9 @@ static OGRLayerH create_layer(eodkit_ctx *ctx, GDALDatasetH ds, const ek_chipset
     static const struct {
         const char *name;
         OGRFieldType type;
-    } fields[] = {{"class_id", OFTInteger},  {"class_name", OFTString},
-                  {"score", OFTReal},        {"chip_id", OFTInteger64},
-                  {"split", OFTString},      {"detection", OFTInteger64}};
+    } fields[] = {{"class_id", OFTInteger}, {"class_name", OFTString},
+                  {"score", OFTReal},       {"chip_id", OFTInteger64},
+                  {"split", OFTString},     {"detection", OFTInteger64}};
     OGRLayerH layer = NULL;
     char *wkt = (char *)grid->wkt; /* GDAL advances the pointer, not the text */
     size_t f;
@@ -213,8 +213,9 @@ static int write_layer(eodkit_ctx *ctx, GDALDatasetH ds, const ek_chipset *cs,
         features++;
     }
     if (rc == EODKIT_OK) {
-        json_array_append_new(layers, json_pack("{s:s, s:s?, s:I}", "name", name, "crs",
-                                                cs->grids[g].crs, "features", features));
+        json_array_append_new(layers,
+                              json_pack("{s:s, s:s?, s:I}", "name", name, "crs",
+                                        cs->grids[g].crs, "features", features));
     }
     return rc;
 }
@@ -255,8 +256,8 @@ int ek_mosaic_detections(eodkit_ctx *ctx, const ek_chipset *cs, const ek_classes
                          const char *pred_path, const char *out_path,
                          const eodkit_mosaic_options *opt, char **summary_json)
 {
-    json_t *size = json_object_get(json_object_get(cs->collection, "eodkit:grid"),
-                                   "chip_size");
+    json_t *size =
+        json_object_get(json_object_get(cs->collection, "eodkit:grid"), "chip_size");
     double threshold = opt->nms_threshold > 0 ? opt->nms_threshold : 0.5;
     const char *metric = opt->nms_metric != NULL ? opt->nms_metric : "iou";
     int ios = strcmp(metric, "ios") == 0;
@@ -331,16 +332,18 @@ int ek_mosaic_detections(eodkit_ctx *ctx, const ek_chipset *cs, const ek_classes
         json_t *splits = json_array();
 
         for (i = 0; i < cs->nsplits; i++) {
-            json_array_append_new(splits, json_string(cs->ix->splits.names[cs->splits[i]]));
+            json_array_append_new(splits,
+                                  json_string(cs->ix->splits.names[cs->splits[i]]));
         }
         rc = ek_json_text(
             ctx,
-            json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:{s:s, s:f}, s:f, s:O}",
-                      "mode", "detections", "path", out_path, "splits", splits, "chips",
-                      (json_int_t)cs->n, "detections", (json_int_t)pr.n, "below_score",
-                      (json_int_t)(pr.n - n), "kept", (json_int_t)kept, "suppressed",
-                      (json_int_t)(n - kept), "nms", "metric", metric, "threshold",
-                      threshold, "min_score", opt->min_score, "layers", layers),
+            json_pack(
+                "{s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:{s:s, s:f}, s:f, s:O}",
+                "mode", "detections", "path", out_path, "splits", splits, "chips",
+                (json_int_t)cs->n, "detections", (json_int_t)pr.n, "below_score",
+                (json_int_t)(pr.n - n), "kept", (json_int_t)kept, "suppressed",
+                (json_int_t)(n - kept), "nms", "metric", metric, "threshold", threshold,
+                "min_score", opt->min_score, "layers", layers),
             17, summary_json);
     }
     json_decref(layers);

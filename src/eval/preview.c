@@ -407,7 +407,8 @@ static void draw_boxes(const preview *p, const ek_chip_objects *o, unsigned char
 
     for (i = 0; i < o->n; i++) {
         const float *b = o->boxes + 4 * i;
-        int32_t c = (size_t)o->cls[i] < p->cl.nlut ? p->cl.lut[o->cls[i]] : EK_CLASS_NONE;
+        int32_t c =
+            (size_t)o->cls[i] < p->cl.nlut ? p->cl.lut[o->cls[i]] : EK_CLASS_NONE;
         int64_t x0 = (int64_t)floor(b[0]), y0 = (int64_t)floor(b[1]);
         int64_t x1 = (int64_t)ceil(b[2]) - 1, y1 = (int64_t)ceil(b[3]) - 1, x, y;
         unsigned char colour[3] = {255, 255, 255};

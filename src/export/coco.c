@@ -18,40 +18,23 @@
 json_t *ek_coco_new(const ek_export *e, const char *split)
 {
     json_t *categories = json_array();
-    const char *title =
-        json_string_value(json_object_get(e->cs->collection, "title"));
+    const char *title = json_string_value(json_object_get(e->cs->collection, "title"));
     const char *license =
         json_string_value(json_object_get(e->cs->collection, "license"));
     size_t i;
 
     for (i = 0; i < e->cl.k; i++) {
         if (e->cl.ids[i] != e->cl.background) {
-            json_array_append_new(categories,
-                                  json_pack("{s:i, s:s, s:s}", "id", (int)e->cl.ids[i],
-                                            "name", e->cl.names[i], "supercategory", ""));
+            json_array_append_new(
+                categories, json_pack("{s:i, s:s, s:s}", "id", (int)e->cl.ids[i],
+                                      "name", e->cl.names[i], "supercategory", ""));
         }
     }
-    return json_pack("{s:{s:s, s:s, s:s, s:s}, s:[{s:i, s:s}], s:o, s:[], s:[]}", "info",
-                     "description", title != NULL ? title : "", "split", split, "task",
-                     e->cl.task, "dataset", e->cs->dir, "licenses", "id", 1, "name",
-                     license != NULL ? license : "", "categories", categories, "images",
-                     "annotations");
-}
-
-/* Instance id at pixel PX of E's chip. */
-static uint32_t mask_id(const ek_export *e, size_t px)
-{
-    if (e->mask_size == 4) {
-        uint32_t v;
-
-        memcpy(&v, e->mask + px * 4, 4);
-        return v;
-    } else {
-        uint16_t v;
-
-        memcpy(&v, e->mask + px * 2, 2);
-        return v;
-    }
+    return json_pack("{s:{s:s, s:s, s:s, s:s}, s:[{s:i, s:s}], s:o, s:[], s:[]}",
+                     "info", "description", title != NULL ? title : "", "split", split,
+                     "task", e->cl.task, "dataset", e->cs->dir, "licenses", "id", 1,
+                     "name", license != NULL ? license : "", "categories", categories,
+                     "images", "annotations");
 }
 
 /* COCO's uncompressed RLE of BITS (h x w, row-major): run lengths of 0s
@@ -95,8 +78,8 @@ static int polygons_json(ek_export *e, uint8_t *bits, json_t **out, int *holes)
 
     *out = json_array();
     *holes = 0;
-    raster = GDALCreate(GDALGetDriverByName("MEM"), "", (int)e->w, (int)e->h, 0, GDT_Byte,
-                        NULL);
+    raster = GDALCreate(GDALGetDriverByName("MEM"), "", (int)e->w, (int)e->h, 0,
+                        GDT_Byte, NULL);
     vector = GDALCreate(GDALGetDriverByName("Memory"), "", 0, 0, 0, GDT_Unknown, NULL);
     if (raster == NULL || vector == NULL) {
         rc = ek_error_gdal(e->ctx, "cannot make in-memory datasets");
@@ -121,8 +104,10 @@ static int polygons_json(ek_export *e, uint8_t *bits, json_t **out, int *holes)
 
         *holes |= OGR_G_GetGeometryCount(poly) > 1;
         for (i = 0; i < n; i++) {
-            json_array_append_new(coords, json_integer((json_int_t)OGR_G_GetX(ring, i)));
-            json_array_append_new(coords, json_integer((json_int_t)OGR_G_GetY(ring, i)));
+            json_array_append_new(coords,
+                                  json_integer((json_int_t)OGR_G_GetX(ring, i)));
+            json_array_append_new(coords,
+                                  json_integer((json_int_t)OGR_G_GetY(ring, i)));
         }
         json_array_append_new(*out, coords);
         OGR_F_Destroy(f);
@@ -149,7 +134,7 @@ static int mask_segmentation(ek_export *e, size_t k, json_t **seg, int64_t *area
     *seg = NULL;
     *area = 0;
     for (px = 0; rc == EODKIT_OK && px < npx; px++) {
-        bits[px] = mask_id(e, px) == e->obj.ids[k];
+        bits[px] = ek_instance_id(e->mask, e->mask_size, px) == e->obj.ids[k];
         *area += bits[px];
     }
     if (rc == EODKIT_OK && !e->opt.rle && *area > 0) {
@@ -199,10 +184,10 @@ int ek_coco_add(ek_export *e, json_t *doc, const ek_audit_chip *c, int64_t *next
         json_object_get(doc, "images"),
         json_pack("{s:I, s:s, s:I, s:I, s:{s:I, s:s, s:i, s:I, s:s, s:o}}", "id",
                   (json_int_t)c->chip_id, "file_name", name, "width", (json_int_t)e->w,
-                  "height", (json_int_t)e->h, "eodkit", "chip_id", (json_int_t)c->chip_id,
-                  "split", e->cs->ix->splits.names[c->split], "shard", (int)c->shard, "row",
-                  (json_int_t)c->row, "crs", g->crs != NULL ? g->crs : g->wkt,
-                  "geotransform", gt));
+                  "height", (json_int_t)e->h, "eodkit", "chip_id",
+                  (json_int_t)c->chip_id, "split", e->cs->ix->splits.names[c->split],
+                  "shard", (int)c->shard, "row", (json_int_t)c->row, "crs",
+                  g->crs != NULL ? g->crs : g->wkt, "geotransform", gt));
     for (k = 0; k < e->obj.n && rc == EODKIT_OK; k++) {
         const float *b = e->obj.boxes + 4 * k;
         double w = (double)b[2] - (double)b[0], h = (double)b[3] - (double)b[1];

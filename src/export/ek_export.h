@@ -14,9 +14,9 @@
 typedef struct ek_export {
     eodkit_ctx *ctx;
     eodkit_export_options opt;
-    int yolo;        /* else COCO */
-    ek_chipset *cs;  /* the chips of the exported splits */
-    ek_classes cl;   /* the dataset's classes (the background among them) */
+    int yolo;       /* else COCO */
+    ek_chipset *cs; /* the chips of the exported splits */
+    ek_classes cl;  /* the dataset's classes (the background among them) */
     ek_object_reader objects;
     ek_chip_objects obj; /* the chip being exported */
     int instance;        /* the dataset has instance masks */

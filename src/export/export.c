@@ -24,8 +24,8 @@
 typedef struct image_source {
     const char *name;
     GDALDataType type;
-    int bands;          /* T x C */
-    size_t row_bytes;   /* one chip */
+    int bands;        /* T x C */
+    size_t row_bytes; /* one chip */
     int has_nodata;
     double nodata;
     ek_shard_reader reader;
@@ -138,8 +138,9 @@ static GDALDataType gdal_type(const char *dtype)
     static const struct {
         const char *numpy;
         GDALDataType gdal;
-    } types[] = {{"uint8", GDT_Byte},     {"uint16", GDT_UInt16},   {"int16", GDT_Int16},
-                 {"uint32", GDT_UInt32},  {"int32", GDT_Int32},     {"float32", GDT_Float32},
+    } types[] = {{"uint8", GDT_Byte},     {"uint16", GDT_UInt16},
+                 {"int16", GDT_Int16},    {"uint32", GDT_UInt32},
+                 {"int32", GDT_Int32},    {"float32", GDT_Float32},
                  {"float64", GDT_Float64}};
     size_t i;
 
@@ -154,7 +155,8 @@ static GDALDataType gdal_type(const char *dtype)
 /* The modality E's images come from (the option's, or the first). */
 static int open_images(ek_export *e, image_source *img)
 {
-    json_t *mods = json_object_get(e->cs->collection, "eodkit:modalities"), *m, *found = NULL;
+    json_t *mods = json_object_get(e->cs->collection, "eodkit:modalities"), *m,
+           *found = NULL;
     json_t *shape, *nodata;
     size_t i;
 
@@ -275,13 +277,14 @@ static int write_yolo_labels(ek_export *e, const char *path)
             }
         } else {
             ek_strbuf_printf(&t, " %.6f %.6f %.6f %.6f", (b[0] + b[2]) / 2 / w,
-                             (b[1] + b[3]) / 2 / h, (b[2] - b[0]) / w, (b[3] - b[1]) / h);
+                             (b[1] + b[3]) / 2 / h, (b[2] - b[0]) / w,
+                             (b[3] - b[1]) / h);
         }
         ek_strbuf_puts(&t, "\n");
     }
-    rc = t.status == EODKIT_OK ? ek_fs_write_file(e->ctx, path, t.data != NULL ? t.data : "",
-                                                  t.len)
-                               : t.status;
+    rc = t.status == EODKIT_OK
+             ? ek_fs_write_file(e->ctx, path, t.data != NULL ? t.data : "", t.len)
+             : t.status;
     ek_strbuf_free(&t);
     return rc;
 }
@@ -313,7 +316,7 @@ static int write_yolo_yaml(ek_export *e, const char *out)
             ek_strbuf_printf(&t, "  %d: \"%s\"\n", k++, e->cl.names[i]);
         }
     }
-    rc = path == NULL ? EODKIT_ERR_NOMEM
+    rc = path == NULL            ? EODKIT_ERR_NOMEM
          : t.status == EODKIT_OK ? ek_fs_write_file(e->ctx, path, t.data, t.len)
                                  : t.status;
     ek_strbuf_free(&t);
@@ -431,7 +434,8 @@ static int open_dataset(ek_export *e, const char *dir)
         rc = splits == NULL ? eodkit_ctx_status(e->ctx) : EODKIT_OK;
     }
     if (rc == EODKIT_OK) {
-        rc = ek_chipset_open(e->ctx, dir, splits != NULL ? splits : e->opt.splits, &e->cs);
+        rc = ek_chipset_open(e->ctx, dir, splits != NULL ? splits : e->opt.splits,
+                             &e->cs);
     }
     free(splits);
     if (rc == EODKIT_OK) {
@@ -443,10 +447,12 @@ static int open_dataset(ek_export *e, const char *dir)
     if (rc != EODKIT_OK) {
         return rc;
     }
-    size = json_object_get(json_object_get(e->cs->collection, "eodkit:grid"), "chip_size");
+    size =
+        json_object_get(json_object_get(e->cs->collection, "eodkit:grid"), "chip_size");
     e->h = json_integer_value(json_array_get(size, 0));
     e->w = json_integer_value(json_array_get(size, 1));
-    arrays = json_object_get(json_object_get(e->cs->collection, "eodkit:label"), "arrays");
+    arrays =
+        json_object_get(json_object_get(e->cs->collection, "eodkit:label"), "arrays");
     e->instance = json_object_get(arrays, "instance") != NULL;
     if (e->instance) {
         const char *dtype = json_string_value(
@@ -480,9 +486,11 @@ int eodkit_export(eodkit_ctx *ctx, const char *format, const char *dataset_dir,
     if (opt != NULL) {
         e.opt = *opt;
     }
-    if (format == NULL || (strcmp(format, "coco") != 0 && strcmp(format, "yolo") != 0)) {
-        rc = ek_error(ctx, EODKIT_ERR_USAGE, "unknown export format '%s' (coco or yolo)",
-                      format != NULL ? format : "");
+    if (format == NULL ||
+        (strcmp(format, "coco") != 0 && strcmp(format, "yolo") != 0)) {
+        rc =
+            ek_error(ctx, EODKIT_ERR_USAGE, "unknown export format '%s' (coco or yolo)",
+                     format != NULL ? format : "");
     }
     e.yolo = rc == EODKIT_OK && strcmp(format, "yolo") == 0;
     if (rc == EODKIT_OK && e.opt.min_objects < 0) {

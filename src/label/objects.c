@@ -137,7 +137,7 @@ out:
 }
 
 /* Describe feature K (geometry GEOM) on chip CHIP (geotransform GT) into O;
-   *KEEP = 0 when too little of it lies inside. */
+ *KEEP = 0 when too little of it lies inside. */
 static int describe(eodkit_ctx *ctx, const ek_labels *l, size_t k, OGRGeometryH geom,
                     OGRGeometryH chip, const double gt[6], ek_object *o, int *keep)
 {

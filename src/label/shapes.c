@@ -132,9 +132,8 @@ int ek_shapes_load(eodkit_ctx *ctx, const ek_plan *p, OGRLayerH layer, const cha
                          : EODKIT_OK;
             }
             if (rc == EODKIT_OK && sh->nread > UINT32_MAX) {
-                rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                              "%s: more than %u features (%s)", path,
-                              (unsigned)UINT32_MAX, where);
+                rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: more than %u features (%s)",
+                              path, (unsigned)UINT32_MAX, where);
             }
             if (rc == EODKIT_OK) {
                 src[sh->n] = OGR_F_StealGeometry(f);

@@ -26,7 +26,8 @@ typedef enum ek_task {
 } ek_task;
 
 /* Whether TASK stores objects (boxes) per chip. */
-#define EK_TASK_HAS_OBJECTS(task) ((task) == EK_TASK_DETECTION || (task) == EK_TASK_INSTANCE)
+#define EK_TASK_HAS_OBJECTS(task)                                                      \
+    ((task) == EK_TASK_DETECTION || (task) == EK_TASK_INSTANCE)
 
 typedef enum ek_split_method {
     EK_SPLIT_RANDOM,
@@ -157,8 +158,8 @@ typedef struct ek_labels_recipe {
     int ignore_index; /* label rasters: id of values not in the class map */
     ek_mark task_mark;
     /* detection, instance: */
-    int oriented;          /* also the minimum rotated rectangle (detection) */
-    double box_w, box_h;   /* boxes of point features, CRS units; 0: none */
+    int oriented;        /* also the minimum rotated rectangle (detection) */
+    double box_w, box_h; /* boxes of point features, CRS units; 0: none */
     ek_mark box_size_mark;
     double min_visibility; /* share of an object's area a chip must hold */
 } ek_labels_recipe;

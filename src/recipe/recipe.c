@@ -28,10 +28,11 @@ static const char *const grid_keys[] = {"crs", "resolution",      "chip_size", "
                                         "aoi", "error_threshold", NULL};
 static const char *const like_keys[] = {"like", NULL};
 static const char *const labels_keys[] = {
-    "source",      "layer",           "attribute",       "classes",
-    "class_names", "background",      "background_name", "all_touched",
-    "task",        "min_class_share", "ignore_index",    "oriented",
-    "box_size",    "min_visibility",  NULL};
+    "source",          "layer",          "attribute",
+    "classes",         "class_names",    "background",
+    "background_name", "all_touched",    "task",
+    "min_class_share", "ignore_index",   "oriented",
+    "box_size",        "min_visibility", NULL};
 static const char *const regions_keys[] = {"source", "field", NULL};
 static const char *const filter_keys[] = {"max_nodata", "min_labeled", "max_cloud",
                                           "min_objects", NULL};

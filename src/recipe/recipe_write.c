@@ -13,8 +13,8 @@
 #include "core/ek_time.h"
 #include "ek_recipe.h"
 
-static const char *const task_words[] = {"segmentation", "classification",
-                                         "multilabel", "detection", "instance"};
+static const char *const task_words[] = {"segmentation", "classification", "multilabel",
+                                         "detection", "instance"};
 static const char *const method_words[] = {"random", "blocks", "regions", "time"};
 static const char *const region_key_words[] = {"continent", "country", "region"};
 

@@ -19,8 +19,8 @@
 #define EXT_PROJ "https://stac-extensions.github.io/projection/v1.1.0/schema.json"
 #define EXT_SAR "https://stac-extensions.github.io/sar/v1.0.0/schema.json"
 
-static const char *const task_names[] = {"segmentation", "classification",
-                                         "multilabel", "detection", "instance"};
+static const char *const task_names[] = {"segmentation", "classification", "multilabel",
+                                         "detection", "instance"};
 
 /* label:tasks of TASK (the STAC label extension's words). */
 static json_t *stac_tasks(ek_task task)
@@ -588,8 +588,7 @@ static json_t *summaries_json(const ek_dataset_facts *f, const ek_class *classes
                             json_pack("[s]", stac_label_type(f->labels->recipe->task)));
         json_object_set_new(o, "label:overviews",
                             overviews_json(f, classes, nclasses, -1));
-        json_object_set_new(o, "label:tasks",
-                            stac_tasks(f->labels->recipe->task));
+        json_object_set_new(o, "label:tasks", stac_tasks(f->labels->recipe->task));
     }
     return o;
 }
@@ -711,9 +710,7 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
     }
     json_object_set_new(root, "eodkit:modalities", mods);
     if (f->labels != NULL) {
-        json_object_set_new(
-            root, "eodkit:label",
-            label_json(f, classes, nclasses));
+        json_object_set_new(root, "eodkit:label", label_json(f, classes, nclasses));
     }
     for (s = 0; s < f->split->nsplits; s++) {
         json_object_set_new(splits, r->split.names[s],

@@ -53,12 +53,12 @@ int ek_output_is_dataset(const char *dir);
 typedef struct ek_array_desc {
     const char *name; /* file name prefix: "<split>/<name>-NNNNN.npy" */
     GDALDataType dtype;
-    int ndim;         /* dimensions per row (0 for one value per row) */
-    int64_t shape[4]; /* per row */
+    int ndim;          /* dimensions per row (0 for one value per row) */
+    int64_t shape[4];  /* per row */
     size_t chip_bytes; /* bytes per row (a chip, or an object) */
     int per_object;    /* one row per object, not per chip */
-    int ranges; /* int64 [first object row, objects] per chip, filled by the
-                   writer */
+    int ranges;        /* int64 [first object row, objects] per chip, filled by the
+                          writer */
 } ek_array_desc;
 
 typedef struct ek_shards ek_shards;
@@ -130,12 +130,12 @@ typedef struct ek_index_row {
     double labeled_frac;
     double cloud_frac;      /* < 0: no mask */
     const char *class_hist; /* JSON object {"class id": pixels}, or NULL */
-    int objects;             /* objects (boxes) of the chip, -1: not a task with objects */
+    int objects; /* objects (boxes) of the chip, -1: not a task with objects */
     const char *object_hist; /* JSON object {"class id": objects}, or NULL */
-    int label;              /* classification label, or -1 */
-    int64_t block;          /* split block, or -1 */
-    int region;             /* index into the region layer, or -1 (sea, or no layer) */
-    const char *sources;    /* JSON object {"modality": [input indices]} */
+    int label;               /* classification label, or -1 */
+    int64_t block;           /* split block, or -1 */
+    int region;              /* index into the region layer, or -1 (sea, or no layer) */
+    const char *sources;     /* JSON object {"modality": [input indices]} */
     const char *present; /* JSON object {"modality": 0|1} of optional ones, or NULL */
     const char *times;   /* JSON object {"modality": [ISO times]}, or NULL */
     int64_t earliest;    /* first and last acquisition time used, */

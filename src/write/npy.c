@@ -16,11 +16,11 @@
 
 typedef struct split_state {
     const char *name;
-    int shard;     /* index of the open shard, -1 before the first */
+    int shard;       /* index of the open shard, -1 before the first */
     int64_t rows;    /* rows (chips) in the open shard */
     int64_t objects; /* rows of its per-object arrays */
     int64_t total;   /* rows written to this split */
-    FILE **files;  /* per array, the open shard */
+    FILE **files;    /* per array, the open shard */
 } split_state;
 
 struct ek_shards {
@@ -289,11 +289,10 @@ static int objects_so_far(eodkit_ctx *ctx, const ek_array_desc *d, FILE *f,
     int64_t range[2] = {0, 0};
     long long at = (long long)ek_npy_header_bytes(d) + (st->rows - 1) * 16LL;
 
-    if (st->rows > 0 && (fseeko(f, (off_t)at, SEEK_SET) != 0 ||
-                         fread(range, sizeof range, 1, f) != 1 || range[0] < 0 ||
-                         range[1] < 0)) {
-        return ek_error(ctx, EODKIT_ERR_IO, "%s: cannot read the chips' objects",
-                        path);
+    if (st->rows > 0 &&
+        (fseeko(f, (off_t)at, SEEK_SET) != 0 || fread(range, sizeof range, 1, f) != 1 ||
+         range[0] < 0 || range[1] < 0)) {
+        return ek_error(ctx, EODKIT_ERR_IO, "%s: cannot read the chips' objects", path);
     }
     st->objects = range[0] + range[1];
     return EODKIT_OK;

@@ -235,10 +235,14 @@ static void rle_strings(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(thresholds_like_numpy), cmocka_unit_test(box_iou_by_hand),
-        cmocka_unit_test(hit_then_false_alarm),  cmocka_unit_test(false_alarm_then_hit),
-        cmocka_unit_test(half_the_objects_found), cmocka_unit_test(a_truth_is_matched_once),
-        cmocka_unit_test(area_ranges),            cmocka_unit_test(order_keeps_ties),
+        cmocka_unit_test(thresholds_like_numpy),
+        cmocka_unit_test(box_iou_by_hand),
+        cmocka_unit_test(hit_then_false_alarm),
+        cmocka_unit_test(false_alarm_then_hit),
+        cmocka_unit_test(half_the_objects_found),
+        cmocka_unit_test(a_truth_is_matched_once),
+        cmocka_unit_test(area_ranges),
+        cmocka_unit_test(order_keeps_ties),
         cmocka_unit_test(rle_strings),
     };
 
