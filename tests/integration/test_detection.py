@@ -365,3 +365,14 @@ def test_no_chip_with_enough_objects_is_an_error(tmp_path):
     assert proc.returncode == 2
     assert "no chip was kept: of 4 candidate chips, 4 too few objects (filters.min_objects)" in proc.stderr
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
+
+
+def test_info_shows_the_objects(buildings):
+    ds, _ = buildings
+    info = json.loads(run("info", ds.path, "--json").stdout)
+    assert info["class_objects"] == ds.stats["classes"]["objects"]
+    assert info["label"]["task"] == "detection"
+    text = run("info", ds.path).stdout
+    want = ds.stats["classes"]["objects"]
+    assert "(objects)" in text
+    assert f"geotiff_labels            1 {want['train']['1']:14d} {want['val']['1']:14d}" in text
