@@ -63,7 +63,8 @@ bench bench-smoke: demo-data
 	$(PYTHON) bench/run $(if $(filter bench-smoke,$@),--smoke) --eodkit $(BENCH_BUILD)/eodkit
 
 # Run every libFuzzer harness of tests/fuzz for FUZZ_SECONDS each (clang,
-# ASan+UBSan), starting from its committed corpus; new inputs go to
+# ASan+UBSan), starting from its committed corpus and with its dictionary
+# tests/fuzz/fuzz_<name>.dict when there is one; new inputs go to
 # build-fuzz/corpus/<name>, crashes to build-fuzz/crash-*. `make check`
 # replays the committed corpora without clang.
 FUZZ_BUILD := build-fuzz
@@ -76,8 +77,9 @@ fuzz: demo-data
 	@set -e; for src in tests/fuzz/fuzz_*.c; do \
 	  name=$$(basename $$src .c); corpus=$${name#fuzz_}; \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$corpus; \
+	  dict=; if [ -f tests/fuzz/$$name.dict ]; then dict=-dict=$(CURDIR)/tests/fuzz/$$name.dict; fi; \
 	  echo "fuzzing $$name for $(FUZZ_SECONDS) s"; \
-	  (cd $(FUZZ_BUILD) && ./tests/fuzz/$$name -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	  (cd $(FUZZ_BUILD) && ./tests/fuzz/$$name $$dict -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 	    -rss_limit_mb=2048 corpus/$$corpus $(CURDIR)/tests/fuzz/corpus/$$corpus); \
 	done
 

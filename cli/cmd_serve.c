@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "eodkit/catalog.h"
 #include "eodkit/serve.h"
@@ -23,6 +24,20 @@ static int prepare_catalog(eodkit_ctx *ctx, const char *path)
 
     eodkit_catalog_close(cat);
     return rc;
+}
+
+/* Let the process open as many files as its hard limit allows, up to what
+   the server uses at most (about 2,100: see src/serve), so the connection
+   pool is not cut short by a low default soft limit such as 1,024. */
+static void raise_file_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 4096 &&
+        rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 }
 
 int cmd_serve(int argc, char **argv)
@@ -92,6 +107,7 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     if (rc == EODKIT_OK) {
+        raise_file_limit();
         rc = eodkit_server_start(ctx, &o, &server);
     }
     if (rc == EODKIT_OK) {

@@ -123,6 +123,25 @@ def same_tree(a, b):
     return len(files_a)
 
 
+# Files of a dataset that name its inputs (paths, checksums, ETags).
+NAMING_INPUTS = {"provenance.json", "recipe.yaml", "datasheet.md"}
+
+
+def same_data(a, b):
+    """Assert datasets A and B hold the same files with the same bytes, but
+    for the files that name the inputs (NAMING_INPUTS); return how many
+    files were compared."""
+    import filecmp
+    a, b = Path(a), Path(b)
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert files_a == files_b
+    compared = [rel for rel in files_a if rel.name not in NAMING_INPUTS]
+    for rel in compared:
+        assert filecmp.cmp(a / rel, b / rel, shallow=False), f"{rel} differs"
+    return len(compared)
+
+
 def demo_workdir(folder, demo):
     """FOLDER laid out as the repository for the examples of a command page:
     examples/olinda.yaml, examples/data (the demo data) and the demo dataset
@@ -148,3 +167,38 @@ def run_page_examples(page, folder):
         assert proc.stderr == "", line
         outputs.append(proc.stdout)
     return outputs
+
+
+@pytest.fixture
+def http_server(tmp_path_factory):
+    """Start nginx serving a folder: `http_server(folder)` returns a running
+    httpfixtures.Nginx (its `url(name)`, `requests()`); every server is
+    stopped when the test ends."""
+    from httpfixtures import Nginx
+    servers = []
+
+    def start(root):
+        server = Nginx(root, tmp_path_factory.mktemp("nginx")).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def fault_proxy():
+    """Start a fault-injecting proxy in front of a server: `fault_proxy(server)`
+    returns a running httpfixtures.FaultProxy, stopped when the test ends."""
+    from httpfixtures import FaultProxy
+    proxies = []
+
+    def start(server):
+        proxy = FaultProxy(server.port).start()
+        proxies.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in proxies:
+        proxy.stop()

@@ -119,7 +119,9 @@ int eodkit_catalog_export(eodkit_ctx *ctx, eodkit_catalog *cat,
 typedef struct eodkit_catalog_query {
     const char *text;       /* words that must all start a word of the name,
                                aliases, sensor or region (full-text index) */
-    const char *task;       /* one of the dataset's tasks */
+    const char *task;       /* one of the dataset's tasks, a synonym of it
+                               ("OD"), or the start of it or of one of its
+                               words ("segmentation"); doc/cmd/catalog.md */
     const char *platform;   /* one of its platforms */
     const char *modality;   /* one of its modalities */
     const char *continent;  /* one of its continents */
@@ -148,10 +150,14 @@ int eodkit_catalog_show(eodkit_ctx *ctx, eodkit_catalog *cat, const char *name,
 
 /*
 ** Statistics of CAT grouped BY "year", "task", "platform", "modality" or
-** "continent": per group the number and share of datasets, total and share
-** of size (pixels) and of volume (GB), median and maximum size and volume;
-** then the FAIR completeness per field. Into *OUT as TEXT, JSON or CSV (the
-** group table only).
+** "continent" (a dataset in the group of each of its values; shares of the
+** datasets with a value), or "task-combination", "platform-combination" or
+** "modality-combination" (a dataset in the one group of all its values
+** together, or of none; shares of all datasets, adding up to 1): per group
+** the number and share of datasets, total and share of size (pixels) and
+** of volume (GB), median and maximum size and volume; then the FAIR
+** completeness per field. Into *OUT as TEXT, JSON or CSV (the group table
+** only).
 */
 int eodkit_catalog_stats(eodkit_ctx *ctx, eodkit_catalog *cat, const char *by,
                          eodkit_format format, char **out /* OUT */);

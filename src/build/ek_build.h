@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "eodkit/build.h"
+#include "read/ek_remote.h"
 #include "write/ek_write.h"
 
 /* The per-object arrays of tasks with objects (doc/format.md). */
@@ -41,7 +42,8 @@ typedef struct ek_build {
     int32_t *region_tags;  /* per chip id: region index or -1 */
     ek_array_desc *arrays; /* modalities, then the label arrays if any */
     size_t narrays;
-    int nclass_ids; /* labels->max_id + 1, 0 without labels */
+    int nclass_ids;                /* labels->max_id + 1, 0 without labels */
+    ek_remote_counts remote_start; /* retry counts when the build began */
     /* where the label arrays are in ARRAYS (-1: not stored) */
     int label_array;    /* "label": class ids per pixel, per chip, or classes */
     int instance_array; /* "instance": instance ids per pixel */
@@ -137,8 +139,9 @@ typedef struct ek_worker {
 
 /*
 ** Set B up for RECIPE with OPT's region layer: plan, region tags, labels,
-** mask polygons, splits and array descriptions. Free with ek_build_clear
-** (also after a failure).
+** mask polygons, splits and array descriptions. Every step polls OPT's
+** cancel flag and stops with EODKIT_ERR_CANCELLED (nothing is written
+** here). Free with ek_build_clear (also after a failure).
 */
 int ek_build_setup(eodkit_ctx *ctx, const ek_recipe *recipe,
                    const eodkit_build_options *opt, ek_build *b /* OUT */);
@@ -151,6 +154,10 @@ int ek_build_fingerprint(eodkit_ctx *ctx, const ek_build *b, char hex[65]);
 
 /* ---- run.c ---- */
 
+/* Worker threads that run work units: OPT's threads, or its remote workers
+   when B reads remote inputs and they are more. */
+int ek_unit_workers(const ek_build *b, const eodkit_build_options *opt);
+
 /* Files of a run's folder that are not part of a dataset. */
 #define EK_JOURNAL_FILE ".eodkit-journal"
 #define EK_CHECKPOINT_FILE ".eodkit-checkpoint.json"
@@ -162,6 +169,7 @@ typedef struct ek_run {
     char fingerprint[65];
     size_t first_unit, end_unit; /* the units to build */
     size_t next_unit;            /* units [first_unit, next_unit) are written */
+    int opened; /* the folder's files were opened (and cut back to a checkpoint) */
     uint64_t kept;
     uint64_t rejected[EK_REJECT_COUNT];
     ek_shards *shards; /* after the run: closed, with the chip counts */
@@ -198,11 +206,6 @@ long long ek_run_candidates(const ek_plan *p, size_t first, size_t end);
 /* The units of part I of N: contiguous ranges holding about equal numbers
    of candidate chips (a function of the plan alone). */
 void ek_run_part_units(const ek_plan *p, int i, int n, size_t *first, size_t *end);
-
-/* Fault injection for the resume tests (doc/scaling.md): when the
-   environment variable EODKIT_CRASH_AT is POINT (or "POINT:N" and N is
-   given), the process kills itself with SIGKILL. */
-void ek_crash_point(const char *point, long n);
 
 /* RUN's chips per split ({name: chips}) and rejected chips per reason
    ({reason: chips}, guard bands left out), for the summary and checkpoints. */

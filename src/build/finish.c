@@ -550,6 +550,39 @@ static int train_stats(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
     return rc;
 }
 
+/* Every band of every modality must hold valid values (not nodata, NaN or
+   infinite) in the training chips that hold the modality: without any, its
+   chips are garbage and its statistics null. */
+static int check_valid_values(eodkit_ctx *ctx, const ek_build *b,
+                              const chip_census *census, ek_band_stats **band_stats)
+{
+    const ek_plan *p = b->plan;
+    size_t m, k;
+    int band;
+
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_modality *mod = &p->modalities[m];
+        size_t holding = 0;
+
+        for (k = 0; k < census->ntrain; k++) {
+            holding += !census->absent[k * p->nmodalities + m];
+        }
+        for (band = 0; band < mod->nbands && holding > 0; band++) {
+            if (band_stats[m][band].m.n > 0) {
+                continue;
+            }
+            return ek_error(
+                ctx, EODKIT_ERR_INPUT,
+                "%s: modality '%s', band %d (%s): its %zu chips of split '%s' hold "
+                "no valid value (every pixel is nodata, NaN or infinite); check its "
+                "files and modalities[].nodata, or lower filters.max_nodata",
+                b->recipe->path, mod->recipe->name, band + 1, mod->band_names[band],
+                holding, b->recipe->split.names[EK_STATS_SPLIT]);
+        }
+    }
+    return EODKIT_OK;
+}
+
 /* stats.json, the STAC collection, provenance.json and the resolved recipe
    of RUN's dataset. */
 static int write_metadata(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
@@ -661,6 +694,9 @@ int ek_finish(eodkit_ctx *ctx, const ek_build *b, const ek_run *run, int threads
     rc = write_index(ctx, b, run, &index, &census);
     if (rc == EODKIT_OK) {
         rc = train_stats(ctx, b, run, &census, threads, &band_stats);
+    }
+    if (rc == EODKIT_OK) {
+        rc = check_valid_values(ctx, b, &census, band_stats);
     }
     ek_crash_point("finish", -1);
     if (rc == EODKIT_OK) {

@@ -203,6 +203,12 @@ static int check_part(eodkit_ctx *ctx, const ek_build *b, const char *dir, int i
     } else {
         rc = ek_run_load_checkpoint(ctx, b, checkpoint, &part, rows, &journal_bytes,
                                     &complete);
+        if (rc == EODKIT_ERR_INPUT) {
+            ek_error_where(ctx,
+                           "merge with the recipe, inputs and --regions the parts were "
+                           "built with, or build part %d/%d again",
+                           i, n);
+        }
     }
     if (rc == EODKIT_OK && !complete) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT,
@@ -252,9 +258,15 @@ int ek_merge_parts(eodkit_ctx *ctx, const ek_build *b, const char *parts, int n,
         rc = ek_shards_close(ctx, run->shards);
     }
     if (out != NULL) {
-        int closed = ek_journal_close(ctx, out);
+        eodkit_ctx quiet = {0};
 
-        rc = rc == EODKIT_OK ? closed : rc;
+        /* after a failure, closing may fail too (a full disk): the first
+           failure is the one to report */
+        if (rc == EODKIT_OK) {
+            rc = ek_journal_close(ctx, out);
+        } else {
+            ek_journal_close(&quiet, out);
+        }
     }
     free(journal);
     return rc;

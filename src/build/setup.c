@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cpl_conv.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_names.h"
 #include "core/ek_strbuf.h"
 #include "core/ek_time.h"
 #include "ek_build.h"
@@ -240,7 +240,10 @@ static int open_regions(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options
                                   where);
         }
     }
-    rc = ek_regions_open(ctx, path, field, where, &b->regions);
+    rc = ek_cancelled(ctx);
+    if (rc == EODKIT_OK) {
+        rc = ek_regions_open(ctx, path, field, where, &b->regions);
+    }
     if (rc == EODKIT_OK) {
         rc = ek_regions_tag_plan(ctx, b->regions, b->plan, &b->region_tags);
     }
@@ -320,7 +323,10 @@ static int label_census(eodkit_ctx *ctx, const ek_build *b, uint32_t **out)
              ? EODKIT_ERR_NOMEM
              : ek_reader_new(ctx, p->nsources + 1, p->unit_w, p->unit_h, 1, &reader);
     for (u = 0; u < p->nunits && rc == EODKIT_OK; u++) {
-        rc = census_unit(ctx, b, u, reader, raw, raw_valid, classes, *out);
+        rc = ek_cancelled(ctx);
+        if (rc == EODKIT_OK) {
+            rc = census_unit(ctx, b, u, reader, raw, raw_valid, classes, *out);
+        }
     }
 out:
     ek_reader_free(reader);
@@ -345,6 +351,9 @@ static int make_split(eodkit_ctx *ctx, ek_build *b)
         in.nclasses = b->nclass_ids;
     }
     if (rc == EODKIT_OK) {
+        rc = ek_cancelled(ctx);
+    }
+    if (rc == EODKIT_OK) {
         rc = ek_split_make(ctx, b->plan, &in, &b->split);
     }
     free(classes);
@@ -362,6 +371,11 @@ int ek_build_setup(eodkit_ctx *ctx, const ek_recipe *recipe,
     if (CPLGetConfigOption("GDAL_CACHEMAX", NULL) == NULL) {
         CPLSetConfigOption("GDAL_CACHEMAX", DEFAULT_CACHE_MB);
     }
+    ek_remote_configure();
+    ek_remote_counts_get(&b->remote_start);
+    /* Every step, and the long loops in them, stop when OPT's flag rises:
+       nothing has been written yet, so nothing is left behind. */
+    ctx->cancel = opt->cancel;
     rc = ek_plan_make(ctx, recipe, &b->plan);
     if (rc == EODKIT_OK) {
         rc = open_regions(ctx, b, opt);
@@ -379,22 +393,30 @@ int ek_build_setup(eodkit_ctx *ctx, const ek_recipe *recipe,
     if (rc == EODKIT_OK) {
         rc = describe_arrays(ctx, b);
     }
+    if (rc == EODKIT_OK) {
+        rc = ek_cancelled(ctx);
+    }
+    if (rc == EODKIT_ERR_CANCELLED) {
+        ek_error(ctx, rc,
+                 "%s: interrupted while setting the build up, before anything "
+                 "was written",
+                 recipe->path);
+    }
+    ctx->cancel = NULL;
     return rc;
 }
 
-/* Add input PATH (with its role, name, size and modification time) to
-   fingerprint text ARG (an ek_strbuf). */
+/* Add input PATH (with its role, name, size and modification time; for a
+   remote input also its ETag and Last-Modified, from a HEAD request) to
+   fingerprint text ARG (an ek_strbuf). Nothing is read whole. */
 static int add_file(void *arg, const char *role, const char *of, const char *path)
 {
     ek_strbuf *t = arg;
-    struct stat st;
+    ek_name_stamp st;
 
-    if (stat(path, &st) != 0) {
-        memset(&st, 0, sizeof st);
-    }
-    ek_strbuf_printf(t, "%s %s\n%s\n%lld %lld.%09ld\n", role, of != NULL ? of : "-",
-                     path, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-                     st.st_mtim.tv_nsec);
+    ek_name_stamp_of(path, &st);
+    ek_strbuf_printf(t, "%s %s\n%s\n%lld %lld %s %s\n", role, of != NULL ? of : "-",
+                     path, st.bytes, st.mtime_ns, st.etag, st.last_modified);
     return EODKIT_OK;
 }
 

@@ -63,6 +63,16 @@ static const char *const migrations[] = {
     " VALUES ('delete', old.pk, old.name, old.aliases, old.sensor, old.region);"
     " INSERT INTO dataset_fts (rowid, name, aliases, sensor, region)"
     " VALUES (new.pk, new.name, new.aliases, new.sensor, new.region); END;",
+    /* 1 -> 2: the folder of a registered dataset moves out of its published
+       fields (url "file://...", detail.path, provenance) into a table that
+       no API, page or export reads. */
+    "CREATE TABLE dataset_folder (dataset INTEGER PRIMARY KEY REFERENCES dataset(pk)"
+    " ON DELETE CASCADE, path TEXT NOT NULL);"
+    "INSERT INTO dataset_folder (dataset, path) SELECT pk, substr(url, 8) FROM dataset"
+    " WHERE source = 'eodkit' AND url LIKE 'file:///%';"
+    "UPDATE dataset SET url = NULL, provenance = '" EK_REGISTERED "',"
+    " detail = json_remove(detail, '$.path')"
+    " WHERE pk IN (SELECT dataset FROM dataset_folder);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

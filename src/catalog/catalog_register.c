@@ -1,58 +1,101 @@
 /*
 ** Catalog: registering a dataset built by `eodkit build`. Its
-** collection.json gives the facts (stac.c); the folder adds what only the
-** files know: where it is and its volume on disk. Continents come from the
-** collection's "eodkit:continents" summary (written by the build's region
-** tagging), else from a region layer at the footprint's centre, else stay
-** unknown; a note says which.
+** collection.json gives the facts (stac.c); the folder adds its volume on
+** disk, and where it is stays private: stored beside the record, never in
+** it. Continents come from the collection's "eodkit:continents" summary
+** (written by the build's region tagging), else from a region layer at the
+** footprint's centre, else stay unknown; a note says which.
 */
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/ek_fs.h"
 #include "dataset/ek_dataset.h"
 #include "ek_catalog.h"
 #include "regions/ek_regions.h"
 
-/* Set the facts of the dataset DS itself (DS->path is absolute): url,
-   volume, provenance, and its path among the details. */
+/* Set the facts that only the folder of dataset DS knows: its volume on
+   disk, and where it comes from. Its path is not among them: it is stored
+   apart (store_folder), as the catalog is published by `serve` and
+   `export`. */
 static int folder_facts(eodkit_ctx *ctx, ek_record *r, const ek_dataset *ds)
 {
-    const char *abs = ds->path;
-    json_t *detail = NULL;
-    char *text = NULL;
     char volume[40];
     int rc;
 
     ek_format_real((double)ds->bytes / 1e6, volume, sizeof volume);
     rc = ek_record_set(ctx, r, EK_F_VOLUME, volume);
-    text = ek_asprintf(ctx, "file://%s", abs);
     if (rc == EODKIT_OK) {
-        rc = text == NULL ? EODKIT_ERR_NOMEM : ek_record_set(ctx, r, EK_F_URL, text);
+        rc = ek_record_set(ctx, r, EK_F_PROVENANCE, EK_REGISTERED);
     }
-    free(text);
-    text = ek_asprintf(ctx, "registered from %s/collection.json (eodkit build)", abs);
-    if (rc == EODKIT_OK) {
-        rc = text == NULL ? EODKIT_ERR_NOMEM
-                          : ek_record_set(ctx, r, EK_F_PROVENANCE, text);
+    return rc;
+}
+
+int ek_catalog_folder(eodkit_ctx *ctx, eodkit_catalog *cat, long long pk, char **path)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = EODKIT_OK;
+
+    *path = NULL;
+    if (sqlite3_prepare_v2(cat->db,
+                           "SELECT path FROM dataset_folder WHERE dataset = ?1", -1,
+                           &st, NULL) != SQLITE_OK) {
+        return ek_catalog_sql_error(ctx, cat, "reading the catalog");
     }
-    free(text);
-    text = NULL;
-    if (rc == EODKIT_OK) {
-        detail =
-            json_loads(r->value[EK_F_DETAIL] ? r->value[EK_F_DETAIL] : "{}", 0, NULL);
-        if (detail == NULL ||
-            json_object_set_new(detail, "path", json_string(abs)) != 0) {
-            rc = ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
-        }
+    sqlite3_bind_int64(st, 1, pk);
+    switch (sqlite3_step(st)) {
+    case SQLITE_ROW:
+        *path = ek_strdup(ctx, (const char *)sqlite3_column_text(st, 0));
+        rc = *path == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+        break;
+    case SQLITE_DONE:
+        break;
+    default:
+        rc = ek_catalog_sql_error(ctx, cat, "reading the catalog");
+        break;
     }
-    if (rc == EODKIT_OK) {
-        text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
-        rc = text == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory")
-                          : ek_record_set(ctx, r, EK_F_DETAIL, text);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Record FOLDER as the folder of the dataset R was imported as by IMP. A
+   dataset registered again from another folder counts as updated. */
+static int store_folder(eodkit_ctx *ctx, ek_import *imp, const ek_record *r,
+                        const char *folder)
+{
+    sqlite3_stmt *st = NULL;
+    long long by_id = 0, by_name = 0, pk;
+    char *old = NULL;
+    int rc;
+
+    rc = ek_catalog_find(ctx, imp->cat, r->value[EK_F_ID], r->value[EK_F_NAME], &by_id,
+                         &by_name);
+    pk = by_id != 0 ? by_id : by_name;
+    if (rc == EODKIT_OK && pk != 0) {
+        rc = ek_catalog_folder(ctx, imp->cat, pk, &old);
     }
-    free(text);
-    json_decref(detail);
+    if (rc != EODKIT_OK || pk == 0 || (old != NULL && strcmp(old, folder) == 0)) {
+        goto out;
+    }
+    if (sqlite3_prepare_v2(imp->cat->db,
+                           "INSERT OR REPLACE INTO dataset_folder (dataset, path)"
+                           " VALUES (?1, ?2)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = ek_catalog_sql_error(ctx, imp->cat, "registering");
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, pk);
+    sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = ek_catalog_sql_error(ctx, imp->cat, "registering");
+    } else if (old != NULL && imp->report->unchanged > 0) {
+        imp->report->unchanged--;
+        imp->report->updated++;
+    }
+out:
+    sqlite3_finalize(st);
+    free(old);
     return rc;
 }
 
@@ -165,6 +208,9 @@ int eodkit_catalog_register(eodkit_ctx *ctx, eodkit_catalog *cat, const char *da
     rc = guess_continent(ctx, &imp, &r, regions);
     if (rc == EODKIT_OK) {
         rc = ek_import_record(ctx, &imp, &r, path);
+    }
+    if (rc == EODKIT_OK) {
+        rc = store_folder(ctx, &imp, &r, abs);
     }
     rc = ek_import_end(ctx, &imp, rc, report);
 out:

@@ -1,7 +1,8 @@
 /*
 ** Catalog: search and show. A query becomes one SQL WHERE clause with bound
-** parameters (list fields through their tables, free text through the FTS5
-** index); results come as a table, JSON with facet counts, or CSV rows.
+** parameters (list fields through their tables, tasks also by synonym and
+** word prefix, free text through the FTS5 index); results come as a table,
+** JSON with facet counts, or CSV rows.
 */
 #include <assert.h>
 #include <stdio.h>
@@ -21,6 +22,27 @@ typedef struct where {
     char *owned[MAX_BINDS]; /* texts made here (patterns), freed at the end */
     int n;
 } where;
+
+/*
+** The names the field gives tasks besides the catalog's own (the review's
+** abbreviations, the words of eodkit recipes): a --task that is one of these
+** (any case) finds the datasets with exactly that task. doc/cmd/catalog.md
+** lists them.
+*/
+static const struct task_synonym {
+    const char *term, *task;
+} task_synonyms[] = {
+    {"OD", "object detection"},
+    {"detection", "object detection"},
+    {"CD", "change detection"},
+    {"SS", "semantic segmentation"},
+    {"SemSeg", "semantic segmentation"},
+    {"InstSeg", "instance segmentation"},
+    {"scene classification", "classification"},
+    {"multilabel", "classification"},
+    {"SR", "super-resolution"},
+    {NULL, NULL},
+};
 
 static const struct sort_key {
     const char *name, *expr;
@@ -52,6 +74,58 @@ static void add_num(where *w, const char *sql, long long v)
     w->num[w->n] = v;
     w->owned[w->n] = NULL;
     w->n++;
+}
+
+/* The LIKE pattern BEFORE + TEXT + "%" in which TEXT's %, _ and \ stand for
+   themselves; NULL when out of memory (*RC says). */
+static char *like_pattern(eodkit_ctx *ctx, const char *before, const char *text,
+                          int *rc)
+{
+    ek_strbuf pat;
+    char *out = NULL;
+
+    ek_strbuf_init(&pat, ctx);
+    ek_strbuf_puts(&pat, before);
+    for (; *text != '\0'; text++) {
+        if (*text == '%' || *text == '_' || *text == '\\') {
+            ek_strbuf_puts(&pat, "\\");
+        }
+        ek_strbuf_add(&pat, text, 1);
+    }
+    ek_strbuf_puts(&pat, "%");
+    *rc = ek_strbuf_detach(&pat, &out);
+    return out;
+}
+
+/*
+** Condition on the tasks: TASK is a synonym of one task (task_synonyms),
+** else it begins a task or a word of one, words being split at spaces and
+** hyphens ("segmentation" finds semantic and instance segmentation, "super
+** res" super-resolution).
+*/
+static int add_task(eodkit_ctx *ctx, where *w, const char *task)
+{
+    const struct task_synonym *syn = task_synonyms;
+    char *pattern;
+    int rc = EODKIT_OK;
+
+    while (syn->term != NULL && strcasecmp(syn->term, task) != 0) {
+        syn++;
+    }
+    if (syn->term != NULL) {
+        add_text(w, "d.pk IN (SELECT dataset FROM dataset_task WHERE value = ?)",
+                 syn->task, 0);
+        return EODKIT_OK;
+    }
+    pattern = like_pattern(ctx, "% ", task, &rc);
+    if (pattern != NULL) {
+        add_text(
+            w,
+            "d.pk IN (SELECT dataset FROM dataset_task WHERE"
+            " ' ' || replace(value, '-', ' ') LIKE replace(?, '-', ' ') ESCAPE '\\')",
+            pattern, 1);
+    }
+    return rc;
 }
 
 /* Condition on list field F holding VALUE. */
@@ -116,8 +190,8 @@ static int build_where(eodkit_ctx *ctx, const eodkit_catalog_query *q, where *w)
                 fts, 1);
         }
     }
-    if (q->task != NULL) {
-        add_list(w, EK_F_TASK, q->task);
+    if (rc == EODKIT_OK && q->task != NULL) {
+        rc = add_task(ctx, w, q->task);
     }
     if (q->platform != NULL) {
         add_list(w, EK_F_PLATFORM, q->platform);
@@ -128,27 +202,11 @@ static int build_where(eodkit_ctx *ctx, const eodkit_catalog_query *q, where *w)
     if (q->continent != NULL) {
         add_list(w, EK_F_CONTINENT, q->continent);
     }
-    if (q->sensor != NULL) {
-        /* Substring match: the user's % and _ are literal. */
-        ek_strbuf pat;
-        const char *s;
-        char *text = NULL;
+    if (rc == EODKIT_OK && q->sensor != NULL) {
+        char *pattern = like_pattern(ctx, "%", q->sensor, &rc);
 
-        ek_strbuf_init(&pat, ctx);
-        ek_strbuf_puts(&pat, "%");
-        for (s = q->sensor; *s != '\0'; s++) {
-            if (*s == '%' || *s == '_' || *s == '\\') {
-                ek_strbuf_puts(&pat, "\\");
-            }
-            ek_strbuf_add(&pat, s, 1);
-        }
-        ek_strbuf_puts(&pat, "%");
-        if (rc == EODKIT_OK) {
-            rc = ek_strbuf_detach(&pat, &text);
-        }
-        ek_strbuf_free(&pat);
-        if (text != NULL) {
-            add_text(w, "d.sensor LIKE ? ESCAPE '\\'", text, 1);
+        if (pattern != NULL) {
+            add_text(w, "d.sensor LIKE ? ESCAPE '\\'", pattern, 1);
         }
     }
     if (q->license != NULL) {
@@ -508,6 +566,7 @@ int eodkit_catalog_show(eodkit_ctx *ctx, eodkit_catalog *cat, const char *name,
     ek_record r = {0};
     ek_strbuf b;
     json_t *j = NULL;
+    char *folder = NULL;
     long long pk = 0;
     int rc;
 
@@ -530,10 +589,19 @@ int eodkit_catalog_show(eodkit_ctx *ctx, eodkit_catalog *cat, const char *name,
             *out == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
         json_decref(j);
     } else if (rc == EODKIT_OK) {
-        ek_strbuf_init(&b, ctx);
-        show_text(&b, &r);
-        rc = ek_strbuf_detach(&b, out);
+        /* The folder a dataset was registered from is shown here, to the
+           catalog's owner, and published nowhere. */
+        rc = ek_catalog_folder(ctx, cat, pk, &folder);
+        if (rc == EODKIT_OK) {
+            ek_strbuf_init(&b, ctx);
+            show_text(&b, &r);
+            if (folder != NULL) {
+                ek_strbuf_printf(&b, "%-17s %s\n", "folder", folder);
+            }
+            rc = ek_strbuf_detach(&b, out);
+        }
     }
+    free(folder);
     ek_record_clear(&r);
     return rc;
 }

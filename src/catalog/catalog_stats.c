@@ -3,8 +3,10 @@
 ** over the catalog: per year, task, platform, modality or continent the
 ** number and share of datasets, their total and share of size (pixels) and
 ** volume (GB), median and maximum; FAIR completeness; and their charts.
-** A dataset with several values (two tasks) counts once in each group;
-** shares are of the datasets that have a value, so they may add up past 1.
+** Per value, a dataset with two tasks counts once in each group and shares
+** are of the datasets that have a value, so they may add up past 1; per
+** combination (as the review counts), each dataset is in exactly one group
+** (its values together, or unknown) and shares are of all, adding up to 1.
 */
 #include <math.h>
 #include <stdio.h>
@@ -15,7 +17,8 @@
 #include "core/ek_fs.h"
 #include "ek_catalog.h"
 
-/* The datasets sharing one value of the grouping field. */
+/* The datasets sharing one value of the grouping field (or one combination
+   of values); VALUE NULL: the datasets without any. */
 typedef struct group {
     char *value;
     size_t count;
@@ -27,38 +30,53 @@ typedef struct group {
 typedef struct stats {
     ek_by by;
     size_t datasets, with_value;
-    double size_total, volume_total; /* of the datasets with a value */
+    size_t counted;                  /* the datasets the shares are of */
+    double size_total, volume_total; /* of those COUNTED */
     group *groups;
     size_t ngroups, cap;
     size_t fair_known[EK_FAIR_NFIELDS];
     double fair_sum;
 } stats;
 
-static const char *const by_names[] = {"year", "task", "platform", "modality",
-                                       "continent"};
+/* The groupings in the order of ek_by, and the field each reads. */
+static const char *const by_names[EK_NBY] = {"year",
+                                             "task",
+                                             "platform",
+                                             "modality",
+                                             "continent",
+                                             "task-combination",
+                                             "platform-combination",
+                                             "modality-combination"};
+static const int by_fields[EK_NBY] = {EK_F_YEAR,     EK_F_TASK,      EK_F_PLATFORM,
+                                      EK_F_MODALITY, EK_F_CONTINENT, EK_F_TASK,
+                                      EK_F_PLATFORM, EK_F_MODALITY};
 
 int ek_by_parse(eodkit_ctx *ctx, const char *by, ek_by *out)
 {
     int i;
 
-    for (i = 0; i < 5; i++) {
+    for (i = 0; i < EK_NBY; i++) {
         if (strcmp(by, by_names[i]) == 0) {
             *out = (ek_by)i;
             return EODKIT_OK;
         }
     }
     return ek_error(ctx, EODKIT_ERR_USAGE,
-                    "cannot group by '%s' (year, task, platform, modality, continent)",
+                    "cannot group by '%s' (year, task, platform, modality, continent, "
+                    "task-combination, platform-combination, modality-combination)",
                     by);
 }
 
-/* The field a grouping reads. */
-static int by_field(ek_by by)
+/* Nonzero for the groupings that put each dataset in exactly one group. */
+static int per_combination(ek_by by)
 {
-    static const int fields[] = {EK_F_YEAR, EK_F_TASK, EK_F_PLATFORM, EK_F_MODALITY,
-                                 EK_F_CONTINENT};
+    return by >= EK_BY_TASK_COMBINATION;
+}
 
-    return fields[by];
+/* How a group is shown to people. */
+static const char *label(const group *g)
+{
+    return g->value != NULL ? g->value : "(unknown)";
 }
 
 /* Release what S holds and zero it (a zeroed S is fine). */
@@ -75,13 +93,16 @@ static void stats_free(stats *s)
     memset(s, 0, sizeof *s);
 }
 
-/* The group of VALUE (ignoring case), added when new. */
+/* The group of VALUE (ignoring case; NULL: the group of the datasets
+   without a value), added when new. */
 static group *find_group(eodkit_ctx *ctx, stats *s, const char *value)
 {
     size_t i;
 
     for (i = 0; i < s->ngroups; i++) {
-        if (strcasecmp(s->groups[i].value, value) == 0) {
+        const char *v = s->groups[i].value;
+
+        if (v == NULL ? value == NULL : value != NULL && strcasecmp(v, value) == 0) {
             return &s->groups[i];
         }
     }
@@ -89,11 +110,65 @@ static group *find_group(eodkit_ctx *ctx, stats *s, const char *value)
         EODKIT_OK) {
         return NULL;
     }
-    s->groups[s->ngroups].value = ek_strdup(ctx, value);
-    if (s->groups[s->ngroups].value == NULL) {
-        return NULL;
+    if (value != NULL) {
+        s->groups[s->ngroups].value = ek_strdup(ctx, value);
+        if (s->groups[s->ngroups].value == NULL) {
+            return NULL;
+        }
     }
     return &s->groups[s->ngroups++];
+}
+
+static int compare_text(const void *a, const void *b)
+{
+    return strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+** The combination of the values of LIST (';'-joined, as a record holds
+** them; NULL: none) in *OUT: the values sorted ignoring case and joined by
+** " + " ("classification + object detection"), so that the order a source
+** gave them in does not matter; NULL when there is none.
+*/
+static int combination_of(eodkit_ctx *ctx, const char *list, char **out)
+{
+    char *copy = NULL, **items = NULL, *p;
+    const char *q;
+    size_t n = 1, i;
+    ek_strbuf b;
+    int rc;
+
+    *out = NULL;
+    if (list == NULL) {
+        return EODKIT_OK;
+    }
+    for (q = list; *q != '\0'; q++) {
+        n += *q == ';';
+    }
+    copy = ek_strdup(ctx, list);
+    items = ek_calloc(ctx, n, sizeof *items);
+    if (copy == NULL || items == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+        goto out;
+    }
+    n = 0;
+    items[n++] = copy;
+    for (p = copy; *p != '\0'; p++) {
+        if (*p == ';') {
+            *p = '\0';
+            items[n++] = p + 1;
+        }
+    }
+    qsort(items, n, sizeof *items, compare_text);
+    ek_strbuf_init(&b, ctx);
+    for (i = 0; i < n; i++) {
+        ek_strbuf_printf(&b, "%s%s", i > 0 ? " + " : "", items[i]);
+    }
+    rc = ek_strbuf_detach(&b, out);
+out:
+    free(items);
+    free(copy);
+    return rc;
 }
 
 /* Append V to the array *A of *N values (capacity *CAP). */
@@ -106,15 +181,37 @@ static int push(eodkit_ctx *ctx, double **a, size_t *n, size_t *cap, double v)
     return EODKIT_OK;
 }
 
-/* Count dataset R into the groups of its values. */
+/* Count a dataset of SIZE pixels and VOLUME GB (when HAS_SIZE, HAS_VOLUME)
+   into group G. */
+static int add_to_group(eodkit_ctx *ctx, group *g, int has_size, double size,
+                        int has_volume, double volume)
+{
+    g->count++;
+    if (has_size) {
+        g->size_sum += size;
+        if (push(ctx, &g->sizes, &g->nsizes, &g->size_cap, size) != EODKIT_OK) {
+            return EODKIT_ERR_NOMEM;
+        }
+    }
+    if (has_volume) {
+        g->volume_sum += volume;
+        if (push(ctx, &g->volumes, &g->nvolumes, &g->volume_cap, volume) != EODKIT_OK) {
+            return EODKIT_ERR_NOMEM;
+        }
+    }
+    return EODKIT_OK;
+}
+
+/* Count dataset R into the groups of its values, or into the one group of
+   their combination. */
 static int add_record(eodkit_ctx *ctx, stats *s, const ek_record *r)
 {
-    int present[EK_FAIR_NFIELDS], i, f = by_field(s->by);
+    int present[EK_FAIR_NFIELDS], i, f = by_fields[s->by], rc = EODKIT_OK;
     double size = 0, volume = 0;
     int has_size = ek_record_number(r, EK_F_SIZE, &size);
     int has_volume = ek_record_number(r, EK_F_VOLUME, &volume);
     char value[512];
-    size_t k;
+    size_t k = 0;
 
     s->datasets++;
     s->fair_sum += ek_fair_score(r, present);
@@ -122,31 +219,35 @@ static int add_record(eodkit_ctx *ctx, stats *s, const ek_record *r)
         s->fair_known[i] += (size_t)present[i];
     }
     volume /= 1000; /* MB -> GB */
-    for (k = 0; f == EK_F_YEAR ? (k == 0 && r->value[f] != NULL)
-                               : ek_record_list_item(r, f, k, value, sizeof value);
-         k++) {
-        group *g = find_group(ctx, s, f == EK_F_YEAR ? r->value[f] : value);
+    if (per_combination(s->by)) {
+        char *key = NULL;
+        group *g = NULL;
 
-        if (g == NULL) {
-            return EODKIT_ERR_NOMEM;
+        rc = combination_of(ctx, r->value[f], &key);
+        if (rc == EODKIT_OK) {
+            g = find_group(ctx, s, key);
+            rc = g == NULL ? EODKIT_ERR_NOMEM
+                           : add_to_group(ctx, g, has_size, size, has_volume, volume);
         }
-        g->count++;
-        if (has_size) {
-            g->size_sum += size;
-            if (push(ctx, &g->sizes, &g->nsizes, &g->size_cap, size) != EODKIT_OK) {
-                return EODKIT_ERR_NOMEM;
-            }
-        }
-        if (has_volume) {
-            g->volume_sum += volume;
-            if (push(ctx, &g->volumes, &g->nvolumes, &g->volume_cap, volume) !=
-                EODKIT_OK) {
-                return EODKIT_ERR_NOMEM;
-            }
+        free(key);
+        k = r->value[f] != NULL;
+    } else {
+        for (; rc == EODKIT_OK &&
+               (f == EK_F_YEAR ? (k == 0 && r->value[f] != NULL)
+                               : ek_record_list_item(r, f, k, value, sizeof value));
+             k++) {
+            group *g = find_group(ctx, s, f == EK_F_YEAR ? r->value[f] : value);
+
+            rc = g == NULL ? EODKIT_ERR_NOMEM
+                           : add_to_group(ctx, g, has_size, size, has_volume, volume);
         }
     }
-    if (k > 0) {
-        s->with_value++;
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    s->with_value += k > 0;
+    if (k > 0 || per_combination(s->by)) {
+        s->counted++;
         s->size_total += has_size ? size : 0;
         s->volume_total += has_volume ? volume : 0;
     }
@@ -166,14 +267,18 @@ static int compare_year(const void *a, const void *b)
     return atoi(((const group *)a)->value) - atoi(((const group *)b)->value);
 }
 
+/* The group of the datasets without a value comes last. */
 static int compare_count(const void *a, const void *b)
 {
     const group *x = a, *y = b;
 
+    if ((x->value == NULL) != (y->value == NULL)) {
+        return x->value == NULL ? 1 : -1;
+    }
     if (x->count != y->count) {
         return x->count < y->count ? 1 : -1;
     }
-    return strcasecmp(x->value, y->value);
+    return x->value == NULL ? 0 : strcasecmp(x->value, y->value);
 }
 
 static double median(const double *v, size_t n)
@@ -237,6 +342,14 @@ static double share(double part, double whole)
     return whole > 0 ? part / whole : NAN;
 }
 
+/* The shares of G in the datasets, size and volume of S. */
+static void group_shares(const stats *s, const group *g, double out[3])
+{
+    out[0] = share((double)g->count, (double)s->counted);
+    out[1] = share(g->size_sum, s->size_total);
+    out[2] = share(g->volume_sum, s->volume_total);
+}
+
 /* A JSON number, or null for NAN. */
 static json_t *number(double v)
 {
@@ -258,16 +371,17 @@ int ek_stats_json(eodkit_ctx *ctx, eodkit_catalog *cat, ek_by by, json_t **out)
     }
     for (i = 0; i < s.ngroups; i++) {
         const group *g = &s.groups[i];
+        double sh[3];
 
+        group_shares(&s, g, sh);
         json_array_append_new(
             groups,
             json_pack(
-                "{s:s, s:I, s:o, s:f, s:o, s:f, s:o, s:I, s:I, s:o, s:o, s:o, s:o}",
-                "value", g->value, "datasets", (json_int_t)g->count, "share",
-                number(share((double)g->count, (double)s.with_value)), "size_px",
-                g->size_sum, "size_share", number(share(g->size_sum, s.size_total)),
-                "volume_gb", g->volume_sum, "volume_share",
-                number(share(g->volume_sum, s.volume_total)), "datasets_with_size",
+                "{s:o, s:I, s:o, s:f, s:o, s:f, s:o, s:I, s:I, s:o, s:o, s:o, s:o}",
+                "value", g->value != NULL ? json_string(g->value) : json_null(),
+                "datasets", (json_int_t)g->count, "share", number(sh[0]), "size_px",
+                g->size_sum, "size_share", number(sh[1]), "volume_gb", g->volume_sum,
+                "volume_share", number(sh[2]), "datasets_with_size",
                 (json_int_t)g->nsizes, "datasets_with_volume", (json_int_t)g->nvolumes,
                 "median_size_px", number(median(g->sizes, g->nsizes)), "max_size_px",
                 number(max_of(g->sizes, g->nsizes)), "median_volume_gb",
@@ -278,11 +392,12 @@ int ek_stats_json(eodkit_ctx *ctx, eodkit_catalog *cat, ek_by by, json_t **out)
         json_object_set_new(fair, ek_fair_fields[i],
                             number(share((double)s.fair_known[i], (double)s.datasets)));
     }
-    *out = json_pack("{s:s, s:I, s:I, s:f, s:f, s:o, s:{s:o, s:o}}", "by", by_names[by],
-                     "datasets", (json_int_t)s.datasets, "with_value",
-                     (json_int_t)s.with_value, "size_px", s.size_total, "volume_gb",
-                     s.volume_total, "groups", groups, "fair", "fields", fair,
-                     "mean_score", number(share(s.fair_sum, (double)s.datasets)));
+    *out = json_pack("{s:s, s:b, s:I, s:I, s:I, s:f, s:f, s:o, s:{s:o, s:o}}", "by",
+                     by_names[by], "partition", per_combination(by), "datasets",
+                     (json_int_t)s.datasets, "with_value", (json_int_t)s.with_value,
+                     "shares_of", (json_int_t)s.counted, "size_px", s.size_total,
+                     "volume_gb", s.volume_total, "groups", groups, "fair", "fields",
+                     fair, "mean_score", number(share(s.fair_sum, (double)s.datasets)));
     stats_free(&s);
     return *out == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
 }
@@ -293,7 +408,7 @@ static void percent(char *buf, size_t size, double v)
     if (isnan(v)) {
         snprintf(buf, size, "-");
     } else {
-        snprintf(buf, size, "%.1f%%", v * 100);
+        snprintf(buf, size, "%.2f%%", v * 100);
     }
 }
 
@@ -307,34 +422,68 @@ static void si(char *buf, size_t size, double v)
     }
 }
 
+/* The widest group label of S (at least that of the heading, at most 48). */
+static int label_width(const stats *s)
+{
+    size_t w = strlen(by_names[s->by]), i;
+
+    for (i = 0; i < s->ngroups; i++) {
+        size_t n = strlen(label(&s->groups[i]));
+
+        w = n > w ? n : w;
+    }
+    return w < 48 ? (int)w : 48;
+}
+
 static void stats_text(ek_strbuf *b, const stats *s)
 {
+    int w = label_width(s);
     size_t i;
     int k;
 
-    ek_strbuf_printf(
-        b,
-        "%zu datasets, %zu with a %s (a dataset with several counts in each; "
-        "shares are of those %zu)\n\n",
-        s->datasets, s->with_value, by_names[s->by], s->with_value);
-    ek_strbuf_printf(b, "%-24s %8s %6s %9s %6s %9s %6s %9s %9s %9s %9s\n",
+    if (per_combination(s->by)) {
+        const char *field = ek_fields[by_fields[s->by]].name;
+
+        ek_strbuf_printf(
+            b,
+            "%zu datasets, each counted once under the combination of its "
+            "%ss (%zu without a %s under (unknown)); shares are of all %zu "
+            "and add up to 100%%\n\n",
+            s->datasets, field, s->datasets - s->with_value, field, s->counted);
+    } else {
+        ek_strbuf_printf(
+            b,
+            "%zu datasets, %zu with a %s (a dataset with several counts in "
+            "each; shares are of those %zu)\n\n",
+            s->datasets, s->with_value, by_names[s->by], s->counted);
+    }
+    ek_strbuf_printf(b, "%-*s %8s %7s %9s %7s %9s %7s %9s %9s %9s %9s\n", w,
                      by_names[s->by], "datasets", "share", "size px", "share",
                      "volume GB", "share", "median px", "max px", "median GB",
                      "max GB");
     for (i = 0; i < s->ngroups; i++) {
         const group *g = &s->groups[i];
+        const char *name = label(g);
+        double sh[3];
         char c[8][32];
 
-        percent(c[0], sizeof c[0], share((double)g->count, (double)s->with_value));
+        group_shares(s, g, sh);
+        percent(c[0], sizeof c[0], sh[0]);
         si(c[1], sizeof c[1], g->nsizes > 0 ? g->size_sum : NAN);
-        percent(c[2], sizeof c[2], share(g->size_sum, s->size_total));
+        percent(c[2], sizeof c[2], sh[1]);
         si(c[3], sizeof c[3], g->nvolumes > 0 ? g->volume_sum : NAN);
-        percent(c[4], sizeof c[4], share(g->volume_sum, s->volume_total));
+        percent(c[4], sizeof c[4], sh[2]);
         si(c[5], sizeof c[5], median(g->sizes, g->nsizes));
         si(c[6], sizeof c[6], max_of(g->sizes, g->nsizes));
         si(c[7], sizeof c[7], median(g->volumes, g->nvolumes));
-        ek_strbuf_printf(b, "%-24.24s %8zu %6s %9s %6s %9s %6s %9s %9s %9s", g->value,
-                         g->count, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]);
+        /* A label cut to the column shows that with "~". */
+        if ((int)strlen(name) > w) {
+            ek_strbuf_printf(b, "%.*s~", w - 1, name);
+        } else {
+            ek_strbuf_printf(b, "%-*s", w, name);
+        }
+        ek_strbuf_printf(b, " %8zu %7s %9s %7s %9s %7s %9s %9s %9s", g->count, c[0],
+                         c[1], c[2], c[3], c[4], c[5], c[6], c[7]);
         si(c[0], sizeof c[0], max_of(g->volumes, g->nvolumes));
         ek_strbuf_printf(b, " %9s\n", c[0]);
     }
@@ -367,14 +516,16 @@ static void stats_csv(ek_strbuf *b, const stats *s)
                      by_names[s->by]);
     for (i = 0; i < s->ngroups; i++) {
         const group *g = &s->groups[i];
+        double sh[3];
 
-        ek_csv_field(b, g->value);
+        group_shares(s, g, sh);
+        ek_csv_field(b, g->value); /* empty: the datasets without a value */
         ek_strbuf_printf(b, ",%zu", g->count);
-        csv_number(b, share((double)g->count, (double)s->with_value));
+        csv_number(b, sh[0]);
         csv_number(b, g->size_sum);
-        csv_number(b, share(g->size_sum, s->size_total));
+        csv_number(b, sh[1]);
         csv_number(b, g->volume_sum);
-        csv_number(b, share(g->volume_sum, s->volume_total));
+        csv_number(b, sh[2]);
         csv_number(b, median(g->sizes, g->nsizes));
         csv_number(b, max_of(g->sizes, g->nsizes));
         csv_number(b, median(g->volumes, g->nvolumes));
@@ -432,17 +583,25 @@ static int groups_chart(eodkit_ctx *ctx, const stats *s, ek_strbuf *b)
     int rc = labels == NULL || v == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 
     for (i = 0; rc == EODKIT_OK && i < n; i++) {
-        labels[i] = s->groups[i].value;
-        v[i] = 100 * share((double)s->groups[i].count, (double)s->with_value);
-        v[n + i] = 100 * share(s->groups[i].size_sum, s->size_total);
-        v[2 * n + i] = 100 * share(s->groups[i].volume_sum, s->volume_total);
+        double sh[3];
+
+        group_shares(s, &s->groups[i], sh);
+        labels[i] = label(&s->groups[i]);
+        v[i] = 100 * sh[0];
+        v[n + i] = 100 * sh[1];
+        v[2 * n + i] = 100 * sh[2];
     }
     if (rc == EODKIT_OK) {
         ek_series series[3] = {
             {"datasets", v}, {"size (pixels)", v + n}, {"volume (GB)", v + 2 * n}};
 
-        snprintf(title, sizeof title, "Share per %s (%zu datasets with a %s)",
-                 by_names[s->by], s->with_value, by_names[s->by]);
+        if (per_combination(s->by)) {
+            snprintf(title, sizeof title, "Share per %s (each of %zu datasets once)",
+                     by_names[s->by], s->counted);
+        } else {
+            snprintf(title, sizeof title, "Share per %s (%zu datasets with a %s)",
+                     by_names[s->by], s->with_value, by_names[s->by]);
+        }
         ek_svg_bars(b, title, "%", labels, n, series, 3);
     }
     free(labels);

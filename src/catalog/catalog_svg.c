@@ -9,7 +9,8 @@
 #include "ek_catalog.h"
 
 #define WIDTH 760
-#define LABEL_W 190 /* room for the group names left of the bars */
+#define LABEL_W 190 /* room for the group names left of the bars, at least */
+#define CHAR_W 6.2  /* the width of a character at font-size 11, at most */
 #define BAR_H 11
 
 static const char *const colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
@@ -23,19 +24,19 @@ static double nice_step(double max, int target)
     return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
 }
 
-static void header(ek_strbuf *b, int height, const char *title)
+static void header(ek_strbuf *b, int width, int height, const char *title)
 {
     ek_strbuf_printf(
         b,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
         "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"11\">\n"
         "<title>",
-        WIDTH, height, WIDTH, height);
+        width, height, width, height);
     ek_strbuf_xml(b, title);
     ek_strbuf_printf(b,
                      "</title>\n<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n"
                      "<text x=\"10\" y=\"18\" font-size=\"14\" font-weight=\"bold\">",
-                     WIDTH, height);
+                     width, height);
     ek_strbuf_xml(b, title);
     ek_strbuf_puts(b, "</text>\n");
 }
@@ -58,10 +59,31 @@ static void legend(ek_strbuf *b, const ek_series *series, size_t nseries)
     }
 }
 
+/* Room for the longest of the N LABELS (UTF-8), at least LABEL_W, so that
+   long names ("classification + object detection") are not cut. */
+static int labels_width(const char *const *labels, size_t n)
+{
+    size_t longest = 0, i;
+    int w;
+
+    for (i = 0; i < n; i++) {
+        size_t chars = 0;
+        const char *p;
+
+        for (p = labels[i]; *p != '\0'; p++) {
+            chars += ((unsigned char)*p & 0xc0) != 0x80;
+        }
+        longest = chars > longest ? chars : longest;
+    }
+    w = (int)ceil(CHAR_W * (double)longest) + 12;
+    return w > LABEL_W ? w : LABEL_W;
+}
+
 void ek_svg_bars(ek_strbuf *b, const char *title, const char *unit,
                  const char *const *labels, size_t n, const ek_series *series,
                  size_t nseries)
 {
+    int label_w = labels_width(labels, n), width = WIDTH - LABEL_W + label_w;
     int group_h = (int)nseries * BAR_H + 8, top = 52, plot_w = WIDTH - LABEL_W - 60;
     int height = top + (int)n * group_h + 30;
     double max = 0, step, t;
@@ -79,10 +101,10 @@ void ek_svg_bars(ek_strbuf *b, const char *title, const char *unit,
     }
     step = nice_step(max, 4);
     max = ceil(max / step) * step;
-    header(b, height, title);
+    header(b, width, height, title);
     legend(b, series, nseries);
     for (t = 0; t <= max + step / 2; t += step) {
-        double x = LABEL_W + plot_w * t / max;
+        double x = label_w + plot_w * t / max;
 
         ek_strbuf_printf(
             b,
@@ -94,7 +116,7 @@ void ek_svg_bars(ek_strbuf *b, const char *title, const char *unit,
     for (i = 0; i < n; i++) {
         int y = top + (int)i * group_h;
 
-        ek_strbuf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", LABEL_W - 6,
+        ek_strbuf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", label_w - 6,
                          y + group_h / 2 + 2);
         ek_strbuf_xml(b, labels[i]);
         ek_strbuf_puts(b, "</text>\n");
@@ -107,7 +129,7 @@ void ek_svg_bars(ek_strbuf *b, const char *title, const char *unit,
             ek_strbuf_printf(b,
                              "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
                              "fill=\"%s\"><title>",
-                             LABEL_W, y + (int)s * BAR_H, plot_w * v / max, BAR_H - 1,
+                             label_w, y + (int)s * BAR_H, plot_w * v / max, BAR_H - 1,
                              colors[s % 4]);
             ek_strbuf_xml(b, labels[i]);
             ek_strbuf_printf(b, ", ");
@@ -146,7 +168,7 @@ void ek_svg_lines(ek_strbuf *b, const char *title, const char *unit, const doubl
     if (xmax <= xmin) {
         xmin -= 1, xmax += 1;
     }
-    header(b, height, title);
+    header(b, WIDTH, height, title);
     legend(b, series, nseries);
     /* Horizontal grid: every power of ten. */
     for (t = lo; t <= hi + 0.5; t += 1) {

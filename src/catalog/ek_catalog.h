@@ -236,6 +236,16 @@ int ek_stac_to_record(eodkit_ctx *ctx, json_t *c, ek_record *r);
 /* R as a STAC 1.0 Collection with id STAC_ID; NULL when out of memory. */
 json_t *ek_stac_from_record(const ek_record *r, const char *stac_id);
 
+/* ---- registering (catalog_register.c) ---- */
+
+/* The provenance of a dataset registered from its folder. */
+#define EK_REGISTERED "registered from its collection.json (eodkit build)"
+
+/* The folder dataset PK was registered from, for local use only (never
+   published), into *PATH (newly allocated; NULL when it has none). */
+int ek_catalog_folder(eodkit_ctx *ctx, eodkit_catalog *cat, long long pk,
+                      char **path /* OUT */);
+
 /* ---- searching (catalog_search.c) ---- */
 
 /* The search result as {"total", "offset", "datasets": [...], "facets":
@@ -248,13 +258,19 @@ json_t *ek_dataset_json(const ek_record *r);
 
 /* ---- statistics (catalog_stats.c, catalog_fair.c, catalog_svg.c) ---- */
 
-/* The groupings of `catalog stats --by`. */
+/* The groupings of `catalog stats --by`: per value (a dataset is in the
+   group of each of its values), then per combination (a dataset is in the
+   one group of all its values together). */
 typedef enum ek_by {
     EK_BY_YEAR,
     EK_BY_TASK,
     EK_BY_PLATFORM,
     EK_BY_MODALITY,
-    EK_BY_CONTINENT
+    EK_BY_CONTINENT,
+    EK_BY_TASK_COMBINATION,
+    EK_BY_PLATFORM_COMBINATION,
+    EK_BY_MODALITY_COMBINATION,
+    EK_NBY
 } ek_by;
 
 /* Parse BY ("task", ...) into *OUT; bad input names the choices. */

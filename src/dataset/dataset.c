@@ -1,5 +1,6 @@
 /*
-** Dataset: opening a built dataset and describing it (eodkit info).
+** Dataset: opening a built dataset (its files read and checked, see
+** dataset_layout.c) and describing it (eodkit info).
 */
 #include <ftw.h>
 #include <stdio.h>
@@ -57,10 +58,109 @@ static int count_file(const char *path, const struct stat *st, int flag,
     return 0;
 }
 
+/* The JSON object file NAME of DS's folder into *OUT. */
+static int load_object(eodkit_ctx *ctx, const ek_dataset *ds, const char *name,
+                       json_t **out)
+{
+    *out = ek_dataset_load_json(ctx, ds->path, name);
+    if (*out == NULL) {
+        return eodkit_ctx_status(ctx) != EODKIT_OK ? eodkit_ctx_status(ctx)
+                                                   : EODKIT_ERR_NOMEM;
+    }
+    return json_is_object(*out) ? EODKIT_OK
+                                : ek_error(ctx, EODKIT_ERR_INPUT,
+                                           "%s/%s: not a JSON object", ds->path, name);
+}
+
+/* Read DS's index.gpkg into its splits (ek_dataset_read_index). */
+static int read_index(eodkit_ctx *ctx, ek_dataset *ds)
+{
+    char *path = ek_path_join(ctx, ds->path, "index.gpkg");
+    sqlite3 *db = NULL;
+    int rc = EODKIT_OK;
+
+    if (path == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    if (!ek_fs_is_file(path)) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s: not an eodkit dataset (no index.gpkg)", ds->path);
+    } else if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot open the chip index: %s", path,
+                      db != NULL ? sqlite3_errmsg(db) : "out of memory");
+    } else {
+        rc = ek_dataset_read_index(ctx, ds, db, path);
+    }
+    sqlite3_close(db);
+    free(path);
+    return rc;
+}
+
+/* Check the header of shard K of array A of split S, holding ROWS rows;
+   for box_range its rows too, against the index's objects of its chips
+   (from chip FIRST of the split), with the shard's objects into *OBJECTS. */
+static int check_shard(eodkit_ctx *ctx, const ek_dataset *ds, const ek_dataset_split *s,
+                       size_t k, const ek_dataset_array *a, int64_t rows, int64_t first,
+                       int64_t *objects)
+{
+    char *path = ek_asprintf(ctx, "%s/%s/%s-%05zu.npy", ds->path, s->name, a->name, k);
+    ek_npy nf;
+    int rc;
+
+    if (path == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    if (!ek_fs_is_file(path)) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: missing (an incomplete dataset)",
+                      path);
+    } else {
+        rc = ek_npy_open(ctx, path, &nf);
+        if (rc == EODKIT_OK) {
+            rc = ek_dataset_check_shard(ctx, a, rows, &nf, path);
+            if (rc == EODKIT_OK && a->ranges) {
+                rc = ek_dataset_check_ranges(ctx, &nf, path, s->objects + first,
+                                             objects);
+            }
+            ek_npy_close(&nf);
+        }
+    }
+    free(path);
+    return rc;
+}
+
+/* Check every shard of split S of DS: those with a row per chip, then
+   those with a row per object (as many as box_range gives each shard). */
+static int check_shards(eodkit_ctx *ctx, const ek_dataset *ds,
+                        const ek_dataset_split *s)
+{
+    int64_t first = 0;
+    size_t k, a;
+    int rc = EODKIT_OK;
+
+    for (k = 0; rc == EODKIT_OK && k < s->nshards; k++) {
+        int64_t objects = 0;
+
+        for (a = 0; rc == EODKIT_OK && a < ds->narrays; a++) {
+            if (!ds->arrays[a].per_object) {
+                rc = check_shard(ctx, ds, s, k, &ds->arrays[a], s->shard_chips[k],
+                                 first, &objects);
+            }
+        }
+        for (a = 0; rc == EODKIT_OK && a < ds->narrays; a++) {
+            if (ds->arrays[a].per_object) {
+                rc = check_shard(ctx, ds, s, k, &ds->arrays[a], objects, first, NULL);
+            }
+        }
+        first += s->shard_chips[k];
+    }
+    return rc;
+}
+
 int ek_dataset_read(eodkit_ctx *ctx, const char *path, int unfinished, ek_dataset **out)
 {
     ek_dataset *ds;
     char *mark = NULL;
+    size_t s;
     int rc = EODKIT_OK;
 
     *out = NULL;
@@ -72,7 +172,9 @@ int ek_dataset_read(eodkit_ctx *ctx, const char *path, int unfinished, ek_datase
         free(mark);
         return ek_error(
             ctx, EODKIT_ERR_INPUT,
-            "%s: an unfinished build, not a dataset (build again to finish it)", path);
+            "%s: an unfinished build (it holds .eodkit-partial), not a dataset "
+            "(build again to finish it)",
+            path);
     }
     free(mark);
     ds = ek_calloc(ctx, 1, sizeof *ds);
@@ -80,21 +182,26 @@ int ek_dataset_read(eodkit_ctx *ctx, const char *path, int unfinished, ek_datase
         return EODKIT_ERR_NOMEM;
     }
     ds->path = ek_strdup(ctx, path);
-    ds->collection = ek_dataset_load_json(ctx, path, "collection.json");
-    if (ds->collection != NULL) {
-        ds->stats = ek_dataset_load_json(ctx, path, "stats.json");
+    rc = ds->path != NULL ? load_object(ctx, ds, "collection.json", &ds->collection)
+                          : EODKIT_ERR_NOMEM;
+    if (rc == EODKIT_OK) {
+        rc = load_object(ctx, ds, "stats.json", &ds->stats);
     }
-    if (ds->path == NULL || ds->collection == NULL || ds->stats == NULL) {
-        rc = eodkit_ctx_status(ctx) != EODKIT_OK ? eodkit_ctx_status(ctx)
-                                                 : EODKIT_ERR_NOMEM;
+    if (rc == EODKIT_OK) {
+        rc = load_object(ctx, ds, "provenance.json", &ds->provenance);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_dataset_describe(ctx, ds);
+    }
+    if (rc == EODKIT_OK) {
+        rc = read_index(ctx, ds);
+    }
+    for (s = 0; rc == EODKIT_OK && s < ds->nsplits; s++) {
+        rc = check_shards(ctx, ds, &ds->splits[s]);
+    }
+    if (rc != EODKIT_OK) {
         eodkit_dataset_close(ds);
         return rc;
-    }
-    if (!json_is_array(json_object_get(ds->collection, "eodkit:modalities"))) {
-        eodkit_dataset_close(ds);
-        return ek_error(
-            ctx, EODKIT_ERR_INPUT,
-            "%s/collection.json: a STAC collection, but not one eodkit wrote", path);
     }
     *out = ds;
     return EODKIT_OK;
@@ -116,11 +223,20 @@ int eodkit_dataset_open(eodkit_ctx *ctx, const char *path, eodkit_dataset **out)
 
 void eodkit_dataset_close(eodkit_dataset *ds)
 {
+    size_t s;
+
     if (ds == NULL) {
         return;
     }
+    for (s = 0; s < ds->nsplits; s++) {
+        free(ds->splits[s].shard_chips);
+        free(ds->splits[s].objects);
+    }
+    free(ds->splits);
+    free(ds->arrays);
     json_decref(ds->collection);
     json_decref(ds->stats);
+    json_decref(ds->provenance);
     free(ds->path);
     free(ds);
 }

@@ -97,14 +97,6 @@ static int select_splits(eodkit_ctx *ctx, ek_chipset *cs, const char *splits)
             }
         }
     }
-    for (i = 0; rc == EODKIT_OK && i < cs->n; i++) {
-        if (cs->ix->chips[cs->chips[i]].shard < 0 ||
-            cs->ix->chips[cs->chips[i]].row < 0) {
-            rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                          "%s/index.gpkg: no shard and row of chip %lld", cs->dir,
-                          (long long)cs->ix->chips[cs->chips[i]].fid);
-        }
-    }
     return rc;
 }
 
@@ -125,9 +117,8 @@ int ek_chipset_open(eodkit_ctx *ctx, const char *dir, const char *splits,
         cs->dir = ek_strdup(ctx, dir);
         cs->collection = json_incref(ds->collection);
         cs->stats = json_incref(ds->stats);
-        cs->provenance = ek_dataset_load_json(ctx, dir, "provenance.json");
-        rc = cs->dir == NULL || cs->provenance == NULL ? eodkit_ctx_status(ctx)
-                                                       : EODKIT_OK;
+        cs->provenance = json_incref(ds->provenance);
+        rc = cs->dir == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
     eodkit_dataset_close(ds);
     if (rc == EODKIT_OK) {

@@ -37,10 +37,11 @@ typedef struct ek_chipset {
 /*
 ** Open the dataset in folder DIR and select the chips of SPLITS (split names,
 ** comma-separated; NULL: the first split): split after split in the order
-** given, each in index (fid) order, which is (shard, row) order. A folder that is not a
-*dataset,
-** or a split it does not have, is EODKIT_ERR_INPUT naming DIR. *OUT is newly
-** allocated; free with ek_chipset_free (NULL is fine).
+** given, each in index (fid) order, which ek_dataset_read has checked is
+** (shard, row) order. A folder that is not a dataset (or a damaged one, see
+** ek_dataset_read), or a split it does not have, is EODKIT_ERR_INPUT naming
+** the folder or the file. *OUT is newly allocated; free with ek_chipset_free
+** (NULL is fine).
 */
 int ek_chipset_open(eodkit_ctx *ctx, const char *dir, const char *splits,
                     ek_chipset **out /* OUT */);

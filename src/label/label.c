@@ -70,8 +70,10 @@ static int compare_text(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
-static int distinct_values(eodkit_ctx *ctx, OGRLayerH layer, int field, char ***names,
-                           size_t *n)
+/* The distinct values of FIELD of LAYER (of file PATH, recipe position
+   WHERE), sorted, into *NAMES (*N of them). */
+static int distinct_values(eodkit_ctx *ctx, OGRLayerH layer, const char *path,
+                           const char *where, int field, char ***names, size_t *n)
 {
     OGRFeatureH f;
     size_t cap = 0, i, kept = 0;
@@ -80,7 +82,11 @@ static int distinct_values(eodkit_ctx *ctx, OGRLayerH layer, int field, char ***
 
     *n = 0;
     OGR_L_ResetReading(layer);
-    while (rc == EODKIT_OK && (f = OGR_L_GetNextFeature(layer)) != NULL) {
+    while (rc == EODKIT_OK) {
+        rc = ek_next_feature(ctx, layer, path, where, &f);
+        if (rc != EODKIT_OK || f == NULL) {
+            break;
+        }
         if (OGR_F_IsFieldSetAndNotNull(f, field)) {
             rc = ek_grow(ctx, (void **)&v, &cap, *n + 1, sizeof *v);
             if (rc == EODKIT_OK) {
@@ -92,7 +98,9 @@ static int distinct_values(eodkit_ctx *ctx, OGRLayerH layer, int field, char ***
         OGR_F_Destroy(f);
     }
     if (rc == EODKIT_OK) {
-        qsort(v, *n, sizeof *v, compare_text);
+        if (*n > 1) { /* V is NULL when no feature has a value */
+            qsort(v, *n, sizeof *v, compare_text);
+        }
         for (i = 0; i < *n; i++) {
             if (kept > 0 && strcmp(v[kept - 1], v[i]) == 0) {
                 free(v[i]);
@@ -277,7 +285,8 @@ static int open_vector(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
     } else if (vm.field < 0) {
         rc = add_class(ctx, l, 1, OGR_L_GetName(layer));
     } else if (vm.type == OFTString) {
-        rc = distinct_values(ctx, layer, vm.field, &vm.names, &vm.nnames);
+        rc = distinct_values(ctx, layer, lr->source, where, vm.field, &vm.names,
+                             &vm.nnames);
         for (i = 0; rc == EODKIT_OK && i < vm.nnames; i++) {
             rc = add_class(ctx, l, (int)i + 1, vm.names[i]);
         }
@@ -462,7 +471,10 @@ int ek_labels_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, int so
         rc = open_raster(ctx, r, p, source_id, l);
     }
     if (rc == EODKIT_OK) {
-        qsort(l->classes, l->nclasses, sizeof *l->classes, compare_class);
+        /* a Byte raster without labels.classes has no class table yet */
+        if (l->nclasses > 1) {
+            qsort(l->classes, l->nclasses, sizeof *l->classes, compare_class);
+        }
         l->dtype = l->max_id > 255 ? GDT_UInt16 : GDT_Byte;
     }
 out:

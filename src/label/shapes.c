@@ -105,14 +105,19 @@ int ek_shapes_load(eodkit_ctx *ctx, const ek_plan *p, OGRLayerH layer, const cha
     lsrs = OSRClone(lsrs);
     OSRSetAxisMappingStrategy(lsrs, OAMS_TRADITIONAL_GIS_ORDER);
     OGR_L_ResetReading(layer);
-    while (rc == EODKIT_OK && (f = OGR_L_GetNextFeature(layer)) != NULL) {
-        OGRGeometryH geom = OGR_F_GetGeometryRef(f);
+    while (rc == EODKIT_OK) {
+        OGRGeometryH geom;
         double burn = 0;
         int64_t time = 0;
-        int keep = geom != NULL ? fn(arg, ctx, f, &burn, &time) : 0;
+        int keep;
 
+        rc = ek_next_feature(ctx, layer, path, where, &f);
+        if (rc != EODKIT_OK || f == NULL) {
+            break;
+        }
         sh->nread++;
-
+        geom = OGR_F_GetGeometryRef(f);
+        keep = geom != NULL ? fn(arg, ctx, f, &burn, &time) : 0;
         if (keep < 0 || keep > 1) {
             rc = keep;
         } else if (keep == 1) {

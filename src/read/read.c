@@ -16,6 +16,7 @@
 #include <gdalwarper.h>
 
 #include "ek_read.h"
+#include "ek_remote.h"
 
 /* Largest pixel: a complex double. */
 #define MAX_PIXEL_BYTES 16
@@ -248,7 +249,8 @@ static int read_warped(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *re
     snprintf(option, sizeof option, "%.17g", pl->yscale);
     wo->papszWarpOptions = CSLSetNameValue(wo->papszWarpOptions, "YSCALE", option);
 
-    gen = GDALCreateGenImgProjTransformer2(src, dst, NULL);
+    /* GCP and RPC sources: the transformer the recipe chose */
+    gen = GDALCreateGenImgProjTransformer2(src, dst, s->transform_options);
     if (gen == NULL) {
         rc = ek_error_gdal(ctx, "%s: cannot transform it to the grid", s->path);
         goto out;
@@ -326,7 +328,8 @@ static void convert_complex(const ek_read_request *req, unsigned char *buf, size
         const T *p = (const T *)band;                                                  \
         T value;                                                                       \
                                                                                        \
-        if (!(nodata >= (LO) && nodata <= (HI)) || nodata != floor(nodata)) {          \
+        if (!has_nodata || !(nodata >= (LO) && nodata <= (HI)) ||                      \
+            nodata != floor(nodata)) {                                                 \
             break;                                                                     \
         }                                                                              \
         value = (T)nodata;                                                             \
@@ -335,9 +338,24 @@ static void convert_complex(const ek_read_request *req, unsigned char *buf, size
         }                                                                              \
     } while (0)
 
-/* Mark pixels whose value equals NODATA (NaN: is NaN) in any band invalid. */
-static void drop_nodata(const ek_read_request *req, double nodata,
-                        const unsigned char *data, uint8_t *valid, size_t plane)
+/* VALID[px] = 0 where floating-point P[px] of C type T is not finite (NaN
+   or infinite: never a measurement, whatever the nodata value) or, with
+   HAS_NODATA, equals NODATA. */
+#define DROP_INVALID_FLOAT(T)                                                          \
+    do {                                                                               \
+        const T *p = (const T *)band;                                                  \
+                                                                                       \
+        for (px = 0; px < plane; px++) {                                               \
+            valid[px] &= (uint8_t)(isfinite(p[px]) &&                                  \
+                                   !(has_nodata && (double)p[px] == nodata));          \
+        }                                                                              \
+    } while (0)
+
+/* Mark pixels invalid where any band holds no measurement: NaN or an
+   infinity (floating-point data), or NODATA when HAS_NODATA (a NaN NODATA
+   adds nothing to the first rule). */
+static void drop_invalid(const ek_read_request *req, int has_nodata, double nodata,
+                         const unsigned char *data, uint8_t *valid, size_t plane)
 {
     size_t px, dsize = (size_t)GDALGetDataTypeSizeBytes(req->dtype);
     int b;
@@ -345,12 +363,6 @@ static void drop_nodata(const ek_read_request *req, double nodata,
     for (b = 0; b < req->nbands; b++) {
         const unsigned char *band = data + (size_t)b * plane * dsize;
 
-        if (isnan(nodata)) {
-            for (px = 0; px < plane; px++) {
-                valid[px] &= (uint8_t)!isnan(ek_pixel_get(band, req->dtype, px));
-            }
-            continue;
-        }
         switch (req->dtype) {
         case GDT_Byte:
             DROP_EQUAL_INT(uint8_t, 0, UINT8_MAX);
@@ -361,18 +373,17 @@ static void drop_nodata(const ek_read_request *req, double nodata,
         case GDT_Int16:
             DROP_EQUAL_INT(int16_t, INT16_MIN, INT16_MAX);
             break;
-        case GDT_Float32: {
-            const float *p = (const float *)band;
-
-            for (px = 0; px < plane; px++) {
-                valid[px] &= (uint8_t)((double)p[px] != nodata);
-            }
+        case GDT_UInt32:
+            DROP_EQUAL_INT(uint32_t, 0, UINT32_MAX);
             break;
-        }
-        default:
-            for (px = 0; px < plane; px++) {
-                valid[px] &= (uint8_t)(ek_pixel_get(band, req->dtype, px) != nodata);
-            }
+        case GDT_Int32:
+            DROP_EQUAL_INT(int32_t, INT32_MIN, INT32_MAX);
+            break;
+        case GDT_Float32:
+            DROP_INVALID_FLOAT(float);
+            break;
+        default: /* GDT_Float64 */
+            DROP_INVALID_FLOAT(double);
             break;
         }
     }
@@ -418,6 +429,37 @@ static void clear_scratch(ek_reader *rd, const ek_read_request *req, size_t plan
     }
 }
 
+/* Read source I of REQ over W into the scratch planes. A failed read of a
+   remote source (a dropped connection, a timeout, HTTP errors GDAL's own
+   retries did not get past) is tried again on a fresh handle after a
+   back-off; when the retries are spent it fails with EODKIT_ERR_IO. */
+static int read_source(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
+                       size_t i, const ek_window *w, size_t plane)
+{
+    const ek_source *s = req->sources[i];
+    int attempt, rc;
+
+    for (attempt = 0;; attempt++) {
+        clear_scratch(rd, req, plane);
+        rc = req->placements[i]->aligned ? read_aligned(ctx, rd, req, i, w)
+                                         : read_warped(ctx, rd, req, i, w);
+        if (rc == EODKIT_OK || rc == EODKIT_ERR_NOMEM || !s->remote) {
+            return rc;
+        }
+        if (!ek_remote_retry(s->path, attempt)) {
+            /* the network failed us, not the data */
+            ctx->status = EODKIT_ERR_IO;
+            return ek_error_where(ctx, "a remote read, given up after %d retr%s",
+                                  attempt, attempt == 1 ? "y" : "ies");
+        }
+        if (rd->handles[s->id] != NULL) {
+            GDALClose(rd->handles[s->id]);
+            rd->handles[s->id] = NULL;
+        }
+        ek_error_clear(ctx);
+    }
+}
+
 int ek_reader_read(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
                    const ek_window *w, void *data, uint8_t *valid)
 {
@@ -432,25 +474,25 @@ int ek_reader_read(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
     for (i = 0; i < req->nsources; i++) {
         const ek_placement *pl = req->placements[i];
         double nodata;
+        int has_nodata;
 
         /* One pixel of slack for resampling kernels reaching across edges. */
         if (pl->gx1 < w->x - 1 || pl->gx0 > w->x + w->w + 1 || pl->gy1 < w->y - 1 ||
             pl->gy0 > w->y + w->h + 1) {
             continue;
         }
-        clear_scratch(rd, req, plane);
-        rc = pl->aligned ? read_aligned(ctx, rd, req, i, w)
-                         : read_warped(ctx, rd, req, i, w);
+        rc = read_source(ctx, rd, req, i, w, plane);
         if (rc != EODKIT_OK) {
             return rc;
         }
         if (req->read_type != req->dtype) {
             convert_complex(req, rd->scratch, plane * (size_t)req->nbands);
         }
-        /* The warper already skips source nodata; direct reads must. */
-        if (pl->aligned && source_nodata(req, req->sources[i], &nodata)) {
-            drop_nodata(req, nodata, rd->scratch, rd->scratch_valid, plane);
-        }
+        /* The warper already skips source nodata (direct reads must), but
+           it interpolates NaN and infinities like any value. */
+        has_nodata = source_nodata(req, req->sources[i], &nodata);
+        drop_invalid(req, pl->aligned && has_nodata, nodata, rd->scratch,
+                     rd->scratch_valid, plane);
         composite(rd, req, plane, data, valid, !painted);
         painted = 1;
     }
@@ -461,7 +503,7 @@ int ek_reader_read(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
     /* A resampled value may equal the output's nodata value by chance: it
        then is nodata for every reader of the dataset, so say so here too. */
     if (req->has_nodata) {
-        drop_nodata(req, req->nodata, data, valid, plane);
+        drop_invalid(req, 1, req->nodata, data, valid, plane);
     }
     return EODKIT_OK;
 }

@@ -103,6 +103,23 @@ typedef struct ek_sar_recipe {
     size_t npolarizations;
 } ek_sar_recipe;
 
+/* How a modality's pixels map to the ground (modalities[].georeference). */
+typedef enum ek_georef_method {
+    EK_GEOREF_GEOTRANSFORM, /* the files' geotransform (the default) */
+    EK_GEOREF_GCP,          /* a polynomial through their GCPs */
+    EK_GEOREF_TPS,          /* a thin-plate spline through their GCPs */
+    EK_GEOREF_RPC           /* their RPC model */
+} ek_georef_method;
+
+typedef struct ek_georef_recipe {
+    ek_georef_method method;
+    int order; /* gcp: polynomial order, 1-3 */
+    char *dem; /* rpc: GDAL name of a DEM for the heights, or NULL */
+    int has_height;
+    double height; /* rpc: height offset, metres (GDAL's RPC_HEIGHT) */
+    ek_mark mark;
+} ek_georef_recipe;
+
 typedef struct ek_modality_recipe {
     char *name;
     char
@@ -110,7 +127,9 @@ typedef struct ek_modality_recipe {
     char *sensor;   /* may be NULL */
     char *platform; /* satellite | aerial | uav | ground, may be NULL */
     char *description;
-    char **patterns; /* file globs as written, resolved against the recipe folder */
+    /* input names (globs for plain paths), from `files` or the lines of
+       `files_from`, resolved (ek_name_resolve) */
+    char **patterns;
     size_t npatterns;
     ek_mark files_mark;
     int *bands; /* 1-based band numbers; NULL = every band of the source */
@@ -123,14 +142,19 @@ typedef struct ek_modality_recipe {
     int resampling;     /* GDALResampleAlg */
     int has_resampling; /* given in the recipe */
     int has_nodata;     /* the recipe declares the nodata value */
-    double nodata;
+    double nodata;      /* may be NaN */
+    ek_mark nodata_mark;
     int required; /* chips need this modality's data (default); else a presence flag */
     ek_time_recipe time;
     ek_mask_recipe mask;
     ek_complex complex;
     ek_sar_recipe sar;
+    ek_georef_recipe georef;
     ek_mark mark;
 } ek_modality_recipe;
+
+/* Class ids are 0 to EK_MAX_CLASS_ID (label arrays are uint8 or uint16). */
+#define EK_MAX_CLASS_ID 65535
 
 typedef struct ek_class_entry {
     char *value; /* attribute value (vector) or pixel value (raster), as text */
@@ -164,6 +188,10 @@ typedef struct ek_labels_recipe {
     double min_visibility; /* share of an object's area a chip must hold */
 } ek_labels_recipe;
 
+/* The widest guard band, in chips: wider than any chip lattice eodkit
+   plans (doc/recipe.md, split.buffer). */
+#define EK_MAX_BUFFER 1000
+
 typedef struct ek_split_recipe {
     ek_split_method method;
     char **names; /* split names in the order given; the last ones take precedence
@@ -171,8 +199,9 @@ typedef struct ek_split_recipe {
     double *ratios;
     size_t nsplits;
     uint64_t seed;
-    double block_size;     /* CRS units */
-    double buffer;         /* chips */
+    double block_size; /* CRS units */
+    ek_mark block_size_mark;
+    double buffer;         /* chips, 0 .. EK_MAX_BUFFER */
     ek_hold_out *hold_out; /* method regions */
     size_t nhold_out;
     int64_t *period_start; /* method time: per split, ascending */
@@ -212,6 +241,7 @@ struct eodkit_recipe {
     ek_mark crs_mark;
     int has_resolution;
     double res_x, res_y;
+    ek_mark res_mark;
     int chip_w, chip_h;
     ek_mark chip_mark;
     int stride_x, stride_y;
@@ -251,6 +281,10 @@ int ek_recipe_find_modality(const ek_recipe *r, const char *name);
 
 /* GDAL's name for resampling algorithm ALG ("near", "bilinear", ...). */
 const char *ek_resampling_name(int alg);
+
+/* The recipe's word for georeference method M ("geotransform", "gcp", "tps",
+   "rpc"). */
+const char *ek_georef_name(ek_georef_method m);
 
 /* Write R, with every default filled in and paths absolute, as YAML to PATH
    (the provenance copy stored in each dataset). */

@@ -19,8 +19,18 @@ typedef struct ek_yaml {
     int loaded;
 } ek_yaml;
 
+/* Limits checked before libyaml builds the document (doc/recipe.md): its
+   scanner slows down quadratically with flow nesting and with the number of
+   anchors, and aliases multiply text, so a small hostile file could hang a
+   build or exhaust memory. Real recipes are a few KiB, 6 levels deep. */
+#define EK_YAML_MAX_BYTES (1024 * 1024)
+#define EK_YAML_MAX_DEPTH 32
+
 /* Parse FILE into Y (Y->ctx must be set). YAML syntax errors carry their
-   line:column. An empty file is an error. */
+   line:column. Refused, at their line:column: a file larger than
+   EK_YAML_MAX_BYTES, nesting deeper than EK_YAML_MAX_DEPTH, anchors and
+   aliases, NUL characters in text, a second document. An empty file is an
+   error. */
 int ek_yaml_load(ek_yaml *y, const char *file);
 void ek_yaml_free(ek_yaml *y);
 

@@ -1,22 +1,28 @@
 /*
-** Recipe: the schema of one entry of `modalities`: its files (or one set of
-** files per band), bands, resampling, nodata, whether chips need it, how
-** several acquisitions combine (time), its mask, complex data and SAR
-** metadata.
+** Recipe: the schema of one entry of `modalities`: its files (any name GDAL
+** opens, a list of them in a text file, or one set of files per band),
+** bands, resampling, nodata, whether chips need it, how several
+** acquisitions combine (time), its mask, complex data, SAR metadata and how
+** its pixels are georeferenced (geotransform, GCPs or RPCs).
 */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <gdalwarper.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_names.h"
 #include "core/ek_time.h"
 #include "ek_recipe_parse.h"
 
 static const char *const modality_keys[] = {
-    "name",  "kind",       "sensor",     "platform",   "description", "files",
-    "bands", "band_files", "band_names", "resampling", "nodata",      "required",
-    "time",  "mask",       "complex",    "sar",        NULL};
+    "name",   "kind",       "sensor",       "platform",   "description",
+    "files",  "bands",      "band_files",   "band_names", "resampling",
+    "nodata", "required",   "time",         "mask",       "complex",
+    "sar",    "files_from", "georeference", NULL};
 static const char *const band_file_keys[] = {"name", "files", "band", NULL};
 static const char *const time_keys[] = {"mode",    "count",  "from", "to",
                                         "pattern", "format", NULL};
@@ -35,6 +41,8 @@ static const char *const frequency_bands[] = {"P",  "L", "S",  "C", "X",
                                               "Ku", "K", "Ka", NULL};
 static const char *const scales[] = {"db", "linear", NULL};
 static const char *const polarizations[] = {"HH", "VV", "HV", "VH", NULL};
+static const char *const georef_keys[] = {"method", "order", "dem", "height", NULL};
+static const char *const georef_methods[] = {"geotransform", "gcp", "tps", "rpc", NULL};
 
 /* Recipe resampling words and the GDAL algorithms they select. */
 static const char *const resampling_words[] = {
@@ -65,6 +73,11 @@ const char *ek_resampling_name(int alg)
     return "nearest";
 }
 
+const char *ek_georef_name(ek_georef_method m)
+{
+    return georef_methods[m];
+}
+
 /* A word of CHOICES into *OUT (a copy), when KEY is present. */
 static int opt_choice(ek_yaml *y, yaml_node_t *map, const char *key, const char *what,
                       const char *const *choices, char **out)
@@ -84,7 +97,8 @@ static int opt_choice(ek_yaml *y, yaml_node_t *map, const char *key, const char 
     return rc;
 }
 
-/* File globs of N, resolved against the recipe's folder. */
+/* Input names of N (globs for plain paths), resolved against the recipe's
+   folder. */
 static int parse_patterns(ek_yaml *y, const ek_recipe *r, yaml_node_t *n,
                           const char *what, char ***patterns, size_t *npatterns)
 {
@@ -99,12 +113,77 @@ static int parse_patterns(ek_yaml *y, const ek_recipe *r, yaml_node_t *n,
         *patterns = ek_calloc(y->ctx, nraw, sizeof **patterns);
         rc = *patterns == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
         for (i = 0; rc == EODKIT_OK && i < nraw; i++) {
-            (*patterns)[i] = ek_path_join(y->ctx, r->dir, raw[i]);
+            (*patterns)[i] = ek_name_resolve(y->ctx, r->dir, raw[i]);
             *npatterns = i + 1;
             rc = (*patterns)[i] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
         }
     }
     ek_fs_free_list(raw, nraw);
+    return rc;
+}
+
+/* Band names (of band_names, or of band_files entries at NODES): none empty,
+   no two alike (they key the band statistics and STAC bands). */
+static int check_band_names(ek_yaml *y, const char *what, char *const *names,
+                            yaml_node_t *const *nodes, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (names[i][0] == '\0') {
+            return ek_yaml_fail(y, nodes[i], "%s: a band name is empty", what);
+        }
+    }
+    return ek_recipe_check_distinct(y, what, (const char *const *)names, nodes, n, 0);
+}
+
+/* files_from: N names a text file listing one input per line, as `files`
+   entries (relative names resolve against the list's folder; blank lines
+   and lines starting with '#' are skipped). */
+static int parse_files_from(ek_yaml *y, const ek_recipe *r, ek_modality_recipe *m,
+                            yaml_node_t *n)
+{
+    char *list = NULL, *text = NULL, *dir = NULL, *line, *end;
+    size_t cap = 0;
+    int rc = ek_yaml_path(y, r->dir, n, "modalities[].files_from", &list);
+
+    if (rc == EODKIT_OK && ek_fs_read_file(y->ctx, list, &text, NULL) != EODKIT_OK) {
+        char why[EK_MESSAGE_MAX];
+
+        snprintf(why, sizeof why, "%s", y->ctx->message);
+        rc = ek_yaml_fail(y, n, "modalities[].files_from: %s", why);
+    }
+    if (rc == EODKIT_OK) {
+        dir = ek_path_dirname(y->ctx, list);
+        rc = dir == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    }
+    for (line = text; rc == EODKIT_OK && line != NULL && *line != '\0'; line = end) {
+        end = strchr(line, '\n');
+        if (end != NULL) {
+            *end++ = '\0';
+        }
+        line += strspn(line, " \t");
+        line[strcspn(line, "\r")] = '\0';
+        while (*line != '\0' && strchr(" \t", line[strlen(line) - 1]) != NULL) {
+            line[strlen(line) - 1] = '\0';
+        }
+        if (*line == '\0' || *line == '#') {
+            continue;
+        }
+        rc = ek_grow(y->ctx, (void **)&m->patterns, &cap, m->npatterns + 1,
+                     sizeof *m->patterns);
+        if (rc == EODKIT_OK) {
+            m->patterns[m->npatterns] = ek_name_resolve(y->ctx, dir, line);
+            rc = m->patterns[m->npatterns] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+            m->npatterns += rc == EODKIT_OK;
+        }
+    }
+    if (rc == EODKIT_OK && m->npatterns == 0) {
+        rc = ek_yaml_fail(y, n, "modalities[].files_from: %s names no file", list);
+    }
+    free(dir);
+    free(text);
+    free(list);
     return rc;
 }
 
@@ -142,6 +221,8 @@ static int parse_band_files(ek_yaml *y, const ek_recipe *r, ek_modality_recipe *
                             yaml_node_t *n)
 {
     size_t i, len = ek_yaml_seq_len(n);
+    char **names = NULL;
+    yaml_node_t **nodes = NULL;
     long long band;
     int rc = EODKIT_OK;
 
@@ -180,6 +261,20 @@ static int parse_band_files(ek_yaml *y, const ek_recipe *r, ek_modality_recipe *
             bf->band = (int)band;
         }
     }
+    names = rc == EODKIT_OK ? ek_calloc(y->ctx, len, sizeof *names) : NULL;
+    nodes = names != NULL ? ek_calloc(y->ctx, len, sizeof *nodes) : NULL;
+    if (rc == EODKIT_OK && nodes == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < len && rc == EODKIT_OK; i++) {
+        names[i] = m->band_files[i].name;
+        nodes[i] = ek_yaml_get(y, ek_yaml_seq_item(y, n, i), "name");
+    }
+    if (rc == EODKIT_OK) {
+        rc = check_band_names(y, "modalities[].band_files[].name", names, nodes, len);
+    }
+    free(names);
+    free(nodes);
     return rc;
 }
 
@@ -352,9 +447,74 @@ static int parse_sar(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
     return rc;
 }
 
+/* georeference: a method word, or {method, order, dem, height}. */
+static int parse_georeference(ek_yaml *y, const ek_recipe *r, ek_modality_recipe *m,
+                              yaml_node_t *n)
+{
+    ek_georef_recipe *g = &m->georef;
+    yaml_node_t *v = n;
+    long long order;
+    int index, rc = EODKIT_OK;
+
+    g->mark = ek_yaml_mark(n);
+    if (n->type == YAML_MAPPING_NODE) {
+        rc = ek_yaml_check_map(y, n, "modalities[].georeference", georef_keys);
+        if (rc == EODKIT_OK) {
+            rc = ek_yaml_require(y, n, "modalities[].georeference", "method", &v);
+        }
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_choice(y, v, "modalities[].georeference.method", georef_methods,
+                            &index);
+        g->method = (ek_georef_method)index;
+    }
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    v = n->type == YAML_MAPPING_NODE ? ek_yaml_get(y, n, "order") : NULL;
+    if (v != NULL && g->method != EK_GEOREF_GCP) {
+        return ek_yaml_fail(y, v,
+                            "modalities[].georeference.order: only with 'method: "
+                            "gcp'");
+    }
+    if (v == NULL && g->method == EK_GEOREF_GCP) {
+        return ek_yaml_fail(y, n,
+                            "modalities[].georeference: 'method: gcp' needs 'order' "
+                            "(1, 2 or 3: the polynomial's order)");
+    }
+    if (v != NULL) {
+        rc = ek_yaml_int(y, v, "modalities[].georeference.order", 1, 3, &order);
+        g->order = (int)order;
+    }
+    if (n->type != YAML_MAPPING_NODE) {
+        return rc;
+    }
+    if (rc == EODKIT_OK && g->method != EK_GEOREF_RPC &&
+        ((v = ek_yaml_get(y, n, "dem")) != NULL ||
+         (v = ek_yaml_get(y, n, "height")) != NULL)) {
+        rc = ek_yaml_fail(y, v,
+                          "modalities[].georeference: 'dem' and 'height' are only "
+                          "for 'method: rpc'");
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "dem")) != NULL) {
+        char *raw = NULL;
+
+        rc = ek_yaml_string(y, v, "modalities[].georeference.dem", &raw);
+        if (rc == EODKIT_OK) {
+            g->dem = ek_name_resolve(y->ctx, r->dir, raw);
+            rc = g->dem == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+        }
+        free(raw);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "height")) != NULL) {
+        rc = ek_yaml_number(y, v, "modalities[].georeference.height", &g->height);
+        g->has_height = 1;
+    }
+    return rc;
+}
+
 /* name, kind, platform, sensor, description. */
-static int parse_identity(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m,
-                          yaml_node_t *n)
+static int parse_identity(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
 {
     yaml_node_t *v;
     int rc = ek_yaml_require(y, n, "modalities[]", "name", &v);
@@ -366,13 +526,9 @@ static int parse_identity(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m,
         rc = ek_yaml_check_name(y, v, "modalities[].name", m->name);
     }
     if (rc == EODKIT_OK &&
-        (strcmp(m->name, "label") == 0 || strcmp(m->name, "labels") == 0)) {
+        (strcasecmp(m->name, "label") == 0 || strcasecmp(m->name, "labels") == 0)) {
         rc = ek_yaml_fail(y, v, "modalities[].name: '%s' is reserved for the labels",
                           m->name);
-    }
-    if (rc == EODKIT_OK &&
-        ek_recipe_find_modality(r, m->name) != (int)(m - r->modalities)) {
-        rc = ek_yaml_fail(y, v, "modalities[].name: '%s' is used twice", m->name);
     }
     m->kind = ek_strdup(y->ctx, "other");
     if (rc == EODKIT_OK && m->kind == NULL) {
@@ -395,25 +551,48 @@ static int parse_identity(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m,
     return rc;
 }
 
-/* files (+ bands), or band_files; band_names. */
+/* band_names (node N, a scalar or a list) of M, checked. */
+static int check_band_name_list(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
+{
+    yaml_node_t **nodes = ek_calloc(y->ctx, m->nband_names, sizeof *nodes);
+    size_t i;
+    int rc;
+
+    if (nodes == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < m->nband_names; i++) {
+        nodes[i] = n->type == YAML_SEQUENCE_NODE ? ek_yaml_seq_item(y, n, i) : n;
+    }
+    rc = check_band_names(y, "modalities[].band_names", m->band_names, nodes,
+                          m->nband_names);
+    free(nodes);
+    return rc;
+}
+
+/* files or files_from (+ bands), or band_files; band_names. */
 static int parse_inputs(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_node_t *n)
 {
     yaml_node_t *files = ek_yaml_get(y, n, "files");
+    yaml_node_t *files_from = ek_yaml_get(y, n, "files_from");
     yaml_node_t *band_files = ek_yaml_get(y, n, "band_files");
     yaml_node_t *v;
     size_t nbands;
     int rc = EODKIT_OK;
 
-    if ((files == NULL) == (band_files == NULL)) {
+    if ((files != NULL) + (files_from != NULL) + (band_files != NULL) != 1) {
         return ek_yaml_fail(
             y, n,
-            "modalities[]: give either 'files' (bands read together) or "
-            "'band_files' (one set of files per band)");
+            "modalities[]: give one of 'files' (bands read together), 'files_from' "
+            "(a text file listing them) or 'band_files' (one set of files per band)");
     }
     if (files != NULL) {
         m->files_mark = ek_yaml_mark(files);
         rc = parse_patterns(y, r, files, "modalities[].files", &m->patterns,
                             &m->npatterns);
+    } else if (files_from != NULL) {
+        m->files_mark = ek_yaml_mark(files_from);
+        rc = parse_files_from(y, r, m, files_from);
     } else {
         m->files_mark = ek_yaml_mark(band_files);
         rc = parse_band_files(y, r, m, band_files);
@@ -433,6 +612,9 @@ static int parse_inputs(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_no
         }
         rc = ek_yaml_string_list(y, v, "modalities[].band_names", &m->band_names,
                                  &m->nband_names);
+        if (rc == EODKIT_OK) {
+            rc = check_band_name_list(y, m, v);
+        }
         nbands = m->nbands;
         if (rc == EODKIT_OK && m->bands != NULL && m->nband_names != nbands) {
             rc = ek_yaml_fail(y, v, "modalities[].band_names: %zu names for %zu bands",
@@ -440,6 +622,24 @@ static int parse_inputs(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_no
         }
     }
     return rc;
+}
+
+/* nodata: a number, or NaN (nan, NaN, NAN, or YAML's .nan). Whether the
+   modality's data type holds it is checked once the files are known. */
+static int parse_nodata(ek_yaml *y, yaml_node_t *n, double *out)
+{
+    static const char *const nan_words[] = {"nan",  "NaN",  "NAN",
+                                            ".nan", ".NaN", ".NAN"};
+    const char *t = ek_yaml_text(n);
+    size_t i;
+
+    for (i = 0; t != NULL && i < sizeof nan_words / sizeof nan_words[0]; i++) {
+        if (strcmp(t, nan_words[i]) == 0) {
+            *out = NAN;
+            return EODKIT_OK;
+        }
+    }
+    return ek_yaml_number(y, n, "modalities[].nodata", out);
 }
 
 int ek_recipe_parse_modality(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m,
@@ -454,7 +654,7 @@ int ek_recipe_parse_modality(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m,
     m->required = 1;
     rc = ek_yaml_check_map(y, n, "modalities[]", modality_keys);
     if (rc == EODKIT_OK) {
-        rc = parse_identity(y, r, m, n);
+        rc = parse_identity(y, m, n);
     }
     if (rc == EODKIT_OK) {
         rc = parse_inputs(y, r, m, n);
@@ -465,8 +665,9 @@ int ek_recipe_parse_modality(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m,
         m->has_resampling = 1;
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "nodata")) != NULL) {
-        rc = ek_yaml_number(y, v, "modalities[].nodata", &m->nodata);
+        rc = parse_nodata(y, v, &m->nodata);
         m->has_nodata = 1;
+        m->nodata_mark = ek_yaml_mark(v);
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "required")) != NULL) {
         rc = ek_yaml_bool(y, v, "modalities[].required", &m->required);
@@ -483,6 +684,9 @@ int ek_recipe_parse_modality(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m,
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "sar")) != NULL) {
         rc = parse_sar(y, m, v);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "georeference")) != NULL) {
+        rc = parse_georeference(y, r, m, v);
     }
     return rc;
 }
@@ -514,4 +718,5 @@ void ek_recipe_free_modality(ek_modality_recipe *m)
     free(m->sar.product_type);
     free(m->sar.scale);
     ek_fs_free_list(m->sar.polarizations, m->sar.npolarizations);
+    free(m->georef.dem);
 }

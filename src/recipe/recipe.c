@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <gdalwarper.h>
 
@@ -16,6 +17,7 @@
 #include "ek_recipe_parse.h"
 
 #define MAX_CHIP 16384
+#define MAX_SPLITS 256
 
 static const char *const top_keys[] = {"dataset", "grid",    "modalities",
                                        "labels",  "regions", "filters",
@@ -126,11 +128,72 @@ const char *ek_nearest_word(const char *word, const char *const *cand, size_t nc
     return best_d <= limit ? best : NULL;
 }
 
+typedef struct text_ref {
+    const char *text;
+    size_t index;
+} text_ref;
+
+static int compare_exact(const void *a, const void *b)
+{
+    const text_ref *x = a, *y = b;
+    int c = strcmp(x->text, y->text);
+
+    return c != 0 ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+static int compare_folded(const void *a, const void *b)
+{
+    const text_ref *x = a, *y = b;
+    int c = strcasecmp(x->text, y->text);
+
+    return c != 0 ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+int ek_recipe_check_distinct(ek_yaml *y, const char *what, const char *const *texts,
+                             yaml_node_t *const *nodes, size_t n, int fold)
+{
+    text_ref *refs = ek_calloc(y->ctx, n, sizeof *refs);
+    size_t i, first = 0, at = n, earlier = 0;
+
+    if (refs == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < n; i++) {
+        refs[i].text = texts[i];
+        refs[i].index = i;
+    }
+    /* Equal texts end up side by side, each run in input order: a run's
+       first entry is the original, the others repeat it. */
+    qsort(refs, n, sizeof *refs, fold ? compare_folded : compare_exact);
+    for (i = 1; i < n; i++) {
+        int same = fold ? strcasecmp(refs[i - 1].text, refs[i].text) == 0
+                        : strcmp(refs[i - 1].text, refs[i].text) == 0;
+
+        if (!same) {
+            first = i;
+        } else if (refs[i].index < at) {
+            at = refs[i].index;
+            earlier = refs[first].index;
+        }
+    }
+    free(refs);
+    if (at == n) {
+        return EODKIT_OK;
+    }
+    if (strcmp(texts[at], texts[earlier]) == 0) {
+        return ek_yaml_fail(y, nodes[at], "%s: '%s' is used twice", what, texts[at]);
+    }
+    return ek_yaml_fail(y, nodes[at],
+                        "%s: '%s' and '%s' differ only in case: their files would "
+                        "clash on file systems that ignore case",
+                        what, texts[earlier], texts[at]);
+}
+
 /* chip_size / stride: N, or [h, w]. */
 static int parse_pixels_pair(ek_yaml *y, yaml_node_t *n, const char *what, int *h,
                              int *w)
 {
-    long long vh, vw;
+    long long vh = 0, vw = 0;
     int rc;
 
     if (n->type == YAML_SEQUENCE_NODE) {
@@ -275,6 +338,18 @@ static int parse_dataset(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     return rc;
 }
 
+/* Whether S is "<digits>" or "<digits>+<digits>". */
+static int is_epsg_code(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+
+    if (n > 0 && s[n] == '+') {
+        s += n + 1;
+        n = strspn(s, "0123456789");
+    }
+    return n > 0 && s[n] == '\0';
+}
+
 static int parse_crs(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 {
     const char *t = ek_yaml_text(n);
@@ -307,6 +382,13 @@ static int parse_crs(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         r->like = ek_strdup(y->ctx, t);
         return r->like == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
+    if (strncasecmp(t, "EPSG:", 5) == 0 && !is_epsg_code(t + 5)) {
+        /* GDAL reads "EPSG:32724x" as EPSG:32724 and ignores the rest */
+        return ek_yaml_fail(y, n,
+                            "grid.crs: '%s' is not an EPSG code (EPSG:<number>, or "
+                            "EPSG:<number>+<number> for a compound CRS)",
+                            t);
+    }
     return ek_yaml_string(y, n, "grid.crs", &r->crs);
 }
 
@@ -328,6 +410,7 @@ static int parse_grid(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "resolution")) != NULL) {
         rc = ek_yaml_number_pair(y, v, "grid.resolution", &r->res_x, &r->res_y);
         r->has_resolution = 1;
+        r->res_mark = ek_yaml_mark(v);
     }
     if (rc == EODKIT_OK) {
         rc = ek_yaml_require(y, n, "grid", "chip_size", &v);
@@ -364,6 +447,8 @@ static int parse_grid(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 static int parse_modalities(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 {
     size_t i, len = ek_yaml_seq_len(n);
+    const char **names = NULL;
+    yaml_node_t **nodes = NULL;
     int rc;
 
     if (n->type != YAML_SEQUENCE_NODE || len == 0) {
@@ -382,22 +467,59 @@ static int parse_modalities(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
             return rc;
         }
     }
-    return EODKIT_OK;
+    /* Names become file names (<split>/<name>-NNNNN.npy). */
+    names = ek_calloc(y->ctx, len, sizeof *names);
+    nodes = ek_calloc(y->ctx, len, sizeof *nodes);
+    rc = names == NULL || nodes == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    for (i = 0; i < len && rc == EODKIT_OK; i++) {
+        names[i] = r->modalities[i].name;
+        nodes[i] = ek_yaml_get(y, ek_yaml_seq_item(y, n, i), "name");
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_recipe_check_distinct(y, "modalities[].name", names, nodes, len, 1);
+    }
+    free(names);
+    free(nodes);
+    return rc;
 }
 
 static int parse_class_id(ek_yaml *y, yaml_node_t *n, const char *what, int *id)
 {
-    long long v;
-    int rc = ek_yaml_int(y, n, what, 0, 65535, &v);
+    long long v = 0;
+    int rc = ek_yaml_int(y, n, what, 0, EK_MAX_CLASS_ID, &v);
 
     *id = (int)v;
     return rc;
 }
 
-/* classes: {value: id, ...} or [value, ...] (ids 1, 2, ...). */
+/* Class id ID of value C->value (at node N) must not be the background or
+   the ignore index: its pixels would silently become unlabelled. */
+static int check_class_id(ek_yaml *y, const ek_labels_recipe *l, const ek_class_entry *c,
+                          yaml_node_t *n)
+{
+    if (c->id == l->background) {
+        return ek_yaml_fail(y, n,
+                            "labels.classes: '%s' gets class id %d, the background id "
+                            "(labels.background); leave it out of classes to make it "
+                            "background",
+                            c->value, c->id);
+    }
+    if (l->has_ignore && c->id == l->ignore_index) {
+        return ek_yaml_fail(y, n,
+                            "labels.classes: '%s' gets class id %d, the ignore index "
+                            "(labels.ignore_index)",
+                            c->value, c->id);
+    }
+    return EODKIT_OK;
+}
+
+/* classes: {value: id, ...} or [value, ...] (ids 1, 2, ...). The background
+   and ignore index are known already. */
 static int parse_classes(ek_yaml *y, ek_labels_recipe *l, yaml_node_t *n)
 {
     size_t i, len;
+    const char **values = NULL;
+    yaml_node_t **nodes = NULL;
     int rc = EODKIT_OK;
 
     l->classes_mark = ek_yaml_mark(n);
@@ -410,65 +532,92 @@ static int parse_classes(ek_yaml *y, ek_labels_recipe *l, yaml_node_t *n)
     if (len == 0) {
         return ek_yaml_fail(y, n, "labels.classes: no classes given");
     }
+    if (n->type == YAML_SEQUENCE_NODE && len > EK_MAX_CLASS_ID) {
+        return ek_yaml_fail(y, n,
+                            "labels.classes: a list gives ids 1 to %d, so at most %d "
+                            "values; map values to ids instead",
+                            EK_MAX_CLASS_ID, EK_MAX_CLASS_ID);
+    }
     l->classes = ek_calloc(y->ctx, len, sizeof *l->classes);
-    if (l->classes == NULL) {
-        return EODKIT_ERR_NOMEM;
+    values = ek_calloc(y->ctx, len, sizeof *values);
+    nodes = ek_calloc(y->ctx, len, sizeof *nodes);
+    if (l->classes == NULL || values == NULL || nodes == NULL) {
+        rc = EODKIT_ERR_NOMEM;
     }
     for (i = 0; i < len && rc == EODKIT_OK; i++) {
         ek_class_entry *c = &l->classes[i];
-        yaml_node_t *key, *value;
-        size_t j;
+        yaml_node_t *value;
 
         l->nclasses = i + 1;
         if (n->type == YAML_MAPPING_NODE) {
-            ek_yaml_map_pair(y, n, i, &key, &value);
-            rc = ek_yaml_string(y, key, "labels.classes", &c->value);
+            ek_yaml_map_pair(y, n, i, &nodes[i], &value);
+            rc = ek_yaml_string(y, nodes[i], "labels.classes", &c->value);
             if (rc == EODKIT_OK) {
                 rc = parse_class_id(y, value, "labels.classes", &c->id);
             }
         } else {
-            key = ek_yaml_seq_item(y, n, i);
-            rc = ek_yaml_string(y, key, "labels.classes", &c->value);
+            value = nodes[i] = ek_yaml_seq_item(y, n, i);
+            rc = ek_yaml_string(y, value, "labels.classes", &c->value);
             c->id = (int)i + 1;
         }
-        for (j = 0; rc == EODKIT_OK && j < i; j++) {
-            if (strcmp(l->classes[j].value, c->value) == 0) {
-                rc = ek_yaml_fail(y, key, "labels.classes: '%s' appears twice",
-                                  c->value);
-            }
+        if (rc == EODKIT_OK) {
+            rc = check_class_id(y, l, c, value);
         }
+        values[i] = c->value;
     }
+    if (rc == EODKIT_OK) {
+        rc = ek_recipe_check_distinct(y, "labels.classes", values, nodes, len, 0);
+    }
+    free(values);
+    free(nodes);
     return rc;
 }
 
-/* class_names: {id: name, ...} */
+/* class_names: {id: name, ...}; each id named once, and the id of a class. */
 static int parse_class_names(ek_yaml *y, ek_labels_recipe *l, yaml_node_t *n)
 {
-    size_t i, j;
+    yaml_node_t **name_of = NULL; /* by class id: the node naming it */
+    unsigned char *used = NULL;   /* by class id: a class has it */
+    size_t i;
     int rc = EODKIT_OK;
 
     if (n->type != YAML_MAPPING_NODE) {
         return ek_yaml_fail(y, n, "labels.class_names: expected {class id: name, ...}");
     }
+    name_of = ek_calloc(y->ctx, EK_MAX_CLASS_ID + 1, sizeof *name_of);
+    used = ek_calloc(y->ctx, EK_MAX_CLASS_ID + 1, 1);
+    if (name_of == NULL || used == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+    }
+    for (i = 0; i < l->nclasses && rc == EODKIT_OK; i++) {
+        used[l->classes[i].id] = 1;
+    }
     for (i = 0; i < ek_yaml_map_len(n) && rc == EODKIT_OK; i++) {
         yaml_node_t *key, *value;
-        int id, found = 0;
+        int id;
 
         ek_yaml_map_pair(y, n, i, &key, &value);
         rc = parse_class_id(y, key, "labels.class_names", &id);
-        for (j = 0; rc == EODKIT_OK && j < l->nclasses; j++) {
-            if (l->classes[j].id == id && l->classes[j].name == NULL) {
-                rc =
-                    ek_yaml_string(y, value, "labels.class_names", &l->classes[j].name);
-                found = 1;
-            } else if (l->classes[j].id == id) {
-                found = 1;
-            }
-        }
-        if (rc == EODKIT_OK && !found) {
+        if (rc == EODKIT_OK && !used[id]) {
             rc = ek_yaml_fail(y, key, "labels.class_names: no class has id %d", id);
         }
+        if (rc == EODKIT_OK && name_of[id] != NULL) {
+            rc = ek_yaml_fail(y, key, "labels.class_names: class id %d is named twice",
+                              id);
+        }
+        if (rc == EODKIT_OK) {
+            name_of[id] = value;
+        }
     }
+    for (i = 0; i < l->nclasses && rc == EODKIT_OK; i++) {
+        yaml_node_t *value = name_of[l->classes[i].id];
+
+        if (value != NULL) {
+            rc = ek_yaml_string(y, value, "labels.class_names", &l->classes[i].name);
+        }
+    }
+    free(name_of);
+    free(used);
     return rc;
 }
 
@@ -537,6 +686,16 @@ static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         l->attribute_mark = ek_yaml_mark(v);
         rc = ek_yaml_string(y, v, "labels.attribute", &l->attribute);
     }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "background")) != NULL) {
+        rc = parse_class_id(y, v, "labels.background", &l->background);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "ignore_index")) != NULL) {
+        rc = parse_class_id(y, v, "labels.ignore_index", &l->ignore_index);
+        l->has_ignore = 1;
+    }
+    if (rc == EODKIT_OK && l->has_ignore && l->ignore_index == l->background) {
+        rc = ek_yaml_fail(y, v, "labels.ignore_index: must differ from the background id");
+    }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "classes")) != NULL) {
         rc = parse_classes(y, l, v);
     }
@@ -546,9 +705,6 @@ static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         } else {
             rc = parse_class_names(y, l, v);
         }
-    }
-    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "background")) != NULL) {
-        rc = parse_class_id(y, v, "labels.background", &l->background);
     }
     l->background_name = ek_strdup(y->ctx, "background");
     if (rc == EODKIT_OK && l->background_name == NULL) {
@@ -572,14 +728,6 @@ static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     if (rc == EODKIT_OK) {
         rc = ek_yaml_opt_fraction(y, n, "min_class_share", "labels.min_class_share",
                                   &l->min_class_share);
-    }
-    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "ignore_index")) != NULL) {
-        rc = parse_class_id(y, v, "labels.ignore_index", &l->ignore_index);
-        l->has_ignore = 1;
-    }
-    if (rc == EODKIT_OK && l->has_ignore && l->ignore_index == l->background) {
-        rc = ek_yaml_fail(y, ek_yaml_get(y, n, "ignore_index"),
-                          "labels.ignore_index: must differ from the background id");
     }
     return rc;
 }
@@ -633,6 +781,40 @@ static int parse_filters(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     return rc;
 }
 
+/* What a dataset folder holds beside its split folders (doc/format.md),
+   with the side files SQLite makes beside index.gpkg while writing it. */
+static const char *const dataset_entries[] = {
+    "collection.json", "index.gpkg",   "index.gpkg-journal", "index.gpkg-wal",
+    "index.gpkg-shm",  "stats.json",   "provenance.json",    "recipe.yaml",
+    "items",           "audit.json",   "audit.html",         "datasheet.md",
+    NULL};
+
+/* Split name S (the text of key N of WHAT): a folder of the dataset. */
+static int check_split_name(ek_yaml *y, yaml_node_t *n, const char *what, const char *s)
+{
+    size_t i;
+    int rc = ek_yaml_check_name(y, n, what, s);
+
+    for (i = 0; rc == EODKIT_OK && dataset_entries[i] != NULL; i++) {
+        if (strcasecmp(s, dataset_entries[i]) == 0) {
+            rc = ek_yaml_fail(y, n,
+                              "%s: a split named '%s' would collide with the dataset's "
+                              "%s",
+                              what, s, dataset_entries[i]);
+        }
+    }
+    return rc;
+}
+
+/* A mapping N of split names (WHAT) may hold at most MAX_SPLITS. */
+static int check_split_count(ek_yaml *y, yaml_node_t *n, const char *what)
+{
+    if (ek_yaml_map_len(n) > MAX_SPLITS) {
+        return ek_yaml_fail(y, n, "%s: at most %d splits", what, MAX_SPLITS);
+    }
+    return EODKIT_OK;
+}
+
 static int set_default_ratios(eodkit_ctx *ctx, ek_split_recipe *s)
 {
     static const char *const names[] = {"train", "val", "test"};
@@ -658,32 +840,32 @@ static int set_default_ratios(eodkit_ctx *ctx, ek_split_recipe *s)
 static int parse_ratios(ek_yaml *y, ek_split_recipe *s, yaml_node_t *n)
 {
     size_t i, len = ek_yaml_map_len(n);
+    yaml_node_t **keys = NULL;
     double sum = 0;
     int rc = EODKIT_OK;
 
     if (n->type != YAML_MAPPING_NODE || len == 0) {
         return ek_yaml_fail(y, n, "split.ratios: expected {split name: fraction, ...}");
     }
+    rc = check_split_count(y, n, "split.ratios");
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
     s->names = ek_calloc(y->ctx, len, sizeof *s->names);
     s->ratios = ek_calloc(y->ctx, len, sizeof *s->ratios);
-    if (s->names == NULL || s->ratios == NULL) {
+    keys = ek_calloc(y->ctx, len, sizeof *keys);
+    if (s->names == NULL || s->ratios == NULL || keys == NULL) {
+        free(keys);
         return EODKIT_ERR_NOMEM;
     }
     for (i = 0; i < len && rc == EODKIT_OK; i++) {
-        yaml_node_t *key, *value;
-        size_t j;
+        yaml_node_t *value;
 
-        ek_yaml_map_pair(y, n, i, &key, &value);
+        ek_yaml_map_pair(y, n, i, &keys[i], &value);
         s->nsplits = i + 1;
-        rc = ek_yaml_string(y, key, "split.ratios", &s->names[i]);
+        rc = ek_yaml_string(y, keys[i], "split.ratios", &s->names[i]);
         if (rc == EODKIT_OK) {
-            rc = ek_yaml_check_name(y, key, "split.ratios", s->names[i]);
-        }
-        for (j = 0; rc == EODKIT_OK && j < i; j++) {
-            if (strcmp(s->names[j], s->names[i]) == 0) {
-                rc = ek_yaml_fail(y, key, "split.ratios: '%s' appears twice",
-                                  s->names[i]);
-            }
+            rc = check_split_name(y, keys[i], "split.ratios", s->names[i]);
         }
         if (rc == EODKIT_OK) {
             rc = ek_yaml_number(y, value, "split.ratios", &s->ratios[i]);
@@ -694,6 +876,11 @@ static int parse_ratios(ek_yaml *y, ek_split_recipe *s, yaml_node_t *n)
         }
         sum += rc == EODKIT_OK ? s->ratios[i] : 0;
     }
+    if (rc == EODKIT_OK) {
+        rc = ek_recipe_check_distinct(y, "split.ratios", (const char *const *)s->names,
+                                      keys, len, 1);
+    }
+    free(keys);
     if (rc == EODKIT_OK && fabs(sum - 1.0) > 1e-6) {
         rc = ek_yaml_fail(
             y, n, "split.ratios: the ratios sum to %g; they must sum to 1", sum);
@@ -729,6 +916,24 @@ static int split_index(eodkit_ctx *ctx, ek_split_recipe *s, const char *name)
     return s->names[s->nsplits] == NULL ? -1 : (int)s->nsplits++;
 }
 
+/* Split name NAME (key N of WHAT) must not differ from one of S's splits only
+   in case: their folders would be one on file systems that ignore case. */
+static int check_split_case(ek_yaml *y, const ek_split_recipe *s, yaml_node_t *n,
+                            const char *what, const char *name)
+{
+    size_t k;
+
+    for (k = 0; k < s->nsplits; k++) {
+        if (strcasecmp(s->names[k], name) == 0 && strcmp(s->names[k], name) != 0) {
+            return ek_yaml_fail(y, n,
+                                "%s: '%s' and '%s' differ only in case: their files "
+                                "would clash on file systems that ignore case",
+                                what, s->names[k], name);
+        }
+    }
+    return EODKIT_OK;
+}
+
 /* hold_out: {split: {continent|country|region: [values]}, ...} */
 static int parse_hold_out(ek_yaml *y, ek_split_recipe *s, yaml_node_t *n)
 {
@@ -738,6 +943,10 @@ static int parse_hold_out(ek_yaml *y, ek_split_recipe *s, yaml_node_t *n)
     if (n->type != YAML_MAPPING_NODE || len == 0) {
         return ek_yaml_fail(
             y, n, "split.hold_out: expected {split: {continent: [names]}, ...}");
+    }
+    rc = check_split_count(y, n, "split.hold_out");
+    if (rc != EODKIT_OK) {
+        return rc;
     }
     s->hold_out = ek_calloc(y->ctx, len, sizeof *s->hold_out);
     if (s->hold_out == NULL) {
@@ -755,7 +964,10 @@ static int parse_hold_out(ek_yaml *y, ek_split_recipe *s, yaml_node_t *n)
         name = ek_yaml_text(key);
         rc = name == NULL
                  ? ek_yaml_fail(y, key, "split.hold_out: expected a split name")
-                 : ek_yaml_check_name(y, key, "split.hold_out", name);
+                 : check_split_name(y, key, "split.hold_out", name);
+        if (rc == EODKIT_OK) {
+            rc = check_split_case(y, s, key, "split.hold_out", name);
+        }
         if (rc == EODKIT_OK &&
             (value->type != YAML_MAPPING_NODE || ek_yaml_map_len(value) != 1)) {
             rc = ek_yaml_fail(y, value,
@@ -792,6 +1004,10 @@ static int parse_periods(ek_yaml *y, ek_split_recipe *s, yaml_node_t *n)
                             "split.periods: expected {split: first date, ...} with at "
                             "least two splits, in time order");
     }
+    rc = check_split_count(y, n, "split.periods");
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
     s->period_start = ek_calloc(y->ctx, len, sizeof *s->period_start);
     if (s->period_start == NULL) {
         return EODKIT_ERR_NOMEM;
@@ -805,7 +1021,10 @@ static int parse_periods(ek_yaml *y, ek_split_recipe *s, yaml_node_t *n)
         name = ek_yaml_text(key);
         date = ek_yaml_text(value);
         rc = name == NULL ? ek_yaml_fail(y, key, "split.periods: expected a split name")
-                          : ek_yaml_check_name(y, key, "split.periods", name);
+                          : check_split_name(y, key, "split.periods", name);
+        if (rc == EODKIT_OK) {
+            rc = check_split_case(y, s, key, "split.periods", name);
+        }
         if (rc == EODKIT_OK &&
             (date == NULL || ek_time_parse_iso(date, 0, &s->period_start[i]) != 0)) {
             rc = ek_yaml_fail(
@@ -819,7 +1038,7 @@ static int parse_periods(ek_yaml *y, ek_split_recipe *s, yaml_node_t *n)
             index = split_index(y->ctx, s, name);
             rc = index < 0 ? EODKIT_ERR_NOMEM : EODKIT_OK;
             if (rc == EODKIT_OK && index != (int)i) {
-                rc = ek_yaml_fail(y, key, "split.periods: '%s' appears twice", name);
+                rc = ek_yaml_fail(y, key, "split.periods: '%s' is used twice", name);
             }
         }
     }
@@ -892,6 +1111,7 @@ static int parse_split(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         s->seed = (uint64_t)seed;
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "block_size")) != NULL) {
+        s->block_size_mark = ek_yaml_mark(v);
         rc = ek_yaml_number(y, v, "split.block_size", &s->block_size);
         if (rc == EODKIT_OK && s->block_size <= 0) {
             rc = ek_yaml_fail(y, v, "split.block_size: must be greater than 0");
@@ -899,8 +1119,9 @@ static int parse_split(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "buffer")) != NULL) {
         rc = ek_yaml_number(y, v, "split.buffer", &s->buffer);
-        if (rc == EODKIT_OK && s->buffer < 0) {
-            rc = ek_yaml_fail(y, v, "split.buffer: must be 0 or more chips");
+        if (rc == EODKIT_OK && !(s->buffer >= 0 && s->buffer <= EK_MAX_BUFFER)) {
+            rc = ek_yaml_fail(y, v, "split.buffer: must be between 0 and %d chips",
+                              EK_MAX_BUFFER);
         }
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "stratify")) != NULL) {

@@ -288,6 +288,23 @@ static void write_sar(emitter *em, const ek_sar_recipe *s)
     map_end(em);
 }
 
+static void write_georef(emitter *em, const ek_georef_recipe *g)
+{
+    key(em, "georeference");
+    map_begin(em);
+    pair_text(em, "method", ek_georef_name(g->method));
+    if (g->method == EK_GEOREF_GCP) {
+        pair_integer(em, "order", g->order);
+    }
+    if (g->dem != NULL) {
+        pair_text(em, "dem", g->dem);
+    }
+    if (g->has_height) {
+        pair_number(em, "height", g->height);
+    }
+    map_end(em);
+}
+
 static void write_inputs(emitter *em, const ek_modality_recipe *m)
 {
     size_t b;
@@ -363,9 +380,46 @@ static void write_modalities(emitter *em, const ek_recipe *r)
         if (strcmp(m->kind, "sar") == 0) {
             write_sar(em, &m->sar);
         }
+        if (m->georef.method != EK_GEOREF_GEOTRANSFORM) {
+            write_georef(em, &m->georef);
+        }
         map_end(em);
     }
     seq_end(em);
+}
+
+/* class_names: {id: name} when any class has a name; each id once (classes
+   sharing an id share its name). */
+static void write_class_names(emitter *em, const ek_labels_recipe *l)
+{
+    unsigned char *written = NULL; /* by class id */
+    size_t i;
+    int named = 0;
+
+    for (i = 0; i < l->nclasses; i++) {
+        named |= l->classes[i].name != NULL;
+    }
+    if (!named) {
+        return;
+    }
+    written = calloc(EK_MAX_CLASS_ID + 1, 1);
+    if (written == NULL) {
+        em->failed = 1;
+        return;
+    }
+    key(em, "class_names");
+    map_begin(em);
+    for (i = 0; i < l->nclasses; i++) {
+        const ek_class_entry *c = &l->classes[i];
+
+        if (c->name != NULL && !written[c->id]) {
+            integer(em, c->id);
+            text(em, c->name);
+            written[c->id] = 1;
+        }
+    }
+    map_end(em);
+    free(written);
 }
 
 static void write_labels(emitter *em, const ek_recipe *r)
@@ -390,6 +444,7 @@ static void write_labels(emitter *em, const ek_recipe *r)
             integer(em, l->classes[i].id);
         }
         map_end(em);
+        write_class_names(em, l);
     }
     pair_integer(em, "background", l->background);
     pair_text(em, "background_name", l->background_name);

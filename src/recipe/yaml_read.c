@@ -1,6 +1,8 @@
 /*
-** Recipe: typed access to a libyaml document with file:line:column errors.
-** The recipe parser (recipe.c) is written entirely in terms of these calls.
+** Recipe: reading recipe.yaml within limits that keep a hostile file from
+** hanging libyaml or exhausting memory, and typed access to the document
+** with file:line:column errors. The recipe parser (recipe.c) is written
+** entirely in terms of these calls.
 */
 #include <ctype.h>
 #include <errno.h>
@@ -13,17 +15,179 @@
 #include "core/ek_fs.h"
 #include "ek_yaml.h"
 
-int ek_yaml_load(ek_yaml *y, const char *file)
+/* Read at most EK_YAML_MAX_BYTES of FILE into a new buffer (*TEXT, *LEN). */
+static int read_recipe(ek_yaml *y, const char *file, unsigned char **text, size_t *len)
 {
     int rc = EODKIT_OK;
-    FILE *f = NULL;
-    yaml_parser_t parser;
-    int parser_ready = 0;
+    FILE *f = fopen(file, "rb");
+    unsigned char *buf = NULL;
+    size_t n = 0;
 
-    f = fopen(file, "rb");
+    *text = NULL;
     if (f == NULL) {
         return ek_error(y->ctx, EODKIT_ERR_INPUT, "%s: cannot open recipe: %s", file,
                         strerror(errno));
+    }
+    /* One byte more than allowed tells an over-long file (or a FIFO, or
+       /dev/zero) from one at the limit without trusting its size. */
+    buf = ek_calloc(y->ctx, EK_YAML_MAX_BYTES + 1, 1);
+    if (buf == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+        goto out;
+    }
+    n = fread(buf, 1, EK_YAML_MAX_BYTES + 1, f);
+    if (ferror(f)) {
+        rc = ek_error(y->ctx, EODKIT_ERR_INPUT, "%s: cannot read recipe: %s", file,
+                      strerror(errno));
+    } else if (n > EK_YAML_MAX_BYTES) {
+        rc = ek_error(y->ctx, EODKIT_ERR_INPUT,
+                      "%s: the recipe is larger than %d MiB; list files with globs "
+                      "rather than one by one",
+                      file, EK_YAML_MAX_BYTES / (1024 * 1024));
+    }
+out:
+    fclose(f);
+    if (rc != EODKIT_OK) {
+        free(buf);
+        return rc;
+    }
+    *text = buf;
+    *len = n;
+    return EODKIT_OK;
+}
+
+/* Report the error PARSER stopped at. Reader errors (bytes that are not
+   text) carry a byte offset rather than a mark: count lines in TEXT. */
+static int syntax_error(ek_yaml *y, const char *file, const yaml_parser_t *parser,
+                        const unsigned char *text, size_t len)
+{
+    size_t line = parser->problem_mark.line + 1, column = parser->problem_mark.column + 1;
+    size_t i;
+
+    if (parser->error == YAML_MEMORY_ERROR) {
+        return ek_error(y->ctx, EODKIT_ERR_NOMEM, "%s: out of memory reading the recipe",
+                        file);
+    }
+    if (parser->error == YAML_READER_ERROR) {
+        line = 1, column = 1;
+        for (i = 0; i < parser->problem_offset && i < len; i++) {
+            if (text[i] == '\n') {
+                line++, column = 1;
+            } else if ((text[i] & 0xC0) != 0x80) {
+                column++; /* not a UTF-8 continuation byte: a new character */
+            }
+        }
+        return ek_error(y->ctx, EODKIT_ERR_INPUT,
+                        "%s:%zu:%zu: %s (a recipe is UTF-8 text)",
+                        file, line, column, parser->problem);
+    }
+    return ek_error(y->ctx, EODKIT_ERR_INPUT, "%s:%zu:%zu: YAML syntax error: %s%s%s",
+                    file, line, column,
+                    parser->problem ? parser->problem : "unreadable YAML",
+                    parser->context ? " " : "", parser->context ? parser->context : "");
+}
+
+static int event_fail(ek_yaml *y, const char *file, const yaml_event_t *ev,
+                      const char *problem)
+{
+    return ek_error(y->ctx, EODKIT_ERR_INPUT, "%s:%zu:%zu: %s", file,
+                    ev->start_mark.line + 1, ev->start_mark.column + 1, problem);
+}
+
+/* One event of the stream check (see check_stream); *DEPTH and *DOCUMENTS
+   count open collections and documents. */
+static int check_event(ek_yaml *y, const char *file, const yaml_event_t *ev,
+                       int *depth, int *documents)
+{
+    const yaml_char_t *anchor = NULL;
+    char text[128];
+
+    switch (ev->type) {
+    case YAML_DOCUMENT_START_EVENT:
+        if (++*documents > 1) {
+            return event_fail(y, file, ev,
+                              "a second YAML document: a recipe is one document "
+                              "(remove this '---' and what follows)");
+        }
+        break;
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+        anchor = ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.anchor
+                                                       : ev->data.mapping_start.anchor;
+        if (++*depth > EK_YAML_MAX_DEPTH) {
+            snprintf(text, sizeof text, "nested more than %d levels deep",
+                     EK_YAML_MAX_DEPTH);
+            return event_fail(y, file, ev, text);
+        }
+        break;
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+        --*depth;
+        break;
+    case YAML_SCALAR_EVENT:
+        anchor = ev->data.scalar.anchor;
+        if (memchr(ev->data.scalar.value, '\0', ev->data.scalar.length) != NULL) {
+            return event_fail(y, file, ev, "text holds a NUL character (\\0)");
+        }
+        break;
+    case YAML_ALIAS_EVENT:
+        return event_fail(y, file, ev,
+                          "YAML aliases (*name) are not supported in a recipe; write "
+                          "the value out");
+    default:
+        break;
+    }
+    if (anchor != NULL) {
+        return event_fail(y, file, ev,
+                          "YAML anchors (&name) are not supported in a recipe; write "
+                          "the value out");
+    }
+    return EODKIT_OK;
+}
+
+/* Walk the events of TEXT before libyaml builds a document of it, checking
+   the limits of ek_yaml_load, and any syntax error in the whole file (the
+   loader itself stops reading after the first document). */
+static int check_stream(ek_yaml *y, const char *file, const unsigned char *text,
+                        size_t len)
+{
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    int depth = 0, documents = 0, done = 0;
+    int rc = EODKIT_OK;
+
+    if (!yaml_parser_initialize(&parser)) {
+        return ek_error(y->ctx, EODKIT_ERR_NOMEM, "%s: cannot start the YAML parser",
+                        file);
+    }
+    yaml_parser_set_input_string(&parser, text, len);
+    while (rc == EODKIT_OK && !done) {
+        if (!yaml_parser_parse(&parser, &ev)) {
+            rc = syntax_error(y, file, &parser, text, len);
+            break;
+        }
+        rc = check_event(y, file, &ev, &depth, &documents);
+        done = ev.type == YAML_STREAM_END_EVENT;
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
+int ek_yaml_load(ek_yaml *y, const char *file)
+{
+    int rc;
+    unsigned char *text = NULL;
+    size_t len = 0;
+    yaml_parser_t parser;
+    int parser_ready = 0;
+
+    rc = read_recipe(y, file, &text, &len);
+    if (rc == EODKIT_OK) {
+        rc = check_stream(y, file, text, len);
+    }
+    if (rc != EODKIT_OK) {
+        goto out;
     }
     if (!yaml_parser_initialize(&parser)) {
         rc = ek_error(y->ctx, EODKIT_ERR_NOMEM, "%s: cannot start the YAML parser",
@@ -31,13 +195,9 @@ int ek_yaml_load(ek_yaml *y, const char *file)
         goto out;
     }
     parser_ready = 1;
-    yaml_parser_set_input_file(&parser, f);
+    yaml_parser_set_input_string(&parser, text, len);
     if (!yaml_parser_load(&parser, &y->doc)) {
-        rc =
-            ek_error(y->ctx, EODKIT_ERR_INPUT, "%s:%zu:%zu: YAML syntax error: %s%s%s",
-                     file, parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-                     parser.problem ? parser.problem : "unreadable YAML",
-                     parser.context ? " " : "", parser.context ? parser.context : "");
+        rc = syntax_error(y, file, &parser, text, len);
         goto out;
     }
     y->loaded = 1;
@@ -49,7 +209,7 @@ out:
     if (parser_ready) {
         yaml_parser_delete(&parser);
     }
-    fclose(f);
+    free(text);
     return rc;
 }
 

@@ -15,6 +15,7 @@
 #define EK_PARAM_MAX 256 /* bytes per parameter value */
 
 struct MHD_Daemon;
+typedef struct ek_conn ek_conn;
 
 struct eodkit_server {
     struct MHD_Daemon *daemon;
@@ -25,6 +26,14 @@ struct eodkit_server {
     pthread_cond_t freed;
     ek_outline *outline; /* map background, or NULL */
     int port;
+    /* The watchdog: a thread that closes the connections whose request
+       has not arrived whole by its deadline (see serve_http.c). */
+    ek_conn *conns;             /* open connections, a doubly linked list */
+    pthread_mutex_t conns_lock; /* guards conns, their deadlines, stopping */
+    pthread_cond_t wake;        /* wakes the watchdog to stop */
+    pthread_t watchdog;
+    int watchdog_running;
+    int stopping;
 };
 
 /* The query parameters of a request (decoded; owned by libmicrohttpd). */

@@ -5,6 +5,7 @@
 ** and projection). Only extensions whose schemas validate it are declared.
 */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,8 +200,10 @@ static json_t *modality_json(const ek_modality *m, const ek_array_desc *d)
         json_array_append_new(shape, json_integer((json_int_t)d->shape[k]));
     }
     json_object_set_new(o, "shape", shape);
+    /* JSON has no NaN: a NaN nodata value (NaN is nodata anyway) is null */
     json_object_set_new(o, "nodata",
-                        m->has_nodata ? json_real(m->nodata) : json_null());
+                        m->has_nodata && isfinite(m->nodata) ? json_real(m->nodata)
+                                                             : json_null());
     json_object_set_new(o, "resampling",
                         json_string(ek_resampling_name(m->recipe->resampling)));
     for (b = 0; b < m->nbands; b++) {

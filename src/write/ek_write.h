@@ -20,26 +20,51 @@
 
 /* ---- the output folder ---- */
 
+/* A dataset being built: locked, in FINAL.partial/ (doc/scaling.md). */
 typedef struct ek_output {
     char *final; /* where the dataset must appear */
-    char *tmp;   /* where it is built: FINAL + ".partial" */
+    char *tmp;   /* where it is built: FINAL + ".partial"; NULL once committed */
+    int lock;    /* the lock file's descriptor (ek_fs_lock), -1 when not held */
 } ek_output;
 
 /*
-** Prepare to build into FINAL: refuse an existing FINAL unless OVERWRITE (and
-** even then unless it is an eodkit dataset or empty); clear a stale partial
-** build of ours, or with RESUME keep it to continue; create the temporary
-** folder.
+** Lock the partial folder of output folder FINAL for this process, creating
+** it (marked as eodkit's) when missing, before anything else is created or
+** removed: a partial folder in use by another process is EODKIT_ERR_EXISTS
+** naming its pid (nothing touched); one that eodkit did not make is
+** refused. Release with ek_output_release (also after a failure).
 */
-int ek_output_begin(eodkit_ctx *ctx, const char *final, int overwrite, int resume,
-                    ek_output *out);
+int ek_output_lock(eodkit_ctx *ctx, const char *final, ek_output *out /* OUT */);
 
-/* Move the finished temporary folder into place (replacing FINAL). */
-int ek_output_commit(eodkit_ctx *ctx, ek_output *out);
+/*
+** With the lock held, prepare to build: put back a dataset a killed
+** replacement left aside, refuse an existing FINAL unless OVERWRITE (and
+** even then unless it is an eodkit dataset or empty), remove what a killed
+** replacement left, and clear the partial folder of an earlier build unless
+** KEEP (to continue it).
+*/
+int ek_output_begin(eodkit_ctx *ctx, ek_output *out, int overwrite, int keep);
 
-/* Remove the temporary folder (after a failure); free OUT's strings. */
-void ek_output_abort(ek_output *out);
-void ek_output_clear(ek_output *out);
+/* Nonzero when OUT's partial folder holds anything but eodkit's marks. */
+int ek_output_holds_work(const ek_output *out);
+
+/*
+** Put the finished dataset in the partial folder in place at FINAL
+** (replacing the dataset there only with OVERWRITE, as ek_output_begin
+** checked): in one atomic exchange where the kernel allows, so FINAL never
+** stops existing; then remove the partial folder with the replaced dataset.
+** Crash points "commit" (moved aside), "replace" (between the two renames
+** where exchanging is not possible), "replaced" / "placed" (in place).
+*/
+int ek_output_commit(eodkit_ctx *ctx, ek_output *out, int overwrite);
+
+/* Remove the build in OUT's partial folder (after a failure that makes it
+   worthless), keeping the folder, its mark and the lock. */
+void ek_output_discard(ek_output *out);
+
+/* Release OUT's lock and strings. The partial folder is removed unless KEEP
+   (then only when it holds nothing but eodkit's marks). */
+void ek_output_release(ek_output *out, int keep);
 
 /* Nonzero when folder DIR holds an eodkit dataset. */
 int ek_output_is_dataset(const char *dir);
@@ -244,14 +269,16 @@ int ek_write_stats(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f);
 int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f);
 int ek_write_provenance(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f);
 
-/* One input file of a build: its ROLE ("modality", "mask", "labels", "aoi"
-   or "regions"), what it is OF (the modality, the region field, or NULL)
-   and its PATH. Nonzero stops the walk and is returned. */
+/* One input file of a build: its ROLE ("modality", "rpc_dem", "mask",
+   "labels", "aoi" or "regions"), what it is OF (the modality, the region
+   field, or NULL) and its PATH (a GDAL name). Nonzero stops the walk and is
+   returned. */
 typedef int (*ek_input_fn)(void *arg, const char *role, const char *of,
                            const char *path);
 
 /* Call FN for every file a build reads, in a fixed order: per modality its
-   sources then its mask polygons, the labels, the AOI, the region layer.
+   sources, its RPC DEM, then its mask polygons, the labels, the AOI, the
+   region layer.
    The build's fingerprint and provenance.json both list inputs this way. */
 int ek_for_each_input(const ek_recipe *r, const ek_plan *p, const ek_regions *regions,
                       ek_input_fn fn, void *arg);
@@ -259,10 +286,11 @@ int ek_for_each_input(const ek_recipe *r, const ek_plan *p, const ek_regions *re
 /*
 ** The "inputs" list of provenance.json into *INPUTS (new reference): role,
 ** of, path, size and SHA-256 of every file the build reads
-** (ek_for_each_input), with the side files GDAL lists for them. Hashing reads every
-*file whole, so builds run this on a
-** thread of its own; it gives up with EODKIT_ERR_CANCELLED once *STOP is
-** set (checked between files).
+** (ek_for_each_input), with the side files GDAL lists for them; remote
+** inputs get their size, ETag and Last-Modified instead of a SHA-256 (from
+** a HEAD request: never downloaded whole). Hashing reads every local file
+** whole, so builds run this on a thread of its own; it gives up with
+** EODKIT_ERR_CANCELLED once *STOP is set (checked between files).
 */
 int ek_provenance_inputs(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
                          const ek_regions *regions, const atomic_int *stop,

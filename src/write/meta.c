@@ -12,9 +12,11 @@
 
 #include <jansson.h>
 #include <cpl_string.h>
+#include <cpl_vsi.h>
 #include <ogr_srs_api.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_names.h"
 #include "core/ek_time.h"
 #include "ek_write.h"
 
@@ -204,32 +206,70 @@ int ek_write_stats(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
     return rc;
 }
 
+/* {"role", "of", "path"} of one input file, plus its size. */
+static json_t *input_json(const char *role, const char *what, const char *path,
+                          long long bytes)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "role", json_string(role));
+    if (what != NULL) {
+        json_object_set_new(o, "of", json_string(what));
+    }
+    json_object_set_new(o, "path", json_string(path));
+    json_object_set_new(o, "bytes", json_integer(bytes));
+    return o;
+}
+
+/* A remote input: its size, ETag and Last-Modified from GDAL's HEAD request
+   (hashing it would download it whole). */
+static int add_remote(eodkit_ctx *ctx, json_t *inputs, const char *role,
+                      const char *what, const char *path)
+{
+    ek_name_stamp st;
+    json_t *o;
+
+    if (ek_name_stamp_of(path, &st) != 0) {
+        return ek_error_with_gdal(ctx, EODKIT_ERR_IO, "%s: cannot reach it", path);
+    }
+    o = input_json(role, what, path, st.bytes);
+    json_object_set_new(o, "etag",
+                        st.etag[0] != '\0' ? json_string(st.etag) : json_null());
+    json_object_set_new(o, "last_modified",
+                        st.last_modified[0] != '\0' ? json_string(st.last_modified)
+                                                    : json_null());
+    json_array_append_new(inputs, o);
+    return EODKIT_OK;
+}
+
 /* {"path", "bytes", "sha256"} for every file of GDAL dataset PATH (a
-   shapefile's .dbf and .prj, a raster's .aux.xml, ...); EODKIT_ERR_CANCELLED
-   once *STOP is set (checked before each file). */
+   shapefile's .dbf and .prj, a raster's .aux.xml, an archive member, ...),
+   read through GDAL's virtual file systems; a remote input is stamped
+   instead (add_remote). EODKIT_ERR_CANCELLED once *STOP is set (checked
+   before each file). */
 static int add_files(eodkit_ctx *ctx, json_t *inputs, const char *role,
                      const char *what, const char *path, const atomic_int *stop)
 {
-    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_READONLY, NULL, NULL, NULL);
-    char **files = ds != NULL ? GDALGetFileList(ds) : NULL;
-    char **list = files;
+    GDALDatasetH ds = NULL;
+    char **files = NULL, **list;
     char *single[2] = {(char *)path, NULL};
     int rc = EODKIT_OK, i;
 
-    if (list == NULL) {
-        list = single;
+    if (ek_name_kind_of(path) == EK_NAME_REMOTE) {
+        return atomic_load(stop) ? EODKIT_ERR_CANCELLED
+                                 : add_remote(ctx, inputs, role, what, path);
     }
+    ds = GDALOpenEx(path, GDAL_OF_READONLY, NULL, NULL, NULL);
+    files = ds != NULL ? GDALGetFileList(ds) : NULL;
+    list = files != NULL ? files : single;
     for (i = 0; list[i] != NULL && rc == EODKIT_OK; i++) {
-        json_t *o = json_object();
         char hex[65] = "";
+        VSIStatBufL st;
+        json_t *o;
 
         rc = atomic_load(stop) ? EODKIT_ERR_CANCELLED : ek_fs_sha256(ctx, list[i], hex);
-        json_object_set_new(o, "role", json_string(role));
-        if (what != NULL) {
-            json_object_set_new(o, "of", json_string(what));
-        }
-        json_object_set_new(o, "path", json_string(list[i]));
-        json_object_set_new(o, "bytes", json_integer(ek_fs_size(list[i])));
+        o = input_json(role, what, list[i],
+                       VSIStatL(list[i], &st) == 0 ? (long long)st.st_size : -1);
         json_object_set_new(o, "sha256", json_string(hex));
         json_array_append_new(inputs, o);
     }
@@ -297,6 +337,9 @@ static json_t *source_json(const ek_plan *p, const ek_modality *mod, size_t s)
     json_t *placements = json_array();
     size_t g;
 
+    if (src->ngcps > 0) {
+        json_object_set_new(o, "gcps", json_integer(src->ngcps));
+    }
     if (src->has_time) {
         char iso[32];
 
@@ -315,6 +358,26 @@ static json_t *source_json(const ek_plan *p, const ek_modality *mod, size_t s)
     return o;
 }
 
+/* How the modality's pixels were put on the ground: the transformer and
+   its options (gdalwarp's -order N, -tps, -rpc -to RPC_DEM=...). */
+static json_t *georef_json(const ek_georef_recipe *g)
+{
+    static const char *const transformers[] = {"geotransform", "gcp_polynomial",
+                                               "gcp_tps", "rpc"};
+    json_t *o = json_pack("{s:s}", "transformer", transformers[g->method]);
+
+    if (g->method == EK_GEOREF_GCP) {
+        json_object_set_new(o, "order", json_integer(g->order));
+    }
+    if (g->method == EK_GEOREF_RPC) {
+        json_object_set_new(o, "dem",
+                            g->dem != NULL ? json_string(g->dem) : json_null());
+        json_object_set_new(o, "height",
+                            g->has_height ? json_real(g->height) : json_null());
+    }
+    return o;
+}
+
 static json_t *read_json(const ek_plan *p)
 {
     json_t *o = json_object();
@@ -329,6 +392,7 @@ static json_t *read_json(const ek_plan *p)
                             json_string(ek_resampling_name(mod->recipe->resampling)));
         json_object_set_new(mo, "error_threshold",
                             json_real(p->recipe->error_threshold));
+        json_object_set_new(mo, "georeference", georef_json(&mod->recipe->georef));
         for (k = 0; k < mod->nparts; k++) {
             json_t *bands = json_array(), *files = json_array();
 
@@ -446,6 +510,9 @@ int ek_for_each_input(const ek_recipe *r, const ek_plan *p, const ek_regions *re
 
         for (i = 0; i < mod->nsources && rc == EODKIT_OK; i++) {
             rc = fn(arg, "modality", mod->recipe->name, mod->sources[i].path);
+        }
+        if (rc == EODKIT_OK && mod->recipe->georef.dem != NULL) {
+            rc = fn(arg, "rpc_dem", mod->recipe->name, mod->recipe->georef.dem);
         }
         if (rc == EODKIT_OK && mod->recipe->mask.polygons != NULL) {
             rc = fn(arg, "mask", mod->recipe->name, mod->recipe->mask.polygons);

@@ -36,15 +36,18 @@ split:
   ratios: {{train: 0.8, test: 0.2}}
 """
 
-    def check(code, pattern, replace=(), text=None, out=None, args=()):
+    def check(code, pattern, replace=(), text=None, out=None, args=(), timeout=None):
         recipe = tmp_path / "recipe.yaml"
         body = good if text is None else text
         for old, new in replace:
             assert old in body, old
             body = body.replace(old, new)
-        recipe.write_text(body)
+        if isinstance(body, bytes):
+            recipe.write_bytes(body)
+        else:
+            recipe.write_text(body)
         out = Path(out) if out is not None else tmp_path / "out"
-        proc = run("build", recipe, "-o", out, *args, check=False)
+        proc = run("build", recipe, "-o", out, *args, check=False, timeout=timeout)
         assert proc.returncode == code, proc.stderr
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1, proc.stderr
@@ -54,6 +57,7 @@ split:
         return lines[0], out
 
     check.tmp = tmp_path
+    check.good = good
     return check
 
 
@@ -85,6 +89,78 @@ def test_missing_required_key(case):
 def test_ratios_must_sum_to_one(case):
     case(INPUT, r"recipe\.yaml:16:11: split\.ratios: the ratios sum to 0\.9; they must sum to 1",
          replace=[("test: 0.2", "test: 0.1")])
+
+
+@pytest.mark.parametrize("replace,pattern", [
+    # a second document was silently ignored
+    ([("test: 0.2}\n", "test: 0.2}\n---\nsplit: {method: blocks}\n")],
+     r"recipe\.yaml:17:1: a second YAML document: a recipe is one document"),
+    # "\0" ended the name in C: the dataset was called "err"
+    ([("  name: errors", '  name: "err\\0ors"')],
+     r"recipe\.yaml:2:9: text holds a NUL character \(\\0\)"),
+    # anchors and aliases: libyaml registers anchors in quadratic time, and
+    # aliases multiply text (a 1 MB recipe grew past 13 GB of memory)
+    ([("  ratios: {train", "  ratios: &r {train")],
+     r"recipe\.yaml:16:11: YAML anchors \(&name\) are not supported in a recipe"),
+    ([("attribute: TIPO", "attribute: *tipo")],
+     r"recipe\.yaml:13:14: YAML aliases \(\*name\) are not supported in a recipe"),
+    # a split folder beside the dataset's own files, or two that differ in case
+    ([("test: 0.2", "stats.json: 0.2")],
+     r"recipe\.yaml:16:24: split\.ratios: a split named 'stats\.json' would collide with "
+     r"the dataset's stats\.json"),
+    ([("test: 0.2", "Train: 0.2")],
+     r"recipe\.yaml:16:24: split\.ratios: 'train' and 'Train' differ only in case"),
+    # class ids that silently merged into the background or the ignore index
+    ([("  attribute: TIPO", "  attribute: TIPO\n  classes: {URBANO: 1, RURAL: 0}")],
+     r"recipe\.yaml:14:31: labels\.classes: 'RURAL' gets class id 0, the background id"),
+    ([("  attribute: TIPO", "  attribute: TIPO\n  classes: {URBANO: 1, RURAL: 2}\n"
+                          "  class_names: {1: urban, 1: city}")],
+     r"recipe\.yaml:15:27: labels\.class_names: class id 1 is named twice"),
+    # band names key the statistics and the STAC bands
+    ([("    resampling: bilinear", "    resampling: bilinear\n    band_names: [b, g, r, n, s1, b]")],
+     r"recipe\.yaml:11:34: modalities\[\]\.band_names: 'b' is used twice"),
+    ([("    resampling: bilinear", '    resampling: bilinear\n    band_names: [b, g, "", n, s1, s2]')],
+     r"recipe\.yaml:11:24: modalities\[\]\.band_names: a band name is empty"),
+])
+def test_recipe_refusals(case, replace, pattern):
+    """Recipes that built something other than they say (or hung, or ate
+    the memory) are refused at the line and column of the mistake."""
+    case(INPUT, pattern, replace=replace)
+
+
+def test_class_id_equal_to_the_ignore_index(case, demo):
+    """A label raster's class mapped to the ignore index was ignored."""
+    case(INPUT, r"recipe\.yaml:13:24: labels\.classes: '60' gets class id 2, the ignore index",
+         replace=[(f"  source: {demo}/olinda1.shp\n  attribute: TIPO",
+                   f"  source: {demo}/L7_ETMs.tif\n  classes: {{50: 1, 60: 2}}\n  ignore_index: 2")])
+
+
+def test_deep_nesting_is_refused_at_once(case):
+    """200,000 nested '[' kept libyaml's scanner busy for minutes."""
+    case(INPUT, r"recipe\.yaml:1:33: nested more than 32 levels deep", text="[" * 200000,
+         timeout=60)
+
+
+def test_recipe_larger_than_1_mib(case):
+    body = case.good + "# " + "x" * (1024 * 1024) + "\n"
+    case(INPUT, r"recipe\.yaml: the recipe is larger than 1 MiB", text=body)
+
+
+def test_long_class_list_is_checked_quickly(case):
+    """Repeated class values were looked for pairwise: ~90,000 classes took
+    minutes. The repeat is reported where it is."""
+    values = ", ".join(f"c{i}: 1" for i in range(88000))
+    line = f"  classes: {{{values}, c7: 2}}"
+    body = case.good.replace("  attribute: TIPO", "  attribute: TIPO\n" + line)
+    case(INPUT, rf"recipe\.yaml:14:{line.rindex('c7') + 1}: labels\.classes: 'c7' is used twice",
+         text=body, timeout=60)
+
+
+def test_bytes_that_are_not_text_are_located(case):
+    """libyaml reports such bytes by offset: the message used to say 1:1."""
+    body = case.good.replace("  name: errors", "  name: errors\n  title: caf\xe9 au lait")
+    case(INPUT, r"recipe\.yaml:3:14: invalid trailing UTF-8 octet \(a recipe is UTF-8 text\)",
+         text=body.encode("latin-1"))
 
 
 def test_missing_input_file(case, demo):

@@ -2,14 +2,20 @@
 ../shared/data (WorldView pan chip of Atlanta with SpaceNet building labels)
 is registered with its real counts, bands, footprint and continent, found
 by continent, and registering it again changes nothing. A collection without
-continents gets the one under its footprint's centre from a region layer."""
+continents gets the one under its footprint's centre from a region layer.
+The folder it was registered from is kept for its owner (`catalog show`)
+and published nowhere: no API response, page or export of `serve` and
+`catalog` holds it, and catalogs written before are cleaned of it."""
 import hashlib
 import json
 import shutil
+import sqlite3
+import urllib.parse
 
 import pytest
 
 from conftest import build, run
+from test_serve import Server
 
 RECIPE = """
 dataset:
@@ -74,11 +80,14 @@ def test_register_and_find_by_continent(tmp_path, atlanta):
     assert d["sensor"] == "WorldView-2" and d["license"] == "CC-BY-SA-4.0"
     assert d["bbox"] == pytest.approx(collection["extent"]["spatial"]["bbox"][0])
     assert d["volume_mb"] == pytest.approx(folder_bytes(atlanta) / 1e6)
-    assert d["url"] == f"file://{atlanta}" and d["source"] == "eodkit"
+    # A folder of this machine is no URL for anyone else: none is published.
+    assert d["url"] is None and d["source"] == "eodkit"
+    assert d["provenance"] == "registered from its collection.json (eodkit build)"
     assert d["detail"]["splits"] == chips
     assert d["detail"]["modalities"][0]["bands"] == ["b1"]
     assert d["detail"]["classes"] == [{"id": 1, "name": "geotiff_labels"}]
-    assert d["fair"]["missing"] == ["identifier"]
+    assert d["fair"]["missing"] == ["identifier", "url"]
+    assert "path" not in d["detail"]
 
     # Registering again is a no-op, and the dataset is found by its title too.
     before = hashlib.sha256(db.read_bytes()).hexdigest()
@@ -128,3 +137,65 @@ def test_register_refuses_what_eodkit_did_not_build(tmp_path, shared):
     assert proc.returncode == 2 and "not written by 'eodkit build'" in proc.stderr
     proc = cat(db, "register", tmp_path / "nowhere", check=False)
     assert proc.returncode == 3 and "no such dataset folder" in proc.stderr
+
+
+def test_the_folder_is_kept_but_published_nowhere(tmp_path, atlanta):
+    db = tmp_path / "c.sqlite"
+    cat(db, "register", atlanta)
+    folder = str(atlanta)
+    # Its owner sees it, in the text of `catalog show` only.
+    assert f"folder            {folder}\n" in cat(db, "show", "atlanta-buildings").stdout
+    outputs = {"show --json": cat(db, "show", "atlanta-buildings", "--json").stdout,
+               "search --json": cat(db, "search", "atlanta", "--json").stdout,
+               "search --csv": cat(db, "search", "atlanta", "--csv").stdout,
+               "search": cat(db, "search", "atlanta").stdout}
+    cat(db, "export", "--json", tmp_path / "e.json")
+    cat(db, "export", "--csv", tmp_path / "e.csv")
+    cat(db, "export", "--stac", tmp_path / "stac")
+    for path in [tmp_path / "e.json", tmp_path / "e.csv", *(tmp_path / "stac").rglob("*.json")]:
+        outputs[str(path)] = path.read_text()
+    assert (tmp_path / "stac/atlanta-buildings/collection.json").is_file()
+    with Server(db) as server:
+        for route in ["/", "/dataset", "/stats", "/map", "/app.js", "/api/datasets",
+                      "/api/datasets?q=atlanta", "/api/datasets/atlanta-buildings",
+                      "/api/datasets/" + urllib.parse.quote("Atlanta building footprints"),
+                      "/api/map.svg", "/api/charts/groups.svg", "/api/charts/fair.svg",
+                      *(f"/api/stats?by={by}" for by in ["year", "task", "platform",
+                                                          "modality", "continent"])]:
+            status, _, body = server.get(route)
+            assert status == 200, route
+            outputs[route] = body.decode()
+        assert server.json("/api/datasets/atlanta-buildings")["name"] == \
+            "Atlanta building footprints"
+    for where, text in outputs.items():
+        assert folder not in text and "file://" not in text, where
+    assert "atlanta-buildings" in outputs["search --json"]  # what is searched is there
+
+    # Registered again from elsewhere: the record is the same, the folder moved.
+    moved = tmp_path / "moved"
+    shutil.copytree(atlanta, moved)
+    proc = cat(db, "register", moved)
+    assert "0 added, 1 updated, 0 unchanged" in proc.stdout
+    assert f"folder            {moved}\n" in cat(db, "show", "atlanta-buildings").stdout
+
+
+def test_catalogs_written_before_are_cleaned(tmp_path, atlanta):
+    """A catalog of schema 1, where `register` published the folder (url
+    file://..., provenance, detail.path), loses it from those fields when
+    opened and keeps it for `catalog show`."""
+    db = tmp_path / "c.sqlite"
+    cat(db, "register", atlanta)
+    with sqlite3.connect(db) as con:  # as eodkit 1 wrote it
+        con.execute("DROP TABLE dataset_folder")
+        con.execute("UPDATE dataset SET url = ?, provenance = ?,"
+                    " detail = json_set(detail, '$.path', ?) WHERE id = 'atlanta-buildings'",
+                    (f"file://{atlanta}", f"registered from {atlanta}/collection.json "
+                     "(eodkit build)", str(atlanta)))
+        con.execute("PRAGMA user_version = 1")
+    con.close()
+    d = json.loads(cat(db, "show", "atlanta-buildings", "--json").stdout)
+    assert d["url"] is None and "path" not in d["detail"]
+    assert d["provenance"] == "registered from its collection.json (eodkit build)"
+    assert f"folder            {atlanta}\n" in cat(db, "show", "atlanta-buildings").stdout
+    # And registering it again finds nothing to change.
+    assert "0 added, 0 updated, 1 unchanged" in cat(db, "register", atlanta).stdout

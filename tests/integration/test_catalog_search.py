@@ -126,6 +126,62 @@ def test_sort_and_pages(db):
     assert pages == [r["id"] for r in expected]
 
 
+def with_task(*tasks):
+    return ids(r for r in ROWS if set(tasks) & set(values(r, "task")))
+
+
+SEGMENTATION = ("semantic segmentation", "instance segmentation")
+
+
+@pytest.mark.parametrize("query, tasks", [
+    # A generic word finds every task it ends or begins a word of.
+    ("segmentation", SEGMENTATION), ("Segmentation", SEGMENTATION), ("seg", SEGMENTATION),
+    ("sem", ("semantic segmentation",)), ("instance", ("instance segmentation",)),
+    ("object", ("object detection",)), ("change", ("change detection",)),
+    ("class", ("classification",)), ("series", ("time series",)),
+    ("super res", ("super-resolution",)), ("resolution", ("super-resolution",)),
+    ("captioning", ("image captioning",)),
+    # The table of other names: exactly the one task.
+    ("OD", ("object detection",)), ("detection", ("object detection",)),
+    ("od", ("object detection",)), ("CD", ("change detection",)),
+    ("SS", ("semantic segmentation",)), ("SemSeg", ("semantic segmentation",)),
+    ("InstSeg", ("instance segmentation",)), ("scene classification", ("classification",)),
+    ("multilabel", ("classification",)), ("SR", ("super-resolution",)),
+])
+def test_task_synonyms_and_prefixes(db, query, tasks):
+    expected = with_task(*tasks)
+    assert expected, query  # every query finds something in the shipped catalog
+    assert found(db, "--task", query) == expected, query
+
+
+def test_task_words_are_literal(db):
+    """The user's % and _ are no wildcards, and a word must begin a word."""
+    for query in ["%", "_", "%segmentation", "egmentation", "detect ion"]:
+        assert found(db, "--task", query) == [], query
+
+
+def test_facets_of_a_task_prefix(db):
+    """--task segmentation: the facets count the datasets found, per value."""
+    result = search(db, "--task", "segmentation")
+    matching = [r for r in ROWS if set(SEGMENTATION) & set(values(r, "task"))]
+    assert result["total"] == len(matching) > 0
+    for field in ["task", "platform", "modality", "continent"]:
+        counts = {}
+        for r in matching:
+            for v in values(r, field):
+                counts[v] = counts.get(v, 0) + 1
+        assert {v: n for v, n in result["facets"][field]} == counts, field
+
+
+def test_facets_count_as_stats_does(db):
+    """Without a filter the facets are the group counts of `stats --by`."""
+    facets = search(db)["facets"]
+    for field in ["task", "platform", "modality", "continent"]:
+        stats = json.loads(run("catalog", "--db", db, "stats", "--by", field,
+                               "--json").stdout)
+        assert dict(facets[field]) == {g["value"]: g["datasets"] for g in stats["groups"]}
+
+
 def test_facets_count_the_results(db):
     result = search(db, "--platform", "satellite")
     matching = [r for r in ROWS if "satellite" in values(r, "platform")]

@@ -26,7 +26,7 @@ def docs_data(folder, demo, shared):
 
 def test_recipe_page_examples_build(tmp_path, demo, shared):
     blocks = yaml_blocks(SOURCE / "doc/recipe.md")
-    assert len(blocks) == 3
+    assert len(blocks) == 4  # the fourth, with a web server, runs in test_remote.py
     docs_data(tmp_path, demo, shared)
     (tmp_path / "recipe.yaml").write_text(blocks[0])
     summary = json.loads(run("build", tmp_path / "recipe.yaml").stdout)
@@ -38,7 +38,8 @@ def test_recipe_page_examples_build(tmp_path, demo, shared):
     assert ds.collection["eodkit:modalities"][0]["shape"] == [4, 32, 32]
     resolved = (out / "recipe.yaml").read_text()
     for key in ["aoi", "error_threshold", "band_names", "background_name", "all_touched",
-                "min_class_share", "min_labeled", "buffer", "shard_size", "regions"]:
+                "min_class_share", "min_labeled", "buffer", "shard_size", "regions",
+                "class_names"]:
         assert key in resolved, key
 
     (tmp_path / "stack.yaml").write_text(blocks[1])

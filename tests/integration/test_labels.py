@@ -113,3 +113,37 @@ split: {{method: random, ratios: {{train: 1.0}}}}
     ref = remap[values]
     assert set(np.unique(ref)) == {0, 1, 2, 3, 5}
     assert assert_labels_equal(ds, ref) == 20
+
+
+def test_byte_label_raster_without_classes_keeps_its_values(tmp_path, shared):
+    """The documented path of a uint8 label raster without labels.classes:
+    class ids are the raster's values (its nodata, 0, the background), and
+    the classes found are those values. (This path once called qsort on a
+    NULL class table, which the sanitizer build aborts on.)"""
+    lulc = tmp_path / "lulc.tif"
+    subprocess.run(["gdal_rasterize", "-q", "-a", "LULC_ID", "-tr", "7", "7", "-ot", "Byte",
+                    "-a_nodata", "0", str(shared / "vector/eo-learn/LULC.gpkg"), str(lulc)],
+                   check=True)
+    out, _ = build(f"""
+dataset: {{name: raw-raster-labels}}
+grid: {{crs: {{like: landsat}}, chip_size: 16}}
+modalities: [{{name: landsat, files: [{shared}/optical/eo-learn/import-tiff-test1.tiff]}}]
+labels: {{source: {lulc}}}
+split: {{method: random, ratios: {{train: 1.0}}}}
+""", tmp_path)
+    ds = Dataset(out)
+    g = ds.provenance["grid"]["grids"][0]
+    gt, w, h = g["geotransform"], g["width"], g["height"]
+    ref_path = tmp_path / "lulc-near.tif"
+    subprocess.run(["gdalwarp", "-q", "-r", "near", "-t_srs", g["wkt"], "-et", "0.125",
+                    "-te", *map(repr, [gt[0], gt[3] + h * gt[5], gt[0] + w * gt[1], gt[3]]),
+                    "-ts", str(w), str(h), "-dstnodata", "0", str(lulc), str(ref_path)],
+                   check=True)
+    ref = gdal.Open(str(ref_path)).ReadAsArray()
+    assert len(set(np.unique(ref)) - {0}) >= 3
+    assert assert_labels_equal(ds, ref) == 20
+    kept = np.concatenate([ds.chip(r, "label").ravel() for r in ds.chips()])
+    values, counts = np.unique(kept[kept != 0], return_counts=True)
+    pixels = ds.stats["classes"]["pixels"]["train"]
+    assert {int(k): v for k, v in pixels.items() if k != "0"} == dict(zip(values.tolist(),
+                                                                        counts.tolist()))

@@ -9,9 +9,9 @@ from osgeo import gdal
 from conftest import Dataset, build
 
 
-def gdalwarp_reference(ds, name, source, tmp_path):
-    """The whole grid warped by gdalwarp with the build's own settings:
-    (bands, alpha)."""
+def gdalwarp_reference(ds, name, source, tmp_path, options=()):
+    """The whole grid warped by gdalwarp with the build's own settings and
+    OPTIONS (e.g. the transformer's: -order 2, -tps, -rpc): (bands, alpha)."""
     g = ds.provenance["grid"]["grids"][0]
     read = ds.provenance["read"][name]
     src = read["sources"][0]["placements"][0]
@@ -22,7 +22,7 @@ def gdalwarp_reference(ds, name, source, tmp_path):
                     "-t_srs", g["wkt"], "-te", *map(repr, te), "-ts", str(w), str(h),
                     "-et", repr(read["error_threshold"]),
                     "-wo", f"XSCALE={src['xscale']!r}", "-wo", f"YSCALE={src['yscale']!r}",
-                    "-dstalpha", str(source), str(ref)], check=True)
+                    "-dstalpha", *options, str(source), str(ref)], check=True)
     data = gdal.Open(str(ref)).ReadAsArray()
     return data[:-1], data[-1]
 

@@ -2,7 +2,8 @@
 ** Unit tests of the catalog internals: canonical values (numbers, lists,
 ** bounding boxes, text), the RFC 4180 reader behind CSV import (quoting,
 ** line numbers, fatal errors that import nothing), the CSV writer, opening
-** files that are not catalogs, and the SVG writer's escaping.
+** files that are not catalogs, the SVG writer's escaping, statistics per
+** combination and how --task matches.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -332,6 +333,112 @@ static void svg_escapes_labels(void **state)
     eodkit_ctx_free(ctx);
 }
 
+/* The "value" and "datasets" of group I of stats J, and its share of KEY. */
+static const char *group_value(json_t *j, size_t i)
+{
+    return json_string_value(
+        json_object_get(json_array_get(json_object_get(j, "groups"), i), "value"));
+}
+
+static double group_number(json_t *j, size_t i, const char *key)
+{
+    return json_number_value(
+        json_object_get(json_array_get(json_object_get(j, "groups"), i), key));
+}
+
+/* The number of datasets search --task TASK finds in F's catalog. */
+static json_int_t found_by_task(fixture *f, const char *task)
+{
+    eodkit_catalog_query q;
+    json_t *j = NULL;
+    json_int_t total;
+
+    memset(&q, 0, sizeof q);
+    q.task = task;
+    assert_int_equal(ek_search_json(f->ctx, f->cat, &q, &j), EODKIT_OK);
+    total = json_integer_value(json_object_get(j, "total"));
+    json_decref(j);
+    return total;
+}
+
+/* Per combination, a dataset is in one group whatever the order and case
+   of its values, those without a value in the null group last, and each
+   share column adds up to 1. */
+static void combinations_count_each_dataset_once(void **state)
+{
+    fixture *f = *state;
+    eodkit_catalog_report *report = NULL;
+    json_t *j = NULL;
+    double sum = 0;
+    size_t i;
+
+    assert_int_equal(import_text(f,
+                                 "name,task,size_measure_px\n"
+                                 "A,Object Detection;classification,100\n"
+                                 "B,CLASSIFICATION;object detection,300\n"
+                                 "C,,600\n"
+                                 "D,super-resolution,\n"
+                                 "E,50%_off,\n",
+                                 &report),
+                     EODKIT_OK);
+    eodkit_catalog_report_free(report);
+    assert_int_equal(ek_stats_json(f->ctx, f->cat, EK_BY_TASK_COMBINATION, &j),
+                     EODKIT_OK);
+    assert_true(json_is_true(json_object_get(j, "partition")));
+    assert_int_equal(json_array_size(json_object_get(j, "groups")), 4);
+    assert_string_equal(group_value(j, 0), "classification + Object Detection");
+    assert_int_equal(group_number(j, 0, "datasets"), 2);
+    assert_true(group_number(j, 0, "size_share") == 0.4);
+    assert_string_equal(group_value(j, 1), "50%_off");
+    assert_string_equal(group_value(j, 2), "super-resolution");
+    assert_null(group_value(j, 3));
+    assert_true(group_number(j, 3, "size_share") == 0.6);
+    for (i = 0; i < 4; i++) {
+        sum += group_number(j, i, "share");
+    }
+    assert_true(sum > 1 - 1e-12 && sum < 1 + 1e-12);
+    json_decref(j);
+
+    /* Per task, A and B count under both of their tasks. */
+    assert_int_equal(ek_stats_json(f->ctx, f->cat, EK_BY_TASK, &j), EODKIT_OK);
+    assert_true(json_is_false(json_object_get(j, "partition")));
+    assert_int_equal(group_number(j, 0, "datasets"), 2);
+    assert_int_equal(group_number(j, 1, "datasets"), 2);
+    assert_int_equal(json_integer_value(json_object_get(j, "shares_of")), 4);
+    json_decref(j);
+}
+
+/* --task: a synonym, else the start of a task or of one of its words
+   (split at spaces and hyphens); % and _ are plain characters. */
+static void task_synonyms_and_word_prefixes(void **state)
+{
+    fixture *f = *state;
+    eodkit_catalog_report *report = NULL;
+
+    assert_int_equal(import_text(f,
+                                 "name,task\n"
+                                 "A,object detection\n"
+                                 "B,change detection\n"
+                                 "C,super-resolution\n"
+                                 "D,50%_off\n"
+                                 "E,semantic segmentation;instance segmentation\n",
+                                 &report),
+                     EODKIT_OK);
+    eodkit_catalog_report_free(report);
+    assert_int_equal(found_by_task(f, "detection"), 1); /* the synonym: object */
+    assert_int_equal(found_by_task(f, "od"), 1);
+    assert_int_equal(found_by_task(f, "det"), 2); /* a word prefix: both */
+    assert_int_equal(found_by_task(f, "CHANGE"), 1);
+    assert_int_equal(found_by_task(f, "res"), 1);
+    assert_int_equal(found_by_task(f, "super res"), 1);
+    assert_int_equal(found_by_task(f, "segmentation"), 1);
+    assert_int_equal(found_by_task(f, "50%"), 1);
+    assert_int_equal(found_by_task(f, "%"), 0);
+    assert_int_equal(found_by_task(f, "_"), 0);
+    assert_int_equal(found_by_task(f, "off"), 0);
+    assert_int_equal(found_by_task(f, "etection"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +450,10 @@ int main(void)
         cmocka_unit_test(files_that_are_not_catalogs),
         cmocka_unit_test(new_catalog_holds_the_shipped_datasets),
         cmocka_unit_test(svg_escapes_labels),
+        cmocka_unit_test_setup_teardown(combinations_count_each_dataset_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(task_synonyms_and_word_prefixes, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

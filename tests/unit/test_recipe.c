@@ -164,8 +164,205 @@ static void mistakes_point_at_line_and_column(void **state)
     load("dataset: {name: t}\nmodalities: [{name: m, files: x}]\ngrid: {chip_size: 8}\n"
          "output: {shard_size: 3 parsecs}\n",
          EODKIT_ERR_INPUT, "output.shard_size: unknown unit in '3 parsecs'");
+    load("dataset: {name: t}\nmodalities: [{name: m, files: x}]\n"
+         "grid: {crs: EPSG:32724x, resolution: 30, chip_size: 8}\n",
+         EODKIT_ERR_INPUT, "recipe.yaml:3:13: grid.crs: 'EPSG:32724x' is not an EPSG code");
     load("", EODKIT_ERR_INPUT, "the recipe is empty");
     load("dataset: [1, 2\n", EODKIT_ERR_INPUT, "YAML syntax error");
+}
+
+/* Write SIZE bytes of TEXT (which may hold NUL or non-UTF-8 bytes) as the
+   recipe and expect a refusal whose message contains WANT. */
+static void refuse_bytes(const char *text, size_t size, const char *want)
+{
+    eodkit_ctx *ctx = eodkit_ctx_new();
+    eodkit_recipe *r = NULL;
+    const char *path = write_recipe("");
+    FILE *f = fopen(path, "wb");
+    int rc;
+
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, size, f), size);
+    fclose(f);
+    rc = eodkit_recipe_load(ctx, path, &r);
+    if (rc != EODKIT_ERR_INPUT || strstr(eodkit_ctx_message(ctx), want) == NULL) {
+        fail_msg("status %d, message: %s", rc, eodkit_ctx_message(ctx));
+    }
+    assert_null(r);
+    eodkit_ctx_free(ctx);
+}
+
+/* A recipe of TEXT padded with a comment to SIZE bytes (newly allocated). */
+static char *padded(const char *text, size_t size)
+{
+    char *s = malloc(size + 1);
+
+    assert_non_null(s);
+    memset(s, 'x', size);
+    memcpy(s, text, strlen(text));
+    memcpy(s + strlen(text), "# ", 2);
+    s[size - 1] = '\n';
+    s[size] = '\0';
+    return s;
+}
+
+static void size_and_nesting_limits(void **state)
+{
+    const char *head = "dataset: {name: t}\nmodalities: [{name: m, files: x}]\n"
+                       "grid: {chip_size: 8}\n";
+    char *big = padded(head, 1024 * 1024);
+    char *deep = malloc(200001);
+    size_t i, used;
+
+    (void)state;
+    /* exactly 1 MiB loads; one byte more is refused */
+    eodkit_recipe_free(load(big, EODKIT_OK, NULL));
+    free(big);
+    big = padded(head, 1024 * 1024 + 1);
+    load(big, EODKIT_ERR_INPUT, "recipe.yaml: the recipe is larger than 1 MiB");
+    free(big);
+    /* 200,000 nested '[' once kept libyaml busy for minutes */
+    assert_non_null(deep);
+    memset(deep, '[', 200000);
+    deep[200000] = '\0';
+    load(deep, EODKIT_ERR_INPUT, "recipe.yaml:1:33: nested more than 32 levels deep");
+    /* block nesting: 33 mappings, the last one at line 33, column 33 */
+    for (i = 0, used = 0; i < 33; i++) {
+        used += (size_t)sprintf(deep + used, "%*sk%zu:%s\n", (int)i, "", i,
+                                i == 32 ? " 1" : "");
+    }
+    load(deep, EODKIT_ERR_INPUT, "recipe.yaml:33:33: nested more than 32 levels deep");
+    free(deep);
+}
+
+static void yaml_features_a_recipe_refuses(void **state)
+{
+    static const char latin1[] = "dataset: {name: t}\n# caf\xe9 au lait\n";
+    static const char nul[] = "dataset: {name: t}\ngrid: {chip_size: 8\0}\n";
+
+    (void)state;
+    load("dataset: {name: t}\nmodalities: [{name: m, files: x}]\ngrid: {chip_size: 8}\n"
+         "---\ndataset: {name: u}\n",
+         EODKIT_ERR_INPUT, "recipe.yaml:4:1: a second YAML document");
+    /* a syntax error in a second document is found too */
+    load("dataset: {name: t}\n...\n[\n", EODKIT_ERR_INPUT, "recipe.yaml:3:1: YAML syntax error");
+    load("dataset: {name: \"t\\0u\"}\n", EODKIT_ERR_INPUT,
+         "recipe.yaml:1:17: text holds a NUL character");
+    load("dataset: {name: t}\nmodalities: [{name: m, files: \"a\\u0000b\"}]\n",
+         EODKIT_ERR_INPUT, "recipe.yaml:2:31: text holds a NUL character");
+    load("dataset: &d {name: t}\n", EODKIT_ERR_INPUT,
+         "recipe.yaml:1:10: YAML anchors (&name) are not supported");
+    load("dataset: {name: t, keywords: [*k]}\n", EODKIT_ERR_INPUT,
+         "recipe.yaml:1:31: YAML aliases (*name) are not supported");
+    /* bytes that are not text: the message points at them, not at 1:1 */
+    refuse_bytes(latin1, sizeof latin1 - 1,
+                 "recipe.yaml:2:7: invalid trailing UTF-8 octet (a recipe is UTF-8 text)");
+    refuse_bytes(nul, sizeof nul - 1,
+                 "recipe.yaml:2:20: control characters are not allowed");
+}
+
+static void names_that_would_collide(void **state)
+{
+    (void)state;
+    load("dataset: {name: t}\nmodalities: [{name: m, files: x}]\ngrid: {chip_size: 8}\n"
+         "split: {ratios: {train: 0.5, audit.html: 0.5}}\n",
+         EODKIT_ERR_INPUT,
+         "recipe.yaml:4:30: split.ratios: a split named 'audit.html' would collide with "
+         "the dataset's audit.html");
+    load("dataset: {name: t}\nmodalities: [{name: m, files: x}]\ngrid: {chip_size: 8}\n"
+         "split: {method: time, periods: {train: 2010-01-01, Items: 2015-01-01}}\n",
+         EODKIT_ERR_INPUT, "recipe.yaml:4:52: split.periods: a split named 'Items'");
+    load("dataset: {name: t}\nmodalities: [{name: m, files: x}]\ngrid: {chip_size: 8}\n"
+         "split: {method: regions, block_size: 10, ratios: {train: 0.9, test: 0.1},\n"
+         "        hold_out: {TEST: {continent: [Africa]}}}\n",
+         EODKIT_ERR_INPUT,
+         "recipe.yaml:5:20: split.hold_out: 'test' and 'TEST' differ only in case");
+    load("dataset: {name: t}\nmodalities: [{name: m, files: x}]\ngrid: {chip_size: 8}\n"
+         "split: {ratios: {train: 0.5, Train: 0.5}}\n",
+         EODKIT_ERR_INPUT, "recipe.yaml:4:30: split.ratios: 'train' and 'Train' differ");
+    load("dataset: {name: t}\ngrid: {chip_size: 8}\n"
+         "modalities: [{name: dem, files: x}, {name: s2, files: y}, {name: DEM, files: z}]\n",
+         EODKIT_ERR_INPUT,
+         "recipe.yaml:3:66: modalities[].name: 'dem' and 'DEM' differ only in case");
+    load("dataset: {name: t}\ngrid: {chip_size: 8}\nmodalities: [{name: Labels, files: x}]\n",
+         EODKIT_ERR_INPUT, "modalities[].name: 'Labels' is reserved for the labels");
+}
+
+static void band_names_must_be_distinct(void **state)
+{
+    (void)state;
+    load("dataset: {name: t}\ngrid: {chip_size: 8}\n"
+         "modalities: [{name: m, files: x, band_names: [red, nir, red]}]\n",
+         EODKIT_ERR_INPUT, "recipe.yaml:3:57: modalities[].band_names: 'red' is used twice");
+    load("dataset: {name: t}\ngrid: {chip_size: 8}\n"
+         "modalities: [{name: m, files: x, band_names: [red, '']}]\n",
+         EODKIT_ERR_INPUT, "recipe.yaml:3:52: modalities[].band_names: a band name is empty");
+    load("dataset: {name: t}\ngrid: {chip_size: 8}\n"
+         "modalities: [{name: m, band_files: [{name: B2, files: a}, {name: B2, files: b}]}]\n",
+         EODKIT_ERR_INPUT,
+         "recipe.yaml:3:66: modalities[].band_files[].name: 'B2' is used twice");
+    load("dataset: {name: t}\ngrid: {chip_size: 8}\n"
+         "modalities: [{name: m, band_files: [{name: '', files: a}]}]\n",
+         EODKIT_ERR_INPUT, "modalities[].band_files[].name: a band name is empty");
+}
+
+static void class_ids_must_stay_apart(void **state)
+{
+    size_t i, used;
+    char *text = malloc(400000);
+
+    (void)state;
+    load("dataset: {name: t}\ngrid: {chip_size: 8}\nmodalities: [{name: m, files: x}]\n"
+         "labels: {source: l.shp, classes: {forest: 1, sea: 0}}\n",
+         EODKIT_ERR_INPUT,
+         "recipe.yaml:4:51: labels.classes: 'sea' gets class id 0, the background id");
+    load("dataset: {name: t}\ngrid: {chip_size: 8}\nmodalities: [{name: m, files: x}]\n"
+         "labels: {source: l.shp, classes: [forest, sea], background: 2}\n",
+         EODKIT_ERR_INPUT,
+         "recipe.yaml:4:43: labels.classes: 'sea' gets class id 2, the background id");
+    load("dataset: {name: t}\ngrid: {chip_size: 8}\nmodalities: [{name: m, files: x}]\n"
+         "labels: {source: l.tif, classes: {10: 1, 20: 255}, ignore_index: 255}\n",
+         EODKIT_ERR_INPUT,
+         "recipe.yaml:4:46: labels.classes: '20' gets class id 255, the ignore index");
+    load("dataset: {name: t}\ngrid: {chip_size: 8}\nmodalities: [{name: m, files: x}]\n"
+         "labels: {source: l.shp, classes: [a, b], class_names: {1: x, 2: y, 1: z}}\n",
+         EODKIT_ERR_INPUT, "recipe.yaml:4:68: labels.class_names: class id 1 is named twice");
+    /* a list gives ids 1, 2, ...: more values than ids is refused */
+    assert_non_null(text);
+    used = (size_t)sprintf(text, "dataset: {name: t}\ngrid: {chip_size: 8}\n"
+                                 "modalities: [{name: m, files: x}]\n"
+                                 "labels: {source: l.shp, classes: [");
+    for (i = 0; i <= 65535; i++) {
+        used += (size_t)sprintf(text + used, "%zx,", i);
+    }
+    strcpy(text + used - 1, "]}\n");
+    load(text, EODKIT_ERR_INPUT, "recipe.yaml:4:34: labels.classes: a list gives ids 1 to 65535");
+    free(text);
+}
+
+/* The resolved recipe (recipe.yaml in a dataset) keeps the class names. */
+static void resolved_recipe_keeps_class_names(void **state)
+{
+    eodkit_ctx *ctx = eodkit_ctx_new();
+    eodkit_recipe *r =
+        load("dataset: {name: t}\ngrid: {chip_size: 8}\nmodalities: [{name: m, files: x}]\n"
+             "labels: {source: l.shp, classes: {a: 1, b: 2, c: 2}, class_names: {2: water}}\n",
+             EODKIT_OK, NULL);
+    eodkit_recipe *again = NULL;
+    char resolved[256];
+
+    (void)state;
+    snprintf(resolved, sizeof resolved, "%s/resolved.yaml", dir);
+    assert_int_equal(ek_recipe_write_resolved(ctx, r, resolved), EODKIT_OK);
+    assert_int_equal(eodkit_recipe_load(ctx, resolved, &again), EODKIT_OK);
+    assert_int_equal(again->labels.nclasses, 3);
+    assert_null(again->labels.classes[0].name);
+    assert_string_equal(again->labels.classes[1].name, "water");
+    assert_string_equal(again->labels.classes[2].name, "water");
+    remove(resolved);
+    eodkit_recipe_free(again);
+    eodkit_recipe_free(r);
+    eodkit_ctx_free(ctx);
 }
 
 static void missing_recipe_file(void **state)
@@ -200,6 +397,12 @@ int main(void)
         cmocka_unit_test(pairs_are_height_width),
         cmocka_unit_test(classes_and_shard_sizes),
         cmocka_unit_test(mistakes_point_at_line_and_column),
+        cmocka_unit_test(size_and_nesting_limits),
+        cmocka_unit_test(yaml_features_a_recipe_refuses),
+        cmocka_unit_test(names_that_would_collide),
+        cmocka_unit_test(band_names_must_be_distinct),
+        cmocka_unit_test(class_ids_must_stay_apart),
+        cmocka_unit_test(resolved_recipe_keeps_class_names),
         cmocka_unit_test(missing_recipe_file),
         cmocka_unit_test(nearest_word_finds_typos_only),
     };

@@ -3,31 +3,10 @@
 // (tests/integration/test_serve_web.py starts the server and runs this).
 // Searches, filters by a facet, opens a dataset page, sees the statistics
 // charts and the map, and fails on any console error or failed request.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { api as apiAt, check, waitForTotal, withPage } from './browser.mjs';
 
 const base = process.argv[2];
-const problems = [];
-
-function check(condition, message) {
-  if (!condition) {
-    throw new Error('check failed: ' + message);
-  }
-}
-
-async function api(path) {
-  const response = await fetch(base + path);
-  check(response.ok, `${path} answered ${response.status}`);
-  return response.json();
-}
-
-// The summary line once the results for TOTAL datasets are shown.
-async function waitForTotal(page, total) {
-  await page.waitForFunction(
-    (n) => document.getElementById('summary').textContent.startsWith(`${n} dataset`), total);
-}
+const api = (path) => apiAt(base, path);
 
 async function run(page) {
   // Search page: everything, then free text.
@@ -97,37 +76,5 @@ async function run(page) {
   });
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'eodkit-chromium-'));
-let context;
-let failed = false;
-try {
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(20000);
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') {
-      problems.push('console: ' + msg.text());
-    }
-  });
-  page.on('pageerror', (err) => problems.push('page error: ' + err.message));
-  page.on('requestfailed', (req) => problems.push('request failed: ' + req.url()));
-  await run(page);
-} catch (err) {
-  problems.push(err.stack || String(err));
-  failed = true;
-} finally {
-  if (context) {
-    await context.close();
-  }
-  rmSync(profile, { recursive: true, force: true });
-}
-if (failed || problems.length > 0) {
-  console.error(problems.join('\n'));
-  process.exit(1);
-}
+await withPage(run);
 console.log('web pages ok');

@@ -45,8 +45,9 @@ function si(value) {
   return (k > 0 && Math.abs(value) < 10 ? value.toFixed(1) : Math.round(value)) + units[k];
 }
 
+// As `eodkit catalog stats` prints shares: two decimals.
 function percent(share) {
-  return share === null || share === undefined ? '' : (100 * share).toFixed(1) + ' %';
+  return share === null || share === undefined ? '' : (100 * share).toFixed(2) + ' %';
 }
 
 function datasetKey(d) {
@@ -76,13 +77,19 @@ function go(params) {
   renderSearch();
 }
 
-function renderFacets(facets, params) {
+function renderFacets(facets, params, total) {
   const aside = document.getElementById('facets');
   aside.replaceChildren();
   for (const name of FACETS) {
     const active = params.get(name);
     const list = el('ul');
-    for (const [value, count] of facets[name] || []) {
+    const counts = facets[name] || [];
+    // A filter that is no value itself (a task synonym or prefix such as
+    // "segmentation") is shown first, with the datasets it found.
+    if (active && !counts.some(([value]) => value.toLowerCase() === active.toLowerCase())) {
+      counts.unshift([active, total]);
+    }
+    for (const [value, count] of counts) {
       const button = el('button', { type: 'button', className: 'facet' }, value + ' ',
         el('span', { className: 'count' }, '(' + count + ')'));
       if (active && active.toLowerCase() === value.toLowerCase()) {
@@ -159,7 +166,7 @@ async function renderSearch() {
   document.getElementById('summary').textContent =
     `${result.total} dataset${result.total === 1 ? '' : 's'}` +
     (result.total > 0 ? ` (showing ${first}–${result.offset + rows.length})` : '');
-  renderFacets(result.facets, params);
+  renderFacets(result.facets, params, result.total);
   renderPager(result.total, result.offset);
 }
 
@@ -257,11 +264,15 @@ async function renderStats() {
     return;
   }
   document.getElementById('group-name').textContent = by;
-  document.getElementById('summary').textContent =
-    `${stats.datasets} datasets, ${stats.with_value} with a ${by}; a dataset with several ` +
-    `values counts in each group, shares are of the ${stats.with_value}.`;
+  const field = by.replace('-combination', '');
+  document.getElementById('summary').textContent = stats.partition
+    ? `${stats.datasets} datasets, each counted once under the combination of its ` +
+      `${field}s (${stats.datasets - stats.with_value} without a ${field} under (unknown)); ` +
+      `shares are of all ${stats.shares_of} and add up to 100 %.`
+    : `${stats.datasets} datasets, ${stats.with_value} with a ${by}; a dataset with several ` +
+      `values counts in each group, shares are of the ${stats.shares_of}.`;
   const rows = stats.groups.map((g) => el('tr', {},
-    el('td', {}, g.value), el('td', { className: 'num' }, g.datasets),
+    el('td', {}, g.value ?? '(unknown)'), el('td', { className: 'num' }, g.datasets),
     el('td', { className: 'num' }, percent(g.share)),
     el('td', { className: 'num' }, g.datasets_with_size ? si(g.size_px) : ''),
     el('td', { className: 'num' }, percent(g.size_share)),
