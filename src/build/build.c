@@ -253,8 +253,7 @@ static int finish_and_commit(eodkit_ctx *ctx, const ek_build *b,
     }
     if (rc == EODKIT_OK) {
         rc = set_summary(
-            ctx,
-            summary_json(b, run, final, NULL, findings, ek_time_now() - t0, opt),
+            ctx, summary_json(b, run, final, NULL, findings, ek_time_now() - t0, opt),
             summary);
     }
     json_decref(findings);
@@ -290,8 +289,9 @@ static int build_whole(eodkit_ctx *ctx, const ek_recipe *recipe,
     memset(&run, 0, sizeof run);
     /* the lock first: a second build into this output stops here, having
        touched nothing */
-    rc = opt->lock != NULL ? held_lock(ctx, opt, &out)
-                           : ek_output_lock(ctx, output_of(recipe, opt), &own);
+    rc = opt->lock != NULL
+             ? held_lock(ctx, opt, &out)
+             : ek_output_lock(ctx, output_of(recipe, opt), &ek_output_datasets, &own);
     if (rc == EODKIT_OK) {
         rc = ek_build_setup(ctx, recipe, opt, &b);
     }
@@ -524,7 +524,7 @@ int eodkit_merge(eodkit_ctx *ctx, const eodkit_recipe *recipe,
     }
     ek_gdal_capture_begin(ctx);
     rc = opt->lock != NULL ? held_lock(ctx, opt, &out)
-                           : ek_output_lock(ctx, final, &own);
+                           : ek_output_lock(ctx, final, &ek_output_datasets, &own);
     if (rc == EODKIT_OK) {
         parts = ek_path_suffixed(ctx, final, ".parts");
         rc = parts == NULL ? EODKIT_ERR_NOMEM : lock_parts(ctx, parts, &parts_lock);
@@ -591,7 +591,7 @@ int eodkit_output_lock(eodkit_ctx *ctx, const eodkit_recipe *recipe,
     if (*lock == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    rc = ek_output_lock(ctx, final, &(*lock)->out);
+    rc = ek_output_lock(ctx, final, &ek_output_datasets, &(*lock)->out);
     if (rc != EODKIT_OK) {
         free(*lock);
         *lock = NULL;

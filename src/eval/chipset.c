@@ -57,26 +57,30 @@ static int add_split(eodkit_ctx *ctx, ek_chipset *cs, const char *name, size_t l
     return rc;
 }
 
-static int select_splits(eodkit_ctx *ctx, ek_chipset *cs, const char *splits)
+/* Select SPLITS (as ek_chipset_open takes them) in CS. */
+static int select_splits(eodkit_ctx *ctx, ek_chipset *cs, const char *splits, int every)
 {
-    size_t commas = 0, i, s;
-    const char *p;
+    json_t *known = json_object_get(cs->collection, "eodkit:splits"), *v;
+    const char *name, *p;
+    size_t i, s;
     int rc = EODKIT_OK;
 
-    for (p = splits; p != NULL && *p != '\0'; p++) {
-        commas += *p == ',';
-    }
-    cs->splits = ek_calloc(ctx, commas + 1, sizeof *cs->splits);
+    /* add_split takes each split of the dataset once at most */
+    cs->splits = ek_calloc(ctx, json_object_size(known) + 1, sizeof *cs->splits);
     if (cs->splits == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    if (splits == NULL) { /* the first split */
-        void *first =
-            json_object_iter(json_object_get(cs->collection, "eodkit:splits"));
+    if (splits == NULL && every) {
+        json_object_foreach(known, name, v)
+        {
+            rc = rc == EODKIT_OK ? add_split(ctx, cs, name, strlen(name)) : rc;
+        }
+    } else if (splits == NULL) { /* the first split */
+        void *first = json_object_iter(known);
 
         splits = first != NULL ? json_object_iter_key(first) : "";
     }
-    for (p = splits; rc == EODKIT_OK;) {
+    for (p = splits; p != NULL && rc == EODKIT_OK;) {
         size_t len = strcspn(p, ",");
 
         rc = add_split(ctx, cs, p, len);
@@ -100,7 +104,7 @@ static int select_splits(eodkit_ctx *ctx, ek_chipset *cs, const char *splits)
     return rc;
 }
 
-int ek_chipset_open(eodkit_ctx *ctx, const char *dir, const char *splits,
+int ek_chipset_open(eodkit_ctx *ctx, const char *dir, const char *splits, int every,
                     ek_chipset **out)
 {
     ek_chipset *cs = ek_calloc(ctx, 1, sizeof *cs);
@@ -131,7 +135,7 @@ int ek_chipset_open(eodkit_ctx *ctx, const char *dir, const char *splits,
     }
     if (rc == EODKIT_OK) {
         ek_audit_index_set_grids(cs->ix, cs->grids, cs->ngrids);
-        rc = select_splits(ctx, cs, splits);
+        rc = select_splits(ctx, cs, splits, every);
     }
     if (rc != EODKIT_OK) {
         ek_chipset_free(cs);
@@ -281,8 +285,9 @@ void ek_object_reader_close(ek_object_reader *r)
     ek_shard_reader_close(&r->ranges);
 }
 
-/* Open the per-object files of chip C's shard: every one the dataset has,
-   each with the right row width and as many rows as the boxes. */
+/* Open the per-object files of chip C's shard (every one the dataset has;
+   ek_dataset_read has checked them against box_range), each with the row
+   width its ek_chip_objects array holds. */
 static int open_object_files(eodkit_ctx *ctx, ek_object_reader *r,
                              const ek_audit_chip *c)
 {
@@ -297,24 +302,13 @@ static int open_object_files(eodkit_ctx *ctx, ek_object_reader *r,
         r->path[a] = ek_asprintf(ctx, "%s/%s/%s-%05d.npy", r->cs->dir,
                                  r->cs->ix->splits.names[c->split],
                                  object_array_names[a], (int)c->shard);
-        if (r->path[a] == NULL) {
-            return EODKIT_ERR_NOMEM;
-        }
-        if (!ek_fs_is_file(r->path[a])) {
-            return ek_error(ctx, EODKIT_ERR_INPUT,
-                            "%s: missing (an incomplete dataset)", r->path[a]);
-        }
-        rc = ek_npy_open(ctx, r->path[a], &r->npy[a]);
+        rc = r->path[a] == NULL ? EODKIT_ERR_NOMEM
+                                : ek_npy_open(ctx, r->path[a], &r->npy[a]);
         if (rc == EODKIT_OK &&
             r->npy[a].row_bytes != widths[a] * (size_t)r->npy[a].type.size) {
             rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: rows of %zu values, not %zu",
                           r->path[a], r->npy[a].row_bytes / (size_t)r->npy[a].type.size,
                           widths[a]);
-        }
-        if (rc == EODKIT_OK && r->npy[a].shape[0] != r->npy[0].shape[0]) {
-            rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: %lld rows, but %s has %lld",
-                          r->path[a], (long long)r->npy[a].shape[0], r->path[0],
-                          (long long)r->npy[0].shape[0]);
         }
     }
     if (rc == EODKIT_OK) {
@@ -367,14 +361,6 @@ int ek_object_reader_chip(eodkit_ctx *ctx, ek_object_reader *r, size_t chip,
     out->n = 0;
     if (rc == EODKIT_OK && (c->split != r->split || c->shard != r->shard)) {
         rc = open_object_files(ctx, r, c);
-    }
-    if (rc == EODKIT_OK &&
-        (range[0] < 0 || range[1] < 0 || range[0] + range[1] > r->npy[0].shape[0])) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                      "%s: row %lld says objects %lld to %lld, but %s holds %lld",
-                      r->ranges.path, (long long)c->row, (long long)range[0],
-                      (long long)(range[0] + range[1]), r->path[0],
-                      (long long)r->npy[0].shape[0]);
     }
     if (rc == EODKIT_OK) {
         rc = grow_objects(ctx, out, (size_t)range[1]);

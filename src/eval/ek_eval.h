@@ -36,14 +36,14 @@ typedef struct ek_chipset {
 
 /*
 ** Open the dataset in folder DIR and select the chips of SPLITS (split names,
-** comma-separated; NULL: the first split): split after split in the order
-** given, each in index (fid) order, which ek_dataset_read has checked is
-** (shard, row) order. A folder that is not a dataset (or a damaged one, see
-** ek_dataset_read), or a split it does not have, is EODKIT_ERR_INPUT naming
-** the folder or the file. *OUT is newly allocated; free with ek_chipset_free
-** (NULL is fine).
+** comma-separated; NULL: the first split, or with EVERY every split in the
+** collection's order): split after split in the order given, each in index
+** (fid) order, which ek_dataset_read has checked is (shard, row) order. A
+** folder that is not a dataset (or a damaged one, see ek_dataset_read), or a
+** split it does not have, is EODKIT_ERR_INPUT naming the folder or the file.
+** *OUT is newly allocated; free with ek_chipset_free (NULL is fine).
 */
-int ek_chipset_open(eodkit_ctx *ctx, const char *dir, const char *splits,
+int ek_chipset_open(eodkit_ctx *ctx, const char *dir, const char *splits, int every,
                     ek_chipset **out /* OUT */);
 void ek_chipset_free(ek_chipset *cs);
 
@@ -113,8 +113,8 @@ typedef struct ek_object_reader {
 int ek_object_reader_init(eodkit_ctx *ctx, ek_object_reader *r, const ek_chipset *cs);
 
 /* The objects of chip CHIP (into CS->ix->chips) into OUT (its arrays grown
-   as needed). Missing shards, rows outside them or a range beyond the
-   per-object arrays are EODKIT_ERR_INPUT naming the file. */
+   as needed), from the shards ek_dataset_read checked when CS was opened
+   (rows a file changed since lacks are EODKIT_ERR_INPUT naming it). */
 int ek_object_reader_chip(eodkit_ctx *ctx, ek_object_reader *r, size_t chip,
                           ek_chip_objects *out);
 void ek_object_reader_close(ek_object_reader *r);

@@ -622,7 +622,7 @@ int eodkit_eval(eodkit_ctx *ctx, const char *dataset_dir, const char *pred_path,
     }
     rc = check_options(&e);
     if (rc == EODKIT_OK) {
-        rc = ek_chipset_open(ctx, dataset_dir, e.opt.splits, &e.cs);
+        rc = ek_chipset_open(ctx, dataset_dir, e.opt.splits, 0, &e.cs);
     }
     if (rc == EODKIT_OK) {
         rc = ek_classes_read(ctx, e.cs->collection, dataset_dir, &e.cl);

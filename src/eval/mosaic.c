@@ -555,7 +555,7 @@ static int setup(mosaic *m, const char *dataset_dir, const char *pred_path)
     const char *task;
     int64_t sy, sx;
     int rc = ek_chipset_open(m->ctx, dataset_dir,
-                             m->opt.splits != NULL ? m->opt.splits : "test", &m->cs);
+                             m->opt.splits != NULL ? m->opt.splits : "test", 0, &m->cs);
 
     if (rc != EODKIT_OK) {
         return rc;

@@ -202,7 +202,7 @@ static int setup(preview *p, const char *dataset_dir)
     json_t *shape, *nodata;
     const char *task;
     size_t n, i;
-    int rc = ek_chipset_open(p->ctx, dataset_dir, p->opt.split, &p->cs);
+    int rc = ek_chipset_open(p->ctx, dataset_dir, p->opt.split, 0, &p->cs);
 
     if (rc == EODKIT_OK && p->cs->nsplits != 1) {
         rc = ek_error(p->ctx, EODKIT_ERR_USAGE, "a sheet shows chips of one split");

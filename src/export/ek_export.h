@@ -10,6 +10,7 @@
 
 #include "eodkit/export.h"
 #include "eval/ek_eval.h"
+#include "write/ek_write.h"
 
 typedef struct ek_export {
     eodkit_ctx *ctx;
@@ -25,7 +26,7 @@ typedef struct ek_export {
     int mask_size;       /* bytes per instance id: 2 or 4 */
     ek_shard_reader masks;
     unsigned char *mask; /* the chip's instance ids */
-    char *tmp;           /* the folder being written: OUT_DIR.partial */
+    ek_output out;       /* the folder being written: OUT_DIR.partial */
 } ek_export;
 
 /* The chip's image file name (no folder) into BUF: "<chip_id>.tif". */

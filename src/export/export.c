@@ -2,7 +2,8 @@
 ** Export: eodkit_export(). Walks the chips of the chosen splits in index
 ** order, writes each chip's image (a GeoTIFF with the chip's CRS and
 ** geotransform) and its objects as YOLO lines or COCO annotations (coco.c),
-** all into OUT_DIR.partial, which becomes OUT_DIR only when complete.
+** all into OUT_DIR.partial, locked and put in place at OUT_DIR when
+** complete by the output module that builds use (src/write/output.c).
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,95 +40,33 @@ void ek_export_image_name(const ek_audit_chip *c, char *buf, size_t size)
 
 /* ---- the output folder ---- */
 
-static int is_empty_dir(eodkit_ctx *ctx, const char *dir, int *empty)
-{
-    char *pattern = ek_path_join(ctx, dir, "*");
-    char **found = NULL;
-    size_t n = 0;
-    int rc = pattern == NULL ? EODKIT_ERR_NOMEM : ek_fs_glob(ctx, pattern, &found, &n);
-
-    *empty = n == 0;
-    ek_fs_free_list(found, n);
-    free(pattern);
-    return rc;
-}
-
 /* Whether DIR is a folder an earlier export wrote (it holds our mark). */
-static int is_export(eodkit_ctx *ctx, const char *dir)
+static int is_export(const char *dir)
 {
-    char *mark = ek_path_join(ctx, dir, EXPORT_MARK);
-    int yes = mark != NULL && ek_fs_is_file(mark);
+    char path[4096];
 
-    free(mark);
-    return yes;
+    snprintf(path, sizeof path, "%s/%s", dir, EXPORT_MARK);
+    return ek_fs_is_file(path);
 }
 
-/* Check OUT can be written (absent, or with OVERWRITE an earlier export or
-   an empty folder) and make the empty folder E->tmp with our mark. */
+/* Exports, for the output folder's life cycle (src/write/output.c). */
+static const ek_output_kind exports = {"an export of eodkit", is_export};
+
+/* Lock OUT.partial (ek_output_lock), clear what a failed or killed export
+   left in it (as a build without --resume does) and mark it as an export. */
 static int begin_output(ek_export *e, const char *out)
 {
-    eodkit_ctx *ctx = e->ctx;
     char *mark = NULL;
-    int empty = 0, rc = EODKIT_OK;
+    int rc = ek_output_lock(e->ctx, out, &exports, &e->out);
 
-    if (ek_fs_exists(out) && !e->opt.overwrite) {
-        return ek_error(ctx, EODKIT_ERR_EXISTS,
-                        "%s: already exists; use --overwrite to replace an earlier "
-                        "export",
-                        out);
-    }
-    if (ek_fs_exists(out)) {
-        rc = ek_fs_is_dir(out) ? is_empty_dir(ctx, out, &empty) : EODKIT_OK;
-        if (rc == EODKIT_OK && !empty && !is_export(ctx, out)) {
-            return ek_error(ctx, EODKIT_ERR_EXISTS,
-                            "%s: exists and is not an export of eodkit; it is left "
-                            "alone (choose another folder)",
-                            out);
-        }
-    }
-    e->tmp = ek_asprintf(ctx, "%s.partial", out);
-    if (rc != EODKIT_OK || e->tmp == NULL) {
-        return rc != EODKIT_OK ? rc : EODKIT_ERR_NOMEM;
-    }
-    if (ek_fs_exists(e->tmp)) {
-        if (!is_export(ctx, e->tmp)) {
-            return ek_error(ctx, EODKIT_ERR_EXISTS,
-                            "%s: exists and was not left by eodkit export; remove it",
-                            e->tmp);
-        }
-        rc = ek_fs_remove_tree(ctx, e->tmp); /* a failed export's leftovers */
-    }
     if (rc == EODKIT_OK) {
-        rc = ek_fs_mkdirs(ctx, e->tmp);
+        rc = ek_output_begin(e->ctx, &e->out, e->opt.overwrite, 0);
     }
-    mark = rc == EODKIT_OK ? ek_path_join(ctx, e->tmp, EXPORT_MARK) : NULL;
+    mark = rc == EODKIT_OK ? ek_path_join(e->ctx, e->out.tmp, EXPORT_MARK) : NULL;
     if (rc == EODKIT_OK) {
-        rc = mark == NULL ? EODKIT_ERR_NOMEM : ek_fs_write_file(ctx, mark, "", 0);
+        rc = mark == NULL ? EODKIT_ERR_NOMEM : ek_fs_write_file(e->ctx, mark, "", 0);
     }
     free(mark);
-    return rc;
-}
-
-/* Put the finished E->tmp in OUT's place (an earlier export moved aside
-   first, then removed). */
-static int commit_output(ek_export *e, const char *out)
-{
-    char *old = ek_asprintf(e->ctx, "%s.old", out);
-    int rc = old == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
-
-    if (rc == EODKIT_OK && ek_fs_exists(old) && is_export(e->ctx, old)) {
-        rc = ek_fs_remove_tree(e->ctx, old);
-    }
-    if (rc == EODKIT_OK && ek_fs_exists(out)) {
-        rc = ek_fs_rename(e->ctx, out, old);
-    }
-    if (rc == EODKIT_OK) {
-        rc = ek_fs_rename(e->ctx, e->tmp, out);
-    }
-    if (rc == EODKIT_OK && ek_fs_exists(old)) {
-        rc = ek_fs_remove_tree(e->ctx, old);
-    }
-    free(old);
     return rc;
 }
 
@@ -301,7 +240,7 @@ static int write_yolo_yaml(ek_export *e, const char *out)
     if (out[0] != '/' && getcwd(cwd, sizeof cwd) == NULL) {
         return ek_error(e->ctx, EODKIT_ERR_IO, "cannot tell the current folder");
     }
-    path = ek_path_join(e->ctx, e->tmp, "data.yaml");
+    path = ek_path_join(e->ctx, e->out.tmp, "data.yaml");
     ek_strbuf_init(&t, e->ctx);
     ek_strbuf_printf(&t, "# written by eodkit export from %s\npath: %s%s%s\n",
                      e->cs->dir, cwd, cwd[0] != '\0' ? "/" : "", out);
@@ -332,9 +271,9 @@ static int export_split(ek_export *e, image_source *img, size_t s, json_t **stat
 {
     eodkit_ctx *ctx = e->ctx;
     const char *split = e->cs->ix->splits.names[e->cs->splits[s]];
-    char *images = ek_asprintf(ctx, "%s/images/%s", e->tmp, split);
-    char *labels = e->yolo ? ek_asprintf(ctx, "%s/labels/%s", e->tmp, split)
-                           : ek_asprintf(ctx, "%s/annotations", e->tmp);
+    char *images = ek_asprintf(ctx, "%s/images/%s", e->out.tmp, split);
+    char *labels = e->yolo ? ek_asprintf(ctx, "%s/labels/%s", e->out.tmp, split)
+                           : ek_asprintf(ctx, "%s/annotations", e->out.tmp);
     json_t *doc = e->yolo ? NULL : ek_coco_new(e, split);
     int64_t written = 0, objects = 0, skipped = 0, next_id = 1;
     size_t i;
@@ -356,6 +295,7 @@ static int export_split(ek_export *e, image_source *img, size_t s, json_t **stat
         if (c->split != e->cs->splits[s]) {
             continue;
         }
+        ek_crash_point("export", (long)i);
         rc = ek_object_reader_chip(ctx, &e->objects, chip, &e->obj);
         if (rc == EODKIT_OK && (int64_t)e->obj.n < e->opt.min_objects) {
             skipped++;
@@ -398,46 +338,12 @@ static int export_split(ek_export *e, image_source *img, size_t s, json_t **stat
     return rc;
 }
 
-/* Every split of the dataset, comma-separated (allocated). */
-static char *all_splits(eodkit_ctx *ctx, const char *dir)
-{
-    eodkit_dataset *ds = NULL;
-    ek_strbuf t;
-    const char *name;
-    json_t *v;
-    char *text = NULL;
-    int first = 1;
-
-    if (ek_dataset_read(ctx, dir, 0, &ds) != EODKIT_OK) {
-        return NULL;
-    }
-    ek_strbuf_init(&t, ctx);
-    json_object_foreach(json_object_get(ds->collection, "eodkit:splits"), name, v)
-    {
-        ek_strbuf_printf(&t, "%s%s", first ? "" : ",", name);
-        first = 0;
-    }
-    ek_strbuf_detach(&t, &text);
-    eodkit_dataset_close(ds);
-    return text;
-}
-
 /* The chips, classes, objects and instance masks of the dataset. */
 static int open_dataset(ek_export *e, const char *dir)
 {
     json_t *size, *arrays;
-    char *splits = NULL;
-    int rc = EODKIT_OK;
+    int rc = ek_chipset_open(e->ctx, dir, e->opt.splits, 1, &e->cs);
 
-    if (e->opt.splits == NULL) {
-        splits = all_splits(e->ctx, dir);
-        rc = splits == NULL ? eodkit_ctx_status(e->ctx) : EODKIT_OK;
-    }
-    if (rc == EODKIT_OK) {
-        rc = ek_chipset_open(e->ctx, dir, splits != NULL ? splits : e->opt.splits,
-                             &e->cs);
-    }
-    free(splits);
     if (rc == EODKIT_OK) {
         rc = ek_object_reader_init(e->ctx, &e->objects, e->cs);
     }
@@ -479,6 +385,7 @@ int eodkit_export(eodkit_ctx *ctx, const char *format, const char *dataset_dir,
 
     memset(&e, 0, sizeof e);
     memset(&img, 0, sizeof img);
+    e.out.lock = -1;
     if (summary_json != NULL) {
         *summary_json = NULL;
     }
@@ -515,12 +422,9 @@ int eodkit_export(eodkit_ctx *ctx, const char *format, const char *dataset_dir,
         rc = write_yolo_yaml(&e, out_dir);
     }
     if (rc == EODKIT_OK) {
-        rc = commit_output(&e, out_dir);
-    } else if (e.tmp != NULL && is_export(ctx, e.tmp)) {
-        eodkit_ctx scratch = {0};
-
-        ek_fs_remove_tree(&scratch, e.tmp); /* the first error is the one to tell */
+        rc = ek_output_commit(ctx, &e.out, e.opt.overwrite);
     }
+    ek_output_release(&e.out, 0); /* after a failure: the partial folder too */
     if (rc == EODKIT_OK && summary_json != NULL) {
         rc = ek_json_text(ctx,
                           json_pack("{s:s, s:s, s:s, s:O}", "format", format, "dataset",
@@ -532,7 +436,6 @@ int eodkit_export(eodkit_ctx *ctx, const char *format, const char *dataset_dir,
     free(img.row);
     ek_shard_reader_close(&e.masks);
     free(e.mask);
-    free(e.tmp);
     ek_chip_objects_free(&e.obj);
     ek_object_reader_close(&e.objects);
     ek_classes_clear(&e.cl);

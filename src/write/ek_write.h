@@ -20,26 +20,40 @@
 
 /* ---- the output folder ---- */
 
-/* A dataset being built: locked, in FINAL.partial/ (doc/scaling.md). */
+/* What eodkit writes in an output folder: a dataset (build, merge) or an
+   export (eodkit export); an existing folder is replaced only when it
+   holds one of the same. */
+typedef struct ek_output_kind {
+    const char *what;              /* "an eodkit dataset", for messages */
+    int (*holds)(const char *dir); /* nonzero when folder DIR holds one */
+} ek_output_kind;
+
+/* Datasets (ek_output_is_dataset). */
+extern const ek_output_kind ek_output_datasets;
+
+/* An output being written: locked, in FINAL.partial/ (doc/scaling.md). */
 typedef struct ek_output {
-    char *final; /* where the dataset must appear */
-    char *tmp;   /* where it is built: FINAL + ".partial"; NULL once committed */
+    char *final; /* where the output must appear */
+    char *tmp;   /* where it is written: FINAL + ".partial"; NULL once committed */
     int lock;    /* the lock file's descriptor (ek_fs_lock), -1 when not held */
+    const ek_output_kind *kind; /* what it is */
 } ek_output;
 
 /*
-** Lock the partial folder of output folder FINAL for this process, creating
-** it (marked as eodkit's) when missing, before anything else is created or
-** removed: a partial folder in use by another process is EODKIT_ERR_EXISTS
-** naming its pid (nothing touched); one that eodkit did not make is
-** refused. Release with ek_output_release (also after a failure).
+** Lock the partial folder of output folder FINAL (to hold KIND) for this
+** process, creating it (marked as eodkit's) when missing, before anything
+** else is created or removed: a partial folder in use by another process is
+** EODKIT_ERR_EXISTS naming its pid (nothing touched); one that eodkit did
+** not make is refused. Release with ek_output_release (also after a
+** failure).
 */
-int ek_output_lock(eodkit_ctx *ctx, const char *final, ek_output *out /* OUT */);
+int ek_output_lock(eodkit_ctx *ctx, const char *final, const ek_output_kind *kind,
+                   ek_output *out /* OUT */);
 
 /*
-** With the lock held, prepare to build: put back a dataset a killed
+** With the lock held, prepare to build: put back an output a killed
 ** replacement left aside, refuse an existing FINAL unless OVERWRITE (and
-** even then unless it is an eodkit dataset or empty), remove what a killed
+** even then unless it holds OUT's kind or is empty), remove what a killed
 ** replacement left, and clear the partial folder of an earlier build unless
 ** KEEP (to continue it).
 */
@@ -49,10 +63,10 @@ int ek_output_begin(eodkit_ctx *ctx, ek_output *out, int overwrite, int keep);
 int ek_output_holds_work(const ek_output *out);
 
 /*
-** Put the finished dataset in the partial folder in place at FINAL
-** (replacing the dataset there only with OVERWRITE, as ek_output_begin
+** Put the finished output in the partial folder in place at FINAL
+** (replacing the one there only with OVERWRITE, as ek_output_begin
 ** checked): in one atomic exchange where the kernel allows, so FINAL never
-** stops existing; then remove the partial folder with the replaced dataset.
+** stops existing; then remove the partial folder with the replaced output.
 ** Crash points "commit" (moved aside), "replace" (between the two renames
 ** where exchanging is not possible), "replaced" / "placed" (in place).
 */

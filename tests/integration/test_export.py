@@ -2,8 +2,14 @@
 YOLO lines are the dataset's boxes, instance masks come back exactly from
 the polygons and the RLE, images are the chips' pixels with their
 georeference, and the output folder is only ever replaced whole."""
+import fcntl
 import json
+import os
+import resource
 import shutil
+import signal
+import socket
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +17,7 @@ import rasterio
 from osgeo import gdal, ogr
 
 from conftest import SOURCE, Dataset, build, run, run_page_examples
+from safety import check_no_leftovers, check_user_files, place_user_files
 from test_detection import LULC, spacenet
 
 gdal.UseExceptions()
@@ -249,6 +256,141 @@ def test_exports_are_reproducible_and_replace_only_exports(buildings, tmp_path):
     proc = run("export", "coco", buildings, "-o", mine, "--overwrite", check=False)
     assert proc.returncode == 6 and "not an export of eodkit" in proc.stderr
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def files_of(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def reference(buildings, tmp_path_factory):
+    """The files of the COCO export of every split, made in one go."""
+    out = tmp_path_factory.mktemp("ref") / "coco"
+    run("export", "coco", buildings, "-o", out)
+    return files_of(out)
+
+
+def test_exports_keep_what_they_did_not_write(buildings, reference, tmp_path):
+    """A folder at DIR that no export wrote is refused (exit 6) with or
+    without --overwrite, and so is a DIR.partial eodkit did not make; either
+    is left as it was, and so are the user's files beside DIR (among them
+    DIR.old, which earlier versions of export used as their swap folder)."""
+    out = tmp_path / "work" / "coco"
+    user = place_user_files(out)
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    for extra in ([], ["--overwrite"]):
+        proc = run("export", "coco", buildings, "-o", out, *extra, check=False)
+        assert proc.returncode == 6, proc.stderr
+        assert ("--overwrite" if not extra else "is not an export of eodkit") in proc.stderr
+        assert files_of(out) == {Path("notes.txt"): b"keep me"}
+    (out / "notes.txt").unlink()
+    out.rmdir()
+    out.write_text("a file")
+    proc = run("export", "coco", buildings, "-o", out, "--overwrite", check=False)
+    assert proc.returncode == 6 and "is not an export of eodkit" in proc.stderr
+    assert out.read_text() == "a file"
+    out.unlink()
+    partial = tmp_path / "work" / "coco.partial"
+    partial.mkdir()
+    (partial / "mine.txt").write_text("mine")
+    proc = run("export", "coco", buildings, "-o", out, check=False)
+    assert proc.returncode == 6 and "was not made by eodkit" in proc.stderr
+    assert files_of(partial) == {Path("mine.txt"): b"mine"} and not out.exists()
+    shutil.rmtree(partial)
+    check_no_leftovers(out, user)
+    # an empty folder is replaced, and an earlier export with --overwrite
+    out.mkdir()
+    run("export", "coco", buildings, "-o", out, "--overwrite", "--split", "test")
+    run("export", "coco", buildings, "-o", out, "--overwrite")
+    assert files_of(out) == reference
+    check_user_files(user)
+    check_no_leftovers(out, user)
+
+
+def test_exports_take_the_output_lock(buildings, tmp_path):
+    """An export holds DIR.partial's lock as builds do: with it held by
+    another process (this test) the export exits 6 naming its pid and
+    touches nothing; once released, the export goes through."""
+    out = tmp_path / "coco"
+    partial = tmp_path / "coco.partial"
+    partial.mkdir()
+    (partial / ".eodkit-partial").touch()
+    fd = os.open(partial / ".eodkit-lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+        proc = run("export", "coco", buildings, "-o", out, check=False)
+        assert proc.returncode == 6, proc.stderr
+        assert f"coco.partial: in use by another eodkit process (pid {os.getpid()} on " \
+            in proc.stderr
+        assert sorted(p.name for p in partial.iterdir()) == [".eodkit-lock", ".eodkit-partial"]
+    finally:
+        os.close(fd)
+    run("export", "coco", buildings, "-o", out)
+    assert not partial.exists() and (out / ".eodkit-export").is_file()
+
+
+@pytest.mark.parametrize("point, earlier, left", [
+    ("export:0", False, None), ("export:10", True, "old"), ("commit", True, "old"),
+    ("replaced", True, "new"), ("placed", False, "new")])
+def test_a_killed_export_leaves_one_whole_export(buildings, reference, tmp_path, point,
+                                                 earlier, left):
+    """Killed while it writes its chips or puts its folder in place (the
+    crash points of doc/scaling.md), an export leaves DIR holding the export
+    it replaces or the new one, whole, or nothing when there was none, and
+    nothing beside DIR but its partial folder; the next export puts things
+    right."""
+    out = tmp_path / "work" / "coco"
+    user = place_user_files(out)
+    old = None
+    if earlier:
+        run("export", "coco", buildings, "-o", out, "--split", "test")
+        old = files_of(out)
+    proc = run("export", "coco", buildings, "-o", out, "--overwrite", check=False,
+               env={**os.environ, "EODKIT_CRASH_AT": point})
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    want = {"old": old, "new": reference, None: None}[left]
+    assert (files_of(out) if out.exists() else None) == want
+    check_user_files(user)
+    check_no_leftovers(out, user, allowed=[".partial"])
+    run("export", "coco", buildings, "-o", out, "--overwrite")
+    assert files_of(out) == reference
+    check_no_leftovers(out, user)
+
+
+def files_up_to(size):
+    """For subprocess's preexec_fn: files may grow to SIZE bytes, a write
+    beyond failing (EFBIG) instead of killing the process."""
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    return limit
+
+
+@pytest.mark.parametrize("earlier", [False, True])
+def test_a_failed_export_leaves_nothing_half_written(buildings, reference, tmp_path,
+                                                     earlier):
+    """An export that fails midway (here: files may not grow beyond the
+    median image, so some chips' images cannot be written) exits with the
+    error, leaves the export it was to replace as it was (or no DIR), and
+    removes its partial folder."""
+    sizes = sorted(len(b) for p, b in reference.items() if p.suffix == ".tif")
+    limit = sizes[len(sizes) // 2]
+    assert sizes[0] < limit < sizes[-1]
+    out = tmp_path / "work" / "coco"
+    user = place_user_files(out)
+    old = None
+    if earlier:
+        run("export", "coco", buildings, "-o", out, "--split", "test")
+        old = files_of(out)
+    proc = run("export", "coco", buildings, "-o", out, "--overwrite", check=False,
+               preexec_fn=files_up_to(limit))
+    assert proc.returncode == 4, proc.stderr
+    assert "coco.partial/images/" in proc.stderr and "File too large" in proc.stderr
+    assert (files_of(out) if out.exists() else None) == old
+    check_user_files(user)
+    check_no_leftovers(out, user)
 
 
 def test_export_refuses_what_it_cannot_do(demo_dataset, buildings, tmp_path):
