@@ -111,9 +111,12 @@ static const char *output_of(const ek_recipe *r, const eodkit_build_options *opt
 static int no_chips(eodkit_ctx *ctx, const ek_build *b, const ek_run *run)
 {
     static const char *const why[EK_REJECT_COUNT] = {
-        NULL, "too much nodata (filters.max_nodata)", "too cloudy (filters.max_cloud)",
+        NULL,
+        "too much nodata (filters.max_nodata)",
+        "too cloudy (filters.max_cloud)",
         "too little labelled (filters.min_labeled)",
-        "too few acquisitions (time.count)"};
+        "too few acquisitions (time.count)",
+        "too few objects (filters.min_objects)"};
     char reasons[512] = "";
     size_t used = 0;
     int k;
@@ -250,8 +253,7 @@ static int finish_and_commit(eodkit_ctx *ctx, const ek_build *b,
     }
     if (rc == EODKIT_OK) {
         rc = set_summary(
-            ctx,
-            summary_json(b, run, final, NULL, findings, ek_time_now() - t0, opt),
+            ctx, summary_json(b, run, final, NULL, findings, ek_time_now() - t0, opt),
             summary);
     }
     json_decref(findings);
@@ -287,8 +289,9 @@ static int build_whole(eodkit_ctx *ctx, const ek_recipe *recipe,
     memset(&run, 0, sizeof run);
     /* the lock first: a second build into this output stops here, having
        touched nothing */
-    rc = opt->lock != NULL ? held_lock(ctx, opt, &out)
-                           : ek_output_lock(ctx, output_of(recipe, opt), &own);
+    rc = opt->lock != NULL
+             ? held_lock(ctx, opt, &out)
+             : ek_output_lock(ctx, output_of(recipe, opt), &ek_output_datasets, &own);
     if (rc == EODKIT_OK) {
         rc = ek_build_setup(ctx, recipe, opt, &b);
     }
@@ -521,7 +524,7 @@ int eodkit_merge(eodkit_ctx *ctx, const eodkit_recipe *recipe,
     }
     ek_gdal_capture_begin(ctx);
     rc = opt->lock != NULL ? held_lock(ctx, opt, &out)
-                           : ek_output_lock(ctx, final, &own);
+                           : ek_output_lock(ctx, final, &ek_output_datasets, &own);
     if (rc == EODKIT_OK) {
         parts = ek_path_suffixed(ctx, final, ".parts");
         rc = parts == NULL ? EODKIT_ERR_NOMEM : lock_parts(ctx, parts, &parts_lock);
@@ -588,7 +591,7 @@ int eodkit_output_lock(eodkit_ctx *ctx, const eodkit_recipe *recipe,
     if (*lock == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    rc = ek_output_lock(ctx, final, &(*lock)->out);
+    rc = ek_output_lock(ctx, final, &ek_output_datasets, &(*lock)->out);
     if (rc != EODKIT_OK) {
         free(*lock);
         *lock = NULL;

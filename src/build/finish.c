@@ -26,7 +26,8 @@
 typedef struct chip_census {
     uint64_t **class_pixels; /* [split][class id] */
     uint64_t **class_chips;
-    uint64_t **label_chips; /* classification only, else NULL */
+    uint64_t **label_chips;   /* classification only, else NULL */
+    uint64_t **class_objects; /* tasks with objects only, else NULL */
     uint8_t *absent; /* [train chip * modalities + m]: optional modality absent */
     size_t ntrain;
 } chip_census;
@@ -61,14 +62,17 @@ static void census_clear(const ek_build *b, chip_census *c)
     free_table((void **)c->class_pixels, b->split->nsplits);
     free_table((void **)c->class_chips, b->split->nsplits);
     free_table((void **)c->label_chips, b->split->nsplits);
+    free_table((void **)c->class_objects, b->split->nsplits);
     free(c->absent);
 }
 
-/* Count row R's classes (its class histogram) into C. */
-static int count_classes(eodkit_ctx *ctx, const ek_build *b, const ek_index_row *r,
-                         chip_census *c)
+/* Add the counts of histogram TEXT (JSON {"class id": n}) of row R to
+   TOTALS[class id] and, when CHIPS is given, 1 to CHIPS[class id] for each
+   class it holds. */
+static int add_hist(eodkit_ctx *ctx, const ek_build *b, const ek_index_row *r,
+                    const char *text, uint64_t *totals, uint64_t *chips)
 {
-    json_t *hist = json_loads(r->class_hist, 0, NULL), *n;
+    json_t *hist = json_loads(text, 0, NULL), *n;
     const char *id;
 
     if (hist == NULL) {
@@ -80,11 +84,29 @@ static int count_classes(eodkit_ctx *ctx, const ek_build *b, const ek_index_row 
         int k = atoi(id);
 
         if (k >= 0 && k < b->nclass_ids) {
-            c->class_pixels[r->split][k] += (uint64_t)json_integer_value(n);
-            c->class_chips[r->split][k] += json_integer_value(n) > 0;
+            totals[k] += (uint64_t)json_integer_value(n);
+            if (chips != NULL) {
+                chips[k] += json_integer_value(n) > 0;
+            }
         }
     }
     json_decref(hist);
+    return EODKIT_OK;
+}
+
+/* Count row R's classes (its class and object histograms) into C. */
+static int count_classes(eodkit_ctx *ctx, const ek_build *b, const ek_index_row *r,
+                         chip_census *c)
+{
+    int rc = add_hist(ctx, b, r, r->class_hist, c->class_pixels[r->split],
+                      c->class_chips[r->split]);
+
+    if (rc == EODKIT_OK && c->class_objects != NULL) {
+        rc = add_hist(ctx, b, r, r->object_hist, c->class_objects[r->split], NULL);
+    }
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
     if (c->label_chips != NULL && r->label >= 0 && r->label < b->nclass_ids) {
         c->label_chips[r->split][r->label]++;
     }
@@ -129,9 +151,13 @@ static int write_index(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
         if (b->labels->recipe->task == EK_TASK_CLASSIFICATION) {
             c->label_chips = new_counts(ctx, b);
         }
+        if (b->range_array >= 0) {
+            c->class_objects = new_counts(ctx, b);
+        }
         if (c->class_pixels == NULL || c->class_chips == NULL ||
             (b->labels->recipe->task == EK_TASK_CLASSIFICATION &&
-             c->label_chips == NULL)) {
+             c->label_chips == NULL) ||
+            (b->range_array >= 0 && c->class_objects == NULL)) {
             rc = EODKIT_ERR_NOMEM;
         }
     }
@@ -582,6 +608,7 @@ static int write_metadata(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
     facts.class_pixels = census->class_pixels;
     facts.class_chips = census->class_chips;
     facts.label_chips = census->label_chips;
+    facts.class_objects = census->class_objects;
     rc = ek_checksums_wait(ctx, sums, &facts.inputs);
     if (rc == EODKIT_OK) {
         rc = ek_write_stats(ctx, run->dir, &facts);

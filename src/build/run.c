@@ -16,8 +16,8 @@
 #include "core/ek_pool.h"
 #include "ek_build.h"
 
-const char *const ek_reject_names[EK_REJECT_COUNT] = {NULL, "nodata", "cloud",
-                                                      "unlabeled", "time"};
+const char *const ek_reject_names[EK_REJECT_COUNT] = {NULL,        "nodata", "cloud",
+                                                      "unlabeled", "time",   "objects"};
 
 /* A checkpoint costs a file write and rename (which makes ext4 start
    writing): at most one per this many seconds, and one when a run stops. */
@@ -213,18 +213,21 @@ static int commit_chip(eodkit_ctx *ctx, committer *c, const ek_unit_result *res,
 {
     const ek_build *b = c->b;
     const ek_unit_chip *uc = &res->chips[k];
-    const void *data[16];
+    const void *data[EK_MAX_ARRAYS];
     ek_index_row row;
     size_t a;
     int rc;
 
     for (a = 0; a < b->narrays; a++) {
-        data[a] = res->data[a] + k * b->arrays[a].chip_bytes;
+        size_t slot = b->arrays[a].per_object ? uc->first_object : k;
+
+        data[a] = res->data[a] + slot * b->arrays[a].chip_bytes;
     }
     memset(&row, 0, sizeof row);
     row.chip_id = (int64_t)uc->chip_id;
     row.split = uc->split;
-    rc = ek_shards_append(ctx, c->run->shards, uc->split, data, &row.shard, &row.row);
+    rc = ek_shards_append(ctx, c->run->shards, uc->split, data, uc->nobjects,
+                          &row.shard, &row.row);
     if (rc != EODKIT_OK) {
         return rc;
     }
@@ -236,6 +239,8 @@ static int commit_chip(eodkit_ctx *ctx, committer *c, const ek_unit_result *res,
     row.sources = uc->sources;
     row.present = uc->present;
     row.times = uc->times;
+    row.objects = b->range_array >= 0 ? (int)uc->nobjects : -1;
+    row.object_hist = uc->object_hist;
     row.earliest = uc->earliest;
     row.latest = uc->latest;
     return ek_journal_add(ctx, c->journal, &row);

@@ -21,63 +21,117 @@
    keeps memory bounded without slowing builds. */
 #define DEFAULT_CACHE_MB "64"
 
-/* The arrays every chip stores: one per modality, then the labels. */
+/* Names of the per-object arrays, in EK_OBJECT_* order. */
+static const char *const object_names[EK_OBJECT_FIELDS] = {
+    "boxes", "obb", "box_class", "box_id", "box_visible", "box_truncated"};
+
+/* Add array NAME of type T and per-row SHAPE (NDIM dimensions) to B;
+   return its index. */
+static int add_array(ek_build *b, const char *name, GDALDataType t, int ndim,
+                     const int64_t *shape)
+{
+    ek_array_desc *d = &b->arrays[b->narrays];
+    int k;
+
+    d->name = name;
+    d->dtype = t;
+    d->ndim = ndim;
+    d->chip_bytes = (size_t)ek_dtype_size(t);
+    for (k = 0; k < ndim; k++) {
+        d->shape[k] = shape[k];
+        d->chip_bytes *= (size_t)shape[k];
+    }
+    return (int)b->narrays++;
+}
+
+/* The label arrays of B's task (doc/format.md): the class ids, the instance
+   ids, and for tasks with objects the ranges and the per-object arrays. */
+static void describe_label_arrays(ek_build *b)
+{
+    const ek_plan *p = b->plan;
+    const ek_labels *l = b->labels;
+    const ek_labels_recipe *lr = l->recipe;
+    int64_t plane[2] = {p->chip_h, p->chip_w}, classes = (int64_t)l->nclasses;
+    int64_t four = 4, eight = 8, two = 2;
+    int k;
+
+    switch (lr->task) {
+    case EK_TASK_SEGMENTATION:
+    case EK_TASK_INSTANCE:
+        b->label_array = add_array(b, "label", l->dtype, 2, plane);
+        break;
+    case EK_TASK_CLASSIFICATION:
+        b->label_array = add_array(b, "label", l->dtype, 0, NULL);
+        break;
+    case EK_TASK_MULTILABEL:
+        b->label_array = add_array(b, "label", GDT_Byte, 1, &classes);
+        break;
+    case EK_TASK_DETECTION:
+        break;
+    }
+    if (lr->task == EK_TASK_INSTANCE) {
+        b->instance_array = add_array(b, "instance", l->object_dtype, 2, plane);
+    }
+    if (!EK_TASK_HAS_OBJECTS(lr->task)) {
+        return;
+    }
+    b->range_array = add_array(b, "box_range", GDT_Int64, 1, &two);
+    b->arrays[b->range_array].ranges = 1;
+    b->object_arrays[EK_OBJECT_BOXES] =
+        add_array(b, object_names[EK_OBJECT_BOXES], GDT_Float32, 1, &four);
+    if (lr->oriented) {
+        b->object_arrays[EK_OBJECT_OBB] =
+            add_array(b, object_names[EK_OBJECT_OBB], GDT_Float32, 1, &eight);
+    }
+    b->object_arrays[EK_OBJECT_CLASS] =
+        add_array(b, object_names[EK_OBJECT_CLASS], l->dtype, 0, NULL);
+    b->object_arrays[EK_OBJECT_ID] =
+        add_array(b, object_names[EK_OBJECT_ID], GDT_UInt32, 0, NULL);
+    b->object_arrays[EK_OBJECT_VISIBLE] =
+        add_array(b, object_names[EK_OBJECT_VISIBLE], GDT_Float32, 0, NULL);
+    b->object_arrays[EK_OBJECT_TRUNCATED] =
+        add_array(b, object_names[EK_OBJECT_TRUNCATED], GDT_Byte, 0, NULL);
+    for (k = 0; k < EK_OBJECT_FIELDS; k++) {
+        if (b->object_arrays[k] >= 0) {
+            b->arrays[b->object_arrays[k]].per_object = 1;
+        }
+    }
+}
+
+/* The arrays every chip stores: one per modality, then the labels'. */
 static int describe_arrays(eodkit_ctx *ctx, ek_build *b)
 {
     const ek_plan *p = b->plan;
-    size_t m, n = p->nmodalities + (b->labels != NULL);
+    size_t m;
     int k;
 
-    if (n > 15) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: at most 14 modalities",
-                        b->recipe->path);
+    b->label_array = b->instance_array = b->range_array = -1;
+    for (k = 0; k < EK_OBJECT_FIELDS; k++) {
+        b->object_arrays[k] = -1;
     }
-    b->arrays = ek_calloc(ctx, n, sizeof *b->arrays);
+    if (p->nmodalities > EK_MAX_MODALITIES) {
+        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: at most %d modalities",
+                        b->recipe->path, EK_MAX_MODALITIES);
+    }
+    b->arrays = ek_calloc(ctx, EK_MAX_ARRAYS, sizeof *b->arrays);
     if (b->arrays == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    b->narrays = n;
     for (m = 0; m < p->nmodalities; m++) {
         const ek_modality *mod = &p->modalities[m];
-        ek_array_desc *d = &b->arrays[m];
+        int64_t shape[4];
+        int ndim = 0;
 
-        d->name = mod->recipe->name;
-        d->dtype = mod->dtype;
         if (mod->recipe->time.mode == EK_TIME_STACK) {
-            d->shape[d->ndim++] = mod->steps;
+            shape[ndim++] = mod->steps;
         }
-        d->shape[d->ndim++] = mod->nbands;
-        d->shape[d->ndim++] = p->chip_h;
-        d->shape[d->ndim++] = p->chip_w;
+        shape[ndim++] = mod->nbands;
+        shape[ndim++] = p->chip_h;
+        shape[ndim++] = p->chip_w;
+        add_array(b, mod->recipe->name, mod->dtype, ndim, shape);
     }
     if (b->labels != NULL) {
-        ek_array_desc *d = &b->arrays[p->nmodalities];
-
-        d->name = "label";
-        d->dtype = b->labels->dtype;
-        switch (b->labels->recipe->task) {
-        case EK_TASK_SEGMENTATION:
-            d->ndim = 2;
-            d->shape[0] = p->chip_h;
-            d->shape[1] = p->chip_w;
-            break;
-        case EK_TASK_CLASSIFICATION:
-            d->ndim = 0;
-            break;
-        case EK_TASK_MULTILABEL:
-            d->dtype = GDT_Byte;
-            d->ndim = 1;
-            d->shape[0] = (int64_t)b->labels->nclasses;
-            break;
-        }
-    }
-    for (m = 0; m < n; m++) {
-        ek_array_desc *d = &b->arrays[m];
-
-        d->chip_bytes = (size_t)ek_dtype_size(d->dtype);
-        for (k = 0; k < d->ndim; k++) {
-            d->chip_bytes *= (size_t)d->shape[k];
-        }
+        describe_label_arrays(b);
     }
     return EODKIT_OK;
 }
@@ -378,7 +432,9 @@ int ek_build_fingerprint(eodkit_ctx *ctx, const ek_build *b, char hex[65])
     if (rc != EODKIT_OK) {
         return rc;
     }
-    ek_strbuf_printf(&t, "eodkit %s\n%s\n", eodkit_version(), recipe_text);
+    /* the journal's record layout too: a checkpoint of another is not reused */
+    ek_strbuf_printf(&t, "eodkit %s journal %d\n%s\n", eodkit_version(),
+                     EK_JOURNAL_LAYOUT, recipe_text);
     free(recipe_text);
     ek_for_each_input(b->recipe, b->plan, b->regions, add_file, &t);
     rc = t.status == EODKIT_OK ? ek_sha256_hex(ctx, t.data, t.len, hex) : t.status;

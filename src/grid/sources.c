@@ -41,6 +41,8 @@ const char *ek_dtype_numpy(GDALDataType t)
         return "<u4";
     case GDT_Int32:
         return "<i4";
+    case GDT_Int64:
+        return "<i8";
     case GDT_Float32:
         return "<f4";
     case GDT_Float64:
@@ -63,6 +65,8 @@ const char *ek_dtype_name(GDALDataType t)
         return "uint32";
     case GDT_Int32:
         return "int32";
+    case GDT_Int64:
+        return "int64";
     case GDT_Float32:
         return "float32";
     case GDT_Float64:

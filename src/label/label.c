@@ -183,6 +183,34 @@ static int feature_class(const vector_map *vm, OGRFeatureH f)
     return (int)OGR_F_GetFieldAsInteger64(f, vm->field);
 }
 
+/* Tasks with objects take areas (polygons), or points given a box size;
+   anything else (lines) is an error naming feature F. */
+static int check_object_shape(eodkit_ctx *ctx, const vector_map *vm, OGRFeatureH f)
+{
+    const ek_labels_recipe *lr = vm->l->recipe;
+    OGRGeometryH g = OGR_F_GetGeometryRef(f);
+    OGRwkbGeometryType type = wkbFlatten(OGR_G_GetGeometryType(g));
+    int point = type == wkbPoint || type == wkbMultiPoint;
+
+    if (OGR_GT_IsSubClassOf(type, wkbCurvePolygon) ||
+        OGR_GT_IsSubClassOf(type, wkbMultiSurface) || (point && lr->box_w > 0)) {
+        return EODKIT_OK;
+    }
+    if (point) {
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: feature %lld is a %s: boxes around points need "
+                        "labels.box_size (the box's size in CRS units) (%s)",
+                        lr->source, (long long)OGR_F_GetFID(f),
+                        OGRGeometryTypeToName(type), vm->where);
+    }
+    return ek_error(ctx, EODKIT_ERR_INPUT,
+                    "%s: feature %lld is a %s: task %s takes polygons (boxes are "
+                    "their bounds) or points with labels.box_size, not lines (%s)",
+                    lr->source, (long long)OGR_F_GetFID(f), OGRGeometryTypeToName(type),
+                    lr->task == EK_TASK_DETECTION ? "detection" : "instance",
+                    vm->where);
+}
+
 static int burn_of_feature(void *arg, eodkit_ctx *ctx, OGRFeatureH f, double *burn,
                            int64_t *time)
 {
@@ -191,6 +219,13 @@ static int burn_of_feature(void *arg, eodkit_ctx *ctx, OGRFeatureH f, double *bu
     int id = feature_class(vm, f);
 
     (void)time;
+    if (EK_TASK_HAS_OBJECTS(l->recipe->task)) {
+        int rc = check_object_shape(ctx, vm, f);
+
+        if (rc != EODKIT_OK) {
+            return rc;
+        }
+    }
     if (id < 0) {
         l->unmapped++;
         return 0;
@@ -348,6 +383,13 @@ static int open_vector(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
         rc = ek_shapes_load(ctx, p, layer, lr->source, where, 0, burn_of_feature, &vm,
                             &l->shapes);
     }
+    if (rc == EODKIT_OK && lr->box_w > 0) {
+        rc = ek_shapes_boxes_around_points(ctx, l->shapes, p, lr->box_w, lr->box_h);
+    }
+    if (rc == EODKIT_OK) {
+        l->max_object = (uint32_t)l->shapes->nread;
+        l->object_dtype = l->max_object > 65535 ? GDT_UInt32 : GDT_UInt16;
+    }
     ek_fs_free_list(vm.names, vm.nnames);
     if (rc == EODKIT_OK && ek_shapes_on_grids(l->shapes, p) == 0) {
         rc = no_overlap_error(ctx, r, l, layer, vm.field);
@@ -499,6 +541,12 @@ int ek_labels_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, int so
                             "whose value is not in labels.classes are skipped",
                             where)
                  : open_vector(ctx, r, p, l, ds);
+    } else if (EK_TASK_HAS_OBJECTS(lr->task)) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s: a raster; task %s needs vector labels (polygons, or "
+                      "points with labels.box_size) (%s: labels.source)",
+                      lr->source,
+                      lr->task == EK_TASK_DETECTION ? "detection" : "instance", where);
     } else {
         l->is_raster = 1;
         rc = open_raster(ctx, r, p, source_id, l);

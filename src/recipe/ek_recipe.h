@@ -20,8 +20,14 @@ typedef struct ek_mark {
 typedef enum ek_task {
     EK_TASK_SEGMENTATION,
     EK_TASK_CLASSIFICATION,
-    EK_TASK_MULTILABEL
+    EK_TASK_MULTILABEL,
+    EK_TASK_DETECTION, /* boxes per chip (doc/format.md) */
+    EK_TASK_INSTANCE   /* boxes, an instance-id mask and the class mask */
 } ek_task;
+
+/* Whether TASK stores objects (boxes) per chip. */
+#define EK_TASK_HAS_OBJECTS(task)                                                      \
+    ((task) == EK_TASK_DETECTION || (task) == EK_TASK_INSTANCE)
 
 typedef enum ek_split_method {
     EK_SPLIT_RANDOM,
@@ -196,6 +202,12 @@ typedef struct ek_labels_recipe {
     double min_class_share; /* multilabel: share of the chip a class needs */
     int has_ignore;
     int ignore_index; /* label rasters: id of values not in the class map */
+    ek_mark task_mark;
+    /* detection, instance: */
+    int oriented;        /* also the minimum rotated rectangle (detection) */
+    double box_w, box_h; /* boxes of point features, CRS units; 0: none */
+    ek_mark box_size_mark;
+    double min_visibility; /* share of an object's area a chip must hold */
 } ek_labels_recipe;
 
 /* The widest guard band, in chips: wider than any chip lattice eodkit
@@ -272,6 +284,7 @@ struct eodkit_recipe {
     double max_nodata;
     double min_labeled;
     double max_cloud;
+    long long min_objects; /* detection, instance: boxes a chip must hold */
 
     ek_split_recipe split;
 

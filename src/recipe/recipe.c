@@ -30,19 +30,21 @@ static const char *const grid_keys[] = {"crs", "resolution",      "chip_size", "
                                         "aoi", "error_threshold", NULL};
 static const char *const like_keys[] = {"like", NULL};
 static const char *const labels_keys[] = {
-    "source",      "layer",           "attribute",       "classes",
-    "class_names", "background",      "background_name", "all_touched",
-    "task",        "min_class_share", "ignore_index",    NULL};
+    "source",          "layer",          "attribute",
+    "classes",         "class_names",    "background",
+    "background_name", "all_touched",    "task",
+    "min_class_share", "ignore_index",   "oriented",
+    "box_size",        "min_visibility", NULL};
 static const char *const regions_keys[] = {"source", "field", NULL};
 static const char *const filter_keys[] = {"max_nodata", "min_labeled", "max_cloud",
-                                          NULL};
+                                          "min_objects", NULL};
 static const char *const split_keys[] = {
     "method",   "ratios",  "seed",     "block_size", "buffer",
     "hold_out", "periods", "stratify", "tolerance",  NULL};
 static const char *const output_keys[] = {"dir", "format", "shard_size", NULL};
 
 static const char *const tasks[] = {"segmentation", "classification", "multilabel",
-                                    NULL};
+                                    "detection",    "instance",       NULL};
 static const char *const methods[] = {"random", "blocks", "regions", "time", NULL};
 static const char *const region_keys[] = {"continent", "country", "region", NULL};
 static const char *const stratify_words[] = {"class", NULL};
@@ -619,6 +621,46 @@ static int parse_class_names(ek_yaml *y, ek_labels_recipe *l, yaml_node_t *n)
     return rc;
 }
 
+/* The keys of tasks with objects (detection, instance) in labels map N:
+   present only with those tasks. */
+static int parse_objects(ek_yaml *y, ek_labels_recipe *l, yaml_node_t *n)
+{
+    static const char *const keys[] = {"oriented", "box_size", "min_visibility"};
+    yaml_node_t *v;
+    size_t i;
+    int rc = EODKIT_OK;
+
+    l->min_visibility = 0.5;
+    for (i = 0; i < sizeof keys / sizeof *keys; i++) {
+        v = ek_yaml_get(y, n, keys[i]);
+        if (v != NULL && !EK_TASK_HAS_OBJECTS(l->task)) {
+            return ek_yaml_fail(y, v,
+                                "labels.%s: only for task detection or instance (the "
+                                "task is %s)",
+                                keys[i], tasks[l->task]);
+        }
+    }
+    if ((v = ek_yaml_get(y, n, "oriented")) != NULL) {
+        rc = ek_yaml_bool(y, v, "labels.oriented", &l->oriented);
+        if (rc == EODKIT_OK && l->oriented && l->task != EK_TASK_DETECTION) {
+            rc = ek_yaml_fail(y, v, "labels.oriented: only for task detection");
+        }
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "box_size")) != NULL) {
+        l->box_size_mark = ek_yaml_mark(v);
+        rc = ek_yaml_number_pair(y, v, "labels.box_size", &l->box_w, &l->box_h);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_opt_fraction(y, n, "min_visibility", "labels.min_visibility",
+                                  &l->min_visibility);
+    }
+    if (rc == EODKIT_OK && l->min_visibility <= 0) {
+        rc = ek_yaml_fail(y, ek_yaml_get(y, n, "min_visibility"),
+                          "labels.min_visibility: must be greater than 0");
+    }
+    return rc;
+}
+
 static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 {
     ek_labels_recipe *l = &r->labels;
@@ -676,8 +718,12 @@ static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         rc = ek_yaml_bool(y, v, "labels.all_touched", &l->all_touched);
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "task")) != NULL) {
+        l->task_mark = ek_yaml_mark(v);
         rc = ek_yaml_choice(y, v, "labels.task", tasks, &index);
         l->task = (ek_task)index;
+    }
+    if (rc == EODKIT_OK) {
+        rc = parse_objects(y, l, n);
     }
     if (rc == EODKIT_OK) {
         rc = ek_yaml_opt_fraction(y, n, "min_class_share", "labels.min_class_share",
@@ -704,6 +750,7 @@ static int parse_regions(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 
 static int parse_filters(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 {
+    yaml_node_t *v;
     int rc = ek_yaml_check_map(y, n, "filters", filter_keys);
 
     if (rc == EODKIT_OK) {
@@ -717,6 +764,15 @@ static int parse_filters(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     if (rc == EODKIT_OK) {
         rc =
             ek_yaml_opt_fraction(y, n, "max_cloud", "filters.max_cloud", &r->max_cloud);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "min_objects")) != NULL) {
+        rc = ek_yaml_int(y, v, "filters.min_objects", 0, 1000000, &r->min_objects);
+        if (rc == EODKIT_OK &&
+            (!r->labels.present || !EK_TASK_HAS_OBJECTS(r->labels.task))) {
+            rc = ek_yaml_fail(y, v,
+                              "filters.min_objects: only with labels of task detection "
+                              "or instance");
+        }
     }
     if (rc == EODKIT_OK && r->min_labeled > 0 && !r->labels.present) {
         rc = ek_yaml_fail(y, ek_yaml_get(y, n, "min_labeled"),

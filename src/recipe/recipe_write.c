@@ -13,8 +13,8 @@
 #include "core/ek_time.h"
 #include "ek_recipe.h"
 
-static const char *const task_words[] = {"segmentation", "classification",
-                                         "multilabel"};
+static const char *const task_words[] = {"segmentation", "classification", "multilabel",
+                                         "detection", "instance"};
 static const char *const method_words[] = {"random", "blocks", "regions", "time"};
 static const char *const region_key_words[] = {"continent", "country", "region"};
 
@@ -496,6 +496,18 @@ static void write_labels(emitter *em, const ek_recipe *r)
     if (l->has_ignore) {
         pair_integer(em, "ignore_index", l->ignore_index);
     }
+    if (EK_TASK_HAS_OBJECTS(l->task)) {
+        key(em, "oriented");
+        scalar(em, l->oriented ? "true" : "false", 1);
+        if (l->box_w > 0) {
+            key(em, "box_size");
+            seq_begin(em, 1);
+            number(em, l->box_w);
+            number(em, l->box_h);
+            seq_end(em);
+        }
+        pair_number(em, "min_visibility", l->min_visibility);
+    }
     map_end(em);
 }
 
@@ -521,6 +533,9 @@ static void write_rest(emitter *em, const ek_recipe *r)
     pair_number(em, "max_nodata", r->max_nodata);
     pair_number(em, "min_labeled", r->min_labeled);
     pair_number(em, "max_cloud", r->max_cloud);
+    if (r->labels.present && EK_TASK_HAS_OBJECTS(r->labels.task)) {
+        pair_integer(em, "min_objects", (long long)r->min_objects);
+    }
     map_end(em);
 
     key(em, "split");

@@ -21,8 +21,21 @@
 #define EXT_PROJ "https://stac-extensions.github.io/projection/v1.1.0/schema.json"
 #define EXT_SAR "https://stac-extensions.github.io/sar/v1.0.0/schema.json"
 
-static const char *const task_names[] = {"segmentation", "classification",
-                                         "multilabel"};
+static const char *const task_names[] = {"segmentation", "classification", "multilabel",
+                                         "detection", "instance"};
+
+/* label:tasks of TASK (the STAC label extension's words). */
+static json_t *stac_tasks(ek_task task)
+{
+    return task == EK_TASK_INSTANCE ? json_pack("[ss]", "detection", "segmentation")
+                                    : json_pack("[s]", task_names[task]);
+}
+
+/* label:type of TASK: boxes are vector labels, arrays of ids raster ones. */
+static const char *stac_label_type(ek_task task)
+{
+    return task == EK_TASK_DETECTION ? "vector" : "raster";
+}
 
 /* ml-aoi knows train / validate / test; other split names have no mapping. */
 static const char *mlaoi_split(const char *name)
@@ -223,20 +236,53 @@ static json_t *modality_json(const ek_modality *m, const ek_array_desc *d)
     return o;
 }
 
-static json_t *label_json(const ek_dataset_facts *f, const ek_array_desc *d,
-                          const ek_class *classes, size_t nclasses)
+static json_t *shape_json(const ek_array_desc *d)
 {
-    const ek_labels *l = f->labels;
-    json_t *o = json_object(), *list = json_array(), *shape = json_array();
-    size_t k;
+    json_t *shape = json_array();
     int i;
 
-    json_object_set_new(o, "task", json_string(task_names[l->recipe->task]));
-    json_object_set_new(o, "dtype", json_string(ek_dtype_name(d->dtype)));
     for (i = 0; i < d->ndim; i++) {
         json_array_append_new(shape, json_integer((json_int_t)d->shape[i]));
     }
-    json_object_set_new(o, "shape", shape);
+    return shape;
+}
+
+/* {name: {"per", "dtype", "shape"}} of the label arrays (doc/format.md). */
+static json_t *label_arrays_json(const ek_dataset_facts *f)
+{
+    json_t *o = json_object();
+    size_t a;
+
+    for (a = f->plan->nmodalities; a < f->narrays; a++) {
+        const ek_array_desc *d = &f->arrays[a];
+
+        json_object_set_new(o, d->name,
+                            json_pack("{s:s, s:s, s:o}", "per",
+                                      d->per_object ? "object" : "chip", "dtype",
+                                      ek_dtype_name(d->dtype), "shape", shape_json(d)));
+    }
+    return o;
+}
+
+static json_t *label_json(const ek_dataset_facts *f, const ek_class *classes,
+                          size_t nclasses)
+{
+    const ek_labels *l = f->labels;
+    const ek_labels_recipe *lr = l->recipe;
+    json_t *o = json_object(), *list = json_array();
+    size_t k, a;
+
+    json_object_set_new(o, "task", json_string(task_names[lr->task]));
+    /* the class ids' type, and the shape of the "label" array if stored */
+    json_object_set_new(o, "dtype", json_string(ek_dtype_name(l->dtype)));
+    for (a = f->plan->nmodalities; a < f->narrays; a++) {
+        if (strcmp(f->arrays[a].name, "label") == 0) {
+            json_object_set_new(o, "dtype",
+                                json_string(ek_dtype_name(f->arrays[a].dtype)));
+            json_object_set_new(o, "shape", shape_json(&f->arrays[a]));
+        }
+    }
+    json_object_set_new(o, "arrays", label_arrays_json(f));
     json_object_set_new(o, "type", json_string(l->is_raster ? "raster" : "vector"));
     json_object_set_new(o, "background",
                         json_pack("{s:i, s:s}", "id", l->recipe->background, "name",
@@ -252,6 +298,14 @@ static json_t *label_json(const ek_dataset_facts *f, const ek_array_desc *d,
     if (l->recipe->task == EK_TASK_MULTILABEL) {
         json_object_set_new(o, "min_class_share",
                             json_real(l->recipe->min_class_share));
+    }
+    if (EK_TASK_HAS_OBJECTS(lr->task)) {
+        json_object_set_new(o, "oriented", json_boolean(lr->oriented));
+        json_object_set_new(o, "min_visibility", json_real(lr->min_visibility));
+        json_object_set_new(o, "box_size",
+                            lr->box_w > 0 ? json_pack("[f, f]", lr->box_w, lr->box_h)
+                                          : json_null());
+        json_object_set_new(o, "max_object_id", json_integer(l->max_object));
     }
     return o;
 }
@@ -336,15 +390,16 @@ static void add_label_properties(const ek_dataset_facts *f, json_t *props)
     ek_task task = l->recipe->task;
 
     json_object_set_new(props, "label:properties", json_null());
-    json_object_set_new(
-        props, "label:description",
-        json_string(task == EK_TASK_SEGMENTATION
-                        ? "class id of every pixel (see eodkit:label)"
-                    : task == EK_TASK_CLASSIFICATION
-                        ? "class id of every chip (see eodkit:label)"
-                        : "classes present in every chip (see eodkit:label)"));
-    json_object_set_new(props, "label:type", json_string("raster"));
-    json_object_set_new(props, "label:tasks", json_pack("[s]", task_names[task]));
+    static const char *const descriptions[] = {
+        "class id of every pixel (see eodkit:label)",
+        "class id of every chip (see eodkit:label)",
+        "classes present in every chip (see eodkit:label)",
+        "boxes of the objects in every chip, with their class ids (see eodkit:label)",
+        "boxes, instance ids and class ids of every pixel (see eodkit:label)"};
+
+    json_object_set_new(props, "label:description", json_string(descriptions[task]));
+    json_object_set_new(props, "label:type", json_string(stac_label_type(task)));
+    json_object_set_new(props, "label:tasks", stac_tasks(task));
 }
 
 /* A polygon (GeoJSON) of lon/lat bounds B. */
@@ -537,11 +592,11 @@ static json_t *summaries_json(const ek_dataset_facts *f, const ek_class *classes
         } else {
             json_decref(names);
         }
-        json_object_set_new(o, "label:type", json_pack("[s]", "raster"));
+        json_object_set_new(o, "label:type",
+                            json_pack("[s]", stac_label_type(f->labels->recipe->task)));
         json_object_set_new(o, "label:overviews",
                             overviews_json(f, classes, nclasses, -1));
-        json_object_set_new(o, "label:tasks",
-                            json_pack("[s]", task_names[f->labels->recipe->task]));
+        json_object_set_new(o, "label:tasks", stac_tasks(f->labels->recipe->task));
     }
     return o;
 }
@@ -691,9 +746,7 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
     }
     json_object_set_new(root, "eodkit:modalities", mods);
     if (f->labels != NULL) {
-        json_object_set_new(
-            root, "eodkit:label",
-            label_json(f, &f->arrays[p->nmodalities], classes, nclasses));
+        json_object_set_new(root, "eodkit:label", label_json(f, classes, nclasses));
     }
     for (s = 0; s < f->split->nsplits; s++) {
         json_object_set_new(splits, r->split.names[s],

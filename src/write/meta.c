@@ -205,6 +205,9 @@ int ek_write_stats(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
         if (f->label_chips != NULL) {
             json_object_set_new(classes, "labels", per_split(f, f->label_chips));
         }
+        if (f->class_objects != NULL) {
+            json_object_set_new(classes, "objects", per_split(f, f->class_objects));
+        }
         json_object_set_new(root, "classes", classes);
     }
     rc = ek_write_json(ctx, root, dir, "stats.json");

@@ -15,19 +15,22 @@ def yaml_blocks(page):
 
 
 def docs_data(folder, demo, shared):
-    """A data/ folder with the demo files and the BigEarthNet samples."""
+    """A data/ folder with the demo files, the BigEarthNet samples and the
+    SpaceNet chip with its buildings."""
     data = folder / "data"
     data.mkdir()
     for f in demo.iterdir():
         (data / f.name).symlink_to(f)
     (data / "bigearthnet").symlink_to(shared / "samples/bigearthnet")
+    (data / "solaris").symlink_to(shared / "optical/solaris")
+    (data / "solaris-labels").symlink_to(shared / "vector/solaris")
 
 
 def test_recipe_page_examples_build(tmp_path, demo, shared):
     blocks = yaml_blocks(SOURCE / "doc/recipe.md")
-    # the third, with a web server, runs in test_remote.py; the fourth and
-    # fifth (STAC) in test_recipe_page_stac_recipes
-    assert len(blocks) == 5
+    # the fourth, with a web server, runs in test_remote.py; the fifth and
+    # sixth (STAC) in test_recipe_page_stac_recipes
+    assert len(blocks) == 6
     docs_data(tmp_path, demo, shared)
     (tmp_path / "recipe.yaml").write_text(blocks[0])
     summary = json.loads(run("build", tmp_path / "recipe.yaml").stdout)
@@ -51,12 +54,20 @@ def test_recipe_page_examples_build(tmp_path, demo, shared):
                                                                         [1, 120, 120]]
     assert {json.loads(r["present"])["s1"] for r in ds.chips()} == {0}
 
+    (tmp_path / "detection.yaml").write_text(blocks[2])
+    summary = json.loads(run("build", tmp_path / "detection.yaml").stdout)
+    ds = Dataset(tmp_path / "out/spacenet-buildings")
+    assert summary["splits"] == {"train": 22, "val": 7, "test": 7}
+    label = ds.collection["eodkit:label"]
+    assert label["task"] == "detection" and label["oriented"] and label["max_object_id"] == 43
+    assert sum(r["objects"] for r in ds.chips()) == 109
+
 
 def test_recipe_page_stac_recipes(tmp_path, shared, stac_api):
     """The STAC recipes of doc/recipe.md build: the local catalog copy gives
     the chips of the same files under band_files; the search uses exactly
     the items the filters select."""
-    local, search = yaml_blocks(SOURCE / "doc/recipe.md")[3:5]
+    local, search = yaml_blocks(SOURCE / "doc/recipe.md")[4:6]
     assert "stac:" in local and "stac:" in search
     patches = stacdata.s2_patches(shared)
     stacdata.write_catalog(tmp_path / "data/bigearthnet-stac", patches)
