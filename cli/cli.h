@@ -19,6 +19,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_mosaic(int argc, char **argv);
 int cmd_preview(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /*
 ** MPI (cli/mpi.c; a no-op when eodkit is built without MPI or not started

@@ -1,13 +1,14 @@
 /*
-** CLI: `eodkit build RECIPE [-j N] [-o DIR] [--overwrite] [--resume]
-** [--part I/N] [--regions FILE] [--region-field NAME]`. Loads the recipe,
-** builds, shows a progress bar on a terminal, prints the JSON summary on
-** stdout and the audit's warnings on stderr. Under mpirun each process
-** builds one part and the first merges them (cli/mpi.c). And `eodkit merge
-** RECIPE [-o DIR] [-j N] [--overwrite] [--parts N] [--regions FILE]
-** [--region-field NAME]`, which joins the parts `eodkit build --part I/N`
-** wrote (e.g. as a Slurm job array) into the dataset, with the same options
-** and the same summary.
+** CLI: `eodkit build RECIPE [-j N] [--remote-workers N] [-o DIR]
+** [--overwrite] [--resume] [--part I/N] [--regions FILE] [--region-field
+** NAME]`. Loads the recipe, builds, shows a progress bar on a terminal,
+** prints the JSON summary on stdout and the audit's warnings and the
+** library's notes on stderr. Under mpirun each process builds one part and
+** the first, holding the output's lock throughout, merges them
+** (cli/mpi.c). And `eodkit merge RECIPE [-o DIR] [-j N] [--overwrite]
+** [--parts N] [--regions FILE] [--region-field NAME]`, which joins the
+** parts `eodkit build --part I/N` wrote (e.g. as a Slurm job array) into
+** the dataset, with the same options and the same summary.
 */
 #include <getopt.h>
 #include <stdio.h>
@@ -59,6 +60,13 @@ static void show_progress(void *arg, long long done, long long total)
     fflush(stderr);
 }
 
+/* Print a note of the library's on stderr. */
+static void show_notice(void *arg, const char *text)
+{
+    (void)arg;
+    fprintf(stderr, "eodkit: note: %s\n", text);
+}
+
 /*
 ** Under mpirun, after every rank built its part (status RC): when all
 ** succeeded, rank 0 merges the parts into the dataset and gets the summary;
@@ -80,8 +88,9 @@ static int merge_ranks(eodkit_ctx *ctx, const eodkit_recipe *recipe,
 
 /*
 ** Parse the options of `eodkit CMD RECIPE` (CMD is "build" or "merge"; the
-** two share -j, -o, --overwrite, --regions and --region-field; --resume and
-** --part are build's, --parts merge's) into OPT. Return EODKIT_OK with
+** two share -j, -o, --overwrite, --regions and --region-field; --resume,
+** --part and --remote-workers are build's, --parts merge's) into OPT. Return EODKIT_OK
+*with
 ** *HELP = 1 after printing --help, or a usage error (printed).
 */
 static int parse_options(const char *cmd, int argc, char **argv,
@@ -96,6 +105,7 @@ static int parse_options(const char *cmd, int argc, char **argv,
         {"resume", no_argument, NULL, 'R'},
         {"part", required_argument, NULL, 'p'},
         {"parts", required_argument, NULL, 'n'},
+        {"remote-workers", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int merge = strcmp(cmd, "merge") == 0, c;
@@ -103,10 +113,11 @@ static int parse_options(const char *cmd, int argc, char **argv,
     char extra;
 
     eodkit_build_options_init(opt);
+    opt->notice = show_notice;
     *help = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "j:o:h", options, NULL)) != -1) {
-        if ((merge && (c == 'R' || c == 'p')) || (!merge && c == 'n')) {
+        if ((merge && (c == 'R' || c == 'p' || c == 'W')) || (!merge && c == 'n')) {
             c = '?';
         }
         switch (c) {
@@ -117,6 +128,13 @@ static int parse_options(const char *cmd, int argc, char **argv,
             break;
         case 'o':
             opt->output_dir = optarg;
+            break;
+        case 'W':
+            if (cli_whole_option(cmd, "--remote-workers", optarg, 1, 256, &v) !=
+                EODKIT_OK) {
+                return EODKIT_ERR_USAGE;
+            }
+            opt->remote_workers = (int)v;
             break;
         case 'w':
             opt->overwrite = 1;
@@ -163,9 +181,10 @@ int cmd_build(int argc, char **argv)
     eodkit_build_options opt;
     eodkit_ctx *ctx = NULL;
     eodkit_recipe *recipe = NULL;
+    eodkit_lock *lock = NULL;
     char *summary = NULL;
     progress prog = {0};
-    int rc, help, rank = 0, ranks = 1;
+    int rc, help, rank = 0, ranks = 1, ready;
 
     rc = parse_options("build", argc, argv, &opt, &help);
     if (rc != EODKIT_OK || help) {
@@ -184,7 +203,14 @@ int cmd_build(int argc, char **argv)
                    : cli_usage_error("build", "--part and mpirun do not go together");
     }
     rc = eodkit_recipe_load(ctx, argv[optind], &recipe);
-    if (rc == EODKIT_OK) {
+    if (rc == EODKIT_OK && ranks > 1 && rank == 0) {
+        /* rank 0 keeps other builds out of the output from before any part
+           is built until the parts are merged */
+        rc = eodkit_output_lock(ctx, recipe, &opt, &lock);
+        opt.lock = lock;
+    }
+    ready = cli_mpi_all_ok(rc);
+    if (rc == EODKIT_OK && ready) {
         cli_catch_interrupt();
         prog.tty = rank == 0 && isatty(STDERR_FILENO);
         prog.start = prog.last = now();
@@ -197,7 +223,7 @@ int cmd_build(int argc, char **argv)
         }
         rc = eodkit_build(ctx, recipe, &opt, &summary);
     }
-    if (ranks > 1) {
+    if (ranks > 1 && ready) {
         rc = merge_ranks(ctx, recipe, &opt, rank, rc, &summary);
     }
     if (rc == EODKIT_OK && summary != NULL) {
@@ -207,11 +233,8 @@ int cmd_build(int argc, char **argv)
             fputc('\n', stderr);
         }
         cli_report(ctx);
-        if (rc == EODKIT_ERR_CANCELLED) {
-            fprintf(stderr, "eodkit: the work done so far is kept: run the same "
-                            "command with --resume to continue\n");
-        }
     }
+    eodkit_output_unlock(lock);
     cli_mpi_end();
     eodkit_free(summary);
     eodkit_recipe_free(recipe);

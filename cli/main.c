@@ -28,6 +28,8 @@ static const command commands[] = {
     {"eval", cmd_eval, "metrics of predictions per region, with confidence intervals"},
     {"mosaic", cmd_mosaic, "stitch chip predictions into a georeferenced GeoTIFF"},
     {"preview", cmd_preview, "contact sheet of chips with their labels (PNG)"},
+    {"export", cmd_export,
+     "detection labels as COCO JSON or YOLO text, with chip images"},
     {NULL, NULL, NULL},
 };
 

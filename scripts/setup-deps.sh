@@ -3,7 +3,8 @@
 # Usage: scripts/setup-deps.sh build|test|fuzz
 #   build: what compiling eodkit and running the demo needs
 #   test:  build + what `make check` needs (Python readers, MPI, a browser,
-#          perf and GNU time for the benchmarks' smoke run)
+#          nginx for the remote-input tests, perf and GNU time for the
+#          benchmarks' smoke run)
 #   fuzz:  test + clang and its libFuzzer runtime (make fuzz)
 # Only Debian's own repositories are used; nothing is fetched from elsewhere.
 set -eu
@@ -11,9 +12,9 @@ set -eu
 build_pkgs="cmake make gcc pkg-config libgdal-dev gdal-bin libyaml-dev libjansson-dev
 libsqlite3-dev libssl-dev libmicrohttpd-dev libpng-dev dpkg-dev iso-codes"
 test_pkgs="libcmocka-dev python3-numpy python3-gdal python3-rasterio python3-geopandas
-python3-jsonschema python3-pytest python3-torch python3-sklearn python3-pip
+python3-jsonschema python3-pytest python3-torch python3-torchvision python3-sklearn python3-pip
 python3-setuptools python3-rtree libopenmpi-dev openmpi-bin chromium
-linux-perf time"
+linux-perf time nginx"
 
 fuzz_pkgs="clang libclang-rt-14-dev"
 

@@ -30,10 +30,23 @@ void eodkit_recipe_free(eodkit_recipe *recipe);
    candidate chips processed. */
 typedef void (*eodkit_progress_fn)(void *arg, long long done, long long total);
 
+/* Called on the building thread with a one-line note for the user (such as
+   that an unfinished build in the output's .partial folder was discarded). */
+typedef void (*eodkit_notice_fn)(void *arg, const char *text);
+
+/* A lock on an output folder held across several builds and merges
+   (eodkit_output_lock). */
+typedef struct eodkit_lock eodkit_lock;
+
 typedef struct eodkit_build_options {
-    int threads;            /* worker threads (>= 1); output does not depend on it */
-    const char *output_dir; /* NULL: the recipe's output.dir */
-    int overwrite;          /* replace an existing dataset at the output folder */
+    int threads; /* worker threads (>= 1); output does not depend on it */
+    /* With remote inputs (https://, /vsicurl/, /vsis3/, ...): run this many
+       work units at a time when that is more than THREADS, as workers
+       mostly wait on the network (0: THREADS). Output does not depend on
+       it either. */
+    int remote_workers;
+    const char *output_dir;      /* NULL: the recipe's output.dir */
+    int overwrite;               /* replace an existing dataset at the output folder */
     eodkit_progress_fn progress; /* may be NULL */
     void *progress_arg;
     const volatile int *cancel; /* may be NULL; nonzero stops the build cleanly */
@@ -50,18 +63,31 @@ typedef struct eodkit_build_options {
        PART_COUNT into <output>.parts/, for eodkit_merge() to join. */
     int part_index;
     int part_count;
+    eodkit_notice_fn notice; /* may be NULL */
+    void *notice_arg;
+    /* The output's lock, when the caller holds it (eodkit_output_lock):
+       a whole build or a merge then uses it instead of taking its own. */
+    eodkit_lock *lock;
 } eodkit_build_options;
 
 /* Fill OPT with the defaults: 1 thread, the recipe's output folder, no
-   overwrite, no progress, no cancel flag, no resume, the whole build. */
+   overwrite, no progress, no cancel flag, no resume, the whole build, no
+   notices, no lock held. */
 void eodkit_build_options_init(eodkit_build_options *opt);
 
 /*
 ** Build the dataset RECIPE describes. The dataset is written into a
-** temporary folder beside the output folder and renamed into place only when
-** complete; on failure or cancellation nothing is left at the output path
-** and an existing dataset there is untouched. An existing output is replaced
-** only with OPT->overwrite, and only if it is an eodkit dataset or empty.
+** temporary folder beside the output folder (<output>.partial/, locked for
+** the whole build: while another process builds, merges or resumes into
+** the same output the call fails at once with EODKIT_ERR_EXISTS naming its
+** pid, and changes nothing) and put in place only when complete, replacing
+** an existing dataset in one atomic step where the kernel allows; on failure
+** or cancellation nothing is left at the output path and an existing
+** dataset there is untouched. An existing output is replaced only with
+** OPT->overwrite, and only if it is an eodkit dataset or empty. A failure
+** that leaves the finished work units valid (interrupted, I/O such as a full
+** disk, out of memory) or a refused OPT->resume keeps the temporary folder
+** for OPT->resume, and the message says so (doc/scaling.md).
 ** The last step audits the dataset (eodkit_audit: audit.json, audit.html,
 ** datasheet.md, sampling weights in index.gpkg).
 ** On success *SUMMARY_JSON (free with eodkit_free) holds a JSON object:
@@ -69,8 +95,8 @@ void eodkit_build_options_init(eodkit_build_options *opt);
 ** bias indices and warnings ("audit"), seconds.
 **
 ** With OPT->part_count > 1 only that part's work units are built, into
-** <output>.parts/<i>-of-<n>/; the dataset appears when eodkit_merge() joins
-** all parts. The summary then describes the part.
+** <output>.parts/<i>-of-<n>/ (locked for the build); the dataset appears
+** when eodkit_merge() joins all parts. The summary then describes the part.
 */
 int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
                  const eodkit_build_options *opt, char **summary_json /* OUT */);
@@ -79,12 +105,29 @@ int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
 ** Join the parts eodkit_build() wrote with OPT->part_count = N into the
 ** dataset at the output folder: byte-identical to a build in one process.
 ** Every part must be complete and built from the same recipe and inputs.
-** OPT->part_count gives N (0: found from the parts present). The parts
-** folder is removed once the dataset is in place. Summary as for
-** eodkit_build().
+** OPT->part_count gives N (0: found from the parts present). The merge
+** holds the output's lock and that of the parts folder: no part may be
+** building. The parts folder is removed once the dataset is in place.
+** Summary as for eodkit_build().
 */
 int eodkit_merge(eodkit_ctx *ctx, const eodkit_recipe *recipe,
                  const eodkit_build_options *opt, char **summary_json /* OUT */);
+
+/*
+** Take the lock eodkit_build() and eodkit_merge() take on the output folder
+** of RECIPE and OPT, and hold it until eodkit_output_unlock(): for a caller
+** that runs several steps into one output and must keep other processes
+** out in between (under mpirun, rank 0 holds it while every rank builds its
+** part and until it has merged them). Pass it to those calls as OPT->lock;
+** one build or merge with it may put a dataset in place. EODKIT_ERR_EXISTS
+** (naming its pid) when another process holds it.
+*/
+int eodkit_output_lock(eodkit_ctx *ctx, const eodkit_recipe *recipe,
+                       const eodkit_build_options *opt, eodkit_lock **lock /* OUT */);
+
+/* Release LOCK (NULL is fine), removing the output's .partial folder when it
+   holds no unfinished build. */
+void eodkit_output_unlock(eodkit_lock *lock);
 
 #ifdef __cplusplus
 }

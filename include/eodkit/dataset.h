@@ -14,9 +14,12 @@ extern "C" {
 typedef struct eodkit_dataset eodkit_dataset;
 
 /*
-** Open the dataset in folder PATH: reads collection.json and stats.json.
-** A folder that is not a complete eodkit dataset (e.g. a build's leftover
-** ".partial" folder) is refused with EODKIT_ERR_INPUT.
+** Open the dataset in folder PATH: reads collection.json, stats.json and
+** provenance.json and checks them, index.gpkg and every shard's header as
+** doc/format.md says ("What readers check"). A folder that is not a
+** complete eodkit dataset (e.g. a build's leftover ".partial" folder) or a
+** damaged one is refused with EODKIT_ERR_INPUT naming the file and what is
+** wrong (EODKIT_ERR_IO when a file cannot be read).
 */
 int eodkit_dataset_open(eodkit_ctx *ctx, const char *path,
                         eodkit_dataset **ds /* OUT */);

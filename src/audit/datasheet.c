@@ -350,8 +350,13 @@ static void collection_process(ek_strbuf *b, const ek_audit_docs *d)
         md_cell(b, text(in, "of", "-"));
         ek_strbuf_puts(b, " | ");
         md_cell(b, ek_path_basename(text(in, "path", "?")));
-        ek_strbuf_printf(b, " | %lld | `%s` |\n", integer(in, "bytes"),
-                         text(in, "sha256", "?"));
+        if (json_object_get(in, "sha256") == NULL) { /* remote: never downloaded */
+            ek_strbuf_printf(b, " | %lld | ETag `%s`, %s |\n", integer(in, "bytes"),
+                             text(in, "etag", "-"), text(in, "last_modified", "-"));
+        } else {
+            ek_strbuf_printf(b, " | %lld | `%s` |\n", integer(in, "bytes"),
+                             text(in, "sha256", "?"));
+        }
     }
     ek_strbuf_puts(b, "\n**Over what timeframe was the data collected?** ");
     if (integer(time_s, "known") == 0) {

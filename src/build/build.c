@@ -1,11 +1,13 @@
 /*
-** Build: the public entry points. eodkit_build() sets the build up, runs
-** every work unit into <output>.partial/ (resuming a killed run when
-** asked), finishes the dataset there and moves it into place; with --part
-** it runs one part's units into <output>.parts/ instead, and
-** eodkit_merge() joins the parts into the dataset.
+** Build: the public entry points. eodkit_build() locks <output>.partial/,
+** sets the build up, runs every work unit into it (resuming a killed run
+** when asked), finishes the dataset there and moves it into place; with
+** --part it runs one part's units into <output>.parts/ instead, and
+** eodkit_merge() joins the parts into the dataset. Which failures keep an
+** unfinished build for --resume is decided here.
 */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,11 @@
 #include "core/ek_fs.h"
 #include "core/ek_time.h"
 #include "ek_build.h"
+
+/* A caller's hold on an output folder's lock: the partial folder it locks. */
+struct eodkit_lock {
+    ek_output out;
+};
 
 /* Part folders hold this file, so that only ours are ever removed. */
 #define PARTS_MARK ".eodkit-parts"
@@ -23,11 +30,30 @@ void eodkit_build_options_init(eodkit_build_options *opt)
     opt->threads = 1;
 }
 
+static int threads_of(const eodkit_build_options *opt)
+{
+    return opt->threads < 1 ? 1 : opt->threads;
+}
+
+/* Remote inputs of B: how many, the workers that read them, and the
+   retries this build needed (eodkit's re-reads, GDAL's HTTP retries). */
+static json_t *remote_json(const ek_build *b, const eodkit_build_options *opt)
+{
+    ek_remote_counts now;
+
+    ek_remote_counts_get(&now);
+    return json_pack("{s:i, s:i, s:I, s:I}", "inputs", b->plan->nremote, "workers",
+                     ek_unit_workers(b, opt), "read_retries",
+                     (json_int_t)(now.read_retries - b->remote_start.read_retries),
+                     "http_retries",
+                     (json_int_t)(now.http_retries - b->remote_start.http_retries));
+}
+
 /* The summary of RUN for people and scripts. PART (NULL for a dataset)
    names the part built; FINDINGS (may be NULL) are the audit's. */
 static char *summary_json(const ek_build *b, const ek_run *run, const char *where,
                           const char *part, json_t *findings, double seconds,
-                          int threads)
+                          const eodkit_build_options *opt)
 {
     json_t *o = json_object(), *rejected = ek_run_rejected_json(run);
     char *text;
@@ -57,7 +83,10 @@ static char *summary_json(const ek_build *b, const ek_run *run, const char *wher
     if (findings != NULL) {
         json_object_set(o, "audit", findings);
     }
-    json_object_set_new(o, "threads", json_integer(threads));
+    if (b->plan->nremote > 0) {
+        json_object_set_new(o, "remote", remote_json(b, opt));
+    }
+    json_object_set_new(o, "threads", json_integer(threads_of(opt)));
     json_object_set_new(o, "seconds", json_real(round(seconds * 1000) / 1000));
     json_object_set_new(
         o, "chips_per_second",
@@ -78,11 +107,6 @@ static const char *output_of(const ek_recipe *r, const eodkit_build_options *opt
     return opt->output_dir != NULL ? opt->output_dir : r->output_dir;
 }
 
-static int threads_of(const eodkit_build_options *opt)
-{
-    return opt->threads < 1 ? 1 : opt->threads;
-}
-
 /* An error naming why no chip of RUN was kept. */
 static int no_chips(eodkit_ctx *ctx, const ek_build *b, const ek_run *run)
 {
@@ -92,6 +116,7 @@ static int no_chips(eodkit_ctx *ctx, const ek_build *b, const ek_run *run)
         "too cloudy (filters.max_cloud)",
         "too little labelled (filters.min_labeled)",
         "too few acquisitions (time.count)",
+        "too few objects (filters.min_objects)",
         "across scenes whose labels differ (labels.mixed)"};
     char reasons[512] = "";
     size_t used = 0;
@@ -116,6 +141,99 @@ static int no_chips(eodkit_ctx *ctx, const ek_build *b, const ek_run *run)
                                                             : "none was read");
 }
 
+/* Pass a one-line note to OPT's notice callback, if any. */
+static void notice(const eodkit_build_options *opt, const char *fmt, ...)
+    EK_PRINTF(2, 3);
+
+static void notice(const eodkit_build_options *opt, const char *fmt, ...)
+{
+    char text[EK_MESSAGE_MAX];
+    va_list ap;
+
+    if (opt->notice == NULL) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    opt->notice(opt->notice_arg, text);
+}
+
+/* Nonzero when run folder DIR holds a checkpoint (work --resume can reuse). */
+static int has_checkpoint(eodkit_ctx *ctx, const char *dir)
+{
+    char *path = ek_path_join(ctx, dir, EK_CHECKPOINT_FILE);
+    int found = path != NULL && ek_fs_is_file(path);
+
+    free(path);
+    return found;
+}
+
+/* " (N of M work units done)" from the checkpoint in run folder DIR, or ""
+   without one, into TEXT. */
+static void work_done(eodkit_ctx *ctx, const char *dir, char *text, size_t size)
+{
+    char *path = ek_path_join(ctx, dir, EK_CHECKPOINT_FILE);
+    json_t *o = path != NULL ? json_load_file(path, 0, NULL) : NULL;
+    json_int_t first = json_integer_value(json_object_get(o, "first_unit"));
+
+    text[0] = '\0';
+    if (o != NULL) {
+        snprintf(
+            text, size, " (%lld of %lld work units done)",
+            (long long)(json_integer_value(json_object_get(o, "next_unit")) - first),
+            (long long)(json_integer_value(json_object_get(o, "end_unit")) - first));
+    }
+    json_decref(o);
+    free(path);
+}
+
+/* Tell the user that the unfinished build in run folder DIR (DONE: how far
+   it got) was discarded by a build without --resume. */
+static void discarded(const eodkit_build_options *opt, const char *dir,
+                      const char *done)
+{
+    notice(opt,
+           "discarded the unfinished build in %s%s; 'eodkit build --resume' continues "
+           "one instead",
+           dir, done);
+}
+
+/* Add to CTX's message that the unfinished build in run folder DIR is kept,
+   and how to go on. */
+static void say_kept(eodkit_ctx *ctx, const char *dir)
+{
+    char done[96], message[EK_MESSAGE_MAX];
+
+    work_done(ctx, dir, done, sizeof done);
+    snprintf(message, sizeof message, "%s", eodkit_ctx_message(ctx));
+    ek_error(ctx, eodkit_ctx_status(ctx),
+             "%s; the unfinished build in %s%s is kept: --resume continues it (with "
+             "the recipe and inputs it was made from), a build without --resume "
+             "discards it",
+             message, dir, done);
+}
+
+/*
+** Whether a build that failed with RC keeps the unfinished build in OUT's
+** partial folder: when RUN never got to change it (a refused --resume, a
+** failure before the run), or when the failure leaves its work valid
+** (interrupted, I/O such as a full disk, out of memory) and a checkpoint
+** records that work. When it is kept, the message says so.
+*/
+static int keep_after_failure(eodkit_ctx *ctx, const ek_run *run, const ek_output *out,
+                              int rc)
+{
+    int keep = !run->opened || ((rc == EODKIT_ERR_CANCELLED || rc == EODKIT_ERR_IO ||
+                                 rc == EODKIT_ERR_NOMEM) &&
+                                has_checkpoint(ctx, out->tmp));
+
+    if (keep && ek_output_holds_work(out)) {
+        say_kept(ctx, out->tmp);
+    }
+    return keep;
+}
+
 /* Finish RUN's dataset in OUT's temporary folder (with the input checksums
    of SUMS) and move it into place. */
 static int finish_and_commit(eodkit_ctx *ctx, const ek_build *b,
@@ -124,6 +242,7 @@ static int finish_and_commit(eodkit_ctx *ctx, const ek_build *b,
                              char **summary)
 {
     json_t *findings = NULL;
+    const char *final = out->final;
     int rc;
 
     if (run->kept == 0) {
@@ -131,140 +250,179 @@ static int finish_and_commit(eodkit_ctx *ctx, const ek_build *b,
     }
     rc = ek_finish(ctx, b, run, threads_of(opt), sums, &findings);
     if (rc == EODKIT_OK) {
-        rc = ek_output_commit(ctx, out);
+        rc = ek_output_commit(ctx, out, opt->overwrite);
     }
     if (rc == EODKIT_OK) {
-        rc = set_summary(ctx,
-                         summary_json(b, run, out->final, NULL, findings,
-                                      ek_time_now() - t0, threads_of(opt)),
-                         summary);
+        rc = set_summary(
+            ctx, summary_json(b, run, final, NULL, findings, ek_time_now() - t0, opt),
+            summary);
     }
     json_decref(findings);
     return rc;
 }
 
+/* The output lock OPT says the caller holds, or EODKIT_ERR_USAGE when it
+   has already been used to put a dataset in place. */
+static int held_lock(eodkit_ctx *ctx, const eodkit_build_options *opt, ek_output **out)
+{
+    *out = &opt->lock->out;
+    if ((*out)->tmp == NULL) {
+        return ek_error(ctx, EODKIT_ERR_USAGE,
+                        "%s: this output lock has already put a dataset in place",
+                        (*out)->final);
+    }
+    return EODKIT_OK;
+}
+
 /* Every work unit into <output>.partial/, then the dataset. */
-static int build_whole(eodkit_ctx *ctx, const ek_build *b,
+static int build_whole(eodkit_ctx *ctx, const ek_recipe *recipe,
                        const eodkit_build_options *opt, double t0, char **summary)
 {
-    ek_output out = {0};
+    ek_output own = {0}, *out = &own;
     ek_checksums sums = {0};
+    ek_build b;
     ek_run run;
-    int rc;
+    char done[96];
+    int resume = 0, discard = 0, rc;
 
+    own.lock = -1;
+    memset(&b, 0, sizeof b);
     memset(&run, 0, sizeof run);
-    rc = ek_output_begin(ctx, output_of(b->recipe, opt), opt->overwrite, opt->resume,
-                         &out);
-    if (rc != EODKIT_OK) {
-        return rc;
-    }
-    ek_crash_point("planned", -1);
-    run.dir = ek_strdup(ctx, out.tmp);
-    run.end_unit = b->plan->nunits;
-    rc = run.dir == NULL ? EODKIT_ERR_NOMEM
-                         : ek_build_fingerprint(ctx, b, run.fingerprint);
+    /* the lock first: a second build into this output stops here, having
+       touched nothing */
+    rc = opt->lock != NULL
+             ? held_lock(ctx, opt, &out)
+             : ek_output_lock(ctx, output_of(recipe, opt), &ek_output_datasets, &own);
     if (rc == EODKIT_OK) {
-        rc = ek_checksums_start(ctx, b, threads_of(opt), &sums);
+        rc = ek_build_setup(ctx, recipe, opt, &b);
     }
     if (rc == EODKIT_OK) {
-        rc = ek_run_units(ctx, b, opt, b->recipe->shard_bytes, opt->resume, &run);
+        resume = opt->resume && has_checkpoint(ctx, out->tmp);
+        discard = !resume && ek_output_holds_work(out);
+        work_done(ctx, out->tmp, done, sizeof done);
+        rc = ek_output_begin(ctx, out, opt->overwrite, resume);
+    }
+    if (rc == EODKIT_OK && discard) {
+        discarded(opt, out->tmp, done);
     }
     if (rc == EODKIT_OK) {
-        rc = finish_and_commit(ctx, b, opt, &run, &out, &sums, t0, summary);
+        ek_crash_point("planned", -1);
+        run.dir = ek_strdup(ctx, out->tmp);
+        run.end_unit = b.plan->nunits;
+        rc = run.dir == NULL ? EODKIT_ERR_NOMEM
+                             : ek_build_fingerprint(ctx, &b, run.fingerprint);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_checksums_start(ctx, &b, threads_of(opt), &sums);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_run_units(ctx, &b, opt, b.recipe->shard_bytes, resume, &run);
+    }
+    if (rc == EODKIT_OK) {
+        rc = finish_and_commit(ctx, &b, opt, &run, out, &sums, t0, summary);
     }
     ek_checksums_clear(&sums);
-    /* an interrupted build keeps its checkpoint for --resume */
-    if (rc != EODKIT_OK && rc != EODKIT_ERR_CANCELLED) {
-        ek_output_abort(&out);
+    if (rc != EODKIT_OK && out->tmp != NULL && out->lock >= 0 &&
+        !keep_after_failure(ctx, &run, out, rc)) {
+        ek_output_discard(out);
     }
-    ek_output_clear(&out);
+    if (out == &own) {
+        ek_output_release(&own, 1);
+    }
     ek_run_clear(&run);
+    ek_build_clear(&b);
     return rc;
 }
 
-/* <output>.parts/, created (with its mark) when missing; refused when it
-   exists without our mark. */
-static int parts_folder(eodkit_ctx *ctx, const char *parts, int create)
-{
-    char *mark = ek_path_join(ctx, parts, PARTS_MARK);
-    int rc = mark == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
-
-    if (rc == EODKIT_OK && ek_fs_exists(parts) && !ek_fs_is_file(mark)) {
-        rc = ek_error(ctx, EODKIT_ERR_EXISTS,
-                      "%s: exists and was not made by eodkit; remove it or choose "
-                      "another output folder",
-                      parts);
-    } else if (rc == EODKIT_OK && !ek_fs_exists(parts)) {
-        rc = create ? ek_fs_mkdirs(ctx, parts)
-                    : ek_error(ctx, EODKIT_ERR_INPUT,
-                               "%s: no parts to merge: build them first with "
-                               "'eodkit build RECIPE --part I/N'",
-                               parts);
-        if (rc == EODKIT_OK) {
-            rc = ek_fs_write_file(ctx, mark, "", 0);
-        }
-    }
-    free(mark);
-    return rc;
-}
-
-/* Part OPT->part_index of OPT->part_count into <output>.parts/<i>-of-<n>/. */
-static int build_part(eodkit_ctx *ctx, const ek_build *b,
+/* Part OPT->part_index of OPT->part_count into <output>.parts/<i>-of-<n>/,
+   holding a shared lock on the parts folder (a merge takes it alone) and
+   this part's own lock. */
+static int build_part(eodkit_ctx *ctx, const ek_recipe *recipe,
                       const eodkit_build_options *opt, double t0, char **summary)
 {
-    char *parts = ek_asprintf(ctx, "%s.parts", output_of(b->recipe, opt));
+    static const char *const lock_only[] = {EK_LOCK_FILE, NULL};
+    char *parts = ek_path_suffixed(ctx, output_of(recipe, opt), ".parts");
     char part[32];
+    ek_build b;
     ek_run run;
+    char done[96];
+    int parts_lock = -1, part_lock = -1, resume = 0, discard = 0;
     int rc = parts == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 
+    memset(&b, 0, sizeof b);
     memset(&run, 0, sizeof run);
     if (rc == EODKIT_OK) {
-        rc = parts_folder(ctx, parts, 1);
+        rc = ek_fs_lock(ctx, parts, PARTS_MARK, EK_LOCK_SHARED | EK_LOCK_CREATE,
+                        &parts_lock);
     }
     if (rc == EODKIT_OK) {
         run.dir = ek_part_dir(ctx, parts, opt->part_index, opt->part_count);
-        rc = run.dir == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
-    }
-    if (rc == EODKIT_OK && !opt->resume && ek_fs_exists(run.dir)) {
-        rc = ek_fs_remove_tree(ctx, run.dir);
-    }
-    if (rc == EODKIT_OK) {
-        rc = ek_fs_mkdirs(ctx, run.dir);
+        rc = run.dir == NULL
+                 ? EODKIT_ERR_NOMEM
+                 : ek_fs_lock(ctx, run.dir, NULL, EK_LOCK_CREATE, &part_lock);
     }
     if (rc == EODKIT_OK) {
-        rc = ek_build_fingerprint(ctx, b, run.fingerprint);
+        rc = ek_build_setup(ctx, recipe, opt, &b);
     }
     if (rc == EODKIT_OK) {
-        ek_run_part_units(b->plan, opt->part_index, opt->part_count, &run.first_unit,
+        resume = opt->resume && has_checkpoint(ctx, run.dir);
+        discard = !resume && !ek_fs_holds_only(run.dir, lock_only);
+        work_done(ctx, run.dir, done, sizeof done);
+        rc = discard ? ek_fs_clear_dir(ctx, run.dir, lock_only) : EODKIT_OK;
+    }
+    if (rc == EODKIT_OK && discard) {
+        discarded(opt, run.dir, done);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_build_fingerprint(ctx, &b, run.fingerprint);
+    }
+    if (rc == EODKIT_OK) {
+        ek_run_part_units(b.plan, opt->part_index, opt->part_count, &run.first_unit,
                           &run.end_unit);
         /* one shard per split: merging re-cuts them to the recipe's size */
-        rc = ek_run_units(ctx, b, opt, (long long)1 << 62, opt->resume, &run);
+        rc = ek_run_units(ctx, &b, opt, (long long)1 << 62, resume, &run);
     }
     if (rc == EODKIT_OK) {
         snprintf(part, sizeof part, "%d/%d", opt->part_index, opt->part_count);
-        rc = set_summary(ctx,
-                         summary_json(b, &run, run.dir, part, NULL, ek_time_now() - t0,
-                                      threads_of(opt)),
-                         summary);
+        rc = set_summary(
+            ctx, summary_json(&b, &run, run.dir, part, NULL, ek_time_now() - t0, opt),
+            summary);
     }
+    /* a part is always kept: --resume continues it, merging needs it;
+       only an empty one (failed before it began) goes */
+    if (rc != EODKIT_OK && part_lock >= 0 && has_checkpoint(ctx, run.dir)) {
+        say_kept(ctx, run.dir);
+    } else if (rc != EODKIT_OK && part_lock >= 0 &&
+               ek_fs_holds_only(run.dir, lock_only)) {
+        eodkit_ctx quiet = {0};
+
+        ek_fs_remove_locked(&quiet, run.dir);
+    }
+    ek_fs_unlock(part_lock);
+    ek_fs_unlock(parts_lock);
     free(parts);
     ek_run_clear(&run);
+    ek_build_clear(&b);
     return rc;
+}
+
+/* The error for RECIPE when neither it nor the options name an output. */
+static int no_output(eodkit_ctx *ctx, const ek_recipe *recipe)
+{
+    return ek_error(ctx, EODKIT_ERR_USAGE,
+                    "%s: no output folder: set output.dir in the recipe or give -o DIR",
+                    recipe->path);
 }
 
 int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
                  const eodkit_build_options *opt, char **summary)
 {
-    ek_build b;
     double t0 = ek_time_now();
     int rc;
 
     *summary = NULL;
     if (output_of(recipe, opt) == NULL) {
-        return ek_error(
-            ctx, EODKIT_ERR_USAGE,
-            "%s: no output folder: set output.dir in the recipe or give -o DIR",
-            recipe->path);
+        return no_output(ctx, recipe);
     }
     if (opt->part_count > 1 &&
         (opt->part_index < 0 || opt->part_index >= opt->part_count)) {
@@ -272,12 +430,8 @@ int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
                         opt->part_index, opt->part_count, opt->part_count - 1);
     }
     ek_gdal_capture_begin(ctx);
-    rc = ek_build_setup(ctx, recipe, opt, &b);
-    if (rc == EODKIT_OK) {
-        rc = opt->part_count > 1 ? build_part(ctx, &b, opt, t0, summary)
-                                 : build_whole(ctx, &b, opt, t0, summary);
-    }
-    ek_build_clear(&b);
+    rc = opt->part_count > 1 ? build_part(ctx, recipe, opt, t0, summary)
+                             : build_whole(ctx, recipe, opt, t0, summary);
     ek_gdal_capture_end();
     return rc;
 }
@@ -320,30 +474,62 @@ static int count_parts(eodkit_ctx *ctx, const char *parts,
     return rc;
 }
 
+/* Lock the parts folder PARTS alone, for a merge: no part may be building
+   into it (one that is is named, with its pid). */
+static int lock_parts(eodkit_ctx *ctx, const char *parts, int *fd)
+{
+    char *pattern = ek_path_join(ctx, parts, "*-of-*");
+    char **found = NULL;
+    size_t n = 0, i;
+    int rc = pattern == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+
+    *fd = -1;
+    if (rc == EODKIT_OK && !ek_fs_exists(parts)) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s: no parts to merge: build them first with 'eodkit build "
+                      "RECIPE --part I/N'",
+                      parts);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_fs_glob(ctx, pattern, &found, &n);
+    }
+    for (i = 0; i < n && rc == EODKIT_OK; i++) {
+        rc = ek_fs_lock_probe(ctx, found[i]);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_fs_lock(ctx, parts, PARTS_MARK, 0, fd);
+    }
+    ek_fs_free_list(found, n);
+    free(pattern);
+    return rc;
+}
+
 int eodkit_merge(eodkit_ctx *ctx, const eodkit_recipe *recipe,
                  const eodkit_build_options *opt, char **summary)
 {
     const char *final = output_of(recipe, opt);
-    char *parts = NULL;
+    char *parts = NULL, done[96];
     double t0 = ek_time_now();
-    ek_output out = {0};
+    ek_output own = {0}, *out = &own;
     ek_checksums sums = {0};
     ek_build b;
     ek_run run;
-    int n = 0, rc;
+    int n = 0, parts_lock = -1, discard = 0, begun = 0, rc;
 
     *summary = NULL;
+    own.lock = -1;
     memset(&run, 0, sizeof run);
     memset(&b, 0, sizeof b);
     if (final == NULL) {
-        return ek_error(
-            ctx, EODKIT_ERR_USAGE,
-            "%s: no output folder: set output.dir in the recipe or give -o DIR",
-            recipe->path);
+        return no_output(ctx, recipe);
     }
     ek_gdal_capture_begin(ctx);
-    parts = ek_asprintf(ctx, "%s.parts", final);
-    rc = parts == NULL ? EODKIT_ERR_NOMEM : parts_folder(ctx, parts, 0);
+    rc = opt->lock != NULL ? held_lock(ctx, opt, &out)
+                           : ek_output_lock(ctx, final, &ek_output_datasets, &own);
+    if (rc == EODKIT_OK) {
+        parts = ek_path_suffixed(ctx, final, ".parts");
+        rc = parts == NULL ? EODKIT_ERR_NOMEM : lock_parts(ctx, parts, &parts_lock);
+    }
     if (rc == EODKIT_OK) {
         rc = count_parts(ctx, parts, opt, &n);
     }
@@ -351,10 +537,16 @@ int eodkit_merge(eodkit_ctx *ctx, const eodkit_recipe *recipe,
         rc = ek_build_setup(ctx, recipe, opt, &b);
     }
     if (rc == EODKIT_OK) {
-        rc = ek_output_begin(ctx, final, opt->overwrite, 0, &out);
+        discard = ek_output_holds_work(out);
+        work_done(ctx, out->tmp, done, sizeof done);
+        rc = ek_output_begin(ctx, out, opt->overwrite, 0);
+        begun = rc == EODKIT_OK;
+    }
+    if (rc == EODKIT_OK && discard) {
+        discarded(opt, out->tmp, done);
     }
     if (rc == EODKIT_OK) {
-        run.dir = ek_strdup(ctx, out.tmp);
+        run.dir = ek_strdup(ctx, out->tmp);
         rc = run.dir == NULL ? EODKIT_ERR_NOMEM
                              : ek_build_fingerprint(ctx, &b, run.fingerprint);
     }
@@ -365,19 +557,53 @@ int eodkit_merge(eodkit_ctx *ctx, const eodkit_recipe *recipe,
         rc = ek_merge_parts(ctx, &b, parts, n, &run);
     }
     if (rc == EODKIT_OK) {
-        rc = finish_and_commit(ctx, &b, opt, &run, &out, &sums, t0, summary);
+        rc = finish_and_commit(ctx, &b, opt, &run, out, &sums, t0, summary);
     }
     ek_checksums_clear(&sums);
     if (rc == EODKIT_OK) {
-        rc = ek_fs_remove_tree(ctx, parts);
+        rc = ek_fs_remove_locked(ctx, parts);
     }
-    if (rc != EODKIT_OK && out.tmp != NULL) {
-        ek_output_abort(&out);
+    /* a merge is not resumable: the parts are what is kept */
+    if (rc != EODKIT_OK && begun && out->tmp != NULL) {
+        ek_output_discard(out);
     }
-    ek_output_clear(&out);
+    ek_fs_unlock(parts_lock);
+    if (out == &own) {
+        ek_output_release(&own, 1);
+    }
     ek_run_clear(&run);
     ek_build_clear(&b);
     free(parts);
     ek_gdal_capture_end();
     return rc;
+}
+
+int eodkit_output_lock(eodkit_ctx *ctx, const eodkit_recipe *recipe,
+                       const eodkit_build_options *opt, eodkit_lock **lock)
+{
+    const char *final = output_of(recipe, opt);
+    int rc;
+
+    *lock = NULL;
+    if (final == NULL) {
+        return no_output(ctx, recipe);
+    }
+    *lock = ek_calloc(ctx, 1, sizeof **lock);
+    if (*lock == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    rc = ek_output_lock(ctx, final, &ek_output_datasets, &(*lock)->out);
+    if (rc != EODKIT_OK) {
+        free(*lock);
+        *lock = NULL;
+    }
+    return rc;
+}
+
+void eodkit_output_unlock(eodkit_lock *lock)
+{
+    if (lock != NULL) {
+        ek_output_release(&lock->out, 1);
+        free(lock);
+    }
 }

@@ -17,7 +17,19 @@
 #include <jansson.h>
 
 #include "eodkit/build.h"
+#include "read/ek_remote.h"
 #include "write/ek_write.h"
+
+/* The per-object arrays of tasks with objects (doc/format.md). */
+enum {
+    EK_OBJECT_BOXES,     /* "boxes": x_min, y_min, x_max, y_max */
+    EK_OBJECT_OBB,       /* "obb": 4 corners (oriented boxes only) */
+    EK_OBJECT_CLASS,     /* "box_class": class id */
+    EK_OBJECT_ID,        /* "box_id": the feature's object id */
+    EK_OBJECT_VISIBLE,   /* "box_visible": share of the object inside */
+    EK_OBJECT_TRUNCATED, /* "box_truncated": 1 when cut by the chip edge */
+    EK_OBJECT_FIELDS
+};
 
 /* Shared by all workers, read-only while they run. */
 typedef struct ek_build {
@@ -28,14 +40,25 @@ typedef struct ek_build {
     ek_split *split;
     ek_regions *regions;   /* NULL when no region layer is available */
     int32_t *region_tags;  /* per chip id: region index or -1 */
-    ek_array_desc *arrays; /* modalities, then the label array if any */
+    ek_array_desc *arrays; /* modalities, then the label arrays if any */
     size_t narrays;
-    int nclass_ids; /* labels->max_id + 1, 0 without labels */
+    int nclass_ids;                /* labels->max_id + 1, 0 without labels */
+    ek_remote_counts remote_start; /* retry counts when the build began */
+    /* where the label arrays are in ARRAYS (-1: not stored) */
+    int label_array;    /* "label": class ids per pixel, per chip, or classes */
+    int instance_array; /* "instance": instance ids per pixel */
+    int pair_array;     /* "label_classes": a change task's classes before, after */
+    int range_array;    /* "box_range": each chip's rows of the object arrays */
+    int object_arrays[EK_OBJECT_FIELDS]; /* the per-object arrays */
 } ek_build;
 
 /* The split whose statistics are computed: the recipe's first
    (doc/recipe.md, split.ratios). */
 #define EK_STATS_SPLIT 0
+
+/* Most arrays a chip stores: 14 modalities and up to 8 label arrays. */
+#define EK_MAX_MODALITIES 14
+#define EK_MAX_ARRAYS (EK_MAX_MODALITIES + 8)
 
 /* Why a chip was not written. */
 typedef enum ek_reject {
@@ -43,7 +66,8 @@ typedef enum ek_reject {
     EK_REJECT_NODATA,
     EK_REJECT_CLOUD,
     EK_REJECT_UNLABELED,
-    EK_REJECT_TIME,  /* a stacked modality had too few usable acquisitions */
+    EK_REJECT_TIME,    /* a stacked modality had too few usable acquisitions */
+    EK_REJECT_OBJECTS, /* fewer objects than filters.min_objects */
     EK_REJECT_MIXED, /* scene labels: the chip lies across scenes whose labels differ */
     EK_REJECT_COUNT
 } ek_reject;
@@ -67,6 +91,9 @@ typedef struct ek_unit_chip {
     int64_t earliest;  /* first and last acquisition used (time modalities), */
     int64_t latest;    /* or INT64_MAX and INT64_MIN */
     char *sources;     /* JSON {"modality": [input indices]} */
+    size_t first_object; /* its objects: ek_unit_result.objects[first_object...] */
+    size_t nobjects;
+    char *object_hist; /* JSON {"class id": objects}, or NULL */
 } ek_unit_chip;
 
 /* What a unit hands to the committer. */
@@ -74,7 +101,10 @@ typedef struct ek_unit_result {
     size_t candidates; /* candidate chips the unit covered (for progress) */
     size_t nchips;     /* chips with a split; chip k's arrays are at slot k */
     ek_unit_chip *chips;
-    unsigned char **data; /* per array: nchips slots, contiguous */
+    unsigned char **data; /* per array: nchips slots, contiguous (per-object
+                             arrays: a row per object of OBJECTS) */
+    ek_object *objects;   /* the objects of every chip, chip after chip */
+    size_t nobjects, objects_cap;
 } ek_unit_result;
 
 /* One modality over one unit window (band-sequential planes). */
@@ -102,6 +132,7 @@ typedef struct ek_worker {
     ek_modality_buffers *mods; /* per modality */
     void *unit_labels;         /* labels->plane_type */
     void *unit_pair;           /* change: classes before and after (two planes) */
+    void *unit_instances;      /* instance task: the ids over the unit window */
     unsigned char *label_raw;  /* raster labels: values before remapping */
     uint8_t *label_valid;
     uint8_t *chip_valid;  /* scratch: one chip's validity (required modalities) */
@@ -113,8 +144,9 @@ typedef struct ek_worker {
 
 /*
 ** Set B up for RECIPE with OPT's region layer: plan, region tags, labels,
-** mask polygons, splits and array descriptions. Free with ek_build_clear
-** (also after a failure).
+** mask polygons, splits and array descriptions. Every step polls OPT's
+** cancel flag and stops with EODKIT_ERR_CANCELLED (nothing is written
+** here). Free with ek_build_clear (also after a failure).
 */
 int ek_build_setup(eodkit_ctx *ctx, const ek_recipe *recipe,
                    const eodkit_build_options *opt, ek_build *b /* OUT */);
@@ -127,6 +159,10 @@ int ek_build_fingerprint(eodkit_ctx *ctx, const ek_build *b, char hex[65]);
 
 /* ---- run.c ---- */
 
+/* Worker threads that run work units: OPT's threads, or its remote workers
+   when B reads remote inputs and they are more. */
+int ek_unit_workers(const ek_build *b, const eodkit_build_options *opt);
+
 /* Files of a run's folder that are not part of a dataset. */
 #define EK_JOURNAL_FILE ".eodkit-journal"
 #define EK_CHECKPOINT_FILE ".eodkit-checkpoint.json"
@@ -138,6 +174,7 @@ typedef struct ek_run {
     char fingerprint[65];
     size_t first_unit, end_unit; /* the units to build */
     size_t next_unit;            /* units [first_unit, next_unit) are written */
+    int opened; /* the folder's files were opened (and cut back to a checkpoint) */
     uint64_t kept;
     uint64_t rejected[EK_REJECT_COUNT];
     ek_shards *shards; /* after the run: closed, with the chip counts */
@@ -174,11 +211,6 @@ long long ek_run_candidates(const ek_plan *p, size_t first, size_t end);
 /* The units of part I of N: contiguous ranges holding about equal numbers
    of candidate chips (a function of the plan alone). */
 void ek_run_part_units(const ek_plan *p, int i, int n, size_t *first, size_t *end);
-
-/* Fault injection for the resume tests (doc/scaling.md): when the
-   environment variable EODKIT_CRASH_AT is POINT (or "POINT:N" and N is
-   given), the process kills itself with SIGKILL. */
-void ek_crash_point(const char *point, long n);
 
 /* RUN's chips per split ({name: chips}) and rejected chips per reason
    ({reason: chips}, guard bands left out), for the summary and checkpoints. */

@@ -26,7 +26,8 @@
 typedef struct chip_census {
     uint64_t **class_pixels; /* [split][class id] */
     uint64_t **class_chips;
-    uint64_t **label_chips; /* classification only, else NULL */
+    uint64_t **label_chips;   /* classification only, else NULL */
+    uint64_t **class_objects; /* tasks with objects only, else NULL */
     uint8_t *absent; /* [train chip * modalities + m]: optional modality absent */
     size_t ntrain;
 } chip_census;
@@ -61,14 +62,17 @@ static void census_clear(const ek_build *b, chip_census *c)
     free_table((void **)c->class_pixels, b->split->nsplits);
     free_table((void **)c->class_chips, b->split->nsplits);
     free_table((void **)c->label_chips, b->split->nsplits);
+    free_table((void **)c->class_objects, b->split->nsplits);
     free(c->absent);
 }
 
-/* Count row R's classes (its class histogram) into C. */
-static int count_classes(eodkit_ctx *ctx, const ek_build *b, const ek_index_row *r,
-                         chip_census *c)
+/* Add the counts of histogram TEXT (JSON {"class id": n}) of row R to
+   TOTALS[class id] and, when CHIPS is given, 1 to CHIPS[class id] for each
+   class it holds. */
+static int add_hist(eodkit_ctx *ctx, const ek_build *b, const ek_index_row *r,
+                    const char *text, uint64_t *totals, uint64_t *chips)
 {
-    json_t *hist = json_loads(r->class_hist, 0, NULL), *n;
+    json_t *hist = json_loads(text, 0, NULL), *n;
     const char *id;
 
     if (hist == NULL) {
@@ -80,11 +84,29 @@ static int count_classes(eodkit_ctx *ctx, const ek_build *b, const ek_index_row 
         int k = atoi(id);
 
         if (k >= 0 && k < b->nclass_ids) {
-            c->class_pixels[r->split][k] += (uint64_t)json_integer_value(n);
-            c->class_chips[r->split][k] += json_integer_value(n) > 0;
+            totals[k] += (uint64_t)json_integer_value(n);
+            if (chips != NULL) {
+                chips[k] += json_integer_value(n) > 0;
+            }
         }
     }
     json_decref(hist);
+    return EODKIT_OK;
+}
+
+/* Count row R's classes (its class and object histograms) into C. */
+static int count_classes(eodkit_ctx *ctx, const ek_build *b, const ek_index_row *r,
+                         chip_census *c)
+{
+    int rc = add_hist(ctx, b, r, r->class_hist, c->class_pixels[r->split],
+                      c->class_chips[r->split]);
+
+    if (rc == EODKIT_OK && c->class_objects != NULL) {
+        rc = add_hist(ctx, b, r, r->object_hist, c->class_objects[r->split], NULL);
+    }
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
     if (c->label_chips != NULL && r->label >= 0 && r->label < b->nclass_ids) {
         c->label_chips[r->split][r->label]++;
     }
@@ -129,9 +151,13 @@ static int write_index(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
         if (b->labels->recipe->task == EK_TASK_CLASSIFICATION) {
             c->label_chips = new_counts(ctx, b);
         }
+        if (b->range_array >= 0) {
+            c->class_objects = new_counts(ctx, b);
+        }
         if (c->class_pixels == NULL || c->class_chips == NULL ||
             (b->labels->recipe->task == EK_TASK_CLASSIFICATION &&
-             c->label_chips == NULL)) {
+             c->label_chips == NULL) ||
+            (b->range_array >= 0 && c->class_objects == NULL)) {
             rc = EODKIT_ERR_NOMEM;
         }
     }
@@ -558,7 +584,7 @@ static void target_plane(void *arg, const unsigned char *plane, int band)
 static int target_stats(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
                         const chip_census *census, ek_band_stats *out)
 {
-    size_t a = b->plan->nmodalities;
+    size_t a = (size_t)b->label_array;
     int64_t n = ek_shards_count(run->shards, EK_STATS_SPLIT);
     target_pass tp;
     unsigned char *chip = ek_calloc(ctx, 1, b->arrays[a].chip_bytes);
@@ -590,6 +616,39 @@ static int target_stats(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
     return rc;
 }
 
+/* Every band of every modality must hold valid values (not nodata, NaN or
+   infinite) in the training chips that hold the modality: without any, its
+   chips are garbage and its statistics null. */
+static int check_valid_values(eodkit_ctx *ctx, const ek_build *b,
+                              const chip_census *census, ek_band_stats **band_stats)
+{
+    const ek_plan *p = b->plan;
+    size_t m, k;
+    int band;
+
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_modality *mod = &p->modalities[m];
+        size_t holding = 0;
+
+        for (k = 0; k < census->ntrain; k++) {
+            holding += !census->absent[k * p->nmodalities + m];
+        }
+        for (band = 0; band < mod->nbands && holding > 0; band++) {
+            if (band_stats[m][band].m.n > 0) {
+                continue;
+            }
+            return ek_error(
+                ctx, EODKIT_ERR_INPUT,
+                "%s: modality '%s', band %d (%s): its %zu chips of split '%s' hold "
+                "no valid value (every pixel is nodata, NaN or infinite); check its "
+                "files and modalities[].nodata, or lower filters.max_nodata",
+                b->recipe->path, mod->recipe->name, band + 1, mod->band_names[band],
+                holding, b->recipe->split.names[EK_STATS_SPLIT]);
+        }
+    }
+    return EODKIT_OK;
+}
+
 /* stats.json, the STAC collection, provenance.json and the resolved recipe
    of RUN's dataset. */
 static int write_metadata(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
@@ -616,6 +675,7 @@ static int write_metadata(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
     facts.class_pixels = census->class_pixels;
     facts.class_chips = census->class_chips;
     facts.label_chips = census->label_chips;
+    facts.class_objects = census->class_objects;
     if (b->labels != NULL && b->labels->regression) {
         memset(&target, 0, sizeof target);
         rc = target_stats(ctx, b, run, census, &target);
@@ -708,6 +768,9 @@ int ek_finish(eodkit_ctx *ctx, const ek_build *b, const ek_run *run, int threads
     rc = write_index(ctx, b, run, &index, &census);
     if (rc == EODKIT_OK) {
         rc = train_stats(ctx, b, run, &census, threads, &band_stats);
+    }
+    if (rc == EODKIT_OK) {
+        rc = check_valid_values(ctx, b, &census, band_stats);
     }
     ek_crash_point("finish", -1);
     if (rc == EODKIT_OK) {

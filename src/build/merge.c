@@ -76,6 +76,35 @@ static int seek_row(eodkit_ctx *ctx, const ek_build *b, const char *dir, int s,
     return EODKIT_OK;
 }
 
+/* Read the NOBJECTS objects of a chip, from object row FIRST of the open
+   shard of PS, into DATA (per-object arrays; grown, CAP[a] bytes). */
+static int read_objects(eodkit_ctx *ctx, const ek_build *b, const char *dir,
+                        part_split *ps, int64_t first, int64_t nobjects,
+                        unsigned char **data, size_t *cap)
+{
+    size_t a;
+    int rc = EODKIT_OK;
+
+    for (a = 0; a < b->narrays && rc == EODKIT_OK; a++) {
+        const ek_array_desc *d = &b->arrays[a];
+        size_t bytes = (size_t)nobjects * d->chip_bytes;
+        long long at =
+            (long long)ek_npy_header_bytes(d) + first * (long long)d->chip_bytes;
+
+        if (!d->per_object || nobjects == 0) {
+            continue;
+        }
+        rc = ek_grow(ctx, (void **)&data[a], &cap[a], bytes, 1);
+        if (rc == EODKIT_OK && (fseeko(ps->files[a], (off_t)at, SEEK_SET) != 0 ||
+                                fread(data[a], 1, bytes, ps->files[a]) != bytes)) {
+            rc = ek_error(ctx, EODKIT_ERR_IO,
+                          "%s: the part's %s end before its box ranges do", dir,
+                          d->name);
+        }
+    }
+    return rc;
+}
+
 /* Append the chips of part folder DIR, in its journal's order, to RUN's
    shards and to journal OUT. */
 static int copy_part(eodkit_ctx *ctx, const ek_build *b, const char *dir, ek_run *run,
@@ -84,11 +113,14 @@ static int copy_part(eodkit_ctx *ctx, const ek_build *b, const char *dir, ek_run
     size_t nsplits = b->split->nsplits, a, s;
     part_split *splits = ek_calloc(ctx, nsplits, sizeof *splits);
     unsigned char **data = ek_calloc(ctx, b->narrays, sizeof *data);
+    size_t *cap = ek_calloc(ctx, b->narrays, sizeof *cap);
     char *path = ek_path_join(ctx, dir, EK_JOURNAL_FILE);
     ek_journal *in = NULL;
     ek_index_row row;
-    int got = 1, rc = splits == NULL || data == NULL || path == NULL ? EODKIT_ERR_NOMEM
-                                                                     : EODKIT_OK;
+    int64_t range[2] = {0, 0};
+    int got = 1, rc = splits == NULL || data == NULL || cap == NULL || path == NULL
+                          ? EODKIT_ERR_NOMEM
+                          : EODKIT_OK;
 
     for (s = 0; s < nsplits && rc == EODKIT_OK; s++) {
         splits[s].shard = -1;
@@ -96,7 +128,8 @@ static int copy_part(eodkit_ctx *ctx, const ek_build *b, const char *dir, ek_run
         rc = splits[s].files == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
     for (a = 0; a < b->narrays && rc == EODKIT_OK; a++) {
-        data[a] = ek_calloc(ctx, 1, b->arrays[a].chip_bytes);
+        cap[a] = b->arrays[a].chip_bytes;
+        data[a] = ek_calloc(ctx, 1, cap[a]);
         rc = data[a] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
     if (rc == EODKIT_OK) {
@@ -108,17 +141,23 @@ static int copy_part(eodkit_ctx *ctx, const ek_build *b, const char *dir, ek_run
 
         rc = seek_row(ctx, b, dir, row.split, ps, row.shard, row.row);
         for (a = 0; a < b->narrays && rc == EODKIT_OK; a++) {
-            if (fread(data[a], 1, b->arrays[a].chip_bytes, ps->files[a]) !=
-                b->arrays[a].chip_bytes) {
+            if (!b->arrays[a].per_object &&
+                fread(data[a], 1, b->arrays[a].chip_bytes, ps->files[a]) !=
+                    b->arrays[a].chip_bytes) {
                 rc = ek_error(ctx, EODKIT_ERR_IO,
                               "%s: the part's %s chips end before its journal does",
                               dir, b->arrays[a].name);
             }
         }
         ps->next++;
+        if (rc == EODKIT_OK && b->range_array >= 0) {
+            memcpy(range, data[b->range_array], sizeof range);
+            rc = read_objects(ctx, b, dir, ps, range[0], range[1], data, cap);
+        }
         if (rc == EODKIT_OK) {
-            rc = ek_shards_append(ctx, run->shards, row.split,
-                                  (const void *const *)data, &row.shard, &row.row);
+            rc =
+                ek_shards_append(ctx, run->shards, row.split, (const void *const *)data,
+                                 (size_t)range[1], &row.shard, &row.row);
         }
         if (rc == EODKIT_OK) {
             rc = ek_journal_add(ctx, out, &row);
@@ -135,6 +174,7 @@ static int copy_part(eodkit_ctx *ctx, const ek_build *b, const char *dir, ek_run
     }
     free(splits);
     free(data);
+    free(cap);
     free(path);
     ek_journal_close(ctx, in);
     return rc;
@@ -163,6 +203,12 @@ static int check_part(eodkit_ctx *ctx, const ek_build *b, const char *dir, int i
     } else {
         rc = ek_run_load_checkpoint(ctx, b, checkpoint, &part, rows, &journal_bytes,
                                     &complete);
+        if (rc == EODKIT_ERR_INPUT) {
+            ek_error_where(ctx,
+                           "merge with the recipe, inputs and --regions the parts were "
+                           "built with, or build part %d/%d again",
+                           i, n);
+        }
     }
     if (rc == EODKIT_OK && !complete) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT,
@@ -212,9 +258,15 @@ int ek_merge_parts(eodkit_ctx *ctx, const ek_build *b, const char *parts, int n,
         rc = ek_shards_close(ctx, run->shards);
     }
     if (out != NULL) {
-        int closed = ek_journal_close(ctx, out);
+        eodkit_ctx quiet = {0};
 
-        rc = rc == EODKIT_OK ? closed : rc;
+        /* after a failure, closing may fail too (a full disk): the first
+           failure is the one to report */
+        if (rc == EODKIT_OK) {
+            rc = ek_journal_close(ctx, out);
+        } else {
+            ek_journal_close(&quiet, out);
+        }
     }
     free(journal);
     return rc;

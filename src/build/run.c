@@ -7,7 +7,6 @@
 ** be split into parts that each run a range of units (merge.c joins them).
 */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +16,8 @@
 #include "core/ek_pool.h"
 #include "ek_build.h"
 
-const char *const ek_reject_names[EK_REJECT_COUNT] = {NULL,        "nodata", "cloud",
-                                                      "unlabeled", "time",   "mixed"};
+const char *const ek_reject_names[EK_REJECT_COUNT] = {
+    NULL, "nodata", "cloud", "unlabeled", "time", "objects", "mixed"};
 
 /* A checkpoint costs a file write and rename (which makes ext4 start
    writing): at most one per this many seconds, and one when a run stops. */
@@ -33,24 +32,6 @@ typedef struct committer {
     double saved;          /* when the last checkpoint was written */
     long long done, total; /* candidate chips, for progress */
 } committer;
-
-void ek_crash_point(const char *point, long n)
-{
-    const char *want = getenv("EODKIT_CRASH_AT");
-    char here[64];
-
-    if (want == NULL) {
-        return;
-    }
-    if (n < 0) {
-        snprintf(here, sizeof here, "%s", point);
-    } else {
-        snprintf(here, sizeof here, "%s:%ld", point, n);
-    }
-    if (strcmp(want, here) == 0) {
-        raise(SIGKILL);
-    }
-}
 
 /* Candidate chips of work unit U. */
 static size_t unit_candidates(const ek_plan *p, size_t u)
@@ -181,7 +162,7 @@ int ek_run_load_checkpoint(eodkit_ctx *ctx, const ek_build *b, const char *path,
     if (fingerprint == NULL || strcmp(fingerprint, run->fingerprint) != 0) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT,
                       "%s: was left by a build of another recipe or other inputs "
-                      "(they changed since); build again without --resume",
+                      "(they changed since)",
                       path);
     } else if ((size_t)member_int(o, "first_unit") != run->first_unit ||
                (size_t)member_int(o, "end_unit") != run->end_unit) {
@@ -232,18 +213,21 @@ static int commit_chip(eodkit_ctx *ctx, committer *c, const ek_unit_result *res,
 {
     const ek_build *b = c->b;
     const ek_unit_chip *uc = &res->chips[k];
-    const void *data[16];
+    const void *data[EK_MAX_ARRAYS];
     ek_index_row row;
     size_t a;
     int rc;
 
     for (a = 0; a < b->narrays; a++) {
-        data[a] = res->data[a] + k * b->arrays[a].chip_bytes;
+        size_t slot = b->arrays[a].per_object ? uc->first_object : k;
+
+        data[a] = res->data[a] + slot * b->arrays[a].chip_bytes;
     }
     memset(&row, 0, sizeof row);
     row.chip_id = (int64_t)uc->chip_id;
     row.split = uc->split;
-    rc = ek_shards_append(ctx, c->run->shards, uc->split, data, &row.shard, &row.row);
+    rc = ek_shards_append(ctx, c->run->shards, uc->split, data, uc->nobjects,
+                          &row.shard, &row.row);
     if (rc != EODKIT_OK) {
         return rc;
     }
@@ -255,6 +239,8 @@ static int commit_chip(eodkit_ctx *ctx, committer *c, const ek_unit_result *res,
     row.sources = uc->sources;
     row.present = uc->present;
     row.times = uc->times;
+    row.objects = b->range_array >= 0 ? (int)uc->nobjects : -1;
+    row.object_hist = uc->object_hist;
     row.earliest = uc->earliest;
     row.latest = uc->latest;
     return ek_journal_add(ctx, c->journal, &row);
@@ -290,12 +276,20 @@ static int commit_unit(void *state, eodkit_ctx *ctx, size_t u, void *result)
     return rc;
 }
 
+int ek_unit_workers(const ek_build *b, const eodkit_build_options *opt)
+{
+    int threads = opt->threads < 1 ? 1 : opt->threads;
+
+    return b->plan->nremote > 0 && opt->remote_workers > threads ? opt->remote_workers
+                                                                 : threads;
+}
+
 /* Run the units from RUN->next_unit to the end on the pool. */
 static int run_pool(eodkit_ctx *ctx, const ek_build *b, const eodkit_build_options *opt,
                     committer *c)
 {
     size_t todo = c->run->end_unit - c->run->next_unit;
-    int threads = opt->threads < 1 ? 1 : opt->threads, i, rc = EODKIT_OK;
+    int threads = ek_unit_workers(b, opt), i, rc = EODKIT_OK;
     ek_worker *workers;
     void **states;
     ek_pool_job job;
@@ -377,6 +371,7 @@ int ek_run_units(eodkit_ctx *ctx, const ek_build *b, const eodkit_build_options 
     rc = journal == NULL || c.checkpoint == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     if (rc == EODKIT_OK) {
         rc = open_outputs(ctx, b, shard_bytes, resume, &c, journal, &complete);
+        run->opened = rc == EODKIT_OK;
     }
     if (rc == EODKIT_OK && !complete) {
         c.total = ek_run_candidates(b->plan, run->first_unit, run->end_unit);
@@ -393,9 +388,15 @@ int ek_run_units(eodkit_ctx *ctx, const ek_build *b, const eodkit_build_options 
         rc = checkpoint(ctx, &c, 1);
     }
     if (c.journal != NULL) {
-        int closed = ek_journal_close(ctx, c.journal);
+        eodkit_ctx quiet = {0};
 
-        rc = rc == EODKIT_OK ? closed : rc;
+        /* after a failure, closing may fail too (a full disk): the first
+           failure is the one to report */
+        if (rc == EODKIT_OK) {
+            rc = ek_journal_close(ctx, c.journal);
+        } else {
+            ek_journal_close(&quiet, c.journal);
+        }
     }
     free(journal);
     free(c.checkpoint);

@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cpl_conv.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_names.h"
 #include "core/ek_strbuf.h"
 #include "core/ek_time.h"
 #include "ek_build.h"
@@ -21,77 +21,127 @@
    keeps memory bounded without slowing builds. */
 #define DEFAULT_CACHE_MB "64"
 
-/* The arrays every chip stores: one per modality, then the labels. */
+/* Names of the per-object arrays, in EK_OBJECT_* order. */
+static const char *const object_names[EK_OBJECT_FIELDS] = {
+    "boxes", "obb", "box_class", "box_id", "box_visible", "box_truncated"};
+
+/* Add array NAME of type T and per-row SHAPE (NDIM dimensions) to B;
+   return its index. */
+static int add_array(ek_build *b, const char *name, GDALDataType t, int ndim,
+                     const int64_t *shape)
+{
+    ek_array_desc *d = &b->arrays[b->narrays];
+    int k;
+
+    d->name = name;
+    d->dtype = t;
+    d->ndim = ndim;
+    d->chip_bytes = (size_t)ek_dtype_size(t);
+    for (k = 0; k < ndim; k++) {
+        d->shape[k] = shape[k];
+        d->chip_bytes *= (size_t)shape[k];
+    }
+    return (int)b->narrays++;
+}
+
+/* The label arrays of B's task (doc/format.md): the class ids (or change
+   mask, or target values), the instance ids, a change task's classes
+   before and after, and for tasks with objects the ranges and the
+   per-object arrays. */
+static void describe_label_arrays(ek_build *b)
+{
+    const ek_plan *p = b->plan;
+    const ek_labels *l = b->labels;
+    const ek_labels_recipe *lr = l->recipe;
+    int64_t plane[2] = {p->chip_h, p->chip_w}, classes = (int64_t)l->nclasses;
+    int64_t four = 4, eight = 8, two = 2;
+    int k;
+
+    switch (lr->task) {
+    case EK_TASK_SEGMENTATION:
+    case EK_TASK_INSTANCE:
+    case EK_TASK_CHANGE:     /* the change mask */
+    case EK_TASK_REGRESSION: /* the target's values */
+        b->label_array = add_array(b, "label", l->dtype, 2, plane);
+        break;
+    case EK_TASK_CLASSIFICATION:
+        b->label_array = add_array(b, "label", l->dtype, 0, NULL);
+        break;
+    case EK_TASK_MULTILABEL:
+        b->label_array = add_array(b, "label", GDT_Byte, 1, &classes);
+        break;
+    case EK_TASK_DETECTION:
+        break;
+    }
+    if (lr->task == EK_TASK_INSTANCE) {
+        b->instance_array = add_array(b, "instance", l->object_dtype, 2, plane);
+    }
+    if (l->change != NULL && l->change->after != NULL) {
+        int64_t pair[3] = {2, p->chip_h, p->chip_w};
+
+        b->pair_array =
+            add_array(b, EK_CHANGE_CLASSES_ARRAY, l->change->class_type, 3, pair);
+    }
+    if (!EK_TASK_HAS_OBJECTS(lr->task)) {
+        return;
+    }
+    b->range_array = add_array(b, "box_range", GDT_Int64, 1, &two);
+    b->arrays[b->range_array].ranges = 1;
+    b->object_arrays[EK_OBJECT_BOXES] =
+        add_array(b, object_names[EK_OBJECT_BOXES], GDT_Float32, 1, &four);
+    if (lr->oriented) {
+        b->object_arrays[EK_OBJECT_OBB] =
+            add_array(b, object_names[EK_OBJECT_OBB], GDT_Float32, 1, &eight);
+    }
+    b->object_arrays[EK_OBJECT_CLASS] =
+        add_array(b, object_names[EK_OBJECT_CLASS], l->dtype, 0, NULL);
+    b->object_arrays[EK_OBJECT_ID] =
+        add_array(b, object_names[EK_OBJECT_ID], GDT_UInt32, 0, NULL);
+    b->object_arrays[EK_OBJECT_VISIBLE] =
+        add_array(b, object_names[EK_OBJECT_VISIBLE], GDT_Float32, 0, NULL);
+    b->object_arrays[EK_OBJECT_TRUNCATED] =
+        add_array(b, object_names[EK_OBJECT_TRUNCATED], GDT_Byte, 0, NULL);
+    for (k = 0; k < EK_OBJECT_FIELDS; k++) {
+        if (b->object_arrays[k] >= 0) {
+            b->arrays[b->object_arrays[k]].per_object = 1;
+        }
+    }
+}
+
+/* The arrays every chip stores: one per modality, then the labels'. */
 static int describe_arrays(eodkit_ctx *ctx, ek_build *b)
 {
     const ek_plan *p = b->plan;
-    int pair = b->labels != NULL && b->labels->change != NULL &&
-               b->labels->change->after != NULL;
-    size_t m, n = p->nmodalities + (b->labels != NULL) + (size_t)pair;
+    size_t m;
     int k;
 
-    if (n > 15 + (size_t)pair) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: at most 14 modalities",
-                        b->recipe->path);
+    b->label_array = b->instance_array = b->range_array = b->pair_array = -1;
+    for (k = 0; k < EK_OBJECT_FIELDS; k++) {
+        b->object_arrays[k] = -1;
     }
-    b->arrays = ek_calloc(ctx, n, sizeof *b->arrays);
+    if (p->nmodalities > EK_MAX_MODALITIES) {
+        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: at most %d modalities",
+                        b->recipe->path, EK_MAX_MODALITIES);
+    }
+    b->arrays = ek_calloc(ctx, EK_MAX_ARRAYS, sizeof *b->arrays);
     if (b->arrays == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    b->narrays = n;
     for (m = 0; m < p->nmodalities; m++) {
         const ek_modality *mod = &p->modalities[m];
-        ek_array_desc *d = &b->arrays[m];
+        int64_t shape[4];
+        int ndim = 0;
 
-        d->name = mod->recipe->name;
-        d->dtype = mod->dtype;
         if (mod->recipe->time.mode == EK_TIME_STACK) {
-            d->shape[d->ndim++] = mod->steps;
+            shape[ndim++] = mod->steps;
         }
-        d->shape[d->ndim++] = mod->nbands;
-        d->shape[d->ndim++] = p->chip_h;
-        d->shape[d->ndim++] = p->chip_w;
+        shape[ndim++] = mod->nbands;
+        shape[ndim++] = p->chip_h;
+        shape[ndim++] = p->chip_w;
+        add_array(b, mod->recipe->name, mod->dtype, ndim, shape);
     }
     if (b->labels != NULL) {
-        ek_array_desc *d = &b->arrays[p->nmodalities];
-
-        d->name = "label";
-        d->dtype = b->labels->dtype;
-        switch (b->labels->recipe->task) {
-        case EK_TASK_SEGMENTATION:
-        case EK_TASK_CHANGE:
-        case EK_TASK_REGRESSION:
-            d->ndim = 2;
-            d->shape[0] = p->chip_h;
-            d->shape[1] = p->chip_w;
-            break;
-        case EK_TASK_CLASSIFICATION:
-            d->ndim = 0;
-            break;
-        case EK_TASK_MULTILABEL:
-            d->dtype = GDT_Byte;
-            d->ndim = 1;
-            d->shape[0] = (int64_t)b->labels->nclasses;
-            break;
-        }
-    }
-    if (pair) { /* change: each pixel's class before and after */
-        ek_array_desc *d = &b->arrays[p->nmodalities + 1];
-
-        d->name = EK_CHANGE_CLASSES_ARRAY;
-        d->dtype = b->labels->change->class_type;
-        d->ndim = 3;
-        d->shape[0] = 2;
-        d->shape[1] = p->chip_h;
-        d->shape[2] = p->chip_w;
-    }
-    for (m = 0; m < n; m++) {
-        ek_array_desc *d = &b->arrays[m];
-
-        d->chip_bytes = (size_t)ek_dtype_size(d->dtype);
-        for (k = 0; k < d->ndim; k++) {
-            d->chip_bytes *= (size_t)d->shape[k];
-        }
+        describe_label_arrays(b);
     }
     return EODKIT_OK;
 }
@@ -200,7 +250,10 @@ static int open_regions(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options
                                   where);
         }
     }
-    rc = ek_regions_open(ctx, path, field, where, &b->regions);
+    rc = ek_cancelled(ctx);
+    if (rc == EODKIT_OK) {
+        rc = ek_regions_open(ctx, path, field, where, &b->regions);
+    }
     if (rc == EODKIT_OK) {
         rc = ek_regions_tag_plan(ctx, b->regions, b->plan, &b->region_tags);
     }
@@ -281,7 +334,10 @@ static int label_census(eodkit_ctx *ctx, const ek_build *b, uint32_t **out)
              : ek_reader_new(ctx, p->nsources + EK_LABEL_SOURCES, p->unit_w, p->unit_h,
                              1, &reader);
     for (u = 0; u < p->nunits && rc == EODKIT_OK; u++) {
-        rc = census_unit(ctx, b, u, reader, raw, raw_valid, classes, *out);
+        rc = ek_cancelled(ctx);
+        if (rc == EODKIT_OK) {
+            rc = census_unit(ctx, b, u, reader, raw, raw_valid, classes, *out);
+        }
     }
 out:
     ek_reader_free(reader);
@@ -306,6 +362,9 @@ static int make_split(eodkit_ctx *ctx, ek_build *b)
         in.nclasses = b->nclass_ids;
     }
     if (rc == EODKIT_OK) {
+        rc = ek_cancelled(ctx);
+    }
+    if (rc == EODKIT_OK) {
         rc = ek_split_make(ctx, b->plan, &in, &b->split);
     }
     free(classes);
@@ -323,6 +382,11 @@ int ek_build_setup(eodkit_ctx *ctx, const ek_recipe *recipe,
     if (CPLGetConfigOption("GDAL_CACHEMAX", NULL) == NULL) {
         CPLSetConfigOption("GDAL_CACHEMAX", DEFAULT_CACHE_MB);
     }
+    ek_remote_configure();
+    ek_remote_counts_get(&b->remote_start);
+    /* Every step, and the long loops in them, stop when OPT's flag rises:
+       nothing has been written yet, so nothing is left behind. */
+    ctx->cancel = opt->cancel;
     rc = ek_plan_make(ctx, recipe, &b->plan);
     if (rc == EODKIT_OK) {
         rc = open_regions(ctx, b, opt);
@@ -340,22 +404,30 @@ int ek_build_setup(eodkit_ctx *ctx, const ek_recipe *recipe,
     if (rc == EODKIT_OK) {
         rc = describe_arrays(ctx, b);
     }
+    if (rc == EODKIT_OK) {
+        rc = ek_cancelled(ctx);
+    }
+    if (rc == EODKIT_ERR_CANCELLED) {
+        ek_error(ctx, rc,
+                 "%s: interrupted while setting the build up, before anything "
+                 "was written",
+                 recipe->path);
+    }
+    ctx->cancel = NULL;
     return rc;
 }
 
-/* Add input PATH (with its role, name, size and modification time) to
-   fingerprint text ARG (an ek_strbuf). */
+/* Add input PATH (with its role, name, size and modification time; for a
+   remote input also its ETag and Last-Modified, from a HEAD request) to
+   fingerprint text ARG (an ek_strbuf). Nothing is read whole. */
 static int add_file(void *arg, const char *role, const char *of, const char *path)
 {
     ek_strbuf *t = arg;
-    struct stat st;
+    ek_name_stamp st;
 
-    if (stat(path, &st) != 0) {
-        memset(&st, 0, sizeof st);
-    }
-    ek_strbuf_printf(t, "%s %s\n%s\n%lld %lld.%09ld\n", role, of != NULL ? of : "-",
-                     path, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-                     st.st_mtim.tv_nsec);
+    ek_name_stamp_of(path, &st);
+    ek_strbuf_printf(t, "%s %s\n%s\n%lld %lld %s %s\n", role, of != NULL ? of : "-",
+                     path, st.bytes, st.mtime_ns, st.etag, st.last_modified);
     return EODKIT_OK;
 }
 
@@ -371,7 +443,9 @@ int ek_build_fingerprint(eodkit_ctx *ctx, const ek_build *b, char hex[65])
     if (rc != EODKIT_OK) {
         return rc;
     }
-    ek_strbuf_printf(&t, "eodkit %s\n%s\n", eodkit_version(), recipe_text);
+    /* the journal's record layout too: a checkpoint of another is not reused */
+    ek_strbuf_printf(&t, "eodkit %s journal %d\n%s\n", eodkit_version(),
+                     EK_JOURNAL_LAYOUT, recipe_text);
     free(recipe_text);
     ek_for_each_input(b->recipe, b->plan, b->regions, add_file, &t);
     rc = t.status == EODKIT_OK ? ek_sha256_hex(ctx, t.data, t.len, hex) : t.status;

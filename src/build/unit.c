@@ -114,11 +114,15 @@ int ek_worker_init(eodkit_ctx *ctx, const ek_build *b, ek_worker *w)
         w->chip_scene = ek_calloc(ctx, chip, sizeof *w->chip_scene);
         rc = w->chip_scene == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
-    if (rc == EODKIT_OK && b->labels != NULL && b->labels->change != NULL &&
-        b->labels->change->after != NULL) {
+    if (rc == EODKIT_OK && b->pair_array >= 0) {
         w->unit_pair = ek_calloc(ctx, 2 * plane,
                                  (size_t)ek_dtype_size(b->labels->change->class_type));
         rc = w->unit_pair == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    }
+    if (rc == EODKIT_OK && b->instance_array >= 0) {
+        w->unit_instances =
+            ek_calloc(ctx, plane, (size_t)ek_dtype_size(b->labels->object_dtype));
+        rc = w->unit_instances == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
     return rc;
 }
@@ -137,6 +141,7 @@ void ek_worker_clear(ek_worker *w)
     free(w->unit_labels);
     free(w->unit_pair);
     free(w->chip_scene);
+    free(w->unit_instances);
     free(w->label_raw);
     free(w->label_valid);
     free(w->chip_hist);
@@ -156,7 +161,9 @@ void ek_unit_result_free(void *result)
         free(r->chips[k].present);
         free(r->chips[k].times);
         free(r->chips[k].sources);
+        free(r->chips[k].object_hist);
     }
+    free(r->objects);
     free(r->chips);
     for (k = 0; r->data != NULL && r->data[k] != NULL; k++) {
         free(r->data[k]);
@@ -233,9 +240,12 @@ static void chip_label(const ek_build *b, ek_worker *w, const ek_window *uw,
     *label = -1;
     switch (l->recipe->task) {
     case EK_TASK_SEGMENTATION:
+    case EK_TASK_INSTANCE:
     case EK_TASK_CHANGE:
     case EK_TASK_REGRESSION:
         ek_cut_chip(dst, w->unit_labels, uw, cw, 1, (size_t)ek_dtype_size(l->dtype));
+        break;
+    case EK_TASK_DETECTION:
         break;
     case EK_TASK_CLASSIFICATION:
         *label = majority_class(l->recipe, w->chip_hist, b->nclass_ids);
@@ -628,7 +638,9 @@ static int chip_labels(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
     ek_unit_chip *uc = &res->chips[k];
     ek_window cw = ek_plan_chip(p, v->chip_ids[k]).window;
     unsigned char *dst =
-        res->data[p->nmodalities] + k * b->arrays[p->nmodalities].chip_bytes;
+        b->label_array >= 0
+            ? res->data[b->label_array] + k * b->arrays[b->label_array].chip_bytes
+            : NULL;
     uint32_t scene;
     int mixed;
 
@@ -639,11 +651,12 @@ static int chip_labels(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
         if (!l->regression) {
             chip_classes(b, w, &v->window, &cw); /* this chip's class histogram */
         }
-        chip_label(b, w, &v->window, &cw, dst, &uc->label);
+        if (dst != NULL) { /* detection: no label array */
+            chip_label(b, w, &v->window, &cw, dst, &uc->label);
+        }
     }
-    if (w->unit_pair != NULL) { /* change: the classes before and after */
-        ek_cut_chip(res->data[p->nmodalities + 1] +
-                        k * b->arrays[p->nmodalities + 1].chip_bytes,
+    if (b->pair_array >= 0) { /* change: the classes before and after */
+        ek_cut_chip(res->data[b->pair_array] + k * b->arrays[b->pair_array].chip_bytes,
                     w->unit_pair, &v->window, &cw, 2,
                     (size_t)ek_dtype_size(l->change->class_type));
     }
@@ -654,14 +667,31 @@ static int chip_labels(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
     return uc->class_hist == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 }
 
-/* Identify the unit's chips and their labelled shares (the labels are
-   rendered); return how many have enough labelled pixels to be kept. */
-static size_t judge_labels(const ek_build *b, ek_worker *w, const ek_unit_view *v,
-                           ek_unit_result *res)
+/* The reason to drop chip UC for its labels alone, or EK_KEEP. */
+static ek_reject label_verdict(const ek_build *b, const ek_unit_chip *uc)
 {
-    size_t k, enough = 0;
+    if (uc->labeled_frac < b->recipe->min_labeled) {
+        return EK_REJECT_UNLABELED;
+    }
+    if (uc->mixed) {
+        return EK_REJECT_MIXED;
+    }
+    if ((long long)uc->nobjects < b->recipe->min_objects) {
+        return EK_REJECT_OBJECTS;
+    }
+    return EK_KEEP;
+}
 
-    for (k = 0; k < v->nchips; k++) {
+/* Identify the unit's chips, their labelled shares (the labels are
+   rendered) and their objects; *ENOUGH is how many pass the label filters. */
+static int judge_labels(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
+                        const ek_unit_view *v, ek_unit_result *res, size_t *enough)
+{
+    size_t k;
+    int rc = EODKIT_OK;
+
+    *enough = 0;
+    for (k = 0; k < v->nchips && rc == EODKIT_OK; k++) {
         ek_unit_chip *uc = &res->chips[k];
         ek_window cw = ek_plan_chip(b->plan, v->chip_ids[k]).window;
 
@@ -672,13 +702,65 @@ static size_t judge_labels(const ek_build *b, ek_worker *w, const ek_unit_view *
             uc->labeled_frac = (double)chip_labelled(b, w, &v->window, &cw, uc) /
                                ((double)cw.w * (double)cw.h);
         }
-        enough += uc->labeled_frac >= b->recipe->min_labeled;
+        uc->first_object = res->nobjects;
+        if (b->range_array >= 0) {
+            rc = ek_labels_objects(ctx, b->labels, b->plan, v->grid, &cw, &res->objects,
+                                   &res->nobjects, &res->objects_cap);
+        }
+        uc->nobjects = res->nobjects - uc->first_object;
+        *enough += label_verdict(b, uc) == EK_KEEP;
     }
-    return enough;
+    return rc;
+}
+
+/* {"class id": objects} of chip UC's objects among OBJS, ascending ids. */
+static char *object_hist_json(eodkit_ctx *ctx, const ek_build *b, const ek_object *objs,
+                              const ek_unit_chip *uc, uint64_t *hist)
+{
+    size_t i;
+
+    memset(hist, 0, (size_t)b->nclass_ids * sizeof *hist);
+    for (i = 0; i < uc->nobjects; i++) {
+        hist[objs[uc->first_object + i].cls]++;
+    }
+    return hist_json(ctx, hist, b->nclass_ids);
+}
+
+/* Chip CW's instance ids into DST (the instance array's row): the ids of
+   the objects the chip keeps, 0 elsewhere (background, and objects too
+   little of which lies inside). The kept ids come in ascending order. */
+static void chip_instances(const ek_build *b, const ek_worker *w, const ek_window *uw,
+                           const ek_window *cw, const ek_object *objs, size_t n,
+                           unsigned char *dst)
+{
+    GDALDataType t = b->labels->object_dtype;
+    size_t npx = (size_t)cw->w * (size_t)cw->h, px;
+
+    ek_cut_chip(dst, w->unit_instances, uw, cw, 1, (size_t)ek_dtype_size(t));
+    for (px = 0; px < npx; px++) {
+        uint32_t id = (uint32_t)ek_pixel_get(dst, t, px);
+        size_t lo = 0, hi = n;
+
+        if (id == 0) {
+            continue;
+        }
+        while (lo < hi) { /* objects are in feature order: ascending ids */
+            size_t mid = (lo + hi) / 2;
+
+            if (objs[mid].id < id) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        if (lo == n || objs[lo].id != id) {
+            ek_pixel_set(dst, t, px, 0);
+        }
+    }
 }
 
 /* Judge chip K (after judge_labels); when kept, cut its arrays and describe
-   it. Filters apply in the order unlabeled, time, nodata, cloud. */
+   it. Filters apply in the order unlabeled, objects, time, nodata, cloud. */
 static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
                      const ek_unit_view *v, size_t k, ek_unit_result *res)
 {
@@ -690,12 +772,13 @@ static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
     int present[64], short_stack, rc = EODKIT_OK;
 
     modality_shares(b, w, v, k, uc, present, &short_stack);
-    uc->reject = uc->labeled_frac < r->min_labeled ? EK_REJECT_UNLABELED
-                 : uc->mixed                       ? EK_REJECT_MIXED
-                 : short_stack                     ? EK_REJECT_TIME
-                 : uc->nodata_frac > r->max_nodata ? EK_REJECT_NODATA
-                 : uc->cloud_frac > r->max_cloud   ? EK_REJECT_CLOUD
-                                                   : EK_KEEP;
+    uc->reject = label_verdict(b, uc);
+    if (uc->reject == EK_KEEP) {
+        uc->reject = short_stack                       ? EK_REJECT_TIME
+                     : uc->nodata_frac > r->max_nodata ? EK_REJECT_NODATA
+                     : uc->cloud_frac > r->max_cloud   ? EK_REJECT_CLOUD
+                                                       : EK_KEEP;
+    }
     if (uc->reject != EK_KEEP) {
         return EODKIT_OK;
     }
@@ -715,7 +798,63 @@ static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
     if (rc == EODKIT_OK && b->labels != NULL) {
         rc = chip_labels(ctx, b, w, v, k, res);
     }
+    if (rc == EODKIT_OK && b->instance_array >= 0) {
+        chip_instances(
+            b, w, &v->window, &cw, res->objects + uc->first_object, uc->nobjects,
+            res->data[b->instance_array] + k * b->arrays[b->instance_array].chip_bytes);
+    }
+    if (rc == EODKIT_OK && b->range_array >= 0) {
+        uc->object_hist = object_hist_json(ctx, b, res->objects, uc, w->chip_hist);
+        rc = uc->object_hist == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    }
     return rc;
+}
+
+/* The per-object arrays of RES from its objects, one row per object. */
+static int pack_objects(eodkit_ctx *ctx, const ek_build *b, ek_unit_result *res)
+{
+    size_t i, n = res->nobjects;
+    int f;
+
+    for (f = 0; f < EK_OBJECT_FIELDS; f++) {
+        int a = b->object_arrays[f];
+        unsigned char *data;
+
+        if (a < 0 || n == 0) {
+            continue;
+        }
+        data = ek_realloc_array(ctx, res->data[a], n, b->arrays[a].chip_bytes);
+        if (data == NULL) {
+            return EODKIT_ERR_NOMEM;
+        }
+        res->data[a] = data;
+        for (i = 0; i < n; i++) {
+            const ek_object *o = &res->objects[i];
+            unsigned char *at = data + i * b->arrays[a].chip_bytes;
+
+            switch (f) {
+            case EK_OBJECT_BOXES:
+                memcpy(at, o->box, sizeof o->box);
+                break;
+            case EK_OBJECT_OBB:
+                memcpy(at, o->obb, sizeof o->obb);
+                break;
+            case EK_OBJECT_CLASS:
+                ek_pixel_set(at, b->labels->dtype, 0, o->cls);
+                break;
+            case EK_OBJECT_ID:
+                memcpy(at, &o->id, sizeof o->id);
+                break;
+            case EK_OBJECT_VISIBLE:
+                memcpy(at, &o->visible, sizeof o->visible);
+                break;
+            case EK_OBJECT_TRUNCATED:
+                *at = o->truncated;
+                break;
+            }
+        }
+    }
+    return EODKIT_OK;
 }
 
 static int alloc_result(eodkit_ctx *ctx, const ek_build *b, size_t nchips,
@@ -730,7 +869,9 @@ static int alloc_result(eodkit_ctx *ctx, const ek_build *b, size_t nchips,
         return EODKIT_ERR_NOMEM;
     }
     for (a = 0; a < b->narrays; a++) {
-        res->data[a] = ek_calloc(ctx, nchips, b->arrays[a].chip_bytes);
+        /* per-object arrays get their rows in pack_objects */
+        res->data[a] = ek_calloc(ctx, b->arrays[a].per_object ? 1 : nchips,
+                                 b->arrays[a].chip_bytes);
         if (res->data[a] == NULL) {
             return EODKIT_ERR_NOMEM;
         }
@@ -800,7 +941,7 @@ static int may_keep(const ek_build *b, const ek_worker *w, const ek_unit_view *v
     double nodata, cloud;
     size_t m;
 
-    if (res->chips[k].labeled_frac < b->recipe->min_labeled) {
+    if (label_verdict(b, &res->chips[k]) != EK_KEEP) {
         return 0;
     }
     for (m = 0; m < p->nmodalities; m++) {
@@ -823,7 +964,7 @@ static int may_keep(const ek_build *b, const ek_worker *w, const ek_unit_view *v
 ** Read the modalities of unit V: first those read without warping, then,
 ** unless those and the labels already rule out every chip, the warped ones.
 ** *SKIPPED is 1 when the warped ones were not read (every chip is then
-** rejected: unlabeled, or nodata).
+** rejected: unlabeled, objects, or nodata).
 */
 static int read_modalities(eodkit_ctx *ctx, ek_worker *w, const ek_unit_view *v,
                            ek_unit_result *res, int *skipped)
@@ -849,10 +990,9 @@ static int read_modalities(eodkit_ctx *ctx, ek_worker *w, const ek_unit_view *v,
         }
         if (pass == 0 && rc == EODKIT_OK && k == v->nchips) {
             for (k = 0; k < v->nchips; k++) {
-                res->chips[k].reject =
-                    res->chips[k].labeled_frac < b->recipe->min_labeled
-                        ? EK_REJECT_UNLABELED
-                        : EK_REJECT_NODATA;
+                ek_reject why = label_verdict(b, &res->chips[k]);
+
+                res->chips[k].reject = why != EK_KEEP ? why : EK_REJECT_NODATA;
             }
             *skipped = 1;
             break;
@@ -870,7 +1010,7 @@ int ek_unit_run(void *state, eodkit_ctx *ctx, size_t u, void **result)
     size_t *ids =
         ek_calloc(ctx, (size_t)p->unit_chips * (size_t)p->unit_chips, sizeof *ids);
     ek_unit_view v;
-    size_t k;
+    size_t k, enough = 0;
     int skipped = 0, rc = EODKIT_OK;
 
     *result = res;
@@ -891,20 +1031,34 @@ int ek_unit_run(void *state, eodkit_ctx *ctx, size_t u, void **result)
                  : ek_labels_render(ctx, b->labels, p, v.grid, &v.window, w->reader,
                                     w->label_raw, w->label_valid, w->unit_labels);
     }
+    if (rc == EODKIT_OK) {
+        rc = judge_labels(ctx, b, w, &v, res, &enough);
+    }
     /* labels first: a unit none of whose chips has enough labelled pixels
-       needs no image read at all */
-    if (rc == EODKIT_OK && judge_labels(b, w, &v, res) == 0) {
+       (or objects) needs no image read at all */
+    if (rc == EODKIT_OK && enough == 0) {
         for (k = 0; k < v.nchips; k++) {
-            res->chips[k].reject = EK_REJECT_UNLABELED;
+            res->chips[k].reject = label_verdict(b, &res->chips[k]);
         }
         free(ids);
         return EODKIT_OK;
+    }
+    if (rc == EODKIT_OK && b->instance_array >= 0) {
+        memset(w->unit_instances, 0,
+               (size_t)v.window.w * (size_t)v.window.h *
+                   (size_t)ek_dtype_size(b->labels->object_dtype));
+        rc = ek_shapes_render_ids(ctx, b->labels->shapes, p, v.grid, &v.window,
+                                  b->labels->object_dtype, w->unit_instances,
+                                  b->recipe->labels.all_touched);
     }
     if (rc == EODKIT_OK) {
         rc = read_modalities(ctx, w, &v, res, &skipped);
     }
     for (k = 0; k < v.nchips && rc == EODKIT_OK && !skipped; k++) {
         rc = take_chip(ctx, b, w, &v, k, res);
+    }
+    if (rc == EODKIT_OK) {
+        rc = pack_objects(ctx, b, res);
     }
     free(ids);
     return rc;

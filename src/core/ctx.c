@@ -2,7 +2,9 @@
 ** Core: error contexts, GDAL error capture and checked allocation. The rest
 ** of the library reports every failure here, so the CLI can print one line.
 */
+#include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,14 +115,32 @@ static void append(char *buf, size_t size, const char *text)
     buf[used + n] = '\0';
 }
 
+/* Nonzero when GDAL's (or SQLite's) failure MSG is that a file could not be
+   written for lack of space or a failing disk: an I/O error whatever the
+   driver, not one of the data. */
+static int write_failed(const char *msg)
+{
+    return strstr(msg, "disk is full") != NULL ||
+           strstr(msg, "disk I/O error") != NULL ||
+           strstr(msg, strerror(ENOSPC)) != NULL ||
+           strstr(msg, strerror(EDQUOT)) != NULL;
+}
+
 static int error_with_gdal(eodkit_ctx *ctx, int code, const char *fmt, va_list ap)
 {
+    const char *cause =
+        ctx->write_failure[0] != '\0' ? ctx->write_failure : ctx->gdal_message;
+
+    if (ctx->write_failure[0] != '\0') {
+        code = EODKIT_ERR_IO;
+    }
     set_message(ctx, code, fmt, ap);
-    if (ctx->gdal_message[0] != '\0') {
+    if (cause[0] != '\0') {
         append(ctx->message, sizeof ctx->message, ": ");
-        append(ctx->message, sizeof ctx->message, ctx->gdal_message);
+        append(ctx->message, sizeof ctx->message, cause);
     }
     ctx->gdal_message[0] = '\0';
+    ctx->write_failure[0] = '\0';
     return code;
 }
 
@@ -129,7 +149,7 @@ int ek_error_with_gdal(eodkit_ctx *ctx, int code, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    error_with_gdal(ctx, code, fmt, ap);
+    code = error_with_gdal(ctx, code, fmt, ap);
     va_end(ap);
     return code;
 }
@@ -137,11 +157,12 @@ int ek_error_with_gdal(eodkit_ctx *ctx, int code, const char *fmt, ...)
 int ek_error_gdal(eodkit_ctx *ctx, const char *fmt, ...)
 {
     va_list ap;
+    int code;
 
     va_start(ap, fmt);
-    error_with_gdal(ctx, EODKIT_ERR_GDAL, fmt, ap);
+    code = error_with_gdal(ctx, EODKIT_ERR_GDAL, fmt, ap);
     va_end(ap);
-    return EODKIT_ERR_GDAL;
+    return code;
 }
 
 int ek_error_where(eodkit_ctx *ctx, const char *fmt, ...)
@@ -158,11 +179,20 @@ int ek_error_where(eodkit_ctx *ctx, const char *fmt, ...)
     return ctx->status;
 }
 
+int ek_cancelled(eodkit_ctx *ctx)
+{
+    if (ctx->cancel == NULL || !*ctx->cancel) {
+        return EODKIT_OK;
+    }
+    return ek_error(ctx, EODKIT_ERR_CANCELLED, "interrupted");
+}
+
 void ek_error_clear(eodkit_ctx *ctx)
 {
     ctx->status = EODKIT_OK;
     ctx->message[0] = '\0';
     ctx->gdal_message[0] = '\0';
+    ctx->write_failure[0] = '\0';
 }
 
 int ek_error_copy(eodkit_ctx *dst, const eodkit_ctx *src)
@@ -172,15 +202,34 @@ int ek_error_copy(eodkit_ctx *dst, const eodkit_ctx *src)
     return dst->status;
 }
 
+/* HTTP requests GDAL retried (it warns once before each retry). */
+static atomic_ulong http_retries;
+
+unsigned long ek_gdal_http_retries(void)
+{
+    return atomic_load(&http_retries);
+}
+
 static void CPL_STDCALL capture_handler(CPLErr level, CPLErrorNum num, const char *msg)
 {
     eodkit_ctx *ctx = CPLGetErrorHandlerUserData();
 
     (void)num;
+    if (level == CE_Warning && strstr(msg, ". Retrying again in ") != NULL) {
+        atomic_fetch_add(&http_retries, 1);
+    }
     /* Warnings (e.g. a malformed TIFF tag GDAL reads anyway) are not
        failures; only the message of a failure is worth reporting. */
     if (ctx != NULL && level >= CE_Failure) {
+        char *p;
+
         snprintf(ctx->gdal_message, sizeof ctx->gdal_message, "%s", msg);
+        for (p = ctx->gdal_message; *p != '\0'; p++) { /* messages are one line */
+            *p = *p == '\n' ? ' ' : *p;
+        }
+        if (ctx->write_failure[0] == '\0' && write_failed(msg)) {
+            snprintf(ctx->write_failure, sizeof ctx->write_failure, "%s", msg);
+        }
     }
 }
 

@@ -1,17 +1,24 @@
 /*
 ** Core: paths and the file system. Builds write into a temporary folder and
 ** rename it into place, so the helpers here are the only place that creates,
-** removes or renames output folders.
+** removes, renames or locks output folders.
 */
+#define _GNU_SOURCE /* flock, renameat2 */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <glob.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <cpl_vsi.h>
 #include <openssl/evp.h>
 
 #include "ek_fs.h"
@@ -43,6 +50,16 @@ char *ek_path_dirname(eodkit_ctx *ctx, const char *path)
         memcpy(dir, path, (size_t)(slash - path));
     }
     return dir;
+}
+
+char *ek_path_suffixed(eodkit_ctx *ctx, const char *path, const char *suffix)
+{
+    int n = (int)strlen(path);
+
+    while (n > 1 && path[n - 1] == '/') {
+        n--;
+    }
+    return ek_asprintf(ctx, "%.*s%s", n, path, suffix);
 }
 
 const char *ek_path_basename(const char *path)
@@ -146,6 +163,386 @@ int ek_fs_rename(eodkit_ctx *ctx, const char *from, const char *to)
     return EODKIT_OK;
 }
 
+/* Nonzero when renameat2() failed with ERR because the kernel or the file
+   system does not offer the flag asked for (NFS, older kernels). */
+static int flag_unsupported(int err)
+{
+    return err == EINVAL || err == ENOSYS || err == ENOTSUP;
+}
+
+int ek_fs_rename_new(eodkit_ctx *ctx, const char *from, const char *to)
+{
+#ifdef RENAME_NOREPLACE
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) {
+        return EODKIT_OK;
+    }
+    if (!flag_unsupported(errno)) {
+        return ek_error(ctx, errno == EEXIST ? EODKIT_ERR_EXISTS : EODKIT_ERR_IO,
+                        "%s: cannot rename to %s: %s", from, to, strerror(errno));
+    }
+#endif
+    if (ek_fs_exists(to)) {
+        return ek_error(ctx, EODKIT_ERR_EXISTS, "%s: cannot rename to %s: %s", from, to,
+                        strerror(EEXIST));
+    }
+    return ek_fs_rename(ctx, from, to);
+}
+
+int ek_fs_replace(eodkit_ctx *ctx, const char *from, const char *to, const char *aside)
+{
+    int rc;
+
+#ifdef RENAME_EXCHANGE
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_EXCHANGE) == 0) {
+        return EODKIT_OK;
+    }
+    if (!flag_unsupported(errno)) {
+        return ek_error(ctx, EODKIT_ERR_IO, "%s: cannot exchange with %s: %s", from, to,
+                        strerror(errno));
+    }
+#endif
+    rc = ek_fs_rename_new(ctx, to, aside);
+    ek_crash_point("replace", -1);
+    if (rc == EODKIT_OK) {
+        rc = ek_fs_rename_new(ctx, from, to);
+    }
+    return rc;
+}
+
+/* Nonzero when NAME is one of NAMES (NULL-terminated; NULL: none). */
+static int listed(const char *name, const char *const *names)
+{
+    for (; names != NULL && *names != NULL; names++) {
+        if (strcmp(name, *names) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The names in folder DIR but "." and ".." (free with ek_fs_free_list). */
+static int list_dir(eodkit_ctx *ctx, const char *dir, char ***names, size_t *n)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t cap = 0;
+    int rc = EODKIT_OK;
+
+    *names = NULL;
+    *n = 0;
+    if (d == NULL) {
+        return ek_error(ctx, EODKIT_ERR_IO, "%s: cannot list: %s", dir,
+                        strerror(errno));
+    }
+    for (e = readdir(d); e != NULL && rc == EODKIT_OK; e = readdir(d)) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+            continue;
+        }
+        rc = ek_grow(ctx, (void **)names, &cap, *n + 1, sizeof **names);
+        if (rc == EODKIT_OK) {
+            (*names)[*n] = ek_strdup(ctx, e->d_name);
+            rc = (*names)[*n] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+            *n += rc == EODKIT_OK;
+        }
+    }
+    closedir(d);
+    if (rc != EODKIT_OK) {
+        ek_fs_free_list(*names, *n);
+        *names = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+int ek_fs_holds_only(const char *dir, const char *const *keep)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int only = d != NULL;
+
+    for (e = d != NULL ? readdir(d) : NULL; e != NULL && only; e = readdir(d)) {
+        only = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+               listed(e->d_name, keep);
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    return only;
+}
+
+int ek_fs_clear_dir(eodkit_ctx *ctx, const char *dir, const char *const *keep)
+{
+    char **names = NULL, *path;
+    size_t n = 0, i;
+    int rc = list_dir(ctx, dir, &names, &n);
+
+    for (i = 0; i < n && rc == EODKIT_OK; i++) {
+        if (listed(names[i], keep)) {
+            continue;
+        }
+        path = ek_path_join(ctx, dir, names[i]);
+        rc = path == NULL ? EODKIT_ERR_NOMEM : ek_fs_remove_tree(ctx, path);
+        free(path);
+    }
+    ek_fs_free_list(names, n);
+    return rc;
+}
+
+int ek_fs_move_into(eodkit_ctx *ctx, const char *dir, const char *sub,
+                    const char *const *keep)
+{
+    char **names = NULL, *from = NULL, *to = NULL,
+         *target = ek_path_join(ctx, dir, sub);
+    size_t n = 0, i;
+    int rc = target == NULL ? EODKIT_ERR_NOMEM : list_dir(ctx, dir, &names, &n);
+
+    if (rc == EODKIT_OK && mkdir(target, 0777) != 0) {
+        rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot create folder: %s", target,
+                      strerror(errno));
+    }
+    for (i = 0; i < n && rc == EODKIT_OK; i++) {
+        if (listed(names[i], keep) || strcmp(names[i], sub) == 0) {
+            continue;
+        }
+        from = ek_path_join(ctx, dir, names[i]);
+        to = ek_path_join(ctx, target, names[i]);
+        rc =
+            from == NULL || to == NULL ? EODKIT_ERR_NOMEM : ek_fs_rename(ctx, from, to);
+        free(from);
+        free(to);
+    }
+    ek_fs_free_list(names, n);
+    free(target);
+    return rc;
+}
+
+/* ---- locks ---- */
+
+/* Wait this long, at most, for a lock's holder to write its pid. */
+#define HOLDER_WAIT_TRIES 100
+#define HOLDER_WAIT_NS 10000000L
+
+/*
+** The error for folder DIR whose lock file FD another process holds,
+** naming that process: its pid and host are in the file, written just after
+** it took the lock (so wait a moment for them, or for a stale pid of a
+** killed holder to be replaced). Shared holders (part builds) leave no pid.
+*/
+static int busy(eodkit_ctx *ctx, const char *dir, int fd)
+{
+    struct timespec pause = {0, HOLDER_WAIT_NS};
+    char text[320], host[256] = "", here[256] = "";
+    long pid = 0;
+    ssize_t got;
+    int tries, found = 0;
+
+    gethostname(here, sizeof here - 1);
+    for (tries = 0; tries < HOLDER_WAIT_TRIES && !found; tries++) {
+        got = pread(fd, text, sizeof text - 1, 0);
+        text[got > 0 ? got : 0] = '\0';
+        found = sscanf(text, "%ld %255s", &pid, host) == 2 && pid > 0 &&
+                (strcmp(host, here) != 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH);
+        if (!found && flock(fd, LOCK_SH | LOCK_NB) == 0) {
+            flock(fd, LOCK_UN); /* only shared holders: none will write a pid */
+            break;
+        }
+        if (!found) {
+            nanosleep(&pause, NULL);
+        }
+    }
+    if (!found) {
+        return ek_error(ctx, EODKIT_ERR_EXISTS,
+                        "%s: in use by another eodkit process; wait for it to finish, "
+                        "or choose another output folder",
+                        dir);
+    }
+    return ek_error(ctx, EODKIT_ERR_EXISTS,
+                    "%s: in use by another eodkit process (pid %ld on %s); wait for it "
+                    "to finish, or choose another output folder",
+                    dir, pid, host);
+}
+
+/* Record this process in lock file FD it just locked: its pid and host when
+   it holds the lock alone, nothing when shared. Only messages read it, so a
+   failure (a full disk) is not one of the lock's. */
+static void note_holder(int fd, int shared)
+{
+    char text[320], host[256] = "";
+    struct stat st;
+    int len;
+
+    /* an empty file stays untouched (a refused process changes nothing) */
+    if (fstat(fd, &st) != 0 || (st.st_size > 0 && ftruncate(fd, 0) != 0) || shared) {
+        return;
+    }
+    gethostname(host, sizeof host - 1);
+    len = snprintf(text, sizeof text, "%ld %s\n", (long)getpid(),
+                   host[0] != '\0' ? host : "localhost");
+    if (pwrite(fd, text, (size_t)len, 0) != len) {
+        return;
+    }
+}
+
+/* Nonzero when descriptor FD and PATH are the same file. */
+static int same_file(int fd, const char *path)
+{
+    struct stat a, b;
+
+    return fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
+/* Why folder DIR may not be locked (as ek_fs_lock with MARK and FLAGS
+   says), or EODKIT_OK. */
+static int lockable(eodkit_ctx *ctx, const char *dir, const char *mark, int flags)
+{
+    static const char *const lock_only[] = {EK_LOCK_FILE, NULL};
+    char *path;
+    int ours;
+
+    if (!ek_fs_exists(dir)) {
+        return (flags & EK_LOCK_CREATE)
+                   ? ek_fs_mkdirs(ctx, dir)
+                   : ek_error(ctx, EODKIT_ERR_INPUT, "%s: no such folder", dir);
+    }
+    if (!ek_fs_is_dir(dir)) {
+        return ek_error(ctx, EODKIT_ERR_EXISTS,
+                        "%s: exists and is not a folder made by eodkit; remove it or "
+                        "choose another output folder",
+                        dir);
+    }
+    if (mark == NULL) {
+        return EODKIT_OK;
+    }
+    path = ek_path_join(ctx, dir, mark);
+    if (path == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    /* empty but for a lock file: just made by another eodkit process */
+    ours = ek_fs_is_file(path) || ek_fs_holds_only(dir, lock_only);
+    free(path);
+    if (!ours) {
+        return ek_error(ctx, EODKIT_ERR_EXISTS,
+                        "%s: exists and was not made by eodkit; remove it or choose "
+                        "another output folder",
+                        dir);
+    }
+    return EODKIT_OK;
+}
+
+int ek_fs_lock(eodkit_ctx *ctx, const char *dir, const char *mark, int flags, int *fd)
+{
+    char *lock = ek_path_join(ctx, dir, EK_LOCK_FILE);
+    char *mark_path = mark != NULL ? ek_path_join(ctx, dir, mark) : NULL;
+    int shared = (flags & EK_LOCK_SHARED) != 0, tries, rc = EODKIT_OK;
+
+    *fd = -1;
+    if (lock == NULL || (mark != NULL && mark_path == NULL)) {
+        rc = EODKIT_ERR_NOMEM;
+    }
+    /* A holder removes the folder before it lets go of the lock, so a lock
+       taken on a file no longer at its path is taken again. */
+    for (tries = 0; rc == EODKIT_OK && *fd < 0; tries++) {
+        rc = tries < 100 ? lockable(ctx, dir, mark, flags)
+                         : ek_error(ctx, EODKIT_ERR_IO,
+                                    "%s: cannot lock: it keeps being replaced", dir);
+        if (rc != EODKIT_OK) {
+            break;
+        }
+        *fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+        if (*fd < 0) {
+            if (errno != ENOENT) {
+                rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot create: %s", lock,
+                              strerror(errno));
+            }
+            continue;
+        }
+        if (flock(*fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
+            rc = errno == EWOULDBLOCK
+                     ? busy(ctx, dir, *fd)
+                     : ek_error(ctx, EODKIT_ERR_IO, "%s: cannot lock: %s", lock,
+                                strerror(errno));
+        } else if (same_file(*fd, lock)) {
+            break;
+        }
+        close(*fd);
+        *fd = -1;
+    }
+    if (rc == EODKIT_OK && mark_path != NULL && !ek_fs_exists(mark_path)) {
+        rc = ek_fs_write_file(ctx, mark_path, "", 0);
+    }
+    if (rc == EODKIT_OK) {
+        note_holder(*fd, shared);
+    } else if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+    free(mark_path);
+    free(lock);
+    return rc;
+}
+
+int ek_fs_lock_probe(eodkit_ctx *ctx, const char *dir)
+{
+    char *lock = ek_path_join(ctx, dir, EK_LOCK_FILE);
+    int fd = lock != NULL ? open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+    int rc = lock == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+
+    if (fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0) {
+        rc = errno == EWOULDBLOCK ? busy(ctx, dir, fd) : EODKIT_OK;
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    free(lock);
+    return rc;
+}
+
+void ek_fs_unlock(int fd)
+{
+    if (fd >= 0) {
+        note_holder(fd, 1); /* forget the pid: no one holds it now */
+        close(fd);
+    }
+}
+
+int ek_fs_remove_locked(eodkit_ctx *ctx, const char *dir)
+{
+    static const char *const lock_only[] = {EK_LOCK_FILE, NULL};
+    char *lock = ek_path_join(ctx, dir, EK_LOCK_FILE);
+    int rc = lock == NULL ? EODKIT_ERR_NOMEM : ek_fs_clear_dir(ctx, dir, lock_only);
+
+    if (rc == EODKIT_OK && unlink(lock) != 0 && errno != ENOENT) {
+        rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot remove: %s", lock,
+                      strerror(errno));
+    }
+    /* another process may have begun afresh in it since the lock file went */
+    if (rc == EODKIT_OK && rmdir(dir) != 0 && errno != ENOTEMPTY && errno != EEXIST) {
+        rc =
+            ek_error(ctx, EODKIT_ERR_IO, "%s: cannot remove: %s", dir, strerror(errno));
+    }
+    free(lock);
+    return rc;
+}
+
+void ek_crash_point(const char *point, long n)
+{
+    const char *want = getenv("EODKIT_CRASH_AT");
+    char here[64];
+
+    if (want == NULL) {
+        return;
+    }
+    if (n < 0) {
+        snprintf(here, sizeof here, "%s", point);
+    } else {
+        snprintf(here, sizeof here, "%s:%ld", point, n);
+    }
+    if (strcmp(want, here) == 0) {
+        raise(SIGKILL);
+    }
+}
+
 /* glob's error callback: a folder that does not exist matches nothing;
    any other error stops the listing. */
 static int glob_error(const char *path, int err)
@@ -220,7 +617,7 @@ int ek_sha256_hex(eodkit_ctx *ctx, const void *data, size_t n, char hex[65])
 int ek_fs_sha256(eodkit_ctx *ctx, const char *path, char hex[65])
 {
     int rc = EODKIT_OK;
-    FILE *f = NULL;
+    VSILFILE *f = NULL;
     EVP_MD_CTX *md = NULL;
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
@@ -234,19 +631,22 @@ int ek_fs_sha256(eodkit_ctx *ctx, const char *path, char hex[65])
         rc = ek_error(ctx, EODKIT_ERR_NOMEM, "%s: out of memory for a checksum", path);
         goto out;
     }
-    f = fopen(path, "rb");
+    /* through GDAL's virtual file systems: an archive member hashes too */
+    errno = 0;
+    f = VSIFOpenL(path, "rb");
     if (f == NULL) {
-        rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot open: %s", path,
+                      errno != 0 ? strerror(errno) : "no such file");
         goto out;
     }
     if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
         rc = ek_error(ctx, EODKIT_ERR_INTERNAL, "%s: SHA-256 unavailable", path);
         goto out;
     }
-    while ((got = fread(buf, 1, 1 << 20, f)) > 0) {
+    while ((got = VSIFReadL(buf, 1, 1 << 20, f)) > 0) {
         EVP_DigestUpdate(md, buf, got);
     }
-    if (ferror(f)) {
+    if (!VSIFEofL(f)) {
         rc = ek_error(ctx, EODKIT_ERR_IO, "%s: read error", path);
         goto out;
     }
@@ -256,7 +656,7 @@ int ek_fs_sha256(eodkit_ctx *ctx, const char *path, char hex[65])
     }
 out:
     if (f != NULL) {
-        fclose(f);
+        VSIFCloseL(f);
     }
     EVP_MD_CTX_free(md);
     free(buf);

@@ -1,5 +1,6 @@
 /*
-** Dataset: opening a built dataset and describing it (eodkit info).
+** Dataset: opening a built dataset (its files read and checked, see
+** dataset_layout.c) and describing it (eodkit info).
 */
 #include <ftw.h>
 #include <stdio.h>
@@ -57,10 +58,109 @@ static int count_file(const char *path, const struct stat *st, int flag,
     return 0;
 }
 
+/* The JSON object file NAME of DS's folder into *OUT. */
+static int load_object(eodkit_ctx *ctx, const ek_dataset *ds, const char *name,
+                       json_t **out)
+{
+    *out = ek_dataset_load_json(ctx, ds->path, name);
+    if (*out == NULL) {
+        return eodkit_ctx_status(ctx) != EODKIT_OK ? eodkit_ctx_status(ctx)
+                                                   : EODKIT_ERR_NOMEM;
+    }
+    return json_is_object(*out) ? EODKIT_OK
+                                : ek_error(ctx, EODKIT_ERR_INPUT,
+                                           "%s/%s: not a JSON object", ds->path, name);
+}
+
+/* Read DS's index.gpkg into its splits (ek_dataset_read_index). */
+static int read_index(eodkit_ctx *ctx, ek_dataset *ds)
+{
+    char *path = ek_path_join(ctx, ds->path, "index.gpkg");
+    sqlite3 *db = NULL;
+    int rc = EODKIT_OK;
+
+    if (path == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    if (!ek_fs_is_file(path)) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s: not an eodkit dataset (no index.gpkg)", ds->path);
+    } else if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot open the chip index: %s", path,
+                      db != NULL ? sqlite3_errmsg(db) : "out of memory");
+    } else {
+        rc = ek_dataset_read_index(ctx, ds, db, path);
+    }
+    sqlite3_close(db);
+    free(path);
+    return rc;
+}
+
+/* Check the header of shard K of array A of split S, holding ROWS rows;
+   for box_range its rows too, against the index's objects of its chips
+   (from chip FIRST of the split), with the shard's objects into *OBJECTS. */
+static int check_shard(eodkit_ctx *ctx, const ek_dataset *ds, const ek_dataset_split *s,
+                       size_t k, const ek_dataset_array *a, int64_t rows, int64_t first,
+                       int64_t *objects)
+{
+    char *path = ek_asprintf(ctx, "%s/%s/%s-%05zu.npy", ds->path, s->name, a->name, k);
+    ek_npy nf;
+    int rc;
+
+    if (path == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    if (!ek_fs_is_file(path)) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: missing (an incomplete dataset)",
+                      path);
+    } else {
+        rc = ek_npy_open(ctx, path, &nf);
+        if (rc == EODKIT_OK) {
+            rc = ek_dataset_check_shard(ctx, a, rows, &nf, path);
+            if (rc == EODKIT_OK && a->ranges) {
+                rc = ek_dataset_check_ranges(ctx, &nf, path, s->objects + first,
+                                             objects);
+            }
+            ek_npy_close(&nf);
+        }
+    }
+    free(path);
+    return rc;
+}
+
+/* Check every shard of split S of DS: those with a row per chip, then
+   those with a row per object (as many as box_range gives each shard). */
+static int check_shards(eodkit_ctx *ctx, const ek_dataset *ds,
+                        const ek_dataset_split *s)
+{
+    int64_t first = 0;
+    size_t k, a;
+    int rc = EODKIT_OK;
+
+    for (k = 0; rc == EODKIT_OK && k < s->nshards; k++) {
+        int64_t objects = 0;
+
+        for (a = 0; rc == EODKIT_OK && a < ds->narrays; a++) {
+            if (!ds->arrays[a].per_object) {
+                rc = check_shard(ctx, ds, s, k, &ds->arrays[a], s->shard_chips[k],
+                                 first, &objects);
+            }
+        }
+        for (a = 0; rc == EODKIT_OK && a < ds->narrays; a++) {
+            if (ds->arrays[a].per_object) {
+                rc = check_shard(ctx, ds, s, k, &ds->arrays[a], objects, first, NULL);
+            }
+        }
+        first += s->shard_chips[k];
+    }
+    return rc;
+}
+
 int ek_dataset_read(eodkit_ctx *ctx, const char *path, int unfinished, ek_dataset **out)
 {
     ek_dataset *ds;
     char *mark = NULL;
+    size_t s;
     int rc = EODKIT_OK;
 
     *out = NULL;
@@ -72,7 +172,9 @@ int ek_dataset_read(eodkit_ctx *ctx, const char *path, int unfinished, ek_datase
         free(mark);
         return ek_error(
             ctx, EODKIT_ERR_INPUT,
-            "%s: an unfinished build, not a dataset (build again to finish it)", path);
+            "%s: an unfinished build (it holds .eodkit-partial), not a dataset "
+            "(build again to finish it)",
+            path);
     }
     free(mark);
     ds = ek_calloc(ctx, 1, sizeof *ds);
@@ -80,21 +182,26 @@ int ek_dataset_read(eodkit_ctx *ctx, const char *path, int unfinished, ek_datase
         return EODKIT_ERR_NOMEM;
     }
     ds->path = ek_strdup(ctx, path);
-    ds->collection = ek_dataset_load_json(ctx, path, "collection.json");
-    if (ds->collection != NULL) {
-        ds->stats = ek_dataset_load_json(ctx, path, "stats.json");
+    rc = ds->path != NULL ? load_object(ctx, ds, "collection.json", &ds->collection)
+                          : EODKIT_ERR_NOMEM;
+    if (rc == EODKIT_OK) {
+        rc = load_object(ctx, ds, "stats.json", &ds->stats);
     }
-    if (ds->path == NULL || ds->collection == NULL || ds->stats == NULL) {
-        rc = eodkit_ctx_status(ctx) != EODKIT_OK ? eodkit_ctx_status(ctx)
-                                                 : EODKIT_ERR_NOMEM;
+    if (rc == EODKIT_OK) {
+        rc = load_object(ctx, ds, "provenance.json", &ds->provenance);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_dataset_describe(ctx, ds);
+    }
+    if (rc == EODKIT_OK) {
+        rc = read_index(ctx, ds);
+    }
+    for (s = 0; rc == EODKIT_OK && s < ds->nsplits; s++) {
+        rc = check_shards(ctx, ds, &ds->splits[s]);
+    }
+    if (rc != EODKIT_OK) {
         eodkit_dataset_close(ds);
         return rc;
-    }
-    if (!json_is_array(json_object_get(ds->collection, "eodkit:modalities"))) {
-        eodkit_dataset_close(ds);
-        return ek_error(
-            ctx, EODKIT_ERR_INPUT,
-            "%s/collection.json: a STAC collection, but not one eodkit wrote", path);
     }
     *out = ds;
     return EODKIT_OK;
@@ -116,18 +223,41 @@ int eodkit_dataset_open(eodkit_ctx *ctx, const char *path, eodkit_dataset **out)
 
 void eodkit_dataset_close(eodkit_dataset *ds)
 {
+    size_t s;
+
     if (ds == NULL) {
         return;
     }
+    for (s = 0; s < ds->nsplits; s++) {
+        free(ds->splits[s].shard_chips);
+        free(ds->splits[s].objects);
+    }
+    free(ds->splits);
+    free(ds->arrays);
     json_decref(ds->collection);
     json_decref(ds->stats);
+    json_decref(ds->provenance);
     free(ds->path);
     free(ds);
 }
 
-static json_t *info_object(const ek_dataset *ds)
+/* The splits without chips and why, from the dataset's audit.json
+   (dataset.empty_splits), or NULL when it has none (or no audit). */
+static json_t *empty_splits(eodkit_ctx *ctx, const ek_dataset *ds)
 {
-    json_t *c = ds->collection;
+    char *path = ek_path_join(ctx, ds->path, "audit.json");
+    json_t *audit = path != NULL ? json_load_file(path, 0, NULL) : NULL;
+    json_t *empty = json_object_get(json_object_get(audit, "dataset"), "empty_splits");
+
+    empty = json_object_size(empty) > 0 ? json_incref(empty) : NULL;
+    json_decref(audit);
+    free(path);
+    return empty;
+}
+
+static json_t *info_object(eodkit_ctx *ctx, const ek_dataset *ds)
+{
+    json_t *c = ds->collection, *empty = empty_splits(ctx, ds);
     json_t *o = json_object();
     json_t *label = json_object_get(c, "eodkit:label");
 
@@ -148,8 +278,16 @@ static json_t *info_object(const ek_dataset *ds)
         json_object_set(
             o, "class_pixels",
             json_object_get(json_object_get(ds->stats, "classes"), "pixels"));
+        if (json_object_get(json_object_get(ds->stats, "classes"), "objects") != NULL) {
+            json_object_set(
+                o, "class_objects",
+                json_object_get(json_object_get(ds->stats, "classes"), "objects"));
+        }
     }
     json_object_set(o, "splits", json_object_get(c, "eodkit:splits"));
+    if (empty != NULL) {
+        json_object_set_new(o, "empty_splits", empty);
+    }
     json_object_set_new(o, "bytes", json_integer(ds->bytes));
     json_object_set_new(o, "files", json_integer(ds->files));
     return o;
@@ -157,7 +295,7 @@ static json_t *info_object(const ek_dataset *ds)
 
 int eodkit_dataset_info_json(eodkit_ctx *ctx, const eodkit_dataset *ds, char **out)
 {
-    return ek_json_text(ctx, info_object(ds), 0, out);
+    return ek_json_text(ctx, info_object(ctx, ds), 0, out);
 }
 
 static const char *str(json_t *o, const char *key)
@@ -212,12 +350,43 @@ static void describe_modalities(ek_strbuf *t, json_t *mods)
     }
 }
 
-static void describe_labels(ek_strbuf *t, json_t *label, json_t *pixels, json_t *splits)
+/* One row per class of LABEL with its COUNTS ({split: {"class id": n}})
+   per split, headed by "(WHAT)". */
+static void class_table(ek_strbuf *t, json_t *label, json_t *counts, json_t *splits,
+                        const char *what)
 {
-    json_t *bg = json_object_get(label, "background"), *cls;
     const char *split;
-    json_t *ignored;
+    json_t *ignored, *cls;
     size_t i;
+
+    ek_strbuf_printf(t, "%-20s %6s", "class", "id");
+    json_object_foreach(splits, split, ignored)
+    {
+        ek_strbuf_printf(t, " %14s", split);
+    }
+    ek_strbuf_printf(t, "   (%s)\n", what);
+    json_array_foreach(json_object_get(label, "classes"), i, cls)
+    {
+        char id[16];
+
+        snprintf(id, sizeof id, "%lld",
+                 (long long)json_integer_value(json_object_get(cls, "id")));
+        ek_strbuf_printf(t, "%-20s %6s", str(cls, "name"), id);
+        json_object_foreach(splits, split, ignored)
+        {
+            json_t *n = json_object_get(json_object_get(counts, split), id);
+
+            ek_strbuf_printf(t, " %14lld",
+                             n != NULL ? (long long)json_integer_value(n) : 0LL);
+        }
+        ek_strbuf_printf(t, "\n");
+    }
+}
+
+static void describe_labels(ek_strbuf *t, json_t *label, json_t *pixels,
+                            json_t *objects, json_t *splits)
+{
+    json_t *bg = json_object_get(label, "background");
 
     if (strcmp(str(label, "task"), "regression") == 0) {
         ek_strbuf_printf(t,
@@ -229,33 +398,15 @@ static void describe_labels(ek_strbuf *t, json_t *label, json_t *pixels, json_t 
                      str(label, "task"), str(label, "dtype"),
                      (long long)json_integer_value(json_object_get(bg, "id")),
                      str(bg, "name"));
-    ek_strbuf_printf(t, "%-20s %6s", "class", "id");
-    json_object_foreach(splits, split, ignored)
-    {
-        ek_strbuf_printf(t, " %14s", split);
-    }
-    ek_strbuf_printf(t, "   (pixels)\n");
-    json_array_foreach(json_object_get(label, "classes"), i, cls)
-    {
-        char id[16];
-
-        snprintf(id, sizeof id, "%lld",
-                 (long long)json_integer_value(json_object_get(cls, "id")));
-        ek_strbuf_printf(t, "%-20s %6s", str(cls, "name"), id);
-        json_object_foreach(splits, split, ignored)
-        {
-            json_t *n = json_object_get(json_object_get(pixels, split), id);
-
-            ek_strbuf_printf(t, " %14lld",
-                             n != NULL ? (long long)json_integer_value(n) : 0LL);
-        }
-        ek_strbuf_printf(t, "\n");
+    class_table(t, label, pixels, splits, "pixels");
+    if (objects != NULL) {
+        class_table(t, label, objects, splits, "objects");
     }
 }
 
 int eodkit_dataset_info_text(eodkit_ctx *ctx, const eodkit_dataset *ds, char **out)
 {
-    json_t *o = info_object(ds);
+    json_t *o = info_object(ctx, ds);
     json_t *grid = json_object_get(o, "grid"), *bbox = json_object_get(o, "bbox");
     json_t *splits = json_object_get(o, "splits"), *label = json_object_get(o, "label");
     json_t *sp;
@@ -290,7 +441,8 @@ int eodkit_dataset_info_text(eodkit_ctx *ctx, const eodkit_dataset *ds, char **o
     ek_strbuf_printf(&t, "size           %s in %d files\n", size, ds->files);
     describe_modalities(&t, json_object_get(o, "modalities"));
     if (label != NULL) {
-        describe_labels(&t, label, json_object_get(o, "class_pixels"), splits);
+        describe_labels(&t, label, json_object_get(o, "class_pixels"),
+                        json_object_get(o, "class_objects"), splits);
     }
     ek_strbuf_printf(&t, "\n%-14s %8s %7s\n", "split", "chips", "shards");
     json_object_foreach(splits, name, sp)
@@ -298,6 +450,11 @@ int eodkit_dataset_info_text(eodkit_ctx *ctx, const eodkit_dataset *ds, char **o
         ek_strbuf_printf(&t, "%-14s %8lld %7lld\n", name,
                          (long long)json_integer_value(json_object_get(sp, "chips")),
                          (long long)json_integer_value(json_object_get(sp, "shards")));
+    }
+    json_object_foreach(json_object_get(o, "empty_splits"), name, sp)
+    {
+        ek_strbuf_printf(&t, "warning: split '%s' has no chips: %s\n", name,
+                         json_string_value(sp));
     }
     json_decref(o);
     return ek_strbuf_detach(&t, out);

@@ -32,12 +32,24 @@ typedef struct ek_npy {
 /*
 ** Open .npy file PATH (format 1.0 to 3.0, C order, little-endian, integer,
 ** float32/float64 or bool elements, up to EK_NPY_MAX_DIMS dimensions) and
-** read its header; the file is left positioned at the first element. A file
-** shorter than its header says is refused. On failure NF holds no open file
+** read its header: the dictionary of 'descr', 'fortran_order' and 'shape'
+** numpy.save writes, nothing else; the file is left positioned at the first
+** element. A file shorter than its header says is refused. On failure NF holds no open
+*file
 ** and CTX names PATH (EODKIT_ERR_IO when it cannot be opened,
 ** EODKIT_ERR_INPUT when it is not such an array). Close with ek_npy_close.
 */
 int ek_npy_open(eodkit_ctx *ctx, const char *path, ek_npy *nf /* OUT */);
+
+/* ek_npy_open of the file already open as F (PATH names it in messages),
+   which NF takes over: closed by ek_npy_close, or at once on failure. F
+   may be any seekable stream (fmemopen too). */
+int ek_npy_open_file(eodkit_ctx *ctx, FILE *f, const char *path, ek_npy *nf /* OUT */);
+
+/* The element type of dataset arrays of NumPy dtype NAME ("uint8", "int16",
+   "float32", ...: the types doc/format.md lists, "int64" of box_range
+   among them) into *T; -1 for any other name. */
+int ek_npy_type_of(const char *name, ek_npy_type *t /* OUT */);
 
 /* Close NF's file (a closed or failed NF is fine). */
 void ek_npy_close(ek_npy *nf);

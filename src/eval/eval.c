@@ -37,18 +37,14 @@ typedef struct eval {
     int regression; /* a regression target (eval_regression.c) instead of classes */
     ek_target target;
     ek_pred pred;
-    size_t width;                     /* EK_SUMS(k), or EK_T_WIDTH */
-    size_t cells;                     /* of a confusion matrix, or EK_T_CELLS */
-    size_t label_bytes;               /* of one chip's label row */
-    size_t nmetrics;                  /* EK_M_COUNT, EK_C_COUNT or EK_T_COUNT */
-    const char *const *names;         /* the metrics' names */
-    ek_summary_fn summary;            /* the metrics of sums */
-    size_t summary_arg[2];            /* {k, multilabel}, change: {k, change class} */
-    ek_names keys;                    /* group names (--by) */
-    ek_names block_keys;              /* the spatial blocks' keys */
-    int32_t *chip_group, *chip_block; /* per chip of the set */
-    size_t *chip_unit;
-    size_t *identity; /* 0, 1, 2, ...: the units of groups point into it */
+    size_t width;             /* EK_SUMS(k), or EK_T_WIDTH */
+    size_t cells;             /* of a confusion matrix, or EK_T_CELLS */
+    size_t label_bytes;       /* of one chip's label row */
+    size_t nmetrics;          /* EK_M_COUNT, EK_C_COUNT or EK_T_COUNT */
+    const char *const *names; /* the metrics' names */
+    ek_summary_fn summary;    /* the metrics of sums */
+    size_t summary_arg[2];    /* {k, multilabel}, change: {k, change class} */
+    ek_groups gr;             /* groups (--by), blocks and units */
     group all;
     group *groups;
     size_t ngroups;
@@ -56,7 +52,6 @@ typedef struct eval {
     size_t nunits;
     double *block_sums; /* WIDTH per block, all groups */
     int64_t ignored;
-    int blocks_from_index, blocks_from_lattice;
     double *samples; /* replicates x EK_MAX_METRICS, reused per group */
     double *scratch;
     /* per metric, the replicates of the best and the worst group */
@@ -67,101 +62,6 @@ typedef struct eval {
 
 /* ---- groups and blocks ---- */
 
-/* The group of chip C under --by (BLOCK: its spatial block's key). */
-static const char *group_of(const eval *e, const ek_audit_chip *c, const char *block)
-{
-    const ek_audit_index *ix = e->cs->ix;
-    const char *by = e->opt.by;
-
-    if (by == NULL) {
-        return "all";
-    } else if (strcmp(by, "continent") == 0) {
-        return ix->continents.names[c->continent];
-    } else if (strcmp(by, "country") == 0) {
-        return ix->countries.names[c->country];
-    } else if (strcmp(by, "region") == 0) {
-        return ix->regions.names[c->region];
-    } else if (strcmp(by, "split") == 0) {
-        return ix->splits.names[c->split];
-    }
-    return block;
-}
-
-/* The spatial block of chip C as text: the index's block, or the cell of
-   CELL_X x CELL_Y pixels (BLOCK_CHIPS x BLOCK_CHIPS chips of the lattice) of
-   its grid. */
-static void block_of(eval *e, const ek_audit_chip *c, int64_t cell_x, int64_t cell_y,
-                     char *buf, size_t size)
-{
-    if (c->block >= 0) {
-        snprintf(buf, size, "%lld", (long long)c->block);
-        e->blocks_from_index = 1;
-    } else {
-        snprintf(buf, size, "%d:%lld,%lld", (int)c->grid, (long long)(c->x / cell_x),
-                 (long long)(c->y / cell_y));
-        e->blocks_from_lattice = 1;
-    }
-}
-
-static int compare_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-    return (x > y) - (x < y);
-}
-
-/* Number every (group, block) pair that holds a chip: a unit. */
-static int make_units(eval *e)
-{
-    size_t n = e->cs->n, i, u;
-    uint64_t *keys = ek_calloc(e->ctx, n + 1, sizeof *keys);
-    uint64_t nblocks = e->block_keys.n;
-
-    e->chip_unit = ek_calloc(e->ctx, n + 1, sizeof *e->chip_unit);
-    if (keys == NULL || e->chip_unit == NULL) {
-        free(keys);
-        return EODKIT_ERR_NOMEM;
-    }
-    for (i = 0; i < n; i++) {
-        keys[i] = (uint64_t)e->chip_group[i] * nblocks + (uint64_t)e->chip_block[i];
-    }
-    qsort(keys, n, sizeof *keys, compare_u64);
-    for (i = 0, u = 0; i < n; i++) {
-        if (i == 0 || keys[i] != keys[u - 1]) {
-            keys[u++] = keys[i];
-        }
-    }
-    e->nunits = u;
-    for (i = 0; i < n; i++) {
-        uint64_t key =
-            (uint64_t)e->chip_group[i] * nblocks + (uint64_t)e->chip_block[i];
-        uint64_t *at = bsearch(&key, keys, u, sizeof *keys, compare_u64);
-
-        e->chip_unit[i] = (size_t)(at - keys);
-    }
-    /* 0, 1, 2, ...: units in key order come group by group, so a group's
-       units are a run of these, and the whole's blocks their start */
-    e->identity =
-        ek_calloc(e->ctx, (u > nblocks ? u : (size_t)nblocks) + 1, sizeof *e->identity);
-    if (e->identity == NULL) {
-        free(keys);
-        return EODKIT_ERR_NOMEM;
-    }
-    for (i = 0; i < (u > nblocks ? u : (size_t)nblocks); i++) {
-        e->identity[i] = i;
-    }
-    for (u = 0; u < e->nunits; u++) {
-        group *g = &e->groups[keys[u] / nblocks];
-
-        if (g->nunits == 0) {
-            g->units = e->identity + u;
-        }
-        g->nunits++;
-    }
-    free(keys);
-    return EODKIT_OK;
-}
-
 static int init_group(eval *e, group *g)
 {
     g->cm = ek_calloc(e->ctx, e->cells, sizeof *g->cm);
@@ -169,109 +69,30 @@ static int init_group(eval *e, group *g)
     return g->cm == NULL || g->sums == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 }
 
-/* A group's name and its number in order of first appearance. */
-typedef struct named {
-    const char *name;
-    int32_t first;
-} named;
-
-static int numeric(const char *s, long long *v)
-{
-    char *end;
-
-    *v = strtoll(s, &end, 10);
-    return end != s && *end == '\0';
-}
-
-static int compare_named(const void *a, const void *b)
-{
-    const named *x = a, *y = b;
-    long long u, v;
-
-    if (numeric(x->name, &u) && numeric(y->name, &v)) {
-        return (u > v) - (u < v);
-    }
-    return strcmp(x->name, y->name);
-}
-
-/* Make E->groups, one per name in E->keys, in report order (splits as
-   given; other names sorted, whole numbers by value so that blocks come in
-   numeric order), and renumber the chips' groups to match. */
-static int order_groups(eval *e)
-{
-    named *order = ek_calloc(e->ctx, e->keys.n + 1, sizeof *order);
-    int32_t *rank = ek_calloc(e->ctx, e->keys.n + 1, sizeof *rank);
-    size_t i;
-
-    e->ngroups = e->keys.n;
-    e->groups = ek_calloc(e->ctx, e->ngroups + 1, sizeof *e->groups);
-    if (order == NULL || rank == NULL || e->groups == NULL) {
-        free(order);
-        free(rank);
-        return EODKIT_ERR_NOMEM;
-    }
-    for (i = 0; i < e->ngroups; i++) {
-        order[i] = (named){e->keys.names[i], (int32_t)i};
-    }
-    if (e->opt.by != NULL && strcmp(e->opt.by, "split") != 0) {
-        qsort(order, e->ngroups, sizeof *order, compare_named);
-    }
-    for (i = 0; i < e->ngroups; i++) {
-        rank[order[i].first] = (int32_t)i;
-        e->groups[i].name = order[i].name;
-    }
-    for (i = 0; i < e->cs->n; i++) {
-        e->chip_group[i] = rank[e->chip_group[i]];
-    }
-    free(order);
-    free(rank);
-    return EODKIT_OK;
-}
-
 /* Group and block of every chip, the units, and the sums they fill. */
 static int assign_chips(eval *e)
 {
-    json_t *stride =
-        json_object_get(json_object_get(e->cs->collection, "eodkit:grid"), "stride");
-    int64_t sy = json_integer_value(json_array_get(stride, 0));
-    int64_t sx = json_integer_value(json_array_get(stride, 1));
-    int64_t cell_x = (sx > 0 ? sx : 1) * e->opt.block_chips;
-    int64_t cell_y = (sy > 0 ? sy : 1) * e->opt.block_chips;
-    size_t n = e->cs->n, i;
-    char block[64];
-    int rc = EODKIT_OK;
+    size_t i;
+    int rc = ek_groups_make(e->ctx, e->cs, e->opt.by, e->opt.block_chips, &e->gr);
 
-    e->chip_group = ek_calloc(e->ctx, n + 1, sizeof *e->chip_group);
-    e->chip_block = ek_calloc(e->ctx, n + 1, sizeof *e->chip_block);
-    if (e->chip_group == NULL || e->chip_block == NULL) {
-        return EODKIT_ERR_NOMEM;
-    }
-    for (i = 0; i < n && rc == EODKIT_OK; i++) {
-        const ek_audit_chip *c = &e->cs->ix->chips[e->cs->chips[i]];
-
-        block_of(e, c, cell_x, cell_y, block, sizeof block);
-        e->chip_block[i] = ek_names_intern(e->ctx, &e->block_keys, block);
-        e->chip_group[i] = ek_names_intern(e->ctx, &e->keys, group_of(e, c, block));
-        if (e->chip_block[i] < 0 || e->chip_group[i] < 0) {
-            rc = EODKIT_ERR_NOMEM;
-        }
-    }
     if (rc == EODKIT_OK) {
-        rc = order_groups(e);
+        e->ngroups = e->gr.ngroups;
+        e->groups = ek_calloc(e->ctx, e->ngroups + 1, sizeof *e->groups);
+        rc = e->groups == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
     for (i = 0; i < e->ngroups && rc == EODKIT_OK; i++) {
+        e->groups[i].name = e->gr.names[i];
+        e->groups[i].units = e->gr.units_of[i];
+        e->groups[i].nunits = e->gr.nunits_of[i];
         rc = init_group(e, &e->groups[i]);
     }
     if (rc == EODKIT_OK) {
         rc = init_group(e, &e->all);
     }
     if (rc == EODKIT_OK) {
-        rc = make_units(e);
-    }
-    if (rc == EODKIT_OK) {
-        e->unit_sums = ek_calloc(e->ctx, e->nunits * e->width, sizeof *e->unit_sums);
+        e->unit_sums = ek_calloc(e->ctx, e->gr.nunits * e->width, sizeof *e->unit_sums);
         e->block_sums =
-            ek_calloc(e->ctx, e->block_keys.n * e->width, sizeof *e->block_sums);
+            ek_calloc(e->ctx, e->gr.block_keys.n * e->width, sizeof *e->block_sums);
         rc = e->unit_sums == NULL || e->block_sums == NULL ? EODKIT_ERR_NOMEM : rc;
     }
     return rc;
@@ -429,15 +250,15 @@ static int stream_chips(eval *e)
                                     : score_classes(e, i, label, cm);
         }
         if (rc == EODKIT_OK) {
-            group *g = &e->groups[e->chip_group[i]];
+            group *g = &e->groups[e->gr.chip_group[i]];
 
             if (!e->regression) {
                 sums_of(e, cm, sums);
             }
             add_to(g->cm, cm, e->cells);
             add_to(e->all.cm, cm, e->cells);
-            add_sums(e->unit_sums + e->chip_unit[i] * e->width, sums, e->width);
-            add_sums(e->block_sums + (size_t)e->chip_block[i] * e->width, sums,
+            add_sums(e->unit_sums + e->gr.chip_unit[i] * e->width, sums, e->width);
+            add_sums(e->block_sums + (size_t)e->gr.chip_block[i] * e->width, sums,
                      e->width);
             g->chips++;
             e->all.chips++;
@@ -549,8 +370,9 @@ static double goodness(const eval *e, size_t m, double v)
 }
 
 /* The sums of every group and of the whole, then the best and the worst
-   group per metric by their point estimates. */
-static void rank_groups(eval *e)
+   group per metric by their point estimates (VALUES: scratch of one value
+   per group). */
+static void rank_groups(eval *e, double *values)
 {
     size_t m, i, u;
 
@@ -566,23 +388,10 @@ static void rank_groups(eval *e)
         add_sums(e->all.sums, e->block_sums + u * e->width, e->width);
     }
     for (m = 0; m < e->nmetrics; m++) {
-        e->best[m] = -1;
-        e->worst[m] = -1;
         for (i = 0; i < e->ngroups; i++) {
-            double v = goodness(e, m, e->groups[i].value[m]);
-
-            if (isnan(v)) {
-                continue;
-            }
-            if (e->best[m] < 0 || v > goodness(e, m, e->groups[e->best[m]].value[m])) {
-                e->best[m] = (int)i;
-            }
-            /* the last of equals: a tie names two groups, not one twice */
-            if (e->worst[m] < 0 ||
-                v <= goodness(e, m, e->groups[e->worst[m]].value[m])) {
-                e->worst[m] = (int)i;
-            }
+            values[i] = goodness(e, m, e->groups[i].value[m]);
         }
+        ek_groups_rank(values, e->ngroups, 1, &e->best[m], &e->worst[m]);
     }
 }
 
@@ -614,7 +423,8 @@ static int run_bootstrap(eval *e)
     int rc;
 
     e->samples = ek_calloc(e->ctx, n * EK_MAX_METRICS + 1, sizeof *e->samples);
-    e->scratch = ek_calloc(e->ctx, n + 1, sizeof *e->scratch);
+    e->scratch =
+        ek_calloc(e->ctx, (n > e->ngroups ? n : e->ngroups) + 1, sizeof *e->scratch);
     if (e->samples == NULL || e->scratch == NULL) {
         return EODKIT_ERR_NOMEM;
     }
@@ -626,9 +436,9 @@ static int run_bootstrap(eval *e)
         }
     }
     /* the whole resamples every block, whatever groups its chips are in */
-    e->all.units = e->identity;
-    e->all.nunits = e->block_keys.n;
-    rank_groups(e);
+    e->all.units = e->gr.identity;
+    e->all.nunits = e->gr.block_keys.n;
+    rank_groups(e, e->scratch);
     rc = measure(e, &e->all, e->block_sums, e->opt.seed, -1);
     for (i = 0; i < e->ngroups && rc == EODKIT_OK; i++) {
         rc = measure(e, &e->groups[i], e->unit_sums,
@@ -750,10 +560,6 @@ static json_t *report(const eval *e)
     json_t *o = json_object(), *splits = json_array(), *classes = json_array();
     json_t *boot = json_object(), *groups;
     size_t s, c, i;
-    const char *source = e->blocks_from_index && e->blocks_from_lattice
-                             ? "index+lattice"
-                         : e->blocks_from_index ? "index"
-                                                : "lattice";
 
     json_object_set_new(o, "dataset", json_string(e->cs->dir));
     json_object_set_new(o, "predictions", json_string(e->pred_path));
@@ -789,10 +595,10 @@ static json_t *report(const eval *e)
                         json_integer(e->opt.bootstrap > 0 ? e->opt.bootstrap : 0));
     json_object_set_new(boot, "seed", json_integer((json_int_t)e->opt.seed));
     json_object_set_new(boot, "confidence", json_real(0.95));
-    json_object_set_new(boot, "blocks", json_string(source));
+    json_object_set_new(boot, "blocks", json_string(ek_groups_source(&e->gr)));
     json_object_set_new(boot, "block_chips", json_integer(e->opt.block_chips));
     json_object_set_new(o, "bootstrap", boot);
-    json_object_set_new(o, "overall", group_json(e, &e->all, NULL, e->block_keys.n));
+    json_object_set_new(o, "overall", group_json(e, &e->all, NULL, e->gr.block_keys.n));
     if (e->opt.by != NULL) {
         json_object_set_new(o, "by", json_string(e->opt.by));
         groups = json_array();
@@ -904,7 +710,7 @@ int eodkit_eval(eodkit_ctx *ctx, const char *dataset_dir, const char *pred_path,
     }
     rc = check_options(&e);
     if (rc == EODKIT_OK) {
-        rc = ek_chipset_open(ctx, dataset_dir, e.opt.splits, &e.cs);
+        rc = ek_chipset_open(ctx, dataset_dir, e.opt.splits, 0, &e.cs);
     }
     if (rc == EODKIT_OK) {
         rc = choose_scoring(&e, dataset_dir);
@@ -912,6 +718,12 @@ int eodkit_eval(eodkit_ctx *ctx, const char *dataset_dir, const char *pred_path,
     if (rc == EODKIT_OK && e.cs->n == 0) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: split %s has no chips", dataset_dir,
                       e.opt.splits);
+    }
+    if (rc == EODKIT_OK && e.cl.objects) {
+        rc = ek_detect_eval(ctx, e.cs, &e.cl, pred_path, &e.opt, report_json);
+        ek_classes_clear(&e.cl);
+        ek_chipset_free(e.cs);
+        return rc;
     }
     if (rc == EODKIT_OK) {
         rc = ek_pred_open(ctx, pred_path, e.cs, &e.pred);
@@ -945,12 +757,7 @@ int eodkit_eval(eodkit_ctx *ctx, const char *dataset_dir, const char *pred_path,
     free(e.scratch);
     free(e.unit_sums);
     free(e.block_sums);
-    free(e.chip_group);
-    free(e.chip_block);
-    free(e.chip_unit);
-    free(e.identity);
-    ek_names_free(&e.keys);
-    ek_names_free(&e.block_keys);
+    ek_groups_clear(&e.gr);
     ek_pred_close(&e.pred);
     ek_classes_clear(&e.cl);
     ek_chipset_free(e.cs);

@@ -263,6 +263,108 @@ static void add_plots(ek_strbuf *b, const json_t *g, const char *name)
     }
 }
 
+/* ---- detection and instance reports ---- */
+
+static const char *const object_metrics[] = {"map",       "map_50", "map_75",
+                                             "precision", "recall", "f1"};
+static const char *const object_labels[] = {"mAP@[.5:.95]", "mAP@.5", "mAP@.75",
+                                            "precision",    "recall", "F1"};
+
+/* "0.123 / 0.456 / -" of the numbers KEYS[0..N) of O. */
+static void triple(ek_strbuf *b, const json_t *o, const char *const *keys, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        const json_t *v = json_object_get(o, keys[i]);
+
+        if (json_is_number(v)) {
+            ek_strbuf_printf(b, "%s%.3f", i ? " / " : "", json_number_value(v));
+        } else {
+            ek_strbuf_printf(b, "%s-", i ? " / " : "");
+        }
+    }
+    ek_strbuf_puts(b, "\n");
+}
+
+static void add_object_report(ek_strbuf *b, const json_t *doc)
+{
+    static const char *const areas[] = {"map_small", "map_medium", "map_large"};
+    static const char *const recalls[] = {"mar_1", "mar_10", "mar_100"};
+    static const char *const recall_areas[] = {"mar_small", "mar_medium", "mar_large"};
+    const json_t *overall = json_object_get(doc, "overall"), *classes, *c, *g;
+    const json_t *groups = json_object_get(doc, "groups"),
+                 *gap = json_object_get(doc, "gap");
+    char cell[64];
+    size_t i, m;
+    int w;
+
+    for (m = 0; m < 6; m++) {
+        metric_text(json_object_get(overall, object_metrics[m]), cell, sizeof cell);
+        ek_strbuf_printf(b, "%-18s %s\n", object_labels[m], cell);
+    }
+    ek_strbuf_printf(b, "%-18s ", "mAP small/med/lrg");
+    triple(b, overall, areas, 3);
+    ek_strbuf_printf(b, "%-18s ", "mAR@1/10/100");
+    triple(b, overall, recalls, 3);
+    ek_strbuf_printf(b, "%-18s ", "mAR small/med/lrg");
+    triple(b, overall, recall_areas, 3);
+    classes = json_object_get(overall, "classes");
+    w = name_width(classes);
+    ek_strbuf_printf(b, "\n%-*s %6s %9s %10s %7s %7s %7s %9s %7s\n", w, "class", "id",
+                     "objects", "detected", "AP", "AP50", "AP75", "precision",
+                     "recall");
+    json_array_foreach(classes, i, c)
+    {
+        ek_strbuf_printf(b, "%-*.*s %6lld %9lld %10lld ", w, w, str(c, "name"),
+                         integer(c, "id"), integer(c, "objects"),
+                         integer(c, "detections"));
+        add_value(b, json_object_get(c, "ap"), 7);
+        add_value(b, json_object_get(c, "ap_50"), 8);
+        add_value(b, json_object_get(c, "ap_75"), 8);
+        add_value(b, json_object_get(c, "precision"), 10);
+        add_value(b, json_object_get(c, "recall"), 8);
+        ek_strbuf_puts(b, "\n");
+    }
+    if (!json_is_array(groups)) {
+        return;
+    }
+    w = 18;
+    json_array_foreach(groups, i, g)
+    {
+        int n = (int)strlen(str(g, "name"));
+
+        w = n > w ? n : w;
+    }
+    w = w > NAME_MAX_WIDTH ? NAME_MAX_WIDTH : w;
+    ek_strbuf_printf(b, "\n%-*s %7s %7s %8s  %-21s %-21s %s\n", w, str(doc, "by"),
+                     "chips", "blocks", "objects", "mAP@[.5:.95]", "mAP@.5", "recall");
+    json_array_foreach(groups, i, g)
+    {
+        ek_strbuf_printf(b, "%-*.*s %7lld %7lld %8lld ", w, w, str(g, "name"),
+                         integer(g, "chips"), integer(g, "blocks"),
+                         integer(g, "objects"));
+        for (m = 0; m < 3; m++) {
+            static const char *const shown[3] = {"map", "map_50", "recall"};
+
+            metric_text(json_object_get(g, shown[m]), cell, sizeof cell);
+            ek_strbuf_printf(b, m < 2 ? " %-21s" : " %s\n", cell);
+        }
+    }
+    ek_strbuf_puts(b, "\ngap (best - worst group)\n");
+    for (m = 0; m < 6; m++) {
+        const json_t *one = json_object_get(gap, object_metrics[m]);
+
+        if (!json_is_object(one)) {
+            ek_strbuf_printf(b, "%-18s -\n", object_labels[m]);
+            continue;
+        }
+        metric_text(one, cell, sizeof cell);
+        ek_strbuf_printf(b, "%-18s %-21s %s - %s\n", object_labels[m], cell,
+                         str(one, "best"), str(one, "worst"));
+    }
+}
+
 int eodkit_eval_report_text(eodkit_ctx *ctx, const char *report_json, char **text)
 {
     json_error_t err;
@@ -285,14 +387,27 @@ int eodkit_eval_report_text(eodkit_ctx *ctx, const char *report_json, char **tex
     {
         ek_strbuf_printf(&b, "%s%s", i ? "," : "", json_string_value(split));
     }
-    ek_strbuf_printf(&b, ": %lld chips, %lld %ss scored, %lld ignored\n",
-                     integer(overall, "chips"), integer(overall, "scored"),
-                     str(doc, "unit"), integer(doc, "ignored"));
-    if (ms.names == ek_target_metric_names) {
-        ek_strbuf_printf(&b, "task         regression\n");
+    if (strcmp(str(doc, "unit"), "object") == 0) {
+        ek_strbuf_printf(&b, ": %lld chips, %lld objects, %lld detections\n",
+                         integer(overall, "chips"), integer(overall, "objects"),
+                         integer(overall, "detections"));
+        ek_strbuf_printf(
+            &b,
+            "task         %s, %zu classes, IoU of %s, precision and recall "
+            "at score %g\n",
+            str(doc, "task"), json_array_size(json_object_get(doc, "classes")),
+            strcmp(str(doc, "iou_type"), "segm") == 0 ? "masks" : "boxes",
+            json_number_value(json_object_get(doc, "threshold")));
     } else {
-        ek_strbuf_printf(&b, "task         %s, %zu classes\n", str(doc, "task"),
-                         json_array_size(json_object_get(doc, "classes")));
+        ek_strbuf_printf(&b, ": %lld chips, %lld %ss scored, %lld ignored\n",
+                         integer(overall, "chips"), integer(overall, "scored"),
+                         str(doc, "unit"), integer(doc, "ignored"));
+        if (ms.names == ek_target_metric_names) {
+            ek_strbuf_printf(&b, "task         regression\n");
+        } else {
+            ek_strbuf_printf(&b, "task         %s, %zu classes\n", str(doc, "task"),
+                             json_array_size(json_object_get(doc, "classes")));
+        }
     }
     if (integer(boot, "replicates") > 0) {
         ek_strbuf_printf(&b,
@@ -305,6 +420,11 @@ int eodkit_eval_report_text(eodkit_ctx *ctx, const char *report_json, char **tex
     ek_strbuf_printf(&b, "\n%-18s %s\n", "metric",
                      integer(boot, "replicates") > 0 ? "value (95% interval)"
                                                      : "value");
+    if (strcmp(str(doc, "unit"), "object") == 0) {
+        add_object_report(&b, doc);
+        json_decref(doc);
+        return ek_strbuf_detach(&b, text);
+    }
     for (m = 0; m < ms.n; m++) {
         metric_text(json_object_get(overall, ms.names[m]), cell, sizeof cell);
         ek_strbuf_printf(&b, "%-18s %s\n", ms.labels[m], cell);

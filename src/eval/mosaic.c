@@ -579,7 +579,7 @@ static int setup(mosaic *m, const char *dataset_dir, const char *pred_path)
     const char *task;
     int64_t sy, sx;
     int rc = ek_chipset_open(m->ctx, dataset_dir,
-                             m->opt.splits != NULL ? m->opt.splits : "test", &m->cs);
+                             m->opt.splits != NULL ? m->opt.splits : "test", 0, &m->cs);
 
     if (rc != EODKIT_OK) {
         return rc;
@@ -604,6 +604,9 @@ static int setup(mosaic *m, const char *dataset_dir, const char *pred_path)
     m->has_classes = task != NULL && !m->regression;
     if (m->has_classes) {
         rc = ek_classes_read(m->ctx, m->cs->collection, dataset_dir, &m->cl);
+    }
+    if (rc == EODKIT_OK && m->has_classes && m->cl.objects) {
+        return EODKIT_OK; /* boxes: ek_mosaic_detections */
     }
     if (rc == EODKIT_OK) {
         rc = ek_pred_open(m->ctx, pred_path, m->cs, &m->pred);
@@ -631,6 +634,13 @@ int eodkit_mosaic(eodkit_ctx *ctx, const char *dataset_dir, const char *pred_pat
         m.opt = *opt;
     }
     rc = setup(&m, dataset_dir, pred_path);
+    if (rc == EODKIT_OK && m.has_classes && m.cl.objects) {
+        rc = ek_mosaic_detections(ctx, m.cs, &m.cl, pred_path, out_path, &m.opt,
+                                  summary_json);
+        ek_classes_clear(&m.cl);
+        ek_chipset_free(m.cs);
+        return rc;
+    }
     if (rc == EODKIT_OK) {
         rc = plan_sets(&m);
     }

@@ -14,9 +14,16 @@
 #include <stdint.h>
 
 #include <gdal.h>
+#include <ogr_api.h>
 #include <ogr_srs_api.h>
 
 #include "recipe/ek_recipe.h"
+
+/* What a plan may hold (doc/recipe.md, Limits): chips on the lattices of
+   all its grids (set-up keeps a few bytes per chip and visits each), and
+   pixels along a grid side (pixel coordinates are int). */
+#define EK_MAX_CHIPS ((size_t)1 << 25)
+#define EK_MAX_GRID_SIDE (1 << 30)
 
 /* A rectangle of pixels of one grid. */
 typedef struct ek_window {
@@ -24,18 +31,30 @@ typedef struct ek_window {
     int w, h;
 } ek_window;
 
-/* One input raster file: what it is, read once while planning. */
+/* One input raster: what it is, read once while planning. */
 typedef struct ek_source {
-    int id; /* unique in the plan: workers keep one GDAL handle per id */
-    char *path;
+    int id;     /* unique in the plan: workers keep one GDAL handle per id */
+    char *path; /* the name GDAL opens (ek_names.h) */
+    int remote; /* it is read over the network */
     int width, height, band_count;
+    /* How its pixels map to its CRS: a geotransform GT, or (GCPs, RPCs) a
+       transformer GDAL makes with TRANSFORM_OPTIONS (a CSL list), whose
+       edge OUTLINE (NOUTLINE x, y pairs in its CRS) frames it. */
+    ek_georef_method georef;
     double gt[6];
-    char *wkt;          /* its CRS */
+    char **transform_options;
+    double *outline;
+    int noutline;
+    int ngcps;
+    char *wkt;          /* its CRS (lon/lat for RPCs) */
     GDALDataType dtype; /* wide enough for every band */
     int has_nodata;     /* the file declares a nodata value (band 1) */
     double nodata;
-    int has_time; /* acquisition time, from metadata or the file name */
-    int64_t time; /* seconds since 1970-01-01 UTC */
+    int has_time;  /* acquisition time, from metadata or the file name */
+    int64_t time;  /* seconds since 1970-01-01 UTC */
+    char *vrt;     /* NULL, or what GDAL opens instead of path: a VRT (XML) giving
+                      the file the CRS and geotransform of its STAC item */
+    int stac_item; /* STAC modalities: the item it belongs to (ek_stac.items) */
 } ek_source;
 
 /* Where a source lies on one grid and how it is read onto it. */
@@ -58,9 +77,20 @@ typedef struct ek_part {
     int first_band; /* where bands[0] goes among the modality's bands */
 } ek_part;
 
+/* The vertical CRS of a modality's values, as its files' compound CRSs
+   declare it: eodkit keeps heights as they are, never converting them to
+   another vertical datum. */
+typedef struct ek_vertical {
+    char *name;     /* "EGM96 height" */
+    char *code;     /* "EPSG:5773", or NULL */
+    char *wkt;      /* WKT2 of the vertical CRS */
+    char *grid_wkt; /* WKT2 of the CRS of grid 0 with this vertical CRS */
+} ek_vertical;
+
 typedef struct ek_modality {
     const ek_modality_recipe *recipe;
-    ek_source *sources; /* by part; within a part in recipe order, or by time */
+    struct ek_stac *stac; /* recipe stac: the items the sources come from */
+    ek_source *sources;   /* by part; within a part in recipe order, or by time */
     size_t nsources;
     ek_part *parts;
     size_t nparts;
@@ -73,7 +103,8 @@ typedef struct ek_modality {
     ek_placement *placements; /* [grid * nsources + source] */
     int64_t *times;           /* time modes: distinct acquisition times, ascending */
     size_t ntimes;
-    int steps; /* time stack: acquisitions per chip; else 1 */
+    int steps;             /* time stack: acquisitions per chip; else 1 */
+    ek_vertical *vertical; /* NULL: its files declare no vertical CRS */
 } ek_modality;
 
 typedef struct ek_grid {
@@ -98,6 +129,7 @@ typedef struct ek_plan {
     ek_modality *modalities;
     size_t nmodalities;
     int nsources;       /* over all modalities (source ids are 0 .. nsources-1) */
+    int nremote;        /* sources read over the network */
     uint8_t *candidate; /* per chip id: 1 when it lies on data of every required
                            modality and inside the AOI */
     size_t ncandidates;
@@ -121,6 +153,11 @@ typedef struct ek_chip {
 */
 int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan /* OUT */);
 void ek_plan_free(ek_plan *plan);
+
+/* The vertical CRS of every modality of plan P (its grids made): refused
+   when files of a modality declare different ones. */
+int ek_plan_vertical(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p);
+void ek_vertical_free(ek_vertical *v);
 
 /* Chip ID: grid, lattice position and window. */
 ek_chip ek_plan_chip(const ek_plan *p, size_t chip_id);
@@ -157,14 +194,48 @@ const char *ek_dtype_name(GDALDataType t);
    with OSRRelease. */
 OGRSpatialReferenceH ek_srs_lonlat(void);
 
-/* Open raster PATH read-only for the calling thread; NULL with CTX set. */
+/*
+** Open raster PATH (any GDAL name) read-only for the calling thread; NULL
+** with CTX set: EODKIT_ERR_INPUT when PATH names nothing (no such file, a
+** missing archive member or subdataset, a URL that is not there),
+** EODKIT_ERR_IO when its server cannot be reached, else EODKIT_ERR_GDAL;
+** the message says what GDAL said.
+*/
 GDALDatasetH ek_open_raster(eodkit_ctx *ctx, const char *path);
 
-/* Inspect raster PATH into S (size, georeferencing, CRS, nodata, and, when
-   TIME is given, the acquisition time from metadata or TIME's file name
-   pattern). Errors name the file and WHERE (the recipe position). */
+/* Open source S (its file, or the VRT that georeferences it) read-only for
+   the calling thread; NULL with CTX set. */
+GDALDatasetH ek_source_open(eodkit_ctx *ctx, const ek_source *s);
+
+/*
+** Add the inputs NAMES (N resolved GDAL names, see ek_names.h; globs for
+** plain paths) of modality M to its sources, each inspected, with ids from
+** *NEXT_ID on: the one place where `files` and `files_from` entries (and
+** other lists of names) become sources. *COUNT is how many were added.
+** Errors name the input and WHERE (the recipe position).
+*/
+int ek_modality_add_inputs(eodkit_ctx *ctx, ek_modality *m, char *const *names,
+                           size_t n, const char *where, int *next_id,
+                           size_t *count /* OUT */);
+
+/*
+** The next feature of LAYER (of vector file PATH) into *F, NULL at the end
+** of the layer; the caller destroys it. A failure GDAL reports while
+** reading (a damaged or truncated file, whose feature would lack its
+** geometry or attributes, or whose layer would end early) is
+** EODKIT_ERR_GDAL naming PATH and WHERE (the recipe position), never a
+** missing feature. Polls CTX's cancel flag.
+*/
+int ek_next_feature(eodkit_ctx *ctx, OGRLayerH layer, const char *path,
+                    const char *where, OGRFeatureH *f /* OUT */);
+
+/* Inspect raster PATH of modality MR into S (size, georeferencing as MR
+   says, CRS, nodata, and, with MR's time mode, the acquisition time from
+   metadata or the file name, but for STAC modalities, whose items give
+   it); MR NULL (a label raster) means by its geotransform, without time.
+   Errors name the file and WHERE (the recipe position). */
 int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where,
-                      const ek_time_recipe *time, ek_source *s /* OUT */);
+                      const ek_modality_recipe *mr, ek_source *s /* OUT */);
 void ek_source_clear(ek_source *s);
 
 /* Bounds of source S in CRS (xmin, ymin, xmax, ymax). */

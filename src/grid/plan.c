@@ -5,6 +5,7 @@
 ** every grid, keeps the chips that lie on data of every required modality
 ** and in the AOI, and cuts each grid's chip lattice into work units.
 */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +16,11 @@
 #include <ogr_api.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_names.h"
 #include "ek_plan.h"
 #include "ek_time_select.h"
+#include "geo/ek_srs.h"
+#include "stac/ek_stac.h"
 
 /* Work units cover about this many grid pixels across: big enough for
    efficient reads, small enough to bound memory. */
@@ -24,49 +28,53 @@
 
 /* ---- inputs ---- */
 
-/* Expand PATTERNS and inspect every file into M's sources; *COUNT of them. */
-static int add_files(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m,
-                     char *const *patterns, size_t npatterns, ek_mark mark,
-                     int *next_id, size_t *count)
+int ek_modality_add_inputs(eodkit_ctx *ctx, ek_modality *m, char *const *names,
+                           size_t n, const char *where, int *next_id, size_t *count)
 {
     const ek_modality_recipe *mr = m->recipe;
-    char where[512];
     size_t i, j;
     int rc = EODKIT_OK;
 
     *count = 0;
-    ek_recipe_where(r, mark, where, sizeof where);
-    for (i = 0; i < npatterns && rc == EODKIT_OK; i++) {
-        char **paths = NULL;
-        size_t n = 0;
+    for (i = 0; i < n && rc == EODKIT_OK; i++) {
+        char **paths = NULL, *single[1] = {names[i]};
+        char *const *list = single;
+        size_t found = 1;
 
-        rc = ek_fs_glob(ctx, patterns[i], &paths, &n);
-        if (rc == EODKIT_OK && n == 0) {
+        /* Globs expand plain paths only: '?' and '[' are common in URLs. */
+        if (ek_name_kind_of(names[i]) == EK_NAME_PATH) {
+            rc = ek_fs_glob(ctx, names[i], &paths, &found);
+            list = paths;
+        }
+        if (rc == EODKIT_OK && found == 0) {
             rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                          strpbrk(patterns[i], "*?[") == NULL
+                          strpbrk(names[i], "*?[") == NULL
                               ? "%s: no such file (%s: modality '%s')"
                               : "%s: no file matches this pattern (%s: modality '%s')",
-                          patterns[i], where, mr->name);
+                          names[i], where, mr->name);
         }
         if (rc == EODKIT_OK) {
-            ek_source *grown =
-                ek_realloc_array(ctx, m->sources, m->nsources + n, sizeof *m->sources);
+            ek_source *grown = ek_realloc_array(ctx, m->sources, m->nsources + found,
+                                                sizeof *m->sources);
 
             rc = grown == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
             if (grown != NULL) {
                 m->sources = grown;
-                memset(m->sources + m->nsources, 0, n * sizeof *m->sources);
+                memset(m->sources + m->nsources, 0, found * sizeof *m->sources);
             }
         }
-        for (j = 0; j < n && rc == EODKIT_OK; j++) {
+        for (j = 0; j < found && rc == EODKIT_OK; j++) {
             ek_source *s = &m->sources[m->nsources];
 
-            rc = ek_source_inspect(ctx, paths[j], where, &mr->time, s);
+            rc = ek_cancelled(ctx);
+            if (rc == EODKIT_OK) {
+                rc = ek_source_inspect(ctx, list[j], where, mr, s);
+            }
             s->id = (*next_id)++;
             m->nsources++;
             (*count)++;
         }
-        ek_fs_free_list(paths, n);
+        ek_fs_free_list(paths, found);
     }
     return rc;
 }
@@ -148,30 +156,37 @@ static int order_in_time(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
 }
 
 /* The files of modality M, as parts: one part for `files`, one per entry of
-   `band_files`. */
+   `band_files`, one per asset of `stac`. */
 static int open_inputs(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m,
                        int *next_id)
 {
     const ek_modality_recipe *mr = m->recipe;
+    char where[512];
     size_t p, count;
     int rc = EODKIT_OK;
 
-    m->nparts = mr->band_files != NULL ? mr->nband_files : 1;
+    m->nparts = mr->stac.present         ? mr->stac.nassets
+                : mr->band_files != NULL ? mr->nband_files
+                                         : 1;
     m->parts = ek_calloc(ctx, m->nparts, sizeof *m->parts);
     if (m->parts == NULL) {
         return EODKIT_ERR_NOMEM;
     }
+    if (mr->stac.present) {
+        rc = ek_stac_read(ctx, m,
+                          ek_recipe_where(r, mr->files_mark, where, sizeof where));
+    }
     for (p = 0; p < m->nparts && rc == EODKIT_OK; p++) {
-        m->parts[p].first = m->nsources;
-        if (mr->band_files != NULL) {
-            const ek_band_file *bf = &mr->band_files[p];
+        const ek_band_file *bf = mr->band_files != NULL ? &mr->band_files[p] : NULL;
 
-            rc = add_files(ctx, r, m, bf->patterns, bf->npatterns, bf->mark, next_id,
-                           &count);
-        } else {
-            rc = add_files(ctx, r, m, mr->patterns, mr->npatterns, mr->files_mark,
-                           next_id, &count);
-        }
+        m->parts[p].first = m->nsources;
+        ek_recipe_where(r, bf != NULL ? bf->mark : mr->files_mark, where, sizeof where);
+        rc = mr->stac.present
+                 ? ek_stac_add_asset(ctx, m, p, where, next_id, &count)
+                 : ek_modality_add_inputs(ctx, m,
+                                          bf != NULL ? bf->patterns : mr->patterns,
+                                          bf != NULL ? bf->npatterns : mr->npatterns,
+                                          where, next_id, &count);
         m->parts[p].count = count;
     }
     if (rc == EODKIT_OK && mr->time.mode != EK_TIME_NONE) {
@@ -237,6 +252,9 @@ static int name_bands(eodkit_ctx *ctx, ek_modality *m)
         }
         return rc;
     }
+    if (mr->stac.present) {
+        return ek_stac_band_names(ctx, m);
+    }
     ds = ek_open_raster(ctx, m->sources[p->first].path);
     if (ds == NULL) {
         return eodkit_ctx_status(ctx);
@@ -255,6 +273,80 @@ static int name_bands(eodkit_ctx *ctx, ek_modality *m)
     }
     GDALClose(ds);
     return rc;
+}
+
+/* V as a float32 pixel holds it: rounded to float32 (values just beyond
+   the float32 range, as files often write its lowest value, to +-FLT_MAX);
+   V itself when no float32 is near it (NaN, or far outside the range). */
+static double float32_value(double v)
+{
+    if (!(fabs(v) <= (double)FLT_MAX * (1.0 + FLT_EPSILON / 2.0))) {
+        return v;
+    }
+    return (double)(float)fmax(-FLT_MAX, fmin(FLT_MAX, v));
+}
+
+/* Whether some value of type T equals V (NaN: only in floating point);
+   the range of T into *LO, *HI. */
+static int dtype_holds(GDALDataType t, double v, double *lo, double *hi)
+{
+    *lo = -FLT_MAX, *hi = FLT_MAX;
+    switch (t) {
+    case GDT_Byte:
+        *lo = 0, *hi = UINT8_MAX;
+        break;
+    case GDT_UInt16:
+        *lo = 0, *hi = UINT16_MAX;
+        break;
+    case GDT_Int16:
+        *lo = INT16_MIN, *hi = INT16_MAX;
+        break;
+    case GDT_UInt32:
+        *lo = 0, *hi = UINT32_MAX;
+        break;
+    case GDT_Int32:
+        *lo = INT32_MIN, *hi = INT32_MAX;
+        break;
+    case GDT_Float32:
+        /* one that float32 rounds to 0 would match every 0 */
+        return isnan(v) ||
+               (fabs(float32_value(v)) <= FLT_MAX && (v == 0 || float32_value(v) != 0));
+    default: /* GDT_Float64 */
+        *lo = -DBL_MAX, *hi = DBL_MAX;
+        return 1;
+    }
+    return v >= *lo && v <= *hi && v == floor(v);
+}
+
+/* The nodata value of modality M (the recipe's, else its first file's) must
+   be a value of M's data type; a float32 one is rounded to float32, as the
+   pixels it is compared with. */
+static int check_nodata(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
+{
+    const ek_modality_recipe *mr = m->recipe;
+    char where[512];
+    double lo, hi;
+
+    if (dtype_holds(m->dtype, m->nodata, &lo, &hi)) {
+        if (m->dtype == GDT_Float32) {
+            m->nodata = float32_value(m->nodata);
+        }
+        return EODKIT_OK;
+    }
+    if (mr->has_nodata) {
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: modalities[].nodata: %g is not a value of %s (%s %.9g to "
+                        "%.9g), the data type of %s (modality '%s')",
+                        ek_recipe_where(r, mr->nodata_mark, where, sizeof where),
+                        m->nodata, ek_dtype_name(m->dtype),
+                        m->dtype == GDT_Float32 ? "from" : "whole numbers from", lo, hi,
+                        m->sources[0].path, mr->name);
+    }
+    /* A file's own nodata its type cannot hold marks no pixel: GDAL ignores
+       it, and so does the build (the modality has no nodata value). */
+    m->has_nodata = 0;
+    m->nodata = 0;
+    return EODKIT_OK;
 }
 
 /* Band numbers and names, data types and nodata of modality M. */
@@ -311,6 +403,12 @@ static int describe_bands(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
     }
     m->has_nodata = mr->has_nodata || m->sources[0].has_nodata;
     m->nodata = mr->has_nodata ? mr->nodata : m->sources[0].nodata;
+    if (m->has_nodata) {
+        rc = check_nodata(ctx, r, m);
+        if (rc != EODKIT_OK) {
+            return rc;
+        }
+    }
     m->band_names = ek_calloc(ctx, (size_t)m->nbands, sizeof *m->band_names);
     return m->band_names == NULL ? EODKIT_ERR_NOMEM : name_bands(ctx, m);
 }
@@ -369,9 +467,11 @@ static int single_crs(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, ek_grid *
         if (OSRSetFromUserInput(g->srs, s->wkt) != OGRERR_NONE) {
             return ek_error_gdal(ctx, "%s: unreadable CRS", s->path);
         }
-    } else if (OSRSetFromUserInput(g->srs, r->crs) != OGRERR_NONE) {
+    } else if (ek_srs_from_user(g->srs, r->crs) != OGRERR_NONE) {
         return ek_error_with_gdal(
-            ctx, EODKIT_ERR_INPUT, "%s: grid.crs: '%s' is not a CRS GDAL/PROJ knows",
+            ctx, EODKIT_ERR_INPUT,
+            "%s: grid.crs: '%s' is not a CRS GDAL/PROJ knows (URLs other than "
+            "OGC CRS URLs are not fetched)",
             ek_recipe_where(r, r->crs_mark, where, sizeof where), r->crs);
     }
     return set_grid_crs(ctx, g);
@@ -452,20 +552,37 @@ static int data_bounds(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
 
 /* Grid G covering EXT (in its CRS) with pixel size RX x RY: its top-left
    corner snapped outwards to the lattice of steps AX x AY through (OX, OY),
-   its other corner to the pixel lattice. */
-static void frame_grid(ek_grid *g, const double ext[4], double ox, double oy, double rx,
-                       double ry, double ax, double ay)
+   its other corner to the pixel lattice. Sides beyond EK_MAX_GRID_SIDE
+   pixels (a resolution far too fine for the extent) are refused, computed
+   in double so they never wrap. */
+static int frame_grid(eodkit_ctx *ctx, const ek_recipe *r, ek_grid *g,
+                      const double ext[4], double ox, double oy, double rx, double ry,
+                      double ax, double ay)
 {
     /* the 1e-6 step slack keeps float noise from adding a row or column */
     double x0 = ox + floor((ext[0] - ox) / ax + 1e-6) * ax;
     double y1 = oy + ceil((ext[3] - oy) / ay - 1e-6) * ay;
     double x1 = x0 + ceil((ext[2] - x0) / rx - 1e-6) * rx;
     double y0 = y1 - ceil((y1 - ext[1]) / ry - 1e-6) * ry;
+    double w = round((x1 - x0) / rx), h = round((y1 - y0) / ry);
+    char where[512];
 
+    if (!(w <= EK_MAX_GRID_SIDE && h <= EK_MAX_GRID_SIDE)) {
+        return ek_error(
+            ctx, EODKIT_ERR_INPUT,
+            "%s: pixels of %g x %g CRS units over the data's %g x %g CRS units "
+            "make a grid of %.0f x %.0f pixels; eodkit plans at most %d pixels a "
+            "side (doc/recipe.md, Limits): choose a coarser grid.resolution, or an "
+            "AOI",
+            ek_recipe_where(r, r->has_resolution ? r->res_mark : r->crs_mark, where,
+                            sizeof where),
+            rx, ry, ext[2] - ext[0], ext[3] - ext[1], w, h, EK_MAX_GRID_SIDE);
+    }
     g->gt[0] = x0, g->gt[1] = rx, g->gt[2] = 0;
     g->gt[3] = y1, g->gt[4] = 0, g->gt[5] = -ry;
-    g->width = (int)lround((x1 - x0) / rx);
-    g->height = (int)lround((y1 - y0) / ry);
+    g->width = (int)w;
+    g->height = (int)h;
+    return EODKIT_OK;
 }
 
 static void lay_chips(const ek_plan *p, ek_grid *g)
@@ -516,6 +633,14 @@ static int single_grid(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p,
     if (r->like != NULL) {
         const ek_source *s = like_source(r, p);
 
+        if (s->georef != EK_GEOREF_GEOTRANSFORM) {
+            return ek_error(ctx, EODKIT_ERR_INPUT,
+                            "%s: has no geotransform (it is warped through its %s), so "
+                            "its grid cannot be the target grid (grid.crs: like: %s); "
+                            "give crs and resolution instead",
+                            s->path, s->georef == EK_GEOREF_RPC ? "RPCs" : "GCPs",
+                            r->like);
+        }
         if (s->gt[2] != 0 || s->gt[4] != 0) {
             return ek_error(
                 ctx, EODKIT_ERR_INPUT,
@@ -544,9 +669,13 @@ static int single_grid(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p,
     /* Chips start at the `like` raster's corner, or at CRS multiples of the
        stride: the same place gives the same chips in every dataset. */
     if (r->like != NULL) {
-        frame_grid(g, ext, ox, oy, rx, ry, rx, ry);
+        rc = frame_grid(ctx, r, g, ext, ox, oy, rx, ry, rx, ry);
     } else {
-        frame_grid(g, ext, 0, 0, rx, ry, rx * p->stride_x, ry * p->stride_y);
+        rc = frame_grid(ctx, r, g, ext, 0, 0, rx, ry, rx * p->stride_x,
+                        ry * p->stride_y);
+    }
+    if (rc != EODKIT_OK) {
+        return rc;
     }
     lay_chips(p, g);
     if (g->nx == 0 || g->ny == 0) {
@@ -620,8 +749,10 @@ static int utm_grids(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeometr
             if (rc == EODKIT_OK) {
                 ext[0] -= margin_x, ext[2] += margin_x, ext[1] -= margin_y,
                     ext[3] += margin_y;
-                frame_grid(g, ext, 0, 0, r->res_x, r->res_y, r->res_x * p->stride_x,
-                           r->res_y * p->stride_y);
+                rc = frame_grid(ctx, r, g, ext, 0, 0, r->res_x, r->res_y,
+                                r->res_x * p->stride_x, r->res_y * p->stride_y);
+            }
+            if (rc == EODKIT_OK) {
                 lay_chips(p, g);
             }
         }
@@ -671,9 +802,14 @@ static int load_aoi(eodkit_ctx *ctx, const ek_recipe *r, OGRGeometryH *aoi)
     OSRRelease(lsrs);
     all = OGR_G_CreateGeometry(wkbMultiPolygon);
     OGR_L_ResetReading(layer);
-    while ((f = OGR_L_GetNextFeature(layer)) != NULL) {
-        OGRGeometryH geom = OGR_F_GetGeometryRef(f);
+    while (rc == EODKIT_OK) {
+        OGRGeometryH geom;
 
+        rc = ek_next_feature(ctx, layer, r->aoi, where, &f);
+        if (rc != EODKIT_OK || f == NULL) {
+            break;
+        }
+        geom = OGR_F_GetGeometryRef(f);
         if (geom != NULL) {
             OGRGeometryH poly = OGR_G_ForceToMultiPolygon(OGR_G_Clone(geom));
             int k;
@@ -684,6 +820,9 @@ static int load_aoi(eodkit_ctx *ctx, const ek_recipe *r, OGRGeometryH *aoi)
             OGR_G_DestroyGeometry(poly);
         }
         OGR_F_Destroy(f);
+    }
+    if (rc != EODKIT_OK) {
+        goto out;
     }
     if (OGR_G_GetGeometryCount(all) == 0) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: the AOI has no polygons (%s)", r->aoi,
@@ -724,14 +863,13 @@ static void mark_coverage(const ek_plan *p, size_t gi, const ek_modality *m,
 
     for (s = 0; s < m->nsources; s++) {
         const ek_placement *pl = ek_plan_placement(m, gi, s);
-        long i0 = (long)floor((pl->gx0 - p->chip_w) / p->stride_x) + 1;
-        long i1 = (long)ceil(pl->gx1 / p->stride_x) - 1;
-        long j0 = (long)floor((pl->gy0 - p->chip_h) / p->stride_y) + 1;
-        long j1 = (long)ceil(pl->gy1 / p->stride_y) - 1;
+        /* clamped in double: a file far off the grid has huge coordinates */
+        long i0 = (long)fmax(floor((pl->gx0 - p->chip_w) / p->stride_x) + 1, 0);
+        long i1 = (long)fmin(ceil(pl->gx1 / p->stride_x) - 1, g->nx - 1);
+        long j0 = (long)fmax(floor((pl->gy0 - p->chip_h) / p->stride_y) + 1, 0);
+        long j1 = (long)fmin(ceil(pl->gy1 / p->stride_y) - 1, g->ny - 1);
         long i, j;
 
-        i0 = i0 < 0 ? 0 : i0, j0 = j0 < 0 ? 0 : j0;
-        i1 = i1 >= g->nx ? g->nx - 1 : i1, j1 = j1 >= g->ny ? g->ny - 1 : j1;
         for (j = j0; j <= j1; j++) {
             for (i = i0; i <= i1; i++) {
                 cover[(size_t)j * (size_t)g->nx + (size_t)i] = 1;
@@ -808,8 +946,9 @@ static int mark_candidates(eodkit_ctx *ctx, ek_plan *p, OGRGeometryH aoi)
         if (g->utm_zone != 0 || prepared != NULL) {
             to_lonlat = OCTNewCoordinateTransformation(g->srs, wgs84);
         }
-        for (j = 0; j < g->ny; j++) {
-            for (i = 0; i < g->nx; i++) {
+        for (j = 0; j < g->ny && rc == EODKIT_OK; j++) {
+            rc = ek_cancelled(ctx);
+            for (i = 0; i < g->nx && rc == EODKIT_OK; i++) {
                 size_t id = g->first_chip + (size_t)j * (size_t)g->nx + (size_t)i;
 
                 if (p->candidate[id] &&
@@ -850,15 +989,19 @@ static int check_resampling(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *
 
                 if (!pl->aligned && pl->gx1 > 0 && pl->gx0 < p->grids[g].width &&
                     pl->gy1 > 0 && pl->gy0 < p->grids[g].height) {
+                    const ek_source *src = &mod->sources[s];
+
                     return ek_error(
                         ctx, EODKIT_ERR_INPUT,
-                        "%s: modality '%s' must be resampled onto the grid (%s has %g "
-                        "unit pixels, the grid %g); say how with 'resampling: "
-                        "nearest', "
-                        "'bilinear', 'cubic', 'average' or 'mode'",
+                        "%s: modality '%s' must be resampled onto the grid (%s %s); "
+                        "say how with 'resampling: nearest', 'bilinear', 'cubic', "
+                        "'average' or 'mode'",
                         ek_recipe_where(r, mod->recipe->mark, where, sizeof where),
-                        mod->recipe->name, ek_path_basename(mod->sources[s].path),
-                        fabs(mod->sources[s].gt[1]), p->grids[g].gt[1]);
+                        mod->recipe->name, ek_path_basename(src->path),
+                        src->georef != EK_GEOREF_GEOTRANSFORM
+                            ? "is warped through its GCPs or RPCs"
+                            : CPLSPrintf("has %g unit pixels, the grid %g",
+                                         fabs(src->gt[1]), p->grids[g].gt[1]));
                 }
             }
         }
@@ -881,12 +1024,47 @@ static int place_sources(eodkit_ctx *ctx, ek_plan *p)
         }
         for (g = 0; g < p->ngrids && rc == EODKIT_OK; g++) {
             for (s = 0; s < mod->nsources && rc == EODKIT_OK; s++) {
-                rc = ek_source_place(ctx, &p->grids[g], &mod->sources[s],
-                                     &mod->placements[g * mod->nsources + s]);
+                rc = ek_cancelled(ctx);
+                if (rc == EODKIT_OK) {
+                    rc = ek_source_place(ctx, &p->grids[g], &mod->sources[s],
+                                         &mod->placements[g * mod->nsources + s]);
+                }
             }
         }
     }
     return rc;
+}
+
+/* The chip lattices of all grids hold at most EK_MAX_CHIPS chips: checked
+   before anything is allocated per chip, so a grid far too large for the
+   planner fails at once, with its numbers. */
+static int check_lattice(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p)
+{
+    const ek_grid *big = &p->grids[0];
+    size_t total = 0, g;
+    char where[512];
+
+    for (g = 0; g < p->ngrids; g++) {
+        const ek_grid *gr = &p->grids[g];
+
+        total += (size_t)gr->nx * (size_t)gr->ny;
+        if ((size_t)gr->nx * (size_t)gr->ny > (size_t)big->nx * (size_t)big->ny) {
+            big = gr;
+        }
+    }
+    if (total <= EK_MAX_CHIPS) {
+        return EODKIT_OK;
+    }
+    return ek_error(
+        ctx, EODKIT_ERR_INPUT,
+        "%s: the chip lattice over the data holds %zu chips (%s%d x %d chips of %d x "
+        "%d px every %d x %d px on a %d x %d px grid); eodkit plans at most %zu "
+        "(doc/recipe.md, Limits): use larger chips or stride, a coarser resolution, "
+        "or an AOI",
+        ek_recipe_where(r, r->chip_mark, where, sizeof where), total,
+        p->ngrids > 1 ? "the largest of its UTM grids: " : "", big->nx, big->ny,
+        p->chip_h, p->chip_w, p->stride_y, p->stride_x, big->width, big->height,
+        (size_t)EK_MAX_CHIPS);
 }
 
 /* Chip ids and work units of every grid. */
@@ -987,6 +1165,13 @@ int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan)
         }
     }
     p->nsources = next_id;
+    for (i = 0; i < p->nmodalities; i++) {
+        size_t k;
+
+        for (k = 0; k < p->modalities[i].nsources; k++) {
+            p->nremote += p->modalities[i].sources[k].remote;
+        }
+    }
     if (rc == EODKIT_OK && r->aoi != NULL) {
         rc = load_aoi(ctx, r, &aoi);
     }
@@ -997,8 +1182,14 @@ int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan)
         rc = p->grids == NULL ? EODKIT_ERR_NOMEM : single_grid(ctx, r, p, aoi);
     }
     if (rc == EODKIT_OK) {
+        rc = check_lattice(ctx, r, p);
+    }
+    if (rc == EODKIT_OK) {
         number_chips(p);
         rc = place_sources(ctx, p);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_plan_vertical(ctx, r, p);
     }
     if (rc == EODKIT_OK) {
         rc = check_resampling(ctx, r, p);
@@ -1051,6 +1242,8 @@ void ek_plan_free(ek_plan *p)
         free(m->band_names);
         free(m->placements);
         free(m->times);
+        ek_vertical_free(m->vertical);
+        ek_stac_free(m->stac);
     }
     free(p->modalities);
     for (i = 0; i < p->ngrids; i++) {

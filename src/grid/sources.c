@@ -1,19 +1,27 @@
 /*
-** Plan: inspecting input rasters (size, georeferencing, nodata, acquisition
-** time) and placing them on a target grid (bounds, exact alignment, warp
-** scales). Handles opened here are closed again: workers open their own.
+** Plan: opening input rasters by any GDAL name, inspecting them (size,
+** georeferencing by geotransform, GCPs or RPCs, nodata, acquisition time)
+** and placing them on a target grid (bounds, exact alignment, warp scales).
+** Handles opened here are closed again: workers open their own.
 */
 #include <math.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cpl_conv.h>
 #include <cpl_string.h>
+#include <cpl_vsi.h>
 #include <gdal_alg.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_names.h"
 #include "core/ek_time.h"
 #include "ek_plan.h"
+
+/* Points along each edge of a GCP or RPC raster whose ground positions
+   frame it. */
+#define OUTLINE_STEPS 16
 
 int ek_dtype_size(GDALDataType t)
 {
@@ -33,6 +41,8 @@ const char *ek_dtype_numpy(GDALDataType t)
         return "<u4";
     case GDT_Int32:
         return "<i4";
+    case GDT_Int64:
+        return "<i8";
     case GDT_Float32:
         return "<f4";
     case GDT_Float64:
@@ -55,6 +65,8 @@ const char *ek_dtype_name(GDALDataType t)
         return "uint32";
     case GDT_Int32:
         return "int32";
+    case GDT_Int64:
+        return "int64";
     case GDT_Float32:
         return "float32";
     case GDT_Float64:
@@ -73,25 +85,113 @@ OGRSpatialReferenceH ek_srs_lonlat(void)
     return srs;
 }
 
+/* Whether PATH ends with SUFFIX. */
+static int ends_with(const char *path, const char *suffix)
+{
+    size_t n = strlen(path), k = strlen(suffix);
+
+    return n >= k && strcmp(path + n - k, suffix) == 0;
+}
+
 GDALDatasetH ek_open_raster(eodkit_ctx *ctx, const char *path)
 {
+    ek_name_kind kind = ek_name_kind_of(path);
     GDALDatasetH ds;
+    VSIStatBufL st;
+    int quiet;
 
-    if (!ek_fs_exists(path)) {
+    if (kind == EK_NAME_PATH && !ek_fs_exists(path)) {
         ek_error(ctx, EODKIT_ERR_INPUT, "%s: no such file", path);
         return NULL;
     }
-    ds = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
-    if (ds == NULL) {
+    /* Remote files: no search for side-car files beside them (dozens of HEAD
+       requests per file), unless the user configured it. */
+    quiet = kind == EK_NAME_REMOTE &&
+            CPLGetConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", NULL) == NULL;
+    if (quiet) {
+        CPLSetThreadLocalConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR");
+    }
+    /* A driver's reason (a missing subdataset, ...) beats GDAL's generic
+       one, which a verbose open gives when no driver said why; a remote
+       file is asked once (GDAL caches a failure). */
+    ctx->gdal_message[0] = '\0';
+    ds = GDALOpenEx(path,
+                    GDAL_OF_RASTER | GDAL_OF_READONLY |
+                        (kind == EK_NAME_REMOTE ? GDAL_OF_VERBOSE_ERROR : 0),
+                    NULL, NULL, NULL);
+    if (ds == NULL && kind != EK_NAME_REMOTE && ctx->gdal_message[0] == '\0') {
+        ds = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR,
+                        NULL, NULL, NULL);
+    }
+    if (quiet) {
+        CPLSetThreadLocalConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", NULL);
+    }
+    if (ds != NULL) {
+        return ds;
+    }
+    if (kind == EK_NAME_PATH) {
+        int archive = ends_with(path, ".zip") || ends_with(path, ".gz") ||
+                      ends_with(path, ".tar") || ends_with(path, ".tgz");
+
+        ek_error_gdal(ctx, "%s: GDAL cannot read it as a raster%s", path,
+                      archive ? " (a file inside an archive is named /vsizip/ARCHIVE/"
+                                "MEMBER, /vsitar/... or /vsigzip/ARCHIVE)"
+                              : "");
+    } else if (kind == EK_NAME_REMOTE &&
+               strncmp(ctx->gdal_message, "CURL error", 10) == 0) {
+        /* the server cannot be reached (GDAL's retries are spent) */
+        ek_error_with_gdal(ctx, EODKIT_ERR_IO, "%s: cannot read it", path);
+    } else if (VSIStatL(path, &st) != 0) {
+        /* a missing member, subdataset or remote file */
+        ek_error_with_gdal(ctx, EODKIT_ERR_INPUT, "%s: cannot open it", path);
+    } else {
         ek_error_gdal(ctx, "%s: GDAL cannot read it as a raster", path);
     }
-    return ds;
+    return NULL;
+}
+
+GDALDatasetH ek_source_open(eodkit_ctx *ctx, const ek_source *s)
+{
+    return ek_open_raster(ctx, s->vrt != NULL ? s->vrt : s->path);
+}
+
+int ek_next_feature(eodkit_ctx *ctx, OGRLayerH layer, const char *path,
+                    const char *where, OGRFeatureH *f)
+{
+    int rc = ek_cancelled(ctx);
+
+    *f = NULL;
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    CPLErrorReset();
+    *f = OGR_L_GetNextFeature(layer);
+    if (CPLGetLastErrorType() < CE_Failure) {
+        return EODKIT_OK;
+    }
+    if (*f != NULL) {
+        rc = ek_error(ctx, EODKIT_ERR_GDAL,
+                      "%s: reading feature %lld failed: %s; the file is damaged or "
+                      "truncated",
+                      path, (long long)OGR_F_GetFID(*f), CPLGetLastErrorMsg());
+    } else {
+        rc = ek_error(ctx, EODKIT_ERR_GDAL,
+                      "%s: reading its features failed: %s; the file is damaged or "
+                      "truncated",
+                      path, CPLGetLastErrorMsg());
+    }
+    OGR_F_Destroy(*f);
+    *f = NULL;
+    return ek_error_where(ctx, "%s", where);
 }
 
 void ek_source_clear(ek_source *s)
 {
     free(s->path);
     free(s->wkt);
+    free(s->vrt);
+    CSLDestroy(s->transform_options);
+    free(s->outline);
     memset(s, 0, sizeof *s);
 }
 
@@ -180,14 +280,218 @@ out:
     return rc;
 }
 
-int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where,
-                      const ek_time_recipe *time, ek_source *s)
+/* WKT2 of SRS into *WKT (newly allocated). */
+static int export_wkt(eodkit_ctx *ctx, OGRSpatialReferenceH srs, char **wkt)
 {
+    const char *const options[] = {"FORMAT=WKT2_2019", NULL};
+    char *text = NULL;
+
+    *wkt = NULL;
+    if (srs == NULL || OSRExportToWktEx(srs, &text, options) != OGRERR_NONE ||
+        text == NULL || text[0] == '\0') {
+        CPLFree(text);
+        return EODKIT_ERR_INPUT;
+    }
+    *wkt = ek_strdup(ctx, text);
+    CPLFree(text);
+    return *wkt == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+}
+
+/* A raster without the georeferencing its recipe uses: say what it has. */
+static int no_georef(eodkit_ctx *ctx, GDALDatasetH ds, const char *path,
+                     const char *where)
+{
+    int ngcps = GDALGetGCPCount(ds);
+
+    if (ngcps > 0) {
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: has no geotransform but %d GCPs; warp it through them "
+                        "with 'georeference: {method: gcp, order: 1, 2 or 3}' or "
+                        "'georeference: tps' (%s)",
+                        path, ngcps, where);
+    }
+    if (GDALGetMetadata(ds, "RPC") != NULL) {
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: has no geotransform but an RPC model; warp it through "
+                        "it with 'georeference: {method: rpc, dem: DEM}' (%s)",
+                        path, where);
+    }
+    return ek_error(ctx, EODKIT_ERR_INPUT,
+                    "%s: has no georeferencing (no geotransform, GCPs or RPCs); "
+                    "georeference it first, e.g. with gdalwarp (%s)",
+                    path, where);
+}
+
+/* GDAL transformer options of georeference G (SRC_METHOD and its
+   parameters), a new CSL list. */
+static char **transform_options(const ek_georef_recipe *g)
+{
+    char **o = NULL;
+
+    switch (g->method) {
+    case EK_GEOREF_GCP:
+        o = CSLSetNameValue(o, "SRC_METHOD", "GCP_POLYNOMIAL");
+        o = CSLSetNameValue(o, "MAX_GCP_ORDER", CPLSPrintf("%d", g->order));
+        break;
+    case EK_GEOREF_TPS:
+        o = CSLSetNameValue(o, "SRC_METHOD", "GCP_TPS");
+        break;
+    case EK_GEOREF_RPC:
+        o = CSLSetNameValue(o, "SRC_METHOD", "RPC");
+        if (g->dem != NULL) {
+            o = CSLSetNameValue(o, "RPC_DEM", g->dem);
+        }
+        if (g->has_height) {
+            o = CSLSetNameValue(o, "RPC_HEIGHT", CPLSPrintf("%.17g", g->height));
+        }
+        break;
+    default:
+        break;
+    }
+    return o;
+}
+
+/* The ground positions (in the raster's GCP CRS, or lon/lat for RPCs) of
+   points along the edges of raster DS, through S's transformer. */
+static int trace_outline(eodkit_ctx *ctx, GDALDatasetH ds, const char *where,
+                         ek_source *s)
+{
+    int n = 4 * OUTLINE_STEPS, i, kept = 0, rc = EODKIT_OK;
+    double *x = ek_calloc(ctx, (size_t)n, sizeof *x);
+    double *y = ek_calloc(ctx, (size_t)n, sizeof *y);
+    double *z = ek_calloc(ctx, (size_t)n, sizeof *z);
+    int *ok = ek_calloc(ctx, (size_t)n, sizeof *ok);
+    void *t = NULL;
+
+    if (x == NULL || y == NULL || z == NULL || ok == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+        goto out;
+    }
+    t = GDALCreateGenImgProjTransformer2(ds, NULL, s->transform_options);
+    if (t == NULL) {
+        ek_error_gdal(ctx, "%s: cannot make its %s transformer", s->path,
+                      CSLFetchNameValue(s->transform_options, "SRC_METHOD"));
+        rc = ek_error_where(ctx, "%s", where);
+        goto out;
+    }
+    for (i = 0; i < OUTLINE_STEPS; i++) {
+        double f = (double)i / OUTLINE_STEPS;
+
+        x[i] = f * s->width, y[i] = 0;
+        x[OUTLINE_STEPS + i] = s->width, y[OUTLINE_STEPS + i] = f * s->height;
+        x[2 * OUTLINE_STEPS + i] = (1 - f) * s->width;
+        y[2 * OUTLINE_STEPS + i] = s->height;
+        x[3 * OUTLINE_STEPS + i] = 0, y[3 * OUTLINE_STEPS + i] = (1 - f) * s->height;
+    }
+    GDALGenImgProjTransform(t, FALSE, n, x, y, z, ok);
+    s->outline = ek_calloc(ctx, (size_t)n * 2, sizeof *s->outline);
+    if (s->outline == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        if (ok[i] && isfinite(x[i]) && isfinite(y[i])) {
+            s->outline[2 * kept] = x[i];
+            s->outline[2 * kept + 1] = y[i];
+            kept++;
+        }
+    }
+    s->noutline = kept;
+    if (kept < 3) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s: its %s transformer maps too few points of its edges to the "
+                      "ground (%s)",
+                      s->path, CSLFetchNameValue(s->transform_options, "SRC_METHOD"),
+                      where);
+    }
+out:
+    if (t != NULL) {
+        GDALDestroyGenImgProjTransformer(t);
+    }
+    free(x);
+    free(y);
+    free(z);
+    free(ok);
+    return rc;
+}
+
+/* Georeferencing of DS as MR's georeference says (MR NULL: its
+   geotransform): S's geotransform, or its transformer options, CRS and
+   outline. */
+static int inspect_georef(eodkit_ctx *ctx, GDALDatasetH ds,
+                          const ek_modality_recipe *mr, const char *where, ek_source *s)
+{
+    static const int min_gcps[] = {0, 3, 6, 10}; /* per polynomial order */
+    static const ek_georef_recipe by_geotransform = {EK_GEOREF_GEOTRANSFORM};
+    const ek_georef_recipe *g = mr != NULL ? &mr->georef : &by_geotransform;
+    OGRSpatialReferenceH srs = NULL;
+    int rc;
+
+    s->georef = g->method;
+    if (g->method == EK_GEOREF_GEOTRANSFORM) {
+        if (GDALGetGeoTransform(ds, s->gt) != CE_None) {
+            return no_georef(ctx, ds, s->path, where);
+        }
+        rc = export_wkt(ctx, GDALGetSpatialRef(ds), &s->wkt);
+        if (rc == EODKIT_ERR_INPUT) {
+            rc = ek_error(
+                ctx, EODKIT_ERR_INPUT,
+                "%s: has no CRS; set it with 'gdal_edit.py -a_srs EPSG:<code> %s' (%s)",
+                s->path, s->path, where);
+        }
+        return rc;
+    }
+    if (g->method == EK_GEOREF_RPC) {
+        if (GDALGetMetadata(ds, "RPC") == NULL) {
+            return ek_error(ctx, EODKIT_ERR_INPUT,
+                            "%s: has no RPC model (no RPC metadata) for 'georeference: "
+                            "rpc' (%s)",
+                            s->path, where);
+        }
+        if (g->dem != NULL) { /* a clear error now rather than in the warper */
+            GDALDatasetH dem = ek_open_raster(ctx, g->dem);
+
+            if (dem == NULL) {
+                return ek_error_where(ctx, "georeference.dem of %s (%s)", s->path,
+                                      where);
+            }
+            GDALClose(dem);
+        }
+        srs = ek_srs_lonlat();
+        rc = export_wkt(ctx, srs, &s->wkt);
+        OSRRelease(srs);
+    } else {
+        int need = g->method == EK_GEOREF_GCP ? min_gcps[g->order] : 3;
+
+        s->ngcps = GDALGetGCPCount(ds);
+        if (s->ngcps < need) {
+            return ek_error(ctx, EODKIT_ERR_INPUT,
+                            "%s: has %d GCP%s; %s needs at least %d (%s)", s->path,
+                            s->ngcps, s->ngcps == 1 ? "" : "s",
+                            g->method == EK_GEOREF_TPS
+                                ? "a thin-plate spline"
+                                : CPLSPrintf("a polynomial of order %d", g->order),
+                            need, where);
+        }
+        rc = export_wkt(ctx, GDALGetGCPSpatialRef(ds), &s->wkt);
+        if (rc == EODKIT_ERR_INPUT) {
+            return ek_error(ctx, EODKIT_ERR_INPUT, "%s: its GCPs have no CRS (%s)",
+                            s->path, where);
+        }
+    }
+    s->transform_options = transform_options(g);
+    if (rc == EODKIT_OK && s->transform_options == NULL) {
+        rc = ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
+    }
+    return rc == EODKIT_OK ? trace_outline(ctx, ds, where, s) : rc;
+}
+
+int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where,
+                      const ek_modality_recipe *mr, ek_source *s)
+{
+    const ek_time_recipe *time = mr != NULL ? &mr->time : NULL;
     int rc = EODKIT_OK;
     GDALDatasetH ds = NULL;
-    OGRSpatialReferenceH srs;
-    char *wkt = NULL;
-    const char *const wkt_options[] = {"FORMAT=WKT2_2019", NULL};
     int b;
 
     memset(s, 0, sizeof *s);
@@ -195,6 +499,7 @@ int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where,
     if (s->path == NULL) {
         return EODKIT_ERR_NOMEM;
     }
+    s->remote = ek_name_kind_of(path) == EK_NAME_REMOTE;
     ds = ek_open_raster(ctx, path);
     if (ds == NULL) {
         rc = ek_error_where(ctx, "%s", where);
@@ -208,25 +513,8 @@ int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where,
                       where);
         goto out;
     }
-    if (GDALGetGeoTransform(ds, s->gt) != CE_None) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                      "%s: has no georeferencing (no geotransform); georeference it "
-                      "first, e.g. with gdalwarp (%s)",
-                      path, where);
-        goto out;
-    }
-    srs = GDALGetSpatialRef(ds);
-    if (srs == NULL || OSRExportToWktEx(srs, &wkt, wkt_options) != OGRERR_NONE ||
-        wkt == NULL || wkt[0] == '\0') {
-        rc = ek_error(
-            ctx, EODKIT_ERR_INPUT,
-            "%s: has no CRS; set it with 'gdal_edit.py -a_srs EPSG:<code> %s' (%s)",
-            path, path, where);
-        goto out;
-    }
-    s->wkt = ek_strdup(ctx, wkt);
-    if (s->wkt == NULL) {
-        rc = EODKIT_ERR_NOMEM;
+    rc = inspect_georef(ctx, ds, mr, where, s);
+    if (rc != EODKIT_OK) {
         goto out;
     }
     s->nodata = GDALGetRasterNoDataValue(GDALGetRasterBand(ds, 1), &s->has_nodata);
@@ -235,7 +523,8 @@ int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where,
         s->dtype = GDALDataTypeUnion(s->dtype,
                                      GDALGetRasterDataType(GDALGetRasterBand(ds, b)));
     }
-    if (time != NULL && time->mode != EK_TIME_NONE) {
+    /* STAC: each item's datetime is the time of its assets (src/stac) */
+    if (time != NULL && time->mode != EK_TIME_NONE && !mr->stac.present) {
         if (time->pattern != NULL) {
             rc = time_from_name(ctx, time, where, s);
         } else if (time_from_metadata(ds, &s->time)) {
@@ -249,7 +538,6 @@ int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where,
         }
     }
 out:
-    CPLFree(wkt);
     if (ds != NULL) {
         GDALClose(ds);
     }
@@ -270,10 +558,11 @@ static int suggested_resolution(eodkit_ctx *ctx, const ek_grid *g, const ek_sour
     double gt[6];
     int px = 0, py = 0;
 
-    ds = ek_open_raster(ctx, s->path);
+    ds = ek_source_open(ctx, s);
     if (ds == NULL) {
         return eodkit_ctx_status(ctx);
     }
+    options = CSLDuplicate(s->transform_options);
     options = CSLSetNameValue(options, "DST_SRS", g->wkt);
     transformer = GDALCreateGenImgProjTransformer2(ds, NULL, options);
     if (transformer == NULL) {
@@ -294,6 +583,59 @@ out:
     GDALClose(ds);
     return rc;
 }
+
+/* Bounds in CRS of the N (x, y) pairs XY in spatial reference SRS. */
+static int points_bounds(eodkit_ctx *ctx, OGRSpatialReferenceH srs,
+                         OGRSpatialReferenceH crs, const ek_source *s, const double *xy,
+                         int n, double bounds[4])
+{
+    OGRCoordinateTransformationH ct = NULL;
+    double *x = ek_calloc(ctx, (size_t)n, sizeof *x);
+    double *y = ek_calloc(ctx, (size_t)n, sizeof *y);
+    int *ok = ek_calloc(ctx, (size_t)n, sizeof *ok);
+    int i, found = 0, rc = EODKIT_OK;
+
+    if (x == NULL || y == NULL || ok == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        x[i] = xy[2 * i], y[i] = xy[2 * i + 1], ok[i] = 1;
+    }
+    if (!OSRIsSame(srs, crs)) {
+        ct = OCTNewCoordinateTransformation(srs, crs);
+        if (ct == NULL) {
+            rc = ek_error_gdal(
+                ctx, "%s: its extent cannot be transformed to the grid CRS", s->path);
+            goto out;
+        }
+        OCTTransformEx(ct, n, x, y, NULL, ok);
+    }
+    for (i = 0; i < n; i++) {
+        if (!ok[i] || !isfinite(x[i]) || !isfinite(y[i])) {
+            continue;
+        }
+        if (!found) {
+            bounds[0] = bounds[2] = x[i], bounds[1] = bounds[3] = y[i];
+            found = 1;
+        }
+        bounds[0] = fmin(bounds[0], x[i]), bounds[2] = fmax(bounds[2], x[i]);
+        bounds[1] = fmin(bounds[1], y[i]), bounds[3] = fmax(bounds[3], y[i]);
+    }
+    if (!found) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s: its extent cannot be transformed to the grid CRS", s->path);
+    }
+out:
+    if (ct != NULL) {
+        OCTDestroyCoordinateTransformation(ct);
+    }
+    free(x);
+    free(y);
+    free(ok);
+    return rc;
+}
+
 int ek_source_bounds(eodkit_ctx *ctx, OGRSpatialReferenceH crs, const ek_source *s,
                      double bounds[4])
 {
@@ -308,6 +650,10 @@ int ek_source_bounds(eodkit_ctx *ctx, OGRSpatialReferenceH crs, const ek_source 
         return ek_error_gdal(ctx, "%s: unreadable CRS", s->path);
     }
     OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
+    if (s->outline != NULL) {
+        rc = points_bounds(ctx, srs, crs, s, s->outline, s->noutline, bounds);
+        goto out;
+    }
     for (i = 0; i < 4; i++) {
         double px = (i & 1) ? s->width : 0, py = (i & 2) ? s->height : 0;
 
@@ -360,14 +706,16 @@ int ek_source_place(eodkit_ctx *ctx, const ek_grid *g, const ek_source *s,
     }
     same_crs = srs != NULL && OSRIsSame(srs, g->srs);
     OSRRelease(srs);
-    if (same_crs && s->gt[2] == 0 && s->gt[4] == 0 && same_size(s->gt[1], g->gt[1]) &&
+    if (same_crs && s->georef == EK_GEOREF_GEOTRANSFORM && s->gt[2] == 0 &&
+        s->gt[4] == 0 && same_size(s->gt[1], g->gt[1]) &&
         same_size(s->gt[5], g->gt[5])) {
         double fx = (s->gt[0] - g->gt[0]) / g->gt[1];
         double fy = (s->gt[3] - g->gt[3]) / g->gt[5];
         double drift = fabs(s->gt[1] - g->gt[1]) * fmax(s->width, s->height) / g->gt[1];
 
         if (fabs(fx - round(fx)) < 1e-6 && fabs(fy - round(fy)) < 1e-6 &&
-            drift < 1e-3) {
+            drift < 1e-3 && fabs(fx) < EK_MAX_GRID_SIDE &&
+            fabs(fy) < EK_MAX_GRID_SIDE) {
             pl->aligned = 1;
             pl->dx = (int)round(fx);
             pl->dy = (int)round(fy);

@@ -25,7 +25,9 @@ typedef struct ek_shapes {
         *geoms; /* [grid * n + k], in the grid's CRS (NULL: outside its reach) */
     CPLQuadTree **trees; /* per grid */
     double *burn;        /* per feature */
+    uint32_t *ids;       /* per feature: its 1-based position in the layer */
     int64_t *times;      /* per feature, or NULL */
+    size_t nread;        /* features in the layer (kept or not) */
 } ek_shapes;
 
 /* What to burn for feature F: set *BURN (and *TIME when TIMES are kept);
@@ -61,6 +63,17 @@ int ek_shapes_render(eodkit_ctx *ctx, const ek_shapes *sh, const ek_plan *p, siz
                      const ek_window *w, GDALDataType t, void *out, int all_touched,
                      const int64_t *time);
 
+/* The same, burning each feature's id (ek_shapes.ids) instead of its value,
+   every feature whatever its time. */
+int ek_shapes_render_ids(eodkit_ctx *ctx, const ek_shapes *sh, const ek_plan *p,
+                         size_t g, const ek_window *w, GDALDataType t, void *out,
+                         int all_touched);
+
+/* Replace every point (and multipoint) feature of SH on every grid by the
+   box of BW x BH CRS units centred on it (on its points' bounds). */
+int ek_shapes_boxes_around_points(eodkit_ctx *ctx, ek_shapes *sh, const ek_plan *p,
+                                  double bw, double bh);
+
 typedef struct ek_class {
     int id;
     char *name;
@@ -92,6 +105,10 @@ typedef struct ek_labels {
     /* vector labels */
     ek_shapes *shapes;
     size_t unmapped; /* features skipped: value not in the class map */
+    /* tasks with objects: ids 1 .. max_object (features in the layer) in an
+       instance-id plane of object_dtype (UInt16, or UInt32 past 65535) */
+    uint32_t max_object;
+    GDALDataType object_dtype;
     /* raster labels */
     ek_source source;
     ek_placement *placements; /* per grid */
@@ -202,5 +219,28 @@ const char *ek_table_scene_name(const ek_labels *l, uint32_t s);
 int ek_labels_render(eodkit_ctx *ctx, const ek_labels *l, const ek_plan *p, size_t g,
                      const ek_window *w, ek_reader *reader, void *raw,
                      uint8_t *raw_valid, void *out);
+
+/* ---- objects (objects.c) ---- */
+
+/* One object (a feature) as one chip sees it. */
+typedef struct ek_object {
+    uint32_t id;       /* the feature's 1-based position in the label layer */
+    int cls;           /* its class id */
+    float box[4];      /* x_min, y_min, x_max, y_max: chip pixels, clipped */
+    float obb[8];      /* minimum rotated rectangle of the clipped object (x, y
+                          of 4 corners, clockwise from the top one) */
+    float visible;     /* share of the object's area inside the chip */
+    uint8_t truncated; /* part of the object lies outside the chip */
+} ek_object;
+
+/*
+** The objects of labels L (a task with objects) on chip window CW of grid G:
+** each feature meeting the chip whose area inside it is at least
+** min_visibility of its whole area, in feature order, appended to *OBJS
+** (grown as needed: *CAP slots, *N used). The rotated rectangles are made
+** only when the recipe asks (oriented). Thread-safe: reads L only.
+*/
+int ek_labels_objects(eodkit_ctx *ctx, const ek_labels *l, const ek_plan *p, size_t g,
+                      const ek_window *cw, ek_object **objs, size_t *n, size_t *cap);
 
 #endif

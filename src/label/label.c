@@ -11,6 +11,7 @@
 #include <gdalwarper.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_strbuf.h"
 #include "ek_label.h"
 
 static int add_class(eodkit_ctx *ctx, ek_labels *l, int id, const char *name)
@@ -43,35 +44,46 @@ static int compare_class(const void *a, const void *b)
 {
     return ((const ek_class *)a)->id - ((const ek_class *)b)->id;
 }
+/* The classes of labels.classes. A class is named by class_names, else by
+   its value, or by all its values ("A + B") when several merge into it:
+   naming a merged class after one of them would say it holds only that. */
 static int classes_from_map(eodkit_ctx *ctx, ek_labels *l)
 {
     const ek_labels_recipe *lr = l->recipe;
     size_t i, j;
+    int rc = EODKIT_OK;
 
-    for (i = 0; i < lr->nclasses; i++) {
+    for (i = 0; i < lr->nclasses && rc == EODKIT_OK; i++) {
         const ek_class_entry *c = &lr->classes[i];
-        const char *name = c->name;
+        ek_strbuf name;
+        char *text = NULL;
 
         if (c->id == lr->background || (lr->has_ignore && c->id == lr->ignore_index)) {
             continue;
         }
-        for (j = 0; name == NULL && j < lr->nclasses; j++) {
+        ek_strbuf_init(&name, ctx);
+        ek_strbuf_puts(&name, c->name != NULL ? c->name : c->value);
+        for (j = i + 1; c->name == NULL && j < lr->nclasses; j++) {
             if (lr->classes[j].id == c->id) {
-                name = lr->classes[j].name;
+                ek_strbuf_printf(&name, " + %s", lr->classes[j].value);
             }
         }
-        if (add_class(ctx, l, c->id, name != NULL ? name : c->value) != EODKIT_OK) {
-            return EODKIT_ERR_NOMEM;
+        rc = ek_strbuf_detach(&name, &text);
+        if (rc == EODKIT_OK) {
+            rc = add_class(ctx, l, c->id, text);
         }
+        free(text);
     }
-    return EODKIT_OK;
+    return rc;
 }
 static int compare_text(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
-static int distinct_values(eodkit_ctx *ctx, OGRLayerH layer, int field, char ***names,
-                           size_t *n)
+/* The distinct values of FIELD of LAYER (of file PATH, recipe position
+   WHERE), sorted, into *NAMES (*N of them). */
+static int distinct_values(eodkit_ctx *ctx, OGRLayerH layer, const char *path,
+                           const char *where, int field, char ***names, size_t *n)
 {
     OGRFeatureH f;
     size_t cap = 0, i, kept = 0;
@@ -80,7 +92,11 @@ static int distinct_values(eodkit_ctx *ctx, OGRLayerH layer, int field, char ***
 
     *n = 0;
     OGR_L_ResetReading(layer);
-    while (rc == EODKIT_OK && (f = OGR_L_GetNextFeature(layer)) != NULL) {
+    while (rc == EODKIT_OK) {
+        rc = ek_next_feature(ctx, layer, path, where, &f);
+        if (rc != EODKIT_OK || f == NULL) {
+            break;
+        }
         if (OGR_F_IsFieldSetAndNotNull(f, field)) {
             rc = ek_grow(ctx, (void **)&v, &cap, *n + 1, sizeof *v);
             if (rc == EODKIT_OK) {
@@ -92,7 +108,9 @@ static int distinct_values(eodkit_ctx *ctx, OGRLayerH layer, int field, char ***
         OGR_F_Destroy(f);
     }
     if (rc == EODKIT_OK) {
-        qsort(v, *n, sizeof *v, compare_text);
+        if (*n > 1) { /* V is NULL when no feature has a value */
+            qsort(v, *n, sizeof *v, compare_text);
+        }
         for (i = 0; i < *n; i++) {
             if (kept > 0 && strcmp(v[kept - 1], v[i]) == 0) {
                 free(v[i]);
@@ -165,6 +183,34 @@ static int feature_class(const vector_map *vm, OGRFeatureH f)
     return (int)OGR_F_GetFieldAsInteger64(f, vm->field);
 }
 
+/* Tasks with objects take areas (polygons), or points given a box size;
+   anything else (lines) is an error naming feature F. */
+static int check_object_shape(eodkit_ctx *ctx, const vector_map *vm, OGRFeatureH f)
+{
+    const ek_labels_recipe *lr = vm->l->recipe;
+    OGRGeometryH g = OGR_F_GetGeometryRef(f);
+    OGRwkbGeometryType type = wkbFlatten(OGR_G_GetGeometryType(g));
+    int point = type == wkbPoint || type == wkbMultiPoint;
+
+    if (OGR_GT_IsSubClassOf(type, wkbCurvePolygon) ||
+        OGR_GT_IsSubClassOf(type, wkbMultiSurface) || (point && lr->box_w > 0)) {
+        return EODKIT_OK;
+    }
+    if (point) {
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: feature %lld is a %s: boxes around points need "
+                        "labels.box_size (the box's size in CRS units) (%s)",
+                        lr->source, (long long)OGR_F_GetFID(f),
+                        OGRGeometryTypeToName(type), vm->where);
+    }
+    return ek_error(ctx, EODKIT_ERR_INPUT,
+                    "%s: feature %lld is a %s: task %s takes polygons (boxes are "
+                    "their bounds) or points with labels.box_size, not lines (%s)",
+                    lr->source, (long long)OGR_F_GetFID(f), OGRGeometryTypeToName(type),
+                    lr->task == EK_TASK_DETECTION ? "detection" : "instance",
+                    vm->where);
+}
+
 static int burn_of_feature(void *arg, eodkit_ctx *ctx, OGRFeatureH f, double *burn,
                            int64_t *time)
 {
@@ -173,6 +219,13 @@ static int burn_of_feature(void *arg, eodkit_ctx *ctx, OGRFeatureH f, double *bu
     int id = feature_class(vm, f);
 
     (void)time;
+    if (EK_TASK_HAS_OBJECTS(l->recipe->task)) {
+        int rc = check_object_shape(ctx, vm, f);
+
+        if (rc != EODKIT_OK) {
+            return rc;
+        }
+    }
     if (id < 0) {
         l->unmapped++;
         return 0;
@@ -196,6 +249,79 @@ static int burn_of_feature(void *arg, eodkit_ctx *ctx, OGRFeatureH f, double *bu
     }
     *burn = id;
     return 1;
+}
+
+/* Up to 5 of the N TEXTS, quoted, into BUF (SIZE bytes), then ", ..." when
+   there are more. */
+static void some_texts(char *buf, size_t size, const char *const *texts, size_t n)
+{
+    size_t i, used = 0;
+
+    buf[0] = '\0';
+    for (i = 0; i < n && i < 5 && used < size; i++) {
+        used += (size_t)snprintf(buf + used, size - used, "%s'%s'", i > 0 ? ", " : "",
+                                 texts[i]);
+    }
+    if (n > 5 && used < size) {
+        snprintf(buf + used, size - used, ", ...");
+    }
+}
+
+/* The error for vector labels of which no feature meets the grids: the
+   layer has no feature, no feature has a value (of labels.classes, when
+   given) in attribute FIELD, or the labelled features lie elsewhere. */
+static int no_overlap_error(eodkit_ctx *ctx, const ek_recipe *r, const ek_labels *l,
+                            OGRLayerH layer, int field)
+{
+    const ek_labels_recipe *lr = &r->labels;
+    char where[512], seen[512], wanted[512];
+    const char **classes = NULL;
+    char **values = NULL;
+    size_t nvalues = 0, i;
+    int rc;
+
+    if (l->shapes->n > 0) {
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: no label feature overlaps the imagery (its %zu labelled "
+                        "features all lie outside it; %s: labels.source)",
+                        lr->source, l->shapes->n,
+                        ek_recipe_where(r, lr->source_mark, where, sizeof where));
+    }
+    if (l->unmapped == 0) {
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: layer '%s' has no feature with a geometry (%s: "
+                        "labels.source)",
+                        lr->source, OGR_L_GetName(layer),
+                        ek_recipe_where(r, lr->source_mark, where, sizeof where));
+    }
+    if (lr->classes == NULL) {
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: none of its %zu features has a value in attribute '%s' "
+                        "(all are null) (%s: labels.attribute)",
+                        lr->source, l->unmapped, lr->attribute,
+                        ek_recipe_where(r, lr->attribute_mark, where, sizeof where));
+    }
+    ek_recipe_where(r, lr->source_mark, where, sizeof where);
+    classes = ek_calloc(ctx, lr->nclasses, sizeof *classes);
+    rc = classes == NULL
+             ? EODKIT_ERR_NOMEM
+             : distinct_values(ctx, layer, lr->source, where, field, &values, &nvalues);
+    if (rc == EODKIT_OK) {
+        for (i = 0; i < lr->nclasses; i++) {
+            classes[i] = lr->classes[i].value;
+        }
+        some_texts(seen, sizeof seen, (const char *const *)values, nvalues);
+        some_texts(wanted, sizeof wanted, classes, lr->nclasses);
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s: none of its %zu features has a value of labels.classes: "
+                      "attribute '%s' holds %s, classes lists %s (%s: labels.classes)",
+                      lr->source, l->unmapped, lr->attribute,
+                      nvalues > 0 ? seen : "only null values", wanted,
+                      ek_recipe_where(r, lr->classes_mark, where, sizeof where));
+    }
+    ek_fs_free_list(values, nvalues);
+    free(classes);
+    return rc;
 }
 
 static int open_vector(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
@@ -242,7 +368,8 @@ static int open_vector(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
     } else if (vm.field < 0) {
         rc = add_class(ctx, l, 1, OGR_L_GetName(layer));
     } else if (vm.type == OFTString) {
-        rc = distinct_values(ctx, layer, vm.field, &vm.names, &vm.nnames);
+        rc = distinct_values(ctx, layer, lr->source, where, vm.field, &vm.names,
+                             &vm.nnames);
         for (i = 0; rc == EODKIT_OK && i < vm.nnames; i++) {
             rc = add_class(ctx, l, (int)i + 1, vm.names[i]);
         }
@@ -256,11 +383,16 @@ static int open_vector(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
         rc = ek_shapes_load(ctx, p, layer, lr->source, where, 0, burn_of_feature, &vm,
                             &l->shapes);
     }
+    if (rc == EODKIT_OK && lr->box_w > 0) {
+        rc = ek_shapes_boxes_around_points(ctx, l->shapes, p, lr->box_w, lr->box_h);
+    }
+    if (rc == EODKIT_OK) {
+        l->max_object = (uint32_t)l->shapes->nread;
+        l->object_dtype = l->max_object > 65535 ? GDT_UInt32 : GDT_UInt16;
+    }
     ek_fs_free_list(vm.names, vm.nnames);
     if (rc == EODKIT_OK && ek_shapes_on_grids(l->shapes, p) == 0) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                      "%s: no label feature overlaps the imagery (%s: labels.source)",
-                      lr->source, where);
+        rc = no_overlap_error(ctx, r, l, layer, vm.field);
     }
     return rc;
 }
@@ -422,14 +554,21 @@ int ek_labels_open_source(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
                             "whose value is not in labels.classes are skipped",
                             where)
                  : open_vector(ctx, r, p, l, ds);
+    } else if (EK_TASK_HAS_OBJECTS(lr->task)) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s: a raster; task %s needs vector labels (polygons, or "
+                      "points with labels.box_size) (%s: labels.source)",
+                      lr->source,
+                      lr->task == EK_TASK_DETECTION ? "detection" : "instance", where);
     } else {
         l->is_raster = 1;
         rc = open_raster(ctx, r, p, source_id, l);
     }
-    if (rc == EODKIT_OK && l->nclasses > 1) { /* none: a raster's own values */
-        qsort(l->classes, l->nclasses, sizeof *l->classes, compare_class);
-    }
     if (rc == EODKIT_OK) {
+        /* a Byte raster without labels.classes has no class table yet */
+        if (l->nclasses > 1) {
+            qsort(l->classes, l->nclasses, sizeof *l->classes, compare_class);
+        }
         l->dtype = l->max_id > 255 ? GDT_UInt16 : GDT_Byte;
         l->plane_type = l->dtype;
     }

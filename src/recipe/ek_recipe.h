@@ -21,9 +21,18 @@ typedef enum ek_task {
     EK_TASK_SEGMENTATION,
     EK_TASK_CLASSIFICATION,
     EK_TASK_MULTILABEL,
-    EK_TASK_CHANGE,    /* change mask of a pair of acquisitions (labels/change.c) */
-    EK_TASK_REGRESSION /* a continuous raster target (labels/target.c) */
+    EK_TASK_DETECTION, /* boxes per chip (doc/format.md) */
+    EK_TASK_INSTANCE,  /* boxes, an instance-id mask and the class mask */
+    EK_TASK_CHANGE,    /* change mask of a pair of acquisitions (label/change.c) */
+    EK_TASK_REGRESSION /* a continuous raster target (label/target.c) */
 } ek_task;
+
+/* The recipe's word for each task, indexed by ek_task; NULL-terminated. */
+extern const char *const ek_task_names[];
+
+/* Whether TASK stores objects (boxes) per chip. */
+#define EK_TASK_HAS_OBJECTS(task)                                                      \
+    ((task) == EK_TASK_DETECTION || (task) == EK_TASK_INSTANCE)
 
 typedef enum ek_split_method {
     EK_SPLIT_RANDOM,
@@ -109,6 +118,44 @@ typedef struct ek_sar_recipe {
     size_t npolarizations;
 } ek_sar_recipe;
 
+/* modalities[].stac: the modality's inputs are the assets of STAC Items
+   (src/stac). */
+typedef struct ek_stac_recipe {
+    int present;
+    char *items;   /* a path (resolved against the recipe folder) or a URL: an
+                      Item, ItemCollection, Catalog, Collection, a folder, or a
+                      STAC API /search endpoint */
+    char **assets; /* asset keys: each asset's bands, in this order */
+    size_t nassets;
+    int has_bbox;
+    double bbox[4]; /* west, south, east, north (longitude, latitude) */
+    char *datetime; /* STAC datetime: an instant or "start/end" ("..": open) */
+    char **collections;
+    size_t ncollections;
+    char *query; /* JSON text of a STAC API `query` object, or NULL */
+    int has_max_cloud;
+    double max_cloud; /* eo:cloud_cover, percent */
+    int limit;        /* items per search page; 0 = the server's default */
+    int post;         /* search with POST (JSON body) instead of GET */
+} ek_stac_recipe;
+
+/* How a modality's pixels map to the ground (modalities[].georeference). */
+typedef enum ek_georef_method {
+    EK_GEOREF_GEOTRANSFORM, /* the files' geotransform (the default) */
+    EK_GEOREF_GCP,          /* a polynomial through their GCPs */
+    EK_GEOREF_TPS,          /* a thin-plate spline through their GCPs */
+    EK_GEOREF_RPC           /* their RPC model */
+} ek_georef_method;
+
+typedef struct ek_georef_recipe {
+    ek_georef_method method;
+    int order; /* gcp: polynomial order, 1-3 */
+    char *dem; /* rpc: GDAL name of a DEM for the heights, or NULL */
+    int has_height;
+    double height; /* rpc: height offset, metres (GDAL's RPC_HEIGHT) */
+    ek_mark mark;
+} ek_georef_recipe;
+
 typedef struct ek_modality_recipe {
     char *name;
     char
@@ -116,7 +163,9 @@ typedef struct ek_modality_recipe {
     char *sensor;   /* may be NULL */
     char *platform; /* satellite | aerial | uav | ground, may be NULL */
     char *description;
-    char **patterns; /* file globs as written, resolved against the recipe folder */
+    /* input names (globs for plain paths), from `files` or the lines of
+       `files_from`, resolved (ek_name_resolve) */
+    char **patterns;
     size_t npatterns;
     ek_mark files_mark;
     int *bands; /* 1-based band numbers; NULL = every band of the source */
@@ -126,15 +175,18 @@ typedef struct ek_modality_recipe {
     size_t nband_names;
     ek_band_file *band_files; /* instead of patterns: one entry per output band */
     size_t nband_files;
-    int resampling;     /* GDALResampleAlg */
-    int has_resampling; /* given in the recipe */
-    int has_nodata;     /* the recipe declares the nodata value */
-    double nodata;
+    ek_stac_recipe stac; /* instead of patterns: STAC items (stac.present) */
+    int resampling;      /* GDALResampleAlg */
+    int has_resampling;  /* given in the recipe */
+    int has_nodata;      /* the recipe declares the nodata value */
+    double nodata;       /* may be NaN */
+    ek_mark nodata_mark;
     int required; /* chips need this modality's data (default); else a presence flag */
     ek_time_recipe time;
     ek_mask_recipe mask;
     ek_complex complex;
     ek_sar_recipe sar;
+    ek_georef_recipe georef;
     ek_mark mark;
 } ek_modality_recipe;
 
@@ -188,11 +240,16 @@ typedef struct ek_labels_recipe {
     double min_class_share; /* multilabel: share of the chip a class needs */
     int has_ignore;
     int ignore_index; /* label rasters: id of values not in the class map */
+    ek_mark task_mark;
+    /* detection, instance: */
+    int oriented;        /* also the minimum rotated rectangle (detection) */
+    double box_w, box_h; /* boxes of point features, CRS units; 0: none */
+    ek_mark box_size_mark;
+    double min_visibility; /* share of an object's area a chip must hold */
     /* task change (src/label/change.c) */
     char *after;   /* the second label source (resolved), or NULL */
     char *pair[2]; /* the before and after modalities, or NULL */
     ek_mark pair_mark;
-    ek_mark task_mark;
     /* task regression (src/label/target.c) */
     int resampling; /* GDALResampleAlg */
     int has_resampling;
@@ -201,6 +258,10 @@ typedef struct ek_labels_recipe {
     ek_table_recipe table; /* scene labels from a table (src/label/table.c) */
 } ek_labels_recipe;
 
+/* The widest guard band, in chips: wider than any chip lattice eodkit
+   plans (doc/recipe.md, split.buffer). */
+#define EK_MAX_BUFFER 1000
+
 typedef struct ek_split_recipe {
     ek_split_method method;
     char **names; /* split names in the order given; the last ones take precedence
@@ -208,8 +269,9 @@ typedef struct ek_split_recipe {
     double *ratios;
     size_t nsplits;
     uint64_t seed;
-    double block_size;     /* CRS units */
-    double buffer;         /* chips */
+    double block_size; /* CRS units */
+    ek_mark block_size_mark;
+    double buffer;         /* chips, 0 .. EK_MAX_BUFFER */
     ek_hold_out *hold_out; /* method regions */
     size_t nhold_out;
     int64_t *period_start; /* method time: per split, ascending */
@@ -249,6 +311,7 @@ struct eodkit_recipe {
     ek_mark crs_mark;
     int has_resolution;
     double res_x, res_y;
+    ek_mark res_mark;
     int chip_w, chip_h;
     ek_mark chip_mark;
     int stride_x, stride_y;
@@ -269,6 +332,7 @@ struct eodkit_recipe {
     double max_nodata;
     double min_labeled;
     double max_cloud;
+    long long min_objects; /* detection, instance: boxes a chip must hold */
 
     ek_split_recipe split;
 
@@ -287,6 +351,10 @@ int ek_recipe_find_modality(const ek_recipe *r, const char *name);
 
 /* GDAL's name for resampling algorithm ALG ("near", "bilinear", ...). */
 const char *ek_resampling_name(int alg);
+
+/* The recipe's word for georeference method M ("geotransform", "gcp", "tps",
+   "rpc"). */
+const char *ek_georef_name(ek_georef_method m);
 
 /* Write R, with every default filled in and paths absolute, as YAML to PATH
    (the provenance copy stored in each dataset). */

@@ -17,8 +17,11 @@
 #define SEG (1u << EK_TASK_SEGMENTATION)
 #define CLS (1u << EK_TASK_CLASSIFICATION)
 #define MUL (1u << EK_TASK_MULTILABEL)
+#define DET (1u << EK_TASK_DETECTION)
+#define INS (1u << EK_TASK_INSTANCE)
 #define CHG (1u << EK_TASK_CHANGE)
 #define REG (1u << EK_TASK_REGRESSION)
+#define CLASSES (SEG | CLS | MUL | DET | INS | CHG) /* the tasks with classes */
 
 static const char *const match_words[] = {"folder", "file", NULL};
 static const char *const mixed_words[] = {"refuse", "majority", NULL};
@@ -31,18 +34,17 @@ static const struct {
     int with_table; /* 1: only with table; -1: never with table */
     const char *hint;
 } uses[] = {
-    {"classes", SEG | CLS | MUL | CHG, 0,
+    {"classes", CLASSES, 0,
      "a regression target holds values, not classes: leave out classes and "
      "class_names"},
-    {"class_names", SEG | CLS | MUL | CHG, 0, "a regression target has no classes"},
-    {"background", SEG | CLS | MUL | CHG, 0, "a regression target has no classes"},
-    {"background_name", SEG | CLS | MUL | CHG, 0, "a regression target has no classes"},
-    {"ignore_index", SEG | CLS | MUL | CHG, -1,
-     "pixels without a target value hold NaN"},
-    {"all_touched", SEG | CLS | MUL | CHG, -1, "a regression target is a raster"},
+    {"class_names", CLASSES, 0, "a regression target has no classes"},
+    {"background", CLASSES, 0, "a regression target has no classes"},
+    {"background_name", CLASSES, 0, "a regression target has no classes"},
+    {"ignore_index", CLASSES, -1, "pixels without a target value hold NaN"},
+    {"all_touched", CLASSES, -1, "a regression target is a raster"},
     {"min_class_share", SEG | CLS | MUL, 0, "it is for task multilabel"},
-    {"layer", SEG | CLS | MUL | CHG, -1, "a regression target is a raster"},
-    {"attribute", SEG | CLS | MUL | CHG | REG, -1, NULL},
+    {"layer", CLASSES, -1, "a regression target is a raster"},
+    {"attribute", CLASSES | REG, -1, NULL},
     {"pair", CHG, 0, "it names the two images of task change"},
     {"resampling", REG, 0,
      "class labels are read with nearest neighbour; it is for task regression"},
@@ -57,9 +59,6 @@ static const struct {
     {"unmatched", CLS | MUL, 1, NULL},
     {"scenes", CLS | MUL, 1, NULL},
 };
-
-static const char *const task_words[] = {"segmentation", "classification", "multilabel",
-                                         "change", "regression"};
 
 /* Refuse keys of N that task L->task, or the presence or absence of a
    table, does not use. */
@@ -76,7 +75,7 @@ static int check_task_keys(ek_yaml *y, const ek_labels_recipe *l, yaml_node_t *n
         }
         if (!(uses[k].tasks & (1u << l->task))) {
             return ek_yaml_fail(y, v, "labels.%s: not used with 'task: %s'%s%s",
-                                uses[k].key, task_words[l->task],
+                                uses[k].key, ek_task_names[l->task],
                                 uses[k].hint != NULL ? " (" : "",
                                 uses[k].hint != NULL ? uses[k].hint : "");
         }

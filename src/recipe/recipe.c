@@ -33,19 +33,22 @@ static const char *const labels_keys[] = {
     "source",      "layer",           "attribute",       "classes",
     "class_names", "background",      "background_name", "all_touched",
     "task",        "min_class_share", "ignore_index",
+    /* detection, instance: parse_objects */
+    "oriented", "box_size", "min_visibility",
     /* per task: labels_task.c */
     "pair", "resampling", "nodata", "table", "key", "match", "labels", "separator",
     "mixed", "unmatched", "scenes", NULL};
 static const char *const regions_keys[] = {"source", "field", NULL};
 static const char *const filter_keys[] = {"max_nodata", "min_labeled", "max_cloud",
-                                          NULL};
+                                          "min_objects", NULL};
 static const char *const split_keys[] = {
     "method",   "ratios",  "seed",     "block_size", "buffer",
     "hold_out", "periods", "stratify", "tolerance",  NULL};
 static const char *const output_keys[] = {"dir", "format", "shard_size", NULL};
 
-static const char *const tasks[] = {"segmentation", "classification", "multilabel",
-                                    "change",       "regression",     NULL};
+const char *const ek_task_names[] = {"segmentation", "classification", "multilabel",
+                                     "detection",    "instance",       "change",
+                                     "regression",   NULL};
 static const char *const methods[] = {"random", "blocks", "regions", "time", NULL};
 static const char *const region_keys[] = {"continent", "country", "region", NULL};
 static const char *const stratify_words[] = {"class", NULL};
@@ -411,6 +414,7 @@ static int parse_grid(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "resolution")) != NULL) {
         rc = ek_yaml_number_pair(y, v, "grid.resolution", &r->res_x, &r->res_y);
         r->has_resolution = 1;
+        r->res_mark = ek_yaml_mark(v);
     }
     if (rc == EODKIT_OK) {
         rc = ek_yaml_require(y, n, "grid", "chip_size", &v);
@@ -621,6 +625,46 @@ static int parse_class_names(ek_yaml *y, ek_labels_recipe *l, yaml_node_t *n)
     return rc;
 }
 
+/* The keys of tasks with objects (detection, instance) in labels map N:
+   present only with those tasks. */
+static int parse_objects(ek_yaml *y, ek_labels_recipe *l, yaml_node_t *n)
+{
+    static const char *const keys[] = {"oriented", "box_size", "min_visibility"};
+    yaml_node_t *v;
+    size_t i;
+    int rc = EODKIT_OK;
+
+    l->min_visibility = 0.5;
+    for (i = 0; i < sizeof keys / sizeof *keys; i++) {
+        v = ek_yaml_get(y, n, keys[i]);
+        if (v != NULL && !EK_TASK_HAS_OBJECTS(l->task)) {
+            return ek_yaml_fail(y, v,
+                                "labels.%s: only for task detection or instance (the "
+                                "task is %s)",
+                                keys[i], ek_task_names[l->task]);
+        }
+    }
+    if ((v = ek_yaml_get(y, n, "oriented")) != NULL) {
+        rc = ek_yaml_bool(y, v, "labels.oriented", &l->oriented);
+        if (rc == EODKIT_OK && l->oriented && l->task != EK_TASK_DETECTION) {
+            rc = ek_yaml_fail(y, v, "labels.oriented: only for task detection");
+        }
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "box_size")) != NULL) {
+        l->box_size_mark = ek_yaml_mark(v);
+        rc = ek_yaml_number_pair(y, v, "labels.box_size", &l->box_w, &l->box_h);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_opt_fraction(y, n, "min_visibility", "labels.min_visibility",
+                                  &l->min_visibility);
+    }
+    if (rc == EODKIT_OK && l->min_visibility <= 0) {
+        rc = ek_yaml_fail(y, ek_yaml_get(y, n, "min_visibility"),
+                          "labels.min_visibility: must be greater than 0");
+    }
+    return rc;
+}
+
 static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 {
     ek_labels_recipe *l = &r->labels;
@@ -634,7 +678,7 @@ static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     rc = ek_yaml_check_map(y, n, "labels", labels_keys);
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "task")) != NULL) {
         l->task_mark = ek_yaml_mark(v);
-        rc = ek_yaml_choice(y, v, "labels.task", tasks, &index);
+        rc = ek_yaml_choice(y, v, "labels.task", ek_task_names, &index);
         l->task = (ek_task)index;
     }
     if (rc == EODKIT_OK) {
@@ -679,6 +723,9 @@ static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         rc = ek_yaml_bool(y, v, "labels.all_touched", &l->all_touched);
     }
     if (rc == EODKIT_OK) {
+        rc = parse_objects(y, l, n);
+    }
+    if (rc == EODKIT_OK) {
         rc = ek_yaml_opt_fraction(y, n, "min_class_share", "labels.min_class_share",
                                   &l->min_class_share);
     }
@@ -706,6 +753,7 @@ static int parse_regions(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 
 static int parse_filters(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 {
+    yaml_node_t *v;
     int rc = ek_yaml_check_map(y, n, "filters", filter_keys);
 
     if (rc == EODKIT_OK) {
@@ -719,6 +767,15 @@ static int parse_filters(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     if (rc == EODKIT_OK) {
         rc =
             ek_yaml_opt_fraction(y, n, "max_cloud", "filters.max_cloud", &r->max_cloud);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "min_objects")) != NULL) {
+        rc = ek_yaml_int(y, v, "filters.min_objects", 0, 1000000, &r->min_objects);
+        if (rc == EODKIT_OK &&
+            (!r->labels.present || !EK_TASK_HAS_OBJECTS(r->labels.task))) {
+            rc = ek_yaml_fail(y, v,
+                              "filters.min_objects: only with labels of task detection "
+                              "or instance");
+        }
     }
     if (rc == EODKIT_OK && r->min_labeled > 0 && !r->labels.present) {
         rc = ek_yaml_fail(y, ek_yaml_get(y, n, "min_labeled"),
@@ -1057,6 +1114,7 @@ static int parse_split(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         s->seed = (uint64_t)seed;
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "block_size")) != NULL) {
+        s->block_size_mark = ek_yaml_mark(v);
         rc = ek_yaml_number(y, v, "split.block_size", &s->block_size);
         if (rc == EODKIT_OK && s->block_size <= 0) {
             rc = ek_yaml_fail(y, v, "split.block_size: must be greater than 0");
@@ -1064,8 +1122,9 @@ static int parse_split(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "buffer")) != NULL) {
         rc = ek_yaml_number(y, v, "split.buffer", &s->buffer);
-        if (rc == EODKIT_OK && s->buffer < 0) {
-            rc = ek_yaml_fail(y, v, "split.buffer: must be 0 or more chips");
+        if (rc == EODKIT_OK && !(s->buffer >= 0 && s->buffer <= EK_MAX_BUFFER)) {
+            rc = ek_yaml_fail(y, v, "split.buffer: must be between 0 and %d chips",
+                              EK_MAX_BUFFER);
         }
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "stratify")) != NULL) {

@@ -14,8 +14,6 @@
 #include "core/ek_time.h"
 #include "ek_recipe.h"
 
-static const char *const task_words[] = {"segmentation", "classification", "multilabel",
-                                         "change", "regression"};
 static const char *const method_words[] = {"random", "blocks", "regions", "time"};
 static const char *const region_key_words[] = {"continent", "country", "region"};
 
@@ -316,6 +314,60 @@ static void write_sar(emitter *em, const ek_sar_recipe *s)
     map_end(em);
 }
 
+static void write_stac(emitter *em, const ek_stac_recipe *st)
+{
+    size_t i;
+
+    key(em, "stac");
+    map_begin(em);
+    pair_text(em, "items", st->items);
+    key(em, "assets");
+    text_list(em, st->assets, st->nassets);
+    if (st->has_bbox) {
+        key(em, "bbox");
+        seq_begin(em, 1);
+        for (i = 0; i < 4; i++) {
+            number(em, st->bbox[i]);
+        }
+        seq_end(em);
+    }
+    if (st->datetime != NULL) {
+        pair_text(em, "datetime", st->datetime);
+    }
+    if (st->ncollections > 0) {
+        key(em, "collections");
+        text_list(em, st->collections, st->ncollections);
+    }
+    if (st->query != NULL) {
+        pair_text(em, "query", st->query);
+    }
+    if (st->has_max_cloud) {
+        pair_number(em, "max_item_cloud", st->max_cloud);
+    }
+    if (st->limit > 0) {
+        pair_integer(em, "limit", st->limit);
+    }
+    pair_text(em, "method", st->post ? "POST" : "GET");
+    map_end(em);
+}
+
+static void write_georef(emitter *em, const ek_georef_recipe *g)
+{
+    key(em, "georeference");
+    map_begin(em);
+    pair_text(em, "method", ek_georef_name(g->method));
+    if (g->method == EK_GEOREF_GCP) {
+        pair_integer(em, "order", g->order);
+    }
+    if (g->dem != NULL) {
+        pair_text(em, "dem", g->dem);
+    }
+    if (g->has_height) {
+        pair_number(em, "height", g->height);
+    }
+    map_end(em);
+}
+
 static void write_inputs(emitter *em, const ek_modality_recipe *m)
 {
     size_t b;
@@ -334,8 +386,12 @@ static void write_inputs(emitter *em, const ek_modality_recipe *m)
         seq_end(em);
         return;
     }
-    key(em, "files");
-    text_list(em, m->patterns, m->npatterns);
+    if (m->stac.present) {
+        write_stac(em, &m->stac);
+    } else {
+        key(em, "files");
+        text_list(em, m->patterns, m->npatterns);
+    }
     if (m->bands != NULL) {
         key(em, "bands");
         seq_begin(em, 1);
@@ -391,6 +447,9 @@ static void write_modalities(emitter *em, const ek_recipe *r)
         if (strcmp(m->kind, "sar") == 0) {
             write_sar(em, &m->sar);
         }
+        if (m->georef.method != EK_GEOREF_GEOTRANSFORM) {
+            write_georef(em, &m->georef);
+        }
         map_end(em);
     }
     seq_end(em);
@@ -430,11 +489,23 @@ static void write_class_names(emitter *em, const ek_labels_recipe *l)
     free(written);
 }
 
-/* The keys of labels that only some tasks have (labels_task.c). */
+/* The keys of labels that only some tasks have (recipe.c, labels_task.c). */
 static void write_task_labels(emitter *em, const ek_labels_recipe *l)
 {
     const ek_table_recipe *t = &l->table;
 
+    if (EK_TASK_HAS_OBJECTS(l->task)) {
+        key(em, "oriented");
+        scalar(em, l->oriented ? "true" : "false", 1);
+        if (l->box_w > 0) {
+            key(em, "box_size");
+            seq_begin(em, 1);
+            number(em, l->box_w);
+            number(em, l->box_h);
+            seq_end(em);
+        }
+        pair_number(em, "min_visibility", l->min_visibility);
+    }
     if (l->pair[0] != NULL) {
         key(em, "pair");
         text_list(em, l->pair, 2);
@@ -505,8 +576,8 @@ static void write_labels(emitter *em, const ek_recipe *r)
         key(em, "all_touched");
         scalar(em, l->all_touched ? "true" : "false", 1);
     }
-    pair_text(em, "task", task_words[l->task]);
-    if (l->task < EK_TASK_CHANGE) {
+    pair_text(em, "task", ek_task_names[l->task]);
+    if (l->task <= EK_TASK_MULTILABEL) {
         pair_number(em, "min_class_share", l->min_class_share);
     }
     if (l->has_ignore) {
@@ -538,6 +609,9 @@ static void write_rest(emitter *em, const ek_recipe *r)
     pair_number(em, "max_nodata", r->max_nodata);
     pair_number(em, "min_labeled", r->min_labeled);
     pair_number(em, "max_cloud", r->max_cloud);
+    if (r->labels.present && EK_TASK_HAS_OBJECTS(r->labels.task)) {
+        pair_integer(em, "min_objects", (long long)r->min_objects);
+    }
     map_end(em);
 
     key(em, "split");

@@ -261,7 +261,11 @@ int ek_regions_open(eodkit_ctx *ctx, const char *path, const char *field,
         }
     }
     OGR_L_ResetReading(layer);
-    while (rc == EODKIT_OK && (f = OGR_L_GetNextFeature(layer)) != NULL) {
+    while (rc == EODKIT_OK) {
+        rc = ek_next_feature(ctx, layer, path, where, &f);
+        if (rc != EODKIT_OK || f == NULL) {
+            break;
+        }
         rc = add_region(ctx, r, &cap, f, &fl, iso, ct);
         OGR_F_Destroy(f);
     }
@@ -327,7 +331,9 @@ static void **candidates(const ek_regions *r, double lon, double lat, double hal
     CPLRectObj box = {lon - half, lat - half, lon + half, lat + half};
     void **hits = CPLQuadTreeSearch(r->tree, &box, n);
 
-    qsort(hits, (size_t)*n, sizeof *hits, compare_ptr);
+    if (*n > 1) {
+        qsort(hits, (size_t)*n, sizeof *hits, compare_ptr);
+    }
     return hits;
 }
 
@@ -400,10 +406,12 @@ int ek_regions_tag_plan(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p, int32_
             rc = ek_error_gdal(ctx, "the grid CRS cannot be transformed to lon/lat");
             break;
         }
-        for (k = 0; k < (size_t)gr->nx * (size_t)gr->ny; k++) {
+        for (k = 0; k < (size_t)gr->nx * (size_t)gr->ny && rc == EODKIT_OK; k++) {
             size_t id = gr->first_chip + k;
             ek_chip c = ek_plan_chip(p, id);
             double x, y, z = 0;
+
+            rc = ek_cancelled(ctx); /* a region lookup per chip takes a while */
 
             ek_grid_window_center(gr, &c.window, &x, &y);
             tags[id] = -1;

@@ -122,13 +122,27 @@ static int find_blocks(eodkit_ctx *ctx, const ek_plan *p, ek_split *s)
 
         ek_grid_window_center(&p->grids[c.grid], &c.window, &cx, &cy);
         s->chip_block[id] = -1;
-        if (p->candidate[id]) {
-            keys[n].grid = (int64_t)c.grid;
-            keys[n].x = (int64_t)floor(cx / sr->block_size);
-            keys[n].y = (int64_t)floor(cy / sr->block_size);
-            keys[n].chip = id;
-            n++;
+        if (!p->candidate[id]) {
+            continue;
         }
+        /* block indices must stay whole numbers an int64 holds exactly */
+        if (!(fabs(cx / sr->block_size) < 0x1p53 &&
+              fabs(cy / sr->block_size) < 0x1p53)) {
+            char where[512];
+
+            rc = ek_error(
+                ctx, EODKIT_ERR_INPUT,
+                "%s: split.block_size %g is too small for the grid's "
+                "coordinates (%g, %g)",
+                ek_recipe_where(p->recipe, sr->block_size_mark, where, sizeof where),
+                sr->block_size, cx, cy);
+            goto out;
+        }
+        keys[n].grid = (int64_t)c.grid;
+        keys[n].x = (int64_t)floor(cx / sr->block_size);
+        keys[n].y = (int64_t)floor(cy / sr->block_size);
+        keys[n].chip = id;
+        n++;
     }
     qsort(keys, n, sizeof *keys, compare_key);
     for (b = 0; b < n; b++) {
@@ -380,44 +394,63 @@ static int assign_blocks(eodkit_ctx *ctx, const ek_plan *p, ek_split *s,
     return rc;
 }
 
-/* Drop chips of grid G that come within the guard band of a chip of a later
-   split on the same grid. */
-static void drop_guard_in_grid(const ek_plan *p, size_t gi, ek_split *s,
-                               const int8_t *assigned)
+/*
+** Drop chips of grid G that come within the guard band of a chip of a later
+** split on the same grid: chips (i, j) and (i + di, j + dj) are too close
+** when both |di| stride_x - chip_w < guard_x and |dj| stride_y - chip_h <
+** guard_y, a rectangle of neighbours. Whether one of a later split lies in
+** it is read from a 2-D prefix count per split, so the cost is that of a
+** pass over the lattice per split whatever the guard's width.
+*/
+static int drop_guard_in_grid(eodkit_ctx *ctx, const ek_plan *p, size_t gi, ek_split *s,
+                              const int8_t *assigned)
 {
     const ek_grid *g = &p->grids[gi];
-    int di_max = (s->guard_x + p->chip_w + p->stride_x - 1) / p->stride_x;
-    int dj_max = (s->guard_y + p->chip_h + p->stride_y - 1) / p->stride_y;
-    int i, j;
+    /* the largest |di| (|dj|) within the band: |di| stride < guard + chip */
+    int64_t di = ((int64_t)s->guard_x + p->chip_w - 1) / p->stride_x;
+    int64_t dj = ((int64_t)s->guard_y + p->chip_h - 1) / p->stride_y;
+    size_t nx = (size_t)g->nx, ny = (size_t)g->ny, row = nx + 1, i, j;
+    /* later[j * row + i]: chips of a split after K in rows < j, columns < i
+       (the lattice holds at most EK_MAX_CHIPS chips: uint32 counts them) */
+    uint32_t *later = ek_calloc(ctx, (nx + 1) * (ny + 1), sizeof *later), near;
+    int k;
 
-    for (j = 0; j < g->ny; j++) {
-        for (i = 0; i < g->nx; i++) {
-            size_t id = g->first_chip + (size_t)j * (size_t)g->nx + (size_t)i;
-            int own = assigned[id], di, dj, conflict = 0;
+    if (later == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (k = 0; k + 1 < (int)s->nsplits; k++) {
+        for (j = 0; j < ny; j++) {
+            for (i = 0; i < nx; i++) {
+                size_t id = g->first_chip + j * nx + i;
 
-            if (own < 0) {
-                continue;
+                later[(j + 1) * row + i + 1] =
+                    (assigned[id] > k) + later[j * row + i + 1] +
+                    later[(j + 1) * row + i] - later[j * row + i];
             }
-            for (dj = -dj_max; dj <= dj_max && !conflict; dj++) {
-                for (di = -di_max; di <= di_max && !conflict; di++) {
-                    int ni = i + di, nj = j + dj, other;
-                    int sep_x = abs(di) * p->stride_x - p->chip_w;
-                    int sep_y = abs(dj) * p->stride_y - p->chip_h;
+        }
+        for (j = 0; j < ny; j++) {
+            for (i = 0; i < nx; i++) {
+                size_t id = g->first_chip + j * nx + i;
+                size_t i0 = (int64_t)i > di ? i - (size_t)di : 0;
+                size_t j0 = (int64_t)j > dj ? j - (size_t)dj : 0;
+                size_t i1 = (int64_t)(nx - 1 - i) > di ? i + (size_t)di + 1 : nx;
+                size_t j1 = (int64_t)(ny - 1 - j) > dj ? j + (size_t)dj + 1 : ny;
 
-                    if (ni < 0 || nj < 0 || ni >= g->nx || nj >= g->ny) {
-                        continue;
-                    }
-                    other = assigned[g->first_chip + (size_t)nj * (size_t)g->nx +
-                                     (size_t)ni];
-                    conflict = other > own && sep_x < s->guard_x && sep_y < s->guard_y;
+                if (assigned[id] != k) {
+                    continue;
                 }
-            }
-            if (conflict) {
-                s->chip_split[id] = EK_CHIP_GUARD;
-                s->guard_dropped++;
+                /* chips of later splits in rows j0..j1-1, columns i0..i1-1 */
+                near = later[j1 * row + i1] - later[j0 * row + i1] -
+                       later[j1 * row + i0] + later[j0 * row + i0];
+                if (near > 0) {
+                    s->chip_split[id] = EK_CHIP_GUARD;
+                    s->guard_dropped++;
+                }
             }
         }
     }
+    free(later);
+    return EODKIT_OK;
 }
 
 typedef struct footprint {
@@ -781,6 +814,7 @@ int ek_split_make(eodkit_ctx *ctx, const ek_plan *p, const ek_split_inputs *in,
     if (rc != EODKIT_OK) {
         goto out;
     }
+    /* at most EK_MAX_BUFFER x 16384 pixels: an int holds it */
     s->guard_x = (int)ceil(sr->buffer * p->chip_w - 1e-9);
     s->guard_y = (int)ceil(sr->buffer * p->chip_h - 1e-9);
     assigned = ek_calloc(ctx, nchips, sizeof *assigned);
@@ -789,10 +823,10 @@ int ek_split_make(eodkit_ctx *ctx, const ek_plan *p, const ek_split_inputs *in,
         goto out;
     }
     memcpy(assigned, s->chip_split, nchips * sizeof *assigned);
-    for (g = 0; g < p->ngrids; g++) {
-        drop_guard_in_grid(p, g, s, assigned);
+    for (g = 0; g < p->ngrids && rc == EODKIT_OK; g++) {
+        rc = drop_guard_in_grid(ctx, p, g, s, assigned);
     }
-    if (p->ngrids > 1) {
+    if (rc == EODKIT_OK && p->ngrids > 1) {
         rc = drop_guard_across_grids(ctx, p, s, assigned);
     }
     if (rc == EODKIT_OK && sr->stratify) {

@@ -50,7 +50,8 @@ void ek_hist_add(uint64_t *bins, const void *data, GDALDataType t, const uint8_t
                  size_t n);
 
 /* VALID[i] = 1 where value I of DATA (N values of type T) counts in the
-   statistics: not NaN, and not NODATA when HAS_NODATA. */
+   statistics: finite (not NaN, not infinite), and not NODATA when
+   HAS_NODATA. */
 void ek_stats_mask(const void *data, GDALDataType t, int has_nodata, double nodata,
                    size_t n, uint8_t *valid);
 

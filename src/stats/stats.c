@@ -199,7 +199,7 @@ void ek_stats_mask(const void *data, GDALDataType t, int has_nodata, double noda
     for (i = 0; i < n; i++) {
         double v = ek_pixel_get(data, t, i);
 
-        valid[i] = !isnan(v) && !(has_nodata && v == nodata);
+        valid[i] = isfinite(v) && !(has_nodata && v == nodata);
     }
 }
 

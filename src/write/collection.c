@@ -13,6 +13,7 @@
 #include "core/ek_fs.h"
 #include "core/ek_time.h"
 #include "ek_write.h"
+#include "stac/ek_stac.h"
 
 #define EXT_LABEL "https://stac-extensions.github.io/label/v1.0.1/schema.json"
 #define EXT_MLAOI "https://stac-extensions.github.io/ml-aoi/v0.2.0/schema.json"
@@ -20,8 +21,18 @@
 #define EXT_PROJ "https://stac-extensions.github.io/projection/v1.1.0/schema.json"
 #define EXT_SAR "https://stac-extensions.github.io/sar/v1.0.0/schema.json"
 
-static const char *const task_names[] = {"segmentation", "classification", "multilabel",
-                                         "change", "regression"};
+/* label:tasks of TASK (the STAC label extension's words). */
+static json_t *stac_tasks(ek_task task)
+{
+    return task == EK_TASK_INSTANCE ? json_pack("[ss]", "detection", "segmentation")
+                                    : json_pack("[s]", ek_task_names[task]);
+}
+
+/* label:type of TASK: boxes are vector labels, arrays of ids raster ones. */
+static const char *stac_label_type(ek_task task)
+{
+    return task == EK_TASK_DETECTION ? "vector" : "raster";
+}
 
 /* ml-aoi knows train / validate / test; other split names have no mapping. */
 static const char *mlaoi_split(const char *name)
@@ -189,8 +200,10 @@ static json_t *modality_json(const ek_modality *m, const ek_array_desc *d)
         json_array_append_new(shape, json_integer((json_int_t)d->shape[k]));
     }
     json_object_set_new(o, "shape", shape);
+    /* JSON has no NaN: a NaN nodata value (NaN is nodata anyway) is null */
     json_object_set_new(o, "nodata",
-                        m->has_nodata ? json_real(m->nodata) : json_null());
+                        m->has_nodata && isfinite(m->nodata) ? json_real(m->nodata)
+                                                             : json_null());
     json_object_set_new(o, "resampling",
                         json_string(ek_resampling_name(m->recipe->resampling)));
     for (b = 0; b < m->nbands; b++) {
@@ -233,6 +246,36 @@ static json_t *shape_json(const ek_array_desc *d)
     return shape;
 }
 
+/* The label array of F named NAME, or NULL when not stored. */
+static const ek_array_desc *label_array(const ek_dataset_facts *f, const char *name)
+{
+    size_t a;
+
+    for (a = f->plan->nmodalities; a < f->narrays; a++) {
+        if (strcmp(f->arrays[a].name, name) == 0) {
+            return &f->arrays[a];
+        }
+    }
+    return NULL;
+}
+
+/* {name: {"per", "dtype", "shape"}} of the label arrays (doc/format.md). */
+static json_t *label_arrays_json(const ek_dataset_facts *f)
+{
+    json_t *o = json_object();
+    size_t a;
+
+    for (a = f->plan->nmodalities; a < f->narrays; a++) {
+        const ek_array_desc *d = &f->arrays[a];
+
+        json_object_set_new(o, d->name,
+                            json_pack("{s:s, s:s, s:o}", "per",
+                                      d->per_object ? "object" : "chip", "dtype",
+                                      ek_dtype_name(d->dtype), "shape", shape_json(d)));
+    }
+    return o;
+}
+
 static json_t *classes_json(const ek_class *classes, size_t nclasses)
 {
     json_t *list = json_array();
@@ -246,7 +289,8 @@ static json_t *classes_json(const ek_class *classes, size_t nclasses)
 }
 
 /* eodkit:label.change: where the pairs are (modalities with a time pair,
-   or labels.pair) and, with two label sources, their classes' array. */
+   or labels.pair) and, with two label sources, the classes of the array
+   label_classes. */
 static json_t *change_json(const ek_dataset_facts *f)
 {
     const ek_labels *l = f->labels;
@@ -266,43 +310,50 @@ static json_t *change_json(const ek_dataset_facts *f)
                             ? json_pack("[s, s]", lr->pair[0], lr->pair[1])
                             : json_null());
     json_object_set_new(o, "sources", json_integer(l->change->after != NULL ? 2 : 1));
-    if (l->change->after != NULL) {
-        const ek_array_desc *d = &f->arrays[p->nmodalities + 1];
-
+    if (l->change->after != NULL) { /* the classes array label_classes holds */
         json_object_set_new(
             o, "classes",
-            json_pack("{s:s, s:s, s:o, s:{s:i, s:s}, s:o}", "array", d->name, "dtype",
-                      ek_dtype_name(d->dtype), "shape", shape_json(d), "background",
-                      "id", lr->background, "name", lr->background_name, "classes",
+            json_pack("{s:{s:i, s:s}, s:o}", "background", "id", lr->background, "name",
+                      lr->background_name, "classes",
                       classes_json(l->change->classes, l->change->nclasses)));
     }
     return o;
 }
 
 /* eodkit:label of a regression target. */
-static json_t *target_json(const ek_dataset_facts *f, const ek_array_desc *d)
+static json_t *target_json(const ek_dataset_facts *f)
 {
     const ek_labels *l = f->labels;
+    const ek_array_desc *d = label_array(f, "label");
 
-    return json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:i}", "task", "regression",
-                     "dtype", ek_dtype_name(d->dtype), "shape", shape_json(d), "type",
-                     "raster", "nodata", "nan", "resampling",
-                     ek_resampling_name(l->recipe->resampling), "source_band", l->band);
+    return json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:i}", "task", "regression",
+                     "dtype", ek_dtype_name(d->dtype), "shape", shape_json(d), "arrays",
+                     label_arrays_json(f), "type", "raster", "nodata", "nan",
+                     "resampling", ek_resampling_name(l->recipe->resampling),
+                     "source_band", l->band);
 }
 
-static json_t *label_json(const ek_dataset_facts *f, const ek_array_desc *d,
-                          const ek_class *classes, size_t nclasses)
+static json_t *label_json(const ek_dataset_facts *f, const ek_class *classes,
+                          size_t nclasses)
 {
     const ek_labels *l = f->labels;
+    const ek_labels_recipe *lr = l->recipe;
+    const ek_array_desc *label = label_array(f, "label");
     json_t *o;
 
     if (l->regression) {
-        return target_json(f, d);
+        return target_json(f);
     }
     o = json_object();
-    json_object_set_new(o, "task", json_string(task_names[l->recipe->task]));
-    json_object_set_new(o, "dtype", json_string(ek_dtype_name(d->dtype)));
-    json_object_set_new(o, "shape", shape_json(d));
+    json_object_set_new(o, "task", json_string(ek_task_names[lr->task]));
+    /* the class ids' type, and the shape of the "label" array if stored */
+    json_object_set_new(
+        o, "dtype",
+        json_string(ek_dtype_name(label != NULL ? label->dtype : l->dtype)));
+    if (label != NULL) {
+        json_object_set_new(o, "shape", shape_json(label));
+    }
+    json_object_set_new(o, "arrays", label_arrays_json(f));
     json_object_set_new(o, "type",
                         json_string(l->table != NULL ? "table"
                                     : l->is_raster   ? "raster"
@@ -310,15 +361,22 @@ static json_t *label_json(const ek_dataset_facts *f, const ek_array_desc *d,
     json_object_set_new(o, "background",
                         l->change != NULL
                             ? json_pack("{s:i, s:s}", "id", 0, "name", "no change")
-                            : json_pack("{s:i, s:s}", "id", l->recipe->background,
-                                        "name", l->recipe->background_name));
+                            : json_pack("{s:i, s:s}", "id", lr->background, "name",
+                                        lr->background_name));
     json_object_set_new(o, "classes", classes_json(classes, nclasses));
-    if (l->recipe->has_ignore) {
-        json_object_set_new(o, "ignore_index", json_integer(l->recipe->ignore_index));
+    if (lr->has_ignore) {
+        json_object_set_new(o, "ignore_index", json_integer(lr->ignore_index));
     }
-    if (l->recipe->task == EK_TASK_MULTILABEL && l->table == NULL) {
-        json_object_set_new(o, "min_class_share",
-                            json_real(l->recipe->min_class_share));
+    if (lr->task == EK_TASK_MULTILABEL && l->table == NULL) {
+        json_object_set_new(o, "min_class_share", json_real(lr->min_class_share));
+    }
+    if (EK_TASK_HAS_OBJECTS(lr->task)) {
+        json_object_set_new(o, "oriented", json_boolean(lr->oriented));
+        json_object_set_new(o, "min_visibility", json_real(lr->min_visibility));
+        json_object_set_new(o, "box_size",
+                            lr->box_w > 0 ? json_pack("[f, f]", lr->box_w, lr->box_h)
+                                          : json_null());
+        json_object_set_new(o, "max_object_id", json_integer(l->max_object));
     }
     if (l->change != NULL) {
         json_object_set_new(o, "change", change_json(f));
@@ -362,6 +420,10 @@ static void add_shard_assets(const ek_dataset_facts *f, size_t s, const char *pr
             }
             if (p->ngrids > 1) {
                 /* one CRS per UTM zone: each chip's is in the index */
+            } else if (!is_label && p->modalities[a].vertical != NULL) {
+                /* heights: the grid CRS with their vertical CRS */
+                json_object_set_new(o, "proj:wkt2",
+                                    json_string(p->modalities[a].vertical->grid_wkt));
             } else if (g->crs_code != NULL && strncmp(g->crs_code, "EPSG:", 5) == 0) {
                 json_object_set_new(o, "proj:epsg",
                                     json_integer(atoi(g->crs_code + 5)));
@@ -418,22 +480,19 @@ static void add_label_properties(const ek_dataset_facts *f, json_t *props)
 {
     const ek_labels *l = f->labels;
     ek_task task = l->recipe->task;
+    static const char *const descriptions[] = {
+        "class id of every pixel (see eodkit:label)",
+        "class id of every chip (see eodkit:label)",
+        "classes present in every chip (see eodkit:label)",
+        "boxes of the objects in every chip, with their class ids (see eodkit:label)",
+        "boxes, instance ids and class ids of every pixel (see eodkit:label)",
+        "change (1) or no change (0) of every pixel (see eodkit:label)",
+        "target value of every pixel, NaN where unknown (see eodkit:label)"};
 
     json_object_set_new(props, "label:properties", json_null());
-    json_object_set_new(
-        props, "label:description",
-        json_string(
-            task == EK_TASK_SEGMENTATION ? "class id of every pixel (see eodkit:label)"
-            : task == EK_TASK_CLASSIFICATION
-                ? "class id of every chip (see eodkit:label)"
-            : task == EK_TASK_CHANGE
-                ? "change (1) or no change (0) of every pixel (see eodkit:label)"
-            : task == EK_TASK_REGRESSION
-                ? "target value of every pixel, NaN where unknown (see "
-                  "eodkit:label)"
-                : "classes present in every chip (see eodkit:label)"));
-    json_object_set_new(props, "label:type", json_string("raster"));
-    json_object_set_new(props, "label:tasks", json_pack("[s]", task_names[task]));
+    json_object_set_new(props, "label:description", json_string(descriptions[task]));
+    json_object_set_new(props, "label:type", json_string(stac_label_type(task)));
+    json_object_set_new(props, "label:tasks", stac_tasks(task));
 }
 
 /* A polygon (GeoJSON) of lon/lat bounds B. */
@@ -628,13 +687,13 @@ static json_t *summaries_json(const ek_dataset_facts *f, const ek_class *classes
         } else {
             json_decref(names);
         }
-        json_object_set_new(o, "label:type", json_pack("[s]", "raster"));
+        json_object_set_new(o, "label:type",
+                            json_pack("[s]", stac_label_type(f->labels->recipe->task)));
         json_object_set_new(o, "label:overviews",
                             f->target_stats != NULL
                                 ? target_overviews(f->target_stats)
                                 : overviews_json(f, classes, nclasses, -1));
-        json_object_set_new(o, "label:tasks",
-                            json_pack("[s]", task_names[f->labels->recipe->task]));
+        json_object_set_new(o, "label:tasks", stac_tasks(f->labels->recipe->task));
     }
     return o;
 }
@@ -642,7 +701,7 @@ static json_t *summaries_json(const ek_dataset_facts *f, const ek_class *classes
 static json_t *grid_json(const ek_plan *p)
 {
     const ek_grid *g = &p->grids[0];
-    json_t *o = json_object();
+    json_t *o = json_object(), *vertical = ek_vertical_json(p);
     size_t k;
 
     if (p->recipe->utm) {
@@ -661,6 +720,9 @@ static json_t *grid_json(const ek_plan *p)
     json_object_set_new(o, "resolution", json_pack("[f, f]", g->gt[1], -g->gt[5]));
     json_object_set_new(o, "chip_size", json_pack("[i, i]", p->chip_h, p->chip_w));
     json_object_set_new(o, "stride", json_pack("[i, i]", p->stride_y, p->stride_x));
+    if (vertical != NULL) {
+        json_object_set_new(o, "vertical_crs", vertical);
+    }
     return o;
 }
 
@@ -686,6 +748,31 @@ static json_t *providers_json(const ek_recipe *r)
         json_array_append_new(a, o);
     }
     return a;
+}
+
+/* A derived_from link to every STAC item the modalities read (once each). */
+static void add_derived_from(const ek_plan *p, json_t *links)
+{
+    json_t *seen = json_object();
+    size_t m, i;
+
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_stac *st = p->modalities[m].stac;
+
+        for (i = 0; st != NULL && i < st->nitems; i++) {
+            const ek_stac_item *it = &st->items[i];
+
+            if (json_object_get(seen, it->href) != NULL) {
+                continue;
+            }
+            json_object_set_new(seen, it->href, json_true());
+            json_array_append_new(links,
+                                  json_pack("{s:s, s:s, s:s, s:s}", "rel",
+                                            "derived_from", "href", it->href, "type",
+                                            "application/geo+json", "title", it->id));
+        }
+    }
+    json_decref(seen);
 }
 
 int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
@@ -756,9 +843,7 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
     }
     json_object_set_new(root, "eodkit:modalities", mods);
     if (f->labels != NULL) {
-        json_object_set_new(
-            root, "eodkit:label",
-            label_json(f, &f->arrays[p->nmodalities], classes, nclasses));
+        json_object_set_new(root, "eodkit:label", label_json(f, classes, nclasses));
     }
     for (s = 0; s < f->split->nsplits; s++) {
         json_object_set_new(splits, r->split.names[s],
@@ -780,6 +865,7 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
     links = json_pack("[{s:s, s:s, s:s}]", "rel", "root", "href", "./collection.json",
                       "type", "application/json");
     rc = write_items(ctx, dir, f, classes, nclasses, exts, links);
+    add_derived_from(p, links);
     json_object_set_new(root, "links", links);
     json_object_set_new(assets, "index",
                         json_pack("{s:s, s:s, s:s, s:[s]}", "href", "./index.gpkg",

@@ -20,39 +20,84 @@
 
 /* ---- the output folder ---- */
 
+/* What eodkit writes in an output folder: a dataset (build, merge) or an
+   export (eodkit export); an existing folder is replaced only when it
+   holds one of the same. */
+typedef struct ek_output_kind {
+    const char *what;              /* "an eodkit dataset", for messages */
+    int (*holds)(const char *dir); /* nonzero when folder DIR holds one */
+} ek_output_kind;
+
+/* Datasets (ek_output_is_dataset). */
+extern const ek_output_kind ek_output_datasets;
+
+/* An output being written: locked, in FINAL.partial/ (doc/scaling.md). */
 typedef struct ek_output {
-    char *final; /* where the dataset must appear */
-    char *tmp;   /* where it is built: FINAL + ".partial" */
+    char *final; /* where the output must appear */
+    char *tmp;   /* where it is written: FINAL + ".partial"; NULL once committed */
+    int lock;    /* the lock file's descriptor (ek_fs_lock), -1 when not held */
+    const ek_output_kind *kind; /* what it is */
 } ek_output;
 
 /*
-** Prepare to build into FINAL: refuse an existing FINAL unless OVERWRITE (and
-** even then unless it is an eodkit dataset or empty); clear a stale partial
-** build of ours, or with RESUME keep it to continue; create the temporary
-** folder.
+** Lock the partial folder of output folder FINAL (to hold KIND) for this
+** process, creating it (marked as eodkit's) when missing, before anything
+** else is created or removed: a partial folder in use by another process is
+** EODKIT_ERR_EXISTS naming its pid (nothing touched); one that eodkit did
+** not make is refused. Release with ek_output_release (also after a
+** failure).
 */
-int ek_output_begin(eodkit_ctx *ctx, const char *final, int overwrite, int resume,
-                    ek_output *out);
+int ek_output_lock(eodkit_ctx *ctx, const char *final, const ek_output_kind *kind,
+                   ek_output *out /* OUT */);
 
-/* Move the finished temporary folder into place (replacing FINAL). */
-int ek_output_commit(eodkit_ctx *ctx, ek_output *out);
+/*
+** With the lock held, prepare to build: put back an output a killed
+** replacement left aside, refuse an existing FINAL unless OVERWRITE (and
+** even then unless it holds OUT's kind or is empty), remove what a killed
+** replacement left, and clear the partial folder of an earlier build unless
+** KEEP (to continue it).
+*/
+int ek_output_begin(eodkit_ctx *ctx, ek_output *out, int overwrite, int keep);
 
-/* Remove the temporary folder (after a failure); free OUT's strings. */
-void ek_output_abort(ek_output *out);
-void ek_output_clear(ek_output *out);
+/* Nonzero when OUT's partial folder holds anything but eodkit's marks. */
+int ek_output_holds_work(const ek_output *out);
+
+/*
+** Put the finished output in the partial folder in place at FINAL
+** (replacing the one there only with OVERWRITE, as ek_output_begin
+** checked): in one atomic exchange where the kernel allows, so FINAL never
+** stops existing; then remove the partial folder with the replaced output.
+** Crash points "commit" (moved aside), "replace" (between the two renames
+** where exchanging is not possible), "replaced" / "placed" (in place).
+*/
+int ek_output_commit(eodkit_ctx *ctx, ek_output *out, int overwrite);
+
+/* Remove the build in OUT's partial folder (after a failure that makes it
+   worthless), keeping the folder, its mark and the lock. */
+void ek_output_discard(ek_output *out);
+
+/* Release OUT's lock and strings. The partial folder is removed unless KEEP
+   (then only when it holds nothing but eodkit's marks). */
+void ek_output_release(ek_output *out, int keep);
 
 /* Nonzero when folder DIR holds an eodkit dataset. */
 int ek_output_is_dataset(const char *dir);
 
 /* ---- .npy shards ---- */
 
-/* One array stored per chip: a modality or the labels. */
+/* One array of a split's shards: a modality, or a label array. Most hold
+   one row per chip; per-object arrays hold one row per object (box) of the
+   shard's chips, chip after chip, and the ranges array says which rows
+   belong to each chip. */
 typedef struct ek_array_desc {
     const char *name; /* file name prefix: "<split>/<name>-NNNNN.npy" */
     GDALDataType dtype;
-    int ndim;         /* dimensions per chip (0 for one value per chip) */
-    int64_t shape[4]; /* per chip */
-    size_t chip_bytes;
+    int ndim;          /* dimensions per row (0 for one value per row) */
+    int64_t shape[4];  /* per row */
+    size_t chip_bytes; /* bytes per row (a chip, or an object) */
+    int per_object;    /* one row per object, not per chip */
+    int ranges;        /* int64 [first object row, objects] per chip, filled by the
+                          writer */
 } ek_array_desc;
 
 typedef struct ek_shards ek_shards;
@@ -66,10 +111,11 @@ int ek_shards_new(eodkit_ctx *ctx, const char *dir, const ek_array_desc *arrays,
                   size_t narrays, char *const *split_names, size_t nsplits,
                   long long shard_bytes, ek_shards **shards /* OUT */);
 
-/* Append one chip (DATA[a] = chip_bytes of array a) to split S; *SHARD and
- *ROW say where it went. */
+/* Append one chip with NOBJECTS objects to split S: DATA[a] holds
+   chip_bytes of array a, or NOBJECTS rows of a per-object array (the ranges
+   array's DATA is not read). *SHARD and *ROW say where it went. */
 int ek_shards_append(eodkit_ctx *ctx, ek_shards *shards, int s, const void *const *data,
-                     int *shard, int64_t *row);
+                     size_t nobjects, int *shard, int64_t *row);
 
 /* Hand every appended chip to the operating system (a process killed after
    this loses none of them). */
@@ -78,8 +124,10 @@ int ek_shards_flush(eodkit_ctx *ctx, ek_shards *shards);
 /*
 ** Continue writing shards a killed build left in the writer's folder: split
 ** s holds TOTALS[s] chips (as a checkpoint recorded). Shard files are cut
-** back to those chips and later shards removed, so appending continues as
-** if the build had never stopped. Call right after ek_shards_new.
+** back to those chips (per-object arrays to those chips' objects, as the
+** ranges array records them) and later shards removed, so appending
+** continues as if the build had never stopped. Call right after
+** ek_shards_new.
 */
 int ek_shards_resume(eodkit_ctx *ctx, ek_shards *shards, const int64_t *totals);
 
@@ -121,10 +169,12 @@ typedef struct ek_index_row {
     double labeled_frac;
     double cloud_frac;      /* < 0: no mask */
     const char *class_hist; /* JSON object {"class id": pixels}, or NULL */
-    int label;              /* classification label, or -1 */
-    int64_t block;          /* split block, or -1 */
-    int region;             /* index into the region layer, or -1 (sea, or no layer) */
-    const char *sources;    /* JSON object {"modality": [input indices]} */
+    int objects; /* objects (boxes) of the chip, -1: not a task with objects */
+    const char *object_hist; /* JSON object {"class id": objects}, or NULL */
+    int label;               /* classification label, or -1 */
+    int64_t block;           /* split block, or -1 */
+    int region;              /* index into the region layer, or -1 (sea, or no layer) */
+    const char *sources;     /* JSON object {"modality": [input indices]} */
     const char *present; /* JSON object {"modality": 0|1} of optional ones, or NULL */
     const char *times;   /* JSON object {"modality": [ISO times]}, or NULL */
     int64_t earliest;    /* first and last acquisition time used, */
@@ -157,6 +207,10 @@ int ek_index_close(eodkit_ctx *ctx, ek_index *index);
 void ek_index_free(ek_index *index);
 
 /* ---- the chip journal (index rows in commit order, see journal.c) ---- */
+
+/* The layout of its records; part of a build's fingerprint, so that a
+   checkpoint of an eodkit writing another layout is never resumed. */
+#define EK_JOURNAL_LAYOUT 2
 
 typedef struct ek_journal ek_journal;
 
@@ -211,6 +265,7 @@ typedef struct ek_dataset_facts {
     uint64_t **class_pixels;    /* [split][class id], NULL without labels */
     uint64_t **class_chips;     /* [split][class id]: chips holding the class */
     uint64_t **label_chips;     /* [split][class id]: classification labels, or NULL */
+    uint64_t **class_objects;   /* [split][class id]: objects (boxes), or NULL */
     const ek_band_stats *target_stats; /* regression: the target's, else NULL */
     json_t *inputs; /* provenance's input files (ek_provenance_inputs) */
 } ek_dataset_facts;
@@ -222,6 +277,10 @@ int ek_facts_classes(eodkit_ctx *ctx, const ek_dataset_facts *f, ek_class **clas
                      size_t *n);
 void ek_facts_classes_free(const ek_dataset_facts *f, ek_class *classes, size_t n);
 
+/* {"modality": {"name", "code", "wkt2"}} for the modalities of P whose values
+   have a vertical CRS (heights), or NULL when none has. */
+json_t *ek_vertical_json(const ek_plan *p);
+
 /* Write O as DIR/NAME: indented JSON and a final newline. */
 int ek_write_json(eodkit_ctx *ctx, const json_t *o, const char *dir, const char *name);
 
@@ -229,14 +288,16 @@ int ek_write_stats(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f);
 int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f);
 int ek_write_provenance(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f);
 
-/* One input file of a build: its ROLE ("modality", "mask", "labels", "aoi"
-   or "regions"), what it is OF (the modality, the region field, or NULL)
-   and its PATH. Nonzero stops the walk and is returned. */
+/* One input file of a build: its ROLE ("modality", "rpc_dem", "mask",
+   "labels", "aoi" or "regions"), what it is OF (the modality, the region
+   field, or NULL) and its PATH (a GDAL name). Nonzero stops the walk and is
+   returned. */
 typedef int (*ek_input_fn)(void *arg, const char *role, const char *of,
                            const char *path);
 
 /* Call FN for every file a build reads, in a fixed order: per modality its
-   sources then its mask polygons, the labels, the AOI, the region layer.
+   sources, its RPC DEM, then its mask polygons, the labels, the AOI, the
+   region layer.
    The build's fingerprint and provenance.json both list inputs this way. */
 int ek_for_each_input(const ek_recipe *r, const ek_plan *p, const ek_regions *regions,
                       ek_input_fn fn, void *arg);
@@ -244,10 +305,11 @@ int ek_for_each_input(const ek_recipe *r, const ek_plan *p, const ek_regions *re
 /*
 ** The "inputs" list of provenance.json into *INPUTS (new reference): role,
 ** of, path, size and SHA-256 of every file the build reads
-** (ek_for_each_input), with the side files GDAL lists for them. Hashing reads every
-*file whole, so builds run this on a
-** thread of its own; it gives up with EODKIT_ERR_CANCELLED once *STOP is
-** set (checked between files).
+** (ek_for_each_input), with the side files GDAL lists for them; remote
+** inputs get their size, ETag and Last-Modified instead of a SHA-256 (from
+** a HEAD request: never downloaded whole). Hashing reads every local file
+** whole, so builds run this on a thread of its own; it gives up with
+** EODKIT_ERR_CANCELLED once *STOP is set (checked between files).
 */
 int ek_provenance_inputs(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
                          const ek_regions *regions, const atomic_int *stop,

@@ -66,6 +66,7 @@ enum {
     F_PRESENT,
     F_DATETIME,
     F_DATETIMES,
+    F_OBJECTS,
     F_COUNT
 };
 
@@ -100,6 +101,7 @@ static const struct {
     [F_PRESENT] = {"present", OFTString},
     [F_DATETIME] = {"datetime", OFTDateTime},
     [F_DATETIMES] = {"datetimes", OFTString},
+    [F_OBJECTS] = {"objects", OFTInteger},
 };
 
 int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_plan *p,
@@ -330,6 +332,9 @@ int ek_index_add(eodkit_ctx *ctx, ek_index *ix, const ek_index_row *r)
     }
     if (r->label >= 0) {
         OGR_F_SetFieldInteger(f, F_LABEL, r->label);
+    }
+    if (r->objects >= 0) {
+        OGR_F_SetFieldInteger(f, F_OBJECTS, r->objects);
     }
     OGR_F_SetFieldString(f, F_SOURCES, r->sources);
     if (ix->regions != NULL) {

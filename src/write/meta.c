@@ -13,11 +13,14 @@
 
 #include <jansson.h>
 #include <cpl_string.h>
+#include <cpl_vsi.h>
 #include <ogr_srs_api.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_names.h"
 #include "core/ek_time.h"
 #include "ek_write.h"
+#include "stac/ek_stac.h"
 
 const double ek_percentile_levels[EK_NPCT] = {1, 2, 50, 98, 99};
 
@@ -135,14 +138,23 @@ static void add_stats(json_t *o, const ek_band_stats *bs)
     json_object_set_new(o, "percentiles", pct);
 }
 
+/* Band B (0-based) of modality M: its position (1-based), name, band number
+   in its files and those files (indices into provenance's read sources),
+   then its statistics BS. */
 static json_t *band_json(const ek_modality *m, int b, const ek_band_stats *bs)
 {
-    json_t *o = json_object();
+    json_t *o = json_object(), *sources = json_array();
     int source_band;
+    const ek_part *part = ek_modality_band(m, b, &source_band);
+    size_t s;
 
-    ek_modality_band(m, b, &source_band);
-    json_object_set_new(o, "band", json_integer(source_band));
+    for (s = part->first; s < part->first + part->count; s++) {
+        json_array_append_new(sources, json_integer((json_int_t)s));
+    }
+    json_object_set_new(o, "band", json_integer(b + 1));
     json_object_set_new(o, "name", json_string(m->band_names[b]));
+    json_object_set_new(o, "source_band", json_integer(source_band));
+    json_object_set_new(o, "sources", sources);
     add_stats(o, bs);
     return o;
 }
@@ -207,6 +219,9 @@ int ek_write_stats(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
         if (f->label_chips != NULL) {
             json_object_set_new(classes, "labels", per_split(f, f->label_chips));
         }
+        if (f->class_objects != NULL) {
+            json_object_set_new(classes, "objects", per_split(f, f->class_objects));
+        }
         json_object_set_new(root, "classes", classes);
     }
     rc = ek_write_json(ctx, root, dir, "stats.json");
@@ -214,32 +229,70 @@ int ek_write_stats(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
     return rc;
 }
 
+/* {"role", "of", "path"} of one input file, plus its size. */
+static json_t *input_json(const char *role, const char *what, const char *path,
+                          long long bytes)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "role", json_string(role));
+    if (what != NULL) {
+        json_object_set_new(o, "of", json_string(what));
+    }
+    json_object_set_new(o, "path", json_string(path));
+    json_object_set_new(o, "bytes", json_integer(bytes));
+    return o;
+}
+
+/* A remote input: its size, ETag and Last-Modified from GDAL's HEAD request
+   (hashing it would download it whole). */
+static int add_remote(eodkit_ctx *ctx, json_t *inputs, const char *role,
+                      const char *what, const char *path)
+{
+    ek_name_stamp st;
+    json_t *o;
+
+    if (ek_name_stamp_of(path, &st) != 0) {
+        return ek_error_with_gdal(ctx, EODKIT_ERR_IO, "%s: cannot reach it", path);
+    }
+    o = input_json(role, what, path, st.bytes);
+    json_object_set_new(o, "etag",
+                        st.etag[0] != '\0' ? json_string(st.etag) : json_null());
+    json_object_set_new(o, "last_modified",
+                        st.last_modified[0] != '\0' ? json_string(st.last_modified)
+                                                    : json_null());
+    json_array_append_new(inputs, o);
+    return EODKIT_OK;
+}
+
 /* {"path", "bytes", "sha256"} for every file of GDAL dataset PATH (a
-   shapefile's .dbf and .prj, a raster's .aux.xml, ...); EODKIT_ERR_CANCELLED
-   once *STOP is set (checked before each file). */
+   shapefile's .dbf and .prj, a raster's .aux.xml, an archive member, ...),
+   read through GDAL's virtual file systems; a remote input is stamped
+   instead (add_remote). EODKIT_ERR_CANCELLED once *STOP is set (checked
+   before each file). */
 static int add_files(eodkit_ctx *ctx, json_t *inputs, const char *role,
                      const char *what, const char *path, const atomic_int *stop)
 {
-    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_READONLY, NULL, NULL, NULL);
-    char **files = ds != NULL ? GDALGetFileList(ds) : NULL;
-    char **list = files;
+    GDALDatasetH ds = NULL;
+    char **files = NULL, **list;
     char *single[2] = {(char *)path, NULL};
     int rc = EODKIT_OK, i;
 
-    if (list == NULL) {
-        list = single;
+    if (ek_name_kind_of(path) == EK_NAME_REMOTE) {
+        return atomic_load(stop) ? EODKIT_ERR_CANCELLED
+                                 : add_remote(ctx, inputs, role, what, path);
     }
+    ds = GDALOpenEx(path, GDAL_OF_READONLY, NULL, NULL, NULL);
+    files = ds != NULL ? GDALGetFileList(ds) : NULL;
+    list = files != NULL ? files : single;
     for (i = 0; list[i] != NULL && rc == EODKIT_OK; i++) {
-        json_t *o = json_object();
         char hex[65] = "";
+        VSIStatBufL st;
+        json_t *o;
 
         rc = atomic_load(stop) ? EODKIT_ERR_CANCELLED : ek_fs_sha256(ctx, list[i], hex);
-        json_object_set_new(o, "role", json_string(role));
-        if (what != NULL) {
-            json_object_set_new(o, "of", json_string(what));
-        }
-        json_object_set_new(o, "path", json_string(list[i]));
-        json_object_set_new(o, "bytes", json_integer(ek_fs_size(list[i])));
+        o = input_json(role, what, list[i],
+                       VSIStatL(list[i], &st) == 0 ? (long long)st.st_size : -1);
         json_object_set_new(o, "sha256", json_string(hex));
         json_array_append_new(inputs, o);
     }
@@ -261,9 +314,30 @@ static json_t *gt_json(const double gt[6])
     return a;
 }
 
+json_t *ek_vertical_json(const ek_plan *p)
+{
+    json_t *o = NULL;
+    size_t m;
+
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_vertical *v = p->modalities[m].vertical;
+
+        if (v == NULL) {
+            continue;
+        }
+        if (o == NULL) {
+            o = json_object();
+        }
+        json_object_set_new(o, p->modalities[m].recipe->name,
+                            json_pack("{s:s, s:s?, s:s}", "name", v->name, "code",
+                                      v->code, "wkt2", v->wkt));
+    }
+    return o;
+}
+
 static json_t *grid_json(const ek_plan *p)
 {
-    json_t *o = json_object(), *grids = json_array();
+    json_t *o = json_object(), *grids = json_array(), *vertical = ek_vertical_json(p);
     size_t g;
 
     for (g = 0; g < p->ngrids; g++) {
@@ -297,6 +371,9 @@ static json_t *grid_json(const ek_plan *p)
     json_object_set_new(o, "stride", json_pack("[i, i]", p->stride_y, p->stride_x));
     json_object_set_new(o, "candidate_chips", json_integer((json_int_t)p->ncandidates));
     json_object_set_new(o, "work_unit_chips", json_integer(p->unit_chips));
+    if (vertical != NULL) {
+        json_object_set_new(o, "vertical_crs", vertical);
+    }
     return o;
 }
 
@@ -307,11 +384,17 @@ static json_t *source_json(const ek_plan *p, const ek_modality *mod, size_t s)
     json_t *placements = json_array();
     size_t g;
 
+    if (src->ngcps > 0) {
+        json_object_set_new(o, "gcps", json_integer(src->ngcps));
+    }
     if (src->has_time) {
         char iso[32];
 
         ek_time_format(src->time, iso, sizeof iso);
         json_object_set_new(o, "datetime", json_string(iso));
+    }
+    if (mod->stac != NULL) {
+        ek_stac_describe_source(mod, s, o);
     }
     for (g = 0; g < p->ngrids; g++) {
         const ek_placement *pl = ek_plan_placement(mod, g, s);
@@ -345,6 +428,26 @@ static json_t *target_read_json(const ek_plan *p, const ek_labels *l)
                      "path", l->source.path, "placements", placements);
 }
 
+/* How the modality's pixels were put on the ground: the transformer and
+   its options (gdalwarp's -order N, -tps, -rpc -to RPC_DEM=...). */
+static json_t *georef_json(const ek_georef_recipe *g)
+{
+    static const char *const transformers[] = {"geotransform", "gcp_polynomial",
+                                               "gcp_tps", "rpc"};
+    json_t *o = json_pack("{s:s}", "transformer", transformers[g->method]);
+
+    if (g->method == EK_GEOREF_GCP) {
+        json_object_set_new(o, "order", json_integer(g->order));
+    }
+    if (g->method == EK_GEOREF_RPC) {
+        json_object_set_new(o, "dem",
+                            g->dem != NULL ? json_string(g->dem) : json_null());
+        json_object_set_new(o, "height",
+                            g->has_height ? json_real(g->height) : json_null());
+    }
+    return o;
+}
+
 static json_t *read_json(const ek_plan *p, const ek_labels *labels)
 {
     json_t *o = json_object();
@@ -359,6 +462,7 @@ static json_t *read_json(const ek_plan *p, const ek_labels *labels)
                             json_string(ek_resampling_name(mod->recipe->resampling)));
         json_object_set_new(mo, "error_threshold",
                             json_real(p->recipe->error_threshold));
+        json_object_set_new(mo, "georeference", georef_json(&mod->recipe->georef));
         for (k = 0; k < mod->nparts; k++) {
             json_t *bands = json_array(), *files = json_array();
 
@@ -378,6 +482,9 @@ static json_t *read_json(const ek_plan *p, const ek_labels *labels)
         }
         json_object_set_new(mo, "parts", parts);
         json_object_set_new(mo, "sources", sources);
+        if (mod->stac != NULL) {
+            json_object_set_new(mo, "stac", ek_stac_json(mod));
+        }
         json_object_set_new(o, mod->recipe->name, mo);
     }
     if (labels != NULL && labels->regression) { /* no modality is named "label" */
@@ -411,6 +518,25 @@ static json_t *blocks_json(const ek_dataset_facts *f)
     return blocks;
 }
 
+/* Chips the split method gave each split (candidates, after the guard
+   band, before the filters): {"split": chips}. */
+static json_t *assigned_json(const ek_dataset_facts *f)
+{
+    const ek_split_recipe *sr = &f->recipe->split;
+    json_t *o = json_object();
+    size_t id, k;
+
+    for (k = 0; k < sr->nsplits; k++) {
+        json_int_t n = 0;
+
+        for (id = 0; id < f->plan->nchips; id++) {
+            n += f->split->chip_split[id] == (int)k;
+        }
+        json_object_set_new(o, sr->names[k], json_integer(n));
+    }
+    return o;
+}
+
 static json_t *split_json(const ek_dataset_facts *f)
 {
     static const char *const methods[] = {"random", "blocks", "regions", "time"};
@@ -426,6 +552,7 @@ static json_t *split_json(const ek_dataset_facts *f)
         json_object_set_new(ratios, sr->names[k], json_real(sr->ratios[k]));
     }
     json_object_set_new(o, "ratios", ratios);
+    json_object_set_new(o, "assigned", assigned_json(f));
     if (sr->method == EK_SPLIT_TIME) {
         json_t *periods = json_object();
 
@@ -502,6 +629,9 @@ int ek_for_each_input(const ek_recipe *r, const ek_plan *p, const ek_regions *re
 
         for (i = 0; i < mod->nsources && rc == EODKIT_OK; i++) {
             rc = fn(arg, "modality", mod->recipe->name, mod->sources[i].path);
+        }
+        if (rc == EODKIT_OK && mod->recipe->georef.dem != NULL) {
+            rc = fn(arg, "rpc_dem", mod->recipe->name, mod->recipe->georef.dem);
         }
         if (rc == EODKIT_OK && mod->recipe->mask.polygons != NULL) {
             rc = fn(arg, "mask", mod->recipe->name, mod->recipe->mask.polygons);

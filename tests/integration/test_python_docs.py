@@ -1,6 +1,7 @@
 """Every example of doc/python.md runs: the Python blocks in order in one
 namespace, then the `eodkit` command lines on the prediction file they
-wrote, from a folder where examples/out/olinda is the demo dataset. (The
+wrote, from a folder where examples/out/olinda is the demo dataset and
+out/spacenet-buildings the detection dataset of doc/recipe.md. (The
 install commands run in test_python_install.py.)"""
 import re
 import shlex
@@ -14,9 +15,17 @@ def blocks(language):
     return re.findall(rf"```{language}\n(.*?)```", PAGE.read_text(), re.S)
 
 
-def test_python_examples_run(tmp_path, demo_dataset, monkeypatch):
+def test_python_examples_run(tmp_path, demo_dataset, shared, monkeypatch):
     (tmp_path / "examples" / "out").mkdir(parents=True)
     (tmp_path / "examples" / "out" / "olinda").symlink_to(demo_dataset)
+    # the detection recipe of doc/recipe.md builds out/spacenet-buildings
+    recipe = next(b.split("```")[0] for b in (SOURCE / "doc/recipe.md").read_text()
+                  .split("```yaml\n") if "task: detection" in b)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data/solaris").symlink_to(shared / "optical/solaris")
+    (tmp_path / "data/solaris-labels").symlink_to(shared / "vector/solaris")
+    (tmp_path / "spacenet.yaml").write_text(recipe)
+    run("build", "spacenet.yaml", cwd=tmp_path)
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(SOURCE / "python"))
     code = blocks("python")

@@ -134,6 +134,9 @@ static void guard_band_holds(void **state)
     check_guard(8, 4, 1);
     check_guard(8, 4, 0);
     check_guard(8, 8, 2.5);
+    check_guard(8, 4, 1.5);
+    check_guard(4, 2, 2); /* neighbours up to 5 chips away */
+    check_guard(8, 4, 0.25);
 }
 
 static void test_split_is_never_thinned(void **state)
