@@ -79,6 +79,11 @@ def test_pair_order_datetimes_and_mask(scene):
     assert label["task"] == "change"
     assert label["classes"] == [{"id": 1, "name": "change"}]
     assert label["change"]["time_pairs"] == ["s"] and label["change"]["sources"] == 2
+    assert label["change"]["classes"] == {"background": {"id": 0, "name": "background"},
+                                          "classes": [{"id": 1, "name": "cloud"}]}
+    assert label["arrays"] == {
+        "label": {"per": "chip", "dtype": "uint8", "shape": [24, 24]},
+        "label_classes": {"per": "chip", "dtype": "uint8", "shape": [2, 24, 24]}}
     assert ds.collection["eodkit:modalities"][0]["shape"] == [2, 1, 24, 24]
     assert ds.collection["eodkit:modalities"][0]["time"]["mode"] == "pair"
     rows = ds.chips()
@@ -114,6 +119,7 @@ def test_change_layer_marks_its_classes(scene):
     out, _ = build(recipe(folder, f"source: {folder}/clouds_after.tif"), folder / "layer")
     ds = Dataset(out)
     assert ds.collection["eodkit:label"]["change"]["sources"] == 1
+    assert list(ds.collection["eodkit:label"]["arrays"]) == ["label"]
     for row in ds.chips():
         x, y = row["grid_x"], row["grid_y"]
         assert np.array_equal(ds.chip(row, "label"), masks["after"][y:y + 24, x:x + 24])

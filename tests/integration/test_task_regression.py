@@ -62,6 +62,8 @@ def test_target_chips_equal_gdalwarp(dataset, shared):
     ds, summary, folder = dataset
     label = ds.collection["eodkit:label"]
     assert label == {"task": "regression", "dtype": "float32", "shape": [32, 32],
+                     "arrays": {"label": {"per": "chip", "dtype": "float32",
+                                          "shape": [32, 32]}},
                      "type": "raster", "nodata": "nan", "resampling": "bilinear",
                      "source_band": 1}
     want = gdalwarp_target(ds, shared, folder)
