@@ -42,7 +42,8 @@ static const struct {
     {"background_name", CLASSES, 0, "a regression target has no classes"},
     {"ignore_index", CLASSES, -1, "pixels without a target value hold NaN"},
     {"all_touched", CLASSES, -1, "a regression target is a raster"},
-    {"min_class_share", SEG | CLS | MUL, 0, "it is for task multilabel"},
+    /* resolved recipes of every task with classes but change hold it */
+    {"min_class_share", SEG | CLS | MUL | DET | INS, 0, "it is for task multilabel"},
     {"layer", CLASSES, -1, "a regression target is a raster"},
     {"attribute", CLASSES | REG, -1, NULL},
     {"pair", CHG, 0, "it names the two images of task change"},

@@ -577,7 +577,7 @@ static void write_labels(emitter *em, const ek_recipe *r)
         scalar(em, l->all_touched ? "true" : "false", 1);
     }
     pair_text(em, "task", ek_task_names[l->task]);
-    if (l->task <= EK_TASK_MULTILABEL) {
+    if (l->task != EK_TASK_CHANGE && l->task != EK_TASK_REGRESSION) {
         pair_number(em, "min_class_share", l->min_class_share);
     }
     if (l->has_ignore) {

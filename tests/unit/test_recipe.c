@@ -397,6 +397,18 @@ static void task_keys(void **state)
          "labels.mixed"},
         {"labels: {table: t.csv, task: classification, labels: x, scenes: radar}\n",
          "labels.scenes: 'radar' is not a modality of the recipe"},
+        /* the class keys of detection and instance, and theirs only there */
+        {"labels: {source: b.gpkg, task: detection, classes: {1: 1}, background: 0, "
+         "min_class_share: 0, oriented: true}\n",
+         NULL},
+        {"labels: {source: b.gpkg, task: instance, class_names: {1: b}, classes: [1]}\n",
+         NULL},
+        {"labels: {table: t.csv, task: detection}\n",
+         "labels.table: not used with 'task: detection'"},
+        {"labels: {source: d.tif, task: regression, box_size: 4}\n",
+         "labels.box_size: only for task detection or instance (the task is regression)"},
+        {"labels: {source: [a.tif, b.tif], task: change, min_visibility: 0.3}\n",
+         "labels.min_visibility: only for task detection or instance (the task is change)"},
     };
     size_t i;
 
