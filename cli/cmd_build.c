@@ -1,7 +1,7 @@
 /*
 ** CLI: `eodkit build RECIPE [-j N] [--remote-workers N] [-o DIR]
-** [--overwrite] [--resume] [--part I/N] [--regions FILE] [--region-field
-** NAME]`. Loads the recipe, builds, shows a progress bar on a terminal,
+** [--overwrite] [--resume] [--part I/N|auto[/N]] [--regions FILE]
+** [--region-field NAME]`. Loads the recipe, builds, shows a progress bar on a terminal,
 ** prints the JSON summary on stdout and the audit's warnings and the
 ** library's notes on stderr. Under mpirun each process builds one part and
 ** the first, holding the output's lock throughout, merges them
@@ -149,12 +149,17 @@ static int parse_options(const char *cmd, int argc, char **argv,
             opt->resume = 1;
             break;
         case 'p':
-            if (sscanf(optarg, "%d/%d%c", &opt->part_index, &opt->part_count, &extra) !=
-                    2 ||
-                opt->part_count < 1 || opt->part_index < 0 ||
-                opt->part_index >= opt->part_count) {
-                return cli_usage_error(cmd,
-                                       "--part needs I/N with 0 <= I < N, e.g. 0/4");
+            if (strncmp(optarg, "auto", 4) == 0) {
+                if (cli_part_auto(cmd, optarg, &opt->part_index, &opt->part_count) !=
+                    EODKIT_OK) {
+                    return EODKIT_ERR_USAGE;
+                }
+            } else if (sscanf(optarg, "%d/%d%c", &opt->part_index, &opt->part_count,
+                              &extra) != 2 ||
+                       opt->part_count < 1 || opt->part_index < 0 ||
+                       opt->part_index >= opt->part_count) {
+                return cli_usage_error(
+                    cmd, "--part needs I/N with 0 <= I < N (e.g. 0/4), auto or auto/N");
             }
             break;
         case 'n':
