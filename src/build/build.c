@@ -352,12 +352,19 @@ static int run_part(eodkit_ctx *ctx, const ek_build *b, const eodkit_build_optio
 {
     int resume = opt->resume && has_checkpoint(ctx, run->dir);
     int discard = !resume && !ek_fs_holds_only(run->dir, lock_only);
-    char part[32], done[96];
-    int rc;
+    char *marker = ek_path_join(ctx, run->dir, EK_DONE_FILE), part[32], done[96];
+    int other = marker != NULL && ek_fs_is_file(marker); /* done, not for us */
+    int rc = marker == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 
+    free(marker);
     work_done(ctx, run->dir, done, sizeof done);
-    rc = discard ? ek_fs_clear_dir(ctx, run->dir, lock_only) : EODKIT_OK;
     if (rc == EODKIT_OK && discard) {
+        rc = ek_fs_clear_dir(ctx, run->dir, lock_only);
+    }
+    if (rc == EODKIT_OK && discard && other) {
+        notice(opt, "discarded part %d/%d in %s, built from another recipe or other inputs",
+               opt->part_index, opt->part_count, run->dir);
+    } else if (rc == EODKIT_OK && discard) {
         discarded(opt, run->dir, done);
     }
     if (rc == EODKIT_OK) {
