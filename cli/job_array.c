@@ -68,13 +68,14 @@ static int slurm_part(const char *cmd, long long id, long long count, int *index
     }
     if (id < min || id > max || max != min + (count - 1) * step ||
         (id - min) % step != 0) {
-        snprintf(message, sizeof message,
-                 "--part auto: SLURM_ARRAY_TASK_ID=%lld is not a task of one range with "
-                 "one step (SLURM_ARRAY_TASK_MIN=%lld, SLURM_ARRAY_TASK_MAX=%lld, "
-                 "SLURM_ARRAY_TASK_STEP=%lld, SLURM_ARRAY_TASK_COUNT=%lld): give the "
-                 "number of parts, --part auto/N, to take SLURM_ARRAY_TASK_ID as the "
-                 "part",
-                 id, min, max, step, count);
+        snprintf(
+            message, sizeof message,
+            "--part auto: SLURM_ARRAY_TASK_ID=%lld is not a task of one range with "
+            "one step (SLURM_ARRAY_TASK_MIN=%lld, SLURM_ARRAY_TASK_MAX=%lld, "
+            "SLURM_ARRAY_TASK_STEP=%lld, SLURM_ARRAY_TASK_COUNT=%lld): give the "
+            "number of parts, --part auto/N, to take SLURM_ARRAY_TASK_ID as the "
+            "part",
+            id, min, max, step, count);
         return cli_usage_error(cmd, message);
     }
     *index = (int)((id - min) / step);
@@ -100,7 +101,8 @@ static int which_system(const char *cmd, const array_system **found)
         if (*found != NULL) {
             snprintf(message, sizeof message,
                      "--part auto: both %s (%s) and %s (%s) are set; give --part I/N",
-                     (*found)->index, (*found)->name, systems[i].index, systems[i].name);
+                     (*found)->index, (*found)->name, systems[i].index,
+                     systems[i].name);
             return cli_usage_error(cmd, message);
         }
         *found = &systems[i];
@@ -150,8 +152,8 @@ int cli_part_auto(const char *cmd, const char *spec, int *index, int *count)
         *index = (int)id;
         if (id >= *count) {
             snprintf(message, sizeof message,
-                     "--part auto: %s=%lld is not a part of %d (0 to %d)", sys->index, id,
-                     *count, *count - 1);
+                     "--part auto: %s=%lld is not a part of %d (0 to %d)", sys->index,
+                     id, *count, *count - 1);
             rc = cli_usage_error(cmd, message);
         } else if (tasks > *count) {
             snprintf(message, sizeof message,

@@ -362,7 +362,8 @@ static int run_part(eodkit_ctx *ctx, const ek_build *b, const eodkit_build_optio
         rc = ek_fs_clear_dir(ctx, run->dir, lock_only);
     }
     if (rc == EODKIT_OK && discard && other) {
-        notice(opt, "discarded part %d/%d in %s, built from another recipe or other inputs",
+        notice(opt,
+               "discarded part %d/%d in %s, built from another recipe or other inputs",
                opt->part_index, opt->part_count, run->dir);
     } else if (rc == EODKIT_OK && discard) {
         discarded(opt, run->dir, done);

@@ -163,9 +163,9 @@ typedef struct part_list {
 /* What a merge found in the parts folder. */
 typedef struct survey {
     part_list lists[PART_STATES];
-    char *busy_dir;        /* the first part being built */
-    char busy_who[300];    /* its holder: "pid N on HOST", or "" */
-    size_t done, units;    /* work units done of the first unfinished part */
+    char *busy_dir;     /* the first part being built */
+    char busy_who[300]; /* its holder: "pid N on HOST", or "" */
+    size_t done, units; /* work units done of the first unfinished part */
 } survey;
 
 static void list_flush(part_list *l)
@@ -197,8 +197,8 @@ static void list_add(part_list *l, int i)
 /* Append "part I/N is WHAT" or "parts A, B-C of N are WHAT" (IS and ARE:
    the verb, singular and plural) for list L to M, after "; " unless M is
    empty. */
-static void say_parts(ek_strbuf *m, part_list *l, int n, const char *is, const char *are,
-                      const char *what)
+static void say_parts(ek_strbuf *m, part_list *l, int n, const char *is,
+                      const char *are, const char *what)
 {
     char *text = NULL;
 
@@ -301,9 +301,10 @@ static int not_ready(eodkit_ctx *ctx, const char *parts, int n, survey *s)
 
     ek_strbuf_init(&m, ctx);
     say_parts(&m, &l[PART_MISSING], n, "is", "are", "missing");
-    snprintf(what, sizeof what, "being built (%s: in use by another eodkit process%s%s%s)",
-             s->busy_dir != NULL ? s->busy_dir : "?", s->busy_who[0] != '\0' ? " (" : "",
-             s->busy_who, s->busy_who[0] != '\0' ? ")" : "");
+    snprintf(
+        what, sizeof what, "being built (%s: in use by another eodkit process%s%s%s)",
+        s->busy_dir != NULL ? s->busy_dir : "?", s->busy_who[0] != '\0' ? " (" : "",
+        s->busy_who, s->busy_who[0] != '\0' ? ")" : "");
     say_parts(&m, &l[PART_BUILDING], n, "is", "are", what);
     snprintf(what, sizeof what, "not finished (%zu of %zu work units done)", s->done,
              s->units);
@@ -316,25 +317,28 @@ static int not_ready(eodkit_ctx *ctx, const char *parts, int n, survey *s)
         ek_strbuf_puts(&m, " Wait for the parts being built to finish.");
     }
     if (redo == 1) {
-        ek_strbuf_printf(&m, " Run 'eodkit build RECIPE --part %d/%d --resume' (same -o).",
-                         l[PART_MISSING].n > 0 ? l[PART_MISSING].first
-                                               : l[PART_UNFINISHED].first,
-                         n);
+        ek_strbuf_printf(
+            &m, " Run 'eodkit build RECIPE --part %d/%d --resume' (same -o).",
+            l[PART_MISSING].n > 0 ? l[PART_MISSING].first : l[PART_UNFINISHED].first,
+            n);
     } else if (redo > 1) {
-        ek_strbuf_printf(&m,
-                         " Run 'eodkit build RECIPE --part I/%d --resume' (same -o) for "
-                         "each, or the job array again (parts already built end at once).",
-                         n);
+        ek_strbuf_printf(
+            &m,
+            " Run 'eodkit build RECIPE --part I/%d --resume' (same -o) for "
+            "each, or the job array again (parts already built end at once).",
+            n);
     }
     if (l[PART_OTHER].n > 0) {
-        ek_strbuf_puts(&m, " Merge with the recipe, inputs and --regions the parts were "
-                           "built with, or build those parts again without --resume.");
+        ek_strbuf_puts(&m,
+                       " Merge with the recipe, inputs and --regions the parts were "
+                       "built with, or build those parts again without --resume.");
     }
     rc = ek_strbuf_detach(&m, &text);
     if (rc == EODKIT_OK) {
-        rc = ek_error(ctx, l[PART_BUILDING].n > 0 ? EODKIT_ERR_EXISTS : EODKIT_ERR_INPUT,
-                      "%s: %d of %d parts are not ready to merge: %s", parts,
-                      n - l[PART_DONE].n, n, text);
+        rc =
+            ek_error(ctx, l[PART_BUILDING].n > 0 ? EODKIT_ERR_EXISTS : EODKIT_ERR_INPUT,
+                     "%s: %d of %d parts are not ready to merge: %s", parts,
+                     n - l[PART_DONE].n, n, text);
     }
     free(text);
     return rc;
@@ -353,7 +357,8 @@ int ek_merge_check_parts(eodkit_ctx *ctx, const ek_build *b, const char *parts, 
     }
     for (i = 0; i < n && rc == EODKIT_OK; i++) {
         dir = ek_part_dir(ctx, parts, i, n);
-        rc = dir == NULL ? EODKIT_ERR_NOMEM : check_part(ctx, b, dir, i, n, run, &s, &state);
+        rc = dir == NULL ? EODKIT_ERR_NOMEM
+                         : check_part(ctx, b, dir, i, n, run, &s, &state);
         if (rc == EODKIT_OK) {
             list_add(&s.lists[state], i);
         }

@@ -230,6 +230,7 @@ int ek_run_done(eodkit_ctx *ctx, const ek_run *run, json_t **summary)
     json_t *o = path != NULL ? json_load_file(path, 0, NULL) : NULL;
     json_t *units = units_json(run);
     const char *fingerprint = json_string_value(json_object_get(o, "fingerprint"));
+    int rc = path == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 
     *summary = NULL;
     if (fingerprint != NULL && strcmp(fingerprint, run->fingerprint) == 0 &&
@@ -240,7 +241,7 @@ int ek_run_done(eodkit_ctx *ctx, const ek_run *run, json_t **summary)
     json_decref(units);
     json_decref(o);
     free(path);
-    return path == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    return rc;
 }
 
 /* ---- committing ---- */

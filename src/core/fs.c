@@ -329,19 +329,18 @@ int ek_fs_move_into(eodkit_ctx *ctx, const char *dir, const char *sub,
 ** Shared holders (part builds) leave no pid: 0 at once when only they hold
 ** it, and 0 when it is free.
 */
-static int holder(int fd, long *pid, char *host, size_t size)
+static int holder(int fd, long *pid, char host[256])
 {
     struct timespec pause = {0, HOLDER_WAIT_NS};
-    char text[320], here[256] = "", format[32];
+    char text[320], here[256] = "";
     ssize_t got;
     int tries, found = 0;
 
     gethostname(here, sizeof here - 1);
-    snprintf(format, sizeof format, "%%ld %%%zus", size - 1);
     for (tries = 0; tries < HOLDER_WAIT_TRIES && !found; tries++) {
         got = pread(fd, text, sizeof text - 1, 0);
         text[got > 0 ? got : 0] = '\0';
-        found = sscanf(text, format, pid, host) == 2 && *pid > 0 &&
+        found = sscanf(text, "%ld %255s", pid, host) == 2 && *pid > 0 &&
                 (strcmp(host, here) != 0 || kill((pid_t)*pid, 0) == 0 || errno != ESRCH);
         if (!found && flock(fd, LOCK_SH | LOCK_NB) == 0) {
             flock(fd, LOCK_UN); /* only shared holders: none will write a pid */
@@ -361,7 +360,7 @@ static int busy(eodkit_ctx *ctx, const char *dir, int fd)
     char host[256] = "";
     long pid = 0;
 
-    if (!holder(fd, &pid, host, sizeof host)) {
+    if (!holder(fd, &pid, host)) {
         return ek_error(ctx, EODKIT_ERR_EXISTS,
                         "%s: in use by another eodkit process; wait for it to finish, "
                         "or choose another output folder",
@@ -498,13 +497,14 @@ int ek_fs_lock_holder(eodkit_ctx *ctx, const char *dir, int *held, char *who,
 {
     char *lock = ek_path_join(ctx, dir, EK_LOCK_FILE), host[256] = "";
     int fd = lock != NULL ? open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+    int rc = lock == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     long pid = 0;
 
     *held = 0;
     who[0] = '\0';
     if (fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
         *held = 1;
-        if (holder(fd, &pid, host, sizeof host)) {
+        if (holder(fd, &pid, host)) {
             snprintf(who, size, "pid %ld on %s", pid, host);
         }
     }
@@ -512,7 +512,7 @@ int ek_fs_lock_holder(eodkit_ctx *ctx, const char *dir, int *held, char *who,
         close(fd);
     }
     free(lock);
-    return lock == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    return rc;
 }
 
 void ek_fs_unlock(int fd)
