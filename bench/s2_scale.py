@@ -1,20 +1,22 @@
 #!/usr/bin/python3
 """The figures doc/scaling.md scales to a Major TOM-sized Sentinel-2 build
 ("Planetary scale"): chips of 256 x 256 px at 10 m, 4 and 12 bands of
-uint16, read from a tiled DEFLATE GeoTIFF as Sentinel-2 COGs are stored,
+uint16, read from tiled DEFLATE GeoTIFFs as Sentinel-2 COGs are stored,
 built with -j 1 and -j 2, in two parts and merged. The scene is made from
 real Sentinel-2 L2A 10 m bands (the BigEarthNet patches of ../shared/data:
-B02, B03, B04, B08 of three patches, twelve bands in all) mirror-tiled to
-SIZE x SIZE px. Also the chips/s of a build reading the real Sentinel-2
+B02, B03, B04, B08 of one patch for 4 bands, of three patches for 12)
+mirror-tiled to SIZE x SIZE px. Also the chips/s of a build reading the real Sentinel-2
 L1C JPEG2000 tile (B01.jp2) directly, as from a SAFE product. Prints one
-line per measurement: seconds (median of REPEAT runs), chips, chips/s, MB
-of chips written, MB/s; every dataset is checked byte-identical to the
--j 1 one. Not part of bench/run.
+line per measurement: wall-clock and CPU seconds (medians of REPEAT runs),
+chips and MB of chips written per CPU second (and what a part already
+built costs when it is run again); every dataset is checked
+byte-identical to the -j 1 one. Not part of bench/run.
 
     bench/s2_scale.py [--eodkit build/eodkit] [--size 4096] [--repeat 3]
 """
 import argparse
 import filecmp
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,16 +43,16 @@ split: {{method: random, ratios: {{train: 0.8, val: 0.1, test: 0.1}}, seed: 1}}
 """
 
 
-def scene(path, size):
-    """SIZE x SIZE px, 12 bands of uint16 at 10 m (EPSG:32629), tiled 512,
-    DEFLATE with the horizontal predictor."""
+def scene(path, size, nbands):
+    """SIZE x SIZE px, NBANDS (4 or 12) bands of uint16 at 10 m
+    (EPSG:32629), tiled 512, DEFLATE with the horizontal predictor."""
     bands = []
     for patch in PATCHES:
         for name in BANDS_10M:
             with rasterio.open(next(patch.glob(f"*_{name}.tif"))) as src:
                 bands.append(src.read(1))
-    src = np.stack(bands)
-    profile = dict(driver="GTiff", width=size, height=size, count=len(bands),
+    src = np.stack(bands[:nbands])
+    profile = dict(driver="GTiff", width=size, height=size, count=len(src),
                    dtype="uint16", crs="EPSG:32629",
                    transform=from_origin(500000, 5900000, 10, 10), tiled=True,
                    blockxsize=512, blockysize=512, compress="deflate", predictor=2,
@@ -65,13 +67,18 @@ def scene(path, size):
 
 
 def timed(repeat, argv):
-    """Median seconds of REPEAT runs of ARGV."""
-    times = []
+    """Median seconds of REPEAT runs of ARGV: (wall clock, CPU). On a shared
+    machine the CPU seconds (user + system) are the steadier measure of
+    what a run costs a core."""
+    walls, cpus = [], []
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.monotonic()
         subprocess.run(argv, check=True, capture_output=True)
-        times.append(time.monotonic() - start)
-    return statistics.median(times)
+        walls.append(time.monotonic() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def chip_bytes(dataset):
@@ -85,8 +92,12 @@ def same(a, b):
 
 
 def report(what, seconds, chips, nbytes, checked=""):
-    print(f"{what:<34} {seconds:8.2f} s {chips:6d} chips {chips / seconds:8.1f} chips/s "
-          f"{nbytes / 1e6:8.1f} MB {nbytes / 1e6 / seconds:7.1f} MB/s {checked}", flush=True)
+    """One line: wall and CPU seconds (SECONDS), and the chips and MB of
+    chips per CPU second."""
+    wall, cpu = seconds[0], max(seconds[1], 1e-6)
+    print(f"{what:<36} {wall:7.2f} s wall {cpu:7.2f} s CPU {chips:5d} chips "
+          f"{chips / cpu:7.1f} chips/CPU s {nbytes / 1e6:7.1f} MB "
+          f"{nbytes / 1e6 / cpu:6.1f} MB/CPU s {checked}", flush=True)
 
 
 def main():
@@ -99,12 +110,13 @@ def main():
     eodkit, r = args.eodkit, args.repeat
     work = Path(tempfile.mkdtemp(prefix="s2-scale-"))
     try:
-        scene(work / "s2.tif", args.size)
-        print(f"scene: {args.size} x {args.size} px x 12 bands uint16, "
-              f"{(work / 's2.tif').stat().st_size / 1e6:.0f} MB DEFLATE", flush=True)
         for nbands in (4, 12):
+            path = work / f"s2-{nbands}.tif"
+            scene(path, args.size, nbands)
+            print(f"scene: {args.size} x {args.size} px x {nbands} bands uint16, "
+                  f"{path.stat().st_size / 1e6:.0f} MB DEFLATE", flush=True)
             recipe = work / f"s2-{nbands}.yaml"
-            recipe.write_text(RECIPE.format(bands=nbands, scene=work / "s2.tif",
+            recipe.write_text(RECIPE.format(bands=nbands, scene=path,
                                             band_list=list(range(1, nbands + 1))))
             one, out = work / f"one-{nbands}", str(work / f"out-{nbands}")
             t = timed(r, [eodkit, "build", recipe, "-o", one, "-j", "1", "--overwrite"])
@@ -116,16 +128,18 @@ def main():
             report(f"{nbands} bands, -j 2", t, chips, nbytes,
                    "same bytes" if same(one, out) else "DIFFERENT")
             shutil.rmtree(out)
-            parts = []
-            for i in range(2):
-                parts.append(timed(1, [eodkit, "build", recipe, "-o", out, "--part",
-                                       f"{i}/2", "-j", "1"]))
+            parts = [timed(1, [eodkit, "build", recipe, "-o", out, "--part", f"{i}/2",
+                               "-j", "1"]) for i in range(2)]
+            again = timed(1, [eodkit, "build", recipe, "-o", out, "--part", "0/2"])
             t = timed(1, [eodkit, "merge", recipe, "-o", out, "-j", "1"])
-            report(f"{nbands} bands, parts 0/2 + 1/2, -j 1", sum(parts), chips, nbytes)
+            report(f"{nbands} bands, parts 0/2 + 1/2, -j 1",
+                   tuple(map(sum, zip(*parts))), chips, nbytes)
+            report(f"{nbands} bands, part 0/2 again (built)", again, 0, 0)
             report(f"{nbands} bands, merge of 2 parts, -j 1", t, chips, nbytes,
                    "same bytes" if same(one, out) else "DIFFERENT")
             shutil.rmtree(out)
             shutil.rmtree(one)
+            path.unlink()
         recipe = work / "jp2.yaml"
         recipe.write_text(RECIPE.format(bands=1, scene=JP2, band_list=[1]))
         t = timed(r, [eodkit, "build", recipe, "-o", work / "jp2", "-j", "1", "--overwrite"])
