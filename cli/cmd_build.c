@@ -163,7 +163,7 @@ static int parse_options(const char *cmd, int argc, char **argv,
             }
             break;
         case 'n':
-            if (cli_whole_option(cmd, "--parts", optarg, 2, 1 << 20, &v) != EODKIT_OK) {
+            if (cli_whole_option(cmd, "--parts", optarg, 1, 1 << 20, &v) != EODKIT_OK) {
                 return EODKIT_ERR_USAGE;
             }
             opt->part_count = (int)v;
@@ -200,7 +200,7 @@ int cmd_build(int argc, char **argv)
         return EODKIT_ERR_NOMEM;
     }
     rc = cli_mpi_begin(&rank, &ranks); /* prints its own failure */
-    if (rc != EODKIT_OK || (ranks > 1 && opt.part_count > 1)) {
+    if (rc != EODKIT_OK || (ranks > 1 && opt.part_count >= 1)) {
         cli_mpi_end();
         eodkit_ctx_free(ctx);
         return rc != EODKIT_OK

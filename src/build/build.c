@@ -464,13 +464,13 @@ int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
     if (output_of(recipe, opt) == NULL) {
         return no_output(ctx, recipe);
     }
-    if (opt->part_count > 1 &&
+    if (opt->part_count >= 1 &&
         (opt->part_index < 0 || opt->part_index >= opt->part_count)) {
         return ek_error(ctx, EODKIT_ERR_USAGE, "part %d/%d: I must be 0 to %d",
                         opt->part_index, opt->part_count, opt->part_count - 1);
     }
     ek_gdal_capture_begin(ctx);
-    rc = opt->part_count > 1 ? build_part(ctx, recipe, opt, t0, summary)
+    rc = opt->part_count >= 1 ? build_part(ctx, recipe, opt, t0, summary)
                              : build_whole(ctx, recipe, opt, t0, summary);
     ek_gdal_capture_end();
     return rc;

@@ -360,6 +360,28 @@ def test_kubernetes_indexed_job(recipe, reference, tmp_path):
     check_merged(out, reference)
 
 
+# ---- an array of one task ----
+
+def test_an_array_of_one_task(recipe, reference, tmp_path):
+    """A job array of one task (Google Cloud Batch's taskCount: 1) builds
+    part 0/1 like any other part: retried, it ends at once touching
+    nothing, and the merge that follows the array makes the dataset."""
+    out = tmp_path / "out"
+    argv = ["eodkit", "build", recipe, "-o", out, "--part", "auto", "--resume"]
+    task = {"BATCH_TASK_INDEX": 0, "BATCH_TASK_COUNT": 1}
+    rc, built, stderr = finish(start(argv, task))
+    assert rc == 0 and built["part"] == "0/1", stderr
+    assert not out.exists()
+    parts = Path(f"{out}.parts")
+    before = snapshot(parts)
+    rc, summary, stderr = finish(start(argv, task))
+    assert rc == 0, stderr
+    assert summary.pop("already_built") is True and summary == built
+    assert snapshot(parts) == before
+    run("merge", recipe, "-o", out)
+    check_merged(out, reference)
+
+
 # ---- what --part auto takes from the environment, and refuses ----
 
 @pytest.mark.parametrize("spec, variables, part", [
