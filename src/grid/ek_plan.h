@@ -50,8 +50,11 @@ typedef struct ek_source {
     GDALDataType dtype; /* wide enough for every band */
     int has_nodata;     /* the file declares a nodata value (band 1) */
     double nodata;
-    int has_time; /* acquisition time, from metadata or the file name */
-    int64_t time; /* seconds since 1970-01-01 UTC */
+    int has_time;  /* acquisition time, from metadata or the file name */
+    int64_t time;  /* seconds since 1970-01-01 UTC */
+    char *vrt;     /* NULL, or what GDAL opens instead of path: a VRT (XML) giving
+                      the file the CRS and geotransform of its STAC item */
+    int stac_item; /* STAC modalities: the item it belongs to (ek_stac.items) */
 } ek_source;
 
 /* Where a source lies on one grid and how it is read onto it. */
@@ -74,9 +77,20 @@ typedef struct ek_part {
     int first_band; /* where bands[0] goes among the modality's bands */
 } ek_part;
 
+/* The vertical CRS of a modality's values, as its files' compound CRSs
+   declare it: eodkit keeps heights as they are, never converting them to
+   another vertical datum. */
+typedef struct ek_vertical {
+    char *name;     /* "EGM96 height" */
+    char *code;     /* "EPSG:5773", or NULL */
+    char *wkt;      /* WKT2 of the vertical CRS */
+    char *grid_wkt; /* WKT2 of the CRS of grid 0 with this vertical CRS */
+} ek_vertical;
+
 typedef struct ek_modality {
     const ek_modality_recipe *recipe;
-    ek_source *sources; /* by part; within a part in recipe order, or by time */
+    struct ek_stac *stac; /* recipe stac: the items the sources come from */
+    ek_source *sources;   /* by part; within a part in recipe order, or by time */
     size_t nsources;
     ek_part *parts;
     size_t nparts;
@@ -89,7 +103,8 @@ typedef struct ek_modality {
     ek_placement *placements; /* [grid * nsources + source] */
     int64_t *times;           /* time modes: distinct acquisition times, ascending */
     size_t ntimes;
-    int steps; /* time stack: acquisitions per chip; else 1 */
+    int steps;             /* time stack: acquisitions per chip; else 1 */
+    ek_vertical *vertical; /* NULL: its files declare no vertical CRS */
 } ek_modality;
 
 typedef struct ek_grid {
@@ -139,6 +154,11 @@ typedef struct ek_chip {
 int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan /* OUT */);
 void ek_plan_free(ek_plan *plan);
 
+/* The vertical CRS of every modality of plan P (its grids made): refused
+   when files of a modality declare different ones. */
+int ek_plan_vertical(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p);
+void ek_vertical_free(ek_vertical *v);
+
 /* Chip ID: grid, lattice position and window. */
 ek_chip ek_plan_chip(const ek_plan *p, size_t chip_id);
 
@@ -183,6 +203,10 @@ OGRSpatialReferenceH ek_srs_lonlat(void);
 */
 GDALDatasetH ek_open_raster(eodkit_ctx *ctx, const char *path);
 
+/* Open source S (its file, or the VRT that georeferences it) read-only for
+   the calling thread; NULL with CTX set. */
+GDALDatasetH ek_source_open(eodkit_ctx *ctx, const ek_source *s);
+
 /*
 ** Add the inputs NAMES (N resolved GDAL names, see ek_names.h; globs for
 ** plain paths) of modality M to its sources, each inspected, with ids from
@@ -207,9 +231,9 @@ int ek_next_feature(eodkit_ctx *ctx, OGRLayerH layer, const char *path,
 
 /* Inspect raster PATH of modality MR into S (size, georeferencing as MR
    says, CRS, nodata, and, with MR's time mode, the acquisition time from
-   metadata or the file name); MR NULL (a label raster) means by its
-   geotransform, without time. Errors name the file and WHERE (the recipe
-   position). */
+   metadata or the file name, but for STAC modalities, whose items give
+   it); MR NULL (a label raster) means by its geotransform, without time.
+   Errors name the file and WHERE (the recipe position). */
 int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where,
                       const ek_modality_recipe *mr, ek_source *s /* OUT */);
 void ek_source_clear(ek_source *s);

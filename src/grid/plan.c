@@ -18,6 +18,7 @@
 #include "core/ek_fs.h"
 #include "core/ek_names.h"
 #include "ek_plan.h"
+#include "stac/ek_stac.h"
 
 /* Work units cover about this many grid pixels across: big enough for
    efficient reads, small enough to bound memory. */
@@ -161,7 +162,7 @@ static int order_in_time(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
 }
 
 /* The files of modality M, as parts: one part for `files`, one per entry of
-   `band_files`. */
+   `band_files`, one per asset of `stac`. */
 static int open_inputs(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m,
                        int *next_id)
 {
@@ -170,19 +171,28 @@ static int open_inputs(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m,
     size_t p, count;
     int rc = EODKIT_OK;
 
-    m->nparts = mr->band_files != NULL ? mr->nband_files : 1;
+    m->nparts = mr->stac.present         ? mr->stac.nassets
+                : mr->band_files != NULL ? mr->nband_files
+                                         : 1;
     m->parts = ek_calloc(ctx, m->nparts, sizeof *m->parts);
     if (m->parts == NULL) {
         return EODKIT_ERR_NOMEM;
+    }
+    if (mr->stac.present) {
+        rc = ek_stac_read(ctx, m,
+                          ek_recipe_where(r, mr->files_mark, where, sizeof where));
     }
     for (p = 0; p < m->nparts && rc == EODKIT_OK; p++) {
         const ek_band_file *bf = mr->band_files != NULL ? &mr->band_files[p] : NULL;
 
         m->parts[p].first = m->nsources;
         ek_recipe_where(r, bf != NULL ? bf->mark : mr->files_mark, where, sizeof where);
-        rc = ek_modality_add_inputs(ctx, m, bf != NULL ? bf->patterns : mr->patterns,
-                                    bf != NULL ? bf->npatterns : mr->npatterns, where,
-                                    next_id, &count);
+        rc = mr->stac.present
+                 ? ek_stac_add_asset(ctx, m, p, where, next_id, &count)
+                 : ek_modality_add_inputs(ctx, m,
+                                          bf != NULL ? bf->patterns : mr->patterns,
+                                          bf != NULL ? bf->npatterns : mr->npatterns,
+                                          where, next_id, &count);
         m->parts[p].count = count;
     }
     if (rc == EODKIT_OK && mr->time.mode != EK_TIME_NONE) {
@@ -247,6 +257,9 @@ static int name_bands(eodkit_ctx *ctx, ek_modality *m)
             rc = m->band_names[b] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
         }
         return rc;
+    }
+    if (mr->stac.present) {
+        return ek_stac_band_names(ctx, m);
     }
     ds = ek_open_raster(ctx, m->sources[p->first].path);
     if (ds == NULL) {
@@ -1180,6 +1193,9 @@ int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan)
         rc = place_sources(ctx, p);
     }
     if (rc == EODKIT_OK) {
+        rc = ek_plan_vertical(ctx, r, p);
+    }
+    if (rc == EODKIT_OK) {
         rc = check_resampling(ctx, r, p);
     }
     if (rc == EODKIT_OK) {
@@ -1230,6 +1246,8 @@ void ek_plan_free(ek_plan *p)
         free(m->band_names);
         free(m->placements);
         free(m->times);
+        ek_vertical_free(m->vertical);
+        ek_stac_free(m->stac);
     }
     free(p->modalities);
     for (i = 0; i < p->ngrids; i++) {

@@ -146,6 +146,11 @@ GDALDatasetH ek_open_raster(eodkit_ctx *ctx, const char *path)
     return NULL;
 }
 
+GDALDatasetH ek_source_open(eodkit_ctx *ctx, const ek_source *s)
+{
+    return ek_open_raster(ctx, s->vrt != NULL ? s->vrt : s->path);
+}
+
 int ek_next_feature(eodkit_ctx *ctx, OGRLayerH layer, const char *path,
                     const char *where, OGRFeatureH *f)
 {
@@ -180,6 +185,7 @@ void ek_source_clear(ek_source *s)
 {
     free(s->path);
     free(s->wkt);
+    free(s->vrt);
     CSLDestroy(s->transform_options);
     free(s->outline);
     memset(s, 0, sizeof *s);
@@ -513,7 +519,8 @@ int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where,
         s->dtype = GDALDataTypeUnion(s->dtype,
                                      GDALGetRasterDataType(GDALGetRasterBand(ds, b)));
     }
-    if (time != NULL && time->mode != EK_TIME_NONE) {
+    /* STAC: each item's datetime is the time of its assets (src/stac) */
+    if (time != NULL && time->mode != EK_TIME_NONE && !mr->stac.present) {
         if (time->pattern != NULL) {
             rc = time_from_name(ctx, time, where, s);
         } else if (time_from_metadata(ds, &s->time)) {
@@ -547,7 +554,7 @@ static int suggested_resolution(eodkit_ctx *ctx, const ek_grid *g, const ek_sour
     double gt[6];
     int px = 0, py = 0;
 
-    ds = ek_open_raster(ctx, s->path);
+    ds = ek_source_open(ctx, s);
     if (ds == NULL) {
         return eodkit_ctx_status(ctx);
     }
