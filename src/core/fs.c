@@ -428,8 +428,11 @@ static int lockable(eodkit_ctx *ctx, const char *dir, const char *mark, int flag
     if (path == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    /* empty but for a lock file: just made by another eodkit process */
-    ours = ek_fs_is_file(path) || ek_fs_holds_only(dir, lock_only);
+    /* empty but for a lock file: just made by another eodkit process. Its
+       mark is written before anything else goes in, so it is looked for
+       after the listing: the other order would miss it when that process
+       writes it and more in between (parts of a job array starting at once) */
+    ours = ek_fs_holds_only(dir, lock_only) || ek_fs_is_file(path);
     free(path);
     if (!ours) {
         return ek_error(ctx, EODKIT_ERR_EXISTS,

@@ -360,6 +360,37 @@ def test_kubernetes_indexed_job(recipe, reference, tmp_path):
     check_merged(out, reference)
 
 
+# ---- tasks starting at once ----
+
+def test_tasks_starting_at_once_share_the_parts_folder(recipe, reference, tmp_path):
+    """Two tasks start at once on a parts folder the first task to arrive
+    has just made (empty): the second, held by strace while it lists the
+    folder, sees the first's mark and part folder appear meanwhile and
+    builds its part all the same (it took the folder for a stranger's,
+    exit 6)."""
+    out = tmp_path / "out"
+    parts = Path(f"{out}.parts")
+    parts.mkdir()
+    log = tmp_path / "strace.log"
+    second = start(["strace", "-f", "-qq", "-o", log, "-P", parts,
+                    "-e", "trace=getdents64",
+                    "-e", "inject=getdents64:delay_enter=3000000",
+                    "eodkit", "build", recipe, "-o", out, "--part", "auto"],
+                   {"BATCH_TASK_INDEX": 1, "BATCH_TASK_COUNT": 2})
+    assert wait_for(lambda: log.exists() and "getdents64(" in log.read_text(), second)
+    first = start(["eodkit", "build", recipe, "-o", out, "--part", "auto"],
+                  {"BATCH_TASK_INDEX": 0, "BATCH_TASK_COUNT": 2})
+    assert wait_for(lambda: (parts / "0-of-2").exists(), first)
+    # the first made its part while the second was still listing the folder
+    assert "(DELAYED)" not in log.read_text()
+    rc, _, stderr = finish(first)
+    assert rc == 0, stderr
+    rc, _, stderr = finish(second)
+    assert rc == 0, stderr
+    run("merge", recipe, "-o", out)
+    check_merged(out, reference)
+
+
 # ---- an array of one task ----
 
 def test_an_array_of_one_task(recipe, reference, tmp_path):
