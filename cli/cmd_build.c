@@ -1,13 +1,13 @@
 /*
 ** CLI: `eodkit build RECIPE [-j N] [--remote-workers N] [-o DIR]
 ** [--overwrite] [--resume] [--part I/N|auto[/N]] [--regions FILE]
-** [--region-field NAME]`. Loads the recipe, builds, shows a progress bar on a terminal,
-** prints the JSON summary on stdout and the audit's warnings and the
-** library's notes on stderr. Under mpirun each process builds one part and
+** [--region-field NAME]`. Loads the recipe, builds, shows a progress bar
+** on a terminal, prints the JSON summary on stdout and the audit's
+** warnings and the library's notes on stderr. Under mpirun each process builds one part and
 ** the first, holding the output's lock throughout, merges them
 ** (cli/mpi.c). And `eodkit merge RECIPE [-o DIR] [-j N] [--overwrite]
 ** [--parts N] [--regions FILE] [--region-field NAME]`, which joins the
-** parts `eodkit build --part I/N` wrote (e.g. as a Slurm job array) into
+** parts `eodkit build --part I/N` wrote (e.g. as a job array) into
 ** the dataset, with the same options and the same summary.
 */
 #include <getopt.h>

@@ -471,7 +471,7 @@ int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
     }
     ek_gdal_capture_begin(ctx);
     rc = opt->part_count >= 1 ? build_part(ctx, recipe, opt, t0, summary)
-                             : build_whole(ctx, recipe, opt, t0, summary);
+                              : build_whole(ctx, recipe, opt, t0, summary);
     ek_gdal_capture_end();
     return rc;
 }

@@ -340,8 +340,9 @@ static int holder(int fd, long *pid, char host[256])
     for (tries = 0; tries < HOLDER_WAIT_TRIES && !found; tries++) {
         got = pread(fd, text, sizeof text - 1, 0);
         text[got > 0 ? got : 0] = '\0';
-        found = sscanf(text, "%ld %255s", pid, host) == 2 && *pid > 0 &&
-                (strcmp(host, here) != 0 || kill((pid_t)*pid, 0) == 0 || errno != ESRCH);
+        found =
+            sscanf(text, "%ld %255s", pid, host) == 2 && *pid > 0 &&
+            (strcmp(host, here) != 0 || kill((pid_t)*pid, 0) == 0 || errno != ESRCH);
         if (!found && flock(fd, LOCK_SH | LOCK_NB) == 0) {
             flock(fd, LOCK_UN); /* only shared holders: none will write a pid */
             break;
