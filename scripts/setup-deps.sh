@@ -14,7 +14,7 @@ libsqlite3-dev libssl-dev libmicrohttpd-dev libpng-dev dpkg-dev iso-codes"
 test_pkgs="libcmocka-dev python3-numpy python3-gdal python3-rasterio python3-geopandas
 python3-jsonschema python3-pytest python3-torch python3-torchvision python3-sklearn python3-pip
 python3-setuptools python3-rtree libopenmpi-dev openmpi-bin chromium
-linux-perf time nginx"
+linux-perf time nginx python3-yaml strace"
 
 fuzz_pkgs="clang libclang-rt-14-dev"
 

@@ -59,8 +59,10 @@ typedef struct eodkit_build_options {
        folder's .partial folder (or part folder), reusing its finished work
        units; the result is byte-identical to an uninterrupted build. */
     int resume;
-    /* With PART_COUNT > 1: build only part PART_INDEX (0-based) of
-       PART_COUNT into <output>.parts/, for eodkit_merge() to join. */
+    /* With PART_COUNT >= 1 (0: the whole build): build only part
+       PART_INDEX (0-based) of PART_COUNT into <output>.parts/, for
+       eodkit_merge() to join, even when PART_COUNT is 1 (a job array of
+       one task is merged as any other). */
     int part_index;
     int part_count;
     eodkit_notice_fn notice; /* may be NULL */
@@ -94,7 +96,7 @@ void eodkit_build_options_init(eodkit_build_options *opt);
 ** chips written, rejected per reason, chips per split, the audit's verdict,
 ** bias indices and warnings ("audit"), seconds.
 **
-** With OPT->part_count > 1 only that part's work units are built, into
+** With OPT->part_count >= 1 only that part's work units are built, into
 ** <output>.parts/<i>-of-<n>/ (locked for the build); the dataset appears
 ** when eodkit_merge() joins all parts. The summary then describes the part.
 */
