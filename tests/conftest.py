@@ -33,6 +33,14 @@ def run(*args, check=True, **kw):
     return proc
 
 
+def help_text(page):
+    """What `eodkit <command> --help` prints for command page PAGE
+    (doc/cmd/<command>.md): the page as plain text, rendered by
+    scripts/cmdpage.py as the build does."""
+    return subprocess.run([sys.executable, str(SOURCE / "scripts/cmdpage.py"), "text",
+                           str(page)], capture_output=True, text=True, check=True).stdout
+
+
 def npm_package(folder, package):
     """FOLDER/node_modules/PACKAGE, installed by `npm ci` from FOLDER's
     package-lock.json on first use."""

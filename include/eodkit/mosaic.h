@@ -41,9 +41,10 @@ typedef struct eodkit_mosaic_options {
 ** naming the file. Memory is bounded by strips of the output, never the
 ** whole raster. Thread-safe with different contexts and outputs.
 */
-int eodkit_mosaic(eodkit_ctx *ctx, const char *dataset_dir, const char *pred_path,
-                  const char *out_path, const eodkit_mosaic_options *opt,
-                  char **summary_json /* OUT */);
+EODKIT_API int eodkit_mosaic(eodkit_ctx *ctx, const char *dataset_dir,
+                             const char *pred_path, const char *out_path,
+                             const eodkit_mosaic_options *opt,
+                             char **summary_json /* OUT */);
 
 #ifdef __cplusplus
 }
