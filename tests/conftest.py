@@ -22,6 +22,7 @@ SOURCE = Path(os.environ.get("EODKIT_SOURCE_DIR", Path(__file__).resolve().paren
 SHARED = Path(os.environ.get("EODKIT_SHARED_DATA", SOURCE.parent / "shared" / "data")).resolve()
 EODKIT = os.environ.get("EODKIT_BIN", str(SOURCE / "build" / "eodkit"))
 DEMO = SOURCE / "examples" / "data"
+BUILD_DIR = Path(os.environ.get("EODKIT_BUILD_DIR", Path(EODKIT).parent))
 
 
 def run(*args, check=True, **kw):
@@ -138,6 +139,17 @@ def demo_dataset(demo, tmp_path_factory):
     text = (SOURCE / "examples/olinda.yaml").read_text().replace("data/", f"{demo}/")
     out, _ = build(text, tmp_path_factory.mktemp("demo"))
     return out
+
+
+@pytest.fixture(scope="session")
+def prefix(tmp_path_factory):
+    """The build installed into a new prefix as `make install PREFIX=...`
+    installs it (`cmake --install`): bin/eodkit, lib/libeodkit.so*,
+    lib/pkgconfig/eodkit.pc, include/eodkit, share/man/man1, share/eodkit."""
+    dest = tmp_path_factory.mktemp("prefix")
+    subprocess.run(["cmake", "--install", str(BUILD_DIR), "--prefix", str(dest)],
+                   check=True, capture_output=True, timeout=300)
+    return dest
 
 
 def grid_window(ds, row):
