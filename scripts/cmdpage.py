@@ -59,16 +59,18 @@ def parse(text):
 
 
 def starts_block(line):
-    """Whether LINE, inside a paragraph, begins another block (a heading, a
-    fence, a list item or a table; an indented line does not)."""
+    """Whether LINE, inside a paragraph, begins another block: a heading, a
+    fence, a table, a list item ("1." for an ordered list, as in CommonMark);
+    an indented line does not."""
+    marker = list_marker(line)
     return bool(re.match(r"^(#{1,6}\s|\s{0,3}(```|~~~)|\s*\|)", line)) or \
-        list_marker(line) is not None
+        (marker is not None and marker.group(1) in ("-", "*", "+", "1.", "1)"))
 
 
 def list_marker(line):
-    """The marker of a list item LINE begins ("- ", "1. "), or None."""
-    m = re.match(r"^\s{0,3}([-*+]|\d{1,9}[.)])\s+(?=\S)", line)
-    return m
+    """The match of the marker ("- ", "1. ") of a list item LINE begins, or
+    None."""
+    return re.match(r"^\s{0,3}([-*+]|\d{1,9}[.)])\s+(?=\S)", line)
 
 
 def code_fenced(lines, i, fence, blocks):
@@ -119,7 +121,7 @@ def list_items(lines, i, blocks):
     items = []
     while i < len(lines):
         m = list_marker(lines[i])
-        if m is None:
+        if m is None or m.group(1)[0].isdigit() != ordered:
             break
         text = [lines[i][m.end():].strip()]
         i += 1
@@ -265,7 +267,7 @@ def to_c(pages):
     for page in sorted(pages, key=lambda p: p.stem):
         names.append(page.stem)
         out += [f"static const char help_{page.stem}[] =",
-                c_string(to_text(page.read_text())) + ";", ""]
+                c_string(to_text(page.read_text(encoding="utf-8"))) + ";", ""]
     out.append("const ek_help_page ek_help_pages[] = {")
     out += [f'    {{"{n}", help_{n}}},' for n in names]
     out += ["    {NULL, NULL},", "};", ""]
@@ -318,7 +320,7 @@ def summary(text):
 def to_man(page, version):
     """Command page PAGE (a Path) as man page source (roff, man macros)."""
     name = man_name(page)
-    blocks = parse(page.read_text())
+    blocks = parse(page.read_text(encoding="utf-8"))
     if blocks and blocks[0][0] == "heading" and blocks[0][1][0] == 1:
         blocks = blocks[1:]
     intro = next((v for k, v in blocks if k == "para"), "")
@@ -362,13 +364,13 @@ def to_man(page, version):
 
 def main(argv):
     if len(argv) == 3 and argv[1] == "text":
-        sys.stdout.write(to_text(Path(argv[2]).read_text()))
+        sys.stdout.write(to_text(Path(argv[2]).read_text(encoding="utf-8")))
     elif len(argv) >= 4 and argv[1] == "help":
         Path(argv[2]).parent.mkdir(parents=True, exist_ok=True)
-        Path(argv[2]).write_text(to_c([Path(p) for p in argv[3:]]))
+        Path(argv[2]).write_text(to_c([Path(p) for p in argv[3:]]), encoding="utf-8")
     elif len(argv) == 5 and argv[1] == "man":
         Path(argv[2]).parent.mkdir(parents=True, exist_ok=True)
-        Path(argv[2]).write_text(to_man(Path(argv[3]), argv[4]))
+        Path(argv[2]).write_text(to_man(Path(argv[3]), argv[4]), encoding="utf-8")
     else:
         sys.stderr.write(__doc__)
         return 1

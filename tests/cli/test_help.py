@@ -75,6 +75,9 @@ def test_rendering():
         "a   b\n--  ------------------\nx   one two three four\nyy  a|b\n\n"
         "- first item that goes on\n- second\n\n"
         "    eodkit demo `date`\n")
+    assert cmdpage.parse("a line\n12. goes on\n\n1. one\n2. two\n\n- x\n  y\n- z\n") == [
+        ("para", "a line 12. goes on"), ("list", (True, ["one", "two"])),
+        ("list", (False, ["x y", "z"]))]
     narrow = cmdpage.table_lines([["a", "b"], ["x", "one two three four"]], 12)
     assert narrow == ["a  b", "-  ---------", "x  one two", "   three", "   four"]
 
