@@ -185,6 +185,12 @@ def plain(text):
     return "".join(s for _, s in spans(text))
 
 
+def section_title(text):
+    """Heading TEXT as a section title: without markup, in capitals but its
+    code (options keep their case)."""
+    return "".join(s if kind == "code" else s.upper() for kind, s in spans(text))
+
+
 # ---- plain text ----
 
 def wrap(text, width, first="", rest=""):
@@ -231,7 +237,7 @@ def to_text(markdown):
     for kind, value in parse(markdown):
         if kind == "heading":
             level, text = value
-            out.append([plain(text) if level == 1 else plain(text).upper()])
+            out.append([plain(text) if level == 1 else section_title(text)])
         elif kind == "para":
             out.append(wrap(plain(value), WIDTH))
         elif kind == "code":
@@ -343,8 +349,8 @@ def to_man(page, version):
     for kind, value in blocks:
         if kind == "heading":
             level, text = value
-            macro = ".SH" if level <= 2 else ".SS"
-            out.append(f"{macro} {roff_escape(plain(text).upper() if level <= 2 else plain(text))}")
+            title = section_title(text) if level <= 2 else plain(text)
+            out.append(f"{'.SH' if level <= 2 else '.SS'} {roff_line(roff_escape(title))}")
         elif kind == "para":
             out += [".PP", roff_inline(value)]
         elif kind == "code":

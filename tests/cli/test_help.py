@@ -64,14 +64,14 @@ def test_rendering():
     spec.loader.exec_module(cmdpage)
     page = ("# eodkit demo\n\nDo `this` with **care**, *now*; see [the format](format.md)\n"
             "and \\*stars\\*.\n\n    eodkit demo [--fast]\n\n    --fast   quickly\n\n"
-            "## Table\n\n| a | b |\n|---|---|\n| `x` | one two three four |\n"
+            "## Table of `--fast`\n\n| a | b |\n|---|---|\n| `x` | one two three four |\n"
             "| yy | `a\\|b` |\n\n- first item that\n  goes on\n- second\n\n"
             "```sh\neodkit demo `date`\n```\n")
     assert cmdpage.to_text(page) == (
         "eodkit demo\n\n"
         "Do this with care, now; see the format (format.md) and *stars*.\n\n"
         "    eodkit demo [--fast]\n\n    --fast   quickly\n\n"
-        "TABLE\n\n"
+        "TABLE OF --fast\n\n"
         "a   b\n--  ------------------\nx   one two three four\nyy  a|b\n\n"
         "- first item that goes on\n- second\n\n"
         "    eodkit demo `date`\n")
