@@ -1,13 +1,13 @@
 /*
 ** CLI: `eodkit build RECIPE [-j N] [--remote-workers N] [-o DIR]
-** [--overwrite] [--resume] [--part I/N] [--regions FILE] [--region-field
-** NAME]`. Loads the recipe, builds, shows a progress bar on a terminal,
-** prints the JSON summary on stdout and the audit's warnings and the
-** library's notes on stderr. Under mpirun each process builds one part and
+** [--overwrite] [--resume] [--part I/N|auto[/N]] [--regions FILE]
+** [--region-field NAME]`. Loads the recipe, builds, shows a progress bar
+** on a terminal, prints the JSON summary on stdout and the audit's
+** warnings and the library's notes on stderr. Under mpirun each process builds one part and
 ** the first, holding the output's lock throughout, merges them
 ** (cli/mpi.c). And `eodkit merge RECIPE [-o DIR] [-j N] [--overwrite]
 ** [--parts N] [--regions FILE] [--region-field NAME]`, which joins the
-** parts `eodkit build --part I/N` wrote (e.g. as a Slurm job array) into
+** parts `eodkit build --part I/N` wrote (e.g. as a job array) into
 ** the dataset, with the same options and the same summary.
 */
 #include <getopt.h>
@@ -149,16 +149,21 @@ static int parse_options(const char *cmd, int argc, char **argv,
             opt->resume = 1;
             break;
         case 'p':
-            if (sscanf(optarg, "%d/%d%c", &opt->part_index, &opt->part_count, &extra) !=
-                    2 ||
-                opt->part_count < 1 || opt->part_index < 0 ||
-                opt->part_index >= opt->part_count) {
-                return cli_usage_error(cmd,
-                                       "--part needs I/N with 0 <= I < N, e.g. 0/4");
+            if (strncmp(optarg, "auto", 4) == 0) {
+                if (cli_part_auto(cmd, optarg, &opt->part_index, &opt->part_count) !=
+                    EODKIT_OK) {
+                    return EODKIT_ERR_USAGE;
+                }
+            } else if (sscanf(optarg, "%d/%d%c", &opt->part_index, &opt->part_count,
+                              &extra) != 2 ||
+                       opt->part_count < 1 || opt->part_index < 0 ||
+                       opt->part_index >= opt->part_count) {
+                return cli_usage_error(
+                    cmd, "--part needs I/N with 0 <= I < N (e.g. 0/4), auto or auto/N");
             }
             break;
         case 'n':
-            if (cli_whole_option(cmd, "--parts", optarg, 2, 1 << 20, &v) != EODKIT_OK) {
+            if (cli_whole_option(cmd, "--parts", optarg, 1, 1 << 20, &v) != EODKIT_OK) {
                 return EODKIT_ERR_USAGE;
             }
             opt->part_count = (int)v;
@@ -195,7 +200,7 @@ int cmd_build(int argc, char **argv)
         return EODKIT_ERR_NOMEM;
     }
     rc = cli_mpi_begin(&rank, &ranks); /* prints its own failure */
-    if (rc != EODKIT_OK || (ranks > 1 && opt.part_count > 1)) {
+    if (rc != EODKIT_OK || (ranks > 1 && opt.part_count >= 1)) {
         cli_mpi_end();
         eodkit_ctx_free(ctx);
         return rc != EODKIT_OK

@@ -22,6 +22,7 @@ SOURCE = Path(os.environ.get("EODKIT_SOURCE_DIR", Path(__file__).resolve().paren
 SHARED = Path(os.environ.get("EODKIT_SHARED_DATA", SOURCE.parent / "shared" / "data")).resolve()
 EODKIT = os.environ.get("EODKIT_BIN", str(SOURCE / "build" / "eodkit"))
 DEMO = SOURCE / "examples" / "data"
+BUILD_DIR = Path(os.environ.get("EODKIT_BUILD_DIR", Path(EODKIT).parent))
 
 
 def run(*args, check=True, **kw):
@@ -31,6 +32,14 @@ def run(*args, check=True, **kw):
         raise AssertionError(f"eodkit {' '.join(map(str, args))} failed "
                              f"({proc.returncode}):\n{proc.stderr}")
     return proc
+
+
+def help_text(page):
+    """What `eodkit <command> --help` prints for command page PAGE
+    (doc/cmd/<command>.md): the page as plain text, rendered by
+    scripts/cmdpage.py as the build does."""
+    return subprocess.run([sys.executable, str(SOURCE / "scripts/cmdpage.py"), "text",
+                           str(page)], capture_output=True, text=True, check=True).stdout
 
 
 def npm_package(folder, package):
@@ -130,6 +139,17 @@ def demo_dataset(demo, tmp_path_factory):
     text = (SOURCE / "examples/olinda.yaml").read_text().replace("data/", f"{demo}/")
     out, _ = build(text, tmp_path_factory.mktemp("demo"))
     return out
+
+
+@pytest.fixture(scope="session")
+def prefix(tmp_path_factory):
+    """The build installed into a new prefix as `make install PREFIX=...`
+    installs it (`cmake --install`): bin/eodkit, lib/libeodkit.so*,
+    lib/pkgconfig/eodkit.pc, include/eodkit, share/man/man1, share/eodkit."""
+    dest = tmp_path_factory.mktemp("prefix")
+    subprocess.run(["cmake", "--install", str(BUILD_DIR), "--prefix", str(dest)],
+                   check=True, capture_output=True, timeout=300)
+    return dest
 
 
 def grid_window(ds, row):

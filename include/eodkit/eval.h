@@ -61,16 +61,17 @@ typedef struct eodkit_eval_options {
 ** ids), EODKIT_ERR_IO or EODKIT_ERR_NOMEM, with the message in CTX naming
 ** the file. Thread-safe with different contexts.
 */
-int eodkit_eval(eodkit_ctx *ctx, const char *dataset_dir, const char *pred_path,
-                const eodkit_eval_options *opt, char **report_json /* OUT */);
+EODKIT_API int eodkit_eval(eodkit_ctx *ctx, const char *dataset_dir,
+                           const char *pred_path, const eodkit_eval_options *opt,
+                           char **report_json /* OUT */);
 
 /*
 ** The report REPORT_JSON (as eodkit_eval returns it) as aligned text tables
 ** for people: summary metrics with intervals, per-class table, confusion
 ** matrix, groups and gap. *TEXT is newly allocated (free with eodkit_free).
 */
-int eodkit_eval_report_text(eodkit_ctx *ctx, const char *report_json,
-                            char **text /* OUT */);
+EODKIT_API int eodkit_eval_report_text(eodkit_ctx *ctx, const char *report_json,
+                                       char **text /* OUT */);
 
 #ifdef __cplusplus
 }

@@ -45,9 +45,10 @@ typedef struct eodkit_export_options {
 ** objects, an unknown split or modality), EODKIT_ERR_EXISTS, EODKIT_ERR_IO,
 ** EODKIT_ERR_GDAL or EODKIT_ERR_NOMEM with the message in CTX.
 */
-int eodkit_export(eodkit_ctx *ctx, const char *format, const char *dataset_dir,
-                  const char *out_dir, const eodkit_export_options *opt,
-                  char **summary_json /* OUT */);
+EODKIT_API int eodkit_export(eodkit_ctx *ctx, const char *format,
+                             const char *dataset_dir, const char *out_dir,
+                             const eodkit_export_options *opt,
+                             char **summary_json /* OUT */);
 
 #ifdef __cplusplus
 }

@@ -52,8 +52,7 @@ typedef struct eodkit_mosaic_options {
 ** EODKIT_ERR_IO, EODKIT_ERR_GDAL or EODKIT_ERR_NOMEM with the message in CTX
 ** naming the file. Memory is bounded by strips of the output, never the
 ** whole raster. Thread-safe with different contexts and outputs.
-*/
-/*
+**
 ** For a detection or instance dataset, PRED_PATH holds detections as
 ** eodkit_eval takes them (COCO results, doc/cmd/eval.md) and OUT_PATH
 ** becomes a GeoPackage: per grid with chips a layer of boxes in the grid's
@@ -63,9 +62,10 @@ typedef struct eodkit_mosaic_options {
 ** mode "detections", the detections read, kept, suppressed and below
 ** min_score, and the layers.
 */
-int eodkit_mosaic(eodkit_ctx *ctx, const char *dataset_dir, const char *pred_path,
-                  const char *out_path, const eodkit_mosaic_options *opt,
-                  char **summary_json /* OUT */);
+EODKIT_API int eodkit_mosaic(eodkit_ctx *ctx, const char *dataset_dir,
+                             const char *pred_path, const char *out_path,
+                             const eodkit_mosaic_options *opt,
+                             char **summary_json /* OUT */);
 
 #ifdef __cplusplus
 }

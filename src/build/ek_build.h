@@ -163,9 +163,11 @@ int ek_build_fingerprint(eodkit_ctx *ctx, const ek_build *b, char hex[65]);
    when B reads remote inputs and they are more. */
 int ek_unit_workers(const ek_build *b, const eodkit_build_options *opt);
 
-/* Files of a run's folder that are not part of a dataset. */
+/* Files of a run's folder that are not part of a dataset (the last, a
+   part's completion marker). */
 #define EK_JOURNAL_FILE ".eodkit-journal"
 #define EK_CHECKPOINT_FILE ".eodkit-checkpoint.json"
+#define EK_DONE_FILE ".eodkit-done.json"
 
 /* Work units run into one folder: the chips' shards, their journal, and the
    checkpoint saying how far it got. */
@@ -205,6 +207,21 @@ int ek_run_load_checkpoint(eodkit_ctx *ctx, const ek_build *b, const char *path,
                            ek_run *run, int64_t *rows, int64_t *journal_bytes,
                            int *complete);
 
+/*
+** Mark RUN, a part whose units are all written (shards closed, journal
+** complete), done: its completion marker (EK_DONE_FILE in RUN->dir) records
+** RUN's fingerprint and units and the part's SUMMARY (not taken over). It
+** is written aside and renamed into place, last.
+*/
+int ek_run_mark_done(eodkit_ctx *ctx, const ek_run *run, json_t *summary);
+
+/*
+** *SUMMARY (a new reference): the summary recorded by run folder RUN->dir's
+** completion marker when it has one written by a run of RUN's fingerprint
+** and units, else NULL (no marker, an unreadable one, or another build's).
+*/
+int ek_run_done(eodkit_ctx *ctx, const ek_run *run, json_t **summary);
+
 /* Candidate chips of work units [FIRST, END). */
 long long ek_run_candidates(const ek_plan *p, size_t first, size_t end);
 
@@ -220,9 +237,20 @@ json_t *ek_run_rejected_json(const ek_run *run);
 /* ---- merge.c ---- */
 
 /*
-** Join the N complete parts under folder PARTS (built with --part i/N from
-** the same recipe and inputs: same fingerprint) into RUN->dir, as one run
-** over every unit would have written them.
+** Check that each of the N parts under folder PARTS is done (its completion
+** marker has RUN's fingerprint) and add their counts to RUN. Otherwise the
+** error lists every part that is not, by what keeps it from being merged
+** (missing, being built, not finished, built from another recipe or other
+** inputs) and says what to do: EODKIT_ERR_EXISTS when a part is being
+** built (naming its holder's pid), else EODKIT_ERR_INPUT. Reads only.
+*/
+int ek_merge_check_parts(eodkit_ctx *ctx, const ek_build *b, const char *parts, int n,
+                         ek_run *run);
+
+/*
+** Join the N done parts under folder PARTS (checked with
+** ek_merge_check_parts) into RUN->dir, as one run over every unit would
+** have written them.
 */
 int ek_merge_parts(eodkit_ctx *ctx, const ek_build *b, const char *parts, int n,
                    ek_run *run);

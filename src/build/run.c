@@ -107,15 +107,34 @@ json_t *ek_run_rejected_json(const ek_run *run)
     return o;
 }
 
+/* Write JSON object O (WHAT it is, for messages) to PATH: aside, then
+   renamed over the old file, so that PATH is always whole. */
+static int write_aside(eodkit_ctx *ctx, const json_t *o, const char *what,
+                       const char *path)
+{
+    char *tmp = ek_asprintf(ctx, "%s.new", path);
+    int rc = EODKIT_OK;
+
+    if (tmp == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+    } else if (json_dump_file(o, tmp, JSON_INDENT(2)) != 0) {
+        rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot write the %s: %s", tmp, what,
+                      strerror(errno));
+    } else {
+        rc = ek_fs_rename(ctx, tmp, path);
+    }
+    free(tmp);
+    return rc;
+}
+
 /* Record how far RUN got (journal at JOURNAL_BYTES; COMPLETE when every
-   unit is written and the shards are closed): written aside, then renamed
-   over the old one, so a checkpoint is always whole. */
+   unit is written and the shards are closed), so that a checkpoint is
+   always whole. */
 static int save_checkpoint(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
                            int64_t journal_bytes, int complete, const char *path)
 {
     json_t *o = json_object();
-    char *tmp = ek_asprintf(ctx, "%s.new", path);
-    int rc = EODKIT_OK;
+    int rc;
 
     json_object_set_new(o, "fingerprint", json_string(run->fingerprint));
     json_object_set_new(o, "first_unit", json_integer((json_int_t)run->first_unit));
@@ -126,15 +145,7 @@ static int save_checkpoint(eodkit_ctx *ctx, const ek_build *b, const ek_run *run
     json_object_set_new(o, "rows", ek_run_splits_json(b, run));
     json_object_set_new(o, "journal_bytes", json_integer(journal_bytes));
     json_object_set_new(o, "complete", json_boolean(complete));
-    if (tmp == NULL) {
-        rc = EODKIT_ERR_NOMEM;
-    } else if (json_dump_file(o, tmp, JSON_INDENT(2)) != 0) {
-        rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot write the checkpoint: %s", tmp,
-                      strerror(errno));
-    } else {
-        rc = ek_fs_rename(ctx, tmp, path);
-    }
-    free(tmp);
+    rc = write_aside(ctx, o, "checkpoint", path);
     json_decref(o);
     return rc;
 }
@@ -186,6 +197,50 @@ int ek_run_load_checkpoint(eodkit_ctx *ctx, const ek_build *b, const char *path,
         *complete = json_is_true(json_object_get(o, "complete"));
     }
     json_decref(o);
+    return rc;
+}
+
+/* ---- completion markers (parts) ---- */
+
+/* RUN's units as a JSON array [first, end]. */
+static json_t *units_json(const ek_run *run)
+{
+    return json_pack("[I, I]", (json_int_t)run->first_unit, (json_int_t)run->end_unit);
+}
+
+int ek_run_mark_done(eodkit_ctx *ctx, const ek_run *run, json_t *summary)
+{
+    char *path = ek_path_join(ctx, run->dir, EK_DONE_FILE);
+    json_t *o = json_object();
+    int rc;
+
+    json_object_set_new(o, "fingerprint", json_string(run->fingerprint));
+    json_object_set_new(o, "units", units_json(run));
+    json_object_set(o, "summary", summary);
+    rc = path == NULL ? EODKIT_ERR_NOMEM
+                      : write_aside(ctx, o, "part's completion marker", path);
+    json_decref(o);
+    free(path);
+    return rc;
+}
+
+int ek_run_done(eodkit_ctx *ctx, const ek_run *run, json_t **summary)
+{
+    char *path = ek_path_join(ctx, run->dir, EK_DONE_FILE);
+    json_t *o = path != NULL ? json_load_file(path, 0, NULL) : NULL;
+    json_t *units = units_json(run);
+    const char *fingerprint = json_string_value(json_object_get(o, "fingerprint"));
+    int rc = path == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+
+    *summary = NULL;
+    if (fingerprint != NULL && strcmp(fingerprint, run->fingerprint) == 0 &&
+        json_equal(json_object_get(o, "units"), units) &&
+        json_is_object(json_object_get(o, "summary"))) {
+        *summary = json_incref(json_object_get(o, "summary"));
+    }
+    json_decref(units);
+    json_decref(o);
+    free(path);
     return rc;
 }
 

@@ -89,9 +89,11 @@ int ek_fs_move_into(eodkit_ctx *ctx, const char *dir, const char *sub,
 */
 int ek_fs_lock(eodkit_ctx *ctx, const char *dir, const char *mark, int flags, int *fd);
 
-/* EODKIT_ERR_EXISTS naming the holder when another process holds folder
-   DIR's lock exclusively, else EODKIT_OK; creates and changes nothing. */
-int ek_fs_lock_probe(eodkit_ctx *ctx, const char *dir);
+/* Set *HELD when another process holds folder DIR's lock exclusively, with
+   "pid N on HOST" in WHO (SIZE bytes; "" when it wrote none); creates and
+   changes nothing. EODKIT_OK, or EODKIT_ERR_NOMEM. */
+int ek_fs_lock_holder(eodkit_ctx *ctx, const char *dir, int *held, char *who,
+                      size_t size);
 
 /* Release a lock of ek_fs_lock (a negative FD is ignored). */
 void ek_fs_unlock(int fd);
