@@ -31,7 +31,7 @@ MAX_CHIP_BYTES = 1 << 40
 MAX_OBJECTS = (1 << 32) - 1  # objects of a chip: at most one per object id
 # the label arrays of doc/format.md, in its order: name: (per, dtypes, shape),
 # dtypes None for the class ids' (eodkit:label's dtype), shape None for the
-# chip shape of "label"
+# chip shape of "label", "pair" for two of them ([2] + that shape)
 LABEL_ARRAYS = {
     "label": ("chip", None, None),
     "instance": ("chip", ("uint16", "uint32"), None),
@@ -42,12 +42,14 @@ LABEL_ARRAYS = {
     "box_id": ("object", ("uint32",), []),
     "box_visible": ("object", ("float32",), []),
     "box_truncated": ("object", ("uint8",), []),
+    "label_classes": ("chip", ("uint8", "uint16"), "pair"),
 }
 OBJECT_ARRAYS = ("box_range", "boxes", "obb", "box_class", "box_id", "box_visible",
                  "box_truncated")
 TASK_ARRAYS = {"segmentation": ("label",), "classification": ("label",),
                "multilabel": ("label",), "detection": OBJECT_ARRAYS,
-               "instance": ("label", "instance") + OBJECT_ARRAYS}
+               "instance": ("label", "instance") + OBJECT_ARRAYS,
+               "change": ("label", "label_classes"), "regression": ("label",)}
 SQL_TYPES = {"integer": "an integer", "real": "a real number", "text": "text",
              "blob": "a blob", "null": "NULL"}
 
@@ -138,28 +140,38 @@ def _describe_array(where, entry, name, dims):
 def _task_arrays(label):
     """The label arrays (names, doc/format.md order) eodkit:label LABEL's
     task has: "label" alone for datasets written before eodkit:label.arrays,
-    "obb" only with `oriented: true`."""
+    "obb" only with `oriented: true`, "label_classes" only with two change
+    sources (eodkit:label.change.sources 2)."""
     if "arrays" not in label:
         return ["label"]
+    change = label.get("change")
+    sources = change.get("sources") if isinstance(change, dict) else None
     return [a for a in TASK_ARRAYS.get(label["task"], ())
-            if a != "obb" or label.get("oriented") is True]
+            if (a != "obb" or label.get("oriented") is True)
+            and (a != "label_classes" or (_is_count(sources) and sources == 2))]
 
 
 def _describe_labels(where, label):
     """The label arrays of eodkit:label LABEL ({name: (shape of one row,
     dtype, per)}, in eodkit:label.arrays order), checked as doc/format.md
-    says: the arrays of the task, each with its per, dtype and shape."""
+    says: the arrays of the task, each with its per, dtype and shape (a
+    regression target has no classes, and its values are float32)."""
     if "arrays" in label and not isinstance(label.get("task"), str):
         raise DatasetError(f"{where}: eodkit:label has no task")
+    regression = label.get("task") == "regression"
     classes, background = label.get("classes"), label.get("background")
-    if not isinstance(classes, list) or not isinstance(background, dict) or not all(
+    if not regression and (not isinstance(classes, list) or not isinstance(
+            background, dict) or not all(
             isinstance(c, dict) and _is_count(c.get("id")) and isinstance(c.get("name"), str)
-            for c in classes + [background]):
+            for c in classes + [background])):
         raise DatasetError(f"{where}: eodkit:label has no classes and background "
                            "({id, name} each)")
     if not isinstance(label.get("dtype"), str) or label["dtype"] not in DTYPES:
         raise DatasetError(f"{where}: eodkit:label has no dtype eodkit writes "
                            f"({', '.join(DTYPES)})")
+    if regression and label["dtype"] != "float32":
+        raise DatasetError(f"{where}: eodkit:label of task regression has dtype "
+                           f"{label['dtype']}, not float32")
     want = _task_arrays(label)
     chip = list(_describe_array(where, label, "label", (0, 1, 2))[0]) if "label" in want else []
     entries = label.get("arrays", {"label": {"per": "chip", "dtype": label["dtype"],
@@ -172,7 +184,8 @@ def _describe_labels(where, label):
             raise DatasetError(f"{where}: eodkit:label.arrays lists {name!r}, which task "
                                f"{label['task']!r} does not have")
         per, dtypes, shape = LABEL_ARRAYS[name]
-        dtypes, shape = dtypes or (label["dtype"],), chip if shape is None else shape
+        dtypes = dtypes or (label["dtype"],)
+        shape = chip if shape is None else [2] + chip if shape == "pair" else shape
         entry = entry if isinstance(entry, dict) else {}
         have = entry.get("shape")
         if entry.get("per") != per or entry.get("dtype") not in dtypes or not isinstance(
@@ -426,8 +439,9 @@ class Split:
     and array, the fast way to make batches. Shards are mapped lazily in
     each process, so a Split pickles small (DataLoader workers, spawn).
     Attributes: `dataset`, `name`, `arrays` (modality names, then the label
-    arrays with one entry per chip: "label", and "instance" for instance
-    segmentation), `object_arrays` (detection and instance segmentation:
+    arrays with one entry per chip: "label", "instance" for instance
+    segmentation, "label_classes" for a change task with two label
+    sources), `object_arrays` (detection and instance segmentation:
     the arrays with one entry per object, "boxes", "box_class", ...; see
     `objects`), `shapes` ({array: shape of one chip, or of one object}),
     `dtypes` ({array: NumPy dtype})."""

@@ -32,7 +32,12 @@ class ChipDataset(torch.utils.data.Dataset):
       stored values (uint16 widened to int32, uint32 to int64), shaped
       (C, H, W) or (T, C, H, W) for time stacks;
     - "label" (when the dataset has a label array): int64, the label's
-      shape; "instance" (instance segmentation): int64 instance ids;
+      shape; a regression target is float32 (n, H, W) with NaN where it is
+      unknown; "instance" (instance segmentation): int64 instance ids;
+      "label_classes" (task change with two label sources): int64
+      (2, H, W), each pixel's class before and after;
+    - "pair" (task change with `labels.pair`): the two modalities stacked
+      as (T=2, C, H, W), before then after, like a time pair modality;
     - "target" (detection and instance segmentation): the chip's objects as
       torchvision's detection models take them, {"boxes": float32 (N, 4)
       x_min, y_min, x_max, y_max in pixels, "labels": int64 (N,) class ids,
@@ -63,6 +68,10 @@ class ChipDataset(torch.utils.data.Dataset):
         self.normalizers = {m: (split.dataset.normalizer(m, how) if isinstance(how, str) else how)
                             for m, how in (normalize or {}).items()}
         self._present = {m: split.present(m) for m in modalities}
+        label = split.dataset.label or {}
+        self._float_label = label.get("task") == "regression"
+        pair = (label.get("change") or {}).get("pair")
+        self._pair = pair if pair and all(m in self.arrays for m in pair) else None
         self._chip_ids = split.chip_ids()
         self._geotransforms = split.geotransforms()
 
@@ -76,12 +85,16 @@ class ChipDataset(torch.utils.data.Dataset):
         arrays = self.split._read(pos, self.arrays)
         batch = {}
         for name, values in arrays.items():
-            if name in ("label", "instance"):
+            if name == "label" and self._float_label:
+                batch[name] = torch.from_numpy(np.ascontiguousarray(values, np.float32))
+            elif name in ("label", "instance", "label_classes"):
                 batch[name] = torch.from_numpy(values.astype(np.int64))
             elif name in self.normalizers:
                 batch[name] = torch.from_numpy(self.normalizers[name](values))
             else:
                 batch[name] = _tensor(values)
+        if self._pair is not None:
+            batch["pair"] = torch.stack([batch[self._pair[0]], batch[self._pair[1]]], dim=1)
         if self.split.object_arrays:
             batch["target"] = [self._target(i) for i in pos]
         batch["present"] = {m: torch.from_numpy(p[pos]) for m, p in self._present.items()}

@@ -120,7 +120,8 @@ static int no_chips(eodkit_ctx *ctx, const ek_build *b, const ek_run *run)
         "too cloudy (filters.max_cloud)",
         "too little labelled (filters.min_labeled)",
         "too few acquisitions (time.count)",
-        "too few objects (filters.min_objects)"};
+        "too few objects (filters.min_objects)",
+        "across scenes whose labels differ (labels.mixed)"};
     char reasons[512] = "";
     size_t used = 0;
     int k;

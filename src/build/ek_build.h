@@ -47,6 +47,7 @@ typedef struct ek_build {
     /* where the label arrays are in ARRAYS (-1: not stored) */
     int label_array;    /* "label": class ids per pixel, per chip, or classes */
     int instance_array; /* "instance": instance ids per pixel */
+    int pair_array;     /* "label_classes": a change task's classes before, after */
     int range_array;    /* "box_range": each chip's rows of the object arrays */
     int object_arrays[EK_OBJECT_FIELDS]; /* the per-object arrays */
 } ek_build;
@@ -67,6 +68,7 @@ typedef enum ek_reject {
     EK_REJECT_UNLABELED,
     EK_REJECT_TIME,    /* a stacked modality had too few usable acquisitions */
     EK_REJECT_OBJECTS, /* fewer objects than filters.min_objects */
+    EK_REJECT_MIXED, /* scene labels: the chip lies across scenes whose labels differ */
     EK_REJECT_COUNT
 } ek_reject;
 
@@ -83,6 +85,7 @@ typedef struct ek_unit_chip {
     double cloud_frac; /* < 0: no modality has a mask */
     char *class_hist;  /* JSON, or NULL without labels */
     int label;         /* classification label, or -1 */
+    int mixed;         /* scene labels: across scenes whose labels differ */
     char *present;     /* JSON {"modality": 0|1} of optional modalities, or NULL */
     char *times;       /* JSON {"modality": [ISO times]} of time modalities, or NULL */
     int64_t earliest;  /* first and last acquisition used (time modalities), */
@@ -127,12 +130,14 @@ typedef struct ek_worker {
     const ek_build *b;
     ek_reader *reader;
     ek_modality_buffers *mods; /* per modality */
-    void *unit_labels;
-    void *unit_instances;     /* instance task: the ids over the unit window */
-    unsigned char *label_raw; /* raster labels: values before remapping */
+    void *unit_labels;         /* labels->plane_type */
+    void *unit_pair;           /* change: classes before and after (two planes) */
+    void *unit_instances;      /* instance task: the ids over the unit window */
+    unsigned char *label_raw;  /* raster labels: values before remapping */
     uint8_t *label_valid;
-    uint8_t *chip_valid; /* scratch: one chip's validity (required modalities) */
-    uint64_t *chip_hist; /* scratch: one chip's class histogram */
+    uint8_t *chip_valid;  /* scratch: one chip's validity (required modalities) */
+    uint64_t *chip_hist;  /* scratch: one chip's class histogram */
+    uint32_t *chip_scene; /* scratch: one chip's scene numbers (scene labels) */
 } ek_worker;
 
 /* ---- setup.c ---- */

@@ -16,8 +16,8 @@
 #include "core/ek_pool.h"
 #include "ek_build.h"
 
-const char *const ek_reject_names[EK_REJECT_COUNT] = {NULL,        "nodata", "cloud",
-                                                      "unlabeled", "time",   "objects"};
+const char *const ek_reject_names[EK_REJECT_COUNT] = {
+    NULL, "nodata", "cloud", "unlabeled", "time", "objects", "mixed"};
 
 /* A checkpoint costs a file write and rename (which makes ext4 start
    writing): at most one per this many seconds, and one when a run stops. */

@@ -44,8 +44,10 @@ static int add_array(ek_build *b, const char *name, GDALDataType t, int ndim,
     return (int)b->narrays++;
 }
 
-/* The label arrays of B's task (doc/format.md): the class ids, the instance
-   ids, and for tasks with objects the ranges and the per-object arrays. */
+/* The label arrays of B's task (doc/format.md): the class ids (or change
+   mask, or target values), the instance ids, a change task's classes
+   before and after, and for tasks with objects the ranges and the
+   per-object arrays. */
 static void describe_label_arrays(ek_build *b)
 {
     const ek_plan *p = b->plan;
@@ -58,6 +60,8 @@ static void describe_label_arrays(ek_build *b)
     switch (lr->task) {
     case EK_TASK_SEGMENTATION:
     case EK_TASK_INSTANCE:
+    case EK_TASK_CHANGE:     /* the change mask */
+    case EK_TASK_REGRESSION: /* the target's values */
         b->label_array = add_array(b, "label", l->dtype, 2, plane);
         break;
     case EK_TASK_CLASSIFICATION:
@@ -71,6 +75,12 @@ static void describe_label_arrays(ek_build *b)
     }
     if (lr->task == EK_TASK_INSTANCE) {
         b->instance_array = add_array(b, "instance", l->object_dtype, 2, plane);
+    }
+    if (l->change != NULL && l->change->after != NULL) {
+        int64_t pair[3] = {2, p->chip_h, p->chip_w};
+
+        b->pair_array =
+            add_array(b, EK_CHANGE_CLASSES_ARRAY, l->change->class_type, 3, pair);
     }
     if (!EK_TASK_HAS_OBJECTS(lr->task)) {
         return;
@@ -105,7 +115,7 @@ static int describe_arrays(eodkit_ctx *ctx, ek_build *b)
     size_t m;
     int k;
 
-    b->label_array = b->instance_array = b->range_array = -1;
+    b->label_array = b->instance_array = b->range_array = b->pair_array = -1;
     for (k = 0; k < EK_OBJECT_FIELDS; k++) {
         b->object_arrays[k] = -1;
     }
@@ -321,7 +331,8 @@ static int label_census(eodkit_ctx *ctx, const ek_build *b, uint32_t **out)
     *out = ek_calloc(ctx, p->nchips * (size_t)b->nclass_ids, sizeof **out);
     rc = *out == NULL || raw == NULL || raw_valid == NULL || classes == NULL
              ? EODKIT_ERR_NOMEM
-             : ek_reader_new(ctx, p->nsources + 1, p->unit_w, p->unit_h, 1, &reader);
+             : ek_reader_new(ctx, p->nsources + EK_LABEL_SOURCES, p->unit_w, p->unit_h,
+                             1, &reader);
     for (u = 0; u < p->nunits && rc == EODKIT_OK; u++) {
         rc = ek_cancelled(ctx);
         if (rc == EODKIT_OK) {

@@ -6,6 +6,7 @@
 ** chips out. Nothing here touches shared state: results go to the committer
 ** in run.c.
 */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,8 +89,8 @@ int ek_worker_init(eodkit_ctx *ctx, const ek_build *b, ek_worker *w)
         max_bands =
             p->modalities[m].nbands > max_bands ? p->modalities[m].nbands : max_bands;
     }
-    rc = ek_reader_new(ctx, p->nsources + 1, p->unit_w, p->unit_h, max_bands,
-                       &w->reader);
+    rc = ek_reader_new(ctx, p->nsources + EK_LABEL_SOURCES, p->unit_w, p->unit_h,
+                       max_bands, &w->reader);
     w->mods = ek_calloc(ctx, p->nmodalities, sizeof *w->mods);
     w->chip_valid = ek_calloc(ctx, chip, 1);
     if (rc == EODKIT_OK && (w->mods == NULL || w->chip_valid == NULL)) {
@@ -99,7 +100,8 @@ int ek_worker_init(eodkit_ctx *ctx, const ek_build *b, ek_worker *w)
         rc = init_modality(ctx, &p->modalities[m], plane, unit_chips, &w->mods[m]);
     }
     if (rc == EODKIT_OK && b->labels != NULL) {
-        w->unit_labels = ek_calloc(ctx, plane, (size_t)ek_dtype_size(b->labels->dtype));
+        w->unit_labels =
+            ek_calloc(ctx, plane, (size_t)ek_dtype_size(b->labels->plane_type));
         w->label_raw = ek_calloc(ctx, plane, sizeof(double));
         w->label_valid = ek_calloc(ctx, plane, 1);
         w->chip_hist = ek_calloc(ctx, (size_t)b->nclass_ids, sizeof *w->chip_hist);
@@ -107,6 +109,15 @@ int ek_worker_init(eodkit_ctx *ctx, const ek_build *b, ek_worker *w)
             w->chip_hist == NULL) {
             rc = EODKIT_ERR_NOMEM;
         }
+    }
+    if (rc == EODKIT_OK && b->labels != NULL && b->labels->table != NULL) {
+        w->chip_scene = ek_calloc(ctx, chip, sizeof *w->chip_scene);
+        rc = w->chip_scene == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    }
+    if (rc == EODKIT_OK && b->pair_array >= 0) {
+        w->unit_pair = ek_calloc(ctx, 2 * plane,
+                                 (size_t)ek_dtype_size(b->labels->change->class_type));
+        rc = w->unit_pair == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
     if (rc == EODKIT_OK && b->instance_array >= 0) {
         w->unit_instances =
@@ -128,6 +139,8 @@ void ek_worker_clear(ek_worker *w)
     free(w->mods);
     free(w->chip_valid);
     free(w->unit_labels);
+    free(w->unit_pair);
+    free(w->chip_scene);
     free(w->unit_instances);
     free(w->label_raw);
     free(w->label_valid);
@@ -228,6 +241,8 @@ static void chip_label(const ek_build *b, ek_worker *w, const ek_window *uw,
     switch (l->recipe->task) {
     case EK_TASK_SEGMENTATION:
     case EK_TASK_INSTANCE:
+    case EK_TASK_CHANGE:
+    case EK_TASK_REGRESSION:
         ek_cut_chip(dst, w->unit_labels, uw, cw, 1, (size_t)ek_dtype_size(l->dtype));
         break;
     case EK_TASK_DETECTION:
@@ -263,7 +278,8 @@ static size_t chip_classes(const ek_build *b, ek_worker *w, const ek_window *uw,
             w->chip_hist[(int)ek_pixel_get(w->unit_labels, l->dtype, from)]++;
         }
     }
-    unlabeled = w->chip_hist[l->recipe->background];
+    /* a change mask's background, 0, means "no change": that is labelled */
+    unlabeled = l->change != NULL ? 0 : w->chip_hist[l->recipe->background];
     if (l->recipe->has_ignore) {
         unlabeled += w->chip_hist[l->recipe->ignore_index];
     }
@@ -477,11 +493,188 @@ static int chip_provenance(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
     return rc;
 }
 
+/* ---- labels of one chip, per task ---- */
+
+/* Pixels of chip CW (in unit window UW) whose regression target has a
+   value. */
+static size_t target_pixels(const ek_worker *w, const ek_window *uw,
+                            const ek_window *cw)
+{
+    const float *v = w->unit_labels;
+    size_t n = 0;
+    int x, y;
+
+    for (y = 0; y < cw->h; y++) {
+        for (x = 0; x < cw->w; x++) {
+            n += !isnan(v[(size_t)(cw->y - uw->y + y) * (size_t)uw->w +
+                          (size_t)(cw->x - uw->x + x)]);
+        }
+    }
+    return n;
+}
+
+/* Whether scenes S and T have the same labels. */
+static int same_labels(const ek_labels *l, uint32_t s, uint32_t t)
+{
+    const int *a, *b;
+    size_t na, nb;
+
+    ek_table_scene_labels(l, s, &a, &na);
+    ek_table_scene_labels(l, t, &b, &nb);
+    return na == nb && memcmp(a, b, na * sizeof *a) == 0;
+}
+
+static int compare_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/*
+** Scene labels: the labelled scenes chip CW lies in, their pixels per
+** class into w->chip_hist, the scene whose labels the chip takes into
+** *SCENE (0: none): the only one, or any when all have the same labels,
+** else (*MIXED = 1 unless labels.mixed is majority) the one covering most
+** of the chip, the lower number on ties. Return the labelled pixels.
+*/
+static size_t chip_scenes(const ek_build *b, ek_worker *w, const ek_window *uw,
+                          const ek_window *cw, uint32_t *scene, int *mixed)
+{
+    const ek_labels *l = b->labels;
+    const uint32_t *plane = w->unit_labels;
+    size_t npx = (size_t)cw->w * (size_t)cw->h, labelled = 0, best = 0, run, i, j;
+    uint32_t *s = w->chip_scene;
+    int y;
+
+    memset(w->chip_hist, 0, (size_t)b->nclass_ids * sizeof *w->chip_hist);
+    *scene = 0;
+    *mixed = 0;
+    for (y = 0; y < cw->h; y++) {
+        memcpy(s + (size_t)y * (size_t)cw->w,
+               plane + (size_t)(cw->y - uw->y + y) * (size_t)uw->w +
+                   (size_t)(cw->x - uw->x),
+               (size_t)cw->w * sizeof *s);
+    }
+    /* runs of equal scene numbers: each scene and its pixels */
+    qsort(s, npx, sizeof *s, compare_u32);
+    for (i = 0; i < npx; i += run) {
+        const int *ids;
+        size_t n;
+
+        for (run = 1; i + run < npx && s[i + run] == s[i]; run++) {
+        }
+        if (s[i] == 0) {
+            continue;
+        }
+        labelled += run;
+        ek_table_scene_labels(l, s[i], &ids, &n);
+        for (j = 0; j < n; j++) {
+            w->chip_hist[ids[j]] += run;
+        }
+        if (*scene == 0 || run > best) { /* ascending: the lower number wins ties */
+            *scene = s[i];
+            best = run;
+        }
+    }
+    for (i = 0; *scene != 0 && i < npx; i++) {
+        if (s[i] != 0 && (i == 0 || s[i] != s[i - 1])) {
+            *mixed |= !same_labels(l, s[i], *scene);
+        }
+    }
+    *mixed &= !l->recipe->table.majority;
+    return labelled;
+}
+
+/* The label of a chip that takes the labels of scene S (0: none) into DST
+   (classification: the class, or the background; multilabel: 1 per class
+   the scene has) and *LABEL. */
+static void scene_label(const ek_build *b, uint32_t s, unsigned char *dst, int *label)
+{
+    const ek_labels *l = b->labels;
+    const int *ids = NULL;
+    size_t n = 0, k, i;
+
+    if (s != 0) {
+        ek_table_scene_labels(l, s, &ids, &n);
+    }
+    *label = -1;
+    if (l->recipe->task == EK_TASK_CLASSIFICATION) {
+        *label = n > 0 ? ids[0] : l->recipe->background;
+        ek_pixel_set(dst, l->dtype, 0, *label);
+        return;
+    }
+    for (k = 0; k < l->nclasses; k++) {
+        dst[k] = 0;
+        for (i = 0; i < n; i++) {
+            dst[k] |= ids[i] == l->classes[k].id;
+        }
+    }
+}
+
+/* Labelled pixels of chip CW (in unit window UW), per task; scene labels
+   also say whether the chip is mixed (UC->mixed). */
+static size_t chip_labelled(const ek_build *b, ek_worker *w, const ek_window *uw,
+                            const ek_window *cw, ek_unit_chip *uc)
+{
+    uint32_t scene;
+
+    if (b->labels->regression) {
+        return target_pixels(w, uw, cw);
+    }
+    if (b->labels->table != NULL) {
+        return chip_scenes(b, w, uw, cw, &scene, &uc->mixed);
+    }
+    return chip_classes(b, w, uw, cw);
+}
+
+/* The label arrays of kept chip K and its class histogram (none for a
+   regression target). */
+static int chip_labels(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
+                       const ek_unit_view *v, size_t k, ek_unit_result *res)
+{
+    const ek_plan *p = b->plan;
+    const ek_labels *l = b->labels;
+    ek_unit_chip *uc = &res->chips[k];
+    ek_window cw = ek_plan_chip(p, v->chip_ids[k]).window;
+    unsigned char *dst =
+        b->label_array >= 0
+            ? res->data[b->label_array] + k * b->arrays[b->label_array].chip_bytes
+            : NULL;
+    uint32_t scene;
+    int mixed;
+
+    if (l->table != NULL) {
+        chip_scenes(b, w, &v->window, &cw, &scene, &mixed);
+        scene_label(b, scene, dst, &uc->label);
+    } else {
+        if (!l->regression) {
+            chip_classes(b, w, &v->window, &cw); /* this chip's class histogram */
+        }
+        if (dst != NULL) { /* detection: no label array */
+            chip_label(b, w, &v->window, &cw, dst, &uc->label);
+        }
+    }
+    if (b->pair_array >= 0) { /* change: the classes before and after */
+        ek_cut_chip(res->data[b->pair_array] + k * b->arrays[b->pair_array].chip_bytes,
+                    w->unit_pair, &v->window, &cw, 2,
+                    (size_t)ek_dtype_size(l->change->class_type));
+    }
+    if (l->regression) {
+        return EODKIT_OK;
+    }
+    uc->class_hist = hist_json(ctx, w->chip_hist, b->nclass_ids);
+    return uc->class_hist == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+}
+
 /* The reason to drop chip UC for its labels alone, or EK_KEEP. */
 static ek_reject label_verdict(const ek_build *b, const ek_unit_chip *uc)
 {
     if (uc->labeled_frac < b->recipe->min_labeled) {
         return EK_REJECT_UNLABELED;
+    }
+    if (uc->mixed) {
+        return EK_REJECT_MIXED;
     }
     if ((long long)uc->nobjects < b->recipe->min_objects) {
         return EK_REJECT_OBJECTS;
@@ -506,7 +699,7 @@ static int judge_labels(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
         uc->split = b->split->chip_split[uc->chip_id];
         uc->label = -1;
         if (b->labels != NULL) {
-            uc->labeled_frac = (double)chip_classes(b, w, &v->window, &cw) /
+            uc->labeled_frac = (double)chip_labelled(b, w, &v->window, &cw, uc) /
                                ((double)cw.w * (double)cw.h);
         }
         uc->first_object = res->nobjects;
@@ -603,15 +796,7 @@ static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
         rc = chip_provenance(ctx, b, w, v, k, present, uc);
     }
     if (rc == EODKIT_OK && b->labels != NULL) {
-        chip_classes(b, w, &v->window, &cw); /* this chip's class histogram */
-        if (b->label_array >= 0) {
-            chip_label(b, w, &v->window, &cw,
-                       res->data[b->label_array] +
-                           k * b->arrays[b->label_array].chip_bytes,
-                       &uc->label);
-        }
-        uc->class_hist = hist_json(ctx, w->chip_hist, b->nclass_ids);
-        rc = uc->class_hist == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+        rc = chip_labels(ctx, b, w, v, k, res);
     }
     if (rc == EODKIT_OK && b->instance_array >= 0) {
         chip_instances(
@@ -839,8 +1024,12 @@ int ek_unit_run(void *state, eodkit_ctx *ctx, size_t u, void **result)
     }
     rc = alloc_result(ctx, b, v.nchips, res);
     if (rc == EODKIT_OK && b->labels != NULL) {
-        rc = ek_labels_render(ctx, b->labels, p, v.grid, &v.window, w->reader,
-                              w->label_raw, w->label_valid, w->unit_labels);
+        rc = w->unit_pair != NULL
+                 ? ek_change_render(ctx, b->labels, p, v.grid, &v.window, w->reader,
+                                    w->label_raw, w->label_valid, w->unit_labels,
+                                    w->unit_pair)
+                 : ek_labels_render(ctx, b->labels, p, v.grid, &v.window, w->reader,
+                                    w->label_raw, w->label_valid, w->unit_labels);
     }
     if (rc == EODKIT_OK) {
         rc = judge_labels(ctx, b, w, &v, res, &enough);

@@ -327,13 +327,19 @@ static void describe_modalities(ek_strbuf *t, json_t *mods)
                      "chip shape", "band names");
     json_array_foreach(mods, i, m)
     {
-        json_t *shape = json_object_get(m, "shape"), *band;
+        json_t *shape = json_object_get(m, "shape"), *band, *dim;
         char dims[64];
+        size_t d, used = 0;
 
-        snprintf(dims, sizeof dims, "(%lld, %lld, %lld)",
-                 (long long)json_integer_value(json_array_get(shape, 0)),
-                 (long long)json_integer_value(json_array_get(shape, 1)),
-                 (long long)json_integer_value(json_array_get(shape, 2)));
+        /* (C, H, W), or (T, C, H, W) for stacks and pairs */
+        json_array_foreach(shape, d, dim)
+        {
+            used +=
+                (size_t)snprintf(dims + used, sizeof dims - used, "%s%lld",
+                                 d ? ", " : "(", (long long)json_integer_value(dim));
+            used = used < sizeof dims ? used : sizeof dims - 1;
+        }
+        snprintf(dims + used, sizeof dims - used, ")");
         ek_strbuf_printf(t, "%-14s %-8s %-6zu %-18s ", str(m, "name"), str(m, "dtype"),
                          json_array_size(json_object_get(m, "bands")), dims);
         json_array_foreach(json_object_get(m, "bands"), b, band)
@@ -382,6 +388,12 @@ static void describe_labels(ek_strbuf *t, json_t *label, json_t *pixels,
 {
     json_t *bg = json_object_get(label, "background");
 
+    if (strcmp(str(label, "task"), "regression") == 0) {
+        ek_strbuf_printf(t,
+                         "\nlabels         regression, %s target (NaN: no value), %s\n",
+                         str(label, "dtype"), str(label, "resampling"));
+        return;
+    }
     ek_strbuf_printf(t, "\nlabels         %s, %s, background %lld (%s)\n",
                      str(label, "task"), str(label, "dtype"),
                      (long long)json_integer_value(json_object_get(bg, "id")),

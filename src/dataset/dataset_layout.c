@@ -122,7 +122,8 @@ typedef struct label_spec {
     const char *name;
     int per_object;
     const char *dtypes[2]; /* the dtypes it may have; {NULL}: the class ids' */
-    int ndim;              /* of one row; -1: the chip shape of "label" */
+    int ndim;              /* of one row; -1: the chip shape of "label";
+                              -2: two of them, [2, chip shape] */
     int64_t size;          /* the one dimension when NDIM is 1 */
 } label_spec;
 
@@ -136,6 +137,7 @@ static const label_spec label_specs[] = {
     {"box_id", 1, {"uint32", NULL}, 0, 0},
     {"box_visible", 1, {"float32", NULL}, 0, 0},
     {"box_truncated", 1, {"uint8", NULL}, 0, 0},
+    {"label_classes", 0, {"uint8", "uint16"}, -2, 0},
 };
 #define NSPECS (sizeof label_specs / sizeof *label_specs)
 
@@ -143,6 +145,7 @@ static const label_spec label_specs[] = {
 #define LABEL_BIT 1u
 #define OBB_BIT (1u << 4)
 #define OBJECT_BITS 0x1fcu /* box_range to box_truncated */
+#define CLASSES_BIT (1u << 9)
 
 static const struct {
     const char *task;
@@ -153,11 +156,13 @@ static const struct {
     {"multilabel", LABEL_BIT},
     {"detection", OBJECT_BITS},
     {"instance", LABEL_BIT | 2u | OBJECT_BITS},
+    {"change", LABEL_BIT | CLASSES_BIT},
+    {"regression", LABEL_BIT},
 };
 
 /* The label arrays eodkit:label LABEL's TASK has: "label" alone for
    datasets written before eodkit:label.arrays, "obb" only with `oriented:
-   true`. */
+   true`, "label_classes" only with two change sources (change.sources 2). */
 static unsigned wanted_arrays(json_t *label, const char *task)
 {
     unsigned want = 0;
@@ -174,6 +179,10 @@ static unsigned wanted_arrays(json_t *label, const char *task)
     if (!json_is_true(json_object_get(label, "oriented"))) {
         want &= ~OBB_BIT;
     }
+    if (json_integer_value(
+            json_object_get(json_object_get(label, "change"), "sources")) != 2) {
+        want &= ~CLASSES_BIT;
+    }
     return want;
 }
 
@@ -188,9 +197,10 @@ static void spec_shape_text(const label_spec *spec, const ek_dataset_array *chip
         snprintf(buf, size, spec->ndim == 1 ? "[%lld]" : "[]", (long long)spec->size);
         return;
     }
-    used += (size_t)snprintf(buf, size, "[");
+    used += (size_t)snprintf(buf, size, spec->ndim == -2 ? "[2" : "[");
     for (i = 0; i < chip->ndim && used < size; i++) {
-        used += (size_t)snprintf(buf + used, size - used, "%s%lld", i ? ", " : "",
+        used += (size_t)snprintf(buf + used, size - used, "%s%lld",
+                                 i || spec->ndim == -2 ? ", " : "",
                                  (long long)chip->shape[i]);
     }
     if (used < size) {
@@ -210,7 +220,8 @@ static int describe_label_array(eodkit_ctx *ctx, const ek_dataset *ds,
     const char *dtype = json_string_value(json_object_get(o, "dtype"));
     const char *first = spec->dtypes[0] != NULL ? spec->dtypes[0] : class_dtype;
     json_t *shape = json_object_get(o, "shape"), *v;
-    int ndim = spec->ndim >= 0 ? spec->ndim : chip->ndim;
+    int pair = spec->ndim == -2; /* [2, chip shape] */
+    int ndim = spec->ndim >= 0 ? spec->ndim : chip->ndim + pair;
     int ok = per != NULL && dtype != NULL && json_is_array(shape) &&
              strcmp(per, spec->per_object ? "object" : "chip") == 0 &&
              (strcmp(dtype, first) == 0 ||
@@ -221,7 +232,9 @@ static int describe_label_array(eodkit_ctx *ctx, const ek_dataset *ds,
     memset(a, 0, sizeof *a);
     json_array_foreach(shape, i, v)
     {
-        int64_t want = spec->ndim >= 0 ? spec->size : chip->shape[i];
+        int64_t want = spec->ndim >= 0 ? spec->size
+                       : pair          ? (i == 0 ? 2 : chip->shape[i - 1])
+                                       : chip->shape[i];
 
         ok = ok && json_is_integer(v) && (int64_t)json_integer_value(v) == want;
         if (ok) {
@@ -248,7 +261,8 @@ static int describe_label_array(eodkit_ctx *ctx, const ek_dataset *ds,
 }
 
 /* The label arrays of eodkit:label LABEL into DS's arrays: those of its
-   task, each as doc/format.md defines it. */
+   task, each as doc/format.md defines it (a regression target has no
+   classes, and its values are float32). */
 static int describe_labels(eodkit_ctx *ctx, ek_dataset *ds, json_t *label)
 {
     json_t *arrays = json_object_get(label, "arrays"), *o;
@@ -258,13 +272,14 @@ static int describe_labels(eodkit_ctx *ctx, ek_dataset *ds, json_t *label)
     const char *name;
     unsigned want, seen = 0;
     size_t i;
-    int rc = EODKIT_OK;
+    int regression, rc = EODKIT_OK;
 
     memset(&chip, 0, sizeof chip);
     if (arrays != NULL && task == NULL) {
         return bad_collection(ctx, ds, "eodkit:label has no task");
     }
-    if (!classes_listed(label)) {
+    regression = task != NULL && strcmp(task, "regression") == 0;
+    if (!regression && !classes_listed(label)) {
         return bad_collection(ctx, ds,
                               "eodkit:label has no classes and background ({id, name} "
                               "each)");
@@ -273,6 +288,12 @@ static int describe_labels(eodkit_ctx *ctx, ek_dataset *ds, json_t *label)
         return bad_collection(ctx, ds,
                               "eodkit:label has no dtype eodkit writes (uint8, uint16, "
                               "int16, uint32, int32, float32, float64)");
+    }
+    if (regression && strcmp(dtype, "float32") != 0) {
+        return bad_collection(ctx, ds,
+                              "eodkit:label of task regression has dtype %s, not "
+                              "float32",
+                              dtype);
     }
     want = wanted_arrays(label, task);
     if (want & LABEL_BIT) {

@@ -491,17 +491,19 @@ int ek_classes_read(eodkit_ctx *ctx, const json_t *collection, const char *dir,
         (strcmp(cl->task, "segmentation") != 0 &&
          strcmp(cl->task, "classification") != 0 &&
          strcmp(cl->task, "multilabel") != 0 && strcmp(cl->task, "detection") != 0 &&
-         strcmp(cl->task, "instance") != 0)) {
+         strcmp(cl->task, "instance") != 0 && strcmp(cl->task, "change") != 0)) {
         return ek_error(ctx, EODKIT_ERR_INPUT,
                         "%s: the dataset has no class labels (task: %s)", dir,
                         cl->task != NULL ? cl->task : "none");
     }
     cl->multilabel = strcmp(cl->task, "multilabel") == 0;
+    cl->change = strcmp(cl->task, "change") == 0;
     cl->objects =
         strcmp(cl->task, "detection") == 0 || strcmp(cl->task, "instance") == 0;
-    /* an instance dataset's "label" holds a class per pixel too */
-    cl->per_pixel =
-        strcmp(cl->task, "segmentation") == 0 || strcmp(cl->task, "instance") == 0;
+    /* an instance dataset's "label" holds a class per pixel too, as does a
+       change mask */
+    cl->per_pixel = strcmp(cl->task, "segmentation") == 0 ||
+                    strcmp(cl->task, "instance") == 0 || cl->change;
     cl->h = cl->per_pixel ? json_integer_value(json_array_get(shape, 0)) : 1;
     cl->w = cl->per_pixel ? json_integer_value(json_array_get(shape, 1)) : 1;
     cl->label_type.kind = 'u';

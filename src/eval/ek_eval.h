@@ -143,9 +143,10 @@ static inline uint32_t ek_instance_id(const unsigned char *row, int size, size_t
 
 typedef struct ek_classes {
     const char *task; /* "segmentation", "classification", "multilabel", "detection",
-                         "instance" */
+                         "instance", "change" */
+    int change;       /* task change: a change mask, class 1 the change */
     int multilabel;   /* one yes/no per class and chip */
-    int per_pixel;    /* segmentation, instance: a "label" class per pixel */
+    int per_pixel;    /* segmentation, instance, change: a "label" value per pixel */
     int objects;      /* detection, instance: boxes per chip */
     int64_t h, w;     /* label chip size (1 x 1 for per-chip labels) */
     ek_npy_type label_type; /* of the label shards: uint8 or uint16 */
@@ -400,7 +401,8 @@ void ek_font_draw(unsigned char *img, int w, int h, int x, int y, const char *te
 /* ---- metrics (metrics.c) ---- */
 
 /*
-** Sums behind every metric, for K classes: EK_SUMS(K) int64 values laid out
+** Sums behind every metric, for K classes: EK_SUMS(K) values (counts, held
+** as doubles: exact below 2^53) laid out
 ** as tp[K], truth[K], pred[K], total. Multiclass: per class the correct
 ** pixels (or chips), those whose truth is the class, those predicted as it,
 ** and everything scored. Multilabel: per class the true positives, the
@@ -421,13 +423,36 @@ enum {
 /* JSON names of the summary metrics, in EK_M_* order. */
 extern const char *const ek_metric_names[EK_M_COUNT];
 
+/* Task change adds the precision, recall, F1 and IoU of the change class
+   (in ek_metrics_class order) to the summary metrics. */
+enum { EK_C_PRECISION = EK_M_COUNT, EK_C_RECALL, EK_C_F1, EK_C_IOU, EK_C_COUNT };
+extern const char *const ek_change_metric_names[EK_C_COUNT];
+
+/* The most metrics a task reports (the stride of bootstrap samples). */
+#define EK_MAX_METRICS EK_C_COUNT
+
 /* The summary metrics of SUMS (K classes) into OUT; NaN where undefined. */
-void ek_metrics_summary(const int64_t *sums, size_t k, int multilabel,
+void ek_metrics_summary(const double *sums, size_t k, int multilabel,
                         double out[EK_M_COUNT]);
 
 /* Precision, recall, F1 and IoU of class C of SUMS (K classes) into OUT; NaN
    where the denominator is 0. */
-void ek_metrics_class(const int64_t *sums, size_t k, size_t c, double out[4]);
+void ek_metrics_class(const double *sums, size_t k, size_t c, double out[4]);
+
+/* The metrics of SUMS into OUT (at most EK_M_COUNT values, NaN where
+   undefined); ARG is what the task needs to know. */
+typedef void (*ek_summary_fn)(const double *sums, const void *arg, double *out);
+
+/*
+** Bootstrap any additive sums: REPLICATES times, draw M of the units UNITS
+** (indices of rows of UNIT_SUMS, WIDTH values each) uniformly with
+** replacement (ek_rand_next(state) % M, one state seeded with SEED), add
+** their sums and compute SUMMARY of them into SAMPLES[r * STRIDE + m].
+*/
+int ek_bootstrap_with(eodkit_ctx *ctx, const double *unit_sums, size_t width,
+                      const size_t *units, size_t m, int replicates, uint64_t seed,
+                      ek_summary_fn summary, const void *arg, size_t stride,
+                      double *samples /* OUT */);
 
 /*
 ** Bootstrap the summary metrics: REPLICATES times, draw M of the units
@@ -435,9 +460,73 @@ void ek_metrics_class(const int64_t *sums, size_t k, size_t c, double out[4]);
 ** with replacement (ek_rand_next(state) % M, one state seeded with SEED),
 ** add their sums and compute the metrics into SAMPLES[r * EK_M_COUNT + m].
 */
-int ek_bootstrap(eodkit_ctx *ctx, const int64_t *unit_sums, const size_t *units,
+int ek_bootstrap(eodkit_ctx *ctx, const double *unit_sums, const size_t *units,
                  size_t m, size_t k, int multilabel, int replicates, uint64_t seed,
                  double *samples /* OUT */);
+
+/* ek_metrics_summary as an ek_summary_fn; ARG points at {K, multilabel}
+   (two size_t). */
+void ek_class_summary(const double *sums, const void *arg, double *out);
+
+/* The summary metrics and those of the change class (EK_C_*) as an
+   ek_summary_fn; ARG points at {K, index of the change class}. */
+void ek_change_summary(const double *sums, const void *arg, double *out);
+
+/* ---- regression targets (eval_regression.c) ---- */
+
+/* The metrics of a regression target, in this order. */
+enum { EK_T_RMSE, EK_T_MAE, EK_T_BIAS, EK_T_R2, EK_T_COUNT };
+extern const char *const ek_target_metric_names[EK_T_COUNT];
+
+/* Residual histogram bins (the middle one centred on 0, the outer ones
+   open) and target bins (the training range cut in equal parts, the
+   outer ones open) of the residual plots. */
+#define EK_T_RES_BINS 21
+#define EK_T_TRUTH_BINS 10
+
+/* The sums of a regression chip: pixels scored, residuals (prediction -
+   target): sum, absolute sum, squared sum; the target minus the shift:
+   sum, squared sum; then per target bin the residuals' sum and squared
+   sum. Its counts: the residual histogram, then pixels per target bin. */
+enum { EK_T_N, EK_T_SUM, EK_T_ABS, EK_T_SQ, EK_T_Y, EK_T_YY, EK_T_BASE };
+#define EK_T_WIDTH (EK_T_BASE + 2 * EK_T_TRUTH_BINS)
+#define EK_T_CELLS (EK_T_RES_BINS + EK_T_TRUTH_BINS)
+
+typedef struct ek_target {
+    int64_t h, w;       /* chip size */
+    size_t label_bytes; /* of one chip's target row (float32) */
+    double shift;       /* the training mean (stats.json), subtracted */
+    double res_width;   /* residual bin width: a quarter of the training std */
+    double truth_lo, truth_width; /* target bins */
+} ek_target;
+
+/* What CS's collection.json and stats.json say of its regression target
+   (chip size, training mean, std and range for the bins) into T. */
+int ek_target_read(eodkit_ctx *ctx, const ek_chipset *cs, ek_target *t /* OUT */);
+
+/* Predictions P must hold one value per pixel: (n, H, W) or (n, 1, H, W);
+   else EODKIT_ERR_INPUT naming P's file. */
+int ek_target_check_form(eodkit_ctx *ctx, const ek_target *t, const ek_pred *p);
+
+/* Score the prediction row last read (row ROW of P) against the target
+   chip LABEL (float32, NaN: no value, counted in *IGNORED): its sums into
+   SUMS (EK_T_WIDTH, overwritten) and counts added to COUNTS (EK_T_CELLS).
+   A prediction that is NaN or infinite where the target has a value is
+   EODKIT_ERR_INPUT. */
+int ek_target_score(eodkit_ctx *ctx, const ek_target *t, const ek_pred *p, size_t row,
+                    const unsigned char *label, int64_t *counts, double *sums,
+                    int64_t *ignored);
+
+/* RMSE, MAE, bias (mean residual) and R^2 (1 - SSres / SStot) of SUMS
+   into OUT (NaN where undefined; R^2 where the target does not vary); an
+   ek_summary_fn, ARG unused. */
+void ek_target_summary(const double *sums, const void *arg, double *out);
+
+/* The residual plots of a group, from its SUMS and COUNTS: {"residuals":
+   {"bin_width", "bins": [{"from", "to", "pixels"}]}, "by_target": [{"from",
+   "to", "pixels", "bias", "rmse"}]} (null ends: open). */
+json_t *ek_target_plots_json(const ek_target *t, const double *sums,
+                             const int64_t *counts);
 
 /* The Q-th percentile (0-100) of the N VALUES whose stride is STRIDE, NaN
    left out, interpolated linearly as numpy.percentile does; NaN when all are

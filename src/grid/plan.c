@@ -18,6 +18,7 @@
 #include "core/ek_fs.h"
 #include "core/ek_names.h"
 #include "ek_plan.h"
+#include "ek_time_select.h"
 #include "geo/ek_srs.h"
 #include "stac/ek_stac.h"
 
@@ -104,18 +105,18 @@ static int order_in_time(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
         for (i = 0; i < part->count; i++) {
             ek_source *s = &m->sources[first + i];
 
-            if ((t->has_from && s->time < t->from) || (t->has_to && s->time > t->to)) {
+            if (!ek_time_keeps(t, s->time)) {
                 ek_source_clear(s);
             } else {
                 m->sources[first + kept++] = *s;
             }
         }
         if (kept == 0) {
-            return ek_error(ctx, EODKIT_ERR_INPUT,
-                            "%s: modality '%s': no acquisition between time.from and "
-                            "time.to",
-                            ek_recipe_where(r, t->mark, where, sizeof where),
-                            m->recipe->name);
+            return ek_error(
+                ctx, EODKIT_ERR_INPUT, "%s: modality '%s': no acquisition %s",
+                ek_recipe_where(r, t->mark, where, sizeof where), m->recipe->name,
+                t->pair ? "in the before or after period"
+                        : "between time.from and time.to");
         }
         /* close the gap so parts stay contiguous */
         memmove(&m->sources[first + kept], &m->sources[first + part->count],
@@ -151,15 +152,7 @@ static int order_in_time(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
         }
         m->times[k] = v;
     }
-    if (t->mode == EK_TIME_STACK && m->ntimes < (size_t)t->count) {
-        return ek_error(ctx, EODKIT_ERR_INPUT,
-                        "%s: modality '%s': time.count is %d but the files hold %zu "
-                        "acquisition%s",
-                        ek_recipe_where(r, t->mark, where, sizeof where),
-                        m->recipe->name, t->count, m->ntimes,
-                        m->ntimes == 1 ? "" : "s");
-    }
-    return EODKIT_OK;
+    return ek_time_check_acquisitions(ctx, r, m);
 }
 
 /* The files of modality M, as parts: one part for `files`, one per entry of

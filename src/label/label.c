@@ -432,20 +432,11 @@ static int raster_map(eodkit_ctx *ctx, const ek_recipe *r, ek_labels *l)
     return classes_from_map(ctx, l);
 }
 
-static int open_raster(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
-                       int source_id, ek_labels *l)
+int ek_labels_raster_band(eodkit_ctx *ctx, const ek_recipe *r, ek_labels *l)
 {
     const ek_labels_recipe *lr = &r->labels;
     char where[512];
-    size_t g;
-    int rc, overlaps = 0;
 
-    ek_recipe_where(r, lr->source_mark, where, sizeof where);
-    rc = ek_source_inspect(ctx, lr->source, where, NULL, &l->source);
-    if (rc != EODKIT_OK) {
-        return rc;
-    }
-    l->source.id = source_id;
     l->band = 1;
     if (lr->attribute != NULL) {
         char *end;
@@ -463,7 +454,29 @@ static int open_raster(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
     }
     if (l->band > l->source.band_count) {
         return ek_error(ctx, EODKIT_ERR_INPUT, "%s: has no band %d (it has %d) (%s)",
-                        lr->source, l->band, l->source.band_count, where);
+                        l->source.path, l->band, l->source.band_count,
+                        ek_recipe_where(r, lr->source_mark, where, sizeof where));
+    }
+    return EODKIT_OK;
+}
+
+static int open_raster(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
+                       int source_id, ek_labels *l)
+{
+    const ek_labels_recipe *lr = &r->labels;
+    char where[512];
+    size_t g;
+    int rc, overlaps = 0;
+
+    ek_recipe_where(r, lr->source_mark, where, sizeof where);
+    rc = ek_source_inspect(ctx, lr->source, where, NULL, &l->source);
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    l->source.id = source_id;
+    rc = ek_labels_raster_band(ctx, r, l);
+    if (rc != EODKIT_OK) {
+        return rc;
     }
     if (lr->classes != NULL) {
         rc = raster_map(ctx, r, l);
@@ -502,8 +515,8 @@ static int open_raster(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
     return rc;
 }
 
-int ek_labels_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, int source_id,
-                   ek_labels **out)
+int ek_labels_open_source(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
+                          int source_id, ek_labels **out)
 {
     const ek_labels_recipe *lr = &r->labels;
     GDALDatasetH ds = NULL;
@@ -557,6 +570,7 @@ int ek_labels_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, int so
             qsort(l->classes, l->nclasses, sizeof *l->classes, compare_class);
         }
         l->dtype = l->max_id > 255 ? GDT_UInt16 : GDT_Byte;
+        l->plane_type = l->dtype;
     }
 out:
     if (ds != NULL) {
@@ -570,6 +584,47 @@ out:
     return EODKIT_OK;
 }
 
+int ek_labels_add_class(eodkit_ctx *ctx, ek_labels *l, int id, const char *name)
+{
+    return add_class(ctx, l, id, name);
+}
+
+int ek_labels_map_classes(eodkit_ctx *ctx, ek_labels *l)
+{
+    return classes_from_map(ctx, l);
+}
+
+int ek_labels_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, int source_id,
+                   ek_labels **out)
+{
+    const ek_labels_recipe *lr = &r->labels;
+    ek_labels *l;
+    int rc;
+
+    if (lr->table.path == NULL && lr->task != EK_TASK_REGRESSION &&
+        lr->task != EK_TASK_CHANGE) {
+        return ek_labels_open_source(ctx, r, p, source_id, out);
+    }
+    *out = NULL;
+    l = ek_calloc(ctx, 1, sizeof *l);
+    if (l == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    l->recipe = lr;
+    rc = lr->table.path != NULL           ? ek_table_open(ctx, r, p, l)
+         : lr->task == EK_TASK_REGRESSION ? ek_target_open(ctx, r, p, source_id, l)
+                                          : ek_change_open(ctx, r, p, source_id, l);
+    if (rc != EODKIT_OK) {
+        ek_labels_free(l);
+        return rc;
+    }
+    if (l->nclasses > 1) {
+        qsort(l->classes, l->nclasses, sizeof *l->classes, compare_class);
+    }
+    *out = l;
+    return EODKIT_OK;
+}
+
 void ek_labels_free(ek_labels *l)
 {
     size_t i;
@@ -577,6 +632,8 @@ void ek_labels_free(ek_labels *l)
     if (l == NULL) {
         return;
     }
+    ek_change_free(l->change);
+    ek_table_free(l->table);
     ek_shapes_free(l->shapes);
     for (i = 0; i < l->nclasses; i++) {
         free(l->classes[i].name);
@@ -623,6 +680,16 @@ int ek_labels_render(eodkit_ctx *ctx, const ek_labels *l, const ek_plan *p, size
     ek_read_request req;
     int rc;
 
+    if (l->change != NULL) {
+        return ek_change_render(ctx, l, p, g, w, reader, raw, raw_valid, out, NULL);
+    }
+    if (l->table != NULL) {
+        ek_table_render(l, p, g, w, out);
+        return EODKIT_OK;
+    }
+    if (l->regression) {
+        return ek_target_render(ctx, l, p, g, w, reader, raw_valid, out);
+    }
     if (!l->is_raster) { /* burnt over the background */
         for (px = 0; px < plane; px++) {
             ek_pixel_set(out, l->dtype, px, l->recipe->background);

@@ -30,11 +30,14 @@ static const char *const grid_keys[] = {"crs", "resolution",      "chip_size", "
                                         "aoi", "error_threshold", NULL};
 static const char *const like_keys[] = {"like", NULL};
 static const char *const labels_keys[] = {
-    "source",          "layer",          "attribute",
-    "classes",         "class_names",    "background",
-    "background_name", "all_touched",    "task",
-    "min_class_share", "ignore_index",   "oriented",
-    "box_size",        "min_visibility", NULL};
+    "source",      "layer",           "attribute",       "classes",
+    "class_names", "background",      "background_name", "all_touched",
+    "task",        "min_class_share", "ignore_index",
+    /* detection, instance: parse_objects */
+    "oriented", "box_size", "min_visibility",
+    /* per task: labels_task.c */
+    "pair", "resampling", "nodata", "table", "key", "match", "labels", "separator",
+    "mixed", "unmatched", "scenes", NULL};
 static const char *const regions_keys[] = {"source", "field", NULL};
 static const char *const filter_keys[] = {"max_nodata", "min_labeled", "max_cloud",
                                           "min_objects", NULL};
@@ -43,8 +46,9 @@ static const char *const split_keys[] = {
     "hold_out", "periods", "stratify", "tolerance",  NULL};
 static const char *const output_keys[] = {"dir", "format", "shard_size", NULL};
 
-static const char *const tasks[] = {"segmentation", "classification", "multilabel",
-                                    "detection",    "instance",       NULL};
+const char *const ek_task_names[] = {"segmentation", "classification", "multilabel",
+                                     "detection",    "instance",       "change",
+                                     "regression",   NULL};
 static const char *const methods[] = {"random", "blocks", "regions", "time", NULL};
 static const char *const region_keys[] = {"continent", "country", "region", NULL};
 static const char *const stratify_words[] = {"class", NULL};
@@ -637,7 +641,7 @@ static int parse_objects(ek_yaml *y, ek_labels_recipe *l, yaml_node_t *n)
             return ek_yaml_fail(y, v,
                                 "labels.%s: only for task detection or instance (the "
                                 "task is %s)",
-                                keys[i], tasks[l->task]);
+                                keys[i], ek_task_names[l->task]);
         }
     }
     if ((v = ek_yaml_get(y, n, "oriented")) != NULL) {
@@ -672,12 +676,13 @@ static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     l->band = 1;
     l->task = EK_TASK_SEGMENTATION;
     rc = ek_yaml_check_map(y, n, "labels", labels_keys);
-    if (rc == EODKIT_OK) {
-        rc = ek_yaml_require(y, n, "labels", "source", &v);
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "task")) != NULL) {
+        l->task_mark = ek_yaml_mark(v);
+        rc = ek_yaml_choice(y, v, "labels.task", ek_task_names, &index);
+        l->task = (ek_task)index;
     }
     if (rc == EODKIT_OK) {
-        l->source_mark = ek_yaml_mark(v);
-        rc = ek_yaml_path(y, r->dir, v, "labels.source", &l->source);
+        rc = ek_recipe_parse_label_source(y, r, n);
     }
     if (rc == EODKIT_OK) {
         rc = ek_yaml_opt_string(y, n, "layer", "labels.layer", &l->layer);
@@ -717,17 +722,15 @@ static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "all_touched")) != NULL) {
         rc = ek_yaml_bool(y, v, "labels.all_touched", &l->all_touched);
     }
-    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "task")) != NULL) {
-        l->task_mark = ek_yaml_mark(v);
-        rc = ek_yaml_choice(y, v, "labels.task", tasks, &index);
-        l->task = (ek_task)index;
-    }
     if (rc == EODKIT_OK) {
         rc = parse_objects(y, l, n);
     }
     if (rc == EODKIT_OK) {
         rc = ek_yaml_opt_fraction(y, n, "min_class_share", "labels.min_class_share",
                                   &l->min_class_share);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_recipe_parse_label_task(y, r, n);
     }
     return rc;
 }
@@ -1130,6 +1133,14 @@ static int parse_split(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         if (rc == EODKIT_OK && !r->labels.present) {
             rc = ek_yaml_fail(y, v, "split.stratify: needs labels");
         }
+        if (rc == EODKIT_OK && (r->labels.task == EK_TASK_REGRESSION ||
+                                r->labels.table.path != NULL)) {
+            rc = ek_yaml_fail(y, v,
+                              "split.stratify: balances class pixels, which a %s has "
+                              "none of",
+                              r->labels.table.path != NULL ? "table of scene labels"
+                                                           : "regression target");
+        }
     }
     if (rc == EODKIT_OK) {
         rc = ek_yaml_opt_fraction(y, n, "tolerance", "split.tolerance", &s->tolerance);
@@ -1315,6 +1326,7 @@ void eodkit_recipe_free(eodkit_recipe *r)
     free(r->labels.layer);
     free(r->labels.attribute);
     free(r->labels.background_name);
+    ek_recipe_free_label_task(&r->labels);
     free_strings(r->split.names, r->split.nsplits);
     for (i = 0; i < r->split.nhold_out; i++) {
         free_strings(r->split.hold_out[i].values, r->split.hold_out[i].nvalues);

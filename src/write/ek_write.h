@@ -266,7 +266,8 @@ typedef struct ek_dataset_facts {
     uint64_t **class_chips;     /* [split][class id]: chips holding the class */
     uint64_t **label_chips;     /* [split][class id]: classification labels, or NULL */
     uint64_t **class_objects;   /* [split][class id]: objects (boxes), or NULL */
-    json_t *inputs;             /* provenance's input files (ek_provenance_inputs) */
+    const ek_band_stats *target_stats; /* regression: the target's, else NULL */
+    json_t *inputs; /* provenance's input files (ek_provenance_inputs) */
 } ek_dataset_facts;
 
 /* The classes present in the dataset (background excluded): the declared

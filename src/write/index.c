@@ -34,6 +34,7 @@ struct ek_index {
     int64_t *times; /* per split + 1 for all: first, last (INT64_MAX, INT64_MIN) */
     ek_regions *regions;
     uint64_t *region_chips; /* per region, + 1 for none */
+    int target; /* a regression target: labelled shares without class counts */
 };
 
 /* The columns of layer "chips", in order (doc/format.md). */
@@ -130,6 +131,8 @@ int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_plan *p,
     ix->to_lonlat = ek_calloc(ctx, p->ngrids, sizeof *ix->to_lonlat);
     ix->ngrids = p->ngrids;
     ix->grids0 = p->grids;
+    ix->target =
+        p->recipe->labels.present && p->recipe->labels.task == EK_TASK_REGRESSION;
     ix->regions = regions;
     if (regions != NULL) {
         ix->region_chips = ek_calloc(ctx, regions->n + 1, sizeof *ix->region_chips);
@@ -321,8 +324,10 @@ int ek_index_add(eodkit_ctx *ctx, ek_index *ix, const ek_index_row *r)
         OGR_F_SetFieldInteger64(f, F_BLOCK, r->block);
     }
     OGR_F_SetFieldDouble(f, F_NODATA_FRAC, r->nodata_frac);
-    if (r->class_hist != NULL) {
+    if (r->class_hist != NULL || ix->target) {
         OGR_F_SetFieldDouble(f, F_LABELED_FRAC, r->labeled_frac);
+    }
+    if (r->class_hist != NULL) {
         OGR_F_SetFieldString(f, F_CLASS_HIST, r->class_hist);
     }
     if (r->label >= 0) {

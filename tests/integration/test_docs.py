@@ -28,9 +28,10 @@ def docs_data(folder, demo, shared):
 
 def test_recipe_page_examples_build(tmp_path, demo, shared):
     blocks = yaml_blocks(SOURCE / "doc/recipe.md")
-    # the fourth, with a web server, runs in test_remote.py; the fifth and
-    # sixth (STAC) in test_recipe_page_stac_recipes
-    assert len(blocks) == 6
+    # the fourth and fifth (tasks) run in test_recipe_page_task_examples_build,
+    # the sixth, with a web server, in test_remote.py, the seventh and eighth
+    # (STAC) in test_recipe_page_stac_recipes
+    assert len(blocks) == 8
     docs_data(tmp_path, demo, shared)
     (tmp_path / "recipe.yaml").write_text(blocks[0])
     summary = json.loads(run("build", tmp_path / "recipe.yaml").stdout)
@@ -67,7 +68,7 @@ def test_recipe_page_stac_recipes(tmp_path, shared, stac_api):
     """The STAC recipes of doc/recipe.md build: the local catalog copy gives
     the chips of the same files under band_files; the search uses exactly
     the items the filters select."""
-    local, search = yaml_blocks(SOURCE / "doc/recipe.md")[4:6]
+    local, search = yaml_blocks(SOURCE / "doc/recipe.md")[6:8]
     assert "stac:" in local and "stac:" in search
     patches = stacdata.s2_patches(shared)
     stacdata.write_catalog(tmp_path / "data/bigearthnet-stac", patches)
@@ -86,6 +87,27 @@ def test_recipe_page_stac_recipes(tmp_path, shared, stac_api):
     assert used == ["S2A_MSIL2A_20170617T113321_36_85", "S2A_MSIL2A_20170617T113321_4_55",
                     "S2A_MSIL2A_20171221T112501_56_35"]
     assert len(pages) == 2 and {r["method"] for r in pages} == {"POST"}
+
+
+def test_recipe_page_task_examples_build(tmp_path, demo, shared):
+    """The scene-label and regression recipes of doc/recipe.md."""
+    blocks = yaml_blocks(SOURCE / "doc/recipe.md")
+    docs_data(tmp_path, demo, shared)
+    (tmp_path / "scenes.yaml").write_text(blocks[3])
+    summary = json.loads(run("build", tmp_path / "scenes.yaml", "-o", tmp_path / "scenes").stdout)
+    ds = Dataset(tmp_path / "scenes")
+    assert summary["chips"] > 0 and ds.collection["eodkit:label"]["type"] == "table"
+    (tmp_path / "regression.yaml").write_text(blocks[4])
+    summary = json.loads(run("build", tmp_path / "regression.yaml", "-o",
+                             tmp_path / "regression").stdout)
+    ds = Dataset(tmp_path / "regression")
+    assert summary["chips"] > 0 and ds.stats["target"]["valid_count"] > 0
+    # the resolved recipe (no class keys for a target) builds the same dataset
+    resolved = tmp_path / "regression/recipe.yaml"
+    assert 'resampling: "bilinear"' in resolved.read_text()
+    (tmp_path / "again.yaml").write_text(resolved.read_text())
+    run("build", tmp_path / "again.yaml", "-o", tmp_path / "again")
+    assert Dataset(tmp_path / "again").stats == ds.stats
 
 
 def test_command_page_examples_run(tmp_path, demo):
