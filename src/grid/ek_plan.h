@@ -19,11 +19,17 @@
 
 #include "recipe/ek_recipe.h"
 
-/* What a plan may hold (doc/recipe.md, Limits): chips on the lattices of
-   all its grids (set-up keeps a few bytes per chip and visits each), and
-   pixels along a grid side (pixel coordinates are int). */
+/* What a plan may hold (doc/recipe.md, Limits): candidate chips (set-up
+   keeps a few dozen bytes per candidate and visits each; the lattices of
+   the grids are never laid out), and pixels along a grid side (pixel
+   coordinates are int). Chip ids, lattice positions, stay below
+   EK_MAX_CHIP_ID (int64 in the index). */
 #define EK_MAX_CHIPS ((size_t)1 << 25)
 #define EK_MAX_GRID_SIDE (1 << 30)
+#define EK_MAX_CHIP_ID ((size_t)1 << 62)
+
+/* ek_plan_find: not a candidate chip. */
+#define EK_NOT_CANDIDATE ((size_t)-1)
 
 /* A rectangle of pixels of one grid. */
 typedef struct ek_window {
@@ -52,6 +58,13 @@ typedef struct ek_source {
     double nodata;
     int has_time; /* acquisition time, from metadata or the file name */
     int64_t time; /* seconds since 1970-01-01 UTC */
+    /* Where it holds data by GDAL's account (missing blocks of a sparse
+       GeoTIFF are empty): NDATA rectangles of source pixels (x0, y0, x1,
+       y1 each, a few pixels of margin included), or DATA NULL when that is
+       the whole file or GDAL cannot tell (local files with a geotransform
+       only). */
+    int *data;
+    size_t ndata;
 } ek_source;
 
 /* Where a source lies on one grid and how it is read onto it. */
@@ -102,8 +115,15 @@ typedef struct ek_grid {
     int nx, ny;               /* chips across and down */
     size_t first_chip;        /* id of chip (0, 0); chip (i, j) is first + j nx + i */
     int units_x, units_y;
-    size_t first_unit;
+    size_t first_unit; /* lattice key of its unit (0, 0); unit (ux, uy) is
+                          first + uy units_x + ux */
 } ek_grid;
+
+/* A work unit: candidate chips p->chips[first, p->units[u + 1].first). */
+typedef struct ek_unit {
+    size_t key;   /* its place on the lattices: grid first_unit + uy units_x + ux */
+    size_t first; /* its first chip in p->chips */
+} ek_unit;
 
 typedef struct ek_plan {
     const ek_recipe *recipe;
@@ -115,10 +135,15 @@ typedef struct ek_plan {
     size_t nmodalities;
     int nsources;       /* over all modalities (source ids are 0 .. nsources-1) */
     int nremote;        /* sources read over the network */
-    uint8_t *candidate; /* per chip id: 1 when it lies on data of every required
-                           modality and inside the AOI */
+    /* The candidate chips, those on data of every required modality with
+       their centre in the AOI (and in their UTM zone): their ids, unit by
+       unit, ascending within a unit. Per-chip arrays of the later stages
+       are indexed like this one ("candidate index"). */
+    size_t *chips;
     size_t ncandidates;
-    int unit_chips; /* a work unit is unit_chips x unit_chips chips of one grid */
+    int unit_chips;  /* a work unit is at most unit_chips x unit_chips chips of one grid */
+    ek_unit *units;  /* the work units that hold candidates, in lattice order,
+                        then one whose first is ncandidates */
     size_t nunits;
     int unit_w, unit_h; /* largest unit window, pixels */
 } ek_plan;
@@ -126,7 +151,6 @@ typedef struct ek_plan {
 /* One chip: its grid and window. */
 typedef struct ek_chip {
     size_t grid;
-    int i, j; /* column and row on the grid's chip lattice */
     ek_window window;
 } ek_chip;
 
@@ -139,12 +163,15 @@ typedef struct ek_chip {
 int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan /* OUT */);
 void ek_plan_free(ek_plan *plan);
 
-/* Chip ID: grid, lattice position and window. */
+/* Chip ID (any id below p->nchips): its grid and window. */
 ek_chip ek_plan_chip(const ek_plan *p, size_t chip_id);
 
-/* Work unit U: its grid and chip column range [*I0, *I1) and row range
-   [*J0, *J1) on that grid. */
-size_t ek_plan_unit(const ek_plan *p, size_t u, int *i0, int *i1, int *j0, int *j1);
+/* The candidate index of chip ID, or EK_NOT_CANDIDATE (a binary search). */
+size_t ek_plan_find(const ek_plan *p, size_t chip_id);
+
+/* Work unit U: its grid, and in *WINDOW the window of its place on the
+   lattice (every chip position of the unit, candidate or not). */
+size_t ek_plan_unit_window(const ek_plan *p, size_t u, ek_window *window /* OUT */);
 
 /* The part of modality M that holds its band B (0-based), and that band's
    number in the part's files. */
@@ -217,6 +244,16 @@ void ek_source_clear(ek_source *s);
 /* Bounds of source S in CRS (xmin, ymin, xmax, ymax). */
 int ek_source_bounds(eodkit_ctx *ctx, OGRSpatialReferenceH crs, const ek_source *s,
                      double bounds[4] /* OUT */);
+
+/* Whether pixels of source S that GDAL reports empty read as nodata
+   NODATA of a modality with HAS_NODATA (they read as the file's nodata,
+   or 0), so that chips over them alone hold nothing. */
+int ek_source_empty_is_nodata(const ek_source *s, int has_nodata, double nodata);
+
+/* Bounds in pixels of grid G (gx0, gy0, gx1, gy1 each) of the S->ndata
+   parts of source S that hold data, into OUT (4 x S->ndata doubles). */
+int ek_source_data_on_grid(eodkit_ctx *ctx, const ek_grid *g, const ek_source *s,
+                           double *out /* OUT */);
 
 /* Place source S on grid G. */
 int ek_source_place(eodkit_ctx *ctx, const ek_grid *g, const ek_source *s,

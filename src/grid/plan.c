@@ -6,6 +6,7 @@
 ** and in the AOI, and cuts each grid's chip lattice into work units.
 */
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -845,123 +846,6 @@ out:
     return rc;
 }
 
-/* Mark in COVER the chips of grid G whose window meets modality M's files. */
-static void mark_coverage(const ek_plan *p, size_t gi, const ek_modality *m,
-                          uint8_t *cover)
-{
-    const ek_grid *g = &p->grids[gi];
-    size_t s;
-
-    for (s = 0; s < m->nsources; s++) {
-        const ek_placement *pl = ek_plan_placement(m, gi, s);
-        /* clamped in double: a file far off the grid has huge coordinates */
-        long i0 = (long)fmax(floor((pl->gx0 - p->chip_w) / p->stride_x) + 1, 0);
-        long i1 = (long)fmin(ceil(pl->gx1 / p->stride_x) - 1, g->nx - 1);
-        long j0 = (long)fmax(floor((pl->gy0 - p->chip_h) / p->stride_y) + 1, 0);
-        long j1 = (long)fmin(ceil(pl->gy1 / p->stride_y) - 1, g->ny - 1);
-        long i, j;
-
-        for (j = j0; j <= j1; j++) {
-            for (i = i0; i <= i1; i++) {
-                cover[(size_t)j * (size_t)g->nx + (size_t)i] = 1;
-            }
-        }
-    }
-}
-
-/* Whether the centre of chip (I, J) of grid G passes the zone and AOI tests. */
-static int centre_ok(const ek_plan *p, const ek_grid *g, int i, int j,
-                     OGRCoordinateTransformationH to_lonlat, OGRPreparedGeometryH aoi,
-                     OGRGeometryH point)
-{
-    ek_window w = {i * p->stride_x, j * p->stride_y, p->chip_w, p->chip_h};
-    double x, y, z = 0;
-    int zone;
-
-    ek_grid_window_center(g, &w, &x, &y);
-    if (to_lonlat == NULL) {
-        return 1;
-    }
-    if (!OCTTransform(to_lonlat, 1, &x, &y, &z)) {
-        return 0;
-    }
-    if (g->utm_zone != 0) {
-        zone = (int)floor((x + 180.0) / 6.0) + 1;
-        if (zone != abs(g->utm_zone) || (g->utm_zone < 0) != (y < 0)) {
-            return 0;
-        }
-    }
-    if (aoi != NULL) {
-        OGR_G_SetPoint_2D(point, 0, x, y);
-        return OGRPreparedGeometryContains(aoi, point);
-    }
-    return 1;
-}
-
-/* Candidates: chips over data of every required modality, in their own UTM
-   zone, with the centre in the AOI. */
-static int mark_candidates(eodkit_ctx *ctx, ek_plan *p, OGRGeometryH aoi)
-{
-    OGRSpatialReferenceH wgs84 = ek_srs_lonlat();
-    OGRPreparedGeometryH prepared = aoi != NULL ? OGRCreatePreparedGeometry(aoi) : NULL;
-    OGRGeometryH point = OGR_G_CreateGeometry(wkbPoint);
-    uint8_t *cover = NULL;
-    size_t gi, m, k;
-    int rc = EODKIT_OK;
-
-    p->candidate = ek_calloc(ctx, p->nchips, 1);
-    rc = p->candidate == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
-    for (gi = 0; gi < p->ngrids && rc == EODKIT_OK; gi++) {
-        const ek_grid *g = &p->grids[gi];
-        size_t n = (size_t)g->nx * (size_t)g->ny;
-        OGRCoordinateTransformationH to_lonlat = NULL;
-        int i, j;
-
-        free(cover);
-        cover = ek_calloc(ctx, n, 1);
-        if (cover == NULL) {
-            rc = EODKIT_ERR_NOMEM;
-            break;
-        }
-        memset(p->candidate + g->first_chip, 1, n);
-        for (m = 0; m < p->nmodalities; m++) {
-            if (!p->modalities[m].recipe->required) {
-                continue;
-            }
-            memset(cover, 0, n);
-            mark_coverage(p, gi, &p->modalities[m], cover);
-            for (k = 0; k < n; k++) {
-                p->candidate[g->first_chip + k] &= cover[k];
-            }
-        }
-        if (g->utm_zone != 0 || prepared != NULL) {
-            to_lonlat = OCTNewCoordinateTransformation(g->srs, wgs84);
-        }
-        for (j = 0; j < g->ny && rc == EODKIT_OK; j++) {
-            rc = ek_cancelled(ctx);
-            for (i = 0; i < g->nx && rc == EODKIT_OK; i++) {
-                size_t id = g->first_chip + (size_t)j * (size_t)g->nx + (size_t)i;
-
-                if (p->candidate[id] &&
-                    !centre_ok(p, g, i, j, to_lonlat, prepared, point)) {
-                    p->candidate[id] = 0;
-                }
-                p->ncandidates += p->candidate[id];
-            }
-        }
-        if (to_lonlat != NULL) {
-            OCTDestroyCoordinateTransformation(to_lonlat);
-        }
-    }
-    free(cover);
-    OGR_G_DestroyGeometry(point);
-    if (prepared != NULL) {
-        OGRDestroyPreparedGeometry(prepared);
-    }
-    OSRRelease(wgs84);
-    return rc;
-}
-
 /* A modality whose files are not on the grid must say how to resample. */
 static int check_resampling(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p)
 {
@@ -1026,47 +910,14 @@ static int place_sources(eodkit_ctx *ctx, ek_plan *p)
     return rc;
 }
 
-/* The chip lattices of all grids hold at most EK_MAX_CHIPS chips: checked
-   before anything is allocated per chip, so a grid far too large for the
-   planner fails at once, with its numbers. */
-static int check_lattice(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p)
-{
-    const ek_grid *big = &p->grids[0];
-    size_t total = 0, g;
-    char where[512];
-
-    for (g = 0; g < p->ngrids; g++) {
-        const ek_grid *gr = &p->grids[g];
-
-        total += (size_t)gr->nx * (size_t)gr->ny;
-        if ((size_t)gr->nx * (size_t)gr->ny > (size_t)big->nx * (size_t)big->ny) {
-            big = gr;
-        }
-    }
-    if (total <= EK_MAX_CHIPS) {
-        return EODKIT_OK;
-    }
-    return ek_error(
-        ctx, EODKIT_ERR_INPUT,
-        "%s: the chip lattice over the data holds %zu chips (%s%d x %d chips of %d x "
-        "%d px every %d x %d px on a %d x %d px grid); eodkit plans at most %zu "
-        "(doc/recipe.md, Limits): use larger chips or stride, a coarser resolution, "
-        "or an AOI",
-        ek_recipe_where(r, r->chip_mark, where, sizeof where), total,
-        p->ngrids > 1 ? "the largest of its UTM grids: " : "", big->nx, big->ny,
-        p->chip_h, p->chip_w, p->stride_y, p->stride_x, big->width, big->height,
-        (size_t)EK_MAX_CHIPS);
-}
-
-/* Chip ids and work units of every grid. */
+/* Chip ids and lattice keys of work units of every grid. */
 static void number_chips(ek_plan *p)
 {
-    size_t g;
+    size_t g, units = 0;
     int span = p->stride_x > p->stride_y ? p->stride_x : p->stride_y;
 
     p->unit_chips = UNIT_PIXELS / span > 1 ? UNIT_PIXELS / span : 1;
     p->nchips = 0;
-    p->nunits = 0;
     for (g = 0; g < p->ngrids; g++) {
         ek_grid *gr = &p->grids[g];
         int ux = gr->nx < p->unit_chips ? gr->nx : p->unit_chips;
@@ -1075,56 +926,571 @@ static void number_chips(ek_plan *p)
         int h = uy > 0 ? (uy - 1) * p->stride_y + p->chip_h : 0;
 
         gr->first_chip = p->nchips;
-        gr->first_unit = p->nunits;
+        gr->first_unit = units;
         gr->units_x = (gr->nx + p->unit_chips - 1) / p->unit_chips;
         gr->units_y = (gr->ny + p->unit_chips - 1) / p->unit_chips;
         p->nchips += (size_t)gr->nx * (size_t)gr->ny;
-        p->nunits += (size_t)gr->units_x * (size_t)gr->units_y;
+        units += (size_t)gr->units_x * (size_t)gr->units_y;
         p->unit_w = w > p->unit_w ? w : p->unit_w;
         p->unit_h = h > p->unit_h ? h : p->unit_h;
     }
 }
 
-/* crs: utm frames every zone the data's bounds touch; keep only the grids
-   that hold candidate chips, renumbering chips and units. */
-static int drop_empty_grids(eodkit_ctx *ctx, ek_plan *p)
+/* ---- candidate chips ---- */
+
+/* Chip positions (i0..i1, j0..j1 inclusive) of one grid. */
+typedef struct chip_span {
+    long i0, i1, j0, j1;
+} chip_span;
+
+/* Columns i0..i1 of one row of chips. */
+typedef struct chip_run {
+    long i0, i1;
+} chip_run;
+
+/* The chip positions within CLIP whose window meets grid pixels GX0..GX1 x
+   GY0..GY1 (overlapping them, not only touching), into *OUT; 0 when none.
+   Computed in double: a file far off the grid has huge coordinates. */
+static int chips_meeting(const ek_plan *p, double gx0, double gy0, double gx1, double gy1,
+                         const chip_span *clip, chip_span *out)
 {
-    uint8_t *candidate = ek_calloc(ctx, p->nchips, 1);
-    size_t g, kept = 0, m, s, at = 0;
+    double i0 = fmax(floor((gx0 - p->chip_w) / p->stride_x) + 1, (double)clip->i0);
+    double i1 = fmin(ceil(gx1 / p->stride_x) - 1, (double)clip->i1);
+    double j0 = fmax(floor((gy0 - p->chip_h) / p->stride_y) + 1, (double)clip->j0);
+    double j1 = fmin(ceil(gy1 / p->stride_y) - 1, (double)clip->j1);
 
-    if (candidate == NULL) {
-        return EODKIT_ERR_NOMEM;
+    if (!(i0 <= i1 && j0 <= j1)) {
+        return 0;
     }
-    for (g = 0; g < p->ngrids; g++) {
-        ek_grid *gr = &p->grids[g];
-        size_t n = (size_t)gr->nx * (size_t)gr->ny, k, count = 0;
+    out->i0 = (long)i0, out->i1 = (long)i1, out->j0 = (long)j0, out->j1 = (long)j1;
+    return 1;
+}
 
-        for (k = 0; k < n; k++) {
-            count += p->candidate[gr->first_chip + k];
-        }
-        if (count == 0) {
-            OSRRelease(gr->srs);
-            free(gr->wkt);
-            free(gr->crs_code);
-            continue;
-        }
-        memcpy(candidate + at, p->candidate + gr->first_chip, n);
-        at += n;
-        for (m = 0; m < p->nmodalities; m++) {
-            ek_modality *mod = &p->modalities[m];
+static int compare_span(const void *a, const void *b)
+{
+    const chip_span *x = a, *y = b;
 
-            for (s = 0; s < mod->nsources; s++) {
-                mod->placements[kept * mod->nsources + s] =
-                    mod->placements[g * mod->nsources + s];
+    return (x->j0 > y->j0) - (x->j0 < y->j0);
+}
+
+/* The spans of one modality and the walk over their rows. */
+typedef struct modality_rows {
+    chip_span *spans; /* sorted by first row */
+    size_t n, cap;
+    size_t next;     /* spans[next..] start below the current row */
+    size_t *active;  /* spans over the current row */
+    size_t nactive;
+    chip_run *runs; /* the union of the active spans' columns, sorted */
+    size_t nruns;
+} modality_rows;
+
+/* The rows of one grid over data of every required modality, walked from
+   the top in stretches of rows that share their chip columns. */
+typedef struct row_walk {
+    modality_rows *mods;
+    size_t nmods;
+    long row;       /* the next row to look at */
+    chip_run *runs; /* the chip columns over data of every modality */
+    size_t nruns;
+    chip_run *scratch;
+    size_t cap;
+} row_walk;
+
+static void walk_clear(row_walk *w)
+{
+    size_t m;
+
+    for (m = 0; w->mods != NULL && m < w->nmods; m++) {
+        free(w->mods[m].spans);
+        free(w->mods[m].active);
+        free(w->mods[m].runs);
+    }
+    free(w->mods);
+    free(w->runs);
+    free(w->scratch);
+    memset(w, 0, sizeof *w);
+}
+
+static int compare_run(const void *a, const void *b)
+{
+    const chip_run *x = a, *y = b;
+
+    return (x->i0 > y->i0) - (x->i0 < y->i0);
+}
+
+/* Modality M's columns over the current row: the union of its active
+   spans' columns. */
+static void union_runs(modality_rows *m)
+{
+    size_t k, n = 0;
+
+    for (k = 0; k < m->nactive; k++) {
+        m->runs[k].i0 = m->spans[m->active[k]].i0;
+        m->runs[k].i1 = m->spans[m->active[k]].i1;
+    }
+    qsort(m->runs, m->nactive, sizeof *m->runs, compare_run);
+    for (k = 0; k < m->nactive; k++) {
+        if (n > 0 && m->runs[k].i0 <= m->runs[n - 1].i1 + 1) {
+            if (m->runs[k].i1 > m->runs[n - 1].i1) {
+                m->runs[n - 1].i1 = m->runs[k].i1;
+            }
+        } else {
+            m->runs[n++] = m->runs[k];
+        }
+    }
+    m->nruns = n;
+}
+
+/* W->runs = W->runs intersected with M's runs. */
+static void intersect_runs(row_walk *w, const modality_rows *m)
+{
+    size_t a = 0, b = 0, n = 0;
+
+    while (a < w->nruns && b < m->nruns) {
+        long i0 = w->runs[a].i0 > m->runs[b].i0 ? w->runs[a].i0 : m->runs[b].i0;
+        long i1 = w->runs[a].i1 < m->runs[b].i1 ? w->runs[a].i1 : m->runs[b].i1;
+
+        if (i0 <= i1) {
+            w->scratch[n].i0 = i0, w->scratch[n].i1 = i1;
+            n++;
+        }
+        if (w->runs[a].i1 < m->runs[b].i1) {
+            a++;
+        } else {
+            b++;
+        }
+    }
+    memcpy(w->runs, w->scratch, n * sizeof *w->runs);
+    w->nruns = n;
+}
+
+/*
+** The next stretch of rows: *ROW and *ROWS rows from it, whose chip columns
+** over data of every modality are W->runs (not empty). Return 0 when no
+** row is left. The cost is that of the spans, not of the rows.
+*/
+static int walk_next(row_walk *w, long *row, long *rows)
+{
+    for (;;) {
+        long j = w->row, end = LONG_MAX, wait = -1;
+        size_t m, k;
+
+        for (m = 0; m < w->nmods; m++) {
+            modality_rows *mr = &w->mods[m];
+            size_t kept = 0;
+
+            while (mr->next < mr->n && mr->spans[mr->next].j0 <= j) {
+                mr->active[mr->nactive++] = mr->next++;
+            }
+            for (k = 0; k < mr->nactive; k++) {
+                if (mr->spans[mr->active[k]].j1 >= j) {
+                    mr->active[kept++] = mr->active[k];
+                }
+            }
+            mr->nactive = kept;
+            if (mr->nactive == 0) {
+                if (mr->next == mr->n) {
+                    return 0;
+                }
+                wait = mr->spans[mr->next].j0 > wait ? mr->spans[mr->next].j0 : wait;
+            }
+            if (mr->next < mr->n && mr->spans[mr->next].j0 < end) {
+                end = mr->spans[mr->next].j0;
+            }
+            for (k = 0; k < mr->nactive; k++) {
+                if (mr->spans[mr->active[k]].j1 + 1 < end) {
+                    end = mr->spans[mr->active[k]].j1 + 1;
+                }
             }
         }
-        p->grids[kept++] = *gr;
+        if (wait >= 0) {
+            w->row = wait; /* some modality has no file over the rows before */
+            continue;
+        }
+        for (m = 0; m < w->nmods; m++) {
+            union_runs(&w->mods[m]);
+            if (m == 0) {
+                memcpy(w->runs, w->mods[0].runs, w->mods[0].nruns * sizeof *w->runs);
+                w->nruns = w->mods[0].nruns;
+            } else {
+                intersect_runs(w, &w->mods[m]);
+            }
+        }
+        w->row = end;
+        if (w->nruns > 0) {
+            *row = j;
+            *rows = end - j;
+            return 1;
+        }
     }
-    free(p->candidate);
-    p->candidate = candidate;
-    p->ngrids = kept;
-    number_chips(p);
+}
+
+/* The chip positions of grid GI over required modality M's data, within
+   CLIP, into MR's spans. */
+static int modality_spans(eodkit_ctx *ctx, const ek_plan *p, size_t gi,
+                          const ek_modality *m, const chip_span *clip,
+                          modality_rows *mr)
+{
+    size_t s;
+    int rc = EODKIT_OK;
+
+    for (s = 0; s < m->nsources && rc == EODKIT_OK; s++) {
+        const ek_source *src = &m->sources[s];
+        const ek_placement *pl = ek_plan_placement(m, gi, s);
+        double whole[4] = {pl->gx0, pl->gy0, pl->gx1, pl->gy1}, *parts = whole;
+        size_t nparts = 1, k;
+        chip_span span;
+
+        /* a file with empty parts (whose pixels read as nodata): the parts
+           with data only */
+        if (src->data != NULL && ek_source_empty_is_nodata(src, m->has_nodata, m->nodata)) {
+            nparts = src->ndata;
+            parts = ek_calloc(ctx, 4 * nparts + 1, sizeof *parts);
+            rc = parts == NULL ? EODKIT_ERR_NOMEM
+                               : ek_source_data_on_grid(ctx, &p->grids[gi], src, parts);
+        }
+        for (k = 0; k < nparts && rc == EODKIT_OK; k++) {
+            const double *b = parts + 4 * k;
+
+            if (chips_meeting(p, b[0], b[1], b[2], b[3], clip, &span)) {
+                rc = ek_grow(ctx, (void **)&mr->spans, &mr->cap, mr->n + 1,
+                             sizeof *mr->spans);
+                if (rc == EODKIT_OK) {
+                    mr->spans[mr->n++] = span;
+                }
+            }
+        }
+        if (parts != whole) {
+            free(parts);
+        }
+    }
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    qsort(mr->spans, mr->n, sizeof *mr->spans, compare_span);
+    mr->active = ek_calloc(ctx, mr->n + 1, sizeof *mr->active);
+    mr->runs = ek_calloc(ctx, mr->n + 1, sizeof *mr->runs);
+    return mr->active == NULL || mr->runs == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+}
+
+/* Start walking the rows of grid GI within CLIP. */
+static int walk_start(eodkit_ctx *ctx, const ek_plan *p, size_t gi, const chip_span *clip,
+                      row_walk *w)
+{
+    size_t m, spans = 0;
+    int rc = EODKIT_OK;
+
+    memset(w, 0, sizeof *w);
+    w->mods = ek_calloc(ctx, p->nmodalities, sizeof *w->mods);
+    if (w->mods == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
+        if (p->modalities[m].recipe->required) {
+            rc = modality_spans(ctx, p, gi, &p->modalities[m], clip,
+                                &w->mods[w->nmods]);
+            spans += w->mods[w->nmods].n;
+            w->nmods++;
+        }
+    }
+    /* an intersection of run lists has at most as many runs as all of them */
+    w->row = clip->j0;
+    w->runs = ek_calloc(ctx, spans + 1, sizeof *w->runs);
+    w->scratch = ek_calloc(ctx, spans + 1, sizeof *w->scratch);
+    if (rc == EODKIT_OK && (w->runs == NULL || w->scratch == NULL)) {
+        rc = EODKIT_ERR_NOMEM;
+    }
+    return rc;
+}
+
+/* The chip positions of grid G whose centre can lie in the AOI (lon/lat
+   geometry AOI, or NULL): within its bounds on the grid, densified so that
+   curved edges are followed, plus a chip of margin. */
+static int aoi_clip(eodkit_ctx *ctx, const ek_plan *p, const ek_grid *g, OGRGeometryH aoi,
+                    chip_span *clip)
+{
+    double b[4], x0, x1, y0, y1;
+    OGRGeometryH dense;
+    int rc;
+
+    clip->i0 = 0, clip->i1 = (long)g->nx - 1, clip->j0 = 0, clip->j1 = (long)g->ny - 1;
+    if (aoi == NULL) {
+        return EODKIT_OK;
+    }
+    dense = OGR_G_Clone(aoi);
+    OGR_G_Segmentize(dense, 0.001);
+    rc = aoi_bounds(ctx, dense, g->srs, b);
+    OGR_G_DestroyGeometry(dense);
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    /* the chip centre (i stride + w / 2, j stride + h / 2) within b */
+    x0 = ((b[0] - g->gt[0]) / g->gt[1] - p->chip_w / 2.0) / p->stride_x - 1;
+    x1 = ((b[2] - g->gt[0]) / g->gt[1] - p->chip_w / 2.0) / p->stride_x + 1;
+    y0 = ((b[3] - g->gt[3]) / g->gt[5] - p->chip_h / 2.0) / p->stride_y - 1;
+    y1 = ((b[1] - g->gt[3]) / g->gt[5] - p->chip_h / 2.0) / p->stride_y + 1;
+    clip->i0 = (long)fmax(floor(x0), 0), clip->i1 = (long)fmin(ceil(x1), g->nx - 1);
+    clip->j0 = (long)fmax(floor(y0), 0), clip->j1 = (long)fmin(ceil(y1), g->ny - 1);
     return EODKIT_OK;
+}
+
+/* Whether the centre of chip (I, J) of grid G passes the zone and AOI tests. */
+static int centre_ok(const ek_plan *p, const ek_grid *g, long i, long j,
+                     OGRCoordinateTransformationH to_lonlat, OGRPreparedGeometryH aoi,
+                     OGRGeometryH point)
+{
+    ek_window w = {(int)i * p->stride_x, (int)j * p->stride_y, p->chip_w, p->chip_h};
+    double x, y, z = 0;
+    int zone;
+
+    ek_grid_window_center(g, &w, &x, &y);
+    if (to_lonlat == NULL) {
+        return 1;
+    }
+    if (!OCTTransform(to_lonlat, 1, &x, &y, &z)) {
+        return 0;
+    }
+    if (g->utm_zone != 0) {
+        zone = (int)floor((x + 180.0) / 6.0) + 1;
+        if (zone != abs(g->utm_zone) || (g->utm_zone < 0) != (y < 0)) {
+            return 0;
+        }
+    }
+    if (aoi != NULL) {
+        OGR_G_SetPoint_2D(point, 0, x, y);
+        return OGRPreparedGeometryContains(aoi, point);
+    }
+    return 1;
+}
+
+/* Chip positions over data of every required modality on each grid, at
+   most: refused beyond EK_MAX_CHIPS before any is listed. */
+static int count_chips(eodkit_ctx *ctx, const ek_plan *p, OGRGeometryH aoi)
+{
+    double total = 0, lattice = 0;
+    size_t g;
+    char where[512];
+    int rc = EODKIT_OK;
+
+    for (g = 0; g < p->ngrids && rc == EODKIT_OK; g++) {
+        row_walk w;
+        chip_span clip;
+        long row, rows;
+        size_t k;
+
+        lattice += (double)p->grids[g].nx * (double)p->grids[g].ny;
+        rc = aoi_clip(ctx, p, &p->grids[g], aoi, &clip);
+        if (rc == EODKIT_OK) {
+            rc = walk_start(ctx, p, g, &clip, &w);
+        }
+        while (rc == EODKIT_OK && walk_next(&w, &row, &rows)) {
+            for (k = 0; k < w.nruns; k++) {
+                total += (double)rows * (double)(w.runs[k].i1 - w.runs[k].i0 + 1);
+            }
+            rc = ek_cancelled(ctx);
+        }
+        walk_clear(&w);
+    }
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    ek_recipe_where(p->recipe, p->recipe->chip_mark, where, sizeof where);
+    if (!(lattice < (double)EK_MAX_CHIP_ID)) {
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: the chip lattices of the grids hold %.0f chip positions, "
+                        "more than chip ids can number (2^62): use larger chips or "
+                        "stride, or a coarser resolution",
+                        where, lattice);
+    }
+    if (total <= (double)EK_MAX_CHIPS) {
+        return EODKIT_OK;
+    }
+    return ek_error(ctx, EODKIT_ERR_INPUT,
+                    "%s: the data covers %.0f chip positions (chips of %d x %d px every "
+                    "%d x %d px); eodkit plans at most %zu candidate chips (doc/recipe.md, "
+                    "Limits): use larger chips or stride, a coarser resolution, or an AOI",
+                    where, total, p->chip_h, p->chip_w, p->stride_y, p->stride_x,
+                    (size_t)EK_MAX_CHIPS);
+}
+
+/* A candidate on its way into a unit: its unit column and id on its grid. */
+typedef struct placed_chip {
+    size_t ux, id;
+} placed_chip;
+
+static int compare_placed(const void *a, const void *b)
+{
+    const placed_chip *x = a, *y = b;
+
+    if (x->ux != y->ux) {
+        return x->ux < y->ux ? -1 : 1;
+    }
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Append the chips of one band of unit rows UY (BAND, N of them, in row
+   order) to the plan, unit by unit; ids and keys are the grid's own (made
+   global by number_grids). */
+static int append_band(eodkit_ctx *ctx, ek_plan *p, const ek_grid *g, size_t uy,
+                       placed_chip *band, size_t n, size_t *cap, size_t *units_cap)
+{
+    size_t k;
+    int rc = EODKIT_OK;
+
+    qsort(band, n, sizeof *band, compare_placed);
+    rc = ek_grow(ctx, (void **)&p->chips, cap, p->ncandidates + n, sizeof *p->chips);
+    for (k = 0; k < n && rc == EODKIT_OK; k++) {
+        if (k == 0 || band[k].ux != band[k - 1].ux) {
+            rc = ek_grow(ctx, (void **)&p->units, units_cap, p->nunits + 2,
+                         sizeof *p->units);
+            if (rc != EODKIT_OK) {
+                break;
+            }
+            p->units[p->nunits].key = uy * (size_t)g->units_x + band[k].ux;
+            p->units[p->nunits].first = p->ncandidates;
+            p->nunits++;
+        }
+        p->chips[p->ncandidates++] = band[k].id;
+    }
+    return rc;
+}
+
+/* List the candidate chips of grid GI in unit order: the chips over data
+   of every required modality (within CLIP) whose centre passes the zone
+   and AOI tests. */
+static int list_grid_chips(eodkit_ctx *ctx, ek_plan *p, size_t gi, OGRGeometryH aoi,
+                           OGRPreparedGeometryH prepared, size_t *cap, size_t *units_cap)
+{
+    const ek_grid *g = &p->grids[gi];
+    OGRSpatialReferenceH wgs84 = ek_srs_lonlat();
+    OGRCoordinateTransformationH to_lonlat = NULL;
+    OGRGeometryH point = OGR_G_CreateGeometry(wkbPoint);
+    placed_chip *band = NULL;
+    size_t nband = 0, band_cap = 0, uy = 0, uc = (size_t)p->unit_chips, k;
+    long row, rows, j, i;
+    chip_span clip;
+    row_walk w;
+    int rc;
+
+    memset(&w, 0, sizeof w);
+    if (g->utm_zone != 0 || prepared != NULL) {
+        to_lonlat = OCTNewCoordinateTransformation(g->srs, wgs84);
+    }
+    rc = aoi_clip(ctx, p, g, aoi, &clip);
+    if (rc == EODKIT_OK) {
+        rc = walk_start(ctx, p, gi, &clip, &w);
+    }
+    while (rc == EODKIT_OK && walk_next(&w, &row, &rows)) {
+        for (j = row; j < row + rows && rc == EODKIT_OK; j++) {
+            rc = ek_cancelled(ctx);
+            if (nband > 0 && (size_t)j / uc != uy) {
+                rc = append_band(ctx, p, g, uy, band, nband, cap, units_cap);
+                nband = 0;
+            }
+            uy = (size_t)j / uc;
+            for (k = 0; k < w.nruns && rc == EODKIT_OK; k++) {
+                for (i = w.runs[k].i0; i <= w.runs[k].i1 && rc == EODKIT_OK; i++) {
+                    if (!centre_ok(p, g, i, j, to_lonlat, prepared, point)) {
+                        continue;
+                    }
+                    rc = ek_grow(ctx, (void **)&band, &band_cap, nband + 1,
+                                 sizeof *band);
+                    if (rc == EODKIT_OK) {
+                        band[nband].ux = (size_t)i / uc;
+                        band[nband].id = (size_t)j * (size_t)g->nx + (size_t)i;
+                        nband++;
+                    }
+                }
+            }
+        }
+    }
+    if (rc == EODKIT_OK && nband > 0) {
+        rc = append_band(ctx, p, g, uy, band, nband, cap, units_cap);
+    }
+    walk_clear(&w);
+    free(band);
+    if (to_lonlat != NULL) {
+        OCTDestroyCoordinateTransformation(to_lonlat);
+    }
+    OGR_G_DestroyGeometry(point);
+    OSRRelease(wgs84);
+    return rc;
+}
+
+/* Keep grid GI's placements at KEPT (grids are being compacted). */
+static void move_placements(ek_plan *p, size_t gi, size_t kept)
+{
+    size_t m, s;
+
+    for (m = 0; m < p->nmodalities; m++) {
+        ek_modality *mod = &p->modalities[m];
+
+        for (s = 0; s < mod->nsources; s++) {
+            mod->placements[kept * mod->nsources + s] =
+                mod->placements[gi * mod->nsources + s];
+        }
+    }
+}
+
+/*
+** The candidate chips of every grid, in work-unit order. crs: utm frames
+** every zone the data's bounds touch: grids without candidates are dropped,
+** then chip ids and unit keys are numbered over the grids kept.
+*/
+static int list_chips(eodkit_ctx *ctx, ek_plan *p, OGRGeometryH aoi)
+{
+    OGRPreparedGeometryH prepared = aoi != NULL ? OGRCreatePreparedGeometry(aoi) : NULL;
+    size_t *chip_end = ek_calloc(ctx, p->ngrids + 1, sizeof *chip_end);
+    size_t *unit_end = ek_calloc(ctx, p->ngrids + 1, sizeof *unit_end);
+    size_t cap = 0, units_cap = 0, g, kept = 0, k, c0 = 0, u0 = 0;
+    int rc = chip_end == NULL || unit_end == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+
+    for (g = 0; g < p->ngrids && rc == EODKIT_OK; g++) {
+        rc = list_grid_chips(ctx, p, g, aoi, prepared, &cap, &units_cap);
+        chip_end[g] = p->ncandidates;
+        unit_end[g] = p->nunits;
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_grow(ctx, (void **)&p->units, &units_cap, p->nunits + 1,
+                     sizeof *p->units);
+    }
+    for (g = 0; g < p->ngrids && rc == EODKIT_OK; g++) {
+        if (chip_end[g] == c0) {
+            OSRRelease(p->grids[g].srs);
+            free(p->grids[g].wkt);
+            free(p->grids[g].crs_code);
+            continue;
+        }
+        move_placements(p, g, kept);
+        p->grids[kept] = p->grids[g];
+        chip_end[kept] = chip_end[g];
+        unit_end[kept] = unit_end[g];
+        kept++;
+        c0 = chip_end[g];
+    }
+    if (rc == EODKIT_OK) {
+        p->ngrids = kept;
+        number_chips(p);
+        c0 = u0 = 0;
+        for (g = 0; g < p->ngrids; g++) {
+            for (k = c0; k < chip_end[g]; k++) {
+                p->chips[k] += p->grids[g].first_chip;
+            }
+            for (k = u0; k < unit_end[g]; k++) {
+                p->units[k].key += p->grids[g].first_unit;
+            }
+            c0 = chip_end[g];
+            u0 = unit_end[g];
+        }
+        p->units[p->nunits].key = 0;
+        p->units[p->nunits].first = p->ncandidates;
+    }
+    free(chip_end);
+    free(unit_end);
+    if (prepared != NULL) {
+        OGRDestroyPreparedGeometry(prepared);
+    }
+    return rc;
 }
 
 int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan)
@@ -1173,9 +1539,6 @@ int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan)
         rc = p->grids == NULL ? EODKIT_ERR_NOMEM : single_grid(ctx, r, p, aoi);
     }
     if (rc == EODKIT_OK) {
-        rc = check_lattice(ctx, r, p);
-    }
-    if (rc == EODKIT_OK) {
         number_chips(p);
         rc = place_sources(ctx, p);
     }
@@ -1183,10 +1546,10 @@ int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan)
         rc = check_resampling(ctx, r, p);
     }
     if (rc == EODKIT_OK) {
-        rc = mark_candidates(ctx, p, aoi);
+        rc = count_chips(ctx, p, aoi);
     }
-    if (rc == EODKIT_OK && p->ngrids > 1) {
-        rc = drop_empty_grids(ctx, p);
+    if (rc == EODKIT_OK) {
+        rc = list_chips(ctx, p, aoi);
     }
     if (rc == EODKIT_OK && p->ncandidates == 0) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT,
@@ -1240,46 +1603,97 @@ void ek_plan_free(ek_plan *p)
         free(p->grids[i].crs_code);
     }
     free(p->grids);
-    free(p->candidate);
+    free(p->chips);
+    free(p->units);
     free(p);
+}
+
+/* The grid whose chip ids (unit keys, with UNITS) include N. */
+static size_t grid_of(const ek_plan *p, size_t n, int units)
+{
+    size_t lo = 0, hi = p->ngrids;
+
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if ((units ? p->grids[mid].first_unit : p->grids[mid].first_chip) <= n) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
 }
 
 ek_chip ek_plan_chip(const ek_plan *p, size_t chip_id)
 {
     ek_chip c;
     size_t local;
+    int i, j;
 
-    c.grid = 0;
-    while (c.grid + 1 < p->ngrids && p->grids[c.grid + 1].first_chip <= chip_id) {
-        c.grid++;
-    }
+    c.grid = grid_of(p, chip_id, 0);
     local = chip_id - p->grids[c.grid].first_chip;
-    c.i = (int)(local % (size_t)p->grids[c.grid].nx);
-    c.j = (int)(local / (size_t)p->grids[c.grid].nx);
-    c.window.x = c.i * p->stride_x;
-    c.window.y = c.j * p->stride_y;
+    i = (int)(local % (size_t)p->grids[c.grid].nx);
+    j = (int)(local / (size_t)p->grids[c.grid].nx);
+    c.window.x = i * p->stride_x;
+    c.window.y = j * p->stride_y;
     c.window.w = p->chip_w;
     c.window.h = p->chip_h;
     return c;
 }
 
-size_t ek_plan_unit(const ek_plan *p, size_t u, int *i0, int *i1, int *j0, int *j1)
+size_t ek_plan_find(const ek_plan *p, size_t chip_id)
 {
-    size_t g = 0, local;
-    const ek_grid *gr;
-    int ux, uy;
+    const ek_grid *g = &p->grids[grid_of(p, chip_id, 0)];
+    size_t local = chip_id - g->first_chip, uc = (size_t)p->unit_chips;
+    size_t key = g->first_unit + local / (size_t)g->nx / uc * (size_t)g->units_x +
+                 local % (size_t)g->nx / uc;
+    size_t lo = 0, hi = p->nunits, end;
 
-    while (g + 1 < p->ngrids && p->grids[g + 1].first_unit <= u) {
-        g++;
+    while (lo < hi) { /* the unit whose key is KEY */
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (p->units[mid].key < key) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
     }
-    gr = &p->grids[g];
-    local = u - gr->first_unit;
+    if (lo == p->nunits || p->units[lo].key != key) {
+        return EK_NOT_CANDIDATE;
+    }
+    end = p->units[lo + 1].first;
+    lo = p->units[lo].first;
+    hi = end;
+    while (lo < hi) { /* ascending ids within a unit */
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (p->chips[mid] < chip_id) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < end && p->chips[lo] == chip_id ? lo : EK_NOT_CANDIDATE;
+}
+
+size_t ek_plan_unit_window(const ek_plan *p, size_t u, ek_window *window)
+{
+    size_t g = grid_of(p, p->units[u].key, 1), local;
+    const ek_grid *gr = &p->grids[g];
+    int ux, uy, i0, i1, j0, j1;
+
+    local = p->units[u].key - gr->first_unit;
     ux = (int)(local % (size_t)gr->units_x);
     uy = (int)(local / (size_t)gr->units_x);
-    *i0 = ux * p->unit_chips;
-    *i1 = *i0 + p->unit_chips < gr->nx ? *i0 + p->unit_chips : gr->nx;
-    *j0 = uy * p->unit_chips;
-    *j1 = *j0 + p->unit_chips < gr->ny ? *j0 + p->unit_chips : gr->ny;
+    i0 = ux * p->unit_chips;
+    i1 = i0 + p->unit_chips < gr->nx ? i0 + p->unit_chips : gr->nx;
+    j0 = uy * p->unit_chips;
+    j1 = j0 + p->unit_chips < gr->ny ? j0 + p->unit_chips : gr->ny;
+    window->x = i0 * p->stride_x;
+    window->y = j0 * p->stride_y;
+    window->w = (i1 - 1 - i0) * p->stride_x + p->chip_w;
+    window->h = (j1 - 1 - j0) * p->stride_y + p->chip_h;
     return g;
 }
 
