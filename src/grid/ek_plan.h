@@ -125,6 +125,11 @@ typedef struct ek_unit {
     size_t first; /* its first chip in p->chips */
 } ek_unit;
 
+/* A Major TOM cell: signed row (north >= 0) and column (east >= 0). */
+typedef struct ek_cell {
+    int row, col;
+} ek_cell;
+
 typedef struct ek_plan {
     const ek_recipe *recipe;
     ek_grid *grids;
@@ -146,6 +151,11 @@ typedef struct ek_plan {
                         then one whose first is ncandidates */
     size_t nunits;
     int unit_w, unit_h; /* largest unit window, pixels */
+    /* grid.system majortom: chips are not on a lattice. Chip id k (also
+       its candidate index and its work unit) has window WINDOWS[k] on its
+       grid and covers Major TOM cell CELLS[k]; NULL otherwise. */
+    ek_window *windows;
+    ek_cell *cells;
 } ek_plan;
 
 /* One chip: its grid and window. */
@@ -168,6 +178,20 @@ ek_chip ek_plan_chip(const ek_plan *p, size_t chip_id);
 
 /* The candidate index of chip ID, or EK_NOT_CANDIDATE (a binary search). */
 size_t ek_plan_find(const ek_plan *p, size_t chip_id);
+
+/* The cell id of chip ID on the recipe's grid.system into BUF (SIZE
+   bytes; 48 hold any): "451U_946L" (Major TOM), "EPSG:32633_10_12_-2045"
+   (utm-cells), "" without a system (doc/format.md, Cell ids). */
+void ek_plan_cell(const ek_plan *p, size_t chip_id, char *buf, size_t size);
+
+/* The Major TOM grid at SPACING km: rows from pole to pole, columns of row
+   ROW, the cell holding LON/LAT, the centroid of cell ROW, COL, and its
+   name ("451U_946L"). */
+int ek_majortom_rows(double spacing);
+int ek_majortom_cols(double spacing, int row);
+void ek_majortom_cell_at(double spacing, double lon, double lat, int *row, int *col);
+void ek_majortom_centroid(double spacing, int row, int col, double *lon, double *lat);
+void ek_majortom_name(int row, int col, char *buf, size_t size);
 
 /* Work unit U: its grid, and in *WINDOW the window of its place on the
    lattice (every chip position of the unit, candidate or not). */

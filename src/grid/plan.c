@@ -7,12 +7,14 @@
 */
 #include <float.h>
 #include <limits.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cpl_conv.h>
+#include <cpl_quad_tree.h>
 #include <cpl_string.h>
 #include <ogr_api.h>
 
@@ -1493,6 +1495,468 @@ static int list_chips(eodkit_ctx *ctx, ek_plan *p, OGRGeometryH aoi)
     return rc;
 }
 
+/* ---- chips on the Major TOM grid ---- */
+
+/* The lon/lat bounds of the parts of required modality M's files with
+   data (their whole extent, or the parts GDAL reports data in), appended
+   to *BOXES (xmin, ymin, xmax, ymax each) in CRS. */
+static int modality_boxes(eodkit_ctx *ctx, const ek_modality *m, OGRSpatialReferenceH crs,
+                          double **boxes, size_t *n, size_t *cap)
+{
+    ek_grid plain; /* CRS units as pixels: y comes out negated */
+    size_t s, k;
+    int rc = EODKIT_OK;
+
+    memset(&plain, 0, sizeof plain);
+    plain.srs = crs;
+    plain.gt[1] = 1, plain.gt[5] = -1;
+    for (s = 0; s < m->nsources && rc == EODKIT_OK; s++) {
+        const ek_source *src = &m->sources[s];
+
+        if (src->data != NULL &&
+            ek_source_empty_is_nodata(src, m->has_nodata, m->nodata)) {
+            rc = ek_grow(ctx, (void **)boxes, cap, 4 * (*n + src->ndata + 1),
+                         sizeof **boxes);
+            if (rc == EODKIT_OK) {
+                rc = ek_source_data_on_grid(ctx, &plain, src, *boxes + 4 * *n);
+            }
+            for (k = 0; rc == EODKIT_OK && k < src->ndata; k++) {
+                double *b = *boxes + 4 * (*n + k), top = -b[1];
+
+                b[1] = -b[3];
+                b[3] = top;
+            }
+            *n += rc == EODKIT_OK ? src->ndata : 0;
+        } else {
+            rc = ek_grow(ctx, (void **)boxes, cap, 4 * (*n + 1), sizeof **boxes);
+            if (rc == EODKIT_OK) {
+                rc = ek_source_bounds(ctx, crs, src, *boxes + 4 * *n);
+                *n += rc == EODKIT_OK;
+            }
+        }
+    }
+    return rc;
+}
+
+/* One UTM zone (and hemisphere) of the Major TOM chips: its CRS and where
+   each required modality holds data in it. */
+typedef struct mt_zone {
+    OGRSpatialReferenceH srs;
+    OGRCoordinateTransformationH from_lonlat, to_lonlat;
+    CPLQuadTree **data; /* per required modality: data boxes, as items k + 1 */
+    double **boxes;
+} mt_zone;
+
+/* A chip on a Major TOM cell: its zone (index 0-59 north, 60-119 south),
+   window corner in the zone's CRS, and cell. */
+typedef struct mt_chip {
+    int zone;
+    double left, top;
+    ek_cell cell;
+} mt_chip;
+
+static int compare_cell(const void *a, const void *b)
+{
+    const ek_cell *x = a, *y = b;
+
+    if (x->row != y->row) {
+        return x->row < y->row ? -1 : 1;
+    }
+    return (x->col > y->col) - (x->col < y->col);
+}
+
+static int compare_mt_chip(const void *a, const void *b)
+{
+    const mt_chip *x = a, *y = b;
+
+    if (x->zone != y->zone) {
+        return x->zone < y->zone ? -1 : 1;
+    }
+    if (x->top != y->top) {
+        return x->top > y->top ? -1 : 1;
+    }
+    if (x->left != y->left) {
+        return x->left < y->left ? -1 : 1;
+    }
+    return compare_cell(&x->cell, &y->cell);
+}
+
+static void zone_clear(mt_zone *z, size_t nmods)
+{
+    size_t m;
+
+    for (m = 0; z->data != NULL && m < nmods; m++) {
+        if (z->data[m] != NULL) {
+            CPLQuadTreeDestroy(z->data[m]);
+        }
+        free(z->boxes[m]);
+    }
+    free(z->data);
+    free(z->boxes);
+    if (z->from_lonlat != NULL) {
+        OCTDestroyCoordinateTransformation(z->from_lonlat);
+    }
+    if (z->to_lonlat != NULL) {
+        OCTDestroyCoordinateTransformation(z->to_lonlat);
+    }
+    if (z->srs != NULL) {
+        OSRRelease(z->srs);
+    }
+    memset(z, 0, sizeof *z);
+}
+
+/* Zone Z set up: its CRS, transformations and the data boxes of the
+   required modalities in it. */
+static int zone_open(eodkit_ctx *ctx, const ek_plan *p, int z, mt_zone *zone)
+{
+    OGRSpatialReferenceH wgs84 = ek_srs_lonlat();
+    size_t m, k, nm = 0;
+    int rc = EODKIT_OK;
+
+    zone->srs = OSRNewSpatialReference(NULL);
+    OSRImportFromEPSG(zone->srs, (z >= 60 ? 32700 : 32600) + z % 60 + 1);
+    OSRSetAxisMappingStrategy(zone->srs, OAMS_TRADITIONAL_GIS_ORDER);
+    zone->from_lonlat = OCTNewCoordinateTransformation(wgs84, zone->srs);
+    zone->to_lonlat = OCTNewCoordinateTransformation(zone->srs, wgs84);
+    OSRRelease(wgs84);
+    zone->data = ek_calloc(ctx, p->nmodalities, sizeof *zone->data);
+    zone->boxes = ek_calloc(ctx, p->nmodalities, sizeof *zone->boxes);
+    if (zone->from_lonlat == NULL || zone->to_lonlat == NULL) {
+        return ek_error_gdal(ctx, "cannot use UTM zone %d%s", z % 60 + 1,
+                             z >= 60 ? "S" : "N");
+    }
+    if (zone->data == NULL || zone->boxes == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
+        size_t n = 0, cap = 0;
+        CPLRectObj all = {0, 0, 0, 0};
+
+        if (!p->modalities[m].recipe->required) {
+            continue;
+        }
+        rc = modality_boxes(ctx, &p->modalities[m], zone->srs, &zone->boxes[nm], &n,
+                            &cap);
+        for (k = 0; rc == EODKIT_OK && k < n; k++) {
+            const double *b = zone->boxes[nm] + 4 * k;
+
+            all.minx = k == 0 || b[0] < all.minx ? b[0] : all.minx;
+            all.miny = k == 0 || b[1] < all.miny ? b[1] : all.miny;
+            all.maxx = k == 0 || b[2] > all.maxx ? b[2] : all.maxx;
+            all.maxy = k == 0 || b[3] > all.maxy ? b[3] : all.maxy;
+        }
+        zone->data[nm] = rc == EODKIT_OK ? CPLQuadTreeCreate(&all, NULL) : NULL;
+        for (k = 0; zone->data[nm] != NULL && k < n; k++) {
+            const double *b = zone->boxes[nm] + 4 * k;
+            CPLRectObj r = {b[0], b[1], b[2], b[3]};
+
+            CPLQuadTreeInsertWithBounds(zone->data[nm], (void *)(intptr_t)(k + 1), &r);
+        }
+        nm++;
+    }
+    return rc;
+}
+
+/* Whether the window LEFT..RIGHT x BOTTOM..TOP overlaps data of every
+   required modality of ZONE (NM of them). */
+static int zone_has_data(const mt_zone *zone, size_t nm, double left, double bottom,
+                         double right, double top)
+{
+    CPLRectObj w = {left, bottom, right, top};
+    size_t m;
+
+    for (m = 0; m < nm; m++) {
+        int n = 0, i, found = 0;
+        void **hits = CPLQuadTreeSearch(zone->data[m], &w, &n);
+
+        for (i = 0; i < n && !found; i++) {
+            const double *b = zone->boxes[m] + 4 * ((intptr_t)hits[i] - 1);
+
+            found = b[0] < right && b[2] > left && b[1] < top && b[3] > bottom;
+        }
+        CPLFree(hits);
+        if (!found) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Keep the first of each run of equal cells among the N sorted CELLS;
+   return how many are left. */
+static size_t distinct_cells(ek_cell *cells, size_t n)
+{
+    size_t k, kept = 0;
+
+    for (k = 0; k < n; k++) {
+        if (kept == 0 || compare_cell(&cells[k], &cells[kept - 1]) != 0) {
+            cells[kept++] = cells[k];
+        }
+    }
+    return kept;
+}
+
+/* The Major TOM cells whose chip may meet the lon/lat boxes of the first
+   required modality (each box widened by a chip), at most EK_MAX_CHIPS
+   of them, sorted and distinct, into *CELLS. */
+static int majortom_cells(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
+                          ek_cell **cells, size_t *ncells)
+{
+    OGRSpatialReferenceH wgs84 = ek_srs_lonlat();
+    double *boxes = NULL, reach = fmax(p->chip_w * r->res_x, p->chip_h * r->res_y);
+    size_t nboxes = 0, cap = 0, ccap = 0, b, m = 0, n = 0;
+    double dlat = 180.0 / ek_majortom_rows(r->spacing);
+    char where[512];
+    int rc = EODKIT_OK;
+
+    while (!p->modalities[m].recipe->required) {
+        m++;
+    }
+    rc = modality_boxes(ctx, &p->modalities[m], wgs84, &boxes, &nboxes, &cap);
+    OSRRelease(wgs84);
+    for (b = 0; b < nboxes && rc == EODKIT_OK; b++) {
+        const double *x = boxes + 4 * b;
+        double south = fmax(x[1] - reach / 110000.0, -80.0);
+        double north = fmin(x[3] + reach / 110000.0, 84.0);
+        double widest = fmax(fabs(south), fabs(north));
+        double west = x[0] - reach / (111320.0 * fmax(cos(widest * M_PI / 180.0), 0.01));
+        double east = x[2] + reach / (111320.0 * fmax(cos(widest * M_PI / 180.0), 0.01));
+        int row, row1 = (int)floor(north / dlat);
+
+        for (row = (int)floor(south / dlat); row <= row1 && rc == EODKIT_OK; row++) {
+            double dlon = 360.0 / ek_majortom_cols(r->spacing, row);
+            long long col, col1 = (long long)floor(east / dlon);
+
+            for (col = (long long)floor(west / dlon); col <= col1 && rc == EODKIT_OK;
+                 col++) {
+                rc = ek_grow(ctx, (void **)cells, &ccap, n + 1, sizeof **cells);
+                if (rc == EODKIT_OK) {
+                    int rr, cc;
+
+                    /* through cell_at: columns wrap at 180 degrees */
+                    ek_majortom_cell_at(r->spacing, (col + 0.5) * dlon, (row + 0.5) * dlat,
+                                        &rr, &cc);
+                    (*cells)[n].row = rr, (*cells)[n].col = cc;
+                    n++;
+                }
+                if (rc == EODKIT_OK && n > 2 * EK_MAX_CHIPS) {
+                    qsort(*cells, n, sizeof **cells, compare_cell);
+                    n = distinct_cells(*cells, n);
+                    if (n > EK_MAX_CHIPS) {
+                        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                                      "%s: the data lies on more than %zu Major TOM cells "
+                                      "of %g km; eodkit plans at most %zu candidate chips "
+                                      "(doc/recipe.md, Limits): use a larger spacing, or "
+                                      "an AOI",
+                                      ek_recipe_where(r, r->system_mark, where,
+                                                      sizeof where),
+                                      (size_t)EK_MAX_CHIPS, r->spacing,
+                                      (size_t)EK_MAX_CHIPS);
+                    }
+                }
+            }
+        }
+    }
+    free(boxes);
+    if (rc == EODKIT_OK) {
+        qsort(*cells, n, sizeof **cells, compare_cell);
+        *ncells = distinct_cells(*cells, n);
+    }
+    if (rc == EODKIT_OK && *ncells > EK_MAX_CHIPS) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s: the data lies on %zu Major TOM cells of %g km; eodkit plans "
+                      "at most %zu candidate chips (doc/recipe.md, Limits): use a "
+                      "larger spacing, or an AOI",
+                      ek_recipe_where(r, r->system_mark, where, sizeof where), *ncells,
+                      r->spacing, (size_t)EK_MAX_CHIPS);
+    }
+    return rc;
+}
+
+/* The chip of CELL in the UTM zone of its centroid (ZONES[z], set up
+   when first needed): *CHIP, and *FOUND 0 when the centroid lies beyond
+   UTM (80 S to 84 N). Its centre is the cell centroid moved to the nearest
+   pixel corner (even sizes; the nearest pixel centre for odd ones). */
+static int cell_chip(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, ek_cell cell,
+                     mt_zone *zones, mt_chip *chip, int *found)
+{
+    double lon, lat, x, y, z = 0;
+    int zone, rc = EODKIT_OK;
+
+    *found = 0;
+    ek_majortom_centroid(r->spacing, cell.row, cell.col, &lon, &lat);
+    if (lat < -80.0 || lat >= 84.0) {
+        return EODKIT_OK;
+    }
+    zone = (int)floor((lon + 180.0) / 6.0);
+    zone = (zone < 0 ? 0 : zone > 59 ? 59 : zone) + (lat < 0 ? 60 : 0);
+    if (zones[zone].srs == NULL) {
+        rc = zone_open(ctx, p, zone, &zones[zone]);
+    }
+    x = lon, y = lat;
+    if (rc != EODKIT_OK || !OCTTransform(zones[zone].from_lonlat, 1, &x, &y, &z)) {
+        return rc;
+    }
+    chip->zone = zone;
+    chip->cell = cell;
+    chip->left = r->res_x * floor(x / r->res_x - p->chip_w / 2.0 + 0.5);
+    chip->top = r->res_y * floor(y / r->res_y + p->chip_h / 2.0 + 0.5);
+    *found = 1;
+    return EODKIT_OK;
+}
+
+/* The zone grids of the N sorted CHIPS and their windows, ids, cells and
+   work units (one chip each). */
+static int majortom_grids(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p,
+                          const mt_chip *chips, size_t n)
+{
+    size_t k, first = 0;
+    int rc = EODKIT_OK;
+
+    p->windows = ek_calloc(ctx, n + 1, sizeof *p->windows);
+    p->cells = ek_calloc(ctx, n + 1, sizeof *p->cells);
+    p->chips = ek_calloc(ctx, n + 1, sizeof *p->chips);
+    p->units = ek_calloc(ctx, n + 1, sizeof *p->units);
+    p->grids = ek_calloc(ctx, 120, sizeof *p->grids);
+    if (p->windows == NULL || p->cells == NULL || p->chips == NULL || p->units == NULL ||
+        p->grids == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    for (k = 0; k <= n && rc == EODKIT_OK; k++) {
+        ek_grid *g;
+        double x0, y1, x1, y0;
+        size_t c;
+
+        if (k < n && chips[k].zone == chips[first].zone) {
+            continue;
+        }
+        if (k == first) {
+            break; /* no chip at all */
+        }
+        /* chips[first, k) are one zone's */
+        x0 = chips[first].left, y1 = chips[first].top;
+        x1 = x0, y0 = y1;
+        for (c = first; c < k; c++) {
+            x0 = fmin(x0, chips[c].left);
+            y1 = fmax(y1, chips[c].top);
+            x1 = fmax(x1, chips[c].left + p->chip_w * r->res_x);
+            y0 = fmin(y0, chips[c].top - p->chip_h * r->res_y);
+        }
+        g = &p->grids[p->ngrids++];
+        g->utm_zone = chips[first].zone >= 60 ? -(chips[first].zone - 59)
+                                              : chips[first].zone + 1;
+        g->srs = OSRNewSpatialReference(NULL);
+        OSRImportFromEPSG(g->srs, (g->utm_zone < 0 ? 32700 : 32600) + abs(g->utm_zone));
+        rc = set_grid_crs(ctx, g);
+        g->gt[0] = x0, g->gt[1] = r->res_x, g->gt[3] = y1, g->gt[5] = -r->res_y;
+        if (!(round((x1 - x0) / r->res_x) <= EK_MAX_GRID_SIDE &&
+              round((y1 - y0) / r->res_y) <= EK_MAX_GRID_SIDE)) {
+            char where[512];
+
+            return ek_error(ctx, EODKIT_ERR_INPUT,
+                            "%s: pixels of %g x %g m over the chips of UTM zone %d%s "
+                            "make a grid of more than %d pixels a side (doc/recipe.md, "
+                            "Limits): choose a coarser grid.resolution, or an AOI",
+                            ek_recipe_where(r, r->res_mark, where, sizeof where),
+                            r->res_x, r->res_y, abs(g->utm_zone),
+                            g->utm_zone < 0 ? "S" : "N", EK_MAX_GRID_SIDE);
+        }
+        g->width = (int)round((x1 - x0) / r->res_x);
+        g->height = (int)round((y1 - y0) / r->res_y);
+        g->nx = g->units_x = (int)(k - first);
+        g->ny = g->units_y = 1;
+        g->first_chip = g->first_unit = first;
+        for (c = first; c < k; c++) {
+            p->windows[c].x = (int)round((chips[c].left - x0) / r->res_x);
+            p->windows[c].y = (int)round((y1 - chips[c].top) / r->res_y);
+            p->windows[c].w = p->chip_w;
+            p->windows[c].h = p->chip_h;
+            p->cells[c] = chips[c].cell;
+            p->chips[c] = c;
+            p->units[c].key = p->units[c].first = c;
+        }
+        first = k;
+    }
+    p->units[n].first = n;
+    p->nchips = p->ncandidates = p->nunits = n;
+    p->unit_chips = 1;
+    p->unit_w = p->chip_w;
+    p->unit_h = p->chip_h;
+    return rc;
+}
+
+/*
+** grid.system majortom: one chip centred on each Major TOM cell whose chip
+** lies on data of every required modality, with its centre in the AOI, on
+** the grid of the UTM zone of the cell's centroid (one grid per zone).
+*/
+static int majortom_chips(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p,
+                          OGRGeometryH aoi)
+{
+    OGRPreparedGeometryH prepared = aoi != NULL ? OGRCreatePreparedGeometry(aoi) : NULL;
+    OGRGeometryH point = OGR_G_CreateGeometry(wkbPoint);
+    mt_zone *zones = ek_calloc(ctx, 120, sizeof *zones);
+    ek_cell *cells = NULL;
+    mt_chip *chips = NULL;
+    size_t ncells = 0, n = 0, k, nm = 0, m;
+    int rc = zones == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+
+    for (m = 0; m < p->nmodalities; m++) {
+        nm += p->modalities[m].recipe->required;
+    }
+    if (rc == EODKIT_OK) {
+        rc = majortom_cells(ctx, r, p, &cells, &ncells);
+    }
+    if (rc == EODKIT_OK) {
+        chips = ek_calloc(ctx, ncells + 1, sizeof *chips);
+        rc = chips == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    }
+    for (k = 0; k < ncells && rc == EODKIT_OK; k++) {
+        mt_chip c;
+        double cx, cy, cz = 0, right, bottom;
+        int found = 0;
+
+        rc = ek_cancelled(ctx);
+        if (rc == EODKIT_OK) {
+            rc = cell_chip(ctx, r, p, cells[k], zones, &c, &found);
+        }
+        if (rc != EODKIT_OK || !found) {
+            continue;
+        }
+        right = c.left + p->chip_w * r->res_x;
+        bottom = c.top - p->chip_h * r->res_y;
+        if (rc != EODKIT_OK || !zone_has_data(&zones[c.zone], nm, c.left, bottom, right, c.top)) {
+            continue;
+        }
+        cx = (c.left + right) / 2, cy = (c.top + bottom) / 2;
+        if (prepared != NULL) {
+            if (!OCTTransform(zones[c.zone].to_lonlat, 1, &cx, &cy, &cz)) {
+                continue;
+            }
+            OGR_G_SetPoint_2D(point, 0, cx, cy);
+            if (!OGRPreparedGeometryContains(prepared, point)) {
+                continue;
+            }
+        }
+        chips[n++] = c;
+    }
+    if (rc == EODKIT_OK) {
+        qsort(chips, n, sizeof *chips, compare_mt_chip);
+        rc = majortom_grids(ctx, r, p, chips, n);
+    }
+    for (k = 0; zones != NULL && k < 120; k++) {
+        zone_clear(&zones[k], nm);
+    }
+    free(zones);
+    free(cells);
+    free(chips);
+    OGR_G_DestroyGeometry(point);
+    if (prepared != NULL) {
+        OGRDestroyPreparedGeometry(prepared);
+    }
+    return rc;
+}
+
 int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan)
 {
     int rc = EODKIT_OK, next_id = 0;
@@ -1532,23 +1996,27 @@ int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan)
     if (rc == EODKIT_OK && r->aoi != NULL) {
         rc = load_aoi(ctx, r, &aoi);
     }
-    if (rc == EODKIT_OK && r->utm) {
+    if (rc == EODKIT_OK && r->system == EK_SYSTEM_MAJORTOM) {
+        rc = majortom_chips(ctx, r, p, aoi);
+    } else if (rc == EODKIT_OK && r->utm) {
         rc = utm_grids(ctx, r, p, aoi);
     } else if (rc == EODKIT_OK) {
         p->grids = ek_calloc(ctx, 1, sizeof *p->grids);
         rc = p->grids == NULL ? EODKIT_ERR_NOMEM : single_grid(ctx, r, p, aoi);
     }
-    if (rc == EODKIT_OK) {
+    if (rc == EODKIT_OK && p->windows == NULL) {
         number_chips(p);
+    }
+    if (rc == EODKIT_OK) {
         rc = place_sources(ctx, p);
     }
     if (rc == EODKIT_OK) {
         rc = check_resampling(ctx, r, p);
     }
-    if (rc == EODKIT_OK) {
+    if (rc == EODKIT_OK && p->windows == NULL) {
         rc = count_chips(ctx, p, aoi);
     }
-    if (rc == EODKIT_OK) {
+    if (rc == EODKIT_OK && p->windows == NULL) {
         rc = list_chips(ctx, p, aoi);
     }
     if (rc == EODKIT_OK && p->ncandidates == 0) {
@@ -1605,6 +2073,8 @@ void ek_plan_free(ek_plan *p)
     free(p->grids);
     free(p->chips);
     free(p->units);
+    free(p->windows);
+    free(p->cells);
     free(p);
 }
 
@@ -1632,6 +2102,10 @@ ek_chip ek_plan_chip(const ek_plan *p, size_t chip_id)
     int i, j;
 
     c.grid = grid_of(p, chip_id, 0);
+    if (p->windows != NULL) {
+        c.window = p->windows[chip_id];
+        return c;
+    }
     local = chip_id - p->grids[c.grid].first_chip;
     i = (int)(local % (size_t)p->grids[c.grid].nx);
     j = (int)(local / (size_t)p->grids[c.grid].nx);
@@ -1683,6 +2157,10 @@ size_t ek_plan_unit_window(const ek_plan *p, size_t u, ek_window *window)
     const ek_grid *gr = &p->grids[g];
     int ux, uy, i0, i1, j0, j1;
 
+    if (p->windows != NULL) { /* a unit is one chip */
+        *window = p->windows[p->units[u].first];
+        return g;
+    }
     local = p->units[u].key - gr->first_unit;
     ux = (int)(local % (size_t)gr->units_x);
     uy = (int)(local / (size_t)gr->units_x);

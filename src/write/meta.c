@@ -319,6 +319,15 @@ static json_t *grid_json(const ek_plan *p)
                                     : p->grids[0].crs_code != NULL
                                         ? p->grids[0].crs_code
                                         : "custom"));
+    if (p->recipe->system != EK_SYSTEM_NONE) {
+        json_object_set_new(o, "system",
+                            json_string(p->recipe->system == EK_SYSTEM_MAJORTOM
+                                            ? "majortom"
+                                            : "utm-cells"));
+    }
+    if (p->recipe->system == EK_SYSTEM_MAJORTOM) {
+        json_object_set_new(o, "spacing_km", json_real(p->recipe->spacing));
+    }
     json_object_set_new(o, "grids", grids);
     json_object_set_new(o, "chip_size", json_pack("[i, i]", p->chip_h, p->chip_w));
     json_object_set_new(o, "stride", json_pack("[i, i]", p->stride_y, p->stride_x));
