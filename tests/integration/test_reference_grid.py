@@ -239,3 +239,47 @@ def test_reference_grid_keys_are_checked(tmp_path, shared, grid, at, message):
     assert proc.returncode == 2, proc.stderr
     column = len("grid: ") + grid.index(at) + 1
     assert f"r.yaml:2:{column}: {message}" in proc.stderr, proc.stderr
+
+
+# ---- eodkit merge of datasets on one reference grid ----
+
+def test_merge_of_two_datasets_is_one_build_over_both(tmp_path, shared):
+    """Datasets over patches 0-2 and 2-5 on utm-cells, block splits with a
+    guard band: `eodkit merge A B -o C` holds every cell of either once, is
+    the same dataset as one build over all six patches, and its splits keep
+    the guard band across the former datasets (the audit finds no shared
+    pixel between splits)."""
+    from conftest import same_data
+    grid = "{system: utm-cells, resolution: 10, chip_size: 64}"
+    split = "{method: blocks, block_size: 2560, buffer: 1, ratios: {train: 0.7, test: 0.3}, seed: 3}"
+    a, _ = build(recipe(shared, grid, PATCHES[:3], name="a", split=split), tmp_path / "a")
+    b, _ = build(recipe(shared, grid, PATCHES[2:], name="a", split=split), tmp_path / "b")
+    whole, _ = build(recipe(shared, grid, PATCHES, name="a", split=split), tmp_path / "whole")
+    merged = tmp_path / "merged"
+    proc = run("merge", a, b, "-o", merged)
+    summary = json.loads(proc.stdout)
+    assert summary["chips"] == len(Dataset(merged).chips()) > 0
+    assert same_data(merged, whole) >= 7  # shards, index, stats, STAC, audit
+    cells = [r["cell"] for r in Dataset(merged).chips()]
+    assert len(cells) == len(set(cells))
+    candidates = set(index_chips(a)) | set(index_chips(b))
+    assert set(cells) <= candidates and summary["rejected"]["guard"] > 0
+    audit = json.loads((merged / "audit.json").read_text())
+    assert audit["leakage"]["shared_pixels"] == 0
+
+
+@pytest.mark.parametrize("other, message", [
+    ("{system: utm-cells, resolution: 20, chip_size: 32}",
+     "differ in more than the modalities' files, so they cannot be merged: "
+     "'  resolution: [10, 10]' against '  resolution: [20, 20]'"),
+    ("{crs: utm, resolution: 10, chip_size: 64}",
+     "was not built on a reference grid (grid.system)"),
+])
+def test_merge_refuses_datasets_that_do_not_fit(tmp_path, shared, other, message):
+    a, _ = build(recipe(shared, "{system: utm-cells, resolution: 10, chip_size: 64}",
+                        PATCHES[:1], name="a"), tmp_path / "a")
+    b, _ = build(recipe(shared, other, PATCHES[1:2], name="b"), tmp_path / "b")
+    proc = run("merge", a, b, "-o", tmp_path / "c", check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr, proc.stderr
+    assert not (tmp_path / "c").exists()
