@@ -1,11 +1,12 @@
 /*
 ** Plan: what the build will do, fixed before any pixel is read. Inspects
-** every input raster, chooses the target grids (one, or one per UTM zone),
-** places every input on them, lays chips, keeps the chips inside the AOI
-** and over data, and cuts the chip lattices into work units. The plan is
-** immutable once made and shared read-only by all workers; work units
-** depend on the recipe alone, never on the thread count, so output never
-** depends on it either.
+** every input raster, chooses the target grids (one, one per UTM zone, or
+** those of a reference grid), places every input on them, lists the
+** candidate chips (inside the AOI and over data, from the inputs'
+** footprints) and groups them into work units. The plan is immutable once
+** made and shared read-only by all workers; work units depend on the
+** recipe alone, never on the thread count, so output never depends on it
+** either.
 */
 #ifndef EK_PLAN_H
 #define EK_PLAN_H
@@ -192,6 +193,10 @@ int ek_majortom_cols(double spacing, int row);
 void ek_majortom_cell_at(double spacing, double lon, double lat, int *row, int *col);
 void ek_majortom_centroid(double spacing, int row, int col, double *lon, double *lat);
 void ek_majortom_name(int row, int col, char *buf, size_t size);
+
+/* The candidates of grid G: candidate indices [*FIRST, *END) (the plan
+   lists them grid by grid). */
+void ek_plan_grid_chips(const ek_plan *p, size_t g, size_t *first, size_t *end);
 
 /* Work unit U: its grid, and in *WINDOW the window of its place on the
    lattice (every chip position of the unit, candidate or not). */

@@ -1,9 +1,11 @@
 /*
 ** Plan: from a validated recipe to the immutable build plan. Opens and
 ** checks the inputs, orders acquisitions in time, chooses the target grids
-** (one grid, or one per UTM zone with `crs: utm`), places every input on
-** every grid, keeps the chips that lie on data of every required modality
-** and in the AOI, and cuts each grid's chip lattice into work units.
+** (one grid, one per UTM zone with `crs: utm`, or the zone grids of a
+** reference grid), places every input on every grid, lists the chips that
+** lie on data of every required modality and in the AOI from the files'
+** footprints (never laying the chip lattice out) and groups them into
+** work units.
 */
 #include <float.h>
 #include <limits.h>
@@ -2149,6 +2151,30 @@ size_t ek_plan_find(const ek_plan *p, size_t chip_id)
         }
     }
     return lo < end && p->chips[lo] == chip_id ? lo : EK_NOT_CANDIDATE;
+}
+
+/* The first candidate index whose chip id is at least ID (the candidates
+   are listed grid by grid, and grids number their ids in order). */
+static size_t first_from(const ek_plan *p, size_t id)
+{
+    size_t lo = 0, hi = p->ncandidates;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (p->chips[mid] < id) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+void ek_plan_grid_chips(const ek_plan *p, size_t g, size_t *first, size_t *end)
+{
+    *first = first_from(p, p->grids[g].first_chip);
+    *end = g + 1 < p->ngrids ? first_from(p, p->grids[g + 1].first_chip) : p->ncandidates;
 }
 
 size_t ek_plan_unit_window(const ek_plan *p, size_t u, ek_window *window)

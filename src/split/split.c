@@ -536,7 +536,7 @@ static int edge_footprints(eodkit_ctx *ctx, const ek_plan *p, size_t gi, double 
     OGRCoordinateTransformationH ct;
     double zone_west = -180.0 + 6.0 * (abs(g->utm_zone) - 1),
            zone_east = zone_west + 6.0;
-    size_t cap = 0, k;
+    size_t cap = 0, k, end;
     int rc = EODKIT_OK;
 
     *out = NULL;
@@ -546,15 +546,13 @@ static int edge_footprints(eodkit_ctx *ctx, const ek_plan *p, size_t gi, double 
     if (ct == NULL) {
         return ek_error_gdal(ctx, "the grid CRS cannot be transformed to lon/lat");
     }
-    for (k = 0; k < p->ncandidates && rc == EODKIT_OK; k++) {
+    ek_plan_grid_chips(p, gi, &k, &end);
+    for (; k < end && rc == EODKIT_OK; k++) {
         ek_chip c = ek_plan_chip(p, p->chips[k]);
         double xs[4], ys[4], zs[4] = {0, 0, 0, 0}, pad;
         footprint f;
         int q;
 
-        if (c.grid != gi) {
-            continue;
-        }
         for (q = 0; q < 4; q++) {
             xs[q] = g->gt[0] + (c.window.x + ((q & 1) ? c.window.w : 0)) * g->gt[1];
             ys[q] = g->gt[3] + (c.window.y + ((q & 2) ? c.window.h : 0)) * g->gt[5];

@@ -99,7 +99,9 @@ def test_interrupted_build_keeps_its_work_for_resume(tmp_path, demo):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     partial = Path(str(out) + ".partial")
     deadline = time.time() + 30
-    while not partial.exists() and time.time() < deadline:
+    # .partial exists from the start (it holds the output's lock): wait for
+    # the first checkpoint, written after the first work unit
+    while not (partial / ".eodkit-checkpoint.json").exists() and time.time() < deadline:
         time.sleep(0.01)
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)

@@ -23,7 +23,7 @@ def docs_data(folder, demo, shared):
 
 def test_recipe_page_examples_build(tmp_path, demo, shared):
     blocks = yaml_blocks(SOURCE / "doc/recipe.md")
-    assert len(blocks) == 3  # the third, with a web server, runs in test_remote.py
+    assert len(blocks) == 4  # the third, with a web server, runs in test_remote.py
     docs_data(tmp_path, demo, shared)
     (tmp_path / "recipe.yaml").write_text(blocks[0])
     summary = json.loads(run("build", tmp_path / "recipe.yaml").stdout)
@@ -46,6 +46,12 @@ def test_recipe_page_examples_build(tmp_path, demo, shared):
     assert [m["shape"] for m in ds.collection["eodkit:modalities"]] == [[5, 120, 120],
                                                                         [1, 120, 120]]
     assert {json.loads(r["present"])["s1"] for r in ds.chips()} == {0}
+
+    (tmp_path / "cells.yaml").write_text(blocks[3])
+    summary = json.loads(run("build", tmp_path / "cells.yaml", "-o", tmp_path / "cells").stdout)
+    rows = Dataset(tmp_path / "cells").chips()
+    assert summary["grids"] == 2 and len(rows) == summary["chips"] > 10
+    assert all(re.fullmatch(r"\d+U_\d+[LR]", r["cell"]) for r in rows)
 
 
 def test_command_page_examples_run(tmp_path, demo):
