@@ -3,12 +3,11 @@
 the build starts writing work units: its journal appears), peak memory at
 that point and for the whole build (VmHWM, read every 10 ms: a child's
 rusage would count the pages of this Python process it was forked from),
-for recipes whose chip
-lattices are far larger than their data. With --base, the same recipes
-with another eodkit binary (e.g. main's) for a before/after table. Not part
-of bench/run.
+for recipes whose chip lattices are far larger than their data. With
+--base (repeatable), the same recipes with other eodkit binaries (e.g.
+main's) for a before/after table. Not part of bench/run.
 
-    bench/plan_scale.py [--eodkit build/eodkit] [--base OTHER/eodkit]
+    bench/plan_scale.py [--eodkit build/eodkit] [--base [LABEL=]OTHER/eodkit]...
 
 Cases: the BigEarthNet samples of ../shared/data (six Sentinel-2 and two
 Sentinel-1 patches in UTM 29N, 33N and 35N) on `crs: utm` in 20 px chips at
@@ -86,7 +85,7 @@ def measure(eodkit, recipe, out):
         peak = 0.0
         while True:
             try:
-                peak = vm_hwm(proc.pid)
+                peak = max(peak, vm_hwm(proc.pid))
             except OSError:
                 pass
             pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
@@ -110,9 +109,11 @@ def measure(eodkit, recipe, out):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--eodkit", default=str(ROOT / "build/eodkit"))
-    ap.add_argument("--base", help="another eodkit binary to compare with")
+    ap.add_argument("--base", action="append", default=[], metavar="[LABEL=]PATH",
+                    help="another eodkit binary to compare with (repeatable)")
     args = ap.parse_args()
-    binaries = [("new", args.eodkit)] + ([("base", args.base)] if args.base else [])
+    binaries = [("new", args.eodkit)] + [tuple(b.split("=", 1)) if "=" in b else ("base", b)
+                                         for b in args.base]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         cases = [(f"BigEarthNet, crs: utm, stride {s}", ben_recipe(work, s)) for s in (6, 12, 120)]
