@@ -268,7 +268,8 @@ int cmd_merge(int argc, char **argv)
         return cli_usage_error("merge", "merging datasets needs two or more of them");
     }
     if (argc - optind >= 2 && (opt.output_dir == NULL || opt.part_count != 0)) {
-        return cli_usage_error("merge", "merging datasets needs -o DIR (and no --parts)");
+        return cli_usage_error("merge",
+                               "merging datasets needs -o DIR (and no --parts)");
     }
     ctx = cli_ctx_new();
     if (ctx == NULL) {

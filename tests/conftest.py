@@ -8,9 +8,11 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +31,41 @@ def run(*args, check=True, **kw):
         raise AssertionError(f"eodkit {' '.join(map(str, args))} failed "
                              f"({proc.returncode}):\n{proc.stderr}")
     return proc
+
+
+def npm_package(folder, package):
+    """FOLDER/node_modules/PACKAGE, installed by `npm ci` from FOLDER's
+    package-lock.json on first use."""
+    path = Path(folder) / "node_modules" / package
+    if not path.is_dir():
+        npm = shutil.which("npm")
+        assert npm, "npm is missing: run scripts/setup-deps.sh test"
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=folder, check=True,
+                       timeout=300)
+    return path
+
+
+def run_interrupted(*args, after, sig=signal.SIGINT, before_signal=None):
+    """Run eodkit with ARGS and send it SIG AFTER seconds in (it must still
+    run then; BEFORE_SIGNAL(), when given, checks it first); wait at most
+    30 s for it to end. Return (returncode, stdout, stderr, seconds from the
+    signal to the end)."""
+    proc = subprocess.Popen([EODKIT, *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(after)
+        assert proc.poll() is None, proc.communicate()
+        if before_signal is not None:
+            before_signal()
+        proc.send_signal(sig)
+        t0 = time.monotonic()
+        stdout, stderr = proc.communicate(timeout=30)
+        seconds = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc.returncode, stdout, stderr, seconds
 
 
 def build(recipe_text, folder, *extra, name="recipe.yaml"):
@@ -106,6 +143,34 @@ def grid_window(ds, row):
     return round(col), round(line)
 
 
+GDAL_RESAMPLING = {"nearest": "near", "median": "med"}
+
+
+def gdalwarp_options(ds, modality, source=0, grid=0):
+    """The gdalwarp options doc/format.md gives to reproduce MODALITY's
+    pixels from its file SOURCE on grid GRID of dataset DS, filled in from
+    provenance.json: the argument list between `gdalwarp` and `<file>`."""
+    command = re.search(r"```sh\n(gdalwarp .*?)\n```",
+                        (SOURCE / "doc/format.md").read_text(), re.S).group(1)
+    g = ds.provenance["grid"]["grids"][grid]
+    read = ds.provenance["read"][modality]
+    placed = read["sources"][source]["placements"][grid]
+    gt, w, h = g["geotransform"], g["width"], g["height"]
+    values = {"wkt": g["wkt"], "xmin": gt[0], "ymin": gt[3] + h * gt[5],
+              "xmax": gt[0] + w * gt[1], "ymax": gt[3], "width": w, "height": h,
+              "resampling": GDAL_RESAMPLING.get(read["resampling"], read["resampling"]),
+              "error_threshold": read["error_threshold"], "xscale": placed["xscale"],
+              "yscale": placed["yscale"]}
+
+    def fill(match):
+        v = values[match.group(1)]
+        return repr(v) if isinstance(v, float) else str(v)
+
+    args = shlex.split(command)
+    assert args[0] == "gdalwarp" and args[-2:] == ["<file>", "out.tif"]
+    return [re.sub(r"<(\w+)>", fill, a) for a in args[1:-2]]
+
+
 def copy_tree(src, dst):
     shutil.copytree(src, dst, symlinks=True)
 
@@ -169,16 +234,13 @@ def run_page_examples(page, folder):
     return outputs
 
 
-@pytest.fixture
-def http_server(tmp_path_factory):
-    """Start nginx serving a folder: `http_server(folder)` returns a running
-    httpfixtures.Nginx (its `url(name)`, `requests()`); every server is
-    stopped when the test ends."""
-    from httpfixtures import Nginx
+def _servers(make):
+    """The body of a server fixture: yield a function that starts a server
+    made by MAKE(*args) and returns it; stop every one when the test ends."""
     servers = []
 
-    def start(root):
-        server = Nginx(root, tmp_path_factory.mktemp("nginx")).start()
+    def start(*args):
+        server = make(*args).start()
         servers.append(server)
         return server
 
@@ -188,17 +250,26 @@ def http_server(tmp_path_factory):
 
 
 @pytest.fixture
+def http_server(tmp_path_factory):
+    """Start nginx serving a folder: `http_server(folder)` returns a running
+    httpfixtures.Nginx (its `url(name)`, `requests()`); every server is
+    stopped when the test ends."""
+    from httpfixtures import Nginx
+    yield from _servers(lambda root: Nginx(root, tmp_path_factory.mktemp("nginx")))
+
+
+@pytest.fixture
 def fault_proxy():
     """Start a fault-injecting proxy in front of a server: `fault_proxy(server)`
     returns a running httpfixtures.FaultProxy, stopped when the test ends."""
     from httpfixtures import FaultProxy
-    proxies = []
+    yield from _servers(lambda server: FaultProxy(server.port))
 
-    def start(server):
-        proxy = FaultProxy(server.port).start()
-        proxies.append(proxy)
-        return proxy
 
-    yield start
-    for proxy in proxies:
-        proxy.stop()
+@pytest.fixture
+def stac_api(tmp_path_factory):
+    """Start the STAC API test double (tests/stac_api.py) over a list of STAC
+    Items: `stac_api(items)` returns a running httpfixtures.StacApi (its
+    `url(path)`, `requests()`), stopped when the test ends."""
+    from httpfixtures import StacApi
+    yield from _servers(lambda items: StacApi(items, tmp_path_factory.mktemp("stac-api")))

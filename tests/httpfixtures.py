@@ -1,12 +1,13 @@
 """HTTP servers for tests that read inputs over the network: nginx serving a
-folder (Range requests, ETag and Last-Modified are nginx's own) and a
+folder (Range requests, ETag and Last-Modified are nginx's own), a
 fault-injecting proxy in front of it (429 and 503 answers, dropped
-connections, slow answers). Both listen on 127.0.0.1 only, on a free port,
-live at most LIFETIME seconds (nginx runs under `timeout` and dies with the
-test process) and are stopped by their owner.
+connections, slow answers) and the STAC API test double (tests/stac_api.py).
+All listen on 127.0.0.1 only, on a free port, live at most LIFETIME seconds
+(child processes run bounded and die with the test process) and are stopped
+by their owner.
 
-Use the pytest fixtures of tests/conftest.py (`http_server`, `fault_proxy`),
-or the classes directly:
+Use the pytest fixtures of tests/conftest.py (`http_server`, `fault_proxy`,
+`stac_api`), or the classes directly:
 
     with Nginx(folder, workdir) as web:
         url = web.url("scene.tif")            # http://127.0.0.1:PORT/scene.tif
@@ -15,16 +16,19 @@ or the classes directly:
 """
 import ctypes
 import http.client
+import json
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 LIFETIME = 900  # seconds: no server outlives a test session this long
+HERE = Path(__file__).resolve().parent
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 CONFIG = """\
@@ -84,15 +88,39 @@ def _wait_listening(port, proc, seconds=10):
     return False
 
 
-class Nginx:
+class _Child:
+    """A server run as a child process (PROC) on PORT."""
+
+    proc = None
+    port = None
+
+    def url(self, rel=""):
+        return f"http://127.0.0.1:{self.port}/{rel}"
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class Nginx(_Child):
     """nginx serving folder ROOT as static files; its configuration, logs and
     temporary files go to WORKDIR."""
 
     def __init__(self, root, workdir):
         self.root = Path(root).resolve()
         self.work = Path(workdir).resolve()
-        self.port = None
-        self.proc = None
 
     def start(self):
         (self.work / "tmp").mkdir(parents=True, exist_ok=True)
@@ -110,9 +138,6 @@ class Nginx:
             self.stop()
         raise RuntimeError(f"nginx did not start: {(self.work / 'error.log').read_text()}")
 
-    def url(self, rel=""):
-        return f"http://127.0.0.1:{self.port}/{rel}"
-
     def requests(self):
         """The requests served so far: dicts of method, path, status, range
         (the Range header or None) and bytes."""
@@ -128,21 +153,37 @@ class Nginx:
     def clear_log(self):
         (self.work / "access.log").write_text("")
 
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
 
-    def __enter__(self):
-        return self.start()
+class StacApi(_Child):
+    """tests/stac_api.py, the STAC API Item Search test double, over ITEMS (a
+    list of STAC Item dicts); the items and its request log go to WORKDIR."""
 
-    def __exit__(self, *exc):
-        self.stop()
+    def __init__(self, items, workdir):
+        self.items = items
+        self.work = Path(workdir).resolve()
+        self.log = self.work / "requests.log"
+
+    def start(self):
+        self.work.mkdir(parents=True, exist_ok=True)
+        items = self.work / "items.json"
+        items.write_text(json.dumps({"type": "FeatureCollection", "features": self.items}))
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "stac_api.py"), "--items", str(items), "--log",
+             str(self.log), "--lifetime", str(LIFETIME)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True, preexec_fn=_die_with_parent)
+        self.port = int(self.proc.stdout.readline() or 0)  # it prints its port
+        self.proc.stdout.close()
+        if not _wait_listening(self.port, self.proc):
+            self.stop()
+            raise RuntimeError("the STAC API test double did not start")
+        return self
+
+    def requests(self):
+        """The requests served so far: dicts of method, path, query, body."""
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
 
 
 class FaultProxy:

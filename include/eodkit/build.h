@@ -126,7 +126,8 @@ int eodkit_merge(eodkit_ctx *ctx, const eodkit_recipe *recipe,
 ** eodkit_build() (doc/cmd/merge.md).
 */
 int eodkit_merge_datasets(eodkit_ctx *ctx, const char *const *datasets, int n,
-                          const eodkit_build_options *opt, char **summary_json /* OUT */);
+                          const eodkit_build_options *opt,
+                          char **summary_json /* OUT */);
 
 /*
 ** Take the lock eodkit_build() and eodkit_merge() take on the output folder

@@ -6,6 +6,7 @@
 ** from that document, so every number they show is one audit.json holds.
 */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,11 +170,68 @@ static int load_regions(audit *a)
 
 /* ---- sections of audit.json ---- */
 
+/* Why split NAME, of the split description SPLIT (provenance.json), has no
+   chip, as a sentence fragment. */
+static json_t *empty_split_reason(const json_t *split, const char *name)
+{
+    const char *method = json_string_value(json_object_get(split, "method"));
+    const json_t *assigned = json_object_get(json_object_get(split, "assigned"), name);
+    const json_t *blocks = json_object_get(split, "blocks");
+    double ratio =
+        json_number_value(json_object_get(json_object_get(split, "ratios"), name));
+    size_t nblocks = 0, mine;
+    const char *key;
+    json_t *list;
+
+    if (method == NULL || assigned == NULL) {
+        return json_string("no chip was given to it or kept (built by an older eodkit: "
+                           "no details)");
+    }
+    if (json_integer_value(assigned) > 0) {
+        return json_sprintf(
+            "the filters rejected %s %lld chip%s the split gave it "
+            "(filters.max_nodata, min_labeled, max_cloud; the build summary's "
+            "'rejected' counts them)",
+            json_integer_value(assigned) > 1 ? "all" : "the",
+            (long long)json_integer_value(assigned),
+            json_integer_value(assigned) > 1 ? "s" : "");
+    }
+    if (strcmp(method, "random") == 0) {
+        json_int_t all = 0;
+
+        json_object_foreach((json_t *)json_object_get(split, "assigned"), key, list)
+        {
+            all += json_integer_value(list);
+        }
+        return json_sprintf("its ratio %g of the %lld candidate chips rounds to none; "
+                            "raise its ratio or make more chips",
+                            ratio, (long long)all);
+    }
+    if (blocks == NULL) {
+        return json_sprintf("the split method '%s' gave it no chip", method);
+    }
+    json_object_foreach((json_t *)blocks, key, list)
+    {
+        nblocks += json_array_size(list);
+    }
+    mine = json_array_size(json_object_get(blocks, name));
+    if (mine == 0) {
+        return json_sprintf("its ratio %g of the %zu blocks of %g CRS units rounds to "
+                            "no block; a smaller split.block_size makes more blocks",
+                            ratio, nblocks,
+                            json_number_value(json_object_get(split, "block_size")));
+    }
+    return json_sprintf("the guard band (split.buffer: %g chips) dropped every chip "
+                        "of its %zu block%s",
+                        json_number_value(json_object_get(split, "buffer_chips")), mine,
+                        mine == 1 ? "" : "s");
+}
+
 static json_t *dataset_section(audit *a)
 {
     const ek_audit_index *ix = a->ix;
     json_t *o = json_object(), *splits = json_object(), *grid = json_object();
-    json_t *g = json_object_get(a->collection, "eodkit:grid");
+    json_t *empty = json_object(), *g = json_object_get(a->collection, "eodkit:grid");
     size_t *per = scratch(a, ix->splits.n + 1, sizeof *per), i;
     OGRSpatialReferenceH srs = NULL;
     const char *wkt = a->ngrids > 0 ? a->grids[0].wkt : NULL;
@@ -185,6 +243,12 @@ static json_t *dataset_section(audit *a)
     for (i = 0; i < ix->splits.n && per != NULL; i++) {
         json_object_set_new(splits, ix->splits.names[i],
                             json_integer((json_int_t)per[i]));
+        if (per[i] == 0) {
+            json_object_set_new(
+                empty, ix->splits.names[i],
+                empty_split_reason(json_object_get(a->provenance, "split"),
+                                   ix->splits.names[i]));
+        }
     }
     free(per);
     json_object_set(o, "name", json_object_get(a->collection, "id"));
@@ -194,6 +258,7 @@ static json_t *dataset_section(audit *a)
         o, "task", a->labels.task != NULL ? json_string(a->labels.task) : json_null());
     json_object_set_new(o, "chips", json_integer((json_int_t)ix->n));
     json_object_set_new(o, "splits", splits);
+    json_object_set_new(o, "empty_splits", empty);
     json_object_set(o, "split_method",
                     json_object_get(json_object_get(a->provenance, "split"), "method"));
     json_object_set(grid, "crs", json_object_get(g, "crs"));
@@ -997,16 +1062,37 @@ static int weights_section(audit *a, const json_t *classes, json_t **out)
     return EODKIT_OK;
 }
 
-/* A warning per class that some split lacks (no pixels of it, or for
-   classification no chip with that label), into W. */
-static void missing_classes(json_t *w, const json_t *classes)
+/* Append formatted text to BUF (SIZE bytes, *USED of them in use); text
+   that does not fit is cut off. */
+static void EK_PRINTF(4, 5)
+    append(char *buf, size_t size, size_t *used, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (*used + 1 >= size) {
+        return;
+    }
+    va_start(ap, fmt);
+    n = vsnprintf(buf + *used, size - *used, fmt, ap);
+    va_end(ap);
+    *used = n < 0 || (size_t)n >= size - *used ? size - 1 : *used + (size_t)n;
+}
+
+/* The classes some split with chips lacks (no pixels of them, or for
+   classification no chip with that label), into CLASSES as "missing":
+   [{"id", "name", "splits"}]; one warning about them into W (each class
+   is in audit.json, the warning names the first few). Empty splits (in
+   EMPTY) have their own warning. */
+static void missing_classes(json_t *w, json_t *classes, const json_t *empty)
 {
     const json_t *counts = json_object_get(classes, "labels");
     const json_t *bg = json_object_get(json_object_get(classes, "background"), "id");
+    const char *what = counts != NULL ? "chips" : "pixels";
     const char *id, *split;
-    json_t *name, *per;
-    char text[512], bgid[24];
-    int by_label = counts != NULL;
+    json_t *name, *per, *missing = json_array(), *m;
+    char text[1024] = "", bgid[24];
+    size_t used = 0, i;
 
     if (counts == NULL) {
         counts = json_object_get(classes, "pixels");
@@ -1014,35 +1100,65 @@ static void missing_classes(json_t *w, const json_t *classes)
     snprintf(bgid, sizeof bgid, "%lld", (long long)json_integer_value(bg));
     json_object_foreach(json_object_get(classes, "names"), id, name)
     {
-        size_t used = 0;
-        int missing = 0;
+        json_t *splits = json_array();
 
-        if (strcmp(id, bgid) == 0) {
-            continue;
-        }
         json_object_foreach((json_t *)counts, split, per)
         {
-            if (json_integer_value(json_object_get(per, id)) == 0 &&
-                used < sizeof text) {
-                used += (size_t)snprintf(text + used, sizeof text - used, "%s'%s'",
-                                         missing++ ? ", " : "", split);
+            if (strcmp(id, bgid) != 0 && json_object_get(empty, split) == NULL &&
+                json_integer_value(json_object_get(per, id)) == 0) {
+                json_array_append_new(splits, json_string(split));
             }
         }
-        if (missing > 0) {
+        if (json_array_size(splits) > 0) {
             json_array_append_new(
-                w,
-                json_sprintf(
-                    "MISSING CLASS: class '%s' (%s) has no %s in split%s %s: "
-                    "it cannot be learnt or evaluated there.",
-                    json_string_value(name) != NULL ? json_string_value(name) : id, id,
-                    by_label ? "chips" : "pixels", missing > 1 ? "s" : "", text));
+                missing,
+                json_pack("{s:I, s:s, s:o}", "id", (json_int_t)strtoll(id, NULL, 10),
+                          "name", json_is_string(name) ? json_string_value(name) : id,
+                          "splits", splits));
+        } else {
+            json_decref(splits);
         }
+    }
+    json_object_set_new(classes, "missing", missing);
+    json_array_foreach(missing, i, m)
+    {
+        const json_t *splits = json_object_get(m, "splits"), *sp;
+        size_t k;
+
+        if (i == 3 && json_array_size(missing) > 4) {
+            append(text, sizeof text, &used, "; and %zu more",
+                   json_array_size(missing) - 3);
+            break;
+        }
+        append(text, sizeof text, &used, "%sclass '%s' (%lld) has no %s in split%s ",
+               i > 0 ? "; " : "", json_string_value(json_object_get(m, "name")),
+               (long long)json_integer_value(json_object_get(m, "id")), what,
+               json_array_size(splits) > 1 ? "s" : "");
+        json_array_foreach(splits, k, sp)
+        {
+            append(text, sizeof text, &used, "%s'%s'", k > 0 ? ", " : "",
+                   json_string_value(sp));
+        }
+    }
+    if (json_array_size(missing) == 1) {
+        json_array_append_new(w, json_sprintf("MISSING CLASS: %s: it cannot be learnt "
+                                              "or evaluated there.",
+                                              text));
+    } else if (json_array_size(missing) > 1) {
+        json_array_append_new(
+            w,
+            json_sprintf("MISSING CLASS: %zu classes are missing from some split, so "
+                         "they cannot be learnt or evaluated there: %s (audit.json "
+                         "classes.missing lists them all).",
+                         json_array_size(missing), text));
     }
 }
 
-static json_t *warnings_of(const json_t *leak, const json_t *dataset,
-                           const json_t *classes)
+static json_t *warnings_of(const json_t *leak, const json_t *dataset, json_t *classes)
 {
+    const json_t *empty = json_object_get(dataset, "empty_splits");
+    const char *split;
+    json_t *why;
     json_t *w = json_array();
     const char *method = json_string_value(json_object_get(leak, "method"));
     const char *verdict = json_string_value(json_object_get(leak, "verdict"));
@@ -1078,8 +1194,16 @@ static json_t *warnings_of(const json_t *leak, const json_t *dataset,
     }
     if (json_integer_value(json_object_get(dataset, "chips")) == 0) {
         json_array_append_new(w, json_string("The dataset has no chips."));
-    } else if (json_is_object(classes)) {
-        missing_classes(w, classes);
+        return w;
+    }
+    json_object_foreach((json_t *)empty, split, why)
+    {
+        json_array_append_new(w,
+                              json_sprintf("EMPTY SPLIT: split '%s' has no chips: %s.",
+                                           split, json_string_value(why)));
+    }
+    if (json_is_object(classes)) {
+        missing_classes(w, classes, empty);
     }
     return w;
 }

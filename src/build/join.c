@@ -19,6 +19,7 @@ static int load_dataset_recipe(eodkit_ctx *ctx, const char *dir, ek_recipe **r)
 {
     char *recipe = ek_path_join(ctx, dir, "recipe.yaml");
     char *collection = ek_path_join(ctx, dir, "collection.json");
+    size_t m;
     int rc = recipe == NULL || collection == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 
     *r = NULL;
@@ -35,6 +36,15 @@ static int load_dataset_recipe(eodkit_ctx *ctx, const char *dir, ek_recipe **r)
                       "%s: was not built on a reference grid (grid.system); only "
                       "datasets on the same reference grid can be merged",
                       dir);
+    }
+    for (m = 0; rc == EODKIT_OK && m < (*r)->nmodalities; m++) {
+        if ((*r)->modalities[m].stac.present) {
+            rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                          "%s: modality '%s' reads STAC items; eodkit merge joins "
+                          "datasets whose modalities read files (files, files_from, "
+                          "band_files) only",
+                          dir, (*r)->modalities[m].name);
+        }
     }
     free(recipe);
     free(collection);
@@ -238,7 +248,8 @@ int eodkit_merge_datasets(eodkit_ctx *ctx, const char *const *datasets, int n,
     if (rc == EODKIT_OK) {
         made = mkdtemp(dir) != NULL;
         rc = made ? EODKIT_OK
-                  : ek_error(ctx, EODKIT_ERR_IO, "%s: cannot make a scratch folder", dir);
+                  : ek_error(ctx, EODKIT_ERR_IO, "%s: cannot make a scratch folder",
+                             dir);
     }
     if (rc == EODKIT_OK) {
         first = ek_path_join(ctx, dir, "0.yaml");

@@ -46,6 +46,8 @@ static void base_request(const ek_plan *p, const ek_modality *m, size_t g,
     req->dtype = m->dtype;
     req->read_type = m->read_type;
     req->complex = m->recipe->complex;
+    req->decibels =
+        m->recipe->sar.scale != NULL && strcmp(m->recipe->sar.scale, "db") == 0;
     req->resampling = m->recipe->resampling;
     req->has_nodata = m->has_nodata;
     req->nodata = m->nodata;
@@ -82,6 +84,7 @@ static int read_mask(eodkit_ctx *ctx, ek_worker *w, size_t m, size_t g,
     req.nbands = 1;
     req.dtype = req.read_type = GDT_Float64;
     req.complex = EK_COMPLEX_REFUSE;
+    req.decibels = 0;
     req.resampling = GRA_NearestNeighbour;
     req.has_nodata = req.override_nodata = 0;
     rc = ek_reader_read(ctx, w->reader, &req, win, buf->raw, buf->part_valid);

@@ -26,11 +26,13 @@ typedef enum ek_name_kind {
 ** (/vsizip/a.zip/x.tif) or a subdataset name (NETCDF:"f.nc":v, where the
 ** file part is a quoted one or one that exists in DIR); an http://,
 ** https:// or ftp:// URL is read through /vsicurl/ (ranged reads, not a
-** whole download); any other /vsi name is kept as is.
+** whole download), an s3:// or gs:// URL through /vsis3/ or /vsigs/, a
+** file:// URL is its path; any other /vsi name is kept as is.
 */
 char *ek_name_resolve(eodkit_ctx *ctx, const char *dir, const char *name);
 
-/* What kind of name a resolved NAME is. */
+/* What kind of name a resolved NAME is. VRT XML text (which GDAL opens as
+   a dataset) is a local name, or a remote one when it reads a remote file. */
 ek_name_kind ek_name_kind_of(const char *name);
 
 /* Where in NAME its network file system name starts ("/vsicurl/https://...

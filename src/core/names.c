@@ -120,6 +120,12 @@ char *ek_name_resolve(eodkit_ctx *ctx, const char *dir, const char *name)
     if (is_url(name)) {
         return ek_asprintf(ctx, "/vsicurl/%s", name);
     }
+    if (strncmp(name, "s3://", 5) == 0 || strncmp(name, "gs://", 5) == 0) {
+        return ek_asprintf(ctx, "/vsi%.2s/%s", name, name + 5);
+    }
+    if (strncmp(name, "file://", 7) == 0) {
+        return ek_name_resolve(ctx, dir, name + 7);
+    }
     if (archive > 0) {
         const char *rest = name + archive;
         const char *close = rest[0] == '{' ? strchr(rest, '}') : NULL;
@@ -185,7 +191,7 @@ ek_name_kind ek_name_kind_of(const char *name)
     if (ek_name_remote_part(name) != NULL) {
         return EK_NAME_REMOTE;
     }
-    if (strncmp(name, "/vsi", 4) == 0 ||
+    if (strncmp(name, "/vsi", 4) == 0 || strncmp(name, "<VRTDataset", 11) == 0 ||
         (subdataset_prefix(name) > 0 && !ek_fs_exists(name))) {
         return EK_NAME_LOCAL;
     }

@@ -209,9 +209,23 @@ void eodkit_dataset_close(eodkit_dataset *ds)
     free(ds);
 }
 
-static json_t *info_object(const ek_dataset *ds)
+/* The splits without chips and why, from the dataset's audit.json
+   (dataset.empty_splits), or NULL when it has none (or no audit). */
+static json_t *empty_splits(eodkit_ctx *ctx, const ek_dataset *ds)
 {
-    json_t *c = ds->collection;
+    char *path = ek_path_join(ctx, ds->path, "audit.json");
+    json_t *audit = path != NULL ? json_load_file(path, 0, NULL) : NULL;
+    json_t *empty = json_object_get(json_object_get(audit, "dataset"), "empty_splits");
+
+    empty = json_object_size(empty) > 0 ? json_incref(empty) : NULL;
+    json_decref(audit);
+    free(path);
+    return empty;
+}
+
+static json_t *info_object(eodkit_ctx *ctx, const ek_dataset *ds)
+{
+    json_t *c = ds->collection, *empty = empty_splits(ctx, ds);
     json_t *o = json_object();
     json_t *label = json_object_get(c, "eodkit:label");
 
@@ -234,6 +248,9 @@ static json_t *info_object(const ek_dataset *ds)
             json_object_get(json_object_get(ds->stats, "classes"), "pixels"));
     }
     json_object_set(o, "splits", json_object_get(c, "eodkit:splits"));
+    if (empty != NULL) {
+        json_object_set_new(o, "empty_splits", empty);
+    }
     json_object_set_new(o, "bytes", json_integer(ds->bytes));
     json_object_set_new(o, "files", json_integer(ds->files));
     return o;
@@ -241,7 +258,7 @@ static json_t *info_object(const ek_dataset *ds)
 
 int eodkit_dataset_info_json(eodkit_ctx *ctx, const eodkit_dataset *ds, char **out)
 {
-    return ek_json_text(ctx, info_object(ds), 0, out);
+    return ek_json_text(ctx, info_object(ctx, ds), 0, out);
 }
 
 static const char *str(json_t *o, const char *key)
@@ -327,7 +344,7 @@ static void describe_labels(ek_strbuf *t, json_t *label, json_t *pixels, json_t 
 
 int eodkit_dataset_info_text(eodkit_ctx *ctx, const eodkit_dataset *ds, char **out)
 {
-    json_t *o = info_object(ds);
+    json_t *o = info_object(ctx, ds);
     json_t *grid = json_object_get(o, "grid"), *bbox = json_object_get(o, "bbox");
     json_t *splits = json_object_get(o, "splits"), *label = json_object_get(o, "label");
     json_t *sp;
@@ -370,6 +387,11 @@ int eodkit_dataset_info_text(eodkit_ctx *ctx, const eodkit_dataset *ds, char **o
         ek_strbuf_printf(&t, "%-14s %8lld %7lld\n", name,
                          (long long)json_integer_value(json_object_get(sp, "chips")),
                          (long long)json_integer_value(json_object_get(sp, "shards")));
+    }
+    json_object_foreach(json_object_get(o, "empty_splits"), name, sp)
+    {
+        ek_strbuf_printf(&t, "warning: split '%s' has no chips: %s\n", name,
+                         json_string_value(sp));
     }
     json_decref(o);
     return ek_strbuf_detach(&t, out);

@@ -21,7 +21,8 @@ int ek_majortom_rows(double spacing)
 int ek_majortom_cols(double spacing, int row)
 {
     double lat = row * (180.0 / ek_majortom_rows(spacing));
-    int n = (int)ceil(2 * M_PI * MAJORTOM_RADIUS_KM * cos(lat * M_PI / 180.0) / spacing);
+    int n =
+        (int)ceil(2 * M_PI * MAJORTOM_RADIUS_KM * cos(lat * M_PI / 180.0) / spacing);
 
     return n > 1 ? n : 1;
 }

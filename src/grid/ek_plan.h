@@ -57,8 +57,11 @@ typedef struct ek_source {
     GDALDataType dtype; /* wide enough for every band */
     int has_nodata;     /* the file declares a nodata value (band 1) */
     double nodata;
-    int has_time; /* acquisition time, from metadata or the file name */
-    int64_t time; /* seconds since 1970-01-01 UTC */
+    int has_time;  /* acquisition time, from metadata or the file name */
+    int64_t time;  /* seconds since 1970-01-01 UTC */
+    char *vrt;     /* NULL, or what GDAL opens instead of path: a VRT (XML) giving
+                      the file the CRS and geotransform of its STAC item */
+    int stac_item; /* STAC modalities: the item it belongs to (ek_stac.items) */
     /* Where it holds data by GDAL's account (missing blocks of a sparse
        GeoTIFF are empty): NDATA rectangles of source pixels (x0, y0, x1,
        y1 each, a few pixels of margin included), or DATA NULL when that is
@@ -88,9 +91,20 @@ typedef struct ek_part {
     int first_band; /* where bands[0] goes among the modality's bands */
 } ek_part;
 
+/* The vertical CRS of a modality's values, as its files' compound CRSs
+   declare it: eodkit keeps heights as they are, never converting them to
+   another vertical datum. */
+typedef struct ek_vertical {
+    char *name;     /* "EGM96 height" */
+    char *code;     /* "EPSG:5773", or NULL */
+    char *wkt;      /* WKT2 of the vertical CRS */
+    char *grid_wkt; /* WKT2 of the CRS of grid 0 with this vertical CRS */
+} ek_vertical;
+
 typedef struct ek_modality {
     const ek_modality_recipe *recipe;
-    ek_source *sources; /* by part; within a part in recipe order, or by time */
+    struct ek_stac *stac; /* recipe stac: the items the sources come from */
+    ek_source *sources;   /* by part; within a part in recipe order, or by time */
     size_t nsources;
     ek_part *parts;
     size_t nparts;
@@ -103,7 +117,8 @@ typedef struct ek_modality {
     ek_placement *placements; /* [grid * nsources + source] */
     int64_t *times;           /* time modes: distinct acquisition times, ascending */
     size_t ntimes;
-    int steps; /* time stack: acquisitions per chip; else 1 */
+    int steps;             /* time stack: acquisitions per chip; else 1 */
+    ek_vertical *vertical; /* NULL: its files declare no vertical CRS */
 } ek_modality;
 
 typedef struct ek_grid {
@@ -139,17 +154,18 @@ typedef struct ek_plan {
     size_t nchips;
     ek_modality *modalities;
     size_t nmodalities;
-    int nsources;       /* over all modalities (source ids are 0 .. nsources-1) */
-    int nremote;        /* sources read over the network */
+    int nsources; /* over all modalities (source ids are 0 .. nsources-1) */
+    int nremote;  /* sources read over the network */
     /* The candidate chips, those on data of every required modality with
        their centre in the AOI (and in their UTM zone): their ids, unit by
        unit, ascending within a unit. Per-chip arrays of the later stages
        are indexed like this one ("candidate index"). */
     size_t *chips;
     size_t ncandidates;
-    int unit_chips;  /* a work unit is at most unit_chips x unit_chips chips of one grid */
-    ek_unit *units;  /* the work units that hold candidates, in lattice order,
-                        then one whose first is ncandidates */
+    int unit_chips; /* a work unit is at most unit_chips x unit_chips chips of one grid
+                     */
+    ek_unit *units; /* the work units that hold candidates, in lattice order,
+                       then one whose first is ncandidates */
     size_t nunits;
     int unit_w, unit_h; /* largest unit window, pixels */
     /* grid.system majortom: chips are not on a lattice. Chip id k (also
@@ -173,6 +189,11 @@ typedef struct ek_chip {
 */
 int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan /* OUT */);
 void ek_plan_free(ek_plan *plan);
+
+/* The vertical CRS of every modality of plan P (its grids made): refused
+   when files of a modality declare different ones. */
+int ek_plan_vertical(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p);
+void ek_vertical_free(ek_vertical *v);
 
 /* Chip ID (any id below p->nchips): its grid and window. */
 ek_chip ek_plan_chip(const ek_plan *p, size_t chip_id);
@@ -239,6 +260,10 @@ OGRSpatialReferenceH ek_srs_lonlat(void);
 */
 GDALDatasetH ek_open_raster(eodkit_ctx *ctx, const char *path);
 
+/* Open source S (its file, or the VRT that georeferences it) read-only for
+   the calling thread; NULL with CTX set. */
+GDALDatasetH ek_source_open(eodkit_ctx *ctx, const ek_source *s);
+
 /*
 ** Add the inputs NAMES (N resolved GDAL names, see ek_names.h; globs for
 ** plain paths) of modality M to its sources, each inspected, with ids from
@@ -263,9 +288,9 @@ int ek_next_feature(eodkit_ctx *ctx, OGRLayerH layer, const char *path,
 
 /* Inspect raster PATH of modality MR into S (size, georeferencing as MR
    says, CRS, nodata, and, with MR's time mode, the acquisition time from
-   metadata or the file name); MR NULL (a label raster) means by its
-   geotransform, without time. Errors name the file and WHERE (the recipe
-   position). */
+   metadata or the file name, but for STAC modalities, whose items give
+   it); MR NULL (a label raster) means by its geotransform, without time.
+   Errors name the file and WHERE (the recipe position). */
 int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where,
                       const ek_modality_recipe *mr, ek_source *s /* OUT */);
 void ek_source_clear(ek_source *s);

@@ -23,6 +23,7 @@
 #include "core/ek_fs.h"
 #include "core/ek_names.h"
 #include "ek_plan.h"
+#include "stac/ek_stac.h"
 
 /* Work units cover about this many grid pixels across: big enough for
    efficient reads, small enough to bound memory. */
@@ -166,7 +167,7 @@ static int order_in_time(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m)
 }
 
 /* The files of modality M, as parts: one part for `files`, one per entry of
-   `band_files`. */
+   `band_files`, one per asset of `stac`. */
 static int open_inputs(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m,
                        int *next_id)
 {
@@ -175,19 +176,28 @@ static int open_inputs(eodkit_ctx *ctx, const ek_recipe *r, ek_modality *m,
     size_t p, count;
     int rc = EODKIT_OK;
 
-    m->nparts = mr->band_files != NULL ? mr->nband_files : 1;
+    m->nparts = mr->stac.present         ? mr->stac.nassets
+                : mr->band_files != NULL ? mr->nband_files
+                                         : 1;
     m->parts = ek_calloc(ctx, m->nparts, sizeof *m->parts);
     if (m->parts == NULL) {
         return EODKIT_ERR_NOMEM;
+    }
+    if (mr->stac.present) {
+        rc = ek_stac_read(ctx, m,
+                          ek_recipe_where(r, mr->files_mark, where, sizeof where));
     }
     for (p = 0; p < m->nparts && rc == EODKIT_OK; p++) {
         const ek_band_file *bf = mr->band_files != NULL ? &mr->band_files[p] : NULL;
 
         m->parts[p].first = m->nsources;
         ek_recipe_where(r, bf != NULL ? bf->mark : mr->files_mark, where, sizeof where);
-        rc = ek_modality_add_inputs(ctx, m, bf != NULL ? bf->patterns : mr->patterns,
-                                    bf != NULL ? bf->npatterns : mr->npatterns, where,
-                                    next_id, &count);
+        rc = mr->stac.present
+                 ? ek_stac_add_asset(ctx, m, p, where, next_id, &count)
+                 : ek_modality_add_inputs(ctx, m,
+                                          bf != NULL ? bf->patterns : mr->patterns,
+                                          bf != NULL ? bf->npatterns : mr->npatterns,
+                                          where, next_id, &count);
         m->parts[p].count = count;
     }
     if (rc == EODKIT_OK && mr->time.mode != EK_TIME_NONE) {
@@ -252,6 +262,9 @@ static int name_bands(eodkit_ctx *ctx, ek_modality *m)
             rc = m->band_names[b] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
         }
         return rc;
+    }
+    if (mr->stac.present) {
+        return ek_stac_band_names(ctx, m);
     }
     ds = ek_open_raster(ctx, m->sources[p->first].path);
     if (ds == NULL) {
@@ -955,8 +968,8 @@ typedef struct chip_run {
 /* The chip positions within CLIP whose window meets grid pixels GX0..GX1 x
    GY0..GY1 (overlapping them, not only touching), into *OUT; 0 when none.
    Computed in double: a file far off the grid has huge coordinates. */
-static int chips_meeting(const ek_plan *p, double gx0, double gy0, double gx1, double gy1,
-                         const chip_span *clip, chip_span *out)
+static int chips_meeting(const ek_plan *p, double gx0, double gy0, double gx1,
+                         double gy1, const chip_span *clip, chip_span *out)
 {
     double i0 = fmax(floor((gx0 - p->chip_w) / p->stride_x) + 1, (double)clip->i0);
     double i1 = fmin(ceil(gx1 / p->stride_x) - 1, (double)clip->i1);
@@ -981,8 +994,8 @@ static int compare_span(const void *a, const void *b)
 typedef struct modality_rows {
     chip_span *spans; /* sorted by first row */
     size_t n, cap;
-    size_t next;     /* spans[next..] start below the current row */
-    size_t *active;  /* spans over the current row */
+    size_t next;    /* spans[next..] start below the current row */
+    size_t *active; /* spans over the current row */
     size_t nactive;
     chip_run *runs; /* the union of the active spans' columns, sorted */
     size_t nruns;
@@ -1147,7 +1160,8 @@ static int modality_spans(eodkit_ctx *ctx, const ek_plan *p, size_t gi,
 
         /* a file with empty parts (whose pixels read as nodata): the parts
            with data only */
-        if (src->data != NULL && ek_source_empty_is_nodata(src, m->has_nodata, m->nodata)) {
+        if (src->data != NULL &&
+            ek_source_empty_is_nodata(src, m->has_nodata, m->nodata)) {
             nparts = src->ndata;
             parts = ek_calloc(ctx, 4 * nparts + 1, sizeof *parts);
             rc = parts == NULL ? EODKIT_ERR_NOMEM
@@ -1178,8 +1192,8 @@ static int modality_spans(eodkit_ctx *ctx, const ek_plan *p, size_t gi,
 }
 
 /* Start walking the rows of grid GI within CLIP. */
-static int walk_start(eodkit_ctx *ctx, const ek_plan *p, size_t gi, const chip_span *clip,
-                      row_walk *w)
+static int walk_start(eodkit_ctx *ctx, const ek_plan *p, size_t gi,
+                      const chip_span *clip, row_walk *w)
 {
     size_t m, spans = 0;
     int rc = EODKIT_OK;
@@ -1191,8 +1205,8 @@ static int walk_start(eodkit_ctx *ctx, const ek_plan *p, size_t gi, const chip_s
     }
     for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
         if (p->modalities[m].recipe->required) {
-            rc = modality_spans(ctx, p, gi, &p->modalities[m], clip,
-                                &w->mods[w->nmods]);
+            rc =
+                modality_spans(ctx, p, gi, &p->modalities[m], clip, &w->mods[w->nmods]);
             spans += w->mods[w->nmods].n;
             w->nmods++;
         }
@@ -1210,8 +1224,8 @@ static int walk_start(eodkit_ctx *ctx, const ek_plan *p, size_t gi, const chip_s
 /* The chip positions of grid G whose centre can lie in the AOI (lon/lat
    geometry AOI, or NULL): within its bounds on the grid, densified so that
    curved edges are followed, plus a chip of margin. */
-static int aoi_clip(eodkit_ctx *ctx, const ek_plan *p, const ek_grid *g, OGRGeometryH aoi,
-                    chip_span *clip)
+static int aoi_clip(eodkit_ctx *ctx, const ek_plan *p, const ek_grid *g,
+                    OGRGeometryH aoi, chip_span *clip)
 {
     double b[4], x0, x1, y0, y1;
     OGRGeometryH dense;
@@ -1309,12 +1323,13 @@ static int count_chips(eodkit_ctx *ctx, const ek_plan *p, OGRGeometryH aoi)
     if (total <= (double)EK_MAX_CHIPS) {
         return EODKIT_OK;
     }
-    return ek_error(ctx, EODKIT_ERR_INPUT,
-                    "%s: the data covers %.0f chip positions (chips of %d x %d px every "
-                    "%d x %d px); eodkit plans at most %zu candidate chips (doc/recipe.md, "
-                    "Limits): use larger chips or stride, a coarser resolution, or an AOI",
-                    where, total, p->chip_h, p->chip_w, p->stride_y, p->stride_x,
-                    (size_t)EK_MAX_CHIPS);
+    return ek_error(
+        ctx, EODKIT_ERR_INPUT,
+        "%s: the data covers %.0f chip positions (chips of %d x %d px every "
+        "%d x %d px); eodkit plans at most %zu candidate chips (doc/recipe.md, "
+        "Limits): use larger chips or stride, a coarser resolution, or an AOI",
+        where, total, p->chip_h, p->chip_w, p->stride_y, p->stride_x,
+        (size_t)EK_MAX_CHIPS);
 }
 
 /* A candidate on its way into a unit: its unit column and id on its grid. */
@@ -1363,7 +1378,8 @@ static int append_band(eodkit_ctx *ctx, ek_plan *p, const ek_grid *g, size_t uy,
    of every required modality (within CLIP) whose centre passes the zone
    and AOI tests. */
 static int list_grid_chips(eodkit_ctx *ctx, ek_plan *p, size_t gi, OGRGeometryH aoi,
-                           OGRPreparedGeometryH prepared, size_t *cap, size_t *units_cap)
+                           OGRPreparedGeometryH prepared, size_t *cap,
+                           size_t *units_cap)
 {
     const ek_grid *g = &p->grids[gi];
     OGRSpatialReferenceH wgs84 = ek_srs_lonlat();
@@ -1502,8 +1518,9 @@ static int list_chips(eodkit_ctx *ctx, ek_plan *p, OGRGeometryH aoi)
 /* The lon/lat bounds of the parts of required modality M's files with
    data (their whole extent, or the parts GDAL reports data in), appended
    to *BOXES (xmin, ymin, xmax, ymax each) in CRS. */
-static int modality_boxes(eodkit_ctx *ctx, const ek_modality *m, OGRSpatialReferenceH crs,
-                          double **boxes, size_t *n, size_t *cap)
+static int modality_boxes(eodkit_ctx *ctx, const ek_modality *m,
+                          OGRSpatialReferenceH crs, double **boxes, size_t *n,
+                          size_t *cap)
 {
     ek_grid plain; /* CRS units as pixels: y comes out negated */
     size_t s, k;
@@ -1721,8 +1738,10 @@ static int majortom_cells(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
         double south = fmax(x[1] - reach / 110000.0, -80.0);
         double north = fmin(x[3] + reach / 110000.0, 84.0);
         double widest = fmax(fabs(south), fabs(north));
-        double west = x[0] - reach / (111320.0 * fmax(cos(widest * M_PI / 180.0), 0.01));
-        double east = x[2] + reach / (111320.0 * fmax(cos(widest * M_PI / 180.0), 0.01));
+        double west =
+            x[0] - reach / (111320.0 * fmax(cos(widest * M_PI / 180.0), 0.01));
+        double east =
+            x[2] + reach / (111320.0 * fmax(cos(widest * M_PI / 180.0), 0.01));
         int row, row1 = (int)floor(north / dlat);
 
         for (row = (int)floor(south / dlat); row <= row1 && rc == EODKIT_OK; row++) {
@@ -1736,8 +1755,8 @@ static int majortom_cells(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
                     int rr, cc;
 
                     /* through cell_at: columns wrap at 180 degrees */
-                    ek_majortom_cell_at(r->spacing, (col + 0.5) * dlon, (row + 0.5) * dlat,
-                                        &rr, &cc);
+                    ek_majortom_cell_at(r->spacing, (col + 0.5) * dlon,
+                                        (row + 0.5) * dlat, &rr, &cc);
                     (*cells)[n].row = rr, (*cells)[n].col = cc;
                     n++;
                 }
@@ -1745,15 +1764,14 @@ static int majortom_cells(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
                     qsort(*cells, n, sizeof **cells, compare_cell);
                     n = distinct_cells(*cells, n);
                     if (n > EK_MAX_CHIPS) {
-                        rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                                      "%s: the data lies on more than %zu Major TOM cells "
-                                      "of %g km; eodkit plans at most %zu candidate chips "
-                                      "(doc/recipe.md, Limits): use a larger spacing, or "
-                                      "an AOI",
-                                      ek_recipe_where(r, r->system_mark, where,
-                                                      sizeof where),
-                                      (size_t)EK_MAX_CHIPS, r->spacing,
-                                      (size_t)EK_MAX_CHIPS);
+                        rc = ek_error(
+                            ctx, EODKIT_ERR_INPUT,
+                            "%s: the data lies on more than %zu Major TOM cells "
+                            "of %g km; eodkit plans at most %zu candidate chips "
+                            "(doc/recipe.md, Limits): use a larger spacing, or "
+                            "an AOI",
+                            ek_recipe_where(r, r->system_mark, where, sizeof where),
+                            (size_t)EK_MAX_CHIPS, r->spacing, (size_t)EK_MAX_CHIPS);
                     }
                 }
             }
@@ -1779,8 +1797,8 @@ static int majortom_cells(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
    when first needed): *CHIP, and *FOUND 0 when the centroid lies beyond
    UTM (80 S to 84 N). Its centre is the cell centroid moved to the nearest
    pixel corner (even sizes; the nearest pixel centre for odd ones). */
-static int cell_chip(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, ek_cell cell,
-                     mt_zone *zones, mt_chip *chip, int *found)
+static int cell_chip(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
+                     ek_cell cell, mt_zone *zones, mt_chip *chip, int *found)
 {
     double lon, lat, x, y, z = 0;
     int zone, rc = EODKIT_OK;
@@ -1820,8 +1838,8 @@ static int majortom_grids(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p,
     p->chips = ek_calloc(ctx, n + 1, sizeof *p->chips);
     p->units = ek_calloc(ctx, n + 1, sizeof *p->units);
     p->grids = ek_calloc(ctx, 120, sizeof *p->grids);
-    if (p->windows == NULL || p->cells == NULL || p->chips == NULL || p->units == NULL ||
-        p->grids == NULL) {
+    if (p->windows == NULL || p->cells == NULL || p->chips == NULL ||
+        p->units == NULL || p->grids == NULL) {
         return EODKIT_ERR_NOMEM;
     }
     for (k = 0; k <= n && rc == EODKIT_OK; k++) {
@@ -1845,8 +1863,8 @@ static int majortom_grids(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p,
             y0 = fmin(y0, chips[c].top - p->chip_h * r->res_y);
         }
         g = &p->grids[p->ngrids++];
-        g->utm_zone = chips[first].zone >= 60 ? -(chips[first].zone - 59)
-                                              : chips[first].zone + 1;
+        g->utm_zone =
+            chips[first].zone >= 60 ? -(chips[first].zone - 59) : chips[first].zone + 1;
         g->srs = OSRNewSpatialReference(NULL);
         OSRImportFromEPSG(g->srs, (g->utm_zone < 0 ? 32700 : 32600) + abs(g->utm_zone));
         rc = set_grid_crs(ctx, g);
@@ -1927,7 +1945,8 @@ static int majortom_chips(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p,
         }
         right = c.left + p->chip_w * r->res_x;
         bottom = c.top - p->chip_h * r->res_y;
-        if (rc != EODKIT_OK || !zone_has_data(&zones[c.zone], nm, c.left, bottom, right, c.top)) {
+        if (rc != EODKIT_OK ||
+            !zone_has_data(&zones[c.zone], nm, c.left, bottom, right, c.top)) {
             continue;
         }
         cx = (c.left + right) / 2, cy = (c.top + bottom) / 2;
@@ -2028,6 +2047,9 @@ int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan)
                           : "%s: no chip lies on data of every required modality",
                       r->aoi != NULL ? r->aoi : r->path);
     }
+    if (rc == EODKIT_OK) { /* on the grids kept (crs: utm drops zones without chips) */
+        rc = ek_plan_vertical(ctx, r, p);
+    }
 out:
     OGR_G_DestroyGeometry(aoi);
     if (rc != EODKIT_OK) {
@@ -2063,6 +2085,8 @@ void ek_plan_free(ek_plan *p)
         free(m->band_names);
         free(m->placements);
         free(m->times);
+        ek_vertical_free(m->vertical);
+        ek_stac_free(m->stac);
     }
     free(p->modalities);
     for (i = 0; i < p->ngrids; i++) {
@@ -2174,7 +2198,8 @@ static size_t first_from(const ek_plan *p, size_t id)
 void ek_plan_grid_chips(const ek_plan *p, size_t g, size_t *first, size_t *end)
 {
     *first = first_from(p, p->grids[g].first_chip);
-    *end = g + 1 < p->ngrids ? first_from(p, p->grids[g + 1].first_chip) : p->ncandidates;
+    *end =
+        g + 1 < p->ngrids ? first_from(p, p->grids[g + 1].first_chip) : p->ncandidates;
 }
 
 size_t ek_plan_unit_window(const ek_plan *p, size_t u, ek_window *window)

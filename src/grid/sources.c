@@ -146,6 +146,11 @@ GDALDatasetH ek_open_raster(eodkit_ctx *ctx, const char *path)
     return NULL;
 }
 
+GDALDatasetH ek_source_open(eodkit_ctx *ctx, const ek_source *s)
+{
+    return ek_open_raster(ctx, s->vrt != NULL ? s->vrt : s->path);
+}
+
 int ek_next_feature(eodkit_ctx *ctx, OGRLayerH layer, const char *path,
                     const char *where, OGRFeatureH *f)
 {
@@ -180,6 +185,7 @@ void ek_source_clear(ek_source *s)
 {
     free(s->path);
     free(s->wkt);
+    free(s->vrt);
     CSLDestroy(s->transform_options);
     free(s->outline);
     free(s->data);
@@ -486,7 +492,8 @@ static int inspect_georef(eodkit_ctx *ctx, GDALDatasetH ds,
 #define MAX_DATA_RECTS 100000
 
 /* The whole window X, Y, W, H of S holds data (with margin). */
-static int add_data(eodkit_ctx *ctx, ek_source *s, size_t *cap, int x, int y, int w, int h)
+static int add_data(eodkit_ctx *ctx, ek_source *s, size_t *cap, int x, int y, int w,
+                    int h)
 {
     int *r;
     int rc = ek_grow(ctx, (void **)&s->data, cap, 4 * (s->ndata + 1), sizeof *s->data);
@@ -509,8 +516,8 @@ static int add_data(eodkit_ctx *ctx, ek_source *s, size_t *cap, int x, int y, in
 ** mixed one is halved along block edges. *MIXED is set when GDAL reported
 ** empty parts.
 */
-static int find_data(eodkit_ctx *ctx, GDALDatasetH ds, ek_source *s, size_t *cap,
-                     int x, int y, int w, int h, int bw, int bh)
+static int find_data(eodkit_ctx *ctx, GDALDatasetH ds, ek_source *s, size_t *cap, int x,
+                     int y, int w, int h, int bw, int bh)
 {
     int b, mixed = 0;
 
@@ -623,7 +630,8 @@ int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where,
         s->dtype = GDALDataTypeUnion(s->dtype,
                                      GDALGetRasterDataType(GDALGetRasterBand(ds, b)));
     }
-    if (time != NULL && time->mode != EK_TIME_NONE) {
+    /* STAC: each item's datetime is the time of its assets (src/stac) */
+    if (time != NULL && time->mode != EK_TIME_NONE && !mr->stac.present) {
         if (time->pattern != NULL) {
             rc = time_from_name(ctx, time, where, s);
         } else if (time_from_metadata(ds, &s->time)) {
@@ -657,7 +665,7 @@ static int suggested_resolution(eodkit_ctx *ctx, const ek_grid *g, const ek_sour
     double gt[6];
     int px = 0, py = 0;
 
-    ds = ek_open_raster(ctx, s->path);
+    ds = ek_source_open(ctx, s);
     if (ds == NULL) {
         return eodkit_ctx_status(ctx);
     }
@@ -757,7 +765,8 @@ static int window_bounds(OGRCoordinateTransformationH ct, const ek_source *s, do
         b[0] = minx, b[1] = miny, b[2] = maxx, b[3] = maxy;
         return 1;
     }
-    return OCTTransformBounds(ct, minx, miny, maxx, maxy, &b[0], &b[1], &b[2], &b[3], 21);
+    return OCTTransformBounds(ct, minx, miny, maxx, maxy, &b[0], &b[1], &b[2], &b[3],
+                              21);
 }
 
 /* S's CRS (traditional axis order) into *SRS, and the transformation from
@@ -825,8 +834,8 @@ int ek_source_data_on_grid(eodkit_ctx *ctx, const ek_grid *g, const ek_source *s
         double b[4];
 
         if (!window_bounds(ct, s, r[0], r[1], r[2], r[3], b)) {
-            rc = ek_error_gdal(ctx, "%s: its extent cannot be transformed to the grid CRS",
-                               s->path);
+            rc = ek_error_gdal(
+                ctx, "%s: its extent cannot be transformed to the grid CRS", s->path);
             break;
         }
         out[4 * k] = (b[0] - g->gt[0]) / g->gt[1];

@@ -11,6 +11,7 @@
 #include <gdalwarper.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_strbuf.h"
 #include "ek_label.h"
 
 static int add_class(eodkit_ctx *ctx, ek_labels *l, int id, const char *name)
@@ -43,28 +44,37 @@ static int compare_class(const void *a, const void *b)
 {
     return ((const ek_class *)a)->id - ((const ek_class *)b)->id;
 }
+/* The classes of labels.classes. A class is named by class_names, else by
+   its value, or by all its values ("A + B") when several merge into it:
+   naming a merged class after one of them would say it holds only that. */
 static int classes_from_map(eodkit_ctx *ctx, ek_labels *l)
 {
     const ek_labels_recipe *lr = l->recipe;
     size_t i, j;
+    int rc = EODKIT_OK;
 
-    for (i = 0; i < lr->nclasses; i++) {
+    for (i = 0; i < lr->nclasses && rc == EODKIT_OK; i++) {
         const ek_class_entry *c = &lr->classes[i];
-        const char *name = c->name;
+        ek_strbuf name;
+        char *text = NULL;
 
         if (c->id == lr->background || (lr->has_ignore && c->id == lr->ignore_index)) {
             continue;
         }
-        for (j = 0; name == NULL && j < lr->nclasses; j++) {
+        ek_strbuf_init(&name, ctx);
+        ek_strbuf_puts(&name, c->name != NULL ? c->name : c->value);
+        for (j = i + 1; c->name == NULL && j < lr->nclasses; j++) {
             if (lr->classes[j].id == c->id) {
-                name = lr->classes[j].name;
+                ek_strbuf_printf(&name, " + %s", lr->classes[j].value);
             }
         }
-        if (add_class(ctx, l, c->id, name != NULL ? name : c->value) != EODKIT_OK) {
-            return EODKIT_ERR_NOMEM;
+        rc = ek_strbuf_detach(&name, &text);
+        if (rc == EODKIT_OK) {
+            rc = add_class(ctx, l, c->id, text);
         }
+        free(text);
     }
-    return EODKIT_OK;
+    return rc;
 }
 static int compare_text(const void *a, const void *b)
 {
@@ -206,6 +216,79 @@ static int burn_of_feature(void *arg, eodkit_ctx *ctx, OGRFeatureH f, double *bu
     return 1;
 }
 
+/* Up to 5 of the N TEXTS, quoted, into BUF (SIZE bytes), then ", ..." when
+   there are more. */
+static void some_texts(char *buf, size_t size, const char *const *texts, size_t n)
+{
+    size_t i, used = 0;
+
+    buf[0] = '\0';
+    for (i = 0; i < n && i < 5 && used < size; i++) {
+        used += (size_t)snprintf(buf + used, size - used, "%s'%s'", i > 0 ? ", " : "",
+                                 texts[i]);
+    }
+    if (n > 5 && used < size) {
+        snprintf(buf + used, size - used, ", ...");
+    }
+}
+
+/* The error for vector labels of which no feature meets the grids: the
+   layer has no feature, no feature has a value (of labels.classes, when
+   given) in attribute FIELD, or the labelled features lie elsewhere. */
+static int no_overlap_error(eodkit_ctx *ctx, const ek_recipe *r, const ek_labels *l,
+                            OGRLayerH layer, int field)
+{
+    const ek_labels_recipe *lr = &r->labels;
+    char where[512], seen[512], wanted[512];
+    const char **classes = NULL;
+    char **values = NULL;
+    size_t nvalues = 0, i;
+    int rc;
+
+    if (l->shapes->n > 0) {
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: no label feature overlaps the imagery (its %zu labelled "
+                        "features all lie outside it; %s: labels.source)",
+                        lr->source, l->shapes->n,
+                        ek_recipe_where(r, lr->source_mark, where, sizeof where));
+    }
+    if (l->unmapped == 0) {
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: layer '%s' has no feature with a geometry (%s: "
+                        "labels.source)",
+                        lr->source, OGR_L_GetName(layer),
+                        ek_recipe_where(r, lr->source_mark, where, sizeof where));
+    }
+    if (lr->classes == NULL) {
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: none of its %zu features has a value in attribute '%s' "
+                        "(all are null) (%s: labels.attribute)",
+                        lr->source, l->unmapped, lr->attribute,
+                        ek_recipe_where(r, lr->attribute_mark, where, sizeof where));
+    }
+    ek_recipe_where(r, lr->source_mark, where, sizeof where);
+    classes = ek_calloc(ctx, lr->nclasses, sizeof *classes);
+    rc = classes == NULL
+             ? EODKIT_ERR_NOMEM
+             : distinct_values(ctx, layer, lr->source, where, field, &values, &nvalues);
+    if (rc == EODKIT_OK) {
+        for (i = 0; i < lr->nclasses; i++) {
+            classes[i] = lr->classes[i].value;
+        }
+        some_texts(seen, sizeof seen, (const char *const *)values, nvalues);
+        some_texts(wanted, sizeof wanted, classes, lr->nclasses);
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s: none of its %zu features has a value of labels.classes: "
+                      "attribute '%s' holds %s, classes lists %s (%s: labels.classes)",
+                      lr->source, l->unmapped, lr->attribute,
+                      nvalues > 0 ? seen : "only null values", wanted,
+                      ek_recipe_where(r, lr->classes_mark, where, sizeof where));
+    }
+    ek_fs_free_list(values, nvalues);
+    free(classes);
+    return rc;
+}
+
 static int open_vector(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
                        ek_labels *l, GDALDatasetH ds)
 {
@@ -267,9 +350,7 @@ static int open_vector(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
     }
     ek_fs_free_list(vm.names, vm.nnames);
     if (rc == EODKIT_OK && ek_shapes_on_grids(l->shapes, p) == 0) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                      "%s: no label feature overlaps the imagery (%s: labels.source)",
-                      lr->source, where);
+        rc = no_overlap_error(ctx, r, l, layer, vm.field);
     }
     return rc;
 }

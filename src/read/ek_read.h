@@ -4,8 +4,11 @@
 ** the others go through GDAL's warper with the scales pinned in the plan, so
 ** a window's pixels never depend on how the grid was cut into windows.
 ** Several sources are composited in the order given, later ones winning
-** where they have data (gdalwarp's rule). One reader per worker thread: it
-** owns its GDAL handles and scratch buffers.
+** where they have data (gdalwarp's rule). SAR values are resampled as
+** linear power: complex samples are detected (|z|^2) before resampling and
+** decibels are undone (10^(v/10)) before a method that combines samples;
+** amplitude and decibels are computed after. One reader per worker thread:
+** it owns its GDAL handles and scratch buffers.
 */
 #ifndef EK_READ_H
 #define EK_READ_H
@@ -25,7 +28,8 @@ typedef struct ek_read_request {
     GDALDataType dtype;     /* of the output planes */
     GDALDataType read_type; /* of the files; complex is converted to DTYPE */
     ek_complex complex;     /* amplitude or intensity, for complex data */
-    int resampling;         /* GDALResampleAlg */
+    int decibels;   /* values are dB: warps that combine samples average power */
+    int resampling; /* GDALResampleAlg */
     int has_nodata; /* nodata value of the output (and of sources without their own) */
     double nodata;
     int override_nodata; /* NODATA also applies to sources that declare another one */

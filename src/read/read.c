@@ -2,10 +2,13 @@
 ** Read + align: window reads of input rasters onto a grid. Aligned sources
 ** are read with RasterIO; others are warped with GDAL's warper into a MEM
 ** dataset wrapping our own buffers, with a destination alpha band telling
-** which pixels a source covered. Complex data is converted to amplitude or
-** intensity right after reading. Sources are composited in request order.
+** which pixels a source covered. SAR values that must be resampled as
+** linear power are read through a VRT computing it (complex data detected,
+** decibels undone) and converted back after. Sources are composited in
+** request order.
 */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +16,7 @@
 
 #include <cpl_string.h>
 #include <gdal_alg.h>
+#include <gdal_vrt.h>
 #include <gdalwarper.h>
 
 #include "ek_read.h"
@@ -21,8 +25,12 @@
 /* Largest pixel: a complex double. */
 #define MAX_PIXEL_BYTES 16
 
+/* Name of the VRT pixel function computing linear power (power_pixels). */
+#define POWER_FUNCTION "eodkit_linear_power"
+
 struct ek_reader {
     GDALDatasetH *handles; /* per source id, opened lazily */
+    GDALDatasetH *power;   /* per source id: a VRT of its linear power, or NULL */
     int nsources;
     GDALDriverH mem;
     size_t plane_max; /* pixels of the largest window */
@@ -81,30 +89,98 @@ void ek_pixel_set(void *buf, GDALDataType t, size_t i, double v)
     }
 }
 
+/* VRT pixel function (GDALDerivedPixelFuncWithArgs) giving the linear power
+   of one band read as CFloat64 (complex samples, detected: re^2 + im^2) or
+   as Float64 (decibels: 10^(v/10)). Pixels equal to the band's nodata value
+   (GDAL passes it as the builtin argument NoData), and NaN or infinite
+   ones (never data: -inf dB would be a power of 0), become NaN, the
+   nodata mark of power: no power is NaN, so no pixel is taken for nodata
+   by chance. */
+static CPLErr power_pixels(void **sources, int nsources, void *data, int w, int h,
+                           GDALDataType src_type, GDALDataType buf_type,
+                           int pixel_space, int line_space, CSLConstList args)
+{
+    const char *text = CSLFetchNameValue(args, "NoData");
+    double nodata = text != NULL ? CPLAtof(text) : NAN;
+    const double *in = sources[0];
+    int x, y;
+
+    if (nsources != 1) {
+        return CE_Failure;
+    }
+    for (y = 0; y < h; y++) {
+        for (x = 0; x < w; x++) {
+            size_t i = (size_t)y * (size_t)w + (size_t)x;
+            double v;
+
+            if (src_type == GDT_CFloat64) {
+                double re = in[2 * i], im = in[2 * i + 1];
+
+                v = re == nodata && im == 0 ? NAN : re * re + im * im;
+            } else {
+                v = in[i] == nodata || !isfinite(in[i]) ? NAN : pow(10.0, in[i] / 10.0);
+            }
+            if (!isfinite(v)) {
+                v = NAN;
+            }
+            GDALCopyWords(&v, GDT_Float64, 0,
+                          (GByte *)data + (ptrdiff_t)y * line_space +
+                              (ptrdiff_t)x * pixel_space,
+                          buf_type, 0, 1);
+        }
+    }
+    return CE_None;
+}
+
+static void register_power_function(void)
+{
+    GDALAddDerivedBandPixelFuncWithArgs(
+        POWER_FUNCTION, power_pixels,
+        "<PixelFunctionArgumentsList><Argument type='builtin' value='NoData'/>"
+        "</PixelFunctionArgumentsList>");
+}
+
 int ek_reader_new(eodkit_ctx *ctx, int nsources, int max_w, int max_h, int nbands,
                   ek_reader **reader)
 {
+    static pthread_once_t registered = PTHREAD_ONCE_INIT;
     ek_reader *rd = ek_calloc(ctx, 1, sizeof *rd);
+    size_t ids = (size_t)(nsources > 0 ? nsources : 1);
 
     *reader = NULL;
     if (rd == NULL) {
         return EODKIT_ERR_NOMEM;
     }
+    pthread_once(&registered, register_power_function);
     rd->nsources = nsources;
     rd->plane_max = (size_t)max_w * (size_t)max_h;
     rd->nbands_max = nbands;
     rd->mem = GDALGetDriverByName("MEM");
-    rd->handles =
-        ek_calloc(ctx, (size_t)(nsources > 0 ? nsources : 1), sizeof *rd->handles);
+    rd->handles = ek_calloc(ctx, ids, sizeof *rd->handles);
+    rd->power = ek_calloc(ctx, ids, sizeof *rd->power);
     rd->scratch = ek_calloc(ctx, rd->plane_max * (size_t)nbands, MAX_PIXEL_BYTES);
     rd->scratch_valid = ek_calloc(ctx, rd->plane_max, 1);
-    if (rd->handles == NULL || rd->scratch == NULL || rd->scratch_valid == NULL ||
-        rd->mem == NULL) {
+    if (rd->handles == NULL || rd->power == NULL || rd->scratch == NULL ||
+        rd->scratch_valid == NULL || rd->mem == NULL) {
         ek_reader_free(rd);
         return ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory for read buffers");
     }
     *reader = rd;
     return EODKIT_OK;
+}
+
+/* Close the reader's handles of source ID, if open: its power VRT first,
+   since that VRT reads the file's handle. */
+static void close_source(ek_reader *rd, int id)
+{
+    if (rd->power[id] != NULL) {
+        GDALClose(rd->power[id]);
+        rd->power[id] = NULL;
+    }
+    if (rd->handles[id] != NULL) {
+        GDALClose(rd->handles[id]);
+        rd->handles[id] = NULL;
+    }
 }
 
 void ek_reader_free(ek_reader *rd)
@@ -114,12 +190,11 @@ void ek_reader_free(ek_reader *rd)
     if (rd == NULL) {
         return;
     }
-    for (i = 0; rd->handles != NULL && i < rd->nsources; i++) {
-        if (rd->handles[i] != NULL) {
-            GDALClose(rd->handles[i]);
-        }
+    for (i = 0; rd->handles != NULL && rd->power != NULL && i < rd->nsources; i++) {
+        close_source(rd, i);
     }
     free(rd->handles);
+    free(rd->power);
     free(rd->scratch);
     free(rd->scratch_valid);
     free(rd);
@@ -128,7 +203,7 @@ void ek_reader_free(ek_reader *rd)
 static GDALDatasetH handle(eodkit_ctx *ctx, ek_reader *rd, const ek_source *s)
 {
     if (rd->handles[s->id] == NULL) {
-        rd->handles[s->id] = ek_open_raster(ctx, s->path);
+        rd->handles[s->id] = ek_source_open(ctx, s);
     }
     return rd->handles[s->id];
 }
@@ -144,33 +219,110 @@ static int source_nodata(const ek_read_request *req, const ek_source *s, double 
     return s->has_nodata;
 }
 
+/* How a source's pixels are read. */
+typedef struct source_pixels {
+    GDALDatasetH ds;   /* the file, or the VRT of its linear power */
+    GDALDataType type; /* of the pixels read */
+    int power;         /* DS gives linear power: Float64, NaN where nodata */
+} source_pixels;
+
+/* The linear power of source S as REQ reads it: a VRT with one Float64 band
+   per band of S, computed by power_pixels from the reader's own handle of
+   S, with the nodata value REQ honours for S (if any). Owned by the reader. */
+static GDALDatasetH power_dataset(eodkit_ctx *ctx, ek_reader *rd,
+                                  const ek_read_request *req, const ek_source *s)
+{
+    char *options[] = {"subclass=VRTDerivedRasterBand",
+                       "PixelFunctionType=" POWER_FUNCTION,
+                       req->complex != EK_COMPLEX_REFUSE ? "SourceTransferType=CFloat64"
+                                                         : "SourceTransferType=Float64",
+                       NULL};
+    GDALDatasetH raw = handle(ctx, rd, s), vrt;
+    double nodata;
+    int b, has_nodata = source_nodata(req, s, &nodata);
+
+    if (raw == NULL || rd->power[s->id] != NULL) {
+        return raw == NULL ? NULL : rd->power[s->id];
+    }
+    vrt = VRTCreate(s->width, s->height);
+    for (b = 1; vrt != NULL && b <= s->band_count; b++) {
+        GDALRasterBandH band;
+
+        if (GDALAddBand(vrt, GDT_Float64, options) != CE_None) {
+            GDALClose(vrt);
+            vrt = NULL;
+            break;
+        }
+        band = GDALGetRasterBand(vrt, b);
+        VRTAddSimpleSource(band, GDALGetRasterBand(raw, b), 0, 0, s->width, s->height,
+                           0, 0, s->width, s->height, NULL, VRT_NODATA_UNSET);
+        /* GDAL needs one to pass it: NaN equals no pixel */
+        GDALSetRasterNoDataValue(band, has_nodata ? nodata : NAN);
+    }
+    if (vrt == NULL) {
+        ek_error_gdal(ctx, "%s: cannot compute its linear power", s->path);
+    }
+    rd->power[s->id] = vrt;
+    return vrt;
+}
+
+/* Resampling methods that select one of the samples; they select the same
+   one in decibels as in power (10^(v/10) is monotone). The others combine
+   samples. */
+static int selects_a_sample(int alg)
+{
+    switch (alg) {
+    case GRA_NearestNeighbour:
+    case GRA_Mode:
+    case GRA_Min:
+    case GRA_Max:
+    case GRA_Med:
+    case GRA_Q1:
+    case GRA_Q3:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* How source I of REQ is read, into *SP: complex data as its detected
+   power, always (detection comes first); decibels as power when warped by
+   a method that combines samples; anything else as it is. */
+static int pick_pixels(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
+                       size_t i, source_pixels *sp)
+{
+    const ek_source *s = req->sources[i];
+
+    sp->power = req->complex != EK_COMPLEX_REFUSE ||
+                (req->decibels && !req->placements[i]->aligned &&
+                 !selects_a_sample(req->resampling));
+    sp->type = sp->power ? GDT_Float64 : req->read_type;
+    sp->ds = sp->power ? power_dataset(ctx, rd, req, s) : handle(ctx, rd, s);
+    return sp->ds == NULL ? eodkit_ctx_status(ctx) : EODKIT_OK;
+}
+
 static int read_aligned(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
-                        size_t i, const ek_window *w)
+                        size_t i, const ek_window *w, const source_pixels *sp)
 {
     const ek_source *s = req->sources[i];
     const ek_placement *pl = req->placements[i];
-    int rsize = GDALGetDataTypeSizeBytes(req->read_type);
+    int rsize = GDALGetDataTypeSizeBytes(sp->type);
     int sx0 = w->x - pl->dx, sy0 = w->y - pl->dy;
     int x0 = sx0 < 0 ? 0 : sx0, y0 = sy0 < 0 ? 0 : sy0;
     int x1 = sx0 + w->w > s->width ? s->width : sx0 + w->w;
     int y1 = sy0 + w->h > s->height ? s->height : sy0 + w->h;
     size_t plane = (size_t)w->w * (size_t)w->h;
-    GDALDatasetH ds;
     unsigned char *dst;
     int y;
 
     if (x0 >= x1 || y0 >= y1) {
         return EODKIT_OK;
     }
-    ds = handle(ctx, rd, s);
-    if (ds == NULL) {
-        return eodkit_ctx_status(ctx);
-    }
     dst = rd->scratch +
           (((size_t)(y0 - sy0) * (size_t)w->w) + (size_t)(x0 - sx0)) * rsize;
-    if (GDALDatasetRasterIO(ds, GF_Read, x0, y0, x1 - x0, y1 - y0, dst, x1 - x0,
-                            y1 - y0, req->read_type, req->nbands, (int *)req->bands,
-                            rsize, (GSpacing)w->w * rsize,
+    if (GDALDatasetRasterIO(sp->ds, GF_Read, x0, y0, x1 - x0, y1 - y0, dst, x1 - x0,
+                            y1 - y0, sp->type, req->nbands, (int *)req->bands, rsize,
+                            (GSpacing)w->w * rsize,
                             (GSpacing)(plane * (size_t)rsize)) != CE_None) {
         return ek_error_gdal(ctx, "%s: read failed at pixel %d,%d", s->path, x0, y0);
     }
@@ -183,25 +335,26 @@ static int read_aligned(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *r
 }
 
 static int read_warped(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
-                       size_t i, const ek_window *w)
+                       size_t i, const ek_window *w, const source_pixels *sp)
 {
     const ek_source *s = req->sources[i];
     const ek_placement *pl = req->placements[i];
     size_t plane = (size_t)w->w * (size_t)w->h, px;
-    int rsize = GDALGetDataTypeSizeBytes(req->read_type);
+    int rsize = GDALGetDataTypeSizeBytes(sp->type);
     GDALDatasetH src, dst = NULL;
     GDALWarpOptions *wo = NULL;
     GDALWarpOperationH op = NULL;
     void *gen = NULL;
-    double gt[6], nodata;
+    double gt[6], nodata = NAN; /* NaN marks nodata in power */
     char option[64];
     int b, rc = EODKIT_OK;
+    int has_nodata = sp->power || source_nodata(req, s, &nodata);
 
     src = handle(ctx, rd, s);
     if (src == NULL) {
         return eodkit_ctx_status(ctx);
     }
-    dst = GDALCreate(rd->mem, "", w->w, w->h, 0, req->read_type, NULL);
+    dst = GDALCreate(rd->mem, "", w->w, w->h, 0, sp->type, NULL);
     if (dst == NULL) {
         return ek_error_gdal(ctx, "cannot create a MEM dataset");
     }
@@ -212,14 +365,14 @@ static int read_warped(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *re
         char *opts[2] = {option, NULL};
 
         snprintf(option, sizeof option, "DATAPOINTER=%p", ptr);
-        GDALAddBand(dst, b < req->nbands ? req->read_type : GDT_Byte, opts);
+        GDALAddBand(dst, b < req->nbands ? sp->type : GDT_Byte, opts);
     }
     ek_grid_window_gt(req->grid, w, gt);
     GDALSetGeoTransform(dst, gt);
     GDALSetProjection(dst, req->grid->wkt);
 
     wo = GDALCreateWarpOptions();
-    wo->hSrcDS = src;
+    wo->hSrcDS = sp->ds; /* the pixels; SRC, the file, gives the georeferencing */
     wo->hDstDS = dst;
     wo->eResampleAlg = (GDALResampleAlg)req->resampling;
     wo->nBandCount = req->nbands;
@@ -230,7 +383,7 @@ static int read_warped(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *re
         wo->panDstBands[b] = b + 1;
     }
     wo->nDstAlphaBand = req->nbands + 1;
-    if (source_nodata(req, s, &nodata)) {
+    if (has_nodata) {
         wo->padfSrcNoDataReal = CPLMalloc(sizeof(double) * (size_t)req->nbands);
         for (b = 0; b < req->nbands; b++) {
             wo->padfSrcNoDataReal[b] = nodata;
@@ -291,32 +444,37 @@ out:
     return rc;
 }
 
-/* Complex pixels to amplitude |z| or intensity |z|^2, in place (the output
-   pixel is never wider than the input one, so a forward pass is safe). */
-static void convert_complex(const ek_read_request *req, unsigned char *buf, size_t n)
+/* Linear power (Float64) to the values stored (req->dtype), in place (a
+   stored pixel is never wider): amplitude sqrt(p), intensity p, or
+   decibels 10 log10(p). Pixels a source does not cover, NaN (nodata) or
+   negative (cubic and lanczos kernels overshoot next to bright targets)
+   are invalid and get the output's nodata value (or 0). */
+static void from_power(const ek_read_request *req, unsigned char *buf, uint8_t *valid,
+                       size_t plane)
 {
-    size_t i;
+    const double *power = (const double *)(void *)buf;
+    size_t dsize = (size_t)GDALGetDataTypeSizeBytes(req->dtype), px, i;
+    int b;
 
-    for (i = 0; i < n; i++) {
-        double re, im, v;
+    for (b = 0; b < req->nbands; b++) {
+        for (px = 0; px < plane; px++) {
+            double p = power[(size_t)b * plane + px];
 
-        switch (req->read_type) {
-        case GDT_CInt16:
-            re = ((const int16_t *)buf)[2 * i], im = ((const int16_t *)buf)[2 * i + 1];
-            break;
-        case GDT_CInt32:
-            re = ((const int32_t *)buf)[2 * i], im = ((const int32_t *)buf)[2 * i + 1];
-            break;
-        case GDT_CFloat32:
-            re = ((const float *)buf)[2 * i], im = ((const float *)buf)[2 * i + 1];
-            break;
-        default:
-            re = ((const double *)buf)[2 * i], im = ((const double *)buf)[2 * i + 1];
-            break;
+            valid[px] &= (uint8_t)(p >= 0); /* false for NaN */
         }
-        v = re * re + im * im;
-        ek_pixel_set(buf, req->dtype, i,
-                     req->complex == EK_COMPLEX_AMPLITUDE ? sqrt(v) : v);
+    }
+    for (i = 0; i < plane * (size_t)req->nbands; i++) {
+        double v = power[i];
+
+        if (!valid[i % plane]) {
+            v = req->has_nodata ? req->nodata : 0;
+        } else if (req->complex == EK_COMPLEX_AMPLITUDE) {
+            v = sqrt(v);
+        } else if (req->complex == EK_COMPLEX_REFUSE) { /* real data in dB */
+            v = 10 * log10(v);
+        }
+        /* GDAL's conversion: rounded and clamped for integer types */
+        GDALCopyWords(&v, GDT_Float64, 0, buf + i * dsize, req->dtype, 0, 1);
     }
 }
 
@@ -413,15 +571,16 @@ static void composite(const ek_reader *rd, const ek_read_request *req, size_t pl
     }
 }
 
-/* Fill the scratch planes (pixels of the read type) with the output's
-   nodata value (or 0). */
-static void clear_scratch(ek_reader *rd, const ek_read_request *req, size_t plane)
+/* Fill the scratch planes (pixels of type T) with the output's nodata value
+   (or 0). */
+static void clear_scratch(ek_reader *rd, const ek_read_request *req, GDALDataType t,
+                          size_t plane)
 {
     size_t n = plane * (size_t)req->nbands, px;
 
     memset(rd->scratch_valid, 0, plane);
-    if (!req->has_nodata || req->nodata == 0 || req->read_type != req->dtype) {
-        memset(rd->scratch, 0, n * (size_t)GDALGetDataTypeSizeBytes(req->read_type));
+    if (!req->has_nodata || req->nodata == 0 || t != req->dtype) {
+        memset(rd->scratch, 0, n * (size_t)GDALGetDataTypeSizeBytes(t));
         return;
     }
     for (px = 0; px < n; px++) {
@@ -429,20 +588,25 @@ static void clear_scratch(ek_reader *rd, const ek_read_request *req, size_t plan
     }
 }
 
-/* Read source I of REQ over W into the scratch planes. A failed read of a
-   remote source (a dropped connection, a timeout, HTTP errors GDAL's own
-   retries did not get past) is tried again on a fresh handle after a
-   back-off; when the retries are spent it fails with EODKIT_ERR_IO. */
+/* Read source I of REQ over W into the scratch planes, as *SP says (picked
+   again at each attempt). A failed read of a remote source (a dropped
+   connection, a timeout, HTTP errors GDAL's own retries did not get past)
+   is tried again on fresh handles after a back-off; when the retries are
+   spent it fails with EODKIT_ERR_IO. */
 static int read_source(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
-                       size_t i, const ek_window *w, size_t plane)
+                       size_t i, const ek_window *w, size_t plane,
+                       source_pixels *sp /* OUT */)
 {
     const ek_source *s = req->sources[i];
     int attempt, rc;
 
     for (attempt = 0;; attempt++) {
-        clear_scratch(rd, req, plane);
-        rc = req->placements[i]->aligned ? read_aligned(ctx, rd, req, i, w)
-                                         : read_warped(ctx, rd, req, i, w);
+        rc = pick_pixels(ctx, rd, req, i, sp);
+        if (rc == EODKIT_OK) {
+            clear_scratch(rd, req, sp->type, plane);
+            rc = req->placements[i]->aligned ? read_aligned(ctx, rd, req, i, w, sp)
+                                             : read_warped(ctx, rd, req, i, w, sp);
+        }
         if (rc == EODKIT_OK || rc == EODKIT_ERR_NOMEM || !s->remote) {
             return rc;
         }
@@ -452,10 +616,7 @@ static int read_source(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *re
             return ek_error_where(ctx, "a remote read, given up after %d retr%s",
                                   attempt, attempt == 1 ? "y" : "ies");
         }
-        if (rd->handles[s->id] != NULL) {
-            GDALClose(rd->handles[s->id]);
-            rd->handles[s->id] = NULL;
-        }
+        close_source(rd, s->id);
         ek_error_clear(ctx);
     }
 }
@@ -473,6 +634,7 @@ int ek_reader_read(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
     }
     for (i = 0; i < req->nsources; i++) {
         const ek_placement *pl = req->placements[i];
+        source_pixels sp;
         double nodata;
         int has_nodata;
 
@@ -481,23 +643,25 @@ int ek_reader_read(eodkit_ctx *ctx, ek_reader *rd, const ek_read_request *req,
             pl->gy0 > w->y + w->h + 1) {
             continue;
         }
-        rc = read_source(ctx, rd, req, i, w, plane);
+        rc = read_source(ctx, rd, req, i, w, plane, &sp);
         if (rc != EODKIT_OK) {
             return rc;
         }
-        if (req->read_type != req->dtype) {
-            convert_complex(req, rd->scratch, plane * (size_t)req->nbands);
+        if (sp.power) {
+            from_power(req, rd->scratch, rd->scratch_valid, plane);
         }
         /* The warper already skips source nodata (direct reads must), but
-           it interpolates NaN and infinities like any value. */
+           it interpolates NaN and infinities like any value. Power marked
+           its nodata NaN, and its values are now the output's, not the
+           file's: no longer comparable with the file's nodata value. */
         has_nodata = source_nodata(req, req->sources[i], &nodata);
-        drop_invalid(req, pl->aligned && has_nodata, nodata, rd->scratch,
+        drop_invalid(req, !sp.power && pl->aligned && has_nodata, nodata, rd->scratch,
                      rd->scratch_valid, plane);
         composite(rd, req, plane, data, valid, !painted);
         painted = 1;
     }
     if (!painted) {
-        clear_scratch(rd, req, plane);
+        clear_scratch(rd, req, req->dtype, plane);
         composite(rd, req, plane, data, valid, 1);
     }
     /* A resampled value may equal the output's nodata value by chance: it

@@ -97,6 +97,27 @@ typedef struct ek_sar_recipe {
     size_t npolarizations;
 } ek_sar_recipe;
 
+/* modalities[].stac: the modality's inputs are the assets of STAC Items
+   (src/stac). */
+typedef struct ek_stac_recipe {
+    int present;
+    char *items;   /* a path (resolved against the recipe folder) or a URL: an
+                      Item, ItemCollection, Catalog, Collection, a folder, or a
+                      STAC API /search endpoint */
+    char **assets; /* asset keys: each asset's bands, in this order */
+    size_t nassets;
+    int has_bbox;
+    double bbox[4]; /* west, south, east, north (longitude, latitude) */
+    char *datetime; /* STAC datetime: an instant or "start/end" ("..": open) */
+    char **collections;
+    size_t ncollections;
+    char *query; /* JSON text of a STAC API `query` object, or NULL */
+    int has_max_cloud;
+    double max_cloud; /* eo:cloud_cover, percent */
+    int limit;        /* items per search page; 0 = the server's default */
+    int post;         /* search with POST (JSON body) instead of GET */
+} ek_stac_recipe;
+
 /* How a modality's pixels map to the ground (modalities[].georeference). */
 typedef enum ek_georef_method {
     EK_GEOREF_GEOTRANSFORM, /* the files' geotransform (the default) */
@@ -133,10 +154,11 @@ typedef struct ek_modality_recipe {
     size_t nband_names;
     ek_band_file *band_files; /* instead of patterns: one entry per output band */
     size_t nband_files;
-    int resampling;     /* GDALResampleAlg */
-    int has_resampling; /* given in the recipe */
-    int has_nodata;     /* the recipe declares the nodata value */
-    double nodata;      /* may be NaN */
+    ek_stac_recipe stac; /* instead of patterns: STAC items (stac.present) */
+    int resampling;      /* GDALResampleAlg */
+    int has_resampling;  /* given in the recipe */
+    int has_nodata;      /* the recipe declares the nodata value */
+    double nodata;       /* may be NaN */
     ek_mark nodata_mark;
     int required; /* chips need this modality's data (default); else a presence flag */
     ek_time_recipe time;
@@ -231,12 +253,12 @@ struct eodkit_recipe {
     size_t nproviders;
 
     /* grid: */
-    char *crs;  /* user CRS string; NULL when like != NULL or utm */
-    int utm;    /* crs: utm (or a system): each chip on the UTM zone of its centre */
+    char *crs; /* user CRS string; NULL when like != NULL or utm */
+    int utm;   /* crs: utm (or a system): each chip on the UTM zone of its centre */
     ek_grid_system system; /* a reference grid shared across builds */
     ek_mark system_mark;
     double spacing; /* system majortom: grid spacing, km */
-    char *like; /* modality whose native grid to use */
+    char *like;     /* modality whose native grid to use */
     ek_mark crs_mark;
     int has_resolution;
     double res_x, res_y;

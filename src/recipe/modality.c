@@ -1,6 +1,7 @@
 /*
 ** Recipe: the schema of one entry of `modalities`: its files (any name GDAL
-** opens, a list of them in a text file, or one set of files per band),
+** opens, a list of them in a text file, one set of files per band, or the
+** assets of STAC items),
 ** bands, resampling, nodata, whether chips need it, how several
 ** acquisitions combine (time), its mask, complex data, SAR metadata and how
 ** its pixels are georeferenced (geotransform, GCPs or RPCs).
@@ -12,6 +13,7 @@
 #include <strings.h>
 
 #include <gdalwarper.h>
+#include <jansson.h>
 
 #include "core/ek_fs.h"
 #include "core/ek_names.h"
@@ -22,8 +24,12 @@ static const char *const modality_keys[] = {
     "name",   "kind",       "sensor",       "platform",   "description",
     "files",  "bands",      "band_files",   "band_names", "resampling",
     "nodata", "required",   "time",         "mask",       "complex",
-    "sar",    "files_from", "georeference", NULL};
+    "sar",    "files_from", "georeference", "stac",       NULL};
 static const char *const band_file_keys[] = {"name", "files", "band", NULL};
+static const char *const stac_keys[] = {
+    "items", "assets",         "bbox",  "datetime", "collections",
+    "query", "max_item_cloud", "limit", "method",   NULL};
+static const char *const stac_methods[] = {"GET", "POST", NULL};
 static const char *const time_keys[] = {"mode",    "count",  "from", "to",
                                         "pattern", "format", NULL};
 static const char *const mask_keys[] = {"band", "values", "polygons", "time_field",
@@ -278,6 +284,172 @@ static int parse_band_files(ek_yaml *y, const ek_recipe *r, ek_modality_recipe *
     return rc;
 }
 
+/* A STAC location as written: a URL (scheme://...) as is (the hrefs in
+   its documents resolve against it), anything else a GDAL name resolved
+   against the recipe folder (ek_name_resolve). */
+static int stac_location(ek_yaml *y, const ek_recipe *r, yaml_node_t *n, char **out)
+{
+    char *text = NULL;
+    int rc = ek_yaml_string(y, n, "modalities[].stac.items", &text);
+
+    if (rc != EODKIT_OK || strstr(text, "://") != NULL) {
+        *out = text;
+        return rc;
+    }
+    *out = ek_name_resolve(y->ctx, r->dir, text);
+    free(text);
+    return *out == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+}
+
+/* YAML node N as JSON (scalars that read as numbers or booleans become
+   those); NULL on a node JSON cannot hold. */
+static json_t *yaml_to_json(ek_yaml *y, yaml_node_t *n)
+{
+    json_t *j = NULL;
+    size_t i;
+
+    if (n->type == YAML_SCALAR_NODE) {
+        const char *t = ek_yaml_text(n);
+        char *end = NULL;
+        double v = strtod(t, &end);
+
+        if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
+            return json_string(t);
+        }
+        if (strcmp(t, "true") == 0 || strcmp(t, "false") == 0) {
+            return json_boolean(t[0] == 't');
+        }
+        return end != t && *end == '\0' ? json_real(v) : json_string(t);
+    }
+    if (n->type == YAML_SEQUENCE_NODE) {
+        j = json_array();
+        for (i = 0; j != NULL && i < ek_yaml_seq_len(n); i++) {
+            json_t *item = yaml_to_json(y, ek_yaml_seq_item(y, n, i));
+
+            if (item == NULL) {
+                json_decref(j);
+                return NULL;
+            }
+            json_array_append_new(j, item);
+        }
+        return j;
+    }
+    j = json_object();
+    for (i = 0; j != NULL && i < ek_yaml_map_len(n); i++) {
+        yaml_node_t *k, *v;
+        json_t *value;
+
+        ek_yaml_map_pair(y, n, i, &k, &v);
+        value = ek_yaml_text(k) != NULL ? yaml_to_json(y, v) : NULL;
+        if (value == NULL) {
+            json_decref(j);
+            return NULL;
+        }
+        json_object_set_new(j, ek_yaml_text(k), value);
+    }
+    return j;
+}
+
+/* stac.query: a mapping {property: {operator: value}}, or the same as JSON
+   text; kept as JSON text. */
+static int parse_stac_query(ek_yaml *y, ek_stac_recipe *st, yaml_node_t *n)
+{
+    const char *t = ek_yaml_text(n);
+    json_t *q = NULL;
+    json_error_t err;
+    int rc = EODKIT_OK;
+
+    if (t != NULL) {
+        q = json_loads(t, 0, &err);
+    } else if (n->type == YAML_MAPPING_NODE) {
+        q = yaml_to_json(y, n);
+    }
+    if (!json_is_object(q)) {
+        rc = ek_yaml_fail(y, n,
+                          "modalities[].stac.query: expected a mapping such as "
+                          "{eo:cloud_cover: {lt: 20}} (or the same as JSON)");
+        goto out;
+    }
+    st->query = json_dumps(q, JSON_SORT_KEYS | JSON_COMPACT);
+    rc = st->query == NULL ? ek_error(y->ctx, EODKIT_ERR_NOMEM, "out of memory")
+                           : EODKIT_OK;
+out:
+    json_decref(q);
+    return rc;
+}
+
+/* stac: {items, assets, bbox, datetime, collections, query, max_item_cloud,
+   limit, method}. */
+static int parse_stac(ek_yaml *y, const ek_recipe *r, ek_modality_recipe *m,
+                      yaml_node_t *n)
+{
+    ek_stac_recipe *st = &m->stac;
+    yaml_node_t *v;
+    long long limit;
+    size_t i;
+    int index;
+    int rc = ek_yaml_check_map(y, n, "modalities[].stac", stac_keys);
+
+    st->present = 1;
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_require(y, n, "modalities[].stac", "items", &v);
+    }
+    if (rc == EODKIT_OK) {
+        rc = stac_location(y, r, v, &st->items);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_require(y, n, "modalities[].stac", "assets", &v);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_string_list(y, v, "modalities[].stac.assets", &st->assets,
+                                 &st->nassets);
+    }
+    if (rc == EODKIT_OK && st->nassets == 0) {
+        rc = ek_yaml_fail(y, v, "modalities[].stac.assets: the list is empty");
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "bbox")) != NULL) {
+        if (v->type != YAML_SEQUENCE_NODE || ek_yaml_seq_len(v) != 4) {
+            rc = ek_yaml_fail(y, v,
+                              "modalities[].stac.bbox: expected [west, south, east, "
+                              "north] in degrees");
+        }
+        for (i = 0; i < 4 && rc == EODKIT_OK; i++) {
+            rc = ek_yaml_number(y, ek_yaml_seq_item(y, v, i), "modalities[].stac.bbox",
+                                &st->bbox[i]);
+        }
+        st->has_bbox = 1;
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_opt_string(y, n, "datetime", "modalities[].stac.datetime",
+                                &st->datetime);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "collections")) != NULL) {
+        rc = ek_yaml_string_list(y, v, "modalities[].stac.collections",
+                                 &st->collections, &st->ncollections);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "query")) != NULL) {
+        rc = parse_stac_query(y, st, v);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "max_item_cloud")) != NULL) {
+        rc = ek_yaml_number(y, v, "modalities[].stac.max_item_cloud", &st->max_cloud);
+        if (rc == EODKIT_OK && !(st->max_cloud >= 0 && st->max_cloud <= 100)) {
+            rc = ek_yaml_fail(y, v,
+                              "modalities[].stac.max_item_cloud: expected a percentage "
+                              "(eo:cloud_cover) from 0 to 100");
+        }
+        st->has_max_cloud = 1;
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "limit")) != NULL) {
+        rc = ek_yaml_int(y, v, "modalities[].stac.limit", 1, 10000, &limit);
+        st->limit = (int)limit;
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "method")) != NULL) {
+        rc = ek_yaml_choice(y, v, "modalities[].stac.method", stac_methods, &index);
+        st->post = index == 1;
+    }
+    return rc;
+}
+
 static int parse_time_bound(ek_yaml *y, yaml_node_t *map, const char *key,
                             int end_of_day, int *has, int64_t *value)
 {
@@ -433,6 +605,13 @@ static int parse_sar(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
     if (rc == EODKIT_OK) {
         rc = opt_choice(y, n, "scale", "modalities[].sar.scale", scales, &s->scale);
     }
+    if (rc == EODKIT_OK && s->scale != NULL && strcmp(s->scale, "db") == 0 &&
+        m->complex != EK_COMPLEX_REFUSE) {
+        rc = ek_yaml_fail(y, ek_yaml_get(y, n, "scale"),
+                          "modalities[].sar.scale: 'db' says the files hold decibels, "
+                          "but 'complex' stores amplitude or intensity (linear); use "
+                          "'scale: linear'");
+    }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "polarizations")) != NULL) {
         rc = ek_yaml_string_list(y, v, "modalities[].sar.polarizations",
                                  &s->polarizations, &s->npolarizations);
@@ -570,23 +749,30 @@ static int check_band_name_list(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *
     return rc;
 }
 
-/* files or files_from (+ bands), or band_files; band_names. */
+/* files or files_from (+ bands), band_files, or stac; band_names. */
 static int parse_inputs(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_node_t *n)
 {
     yaml_node_t *files = ek_yaml_get(y, n, "files");
     yaml_node_t *files_from = ek_yaml_get(y, n, "files_from");
     yaml_node_t *band_files = ek_yaml_get(y, n, "band_files");
+    yaml_node_t *stac = ek_yaml_get(y, n, "stac");
     yaml_node_t *v;
     size_t nbands;
     int rc = EODKIT_OK;
 
-    if ((files != NULL) + (files_from != NULL) + (band_files != NULL) != 1) {
+    if ((files != NULL) + (files_from != NULL) + (band_files != NULL) +
+            (stac != NULL) !=
+        1) {
         return ek_yaml_fail(
             y, n,
             "modalities[]: give one of 'files' (bands read together), 'files_from' "
-            "(a text file listing them) or 'band_files' (one set of files per band)");
+            "(a text file listing them), 'band_files' (one set of files per band) or "
+            "'stac' (assets of STAC items)");
     }
-    if (files != NULL) {
+    if (stac != NULL) {
+        m->files_mark = ek_yaml_mark(stac);
+        rc = parse_stac(y, r, m, stac);
+    } else if (files != NULL) {
         m->files_mark = ek_yaml_mark(files);
         rc = parse_patterns(y, r, files, "modalities[].files", &m->patterns,
                             &m->npatterns);
@@ -602,7 +788,11 @@ static int parse_inputs(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m, yaml_no
                  ? ek_yaml_fail(y, v,
                                 "modalities[].bands: with band_files, give each "
                                 "entry's 'band'")
-                 : parse_bands(y, m, v);
+             : stac != NULL ? ek_yaml_fail(y, v,
+                                           "modalities[].bands: with stac, every band "
+                                           "of each asset is read; list the assets "
+                                           "in stac.assets")
+                            : parse_bands(y, m, v);
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "band_names")) != NULL) {
         if (band_files != NULL) {
@@ -688,6 +878,16 @@ int ek_recipe_parse_modality(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m,
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "georeference")) != NULL) {
         rc = parse_georeference(y, r, m, v);
     }
+    if (rc == EODKIT_OK && m->stac.present && m->time.pattern != NULL) {
+        rc = ek_yaml_fail(y, ek_yaml_get(y, ek_yaml_get(y, n, "time"), "pattern"),
+                          "modalities[].time.pattern: with stac, each item's "
+                          "datetime is the acquisition time");
+    }
+    if (rc == EODKIT_OK && m->stac.present && m->mask.band != 0) {
+        rc = ek_yaml_fail(y, ek_yaml_get(y, n, "mask"),
+                          "modalities[].mask.band: not available with stac (each "
+                          "asset has its own files); use 'polygons'");
+    }
     return rc;
 }
 
@@ -708,6 +908,11 @@ void ek_recipe_free_modality(ek_modality_recipe *m)
         ek_fs_free_list(m->band_files[i].patterns, m->band_files[i].npatterns);
     }
     free(m->band_files);
+    free(m->stac.items);
+    ek_fs_free_list(m->stac.assets, m->stac.nassets);
+    free(m->stac.datetime);
+    ek_fs_free_list(m->stac.collections, m->stac.ncollections);
+    free(m->stac.query);
     free(m->time.pattern);
     free(m->time.format);
     free(m->mask.values);

@@ -26,9 +26,9 @@ static const char *const dataset_keys[] = {"name",     "title",     "description
                                            "license",  "citation",  "version",
                                            "keywords", "providers", NULL};
 static const char *const provider_keys[] = {"name", "url", "roles", NULL};
-static const char *const grid_keys[] = {
-    "crs", "system", "spacing", "resolution", "chip_size", "stride", "aoi",
-    "error_threshold", NULL};
+static const char *const grid_keys[] = {"crs",        "system",          "spacing",
+                                        "resolution", "chip_size",       "stride",
+                                        "aoi",        "error_threshold", NULL};
 static const char *const like_keys[] = {"like", NULL};
 static const char *const labels_keys[] = {
     "source",      "layer",           "attribute",       "classes",
@@ -411,11 +411,12 @@ static int parse_system(ek_yaml *y, ek_recipe *r, yaml_node_t *g, yaml_node_t *n
     } else if (t != NULL && strcmp(t, "majortom") == 0) {
         r->system = EK_SYSTEM_MAJORTOM;
     } else {
-        return ek_yaml_fail(y, n,
-                            "grid.system: '%s' is not a reference grid eodkit knows: "
-                            "'utm-cells' (square UTM cells, as OlmoEarth) or 'majortom' "
-                            "(the Major TOM grid)",
-                            t != NULL ? t : "(not a name)");
+        return ek_yaml_fail(
+            y, n,
+            "grid.system: '%s' is not a reference grid eodkit knows: "
+            "'utm-cells' (square UTM cells, as OlmoEarth) or 'majortom' "
+            "(the Major TOM grid)",
+            t != NULL ? t : "(not a name)");
     }
     r->utm = 1;
     if ((v = ek_yaml_get(y, g, "crs")) != NULL) {
@@ -551,8 +552,8 @@ static int parse_class_id(ek_yaml *y, yaml_node_t *n, const char *what, int *id)
 
 /* Class id ID of value C->value (at node N) must not be the background or
    the ignore index: its pixels would silently become unlabelled. */
-static int check_class_id(ek_yaml *y, const ek_labels_recipe *l, const ek_class_entry *c,
-                          yaml_node_t *n)
+static int check_class_id(ek_yaml *y, const ek_labels_recipe *l,
+                          const ek_class_entry *c, yaml_node_t *n)
 {
     if (c->id == l->background) {
         return ek_yaml_fail(y, n,
@@ -711,7 +712,8 @@ static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         l->has_ignore = 1;
     }
     if (rc == EODKIT_OK && l->has_ignore && l->ignore_index == l->background) {
-        rc = ek_yaml_fail(y, v, "labels.ignore_index: must differ from the background id");
+        rc = ek_yaml_fail(y, v,
+                          "labels.ignore_index: must differ from the background id");
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "classes")) != NULL) {
         rc = parse_classes(y, l, v);
@@ -786,11 +788,19 @@ static int parse_filters(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 
 /* What a dataset folder holds beside its split folders (doc/format.md),
    with the side files SQLite makes beside index.gpkg while writing it. */
-static const char *const dataset_entries[] = {
-    "collection.json", "index.gpkg",   "index.gpkg-journal", "index.gpkg-wal",
-    "index.gpkg-shm",  "stats.json",   "provenance.json",    "recipe.yaml",
-    "items",           "audit.json",   "audit.html",         "datasheet.md",
-    NULL};
+static const char *const dataset_entries[] = {"collection.json",
+                                              "index.gpkg",
+                                              "index.gpkg-journal",
+                                              "index.gpkg-wal",
+                                              "index.gpkg-shm",
+                                              "stats.json",
+                                              "provenance.json",
+                                              "recipe.yaml",
+                                              "items",
+                                              "audit.json",
+                                              "audit.html",
+                                              "datasheet.md",
+                                              NULL};
 
 /* Split name S (the text of key N of WHAT): a folder of the dataset. */
 static int check_split_name(ek_yaml *y, yaml_node_t *n, const char *what, const char *s)

@@ -296,6 +296,43 @@ static void write_sar(emitter *em, const ek_sar_recipe *s)
     map_end(em);
 }
 
+static void write_stac(emitter *em, const ek_stac_recipe *st)
+{
+    size_t i;
+
+    key(em, "stac");
+    map_begin(em);
+    pair_text(em, "items", st->items);
+    key(em, "assets");
+    text_list(em, st->assets, st->nassets);
+    if (st->has_bbox) {
+        key(em, "bbox");
+        seq_begin(em, 1);
+        for (i = 0; i < 4; i++) {
+            number(em, st->bbox[i]);
+        }
+        seq_end(em);
+    }
+    if (st->datetime != NULL) {
+        pair_text(em, "datetime", st->datetime);
+    }
+    if (st->ncollections > 0) {
+        key(em, "collections");
+        text_list(em, st->collections, st->ncollections);
+    }
+    if (st->query != NULL) {
+        pair_text(em, "query", st->query);
+    }
+    if (st->has_max_cloud) {
+        pair_number(em, "max_item_cloud", st->max_cloud);
+    }
+    if (st->limit > 0) {
+        pair_integer(em, "limit", st->limit);
+    }
+    pair_text(em, "method", st->post ? "POST" : "GET");
+    map_end(em);
+}
+
 static void write_georef(emitter *em, const ek_georef_recipe *g)
 {
     key(em, "georeference");
@@ -331,8 +368,12 @@ static void write_inputs(emitter *em, const ek_modality_recipe *m)
         seq_end(em);
         return;
     }
-    key(em, "files");
-    text_list(em, m->patterns, m->npatterns);
+    if (m->stac.present) {
+        write_stac(em, &m->stac);
+    } else {
+        key(em, "files");
+        text_list(em, m->patterns, m->npatterns);
+    }
     if (m->bands != NULL) {
         key(em, "bands");
         seq_begin(em, 1);

@@ -35,8 +35,8 @@ typedef struct ek_split {
 
 /* What some methods need besides the plan. */
 typedef struct ek_split_inputs {
-    ek_regions *regions;        /* regions: the region layer ... */
-    const int32_t *region_tags; /* ... and each candidate's region (-1: sea) */
+    ek_regions *regions;          /* regions: the region layer ... */
+    const int32_t *region_tags;   /* ... and each candidate's region (-1: sea) */
     const uint32_t *chip_classes; /* stratify: labelled pixels per class,
                                      [candidate * nclasses + c] */
     int nclasses;

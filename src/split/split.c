@@ -338,8 +338,7 @@ static int build_strata(eodkit_ctx *ctx, const ek_plan *p, const ek_split *s,
         for (c = 0; c < in->nclasses; c++) {
             double v = in->chip_classes[k * (size_t)in->nclasses + (size_t)c];
 
-            st->block[(size_t)s->chip_block[k] * (size_t)in->nclasses + (size_t)c] +=
-                v;
+            st->block[(size_t)s->chip_block[k] * (size_t)in->nclasses + (size_t)c] += v;
             st->all[c] += v;
             total += v;
         }
@@ -403,8 +402,8 @@ static int assign_blocks(eodkit_ctx *ctx, const ek_plan *p, ek_split *s,
         balance(&st, order, n, s->block_split, &state);
     }
     for (k = 0; rc == EODKIT_OK && k < p->ncandidates; k++) {
-        s->chip_split[k] = held[k] >= 0 ? (int8_t)held[k]
-                                        : (int8_t)s->block_split[s->chip_block[k]];
+        s->chip_split[k] =
+            held[k] >= 0 ? (int8_t)held[k] : (int8_t)s->block_split[s->chip_block[k]];
     }
     free_strata(&st);
     free(order);
@@ -522,7 +521,7 @@ static int drop_guard_in_grids(eodkit_ctx *ctx, const ek_plan *p, ek_split *s,
 }
 
 typedef struct footprint {
-    size_t k; /* candidate index */
+    size_t k;                        /* candidate index */
     double west, south, east, north; /* lon/lat bounds */
 } footprint;
 

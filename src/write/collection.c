@@ -13,6 +13,7 @@
 #include "core/ek_fs.h"
 #include "core/ek_time.h"
 #include "ek_write.h"
+#include "stac/ek_stac.h"
 
 #define EXT_LABEL "https://stac-extensions.github.io/label/v1.0.1/schema.json"
 #define EXT_MLAOI "https://stac-extensions.github.io/ml-aoi/v0.2.0/schema.json"
@@ -291,6 +292,10 @@ static void add_shard_assets(const ek_dataset_facts *f, size_t s, const char *pr
             }
             if (p->ngrids > 1) {
                 /* one CRS per UTM zone: each chip's is in the index */
+            } else if (!is_label && p->modalities[a].vertical != NULL) {
+                /* heights: the grid CRS with their vertical CRS */
+                json_object_set_new(o, "proj:wkt2",
+                                    json_string(p->modalities[a].vertical->grid_wkt));
             } else if (g->crs_code != NULL && strncmp(g->crs_code, "EPSG:", 5) == 0) {
                 json_object_set_new(o, "proj:epsg",
                                     json_integer(atoi(g->crs_code + 5)));
@@ -554,7 +559,7 @@ static json_t *summaries_json(const ek_dataset_facts *f, const ek_class *classes
 static json_t *grid_json(const ek_plan *p)
 {
     const ek_grid *g = &p->grids[0];
-    json_t *o = json_object();
+    json_t *o = json_object(), *vertical = ek_vertical_json(p);
     size_t k;
 
     if (p->recipe->utm) {
@@ -582,6 +587,9 @@ static json_t *grid_json(const ek_plan *p)
     json_object_set_new(o, "resolution", json_pack("[f, f]", g->gt[1], -g->gt[5]));
     json_object_set_new(o, "chip_size", json_pack("[i, i]", p->chip_h, p->chip_w));
     json_object_set_new(o, "stride", json_pack("[i, i]", p->stride_y, p->stride_x));
+    if (vertical != NULL) {
+        json_object_set_new(o, "vertical_crs", vertical);
+    }
     return o;
 }
 
@@ -607,6 +615,31 @@ static json_t *providers_json(const ek_recipe *r)
         json_array_append_new(a, o);
     }
     return a;
+}
+
+/* A derived_from link to every STAC item the modalities read (once each). */
+static void add_derived_from(const ek_plan *p, json_t *links)
+{
+    json_t *seen = json_object();
+    size_t m, i;
+
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_stac *st = p->modalities[m].stac;
+
+        for (i = 0; st != NULL && i < st->nitems; i++) {
+            const ek_stac_item *it = &st->items[i];
+
+            if (json_object_get(seen, it->href) != NULL) {
+                continue;
+            }
+            json_object_set_new(seen, it->href, json_true());
+            json_array_append_new(links,
+                                  json_pack("{s:s, s:s, s:s, s:s}", "rel",
+                                            "derived_from", "href", it->href, "type",
+                                            "application/geo+json", "title", it->id));
+        }
+    }
+    json_decref(seen);
 }
 
 int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
@@ -701,6 +734,7 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
     links = json_pack("[{s:s, s:s, s:s}]", "rel", "root", "href", "./collection.json",
                       "type", "application/json");
     rc = write_items(ctx, dir, f, classes, nclasses, exts, links);
+    add_derived_from(p, links);
     json_object_set_new(root, "links", links);
     json_object_set_new(assets, "index",
                         json_pack("{s:s, s:s, s:s, s:[s]}", "href", "./index.gpkg",

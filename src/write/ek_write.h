@@ -251,6 +251,10 @@ int ek_facts_classes(eodkit_ctx *ctx, const ek_dataset_facts *f, ek_class **clas
                      size_t *n);
 void ek_facts_classes_free(const ek_dataset_facts *f, ek_class *classes, size_t n);
 
+/* {"modality": {"name", "code", "wkt2"}} for the modalities of P whose values
+   have a vertical CRS (heights), or NULL when none has. */
+json_t *ek_vertical_json(const ek_plan *p);
+
 /* Write O as DIR/NAME: indented JSON and a final newline. */
 int ek_write_json(eodkit_ctx *ctx, const json_t *o, const char *dir, const char *name);
 

@@ -355,8 +355,10 @@ int ek_index_add(eodkit_ctx *ctx, ek_index *ix, const ek_index_row *r)
         OGR_F_SetFieldString(f, F_CELL, text);
         rc = ek_grow(ctx, (void **)&ix->cells, &ix->cells_cap, ix->ncells + 1,
                      sizeof *ix->cells);
-        if (rc == EODKIT_OK && (ix->cells[ix->ncells++] = ek_strdup(ctx, text)) == NULL) {
-            rc = EODKIT_ERR_NOMEM;
+        if (rc == EODKIT_OK) {
+            ix->cells[ix->ncells] = ek_strdup(ctx, text);
+            rc = ix->cells[ix->ncells] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+            ix->ncells += rc == EODKIT_OK;
         }
         if (rc != EODKIT_OK) {
             goto out;

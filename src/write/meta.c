@@ -19,6 +19,7 @@
 #include "core/ek_names.h"
 #include "core/ek_time.h"
 #include "ek_write.h"
+#include "stac/ek_stac.h"
 
 const double ek_percentile_levels[EK_NPCT] = {1, 2, 50, 98, 99};
 
@@ -109,17 +110,25 @@ static json_t *per_split(const ek_dataset_facts *f, uint64_t **counts)
     return o;
 }
 
+/* Band B (0-based) of modality M: its position (1-based), name, band number
+   in its files and those files (indices into provenance's read sources),
+   then its statistics BS. */
 static json_t *band_json(const ek_modality *m, int b, const ek_band_stats *bs)
 {
-    json_t *o = json_object(), *pct = json_object();
+    json_t *o = json_object(), *pct = json_object(), *sources = json_array();
+    int source_band;
+    const ek_part *part = ek_modality_band(m, b, &source_band);
     char key[16];
+    size_t s;
     int k;
 
-    int source_band;
-
-    ek_modality_band(m, b, &source_band);
-    json_object_set_new(o, "band", json_integer(source_band));
+    for (s = part->first; s < part->first + part->count; s++) {
+        json_array_append_new(sources, json_integer((json_int_t)s));
+    }
+    json_object_set_new(o, "band", json_integer(b + 1));
     json_object_set_new(o, "name", json_string(m->band_names[b]));
+    json_object_set_new(o, "source_band", json_integer(source_band));
+    json_object_set_new(o, "sources", sources);
     json_object_set_new(o, "count", json_integer((json_int_t)bs->count));
     json_object_set_new(o, "valid_count", json_integer((json_int_t)bs->m.n));
     if (bs->m.n > 0) {
@@ -288,9 +297,30 @@ static json_t *gt_json(const double gt[6])
     return a;
 }
 
+json_t *ek_vertical_json(const ek_plan *p)
+{
+    json_t *o = NULL;
+    size_t m;
+
+    for (m = 0; m < p->nmodalities; m++) {
+        const ek_vertical *v = p->modalities[m].vertical;
+
+        if (v == NULL) {
+            continue;
+        }
+        if (o == NULL) {
+            o = json_object();
+        }
+        json_object_set_new(o, p->modalities[m].recipe->name,
+                            json_pack("{s:s, s:s?, s:s}", "name", v->name, "code",
+                                      v->code, "wkt2", v->wkt));
+    }
+    return o;
+}
+
 static json_t *grid_json(const ek_plan *p)
 {
-    json_t *o = json_object(), *grids = json_array();
+    json_t *o = json_object(), *grids = json_array(), *vertical = ek_vertical_json(p);
     size_t g;
 
     for (g = 0; g < p->ngrids; g++) {
@@ -333,6 +363,9 @@ static json_t *grid_json(const ek_plan *p)
     json_object_set_new(o, "stride", json_pack("[i, i]", p->stride_y, p->stride_x));
     json_object_set_new(o, "candidate_chips", json_integer((json_int_t)p->ncandidates));
     json_object_set_new(o, "work_unit_chips", json_integer(p->unit_chips));
+    if (vertical != NULL) {
+        json_object_set_new(o, "vertical_crs", vertical);
+    }
     return o;
 }
 
@@ -351,6 +384,9 @@ static json_t *source_json(const ek_plan *p, const ek_modality *mod, size_t s)
 
         ek_time_format(src->time, iso, sizeof iso);
         json_object_set_new(o, "datetime", json_string(iso));
+    }
+    if (mod->stac != NULL) {
+        ek_stac_describe_source(mod, s, o);
     }
     for (g = 0; g < p->ngrids; g++) {
         const ek_placement *pl = ek_plan_placement(mod, g, s);
@@ -418,6 +454,9 @@ static json_t *read_json(const ek_plan *p)
         }
         json_object_set_new(mo, "parts", parts);
         json_object_set_new(mo, "sources", sources);
+        if (mod->stac != NULL) {
+            json_object_set_new(mo, "stac", ek_stac_json(mod));
+        }
         json_object_set_new(o, mod->recipe->name, mo);
     }
     return o;
@@ -448,6 +487,25 @@ static json_t *blocks_json(const ek_dataset_facts *f)
     return blocks;
 }
 
+/* Chips the split method gave each split (candidates, after the guard
+   band, before the filters): {"split": chips}. */
+static json_t *assigned_json(const ek_dataset_facts *f)
+{
+    const ek_split_recipe *sr = &f->recipe->split;
+    json_t *o = json_object();
+    size_t c, k;
+
+    for (k = 0; k < sr->nsplits; k++) {
+        json_int_t n = 0;
+
+        for (c = 0; c < f->plan->ncandidates; c++) {
+            n += f->split->chip_split[c] == (int)k;
+        }
+        json_object_set_new(o, sr->names[k], json_integer(n));
+    }
+    return o;
+}
+
 static json_t *split_json(const ek_dataset_facts *f)
 {
     static const char *const methods[] = {"random", "blocks", "regions", "time"};
@@ -463,6 +521,7 @@ static json_t *split_json(const ek_dataset_facts *f)
         json_object_set_new(ratios, sr->names[k], json_real(sr->ratios[k]));
     }
     json_object_set_new(o, "ratios", ratios);
+    json_object_set_new(o, "assigned", assigned_json(f));
     if (sr->method == EK_SPLIT_TIME) {
         json_t *periods = json_object();
 

@@ -98,12 +98,11 @@ def test_interrupted_build_keeps_its_work_for_resume(tmp_path, demo):
     proc = subprocess.Popen([EODKIT, "build", str(tmp_path / "slow.yaml"), "-o", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     partial = Path(str(out) + ".partial")
-    deadline = time.time() + 30
-    # .partial exists from the start (it holds the output's lock): wait for
-    # the first checkpoint, written after the first work unit
+    # DIR.partial appears (with the build's lock) before set-up; the first
+    # checkpoint says work units are being written
+    deadline = time.time() + 60
     while not (partial / ".eodkit-checkpoint.json").exists() and time.time() < deadline:
         time.sleep(0.01)
-    time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

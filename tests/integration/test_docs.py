@@ -1,11 +1,13 @@
-"""Every example in the docs runs: the full recipe in doc/recipe.md, the demo
-recipe, and the commands shown on the command pages."""
+"""Every example in the docs runs: the recipes in doc/recipe.md (but the one
+with a web server, which runs in test_remote.py), the demo recipe, and the
+commands shown on the command pages."""
 import json
 import re
 import shlex
 from pathlib import Path
 
-from conftest import SOURCE, Dataset, demo_workdir, run
+from conftest import SOURCE, Dataset, build, demo_workdir, run
+from test_stac_input import api_items, assert_same_shards, files_inputs, stacdata
 
 
 def yaml_blocks(page):
@@ -23,7 +25,9 @@ def docs_data(folder, demo, shared):
 
 def test_recipe_page_examples_build(tmp_path, demo, shared):
     blocks = yaml_blocks(SOURCE / "doc/recipe.md")
-    assert len(blocks) == 4  # the third, with a web server, runs in test_remote.py
+    # the third, with a web server, runs in test_remote.py; the fourth and
+    # fifth (STAC) in test_recipe_page_stac_recipes
+    assert len(blocks) == 6
     docs_data(tmp_path, demo, shared)
     (tmp_path / "recipe.yaml").write_text(blocks[0])
     summary = json.loads(run("build", tmp_path / "recipe.yaml").stdout)
@@ -47,11 +51,36 @@ def test_recipe_page_examples_build(tmp_path, demo, shared):
                                                                         [1, 120, 120]]
     assert {json.loads(r["present"])["s1"] for r in ds.chips()} == {0}
 
-    (tmp_path / "cells.yaml").write_text(blocks[3])
+    (tmp_path / "cells.yaml").write_text(blocks[5])
     summary = json.loads(run("build", tmp_path / "cells.yaml", "-o", tmp_path / "cells").stdout)
     rows = Dataset(tmp_path / "cells").chips()
     assert summary["grids"] == 2 and len(rows) == summary["chips"] > 10
     assert all(re.fullmatch(r"\d+U_\d+[LR]", r["cell"]) for r in rows)
+
+
+def test_recipe_page_stac_recipes(tmp_path, shared, stac_api):
+    """The STAC recipes of doc/recipe.md build: the local catalog copy gives
+    the chips of the same files under band_files; the search uses exactly
+    the items the filters select."""
+    local, search = yaml_blocks(SOURCE / "doc/recipe.md")[3:5]
+    assert "stac:" in local and "stac:" in search
+    patches = stacdata.s2_patches(shared)
+    stacdata.write_catalog(tmp_path / "data/bigearthnet-stac", patches)
+    out, _ = build(local, tmp_path, name="local.yaml")
+    same_files = files_inputs(shared, ["B02", "B03", "B04", "B08", "B05", "B11"]) + \
+        '    time: {mode: mosaic, pattern: "_([0-9]{8})T"}\n'
+    files, _ = build(re.sub(r"    stac:\n.*?    time: \{mode: mosaic\}[^\n]*\n",
+                            lambda _: same_files, local, flags=re.S), tmp_path / "files")
+    assert_same_shards(out, files)
+    assert len(Dataset(out).provenance["read"]["s2"]["stac"]["items"]) == len(patches)
+
+    api = stac_api(api_items(patches, {p.name: 10.0 * k for k, p in enumerate(patches)}))
+    out, _ = build(search.replace("http://127.0.0.1:8080/", api.url()), tmp_path / "api")
+    pages = [r for r in api.requests() if r["path"] == "/search"]
+    used = [i["id"] for i in Dataset(out).provenance["read"]["s2"]["stac"]["items"]]
+    assert used == ["S2A_MSIL2A_20170617T113321_36_85", "S2A_MSIL2A_20170617T113321_4_55",
+                    "S2A_MSIL2A_20171221T112501_56_35"]
+    assert len(pages) == 2 and {r["method"] for r in pages} == {"POST"}
 
 
 def test_command_page_examples_run(tmp_path, demo):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EODKIT, run
+from conftest import run, run_interrupted
 
 INPUT, CANCELLED = 2, 130
 
@@ -144,23 +144,14 @@ def test_signal_stops_a_slow_setup_promptly(tmp_path, shared, sig):
     recipe = write_recipe(tmp_path, huge_raster(tmp_path), 500)
     out = tmp_path / "out"
     world = shared / "boundaries/spData/world.gpkg"
-    proc = subprocess.Popen([EODKIT, "build", str(recipe), "-o", str(out), "--regions", str(world)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        time.sleep(2)
-        assert proc.poll() is None, proc.communicate()
-        # still setting up: the output's lock is taken, nothing is written
-        partial = Path(f"{out}.partial")
-        assert {p.name for p in partial.iterdir()} <= {".eodkit-lock", ".eodkit-partial"}
-        proc.send_signal(sig)
-        t0 = time.monotonic()
-        stdout, stderr = proc.communicate(timeout=20)
-        seconds = time.monotonic() - t0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == CANCELLED, stderr
+
+    def still_setting_up():  # the output's lock is taken, no work unit written
+        assert not Path(f"{out}.partial/.eodkit-checkpoint.json").exists()
+
+    code, stdout, stderr, seconds = run_interrupted(
+        "build", recipe, "-o", out, "--regions", world, after=2, sig=sig,
+        before_signal=still_setting_up)
+    assert code == CANCELLED, stderr
     assert "interrupted while setting the build up" in one_error_line(stderr)
     assert seconds < 5
     assert stdout == ""

@@ -4,9 +4,10 @@ equal a nearest-neighbour gdalwarp."""
 import subprocess
 
 import numpy as np
-from osgeo import gdal
+import pytest
+from osgeo import gdal, ogr
 
-from conftest import Dataset, build
+from conftest import Dataset, build, run
 
 
 def rasterize_reference(ds, vector, sql, tmp_path, all_touched=False):
@@ -113,6 +114,68 @@ split: {{method: random, ratios: {{train: 1.0}}}}
     ref = remap[values]
     assert set(np.unique(ref)) == {0, 1, 2, 3, 5}
     assert assert_labels_equal(ds, ref) == 20
+
+
+OLINDA_RECIPE = """
+dataset: {{name: olinda-labels}}
+grid: {{crs: {{like: optical}}, chip_size: 32}}
+modalities: [{{name: optical, files: [{demo}/L7_ETMs.tif], bands: [1]}}]
+labels: {{source: {labels}, attribute: TIPO, {extra}}}
+split: {{method: random, ratios: {{train: 1.0}}}}
+"""
+
+
+def test_merged_class_is_named_after_all_its_values(tmp_path, demo):
+    """Both census-tract types merged into one classification class: the
+    class is 'URBANO + RURAL' everywhere it is named (not 'URBANO', as if it
+    held urban tracts only), unless class_names names it."""
+    out, _ = build(OLINDA_RECIPE.format(
+        demo=demo, labels=demo / "olinda1.shp",
+        extra="classes: {URBANO: 1, RURAL: 1}, task: classification"), tmp_path / "merged")
+    ds = Dataset(out)
+    assert ds.collection["eodkit:label"]["classes"] == [{"id": 1, "name": "URBANO + RURAL"}]
+    assert ds.collection["summaries"]["label:classes"][0]["classes"] == ["URBANO + RURAL"]
+    audit = (out / "audit.json").read_text()
+    assert "URBANO + RURAL" in audit and '"URBANO"' not in audit
+    out, _ = build(OLINDA_RECIPE.format(
+        demo=demo, labels=demo / "olinda1.shp",
+        extra="classes: {URBANO: 1, RURAL: 1}, class_names: {1: tract}, task: classification"),
+        tmp_path / "named")
+    assert Dataset(out).collection["eodkit:label"]["classes"] == [{"id": 1, "name": "tract"}]
+
+
+@pytest.mark.parametrize("case", ["empty layer", "values outside classes", "elsewhere"])
+def test_why_no_label_feature_overlaps(tmp_path, demo, shared, case):
+    """When no label feature meets the imagery, the message says why: the
+    layer is empty, no feature has a value of labels.classes (listing what
+    the attribute holds), or the labelled features lie elsewhere."""
+    labels, extra = demo / "olinda1.shp", "classes: {URBANO: 1, RURAL: 2}"
+    if case == "empty layer":
+        labels = tmp_path / "empty.gpkg"
+        subprocess.run(["ogr2ogr", "-where", "1 = 0", str(labels), str(demo / "olinda1.shp")],
+                       check=True)
+    elif case == "values outside classes":
+        extra = "classes: {urban: 1, rural: 2}"
+    else:  # the Slovenian land-use polygons, far from Olinda
+        labels, extra = shared / "vector/eo-learn/LULC.gpkg", "classes: {1: 1}"
+    recipe = OLINDA_RECIPE.format(demo=demo, labels=labels, extra=extra)
+    if case == "elsewhere":
+        recipe = recipe.replace("attribute: TIPO", "attribute: LULC_ID")
+    (tmp_path / "r.yaml").write_text(recipe)
+    proc = run("build", tmp_path / "r.yaml", "-o", tmp_path / "out", check=False)
+    assert proc.returncode == 2
+    lulc = ogr.Open(str(shared / "vector/eo-learn/LULC.gpkg"))
+    lulc.GetLayer().SetAttributeFilter("LULC_ID = 1")
+    forest = lulc.GetLayer().GetFeatureCount()  # the features classes {1: 1} labels
+    want = {"empty layer": f"{labels}: layer 'olinda1' has no feature with a geometry "
+                           f"({tmp_path}/r.yaml:5:",
+            "values outside classes": f"{labels}: none of its 470 features has a value of "
+                                      "labels.classes: attribute 'TIPO' holds 'RURAL', "
+                                      "'URBANO', classes lists 'urban', 'rural' "
+                                      f"({tmp_path}/r.yaml:5:",
+            "elsewhere": f"{labels}: no label feature overlaps the imagery (its {forest} "
+                         f"labelled features all lie outside it; {tmp_path}/r.yaml:5:"}[case]
+    assert want in proc.stderr, proc.stderr
 
 
 def test_byte_label_raster_without_classes_keeps_its_values(tmp_path, shared):

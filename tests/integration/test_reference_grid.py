@@ -283,3 +283,22 @@ def test_merge_refuses_datasets_that_do_not_fit(tmp_path, shared, other, message
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr, proc.stderr
     assert not (tmp_path / "c").exists()
+
+
+def test_merge_refuses_datasets_of_stac_items(tmp_path, shared):
+    """A dataset whose modality reads STAC items (the BigEarthNet catalog of
+    tests/stacdata.py) cannot be joined: its files are not in its recipe."""
+    import stacdata
+    grid = "{system: utm-cells, resolution: 10, chip_size: 64}"
+    a, _ = build(recipe(shared, grid, PATCHES[:1], name="a"), tmp_path / "a")
+    stacdata.write_catalog(tmp_path / "stac", stacdata.s2_patches(shared)[1:2])
+    b, _ = build(f"""dataset: {{name: b}}
+grid: {grid}
+modalities: [{{name: s2, stac: {{items: "{tmp_path / 'stac/catalog.json'}", assets: [B02]}},
+              resampling: nearest}}]
+split: {{method: random, ratios: {{train: 1.0}}}}
+""", tmp_path / "b")
+    proc = run("merge", a, b, "-o", tmp_path / "c", check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert f"{b}: modality 's2' reads STAC items" in proc.stderr, proc.stderr
+    assert not (tmp_path / "c").exists()

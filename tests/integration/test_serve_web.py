@@ -13,7 +13,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import SHARED, SOURCE, build, run
+from conftest import SHARED, SOURCE, build, npm_package, run
 from test_catalog_register import RECIPE
 from test_serve import Server
 
@@ -21,11 +21,7 @@ WEB = SOURCE / "tests" / "web"
 
 
 def ensure_playwright():
-    if not (WEB / "node_modules" / "playwright-core").is_dir():
-        npm = shutil.which("npm")
-        assert npm, "npm is missing: run scripts/setup-deps.sh test"
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=WEB, check=True,
-                       timeout=300)
+    npm_package(WEB, "playwright-core")
 
 
 def ensure_browser():

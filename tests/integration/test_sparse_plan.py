@@ -169,3 +169,39 @@ modalities:
     assert "no chip lies on data of every required modality" in stderr
     assert seconds < 30 and rss < 200, (seconds, rss)
     assert not (tmp_path / "out").exists()
+
+
+def test_utm_zone_without_candidates_is_dropped_with_its_crs(tmp_path, shared):
+    """The Rome DEM (WGS 84 + EGM96 height) moved so that one pixel column
+    lies west of 12 E, in UTM 32N: that zone is framed on the sliver,
+    but the only chip over it has its centre in 33N, so 32N holds no
+    candidate and is dropped. The dataset's single grid is 33N, and so is
+    the CRS its DEM assets give with their vertical CRS (it was 32N's)."""
+    from osgeo import osr
+    from pyproj import Transformer
+    dem = tmp_path / "dem.tif"
+    west, top = 12 - 1 / 3600, 42.45  # one pixel of 1" west of zone 33
+    subprocess.run(["gdal_translate", "-q", "-a_ullr", str(west), str(top), str(west + 0.1),
+                    str(top - 0.1), str(shared / "dem/sarsen/Rome-30m-DEM.tif"), str(dem)],
+                   check=True)
+    side = 256 * 30
+    to32 = Transformer.from_crs(4326, 32632, always_xy=True)
+    for lat in (top, top - 0.1):  # 12 E lies in the left half of a 32N chip column
+        x, _ = to32.transform(12, lat)
+        assert 100 < x % side < side / 2 - 100
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"""dataset: {{name: sliver}}
+grid: {{crs: utm, resolution: 30, chip_size: 256}}
+modalities: [{{name: dem, kind: dem, files: ["{dem}"], resampling: bilinear}}]
+split: {{method: random, ratios: {{train: 1.0}}}}
+""")
+    out = tmp_path / "out"
+    proc = subprocess.run([EODKIT, "build", recipe, "-o", out], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["grids"] == 1
+    ds = Dataset(out)
+    assert {r["crs"] for r in ds.chips()} == {"EPSG:32633"}
+    assets = [a for k, a in ds.collection["assets"].items() if k.endswith(".npy")]
+    crs = osr.SpatialReference(wkt=assets[0]["proj:wkt2"])
+    assert crs.IsCompound() and crs.GetAuthorityCode("VERT_CS") == "5773"
+    assert crs.GetAttrValue("PROJCS") == "WGS 84 / UTM zone 33N"

@@ -91,3 +91,32 @@ def test_class_counts_per_split(tmp_path, demo):
         counts = np.bincount(labels.ravel(), minlength=3)
         want = {str(c): int(n) for c, n in enumerate(counts) if n}
         assert ds.stats["classes"]["pixels"][split] == want
+
+
+def test_band_position_and_source(tmp_path, shared):
+    """Per-band files (BigEarthNet Sentinel-2: one file per band): each band
+    of stats.json gives its position in the arrays, its band number in its
+    files and which files those are (not band 1 over and over)."""
+    patch = shared / "samples/bigearthnet/s2/S2A_MSIL2A_20170617T113321_36_85"
+    names = ["B04", "B03", "B02", "B8A"]
+    files = "\n".join(f"      - {{name: {n}, files: [{patch}/S2A_MSIL2A_20170617T113321_36_85_{n}.tif]}}"
+                      for n in names)
+    out, _ = build(f"""
+dataset: {{name: stats-band-files}}
+grid: {{crs: {{like: s2}}, chip_size: 60}}
+modalities:
+  - name: s2
+    resampling: bilinear
+    band_files:
+{files}
+split: {{method: random, ratios: {{train: 1.0}}}}
+""", tmp_path)
+    ds = Dataset(out)
+    bands = ds.stats["modalities"]["s2"]["bands"]
+    sources = ds.provenance["read"]["s2"]["sources"]
+    assert [b["band"] for b in bands] == [1, 2, 3, 4]
+    assert [b["name"] for b in bands] == names
+    assert all(b["source_band"] == 1 for b in bands)
+    assert [[sources[i]["path"].rsplit("_", 1)[1] for i in b["sources"]] for b in bands] == \
+        [[f"{n}.tif"] for n in names]
+    assert_stats_match(ds, "s2")

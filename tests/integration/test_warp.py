@@ -6,23 +6,16 @@ import subprocess
 import numpy as np
 from osgeo import gdal
 
-from conftest import Dataset, build
+from conftest import Dataset, build, gdalwarp_options
 
 
 def gdalwarp_reference(ds, name, source, tmp_path, options=()):
-    """The whole grid warped by gdalwarp with the build's own settings and
-    OPTIONS (e.g. the transformer's: -order 2, -tps, -rpc): (bands, alpha)."""
-    g = ds.provenance["grid"]["grids"][0]
-    read = ds.provenance["read"][name]
-    src = read["sources"][0]["placements"][0]
-    gt, w, h = g["geotransform"], g["width"], g["height"]
-    te = [gt[0], gt[3] + h * gt[5], gt[0] + w * gt[1], gt[3]]
+    """The whole grid warped by doc/format.md's gdalwarp command with the
+    build's own settings and OPTIONS (e.g. the transformer's: -order 2,
+    -tps, -rpc): (bands, alpha)."""
     ref = tmp_path / f"{name}-gdalwarp.tif"
-    subprocess.run(["gdalwarp", "-q", "-overwrite", "-r", read["resampling"].replace("nearest", "near"),
-                    "-t_srs", g["wkt"], "-te", *map(repr, te), "-ts", str(w), str(h),
-                    "-et", repr(read["error_threshold"]),
-                    "-wo", f"XSCALE={src['xscale']!r}", "-wo", f"YSCALE={src['yscale']!r}",
-                    "-dstalpha", *options, str(source), str(ref)], check=True)
+    subprocess.run(["gdalwarp", "-q", "-overwrite", *gdalwarp_options(ds, name), "-dstalpha",
+                    *options, str(source), str(ref)], check=True)
     data = gdal.Open(str(ref)).ReadAsArray()
     return data[:-1], data[-1]
 

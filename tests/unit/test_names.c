@@ -47,6 +47,11 @@ static void test_resolve(void **state)
     expect("https://h/x.tif?a=[1]", "/vsicurl/https://h/x.tif?a=[1]");
     expect("/vsizip/https://h/a.zip/x.tif", "/vsizip//vsicurl/https://h/a.zip/x.tif");
     expect("/vsis3/bucket/x.tif", "/vsis3/bucket/x.tif");
+    /* object storage and file URLs, as STAC asset hrefs give them */
+    expect("s3://bucket/a/x.tif", "/vsis3/bucket/a/x.tif");
+    expect("gs://bucket/x.tif", "/vsigs/bucket/x.tif");
+    expect("file:///abs/a.tif", "/abs/a.tif");
+    expect("file://a.tif", "%s/a.tif");
     expect("NETCDF:\"f.nc\":var", "NETCDF:\"%s/f.nc\":var");
     expect("NETCDF:\"/abs/f.nc\":var", "NETCDF:\"/abs/f.nc\":var");
     expect("HDF5:\"f.h5\"://group/x", "HDF5:\"%s/f.h5\"://group/x");
@@ -73,6 +78,17 @@ static void test_kinds(void **state)
     assert_int_equal(ek_name_kind_of("/vsigs_streaming/b/x.tif"), EK_NAME_REMOTE);
     assert_int_equal(ek_name_kind_of("NETCDF:\"/vsiaz/c/f.nc\":v"), EK_NAME_REMOTE);
     assert_int_equal(ek_name_kind_of("/vsimem/x.tif"), EK_NAME_LOCAL);
+    /* VRT text: local, or remote when it reads a remote file */
+    assert_int_equal(ek_name_kind_of("<VRTDataset rasterXSize=\"2\"><VRTRasterBand>"
+                                     "<SimpleSource><SourceFilename>/data/[a].tif"
+                                     "</SourceFilename></SimpleSource></VRTRasterBand>"
+                                     "</VRTDataset>"),
+                     EK_NAME_LOCAL);
+    assert_int_equal(ek_name_kind_of("<VRTDataset><VRTRasterBand><SimpleSource>"
+                                     "<SourceFilename>/vsicurl/https://h/x.tif"
+                                     "</SourceFilename></SimpleSource></VRTRasterBand>"
+                                     "</VRTDataset>"),
+                     EK_NAME_REMOTE);
 }
 
 static void test_remote_part(void **state)

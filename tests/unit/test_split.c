@@ -259,8 +259,10 @@ static void check_order_free(ek_split_method method, int stride)
         id = units.plan.chips[k];
         assert_int_equal(ek_plan_find(&units.plan, id), k);
         assert_int_equal(ek_plan_find(&one.plan, id), id < 77 ? id : id - 1);
-        assert_int_equal(su->chip_split[k], so->chip_split[ek_plan_find(&one.plan, id)]);
-        assert_int_equal(su->chip_block[k], so->chip_block[ek_plan_find(&one.plan, id)]);
+        assert_int_equal(su->chip_split[k],
+                         so->chip_split[ek_plan_find(&one.plan, id)]);
+        assert_int_equal(su->chip_block[k],
+                         so->chip_block[ek_plan_find(&one.plan, id)]);
     }
     ek_split_free(so);
     ek_split_free(su);
