@@ -154,7 +154,7 @@ def gdalwarp_options(ds, modality, source=0, grid=0):
                         (SOURCE / "doc/format.md").read_text(), re.S).group(1)
     g = ds.provenance["grid"]["grids"][grid]
     read = ds.provenance["read"][modality]
-    placed = read["sources"][source]["placements"][grid]
+    placed = next(p for p in read["sources"][source]["placements"] if p["grid"] == grid)
     gt, w, h = g["geotransform"], g["width"], g["height"]
     values = {"wkt": g["wkt"], "xmin": gt[0], "ymin": gt[3] + h * gt[5],
               "xmax": gt[0] + w * gt[1], "ymax": gt[3], "width": w, "height": h,

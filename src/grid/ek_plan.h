@@ -69,6 +69,10 @@ typedef struct ek_source {
        only). */
     int *data;
     size_t ndata;
+    /* With UTM grids (crs: utm, grid.system): its bounds in longitude and
+       latitude (west, south, east, north), computed once while planning. */
+    int has_lonlat;
+    double lonlat[4];
 } ek_source;
 
 /* Where a source lies on one grid and how it is read onto it. */
@@ -81,6 +85,9 @@ typedef struct ek_placement {
     /* Warper resampling scale (destination pixels per source pixel), pinned
        so results never depend on how the grid is cut into windows. */
     double xscale, yscale;
+    /* 0 when the source lies far from the grid (their lon/lat bounds are
+       apart): it was not placed, and its bounds lie far off the grid. */
+    int reaches;
 } ek_placement;
 
 /* Bands of a modality read together from the same files. */
@@ -133,6 +140,9 @@ typedef struct ek_grid {
     int units_x, units_y;
     size_t first_unit; /* lattice key of its unit (0, 0); unit (ux, uy) is
                           first + uy units_x + ux */
+    /* UTM grids: their bounds in longitude and latitude, as ek_source's */
+    int has_lonlat;
+    double lonlat[4];
 } ek_grid;
 
 /* A work unit: candidate chips p->chips[first, p->units[u + 1].first). */
@@ -309,7 +319,13 @@ int ek_source_empty_is_nodata(const ek_source *s, int has_nodata, double nodata)
 int ek_source_data_on_grid(eodkit_ctx *ctx, const ek_grid *g, const ek_source *s,
                            double *out /* OUT */);
 
-/* Place source S on grid G. */
+/* Whether lon/lat bounds A and B (west, south, east, north; a west beyond
+   the east crosses the antimeridian) are more than half a degree apart,
+   longitudes compared around the globe. */
+int ek_lonlat_apart(const double a[4], const double b[4]);
+
+/* Place source S on grid G; one far from G (both have lon/lat bounds, and
+   they are apart) is not placed: PL->reaches 0. */
 int ek_source_place(eodkit_ctx *ctx, const ek_grid *g, const ek_source *s,
                     ek_placement *pl /* OUT */);
 

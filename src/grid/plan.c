@@ -493,10 +493,11 @@ static int intersect(double a[4], const double b[4])
     return a[0] < a[2] && a[1] < a[3];
 }
 
-/* Bounds in CRS of the area every required modality covers (each modality
-   covers the union of its files' bounds), within CLIP (bounds in CRS) when
-   CLIP is not NULL. *FOUND is 0, and EXT unset, when within CLIP some
-   required modality has no file; without CLIP that is an error. */
+/* Bounds in CRS (NULL: in lon/lat, from the sources' lon/lat bounds) of
+   the area every required modality covers (each modality covers the union
+   of its files' bounds), within CLIP (bounds in CRS) when CLIP is not
+   NULL. *FOUND is 0, and EXT unset, when within CLIP some required
+   modality has no file; without CLIP that is an error. */
 static int data_bounds(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
                        OGRSpatialReferenceH crs, const double *clip, double ext[4],
                        int *found)
@@ -517,9 +518,13 @@ static int data_bounds(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
         for (i = 0; i < mod->nsources; i++) {
             double s[4];
 
-            rc = ek_source_bounds(ctx, crs, &mod->sources[i], s);
-            if (rc != EODKIT_OK) {
-                return rc;
+            if (crs == NULL) {
+                memcpy(s, mod->sources[i].lonlat, sizeof s);
+            } else {
+                rc = ek_source_bounds(ctx, crs, &mod->sources[i], s);
+                if (rc != EODKIT_OK) {
+                    return rc;
+                }
             }
             if (clip != NULL && !intersect(s, clip)) {
                 continue;
@@ -698,6 +703,43 @@ static int single_grid(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p,
     return EODKIT_OK;
 }
 
+/* crs: utm and reference grids: the lon/lat bounds of every source, once
+   (zones are framed from them, and sources far from a zone are not placed
+   on it). */
+static int sources_lonlat(eodkit_ctx *ctx, ek_plan *p)
+{
+    OGRSpatialReferenceH wgs84 = ek_srs_lonlat();
+    size_t m, i;
+    int rc = EODKIT_OK;
+
+    for (m = 0; m < p->nmodalities && rc == EODKIT_OK; m++) {
+        for (i = 0; i < p->modalities[m].nsources && rc == EODKIT_OK; i++) {
+            ek_source *s = &p->modalities[m].sources[i];
+
+            rc = ek_source_bounds(ctx, wgs84, s, s->lonlat);
+            s->has_lonlat = rc == EODKIT_OK;
+        }
+    }
+    OSRRelease(wgs84);
+    return rc;
+}
+
+/* The lon/lat bounds of UTM grid G (WGS84: lon/lat), when they can be
+   computed. */
+static void grid_lonlat(ek_grid *g, OGRSpatialReferenceH wgs84)
+{
+    OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(g->srs, wgs84);
+    double *b = g->lonlat;
+
+    g->has_lonlat =
+        ct != NULL && OCTTransformBounds(ct, g->gt[0], g->gt[3] + g->height * g->gt[5],
+                                         g->gt[0] + g->width * g->gt[1], g->gt[3],
+                                         &b[0], &b[1], &b[2], &b[3], 21);
+    if (ct != NULL) {
+        OCTDestroyCoordinateTransformation(ct);
+    }
+}
+
 /* crs: utm: one grid per UTM zone (and hemisphere) the data touches, each
    framed on the data in that zone (the files' lon/lat bounds clipped to the
    zone, and to the AOI) plus a chip of margin. */
@@ -709,7 +751,7 @@ static int utm_grids(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeometr
     int zone, south, found, rc;
     size_t cap = 0;
 
-    rc = data_bounds(ctx, r, p, wgs84, NULL, box, &found);
+    rc = data_bounds(ctx, r, p, NULL, NULL, box, &found);
     if (rc == EODKIT_OK && aoi != NULL) {
         rc = aoi_bounds(ctx, aoi, wgs84, aoi_box);
         if (rc == EODKIT_OK && !intersect(box, aoi_box)) {
@@ -730,7 +772,7 @@ static int utm_grids(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeometr
             if (!intersect(cell, box)) {
                 continue;
             }
-            rc = data_bounds(ctx, r, p, wgs84, cell, ll, &found);
+            rc = data_bounds(ctx, r, p, NULL, cell, ll, &found);
             if (rc != EODKIT_OK || !found || (aoi != NULL && !intersect(ll, aoi_box))) {
                 continue;
             }
@@ -763,6 +805,7 @@ static int utm_grids(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p, OGRGeometr
             }
             if (rc == EODKIT_OK) {
                 lay_chips(p, g);
+                grid_lonlat(g, wgs84);
             }
         }
     }
@@ -1158,6 +1201,10 @@ static int modality_spans(eodkit_ctx *ctx, const ek_plan *p, size_t gi,
         size_t nparts = 1, k;
         chip_span span;
 
+        if (!pl->reaches) {
+            continue;
+        }
+
         /* a file with empty parts (whose pixels read as nodata): the parts
            with data only */
         if (src->data != NULL &&
@@ -1515,12 +1562,13 @@ static int list_chips(eodkit_ctx *ctx, ek_plan *p, OGRGeometryH aoi)
 
 /* ---- chips on the Major TOM grid ---- */
 
-/* The lon/lat bounds of the parts of required modality M's files with
-   data (their whole extent, or the parts GDAL reports data in), appended
-   to *BOXES (xmin, ymin, xmax, ymax each) in CRS. */
+/* The bounds of the parts of required modality M's files with data (their
+   whole extent, or the parts GDAL reports data in), appended to *BOXES
+   (xmin, ymin, xmax, ymax each) in CRS; with NEAR (lon/lat bounds), only
+   those of files near it. */
 static int modality_boxes(eodkit_ctx *ctx, const ek_modality *m,
-                          OGRSpatialReferenceH crs, double **boxes, size_t *n,
-                          size_t *cap)
+                          OGRSpatialReferenceH crs, const double *near, double **boxes,
+                          size_t *n, size_t *cap)
 {
     ek_grid plain; /* CRS units as pixels: y comes out negated */
     size_t s, k;
@@ -1532,6 +1580,9 @@ static int modality_boxes(eodkit_ctx *ctx, const ek_modality *m,
     for (s = 0; s < m->nsources && rc == EODKIT_OK; s++) {
         const ek_source *src = &m->sources[s];
 
+        if (near != NULL && ek_lonlat_apart(src->lonlat, near)) {
+            continue;
+        }
         if (src->data != NULL &&
             ek_source_empty_is_nodata(src, m->has_nodata, m->nodata)) {
             rc = ek_grow(ctx, (void **)boxes, cap, 4 * (*n + src->ndata + 1),
@@ -1629,6 +1680,12 @@ static void zone_clear(mt_zone *z, size_t nmods)
 static int zone_open(eodkit_ctx *ctx, const ek_plan *p, int z, mt_zone *zone)
 {
     OGRSpatialReferenceH wgs84 = ek_srs_lonlat();
+    /* the zone's cell widened by a chip: files beyond cannot reach its
+       chips (a degree of longitude is over 10 km up to 84 degrees) */
+    double reach = fmax(p->chip_w * p->recipe->res_x, p->chip_h * p->recipe->res_y);
+    double pad = 1.0 + reach / 10000.0, west = -180.0 + 6.0 * (z % 60);
+    double near[4] = {west - pad, (z >= 60 ? -80.0 : 0.0) - pad, west + 6.0 + pad,
+                      (z >= 60 ? 0.0 : 84.0) + pad};
     size_t m, k, nm = 0;
     int rc = EODKIT_OK;
 
@@ -1654,8 +1711,8 @@ static int zone_open(eodkit_ctx *ctx, const ek_plan *p, int z, mt_zone *zone)
         if (!p->modalities[m].recipe->required) {
             continue;
         }
-        rc = modality_boxes(ctx, &p->modalities[m], zone->srs, &zone->boxes[nm], &n,
-                            &cap);
+        rc = modality_boxes(ctx, &p->modalities[m], zone->srs, near, &zone->boxes[nm],
+                            &n, &cap);
         for (k = 0; rc == EODKIT_OK && k < n; k++) {
             const double *b = zone->boxes[nm] + 4 * k;
 
@@ -1731,7 +1788,7 @@ static int majortom_cells(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
     while (!p->modalities[m].recipe->required) {
         m++;
     }
-    rc = modality_boxes(ctx, &p->modalities[m], wgs84, &boxes, &nboxes, &cap);
+    rc = modality_boxes(ctx, &p->modalities[m], wgs84, NULL, &boxes, &nboxes, &cap);
     OSRRelease(wgs84);
     for (b = 0; b < nboxes && rc == EODKIT_OK; b++) {
         const double *x = boxes + 4 * b;
@@ -1830,6 +1887,7 @@ static int cell_chip(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
 static int majortom_grids(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p,
                           const mt_chip *chips, size_t n)
 {
+    OGRSpatialReferenceH wgs84 = NULL;
     size_t k, first = 0;
     int rc = EODKIT_OK;
 
@@ -1842,6 +1900,7 @@ static int majortom_grids(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p,
         p->units == NULL || p->grids == NULL) {
         return EODKIT_ERR_NOMEM;
     }
+    wgs84 = ek_srs_lonlat();
     for (k = 0; k <= n && rc == EODKIT_OK; k++) {
         ek_grid *g;
         double x0, y1, x1, y0;
@@ -1873,16 +1932,18 @@ static int majortom_grids(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p,
               round((y1 - y0) / r->res_y) <= EK_MAX_GRID_SIDE)) {
             char where[512];
 
-            return ek_error(ctx, EODKIT_ERR_INPUT,
-                            "%s: pixels of %g x %g m over the chips of UTM zone %d%s "
-                            "make a grid of more than %d pixels a side (doc/recipe.md, "
-                            "Limits): choose a coarser grid.resolution, or an AOI",
-                            ek_recipe_where(r, r->res_mark, where, sizeof where),
-                            r->res_x, r->res_y, abs(g->utm_zone),
-                            g->utm_zone < 0 ? "S" : "N", EK_MAX_GRID_SIDE);
+            rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                          "%s: pixels of %g x %g m over the chips of UTM zone %d%s "
+                          "make a grid of more than %d pixels a side (doc/recipe.md, "
+                          "Limits): choose a coarser grid.resolution, or an AOI",
+                          ek_recipe_where(r, r->res_mark, where, sizeof where),
+                          r->res_x, r->res_y, abs(g->utm_zone),
+                          g->utm_zone < 0 ? "S" : "N", EK_MAX_GRID_SIDE);
+            break;
         }
         g->width = (int)round((x1 - x0) / r->res_x);
         g->height = (int)round((y1 - y0) / r->res_y);
+        grid_lonlat(g, wgs84);
         g->nx = g->units_x = (int)(k - first);
         g->ny = g->units_y = 1;
         g->first_chip = g->first_unit = first;
@@ -1897,6 +1958,7 @@ static int majortom_grids(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p,
         }
         first = k;
     }
+    OSRRelease(wgs84);
     p->units[n].first = n;
     p->nchips = p->ncandidates = p->nunits = n;
     p->unit_chips = 1;
@@ -2016,6 +2078,9 @@ int ek_plan_make(eodkit_ctx *ctx, const ek_recipe *r, ek_plan **plan)
     }
     if (rc == EODKIT_OK && r->aoi != NULL) {
         rc = load_aoi(ctx, r, &aoi);
+    }
+    if (rc == EODKIT_OK && r->utm) {
+        rc = sources_lonlat(ctx, p);
     }
     if (rc == EODKIT_OK && r->system == EK_SYSTEM_MAJORTOM) {
         rc = majortom_chips(ctx, r, p, aoi);

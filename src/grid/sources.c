@@ -4,6 +4,7 @@
 ** and placing them on a target grid (bounds, exact alignment, warp scales).
 ** Handles opened here are closed again: workers open their own.
 */
+#include <float.h>
 #include <math.h>
 #include <regex.h>
 #include <stdlib.h>
@@ -852,6 +853,29 @@ int ek_source_data_on_grid(eodkit_ctx *ctx, const ek_grid *g, const ek_source *s
     return rc;
 }
 
+/* Degrees by which lon/lat bounds must be apart for ek_lonlat_apart: far
+   more than the error of densified bounds. */
+#define APART_DEGREES 0.5
+
+int ek_lonlat_apart(const double a[4], const double b[4])
+{
+    int k;
+
+    if (a[0] > a[2] || b[0] > b[2]) {
+        return 0;
+    }
+    if (a[1] > b[3] + APART_DEGREES || b[1] > a[3] + APART_DEGREES) {
+        return 1;
+    }
+    for (k = -1; k <= 1; k++) {
+        if (a[0] <= b[2] + 360.0 * k + APART_DEGREES &&
+            b[0] + 360.0 * k <= a[2] + APART_DEGREES) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 int ek_source_place(eodkit_ctx *ctx, const ek_grid *g, const ek_source *s,
                     ek_placement *pl)
 {
@@ -860,6 +884,14 @@ int ek_source_place(eodkit_ctx *ctx, const ek_grid *g, const ek_source *s,
     int same_crs, rc;
 
     memset(pl, 0, sizeof *pl);
+    /* A far source is not transformed at all: the UTM zone of another
+       continent may not even hold its corners, and a global build would
+       place every file on every zone. */
+    if (s->has_lonlat && g->has_lonlat && ek_lonlat_apart(s->lonlat, g->lonlat)) {
+        pl->gx0 = pl->gx1 = pl->gy0 = pl->gy1 = -DBL_MAX;
+        return EODKIT_OK;
+    }
+    pl->reaches = 1;
     rc = ek_source_bounds(ctx, g->srs, s, b);
     if (rc != EODKIT_OK) {
         return rc;

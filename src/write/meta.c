@@ -391,6 +391,9 @@ static json_t *source_json(const ek_plan *p, const ek_modality *mod, size_t s)
     for (g = 0; g < p->ngrids; g++) {
         const ek_placement *pl = ek_plan_placement(mod, g, s);
 
+        if (!pl->reaches) {
+            continue; /* a file far from the grid (another UTM zone's) */
+        }
         json_array_append_new(placements,
                               json_pack("{s:i, s:b, s:f, s:f}", "grid", (int)g,
                                         "aligned", pl->aligned, "xscale", pl->xscale,

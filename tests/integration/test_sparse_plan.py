@@ -205,3 +205,58 @@ split: {{method: random, ratios: {{train: 1.0}}}}
     crs = osr.SpatialReference(wkt=assets[0]["proj:wkt2"])
     assert crs.IsCompound() and crs.GetAuthorityCode("VERT_CS") == "5773"
     assert crs.GetAttrValue("PROJCS") == "WGS 84 / UTM zone 33N"
+
+
+def test_tiles_on_four_continents_are_placed_on_their_zones_only(tmp_path, shared):
+    """A BigEarthNet patch (UTM 29N, Portugal) and copies of it moved to
+    Texas (14N), Chad (33N) and Sumatra (48S): each file is placed on the
+    grid of its own zone only. It used to be placed on every zone's grid,
+    which failed for Sumatra on 33N, 89 degrees away: 'Point outside of
+    projection domain', exit 4; a global build placed each of its files on
+    each of its zones. The chips are those of the
+    lattice rule and hold the files' pixels."""
+    patch = next(p for p in sorted((shared / BEN / "s2").glob("*/*_B02.tif"))
+                 if rasterio.open(p).crs.to_epsg() == 32629)
+    files = [patch]
+    for name, epsg, x, y in [("texas", 32614, 600000, 3400000),
+                             ("chad", 32633, 500000, 1000000),
+                             ("sumatra", 32748, 399200, 9416000)]:
+        files.append(tmp_path / f"{name}.tif")
+        subprocess.run(["gdal_translate", "-q", "-a_srs", f"EPSG:{epsg}", "-a_ullr", str(x),
+                        str(y), str(x + 1200), str(y - 1200), str(patch), str(files[-1])],
+                       check=True)
+    listed = ", ".join(f'"{f}"' for f in files)
+    recipe = tmp_path / "world.yaml"
+    recipe.write_text(f"""dataset: {{name: four-continents}}
+grid: {{crs: utm, resolution: 10, chip_size: 40}}
+modalities: [{{name: s, files: [{listed}], resampling: nearest}}]
+split: {{method: random, ratios: {{train: 1.0}}}}
+""")
+    out = tmp_path / "out"
+    proc = subprocess.run([EODKIT, "build", recipe, "-o", out], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    ds = Dataset(out)
+    grids = [g["crs"] for g in ds.provenance["grid"]["grids"]]
+    zones = []
+    for path in files:
+        with rasterio.open(path) as f:
+            zones.append(f"EPSG:{f.crs.to_epsg()}")
+    assert sorted(grids) == sorted(zones) and len(set(zones)) == 4
+    for source, zone in zip(ds.provenance["read"]["s"]["sources"], zones):
+        assert [grids[p["grid"]] for p in source["placements"]] == [zone]
+    rows = ds.chips()
+    assert {(r["crs"], *json.loads(r["geotransform"])[0:4:3]) for r in rows} == \
+        lattice_chips(files, 10, 40, 40)
+    moved = {}
+    for path in files[1:]:  # their corners lie on the chip lattice: whole chips
+        with rasterio.open(path) as src:
+            moved[f"EPSG:{src.crs.to_epsg()}"] = (src.read(1), ~src.transform)
+    checked = 0
+    for row in rows:
+        if row["crs"] in moved:
+            pixels, to_pixel = moved[row["crs"]]
+            gt = json.loads(row["geotransform"])
+            col, line = (round(v) for v in to_pixel * (gt[0], gt[3]))
+            assert np.array_equal(ds.chip(row, "s")[0], pixels[line:line + 40, col:col + 40])
+            checked += 1
+    assert checked == 3 * 9
