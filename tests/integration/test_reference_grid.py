@@ -5,6 +5,7 @@ documents (Cell ids), with pyproj, independently of eodkit; two builds over
 overlapping patches share cell ids, geotransforms and pixels."""
 import json
 import math
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -174,6 +175,26 @@ def test_majortom_10km_cell_of_snowbird():
     n_cols = math.ceil(2 * math.pi * R_KM * math.cos(math.radians(r * 180 / n_rows)) / d)
     c = (math.floor(lon / (360 / n_cols)) + n_cols // 2) % n_cols - n_cols // 2
     assert (majortom_name(r, c), n_cols) == ("451U_946L", 3047)
+
+
+def test_eodkit_names_the_cell_of_snowbird(tmp_path, shared):
+    """A BigEarthNet patch moved onto Snowbird, Utah (UTM 12N), on the 10 km
+    Major TOM grid (100 m pixels, 107 px chips): the chip of cell 451U_946L
+    is made, and Snowbird lies in it."""
+    x, y = Transformer.from_crs(4326, 32612, always_xy=True).transform(-111.6556, 40.5829)
+    moved = tmp_path / "snowbird.tif"
+    x0, y0 = 10 * round(x / 10) - 600, 10 * round(y / 10) + 600
+    subprocess.run(["gdal_translate", "-q", "-a_srs", "EPSG:32612", "-a_ullr", str(x0), str(y0),
+                    str(x0 + 1200), str(y0 - 1200), str(b02(shared, PATCHES[0])), str(moved)],
+                   check=True)
+    out, _ = build(f"""dataset: {{name: snowbird}}
+grid: {{system: majortom, spacing: 10, resolution: 100, chip_size: 107}}
+modalities: [{{name: s2, files: ["{moved}"], resampling: nearest}}]
+split: {{method: random, ratios: {{train: 1.0}}}}
+""", tmp_path)
+    chips = index_chips(out)
+    crs, left, top, _ = chips["451U_946L"]
+    assert crs == "EPSG:32612" and left < x < left + 10700 and top - 10700 < y < top
 
 
 # ---- two builds on one reference grid ----
