@@ -24,6 +24,13 @@ EODKIT = os.environ.get("EODKIT_BIN", str(SOURCE / "build" / "eodkit"))
 DEMO = SOURCE / "examples" / "data"
 
 
+def sanitized():
+    """Whether EODKIT is an AddressSanitizer build: its memory and time
+    say nothing about eodkit's (shadow memory, quarantine, checks), so
+    tests bound them on optimised builds only."""
+    return b"__asan_init" in Path(EODKIT).read_bytes()
+
+
 def run(*args, check=True, **kw):
     """Run eodkit with ARGS; return the CompletedProcess (text mode)."""
     proc = subprocess.run([EODKIT, *map(str, args)], capture_output=True, text=True, **kw)

@@ -1232,7 +1232,9 @@ static int modality_spans(eodkit_ctx *ctx, const ek_plan *p, size_t gi,
     if (rc != EODKIT_OK) {
         return rc;
     }
-    qsort(mr->spans, mr->n, sizeof *mr->spans, compare_span);
+    if (mr->n > 1) { /* spans is NULL without any */
+        qsort(mr->spans, mr->n, sizeof *mr->spans, compare_span);
+    }
     mr->active = ek_calloc(ctx, mr->n + 1, sizeof *mr->active);
     mr->runs = ek_calloc(ctx, mr->n + 1, sizeof *mr->runs);
     return mr->active == NULL || mr->runs == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
@@ -1450,7 +1452,7 @@ static int list_grid_chips(eodkit_ctx *ctx, ek_plan *p, size_t gi, OGRGeometryH 
     while (rc == EODKIT_OK && walk_next(&w, &row, &rows)) {
         for (j = row; j < row + rows && rc == EODKIT_OK; j++) {
             rc = ek_cancelled(ctx);
-            if (nband > 0 && (size_t)j / uc != uy) {
+            if (rc == EODKIT_OK && nband > 0 && (size_t)j / uc != uy) {
                 rc = append_band(ctx, p, g, uy, band, nband, cap, units_cap);
                 nband = 0;
             }
@@ -1835,7 +1837,7 @@ static int majortom_cells(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
         }
     }
     free(boxes);
-    if (rc == EODKIT_OK) {
+    if (rc == EODKIT_OK && n > 0) { /* *cells is NULL without any */
         qsort(*cells, n, sizeof **cells, compare_cell);
         *ncells = distinct_cells(*cells, n);
     }

@@ -495,7 +495,9 @@ static int drop_guard_in_grids(eodkit_ctx *ctx, const ek_plan *p, ek_split *s,
         free(c);
         return rc;
     }
-    qsort(c, n, sizeof *c, compare_guard);
+    if (n > 1) { /* c is NULL when no chip has a split */
+        qsort(c, n, sizeof *c, compare_guard);
+    }
     for (a = 0; a < n; a++) {
         int64_t dy;
         int near = 0;

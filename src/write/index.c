@@ -418,7 +418,9 @@ int ek_index_close(eodkit_ctx *ctx, ek_index *ix)
 {
     int rc = EODKIT_OK;
 
-    qsort(ix->cells, ix->ncells, sizeof *ix->cells, compare_text);
+    if (ix->ncells > 1) { /* no cells (NULL) without a reference grid */
+        qsort(ix->cells, ix->ncells, sizeof *ix->cells, compare_text);
+    }
     CPLSetThreadLocalConfigOption("OGR_CURRENT_DATE", FIXED_DATE);
     if (GDALDatasetCommitTransaction(ix->ds) != OGRERR_NONE) {
         rc = ek_error_gdal(ctx, "cannot commit the chip index");

@@ -17,7 +17,7 @@ import rasterio
 from osgeo import gdal
 from pyproj import Transformer
 
-from conftest import EODKIT, Dataset
+from conftest import EODKIT, Dataset, sanitized
 
 BEN = "samples/bigearthnet"
 MB = 1024  # ru_maxrss is in KiB on Linux
@@ -97,7 +97,7 @@ split: {{method: random, ratios: {{train: 1.0}}, seed: 1}}
     assert summary["grids"] == 3 and summary["candidates"] == len(want) == 4163
     assert got == want
     assert len(rows) == len(got)
-    assert rss < 300, f"peak RSS {rss:.0f} MB"
+    assert rss < 300 or sanitized(), f"peak RSS {rss:.0f} MB"
 
 
 def sparse_tiff(path, side=1_000_000, block=4096, tiles=()):
@@ -151,7 +151,7 @@ split: {{method: random, ratios: {{train: 0.8, test: 0.2}}}}
         tile = written[(x // 4096, y // 4096)]
         want = tile[y % 4096:y % 4096 + 64, x % 4096:x % 4096 + 64]
         assert np.array_equal(ds.chip(row, "big")[0], want)
-    assert seconds < 120 and rss < 300, (seconds, rss)
+    assert (seconds < 120 and rss < 300) or sanitized(), (seconds, rss)
 
 
 def test_sparse_raster_without_data_plans_nothing_at_once(tmp_path):
@@ -167,7 +167,7 @@ modalities:
     (code, _, stderr), rss, seconds = run_measured(["build", recipe, "-o", tmp_path / "out"])
     assert code == 2, stderr
     assert "no chip lies on data of every required modality" in stderr
-    assert seconds < 30 and rss < 200, (seconds, rss)
+    assert (seconds < 30 and rss < 200) or sanitized(), (seconds, rss)
     assert not (tmp_path / "out").exists()
 
 
