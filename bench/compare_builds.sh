@@ -6,7 +6,7 @@
 # NEW one at the same path (outputs record their paths); the two folders
 # are compared file by file and one line per build goes to LOG:
 #   SAME <files> RECIPE              byte-identical
-#   DIFF RECIPE KEPT                 KEPT holds base/, the files that differ (diff)
+#   DIFF RECIPE KEPT                 KEPT holds base/, new/ and the files that differ (diff)
 #   EXITS base=B new=N RECIPE KEPT   (also tests that kill, lock or time a
 #                                    build, which runs twice here)
 #   BOTHFAIL CODE same-message|other-message RECIPE [KEPT]
@@ -48,6 +48,7 @@ elif diff -rq "$keep/base" "$out" >"$keep/diff" 2>&1; then
     echo "SAME $(find "$out" -type f | wc -l) $recipe" >>"$LOG"
     rm -rf "$keep"
 else
+    cp -a "$out" "$keep/new"
     echo "DIFF $recipe $keep" >>"$LOG"
 fi
 exit $n
