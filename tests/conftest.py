@@ -234,6 +234,20 @@ def same_data(a, b):
     return len(compared)
 
 
+def build_spacenet_recipe(folder, shared):
+    """Build the detection recipe of doc/recipe.md (the SpaceNet buildings)
+    in FOLDER as the page says: data/solaris and data/solaris-labels link to
+    the shared data, FOLDER/spacenet.yaml holds the recipe and the dataset
+    lands in FOLDER/out/spacenet-buildings."""
+    blocks = (SOURCE / "doc/recipe.md").read_text().split("```yaml\n")
+    recipe = next(b.split("```")[0] for b in blocks if "task: detection" in b)
+    (folder / "data").mkdir()
+    (folder / "data/solaris").symlink_to(shared / "optical/solaris")
+    (folder / "data/solaris-labels").symlink_to(shared / "vector/solaris")
+    (folder / "spacenet.yaml").write_text(recipe)
+    run("build", "spacenet.yaml", cwd=folder)
+
+
 def demo_workdir(folder, demo):
     """FOLDER laid out as the repository for the examples of a command page:
     examples/olinda.yaml, examples/data (the demo data) and the demo dataset

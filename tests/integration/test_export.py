@@ -16,7 +16,7 @@ import pytest
 import rasterio
 from osgeo import gdal, ogr
 
-from conftest import SOURCE, Dataset, build, run, run_page_examples
+from conftest import SOURCE, Dataset, build, build_spacenet_recipe, run, run_page_examples
 from safety import check_no_leftovers, check_user_files, place_user_files
 from test_detection import LULC, spacenet
 
@@ -435,13 +435,7 @@ def test_export_refuses_what_it_cannot_do(demo_dataset, buildings, tmp_path):
 def test_export_page_examples_run(tmp_path, shared):
     """The examples of doc/cmd/export.md, on the SpaceNet recipe of
     doc/recipe.md built in a scratch folder."""
-    blocks = (SOURCE / "doc/recipe.md").read_text().split("```yaml\n")
-    recipe = next(b.split("```")[0] for b in blocks if "task: detection" in b)
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data/solaris").symlink_to(shared / "optical/solaris")
-    (tmp_path / "data/solaris-labels").symlink_to(shared / "vector/solaris")
-    (tmp_path / "spacenet.yaml").write_text(recipe)
-    run("build", "spacenet.yaml", cwd=tmp_path)
+    build_spacenet_recipe(tmp_path, shared)
     outputs = run_page_examples(SOURCE / "doc/cmd/export.md", tmp_path)
     page = (SOURCE / "doc/cmd/export.md").read_text()
     shown = page.split("The first prints one line per split:\n\n")[1].split("\n\n")[0]
