@@ -20,7 +20,9 @@ typedef struct command {
 
 static const command commands[] = {
     {"build", cmd_build, "build a dataset from a recipe"},
-    {"merge", cmd_merge, "join the parts of a build made with --part I/N"},
+    {"merge", cmd_merge,
+     "join the parts of a build made with --part I/N, or datasets on one reference "
+     "grid"},
     {"info", cmd_info, "what a dataset holds"},
     {"audit", cmd_audit, "geography, class, time and split-leakage audit of a dataset"},
     {"catalog", cmd_catalog, "search and analyse the catalog of EO datasets"},

@@ -118,6 +118,22 @@ EODKIT_API int eodkit_merge(eodkit_ctx *ctx, const eodkit_recipe *recipe,
                             char **summary_json /* OUT */);
 
 /*
+** Join the N datasets at DATASETS (N >= 2), built on the same reference
+** grid (grid.system) from recipes that differ only in the dataset's
+** description and the modalities' files, into the dataset at
+** OPT->output_dir (required): the build of one recipe over all their files
+** (the first dataset's, with every dataset's files), so each cell appears
+** once and splits and guard bands hold across the datasets. Their recipes
+** are compared first: EODKIT_ERR_INPUT quoting the first difference, or
+** naming a dataset not on a reference grid. The inputs must still be where
+** the datasets' recipe.yaml names them. Output and summary as for
+** eodkit_build() (doc/cmd/merge.md).
+*/
+EODKIT_API int eodkit_merge_datasets(eodkit_ctx *ctx, const char *const *datasets,
+                                     int n, const eodkit_build_options *opt,
+                                     char **summary_json /* OUT */);
+
+/*
 ** Take the lock eodkit_build() and eodkit_merge() take on the output folder
 ** of RECIPE and OPT, and hold it until eodkit_output_unlock(): for a caller
 ** that runs several steps into one output and must keep other processes

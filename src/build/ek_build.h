@@ -39,7 +39,7 @@ typedef struct ek_build {
     ek_shapes **masks; /* per modality: mask polygons, or NULL */
     ek_split *split;
     ek_regions *regions;   /* NULL when no region layer is available */
-    int32_t *region_tags;  /* per chip id: region index or -1 */
+    int32_t *region_tags;  /* per candidate chip: region index or -1 */
     ek_array_desc *arrays; /* modalities, then the label arrays if any */
     size_t narrays;
     int nclass_ids;                /* labels->max_id + 1, 0 without labels */
@@ -323,8 +323,9 @@ void ek_unit_result_free(void *result);
 /* The active chips of one unit on one grid. */
 typedef struct ek_unit_view {
     size_t grid;
-    ek_window window;       /* covers every active chip */
-    const size_t *chip_ids; /* active chips, slot order */
+    ek_window window;        /* covers every active chip */
+    const size_t *chip_ids;  /* active chips, slot order */
+    const size_t *candidate; /* their candidate indices */
     size_t nchips;
 } ek_unit_view;
 

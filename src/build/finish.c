@@ -171,6 +171,7 @@ static int write_index(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
     }
     for (;;) {
         ek_chip chip;
+        size_t k;
 
         if (rc == EODKIT_OK) {
             rc = ek_journal_next(ctx, journal, &r, &got);
@@ -179,10 +180,17 @@ static int write_index(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
             break;
         }
         chip = ek_plan_chip(p, (size_t)r.chip_id);
+        k = ek_plan_find(p, (size_t)r.chip_id);
+        if (k == EK_NOT_CANDIDATE) {
+            rc = ek_error(ctx, EODKIT_ERR_INTERNAL,
+                          "%s: chip %lld of the journal is not a candidate of the plan",
+                          journal_path, (long long)r.chip_id);
+            break;
+        }
         r.grid = &p->grids[chip.grid];
         r.window = chip.window;
-        r.block = b->split->chip_block[r.chip_id];
-        r.region = b->region_tags != NULL ? b->region_tags[r.chip_id] : -1;
+        r.block = b->split->chip_block[k];
+        r.region = b->region_tags != NULL ? b->region_tags[k] : -1;
         rc = ek_index_add(ctx, *index, &r);
         if (rc == EODKIT_OK && r.class_hist != NULL) {
             rc = count_classes(ctx, b, &r, c);

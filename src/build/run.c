@@ -33,30 +33,9 @@ typedef struct committer {
     long long done, total; /* candidate chips, for progress */
 } committer;
 
-/* Candidate chips of work unit U. */
-static size_t unit_candidates(const ek_plan *p, size_t u)
-{
-    int i0, i1, j0, j1, i, j;
-    const ek_grid *g = &p->grids[ek_plan_unit(p, u, &i0, &i1, &j0, &j1)];
-    size_t n = 0;
-
-    for (j = j0; j < j1; j++) {
-        for (i = i0; i < i1; i++) {
-            n += p->candidate[g->first_chip + (size_t)j * (size_t)g->nx + (size_t)i];
-        }
-    }
-    return n;
-}
-
 long long ek_run_candidates(const ek_plan *p, size_t first, size_t end)
 {
-    long long n = 0;
-    size_t u;
-
-    for (u = first; u < end; u++) {
-        n += (long long)unit_candidates(p, u);
-    }
-    return n;
+    return (long long)(p->units[end].first - p->units[first].first);
 }
 
 void ek_run_part_units(const ek_plan *p, int i, int n, size_t *first, size_t *end)
@@ -74,7 +53,7 @@ void ek_run_part_units(const ek_plan *p, int i, int n, size_t *first, size_t *en
             *end = u;
             break;
         }
-        seen += (long long)unit_candidates(p, u);
+        seen += ek_run_candidates(p, u, u + 1);
     }
     if (*end < *first) {
         *end = *first;

@@ -260,48 +260,35 @@ static int open_regions(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options
     return rc;
 }
 
-/* The chips of unit U that are candidates, their window, and their class
-   pixel counts (background and ignore index excluded) into COUNTS. */
+/* The class pixel counts (background and ignore index excluded) of the
+   candidate chips of unit U into COUNTS (by candidate index), from the
+   labels rendered over the unit's place on the lattice. */
 static int census_unit(eodkit_ctx *ctx, const ek_build *b, size_t u, ek_reader *reader,
                        unsigned char *raw, uint8_t *raw_valid, void *classes,
                        uint32_t *counts)
 {
     const ek_plan *p = b->plan;
     const ek_labels_recipe *lr = b->labels->recipe;
-    int i0, i1, j0, j1, i, j, x, y;
-    size_t g = ek_plan_unit(p, u, &i0, &i1, &j0, &j1);
-    const ek_grid *gr = &p->grids[g];
     ek_window win;
+    size_t g = ek_plan_unit_window(p, u, &win), k;
+    int x, y;
 
-    win.x = i0 * p->stride_x;
-    win.y = j0 * p->stride_y;
-    win.w = (i1 - 1 - i0) * p->stride_x + p->chip_w;
-    win.h = (j1 - 1 - j0) * p->stride_y + p->chip_h;
-    if (i1 <= i0 || j1 <= j0) {
-        return EODKIT_OK;
-    }
     if (ek_labels_render(ctx, b->labels, p, g, &win, reader, raw, raw_valid, classes) !=
         EODKIT_OK) {
         return eodkit_ctx_status(ctx);
     }
-    for (j = j0; j < j1; j++) {
-        for (i = i0; i < i1; i++) {
-            size_t id = gr->first_chip + (size_t)j * (size_t)gr->nx + (size_t)i;
-            uint32_t *hist = counts + id * (size_t)b->nclass_ids;
+    for (k = p->units[u].first; k < p->units[u + 1].first; k++) {
+        ek_window cw = ek_plan_chip(p, p->chips[k]).window;
+        uint32_t *hist = counts + k * (size_t)b->nclass_ids;
 
-            if (!p->candidate[id]) {
-                continue;
-            }
-            for (y = 0; y < p->chip_h; y++) {
-                for (x = 0; x < p->chip_w; x++) {
-                    size_t at = (size_t)((j - j0) * p->stride_y + y) * (size_t)win.w +
-                                (size_t)((i - i0) * p->stride_x + x);
-                    int c = (int)ek_pixel_get(classes, b->labels->dtype, at);
+        for (y = 0; y < cw.h; y++) {
+            for (x = 0; x < cw.w; x++) {
+                size_t at = (size_t)(cw.y - win.y + y) * (size_t)win.w +
+                            (size_t)(cw.x - win.x + x);
+                int c = (int)ek_pixel_get(classes, b->labels->dtype, at);
 
-                    if (c != lr->background &&
-                        !(lr->has_ignore && c == lr->ignore_index)) {
-                        hist[c]++;
-                    }
+                if (c != lr->background && !(lr->has_ignore && c == lr->ignore_index)) {
+                    hist[c]++;
                 }
             }
         }
@@ -328,7 +315,7 @@ static int label_census(eodkit_ctx *ctx, const ek_build *b, uint32_t **out)
                      "%s: split.stratify handles class ids up to 255", b->recipe->path);
         goto out;
     }
-    *out = ek_calloc(ctx, p->nchips * (size_t)b->nclass_ids, sizeof **out);
+    *out = ek_calloc(ctx, (p->ncandidates + 1) * (size_t)b->nclass_ids, sizeof **out);
     rc = *out == NULL || raw == NULL || raw_valid == NULL || classes == NULL
              ? EODKIT_ERR_NOMEM
              : ek_reader_new(ctx, p->nsources + EK_LABEL_SOURCES, p->unit_w, p->unit_h,

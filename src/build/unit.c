@@ -696,7 +696,7 @@ static int judge_labels(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
         ek_window cw = ek_plan_chip(b->plan, v->chip_ids[k]).window;
 
         uc->chip_id = v->chip_ids[k];
-        uc->split = b->split->chip_split[uc->chip_id];
+        uc->split = b->split->chip_split[v->candidate[k]];
         uc->label = -1;
         if (b->labels != NULL) {
             uc->labeled_frac = (double)chip_labelled(b, w, &v->window, &cw, uc) /
@@ -879,40 +879,39 @@ static int alloc_result(eodkit_ctx *ctx, const ek_build *b, size_t nchips,
     return EODKIT_OK;
 }
 
-/* The unit's chips that have a split, and the window covering them. */
+/* The unit's chips that have a split (their ids and candidate indices
+   into IDS and CANDIDATE), and the window covering them. */
 static size_t active_chips(const ek_plan *p, const ek_split *s, size_t u, size_t *ids,
-                           ek_unit_view *v, size_t *candidates)
+                           size_t *candidate, ek_unit_view *v, size_t *candidates)
 {
-    int i0, i1, j0, j1, i, j, x1 = 0, y1 = 0;
-    const ek_grid *g;
+    size_t k;
+    int x1 = 0, y1 = 0;
 
-    v->grid = ek_plan_unit(p, u, &i0, &i1, &j0, &j1);
     v->nchips = 0;
-    g = &p->grids[v->grid];
-    for (j = j0; j < j1; j++) {
-        for (i = i0; i < i1; i++) {
-            size_t id = g->first_chip + (size_t)j * (size_t)g->nx + (size_t)i;
-            ek_window cw;
+    v->grid = ek_plan_chip(p, p->chips[p->units[u].first]).grid;
+    *candidates += p->units[u + 1].first - p->units[u].first;
+    for (k = p->units[u].first; k < p->units[u + 1].first; k++) {
+        ek_window cw;
 
-            *candidates += p->candidate[id];
-            if (s->chip_split[id] < 0) {
-                continue;
-            }
-            cw = ek_plan_chip(p, id).window;
-            if (v->nchips == 0) {
-                v->window = cw;
-                x1 = cw.x + cw.w, y1 = cw.y + cw.h;
-            }
-            v->window.x = cw.x < v->window.x ? cw.x : v->window.x;
-            v->window.y = cw.y < v->window.y ? cw.y : v->window.y;
-            x1 = cw.x + cw.w > x1 ? cw.x + cw.w : x1;
-            y1 = cw.y + cw.h > y1 ? cw.y + cw.h : y1;
-            ids[v->nchips++] = id;
+        if (s->chip_split[k] < 0) {
+            continue;
         }
+        cw = ek_plan_chip(p, p->chips[k]).window;
+        if (v->nchips == 0) {
+            v->window = cw;
+            x1 = cw.x + cw.w, y1 = cw.y + cw.h;
+        }
+        v->window.x = cw.x < v->window.x ? cw.x : v->window.x;
+        v->window.y = cw.y < v->window.y ? cw.y : v->window.y;
+        x1 = cw.x + cw.w > x1 ? cw.x + cw.w : x1;
+        y1 = cw.y + cw.h > y1 ? cw.y + cw.h : y1;
+        candidate[v->nchips] = k;
+        ids[v->nchips++] = p->chips[k];
     }
     v->window.w = x1 - v->window.x;
     v->window.h = y1 - v->window.y;
     v->chip_ids = ids;
+    v->candidate = candidate;
     return v->nchips;
 }
 
@@ -1008,7 +1007,7 @@ int ek_unit_run(void *state, eodkit_ctx *ctx, size_t u, void **result)
     const ek_plan *p = b->plan;
     ek_unit_result *res = ek_calloc(ctx, 1, sizeof *res);
     size_t *ids =
-        ek_calloc(ctx, (size_t)p->unit_chips * (size_t)p->unit_chips, sizeof *ids);
+        ek_calloc(ctx, 2 * (size_t)p->unit_chips * (size_t)p->unit_chips, sizeof *ids);
     ek_unit_view v;
     size_t k, enough = 0;
     int skipped = 0, rc = EODKIT_OK;
@@ -1018,7 +1017,9 @@ int ek_unit_run(void *state, eodkit_ctx *ctx, size_t u, void **result)
         free(ids);
         return EODKIT_ERR_NOMEM;
     }
-    if (active_chips(p, b->split, u, ids, &v, &res->candidates) == 0) {
+    if (active_chips(p, b->split, u, ids,
+                     ids + (size_t)p->unit_chips * (size_t)p->unit_chips, &v,
+                     &res->candidates) == 0) {
         free(ids);
         return EODKIT_OK;
     }

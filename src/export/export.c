@@ -53,12 +53,26 @@ static int is_export(const char *dir)
 static const ek_output_kind exports = {"an export of eodkit", is_export};
 
 /* Lock OUT.partial (ek_output_lock), clear what a failed or killed export
-   left in it (as a build without --resume does) and mark it as an export. */
+   left in it (as a build without --resume does) and mark it as an export.
+   Work in it that is not an export's (a killed build that --resume would
+   continue) is refused, never cleared. */
 static int begin_output(ek_export *e, const char *out)
 {
     char *mark = NULL;
     int rc = ek_output_lock(e->ctx, out, &exports, &e->out);
 
+    /* first keep the partial folder's work (after putting back what a
+       killed replacement left) to see whose it is, then clear it */
+    if (rc == EODKIT_OK) {
+        rc = ek_output_begin(e->ctx, &e->out, e->opt.overwrite, 1);
+    }
+    if (rc == EODKIT_OK && ek_output_holds_work(&e->out) && !is_export(e->out.tmp)) {
+        rc = ek_error(e->ctx, EODKIT_ERR_EXISTS,
+                      "%s: holds unfinished work that is not an export (a killed "
+                      "build, which 'eodkit build --resume' continues); it is kept: "
+                      "finish or remove it, or export into another folder",
+                      e->out.tmp);
+    }
     if (rc == EODKIT_OK) {
         rc = ek_output_begin(e->ctx, &e->out, e->opt.overwrite, 0);
     }
@@ -381,7 +395,7 @@ int eodkit_export(eodkit_ctx *ctx, const char *format, const char *dataset_dir,
     image_source img;
     json_t *splits = json_object(), *stats = NULL;
     size_t s;
-    int rc = EODKIT_OK;
+    int rc = EODKIT_OK, begun = 0;
 
     memset(&e, 0, sizeof e);
     memset(&img, 0, sizeof img);
@@ -411,6 +425,7 @@ int eodkit_export(eodkit_ctx *ctx, const char *format, const char *dataset_dir,
     }
     if (rc == EODKIT_OK) {
         rc = begin_output(&e, out_dir);
+        begun = rc == EODKIT_OK;
     }
     ek_gdal_capture_begin(ctx);
     for (s = 0; e.cs != NULL && s < e.cs->nsplits && rc == EODKIT_OK; s++) {
@@ -424,7 +439,8 @@ int eodkit_export(eodkit_ctx *ctx, const char *format, const char *dataset_dir,
     if (rc == EODKIT_OK) {
         rc = ek_output_commit(ctx, &e.out, e.opt.overwrite);
     }
-    ek_output_release(&e.out, 0); /* after a failure: the partial folder too */
+    /* after a failure, the partial folder too, once this export began in it */
+    ek_output_release(&e.out, !begun);
     if (rc == EODKIT_OK && summary_json != NULL) {
         rc = ek_json_text(ctx,
                           json_pack("{s:s, s:s, s:s, s:O}", "format", format, "dataset",

@@ -288,6 +288,14 @@ typedef struct ek_provider {
     size_t nroles;
 } ek_provider;
 
+/* grid.system: the reference grids chips can be put on (doc/format.md,
+   Cell ids). */
+typedef enum ek_grid_system {
+    EK_SYSTEM_NONE,
+    EK_SYSTEM_UTM_CELLS, /* square cells of chip_size px per UTM zone, origin 0 */
+    EK_SYSTEM_MAJORTOM   /* the Major TOM grid, one chip centred on each cell */
+} ek_grid_system;
+
 struct eodkit_recipe {
     char *path; /* the recipe file as given */
     char *dir;  /* its folder: relative paths resolve against it */
@@ -305,9 +313,12 @@ struct eodkit_recipe {
     size_t nproviders;
 
     /* grid: */
-    char *crs;  /* user CRS string; NULL when like != NULL or utm */
-    int utm;    /* crs: utm: each chip on the UTM zone of its centre */
-    char *like; /* modality whose native grid to use */
+    char *crs; /* user CRS string; NULL when like != NULL or utm */
+    int utm;   /* crs: utm (or a system): each chip on the UTM zone of its centre */
+    ek_grid_system system; /* a reference grid shared across builds */
+    ek_mark system_mark;
+    double spacing; /* system majortom: grid spacing, km */
+    char *like;     /* modality whose native grid to use */
     ek_mark crs_mark;
     int has_resolution;
     double res_x, res_y;

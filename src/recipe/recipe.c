@@ -26,8 +26,9 @@ static const char *const dataset_keys[] = {"name",     "title",     "description
                                            "license",  "citation",  "version",
                                            "keywords", "providers", NULL};
 static const char *const provider_keys[] = {"name", "url", "roles", NULL};
-static const char *const grid_keys[] = {"crs", "resolution",      "chip_size", "stride",
-                                        "aoi", "error_threshold", NULL};
+static const char *const grid_keys[] = {"crs",        "system",          "spacing",
+                                        "resolution", "chip_size",       "stride",
+                                        "aoi",        "error_threshold", NULL};
 static const char *const like_keys[] = {"like", NULL};
 static const char *const labels_keys[] = {
     "source",      "layer",           "attribute",       "classes",
@@ -402,13 +403,63 @@ static int parse_aoi(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     return ek_yaml_path(y, r->dir, n, "grid.aoi", &r->aoi);
 }
 
+/* grid.system (node N, in grid map G): a reference grid, which chooses
+   the CRS (the UTM zone of each cell) and lays one chip per cell. */
+static int parse_system(ek_yaml *y, ek_recipe *r, yaml_node_t *g, yaml_node_t *n)
+{
+    const char *t = ek_yaml_text(n);
+    yaml_node_t *v;
+    int rc = EODKIT_OK;
+
+    r->system_mark = ek_yaml_mark(n);
+    if (t != NULL && strcmp(t, "utm-cells") == 0) {
+        r->system = EK_SYSTEM_UTM_CELLS;
+    } else if (t != NULL && strcmp(t, "majortom") == 0) {
+        r->system = EK_SYSTEM_MAJORTOM;
+    } else {
+        return ek_yaml_fail(
+            y, n,
+            "grid.system: '%s' is not a reference grid eodkit knows: "
+            "'utm-cells' (square UTM cells, as OlmoEarth) or 'majortom' "
+            "(the Major TOM grid)",
+            t != NULL ? t : "(not a name)");
+    }
+    r->utm = 1;
+    if ((v = ek_yaml_get(y, g, "crs")) != NULL) {
+        return ek_yaml_fail(y, v,
+                            "grid.crs: grid.system chooses the CRS (the UTM zone of "
+                            "each cell); remove grid.crs");
+    }
+    r->spacing = 10;
+    if ((v = ek_yaml_get(y, g, "spacing")) != NULL) {
+        if (r->system != EK_SYSTEM_MAJORTOM) {
+            return ek_yaml_fail(y, v,
+                                "grid.spacing: only 'system: majortom' has a spacing; "
+                                "a utm-cells cell is chip_size x resolution");
+        }
+        rc = ek_yaml_number(y, v, "grid.spacing", &r->spacing);
+        if (rc == EODKIT_OK && !(r->spacing >= 0.1 && r->spacing <= 1000)) {
+            rc = ek_yaml_fail(y, v,
+                              "grid.spacing: the Major TOM grid spacing is in km, "
+                              "from 0.1 to 1000 (Major TOM Core: 10)");
+        }
+    }
+    return rc;
+}
+
 static int parse_grid(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 {
     yaml_node_t *v;
     int rc;
 
     rc = ek_yaml_check_map(y, n, "grid", grid_keys);
-    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "crs")) != NULL) {
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "system")) != NULL) {
+        rc = parse_system(y, r, n, v);
+    } else if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "spacing")) != NULL) {
+        rc = ek_yaml_fail(y, v, "grid.spacing: only 'system: majortom' has a spacing");
+    }
+    if (rc == EODKIT_OK && r->system == EK_SYSTEM_NONE &&
+        (v = ek_yaml_get(y, n, "crs")) != NULL) {
         rc = parse_crs(y, r, v);
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "resolution")) != NULL) {
@@ -427,6 +478,12 @@ static int parse_grid(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     r->stride_y = r->chip_h;
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "stride")) != NULL) {
         rc = parse_pixels_pair(y, v, "grid.stride", &r->stride_y, &r->stride_x);
+        if (rc == EODKIT_OK && r->system != EK_SYSTEM_NONE &&
+            (r->stride_x != r->chip_w || r->stride_y != r->chip_h)) {
+            rc = ek_yaml_fail(y, v,
+                              "grid.stride: a reference grid (grid.system) has one "
+                              "chip per cell; remove grid.stride");
+        }
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "aoi")) != NULL) {
         rc = parse_aoi(y, r, v);
@@ -439,7 +496,10 @@ static int parse_grid(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
                               "pixel");
         }
     }
-    if (rc == EODKIT_OK && (r->crs != NULL || r->utm) && !r->has_resolution) {
+    if (rc == EODKIT_OK && r->system != EK_SYSTEM_NONE && !r->has_resolution) {
+        rc = ek_yaml_fail(y, n, "grid: 'resolution' is required with 'system: %s'",
+                          r->system == EK_SYSTEM_MAJORTOM ? "majortom" : "utm-cells");
+    } else if (rc == EODKIT_OK && (r->crs != NULL || r->utm) && !r->has_resolution) {
         rc = ek_yaml_fail(y, n,
                           "grid: 'resolution' is required with 'crs: %s' (or use "
                           "'crs: like: <modality>' for a modality's own grid)",
@@ -498,8 +558,8 @@ static int parse_class_id(ek_yaml *y, yaml_node_t *n, const char *what, int *id)
 
 /* Class id ID of value C->value (at node N) must not be the background or
    the ignore index: its pixels would silently become unlabelled. */
-static int check_class_id(ek_yaml *y, const ek_labels_recipe *l, const ek_class_entry *c,
-                          yaml_node_t *n)
+static int check_class_id(ek_yaml *y, const ek_labels_recipe *l,
+                          const ek_class_entry *c, yaml_node_t *n)
 {
     if (c->id == l->background) {
         return ek_yaml_fail(y, n,
@@ -699,7 +759,8 @@ static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         l->has_ignore = 1;
     }
     if (rc == EODKIT_OK && l->has_ignore && l->ignore_index == l->background) {
-        rc = ek_yaml_fail(y, v, "labels.ignore_index: must differ from the background id");
+        rc = ek_yaml_fail(y, v,
+                          "labels.ignore_index: must differ from the background id");
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "classes")) != NULL) {
         rc = parse_classes(y, l, v);
@@ -786,11 +847,19 @@ static int parse_filters(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 
 /* What a dataset folder holds beside its split folders (doc/format.md),
    with the side files SQLite makes beside index.gpkg while writing it. */
-static const char *const dataset_entries[] = {
-    "collection.json", "index.gpkg",   "index.gpkg-journal", "index.gpkg-wal",
-    "index.gpkg-shm",  "stats.json",   "provenance.json",    "recipe.yaml",
-    "items",           "audit.json",   "audit.html",         "datasheet.md",
-    NULL};
+static const char *const dataset_entries[] = {"collection.json",
+                                              "index.gpkg",
+                                              "index.gpkg-journal",
+                                              "index.gpkg-wal",
+                                              "index.gpkg-shm",
+                                              "stats.json",
+                                              "provenance.json",
+                                              "recipe.yaml",
+                                              "items",
+                                              "audit.json",
+                                              "audit.html",
+                                              "datasheet.md",
+                                              NULL};
 
 /* Split name S (the text of key N of WHAT): a folder of the dataset. */
 static int check_split_name(ek_yaml *y, yaml_node_t *n, const char *what, const char *s)

@@ -179,12 +179,20 @@ static void write_grid(emitter *em, const ek_recipe *r)
 {
     key(em, "grid");
     map_begin(em);
-    key(em, "crs");
-    if (r->like != NULL) {
+    if (r->system != EK_SYSTEM_NONE) {
+        pair_text(em, "system",
+                  r->system == EK_SYSTEM_MAJORTOM ? "majortom" : "utm-cells");
+    }
+    if (r->system == EK_SYSTEM_MAJORTOM) {
+        pair_number(em, "spacing", r->spacing);
+    }
+    if (r->system == EK_SYSTEM_NONE && r->like != NULL) {
+        key(em, "crs");
         map_begin(em);
         pair_text(em, "like", r->like);
         map_end(em);
-    } else {
+    } else if (r->system == EK_SYSTEM_NONE) { /* a system chooses the CRS */
+        key(em, "crs");
         text(em, r->utm ? "utm" : r->crs);
     }
     if (r->has_resolution) {

@@ -59,7 +59,7 @@ int ek_regions_find(ek_regions *r, double lon, double lat);
 double ek_regions_share(ek_regions *r, int k, OGRGeometryH footprint);
 
 /* Region of every candidate chip of plan P, by its centre: *TAGS (newly
-   allocated, one per chip id) holds a region index, or -1. */
+   allocated, by candidate index) holds a region index, or -1. */
 int ek_regions_tag_plan(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p,
                         int32_t **tags /* OUT */);
 

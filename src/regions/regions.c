@@ -392,35 +392,36 @@ double ek_regions_share(ek_regions *r, int k, OGRGeometryH footprint)
 int ek_regions_tag_plan(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p, int32_t **out)
 {
     OGRSpatialReferenceH wgs84 = ek_srs_lonlat();
-    int32_t *tags = ek_calloc(ctx, p->nchips, sizeof *tags);
+    OGRCoordinateTransformationH *to_lonlat =
+        ek_calloc(ctx, p->ngrids, sizeof *to_lonlat);
+    int32_t *tags = ek_calloc(ctx, p->ncandidates + 1, sizeof *tags);
     size_t g, k;
-    int rc = tags == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    int rc = tags == NULL || to_lonlat == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 
     *out = NULL;
     for (g = 0; g < p->ngrids && rc == EODKIT_OK; g++) {
-        const ek_grid *gr = &p->grids[g];
-        OGRCoordinateTransformationH ct =
-            OCTNewCoordinateTransformation(gr->srs, wgs84);
-
-        if (ct == NULL) {
+        to_lonlat[g] = OCTNewCoordinateTransformation(p->grids[g].srs, wgs84);
+        if (to_lonlat[g] == NULL) {
             rc = ek_error_gdal(ctx, "the grid CRS cannot be transformed to lon/lat");
-            break;
         }
-        for (k = 0; k < (size_t)gr->nx * (size_t)gr->ny && rc == EODKIT_OK; k++) {
-            size_t id = gr->first_chip + k;
-            ek_chip c = ek_plan_chip(p, id);
-            double x, y, z = 0;
-
-            rc = ek_cancelled(ctx); /* a region lookup per chip takes a while */
-
-            ek_grid_window_center(gr, &c.window, &x, &y);
-            tags[id] = -1;
-            if (p->candidate[id] && OCTTransform(ct, 1, &x, &y, &z)) {
-                tags[id] = ek_regions_find(r, x, y);
-            }
-        }
-        OCTDestroyCoordinateTransformation(ct);
     }
+    for (k = 0; k < p->ncandidates && rc == EODKIT_OK; k++) {
+        ek_chip c = ek_plan_chip(p, p->chips[k]);
+        double x, y, z = 0;
+
+        rc = ek_cancelled(ctx); /* a region lookup per chip takes a while */
+        ek_grid_window_center(&p->grids[c.grid], &c.window, &x, &y);
+        tags[k] = -1;
+        if (OCTTransform(to_lonlat[c.grid], 1, &x, &y, &z)) {
+            tags[k] = ek_regions_find(r, x, y);
+        }
+    }
+    for (g = 0; to_lonlat != NULL && g < p->ngrids; g++) {
+        if (to_lonlat[g] != NULL) {
+            OCTDestroyCoordinateTransformation(to_lonlat[g]);
+        }
+    }
+    free(to_lonlat);
     OSRRelease(wgs84);
     if (rc != EODKIT_OK) {
         free(tags);

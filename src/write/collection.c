@@ -667,6 +667,16 @@ static json_t *summaries_json(const ek_dataset_facts *f, const ek_class *classes
         }
     }
     set_summary(o, "ml-aoi:split", splits);
+    if (p->recipe->system != EK_SYSTEM_NONE) {
+        json_t *ids = json_array();
+        char *const *cells;
+        size_t n = ek_index_cells(f->index, &cells);
+
+        for (k = 0; k < n; k++) {
+            json_array_append_new(ids, json_string(cells[k]));
+        }
+        set_summary(o, "eodkit:cells", ids); /* the cell id of every chip */
+    }
     if (f->regions != NULL) {
         json_t *continents, *countries;
 
@@ -712,6 +722,15 @@ static json_t *grid_json(const ek_plan *p)
         }
         json_object_set_new(o, "crs", json_string("utm"));
         json_object_set_new(o, "zones", zones);
+        if (p->recipe->system != EK_SYSTEM_NONE) {
+            json_object_set_new(o, "system",
+                                json_string(p->recipe->system == EK_SYSTEM_MAJORTOM
+                                                ? "majortom"
+                                                : "utm-cells"));
+        }
+        if (p->recipe->system == EK_SYSTEM_MAJORTOM) {
+            json_object_set_new(o, "spacing_km", json_real(p->recipe->spacing));
+        }
     } else {
         json_object_set_new(
             o, "crs", g->crs_code != NULL ? json_string(g->crs_code) : json_null());

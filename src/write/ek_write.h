@@ -202,6 +202,11 @@ int ek_index_time_range(const ek_index *index, int s, int64_t *first, int64_t *l
    outside every region). NULL without a region layer. */
 const uint64_t *ek_index_region_chips(const ek_index *index, size_t *n);
 
+/* On a reference grid (grid.system): the cell ids of the chips written
+   (sorted once the index is closed) into *CELLS, owned by INDEX; how many.
+   0 without a system. */
+size_t ek_index_cells(const ek_index *index, char *const **cells /* OUT */);
+
 /* Commit and close the file. Then free with ek_index_free. */
 int ek_index_close(eodkit_ctx *ctx, ek_index *index);
 void ek_index_free(ek_index *index);

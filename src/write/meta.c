@@ -366,6 +366,15 @@ static json_t *grid_json(const ek_plan *p)
                                     : p->grids[0].crs_code != NULL
                                         ? p->grids[0].crs_code
                                         : "custom"));
+    if (p->recipe->system != EK_SYSTEM_NONE) {
+        json_object_set_new(o, "system",
+                            json_string(p->recipe->system == EK_SYSTEM_MAJORTOM
+                                            ? "majortom"
+                                            : "utm-cells"));
+    }
+    if (p->recipe->system == EK_SYSTEM_MAJORTOM) {
+        json_object_set_new(o, "spacing_km", json_real(p->recipe->spacing));
+    }
     json_object_set_new(o, "grids", grids);
     json_object_set_new(o, "chip_size", json_pack("[i, i]", p->chip_h, p->chip_w));
     json_object_set_new(o, "stride", json_pack("[i, i]", p->stride_y, p->stride_x));
@@ -399,6 +408,9 @@ static json_t *source_json(const ek_plan *p, const ek_modality *mod, size_t s)
     for (g = 0; g < p->ngrids; g++) {
         const ek_placement *pl = ek_plan_placement(mod, g, s);
 
+        if (!pl->reaches) {
+            continue; /* a file far from the grid (another UTM zone's) */
+        }
         json_array_append_new(placements,
                               json_pack("{s:i, s:b, s:f, s:f}", "grid", (int)g,
                                         "aligned", pl->aligned, "xscale", pl->xscale,
@@ -524,13 +536,13 @@ static json_t *assigned_json(const ek_dataset_facts *f)
 {
     const ek_split_recipe *sr = &f->recipe->split;
     json_t *o = json_object();
-    size_t id, k;
+    size_t c, k;
 
     for (k = 0; k < sr->nsplits; k++) {
         json_int_t n = 0;
 
-        for (id = 0; id < f->plan->nchips; id++) {
-            n += f->split->chip_split[id] == (int)k;
+        for (c = 0; c < f->plan->ncandidates; c++) {
+            n += f->split->chip_split[c] == (int)k;
         }
         json_object_set_new(o, sr->names[k], json_integer(n));
     }

@@ -7,7 +7,7 @@ import os
 import re
 import subprocess
 
-from conftest import SOURCE, demo_workdir, run, same_data
+from conftest import SOURCE, build_spacenet_recipe, demo_workdir, run, same_data
 from test_api import libdir
 
 PAGE = SOURCE / "doc/api.md"
@@ -50,21 +50,9 @@ def test_matches():
     assert not matches("a\nz\n", "a\nb\nz\n")
 
 
-def build_spacenet_buildings(work, shared):
-    """The detection dataset the export example reads: doc/recipe.md's
-    SpaceNet recipe built into WORK/out/spacenet-buildings."""
-    blocks = (SOURCE / "doc/recipe.md").read_text().split("```yaml\n")
-    recipe = next(b.split("```")[0] for b in blocks if "task: detection" in b)
-    (work / "data").mkdir()
-    (work / "data/solaris").symlink_to(shared / "optical/solaris")
-    (work / "data/solaris-labels").symlink_to(shared / "vector/solaris")
-    (work / "spacenet.yaml").write_text(recipe)
-    run("build", "spacenet.yaml", cwd=work)
-
-
 def test_examples_run(prefix, tmp_path, demo, shared):
     work = demo_workdir(tmp_path, demo)
-    build_spacenet_buildings(work, shared)
+    build_spacenet_recipe(work, shared)  # for the export example
     sanitize = "-fsanitize=address,undefined -fno-omit-frame-pointer " \
         if os.environ.get("EODKIT_SANITIZE") == "ON" else ""
     cc = f"{os.environ.get('EODKIT_CC', 'cc')} -Wall -Wextra -Wshadow -Werror {sanitize}"

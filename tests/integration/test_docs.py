@@ -30,8 +30,8 @@ def test_recipe_page_examples_build(tmp_path, demo, shared):
     blocks = yaml_blocks(SOURCE / "doc/recipe.md")
     # the fourth and fifth (tasks) run in test_recipe_page_task_examples_build,
     # the sixth, with a web server, in test_remote.py, the seventh and eighth
-    # (STAC) in test_recipe_page_stac_recipes
-    assert len(blocks) == 8
+    # (STAC) in test_recipe_page_stac_recipes; the ninth (a reference grid) here
+    assert len(blocks) == 9
     docs_data(tmp_path, demo, shared)
     (tmp_path / "recipe.yaml").write_text(blocks[0])
     summary = json.loads(run("build", tmp_path / "recipe.yaml").stdout)
@@ -62,6 +62,12 @@ def test_recipe_page_examples_build(tmp_path, demo, shared):
     label = ds.collection["eodkit:label"]
     assert label["task"] == "detection" and label["oriented"] and label["max_object_id"] == 43
     assert sum(r["objects"] for r in ds.chips()) == 109
+
+    (tmp_path / "cells.yaml").write_text(blocks[8])
+    summary = json.loads(run("build", tmp_path / "cells.yaml", "-o", tmp_path / "cells").stdout)
+    rows = Dataset(tmp_path / "cells").chips()
+    assert summary["grids"] == 2 and len(rows) == summary["chips"] > 10
+    assert all(re.fullmatch(r"\d+U_\d+[LR]", r["cell"]) for r in rows)
 
 
 def test_recipe_page_stac_recipes(tmp_path, shared, stac_api):

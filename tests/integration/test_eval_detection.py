@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import coco_reference as ref
-from conftest import Dataset, build, run
+from conftest import Dataset, build, build_spacenet_recipe, run
 from test_detection import LULC, spacenet
 
 LULC_DETECTION = LULC.replace("task: instance", "task: detection").replace(
@@ -341,13 +341,7 @@ def test_page_example_runs(tmp_path, shared):
     from conftest import SOURCE
     page = (SOURCE / "doc/cmd/eval.md").read_text()
     section = page.split("## Detections", 1)[1].split("## Metrics", 1)[0]
-    recipe = next(b.split("```")[0] for b in (SOURCE / "doc/recipe.md").read_text()
-                  .split("```yaml\n") if "task: detection" in b)
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data/solaris").symlink_to(shared / "optical/solaris")
-    (tmp_path / "data/solaris-labels").symlink_to(shared / "vector/solaris")
-    (tmp_path / "spacenet.yaml").write_text(recipe)
-    run("build", "spacenet.yaml", cwd=tmp_path)
+    build_spacenet_recipe(tmp_path, shared)
     printed = None
     for line in re.findall(r"^    ((?:python3|eodkit) .*)$", section, re.M):
         if line.startswith("python3"):

@@ -16,7 +16,7 @@ import pytest
 import rasterio
 from osgeo import gdal, ogr
 
-from conftest import SOURCE, Dataset, build, run, run_page_examples
+from conftest import SOURCE, Dataset, build, build_spacenet_recipe, run, run_page_examples
 from safety import check_no_leftovers, check_user_files, place_user_files
 from test_detection import LULC, spacenet
 
@@ -359,6 +359,30 @@ def test_a_killed_export_leaves_one_whole_export(buildings, reference, tmp_path,
     check_no_leftovers(out, user)
 
 
+def test_an_export_keeps_a_killed_builds_work(shared, buildings, tmp_path):
+    """An export pointed at the output of a killed build finds that build's
+    resumable work in DIR.partial: refused (exit 6), the work kept byte for
+    byte, and --resume then finishes the build."""
+    out = tmp_path / "sn"
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(spacenet(shared, "oriented: true"))
+    proc = run("build", recipe, "-o", out, "-j", "1", check=False,
+               env={**os.environ, "EODKIT_CRASH_AT": "unit:2"})
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    partial = tmp_path / "sn.partial"
+    work = files_of(partial)
+    del work[Path(".eodkit-lock")]  # the pid of its last holder
+    assert len(work) > 2
+    proc = run("export", "coco", buildings, "-o", out, check=False)
+    assert proc.returncode == 6, proc.stderr
+    assert "sn.partial: holds unfinished work that is not an export" in proc.stderr
+    kept = files_of(partial)
+    del kept[Path(".eodkit-lock")]
+    assert kept == work and not out.exists()
+    run("build", recipe, "-o", out, "-j", "1", "--resume")
+    assert (out / "collection.json").is_file()
+
+
 def files_up_to(size):
     """For subprocess's preexec_fn: files may grow to SIZE bytes, a write
     beyond failing (EFBIG) instead of killing the process."""
@@ -411,13 +435,7 @@ def test_export_refuses_what_it_cannot_do(demo_dataset, buildings, tmp_path):
 def test_export_page_examples_run(tmp_path, shared):
     """The examples of doc/cmd/export.md, on the SpaceNet recipe of
     doc/recipe.md built in a scratch folder."""
-    blocks = (SOURCE / "doc/recipe.md").read_text().split("```yaml\n")
-    recipe = next(b.split("```")[0] for b in blocks if "task: detection" in b)
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data/solaris").symlink_to(shared / "optical/solaris")
-    (tmp_path / "data/solaris-labels").symlink_to(shared / "vector/solaris")
-    (tmp_path / "spacenet.yaml").write_text(recipe)
-    run("build", "spacenet.yaml", cwd=tmp_path)
+    build_spacenet_recipe(tmp_path, shared)
     outputs = run_page_examples(SOURCE / "doc/cmd/export.md", tmp_path)
     page = (SOURCE / "doc/cmd/export.md").read_text()
     shown = page.split("The first prints one line per split:\n\n")[1].split("\n\n")[0]

@@ -10,7 +10,7 @@ import pytest
 from osgeo import ogr
 from shapely.geometry import box as shapely_box, shape
 
-from conftest import Dataset, build, run
+from conftest import Dataset, build, build_spacenet_recipe, run
 from test_detection import spacenet
 
 
@@ -161,13 +161,7 @@ def test_page_example_runs(tmp_path, shared):
     import subprocess
     import sys
     from conftest import SOURCE
-    recipe = next(b.split("```")[0] for b in (SOURCE / "doc/recipe.md").read_text()
-                  .split("```yaml\n") if "task: detection" in b)
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data/solaris").symlink_to(shared / "optical/solaris")
-    (tmp_path / "data/solaris-labels").symlink_to(shared / "vector/solaris")
-    (tmp_path / "spacenet.yaml").write_text(recipe)
-    run("build", "spacenet.yaml", cwd=tmp_path)
+    build_spacenet_recipe(tmp_path, shared)
     eval_page = (SOURCE / "doc/cmd/eval.md").read_text().split("## Detections", 1)[1]
     make = re.search(r"^    (python3 .*)$", eval_page, re.M).group(1)
     subprocess.run([sys.executable, *shlex.split(make)[1:]], cwd=tmp_path, check=True)

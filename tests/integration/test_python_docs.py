@@ -6,7 +6,7 @@ install commands run in test_python_install.py.)"""
 import re
 import shlex
 
-from conftest import SOURCE, run
+from conftest import SOURCE, build_spacenet_recipe, run
 
 PAGE = SOURCE / "doc" / "python.md"
 
@@ -19,13 +19,7 @@ def test_python_examples_run(tmp_path, demo_dataset, shared, monkeypatch):
     (tmp_path / "examples" / "out").mkdir(parents=True)
     (tmp_path / "examples" / "out" / "olinda").symlink_to(demo_dataset)
     # the detection recipe of doc/recipe.md builds out/spacenet-buildings
-    recipe = next(b.split("```")[0] for b in (SOURCE / "doc/recipe.md").read_text()
-                  .split("```yaml\n") if "task: detection" in b)
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data/solaris").symlink_to(shared / "optical/solaris")
-    (tmp_path / "data/solaris-labels").symlink_to(shared / "vector/solaris")
-    (tmp_path / "spacenet.yaml").write_text(recipe)
-    run("build", "spacenet.yaml", cwd=tmp_path)
+    build_spacenet_recipe(tmp_path, shared)
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(SOURCE / "python"))
     code = blocks("python")
