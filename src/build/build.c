@@ -440,7 +440,7 @@ static int build_part(eodkit_ctx *ctx, const ek_recipe *recipe,
                ek_fs_holds_only(run.dir, lock_only)) {
         eodkit_ctx quiet = {0};
 
-        ek_fs_remove_locked(&quiet, run.dir);
+        ek_fs_remove_locked(&quiet, run.dir, NULL);
     }
     json_decref(built);
     ek_fs_unlock(part_lock);
@@ -610,7 +610,7 @@ int eodkit_merge(eodkit_ctx *ctx, const eodkit_recipe *recipe,
     }
     ek_checksums_clear(&sums);
     if (rc == EODKIT_OK) {
-        rc = ek_fs_remove_locked(ctx, parts);
+        rc = ek_fs_remove_locked(ctx, parts, PARTS_MARK);
     }
     /* a merge is not resumable: the parts are what is kept */
     if (rc != EODKIT_OK && begun && out->tmp != NULL) {

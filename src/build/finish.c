@@ -787,11 +787,13 @@ int ek_finish(eodkit_ctx *ctx, const ek_build *b, const ek_run *run, int threads
     if (rc == EODKIT_OK) {
         rc = audit(ctx, run->dir, findings);
     }
-    if (rc == EODKIT_OK) {
-        rc = remove_file(ctx, run->dir, EK_JOURNAL_FILE);
-    }
+    /* the checkpoint first: killed in between, the folder holds no work
+       --resume would take for resumable without its journal */
     if (rc == EODKIT_OK) {
         rc = remove_file(ctx, run->dir, EK_CHECKPOINT_FILE);
+    }
+    if (rc == EODKIT_OK) {
+        rc = remove_file(ctx, run->dir, EK_JOURNAL_FILE);
     }
     for (m = 0; band_stats != NULL && m < b->plan->nmodalities; m++) {
         free(band_stats[m]);

@@ -98,9 +98,11 @@ int ek_fs_lock_holder(eodkit_ctx *ctx, const char *dir, int *held, char *who,
 /* Release a lock of ek_fs_lock (a negative FD is ignored). */
 void ek_fs_unlock(int fd);
 
-/* Remove folder DIR, whose lock this process holds: its content first, the
-   lock file last, so the lock holds until nothing is left to protect. */
-int ek_fs_remove_locked(eodkit_ctx *ctx, const char *dir);
+/* Remove folder DIR, whose lock this process holds: its content first, then
+   its MARK (the file name ek_fs_lock took, or NULL), the lock file last, so
+   a process killed on the way leaves a folder ek_fs_lock still knows as
+   eodkit's and the lock holds until nothing is left to protect. */
+int ek_fs_remove_locked(eodkit_ctx *ctx, const char *dir, const char *mark);
 
 /*
 ** Fault injection for the crash tests (doc/scaling.md): when the

@@ -527,11 +527,16 @@ void ek_fs_unlock(int fd)
     }
 }
 
-int ek_fs_remove_locked(eodkit_ctx *ctx, const char *dir)
+int ek_fs_remove_locked(eodkit_ctx *ctx, const char *dir, const char *mark)
 {
+    const char *const lock_and_mark[] = {EK_LOCK_FILE, mark, NULL};
     static const char *const lock_only[] = {EK_LOCK_FILE, NULL};
     char *lock = ek_path_join(ctx, dir, EK_LOCK_FILE);
-    int rc = lock == NULL ? EODKIT_ERR_NOMEM : ek_fs_clear_dir(ctx, dir, lock_only);
+    int rc = lock == NULL ? EODKIT_ERR_NOMEM : ek_fs_clear_dir(ctx, dir, lock_and_mark);
+
+    if (rc == EODKIT_OK && mark != NULL) {
+        rc = ek_fs_clear_dir(ctx, dir, lock_only);
+    }
 
     if (rc == EODKIT_OK && unlink(lock) != 0 && errno != ENOENT) {
         rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot remove: %s", lock,

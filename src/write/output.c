@@ -141,7 +141,7 @@ int ek_output_commit(eodkit_ctx *ctx, ek_output *out, int overwrite)
         ek_crash_point(replace ? "replaced" : "placed", -1);
         /* the dataset is in place: the partial folder now holds the one it
            replaced, if any, and is no longer ours to touch once removed */
-        rc = ek_fs_remove_locked(ctx, out->tmp);
+        rc = ek_fs_remove_locked(ctx, out->tmp, PARTIAL_MARK);
         free(out->tmp);
         out->tmp = NULL;
     }
@@ -167,7 +167,7 @@ void ek_output_release(ek_output *out, int keep)
         ek_output_discard(out);
     }
     if (out->tmp != NULL && out->lock >= 0 && !ek_output_holds_work(out)) {
-        ek_fs_remove_locked(&quiet, out->tmp);
+        ek_fs_remove_locked(&quiet, out->tmp, PARTIAL_MARK);
     }
     ek_fs_unlock(out->lock);
     free(out->final);
