@@ -50,37 +50,18 @@ static int is_export(const char *dir)
 }
 
 /* Exports, for the output folder's life cycle (src/write/output.c). */
-static const ek_output_kind exports = {"an export of eodkit", is_export};
+static const ek_output_kind exports = {"an export of eodkit", is_export, EXPORT_MARK};
 
-/* Lock OUT.partial (ek_output_lock), clear what a failed or killed export
-   left in it (as a build without --resume does) and mark it as an export.
-   Work in it that is not an export's (a killed build that --resume would
-   continue) is refused, never cleared. */
+/* Lock OUT.partial (ek_output_lock) and clear what a failed or killed
+   export left in it (as a build without --resume does); a killed build's
+   work there is refused, never cleared (ek_output_begin). */
 static int begin_output(ek_export *e, const char *out)
 {
-    char *mark = NULL;
     int rc = ek_output_lock(e->ctx, out, &exports, &e->out);
 
-    /* first keep the partial folder's work (after putting back what a
-       killed replacement left) to see whose it is, then clear it */
-    if (rc == EODKIT_OK) {
-        rc = ek_output_begin(e->ctx, &e->out, e->opt.overwrite, 1);
-    }
-    if (rc == EODKIT_OK && ek_output_holds_work(&e->out) && !is_export(e->out.tmp)) {
-        rc = ek_error(e->ctx, EODKIT_ERR_EXISTS,
-                      "%s: holds unfinished work that is not an export (a killed "
-                      "build, which 'eodkit build --resume' continues); it is kept: "
-                      "finish or remove it, or export into another folder",
-                      e->out.tmp);
-    }
     if (rc == EODKIT_OK) {
         rc = ek_output_begin(e->ctx, &e->out, e->opt.overwrite, 0);
     }
-    mark = rc == EODKIT_OK ? ek_path_join(e->ctx, e->out.tmp, EXPORT_MARK) : NULL;
-    if (rc == EODKIT_OK) {
-        rc = mark == NULL ? EODKIT_ERR_NOMEM : ek_fs_write_file(e->ctx, mark, "", 0);
-    }
-    free(mark);
     return rc;
 }
 

@@ -26,6 +26,9 @@
 typedef struct ek_output_kind {
     const char *what;              /* "an eodkit dataset", for messages */
     int (*holds)(const char *dir); /* nonzero when folder DIR holds one */
+    const char *mark; /* a file its unfinished work carries from the start,
+                         so other work (a killed build that --resume would
+                         continue) is never cleared for it; NULL: none */
 } ek_output_kind;
 
 /* Datasets (ek_output_is_dataset). */
@@ -55,7 +58,9 @@ int ek_output_lock(eodkit_ctx *ctx, const char *final, const ek_output_kind *kin
 ** replacement left aside, refuse an existing FINAL unless OVERWRITE (and
 ** even then unless it holds OUT's kind or is empty), remove what a killed
 ** replacement left, and clear the partial folder of an earlier build unless
-** KEEP (to continue it).
+** KEEP (to continue it). When OUT's kind has a mark, work in the partial
+** folder without it is refused (EODKIT_ERR_EXISTS), never cleared, and the
+** cleared folder gets the mark.
 */
 int ek_output_begin(eodkit_ctx *ctx, ek_output *out, int overwrite, int keep);
 

@@ -37,7 +37,7 @@ int ek_output_is_dataset(const char *dir)
     return ek_fs_is_file(path);
 }
 
-const ek_output_kind ek_output_datasets = {"an eodkit dataset", ek_output_is_dataset};
+const ek_output_kind ek_output_datasets = {"an eodkit dataset", ek_output_is_dataset, NULL};
 
 /* EODKIT_OK when OUT may go to its FINAL: nothing is there, or with
    OVERWRITE an output of the same kind or an empty folder. */
@@ -81,6 +81,32 @@ int ek_output_lock(eodkit_ctx *ctx, const char *final, const ek_output_kind *kin
     return rc;
 }
 
+/* Clear OUT's partial folder for a new start, refusing to clear work of
+   another kind when OUT's kind marks its own, and mark it. */
+static int clear_partial(eodkit_ctx *ctx, const ek_output *out)
+{
+    const char *mark = out->kind->mark;
+    char *path = mark != NULL ? ek_path_join(ctx, out->tmp, mark) : NULL;
+    int rc = mark != NULL && path == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+
+    if (rc == EODKIT_OK && path != NULL && ek_output_holds_work(out) &&
+        !ek_fs_is_file(path)) {
+        rc = ek_error(ctx, EODKIT_ERR_EXISTS,
+                      "%s: holds unfinished work that is not %s (a killed build, "
+                      "which 'eodkit build --resume' continues); it is kept: finish "
+                      "or remove it, or write into another folder",
+                      out->tmp, out->kind->what);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_fs_clear_dir(ctx, out->tmp, marks);
+    }
+    if (rc == EODKIT_OK && path != NULL) {
+        rc = ek_fs_write_file(ctx, path, "", 0);
+    }
+    free(path);
+    return rc;
+}
+
 int ek_output_begin(eodkit_ctx *ctx, ek_output *out, int overwrite, int keep)
 {
     char *aside = ek_path_join(ctx, out->tmp, ASIDE);
@@ -104,7 +130,7 @@ int ek_output_begin(eodkit_ctx *ctx, ek_output *out, int overwrite, int keep)
         rc = check_final(ctx, out, overwrite);
     }
     if (rc == EODKIT_OK && !keep) {
-        rc = ek_fs_clear_dir(ctx, out->tmp, marks);
+        rc = clear_partial(ctx, out);
     }
     free(staged);
     free(aside);
