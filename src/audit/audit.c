@@ -16,9 +16,9 @@
 #include <ogr_srs_api.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_json.h"
 #include "dataset/ek_dataset.h"
 #include "ek_audit.h"
-#include "write/ek_write.h"
 
 #define DEFAULT_BINS 32
 

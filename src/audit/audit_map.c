@@ -12,6 +12,7 @@
 #include <ogr_srs_api.h>
 
 #include "ek_audit.h"
+#include "geo/ek_srs.h"
 
 /* World map: longitude -180..180 and latitude 84..-60 (Antarctica left out)
    at SCALE pixels per degree. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_json.h"
 #include "core/ek_strbuf.h"
 #include "ek_dataset.h"
 
@@ -28,18 +29,6 @@ json_t *ek_dataset_load_json(eodkit_ctx *ctx, const char *dir, const char *name)
     }
     free(path);
     return j;
-}
-
-int ek_json_text(eodkit_ctx *ctx, json_t *doc, int precision, char **text)
-{
-    char *dumped =
-        doc != NULL ? json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(precision))
-                    : NULL;
-
-    *text = dumped != NULL ? ek_asprintf(ctx, "%s\n", dumped) : NULL;
-    free(dumped);
-    json_decref(doc);
-    return *text != NULL ? EODKIT_OK : ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
 }
 
 /* Per-thread totals for nftw, which takes no user pointer. */

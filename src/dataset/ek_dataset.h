@@ -119,10 +119,5 @@ int ek_dataset_check_ranges(eodkit_ctx *ctx, ek_npy *nf, const char *path,
    file with line:column when it is not JSON; EODKIT_ERR_NOMEM). */
 json_t *ek_dataset_load_json(eodkit_ctx *ctx, const char *dir, const char *name);
 
-/* DOC (its reference taken; NULL means out of memory) as indented JSON text
-   with a final newline, newly allocated in *TEXT (free with eodkit_free);
-   real numbers with PRECISION significant digits (0: jansson's default,
-   17). The text every command prints or returns as JSON. */
-int ek_json_text(eodkit_ctx *ctx, json_t *doc, int precision, char **text /* OUT */);
 
 #endif

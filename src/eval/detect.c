@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ek_json.h"
 #include "core/ek_rand.h"
 #include "eodkit/eval.h"
 #include "ek_eval.h"

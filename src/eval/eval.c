@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ek_json.h"
 #include "eodkit/eval.h"
 #include "ek_eval.h"
 

@@ -15,6 +15,7 @@
 #include <gdal.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_json.h"
 #include "eodkit/mosaic.h"
 #include "ek_eval.h"
 

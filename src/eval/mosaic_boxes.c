@@ -19,6 +19,7 @@
 #include <ogr_api.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_json.h"
 #include "ek_eval.h"
 
 /* GeoPackage records a last-change time; fixing it keeps files identical. */

@@ -16,6 +16,7 @@
 #include <png.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_json.h"
 #include "eodkit/preview.h"
 #include "ek_eval.h"
 

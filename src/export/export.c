@@ -15,6 +15,7 @@
 #include <gdal.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_json.h"
 #include "core/ek_strbuf.h"
 #include "ek_export.h"
 

@@ -1,7 +1,8 @@
 /*
-** Spatial references from text a user or a catalog wrote: the one way
-** eodkit turns a CRS string into an OGRSpatialReferenceH, so a recipe or a
-** STAC Item can never make GDAL fetch a URL over the network.
+** Geo: spatial references every stage shares: the one way eodkit turns a
+** CRS string a user or a catalog wrote into an OGRSpatialReferenceH (so a
+** recipe or a STAC Item can never make GDAL fetch a URL over the network),
+** and longitude/latitude as eodkit writes it.
 */
 #ifndef EK_SRS_H
 #define EK_SRS_H
@@ -17,5 +18,10 @@
 ** OGRERR_UNSUPPORTED_SRS for a refused URL, GDAL's error otherwise.
 */
 OGRErr ek_srs_from_user(OGRSpatialReferenceH srs, const char *text);
+
+/* A new spatial reference of longitude/latitude on WGS 84 (EPSG:4326) with
+   x = longitude, y = latitude, as every lon/lat eodkit writes; release
+   with OSRRelease. */
+OGRSpatialReferenceH ek_srs_lonlat(void);
 
 #endif

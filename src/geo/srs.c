@@ -1,6 +1,6 @@
 /*
-** Spatial references from user text: OSRSetFromUserInput without its
-** network fetches (see ek_srs.h).
+** Geo: spatial references from user text (OSRSetFromUserInput without its
+** network fetches) and longitude/latitude on WGS 84 (see ek_srs.h).
 */
 #include "geo/ek_srs.h"
 
@@ -31,4 +31,13 @@ OGRErr ek_srs_from_user(OGRSpatialReferenceH srs, const char *text)
         return OGRERR_UNSUPPORTED_SRS;
     }
     return OSRSetFromUserInput(srs, text);
+}
+
+OGRSpatialReferenceH ek_srs_lonlat(void)
+{
+    OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+
+    OSRImportFromEPSG(srs, 4326);
+    OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
+    return srs;
 }

@@ -256,11 +256,6 @@ const char *ek_dtype_numpy(GDALDataType t);
 /* NumPy's name of T ("uint8", "float32", ...). */
 const char *ek_dtype_name(GDALDataType t);
 
-/* A new spatial reference of longitude/latitude on WGS 84 (EPSG:4326) with
-   x = longitude, y = latitude, as every lon/lat eodkit writes; release
-   with OSRRelease. */
-OGRSpatialReferenceH ek_srs_lonlat(void);
-
 /*
 ** Open raster PATH (any GDAL name) read-only for the calling thread; NULL
 ** with CTX set: EODKIT_ERR_INPUT when PATH names nothing (no such file, a

@@ -19,6 +19,7 @@
 #include "core/ek_names.h"
 #include "core/ek_time.h"
 #include "ek_plan.h"
+#include "geo/ek_srs.h"
 
 /* Points along each edge of a GCP or RPC raster whose ground positions
    frame it. */
@@ -75,15 +76,6 @@ const char *ek_dtype_name(GDALDataType t)
     default:
         return "unknown";
     }
-}
-
-OGRSpatialReferenceH ek_srs_lonlat(void)
-{
-    OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
-
-    OSRImportFromEPSG(srs, 4326);
-    OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
-    return srs;
 }
 
 /* Whether PATH ends with SUFFIX. */

@@ -14,6 +14,7 @@
 
 #include "core/ek_fs.h"
 #include "ek_regions.h"
+#include "geo/ek_srs.h"
 #include "label/ek_label.h"
 
 #define ISO_CODES "/usr/share/iso-codes/json/iso_3166-1.json"

@@ -12,6 +12,7 @@
 #include "core/ek_rand.h"
 #include "core/ek_time.h"
 #include "ek_split.h"
+#include "geo/ek_srs.h"
 
 void ek_split_counts(const double *ratios, size_t nsplits, size_t n, size_t *counts)
 {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_json.h"
 #include "core/ek_time.h"
 #include "ek_write.h"
 #include "stac/ek_stac.h"

@@ -291,8 +291,6 @@ void ek_facts_classes_free(const ek_dataset_facts *f, ek_class *classes, size_t 
    have a vertical CRS (heights), or NULL when none has. */
 json_t *ek_vertical_json(const ek_plan *p);
 
-/* Write O as DIR/NAME: indented JSON and a final newline. */
-int ek_write_json(eodkit_ctx *ctx, const json_t *o, const char *dir, const char *name);
 
 int ek_write_stats(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f);
 int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f);

@@ -16,6 +16,7 @@
 #include <ogr_api.h>
 
 #include "ek_write.h"
+#include "geo/ek_srs.h"
 
 /* GeoPackage records a last-change time; fixing it keeps builds byte-identical. */
 #define FIXED_DATE "2000-01-01T00:00:00.000Z"

@@ -17,6 +17,7 @@
 #include <ogr_srs_api.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_json.h"
 #include "core/ek_names.h"
 #include "core/ek_time.h"
 #include "ek_write.h"
@@ -157,26 +158,6 @@ static json_t *band_json(const ek_modality *m, int b, const ek_band_stats *bs)
     json_object_set_new(o, "sources", sources);
     add_stats(o, bs);
     return o;
-}
-
-int ek_write_json(eodkit_ctx *ctx, const json_t *o, const char *dir, const char *name)
-{
-    char *path = ek_path_join(ctx, dir, name);
-    char *text = json_dumps(o, JSON_INDENT(2));
-    int rc;
-
-    if (path == NULL || text == NULL) {
-        rc = ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory writing %s", name);
-    } else {
-        size_t len = strlen(text);
-
-        text[len] = '\n'; /* replace the NUL; write len + 1 bytes */
-        rc = ek_fs_write_file(ctx, path, text, len + 1);
-        text[len] = '\0';
-    }
-    free(path);
-    free(text);
-    return rc;
 }
 
 int ek_write_stats(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
