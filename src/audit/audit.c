@@ -44,11 +44,11 @@ typedef struct audit {
     const char *dir;
     eodkit_audit_options opt;
     json_t *collection, *stats, *provenance;
-    ek_audit_labels labels;
-    ek_audit_index *ix;
+    ek_chip_labels labels;
+    ek_chip_table *ix;
     ek_regions *tagger; /* --regions */
     ek_regions *drawn;  /* the map's layer (may be TAGGER) */
-    ek_audit_grid *grids;
+    ek_dataset_grid *grids;
     size_t ngrids;
     ek_leakage leak;
     double *w_continent, *w_class;
@@ -61,12 +61,12 @@ typedef struct audit {
    "Seven seas (open ocean)") or no tag at all. */
 static int is_sea(const char *name)
 {
-    return strcmp(name, EK_AUDIT_SEA) == 0 || strncmp(name, "Seven seas", 10) == 0;
+    return strcmp(name, EK_TAG_SEA) == 0 || strncmp(name, "Seven seas", 10) == 0;
 }
 
 static int is_land(const char *name)
 {
-    return !is_sea(name) && strcmp(name, EK_AUDIT_UNKNOWN) != 0;
+    return !is_sea(name) && strcmp(name, EK_TAG_UNKNOWN) != 0;
 }
 
 /* Zeroed scratch memory for N items of SIZE bytes; on failure NULL, and A
@@ -111,16 +111,16 @@ static int load_inputs(audit *a)
     a->labels.task = json_string_value(json_object_get(label, "task"));
     a->labels.background = (int)json_integer_value(
         json_object_get(json_object_get(label, "background"), "id"));
-    return ek_audit_index_read(a->ctx, a->dir, a->collection, &a->labels, &a->ix);
+    return ek_chip_table_read(a->ctx, a->dir, a->collection, &a->labels, &a->ix);
 }
 
 /* The grids of provenance.json and the grid of every chip. */
 static int load_grids(audit *a)
 {
-    int rc = ek_audit_grids_read(a->ctx, a->provenance, &a->grids, &a->ngrids);
+    int rc = ek_dataset_grids_read(a->ctx, a->provenance, &a->grids, &a->ngrids);
 
     if (rc == EODKIT_OK) {
-        ek_audit_index_set_grids(a->ix, a->grids, a->ngrids);
+        ek_chip_table_set_grids(a->ix, a->grids, a->ngrids);
     }
     return rc;
 }
@@ -139,7 +139,7 @@ static int load_regions(audit *a)
         rc = ek_regions_open(a->ctx, a->opt.regions, a->opt.region_field, "--regions",
                              &a->tagger);
         if (rc == EODKIT_OK) {
-            rc = ek_audit_index_retag(a->ctx, a->ix, a->tagger);
+            rc = ek_audit_retag(a->ctx, a->ix, a->tagger);
         }
         a->drawn = a->tagger;
         return rc;
@@ -229,7 +229,7 @@ static json_t *empty_split_reason(const json_t *split, const char *name)
 
 static json_t *dataset_section(audit *a)
 {
-    const ek_audit_index *ix = a->ix;
+    const ek_chip_table *ix = a->ix;
     json_t *o = json_object(), *splits = json_object(), *grid = json_object();
     json_t *empty = json_object(), *g = json_object_get(a->collection, "eodkit:grid");
     size_t *per = scratch(a, ix->splits.n + 1, sizeof *per), i;
@@ -284,7 +284,7 @@ static json_t *dataset_section(audit *a)
 /* Continent names in report order into *NAMES (*N of them, newly allocated
    array of pointers into the reference list and T): the review's six, the
    other continents of T sorted, then T's sea and unknown. */
-static int continent_order(eodkit_ctx *ctx, const ek_names *t, const char ***names,
+static int continent_order(eodkit_ctx *ctx, const ek_strtab *t, const char ***names,
                            size_t *n)
 {
     const char **list = ek_calloc(ctx, t->n + NREFERENCE, sizeof *list);
@@ -353,7 +353,7 @@ static int compare_count(const void *a, const void *b)
 
 /* {name: chips} of table T from per-entry COUNTS, most chips first, zero
    counts left out. */
-static json_t *ranked_counts(audit *a, const ek_names *t, const size_t *counts)
+static json_t *ranked_counts(audit *a, const ek_strtab *t, const size_t *counts)
 {
     count_item *items = scratch(a, t->n + 1, sizeof *items);
     json_t *o = json_object();
@@ -376,7 +376,7 @@ static json_t *ranked_counts(audit *a, const ek_names *t, const size_t *counts)
 
 static int geography_section(audit *a, json_t **out)
 {
-    const ek_audit_index *ix = a->ix;
+    const ek_chip_table *ix = a->ix;
     size_t nsplits = ix->splits.n, ncont = ix->continents.n, i, k, s, norder = 0;
     size_t *cont = ek_calloc(a->ctx, ncont * (nsplits + 1) + 1, sizeof *cont);
     size_t *country = ek_calloc(a->ctx, ix->countries.n + 1, sizeof *country);
@@ -392,7 +392,7 @@ static int geography_section(audit *a, json_t **out)
         goto out;
     }
     for (i = 0; i < ix->n; i++) {
-        const ek_audit_chip *c = &ix->chips[i];
+        const ek_chip_row *c = &ix->chips[i];
 
         cont[c->continent]++;
         cont[ncont * (1 + (size_t)c->split) + (size_t)c->continent]++;
@@ -424,8 +424,8 @@ static int geography_section(audit *a, json_t **out)
     ranked = ranked_counts(a, &ix->countries, country);
     json_object_foreach(ranked, key, v)
     {
-        int32_t id = ek_names_find(&ix->countries, key);
-        const ek_audit_country *info = &ix->country_info[id];
+        int32_t id = ek_strtab_find(&ix->countries, key);
+        const ek_chip_country *info = &ix->country_info[id];
         json_t *e = json_object();
 
         json_object_set_new(e, "name",
@@ -481,7 +481,7 @@ static json_t *class_names(const json_t *label)
 
 /* {split: {class: n}} for every split of the index and every class of
    NAMES (0 where COUNTS, from stats.json, has none). */
-static json_t *per_split_classes(const ek_audit_index *ix, const json_t *names,
+static json_t *per_split_classes(const ek_chip_table *ix, const json_t *names,
                                  const json_t *counts)
 {
     json_t *o = json_object(), *ignored;
@@ -528,7 +528,7 @@ static json_t *shares_of(const json_t *counts)
 
 /* The largest class of IX's chips (label or dominant class), -1 when no chip
    has one. */
-static int32_t max_class(const ek_audit_index *ix)
+static int32_t max_class(const ek_chip_table *ix)
 {
     int32_t most = -1;
     size_t i;
@@ -543,7 +543,7 @@ static int32_t max_class(const ek_audit_index *ix)
    class of NAMES. */
 static json_t *dominant_classes(audit *a, const json_t *names)
 {
-    const ek_audit_index *ix = a->ix;
+    const ek_chip_table *ix = a->ix;
     size_t nclasses = (size_t)(max_class(ix) + 1), i, s;
     size_t *count = scratch(a, ix->splits.n * nclasses + 1, sizeof *count);
     json_t *o = json_object(), *ignored;
@@ -577,7 +577,7 @@ static json_t *classes_section(audit *a)
 {
     const json_t *label = json_object_get(a->collection, "eodkit:label");
     const json_t *classes = json_object_get(a->stats, "classes");
-    const ek_audit_index *ix = a->ix;
+    const ek_chip_table *ix = a->ix;
     json_t *o, *names, *pixels;
 
     if (label == NULL) {
@@ -604,9 +604,9 @@ static json_t *classes_section(audit *a)
 
 static json_t *time_section(audit *a)
 {
-    const ek_audit_index *ix = a->ix;
+    const ek_chip_table *ix = a->ix;
     json_t *o = json_object(), *years = json_object(), *months = json_object();
-    size_t *year = scratch(a, EK_AUDIT_MAX_YEAR + 1, sizeof *year);
+    size_t *year = scratch(a, EK_CHIP_MAX_YEAR + 1, sizeof *year);
     size_t month[13] = {0}, known = 0, i;
     char text[16];
 
@@ -617,7 +617,7 @@ static json_t *time_section(audit *a)
             known++;
         }
     }
-    for (i = 1; i <= EK_AUDIT_MAX_YEAR && year != NULL; i++) { /* in calendar order */
+    for (i = 1; i <= EK_CHIP_MAX_YEAR && year != NULL; i++) { /* in calendar order */
         if (year[i] > 0) {
             snprintf(text, sizeof text, "%d", (int)i);
             json_object_set_new(years, text, json_integer((json_int_t)year[i]));
@@ -666,7 +666,7 @@ static void merge_leakage(ek_leakage *total, const ek_leakage *part, const size_
 /* Leakage within each grid (chips of different grids share no pixel). */
 static int measure_leakage(audit *a)
 {
-    const ek_audit_index *ix = a->ix;
+    const ek_chip_table *ix = a->ix;
     json_t *res =
         json_object_get(json_object_get(a->collection, "eodkit:grid"), "resolution");
     ek_leak_rect *rects = ek_calloc(a->ctx, ix->n + 1, sizeof *rects);
@@ -683,7 +683,7 @@ static int measure_leakage(audit *a)
         ek_leakage part;
 
         for (i = 0, n = 0; i < ix->n; i++) {
-            const ek_audit_chip *c = &ix->chips[i];
+            const ek_chip_row *c = &ix->chips[i];
 
             if ((size_t)c->grid == g) {
                 rects[n] = (ek_leak_rect){c->x, c->y, c->w, c->h, c->split};
@@ -705,7 +705,7 @@ static int measure_leakage(audit *a)
 
 static int leakage_section(audit *a, json_t **out)
 {
-    const ek_audit_index *ix = a->ix;
+    const ek_chip_table *ix = a->ix;
     json_t *split = json_object_get(a->provenance, "split");
     json_t *guard = json_object_get(split, "guard_pixels");
     const char *method = json_string_value(json_object_get(split, "method"));
@@ -759,7 +759,7 @@ static int leakage_section(audit *a, json_t **out)
     if (a->leak.has_pairs) {
         closest = json_array();
         for (k = 0; k < 2; k++) {
-            const ek_audit_chip *c = &ix->chips[a->leak.closest[k]];
+            const ek_chip_row *c = &ix->chips[a->leak.closest[k]];
             json_t *e = json_object();
 
             json_object_set_new(e, "chip_id", json_integer(c->chip_id));
@@ -916,7 +916,7 @@ static int weights_of(audit *a, const int32_t *group, size_t ng,
                       const named_group *order, size_t norder, double *w,
                       json_t **summary)
 {
-    const ek_audit_index *ix = a->ix;
+    const ek_chip_table *ix = a->ix;
     size_t ns = ix->splits.n, i, s, k;
     int32_t *split = ek_calloc(a->ctx, ix->n + 1, sizeof *split);
     size_t *count = ek_calloc(a->ctx, ns * ng + 1, sizeof *count);
@@ -967,7 +967,7 @@ out:
 /* Continent weights: the chips' continents, in report order. */
 static int continent_weights(audit *a, int32_t *group, json_t **summary)
 {
-    const ek_audit_index *ix = a->ix;
+    const ek_chip_table *ix = a->ix;
     const char **names = NULL;
     named_group *order = NULL;
     size_t i, norder = 0;
@@ -979,7 +979,7 @@ static int continent_weights(audit *a, int32_t *group, json_t **summary)
         rc = EODKIT_ERR_NOMEM;
     }
     for (i = 0; rc == EODKIT_OK && i < norder; i++) {
-        order[i] = (named_group){names[i], ek_names_find(&ix->continents, names[i])};
+        order[i] = (named_group){names[i], ek_strtab_find(&ix->continents, names[i])};
     }
     for (i = 0; rc == EODKIT_OK && i < ix->n; i++) {
         group[i] = ix->chips[i].continent;
@@ -998,7 +998,7 @@ static int continent_weights(audit *a, int32_t *group, json_t **summary)
 static int class_weights(audit *a, const json_t *names, int32_t *group,
                          json_t **summary)
 {
-    const ek_audit_index *ix = a->ix;
+    const ek_chip_table *ix = a->ix;
     int32_t nclasses = max_class(ix) + 1;
     named_group *order = ek_calloc(a->ctx, json_object_size(names) + 2, sizeof *order);
     size_t i, norder = 0;
@@ -1028,7 +1028,7 @@ static int class_weights(audit *a, const json_t *names, int32_t *group,
 
 static int weights_section(audit *a, const json_t *classes, json_t **out)
 {
-    const ek_audit_index *ix = a->ix;
+    const ek_chip_table *ix = a->ix;
     int32_t *group = ek_calloc(a->ctx, ix->n + 1, sizeof *group);
     json_t *o = json_object(), *summary = NULL;
     int rc;
@@ -1295,7 +1295,7 @@ static int write_outputs(audit *a)
     docs.recipe = recipe;
     rc = ek_write_json(a->ctx, a->doc, a->dir, "audit.json");
     if (rc == EODKIT_OK) {
-        rc = ek_audit_index_write_weights(a->ctx, a->ix, a->w_continent, a->w_class);
+        rc = ek_audit_write_weights(a->ctx, a->ix, a->w_continent, a->w_class);
     }
     if (rc == EODKIT_OK) {
         rc = ek_audit_html_write(a->ctx, a->html_path, a->doc, a->ix, &map);
@@ -1398,7 +1398,7 @@ int eodkit_audit(eodkit_ctx *ctx, const char *dataset_dir,
     ek_regions_free(a.tagger);
     ek_leakage_clear(&a.leak);
     free(a.grids);
-    ek_audit_index_free(a.ix);
+    ek_chip_table_free(a.ix);
     json_decref(a.collection);
     json_decref(a.stats);
     json_decref(a.provenance);

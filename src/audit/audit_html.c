@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_palette.h"
 #include "ek_audit.h"
 
 #define PTR_MAX 512
@@ -362,7 +363,7 @@ static void overview(ek_strbuf *b, const json_t *doc)
     ek_strbuf_puts(b, "</section>");
 }
 
-static int maps(ek_strbuf *b, const json_t *doc, const ek_audit_index *ix,
+static int maps(ek_strbuf *b, const json_t *doc, const ek_chip_table *ix,
                 const ek_audit_map *map)
 {
     const char *layer = json_string_value(
@@ -893,7 +894,7 @@ static void script(ek_strbuf *b, size_t nsplits)
 }
 
 int ek_audit_html_write(eodkit_ctx *ctx, const char *path, const json_t *doc,
-                        const ek_audit_index *ix, const ek_audit_map *map)
+                        const ek_chip_table *ix, const ek_audit_map *map)
 {
     const json_t *ds = json_object_get(doc, "dataset");
     ek_strbuf b;

@@ -37,11 +37,6 @@ const char *ek_audit_split_colour(size_t k)
     return split_colours[k % (sizeof split_colours / sizeof split_colours[0])];
 }
 
-const unsigned char ek_class_palette[EK_CLASS_PALETTE_SIZE][3] = {
-    {78, 121, 167}, {242, 142, 43},  {225, 87, 89},   {118, 183, 178}, {89, 161, 79},
-    {237, 201, 72}, {176, 122, 161}, {255, 157, 167}, {156, 117, 95},  {186, 176, 172},
-};
-
 /* Where a point lands on a map: the world map takes lon/lat; the split map
    takes grid CRS coordinates, through the grid's geotransform, less the
    frame's corner, times its scale. */
@@ -91,7 +86,7 @@ static void path_data(ek_strbuf *b, OGRGeometryH g, const projection *p)
 }
 
 /* Chips per country code, for shading. */
-static size_t *country_counts(const ek_audit_index *ix)
+static size_t *country_counts(const ek_chip_table *ix)
 {
     size_t *n = calloc(ix->countries.n + 1, sizeof *n), i;
 
@@ -113,7 +108,7 @@ static void ramp(double t, char out[8])
     snprintf(out, 8, "#%02x%02x%02x", c[0], c[1], c[2]);
 }
 
-static void world_countries(ek_strbuf *b, const ek_audit_index *ix,
+static void world_countries(ek_strbuf *b, const ek_chip_table *ix,
                             const ek_audit_map *map, const size_t *per_country,
                             size_t most)
 {
@@ -127,7 +122,8 @@ static void world_countries(ek_strbuf *b, const ek_audit_index *ix,
     for (i = 0; i < map->layer->n; i++) {
         const ek_region *r = &map->layer->items[i];
         OGRGeometryH s = OGR_G_SimplifyPreserveTopology(r->geom, SIMPLIFY_DEGREES);
-        int32_t k = r->country != NULL ? ek_names_find(&ix->countries, r->country) : -1;
+        int32_t k =
+            r->country != NULL ? ek_strtab_find(&ix->countries, r->country) : -1;
         size_t chips = k >= 0 && per_country != NULL ? per_country[k] : 0;
         char fill[8] = "#e5e7eb";
 
@@ -146,7 +142,7 @@ static void world_countries(ek_strbuf *b, const ek_audit_index *ix,
     ek_strbuf_puts(b, "</g>");
 }
 
-int ek_audit_svg_world(ek_strbuf *b, const ek_audit_index *ix, const ek_audit_map *map)
+int ek_audit_svg_world(ek_strbuf *b, const ek_chip_table *ix, const ek_audit_map *map)
 {
     enum { NX = 360 / CELL_DEGREES, NY = 180 / CELL_DEGREES };
     size_t *cells = calloc((size_t)NX * NY, sizeof *cells);
@@ -164,13 +160,12 @@ int ek_audit_svg_world(ek_strbuf *b, const ek_audit_index *ix, const ek_audit_ma
                         "out of memory drawing the world map");
     }
     for (k = 0; k < ix->countries.n; k++) {
-        if (strcmp(ix->countries.names[k], EK_AUDIT_SEA) != 0 &&
-            per_country[k] > most) {
+        if (strcmp(ix->countries.names[k], EK_TAG_SEA) != 0 && per_country[k] > most) {
             most = per_country[k];
         }
     }
     for (i = 0; i < ix->n; i++) {
-        const ek_audit_chip *c = &ix->chips[i];
+        const ek_chip_row *c = &ix->chips[i];
         int cx = (int)floor((c->lon + 180.0) / CELL_DEGREES);
         int cy = (int)floor((90.0 - c->lat) / CELL_DEGREES);
 
@@ -233,7 +228,7 @@ typedef struct frame {
 
 /* Country outlines near the chips, clipped to the frame, in map pixels. */
 static void split_map_land(ek_strbuf *b, const ek_audit_map *map,
-                           const ek_audit_grid *grid, const frame *f)
+                           const ek_dataset_grid *grid, const frame *f)
 {
     OGRSpatialReferenceH grid_srs = NULL, wgs84 = NULL;
     OGRCoordinateTransformationH to_lonlat = NULL, to_grid = NULL;
@@ -327,12 +322,12 @@ out:
 }
 
 /* Every chip of the frame's grid as a rectangle in its split's colour. */
-static void split_map_chips(ek_strbuf *b, const ek_audit_index *ix, const frame *f)
+static void split_map_chips(ek_strbuf *b, const ek_chip_table *ix, const frame *f)
 {
     size_t i;
 
     for (i = 0; i < ix->n; i++) {
-        const ek_audit_chip *c = &ix->chips[i];
+        const ek_chip_row *c = &ix->chips[i];
 
         if (c->grid != f->grid) {
             continue;
@@ -360,7 +355,7 @@ static int cell_split(const uint32_t *counts, size_t k, size_t ns)
 /* Many chips: cells of the frame in the colour of their most frequent split
    (by chip centre); runs of cells of one split along a row become one
    rectangle, which keeps the file small. */
-static int split_map_cells(ek_strbuf *b, const ek_audit_index *ix, const frame *f)
+static int split_map_cells(ek_strbuf *b, const ek_chip_table *ix, const frame *f)
 {
     double cell =
         (double)(f->x1 - f->x0 > f->y1 - f->y0 ? f->x1 - f->x0 : f->y1 - f->y0) /
@@ -375,7 +370,7 @@ static int split_map_cells(ek_strbuf *b, const ek_audit_index *ix, const frame *
                         "out of memory drawing the split map");
     }
     for (i = 0; i < ix->n; i++) {
-        const ek_audit_chip *c = &ix->chips[i];
+        const ek_chip_row *c = &ix->chips[i];
         size_t cx = (size_t)((double)(c->x - f->x0 + c->w / 2) / cell);
         size_t cy = (size_t)((double)(c->y - f->y0 + c->h / 2) / cell);
 
@@ -408,7 +403,7 @@ static int split_map_cells(ek_strbuf *b, const ek_audit_index *ix, const frame *
     return b->status;
 }
 
-int ek_audit_svg_splits(ek_strbuf *b, const ek_audit_index *ix, const ek_audit_map *map,
+int ek_audit_svg_splits(ek_strbuf *b, const ek_chip_table *ix, const ek_audit_map *map,
                         size_t g)
 {
     frame f = {(int32_t)g, INT64_MAX, INT64_MAX, INT64_MIN, INT64_MIN, 1};
@@ -417,7 +412,7 @@ int ek_audit_svg_splits(ek_strbuf *b, const ek_audit_index *ix, const ek_audit_m
     int rc = EODKIT_OK;
 
     for (i = 0; i < ix->n; i++) {
-        const ek_audit_chip *c = &ix->chips[i];
+        const ek_chip_row *c = &ix->chips[i];
 
         if (c->grid != f.grid) {
             continue;

@@ -1,8 +1,9 @@
 /*
-** Audit: the pieces behind eodkit_audit(). The chip table read from
-** index.gpkg, the exact leakage measures over chip windows, entropy and
-** sampling weights, per-band histograms of the training shards, and the
-** writers of the HTML report (with its maps) and the datasheet.
+** Audit: the pieces behind eodkit_audit(). Re-tagging and weighting the
+** chip table (read by src/dataset/chip_table.c), the exact leakage
+** measures over chip windows, entropy and sampling weights, per-band
+** histograms of the training shards, and the writers of the HTML report
+** (with its maps) and the datasheet.
 */
 #ifndef EK_AUDIT_H
 #define EK_AUDIT_H
@@ -14,102 +15,21 @@
 
 #include "core/ek_ctx.h"
 #include "core/ek_strbuf.h"
+#include "dataset/ek_chip_table.h"
 #include "eodkit/audit.h"
 #include "regions/ek_regions.h"
 
 /* ---- the chip table (audit_index.c) ---- */
 
-/* A table of distinct strings; index i names value i. */
-typedef struct ek_names {
-    char **names;
-    size_t n, cap;
-    int32_t *slots; /* open addressing: index + 1, 0 = empty */
-    size_t nslots;
-} ek_names;
-
-/* The 64-bit FNV-1a hash of S: the slot of S in a string table, and the
-   seed eval derives from a group's name. */
-uint64_t ek_hash_text(const char *s);
-
-/* Index of S in T, added when new; -1 when out of memory (CTX says so). */
-int32_t ek_names_intern(eodkit_ctx *ctx, ek_names *t, const char *s);
-
-/* Index of S in T, or -1 when T does not hold it. */
-int32_t ek_names_find(const ek_names *t, const char *s);
-void ek_names_free(ek_names *t);
-
-typedef struct ek_audit_chip {
-    int64_t fid, chip_id;
-    int64_t x, y; /* window on the grid, pixels */
-    int32_t w, h;
-    int32_t shard;     /* where its arrays are: <split>/<array>-<shard>.npy, */
-    int64_t row;       /* row ROW; both -1 when the index lacks the columns */
-    int64_t block;     /* its split block, -1 when NULL */
-    double lon, lat;   /* centre */
-    int32_t split;     /* into splits */
-    int32_t continent; /* into continents */
-    int32_t country;   /* into countries */
-    int32_t region;    /* into regions */
-    int32_t grid;      /* into the dataset's grids */
-    int32_t cls;       /* label (classification) or dominant class; -1 none */
-    int16_t year;      /* acquisition year (to EK_AUDIT_MAX_YEAR), 0 unknown */
-    int8_t month;      /* 1-12, 0 unknown */
-    /* the sampling weights the index holds (columns weight_continent and
-       weight_class), NaN when it holds none */
-    double weight_continent, weight_class;
-} ek_audit_chip;
-
-/* The latest acquisition year a chip can have. */
-#define EK_AUDIT_MAX_YEAR 9999
-
-/* Names the audit uses for chips without a tag. */
-#define EK_AUDIT_UNKNOWN "unknown"
-#define EK_AUDIT_SEA "none"
-
-typedef struct ek_audit_country {
-    char *name;        /* or NULL when the layer has none */
-    int32_t continent; /* into continents */
-} ek_audit_country;
-
-typedef struct ek_audit_index {
-    char *path;
-    ek_audit_chip *chips; /* in fid order */
-    size_t n;
-    ek_names splits;     /* collection.json's order first */
-    ek_names continents; /* "unknown" when the index has no tag */
-    ek_names countries;  /* ISO alpha-3 codes, "none" over the sea */
-    ek_names regions;
-    ek_audit_country *country_info; /* per country */
-    size_t country_cap;
-    int has_datetime; /* the index has a datetime column */
-    int has_tags;     /* the index has country/continent columns */
-} ek_audit_index;
-
-/* What the chip table needs to know about the labels. */
-typedef struct ek_audit_labels {
-    const char *task; /* "segmentation", "classification", ...; NULL: none */
-    int background;   /* background class id */
-} ek_audit_labels;
-
-/*
-** Read layer "chips" of DIR/index.gpkg, the chip index of the dataset in
-** folder DIR, into *OUT (newly allocated; free with ek_audit_index_free).
-** The splits of COLLECTION's "eodkit:splits" come first, in its order. A
-** missing index, or missing required columns, are EODKIT_ERR_INPUT.
-*/
-int ek_audit_index_read(eodkit_ctx *ctx, const char *dir, const json_t *collection,
-                        const ek_audit_labels *labels, ek_audit_index **out /* OUT */);
-void ek_audit_index_free(ek_audit_index *ix);
-
 /* Re-tag every chip of IX from its centre with region layer R (country,
    continent, region); chips outside every polygon become "none". */
-int ek_audit_index_retag(eodkit_ctx *ctx, ek_audit_index *ix, ek_regions *r);
+int ek_audit_retag(eodkit_ctx *ctx, ek_chip_table *ix, ek_regions *r);
 
 /* Store W_CONTINENT and W_CLASS (one per chip of IX, in IX's order) as the
    REAL columns weight_continent and weight_class of index IX->path; an index
    that held exactly these when IX was read is left untouched. */
-int ek_audit_index_write_weights(eodkit_ctx *ctx, const ek_audit_index *ix,
-                                 const double *w_continent, const double *w_class);
+int ek_audit_write_weights(eodkit_ctx *ctx, const ek_chip_table *ix,
+                           const double *w_continent, const double *w_class);
 
 /* ---- split leakage (leakage.c) ---- */
 
@@ -186,32 +106,11 @@ int ek_audit_histograms(eodkit_ctx *ctx, const char *dir, const char *split,
 
 /* ---- the reports (audit_html.c, audit_map.c, datasheet.c) ---- */
 
-/* One pixel grid of the dataset (a build with `crs: utm` has one per UTM
-   zone): chips of different grids never share a pixel. */
-typedef struct ek_audit_grid {
-    const char *crs; /* its code ("EPSG:32633"), or NULL */
-    const char *wkt;
-    double gt[6];
-    int64_t first_chip, nchips; /* its chip ids: [first_chip, first_chip + nchips) */
-} ek_audit_grid;
-
-/*
-** The grids of PROVENANCE (provenance.json: one per UTM zone with `crs: utm`;
-** older datasets record a single grid inline) into *GRIDS (newly allocated,
-** *N entries; free with free()). Their strings point into PROVENANCE.
-*/
-int ek_audit_grids_read(eodkit_ctx *ctx, const json_t *provenance,
-                        ek_audit_grid **grids /* OUT */, size_t *n /* OUT */);
-
-/* Set the grid of every chip of IX from its chip id (grid 0 when no grid
-   holds it). */
-void ek_audit_index_set_grids(ek_audit_index *ix, const ek_audit_grid *grids, size_t n);
-
 /* What the maps draw on: the region layer's polygons (lon/lat) and the
    dataset's grids. */
 typedef struct ek_audit_map {
     ek_regions *layer; /* NULL: no layer could be read */
-    const ek_audit_grid *grids;
+    const ek_dataset_grid *grids;
     size_t ngrids;
 } ek_audit_map;
 
@@ -221,22 +120,16 @@ typedef struct ek_audit_map {
 ** 2-degree cells), or the SVG map of the chips of grid G coloured by split
 ** (over the layer's coastlines and borders nearby). Return B's status.
 */
-int ek_audit_svg_world(ek_strbuf *b, const ek_audit_index *ix, const ek_audit_map *map);
-int ek_audit_svg_splits(ek_strbuf *b, const ek_audit_index *ix, const ek_audit_map *map,
+int ek_audit_svg_world(ek_strbuf *b, const ek_chip_table *ix, const ek_audit_map *map);
+int ek_audit_svg_splits(ek_strbuf *b, const ek_chip_table *ix, const ek_audit_map *map,
                         size_t g);
 
 /* Colour of split K in every chart ("#rrggbb"). */
 const char *ek_audit_split_colour(size_t k);
 
-/* Colours of the classes other than the background, in class order, in the
-   audit's charts and in the images eval draws: Tableau 10, distinct for the
-   colour-blind and readable over imagery. */
-#define EK_CLASS_PALETTE_SIZE 10
-extern const unsigned char ek_class_palette[EK_CLASS_PALETTE_SIZE][3];
-
 /* Write the self-contained HTML report for AUDIT (audit.json) to PATH. */
 int ek_audit_html_write(eodkit_ctx *ctx, const char *path, const json_t *audit,
-                        const ek_audit_index *ix, const ek_audit_map *map);
+                        const ek_chip_table *ix, const ek_audit_map *map);
 
 /* The parsed files of the dataset the datasheet draws on. */
 typedef struct ek_audit_docs {

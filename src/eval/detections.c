@@ -22,6 +22,13 @@ typedef struct reading {
     ek_detections *out;
 } reading;
 
+int ek_chip_key_compare(const void *a, const void *b)
+{
+    int64_t x = ((const ek_chip_key *)a)->id, y = ((const ek_chip_key *)b)->id;
+
+    return (x > y) - (x < y);
+}
+
 /* The run lengths of COCO RLE counts COUNTS (a compressed string or a list
    of integers) into *RUNS (allocated, *N); -1 when they are neither. */
 static int rle_runs(eodkit_ctx *ctx, const json_t *counts, int64_t **runs, size_t *n)

@@ -132,7 +132,7 @@ static int predicted(eval *e, size_t chip, int64_t pix)
 static int score_classes(eval *e, size_t i, const unsigned char *label, int64_t *cm)
 {
     int64_t pix, npix = e->cl.h * e->cl.w;
-    const ek_audit_chip *c = &e->cs->ix->chips[e->cs->chips[i]];
+    const ek_chip_row *c = &e->cs->ix->chips[e->cs->chips[i]];
     ek_npy_type type = e->cl.label_type;
 
     for (pix = 0; pix < npix; pix++) {

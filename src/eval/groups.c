@@ -11,10 +11,10 @@
 #include "ek_eval.h"
 
 /* The group of chip C under BY (BLOCK: its spatial block's key). */
-static const char *group_of(const ek_chipset *cs, const char *by,
-                            const ek_audit_chip *c, const char *block)
+static const char *group_of(const ek_chipset *cs, const char *by, const ek_chip_row *c,
+                            const char *block)
 {
-    const ek_audit_index *ix = cs->ix;
+    const ek_chip_table *ix = cs->ix;
 
     if (by == NULL) {
         return "all";
@@ -33,8 +33,8 @@ static const char *group_of(const ek_chipset *cs, const char *by,
 /* The spatial block of chip C as text: the index's block, or the cell of
    CELL_X x CELL_Y pixels (block_chips x block_chips chips of the lattice)
    of its grid. */
-static void block_of(ek_groups *g, const ek_audit_chip *c, int64_t cell_x,
-                     int64_t cell_y, char *buf, size_t size)
+static void block_of(ek_groups *g, const ek_chip_row *c, int64_t cell_x, int64_t cell_y,
+                     char *buf, size_t size)
 {
     if (c->block >= 0) {
         snprintf(buf, size, "%lld", (long long)c->block);
@@ -187,11 +187,11 @@ int ek_groups_make(eodkit_ctx *ctx, const ek_chipset *cs, const char *by,
         return EODKIT_ERR_NOMEM;
     }
     for (i = 0; i < n && rc == EODKIT_OK; i++) {
-        const ek_audit_chip *c = &cs->ix->chips[cs->chips[i]];
+        const ek_chip_row *c = &cs->ix->chips[cs->chips[i]];
 
         block_of(g, c, cell_x, cell_y, block, sizeof block);
-        g->chip_block[i] = ek_names_intern(ctx, &g->block_keys, block);
-        g->chip_group[i] = ek_names_intern(ctx, &g->keys, group_of(cs, by, c, block));
+        g->chip_block[i] = ek_strtab_intern(ctx, &g->block_keys, block);
+        g->chip_group[i] = ek_strtab_intern(ctx, &g->keys, group_of(cs, by, c, block));
         if (g->chip_block[i] < 0 || g->chip_group[i] < 0) {
             rc = EODKIT_ERR_NOMEM;
         }
@@ -214,8 +214,8 @@ void ek_groups_clear(ek_groups *g)
     free(g->names);
     free(g->units_of);
     free(g->nunits_of);
-    ek_names_free(&g->keys);
-    ek_names_free(&g->block_keys);
+    ek_strtab_free(&g->keys);
+    ek_strtab_free(&g->block_keys);
     memset(g, 0, sizeof *g);
 }
 

@@ -15,6 +15,7 @@
 #include <gdal.h>
 
 #include "core/ek_fs.h"
+#include "core/ek_palette.h"
 #include "core/ek_json.h"
 #include "eodkit/mosaic.h"
 #include "ek_eval.h"
@@ -172,7 +173,7 @@ static int plan_sets(mosaic *m)
             return EODKIT_ERR_NOMEM;
         }
         for (i = 0; i < cs->n; i++) {
-            const ek_audit_chip *c = &cs->ix->chips[cs->chips[i]];
+            const ek_chip_row *c = &cs->ix->chips[cs->chips[i]];
 
             if ((size_t)c->grid != g) {
                 continue;
@@ -466,7 +467,7 @@ static void describe_band(const mosaic *m, GDALRasterBandH band, int b)
 /* The intermediate tiled GeoTIFF of T, with georeferencing and nodata. */
 static int create_strips(mosaic *m, const tile_set *t, GDALDatasetH *ds)
 {
-    const ek_audit_grid *g = &m->cs->grids[t->grid];
+    const ek_dataset_grid *g = &m->cs->grids[t->grid];
     const char *options[] = {"TILED=YES", "COMPRESS=DEFLATE", "ZLEVEL=1",
                              "BIGTIFF=IF_SAFER", NULL};
     GDALDriverH gtiff = GDALGetDriverByName("GTiff");
@@ -546,7 +547,7 @@ static json_t *summary(const mosaic *m)
     }
     for (i = 0; i < m->nsets; i++) {
         const tile_set *t = &m->sets[i];
-        const ek_audit_grid *g = &m->cs->grids[t->grid];
+        const ek_dataset_grid *g = &m->cs->grids[t->grid];
         json_t *gt = json_array();
         int k;
 
@@ -671,4 +672,18 @@ int eodkit_mosaic(eodkit_ctx *ctx, const char *dataset_dir, const char *pred_pat
     ek_classes_clear(&m.cl);
     ek_chipset_free(m.cs);
     return rc;
+}
+
+void ek_classes_colour(const ek_classes *cl, size_t i, unsigned char rgb[3])
+{
+    size_t pos = i;
+
+    if (!cl->multilabel && cl->ids[i] == cl->background) {
+        memset(rgb, 0, 3);
+        return;
+    }
+    if (!cl->multilabel && cl->background < cl->ids[i]) {
+        pos--; /* the background comes before it in id order */
+    }
+    memcpy(rgb, ek_class_palette[pos % EK_CLASS_PALETTE_SIZE], 3);
 }

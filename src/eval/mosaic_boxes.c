@@ -17,6 +17,7 @@
 #include <cpl_quad_tree.h>
 #include <gdal.h>
 #include <ogr_api.h>
+#include <ogr_srs_api.h>
 
 #include "core/ek_fs.h"
 #include "core/ek_json.h"
@@ -124,7 +125,7 @@ static size_t suppress(placed_box *b, size_t n, double threshold, int ios)
 static OGRLayerH create_layer(eodkit_ctx *ctx, GDALDatasetH ds, const ek_chipset *cs,
                               int g, char *name, size_t size)
 {
-    const ek_audit_grid *grid = &cs->grids[g];
+    const ek_dataset_grid *grid = &cs->grids[g];
     OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
     static const struct {
         const char *name;
@@ -163,7 +164,7 @@ static OGRLayerH create_layer(eodkit_ctx *ctx, GDALDatasetH ds, const ek_chipset
 }
 
 /* Box B (grid pixels) of grid G as a polygon in the grid's CRS. */
-static OGRGeometryH box_polygon(const ek_audit_grid *g, const double b[4])
+static OGRGeometryH box_polygon(const ek_dataset_grid *g, const double b[4])
 {
     OGRGeometryH ring = OGR_G_CreateGeometry(wkbLinearRing);
     OGRGeometryH poly = OGR_G_CreateGeometry(wkbPolygon);
@@ -193,7 +194,7 @@ static int write_layer(eodkit_ctx *ctx, GDALDatasetH ds, const ek_chipset *cs,
     int rc = layer == NULL ? eodkit_ctx_status(ctx) : EODKIT_OK;
 
     for (i = 0; i < n && rc == EODKIT_OK; i++) {
-        const ek_audit_chip *c = &cs->ix->chips[cs->chips[b[i].det->chip]];
+        const ek_chip_row *c = &cs->ix->chips[cs->chips[b[i].det->chip]];
         OGRFeatureH f;
 
         if (b[i].grid != g || !b[i].kept) {
@@ -288,7 +289,7 @@ int ek_mosaic_detections(eodkit_ctx *ctx, const ek_chipset *cs, const ek_classes
     }
     for (i = 0; rc == EODKIT_OK && i < pr.n; i++) {
         const ek_detection *d = &pr.dets[i];
-        const ek_audit_chip *c = &cs->ix->chips[cs->chips[d->chip]];
+        const ek_chip_row *c = &cs->ix->chips[cs->chips[d->chip]];
 
         if (d->score < opt->min_score) {
             continue;

@@ -517,7 +517,7 @@ static int draw_chips(preview *p)
     p->placed = json_array();
     for (i = 0; i < p->npicked && rc == EODKIT_OK; i++) {
         size_t chip = p->cs->chips[p->picked[i]];
-        const ek_audit_chip *c = &p->cs->ix->chips[chip];
+        const ek_chip_row *c = &p->cs->ix->chips[chip];
         int x = MARGIN + (int)(i % (size_t)p->cols) * (p->cell_w + GAP);
         int y = MARGIN + HEADER + (int)(i / (size_t)p->cols) * (p->cell_h + GAP);
         int below = y + p->tile_h;

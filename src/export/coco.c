@@ -161,9 +161,9 @@ static json_t *obb_polygon(const ek_export *e, size_t k)
     return json_pack("[o]", coords);
 }
 
-int ek_coco_add(ek_export *e, json_t *doc, const ek_audit_chip *c, int64_t *next_id)
+int ek_coco_add(ek_export *e, json_t *doc, const ek_chip_row *c, int64_t *next_id)
 {
-    const ek_audit_grid *g = &e->cs->grids[c->grid];
+    const ek_dataset_grid *g = &e->cs->grids[c->grid];
     json_t *annotations = json_object_get(doc, "annotations"), *gt = json_array();
     char name[64];
     size_t k;

@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #include "eodkit/export.h"
-#include "eval/ek_eval.h"
+#include "dataset/ek_chipset.h"
 #include "write/ek_write.h"
 
 typedef struct ek_export {
@@ -30,13 +30,13 @@ typedef struct ek_export {
 } ek_export;
 
 /* The chip's image file name (no folder) into BUF: "<chip_id>.tif". */
-void ek_export_image_name(const ek_audit_chip *c, char *buf, size_t size);
+void ek_export_image_name(const ek_chip_row *c, char *buf, size_t size);
 
 /* COCO: a new document for split SPLIT (categories from E's classes). */
 json_t *ek_coco_new(const ek_export *e, const char *split);
 
 /* COCO: add chip C (its objects are E->obj, its instance ids E->mask) to
    DOC: its image and one annotation per object, numbered from *NEXT_ID. */
-int ek_coco_add(ek_export *e, json_t *doc, const ek_audit_chip *c, int64_t *next_id);
+int ek_coco_add(ek_export *e, json_t *doc, const ek_chip_row *c, int64_t *next_id);
 
 #endif

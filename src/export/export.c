@@ -34,7 +34,7 @@ typedef struct image_source {
     unsigned char *row;
 } image_source;
 
-void ek_export_image_name(const ek_audit_chip *c, char *buf, size_t size)
+void ek_export_image_name(const ek_chip_row *c, char *buf, size_t size)
 {
     snprintf(buf, size, "%lld.tif", (long long)c->chip_id);
 }
@@ -134,9 +134,9 @@ static int open_images(ek_export *e, image_source *img)
 /* Chip C's pixels of IMG as GeoTIFF PATH, with the chip's CRS and
    geotransform. */
 static int write_image(ek_export *e, image_source *img, size_t chip,
-                       const ek_audit_chip *c, const char *path)
+                       const ek_chip_row *c, const char *path)
 {
-    const ek_audit_grid *g = &e->cs->grids[c->grid];
+    const ek_dataset_grid *g = &e->cs->grids[c->grid];
     char **options = CSLSetNameValue(NULL, "COMPRESS", "DEFLATE");
     GDALDatasetH ds = NULL;
     double gt[6];
@@ -285,7 +285,7 @@ static int export_split(ek_export *e, image_source *img, size_t s, json_t **stat
     }
     for (i = 0; i < e->cs->n && rc == EODKIT_OK; i++) {
         size_t chip = e->cs->chips[i];
-        const ek_audit_chip *c = &e->cs->ix->chips[chip];
+        const ek_chip_row *c = &e->cs->ix->chips[chip];
         char name[64], *path = NULL;
 
         if (c->split != e->cs->splits[s]) {

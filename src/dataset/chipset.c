@@ -1,7 +1,7 @@
 /*
-** Eval: the chips a prediction array is aligned with (the chosen splits'
-** chips in index order), reading their rows from the shards, and the
-** dataset's classes as eval, mosaic and preview need them.
+** Dataset: chip sets (see ek_chipset.h): the chosen splits' chips in
+** index order, their rows and objects read from the shards, and the
+** dataset's classes.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +10,8 @@
 #include <gdal.h>
 
 #include "core/ek_fs.h"
-#include "dataset/ek_dataset.h"
-#include "ek_eval.h"
+#include "ek_chipset.h"
+#include "ek_dataset.h"
 
 /* ---- the chip set ---- */
 
@@ -29,7 +29,7 @@ static int add_split(eodkit_ctx *ctx, ek_chipset *cs, const char *name, size_t l
     }
     memcpy(copy, name, len);
     if (json_object_get(known, copy) != NULL) {
-        s = ek_names_find(&cs->ix->splits, copy);
+        s = ek_strtab_find(&cs->ix->splits, copy);
     }
     if (s < 0) {
         char list[256] = "";
@@ -126,15 +126,15 @@ int ek_chipset_open(eodkit_ctx *ctx, const char *dir, const char *splits, int ev
     }
     eodkit_dataset_close(ds);
     if (rc == EODKIT_OK) {
-        const ek_audit_labels no_labels = {NULL, 0};
+        const ek_chip_labels no_labels = {NULL, 0};
 
-        rc = ek_audit_index_read(ctx, dir, cs->collection, &no_labels, &cs->ix);
+        rc = ek_chip_table_read(ctx, dir, cs->collection, &no_labels, &cs->ix);
     }
     if (rc == EODKIT_OK) {
-        rc = ek_audit_grids_read(ctx, cs->provenance, &cs->grids, &cs->ngrids);
+        rc = ek_dataset_grids_read(ctx, cs->provenance, &cs->grids, &cs->ngrids);
     }
     if (rc == EODKIT_OK) {
-        ek_audit_index_set_grids(cs->ix, cs->grids, cs->ngrids);
+        ek_chip_table_set_grids(cs->ix, cs->grids, cs->ngrids);
         rc = select_splits(ctx, cs, splits, every);
     }
     if (rc != EODKIT_OK) {
@@ -153,7 +153,7 @@ void ek_chipset_free(ek_chipset *cs)
     free(cs->chips);
     free(cs->splits);
     free(cs->grids);
-    ek_audit_index_free(cs->ix);
+    ek_chip_table_free(cs->ix);
     json_decref(cs->collection);
     json_decref(cs->stats);
     json_decref(cs->provenance);
@@ -172,13 +172,6 @@ void ek_chipset_split_text(const ek_chipset *cs, char *buf, size_t size)
     }
 }
 
-int ek_chip_key_compare(const void *a, const void *b)
-{
-    int64_t x = ((const ek_chip_key *)a)->id, y = ((const ek_chip_key *)b)->id;
-
-    return (x > y) - (x < y);
-}
-
 /* ---- shard rows ---- */
 
 void ek_shard_reader_init(ek_shard_reader *r, const ek_chipset *cs, const char *array,
@@ -192,7 +185,7 @@ void ek_shard_reader_init(ek_shard_reader *r, const ek_chipset *cs, const char *
     r->shard = -1;
 }
 
-static int open_shard(eodkit_ctx *ctx, ek_shard_reader *r, const ek_audit_chip *c)
+static int open_shard(eodkit_ctx *ctx, ek_shard_reader *r, const ek_chip_row *c)
 {
     int rc;
 
@@ -221,7 +214,7 @@ static int open_shard(eodkit_ctx *ctx, ek_shard_reader *r, const ek_audit_chip *
 
 int ek_shard_reader_row(eodkit_ctx *ctx, ek_shard_reader *r, size_t chip, void *buf)
 {
-    const ek_audit_chip *c = &r->cs->ix->chips[chip];
+    const ek_chip_row *c = &r->cs->ix->chips[chip];
     int rc = EODKIT_OK;
 
     if (c->split != r->split || c->shard != r->shard) {
@@ -288,8 +281,7 @@ void ek_object_reader_close(ek_object_reader *r)
 /* Open the per-object files of chip C's shard (every one the dataset has;
    ek_dataset_read has checked them against box_range), each with the row
    width its ek_chip_objects array holds. */
-static int open_object_files(eodkit_ctx *ctx, ek_object_reader *r,
-                             const ek_audit_chip *c)
+static int open_object_files(eodkit_ctx *ctx, ek_object_reader *r, const ek_chip_row *c)
 {
     static const size_t widths[EK_OBJ_ARRAYS] = {4, 8, 1, 1, 1, 1};
     int a, rc = EODKIT_OK;
@@ -352,7 +344,7 @@ static int grow_objects(eodkit_ctx *ctx, ek_chip_objects *o, size_t n)
 int ek_object_reader_chip(eodkit_ctx *ctx, ek_object_reader *r, size_t chip,
                           ek_chip_objects *out)
 {
-    const ek_audit_chip *c = &r->cs->ix->chips[chip];
+    const ek_chip_row *c = &r->cs->ix->chips[chip];
     int64_t range[2];
     unsigned char *row = NULL;
     size_t i;
@@ -546,18 +538,4 @@ void ek_classes_clear(ek_classes *cl)
     free(cl->names);
     free(cl->lut);
     memset(cl, 0, sizeof *cl);
-}
-
-void ek_classes_colour(const ek_classes *cl, size_t i, unsigned char rgb[3])
-{
-    size_t pos = i;
-
-    if (!cl->multilabel && cl->ids[i] == cl->background) {
-        memset(rgb, 0, 3);
-        return;
-    }
-    if (!cl->multilabel && cl->background < cl->ids[i]) {
-        pos--; /* the background comes before it in id order */
-    }
-    memcpy(rgb, ek_class_palette[pos % EK_CLASS_PALETTE_SIZE], 3);
 }
