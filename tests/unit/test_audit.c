@@ -247,7 +247,7 @@ static void weights_equalise_groups(void **state)
 
 static void names_grow(void **state)
 {
-    ek_names t = {0};
+    ek_strtab t = {0};
     eodkit_ctx *ctx = eodkit_ctx_new();
     char text[32];
     int i;
@@ -255,12 +255,12 @@ static void names_grow(void **state)
     (void)state;
     for (i = 0; i < 5000; i++) {
         snprintf(text, sizeof text, "name-%d", i % 1000);
-        assert_int_equal(ek_names_intern(ctx, &t, text), i % 1000);
+        assert_int_equal(ek_strtab_intern(ctx, &t, text), i % 1000);
     }
     assert_int_equal((int)t.n, 1000);
-    assert_int_equal(ek_names_find(&t, "name-999"), 999);
-    assert_int_equal(ek_names_find(&t, "name-1000"), -1);
-    ek_names_free(&t);
+    assert_int_equal(ek_strtab_find(&t, "name-999"), 999);
+    assert_int_equal(ek_strtab_find(&t, "name-1000"), -1);
+    ek_strtab_free(&t);
     eodkit_ctx_free(ctx);
 }
 
