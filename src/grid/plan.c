@@ -25,7 +25,7 @@
 #include "ek_plan.h"
 #include "ek_time_select.h"
 #include "geo/ek_srs.h"
-#include "stac/ek_stac.h"
+#include "ek_stac.h"
 
 /* Work units cover about this many grid pixels across: big enough for
    efficient reads, small enough to bound memory. */

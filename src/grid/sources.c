@@ -627,7 +627,7 @@ int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where,
         s->dtype = GDALDataTypeUnion(s->dtype,
                                      GDALGetRasterDataType(GDALGetRasterBand(ds, b)));
     }
-    /* STAC: each item's datetime is the time of its assets (src/stac) */
+    /* STAC: each item's datetime is the time of its assets (src/grid/stac.c) */
     if (time != NULL && time->mode != EK_TIME_NONE && !mr->stac.present) {
         if (time->pattern != NULL) {
             rc = time_from_name(ctx, time, where, s);

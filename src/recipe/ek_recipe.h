@@ -119,7 +119,7 @@ typedef struct ek_sar_recipe {
 } ek_sar_recipe;
 
 /* modalities[].stac: the modality's inputs are the assets of STAC Items
-   (src/stac). */
+   (src/grid/stac.c). */
 typedef struct ek_stac_recipe {
     int present;
     char *items;   /* a path (resolved against the recipe folder) or a URL: an

@@ -14,7 +14,7 @@
 #include "core/ek_json.h"
 #include "core/ek_time.h"
 #include "ek_write.h"
-#include "stac/ek_stac.h"
+#include "grid/ek_stac.h"
 
 #define EXT_LABEL "https://stac-extensions.github.io/label/v1.0.1/schema.json"
 #define EXT_MLAOI "https://stac-extensions.github.io/ml-aoi/v0.2.0/schema.json"

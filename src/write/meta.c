@@ -21,7 +21,7 @@
 #include "core/ek_names.h"
 #include "core/ek_time.h"
 #include "ek_write.h"
-#include "stac/ek_stac.h"
+#include "grid/ek_stac.h"
 
 const double ek_percentile_levels[EK_NPCT] = {1, 2, 50, 98, 99};
 

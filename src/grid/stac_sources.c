@@ -1,5 +1,5 @@
 /*
-** STAC: from items to the plan's input sources. Each asset of each item is
+** Grid, STAC inputs: from items to the plan's input sources. Each asset of each item is
 ** one source, added as a `files` entry is (ek_modality_add_inputs); a file
 ** without a CRS or geotransform gets them from the projection extension
 ** (v1.1 proj:epsg, v2 proj:code, proj:wkt2, proj:projjson, proj:transform)

@@ -1,5 +1,5 @@
 /*
-** STAC: a modality's inputs from STAC Items. Reads an Item, ItemCollection,
+** Grid, STAC inputs: a modality's inputs from STAC Items. Reads an Item, ItemCollection,
 ** Catalog, Collection, a folder of them, or the pages of a STAC API /search
 ** (through GDAL's HTTP and virtual file layers, so GDAL's configuration and
 ** credentials apply), keeps the items that pass the recipe's filters, and
@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "grid/ek_plan.h"
+#include "ek_plan.h"
 
 typedef struct ek_stac_item {
     char *id;

@@ -1,5 +1,5 @@
 /*
-** STAC: reading the items of a modality. Walks a static catalog (Catalog
+** Grid, STAC inputs: reading the items of a modality. Walks a static catalog (Catalog
 ** and Collection item/child links, ItemCollections, Items, folders) or the
 ** pages of a STAC API Item Search (GET or POST, following `next` links),
 ** fetching documents through GDAL (CPLHTTPFetch for http(s), the VSI layer
