@@ -1,5 +1,5 @@
 /*
-** Build: one work unit on one worker. Reads every modality over the unit's
+** Pipeline: one work unit on one worker. Reads every modality over the unit's
 ** window (read_modality.c), renders the labels, then for each chip of the
 ** unit that has a split: measures nodata, cloud and labelled shares, checks
 ** optional modalities and stacks, applies the filters and cuts the kept
@@ -13,7 +13,7 @@
 
 #include "core/ek_strbuf.h"
 #include "core/ek_time.h"
-#include "ek_build.h"
+#include "ek_pipeline.h"
 
 /* Buffers for modality M over the largest unit window (PLANE pixels) and up
    to UNIT_CHIPS chips; one acquisition's (acq*) only with time, the source

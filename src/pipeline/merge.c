@@ -1,5 +1,5 @@
 /*
-** Build: joining parts. Each part (eodkit build --part i/N, or one MPI
+** Pipeline: joining parts. Each part (eodkit build --part i/N, or one MPI
 ** rank) ran a contiguous range of work units into its own folder and
 ** marked it done; merging checks that every part is done (or lists those
 ** that are not), then appends their chips, part after part, to the final
@@ -13,7 +13,7 @@
 
 #include "core/ek_fs.h"
 #include "core/ek_strbuf.h"
-#include "ek_build.h"
+#include "ek_pipeline.h"
 
 char *ek_part_dir(eodkit_ctx *ctx, const char *parts, int i, int n)
 {

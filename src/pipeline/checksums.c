@@ -1,5 +1,5 @@
 /*
-** Build: the input checksums of provenance.json. Hashing reads every input
+** Pipeline: the input checksums of provenance.json. Hashing reads every input
 ** whole, start to end; with two or more worker threads it runs on a thread
 ** of its own beside the work units, so that it no longer holds up the end of
 ** the build; with one (-j 1: one core) it runs when the checksums are needed.
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ek_build.h"
+#include "ek_pipeline.h"
 
 static void *checksums_main(void *arg)
 {

@@ -1,5 +1,5 @@
 /*
-** Build: the pipeline driver. setup.c makes everything that is fixed before
+** Pipeline: the pipeline driver. setup.c makes everything that is fixed before
 ** a pixel is read (plan, regions, labels, masks, splits); run.c runs work
 ** units into a folder, with checkpoints as it goes (resume, parts);
 ** merge.c joins parts; finish.c turns written chips into a dataset (index,
@@ -8,8 +8,8 @@
 ** filter, cut chips); read_modality.c reads one modality over a unit (one
 ** image, a mosaic through time, or a stack of acquisitions).
 */
-#ifndef EK_BUILD_H
-#define EK_BUILD_H
+#ifndef EK_PIPELINE_H
+#define EK_PIPELINE_H
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -1,5 +1,5 @@
 /*
-** Build: running work units into a folder. Workers do units in parallel;
+** Pipeline: running work units into a folder. Workers do units in parallel;
 ** the committer takes their results in unit order, appends the kept chips
 ** to the shards and their index rows to the journal, and now and then
 ** records a checkpoint. A run killed at any point can therefore be resumed
@@ -14,7 +14,7 @@
 #include "core/ek_fs.h"
 #include "core/ek_time.h"
 #include "core/ek_pool.h"
-#include "ek_build.h"
+#include "ek_pipeline.h"
 
 const char *const ek_reject_names[EK_REJECT_COUNT] = {
     NULL, "nodata", "cloud", "unlabeled", "time", "objects", "mixed"};

@@ -1,5 +1,5 @@
 /*
-** Build: the public entry points. eodkit_build() locks <output>.partial/,
+** Pipeline: the public entry points. eodkit_build() locks <output>.partial/,
 ** sets the build up, runs every work unit into it (resuming a killed run
 ** when asked), finishes the dataset there and moves it into place; with
 ** --part it runs one part's units into <output>.parts/ instead, and
@@ -14,7 +14,7 @@
 
 #include "core/ek_fs.h"
 #include "core/ek_time.h"
-#include "ek_build.h"
+#include "ek_pipeline.h"
 
 /* A caller's hold on an output folder's lock: the partial folder it locks. */
 struct eodkit_lock {

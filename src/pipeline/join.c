@@ -1,5 +1,5 @@
 /*
-** Build: joining datasets built on the same reference grid (`eodkit merge
+** Pipeline: joining datasets built on the same reference grid (`eodkit merge
 ** DATASET DATASET... -o DIR`). Their recipes must agree on everything but
 ** the dataset's description and the modalities' files; the join is the
 ** build of one recipe over all their files, so every cell appears once
@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "core/ek_fs.h"
-#include "ek_build.h"
+#include "ek_pipeline.h"
 
 /* The recipe R of dataset DIR, loaded from DIR/recipe.yaml. */
 static int load_dataset_recipe(eodkit_ctx *ctx, const char *dir, ek_recipe **r)

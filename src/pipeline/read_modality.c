@@ -1,5 +1,5 @@
 /*
-** Build: one modality over one work unit. An acquisition is read part by
+** Pipeline: one modality over one work unit. An acquisition is read part by
 ** part (bands that come from the same files) with its mask; a modality
 ** without time is one such read of all its files; a time mosaic merges the
 ** acquisitions (clear beats cloudy, newer beats older); a time stack gives
@@ -11,7 +11,7 @@
 
 #include <gdalwarper.h>
 
-#include "ek_build.h"
+#include "ek_pipeline.h"
 #include "grid/ek_time_select.h"
 
 /* Where one acquisition goes. */

@@ -1,5 +1,5 @@
 /*
-** Build: setting a build up before any image pixel is read. Makes the plan,
+** Pipeline: setting a build up before any image pixel is read. Makes the plan,
 ** tags chips with regions, loads labels and mask polygons, assigns splits
 ** (reading the labels first when splits are stratified by class) and
 ** describes the arrays every chip stores. Deterministic: every process of
@@ -15,7 +15,7 @@
 #include "core/ek_names.h"
 #include "core/ek_strbuf.h"
 #include "core/ek_time.h"
-#include "ek_build.h"
+#include "ek_pipeline.h"
 
 /* Default GDAL block cache: reads go to our own buffers, so a small cache
    keeps memory bounded without slowing builds. */

@@ -1,5 +1,5 @@
 /*
-** Build: from written chips to a dataset. The chip index is made from the
+** Pipeline: from written chips to a dataset. The chip index is made from the
 ** journal; per-band statistics of the training split are computed from its
 ** shards (groups of chips on the pool; histograms summed, moments of 8/16-
 ** bit data from the histogram and of other data merged in group order, so
@@ -17,7 +17,7 @@
 #include "core/ek_fs.h"
 #include "core/ek_pool.h"
 #include "dataset/ek_npy.h"
-#include "ek_build.h"
+#include "ek_pipeline.h"
 
 /* Chips of the training split per statistics work unit. */
 #define GROUP_CHIPS 64
