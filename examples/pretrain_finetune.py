@@ -276,7 +276,8 @@ def main():
     parser.add_argument("--out", type=Path,
                         default=seg.REPO / "examples" / "out" / "pretrain-finetune")
     parser.add_argument("--pretrain-epochs", type=int, default=20)
-    parser.add_argument("--epochs", type=int, default=60, help="fine-tuning and from-scratch epochs")
+    parser.add_argument("--epochs", type=int, default=60,
+                        help="fine-tuning and from-scratch epochs")
     parser.add_argument("--quick", action="store_true",
                         help="3 pre-training and 15 training epochs: seconds, for the tests")
     parser.add_argument("--eodkit", help="the eodkit command (default: PATH, then build/eodkit)")

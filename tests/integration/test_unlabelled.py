@@ -92,7 +92,8 @@ def test_audit_measures_nodata_per_split(unlabelled):
         assert np.allclose(shares, [r["nodata_frac"] for r in index if r["split"] == split])
         got = doc["nodata"]["by_split"][split]
         assert got["chips"] == chips and got["with_nodata"] == int((shares > 0).sum())
-        assert got["share"] == pytest.approx(shares.mean()) and got["max"] == pytest.approx(shares.max())
+        assert got["share"] == pytest.approx(shares.mean())
+        assert got["max"] == pytest.approx(shares.max())
         everything.append(shares)
     shares = np.concatenate(everything)
     assert 0 < (shares > 0).sum() < len(shares) and shares.max() <= 0.25  # filters.max_nodata
