@@ -55,17 +55,20 @@ def class_weights(ds):
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def train(ds, modality, epochs=60, batch_size=8, lr=0.01, seed=0, log=print):
-    """Train make_model on DS's training split (the first split) of
-    MODALITY, normalised with stats.json mean/std, every label id a class
-    (background too), with class_weights in the loss so that rare classes
-    count. Returns (model, mean loss per epoch); LOG gets one line per epoch."""
+def train(ds, modality, epochs=60, batch_size=8, lr=0.01, seed=0, log=print, model=None):
+    """Train MODEL (default: a new make_model, initialised with SEED) on
+    DS's training split (the first split) of MODALITY, normalised with
+    stats.json mean/std, every label id a class (background too), with
+    class_weights in the loss so that rare classes count. MODEL must map
+    the modality's bands to class_count(DS) logits per pixel. Returns
+    (model, mean loss per epoch); LOG gets one line per epoch."""
     torch.manual_seed(seed)
     split = ds.split(ds.splits[0])
     data = ChipDataset(split, arrays=[modality, "label"], normalize="meanstd")
     batches = loader(data, batch_size, shuffle=True,
                      generator=torch.Generator().manual_seed(seed))
-    model = make_model(split.shapes[modality][0], class_count(ds))
+    if model is None:
+        model = make_model(split.shapes[modality][0], class_count(ds))
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss(weight=class_weights(ds))
     losses = []

@@ -636,6 +636,52 @@ static json_t *time_section(audit *a)
     return o;
 }
 
+/* Nodata of the chips of split SPLIT of IX (every chip when SPLIT < 0):
+   {"chips", "with_nodata": chips holding a nodata pixel, "share": the mean
+   of their nodata_frac, which is the share of nodata pixels (the chips of a
+   dataset have one size), "max": the largest nodata_frac}. Chips whose
+   nodata_frac is NULL count in "chips" only; share and max are null when no
+   chip has one. */
+static json_t *nodata_of(const ek_chip_table *ix, int32_t split)
+{
+    size_t i, chips = 0, known = 0, with_nodata = 0;
+    double sum = 0, max = 0;
+
+    for (i = 0; i < ix->n; i++) {
+        double frac = ix->chips[i].nodata_frac;
+
+        if (split >= 0 && ix->chips[i].split != split) {
+            continue;
+        }
+        chips++;
+        if (isnan(frac)) {
+            continue;
+        }
+        known++;
+        sum += frac;
+        with_nodata += frac > 0;
+        max = frac > max ? frac : max;
+    }
+    return json_pack("{s:I, s:I, s:o, s:o}", "chips", (json_int_t)chips, "with_nodata",
+                     (json_int_t)with_nodata, "share",
+                     real_or_null(known > 0, ratio(sum, (double)known)), "max",
+                     real_or_null(known > 0, max));
+}
+
+/* The nodata section: nodata_of every chip, and "by_split". */
+static json_t *nodata_section(audit *a)
+{
+    json_t *o = nodata_of(a->ix, -1), *by_split = json_object();
+    size_t s;
+
+    for (s = 0; s < a->ix->splits.n; s++) {
+        json_object_set_new(by_split, a->ix->splits.names[s],
+                            nodata_of(a->ix, (int32_t)s));
+    }
+    json_object_set_new(o, "by_split", by_split);
+    return o;
+}
+
 /* Fold the leakage PART of one grid, whose rect r is chip CHIP[r], into
    TOTAL. */
 static void merge_leakage(ek_leakage *total, const ek_leakage *part, const size_t *chip)
@@ -1258,6 +1304,7 @@ static int measure(audit *a)
     json_object_set_new(a->doc, "geography", geo);
     json_object_set_new(a->doc, "classes", classes);
     json_object_set_new(a->doc, "time", time_s);
+    json_object_set_new(a->doc, "nodata", nodata_section(a));
     json_object_set_new(a->doc, "bands",
                         json_pack("{s:s?, s:i, s:o}", "split", train, "bins", bins,
                                   "modalities", bands));

@@ -309,6 +309,7 @@ static void header(ek_strbuf *b, const json_t *doc)
            "<a href=\"#splits\">splits</a><a href=\"#continents\">continents</a>"
            "<a href=\"#countries\">countries</a><a href=\"#classes\">classes</a>"
            "<a href=\"#time\">time</a><a href=\"#bands\">bands</a>"
+           "<a href=\"#nodata\">nodata</a>"
            "<a href=\"#leakage\">leakage</a><a href=\"#weights\">weights</a></nav>"
            "</header><main>");
 }
@@ -750,6 +751,48 @@ static void bands_section(ek_strbuf *b, const json_t *doc)
     ek_strbuf_puts(b, "</div></section>");
 }
 
+/* The row of split SPLIT (NULL: every chip) of the nodata table. */
+static void nodata_row(ek_strbuf *b, const json_t *doc, const char *split)
+{
+    static const char *const keys[] = {"chips", "with_nodata", "share", "max"};
+    static const char *const formats[] = {"int", "int", "pct", "pct"};
+    char ptr[PTR_MAX];
+    size_t k;
+
+    ek_strbuf_puts(b, "<tr><td>");
+    ek_strbuf_xml(b, split != NULL ? split : "all");
+    ek_strbuf_puts(b, "</td>");
+    for (k = 0; k < sizeof keys / sizeof *keys; k++) {
+        cell(b, doc,
+             split != NULL
+                 ? pointer(ptr, sizeof ptr, "nodata", "by_split", split, keys[k], NULL)
+                 : pointer(ptr, sizeof ptr, "nodata", keys[k], NULL),
+             formats[k]);
+    }
+    ek_strbuf_puts(b, "</tr>");
+}
+
+static void nodata_section(ek_strbuf *b, const json_t *doc)
+{
+    const char *split;
+    json_t *v;
+
+    ek_strbuf_puts(
+        b, "<section id=\"nodata\"><h2>Nodata per split</h2><p class=\"note\">"
+           "Pixels that hold nodata (the nodata value, NaN or infinity, in any band "
+           "of a required modality), from <code>nodata_frac</code> in index.gpkg; "
+           "the recipe's <code>filters.max_nodata</code> bounds each chip's share."
+           "</p><table><tr><th>split</th><th>chips</th><th>chips with nodata</th>"
+           "<th>nodata pixels</th><th>most in one chip</th></tr>");
+    nodata_row(b, doc, NULL);
+    json_object_foreach(json_object_get(json_object_get(doc, "nodata"), "by_split"),
+                        split, v)
+    {
+        nodata_row(b, doc, split);
+    }
+    ek_strbuf_puts(b, "</table></section>");
+}
+
 static void leakage_section(ek_strbuf *b, const json_t *doc)
 {
     const json_t *leak = json_object_get(doc, "leakage");
@@ -923,6 +966,7 @@ int ek_audit_html_write(eodkit_ctx *ctx, const char *path, const json_t *doc,
     classes_section(&b, doc);
     time_section(&b, doc);
     bands_section(&b, doc);
+    nodata_section(&b, doc);
     leakage_section(&b, doc);
     weights_section(&b, doc);
     ek_strbuf_puts(&b, "</main><footer>Made by ");

@@ -50,6 +50,12 @@ static void number(ek_strbuf *b, const json_t *v)
     }
 }
 
+/* Nonzero when the dataset has labels (collection.json's eodkit:label). */
+static int labelled(const ek_audit_docs *d)
+{
+    return json_object_get(d->collection, "eodkit:label") != NULL;
+}
+
 static void motivation(ek_strbuf *b, const ek_audit_docs *d)
 {
     const json_t *providers = json_object_get(d->collection, "providers"), *p, *role;
@@ -265,6 +271,7 @@ static void composition(ek_strbuf *b, const ek_audit_docs *d)
     const json_t *pgrid = json_object_get(d->provenance, "grid");
     const json_t *ds = json_object_get(d->audit, "dataset");
     const json_t *leak = json_object_get(d->audit, "leakage");
+    const json_t *nodata = json_object_get(d->audit, "nodata");
     const json_t *chip = json_object_get(grid, "chip_size"),
                  *stride = json_object_get(grid, "stride");
     const char *split;
@@ -302,10 +309,11 @@ static void composition(ek_strbuf *b, const ek_audit_docs *d)
         b,
         "\n**Does the dataset contain all possible instances?** It holds %lld of "
         "the %lld candidate chips (chip positions inside the area every modality and "
-        "the area of interest cover); the others failed the recipe's filters (nodata, "
-        "labelled share) or fell in the guard band between splits.\n\n"
+        "the area of interest cover); the others failed the recipe's filters (%s) or "
+        "fell in the guard band between splits.\n\n"
         "**What data does each instance consist of?**\n\n",
-        integer(ds, "chips"), integer(pgrid, "candidate_chips"));
+        integer(ds, "chips"), integer(pgrid, "candidate_chips"),
+        labelled(d) ? "nodata, labelled share" : "nodata");
     modalities_table(b, d);
     band_statistics(b, d);
     classes_table(b, d);
@@ -319,15 +327,26 @@ static void composition(ek_strbuf *b, const ek_audit_docs *d)
     ek_strbuf_printf(b, " pixels between them (verdict: %s).\n",
                      text(leak, "verdict", "?"));
     geography(b, d);
-    ek_strbuf_puts(
-        b, "\n**Is any information missing from individual instances?** Pixels no "
-           "input covers hold the nodata value; `nodata_frac` in index.gpkg gives the "
-           "share per chip.\n\n**Are there errors, sources of noise, or "
-           "redundancies?** " CURATOR
-           "describe label quality, misregistration and cloud cover.\n\n"
-           "**Does the dataset contain data that might be considered confidential or "
-           "sensitive?** " CURATOR "say whether people, vehicles or private property "
-           "can be identified at this resolution.\n\n");
+    ek_strbuf_puts(b, "\n**Is any information missing from individual instances?** "
+                      "Pixels no input covers hold the nodata value");
+    if (json_is_number(json_object_get(nodata, "share"))) {
+        ek_strbuf_printf(
+            b,
+            ": %lld of %lld chips hold some, %.1f%% of all pixels (at most %.1f%% of "
+            "one chip)",
+            integer(nodata, "with_nodata"), integer(nodata, "chips"),
+            100 * json_number_value(json_object_get(nodata, "share")),
+            100 * json_number_value(json_object_get(nodata, "max")));
+    }
+    ek_strbuf_printf(
+        b,
+        "; `nodata_frac` in index.gpkg gives the share per chip.\n\n**Are there "
+        "errors, sources of noise, or redundancies?** " CURATOR
+        "describe %smisregistration and cloud cover.\n\n"
+        "**Does the dataset contain data that might be considered confidential or "
+        "sensitive?** " CURATOR "say whether people, vehicles or private property "
+        "can be identified at this resolution.\n\n",
+        labelled(d) ? "label quality, " : "");
 }
 
 static void collection_process(ek_strbuf *b, const ek_audit_docs *d)
@@ -360,9 +379,10 @@ static void collection_process(ek_strbuf *b, const ek_audit_docs *d)
     }
     ek_strbuf_puts(b, "\n**Over what timeframe was the data collected?** ");
     if (integer(time_s, "known") == 0) {
-        ek_strbuf_puts(
-            b, "Unknown: the index records no acquisition time. " CURATOR
-               "give the acquisition dates of the imagery and of the labels.\n\n");
+        ek_strbuf_printf(b,
+                         "Unknown: the index records no acquisition time. " CURATOR
+                         "give the acquisition dates of the imagery%s.\n\n",
+                         labelled(d) ? " and of the labels" : "");
     } else {
         ek_strbuf_printf(b, "Acquisition years (chips): ");
         json_object_foreach(json_object_get(time_s, "years"), year, v)
@@ -420,11 +440,17 @@ static void uses(ek_strbuf *b, const ek_audit_docs *d)
 {
     const json_t *leak = json_object_get(d->audit, "leakage");
 
-    ek_strbuf_printf(
-        b,
-        "## Uses\n\n**What tasks could the dataset be used for?** Training and "
-        "evaluating models for %s. " CURATOR "list known uses and papers.\n\n",
-        text(json_object_get(d->audit, "dataset"), "task", "(no labels)"));
+    ek_strbuf_puts(b, "## Uses\n\n**What tasks could the dataset be used for?** ");
+    if (labelled(d)) {
+        ek_strbuf_printf(b, "Training and evaluating models for %s. ",
+                         text(json_object_get(d->audit, "dataset"), "task", "?"));
+    } else {
+        ek_strbuf_puts(
+            b, "It has no labels: self-supervised pre-training (e.g. masked "
+               "reconstruction or contrastive learning) and other uses of unlabelled "
+               "imagery; fine-tune and evaluate on a labelled dataset. ");
+    }
+    ek_strbuf_puts(b, CURATOR "list known uses and papers.\n\n");
     ek_strbuf_puts(
         b, "**Is there anything about the composition that might impact future "
            "uses?** The geography above is what models trained on it will know; "

@@ -40,16 +40,18 @@ enum {
     C_BLOCK,
     C_WEIGHT_CONTINENT,
     C_WEIGHT_CLASS,
+    C_NODATA_FRAC,
     C_COUNT,
     C_REQUIRED = C_CHIP_ID /* the columns before this one must exist */
 };
 
 static const char *const column_names[C_COUNT] = {
-    "split",      "grid_x",     "grid_y",           "width",
-    "height",     "center_lon", "center_lat",       "chip_id",
-    "class_hist", "label",      "country",          "country_name",
-    "continent",  "region",     "datetime",         "shard",
-    "row",        "block",      "weight_continent", "weight_class",
+    "split",       "grid_x",     "grid_y",           "width",
+    "height",      "center_lon", "center_lat",       "chip_id",
+    "class_hist",  "label",      "country",          "country_name",
+    "continent",   "region",     "datetime",         "shard",
+    "row",         "block",      "weight_continent", "weight_class",
+    "nodata_frac",
 };
 
 /* The real number in column FIELD of F, NaN when there is none. */
@@ -211,6 +213,7 @@ static int read_chip(eodkit_ctx *ctx, ek_chip_table *ix, OGRFeatureH f, const in
     c->lat = OGR_F_GetFieldAsDouble(f, col[C_CENTER_LAT]);
     c->weight_continent = real_at(f, col[C_WEIGHT_CONTINENT]);
     c->weight_class = real_at(f, col[C_WEIGHT_CLASS]);
+    c->nodata_frac = real_at(f, col[C_NODATA_FRAC]);
     c->split =
         ek_strtab_intern(ctx, &ix->splits, split != NULL ? split : EK_TAG_UNKNOWN);
     c->cls = -1;

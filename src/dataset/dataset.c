@@ -272,6 +272,8 @@ static json_t *info_object(eodkit_ctx *ctx, const ek_dataset *ds)
                 o, "class_objects",
                 json_object_get(json_object_get(ds->stats, "classes"), "objects"));
         }
+    } else {
+        json_object_set_new(o, "label", json_null());
     }
     json_object_set(o, "splits", json_object_get(c, "eodkit:splits"));
     if (empty != NULL) {
@@ -429,9 +431,13 @@ int eodkit_dataset_info_text(eodkit_ctx *ctx, const eodkit_dataset *ds, char **o
                      json_number_value(json_array_get(bbox, 3)));
     ek_strbuf_printf(&t, "size           %s in %d files\n", size, ds->files);
     describe_modalities(&t, json_object_get(o, "modalities"));
-    if (label != NULL) {
+    if (json_is_object(label)) {
         describe_labels(&t, label, json_object_get(o, "class_pixels"),
                         json_object_get(o, "class_objects"), splits);
+    } else {
+        ek_strbuf_puts(&t,
+                       "\nlabels         none: images only (e.g. for self-supervised "
+                       "pre-training)\n");
     }
     ek_strbuf_printf(&t, "\n%-14s %8s %7s\n", "split", "chips", "shards");
     json_object_foreach(splits, name, sp)

@@ -35,6 +35,7 @@ typedef struct ek_chip_row {
     /* the sampling weights the index holds (columns weight_continent and
        weight_class), NaN when it holds none */
     double weight_continent, weight_class;
+    double nodata_frac; /* share of its pixels that are nodata, NaN unknown */
 } ek_chip_row;
 
 /* The latest acquisition year a chip can have. */
