@@ -139,7 +139,7 @@ static int load_regions(audit *a)
         rc = ek_regions_open(a->ctx, a->opt.regions, a->opt.region_field, "--regions",
                              &a->tagger);
         if (rc == EODKIT_OK) {
-            rc = ek_audit_index_retag(a->ctx, a->ix, a->tagger);
+            rc = ek_audit_index_retag(a->ctx, a->ix, a->tagger, a->grids, a->ngrids);
         }
         a->drawn = a->tagger;
         return rc;

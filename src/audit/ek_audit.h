@@ -101,10 +101,6 @@ int ek_audit_index_read(eodkit_ctx *ctx, const char *dir, const json_t *collecti
                         const ek_audit_labels *labels, ek_audit_index **out /* OUT */);
 void ek_audit_index_free(ek_audit_index *ix);
 
-/* Re-tag every chip of IX from its centre with region layer R (country,
-   continent, region); chips outside every polygon become "none". */
-int ek_audit_index_retag(eodkit_ctx *ctx, ek_audit_index *ix, ek_regions *r);
-
 /* Store W_CONTINENT and W_CLASS (one per chip of IX, in IX's order) as the
    REAL columns weight_continent and weight_class of index IX->path; an index
    that held exactly these when IX was read is left untouched. */
@@ -206,6 +202,13 @@ int ek_audit_grids_read(eodkit_ctx *ctx, const json_t *provenance,
 /* Set the grid of every chip of IX from its chip id (grid 0 when no grid
    holds it). */
 void ek_audit_index_set_grids(ek_audit_index *ix, const ek_audit_grid *grids, size_t n);
+
+/* Re-tag every chip of IX with region layer R (country, continent, region)
+   by the largest share of its footprint on its grid (GRIDS, N of them, see
+   ek_audit_grids_read), as a build tags; chips that meet no polygon become
+   "none". */
+int ek_audit_index_retag(eodkit_ctx *ctx, ek_audit_index *ix, ek_regions *r,
+                         const ek_audit_grid *grids, size_t n);
 
 /* What the maps draw on: the region layer's polygons (lon/lat) and the
    dataset's grids. */

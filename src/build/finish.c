@@ -156,7 +156,8 @@ static int write_index(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
         r.grid = &p->grids[chip.grid];
         r.window = chip.window;
         r.block = b->split->chip_block[r.chip_id];
-        r.region = b->region_tags != NULL ? b->region_tags[r.chip_id] : -1;
+        r.region = b->region_tags != NULL ? b->region_tags->region[r.chip_id] : -1;
+        r.region_share = b->region_tags != NULL ? b->region_tags->share[r.chip_id] : 0;
         rc = ek_index_add(ctx, *index, &r);
         if (rc == EODKIT_OK && b->labels != NULL) {
             rc = count_classes(ctx, b, &r, c);

@@ -33,7 +33,7 @@ static const char *const labels_keys[] = {
     "source",      "layer",           "attribute",       "classes",
     "class_names", "background",      "background_name", "all_touched",
     "task",        "min_class_share", "ignore_index",    NULL};
-static const char *const regions_keys[] = {"source", "field", NULL};
+static const char *const regions_keys[] = {"source", "field", "margin", NULL};
 static const char *const filter_keys[] = {"max_nodata", "min_labeled", "max_cloud",
                                           NULL};
 static const char *const split_keys[] = {
@@ -699,6 +699,12 @@ static int parse_regions(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     if (rc == EODKIT_OK) {
         rc = ek_yaml_opt_string(y, n, "field", "regions.field", &r->region_field);
     }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "margin")) != NULL) {
+        rc = ek_yaml_number(y, v, "regions.margin", &r->region_margin);
+        if (rc == EODKIT_OK && !(r->region_margin >= 0 && r->region_margin <= 1e6)) {
+            rc = ek_yaml_fail(y, v, "regions.margin: must be between 0 and 1000000 metres");
+        }
+    }
     return rc;
 }
 
@@ -1180,6 +1186,7 @@ static int parse_document(ek_yaml *y, ek_recipe *r)
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, root, "labels")) != NULL) {
         rc = parse_labels(y, r, v);
     }
+    r->region_margin = EK_REGION_MARGIN;
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, root, "regions")) != NULL) {
         rc = parse_regions(y, r, v);
     }

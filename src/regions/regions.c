@@ -1,13 +1,18 @@
 /*
 ** Regions: loading a country layer and tagging points and footprints.
-** Country codes are ISO 3166-1 alpha-3; layers that only hold alpha-2 codes
-** (like the default world layer) are converted with Debian's iso-codes
-** table. Tagging is by the chip centre; the share of the footprint inside
-** that country is recorded too, so border chips are visible.
+** A chip belongs to the country holding the largest share of its footprint:
+** chips inside one country are settled by a GEOS prepared "contains"; only
+** chips on borders and coasts have their overlaps measured, on pieces of
+** the country cut small once, on first use. Country codes are ISO 3166-1
+** alpha-3; continents come from the layer or from share/regions/continents.csv.
 */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cpl_conv.h>
 #include <jansson.h>
@@ -19,9 +24,22 @@
 #define ISO_CODES "/usr/share/iso-codes/json/iso_3166-1.json"
 
 /* A point outside every polygon but within this many degrees (about 11 km at
-   the equator) of one belongs to it: the default 1:110m world layer moves
-   coastlines by kilometres, and a coastal city is not the sea. */
+   the equator) of one belongs to it: coarse layers move coastlines by
+   kilometres, and a coastal city is not the sea. */
 #define COAST_SNAP_DEGREES 0.1
+
+/* Points along each edge of a chip outline: a chip of a projected grid is
+   not a rectangle in lon/lat. */
+#define EDGE_POINTS 8
+
+/* Countries are cut into pieces of at most this many points before overlaps
+   are measured (GEOS copies both geometries on every intersection). */
+#define PIECE_POINTS 256
+#define CUT_DEPTH 24
+
+/* Metres per degree of latitude (the smallest, at the equator), so that a
+   margin in degrees covers at least the margin in metres. */
+#define METRES_PER_DEGREE 110574.0
 
 #ifndef EODKIT_DATA_DIR
 #define EODKIT_DATA_DIR "/usr/local/share/eodkit"
@@ -30,26 +48,66 @@
 #define EODKIT_SOURCE_DIR "."
 #endif
 
-const char *const ek_regions_default_paths[] = {
-    EODKIT_DATA_DIR "/world.gpkg",
-    EODKIT_SOURCE_DIR "/examples/data/world.gpkg",
-    NULL,
-};
+/* The executable's ../share/eodkit into DIR, or "" when unknown. */
+static void exe_data_dir(char *dir, size_t size)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char *slash;
+    int up;
+
+    dir[0] = '\0';
+    if (n <= 0) {
+        return;
+    }
+    exe[n] = '\0';
+    for (up = 0; up < 2; up++) { /* PREFIX/bin/eodkit -> PREFIX */
+        slash = strrchr(exe, '/');
+        if (slash == NULL) {
+            return;
+        }
+        *slash = '\0';
+    }
+    if (snprintf(dir, size, "%s/share/eodkit", exe) >= (int)size) {
+        dir[0] = '\0'; /* too long to be of use */
+    }
+}
+
+int ek_regions_data(const char *name, char *path, size_t size)
+{
+    char dirs[4][PATH_MAX];
+    size_t i, used = 0;
+
+    exe_data_dir(dirs[0], sizeof dirs[0]);
+    snprintf(dirs[1], sizeof dirs[1], "%s", EODKIT_DATA_DIR);
+    snprintf(dirs[2], sizeof dirs[2], "%s/examples/data", EODKIT_SOURCE_DIR);
+    snprintf(dirs[3], sizeof dirs[3], "%s/share/regions", EODKIT_SOURCE_DIR);
+    for (i = 0; i < 4; i++) {
+        int n = snprintf(path, size, "%s/%s", dirs[i], name);
+
+        if (dirs[i][0] != '\0' && n < (int)size && ek_fs_is_file(path)) {
+            return 1;
+        }
+    }
+    path[0] = '\0';
+    for (i = 0; i < 4 && used < size; i++) {
+        if (dirs[i][0] != '\0') {
+            used += (size_t)snprintf(path + used, size - used, "%s%s",
+                                     used > 0 ? ", " : "", dirs[i]);
+        }
+    }
+    return 0;
+}
 
 const char *ek_regions_default(void)
 {
+    static _Thread_local char found[PATH_MAX];
     const char *env = getenv("EODKIT_REGIONS");
-    size_t i;
 
     if (env != NULL && env[0] != '\0') {
         return env;
     }
-    for (i = 0; ek_regions_default_paths[i] != NULL; i++) {
-        if (ek_fs_is_file(ek_regions_default_paths[i])) {
-            return ek_regions_default_paths[i];
-        }
-    }
-    return NULL;
+    return ek_regions_data(EK_REGIONS_WORLD, found, sizeof found) ? found : NULL;
 }
 
 /* Index of the first of the NULL-terminated NAMES that DEFN has, or -1. */
@@ -75,6 +133,24 @@ static char *field_text(eodkit_ctx *ctx, OGRFeatureH f, int field)
     }
     v = OGR_F_GetFieldAsString(f, field);
     return v[0] == '\0' ? NULL : ek_strdup(ctx, v);
+}
+
+/* Whether field FIELD of F holds a code of LEN capital letters (not -99). */
+static int is_code(OGRFeatureH f, int field, size_t len)
+{
+    const char *v;
+    size_t i;
+
+    if (field < 0 || !OGR_F_IsFieldSetAndNotNull(f, field)) {
+        return 0;
+    }
+    v = OGR_F_GetFieldAsString(f, field);
+    for (i = 0; i < len; i++) {
+        if (v[i] < 'A' || v[i] > 'Z') {
+            return 0;
+        }
+    }
+    return v[len] == '\0';
 }
 
 /* The alpha-2 -> alpha-3 table of iso-codes. */
@@ -122,9 +198,97 @@ static int missing_field(eodkit_ctx *ctx, const char *path, const char *where,
                     where);
 }
 
+/* A continent table: ISO alpha-3 code -> continent. */
+typedef struct continents {
+    char (*code)[4];
+    char **name;
+    size_t n;
+} continents;
+
+static void free_continents(continents *t)
+{
+    size_t i;
+
+    for (i = 0; i < t->n; i++) {
+        free(t->name[i]);
+    }
+    free(t->code);
+    free(t->name);
+    memset(t, 0, sizeof *t);
+}
+
+/* Read share/regions/continents.csv (header "iso_a3,continent", then one
+   "CODE,Continent" line per country) into T. WHERE: who needs it. */
+static int load_continents(eodkit_ctx *ctx, const char *where, continents *t)
+{
+    char path[4 * PATH_MAX], line[256];
+    size_t cap = 0, ncap = 0;
+    long number = 0;
+    FILE *fp;
+    int rc = EODKIT_OK;
+
+    memset(t, 0, sizeof *t);
+    if (!ek_regions_data(EK_REGIONS_CONTINENTS, path, sizeof path)) {
+        return ek_error(ctx, EODKIT_ERR_IO,
+                        "%s: the region layer has no continent field and the continent "
+                        "table %s is in none of %s (run 'make install' or give a "
+                        "layer with a 'continent' field)",
+                        where, EK_REGIONS_CONTINENTS, path);
+    }
+    fp = fopen(path, "r");
+    if (fp == NULL) {
+        return ek_error(ctx, EODKIT_ERR_IO, "%s: cannot open it: %s", path,
+                        strerror(errno));
+    }
+    while (rc == EODKIT_OK && fgets(line, sizeof line, fp) != NULL) {
+        char *comma = strchr(line, ',');
+
+        number++;
+        line[strcspn(line, "\r\n")] = '\0';
+        if (number == 1) {
+            continue; /* the header */
+        }
+        if (comma == NULL || comma - line != 3 || comma[1] == '\0') {
+            rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                          "%s:%ld: expected 'ISO alpha-3 code,continent'", path, number);
+            break;
+        }
+        rc = ek_grow(ctx, (void **)&t->code, &cap, t->n + 1, sizeof *t->code);
+        if (rc == EODKIT_OK) {
+            rc = ek_grow(ctx, (void **)&t->name, &ncap, t->n + 1, sizeof *t->name);
+        }
+        if (rc == EODKIT_OK) {
+            memcpy(t->code[t->n], line, 3);
+            t->code[t->n][3] = '\0';
+            t->name[t->n] = ek_strdup(ctx, comma + 1);
+            rc = t->name[t->n] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+            t->n++;
+        }
+    }
+    fclose(fp);
+    if (rc != EODKIT_OK) {
+        free_continents(t);
+    }
+    return rc;
+}
+
+/* The continent of alpha-3 code CODE (a copy), or NULL. */
+static char *continent_of(eodkit_ctx *ctx, const continents *t, const char *code)
+{
+    size_t i;
+
+    for (i = 0; code != NULL && i < t->n; i++) {
+        if (strcmp(t->code[i], code) == 0) {
+            return ek_strdup(ctx, t->name[i]);
+        }
+    }
+    return NULL;
+}
+
 typedef struct fields {
-    int code, code_fallback, name, continent, region;
-    int code_is_alpha2;
+    int alpha3[3]; /* ISO_A3, ISO_A3_EH, ADM0_A3, in that order; -1 if absent */
+    int alpha2;
+    int name, continent, region;
 } fields;
 
 static int pick_fields(eodkit_ctx *ctx, const char *path, const char *where,
@@ -132,6 +296,7 @@ static int pick_fields(eodkit_ctx *ctx, const char *path, const char *where,
 {
     static const char *const alpha3_names[] = {"iso_a3", "ISO_A3", "ISO3", "iso3",
                                                NULL};
+    static const char *const eh_names[] = {"iso_a3_eh", "ISO_A3_EH", NULL};
     static const char *const adm0_names[] = {"adm0_a3", "ADM0_A3", NULL};
     static const char *const alpha2_names[] = {"iso_a2", "ISO_A2", "ISO2", "iso2",
                                                NULL};
@@ -139,14 +304,10 @@ static int pick_fields(eodkit_ctx *ctx, const char *path, const char *where,
                                              "name",      "NAME",      NULL};
     static const char *const continent_names[] = {"continent", "CONTINENT", NULL};
 
-    fl->code = find_field(defn, alpha3_names);
-    /* Natural Earth writes -99 where ISO has no code (France, Norway): ADM0_A3 then. */
-    fl->code_fallback = find_field(defn, adm0_names);
-    fl->code_is_alpha2 = 0;
-    if (fl->code < 0) {
-        fl->code = find_field(defn, alpha2_names);
-        fl->code_is_alpha2 = fl->code >= 0;
-    }
+    fl->alpha3[0] = find_field(defn, alpha3_names);
+    fl->alpha3[1] = find_field(defn, eh_names);
+    fl->alpha3[2] = find_field(defn, adm0_names);
+    fl->alpha2 = find_field(defn, alpha2_names);
     fl->name = find_field(defn, name_names);
     fl->continent = find_field(defn, continent_names);
     if (field == NULL) {
@@ -157,26 +318,63 @@ static int pick_fields(eodkit_ctx *ctx, const char *path, const char *where,
     return fl->region < 0 ? missing_field(ctx, path, where, defn, field) : EODKIT_OK;
 }
 
-static int add_region(eodkit_ctx *ctx, ek_regions *r, size_t *cap, OGRFeatureH f,
-                      const fields *fl, json_t *iso, OGRCoordinateTransformationH ct)
+/* The country code of F into *CODE (NULL when it has none): the first valid
+   alpha-3 code, else its alpha-2 code converted (*ISO loaded on first
+   need). */
+static int country_code(eodkit_ctx *ctx, OGRFeatureH f, const fields *fl, json_t **iso,
+                        char **code)
 {
+    int i, rc;
+
+    *code = NULL;
+    for (i = 0; i < 3; i++) {
+        if (is_code(f, fl->alpha3[i], 3)) {
+            *code = field_text(ctx, f, fl->alpha3[i]);
+            return *code == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+        }
+    }
+    if (!is_code(f, fl->alpha2, 2)) {
+        return EODKIT_OK;
+    }
+    if (*iso == NULL) {
+        rc = load_iso_codes(ctx, iso);
+        if (rc != EODKIT_OK) {
+            return rc;
+        }
+    }
+    *code = alpha3(ctx, *iso, OGR_F_GetFieldAsString(f, fl->alpha2));
+    return *code == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+}
+
+/* What add_region needs besides the feature. */
+typedef struct loader {
+    ek_regions *r;
+    size_t cap;
+    fields fl;
+    json_t *iso;        /* loaded on first alpha-2 code */
+    continents table;   /* when the layer has no continent field */
+    OGRCoordinateTransformationH ct; /* layer CRS -> lon/lat, or NULL */
+} loader;
+
+static int add_region(eodkit_ctx *ctx, loader *ld, OGRFeatureH f)
+{
+    ek_regions *r = ld->r;
     OGRGeometryH geom = OGR_F_GetGeometryRef(f);
     ek_region *it;
-    OGREnvelope e;
     CPLRectObj rect;
-    char *code;
     int rc;
 
     if (geom == NULL) {
         return EODKIT_OK;
     }
-    rc = ek_grow(ctx, (void **)&r->items, cap, r->n + 1, sizeof *r->items);
+    rc = ek_grow(ctx, (void **)&r->items, &ld->cap, r->n + 1, sizeof *r->items);
     if (rc != EODKIT_OK) {
         return rc;
     }
     it = &r->items[r->n];
+    memset(it, 0, sizeof *it);
     it->geom = OGR_G_Clone(geom);
-    if (ct != NULL && OGR_G_Transform(it->geom, ct) != OGRERR_NONE) {
+    if (ld->ct != NULL && OGR_G_Transform(it->geom, ld->ct) != OGRERR_NONE) {
         OGR_G_DestroyGeometry(it->geom);
         it->geom = NULL;
         return ek_error_gdal(ctx, "%s: region %lld cannot be transformed to lon/lat",
@@ -184,42 +382,48 @@ static int add_region(eodkit_ctx *ctx, ek_regions *r, size_t *cap, OGRFeatureH f
     }
     r->n++;
     it->prepared = OGRCreatePreparedGeometry(it->geom);
-    code = field_text(ctx, f, fl->code);
-    if (code != NULL && strcmp(code, "-99") == 0) {
-        free(code);
-        code = field_text(ctx, f, fl->code_fallback);
+    rc = country_code(ctx, f, &ld->fl, &ld->iso, &it->country);
+    if (rc != EODKIT_OK) {
+        return rc;
     }
-    if (code != NULL && fl->code_is_alpha2) {
-        it->country = alpha3(ctx, iso, code);
-        free(code);
-    } else {
-        it->country = code;
-    }
-    it->country_name = field_text(ctx, f, fl->name);
-    it->continent = field_text(ctx, f, fl->continent);
-    it->region = field_text(ctx, f, fl->region);
-    OGR_G_GetEnvelope(it->geom, &e);
-    rect.minx = e.MinX, rect.miny = e.MinY, rect.maxx = e.MaxX, rect.maxy = e.MaxY;
+    it->country_name = field_text(ctx, f, ld->fl.name);
+    it->continent = ld->fl.continent >= 0 ? field_text(ctx, f, ld->fl.continent)
+                                          : continent_of(ctx, &ld->table, it->country);
+    it->region = ld->fl.region >= 0 ? field_text(ctx, f, ld->fl.region)
+                 : it->continent != NULL ? ek_strdup(ctx, it->continent)
+                                         : NULL;
+    OGR_G_GetEnvelope(it->geom, &it->bounds);
+    rect.minx = it->bounds.MinX, rect.miny = it->bounds.MinY;
+    rect.maxx = it->bounds.MaxX, rect.maxy = it->bounds.MaxY;
     CPLQuadTreeInsertWithBounds(r->tree, (void *)(intptr_t)r->n, &rect);
     return EODKIT_OK;
+}
+
+/* The layer of DS that holds countries: `countries` in a file of several
+   layers (QGIS's world_map.gpkg), else the first. */
+static OGRLayerH country_layer(GDALDatasetH ds)
+{
+    OGRLayerH layer = GDALDatasetGetLayerCount(ds) > 1
+                          ? GDALDatasetGetLayerByName(ds, "countries")
+                          : NULL;
+
+    return layer != NULL ? layer : GDALDatasetGetLayer(ds, 0);
 }
 
 int ek_regions_open(eodkit_ctx *ctx, const char *path, const char *field,
                     const char *where, ek_regions **out)
 {
     static const CPLRectObj world = {-180.0, -90.0, 180.0, 90.0};
-    ek_regions *r = NULL;
     GDALDatasetH ds = NULL;
     OGRLayerH layer;
     OGRSpatialReferenceH lsrs, wgs84 = NULL;
-    OGRCoordinateTransformationH ct = NULL;
     OGRFeatureH f;
-    json_t *iso = NULL;
-    fields fl;
-    size_t cap = 0;
+    loader ld;
+    char what[PATH_MAX + 64];
     int rc = EODKIT_OK;
 
     *out = NULL;
+    memset(&ld, 0, sizeof ld);
     if (!ek_fs_exists(path)) {
         return ek_error(ctx, EODKIT_ERR_INPUT, "%s: no such region layer (%s)", path,
                         where);
@@ -231,30 +435,31 @@ int ek_regions_open(eodkit_ctx *ctx, const char *path, const char *field,
                            where);
         goto out;
     }
-    layer = GDALDatasetGetLayer(ds, 0);
-    rc = pick_fields(ctx, path, where, OGR_L_GetLayerDefn(layer), field, &fl);
-    if (rc == EODKIT_OK && fl.code_is_alpha2) {
-        rc = load_iso_codes(ctx, &iso);
+    layer = country_layer(ds);
+    rc = pick_fields(ctx, path, where, OGR_L_GetLayerDefn(layer), field, &ld.fl);
+    if (rc == EODKIT_OK && ld.fl.continent < 0) {
+        snprintf(what, sizeof what, "%s (%s)", path, where);
+        rc = load_continents(ctx, what, &ld.table);
     }
     if (rc != EODKIT_OK) {
         goto out;
     }
-    r = ek_calloc(ctx, 1, sizeof *r);
-    if (r == NULL) {
+    ld.r = ek_calloc(ctx, 1, sizeof *ld.r);
+    if (ld.r == NULL) {
         rc = EODKIT_ERR_NOMEM;
         goto out;
     }
-    r->path = ek_strdup(ctx, path);
-    r->field = field != NULL ? ek_strdup(ctx, field) : NULL;
-    r->tree = CPLQuadTreeCreate(&world, NULL);
+    ld.r->path = ek_strdup(ctx, path);
+    ld.r->field = field != NULL ? ek_strdup(ctx, field) : NULL;
+    ld.r->tree = CPLQuadTreeCreate(&world, NULL);
     lsrs = OGR_L_GetSpatialRef(layer);
     wgs84 = ek_srs_lonlat();
     if (lsrs != NULL && !OSRIsSame(lsrs, wgs84)) {
         lsrs = OSRClone(lsrs);
         OSRSetAxisMappingStrategy(lsrs, OAMS_TRADITIONAL_GIS_ORDER);
-        ct = OCTNewCoordinateTransformation(lsrs, wgs84);
+        ld.ct = OCTNewCoordinateTransformation(lsrs, wgs84);
         OSRRelease(lsrs);
-        if (ct == NULL) {
+        if (ld.ct == NULL) {
             rc = ek_error_gdal(
                 ctx, "%s: the region layer cannot be transformed to lon/lat", path);
             goto out;
@@ -266,17 +471,18 @@ int ek_regions_open(eodkit_ctx *ctx, const char *path, const char *field,
         if (rc != EODKIT_OK || f == NULL) {
             break;
         }
-        rc = add_region(ctx, r, &cap, f, &fl, iso, ct);
+        rc = add_region(ctx, &ld, f);
         OGR_F_Destroy(f);
     }
-    if (rc == EODKIT_OK && r->n == 0) {
+    if (rc == EODKIT_OK && ld.r->n == 0) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT,
                       "%s: the region layer has no polygons (%s)", path, where);
     }
 out:
-    json_decref(iso);
-    if (ct != NULL) {
-        OCTDestroyCoordinateTransformation(ct);
+    free_continents(&ld.table);
+    json_decref(ld.iso);
+    if (ld.ct != NULL) {
+        OCTDestroyCoordinateTransformation(ld.ct);
     }
     if (wgs84 != NULL) {
         OSRRelease(wgs84);
@@ -285,27 +491,34 @@ out:
         GDALClose(ds);
     }
     if (rc != EODKIT_OK) {
-        ek_regions_free(r);
+        ek_regions_free(ld.r);
         return rc;
     }
-    *out = r;
+    *out = ld.r;
     return EODKIT_OK;
 }
 
 void ek_regions_free(ek_regions *r)
 {
-    size_t i;
+    size_t i, k;
 
     if (r == NULL) {
         return;
     }
     for (i = 0; i < r->n; i++) {
-        OGRDestroyPreparedGeometry(r->items[i].prepared);
-        OGR_G_DestroyGeometry(r->items[i].geom);
-        free(r->items[i].country);
-        free(r->items[i].country_name);
-        free(r->items[i].continent);
-        free(r->items[i].region);
+        ek_region *it = &r->items[i];
+
+        for (k = 0; k < it->npieces; k++) {
+            OGR_G_DestroyGeometry(it->pieces[k]);
+        }
+        free(it->pieces);
+        free(it->piece_bounds);
+        OGRDestroyPreparedGeometry(it->prepared);
+        OGR_G_DestroyGeometry(it->geom);
+        free(it->country);
+        free(it->country_name);
+        free(it->continent);
+        free(it->region);
     }
     free(r->items);
     if (r->tree != NULL) {
@@ -323,18 +536,26 @@ static int compare_ptr(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Region indices whose bounds meet the box of half-size HALF around LON/LAT,
-   in layer order; *N of them (free with CPLFree). */
-static void **candidates(const ek_regions *r, double lon, double lat, double half,
-                         int *n)
+/* Region indices (plus one) whose bounds meet BOX, in layer order; *N of
+   them (free with CPLFree). */
+static void **search(const ek_regions *r, const OGREnvelope *box, int *n)
 {
-    CPLRectObj box = {lon - half, lat - half, lon + half, lat + half};
-    void **hits = CPLQuadTreeSearch(r->tree, &box, n);
+    CPLRectObj rect = {box->MinX, box->MinY, box->MaxX, box->MaxY};
+    void **hits = CPLQuadTreeSearch(r->tree, &rect, n);
 
     if (*n > 1) {
         qsort(hits, (size_t)*n, sizeof *hits, compare_ptr);
     }
     return hits;
+}
+
+/* Region indices whose bounds meet the box of half-size HALF around LON/LAT. */
+static void **candidates(const ek_regions *r, double lon, double lat, double half,
+                         int *n)
+{
+    OGREnvelope box = {lon - half, lon + half, lat - half, lat + half};
+
+    return search(r, &box, n);
 }
 
 int ek_regions_find(ek_regions *r, double lon, double lat)
@@ -372,60 +593,395 @@ int ek_regions_find(ek_regions *r, double lon, double lat)
     return found;
 }
 
-double ek_regions_share(ek_regions *r, int k, OGRGeometryH footprint)
-{
-    OGRGeometryH inside;
-    double area = OGR_G_Area(footprint), share;
+/* ---- cutting countries into pieces ---- */
 
-    if (k < 0 || area <= 0) {
-        return 0;
+static int count_points(OGRGeometryH g)
+{
+    int n = OGR_G_GetGeometryCount(g), i, total = 0;
+
+    if (n == 0) {
+        return OGR_G_GetPointCount(g);
     }
-    if (OGRPreparedGeometryContains(r->items[k].prepared, footprint)) {
-        return 1;
+    for (i = 0; i < n; i++) {
+        total += count_points(OGR_G_GetGeometryRef(g, i));
     }
-    inside = OGR_G_Intersection(r->items[k].geom, footprint);
-    share = inside != NULL ? OGR_G_Area(inside) / area : 0;
-    OGR_G_DestroyGeometry(inside);
-    return share > 1 ? 1 : share;
+    return total;
 }
 
-int ek_regions_tag_plan(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p, int32_t **out)
+/* Copy the polygons of G (any geometry) into multipolygon MULTI: an
+   intersection can leave lines and points along the cut. */
+static void add_polygons(OGRGeometryH multi, OGRGeometryH g)
 {
-    OGRSpatialReferenceH wgs84 = ek_srs_lonlat();
-    int32_t *tags = ek_calloc(ctx, p->nchips, sizeof *tags);
-    size_t g, k;
-    int rc = tags == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    OGRwkbGeometryType type = wkbFlatten(OGR_G_GetGeometryType(g));
+    int i;
 
-    *out = NULL;
-    for (g = 0; g < p->ngrids && rc == EODKIT_OK; g++) {
-        const ek_grid *gr = &p->grids[g];
-        OGRCoordinateTransformationH ct =
-            OCTNewCoordinateTransformation(gr->srs, wgs84);
+    if (type == wkbPolygon) {
+        OGR_G_AddGeometry(multi, g);
+    } else if (type == wkbMultiPolygon || type == wkbGeometryCollection) {
+        for (i = 0; i < OGR_G_GetGeometryCount(g); i++) {
+            add_polygons(multi, OGR_G_GetGeometryRef(g, i));
+        }
+    }
+}
 
-        if (ct == NULL) {
-            rc = ek_error_gdal(ctx, "the grid CRS cannot be transformed to lon/lat");
+static OGRGeometryH rectangle(double x0, double y0, double x1, double y1)
+{
+    OGRGeometryH ring = OGR_G_CreateGeometry(wkbLinearRing);
+    OGRGeometryH poly = OGR_G_CreateGeometry(wkbPolygon);
+
+    OGR_G_AddPoint_2D(ring, x0, y0);
+    OGR_G_AddPoint_2D(ring, x1, y0);
+    OGR_G_AddPoint_2D(ring, x1, y1);
+    OGR_G_AddPoint_2D(ring, x0, y1);
+    OGR_G_AddPoint_2D(ring, x0, y0);
+    OGR_G_AddGeometryDirectly(poly, ring);
+    return poly;
+}
+
+typedef struct cutter {
+    eodkit_ctx *ctx;
+    ek_region *it;
+    size_t cap, bcap;
+} cutter;
+
+/* Add polygonal G (owned) to the pieces of the region, halving its bounds
+   until each piece has at most PIECE_POINTS points. */
+static int cut(cutter *c, OGRGeometryH g, int depth)
+{
+    ek_region *it = c->it;
+    OGREnvelope e;
+    int half, rc = EODKIT_OK;
+
+    if (OGR_G_IsEmpty(g)) {
+        OGR_G_DestroyGeometry(g);
+        return EODKIT_OK;
+    }
+    if (depth >= CUT_DEPTH || count_points(g) <= PIECE_POINTS) {
+        rc = ek_grow(c->ctx, (void **)&it->pieces, &c->cap, it->npieces + 1,
+                     sizeof *it->pieces);
+        if (rc == EODKIT_OK) {
+            rc = ek_grow(c->ctx, (void **)&it->piece_bounds, &c->bcap, it->npieces + 1,
+                         sizeof *it->piece_bounds);
+        }
+        if (rc != EODKIT_OK) {
+            OGR_G_DestroyGeometry(g);
+            return rc;
+        }
+        OGR_G_GetEnvelope(g, &it->piece_bounds[it->npieces]);
+        it->pieces[it->npieces++] = g;
+        return EODKIT_OK;
+    }
+    OGR_G_GetEnvelope(g, &e);
+    for (half = 0; half < 2 && rc == EODKIT_OK; half++) {
+        int wide = e.MaxX - e.MinX >= e.MaxY - e.MinY;
+        double mx = (e.MinX + e.MaxX) / 2, my = (e.MinY + e.MaxY) / 2;
+        OGRGeometryH box =
+            wide ? rectangle(half ? mx : e.MinX - 1, e.MinY - 1, half ? e.MaxX + 1 : mx,
+                             e.MaxY + 1)
+                 : rectangle(e.MinX - 1, half ? my : e.MinY - 1, e.MaxX + 1,
+                             half ? e.MaxY + 1 : my);
+        OGRGeometryH part = OGR_G_Intersection(g, box);
+        OGRGeometryH multi = OGR_G_CreateGeometry(wkbMultiPolygon);
+
+        OGR_G_DestroyGeometry(box);
+        if (part == NULL) {
+            OGR_G_DestroyGeometry(multi);
+            rc = ek_error_gdal(c->ctx, "GEOS cannot cut the polygons of %s",
+                               it->country != NULL ? it->country : "a region");
             break;
         }
-        for (k = 0; k < (size_t)gr->nx * (size_t)gr->ny && rc == EODKIT_OK; k++) {
-            size_t id = gr->first_chip + k;
-            ek_chip c = ek_plan_chip(p, id);
-            double x, y, z = 0;
+        add_polygons(multi, part);
+        OGR_G_DestroyGeometry(part);
+        rc = cut(c, multi, depth + 1);
+    }
+    OGR_G_DestroyGeometry(g);
+    return rc;
+}
 
-            rc = ek_cancelled(ctx); /* a region lookup per chip takes a while */
+/* Cut region IT into pieces, once. */
+static int cut_region(eodkit_ctx *ctx, ek_region *it)
+{
+    OGRGeometryH multi, valid;
+    cutter c = {ctx, it, 0, 0};
+    int i, rc = EODKIT_OK;
 
-            ek_grid_window_center(gr, &c.window, &x, &y);
-            tags[id] = -1;
-            if (p->candidate[id] && OCTTransform(ct, 1, &x, &y, &z)) {
-                tags[id] = ek_regions_find(r, x, y);
+    if (it->cut) {
+        return EODKIT_OK;
+    }
+    it->cut = 1;
+    multi = OGR_G_CreateGeometry(wkbMultiPolygon);
+    add_polygons(multi, it->geom);
+    for (i = 0; i < OGR_G_GetGeometryCount(multi) && rc == EODKIT_OK; i++) {
+        OGRGeometryH poly = OGR_G_GetGeometryRef(multi, i);
+
+        /* an invalid polygon makes GEOS fail; the layer is the user's */
+        valid = OGR_G_IsValid(poly) ? OGR_G_Clone(poly) : OGR_G_MakeValid(poly);
+        if (valid == NULL) {
+            rc = ek_error_gdal(ctx, "GEOS cannot repair the polygons of %s",
+                               it->country != NULL ? it->country : "a region");
+            break;
+        }
+        rc = cut(&c, valid, 0);
+    }
+    OGR_G_DestroyGeometry(multi);
+    return rc;
+}
+
+/* ---- footprints ---- */
+
+int ek_lonlat_init(eodkit_ctx *ctx, OGRSpatialReferenceH srs, ek_lonlat *t)
+{
+    static const char *const options[] = {"WRAPDATELINE=YES", NULL};
+    OGRSpatialReferenceH wgs84 = ek_srs_lonlat();
+
+    t->wrap = NULL;
+    t->ct = OCTNewCoordinateTransformation(srs, wgs84);
+    OSRRelease(wgs84);
+    if (t->ct != NULL) {
+        t->wrap = OGR_GeomTransformer_Create(t->ct, (CSLConstList)options);
+    }
+    if (t->wrap == NULL) {
+        ek_lonlat_done(t);
+        return ek_error_gdal(ctx, "the grid CRS cannot be transformed to lon/lat");
+    }
+    return EODKIT_OK;
+}
+
+void ek_lonlat_done(ek_lonlat *t)
+{
+    if (t->wrap != NULL) {
+        OGR_GeomTransformer_Destroy(t->wrap);
+    }
+    if (t->ct != NULL) {
+        OCTDestroyCoordinateTransformation(t->ct);
+    }
+    t->wrap = NULL;
+    t->ct = NULL;
+}
+
+OGRGeometryH ek_regions_footprint(const ek_lonlat *t, const double gt[6],
+                                  const ek_window *w)
+{
+    static const double corners[5][2] = {{0, 0}, {1, 0}, {1, 1}, {0, 1}, {0, 0}};
+    OGRGeometryH ring = OGR_G_CreateGeometry(wkbLinearRing);
+    OGRGeometryH poly = OGR_G_CreateGeometry(wkbPolygon), lonlat;
+    int c, k;
+
+    for (c = 0; c < 4; c++) {
+        for (k = 0; k < EDGE_POINTS; k++) {
+            double s = (double)k / EDGE_POINTS;
+            double px =
+                w->x + w->w * (corners[c][0] + s * (corners[c + 1][0] - corners[c][0]));
+            double py =
+                w->y + w->h * (corners[c][1] + s * (corners[c + 1][1] - corners[c][1]));
+
+            OGR_G_AddPoint_2D(ring, gt[0] + px * gt[1], gt[3] + py * gt[5]);
+        }
+    }
+    OGR_G_AddPoint_2D(ring, gt[0] + w->x * gt[1], gt[3] + w->y * gt[5]);
+    OGR_G_AddGeometryDirectly(poly, ring);
+    lonlat = OGR_GeomTransformer_Transform(t->wrap, poly);
+    OGR_G_DestroyGeometry(poly);
+    return lonlat;
+}
+
+/* ---- tagging ---- */
+
+static int meets(const OGREnvelope *a, const OGREnvelope *b)
+{
+    return a->MinX <= b->MaxX && b->MinX <= a->MaxX && a->MinY <= b->MaxY &&
+           b->MinY <= a->MaxY;
+}
+
+/* E grown by MARGIN metres on every side. */
+static OGREnvelope grown(const OGREnvelope *e, double margin)
+{
+    double lat = fmin(fmax(fabs(e->MinY), fabs(e->MaxY)), 89.9);
+    double dy = margin / METRES_PER_DEGREE;
+    double dx = dy / cos(lat * M_PI / 180.0);
+    OGREnvelope g = {e->MinX - dx, e->MaxX + dx, e->MinY - dy, e->MaxY + dy};
+
+    return g;
+}
+
+/* Whether region IT comes within MARGIN metres of a part of FOOTPRINT (the
+   bounds of each part grown by the margin). */
+static int within(const ek_region *it, OGRGeometryH footprint, double margin)
+{
+    int n = OGR_G_GetGeometryCount(footprint), i, multi, found = 0;
+
+    multi = wkbFlatten(OGR_G_GetGeometryType(footprint)) != wkbPolygon;
+    for (i = 0; i < (multi ? n : 1) && !found; i++) {
+        OGREnvelope e, box;
+        OGRGeometryH rect;
+
+        OGR_G_GetEnvelope(multi ? OGR_G_GetGeometryRef(footprint, i) : footprint, &e);
+        box = grown(&e, margin);
+        if (!meets(&box, &it->bounds)) {
+            continue;
+        }
+        rect = rectangle(box.MinX, box.MinY, box.MaxX, box.MaxY);
+        found = OGRPreparedGeometryIntersects(it->prepared, rect);
+        OGR_G_DestroyGeometry(rect);
+    }
+    return found;
+}
+
+/* Area of FOOTPRINT (bounds E) inside region IT into *AREA, summed over the
+   pieces of IT that meet it. */
+static int overlap(eodkit_ctx *ctx, ek_region *it, OGRGeometryH footprint,
+                   const OGREnvelope *e, double *area)
+{
+    size_t k;
+    int rc = cut_region(ctx, it);
+
+    *area = 0;
+    for (k = 0; k < it->npieces && rc == EODKIT_OK; k++) {
+        OGRGeometryH inside;
+
+        if (!meets(&it->piece_bounds[k], e)) {
+            continue;
+        }
+        inside = OGR_G_Intersection(it->pieces[k], footprint);
+        if (inside == NULL) {
+            rc = ek_error_gdal(ctx, "GEOS cannot intersect a chip with %s",
+                               it->country != NULL ? it->country : "a region");
+            break;
+        }
+        *area += OGR_G_Area(inside);
+        OGR_G_DestroyGeometry(inside);
+    }
+    return rc;
+}
+
+static int add_near(eodkit_ctx *ctx, ek_region_tags *t, int k)
+{
+    int rc = ek_grow(ctx, (void **)&t->near, &t->near_cap, t->nnear + 1,
+                     sizeof *t->near);
+
+    if (rc == EODKIT_OK) {
+        t->near[t->nnear++] = k;
+    }
+    return rc;
+}
+
+int ek_regions_tag(eodkit_ctx *ctx, ek_regions *r, OGRGeometryH footprint,
+                   double margin, int *region, double *share, ek_region_tags *t)
+{
+    double area = OGR_G_Area(footprint), best = 0;
+    OGREnvelope e, box;
+    void **hits;
+    int n = 0, i, full = 0, rc = EODKIT_OK;
+
+    *region = -1;
+    *share = 0;
+    OGR_G_GetEnvelope(footprint, &e);
+    box = t != NULL ? grown(&e, margin) : e;
+    hits = search(r, &box, &n);
+    for (i = 0; i < n && rc == EODKIT_OK; i++) {
+        int k = (int)(intptr_t)hits[i] - 1;
+        ek_region *it = &r->items[k];
+        double s = 0;
+
+        if (!full && area > 0 && meets(&it->bounds, &e)) {
+            if (OGRPreparedGeometryContains(it->prepared, footprint)) {
+                s = 1; /* the cheap and common case: inside one country */
+                full = 1;
+            } else if (OGRPreparedGeometryIntersects(it->prepared, footprint)) {
+                rc = overlap(ctx, it, footprint, &e, &s);
+                s = fmin(s / area, 1.0);
             }
         }
-        OCTDestroyCoordinateTransformation(ct);
+        if (s > best) {
+            best = s;
+            *region = k;
+        }
+        if (t == NULL && full) {
+            break;
+        }
+        if (t != NULL && rc == EODKIT_OK && (s > 0 || within(it, footprint, margin))) {
+            rc = add_near(ctx, t, k);
+        }
     }
-    OSRRelease(wgs84);
+    CPLFree(hits);
+    *share = best;
+    return rc;
+}
+
+/* Tag chip CHIP_ID of plan P into slot SLOT of T (TO: each grid's
+   transformation to lon/lat). */
+static int tag_chip(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p,
+                    const ek_lonlat *to, size_t chip_id, double margin,
+                    ek_region_tags *t, size_t slot)
+{
+    ek_chip c = ek_plan_chip(p, chip_id);
+    OGRGeometryH footprint = NULL;
+    int k = -1, rc = EODKIT_OK;
+    double share = 0;
+
+    if (p->candidate[chip_id]) {
+        /* a footprint PROJ cannot transform stays untagged, like the sea */
+        footprint = ek_regions_footprint(&to[c.grid], p->grids[c.grid].gt, &c.window);
+    }
+    if (footprint != NULL) {
+        rc = ek_regions_tag(ctx, r, footprint, margin, &k, &share,
+                            t->near_first != NULL ? t : NULL);
+        OGR_G_DestroyGeometry(footprint);
+    }
+    t->region[slot] = k;
+    t->share[slot] = share;
+    if (t->near_first != NULL) {
+        t->near_first[slot + 1] = t->nnear;
+    }
+    return rc;
+}
+
+int ek_regions_tag_plan(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p, int near,
+                        double margin, ek_region_tags **out)
+{
+    ek_region_tags *t = ek_calloc(ctx, 1, sizeof *t);
+    ek_lonlat *to = ek_calloc(ctx, p->ngrids, sizeof *to);
+    size_t g, id;
+    int rc = t == NULL || to == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+
+    *out = NULL;
+    if (rc == EODKIT_OK) {
+        t->region = ek_calloc(ctx, p->nchips, sizeof *t->region);
+        t->share = ek_calloc(ctx, p->nchips, sizeof *t->share);
+        t->near_first = near ? ek_calloc(ctx, p->nchips + 1, sizeof *t->near_first) : NULL;
+        if (t->region == NULL || t->share == NULL || (near && t->near_first == NULL)) {
+            rc = EODKIT_ERR_NOMEM;
+        }
+    }
+    for (g = 0; g < p->ngrids && rc == EODKIT_OK; g++) {
+        rc = ek_lonlat_init(ctx, p->grids[g].srs, &to[g]);
+    }
+    for (id = 0; id < p->nchips && rc == EODKIT_OK; id++) {
+        rc = ek_cancelled(ctx); /* tagging a large plan takes a while */
+        if (rc == EODKIT_OK) {
+            rc = tag_chip(ctx, r, p, to, id, margin, t, id);
+        }
+    }
+    for (g = 0; to != NULL && g < p->ngrids; g++) {
+        ek_lonlat_done(&to[g]);
+    }
+    free(to);
     if (rc != EODKIT_OK) {
-        free(tags);
+        ek_region_tags_free(t);
         return rc;
     }
-    *out = tags;
+    *out = t;
     return EODKIT_OK;
+}
+
+void ek_region_tags_free(ek_region_tags *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    free(t->region);
+    free(t->share);
+    free(t->near_first);
+    free(t->near);
+    free(t);
 }

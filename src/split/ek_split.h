@@ -28,6 +28,7 @@ typedef struct ek_split {
     int64_t *block_x, *block_y; /* block coordinates: floor(CRS coordinate / size) */
     int *block_split;
     size_t guard_dropped;
+    size_t border_dropped; /* of those, chips touching a held-out region of another split */
     int guard_x, guard_y;   /* guard band in pixels */
     double class_deviation; /* stratify: largest |class share of a split - overall| */
 } ek_split;
@@ -35,7 +36,7 @@ typedef struct ek_split {
 /* What some methods need besides the plan. */
 typedef struct ek_split_inputs {
     ek_regions *regions;        /* regions: the region layer ... */
-    const int32_t *region_tags; /* ... and each chip's region (-1: sea) */
+    const ek_region_tags *region_tags; /* ... and each chip's tags */
     const uint32_t
         *chip_classes; /* stratify: labelled pixels per class, [chip * nclasses + c] */
     int nclasses;
