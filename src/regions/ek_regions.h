@@ -73,9 +73,10 @@ typedef struct ek_lonlat {
 const char *ek_regions_default(void);
 
 /* Path of data file NAME (world_map.gpkg, continents.csv) in the first of
-   the data folders that has it, into PATH (SIZE bytes): the executable's
-   ../share/eodkit (an installed or relocated eodkit), the compiled-in
-   data folder, then the source tree (examples/data, share/regions).
+   the data folders that has it, into PATH (SIZE bytes): the folder
+   EODKIT_DATA_DIR names when set, else the executable's ../share/eodkit
+   (an installed or relocated eodkit), the compiled-in data folder, then the
+   source tree (examples/data, share/regions).
    Returns 1 when found, else 0 with the folders looked in, as a
    comma-separated list, in PATH. */
 int ek_regions_data(const char *name, char *path, size_t size);

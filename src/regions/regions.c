@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cpl_conv.h>
@@ -75,22 +76,30 @@ static void exe_data_dir(char *dir, size_t size)
 
 int ek_regions_data(const char *name, char *path, size_t size)
 {
+    const char *env = getenv("EODKIT_DATA_DIR");
     char dirs[4][PATH_MAX];
-    size_t i, used = 0;
+    size_t i, n = 4, used = 0;
 
-    exe_data_dir(dirs[0], sizeof dirs[0]);
-    snprintf(dirs[1], sizeof dirs[1], "%s", EODKIT_DATA_DIR);
-    snprintf(dirs[2], sizeof dirs[2], "%s/examples/data", EODKIT_SOURCE_DIR);
-    snprintf(dirs[3], sizeof dirs[3], "%s/share/regions", EODKIT_SOURCE_DIR);
-    for (i = 0; i < 4; i++) {
-        int n = snprintf(path, size, "%s/%s", dirs[i], name);
+    if (env != NULL && env[0] != '\0') {
+        n = 1;
+        if (snprintf(dirs[0], sizeof dirs[0], "%s", env) >= (int)sizeof dirs[0]) {
+            dirs[0][0] = '\0';
+        }
+    } else {
+        exe_data_dir(dirs[0], sizeof dirs[0]);
+        snprintf(dirs[1], sizeof dirs[1], "%s", EODKIT_DATA_DIR);
+        snprintf(dirs[2], sizeof dirs[2], "%s/examples/data", EODKIT_SOURCE_DIR);
+        snprintf(dirs[3], sizeof dirs[3], "%s/share/regions", EODKIT_SOURCE_DIR);
+    }
+    for (i = 0; i < n; i++) {
+        int len = snprintf(path, size, "%s/%s", dirs[i], name);
 
-        if (dirs[i][0] != '\0' && n < (int)size && ek_fs_is_file(path)) {
+        if (dirs[i][0] != '\0' && len < (int)size && ek_fs_is_file(path)) {
             return 1;
         }
     }
     path[0] = '\0';
-    for (i = 0; i < 4 && used < size; i++) {
+    for (i = 0; i < n && used < size; i++) {
         if (dirs[i][0] != '\0') {
             used += (size_t)snprintf(path + used, size - used, "%s%s",
                                      used > 0 ? ", " : "", dirs[i]);
@@ -135,22 +144,17 @@ static char *field_text(eodkit_ctx *ctx, OGRFeatureH f, int field)
     return v[0] == '\0' ? NULL : ek_strdup(ctx, v);
 }
 
-/* Whether field FIELD of F holds a code of LEN capital letters (not -99). */
-static int is_code(OGRFeatureH f, int field, size_t len)
+/* Whether field FIELD of F holds a code: not empty, not a negative number
+   (Natural Earth's -99 for "none"). */
+static int is_code(OGRFeatureH f, int field)
 {
     const char *v;
-    size_t i;
 
     if (field < 0 || !OGR_F_IsFieldSetAndNotNull(f, field)) {
         return 0;
     }
     v = OGR_F_GetFieldAsString(f, field);
-    for (i = 0; i < len; i++) {
-        if (v[i] < 'A' || v[i] > 'Z') {
-            return 0;
-        }
-    }
-    return v[len] == '\0';
+    return v[0] != '\0' && v[0] != '-';
 }
 
 /* The alpha-2 -> alpha-3 table of iso-codes. */
@@ -168,31 +172,65 @@ static int load_iso_codes(eodkit_ctx *ctx, json_t **table)
     return EODKIT_OK;
 }
 
-/* Alpha-3 code of alpha-2 code A2 (XK, Kosovo, has no ISO code: XKX by
-   convention); A2 itself when unknown. */
-static char *alpha3(eodkit_ctx *ctx, json_t *table, const char *a2)
+/* The iso-codes entry whose KEY ("alpha_2", "alpha_3") is CODE, or NULL. */
+static json_t *iso_entry(json_t *table, const char *key, const char *code)
 {
     json_t *entry;
     size_t i;
 
+    json_array_foreach(json_object_get(table, "3166-1"), i, entry)
+    {
+        const char *v = json_string_value(json_object_get(entry, key));
+
+        if (v != NULL && strcmp(v, code) == 0) {
+            return entry;
+        }
+    }
+    return NULL;
+}
+
+/* Alpha-3 code of alpha-2 code A2 (XK, Kosovo, has no ISO code: XKX by
+   convention); A2 itself when unknown. */
+static char *alpha3(eodkit_ctx *ctx, json_t *table, const char *a2)
+{
+    json_t *entry = iso_entry(table, "alpha_2", a2);
+
     if (strcmp(a2, "XK") == 0) {
         return ek_strdup(ctx, "XKX");
     }
-    json_array_foreach(json_object_get(table, "3166-1"), i, entry)
-    {
-        if (strcmp(json_string_value(json_object_get(entry, "alpha_2")), a2) == 0) {
-            return ek_strdup(ctx, json_string_value(json_object_get(entry, "alpha_3")));
-        }
-    }
-    return ek_strdup(ctx, a2);
+    return ek_strdup(ctx, entry != NULL
+                              ? json_string_value(json_object_get(entry, "alpha_3"))
+                              : a2);
 }
 
-static int missing_field(eodkit_ctx *ctx, const char *path, const char *where,
-                         OGRFeatureDefnH defn, const char *field)
+/* The short ISO name of alpha-3 code CODE ("Bolivia", not "Bolivia,
+   Plurinational State of"), or NULL. */
+static char *iso_name(eodkit_ctx *ctx, json_t *table, const char *code)
 {
+    json_t *entry = code != NULL ? iso_entry(table, "alpha_3", code) : NULL;
+    json_t *common = json_object_get(entry, "common_name");
+
+    if (entry == NULL) {
+        return NULL;
+    }
+    return ek_strdup(ctx, json_string_value(common != NULL
+                                                ? common
+                                                : json_object_get(entry, "name")));
+}
+
+/* FIELD is not a field of DEFN (CONTINENTS: the continent comes from the
+   table, so 'continent' is a name too). */
+static int missing_field(eodkit_ctx *ctx, const char *path, const char *where,
+                         OGRFeatureDefnH defn, const char *field, int continents)
+{
+    static const char *const continent[] = {"continent"};
     char hint[512];
 
-    ek_field_hint(defn, field, hint, sizeof hint);
+    if (continents && ek_nearest_word(field, continent, 1) != NULL) {
+        snprintf(hint, sizeof hint, " (did you mean 'continent'?)");
+    } else {
+        ek_field_hint(defn, field, hint, sizeof hint);
+    }
     return ek_error(ctx, EODKIT_ERR_INPUT,
                     "%s: the region layer has no field '%s'%s (%s)", path, field, hint,
                     where);
@@ -288,7 +326,7 @@ static char *continent_of(eodkit_ctx *ctx, const continents *t, const char *code
 typedef struct fields {
     int alpha3[3]; /* ISO_A3, ISO_A3_EH, ADM0_A3, in that order; -1 if absent */
     int alpha2;
-    int name, continent, region;
+    int long_name, name, continent, region;
 } fields;
 
 static int pick_fields(eodkit_ctx *ctx, const char *path, const char *where,
@@ -300,25 +338,27 @@ static int pick_fields(eodkit_ctx *ctx, const char *path, const char *where,
     static const char *const adm0_names[] = {"adm0_a3", "ADM0_A3", NULL};
     static const char *const alpha2_names[] = {"iso_a2", "ISO_A2", "ISO2", "iso2",
                                                NULL};
-    static const char *const name_names[] = {"name_long", "NAME_LONG", "admin", "ADMIN",
-                                             "name",      "NAME",      NULL};
+    static const char *const long_names[] = {"name_long", "NAME_LONG", "admin", "ADMIN",
+                                             NULL};
+    static const char *const name_names[] = {"name", "NAME", NULL};
     static const char *const continent_names[] = {"continent", "CONTINENT", NULL};
 
     fl->alpha3[0] = find_field(defn, alpha3_names);
     fl->alpha3[1] = find_field(defn, eh_names);
     fl->alpha3[2] = find_field(defn, adm0_names);
     fl->alpha2 = find_field(defn, alpha2_names);
+    fl->long_name = find_field(defn, long_names);
     fl->name = find_field(defn, name_names);
     fl->continent = find_field(defn, continent_names);
-    if (field == NULL) {
-        fl->region = fl->continent;
-        return EODKIT_OK;
+    fl->region = field != NULL ? OGR_FD_GetFieldIndex(defn, field) : fl->continent;
+    if (field == NULL || fl->region >= 0 ||
+        (fl->continent < 0 && strcasecmp(field, "continent") == 0)) {
+        return EODKIT_OK; /* -1: the continent of the table */
     }
-    fl->region = OGR_FD_GetFieldIndex(defn, field);
-    return fl->region < 0 ? missing_field(ctx, path, where, defn, field) : EODKIT_OK;
+    return missing_field(ctx, path, where, defn, field, fl->continent < 0);
 }
 
-/* The country code of F into *CODE (NULL when it has none): the first valid
+/* The country code of F into *CODE (NULL when it has none): the first
    alpha-3 code, else its alpha-2 code converted (*ISO loaded on first
    need). */
 static int country_code(eodkit_ctx *ctx, OGRFeatureH f, const fields *fl, json_t **iso,
@@ -328,22 +368,38 @@ static int country_code(eodkit_ctx *ctx, OGRFeatureH f, const fields *fl, json_t
 
     *code = NULL;
     for (i = 0; i < 3; i++) {
-        if (is_code(f, fl->alpha3[i], 3)) {
+        if (is_code(f, fl->alpha3[i])) {
             *code = field_text(ctx, f, fl->alpha3[i]);
             return *code == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
         }
     }
-    if (!is_code(f, fl->alpha2, 2)) {
+    if (!is_code(f, fl->alpha2)) {
         return EODKIT_OK;
     }
-    if (*iso == NULL) {
-        rc = load_iso_codes(ctx, iso);
-        if (rc != EODKIT_OK) {
-            return rc;
-        }
+    rc = *iso == NULL ? load_iso_codes(ctx, iso) : EODKIT_OK;
+    if (rc == EODKIT_OK) {
+        *code = alpha3(ctx, *iso, OGR_F_GetFieldAsString(f, fl->alpha2));
+        rc = *code == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
-    *code = alpha3(ctx, *iso, OGR_F_GetFieldAsString(f, fl->alpha2));
-    return *code == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    return rc;
+}
+
+/* The country name of F (code CODE): its long name field, else the ISO
+   name of CODE (*ISO loaded on first need), else its name field. */
+static int country_name(eodkit_ctx *ctx, OGRFeatureH f, const fields *fl,
+                        const char *code, json_t **iso, char **name)
+{
+    int rc = EODKIT_OK;
+
+    *name = field_text(ctx, f, fl->long_name);
+    if (*name == NULL && code != NULL) {
+        rc = *iso == NULL ? load_iso_codes(ctx, iso) : EODKIT_OK;
+        *name = rc == EODKIT_OK ? iso_name(ctx, *iso, code) : NULL;
+    }
+    if (*name == NULL && rc == EODKIT_OK) {
+        *name = field_text(ctx, f, fl->name);
+    }
+    return rc;
 }
 
 /* What add_region needs besides the feature. */
@@ -383,10 +439,12 @@ static int add_region(eodkit_ctx *ctx, loader *ld, OGRFeatureH f)
     r->n++;
     it->prepared = OGRCreatePreparedGeometry(it->geom);
     rc = country_code(ctx, f, &ld->fl, &ld->iso, &it->country);
+    if (rc == EODKIT_OK) {
+        rc = country_name(ctx, f, &ld->fl, it->country, &ld->iso, &it->country_name);
+    }
     if (rc != EODKIT_OK) {
         return rc;
     }
-    it->country_name = field_text(ctx, f, ld->fl.name);
     it->continent = ld->fl.continent >= 0 ? field_text(ctx, f, ld->fl.continent)
                                           : continent_of(ctx, &ld->table, it->country);
     it->region = ld->fl.region >= 0 ? field_text(ctx, f, ld->fl.region)
