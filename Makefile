@@ -45,11 +45,11 @@ check-asan: demo-data
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS)
 
-# Install the eodkit command and the Python package under PREFIX, offline:
-# the package builds with Debian's setuptools and uses Debian's numpy (and
-# python3-torch for eodkit.torch). With PREFIX=/usr/local, /usr/bin/python3
-# imports it as is.
-install: build
+# Install the eodkit command, its world region layer (PREFIX/share/eodkit)
+# and the Python package under PREFIX, offline: the package builds with
+# Debian's setuptools and uses Debian's numpy (and python3-torch for
+# eodkit.torch). With PREFIX=/usr/local, /usr/bin/python3 imports it as is.
+install: demo-data build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 	$(PYTHON) -m pip install --no-build-isolation --no-deps --prefix $(PREFIX) ./python
 
