@@ -22,7 +22,7 @@
 
 typedef struct ek_region {
     OGRGeometryH geom; /* EPSG:4326, longitude/latitude */
-    OGRPreparedGeometryH prepared;
+    OGRPreparedGeometryH prepared; /* made on first use */
     OGREnvelope bounds;
     char *country;      /* ISO 3166-1 alpha-3, or NULL when the layer has no code */
     char *country_name; /* or NULL */

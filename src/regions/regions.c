@@ -437,7 +437,6 @@ static int add_region(eodkit_ctx *ctx, loader *ld, OGRFeatureH f)
                              r->path, (long long)OGR_F_GetFID(f));
     }
     r->n++;
-    it->prepared = OGRCreatePreparedGeometry(it->geom);
     rc = country_code(ctx, f, &ld->fl, &ld->iso, &it->country);
     if (rc == EODKIT_OK) {
         rc = country_name(ctx, f, &ld->fl, it->country, &ld->iso, &it->country_name);
@@ -571,7 +570,9 @@ void ek_regions_free(ek_regions *r)
         }
         free(it->pieces);
         free(it->piece_bounds);
-        OGRDestroyPreparedGeometry(it->prepared);
+        if (it->prepared != NULL) {
+            OGRDestroyPreparedGeometry(it->prepared);
+        }
         OGR_G_DestroyGeometry(it->geom);
         free(it->country);
         free(it->country_name);
@@ -585,6 +586,16 @@ void ek_regions_free(ek_regions *r)
     free(r->path);
     free(r->field);
     free(r);
+}
+
+/* The prepared geometry of region IT, made on first use: a build meets few
+   of the layer's countries. */
+static OGRPreparedGeometryH prepared(ek_region *it)
+{
+    if (it->prepared == NULL) {
+        it->prepared = OGRCreatePreparedGeometry(it->geom);
+    }
+    return it->prepared;
 }
 
 static int compare_ptr(const void *a, const void *b)
@@ -629,7 +640,7 @@ int ek_regions_find(ek_regions *r, double lon, double lat)
         int k = (int)(intptr_t)hits[i] - 1;
 
         /* Intersects, not Contains: a point on a border belongs somewhere. */
-        if (OGRPreparedGeometryIntersects(r->items[k].prepared, point)) {
+        if (OGRPreparedGeometryIntersects(prepared(&r->items[k]), point)) {
             found = k;
         }
     }
@@ -864,7 +875,7 @@ static OGREnvelope grown(const OGREnvelope *e, double margin)
 
 /* Whether region IT comes within MARGIN metres of a part of FOOTPRINT (the
    bounds of each part grown by the margin). */
-static int within(const ek_region *it, OGRGeometryH footprint, double margin)
+static int within(ek_region *it, OGRGeometryH footprint, double margin)
 {
     int n = OGR_G_GetGeometryCount(footprint), i, multi, found = 0;
 
@@ -879,7 +890,7 @@ static int within(const ek_region *it, OGRGeometryH footprint, double margin)
             continue;
         }
         rect = rectangle(box.MinX, box.MinY, box.MaxX, box.MaxY);
-        found = OGRPreparedGeometryIntersects(it->prepared, rect);
+        found = OGRPreparedGeometryIntersects(prepared(it), rect);
         OGR_G_DestroyGeometry(rect);
     }
     return found;
@@ -942,10 +953,10 @@ int ek_regions_tag(eodkit_ctx *ctx, ek_regions *r, OGRGeometryH footprint,
         double s = 0;
 
         if (!full && area > 0 && meets(&it->bounds, &e)) {
-            if (OGRPreparedGeometryContains(it->prepared, footprint)) {
+            if (OGRPreparedGeometryContains(prepared(it), footprint)) {
                 s = 1; /* the cheap and common case: inside one country */
                 full = 1;
-            } else if (OGRPreparedGeometryIntersects(it->prepared, footprint)) {
+            } else if (OGRPreparedGeometryIntersects(prepared(it), footprint)) {
                 rc = overlap(ctx, it, footprint, &e, &s);
                 s = fmin(s / area, 1.0);
             }
