@@ -185,6 +185,7 @@ static int open_regions(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options
     const ek_recipe *r = b->recipe;
     const char *path = opt->regions_path != NULL ? opt->regions_path : r->regions;
     const char *field = opt->region_field != NULL ? opt->region_field : r->region_field;
+    double margin = r->region_margin >= 0 ? r->region_margin : 0;
     char where[512];
     int rc;
 
@@ -194,6 +195,9 @@ static int open_regions(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options
         ek_recipe_where(r, r->regions_mark, where, sizeof where);
     }
     if (path == NULL) {
+        /* the built-in layer's borders are uncertain by kilometres; a
+           layer the user gives is taken as exact unless regions.margin says */
+        margin = r->region_margin >= 0 ? r->region_margin : EK_REGION_MARGIN;
         path = ek_regions_default();
         if (path == NULL && field != NULL) {
             return ek_error(ctx, EODKIT_ERR_INPUT,
@@ -212,8 +216,7 @@ static int open_regions(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options
     }
     if (rc == EODKIT_OK) {
         rc = ek_regions_tag_plan(ctx, b->regions, b->plan,
-                                 r->split.method == EK_SPLIT_REGIONS, r->region_margin,
-                                 &b->region_tags);
+                                 r->split.method == EK_SPLIT_REGIONS, margin, &b->region_tags);
     }
     return rc;
 }

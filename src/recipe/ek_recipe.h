@@ -202,8 +202,8 @@ typedef struct ek_labels_recipe {
    plans (doc/recipe.md, split.buffer). */
 #define EK_MAX_BUFFER 1000
 
-/* The default regions.margin, metres: Natural Earth's 1:10m and 1:50m land
-   borders lie up to 4 km apart. */
+/* regions.margin with the built-in world layer, metres: Natural Earth's
+   1:10m and 1:50m land borders lie up to 4 km apart. */
 #define EK_REGION_MARGIN 5000.0
 
 typedef struct ek_split_recipe {
@@ -271,7 +271,8 @@ struct eodkit_recipe {
     char *regions;      /* resolved path, or NULL = the built-in world layer */
     char *region_field; /* NULL = continent */
     double region_margin; /* metres: a chip this close to a held-out region
-                             touches it (EK_REGION_MARGIN) */
+                             touches it; -1: EK_REGION_MARGIN with the
+                             built-in layer, else 0 */
     ek_mark regions_mark;
 
     /* filters: */

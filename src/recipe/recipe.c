@@ -1186,7 +1186,7 @@ static int parse_document(ek_yaml *y, ek_recipe *r)
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, root, "labels")) != NULL) {
         rc = parse_labels(y, r, v);
     }
-    r->region_margin = EK_REGION_MARGIN;
+    r->region_margin = -1;
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, root, "regions")) != NULL) {
         rc = parse_regions(y, r, v);
     }

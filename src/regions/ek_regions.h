@@ -58,6 +58,7 @@ typedef struct ek_region_tags {
     size_t *near_first;
     int32_t *near;
     size_t nnear, near_cap;
+    double margin; /* metres, of the near lists */
 } ek_region_tags;
 
 /* A transformation from a grid CRS to longitude/latitude that cuts

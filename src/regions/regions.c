@@ -218,16 +218,21 @@ static char *iso_name(eodkit_ctx *ctx, json_t *table, const char *code)
                                                 : json_object_get(entry, "name")));
 }
 
-/* FIELD is not a field of DEFN (CONTINENTS: the continent comes from the
-   table, so 'continent' is a name too). */
+/* The columns of the continent table after the code: layers without these
+   fields take them from the table. */
+static const char *const table_columns[] = {"continent", "subregion"};
+#define NCOLUMNS 2
+
+/* FIELD is not a field of DEFN (TABLE: the layer takes the table's columns,
+   whose names count too). */
 static int missing_field(eodkit_ctx *ctx, const char *path, const char *where,
-                         OGRFeatureDefnH defn, const char *field, int continents)
+                         OGRFeatureDefnH defn, const char *field, int table)
 {
-    static const char *const continent[] = {"continent"};
+    const char *near = table ? ek_nearest_word(field, table_columns, NCOLUMNS) : NULL;
     char hint[512];
 
-    if (continents && ek_nearest_word(field, continent, 1) != NULL) {
-        snprintf(hint, sizeof hint, " (did you mean 'continent'?)");
+    if (near != NULL) {
+        snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
     } else {
         ek_field_hint(defn, field, hint, sizeof hint);
     }
@@ -236,10 +241,10 @@ static int missing_field(eodkit_ctx *ctx, const char *path, const char *where,
                     where);
 }
 
-/* A continent table: ISO alpha-3 code -> continent. */
+/* The continent table: ISO alpha-3 code -> continent, subregion. */
 typedef struct continents {
     char (*code)[4];
-    char **name;
+    char **value; /* NCOLUMNS per code */
     size_t n;
 } continents;
 
@@ -247,23 +252,58 @@ static void free_continents(continents *t)
 {
     size_t i;
 
-    for (i = 0; i < t->n; i++) {
-        free(t->name[i]);
+    for (i = 0; i < t->n * NCOLUMNS; i++) {
+        free(t->value[i]);
     }
     free(t->code);
-    free(t->name);
+    free(t->value);
     memset(t, 0, sizeof *t);
 }
 
-/* Read share/regions/continents.csv (header "iso_a3,continent", then one
-   "CODE,Continent" line per country) into T. WHERE: who needs it. */
+/* Add line LINE ("CODE,Continent,Subregion") of the table to T; 0 when it
+   is not such a line. */
+static int add_row(eodkit_ctx *ctx, continents *t, size_t *cap, size_t *vcap, char *line,
+                   int *ok)
+{
+    char *cut[NCOLUMNS];
+    size_t k;
+    int rc;
+
+    cut[0] = strchr(line, ',');
+    cut[1] = cut[0] != NULL ? strchr(cut[0] + 1, ',') : NULL;
+    *ok = cut[0] == line + 3 && cut[1] != NULL && cut[1] > cut[0] + 1 &&
+          cut[1][1] != '\0' && strchr(cut[1] + 1, ',') == NULL;
+    if (!*ok) {
+        return EODKIT_OK;
+    }
+    rc = ek_grow(ctx, (void **)&t->code, cap, t->n + 1, sizeof *t->code);
+    if (rc == EODKIT_OK) {
+        rc = ek_grow(ctx, (void **)&t->value, vcap, (t->n + 1) * NCOLUMNS,
+                     sizeof *t->value);
+    }
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    *cut[0] = *cut[1] = '\0';
+    memcpy(t->code[t->n], line, 4);
+    for (k = 0; k < NCOLUMNS; k++) {
+        t->value[t->n * NCOLUMNS + k] = ek_strdup(ctx, cut[k] + 1);
+        rc = t->value[t->n * NCOLUMNS + k] == NULL ? EODKIT_ERR_NOMEM : rc;
+    }
+    t->n++;
+    return rc;
+}
+
+/* Read share/regions/continents.csv (header "iso_a3,continent,subregion",
+   then one "CODE,Continent,Subregion" line per country) into T. WHERE: who
+   needs it. */
 static int load_continents(eodkit_ctx *ctx, const char *where, continents *t)
 {
     char path[4 * PATH_MAX], line[256];
-    size_t cap = 0, ncap = 0;
+    size_t cap = 0, vcap = 0;
     long number = 0;
     FILE *fp;
-    int rc = EODKIT_OK;
+    int ok = 1, rc = EODKIT_OK;
 
     memset(t, 0, sizeof *t);
     if (!ek_regions_data(EK_REGIONS_CONTINENTS, path, sizeof path)) {
@@ -278,55 +318,57 @@ static int load_continents(eodkit_ctx *ctx, const char *where, continents *t)
         return ek_error(ctx, EODKIT_ERR_IO, "%s: cannot open it: %s", path,
                         strerror(errno));
     }
-    while (rc == EODKIT_OK && fgets(line, sizeof line, fp) != NULL) {
-        char *comma = strchr(line, ',');
-
+    while (rc == EODKIT_OK && ok && fgets(line, sizeof line, fp) != NULL) {
         number++;
         line[strcspn(line, "\r\n")] = '\0';
-        if (number == 1) {
-            continue; /* the header */
-        }
-        if (comma == NULL || comma - line != 3 || comma[1] == '\0') {
-            rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                          "%s:%ld: expected 'ISO alpha-3 code,continent'", path, number);
-            break;
-        }
-        rc = ek_grow(ctx, (void **)&t->code, &cap, t->n + 1, sizeof *t->code);
-        if (rc == EODKIT_OK) {
-            rc = ek_grow(ctx, (void **)&t->name, &ncap, t->n + 1, sizeof *t->name);
-        }
-        if (rc == EODKIT_OK) {
-            memcpy(t->code[t->n], line, 3);
-            t->code[t->n][3] = '\0';
-            t->name[t->n] = ek_strdup(ctx, comma + 1);
-            rc = t->name[t->n] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
-            t->n++;
+        if (number > 1) { /* after the header */
+            rc = add_row(ctx, t, &cap, &vcap, line, &ok);
         }
     }
     fclose(fp);
+    if (rc == EODKIT_OK && !ok) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s:%ld: expected 'ISO alpha-3 code,continent,subregion'", path,
+                      number);
+    }
     if (rc != EODKIT_OK) {
         free_continents(t);
     }
     return rc;
 }
 
-/* The continent of alpha-3 code CODE (a copy), or NULL. */
-static char *continent_of(eodkit_ctx *ctx, const continents *t, const char *code)
+/* Column COLUMN of the table for alpha-3 code CODE (a copy), or NULL. */
+static char *table_value(eodkit_ctx *ctx, const continents *t, const char *code,
+                         int column)
 {
     size_t i;
 
-    for (i = 0; code != NULL && i < t->n; i++) {
+    for (i = 0; code != NULL && column >= 0 && i < t->n; i++) {
         if (strcmp(t->code[i], code) == 0) {
-            return ek_strdup(ctx, t->name[i]);
+            return ek_strdup(ctx, t->value[i * NCOLUMNS + (size_t)column]);
         }
     }
     return NULL;
+}
+
+/* The table column named NAME (any case), or -1. */
+static int table_column(const char *name)
+{
+    int k;
+
+    for (k = 0; k < NCOLUMNS; k++) {
+        if (strcasecmp(name, table_columns[k]) == 0) {
+            return k;
+        }
+    }
+    return -1;
 }
 
 typedef struct fields {
     int alpha3[3]; /* ISO_A3, ISO_A3_EH, ADM0_A3, in that order; -1 if absent */
     int alpha2;
     int long_name, name, continent, region;
+    int region_column; /* region < 0: the table column of the region, or -1 */
 } fields;
 
 static int pick_fields(eodkit_ctx *ctx, const char *path, const char *where,
@@ -351,11 +393,12 @@ static int pick_fields(eodkit_ctx *ctx, const char *path, const char *where,
     fl->name = find_field(defn, name_names);
     fl->continent = find_field(defn, continent_names);
     fl->region = field != NULL ? OGR_FD_GetFieldIndex(defn, field) : fl->continent;
-    if (field == NULL || fl->region >= 0 ||
-        (fl->continent < 0 && strcasecmp(field, "continent") == 0)) {
-        return EODKIT_OK; /* -1: the continent of the table */
+    fl->region_column = fl->region >= 0 ? -1 : table_column(field != NULL ? field
+                                                                          : "continent");
+    if (fl->region >= 0 || fl->region_column >= 0) {
+        return EODKIT_OK;
     }
-    return missing_field(ctx, path, where, defn, field, fl->continent < 0);
+    return missing_field(ctx, path, where, defn, field, 1);
 }
 
 /* The country code of F into *CODE (NULL when it has none): the first
@@ -408,7 +451,7 @@ typedef struct loader {
     size_t cap;
     fields fl;
     json_t *iso;        /* loaded on first alpha-2 code */
-    continents table;   /* when the layer has no continent field */
+    continents table;   /* when the layer lacks a continent or region field */
     OGRCoordinateTransformationH ct; /* layer CRS -> lon/lat, or NULL */
 } loader;
 
@@ -445,10 +488,10 @@ static int add_region(eodkit_ctx *ctx, loader *ld, OGRFeatureH f)
         return rc;
     }
     it->continent = ld->fl.continent >= 0 ? field_text(ctx, f, ld->fl.continent)
-                                          : continent_of(ctx, &ld->table, it->country);
+                                          : table_value(ctx, &ld->table, it->country, 0);
     it->region = ld->fl.region >= 0 ? field_text(ctx, f, ld->fl.region)
-                 : it->continent != NULL ? ek_strdup(ctx, it->continent)
-                                         : NULL;
+                                    : table_value(ctx, &ld->table, it->country,
+                                                  ld->fl.region_column);
     OGR_G_GetEnvelope(it->geom, &it->bounds);
     rect.minx = it->bounds.MinX, rect.miny = it->bounds.MinY;
     rect.maxx = it->bounds.MaxX, rect.maxy = it->bounds.MaxY;
@@ -494,7 +537,7 @@ int ek_regions_open(eodkit_ctx *ctx, const char *path, const char *field,
     }
     layer = country_layer(ds);
     rc = pick_fields(ctx, path, where, OGR_L_GetLayerDefn(layer), field, &ld.fl);
-    if (rc == EODKIT_OK && ld.fl.continent < 0) {
+    if (rc == EODKIT_OK && (ld.fl.continent < 0 || ld.fl.region_column >= 0)) {
         snprintf(what, sizeof what, "%s (%s)", path, where);
         rc = load_continents(ctx, what, &ld.table);
     }
@@ -1018,6 +1061,7 @@ int ek_regions_tag_plan(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p, int ne
         t->region = ek_calloc(ctx, p->nchips, sizeof *t->region);
         t->share = ek_calloc(ctx, p->nchips, sizeof *t->share);
         t->near_first = near ? ek_calloc(ctx, p->nchips + 1, sizeof *t->near_first) : NULL;
+        t->margin = margin;
         if (t->region == NULL || t->share == NULL || (near && t->near_first == NULL)) {
             rc = EODKIT_ERR_NOMEM;
         }

@@ -29,6 +29,7 @@ typedef struct ek_split {
     int *block_split;
     size_t guard_dropped;
     size_t border_dropped; /* of those, chips touching a held-out region of another split */
+    double hold_out_margin; /* metres (regions.margin in effect) */
     int guard_x, guard_y;   /* guard band in pixels */
     double class_deviation; /* stratify: largest |class share of a split - overall| */
 } ek_split;

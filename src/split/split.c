@@ -683,6 +683,7 @@ static void drop_hold_out_borders(const ek_plan *p, const ek_split_inputs *in,
     const ek_region_tags *t = in->region_tags;
     size_t id, j;
 
+    s->hold_out_margin = t->margin;
     for (id = 0; id < p->nchips; id++) {
         for (j = t->near_first[id]; j < t->near_first[id + 1] && s->chip_split[id] >= 0;
              j++) {

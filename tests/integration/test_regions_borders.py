@@ -9,6 +9,9 @@ import os
 
 import pytest
 
+# shares of lon/lat areas are meant (as eodkit's)
+pytestmark = pytest.mark.filterwarnings("ignore:Geometry is in a geographic CRS")
+
 import geopandas as gpd
 import numpy as np
 from osgeo import gdal, osr
@@ -121,6 +124,9 @@ def test_continents_come_from_the_shipped_table(tmp_path, demo):
     assert set(rows.country) == {"LUX", "DEU", "FRA", "BEL"}
     assert set(rows.continent) == {"Europe"} and set(rows.region) == {"Europe"}
     assert set(rows.country_name) == {"Luxembourg", "Germany", "France", "Belgium"}
+    # the table's subregions too (UN M49)
+    out, _ = build(recipe("lux", tmp_path / "s.tif"), tmp_path, "--region-field", "subregion")
+    assert set(chips(out).region) == {"Western Europe"}
 
 
 def hold_out_lux(tmp_path, demo, regions=""):

@@ -40,11 +40,9 @@ def test_held_out_country_never_reaches_train(tmp_path, shared):
 
 
 def test_held_out_region_of_another_field(tmp_path, shared):
-    """With regions.field: subregion, Portugal (Southern Europe) is held out
-    (with spData's world layer: the default layer has no subregion)."""
-    world = shared / "boundaries/spData/world.gpkg"
+    """With regions.field: subregion, Portugal (Southern Europe) is held out."""
     out, _ = build(regions_recipe(shared, "{test: {region: [Southern Europe]}}",
-                                  f"regions: {{source: {world}, field: subregion}}"), tmp_path)
+                                  "regions: {field: subregion}"), tmp_path)
     rows = Dataset(out).chips()
     assert {r["country"] for r in rows if r["split"] == "test"} == {"PRT"}
     assert all(r["region"] != "Southern Europe" for r in rows if r["split"] != "test")
