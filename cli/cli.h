@@ -19,6 +19,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_mosaic(int argc, char **argv);
 int cmd_preview(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /*
 ** MPI (cli/mpi.c; a no-op when eodkit is built without MPI or not started
@@ -30,6 +31,16 @@ int cmd_merge(int argc, char **argv);
 int cli_mpi_begin(int *rank, int *ranks);
 int cli_mpi_all_ok(int status);
 void cli_mpi_end(void);
+
+/*
+** `--part SPEC` of command CMD with SPEC "auto" or "auto/N" (cli/job_array.c):
+** this task's part *INDEX of *COUNT in the job array the environment
+** describes (Slurm, AWS Batch, Google Cloud Batch, Kubernetes Indexed Job;
+** with /N the count is N and the task's index is the part), with a note on
+** stderr naming the variables used. A usage error (printed) when no array,
+** several kinds, or contradictory variables are set.
+*/
+int cli_part_auto(const char *cmd, const char *spec, int *index, int *count);
 
 /* Print the --help page of subcommand NAME to OUT. Return EODKIT_OK. */
 int cli_help(const char *name, FILE *out);

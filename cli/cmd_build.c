@@ -1,19 +1,22 @@
 /*
 ** CLI: `eodkit build RECIPE [-j N] [--remote-workers N] [-o DIR]
-** [--overwrite] [--resume] [--part I/N] [--regions FILE] [--region-field
-** NAME]`. Loads the recipe, builds, shows a progress bar on a terminal,
-** prints the JSON summary on stdout and the audit's warnings and the
-** library's notes on stderr. Under mpirun each process builds one part and
+** [--overwrite] [--resume] [--part I/N|auto[/N]] [--regions FILE]
+** [--region-field NAME]`. Loads the recipe, builds, shows a progress bar
+** on a terminal, prints the JSON summary on stdout and the audit's
+** warnings and the library's notes on stderr. Under mpirun each process builds one part and
 ** the first, holding the output's lock throughout, merges them
 ** (cli/mpi.c). And `eodkit merge RECIPE [-o DIR] [-j N] [--overwrite]
 ** [--parts N] [--regions FILE] [--region-field NAME]`, which joins the
-** parts `eodkit build --part I/N` wrote (e.g. as a Slurm job array) into
-** the dataset, with the same options and the same summary.
+** parts `eodkit build --part I/N` wrote (e.g. as a job array) into
+** the dataset, with the same options and the same summary; or `eodkit
+** merge DATASET DATASET... -o DIR`, which joins datasets built on the same
+** reference grid.
 */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -87,7 +90,8 @@ static int merge_ranks(eodkit_ctx *ctx, const eodkit_recipe *recipe,
 }
 
 /*
-** Parse the options of `eodkit CMD RECIPE` (CMD is "build" or "merge"; the
+** Parse the options of `eodkit CMD RECIPE` (CMD is "build" or "merge",
+** which also takes two or more datasets instead of a recipe; the
 ** two share -j, -o, --overwrite, --regions and --region-field; --resume,
 ** --part and --remote-workers are build's, --parts merge's) into OPT. Return EODKIT_OK
 *with
@@ -149,16 +153,21 @@ static int parse_options(const char *cmd, int argc, char **argv,
             opt->resume = 1;
             break;
         case 'p':
-            if (sscanf(optarg, "%d/%d%c", &opt->part_index, &opt->part_count, &extra) !=
-                    2 ||
-                opt->part_count < 1 || opt->part_index < 0 ||
-                opt->part_index >= opt->part_count) {
-                return cli_usage_error(cmd,
-                                       "--part needs I/N with 0 <= I < N, e.g. 0/4");
+            if (strncmp(optarg, "auto", 4) == 0) {
+                if (cli_part_auto(cmd, optarg, &opt->part_index, &opt->part_count) !=
+                    EODKIT_OK) {
+                    return EODKIT_ERR_USAGE;
+                }
+            } else if (sscanf(optarg, "%d/%d%c", &opt->part_index, &opt->part_count,
+                              &extra) != 2 ||
+                       opt->part_count < 1 || opt->part_index < 0 ||
+                       opt->part_index >= opt->part_count) {
+                return cli_usage_error(
+                    cmd, "--part needs I/N with 0 <= I < N (e.g. 0/4), auto or auto/N");
             }
             break;
         case 'n':
-            if (cli_whole_option(cmd, "--parts", optarg, 2, 1 << 20, &v) != EODKIT_OK) {
+            if (cli_whole_option(cmd, "--parts", optarg, 1, 1 << 20, &v) != EODKIT_OK) {
                 return EODKIT_ERR_USAGE;
             }
             opt->part_count = (int)v;
@@ -170,8 +179,13 @@ static int parse_options(const char *cmd, int argc, char **argv,
             return cli_usage_error(cmd, "unknown option");
         }
     }
+    if (merge && argc - optind >= 2) {
+        return EODKIT_OK; /* datasets to join */
+    }
     if (optind != argc - 1) {
-        return cli_usage_error(cmd, "expected one recipe file");
+        return cli_usage_error(cmd, merge ? "expected one recipe file, or two or more "
+                                            "datasets"
+                                          : "expected one recipe file");
     }
     return EODKIT_OK;
 }
@@ -195,7 +209,7 @@ int cmd_build(int argc, char **argv)
         return EODKIT_ERR_NOMEM;
     }
     rc = cli_mpi_begin(&rank, &ranks); /* prints its own failure */
-    if (rc != EODKIT_OK || (ranks > 1 && opt.part_count > 1)) {
+    if (rc != EODKIT_OK || (ranks > 1 && opt.part_count >= 1)) {
         cli_mpi_end();
         eodkit_ctx_free(ctx);
         return rc != EODKIT_OK
@@ -248,18 +262,33 @@ int cmd_merge(int argc, char **argv)
     eodkit_ctx *ctx = NULL;
     eodkit_recipe *recipe = NULL;
     char *summary = NULL;
+    struct stat st;
     int rc, help;
 
     rc = parse_options("merge", argc, argv, &opt, &help);
     if (rc != EODKIT_OK || help) {
         return rc;
     }
+    if (argc - optind == 1 && stat(argv[optind], &st) == 0 && S_ISDIR(st.st_mode)) {
+        return cli_usage_error("merge", "merging datasets needs two or more of them");
+    }
+    if (argc - optind >= 2 && (opt.output_dir == NULL || opt.part_count != 0)) {
+        return cli_usage_error("merge",
+                               "merging datasets needs -o DIR (and no --parts)");
+    }
     ctx = cli_ctx_new();
     if (ctx == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    rc = eodkit_recipe_load(ctx, argv[optind], &recipe);
-    if (rc == EODKIT_OK) {
+    if (argc - optind >= 2) {
+        cli_catch_interrupt();
+        opt.cancel = &cli_interrupted;
+        rc = eodkit_merge_datasets(ctx, (const char *const *)(argv + optind),
+                                   argc - optind, &opt, &summary);
+    } else {
+        rc = eodkit_recipe_load(ctx, argv[optind], &recipe);
+    }
+    if (rc == EODKIT_OK && recipe != NULL) {
         rc = eodkit_merge(ctx, recipe, &opt, &summary);
     }
     if (rc == EODKIT_OK) {

@@ -1,7 +1,8 @@
 /*
 ** CLI: `eodkit eval DATASET PRED [--split S[,S...]] [--by GROUP] [--bootstrap N]
-** [--seed N] [--threshold T] [--block-chips N] [--json]`: metrics of a model's
-** predictions with per-group breakdown and block-bootstrap intervals.
+** [--seed N] [--threshold T] [--block-chips N] [--iou-type bbox|segm]
+** [--json]`: metrics of a model's predictions with per-group breakdown and
+** block-bootstrap intervals.
 */
 #include <getopt.h>
 #include <stdint.h>
@@ -20,6 +21,7 @@ int cmd_eval(int argc, char **argv)
         {"seed", required_argument, NULL, 'S'},
         {"threshold", required_argument, NULL, 't'},
         {"block-chips", required_argument, NULL, 'k'},
+        {"iou-type", required_argument, NULL, 'i'},
         {"json", no_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -63,6 +65,9 @@ int cmd_eval(int argc, char **argv)
                                        "--block-chips takes a positive integer");
             }
             opt.block_chips = (int)v;
+            break;
+        case 'i':
+            opt.iou_type = optarg;
             break;
         case 'J':
             json = 1;

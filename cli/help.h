@@ -1,6 +1,7 @@
 /*
-** CLI: the --help pages, generated at build time from doc/cmd/<name>.md so
-** the command and its documentation never disagree.
+** CLI: the --help pages, rendered at build time from doc/cmd/<name>.md as
+** plain text by scripts/cmdpage.py (which also makes the man pages from
+** them), so the command and its documentation never disagree.
 */
 #ifndef EK_CLI_HELP_H
 #define EK_CLI_HELP_H

@@ -20,7 +20,9 @@ typedef struct command {
 
 static const command commands[] = {
     {"build", cmd_build, "build a dataset from a recipe"},
-    {"merge", cmd_merge, "join the parts of a build made with --part I/N"},
+    {"merge", cmd_merge,
+     "join the parts of a build made with --part I/N, or datasets on one reference "
+     "grid"},
     {"info", cmd_info, "what a dataset holds"},
     {"audit", cmd_audit, "geography, class, time and split-leakage audit of a dataset"},
     {"catalog", cmd_catalog, "search and analyse the catalog of EO datasets"},
@@ -28,6 +30,8 @@ static const command commands[] = {
     {"eval", cmd_eval, "metrics of predictions per region, with confidence intervals"},
     {"mosaic", cmd_mosaic, "stitch chip predictions into a georeferenced GeoTIFF"},
     {"preview", cmd_preview, "contact sheet of chips with their labels (PNG)"},
+    {"export", cmd_export,
+     "detection labels as COCO JSON or YOLO text, with chip images"},
     {NULL, NULL, NULL},
 };
 

@@ -1,20 +1,21 @@
 #!/bin/sh
 # Install the Debian packages eodkit needs that are missing on this machine.
 # Usage: scripts/setup-deps.sh build|test|fuzz
-#   build: what compiling eodkit and running the demo needs
+#   build: what compiling eodkit and running the demo needs (python3 renders
+#          the --help texts and man pages)
 #   test:  build + what `make check` needs (Python readers, MPI, a browser,
 #          nginx for the remote-input tests, perf and GNU time for the
-#          benchmarks' smoke run)
+#          benchmarks' smoke run, man-db for the man page tests)
 #   fuzz:  test + clang and its libFuzzer runtime (make fuzz)
 # Only Debian's own repositories are used; nothing is fetched from elsewhere.
 set -eu
 
-build_pkgs="cmake make gcc pkg-config libgdal-dev gdal-bin libyaml-dev libjansson-dev
+build_pkgs="cmake make gcc pkg-config python3 libgdal-dev gdal-bin libyaml-dev libjansson-dev
 libsqlite3-dev libssl-dev libmicrohttpd-dev libpng-dev dpkg-dev iso-codes"
 test_pkgs="libcmocka-dev python3-numpy python3-gdal python3-rasterio python3-geopandas
-python3-jsonschema python3-pytest python3-torch python3-sklearn python3-pip
+python3-jsonschema python3-pytest python3-torch python3-torchvision python3-sklearn python3-pip
 python3-setuptools python3-rtree libopenmpi-dev openmpi-bin chromium
-linux-perf time nginx"
+linux-perf time nginx python3-yaml strace man-db"
 
 fuzz_pkgs="clang libclang-rt-14-dev"
 

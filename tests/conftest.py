@@ -22,6 +22,14 @@ SOURCE = Path(os.environ.get("EODKIT_SOURCE_DIR", Path(__file__).resolve().paren
 SHARED = Path(os.environ.get("EODKIT_SHARED_DATA", SOURCE.parent / "shared" / "data")).resolve()
 EODKIT = os.environ.get("EODKIT_BIN", str(SOURCE / "build" / "eodkit"))
 DEMO = SOURCE / "examples" / "data"
+BUILD_DIR = Path(os.environ.get("EODKIT_BUILD_DIR", Path(EODKIT).parent))
+
+
+def sanitized():
+    """Whether EODKIT is an AddressSanitizer build: its memory and time
+    say nothing about eodkit's (shadow memory, quarantine, checks), so
+    tests bound them on optimised builds only."""
+    return b"__asan_init" in Path(EODKIT).read_bytes()
 
 
 def run(*args, check=True, **kw):
@@ -31,6 +39,14 @@ def run(*args, check=True, **kw):
         raise AssertionError(f"eodkit {' '.join(map(str, args))} failed "
                              f"({proc.returncode}):\n{proc.stderr}")
     return proc
+
+
+def help_text(page):
+    """What `eodkit <command> --help` prints for command page PAGE
+    (doc/cmd/<command>.md): the page as plain text, rendered by
+    scripts/cmdpage.py as the build does."""
+    return subprocess.run([sys.executable, str(SOURCE / "scripts/cmdpage.py"), "text",
+                           str(page)], capture_output=True, text=True, check=True).stdout
 
 
 def npm_package(folder, package):
@@ -132,6 +148,17 @@ def demo_dataset(demo, tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="session")
+def prefix(tmp_path_factory):
+    """The build installed into a new prefix as `make install PREFIX=...`
+    installs it (`cmake --install`): bin/eodkit, lib/libeodkit.so*,
+    lib/pkgconfig/eodkit.pc, include/eodkit, share/man/man1, share/eodkit."""
+    dest = tmp_path_factory.mktemp("prefix")
+    subprocess.run(["cmake", "--install", str(BUILD_DIR), "--prefix", str(dest)],
+                   check=True, capture_output=True, timeout=300)
+    return dest
+
+
 def grid_window(ds, row):
     """(column, row) of a chip's top-left pixel on raster DS, from the chip's
     geotransform in the index."""
@@ -154,7 +181,7 @@ def gdalwarp_options(ds, modality, source=0, grid=0):
                         (SOURCE / "doc/format.md").read_text(), re.S).group(1)
     g = ds.provenance["grid"]["grids"][grid]
     read = ds.provenance["read"][modality]
-    placed = read["sources"][source]["placements"][grid]
+    placed = next(p for p in read["sources"][source]["placements"] if p["grid"] == grid)
     gt, w, h = g["geotransform"], g["width"], g["height"]
     values = {"wkt": g["wkt"], "xmin": gt[0], "ymin": gt[3] + h * gt[5],
               "xmax": gt[0] + w * gt[1], "ymax": gt[3], "width": w, "height": h,
@@ -205,6 +232,20 @@ def same_data(a, b):
     for rel in compared:
         assert filecmp.cmp(a / rel, b / rel, shallow=False), f"{rel} differs"
     return len(compared)
+
+
+def build_spacenet_recipe(folder, shared):
+    """Build the detection recipe of doc/recipe.md (the SpaceNet buildings)
+    in FOLDER as the page says: data/solaris and data/solaris-labels link to
+    the shared data, FOLDER/spacenet.yaml holds the recipe and the dataset
+    lands in FOLDER/out/spacenet-buildings."""
+    blocks = (SOURCE / "doc/recipe.md").read_text().split("```yaml\n")
+    recipe = next(b.split("```")[0] for b in blocks if "task: detection" in b)
+    (folder / "data").mkdir()
+    (folder / "data/solaris").symlink_to(shared / "optical/solaris")
+    (folder / "data/solaris-labels").symlink_to(shared / "vector/solaris")
+    (folder / "spacenet.yaml").write_text(recipe)
+    run("build", "spacenet.yaml", cwd=folder)
 
 
 def demo_workdir(folder, demo):

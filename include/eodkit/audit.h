@@ -52,16 +52,17 @@ typedef struct eodkit_audit_options {
 ** EODKIT_ERR_NOMEM with the message in CTX naming the file. Thread-safe for
 ** different datasets with different contexts.
 */
-int eodkit_audit(eodkit_ctx *ctx, const char *dataset_dir,
-                 const eodkit_audit_options *opt, char **summary_json /* OUT */);
+EODKIT_API int eodkit_audit(eodkit_ctx *ctx, const char *dataset_dir,
+                            const eodkit_audit_options *opt,
+                            char **summary_json /* OUT */);
 
 /*
 ** A few aligned lines for people from SUMMARY_JSON (as eodkit_audit returns
 ** it): chips, geography, bias, leakage verdict, warnings, files written.
 ** *TEXT is newly allocated (free with eodkit_free).
 */
-int eodkit_audit_summary_text(eodkit_ctx *ctx, const char *summary_json,
-                              char **text /* OUT */);
+EODKIT_API int eodkit_audit_summary_text(eodkit_ctx *ctx, const char *summary_json,
+                                         char **text /* OUT */);
 
 #ifdef __cplusplus
 }

@@ -20,11 +20,11 @@ typedef struct eodkit_recipe eodkit_recipe;
 ** valid key for an unknown one) and return EODKIT_ERR_INPUT. Input files are
 ** not opened yet: eodkit_build() checks them.
 */
-int eodkit_recipe_load(eodkit_ctx *ctx, const char *path,
-                       eodkit_recipe **recipe /* OUT */);
+EODKIT_API int eodkit_recipe_load(eodkit_ctx *ctx, const char *path,
+                                  eodkit_recipe **recipe /* OUT */);
 
 /* Release a recipe (NULL is fine). */
-void eodkit_recipe_free(eodkit_recipe *recipe);
+EODKIT_API void eodkit_recipe_free(eodkit_recipe *recipe);
 
 /* Called on the building thread after each work unit: DONE of TOTAL
    candidate chips processed. */
@@ -59,8 +59,10 @@ typedef struct eodkit_build_options {
        folder's .partial folder (or part folder), reusing its finished work
        units; the result is byte-identical to an uninterrupted build. */
     int resume;
-    /* With PART_COUNT > 1: build only part PART_INDEX (0-based) of
-       PART_COUNT into <output>.parts/, for eodkit_merge() to join. */
+    /* With PART_COUNT >= 1 (0: the whole build): build only part
+       PART_INDEX (0-based) of PART_COUNT into <output>.parts/, for
+       eodkit_merge() to join, even when PART_COUNT is 1 (a job array of
+       one task is merged as any other). */
     int part_index;
     int part_count;
     eodkit_notice_fn notice; /* may be NULL */
@@ -73,7 +75,7 @@ typedef struct eodkit_build_options {
 /* Fill OPT with the defaults: 1 thread, the recipe's output folder, no
    overwrite, no progress, no cancel flag, no resume, the whole build, no
    notices, no lock held. */
-void eodkit_build_options_init(eodkit_build_options *opt);
+EODKIT_API void eodkit_build_options_init(eodkit_build_options *opt);
 
 /*
 ** Build the dataset RECIPE describes. The dataset is written into a
@@ -94,12 +96,13 @@ void eodkit_build_options_init(eodkit_build_options *opt);
 ** chips written, rejected per reason, chips per split, the audit's verdict,
 ** bias indices and warnings ("audit"), seconds.
 **
-** With OPT->part_count > 1 only that part's work units are built, into
+** With OPT->part_count >= 1 only that part's work units are built, into
 ** <output>.parts/<i>-of-<n>/ (locked for the build); the dataset appears
 ** when eodkit_merge() joins all parts. The summary then describes the part.
 */
-int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
-                 const eodkit_build_options *opt, char **summary_json /* OUT */);
+EODKIT_API int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
+                            const eodkit_build_options *opt,
+                            char **summary_json /* OUT */);
 
 /*
 ** Join the parts eodkit_build() wrote with OPT->part_count = N into the
@@ -110,8 +113,25 @@ int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
 ** building. The parts folder is removed once the dataset is in place.
 ** Summary as for eodkit_build().
 */
-int eodkit_merge(eodkit_ctx *ctx, const eodkit_recipe *recipe,
-                 const eodkit_build_options *opt, char **summary_json /* OUT */);
+EODKIT_API int eodkit_merge(eodkit_ctx *ctx, const eodkit_recipe *recipe,
+                            const eodkit_build_options *opt,
+                            char **summary_json /* OUT */);
+
+/*
+** Join the N datasets at DATASETS (N >= 2), built on the same reference
+** grid (grid.system) from recipes that differ only in the dataset's
+** description and the modalities' files, into the dataset at
+** OPT->output_dir (required): the build of one recipe over all their files
+** (the first dataset's, with every dataset's files), so each cell appears
+** once and splits and guard bands hold across the datasets. Their recipes
+** are compared first: EODKIT_ERR_INPUT quoting the first difference, or
+** naming a dataset not on a reference grid. The inputs must still be where
+** the datasets' recipe.yaml names them. Output and summary as for
+** eodkit_build() (doc/cmd/merge.md).
+*/
+EODKIT_API int eodkit_merge_datasets(eodkit_ctx *ctx, const char *const *datasets,
+                                     int n, const eodkit_build_options *opt,
+                                     char **summary_json /* OUT */);
 
 /*
 ** Take the lock eodkit_build() and eodkit_merge() take on the output folder
@@ -122,12 +142,13 @@ int eodkit_merge(eodkit_ctx *ctx, const eodkit_recipe *recipe,
 ** one build or merge with it may put a dataset in place. EODKIT_ERR_EXISTS
 ** (naming its pid) when another process holds it.
 */
-int eodkit_output_lock(eodkit_ctx *ctx, const eodkit_recipe *recipe,
-                       const eodkit_build_options *opt, eodkit_lock **lock /* OUT */);
+EODKIT_API int eodkit_output_lock(eodkit_ctx *ctx, const eodkit_recipe *recipe,
+                                  const eodkit_build_options *opt,
+                                  eodkit_lock **lock /* OUT */);
 
 /* Release LOCK (NULL is fine), removing the output's .partial folder when it
    holds no unfinished build. */
-void eodkit_output_unlock(eodkit_lock *lock);
+EODKIT_API void eodkit_output_unlock(eodkit_lock *lock);
 
 #ifdef __cplusplus
 }

@@ -43,7 +43,7 @@ typedef enum eodkit_format {
 ** eodkit_free): $EODKIT_CATALOG, else $XDG_DATA_HOME/eodkit/catalog.sqlite,
 ** else $HOME/.local/share/eodkit/catalog.sqlite.
 */
-int eodkit_catalog_default_path(eodkit_ctx *ctx, char **path /* OUT */);
+EODKIT_API int eodkit_catalog_default_path(eodkit_ctx *ctx, char **path /* OUT */);
 
 /*
 ** Open the catalog at PATH in MODE into *CAT. With EMPTY nonzero a newly
@@ -52,11 +52,12 @@ int eodkit_catalog_default_path(eodkit_ctx *ctx, char **path /* OUT */);
 ** read-only file opened for writing (I/O), a schema newer than this eodkit.
 ** One handle per thread.
 */
-int eodkit_catalog_open(eodkit_ctx *ctx, const char *path, eodkit_catalog_mode mode,
-                        int empty, eodkit_catalog **cat /* OUT */);
+EODKIT_API int eodkit_catalog_open(eodkit_ctx *ctx, const char *path,
+                                   eodkit_catalog_mode mode, int empty,
+                                   eodkit_catalog **cat /* OUT */);
 
 /* Close CAT (NULL is fine). */
-void eodkit_catalog_close(eodkit_catalog *cat);
+EODKIT_API void eodkit_catalog_close(eodkit_catalog *cat);
 
 /* What an import or a register did. Messages name the file and, for CSV
    rows, the line: "rows.csv:12: bad number 'x' in column year". */
@@ -69,7 +70,7 @@ typedef struct eodkit_catalog_report {
 } eodkit_catalog_report;
 
 /* Release REPORT (NULL is fine). */
-void eodkit_catalog_report_free(eodkit_catalog_report *report);
+EODKIT_API void eodkit_catalog_report_free(eodkit_catalog_report *report);
 
 /*
 ** Import PATH into CAT: a CSV file in the shipped format, a STAC Collection
@@ -82,8 +83,9 @@ void eodkit_catalog_report_free(eodkit_catalog_report *report);
 ** returns its status. *REPORT is set on success, also when rows were
 ** rejected; the caller frees it.
 */
-int eodkit_catalog_import(eodkit_ctx *ctx, eodkit_catalog *cat, const char *path,
-                          int strict, eodkit_catalog_report **report /* OUT */);
+EODKIT_API int eodkit_catalog_import(eodkit_ctx *ctx, eodkit_catalog *cat,
+                                     const char *path, int strict,
+                                     eodkit_catalog_report **report /* OUT */);
 
 /*
 ** Add or update the dataset built by `eodkit build` in folder DATASET from
@@ -94,9 +96,9 @@ int eodkit_catalog_import(eodkit_ctx *ctx, eodkit_catalog *cat, const char *path
 ** continent and country under the footprint's centre are used; otherwise
 ** the continents stay empty. Either is said in a note of *REPORT.
 */
-int eodkit_catalog_register(eodkit_ctx *ctx, eodkit_catalog *cat, const char *dataset,
-                            const char *regions,
-                            eodkit_catalog_report **report /* OUT */);
+EODKIT_API int eodkit_catalog_register(eodkit_ctx *ctx, eodkit_catalog *cat,
+                                       const char *dataset, const char *regions,
+                                       eodkit_catalog_report **report /* OUT */);
 
 /* How eodkit_catalog_export writes the catalog. */
 typedef enum eodkit_export_format {
@@ -112,8 +114,8 @@ typedef enum eodkit_export_format {
 ** exist). Each imports back into the same datasets. Files are replaced
 ** atomically; a failed export leaves nothing behind.
 */
-int eodkit_catalog_export(eodkit_ctx *ctx, eodkit_catalog *cat,
-                          eodkit_export_format format, const char *path);
+EODKIT_API int eodkit_catalog_export(eodkit_ctx *ctx, eodkit_catalog *cat,
+                                     eodkit_export_format format, const char *path);
 
 /* A search. Zeroed fields do not filter; text comparisons ignore case. */
 typedef struct eodkit_catalog_query {
@@ -139,14 +141,15 @@ typedef struct eodkit_catalog_query {
 ** with eodkit_free): a table (TEXT), {"total", "datasets", "facets"} (JSON)
 ** or the matching rows in the shipped CSV format (CSV).
 */
-int eodkit_catalog_search(eodkit_ctx *ctx, eodkit_catalog *cat,
-                          const eodkit_catalog_query *q, eodkit_format format,
-                          char **out /* OUT */);
+EODKIT_API int eodkit_catalog_search(eodkit_ctx *ctx, eodkit_catalog *cat,
+                                     const eodkit_catalog_query *q,
+                                     eodkit_format format, char **out /* OUT */);
 
 /* Describe the dataset whose id or name (case-insensitive) is NAME, as text
    or JSON, into *OUT. Unknown NAME is bad input. */
-int eodkit_catalog_show(eodkit_ctx *ctx, eodkit_catalog *cat, const char *name,
-                        eodkit_format format, char **out /* OUT */);
+EODKIT_API int eodkit_catalog_show(eodkit_ctx *ctx, eodkit_catalog *cat,
+                                   const char *name, eodkit_format format,
+                                   char **out /* OUT */);
 
 /*
 ** Statistics of CAT grouped BY "year", "task", "platform", "modality" or
@@ -159,13 +162,14 @@ int eodkit_catalog_show(eodkit_ctx *ctx, eodkit_catalog *cat, const char *name,
 ** completeness per field. Into *OUT as TEXT, JSON or CSV (the group table
 ** only).
 */
-int eodkit_catalog_stats(eodkit_ctx *ctx, eodkit_catalog *cat, const char *by,
-                         eodkit_format format, char **out /* OUT */);
+EODKIT_API int eodkit_catalog_stats(eodkit_ctx *ctx, eodkit_catalog *cat,
+                                    const char *by, eodkit_format format,
+                                    char **out /* OUT */);
 
 /* The FAIR completeness score of every dataset (identifier, licence, url,
    provenance, size, location) as TEXT, JSON or CSV into *OUT. */
-int eodkit_catalog_fair(eodkit_ctx *ctx, eodkit_catalog *cat, eodkit_format format,
-                        char **out /* OUT */);
+EODKIT_API int eodkit_catalog_fair(eodkit_ctx *ctx, eodkit_catalog *cat,
+                                   eodkit_format format, char **out /* OUT */);
 
 /*
 ** Write the SVG charts of the statistics grouped BY into folder DIR
@@ -173,8 +177,8 @@ int eodkit_catalog_fair(eodkit_ctx *ctx, eodkit_catalog *cat, eodkit_format form
 ** group), growth-size.svg and growth-volume.svg (median and maximum per
 ** year, log scale) and fair.svg (completeness per field).
 */
-int eodkit_catalog_charts(eodkit_ctx *ctx, eodkit_catalog *cat, const char *by,
-                          const char *dir);
+EODKIT_API int eodkit_catalog_charts(eodkit_ctx *ctx, eodkit_catalog *cat,
+                                     const char *by, const char *dir);
 
 #ifdef __cplusplus
 }

@@ -21,6 +21,17 @@ extern "C" {
 #define EODKIT_VERSION_PATCH 0
 #define EODKIT_VERSION_STRING "0.1.0"
 
+/*
+** EODKIT_API marks the functions of the public API: libeodkit.so is built
+** with -fvisibility=hidden and exports these and nothing else (`make check`
+** compares its dynamic symbols with the declarations of these headers).
+*/
+#if defined(__GNUC__) || defined(__clang__)
+#define EODKIT_API __attribute__((visibility("default")))
+#else
+#define EODKIT_API
+#endif
+
 /* Status codes. They double as the exit codes of the `eodkit` command. */
 enum {
     EODKIT_OK = 0,
@@ -42,29 +53,29 @@ enum {
 typedef struct eodkit_ctx eodkit_ctx;
 
 /* Return a new context, or NULL when out of memory. */
-eodkit_ctx *eodkit_ctx_new(void);
+EODKIT_API eodkit_ctx *eodkit_ctx_new(void);
 
 /* Release CTX (NULL is fine). */
-void eodkit_ctx_free(eodkit_ctx *ctx);
+EODKIT_API void eodkit_ctx_free(eodkit_ctx *ctx);
 
 /* Return the message of the last failure ("" if none); owned by CTX and valid
    until the next call that uses CTX. */
-const char *eodkit_ctx_message(const eodkit_ctx *ctx);
+EODKIT_API const char *eodkit_ctx_message(const eodkit_ctx *ctx);
 
 /* Return the status code of the last failure (EODKIT_OK if none). */
-int eodkit_ctx_status(const eodkit_ctx *ctx);
+EODKIT_API int eodkit_ctx_status(const eodkit_ctx *ctx);
 
 /* Return a short English name for status code CODE ("bad input", ...). */
-const char *eodkit_status_name(int code);
+EODKIT_API const char *eodkit_status_name(int code);
 
 /* Return the runtime version of eodkit ("0.1.0"). */
-const char *eodkit_version(void);
+EODKIT_API const char *eodkit_version(void);
 
 /* Return "GDAL x.y.z, PROJ a.b.c": the libraries eodkit runs on. Static. */
-const char *eodkit_library_versions(void);
+EODKIT_API const char *eodkit_library_versions(void);
 
 /* Release memory the library handed to the caller as a plain buffer. */
-void eodkit_free(void *p);
+EODKIT_API void eodkit_free(void *p);
 
 #ifdef __cplusplus
 }

@@ -30,20 +30,28 @@ typedef struct eodkit_eval_options {
     int bootstrap;
     /* Seed of the bootstrap (the same seed gives the same intervals). */
     uint64_t seed;
-    /* Multilabel: a score at or above this marks a class present; 0: 0.5. */
+    /* Multilabel: a score at or above this marks a class present;
+       detection: detections scoring at least this count for precision and
+       recall; 0: 0.5. */
     double threshold;
     /* Edge, in chips of the chip lattice, of the blocks the bootstrap
        resamples for chips whose index row has no split block (e.g. a random
        split); 0: 4. */
     int block_chips;
+    /* Detection and instance datasets: match detections to objects by box
+       ("bbox") or mask ("segm") IoU; NULL: segm for instance datasets, else
+       bbox. */
+    const char *iou_type;
 } eodkit_eval_options;
 
 /*
-** Evaluate the predictions in .npy file PRED_PATH against the labels of the
-** dataset in folder DATASET_DIR (doc/cmd/eval.md gives the shapes and
-** element types accepted per task). Reads the index, the label shards of
-** the chosen splits and PRED_PATH one chip at a time: memory grows with the
-** number of spatial blocks and classes, never with the pixels.
+** Evaluate the predictions in file PRED_PATH against the labels of the
+** dataset in folder DATASET_DIR (doc/cmd/eval.md gives the forms accepted
+** per task: a .npy array of classes or scores, or for detection and
+** instance datasets COCO's results JSON). Reads the index, the label shards
+** of the chosen splits and PRED_PATH one chip at a time: memory grows with
+** the number of spatial blocks and classes (and detections), never with
+** the pixels.
 **
 ** On success *REPORT_JSON receives the report (doc/cmd/eval.md lists its
 ** fields); free it with eodkit_free. The same inputs and options always
@@ -53,16 +61,17 @@ typedef struct eodkit_eval_options {
 ** ids), EODKIT_ERR_IO or EODKIT_ERR_NOMEM, with the message in CTX naming
 ** the file. Thread-safe with different contexts.
 */
-int eodkit_eval(eodkit_ctx *ctx, const char *dataset_dir, const char *pred_path,
-                const eodkit_eval_options *opt, char **report_json /* OUT */);
+EODKIT_API int eodkit_eval(eodkit_ctx *ctx, const char *dataset_dir,
+                           const char *pred_path, const eodkit_eval_options *opt,
+                           char **report_json /* OUT */);
 
 /*
 ** The report REPORT_JSON (as eodkit_eval returns it) as aligned text tables
 ** for people: summary metrics with intervals, per-class table, confusion
 ** matrix, groups and gap. *TEXT is newly allocated (free with eodkit_free).
 */
-int eodkit_eval_report_text(eodkit_ctx *ctx, const char *report_json,
-                            char **text /* OUT */);
+EODKIT_API int eodkit_eval_report_text(eodkit_ctx *ctx, const char *report_json,
+                                       char **text /* OUT */);
 
 #ifdef __cplusplus
 }

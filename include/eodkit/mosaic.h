@@ -2,7 +2,9 @@
 ** Stitching chip predictions back into georeferenced rasters: one
 ** Cloud-Optimised GeoTIFF per grid of the dataset (one per UTM zone for
 ** `crs: utm` builds), overlapping chips averaged (scores) or voted (class
-** ids), nodata where no chip lies.
+** ids), nodata where no chip lies; or, for detection and instance
+** datasets, the detections as georeferenced boxes in a GeoPackage, with
+** non-maximum suppression across chip borders.
 */
 #ifndef EODKIT_MOSAIC_H
 #define EODKIT_MOSAIC_H
@@ -21,6 +23,16 @@ typedef struct eodkit_mosaic_options {
     /* Nonzero: write the class of the highest mean score (channel k = class
        id k) instead of the scores; needs several channels. */
     int argmax;
+    /* Detection and instance datasets: boxes of a class overlapping a
+       better one by more than this are dropped (non-maximum suppression);
+       0: 0.5. */
+    double nms_threshold;
+    /* How boxes overlap for that: "iou" (intersection over union; NULL) or
+       "ios" (intersection over the smaller box, which also drops the parts
+       of an object cut by a chip's edge). */
+    const char *nms_metric;
+    /* Detections scoring less are left out. */
+    double min_score;
 } eodkit_mosaic_options;
 
 /*
@@ -40,10 +52,20 @@ typedef struct eodkit_mosaic_options {
 ** EODKIT_ERR_IO, EODKIT_ERR_GDAL or EODKIT_ERR_NOMEM with the message in CTX
 ** naming the file. Memory is bounded by strips of the output, never the
 ** whole raster. Thread-safe with different contexts and outputs.
+**
+** For a detection or instance dataset, PRED_PATH holds detections as
+** eodkit_eval takes them (COCO results, doc/cmd/eval.md) and OUT_PATH
+** becomes a GeoPackage: per grid with chips a layer of boxes in the grid's
+** CRS (class_id, class_name, score, chip_id, split, detection), after
+** non-maximum suppression per grid and class (OPT's nms_threshold and
+** nms_metric), written aside and renamed into place. The summary holds
+** mode "detections", the detections read, kept, suppressed and below
+** min_score, and the layers.
 */
-int eodkit_mosaic(eodkit_ctx *ctx, const char *dataset_dir, const char *pred_path,
-                  const char *out_path, const eodkit_mosaic_options *opt,
-                  char **summary_json /* OUT */);
+EODKIT_API int eodkit_mosaic(eodkit_ctx *ctx, const char *dataset_dir,
+                             const char *pred_path, const char *out_path,
+                             const eodkit_mosaic_options *opt,
+                             char **summary_json /* OUT */);
 
 #ifdef __cplusplus
 }

@@ -37,8 +37,9 @@ typedef struct eodkit_preview_options {
 ** modality or band), EODKIT_ERR_IO or EODKIT_ERR_NOMEM with the message in
 ** CTX naming the file. Thread-safe with different contexts and outputs.
 */
-int eodkit_preview(eodkit_ctx *ctx, const char *dataset_dir, const char *out_path,
-                   const eodkit_preview_options *opt, char **summary_json /* OUT */);
+EODKIT_API int eodkit_preview(eodkit_ctx *ctx, const char *dataset_dir,
+                              const char *out_path, const eodkit_preview_options *opt,
+                              char **summary_json /* OUT */);
 
 #ifdef __cplusplus
 }

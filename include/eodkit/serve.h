@@ -30,15 +30,16 @@ typedef struct eodkit_server_options {
 ** status), a bad address (usage), the port is taken (I/O). The caller stops
 ** the server with eodkit_server_stop from the thread that started it.
 */
-int eodkit_server_start(eodkit_ctx *ctx, const eodkit_server_options *options,
-                        eodkit_server **server /* OUT */);
+EODKIT_API int eodkit_server_start(eodkit_ctx *ctx,
+                                   const eodkit_server_options *options,
+                                   eodkit_server **server /* OUT */);
 
 /* The TCP port SERVER listens on. */
-int eodkit_server_port(const eodkit_server *server);
+EODKIT_API int eodkit_server_port(const eodkit_server *server);
 
 /* Stop SERVER: finish the requests in flight, close everything (NULL is
    fine). */
-void eodkit_server_stop(eodkit_server *server);
+EODKIT_API void eodkit_server_stop(eodkit_server *server);
 
 #ifdef __cplusplus
 }

@@ -28,6 +28,28 @@ DTYPES = ("uint8", "uint16", "int16", "uint32", "int32", "float32", "float64")
 LAYOUT_COLUMNS = ("fid", "split", "shard", "row")
 MAX_DIM = 1 << 31  # chip dimensions and chip bytes beyond these are not a dataset's
 MAX_CHIP_BYTES = 1 << 40
+MAX_OBJECTS = (1 << 32) - 1  # objects of a chip: at most one per object id
+# the label arrays of doc/format.md, in its order: name: (per, dtypes, shape),
+# dtypes None for the class ids' (eodkit:label's dtype), shape None for the
+# chip shape of "label", "pair" for two of them ([2] + that shape)
+LABEL_ARRAYS = {
+    "label": ("chip", None, None),
+    "instance": ("chip", ("uint16", "uint32"), None),
+    "box_range": ("chip", ("int64",), [2]),
+    "boxes": ("object", ("float32",), [4]),
+    "obb": ("object", ("float32",), [8]),
+    "box_class": ("object", None, []),
+    "box_id": ("object", ("uint32",), []),
+    "box_visible": ("object", ("float32",), []),
+    "box_truncated": ("object", ("uint8",), []),
+    "label_classes": ("chip", ("uint8", "uint16"), "pair"),
+}
+OBJECT_ARRAYS = ("box_range", "boxes", "obb", "box_class", "box_id", "box_visible",
+                 "box_truncated")
+TASK_ARRAYS = {"segmentation": ("label",), "classification": ("label",),
+               "multilabel": ("label",), "detection": OBJECT_ARRAYS,
+               "instance": ("label", "instance") + OBJECT_ARRAYS,
+               "change": ("label", "label_classes"), "regression": ("label",)}
 SQL_TYPES = {"integer": "an integer", "real": "a real number", "text": "text",
              "blob": "a blob", "null": "NULL"}
 
@@ -115,17 +137,82 @@ def _describe_array(where, entry, name, dims):
     return tuple(shape), dtype
 
 
+def _task_arrays(label):
+    """The label arrays (names, doc/format.md order) eodkit:label LABEL's
+    task has: "label" alone for datasets written before eodkit:label.arrays,
+    "obb" only with `oriented: true`, "label_classes" only with two change
+    sources (eodkit:label.change.sources 2)."""
+    if "arrays" not in label:
+        return ["label"]
+    change = label.get("change")
+    sources = change.get("sources") if isinstance(change, dict) else None
+    return [a for a in TASK_ARRAYS.get(label["task"], ())
+            if (a != "obb" or label.get("oriented") is True)
+            and (a != "label_classes" or (_is_count(sources) and sources == 2))]
+
+
+def _describe_labels(where, label):
+    """The label arrays of eodkit:label LABEL ({name: (shape of one row,
+    dtype, per)}, in eodkit:label.arrays order), checked as doc/format.md
+    says: the arrays of the task, each with its per, dtype and shape (a
+    regression target has no classes, and its values are float32)."""
+    if "arrays" in label and not isinstance(label.get("task"), str):
+        raise DatasetError(f"{where}: eodkit:label has no task")
+    regression = label.get("task") == "regression"
+    classes, background = label.get("classes"), label.get("background")
+    if not regression and (not isinstance(classes, list) or not isinstance(
+            background, dict) or not all(
+            isinstance(c, dict) and _is_count(c.get("id")) and isinstance(c.get("name"), str)
+            for c in classes + [background])):
+        raise DatasetError(f"{where}: eodkit:label has no classes and background "
+                           "({id, name} each)")
+    if not isinstance(label.get("dtype"), str) or label["dtype"] not in DTYPES:
+        raise DatasetError(f"{where}: eodkit:label has no dtype eodkit writes "
+                           f"({', '.join(DTYPES)})")
+    if regression and label["dtype"] != "float32":
+        raise DatasetError(f"{where}: eodkit:label of task regression has dtype "
+                           f"{label['dtype']}, not float32")
+    want = _task_arrays(label)
+    chip = list(_describe_array(where, label, "label", (0, 1, 2))[0]) if "label" in want else []
+    entries = label.get("arrays", {"label": {"per": "chip", "dtype": label["dtype"],
+                                             "shape": label.get("shape")}})
+    if not isinstance(entries, dict):
+        raise DatasetError(f"{where}: eodkit:label.arrays is not an object")
+    arrays = {}
+    for name, entry in entries.items():
+        if name not in want:
+            raise DatasetError(f"{where}: eodkit:label.arrays lists {name!r}, which task "
+                               f"{label['task']!r} does not have")
+        per, dtypes, shape = LABEL_ARRAYS[name]
+        dtypes = dtypes or (label["dtype"],)
+        shape = chip if shape is None else [2] + chip if shape == "pair" else shape
+        entry = entry if isinstance(entry, dict) else {}
+        have = entry.get("shape")
+        if entry.get("per") != per or entry.get("dtype") not in dtypes or not isinstance(
+                have, list) or not all(_is_count(n) for n in have) or have != shape:
+            raise DatasetError(f"{where}: array {name!r} is not as doc/format.md defines it "
+                               f"(per {per}, {' or '.join(dtypes)}, shape {shape})")
+        arrays[name] = (tuple(shape), np.dtype(entry["dtype"]), per)
+    for name in want:
+        if name not in entries:
+            raise DatasetError(f"{where}: eodkit:label.arrays has no array {name!r} (task "
+                               f"{label['task']!r} has one)")
+    return arrays
+
+
 def _describe(where, collection):
-    """The arrays ({name: (chip shape, dtype)}: modalities, then "label")
-    and splits ({name: (chips, shards)}) that collection.json (WHERE)
-    describes, checked as doc/format.md says."""
+    """What collection.json (WHERE) describes, checked as doc/format.md
+    says: the arrays with one row per chip ({name: (chip shape, dtype)}:
+    modalities, then the label arrays), those with one row per object
+    (detection and instance segmentation), and the splits ({name: (chips,
+    shards)})."""
     mods, label = collection.get("eodkit:modalities"), collection.get("eodkit:label")
     if not isinstance(mods, list):
         raise DatasetError(f"{where}: no eodkit:modalities; "
                            "not a collection written by `eodkit build`")
     if label is not None and not isinstance(label, dict):
         raise DatasetError(f"{where}: eodkit:label is not an object")
-    arrays = {}
+    arrays, objects = {}, {}
     for m in mods:
         name = m.get("name") if isinstance(m, dict) else None
         if not _is_plain_name(name) or name == "label":
@@ -134,14 +221,10 @@ def _describe(where, collection):
         if name in arrays:
             raise DatasetError(f"{where}: modality {name!r} is listed twice")
         arrays[name] = _describe_array(where, m, name, (3, 4))
-    if label is not None:
-        arrays["label"] = _describe_array(where, label, "label", (0, 1, 2))
-        classes, background = label.get("classes"), label.get("background")
-        if not isinstance(classes, list) or not isinstance(background, dict) or not all(
-                isinstance(c, dict) and _is_count(c.get("id")) and isinstance(c.get("name"), str)
-                for c in classes + [background]):
-            raise DatasetError(f"{where}: eodkit:label has no classes and background "
-                               "({id, name} each)")
+    for name, (shape, dtype, per) in (_describe_labels(where, label) if label else {}).items():
+        if name in arrays:
+            raise DatasetError(f"{where}: modality {name!r} has the name of a label array")
+        (arrays if per == "chip" else objects)[name] = (shape, dtype)
     splits = collection.get("eodkit:splits")
     if not isinstance(splits, dict):
         raise DatasetError(f"{where}: no eodkit:splits object")
@@ -159,7 +242,30 @@ def _describe(where, collection):
             raise DatasetError(f"{where}: split {name!r} of eodkit:splits has impossible "
                                "chip and shard counts")
         counts[name] = (chips, shards)
-    return arrays, counts
+    return arrays, objects, counts
+
+
+def _check_ranges(path, ranges, objects):
+    """Check box_range shard PATH (RANGES, (n, 2) int64) as doc/format.md
+    says: each chip's objects follow the previous chip's, from row 0 of the
+    per-object arrays, and number what the index's OBJECTS says."""
+    first, count = ranges[:, 0], ranges[:, 1]
+    bad_count = (count < 0) | (count > MAX_OBJECTS)
+    ends = np.cumsum(np.where(bad_count, 0, count))
+    starts = np.concatenate([[0], ends[:-1]])
+    bad = bad_count | (first != starts) | (count != objects)
+    if not bad.any():
+        return
+    r = int(np.argmax(bad))
+    if bad_count[r]:
+        raise DatasetError(f"{path}: row {r} says {count[r]} objects (0 to {MAX_OBJECTS} "
+                           "can be)")
+    if first[r] != starts[r]:
+        raise DatasetError(f"{path}: row {r} says its objects start at row {first[r]} of "
+                           f"the per-object arrays, not {starts[r]} (each chip's follow "
+                           "the previous chip's)")
+    raise DatasetError(f"{path}: row {r} says {count[r]} objects, but index.gpkg says "
+                       f"{objects[r]}")
 
 
 def _column_array(values, declared):
@@ -192,7 +298,8 @@ class Dataset:
         self.collection = _read_json(self.path / "collection.json")
         self.stats = _read_json(self.path / "stats.json")
         self.provenance = _read_json(self.path / "provenance.json")
-        self._arrays, self._counts = _describe(self.path / "collection.json", self.collection)
+        self._arrays, self._objects, self._counts = _describe(self.path / "collection.json",
+                                                              self.collection)
         self.name = self.collection.get("id")
         self.splits = list(self._counts)
         self.modalities = {m["name"]: m for m in self.collection["eodkit:modalities"]}
@@ -209,21 +316,27 @@ class Dataset:
         text naming a split of collection.json, its fid, shard and row are
         integers, the chips of each split fill shards 0, 1, ... row after row
         from row 0 in fid order, as many chips and shards as collection.json
-        says. One scan of the index for the types and names, one per split
-        for the layout, which the splits keep ({split: (shards, rows)})."""
+        says; for tasks with objects, every chip's objects count is an
+        integer too. One scan of the index for the types and names, one per
+        split for the layout, which the splits keep ({split: (shards, rows,
+        objects or None)})."""
         index = self.path / "index.gpkg"
         if not self._declared:
             raise DatasetError(f"{index}: no layer 'chips' (not an eodkit chip index)")
-        for name in LAYOUT_COLUMNS:
+        # tasks with objects: each chip's objects, which box_range must agree with
+        counted = ("objects",) if "box_range" in self._arrays else ()
+        for name in LAYOUT_COLUMNS + counted:
             if name not in self._declared:
                 raise DatasetError(f"{index}: layer 'chips' has no column {name!r} "
                                    "(not an eodkit chip index)")
         wanted = ("integer", "text", "integer", "integer")
         marks = ", ".join("?" * len(self.splits))
-        for fid, split, *types in self._query(
-                "select fid, split, typeof(fid), typeof(split), typeof(shard), typeof(row) "
-                "from chips where typeof(fid) != 'integer' or typeof(split) != 'text' or "
-                "typeof(shard) != 'integer' or typeof(row) != 'integer' or split not in "
+        objects = "objects" if counted else "0"
+        for fid, split, *types, count in self._query(
+                "select fid, split, typeof(fid), typeof(split), typeof(shard), typeof(row), "
+                f"typeof({objects}) from chips where typeof(fid) != 'integer' or "
+                "typeof(split) != 'text' or typeof(shard) != 'integer' or "
+                f"typeof(row) != 'integer' or typeof({objects}) != 'integer' or split not in "
                 f"({marks}) order by fid limit 1", self.splits):
             for column, have, want in zip(LAYOUT_COLUMNS, types, wanted):
                 if have == "null":
@@ -231,13 +344,19 @@ class Dataset:
                 if have != want:
                     raise DatasetError(f"{index}: chip {fid} has a {column} that is "
                                        f"{SQL_TYPES[have]}, not {SQL_TYPES[want]}")
+            if count == "null":
+                raise DatasetError(f"{index}: chip {fid} has no objects count")
+            if count != "integer":
+                raise DatasetError(f"{index}: chip {fid} has an objects count that is "
+                                   f"{SQL_TYPES[count]}, not an integer")
             raise DatasetError(f"{index}: chip {fid} is in split {split!r}, which "
                                f"collection.json does not list (its splits: "
                                f"{', '.join(self.splits)})")
         self._layout, disorder = {}, []
         for split in self.splits:
-            at = np.array(self._query("select fid, shard, row from chips where split = ? "
-                                      "order by fid", (split,)), dtype=np.int64).reshape(-1, 3)
+            at = np.array(self._query(f"select fid, shard, row, {objects} from chips where "
+                                      "split = ? order by fid", (split,)),
+                          dtype=np.int64).reshape(-1, 4)
             fids, shards, rows = at[:, 0], at[:, 1].copy(), at[:, 2].copy()
             # each chip at the next row of its predecessor's shard, or at row 0 of the next
             placed = np.ones(len(at), dtype=bool)
@@ -252,7 +371,7 @@ class Dataset:
                          f"shard {shards[i - 1]}, row {rows[i - 1]}")
                 disorder.append((fids[i], f"{index}: chips of split {split!r} are not in "
                                           f"(shard, row) order: {where}"))
-            self._layout[split] = (shards, rows)
+            self._layout[split] = (shards, rows, at[:, 3].copy() if counted else None)
         if disorder:  # the first in fid order, as the commands report it
             raise DatasetError(min(disorder)[1])
         for split, (chips, shards) in self._counts.items():
@@ -319,17 +438,27 @@ class Split:
     `read(indices)` gathers many chips with one fancy-index read per shard
     and array, the fast way to make batches. Shards are mapped lazily in
     each process, so a Split pickles small (DataLoader workers, spawn).
-    Attributes: `dataset`, `name`, `arrays` (modality names, then "label"
-    when the dataset has labels), `shapes` ({array: shape of one chip}),
+    Attributes: `dataset`, `name`, `arrays` (modality names, then the label
+    arrays with one entry per chip: "label", "instance" for instance
+    segmentation, "label_classes" for a change task with two label
+    sources), `object_arrays` (detection and instance segmentation:
+    the arrays with one entry per object, "boxes", "box_class", ...; see
+    `objects`), `shapes` ({array: shape of one chip, or of one object}),
     `dtypes` ({array: NumPy dtype})."""
 
     def __init__(self, dataset, name):
         self.dataset = dataset
         self.name = name
-        self.arrays = list(dataset._arrays)
+        # box_range only says where each chip's objects are: objects() reads it
+        self.arrays = [a for a in dataset._arrays if a != "box_range"]
+        self.object_arrays = list(dataset._objects)
         self.shapes = {a: shape for a, (shape, _) in dataset._arrays.items()}
         self.dtypes = {a: dtype for a, (_, dtype) in dataset._arrays.items()}
-        self._shard, self._row = dataset._layout[name]  # checked on opening
+        for a, (shape, dtype) in dataset._objects.items():
+            self.shapes[a], self.dtypes[a] = shape, dtype
+        self._ranges = "box_range" if "box_range" in dataset._arrays else None
+        # checked on opening; the objects of each chip for tasks with objects
+        self._shard, self._row, self._objects = dataset._layout[name]
         self._counts = np.bincount(self._shard)  # chips per shard
         self._maps = {}
         self._present = None  # {optional modality: bool array}, parsed when first asked
@@ -347,12 +476,15 @@ class Split:
         return f"<eodkit.Split {self.name!r}: {len(self)} chips, arrays {self.arrays}>"
 
     def shard(self, array, k):
-        """Shard K of ARRAY as a read-only memory-mapped ndarray (n_k, ...)."""
+        """Shard K of ARRAY as a read-only memory-mapped ndarray: (n_k, ...)
+        for arrays with one entry per chip, (objects of the shard's chips,
+        ...) for per-object arrays."""
         key = (array, int(k))
         if key not in self._maps:
-            if array not in self.arrays:
+            known = self.arrays + self.object_arrays + ([self._ranges] if self._ranges else [])
+            if array not in known:
                 raise DatasetError(f"{self.dataset.path}: no array {array!r}; "
-                                   f"the arrays are: {', '.join(self.arrays)}")
+                                   f"the arrays are: {', '.join(known)}")
             path = self.dataset.path / self.name / f"{array}-{int(k):05d}.npy"
             mapped = _map_npy(path)
             if mapped.flags.f_contiguous and not mapped.flags.c_contiguous:
@@ -361,11 +493,16 @@ class Split:
             if mapped.dtype != self.dtypes[array]:
                 raise DatasetError(f"{path}: elements of type {mapped.dtype.str!r}, but "
                                    f"collection.json says {self.dtypes[array].name}")
-            chips = int(self._counts[k]) if 0 <= k < len(self._counts) else 0
-            if mapped.shape != (chips,) + self.shapes[array]:
+            rows = int(self._counts[k]) if 0 <= k < len(self._counts) else 0
+            if array in self.object_arrays:  # the objects box_range gives the shard
+                ranges = self.shard(self._ranges, k)
+                rows = int(ranges[-1].sum()) if len(ranges) else 0
+            if mapped.shape != (rows,) + self.shapes[array]:
                 raise DatasetError(f"{path}: shape {mapped.shape}, but the index and "
-                                   f"collection.json say {(chips,) + self.shapes[array]}")
+                                   f"collection.json say {(rows,) + self.shapes[array]}")
             mapped = np.asarray(mapped)
+            if array == self._ranges:
+                _check_ranges(path, mapped, self._objects[self._shard == k])
             self._maps[key] = mapped
         return self._maps[key]
 
@@ -421,6 +558,28 @@ class Split:
                 batch[sel] = self.shard(array, k)[at]
             out[array] = batch
         return out
+
+    def objects(self, i, arrays=None):
+        """The objects (boxes) of chip I, detection and instance
+        segmentation datasets: {array: ndarray (k, ...)} of the per-object
+        ARRAYS (default all of `object_arrays`), zero-copy views of the
+        shards. "boxes" are x_min, y_min, x_max, y_max in pixels of the chip
+        (doc/format.md), "box_class" their class ids, "box_id" the object
+        ids the "instance" mask holds."""
+        if self._ranges is None:
+            raise DatasetError(f"{self.dataset.path}: no objects (task "
+                               f"{(self.dataset.label or {}).get('task')}); detection "
+                               "and instance datasets have them")
+        (i,) = self.positions([i])
+        shard, row = self._shard[i], self._row[i]
+        first, count = (int(v) for v in self.shard(self._ranges, shard)[row])
+        return {a: self.shard(a, shard)[first:first + count]
+                for a in (arrays or self.object_arrays)}
+
+    def read_objects(self, indices, arrays=None):
+        """The objects of chips INDICES (see `positions`), a list of dicts as
+        `objects` returns them, in the order given."""
+        return [self.objects(i, arrays) for i in self.positions(indices)]
 
     def column(self, name):
         """Index column NAME for this split's chips, in chip order (see

@@ -13,7 +13,8 @@ class Normalizer:
     Methods: "meanstd": (x - mean) / std (std 0 counts as 1);
     "p2-p98" / "p1-p99": clip x to [p_lo, p_hi], then (x - p_lo) /
     (p_hi - p_lo) (an empty range counts as 1). Values equal to the
-    modality's nodata, and NaN, become FILL (0.0: the mean, or the low
+    modality's nodata, NaN and +-inf (nodata in every statistic of
+    stats.json too) become FILL (0.0: the mean, or the low
     end of the range). Attributes: `modality`, `method`, `fill`, `nodata`
     (or None), `offset` and `scale` (float64 arrays, one per band: the
     result is (x - offset) / scale after clipping to [`low`, `high`])."""
@@ -57,9 +58,11 @@ class Normalizer:
         x = np.asarray(x)
         per_band = (-1, 1, 1)
         values = x.astype(np.float64)
+        invalid = ~np.isfinite(values)
+        if self.nodata is not None:
+            invalid |= x == self.nodata
         if self.low is not None:
             values = np.clip(values, self.low.reshape(per_band), self.high.reshape(per_band))
         out = (values - self.offset.reshape(per_band)) / self.scale.reshape(per_band)
-        invalid = np.isnan(values) if self.nodata is None else np.isnan(values) | (x == self.nodata)
         out[invalid] = self.fill
         return out.astype(np.float32)

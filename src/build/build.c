@@ -24,6 +24,9 @@ struct eodkit_lock {
 /* Part folders hold this file, so that only ours are ever removed. */
 #define PARTS_MARK ".eodkit-parts"
 
+/* A part folder that holds only this is empty. */
+static const char *const lock_only[] = {EK_LOCK_FILE, NULL};
+
 void eodkit_build_options_init(eodkit_build_options *opt)
 {
     memset(opt, 0, sizeof *opt);
@@ -49,14 +52,14 @@ static json_t *remote_json(const ek_build *b, const eodkit_build_options *opt)
                      (json_int_t)(now.http_retries - b->remote_start.http_retries));
 }
 
-/* The summary of RUN for people and scripts. PART (NULL for a dataset)
-   names the part built; FINDINGS (may be NULL) are the audit's. */
-static char *summary_json(const ek_build *b, const ek_run *run, const char *where,
-                          const char *part, json_t *findings, double seconds,
-                          const eodkit_build_options *opt)
+/* The summary of RUN for people and scripts (a new reference). PART (NULL
+   for a dataset) names the part built; FINDINGS (may be NULL) are the
+   audit's. */
+static json_t *summary_json(const ek_build *b, const ek_run *run, const char *where,
+                            const char *part, json_t *findings, double seconds,
+                            const eodkit_build_options *opt)
 {
     json_t *o = json_object(), *rejected = ek_run_rejected_json(run);
-    char *text;
 
     json_object_set_new(rejected, "guard",
                         json_integer((json_int_t)b->split->guard_dropped));
@@ -91,15 +94,16 @@ static char *summary_json(const ek_build *b, const ek_run *run, const char *wher
     json_object_set_new(
         o, "chips_per_second",
         json_real(seconds > 0 ? round((double)run->kept / seconds * 10) / 10 : 0));
-    text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-    json_decref(o);
-    return text;
+    return o;
 }
 
-static int set_summary(eodkit_ctx *ctx, char *text, char **summary)
+/* *SUMMARY: summary object O as text (O is released). */
+static int set_summary(eodkit_ctx *ctx, json_t *o, char **summary)
 {
-    *summary = text;
-    return text == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory") : EODKIT_OK;
+    *summary = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    json_decref(o);
+    return *summary == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory")
+                            : EODKIT_OK;
 }
 
 static const char *output_of(const ek_recipe *r, const eodkit_build_options *opt)
@@ -111,9 +115,13 @@ static const char *output_of(const ek_recipe *r, const eodkit_build_options *opt
 static int no_chips(eodkit_ctx *ctx, const ek_build *b, const ek_run *run)
 {
     static const char *const why[EK_REJECT_COUNT] = {
-        NULL, "too much nodata (filters.max_nodata)", "too cloudy (filters.max_cloud)",
+        NULL,
+        "too much nodata (filters.max_nodata)",
+        "too cloudy (filters.max_cloud)",
         "too little labelled (filters.min_labeled)",
-        "too few acquisitions (time.count)"};
+        "too few acquisitions (time.count)",
+        "too few objects (filters.min_objects)",
+        "across scenes whose labels differ (labels.mixed)"};
     char reasons[512] = "";
     size_t used = 0;
     int k;
@@ -250,8 +258,7 @@ static int finish_and_commit(eodkit_ctx *ctx, const ek_build *b,
     }
     if (rc == EODKIT_OK) {
         rc = set_summary(
-            ctx,
-            summary_json(b, run, final, NULL, findings, ek_time_now() - t0, opt),
+            ctx, summary_json(b, run, final, NULL, findings, ek_time_now() - t0, opt),
             summary);
     }
     json_decref(findings);
@@ -287,8 +294,9 @@ static int build_whole(eodkit_ctx *ctx, const ek_recipe *recipe,
     memset(&run, 0, sizeof run);
     /* the lock first: a second build into this output stops here, having
        touched nothing */
-    rc = opt->lock != NULL ? held_lock(ctx, opt, &out)
-                           : ek_output_lock(ctx, output_of(recipe, opt), &own);
+    rc = opt->lock != NULL
+             ? held_lock(ctx, opt, &out)
+             : ek_output_lock(ctx, output_of(recipe, opt), &ek_output_datasets, &own);
     if (rc == EODKIT_OK) {
         rc = ek_build_setup(ctx, recipe, opt, &b);
     }
@@ -330,19 +338,66 @@ static int build_whole(eodkit_ctx *ctx, const ek_recipe *recipe,
     return rc;
 }
 
+/* Tell the user that part I/N in DIR is already built by this recipe and
+   inputs, so a task that runs it again (a retried job array task) ends at
+   once, touching nothing. */
+static void already_built(const eodkit_build_options *opt, const char *dir)
+{
+    notice(opt,
+           "part %d/%d is already built in %s (same recipe and inputs): nothing to "
+           "do; remove that folder to build it again",
+           opt->part_index, opt->part_count, dir);
+}
+
+/* Run part RUN (its units set, fingerprint made) of B into RUN->dir, which
+   this process has locked: continue it (OPT->resume) or start afresh, then
+   mark it done. *SUMMARY (a new reference) describes it. */
+static int run_part(eodkit_ctx *ctx, const ek_build *b, const eodkit_build_options *opt,
+                    ek_run *run, double t0, json_t **summary)
+{
+    int resume = opt->resume && has_checkpoint(ctx, run->dir);
+    int discard = !resume && !ek_fs_holds_only(run->dir, lock_only);
+    char *marker = ek_path_join(ctx, run->dir, EK_DONE_FILE), part[32], done[96];
+    int other = marker != NULL && ek_fs_is_file(marker); /* done, not for us */
+    int rc = marker == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+
+    free(marker);
+    work_done(ctx, run->dir, done, sizeof done);
+    if (rc == EODKIT_OK && discard) {
+        rc = ek_fs_clear_dir(ctx, run->dir, lock_only);
+    }
+    if (rc == EODKIT_OK && discard && other) {
+        notice(opt,
+               "discarded part %d/%d in %s, built from another recipe or other inputs",
+               opt->part_index, opt->part_count, run->dir);
+    } else if (rc == EODKIT_OK && discard) {
+        discarded(opt, run->dir, done);
+    }
+    if (rc == EODKIT_OK) {
+        /* one shard per split: merging re-cuts them to the recipe's size */
+        rc = ek_run_units(ctx, b, opt, (long long)1 << 62, resume, run);
+    }
+    if (rc == EODKIT_OK) {
+        snprintf(part, sizeof part, "%d/%d", opt->part_index, opt->part_count);
+        *summary = summary_json(b, run, run->dir, part, NULL, ek_time_now() - t0, opt);
+        ek_crash_point("done", -1);
+        rc = ek_run_mark_done(ctx, run, *summary);
+    }
+    return rc;
+}
+
 /* Part OPT->part_index of OPT->part_count into <output>.parts/<i>-of-<n>/,
    holding a shared lock on the parts folder (a merge takes it alone) and
-   this part's own lock. */
+   this part's own lock; a part already built (its completion marker is
+   this build's) is left as it is. */
 static int build_part(eodkit_ctx *ctx, const ek_recipe *recipe,
                       const eodkit_build_options *opt, double t0, char **summary)
 {
-    static const char *const lock_only[] = {EK_LOCK_FILE, NULL};
     char *parts = ek_path_suffixed(ctx, output_of(recipe, opt), ".parts");
-    char part[32];
+    json_t *built = NULL;
     ek_build b;
     ek_run run;
-    char done[96];
-    int parts_lock = -1, part_lock = -1, resume = 0, discard = 0;
+    int parts_lock = -1, part_lock = -1;
     int rc = parts == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 
     memset(&b, 0, sizeof b);
@@ -361,28 +416,21 @@ static int build_part(eodkit_ctx *ctx, const ek_recipe *recipe,
         rc = ek_build_setup(ctx, recipe, opt, &b);
     }
     if (rc == EODKIT_OK) {
-        resume = opt->resume && has_checkpoint(ctx, run.dir);
-        discard = !resume && !ek_fs_holds_only(run.dir, lock_only);
-        work_done(ctx, run.dir, done, sizeof done);
-        rc = discard ? ek_fs_clear_dir(ctx, run.dir, lock_only) : EODKIT_OK;
-    }
-    if (rc == EODKIT_OK && discard) {
-        discarded(opt, run.dir, done);
-    }
-    if (rc == EODKIT_OK) {
         rc = ek_build_fingerprint(ctx, &b, run.fingerprint);
     }
     if (rc == EODKIT_OK) {
         ek_run_part_units(b.plan, opt->part_index, opt->part_count, &run.first_unit,
                           &run.end_unit);
-        /* one shard per split: merging re-cuts them to the recipe's size */
-        rc = ek_run_units(ctx, &b, opt, (long long)1 << 62, resume, &run);
+        rc = ek_run_done(ctx, &run, &built);
+    }
+    if (rc == EODKIT_OK && built != NULL) {
+        already_built(opt, run.dir);
+        json_object_set_new(built, "already_built", json_true());
+    } else if (rc == EODKIT_OK) {
+        rc = run_part(ctx, &b, opt, &run, t0, &built);
     }
     if (rc == EODKIT_OK) {
-        snprintf(part, sizeof part, "%d/%d", opt->part_index, opt->part_count);
-        rc = set_summary(
-            ctx, summary_json(&b, &run, run.dir, part, NULL, ek_time_now() - t0, opt),
-            summary);
+        rc = set_summary(ctx, json_incref(built), summary);
     }
     /* a part is always kept: --resume continues it, merging needs it;
        only an empty one (failed before it began) goes */
@@ -392,8 +440,9 @@ static int build_part(eodkit_ctx *ctx, const ek_recipe *recipe,
                ek_fs_holds_only(run.dir, lock_only)) {
         eodkit_ctx quiet = {0};
 
-        ek_fs_remove_locked(&quiet, run.dir);
+        ek_fs_remove_locked(&quiet, run.dir, NULL);
     }
+    json_decref(built);
     ek_fs_unlock(part_lock);
     ek_fs_unlock(parts_lock);
     free(parts);
@@ -420,14 +469,14 @@ int eodkit_build(eodkit_ctx *ctx, const eodkit_recipe *recipe,
     if (output_of(recipe, opt) == NULL) {
         return no_output(ctx, recipe);
     }
-    if (opt->part_count > 1 &&
+    if (opt->part_count >= 1 &&
         (opt->part_index < 0 || opt->part_index >= opt->part_count)) {
         return ek_error(ctx, EODKIT_ERR_USAGE, "part %d/%d: I must be 0 to %d",
                         opt->part_index, opt->part_count, opt->part_count - 1);
     }
     ek_gdal_capture_begin(ctx);
-    rc = opt->part_count > 1 ? build_part(ctx, recipe, opt, t0, summary)
-                             : build_whole(ctx, recipe, opt, t0, summary);
+    rc = opt->part_count >= 1 ? build_part(ctx, recipe, opt, t0, summary)
+                              : build_whole(ctx, recipe, opt, t0, summary);
     ek_gdal_capture_end();
     return rc;
 }
@@ -470,33 +519,23 @@ static int count_parts(eodkit_ctx *ctx, const char *parts,
     return rc;
 }
 
-/* Lock the parts folder PARTS alone, for a merge: no part may be building
-   into it (one that is is named, with its pid). */
-static int lock_parts(eodkit_ctx *ctx, const char *parts, int *fd)
+/* Lock the parts folder PARTS (of N parts of build B) alone, for a merge:
+   no part may be building into it. When one is, the error lists it, with
+   its pid, and the other parts not done (ek_merge_check_parts). */
+static int lock_parts(eodkit_ctx *ctx, const ek_build *b, const char *parts, int n,
+                      ek_run *run, int *fd)
 {
-    char *pattern = ek_path_join(ctx, parts, "*-of-*");
-    char **found = NULL;
-    size_t n = 0, i;
-    int rc = pattern == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    char message[EK_MESSAGE_MAX];
+    int rc = ek_fs_lock(ctx, parts, PARTS_MARK, 0, fd);
 
-    *fd = -1;
-    if (rc == EODKIT_OK && !ek_fs_exists(parts)) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                      "%s: no parts to merge: build them first with 'eodkit build "
-                      "RECIPE --part I/N'",
-                      parts);
+    if (rc == EODKIT_ERR_EXISTS) {
+        snprintf(message, sizeof message, "%s", eodkit_ctx_message(ctx));
+        if (ek_merge_check_parts(ctx, b, parts, n, run) != EODKIT_ERR_EXISTS) {
+            /* no part holds its folder: the holder is another merge, or a
+               part build just starting */
+            ek_error(ctx, rc, "%s", message);
+        }
     }
-    if (rc == EODKIT_OK) {
-        rc = ek_fs_glob(ctx, pattern, &found, &n);
-    }
-    for (i = 0; i < n && rc == EODKIT_OK; i++) {
-        rc = ek_fs_lock_probe(ctx, found[i]);
-    }
-    if (rc == EODKIT_OK) {
-        rc = ek_fs_lock(ctx, parts, PARTS_MARK, 0, fd);
-    }
-    ek_fs_free_list(found, n);
-    free(pattern);
     return rc;
 }
 
@@ -521,16 +560,31 @@ int eodkit_merge(eodkit_ctx *ctx, const eodkit_recipe *recipe,
     }
     ek_gdal_capture_begin(ctx);
     rc = opt->lock != NULL ? held_lock(ctx, opt, &out)
-                           : ek_output_lock(ctx, final, &own);
+                           : ek_output_lock(ctx, final, &ek_output_datasets, &own);
     if (rc == EODKIT_OK) {
         parts = ek_path_suffixed(ctx, final, ".parts");
-        rc = parts == NULL ? EODKIT_ERR_NOMEM : lock_parts(ctx, parts, &parts_lock);
+        rc = parts == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    }
+    if (rc == EODKIT_OK && !ek_fs_exists(parts)) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s: no parts to merge: build them first with 'eodkit build "
+                      "RECIPE --part I/N'",
+                      parts);
     }
     if (rc == EODKIT_OK) {
         rc = count_parts(ctx, parts, opt, &n);
     }
     if (rc == EODKIT_OK) {
         rc = ek_build_setup(ctx, recipe, opt, &b);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_build_fingerprint(ctx, &b, run.fingerprint);
+    }
+    if (rc == EODKIT_OK) {
+        rc = lock_parts(ctx, &b, parts, n, &run, &parts_lock);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_merge_check_parts(ctx, &b, parts, n, &run);
     }
     if (rc == EODKIT_OK) {
         discard = ek_output_holds_work(out);
@@ -543,8 +597,7 @@ int eodkit_merge(eodkit_ctx *ctx, const eodkit_recipe *recipe,
     }
     if (rc == EODKIT_OK) {
         run.dir = ek_strdup(ctx, out->tmp);
-        rc = run.dir == NULL ? EODKIT_ERR_NOMEM
-                             : ek_build_fingerprint(ctx, &b, run.fingerprint);
+        rc = run.dir == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
     if (rc == EODKIT_OK) {
         rc = ek_checksums_start(ctx, &b, threads_of(opt), &sums);
@@ -557,7 +610,7 @@ int eodkit_merge(eodkit_ctx *ctx, const eodkit_recipe *recipe,
     }
     ek_checksums_clear(&sums);
     if (rc == EODKIT_OK) {
-        rc = ek_fs_remove_locked(ctx, parts);
+        rc = ek_fs_remove_locked(ctx, parts, PARTS_MARK);
     }
     /* a merge is not resumable: the parts are what is kept */
     if (rc != EODKIT_OK && begun && out->tmp != NULL) {
@@ -588,7 +641,7 @@ int eodkit_output_lock(eodkit_ctx *ctx, const eodkit_recipe *recipe,
     if (*lock == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    rc = ek_output_lock(ctx, final, &(*lock)->out);
+    rc = ek_output_lock(ctx, final, &ek_output_datasets, &(*lock)->out);
     if (rc != EODKIT_OK) {
         free(*lock);
         *lock = NULL;

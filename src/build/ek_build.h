@@ -20,6 +20,17 @@
 #include "read/ek_remote.h"
 #include "write/ek_write.h"
 
+/* The per-object arrays of tasks with objects (doc/format.md). */
+enum {
+    EK_OBJECT_BOXES,     /* "boxes": x_min, y_min, x_max, y_max */
+    EK_OBJECT_OBB,       /* "obb": 4 corners (oriented boxes only) */
+    EK_OBJECT_CLASS,     /* "box_class": class id */
+    EK_OBJECT_ID,        /* "box_id": the feature's object id */
+    EK_OBJECT_VISIBLE,   /* "box_visible": share of the object inside */
+    EK_OBJECT_TRUNCATED, /* "box_truncated": 1 when cut by the chip edge */
+    EK_OBJECT_FIELDS
+};
+
 /* Shared by all workers, read-only while they run. */
 typedef struct ek_build {
     const ek_recipe *recipe;
@@ -28,16 +39,27 @@ typedef struct ek_build {
     ek_shapes **masks; /* per modality: mask polygons, or NULL */
     ek_split *split;
     ek_regions *regions;   /* NULL when no region layer is available */
-    ek_region_tags *region_tags; /* per chip id: region and share; NULL without a layer */
-    ek_array_desc *arrays; /* modalities, then the label array if any */
+    ek_region_tags *region_tags; /* per candidate chip: region and share;
+                                    NULL without a layer */
+    ek_array_desc *arrays; /* modalities, then the label arrays if any */
     size_t narrays;
     int nclass_ids;                /* labels->max_id + 1, 0 without labels */
     ek_remote_counts remote_start; /* retry counts when the build began */
+    /* where the label arrays are in ARRAYS (-1: not stored) */
+    int label_array;    /* "label": class ids per pixel, per chip, or classes */
+    int instance_array; /* "instance": instance ids per pixel */
+    int pair_array;     /* "label_classes": a change task's classes before, after */
+    int range_array;    /* "box_range": each chip's rows of the object arrays */
+    int object_arrays[EK_OBJECT_FIELDS]; /* the per-object arrays */
 } ek_build;
 
 /* The split whose statistics are computed: the recipe's first
    (doc/recipe.md, split.ratios). */
 #define EK_STATS_SPLIT 0
+
+/* Most arrays a chip stores: 14 modalities and up to 8 label arrays. */
+#define EK_MAX_MODALITIES 14
+#define EK_MAX_ARRAYS (EK_MAX_MODALITIES + 8)
 
 /* Why a chip was not written. */
 typedef enum ek_reject {
@@ -45,7 +67,9 @@ typedef enum ek_reject {
     EK_REJECT_NODATA,
     EK_REJECT_CLOUD,
     EK_REJECT_UNLABELED,
-    EK_REJECT_TIME, /* a stacked modality had too few usable acquisitions */
+    EK_REJECT_TIME,    /* a stacked modality had too few usable acquisitions */
+    EK_REJECT_OBJECTS, /* fewer objects than filters.min_objects */
+    EK_REJECT_MIXED, /* scene labels: the chip lies across scenes whose labels differ */
     EK_REJECT_COUNT
 } ek_reject;
 
@@ -62,11 +86,15 @@ typedef struct ek_unit_chip {
     double cloud_frac; /* < 0: no modality has a mask */
     char *class_hist;  /* JSON, or NULL without labels */
     int label;         /* classification label, or -1 */
+    int mixed;         /* scene labels: across scenes whose labels differ */
     char *present;     /* JSON {"modality": 0|1} of optional modalities, or NULL */
     char *times;       /* JSON {"modality": [ISO times]} of time modalities, or NULL */
     int64_t earliest;  /* first and last acquisition used (time modalities), */
     int64_t latest;    /* or INT64_MAX and INT64_MIN */
     char *sources;     /* JSON {"modality": [input indices]} */
+    size_t first_object; /* its objects: ek_unit_result.objects[first_object...] */
+    size_t nobjects;
+    char *object_hist; /* JSON {"class id": objects}, or NULL */
 } ek_unit_chip;
 
 /* What a unit hands to the committer. */
@@ -74,7 +102,10 @@ typedef struct ek_unit_result {
     size_t candidates; /* candidate chips the unit covered (for progress) */
     size_t nchips;     /* chips with a split; chip k's arrays are at slot k */
     ek_unit_chip *chips;
-    unsigned char **data; /* per array: nchips slots, contiguous */
+    unsigned char **data; /* per array: nchips slots, contiguous (per-object
+                             arrays: a row per object of OBJECTS) */
+    ek_object *objects;   /* the objects of every chip, chip after chip */
+    size_t nobjects, objects_cap;
 } ek_unit_result;
 
 /* One modality over one unit window (band-sequential planes). */
@@ -100,11 +131,14 @@ typedef struct ek_worker {
     const ek_build *b;
     ek_reader *reader;
     ek_modality_buffers *mods; /* per modality */
-    void *unit_labels;
-    unsigned char *label_raw; /* raster labels: values before remapping */
+    void *unit_labels;         /* labels->plane_type */
+    void *unit_pair;           /* change: classes before and after (two planes) */
+    void *unit_instances;      /* instance task: the ids over the unit window */
+    unsigned char *label_raw;  /* raster labels: values before remapping */
     uint8_t *label_valid;
-    uint8_t *chip_valid; /* scratch: one chip's validity (required modalities) */
-    uint64_t *chip_hist; /* scratch: one chip's class histogram */
+    uint8_t *chip_valid;  /* scratch: one chip's validity (required modalities) */
+    uint64_t *chip_hist;  /* scratch: one chip's class histogram */
+    uint32_t *chip_scene; /* scratch: one chip's scene numbers (scene labels) */
 } ek_worker;
 
 /* ---- setup.c ---- */
@@ -130,9 +164,11 @@ int ek_build_fingerprint(eodkit_ctx *ctx, const ek_build *b, char hex[65]);
    when B reads remote inputs and they are more. */
 int ek_unit_workers(const ek_build *b, const eodkit_build_options *opt);
 
-/* Files of a run's folder that are not part of a dataset. */
+/* Files of a run's folder that are not part of a dataset (the last, a
+   part's completion marker). */
 #define EK_JOURNAL_FILE ".eodkit-journal"
 #define EK_CHECKPOINT_FILE ".eodkit-checkpoint.json"
+#define EK_DONE_FILE ".eodkit-done.json"
 
 /* Work units run into one folder: the chips' shards, their journal, and the
    checkpoint saying how far it got. */
@@ -172,6 +208,21 @@ int ek_run_load_checkpoint(eodkit_ctx *ctx, const ek_build *b, const char *path,
                            ek_run *run, int64_t *rows, int64_t *journal_bytes,
                            int *complete);
 
+/*
+** Mark RUN, a part whose units are all written (shards closed, journal
+** complete), done: its completion marker (EK_DONE_FILE in RUN->dir) records
+** RUN's fingerprint and units and the part's SUMMARY (not taken over). It
+** is written aside and renamed into place, last.
+*/
+int ek_run_mark_done(eodkit_ctx *ctx, const ek_run *run, json_t *summary);
+
+/*
+** *SUMMARY (a new reference): the summary recorded by run folder RUN->dir's
+** completion marker when it has one written by a run of RUN's fingerprint
+** and units, else NULL (no marker, an unreadable one, or another build's).
+*/
+int ek_run_done(eodkit_ctx *ctx, const ek_run *run, json_t **summary);
+
 /* Candidate chips of work units [FIRST, END). */
 long long ek_run_candidates(const ek_plan *p, size_t first, size_t end);
 
@@ -187,9 +238,20 @@ json_t *ek_run_rejected_json(const ek_run *run);
 /* ---- merge.c ---- */
 
 /*
-** Join the N complete parts under folder PARTS (built with --part i/N from
-** the same recipe and inputs: same fingerprint) into RUN->dir, as one run
-** over every unit would have written them.
+** Check that each of the N parts under folder PARTS is done (its completion
+** marker has RUN's fingerprint) and add their counts to RUN. Otherwise the
+** error lists every part that is not, by what keeps it from being merged
+** (missing, being built, not finished, built from another recipe or other
+** inputs) and says what to do: EODKIT_ERR_EXISTS when a part is being
+** built (naming its holder's pid), else EODKIT_ERR_INPUT. Reads only.
+*/
+int ek_merge_check_parts(eodkit_ctx *ctx, const ek_build *b, const char *parts, int n,
+                         ek_run *run);
+
+/*
+** Join the N done parts under folder PARTS (checked with
+** ek_merge_check_parts) into RUN->dir, as one run over every unit would
+** have written them.
 */
 int ek_merge_parts(eodkit_ctx *ctx, const ek_build *b, const char *parts, int n,
                    ek_run *run);
@@ -262,8 +324,9 @@ void ek_unit_result_free(void *result);
 /* The active chips of one unit on one grid. */
 typedef struct ek_unit_view {
     size_t grid;
-    ek_window window;       /* covers every active chip */
-    const size_t *chip_ids; /* active chips, slot order */
+    ek_window window;        /* covers every active chip */
+    const size_t *chip_ids;  /* active chips, slot order */
+    const size_t *candidate; /* their candidate indices */
     size_t nchips;
 } ek_unit_view;
 

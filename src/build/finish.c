@@ -26,7 +26,8 @@
 typedef struct chip_census {
     uint64_t **class_pixels; /* [split][class id] */
     uint64_t **class_chips;
-    uint64_t **label_chips; /* classification only, else NULL */
+    uint64_t **label_chips;   /* classification only, else NULL */
+    uint64_t **class_objects; /* tasks with objects only, else NULL */
     uint8_t *absent; /* [train chip * modalities + m]: optional modality absent */
     size_t ntrain;
 } chip_census;
@@ -61,14 +62,17 @@ static void census_clear(const ek_build *b, chip_census *c)
     free_table((void **)c->class_pixels, b->split->nsplits);
     free_table((void **)c->class_chips, b->split->nsplits);
     free_table((void **)c->label_chips, b->split->nsplits);
+    free_table((void **)c->class_objects, b->split->nsplits);
     free(c->absent);
 }
 
-/* Count row R's classes (its class histogram) into C. */
-static int count_classes(eodkit_ctx *ctx, const ek_build *b, const ek_index_row *r,
-                         chip_census *c)
+/* Add the counts of histogram TEXT (JSON {"class id": n}) of row R to
+   TOTALS[class id] and, when CHIPS is given, 1 to CHIPS[class id] for each
+   class it holds. */
+static int add_hist(eodkit_ctx *ctx, const ek_build *b, const ek_index_row *r,
+                    const char *text, uint64_t *totals, uint64_t *chips)
 {
-    json_t *hist = json_loads(r->class_hist, 0, NULL), *n;
+    json_t *hist = json_loads(text, 0, NULL), *n;
     const char *id;
 
     if (hist == NULL) {
@@ -80,11 +84,29 @@ static int count_classes(eodkit_ctx *ctx, const ek_build *b, const ek_index_row 
         int k = atoi(id);
 
         if (k >= 0 && k < b->nclass_ids) {
-            c->class_pixels[r->split][k] += (uint64_t)json_integer_value(n);
-            c->class_chips[r->split][k] += json_integer_value(n) > 0;
+            totals[k] += (uint64_t)json_integer_value(n);
+            if (chips != NULL) {
+                chips[k] += json_integer_value(n) > 0;
+            }
         }
     }
     json_decref(hist);
+    return EODKIT_OK;
+}
+
+/* Count row R's classes (its class and object histograms) into C. */
+static int count_classes(eodkit_ctx *ctx, const ek_build *b, const ek_index_row *r,
+                         chip_census *c)
+{
+    int rc = add_hist(ctx, b, r, r->class_hist, c->class_pixels[r->split],
+                      c->class_chips[r->split]);
+
+    if (rc == EODKIT_OK && c->class_objects != NULL) {
+        rc = add_hist(ctx, b, r, r->object_hist, c->class_objects[r->split], NULL);
+    }
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
     if (c->label_chips != NULL && r->label >= 0 && r->label < b->nclass_ids) {
         c->label_chips[r->split][r->label]++;
     }
@@ -129,9 +151,13 @@ static int write_index(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
         if (b->labels->recipe->task == EK_TASK_CLASSIFICATION) {
             c->label_chips = new_counts(ctx, b);
         }
+        if (b->range_array >= 0) {
+            c->class_objects = new_counts(ctx, b);
+        }
         if (c->class_pixels == NULL || c->class_chips == NULL ||
             (b->labels->recipe->task == EK_TASK_CLASSIFICATION &&
-             c->label_chips == NULL)) {
+             c->label_chips == NULL) ||
+            (b->range_array >= 0 && c->class_objects == NULL)) {
             rc = EODKIT_ERR_NOMEM;
         }
     }
@@ -145,6 +171,7 @@ static int write_index(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
     }
     for (;;) {
         ek_chip chip;
+        size_t k;
 
         if (rc == EODKIT_OK) {
             rc = ek_journal_next(ctx, journal, &r, &got);
@@ -153,13 +180,20 @@ static int write_index(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
             break;
         }
         chip = ek_plan_chip(p, (size_t)r.chip_id);
+        k = ek_plan_find(p, (size_t)r.chip_id);
+        if (k == EK_NOT_CANDIDATE) {
+            rc = ek_error(ctx, EODKIT_ERR_INTERNAL,
+                          "%s: chip %lld of the journal is not a candidate of the plan",
+                          journal_path, (long long)r.chip_id);
+            break;
+        }
         r.grid = &p->grids[chip.grid];
         r.window = chip.window;
-        r.block = b->split->chip_block[r.chip_id];
-        r.region = b->region_tags != NULL ? b->region_tags->region[r.chip_id] : -1;
-        r.region_share = b->region_tags != NULL ? b->region_tags->share[r.chip_id] : 0;
+        r.block = b->split->chip_block[k];
+        r.region = b->region_tags != NULL ? b->region_tags->region[k] : -1;
+        r.region_share = b->region_tags != NULL ? b->region_tags->share[k] : 0;
         rc = ek_index_add(ctx, *index, &r);
-        if (rc == EODKIT_OK && b->labels != NULL) {
+        if (rc == EODKIT_OK && r.class_hist != NULL) {
             rc = count_classes(ctx, b, &r, c);
         }
         if (rc == EODKIT_OK && r.split == EK_STATS_SPLIT) {
@@ -218,15 +252,18 @@ typedef void (*plane_fn)(void *arg, const unsigned char *plane, int band);
 
 /*
 ** Call FN(ARG, plane, band) for every band plane (every step) of the
-** training chips FIRST .. FIRST+N-1 of modality M that hold it (chips where
-** an optional modality is absent are left out), read from RUN's shards
-** through CHIP (one chip's bytes).
+** training chips FIRST .. FIRST+N-1 of array M (a modality, or the label
+** plane of a regression target) that hold it (chips where an optional
+** modality is absent are left out), read from RUN's shards through CHIP
+** (one chip's bytes).
 */
 static int train_planes(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
                         const chip_census *census, size_t m, int64_t first, int64_t n,
                         unsigned char *chip, plane_fn fn, void *arg)
 {
-    const ek_modality *mod = &b->plan->modalities[m];
+    int is_modality = m < b->plan->nmodalities;
+    const ek_modality *mod = is_modality ? &b->plan->modalities[m] : NULL;
+    int steps = is_modality ? mod->steps : 1, nbands = is_modality ? mod->nbands : 1;
     const ek_array_desc *d = &b->arrays[m];
     size_t plane_bytes = (size_t)b->plan->chip_w * (size_t)b->plan->chip_h *
                          (size_t)ek_dtype_size(d->dtype);
@@ -244,15 +281,14 @@ static int train_planes(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
         for (; rc == EODKIT_OK && k < first + n && k / per_shard == shard; k++) {
             int s, band;
 
-            if (census->absent[(size_t)k * nmod + m]) {
+            if (is_modality && census->absent[(size_t)k * nmod + m]) {
                 continue;
             }
             rc = ek_npy_read_rows(ctx, &nf, path, k % per_shard, 1, chip);
-            for (s = 0; rc == EODKIT_OK && s < mod->steps; s++) {
-                for (band = 0; band < mod->nbands; band++) {
+            for (s = 0; rc == EODKIT_OK && s < steps; s++) {
+                for (band = 0; band < nbands; band++) {
                     fn(arg,
-                       chip + ((size_t)s * (size_t)mod->nbands + (size_t)band) *
-                                  plane_bytes,
+                       chip + ((size_t)s * (size_t)nbands + (size_t)band) * plane_bytes,
                        band);
                 }
             }
@@ -525,6 +561,70 @@ static int train_stats(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
     return rc;
 }
 
+/* One pass over the regression target's training planes: moments merged
+   in chip order and the histogram, or (REFINER set) the values for the
+   percentiles. NaN (no target value) is left out. */
+typedef struct target_pass {
+    ek_moments m;
+    uint64_t *bins;
+    ek_refiner *refiner;
+    uint8_t *valid;
+    size_t npx;
+} target_pass;
+
+static void target_plane(void *arg, const unsigned char *plane, int band)
+{
+    target_pass *tp = arg;
+    ek_moments mo;
+
+    (void)band;
+    ek_stats_mask(plane, GDT_Float32, 0, 0, tp->npx, tp->valid);
+    if (tp->refiner != NULL) {
+        ek_refiner_add(tp->refiner, plane, GDT_Float32, tp->valid, tp->npx);
+        return;
+    }
+    ek_moments_of(&mo, plane, GDT_Float32, tp->valid, tp->npx);
+    ek_moments_merge(&tp->m, &mo);
+    ek_hist_add(tp->bins, plane, GDT_Float32, tp->valid, tp->npx);
+}
+
+/* Statistics of the regression target over RUN's training chips into OUT
+   (as a band's: count, valid count, moments, percentiles). */
+static int target_stats(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
+                        const chip_census *census, ek_band_stats *out)
+{
+    size_t a = (size_t)b->label_array;
+    int64_t n = ek_shards_count(run->shards, EK_STATS_SPLIT);
+    target_pass tp;
+    unsigned char *chip = ek_calloc(ctx, 1, b->arrays[a].chip_bytes);
+    int rc;
+
+    memset(&tp, 0, sizeof tp);
+    tp.npx = (size_t)b->plan->chip_w * (size_t)b->plan->chip_h;
+    tp.bins = ek_calloc(ctx, EK_HIST_BINS, sizeof *tp.bins);
+    tp.valid = ek_calloc(ctx, tp.npx, 1);
+    rc = chip == NULL || tp.bins == NULL || tp.valid == NULL
+             ? EODKIT_ERR_NOMEM
+             : train_planes(ctx, b, run, census, a, 0, n, chip, target_plane, &tp);
+    if (rc == EODKIT_OK) {
+        rc = ek_refiner_new(ctx, tp.bins, GDT_Float32, tp.m.n, ek_percentile_levels,
+                            EK_NPCT, &tp.refiner);
+    }
+    if (rc == EODKIT_OK && ek_refiner_wants_values(tp.refiner)) {
+        rc = train_planes(ctx, b, run, census, a, 0, n, chip, target_plane, &tp);
+    }
+    if (rc == EODKIT_OK) {
+        ek_refiner_result(tp.refiner, out->pct);
+        out->m = tp.m;
+        out->count = (uint64_t)n * tp.npx;
+    }
+    ek_refiner_free(tp.refiner);
+    free(tp.bins);
+    free(tp.valid);
+    free(chip);
+    return rc;
+}
+
 /* Every band of every modality must hold valid values (not nodata, NaN or
    infinite) in the training chips that hold the modality: without any, its
    chips are garbage and its statistics null. */
@@ -565,8 +665,9 @@ static int write_metadata(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
                           ek_band_stats **band_stats, ek_checksums *sums)
 {
     ek_dataset_facts facts;
+    ek_band_stats target;
     char *path = NULL;
-    int rc;
+    int rc = EODKIT_OK;
 
     memset(&facts, 0, sizeof facts);
     facts.recipe = b->recipe;
@@ -583,7 +684,15 @@ static int write_metadata(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
     facts.class_pixels = census->class_pixels;
     facts.class_chips = census->class_chips;
     facts.label_chips = census->label_chips;
-    rc = ek_checksums_wait(ctx, sums, &facts.inputs);
+    facts.class_objects = census->class_objects;
+    if (b->labels != NULL && b->labels->regression) {
+        memset(&target, 0, sizeof target);
+        rc = target_stats(ctx, b, run, census, &target);
+        facts.target_stats = &target;
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_checksums_wait(ctx, sums, &facts.inputs);
+    }
     if (rc == EODKIT_OK) {
         rc = ek_write_stats(ctx, run->dir, &facts);
     }
@@ -679,11 +788,13 @@ int ek_finish(eodkit_ctx *ctx, const ek_build *b, const ek_run *run, int threads
     if (rc == EODKIT_OK) {
         rc = audit(ctx, run->dir, findings);
     }
-    if (rc == EODKIT_OK) {
-        rc = remove_file(ctx, run->dir, EK_JOURNAL_FILE);
-    }
+    /* the checkpoint first: killed in between, the folder holds no work
+       --resume would take for resumable without its journal */
     if (rc == EODKIT_OK) {
         rc = remove_file(ctx, run->dir, EK_CHECKPOINT_FILE);
+    }
+    if (rc == EODKIT_OK) {
+        rc = remove_file(ctx, run->dir, EK_JOURNAL_FILE);
     }
     for (m = 0; band_stats != NULL && m < b->plan->nmodalities; m++) {
         free(band_stats[m]);

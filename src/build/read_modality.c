@@ -12,6 +12,7 @@
 #include <gdalwarper.h>
 
 #include "ek_build.h"
+#include "grid/ek_time_select.h"
 
 /* Where one acquisition goes. */
 typedef struct acq_out {
@@ -188,8 +189,26 @@ static int read_mosaic(eodkit_ctx *ctx, ek_worker *w, size_t m, size_t g,
     return rc;
 }
 
+/* The slot of chip K's stack that an acquisition made at TIME can fill, or
+   -1: a stack fills its slots from the last (acquisitions come newest
+   first), a change pair the empty slot of TIME's period. */
+static int free_slot(const ek_modality *mod, const ek_modality_buffers *buf, size_t k,
+                     int64_t time)
+{
+    int have = buf->steps_done[k], s;
+
+    if (!mod->recipe->time.pair) {
+        return have < mod->steps ? mod->steps - 1 - have : -1;
+    }
+    s = ek_time_period(&mod->recipe->time, time);
+    return s >= 0 && buf->step_times[k * (size_t)mod->steps + (size_t)s] == INT64_MIN
+               ? s
+               : -1;
+}
+
 /* Time stack: acquisitions newest first; each chip takes those whose nodata
-   and cloud shares pass the filters, into its slots from the last. */
+   and cloud shares pass the filters, into its slots from the last (a pair:
+   the newest usable acquisition of each period). */
 static int read_stack(eodkit_ctx *ctx, ek_worker *w, size_t m, const ek_unit_view *v,
                       ek_unit_result *res)
 {
@@ -200,12 +219,15 @@ static int read_stack(eodkit_ctx *ctx, ek_worker *w, size_t m, const ek_unit_vie
     size_t dsize = (size_t)ek_dtype_size(mod->dtype), k, t, done = 0;
     size_t step_bytes = b->arrays[m].chip_bytes / (size_t)mod->steps;
     acq_out out = {buf->acq, buf->acq_valid, buf->acq_cloud};
-    int rc = EODKIT_OK;
+    int slot, rc = EODKIT_OK;
 
     for (k = 0; k < v->nchips; k++) {
         buf->steps_done[k] = 0;
         buf->step_nodata[k] = 0;
         buf->step_cloud[k] = 0;
+        for (slot = 0; slot < mod->steps; slot++) {
+            buf->step_times[k * (size_t)mod->steps + (size_t)slot] = INT64_MIN;
+        }
     }
     for (t = mod->ntimes; t-- > 0 && done < v->nchips && rc == EODKIT_OK;) {
         rc = read_acquisition(ctx, w, m, v->grid, &v->window, &mod->times[t], &out);
@@ -214,7 +236,8 @@ static int read_stack(eodkit_ctx *ctx, ek_worker *w, size_t m, const ek_unit_vie
             int have = buf->steps_done[k];
             double nodata, cloud;
 
-            if (have == mod->steps) {
+            slot = free_slot(mod, buf, k, mod->times[t]);
+            if (slot < 0) {
                 continue;
             }
             ek_chip_shares(buf->acq_valid, buf->acq_cloud, &v->window, &c.window,
@@ -223,10 +246,9 @@ static int read_stack(eodkit_ctx *ctx, ek_worker *w, size_t m, const ek_unit_vie
                 continue;
             }
             ek_cut_chip(res->data[m] + k * b->arrays[m].chip_bytes +
-                            (size_t)(mod->steps - 1 - have) * step_bytes,
+                            (size_t)slot * step_bytes,
                         buf->acq, &v->window, &c.window, mod->nbands, dsize);
-            buf->step_times[k * (size_t)mod->steps + (size_t)(mod->steps - 1 - have)] =
-                mod->times[t];
+            buf->step_times[k * (size_t)mod->steps + (size_t)slot] = mod->times[t];
             buf->step_nodata[k] =
                 nodata > buf->step_nodata[k] ? nodata : buf->step_nodata[k];
             buf->step_cloud[k] =

@@ -16,8 +16,8 @@
 #include "core/ek_pool.h"
 #include "ek_build.h"
 
-const char *const ek_reject_names[EK_REJECT_COUNT] = {NULL, "nodata", "cloud",
-                                                      "unlabeled", "time"};
+const char *const ek_reject_names[EK_REJECT_COUNT] = {
+    NULL, "nodata", "cloud", "unlabeled", "time", "objects", "mixed"};
 
 /* A checkpoint costs a file write and rename (which makes ext4 start
    writing): at most one per this many seconds, and one when a run stops. */
@@ -33,30 +33,9 @@ typedef struct committer {
     long long done, total; /* candidate chips, for progress */
 } committer;
 
-/* Candidate chips of work unit U. */
-static size_t unit_candidates(const ek_plan *p, size_t u)
-{
-    int i0, i1, j0, j1, i, j;
-    const ek_grid *g = &p->grids[ek_plan_unit(p, u, &i0, &i1, &j0, &j1)];
-    size_t n = 0;
-
-    for (j = j0; j < j1; j++) {
-        for (i = i0; i < i1; i++) {
-            n += p->candidate[g->first_chip + (size_t)j * (size_t)g->nx + (size_t)i];
-        }
-    }
-    return n;
-}
-
 long long ek_run_candidates(const ek_plan *p, size_t first, size_t end)
 {
-    long long n = 0;
-    size_t u;
-
-    for (u = first; u < end; u++) {
-        n += (long long)unit_candidates(p, u);
-    }
-    return n;
+    return (long long)(p->units[end].first - p->units[first].first);
 }
 
 void ek_run_part_units(const ek_plan *p, int i, int n, size_t *first, size_t *end)
@@ -74,7 +53,7 @@ void ek_run_part_units(const ek_plan *p, int i, int n, size_t *first, size_t *en
             *end = u;
             break;
         }
-        seen += (long long)unit_candidates(p, u);
+        seen += ek_run_candidates(p, u, u + 1);
     }
     if (*end < *first) {
         *end = *first;
@@ -107,15 +86,34 @@ json_t *ek_run_rejected_json(const ek_run *run)
     return o;
 }
 
+/* Write JSON object O (WHAT it is, for messages) to PATH: aside, then
+   renamed over the old file, so that PATH is always whole. */
+static int write_aside(eodkit_ctx *ctx, const json_t *o, const char *what,
+                       const char *path)
+{
+    char *tmp = ek_asprintf(ctx, "%s.new", path);
+    int rc = EODKIT_OK;
+
+    if (tmp == NULL) {
+        rc = EODKIT_ERR_NOMEM;
+    } else if (json_dump_file(o, tmp, JSON_INDENT(2)) != 0) {
+        rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot write the %s: %s", tmp, what,
+                      strerror(errno));
+    } else {
+        rc = ek_fs_rename(ctx, tmp, path);
+    }
+    free(tmp);
+    return rc;
+}
+
 /* Record how far RUN got (journal at JOURNAL_BYTES; COMPLETE when every
-   unit is written and the shards are closed): written aside, then renamed
-   over the old one, so a checkpoint is always whole. */
+   unit is written and the shards are closed), so that a checkpoint is
+   always whole. */
 static int save_checkpoint(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
                            int64_t journal_bytes, int complete, const char *path)
 {
     json_t *o = json_object();
-    char *tmp = ek_asprintf(ctx, "%s.new", path);
-    int rc = EODKIT_OK;
+    int rc;
 
     json_object_set_new(o, "fingerprint", json_string(run->fingerprint));
     json_object_set_new(o, "first_unit", json_integer((json_int_t)run->first_unit));
@@ -126,15 +124,7 @@ static int save_checkpoint(eodkit_ctx *ctx, const ek_build *b, const ek_run *run
     json_object_set_new(o, "rows", ek_run_splits_json(b, run));
     json_object_set_new(o, "journal_bytes", json_integer(journal_bytes));
     json_object_set_new(o, "complete", json_boolean(complete));
-    if (tmp == NULL) {
-        rc = EODKIT_ERR_NOMEM;
-    } else if (json_dump_file(o, tmp, JSON_INDENT(2)) != 0) {
-        rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot write the checkpoint: %s", tmp,
-                      strerror(errno));
-    } else {
-        rc = ek_fs_rename(ctx, tmp, path);
-    }
-    free(tmp);
+    rc = write_aside(ctx, o, "checkpoint", path);
     json_decref(o);
     return rc;
 }
@@ -189,6 +179,50 @@ int ek_run_load_checkpoint(eodkit_ctx *ctx, const ek_build *b, const char *path,
     return rc;
 }
 
+/* ---- completion markers (parts) ---- */
+
+/* RUN's units as a JSON array [first, end]. */
+static json_t *units_json(const ek_run *run)
+{
+    return json_pack("[I, I]", (json_int_t)run->first_unit, (json_int_t)run->end_unit);
+}
+
+int ek_run_mark_done(eodkit_ctx *ctx, const ek_run *run, json_t *summary)
+{
+    char *path = ek_path_join(ctx, run->dir, EK_DONE_FILE);
+    json_t *o = json_object();
+    int rc;
+
+    json_object_set_new(o, "fingerprint", json_string(run->fingerprint));
+    json_object_set_new(o, "units", units_json(run));
+    json_object_set(o, "summary", summary);
+    rc = path == NULL ? EODKIT_ERR_NOMEM
+                      : write_aside(ctx, o, "part's completion marker", path);
+    json_decref(o);
+    free(path);
+    return rc;
+}
+
+int ek_run_done(eodkit_ctx *ctx, const ek_run *run, json_t **summary)
+{
+    char *path = ek_path_join(ctx, run->dir, EK_DONE_FILE);
+    json_t *o = path != NULL ? json_load_file(path, 0, NULL) : NULL;
+    json_t *units = units_json(run);
+    const char *fingerprint = json_string_value(json_object_get(o, "fingerprint"));
+    int rc = path == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+
+    *summary = NULL;
+    if (fingerprint != NULL && strcmp(fingerprint, run->fingerprint) == 0 &&
+        json_equal(json_object_get(o, "units"), units) &&
+        json_is_object(json_object_get(o, "summary"))) {
+        *summary = json_incref(json_object_get(o, "summary"));
+    }
+    json_decref(units);
+    json_decref(o);
+    free(path);
+    return rc;
+}
+
 /* ---- committing ---- */
 
 /* Hand the chips committed so far to the operating system, then record
@@ -213,18 +247,21 @@ static int commit_chip(eodkit_ctx *ctx, committer *c, const ek_unit_result *res,
 {
     const ek_build *b = c->b;
     const ek_unit_chip *uc = &res->chips[k];
-    const void *data[16];
+    const void *data[EK_MAX_ARRAYS];
     ek_index_row row;
     size_t a;
     int rc;
 
     for (a = 0; a < b->narrays; a++) {
-        data[a] = res->data[a] + k * b->arrays[a].chip_bytes;
+        size_t slot = b->arrays[a].per_object ? uc->first_object : k;
+
+        data[a] = res->data[a] + slot * b->arrays[a].chip_bytes;
     }
     memset(&row, 0, sizeof row);
     row.chip_id = (int64_t)uc->chip_id;
     row.split = uc->split;
-    rc = ek_shards_append(ctx, c->run->shards, uc->split, data, &row.shard, &row.row);
+    rc = ek_shards_append(ctx, c->run->shards, uc->split, data, uc->nobjects,
+                          &row.shard, &row.row);
     if (rc != EODKIT_OK) {
         return rc;
     }
@@ -236,6 +273,8 @@ static int commit_chip(eodkit_ctx *ctx, committer *c, const ek_unit_result *res,
     row.sources = uc->sources;
     row.present = uc->present;
     row.times = uc->times;
+    row.objects = b->range_array >= 0 ? (int)uc->nobjects : -1;
+    row.object_hist = uc->object_hist;
     row.earliest = uc->earliest;
     row.latest = uc->latest;
     return ek_journal_add(ctx, c->journal, &row);

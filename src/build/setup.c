@@ -21,63 +21,127 @@
    keeps memory bounded without slowing builds. */
 #define DEFAULT_CACHE_MB "64"
 
-/* The arrays every chip stores: one per modality, then the labels. */
+/* Names of the per-object arrays, in EK_OBJECT_* order. */
+static const char *const object_names[EK_OBJECT_FIELDS] = {
+    "boxes", "obb", "box_class", "box_id", "box_visible", "box_truncated"};
+
+/* Add array NAME of type T and per-row SHAPE (NDIM dimensions) to B;
+   return its index. */
+static int add_array(ek_build *b, const char *name, GDALDataType t, int ndim,
+                     const int64_t *shape)
+{
+    ek_array_desc *d = &b->arrays[b->narrays];
+    int k;
+
+    d->name = name;
+    d->dtype = t;
+    d->ndim = ndim;
+    d->chip_bytes = (size_t)ek_dtype_size(t);
+    for (k = 0; k < ndim; k++) {
+        d->shape[k] = shape[k];
+        d->chip_bytes *= (size_t)shape[k];
+    }
+    return (int)b->narrays++;
+}
+
+/* The label arrays of B's task (doc/format.md): the class ids (or change
+   mask, or target values), the instance ids, a change task's classes
+   before and after, and for tasks with objects the ranges and the
+   per-object arrays. */
+static void describe_label_arrays(ek_build *b)
+{
+    const ek_plan *p = b->plan;
+    const ek_labels *l = b->labels;
+    const ek_labels_recipe *lr = l->recipe;
+    int64_t plane[2] = {p->chip_h, p->chip_w}, classes = (int64_t)l->nclasses;
+    int64_t four = 4, eight = 8, two = 2;
+    int k;
+
+    switch (lr->task) {
+    case EK_TASK_SEGMENTATION:
+    case EK_TASK_INSTANCE:
+    case EK_TASK_CHANGE:     /* the change mask */
+    case EK_TASK_REGRESSION: /* the target's values */
+        b->label_array = add_array(b, "label", l->dtype, 2, plane);
+        break;
+    case EK_TASK_CLASSIFICATION:
+        b->label_array = add_array(b, "label", l->dtype, 0, NULL);
+        break;
+    case EK_TASK_MULTILABEL:
+        b->label_array = add_array(b, "label", GDT_Byte, 1, &classes);
+        break;
+    case EK_TASK_DETECTION:
+        break;
+    }
+    if (lr->task == EK_TASK_INSTANCE) {
+        b->instance_array = add_array(b, "instance", l->object_dtype, 2, plane);
+    }
+    if (l->change != NULL && l->change->after != NULL) {
+        int64_t pair[3] = {2, p->chip_h, p->chip_w};
+
+        b->pair_array =
+            add_array(b, EK_CHANGE_CLASSES_ARRAY, l->change->class_type, 3, pair);
+    }
+    if (!EK_TASK_HAS_OBJECTS(lr->task)) {
+        return;
+    }
+    b->range_array = add_array(b, "box_range", GDT_Int64, 1, &two);
+    b->arrays[b->range_array].ranges = 1;
+    b->object_arrays[EK_OBJECT_BOXES] =
+        add_array(b, object_names[EK_OBJECT_BOXES], GDT_Float32, 1, &four);
+    if (lr->oriented) {
+        b->object_arrays[EK_OBJECT_OBB] =
+            add_array(b, object_names[EK_OBJECT_OBB], GDT_Float32, 1, &eight);
+    }
+    b->object_arrays[EK_OBJECT_CLASS] =
+        add_array(b, object_names[EK_OBJECT_CLASS], l->dtype, 0, NULL);
+    b->object_arrays[EK_OBJECT_ID] =
+        add_array(b, object_names[EK_OBJECT_ID], GDT_UInt32, 0, NULL);
+    b->object_arrays[EK_OBJECT_VISIBLE] =
+        add_array(b, object_names[EK_OBJECT_VISIBLE], GDT_Float32, 0, NULL);
+    b->object_arrays[EK_OBJECT_TRUNCATED] =
+        add_array(b, object_names[EK_OBJECT_TRUNCATED], GDT_Byte, 0, NULL);
+    for (k = 0; k < EK_OBJECT_FIELDS; k++) {
+        if (b->object_arrays[k] >= 0) {
+            b->arrays[b->object_arrays[k]].per_object = 1;
+        }
+    }
+}
+
+/* The arrays every chip stores: one per modality, then the labels'. */
 static int describe_arrays(eodkit_ctx *ctx, ek_build *b)
 {
     const ek_plan *p = b->plan;
-    size_t m, n = p->nmodalities + (b->labels != NULL);
+    size_t m;
     int k;
 
-    if (n > 15) {
-        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: at most 14 modalities",
-                        b->recipe->path);
+    b->label_array = b->instance_array = b->range_array = b->pair_array = -1;
+    for (k = 0; k < EK_OBJECT_FIELDS; k++) {
+        b->object_arrays[k] = -1;
     }
-    b->arrays = ek_calloc(ctx, n, sizeof *b->arrays);
+    if (p->nmodalities > EK_MAX_MODALITIES) {
+        return ek_error(ctx, EODKIT_ERR_INPUT, "%s: at most %d modalities",
+                        b->recipe->path, EK_MAX_MODALITIES);
+    }
+    b->arrays = ek_calloc(ctx, EK_MAX_ARRAYS, sizeof *b->arrays);
     if (b->arrays == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    b->narrays = n;
     for (m = 0; m < p->nmodalities; m++) {
         const ek_modality *mod = &p->modalities[m];
-        ek_array_desc *d = &b->arrays[m];
+        int64_t shape[4];
+        int ndim = 0;
 
-        d->name = mod->recipe->name;
-        d->dtype = mod->dtype;
         if (mod->recipe->time.mode == EK_TIME_STACK) {
-            d->shape[d->ndim++] = mod->steps;
+            shape[ndim++] = mod->steps;
         }
-        d->shape[d->ndim++] = mod->nbands;
-        d->shape[d->ndim++] = p->chip_h;
-        d->shape[d->ndim++] = p->chip_w;
+        shape[ndim++] = mod->nbands;
+        shape[ndim++] = p->chip_h;
+        shape[ndim++] = p->chip_w;
+        add_array(b, mod->recipe->name, mod->dtype, ndim, shape);
     }
     if (b->labels != NULL) {
-        ek_array_desc *d = &b->arrays[p->nmodalities];
-
-        d->name = "label";
-        d->dtype = b->labels->dtype;
-        switch (b->labels->recipe->task) {
-        case EK_TASK_SEGMENTATION:
-            d->ndim = 2;
-            d->shape[0] = p->chip_h;
-            d->shape[1] = p->chip_w;
-            break;
-        case EK_TASK_CLASSIFICATION:
-            d->ndim = 0;
-            break;
-        case EK_TASK_MULTILABEL:
-            d->dtype = GDT_Byte;
-            d->ndim = 1;
-            d->shape[0] = (int64_t)b->labels->nclasses;
-            break;
-        }
-    }
-    for (m = 0; m < n; m++) {
-        ek_array_desc *d = &b->arrays[m];
-
-        d->chip_bytes = (size_t)ek_dtype_size(d->dtype);
-        for (k = 0; k < d->ndim; k++) {
-            d->chip_bytes *= (size_t)d->shape[k];
-        }
+        describe_label_arrays(b);
     }
     return EODKIT_OK;
 }
@@ -221,48 +285,35 @@ static int open_regions(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options
     return rc;
 }
 
-/* The chips of unit U that are candidates, their window, and their class
-   pixel counts (background and ignore index excluded) into COUNTS. */
+/* The class pixel counts (background and ignore index excluded) of the
+   candidate chips of unit U into COUNTS (by candidate index), from the
+   labels rendered over the unit's place on the lattice. */
 static int census_unit(eodkit_ctx *ctx, const ek_build *b, size_t u, ek_reader *reader,
                        unsigned char *raw, uint8_t *raw_valid, void *classes,
                        uint32_t *counts)
 {
     const ek_plan *p = b->plan;
     const ek_labels_recipe *lr = b->labels->recipe;
-    int i0, i1, j0, j1, i, j, x, y;
-    size_t g = ek_plan_unit(p, u, &i0, &i1, &j0, &j1);
-    const ek_grid *gr = &p->grids[g];
     ek_window win;
+    size_t g = ek_plan_unit_window(p, u, &win), k;
+    int x, y;
 
-    win.x = i0 * p->stride_x;
-    win.y = j0 * p->stride_y;
-    win.w = (i1 - 1 - i0) * p->stride_x + p->chip_w;
-    win.h = (j1 - 1 - j0) * p->stride_y + p->chip_h;
-    if (i1 <= i0 || j1 <= j0) {
-        return EODKIT_OK;
-    }
     if (ek_labels_render(ctx, b->labels, p, g, &win, reader, raw, raw_valid, classes) !=
         EODKIT_OK) {
         return eodkit_ctx_status(ctx);
     }
-    for (j = j0; j < j1; j++) {
-        for (i = i0; i < i1; i++) {
-            size_t id = gr->first_chip + (size_t)j * (size_t)gr->nx + (size_t)i;
-            uint32_t *hist = counts + id * (size_t)b->nclass_ids;
+    for (k = p->units[u].first; k < p->units[u + 1].first; k++) {
+        ek_window cw = ek_plan_chip(p, p->chips[k]).window;
+        uint32_t *hist = counts + k * (size_t)b->nclass_ids;
 
-            if (!p->candidate[id]) {
-                continue;
-            }
-            for (y = 0; y < p->chip_h; y++) {
-                for (x = 0; x < p->chip_w; x++) {
-                    size_t at = (size_t)((j - j0) * p->stride_y + y) * (size_t)win.w +
-                                (size_t)((i - i0) * p->stride_x + x);
-                    int c = (int)ek_pixel_get(classes, b->labels->dtype, at);
+        for (y = 0; y < cw.h; y++) {
+            for (x = 0; x < cw.w; x++) {
+                size_t at = (size_t)(cw.y - win.y + y) * (size_t)win.w +
+                            (size_t)(cw.x - win.x + x);
+                int c = (int)ek_pixel_get(classes, b->labels->dtype, at);
 
-                    if (c != lr->background &&
-                        !(lr->has_ignore && c == lr->ignore_index)) {
-                        hist[c]++;
-                    }
+                if (c != lr->background && !(lr->has_ignore && c == lr->ignore_index)) {
+                    hist[c]++;
                 }
             }
         }
@@ -289,10 +340,11 @@ static int label_census(eodkit_ctx *ctx, const ek_build *b, uint32_t **out)
                      "%s: split.stratify handles class ids up to 255", b->recipe->path);
         goto out;
     }
-    *out = ek_calloc(ctx, p->nchips * (size_t)b->nclass_ids, sizeof **out);
+    *out = ek_calloc(ctx, (p->ncandidates + 1) * (size_t)b->nclass_ids, sizeof **out);
     rc = *out == NULL || raw == NULL || raw_valid == NULL || classes == NULL
              ? EODKIT_ERR_NOMEM
-             : ek_reader_new(ctx, p->nsources + 1, p->unit_w, p->unit_h, 1, &reader);
+             : ek_reader_new(ctx, p->nsources + EK_LABEL_SOURCES, p->unit_w, p->unit_h,
+                             1, &reader);
     for (u = 0; u < p->nunits && rc == EODKIT_OK; u++) {
         rc = ek_cancelled(ctx);
         if (rc == EODKIT_OK) {
@@ -403,7 +455,9 @@ int ek_build_fingerprint(eodkit_ctx *ctx, const ek_build *b, char hex[65])
     if (rc != EODKIT_OK) {
         return rc;
     }
-    ek_strbuf_printf(&t, "eodkit %s\n%s\n", eodkit_version(), recipe_text);
+    /* the journal's record layout too: a checkpoint of another is not reused */
+    ek_strbuf_printf(&t, "eodkit %s journal %d\n%s\n", eodkit_version(),
+                     EK_JOURNAL_LAYOUT, recipe_text);
     free(recipe_text);
     ek_for_each_input(b->recipe, b->plan, b->regions, add_file, &t);
     rc = t.status == EODKIT_OK ? ek_sha256_hex(ctx, t.data, t.len, hex) : t.status;

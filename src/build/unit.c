@@ -6,6 +6,7 @@
 ** chips out. Nothing here touches shared state: results go to the committer
 ** in run.c.
 */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,8 +89,8 @@ int ek_worker_init(eodkit_ctx *ctx, const ek_build *b, ek_worker *w)
         max_bands =
             p->modalities[m].nbands > max_bands ? p->modalities[m].nbands : max_bands;
     }
-    rc = ek_reader_new(ctx, p->nsources + 1, p->unit_w, p->unit_h, max_bands,
-                       &w->reader);
+    rc = ek_reader_new(ctx, p->nsources + EK_LABEL_SOURCES, p->unit_w, p->unit_h,
+                       max_bands, &w->reader);
     w->mods = ek_calloc(ctx, p->nmodalities, sizeof *w->mods);
     w->chip_valid = ek_calloc(ctx, chip, 1);
     if (rc == EODKIT_OK && (w->mods == NULL || w->chip_valid == NULL)) {
@@ -99,7 +100,8 @@ int ek_worker_init(eodkit_ctx *ctx, const ek_build *b, ek_worker *w)
         rc = init_modality(ctx, &p->modalities[m], plane, unit_chips, &w->mods[m]);
     }
     if (rc == EODKIT_OK && b->labels != NULL) {
-        w->unit_labels = ek_calloc(ctx, plane, (size_t)ek_dtype_size(b->labels->dtype));
+        w->unit_labels =
+            ek_calloc(ctx, plane, (size_t)ek_dtype_size(b->labels->plane_type));
         w->label_raw = ek_calloc(ctx, plane, sizeof(double));
         w->label_valid = ek_calloc(ctx, plane, 1);
         w->chip_hist = ek_calloc(ctx, (size_t)b->nclass_ids, sizeof *w->chip_hist);
@@ -107,6 +109,20 @@ int ek_worker_init(eodkit_ctx *ctx, const ek_build *b, ek_worker *w)
             w->chip_hist == NULL) {
             rc = EODKIT_ERR_NOMEM;
         }
+    }
+    if (rc == EODKIT_OK && b->labels != NULL && b->labels->table != NULL) {
+        w->chip_scene = ek_calloc(ctx, chip, sizeof *w->chip_scene);
+        rc = w->chip_scene == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    }
+    if (rc == EODKIT_OK && b->pair_array >= 0) {
+        w->unit_pair = ek_calloc(ctx, 2 * plane,
+                                 (size_t)ek_dtype_size(b->labels->change->class_type));
+        rc = w->unit_pair == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    }
+    if (rc == EODKIT_OK && b->instance_array >= 0) {
+        w->unit_instances =
+            ek_calloc(ctx, plane, (size_t)ek_dtype_size(b->labels->object_dtype));
+        rc = w->unit_instances == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
     return rc;
 }
@@ -123,6 +139,9 @@ void ek_worker_clear(ek_worker *w)
     free(w->mods);
     free(w->chip_valid);
     free(w->unit_labels);
+    free(w->unit_pair);
+    free(w->chip_scene);
+    free(w->unit_instances);
     free(w->label_raw);
     free(w->label_valid);
     free(w->chip_hist);
@@ -142,7 +161,9 @@ void ek_unit_result_free(void *result)
         free(r->chips[k].present);
         free(r->chips[k].times);
         free(r->chips[k].sources);
+        free(r->chips[k].object_hist);
     }
+    free(r->objects);
     free(r->chips);
     for (k = 0; r->data != NULL && r->data[k] != NULL; k++) {
         free(r->data[k]);
@@ -219,7 +240,12 @@ static void chip_label(const ek_build *b, ek_worker *w, const ek_window *uw,
     *label = -1;
     switch (l->recipe->task) {
     case EK_TASK_SEGMENTATION:
+    case EK_TASK_INSTANCE:
+    case EK_TASK_CHANGE:
+    case EK_TASK_REGRESSION:
         ek_cut_chip(dst, w->unit_labels, uw, cw, 1, (size_t)ek_dtype_size(l->dtype));
+        break;
+    case EK_TASK_DETECTION:
         break;
     case EK_TASK_CLASSIFICATION:
         *label = majority_class(l->recipe, w->chip_hist, b->nclass_ids);
@@ -252,7 +278,8 @@ static size_t chip_classes(const ek_build *b, ek_worker *w, const ek_window *uw,
             w->chip_hist[(int)ek_pixel_get(w->unit_labels, l->dtype, from)]++;
         }
     }
-    unlabeled = w->chip_hist[l->recipe->background];
+    /* a change mask's background, 0, means "no change": that is labelled */
+    unlabeled = l->change != NULL ? 0 : w->chip_hist[l->recipe->background];
     if (l->recipe->has_ignore) {
         unlabeled += w->chip_hist[l->recipe->ignore_index];
     }
@@ -466,31 +493,274 @@ static int chip_provenance(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
     return rc;
 }
 
-/* Identify the unit's chips and their labelled shares (the labels are
-   rendered); return how many have enough labelled pixels to be kept. */
-static size_t judge_labels(const ek_build *b, ek_worker *w, const ek_unit_view *v,
-                           ek_unit_result *res)
-{
-    size_t k, enough = 0;
+/* ---- labels of one chip, per task ---- */
 
-    for (k = 0; k < v->nchips; k++) {
+/* Pixels of chip CW (in unit window UW) whose regression target has a
+   value. */
+static size_t target_pixels(const ek_worker *w, const ek_window *uw,
+                            const ek_window *cw)
+{
+    const float *v = w->unit_labels;
+    size_t n = 0;
+    int x, y;
+
+    for (y = 0; y < cw->h; y++) {
+        for (x = 0; x < cw->w; x++) {
+            n += !isnan(v[(size_t)(cw->y - uw->y + y) * (size_t)uw->w +
+                          (size_t)(cw->x - uw->x + x)]);
+        }
+    }
+    return n;
+}
+
+/* Whether scenes S and T have the same labels. */
+static int same_labels(const ek_labels *l, uint32_t s, uint32_t t)
+{
+    const int *a, *b;
+    size_t na, nb;
+
+    ek_table_scene_labels(l, s, &a, &na);
+    ek_table_scene_labels(l, t, &b, &nb);
+    return na == nb && memcmp(a, b, na * sizeof *a) == 0;
+}
+
+static int compare_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/*
+** Scene labels: the labelled scenes chip CW lies in, their pixels per
+** class into w->chip_hist, the scene whose labels the chip takes into
+** *SCENE (0: none): the only one, or any when all have the same labels,
+** else (*MIXED = 1 unless labels.mixed is majority) the one covering most
+** of the chip, the lower number on ties. Return the labelled pixels.
+*/
+static size_t chip_scenes(const ek_build *b, ek_worker *w, const ek_window *uw,
+                          const ek_window *cw, uint32_t *scene, int *mixed)
+{
+    const ek_labels *l = b->labels;
+    const uint32_t *plane = w->unit_labels;
+    size_t npx = (size_t)cw->w * (size_t)cw->h, labelled = 0, best = 0, run, i, j;
+    uint32_t *s = w->chip_scene;
+    int y;
+
+    memset(w->chip_hist, 0, (size_t)b->nclass_ids * sizeof *w->chip_hist);
+    *scene = 0;
+    *mixed = 0;
+    for (y = 0; y < cw->h; y++) {
+        memcpy(s + (size_t)y * (size_t)cw->w,
+               plane + (size_t)(cw->y - uw->y + y) * (size_t)uw->w +
+                   (size_t)(cw->x - uw->x),
+               (size_t)cw->w * sizeof *s);
+    }
+    /* runs of equal scene numbers: each scene and its pixels */
+    qsort(s, npx, sizeof *s, compare_u32);
+    for (i = 0; i < npx; i += run) {
+        const int *ids;
+        size_t n;
+
+        for (run = 1; i + run < npx && s[i + run] == s[i]; run++) {
+        }
+        if (s[i] == 0) {
+            continue;
+        }
+        labelled += run;
+        ek_table_scene_labels(l, s[i], &ids, &n);
+        for (j = 0; j < n; j++) {
+            w->chip_hist[ids[j]] += run;
+        }
+        if (*scene == 0 || run > best) { /* ascending: the lower number wins ties */
+            *scene = s[i];
+            best = run;
+        }
+    }
+    for (i = 0; *scene != 0 && i < npx; i++) {
+        if (s[i] != 0 && (i == 0 || s[i] != s[i - 1])) {
+            *mixed |= !same_labels(l, s[i], *scene);
+        }
+    }
+    *mixed &= !l->recipe->table.majority;
+    return labelled;
+}
+
+/* The label of a chip that takes the labels of scene S (0: none) into DST
+   (classification: the class, or the background; multilabel: 1 per class
+   the scene has) and *LABEL. */
+static void scene_label(const ek_build *b, uint32_t s, unsigned char *dst, int *label)
+{
+    const ek_labels *l = b->labels;
+    const int *ids = NULL;
+    size_t n = 0, k, i;
+
+    if (s != 0) {
+        ek_table_scene_labels(l, s, &ids, &n);
+    }
+    *label = -1;
+    if (l->recipe->task == EK_TASK_CLASSIFICATION) {
+        *label = n > 0 ? ids[0] : l->recipe->background;
+        ek_pixel_set(dst, l->dtype, 0, *label);
+        return;
+    }
+    for (k = 0; k < l->nclasses; k++) {
+        dst[k] = 0;
+        for (i = 0; i < n; i++) {
+            dst[k] |= ids[i] == l->classes[k].id;
+        }
+    }
+}
+
+/* Labelled pixels of chip CW (in unit window UW), per task; scene labels
+   also say whether the chip is mixed (UC->mixed). */
+static size_t chip_labelled(const ek_build *b, ek_worker *w, const ek_window *uw,
+                            const ek_window *cw, ek_unit_chip *uc)
+{
+    uint32_t scene;
+
+    if (b->labels->regression) {
+        return target_pixels(w, uw, cw);
+    }
+    if (b->labels->table != NULL) {
+        return chip_scenes(b, w, uw, cw, &scene, &uc->mixed);
+    }
+    return chip_classes(b, w, uw, cw);
+}
+
+/* The label arrays of kept chip K and its class histogram (none for a
+   regression target). */
+static int chip_labels(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
+                       const ek_unit_view *v, size_t k, ek_unit_result *res)
+{
+    const ek_plan *p = b->plan;
+    const ek_labels *l = b->labels;
+    ek_unit_chip *uc = &res->chips[k];
+    ek_window cw = ek_plan_chip(p, v->chip_ids[k]).window;
+    unsigned char *dst =
+        b->label_array >= 0
+            ? res->data[b->label_array] + k * b->arrays[b->label_array].chip_bytes
+            : NULL;
+    uint32_t scene;
+    int mixed;
+
+    if (l->table != NULL) {
+        chip_scenes(b, w, &v->window, &cw, &scene, &mixed);
+        scene_label(b, scene, dst, &uc->label);
+    } else {
+        if (!l->regression) {
+            chip_classes(b, w, &v->window, &cw); /* this chip's class histogram */
+        }
+        if (dst != NULL) { /* detection: no label array */
+            chip_label(b, w, &v->window, &cw, dst, &uc->label);
+        }
+    }
+    if (b->pair_array >= 0) { /* change: the classes before and after */
+        ek_cut_chip(res->data[b->pair_array] + k * b->arrays[b->pair_array].chip_bytes,
+                    w->unit_pair, &v->window, &cw, 2,
+                    (size_t)ek_dtype_size(l->change->class_type));
+    }
+    if (l->regression) {
+        return EODKIT_OK;
+    }
+    uc->class_hist = hist_json(ctx, w->chip_hist, b->nclass_ids);
+    return uc->class_hist == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+}
+
+/* The reason to drop chip UC for its labels alone, or EK_KEEP. */
+static ek_reject label_verdict(const ek_build *b, const ek_unit_chip *uc)
+{
+    if (uc->labeled_frac < b->recipe->min_labeled) {
+        return EK_REJECT_UNLABELED;
+    }
+    if (uc->mixed) {
+        return EK_REJECT_MIXED;
+    }
+    if ((long long)uc->nobjects < b->recipe->min_objects) {
+        return EK_REJECT_OBJECTS;
+    }
+    return EK_KEEP;
+}
+
+/* Identify the unit's chips, their labelled shares (the labels are
+   rendered) and their objects; *ENOUGH is how many pass the label filters. */
+static int judge_labels(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
+                        const ek_unit_view *v, ek_unit_result *res, size_t *enough)
+{
+    size_t k;
+    int rc = EODKIT_OK;
+
+    *enough = 0;
+    for (k = 0; k < v->nchips && rc == EODKIT_OK; k++) {
         ek_unit_chip *uc = &res->chips[k];
         ek_window cw = ek_plan_chip(b->plan, v->chip_ids[k]).window;
 
         uc->chip_id = v->chip_ids[k];
-        uc->split = b->split->chip_split[uc->chip_id];
+        uc->split = b->split->chip_split[v->candidate[k]];
         uc->label = -1;
         if (b->labels != NULL) {
-            uc->labeled_frac = (double)chip_classes(b, w, &v->window, &cw) /
+            uc->labeled_frac = (double)chip_labelled(b, w, &v->window, &cw, uc) /
                                ((double)cw.w * (double)cw.h);
         }
-        enough += uc->labeled_frac >= b->recipe->min_labeled;
+        uc->first_object = res->nobjects;
+        if (b->range_array >= 0) {
+            rc = ek_labels_objects(ctx, b->labels, b->plan, v->grid, &cw, &res->objects,
+                                   &res->nobjects, &res->objects_cap);
+        }
+        uc->nobjects = res->nobjects - uc->first_object;
+        *enough += label_verdict(b, uc) == EK_KEEP;
     }
-    return enough;
+    return rc;
+}
+
+/* {"class id": objects} of chip UC's objects among OBJS, ascending ids. */
+static char *object_hist_json(eodkit_ctx *ctx, const ek_build *b, const ek_object *objs,
+                              const ek_unit_chip *uc, uint64_t *hist)
+{
+    size_t i;
+
+    memset(hist, 0, (size_t)b->nclass_ids * sizeof *hist);
+    for (i = 0; i < uc->nobjects; i++) {
+        hist[objs[uc->first_object + i].cls]++;
+    }
+    return hist_json(ctx, hist, b->nclass_ids);
+}
+
+/* Chip CW's instance ids into DST (the instance array's row): the ids of
+   the objects the chip keeps, 0 elsewhere (background, and objects too
+   little of which lies inside). The kept ids come in ascending order. */
+static void chip_instances(const ek_build *b, const ek_worker *w, const ek_window *uw,
+                           const ek_window *cw, const ek_object *objs, size_t n,
+                           unsigned char *dst)
+{
+    GDALDataType t = b->labels->object_dtype;
+    size_t npx = (size_t)cw->w * (size_t)cw->h, px;
+
+    ek_cut_chip(dst, w->unit_instances, uw, cw, 1, (size_t)ek_dtype_size(t));
+    for (px = 0; px < npx; px++) {
+        uint32_t id = (uint32_t)ek_pixel_get(dst, t, px);
+        size_t lo = 0, hi = n;
+
+        if (id == 0) {
+            continue;
+        }
+        while (lo < hi) { /* objects are in feature order: ascending ids */
+            size_t mid = (lo + hi) / 2;
+
+            if (objs[mid].id < id) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        if (lo == n || objs[lo].id != id) {
+            ek_pixel_set(dst, t, px, 0);
+        }
+    }
 }
 
 /* Judge chip K (after judge_labels); when kept, cut its arrays and describe
-   it. Filters apply in the order unlabeled, time, nodata, cloud. */
+   it. Filters apply in the order unlabeled, objects, time, nodata, cloud. */
 static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
                      const ek_unit_view *v, size_t k, ek_unit_result *res)
 {
@@ -502,11 +772,13 @@ static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
     int present[64], short_stack, rc = EODKIT_OK;
 
     modality_shares(b, w, v, k, uc, present, &short_stack);
-    uc->reject = uc->labeled_frac < r->min_labeled ? EK_REJECT_UNLABELED
-                 : short_stack                     ? EK_REJECT_TIME
-                 : uc->nodata_frac > r->max_nodata ? EK_REJECT_NODATA
-                 : uc->cloud_frac > r->max_cloud   ? EK_REJECT_CLOUD
-                                                   : EK_KEEP;
+    uc->reject = label_verdict(b, uc);
+    if (uc->reject == EK_KEEP) {
+        uc->reject = short_stack                       ? EK_REJECT_TIME
+                     : uc->nodata_frac > r->max_nodata ? EK_REJECT_NODATA
+                     : uc->cloud_frac > r->max_cloud   ? EK_REJECT_CLOUD
+                                                       : EK_KEEP;
+    }
     if (uc->reject != EK_KEEP) {
         return EODKIT_OK;
     }
@@ -524,14 +796,65 @@ static int take_chip(eodkit_ctx *ctx, const ek_build *b, ek_worker *w,
         rc = chip_provenance(ctx, b, w, v, k, present, uc);
     }
     if (rc == EODKIT_OK && b->labels != NULL) {
-        chip_classes(b, w, &v->window, &cw); /* this chip's class histogram */
-        chip_label(b, w, &v->window, &cw,
-                   res->data[p->nmodalities] + k * b->arrays[p->nmodalities].chip_bytes,
-                   &uc->label);
-        uc->class_hist = hist_json(ctx, w->chip_hist, b->nclass_ids);
-        rc = uc->class_hist == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+        rc = chip_labels(ctx, b, w, v, k, res);
+    }
+    if (rc == EODKIT_OK && b->instance_array >= 0) {
+        chip_instances(
+            b, w, &v->window, &cw, res->objects + uc->first_object, uc->nobjects,
+            res->data[b->instance_array] + k * b->arrays[b->instance_array].chip_bytes);
+    }
+    if (rc == EODKIT_OK && b->range_array >= 0) {
+        uc->object_hist = object_hist_json(ctx, b, res->objects, uc, w->chip_hist);
+        rc = uc->object_hist == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
     return rc;
+}
+
+/* The per-object arrays of RES from its objects, one row per object. */
+static int pack_objects(eodkit_ctx *ctx, const ek_build *b, ek_unit_result *res)
+{
+    size_t i, n = res->nobjects;
+    int f;
+
+    for (f = 0; f < EK_OBJECT_FIELDS; f++) {
+        int a = b->object_arrays[f];
+        unsigned char *data;
+
+        if (a < 0 || n == 0) {
+            continue;
+        }
+        data = ek_realloc_array(ctx, res->data[a], n, b->arrays[a].chip_bytes);
+        if (data == NULL) {
+            return EODKIT_ERR_NOMEM;
+        }
+        res->data[a] = data;
+        for (i = 0; i < n; i++) {
+            const ek_object *o = &res->objects[i];
+            unsigned char *at = data + i * b->arrays[a].chip_bytes;
+
+            switch (f) {
+            case EK_OBJECT_BOXES:
+                memcpy(at, o->box, sizeof o->box);
+                break;
+            case EK_OBJECT_OBB:
+                memcpy(at, o->obb, sizeof o->obb);
+                break;
+            case EK_OBJECT_CLASS:
+                ek_pixel_set(at, b->labels->dtype, 0, o->cls);
+                break;
+            case EK_OBJECT_ID:
+                memcpy(at, &o->id, sizeof o->id);
+                break;
+            case EK_OBJECT_VISIBLE:
+                memcpy(at, &o->visible, sizeof o->visible);
+                break;
+            case EK_OBJECT_TRUNCATED:
+                *at = o->truncated;
+                break;
+            }
+        }
+    }
+    return EODKIT_OK;
 }
 
 static int alloc_result(eodkit_ctx *ctx, const ek_build *b, size_t nchips,
@@ -546,7 +869,9 @@ static int alloc_result(eodkit_ctx *ctx, const ek_build *b, size_t nchips,
         return EODKIT_ERR_NOMEM;
     }
     for (a = 0; a < b->narrays; a++) {
-        res->data[a] = ek_calloc(ctx, nchips, b->arrays[a].chip_bytes);
+        /* per-object arrays get their rows in pack_objects */
+        res->data[a] = ek_calloc(ctx, b->arrays[a].per_object ? 1 : nchips,
+                                 b->arrays[a].chip_bytes);
         if (res->data[a] == NULL) {
             return EODKIT_ERR_NOMEM;
         }
@@ -554,40 +879,39 @@ static int alloc_result(eodkit_ctx *ctx, const ek_build *b, size_t nchips,
     return EODKIT_OK;
 }
 
-/* The unit's chips that have a split, and the window covering them. */
+/* The unit's chips that have a split (their ids and candidate indices
+   into IDS and CANDIDATE), and the window covering them. */
 static size_t active_chips(const ek_plan *p, const ek_split *s, size_t u, size_t *ids,
-                           ek_unit_view *v, size_t *candidates)
+                           size_t *candidate, ek_unit_view *v, size_t *candidates)
 {
-    int i0, i1, j0, j1, i, j, x1 = 0, y1 = 0;
-    const ek_grid *g;
+    size_t k;
+    int x1 = 0, y1 = 0;
 
-    v->grid = ek_plan_unit(p, u, &i0, &i1, &j0, &j1);
     v->nchips = 0;
-    g = &p->grids[v->grid];
-    for (j = j0; j < j1; j++) {
-        for (i = i0; i < i1; i++) {
-            size_t id = g->first_chip + (size_t)j * (size_t)g->nx + (size_t)i;
-            ek_window cw;
+    v->grid = ek_plan_chip(p, p->chips[p->units[u].first]).grid;
+    *candidates += p->units[u + 1].first - p->units[u].first;
+    for (k = p->units[u].first; k < p->units[u + 1].first; k++) {
+        ek_window cw;
 
-            *candidates += p->candidate[id];
-            if (s->chip_split[id] < 0) {
-                continue;
-            }
-            cw = ek_plan_chip(p, id).window;
-            if (v->nchips == 0) {
-                v->window = cw;
-                x1 = cw.x + cw.w, y1 = cw.y + cw.h;
-            }
-            v->window.x = cw.x < v->window.x ? cw.x : v->window.x;
-            v->window.y = cw.y < v->window.y ? cw.y : v->window.y;
-            x1 = cw.x + cw.w > x1 ? cw.x + cw.w : x1;
-            y1 = cw.y + cw.h > y1 ? cw.y + cw.h : y1;
-            ids[v->nchips++] = id;
+        if (s->chip_split[k] < 0) {
+            continue;
         }
+        cw = ek_plan_chip(p, p->chips[k]).window;
+        if (v->nchips == 0) {
+            v->window = cw;
+            x1 = cw.x + cw.w, y1 = cw.y + cw.h;
+        }
+        v->window.x = cw.x < v->window.x ? cw.x : v->window.x;
+        v->window.y = cw.y < v->window.y ? cw.y : v->window.y;
+        x1 = cw.x + cw.w > x1 ? cw.x + cw.w : x1;
+        y1 = cw.y + cw.h > y1 ? cw.y + cw.h : y1;
+        candidate[v->nchips] = k;
+        ids[v->nchips++] = p->chips[k];
     }
     v->window.w = x1 - v->window.x;
     v->window.h = y1 - v->window.y;
     v->chip_ids = ids;
+    v->candidate = candidate;
     return v->nchips;
 }
 
@@ -616,7 +940,7 @@ static int may_keep(const ek_build *b, const ek_worker *w, const ek_unit_view *v
     double nodata, cloud;
     size_t m;
 
-    if (res->chips[k].labeled_frac < b->recipe->min_labeled) {
+    if (label_verdict(b, &res->chips[k]) != EK_KEEP) {
         return 0;
     }
     for (m = 0; m < p->nmodalities; m++) {
@@ -639,7 +963,7 @@ static int may_keep(const ek_build *b, const ek_worker *w, const ek_unit_view *v
 ** Read the modalities of unit V: first those read without warping, then,
 ** unless those and the labels already rule out every chip, the warped ones.
 ** *SKIPPED is 1 when the warped ones were not read (every chip is then
-** rejected: unlabeled, or nodata).
+** rejected: unlabeled, objects, or nodata).
 */
 static int read_modalities(eodkit_ctx *ctx, ek_worker *w, const ek_unit_view *v,
                            ek_unit_result *res, int *skipped)
@@ -665,10 +989,9 @@ static int read_modalities(eodkit_ctx *ctx, ek_worker *w, const ek_unit_view *v,
         }
         if (pass == 0 && rc == EODKIT_OK && k == v->nchips) {
             for (k = 0; k < v->nchips; k++) {
-                res->chips[k].reject =
-                    res->chips[k].labeled_frac < b->recipe->min_labeled
-                        ? EK_REJECT_UNLABELED
-                        : EK_REJECT_NODATA;
+                ek_reject why = label_verdict(b, &res->chips[k]);
+
+                res->chips[k].reject = why != EK_KEEP ? why : EK_REJECT_NODATA;
             }
             *skipped = 1;
             break;
@@ -684,9 +1007,9 @@ int ek_unit_run(void *state, eodkit_ctx *ctx, size_t u, void **result)
     const ek_plan *p = b->plan;
     ek_unit_result *res = ek_calloc(ctx, 1, sizeof *res);
     size_t *ids =
-        ek_calloc(ctx, (size_t)p->unit_chips * (size_t)p->unit_chips, sizeof *ids);
+        ek_calloc(ctx, 2 * (size_t)p->unit_chips * (size_t)p->unit_chips, sizeof *ids);
     ek_unit_view v;
-    size_t k;
+    size_t k, enough = 0;
     int skipped = 0, rc = EODKIT_OK;
 
     *result = res;
@@ -694,29 +1017,49 @@ int ek_unit_run(void *state, eodkit_ctx *ctx, size_t u, void **result)
         free(ids);
         return EODKIT_ERR_NOMEM;
     }
-    if (active_chips(p, b->split, u, ids, &v, &res->candidates) == 0) {
+    if (active_chips(p, b->split, u, ids,
+                     ids + (size_t)p->unit_chips * (size_t)p->unit_chips, &v,
+                     &res->candidates) == 0) {
         free(ids);
         return EODKIT_OK;
     }
     rc = alloc_result(ctx, b, v.nchips, res);
     if (rc == EODKIT_OK && b->labels != NULL) {
-        rc = ek_labels_render(ctx, b->labels, p, v.grid, &v.window, w->reader,
-                              w->label_raw, w->label_valid, w->unit_labels);
+        rc = w->unit_pair != NULL
+                 ? ek_change_render(ctx, b->labels, p, v.grid, &v.window, w->reader,
+                                    w->label_raw, w->label_valid, w->unit_labels,
+                                    w->unit_pair)
+                 : ek_labels_render(ctx, b->labels, p, v.grid, &v.window, w->reader,
+                                    w->label_raw, w->label_valid, w->unit_labels);
+    }
+    if (rc == EODKIT_OK) {
+        rc = judge_labels(ctx, b, w, &v, res, &enough);
     }
     /* labels first: a unit none of whose chips has enough labelled pixels
-       needs no image read at all */
-    if (rc == EODKIT_OK && judge_labels(b, w, &v, res) == 0) {
+       (or objects) needs no image read at all */
+    if (rc == EODKIT_OK && enough == 0) {
         for (k = 0; k < v.nchips; k++) {
-            res->chips[k].reject = EK_REJECT_UNLABELED;
+            res->chips[k].reject = label_verdict(b, &res->chips[k]);
         }
         free(ids);
         return EODKIT_OK;
+    }
+    if (rc == EODKIT_OK && b->instance_array >= 0) {
+        memset(w->unit_instances, 0,
+               (size_t)v.window.w * (size_t)v.window.h *
+                   (size_t)ek_dtype_size(b->labels->object_dtype));
+        rc = ek_shapes_render_ids(ctx, b->labels->shapes, p, v.grid, &v.window,
+                                  b->labels->object_dtype, w->unit_instances,
+                                  b->recipe->labels.all_touched);
     }
     if (rc == EODKIT_OK) {
         rc = read_modalities(ctx, w, &v, res, &skipped);
     }
     for (k = 0; k < v.nchips && rc == EODKIT_OK && !skipped; k++) {
         rc = take_chip(ctx, b, w, &v, k, res);
+    }
+    if (rc == EODKIT_OK) {
+        rc = pack_objects(ctx, b, res);
     }
     free(ids);
     return rc;

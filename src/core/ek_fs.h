@@ -89,16 +89,20 @@ int ek_fs_move_into(eodkit_ctx *ctx, const char *dir, const char *sub,
 */
 int ek_fs_lock(eodkit_ctx *ctx, const char *dir, const char *mark, int flags, int *fd);
 
-/* EODKIT_ERR_EXISTS naming the holder when another process holds folder
-   DIR's lock exclusively, else EODKIT_OK; creates and changes nothing. */
-int ek_fs_lock_probe(eodkit_ctx *ctx, const char *dir);
+/* Set *HELD when another process holds folder DIR's lock exclusively, with
+   "pid N on HOST" in WHO (SIZE bytes; "" when it wrote none); creates and
+   changes nothing. EODKIT_OK, or EODKIT_ERR_NOMEM. */
+int ek_fs_lock_holder(eodkit_ctx *ctx, const char *dir, int *held, char *who,
+                      size_t size);
 
 /* Release a lock of ek_fs_lock (a negative FD is ignored). */
 void ek_fs_unlock(int fd);
 
-/* Remove folder DIR, whose lock this process holds: its content first, the
-   lock file last, so the lock holds until nothing is left to protect. */
-int ek_fs_remove_locked(eodkit_ctx *ctx, const char *dir);
+/* Remove folder DIR, whose lock this process holds: its content first, then
+   its MARK (the file name ek_fs_lock took, or NULL), the lock file last, so
+   a process killed on the way leaves a folder ek_fs_lock still knows as
+   eodkit's and the lock holds until nothing is left to protect. */
+int ek_fs_remove_locked(eodkit_ctx *ctx, const char *dir, const char *mark);
 
 /*
 ** Fault injection for the crash tests (doc/scaling.md): when the

@@ -323,16 +323,16 @@ int ek_fs_move_into(eodkit_ctx *ctx, const char *dir, const char *sub,
 #define HOLDER_WAIT_NS 10000000L
 
 /*
-** The error for folder DIR whose lock file FD another process holds,
-** naming that process: its pid and host are in the file, written just after
-** it took the lock (so wait a moment for them, or for a stale pid of a
-** killed holder to be replaced). Shared holders (part builds) leave no pid.
+** Whether another process holds lock file FD exclusively and wrote its pid
+** and host into it (into *PID and HOST), just after it took the lock: wait
+** a moment for them, or for a stale pid of a killed holder to be replaced.
+** Shared holders (part builds) leave no pid: 0 at once when only they hold
+** it, and 0 when it is free.
 */
-static int busy(eodkit_ctx *ctx, const char *dir, int fd)
+static int holder(int fd, long *pid, char host[256])
 {
     struct timespec pause = {0, HOLDER_WAIT_NS};
-    char text[320], host[256] = "", here[256] = "";
-    long pid = 0;
+    char text[320], here[256] = "";
     ssize_t got;
     int tries, found = 0;
 
@@ -340,8 +340,9 @@ static int busy(eodkit_ctx *ctx, const char *dir, int fd)
     for (tries = 0; tries < HOLDER_WAIT_TRIES && !found; tries++) {
         got = pread(fd, text, sizeof text - 1, 0);
         text[got > 0 ? got : 0] = '\0';
-        found = sscanf(text, "%ld %255s", &pid, host) == 2 && pid > 0 &&
-                (strcmp(host, here) != 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH);
+        found =
+            sscanf(text, "%ld %255s", pid, host) == 2 && *pid > 0 &&
+            (strcmp(host, here) != 0 || kill((pid_t)*pid, 0) == 0 || errno != ESRCH);
         if (!found && flock(fd, LOCK_SH | LOCK_NB) == 0) {
             flock(fd, LOCK_UN); /* only shared holders: none will write a pid */
             break;
@@ -350,7 +351,17 @@ static int busy(eodkit_ctx *ctx, const char *dir, int fd)
             nanosleep(&pause, NULL);
         }
     }
-    if (!found) {
+    return found;
+}
+
+/* The error for folder DIR whose lock file FD another process holds,
+   naming that process when it can (holder). */
+static int busy(eodkit_ctx *ctx, const char *dir, int fd)
+{
+    char host[256] = "";
+    long pid = 0;
+
+    if (!holder(fd, &pid, host)) {
         return ek_error(ctx, EODKIT_ERR_EXISTS,
                         "%s: in use by another eodkit process; wait for it to finish, "
                         "or choose another output folder",
@@ -418,8 +429,11 @@ static int lockable(eodkit_ctx *ctx, const char *dir, const char *mark, int flag
     if (path == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    /* empty but for a lock file: just made by another eodkit process */
-    ours = ek_fs_is_file(path) || ek_fs_holds_only(dir, lock_only);
+    /* empty but for a lock file: just made by another eodkit process. Its
+       mark is written before anything else goes in, so it is looked for
+       after the listing: the other order would miss it when that process
+       writes it and more in between (parts of a job array starting at once) */
+    ours = ek_fs_holds_only(dir, lock_only) || ek_fs_is_file(path);
     free(path);
     if (!ours) {
         return ek_error(ctx, EODKIT_ERR_EXISTS,
@@ -482,14 +496,21 @@ int ek_fs_lock(eodkit_ctx *ctx, const char *dir, const char *mark, int flags, in
     return rc;
 }
 
-int ek_fs_lock_probe(eodkit_ctx *ctx, const char *dir)
+int ek_fs_lock_holder(eodkit_ctx *ctx, const char *dir, int *held, char *who,
+                      size_t size)
 {
-    char *lock = ek_path_join(ctx, dir, EK_LOCK_FILE);
+    char *lock = ek_path_join(ctx, dir, EK_LOCK_FILE), host[256] = "";
     int fd = lock != NULL ? open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
     int rc = lock == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    long pid = 0;
 
-    if (fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0) {
-        rc = errno == EWOULDBLOCK ? busy(ctx, dir, fd) : EODKIT_OK;
+    *held = 0;
+    who[0] = '\0';
+    if (fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+        *held = 1;
+        if (holder(fd, &pid, host)) {
+            snprintf(who, size, "pid %ld on %s", pid, host);
+        }
     }
     if (fd >= 0) {
         close(fd);
@@ -506,11 +527,16 @@ void ek_fs_unlock(int fd)
     }
 }
 
-int ek_fs_remove_locked(eodkit_ctx *ctx, const char *dir)
+int ek_fs_remove_locked(eodkit_ctx *ctx, const char *dir, const char *mark)
 {
+    const char *const lock_and_mark[] = {EK_LOCK_FILE, mark, NULL};
     static const char *const lock_only[] = {EK_LOCK_FILE, NULL};
     char *lock = ek_path_join(ctx, dir, EK_LOCK_FILE);
-    int rc = lock == NULL ? EODKIT_ERR_NOMEM : ek_fs_clear_dir(ctx, dir, lock_only);
+    int rc = lock == NULL ? EODKIT_ERR_NOMEM : ek_fs_clear_dir(ctx, dir, lock_and_mark);
+
+    if (rc == EODKIT_OK && mark != NULL) {
+        rc = ek_fs_clear_dir(ctx, dir, lock_only);
+    }
 
     if (rc == EODKIT_OK && unlink(lock) != 0 && errno != ENOENT) {
         rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot remove: %s", lock,

@@ -96,9 +96,12 @@ static int read_index(eodkit_ctx *ctx, ek_dataset *ds)
     return rc;
 }
 
-/* Check the header of shard K of array A of split S. */
+/* Check the header of shard K of array A of split S, holding ROWS rows;
+   for box_range its rows too, against the index's objects of its chips
+   (from chip FIRST of the split), with the shard's objects into *OBJECTS. */
 static int check_shard(eodkit_ctx *ctx, const ek_dataset *ds, const ek_dataset_split *s,
-                       size_t k, const ek_dataset_array *a)
+                       size_t k, const ek_dataset_array *a, int64_t rows, int64_t first,
+                       int64_t *objects)
 {
     char *path = ek_asprintf(ctx, "%s/%s/%s-%05zu.npy", ds->path, s->name, a->name, k);
     ek_npy nf;
@@ -113,7 +116,11 @@ static int check_shard(eodkit_ctx *ctx, const ek_dataset *ds, const ek_dataset_s
     } else {
         rc = ek_npy_open(ctx, path, &nf);
         if (rc == EODKIT_OK) {
-            rc = ek_dataset_check_shard(ctx, a, s->shard_chips[k], &nf, path);
+            rc = ek_dataset_check_shard(ctx, a, rows, &nf, path);
+            if (rc == EODKIT_OK && a->ranges) {
+                rc = ek_dataset_check_ranges(ctx, &nf, path, s->objects + first,
+                                             objects);
+            }
             ek_npy_close(&nf);
         }
     }
@@ -121,11 +128,39 @@ static int check_shard(eodkit_ctx *ctx, const ek_dataset *ds, const ek_dataset_s
     return rc;
 }
 
+/* Check every shard of split S of DS: those with a row per chip, then
+   those with a row per object (as many as box_range gives each shard). */
+static int check_shards(eodkit_ctx *ctx, const ek_dataset *ds,
+                        const ek_dataset_split *s)
+{
+    int64_t first = 0;
+    size_t k, a;
+    int rc = EODKIT_OK;
+
+    for (k = 0; rc == EODKIT_OK && k < s->nshards; k++) {
+        int64_t objects = 0;
+
+        for (a = 0; rc == EODKIT_OK && a < ds->narrays; a++) {
+            if (!ds->arrays[a].per_object) {
+                rc = check_shard(ctx, ds, s, k, &ds->arrays[a], s->shard_chips[k],
+                                 first, &objects);
+            }
+        }
+        for (a = 0; rc == EODKIT_OK && a < ds->narrays; a++) {
+            if (ds->arrays[a].per_object) {
+                rc = check_shard(ctx, ds, s, k, &ds->arrays[a], objects, first, NULL);
+            }
+        }
+        first += s->shard_chips[k];
+    }
+    return rc;
+}
+
 int ek_dataset_read(eodkit_ctx *ctx, const char *path, int unfinished, ek_dataset **out)
 {
     ek_dataset *ds;
     char *mark = NULL;
-    size_t s, k, a;
+    size_t s;
     int rc = EODKIT_OK;
 
     *out = NULL;
@@ -162,11 +197,7 @@ int ek_dataset_read(eodkit_ctx *ctx, const char *path, int unfinished, ek_datase
         rc = read_index(ctx, ds);
     }
     for (s = 0; rc == EODKIT_OK && s < ds->nsplits; s++) {
-        for (k = 0; rc == EODKIT_OK && k < ds->splits[s].nshards; k++) {
-            for (a = 0; rc == EODKIT_OK && a < ds->narrays; a++) {
-                rc = check_shard(ctx, ds, &ds->splits[s], k, &ds->arrays[a]);
-            }
-        }
+        rc = check_shards(ctx, ds, &ds->splits[s]);
     }
     if (rc != EODKIT_OK) {
         eodkit_dataset_close(ds);
@@ -199,6 +230,7 @@ void eodkit_dataset_close(eodkit_dataset *ds)
     }
     for (s = 0; s < ds->nsplits; s++) {
         free(ds->splits[s].shard_chips);
+        free(ds->splits[s].objects);
     }
     free(ds->splits);
     free(ds->arrays);
@@ -246,6 +278,11 @@ static json_t *info_object(eodkit_ctx *ctx, const ek_dataset *ds)
         json_object_set(
             o, "class_pixels",
             json_object_get(json_object_get(ds->stats, "classes"), "pixels"));
+        if (json_object_get(json_object_get(ds->stats, "classes"), "objects") != NULL) {
+            json_object_set(
+                o, "class_objects",
+                json_object_get(json_object_get(ds->stats, "classes"), "objects"));
+        }
     }
     json_object_set(o, "splits", json_object_get(c, "eodkit:splits"));
     if (empty != NULL) {
@@ -290,13 +327,19 @@ static void describe_modalities(ek_strbuf *t, json_t *mods)
                      "chip shape", "band names");
     json_array_foreach(mods, i, m)
     {
-        json_t *shape = json_object_get(m, "shape"), *band;
+        json_t *shape = json_object_get(m, "shape"), *band, *dim;
         char dims[64];
+        size_t d, used = 0;
 
-        snprintf(dims, sizeof dims, "(%lld, %lld, %lld)",
-                 (long long)json_integer_value(json_array_get(shape, 0)),
-                 (long long)json_integer_value(json_array_get(shape, 1)),
-                 (long long)json_integer_value(json_array_get(shape, 2)));
+        /* (C, H, W), or (T, C, H, W) for stacks and pairs */
+        json_array_foreach(shape, d, dim)
+        {
+            used +=
+                (size_t)snprintf(dims + used, sizeof dims - used, "%s%lld",
+                                 d ? ", " : "(", (long long)json_integer_value(dim));
+            used = used < sizeof dims ? used : sizeof dims - 1;
+        }
+        snprintf(dims + used, sizeof dims - used, ")");
         ek_strbuf_printf(t, "%-14s %-8s %-6zu %-18s ", str(m, "name"), str(m, "dtype"),
                          json_array_size(json_object_get(m, "bands")), dims);
         json_array_foreach(json_object_get(m, "bands"), b, band)
@@ -307,23 +350,21 @@ static void describe_modalities(ek_strbuf *t, json_t *mods)
     }
 }
 
-static void describe_labels(ek_strbuf *t, json_t *label, json_t *pixels, json_t *splits)
+/* One row per class of LABEL with its COUNTS ({split: {"class id": n}})
+   per split, headed by "(WHAT)". */
+static void class_table(ek_strbuf *t, json_t *label, json_t *counts, json_t *splits,
+                        const char *what)
 {
-    json_t *bg = json_object_get(label, "background"), *cls;
     const char *split;
-    json_t *ignored;
+    json_t *ignored, *cls;
     size_t i;
 
-    ek_strbuf_printf(t, "\nlabels         %s, %s, background %lld (%s)\n",
-                     str(label, "task"), str(label, "dtype"),
-                     (long long)json_integer_value(json_object_get(bg, "id")),
-                     str(bg, "name"));
     ek_strbuf_printf(t, "%-20s %6s", "class", "id");
     json_object_foreach(splits, split, ignored)
     {
         ek_strbuf_printf(t, " %14s", split);
     }
-    ek_strbuf_printf(t, "   (pixels)\n");
+    ek_strbuf_printf(t, "   (%s)\n", what);
     json_array_foreach(json_object_get(label, "classes"), i, cls)
     {
         char id[16];
@@ -333,12 +374,33 @@ static void describe_labels(ek_strbuf *t, json_t *label, json_t *pixels, json_t 
         ek_strbuf_printf(t, "%-20s %6s", str(cls, "name"), id);
         json_object_foreach(splits, split, ignored)
         {
-            json_t *n = json_object_get(json_object_get(pixels, split), id);
+            json_t *n = json_object_get(json_object_get(counts, split), id);
 
             ek_strbuf_printf(t, " %14lld",
                              n != NULL ? (long long)json_integer_value(n) : 0LL);
         }
         ek_strbuf_printf(t, "\n");
+    }
+}
+
+static void describe_labels(ek_strbuf *t, json_t *label, json_t *pixels,
+                            json_t *objects, json_t *splits)
+{
+    json_t *bg = json_object_get(label, "background");
+
+    if (strcmp(str(label, "task"), "regression") == 0) {
+        ek_strbuf_printf(t,
+                         "\nlabels         regression, %s target (NaN: no value), %s\n",
+                         str(label, "dtype"), str(label, "resampling"));
+        return;
+    }
+    ek_strbuf_printf(t, "\nlabels         %s, %s, background %lld (%s)\n",
+                     str(label, "task"), str(label, "dtype"),
+                     (long long)json_integer_value(json_object_get(bg, "id")),
+                     str(bg, "name"));
+    class_table(t, label, pixels, splits, "pixels");
+    if (objects != NULL) {
+        class_table(t, label, objects, splits, "objects");
     }
 }
 
@@ -379,7 +441,8 @@ int eodkit_dataset_info_text(eodkit_ctx *ctx, const eodkit_dataset *ds, char **o
     ek_strbuf_printf(&t, "size           %s in %d files\n", size, ds->files);
     describe_modalities(&t, json_object_get(o, "modalities"));
     if (label != NULL) {
-        describe_labels(&t, label, json_object_get(o, "class_pixels"), splits);
+        describe_labels(&t, label, json_object_get(o, "class_pixels"),
+                        json_object_get(o, "class_objects"), splits);
     }
     ek_strbuf_printf(&t, "\n%-14s %8s %7s\n", "split", "chips", "shards");
     json_object_foreach(splits, name, sp)

@@ -47,8 +47,8 @@ int ek_npy_open(eodkit_ctx *ctx, const char *path, ek_npy *nf /* OUT */);
 int ek_npy_open_file(eodkit_ctx *ctx, FILE *f, const char *path, ek_npy *nf /* OUT */);
 
 /* The element type of dataset arrays of NumPy dtype NAME ("uint8", "int16",
-   "float32", ...: the types doc/format.md lists) into *T; -1 for any other
-   name. */
+   "float32", ...: the types doc/format.md lists, "int64" of box_range
+   among them) into *T; -1 for any other name. */
 int ek_npy_type_of(const char *name, ek_npy_type *t /* OUT */);
 
 /* Close NF's file (a closed or failed NF is fine). */

@@ -16,7 +16,7 @@ static const struct {
 } dataset_types[] = {
     {"uint8", {'u', 1}},   {"uint16", {'u', 2}}, {"int16", {'i', 2}},
     {"uint32", {'u', 4}},  {"int32", {'i', 4}},  {"float32", {'f', 4}},
-    {"float64", {'f', 8}},
+    {"float64", {'f', 8}}, {"int64", {'i', 8}}, /* box_range only */
 };
 
 int ek_npy_type_of(const char *name, ek_npy_type *t)

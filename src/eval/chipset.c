@@ -57,26 +57,30 @@ static int add_split(eodkit_ctx *ctx, ek_chipset *cs, const char *name, size_t l
     return rc;
 }
 
-static int select_splits(eodkit_ctx *ctx, ek_chipset *cs, const char *splits)
+/* Select SPLITS (as ek_chipset_open takes them) in CS. */
+static int select_splits(eodkit_ctx *ctx, ek_chipset *cs, const char *splits, int every)
 {
-    size_t commas = 0, i, s;
-    const char *p;
+    json_t *known = json_object_get(cs->collection, "eodkit:splits"), *v;
+    const char *name, *p;
+    size_t i, s;
     int rc = EODKIT_OK;
 
-    for (p = splits; p != NULL && *p != '\0'; p++) {
-        commas += *p == ',';
-    }
-    cs->splits = ek_calloc(ctx, commas + 1, sizeof *cs->splits);
+    /* add_split takes each split of the dataset once at most */
+    cs->splits = ek_calloc(ctx, json_object_size(known) + 1, sizeof *cs->splits);
     if (cs->splits == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    if (splits == NULL) { /* the first split */
-        void *first =
-            json_object_iter(json_object_get(cs->collection, "eodkit:splits"));
+    if (splits == NULL && every) {
+        json_object_foreach(known, name, v)
+        {
+            rc = rc == EODKIT_OK ? add_split(ctx, cs, name, strlen(name)) : rc;
+        }
+    } else if (splits == NULL) { /* the first split */
+        void *first = json_object_iter(known);
 
         splits = first != NULL ? json_object_iter_key(first) : "";
     }
-    for (p = splits; rc == EODKIT_OK;) {
+    for (p = splits; p != NULL && rc == EODKIT_OK;) {
         size_t len = strcspn(p, ",");
 
         rc = add_split(ctx, cs, p, len);
@@ -100,7 +104,7 @@ static int select_splits(eodkit_ctx *ctx, ek_chipset *cs, const char *splits)
     return rc;
 }
 
-int ek_chipset_open(eodkit_ctx *ctx, const char *dir, const char *splits,
+int ek_chipset_open(eodkit_ctx *ctx, const char *dir, const char *splits, int every,
                     ek_chipset **out)
 {
     ek_chipset *cs = ek_calloc(ctx, 1, sizeof *cs);
@@ -131,7 +135,7 @@ int ek_chipset_open(eodkit_ctx *ctx, const char *dir, const char *splits,
     }
     if (rc == EODKIT_OK) {
         ek_audit_index_set_grids(cs->ix, cs->grids, cs->ngrids);
-        rc = select_splits(ctx, cs, splits);
+        rc = select_splits(ctx, cs, splits, every);
     }
     if (rc != EODKIT_OK) {
         ek_chipset_free(cs);
@@ -166,6 +170,13 @@ void ek_chipset_split_text(const ek_chipset *cs, char *buf, size_t size)
         used += (size_t)snprintf(buf + used, size - used, "%s%s", s ? ", " : "",
                                  cs->ix->splits.names[cs->splits[s]]);
     }
+}
+
+int ek_chip_key_compare(const void *a, const void *b)
+{
+    int64_t x = ((const ek_chip_key *)a)->id, y = ((const ek_chip_key *)b)->id;
+
+    return (x > y) - (x < y);
 }
 
 /* ---- shard rows ---- */
@@ -227,6 +238,187 @@ void ek_shard_reader_close(ek_shard_reader *r)
     r->path = NULL;
     r->split = -1;
     r->shard = -1;
+}
+
+/* ---- objects ---- */
+
+static const char *const object_array_names[EK_OBJ_ARRAYS] = {
+    "boxes", "obb", "box_class", "box_id", "box_visible", "box_truncated"};
+
+int ek_object_reader_init(eodkit_ctx *ctx, ek_object_reader *r, const ek_chipset *cs)
+{
+    json_t *label = json_object_get(cs->collection, "eodkit:label");
+    json_t *arrays = json_object_get(label, "arrays");
+    const char *task = json_string_value(json_object_get(label, "task"));
+
+    memset(r, 0, sizeof *r);
+    r->cs = cs;
+    r->split = -1;
+    r->shard = -1;
+    ek_shard_reader_init(&r->ranges, cs, "box_range", 2 * sizeof(int64_t));
+    if (json_object_get(arrays, "box_range") == NULL) {
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: the dataset has no objects (task: %s); detection and "
+                        "instance datasets have them",
+                        cs->dir, task != NULL ? task : "none");
+    }
+    r->oriented = json_object_get(arrays, "obb") != NULL;
+    return EODKIT_OK;
+}
+
+static void close_object_files(ek_object_reader *r)
+{
+    int a;
+
+    for (a = 0; a < EK_OBJ_ARRAYS; a++) {
+        ek_npy_close(&r->npy[a]);
+        free(r->path[a]);
+        r->path[a] = NULL;
+    }
+    r->split = -1;
+    r->shard = -1;
+}
+
+void ek_object_reader_close(ek_object_reader *r)
+{
+    close_object_files(r);
+    ek_shard_reader_close(&r->ranges);
+}
+
+/* Open the per-object files of chip C's shard (every one the dataset has;
+   ek_dataset_read has checked them against box_range), each with the row
+   width its ek_chip_objects array holds. */
+static int open_object_files(eodkit_ctx *ctx, ek_object_reader *r,
+                             const ek_audit_chip *c)
+{
+    static const size_t widths[EK_OBJ_ARRAYS] = {4, 8, 1, 1, 1, 1};
+    int a, rc = EODKIT_OK;
+
+    close_object_files(r);
+    for (a = 0; a < EK_OBJ_ARRAYS && rc == EODKIT_OK; a++) {
+        if (a == EK_OBJ_OBB && !r->oriented) {
+            continue;
+        }
+        r->path[a] = ek_asprintf(ctx, "%s/%s/%s-%05d.npy", r->cs->dir,
+                                 r->cs->ix->splits.names[c->split],
+                                 object_array_names[a], (int)c->shard);
+        rc = r->path[a] == NULL ? EODKIT_ERR_NOMEM
+                                : ek_npy_open(ctx, r->path[a], &r->npy[a]);
+        if (rc == EODKIT_OK &&
+            r->npy[a].row_bytes != widths[a] * (size_t)r->npy[a].type.size) {
+            rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: rows of %zu values, not %zu",
+                          r->path[a], r->npy[a].row_bytes / (size_t)r->npy[a].type.size,
+                          widths[a]);
+        }
+    }
+    if (rc == EODKIT_OK) {
+        r->split = c->split;
+        r->shard = c->shard;
+    }
+    return rc;
+}
+
+/* Grow O's arrays to hold N objects. */
+static int grow_objects(eodkit_ctx *ctx, ek_chip_objects *o, size_t n)
+{
+    float *boxes, *obb, *visible;
+    int32_t *cls;
+    uint32_t *ids;
+    uint8_t *truncated;
+
+    if (n <= o->cap) {
+        return EODKIT_OK;
+    }
+    boxes = ek_realloc_array(ctx, o->boxes, 4 * n, sizeof *boxes);
+    o->boxes = boxes != NULL ? boxes : o->boxes;
+    obb = ek_realloc_array(ctx, o->obb, 8 * n, sizeof *obb);
+    o->obb = obb != NULL ? obb : o->obb;
+    cls = ek_realloc_array(ctx, o->cls, n, sizeof *cls);
+    o->cls = cls != NULL ? cls : o->cls;
+    ids = ek_realloc_array(ctx, o->ids, n, sizeof *ids);
+    o->ids = ids != NULL ? ids : o->ids;
+    visible = ek_realloc_array(ctx, o->visible, n, sizeof *visible);
+    o->visible = visible != NULL ? visible : o->visible;
+    truncated = ek_realloc_array(ctx, o->truncated, n, sizeof *truncated);
+    o->truncated = truncated != NULL ? truncated : o->truncated;
+    if (boxes == NULL || obb == NULL || cls == NULL || ids == NULL || visible == NULL ||
+        truncated == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    o->cap = n;
+    return EODKIT_OK;
+}
+
+int ek_object_reader_chip(eodkit_ctx *ctx, ek_object_reader *r, size_t chip,
+                          ek_chip_objects *out)
+{
+    const ek_audit_chip *c = &r->cs->ix->chips[chip];
+    int64_t range[2];
+    unsigned char *row = NULL;
+    size_t i;
+    int a, rc = ek_shard_reader_row(ctx, &r->ranges, chip, range);
+
+    out->n = 0;
+    if (rc == EODKIT_OK && (c->split != r->split || c->shard != r->shard)) {
+        rc = open_object_files(ctx, r, c);
+    }
+    if (rc == EODKIT_OK) {
+        rc = grow_objects(ctx, out, (size_t)range[1]);
+    }
+    for (a = 0; a < EK_OBJ_ARRAYS && rc == EODKIT_OK && range[1] > 0; a++) {
+        const ek_npy *nf = &r->npy[a];
+
+        if (r->path[a] == NULL) {
+            continue;
+        }
+        free(row);
+        row = ek_calloc(ctx, (size_t)range[1], nf->row_bytes);
+        rc = row == NULL ? EODKIT_ERR_NOMEM
+                         : ek_npy_read_rows(ctx, &r->npy[a], r->path[a], range[0],
+                                            range[1], row);
+        for (i = 0; rc == EODKIT_OK &&
+                    i < (size_t)range[1] * nf->row_bytes / (size_t)nf->type.size;
+             i++) {
+            double v = ek_npy_value(row + i * (size_t)nf->type.size, nf->type);
+
+            switch (a) {
+            case EK_OBJ_BOXES:
+                out->boxes[i] = (float)v;
+                break;
+            case EK_OBJ_OBB:
+                out->obb[i] = (float)v;
+                break;
+            case EK_OBJ_CLASS:
+                out->cls[i] = (int32_t)v;
+                break;
+            case EK_OBJ_ID:
+                out->ids[i] = (uint32_t)v;
+                break;
+            case EK_OBJ_VISIBLE:
+                out->visible[i] = (float)v;
+                break;
+            default:
+                out->truncated[i] = (uint8_t)v;
+                break;
+            }
+        }
+    }
+    free(row);
+    if (rc == EODKIT_OK) {
+        out->n = (size_t)range[1];
+    }
+    return rc;
+}
+
+void ek_chip_objects_free(ek_chip_objects *o)
+{
+    free(o->boxes);
+    free(o->obb);
+    free(o->cls);
+    free(o->ids);
+    free(o->visible);
+    free(o->truncated);
+    memset(o, 0, sizeof *o);
 }
 
 /* ---- classes ---- */
@@ -295,15 +487,23 @@ int ek_classes_read(eodkit_ctx *ctx, const json_t *collection, const char *dir,
 
     memset(cl, 0, sizeof *cl);
     cl->task = json_string_value(json_object_get(label, "task"));
-    if (cl->task == NULL || (strcmp(cl->task, "segmentation") != 0 &&
-                             strcmp(cl->task, "classification") != 0 &&
-                             strcmp(cl->task, "multilabel") != 0)) {
+    if (cl->task == NULL ||
+        (strcmp(cl->task, "segmentation") != 0 &&
+         strcmp(cl->task, "classification") != 0 &&
+         strcmp(cl->task, "multilabel") != 0 && strcmp(cl->task, "detection") != 0 &&
+         strcmp(cl->task, "instance") != 0 && strcmp(cl->task, "change") != 0)) {
         return ek_error(ctx, EODKIT_ERR_INPUT,
                         "%s: the dataset has no class labels (task: %s)", dir,
                         cl->task != NULL ? cl->task : "none");
     }
     cl->multilabel = strcmp(cl->task, "multilabel") == 0;
-    cl->per_pixel = strcmp(cl->task, "segmentation") == 0;
+    cl->change = strcmp(cl->task, "change") == 0;
+    cl->objects =
+        strcmp(cl->task, "detection") == 0 || strcmp(cl->task, "instance") == 0;
+    /* an instance dataset's "label" holds a class per pixel too, as does a
+       change mask */
+    cl->per_pixel = strcmp(cl->task, "segmentation") == 0 ||
+                    strcmp(cl->task, "instance") == 0 || cl->change;
     cl->h = cl->per_pixel ? json_integer_value(json_array_get(shape, 0)) : 1;
     cl->w = cl->per_pixel ? json_integer_value(json_array_get(shape, 1)) : 1;
     cl->label_type.kind = 'u';

@@ -20,11 +20,12 @@
 /* What a group is made of (the whole evaluation is one group too). */
 typedef struct group {
     const char *name; /* owned by eval.keys */
-    int64_t *cm; /* k x k (truth x prediction), or multilabel k x [tn, fp, fn, tp] */
-    int64_t *sums;
+    int64_t *cm;      /* k x k (truth x prediction), multilabel k x [tn, fp, fn, tp],
+                         regression the counts of ek_target_score */
+    double *sums;
     const size_t *units; /* its units (rows of the sums it is resampled from) */
     size_t nunits, chips;
-    double value[EK_M_COUNT], low[EK_M_COUNT], high[EK_M_COUNT];
+    double value[EK_MAX_METRICS], low[EK_MAX_METRICS], high[EK_MAX_METRICS];
 } group;
 
 typedef struct eval {
@@ -33,126 +34,33 @@ typedef struct eval {
     const char *pred_path;
     ek_chipset *cs;
     ek_classes cl;
+    int regression; /* a regression target (eval_regression.c) instead of classes */
+    ek_target target;
     ek_pred pred;
-    size_t width;                     /* EK_SUMS(k) */
-    size_t cells;                     /* of a confusion matrix */
-    ek_names keys;                    /* group names (--by) */
-    ek_names block_keys;              /* the spatial blocks' keys */
-    int32_t *chip_group, *chip_block; /* per chip of the set */
-    size_t *chip_unit;
-    size_t *identity; /* 0, 1, 2, ...: the units of groups point into it */
+    size_t width;             /* EK_SUMS(k), or EK_T_WIDTH */
+    size_t cells;             /* of a confusion matrix, or EK_T_CELLS */
+    size_t label_bytes;       /* of one chip's label row */
+    size_t nmetrics;          /* EK_M_COUNT, EK_C_COUNT or EK_T_COUNT */
+    const char *const *names; /* the metrics' names */
+    ek_summary_fn summary;    /* the metrics of sums */
+    size_t summary_arg[2];    /* {k, multilabel}, change: {k, change class} */
+    ek_groups gr;             /* groups (--by), blocks and units */
     group all;
     group *groups;
     size_t ngroups;
-    int64_t *unit_sums; /* EK_SUMS(k) per (group, block) unit */
+    double *unit_sums; /* WIDTH per (group, block) unit */
     size_t nunits;
-    int64_t *block_sums; /* EK_SUMS(k) per block, all groups */
+    double *block_sums; /* WIDTH per block, all groups */
     int64_t ignored;
-    int blocks_from_index, blocks_from_lattice;
-    double *samples; /* replicates x EK_M_COUNT, reused per group */
+    double *samples; /* replicates x EK_MAX_METRICS, reused per group */
     double *scratch;
     /* per metric, the replicates of the best and the worst group */
-    double *gap_best[EK_M_COUNT], *gap_worst[EK_M_COUNT];
-    int best[EK_M_COUNT], worst[EK_M_COUNT];
-    double gap[EK_M_COUNT], gap_low[EK_M_COUNT], gap_high[EK_M_COUNT];
+    double *gap_best[EK_MAX_METRICS], *gap_worst[EK_MAX_METRICS];
+    int best[EK_MAX_METRICS], worst[EK_MAX_METRICS];
+    double gap[EK_MAX_METRICS], gap_low[EK_MAX_METRICS], gap_high[EK_MAX_METRICS];
 } eval;
 
 /* ---- groups and blocks ---- */
-
-/* The group of chip C under --by (BLOCK: its spatial block's key). */
-static const char *group_of(const eval *e, const ek_audit_chip *c, const char *block)
-{
-    const ek_audit_index *ix = e->cs->ix;
-    const char *by = e->opt.by;
-
-    if (by == NULL) {
-        return "all";
-    } else if (strcmp(by, "continent") == 0) {
-        return ix->continents.names[c->continent];
-    } else if (strcmp(by, "country") == 0) {
-        return ix->countries.names[c->country];
-    } else if (strcmp(by, "region") == 0) {
-        return ix->regions.names[c->region];
-    } else if (strcmp(by, "split") == 0) {
-        return ix->splits.names[c->split];
-    }
-    return block;
-}
-
-/* The spatial block of chip C as text: the index's block, or the cell of
-   CELL_X x CELL_Y pixels (BLOCK_CHIPS x BLOCK_CHIPS chips of the lattice) of
-   its grid. */
-static void block_of(eval *e, const ek_audit_chip *c, int64_t cell_x, int64_t cell_y,
-                     char *buf, size_t size)
-{
-    if (c->block >= 0) {
-        snprintf(buf, size, "%lld", (long long)c->block);
-        e->blocks_from_index = 1;
-    } else {
-        snprintf(buf, size, "%d:%lld,%lld", (int)c->grid, (long long)(c->x / cell_x),
-                 (long long)(c->y / cell_y));
-        e->blocks_from_lattice = 1;
-    }
-}
-
-static int compare_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-    return (x > y) - (x < y);
-}
-
-/* Number every (group, block) pair that holds a chip: a unit. */
-static int make_units(eval *e)
-{
-    size_t n = e->cs->n, i, u;
-    uint64_t *keys = ek_calloc(e->ctx, n + 1, sizeof *keys);
-    uint64_t nblocks = e->block_keys.n;
-
-    e->chip_unit = ek_calloc(e->ctx, n + 1, sizeof *e->chip_unit);
-    if (keys == NULL || e->chip_unit == NULL) {
-        free(keys);
-        return EODKIT_ERR_NOMEM;
-    }
-    for (i = 0; i < n; i++) {
-        keys[i] = (uint64_t)e->chip_group[i] * nblocks + (uint64_t)e->chip_block[i];
-    }
-    qsort(keys, n, sizeof *keys, compare_u64);
-    for (i = 0, u = 0; i < n; i++) {
-        if (i == 0 || keys[i] != keys[u - 1]) {
-            keys[u++] = keys[i];
-        }
-    }
-    e->nunits = u;
-    for (i = 0; i < n; i++) {
-        uint64_t key =
-            (uint64_t)e->chip_group[i] * nblocks + (uint64_t)e->chip_block[i];
-        uint64_t *at = bsearch(&key, keys, u, sizeof *keys, compare_u64);
-
-        e->chip_unit[i] = (size_t)(at - keys);
-    }
-    /* 0, 1, 2, ...: units in key order come group by group, so a group's
-       units are a run of these, and the whole's blocks their start */
-    e->identity =
-        ek_calloc(e->ctx, (u > nblocks ? u : (size_t)nblocks) + 1, sizeof *e->identity);
-    if (e->identity == NULL) {
-        free(keys);
-        return EODKIT_ERR_NOMEM;
-    }
-    for (i = 0; i < (u > nblocks ? u : (size_t)nblocks); i++) {
-        e->identity[i] = i;
-    }
-    for (u = 0; u < e->nunits; u++) {
-        group *g = &e->groups[keys[u] / nblocks];
-
-        if (g->nunits == 0) {
-            g->units = e->identity + u;
-        }
-        g->nunits++;
-    }
-    free(keys);
-    return EODKIT_OK;
-}
 
 static int init_group(eval *e, group *g)
 {
@@ -161,109 +69,30 @@ static int init_group(eval *e, group *g)
     return g->cm == NULL || g->sums == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 }
 
-/* A group's name and its number in order of first appearance. */
-typedef struct named {
-    const char *name;
-    int32_t first;
-} named;
-
-static int numeric(const char *s, long long *v)
-{
-    char *end;
-
-    *v = strtoll(s, &end, 10);
-    return end != s && *end == '\0';
-}
-
-static int compare_named(const void *a, const void *b)
-{
-    const named *x = a, *y = b;
-    long long u, v;
-
-    if (numeric(x->name, &u) && numeric(y->name, &v)) {
-        return (u > v) - (u < v);
-    }
-    return strcmp(x->name, y->name);
-}
-
-/* Make E->groups, one per name in E->keys, in report order (splits as
-   given; other names sorted, whole numbers by value so that blocks come in
-   numeric order), and renumber the chips' groups to match. */
-static int order_groups(eval *e)
-{
-    named *order = ek_calloc(e->ctx, e->keys.n + 1, sizeof *order);
-    int32_t *rank = ek_calloc(e->ctx, e->keys.n + 1, sizeof *rank);
-    size_t i;
-
-    e->ngroups = e->keys.n;
-    e->groups = ek_calloc(e->ctx, e->ngroups + 1, sizeof *e->groups);
-    if (order == NULL || rank == NULL || e->groups == NULL) {
-        free(order);
-        free(rank);
-        return EODKIT_ERR_NOMEM;
-    }
-    for (i = 0; i < e->ngroups; i++) {
-        order[i] = (named){e->keys.names[i], (int32_t)i};
-    }
-    if (e->opt.by != NULL && strcmp(e->opt.by, "split") != 0) {
-        qsort(order, e->ngroups, sizeof *order, compare_named);
-    }
-    for (i = 0; i < e->ngroups; i++) {
-        rank[order[i].first] = (int32_t)i;
-        e->groups[i].name = order[i].name;
-    }
-    for (i = 0; i < e->cs->n; i++) {
-        e->chip_group[i] = rank[e->chip_group[i]];
-    }
-    free(order);
-    free(rank);
-    return EODKIT_OK;
-}
-
 /* Group and block of every chip, the units, and the sums they fill. */
 static int assign_chips(eval *e)
 {
-    json_t *stride =
-        json_object_get(json_object_get(e->cs->collection, "eodkit:grid"), "stride");
-    int64_t sy = json_integer_value(json_array_get(stride, 0));
-    int64_t sx = json_integer_value(json_array_get(stride, 1));
-    int64_t cell_x = (sx > 0 ? sx : 1) * e->opt.block_chips;
-    int64_t cell_y = (sy > 0 ? sy : 1) * e->opt.block_chips;
-    size_t n = e->cs->n, i;
-    char block[64];
-    int rc = EODKIT_OK;
+    size_t i;
+    int rc = ek_groups_make(e->ctx, e->cs, e->opt.by, e->opt.block_chips, &e->gr);
 
-    e->chip_group = ek_calloc(e->ctx, n + 1, sizeof *e->chip_group);
-    e->chip_block = ek_calloc(e->ctx, n + 1, sizeof *e->chip_block);
-    if (e->chip_group == NULL || e->chip_block == NULL) {
-        return EODKIT_ERR_NOMEM;
-    }
-    for (i = 0; i < n && rc == EODKIT_OK; i++) {
-        const ek_audit_chip *c = &e->cs->ix->chips[e->cs->chips[i]];
-
-        block_of(e, c, cell_x, cell_y, block, sizeof block);
-        e->chip_block[i] = ek_names_intern(e->ctx, &e->block_keys, block);
-        e->chip_group[i] = ek_names_intern(e->ctx, &e->keys, group_of(e, c, block));
-        if (e->chip_block[i] < 0 || e->chip_group[i] < 0) {
-            rc = EODKIT_ERR_NOMEM;
-        }
-    }
     if (rc == EODKIT_OK) {
-        rc = order_groups(e);
+        e->ngroups = e->gr.ngroups;
+        e->groups = ek_calloc(e->ctx, e->ngroups + 1, sizeof *e->groups);
+        rc = e->groups == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
     for (i = 0; i < e->ngroups && rc == EODKIT_OK; i++) {
+        e->groups[i].name = e->gr.names[i];
+        e->groups[i].units = e->gr.units_of[i];
+        e->groups[i].nunits = e->gr.nunits_of[i];
         rc = init_group(e, &e->groups[i]);
     }
     if (rc == EODKIT_OK) {
         rc = init_group(e, &e->all);
     }
     if (rc == EODKIT_OK) {
-        rc = make_units(e);
-    }
-    if (rc == EODKIT_OK) {
-        e->unit_sums = ek_calloc(e->ctx, e->nunits * e->width, sizeof *e->unit_sums);
+        e->unit_sums = ek_calloc(e->ctx, e->gr.nunits * e->width, sizeof *e->unit_sums);
         e->block_sums =
-            ek_calloc(e->ctx, e->block_keys.n * e->width, sizeof *e->block_sums);
+            ek_calloc(e->ctx, e->gr.block_keys.n * e->width, sizeof *e->block_sums);
         rc = e->unit_sums == NULL || e->block_sums == NULL ? EODKIT_ERR_NOMEM : rc;
     }
     return rc;
@@ -356,7 +185,7 @@ static int score_labels(eval *e, size_t i, const unsigned char *label, int64_t *
 }
 
 /* The sums of confusion matrix CM into SUMS (overwritten). */
-static void sums_of(const eval *e, const int64_t *cm, int64_t *sums)
+static void sums_of(const eval *e, const int64_t *cm, double *sums)
 {
     size_t k = e->cl.k, t, p;
 
@@ -365,18 +194,18 @@ static void sums_of(const eval *e, const int64_t *cm, int64_t *sums)
         if (e->cl.multilabel) {
             const int64_t *q = cm + t * 4; /* tn, fp, fn, tp */
 
-            sums[t] = q[3];
-            sums[k + t] = q[2] + q[3];
-            sums[2 * k + t] = q[1] + q[3];
-            sums[3 * k] = q[0] + q[1] + q[2] + q[3];
+            sums[t] = (double)q[3];
+            sums[k + t] = (double)(q[2] + q[3]);
+            sums[2 * k + t] = (double)(q[1] + q[3]);
+            sums[3 * k] = (double)(q[0] + q[1] + q[2] + q[3]);
             continue;
         }
         for (p = 0; p < k; p++) {
-            sums[k + t] += cm[t * k + p];
-            sums[2 * k + p] += cm[t * k + p];
-            sums[3 * k] += cm[t * k + p];
+            sums[k + t] += (double)cm[t * k + p];
+            sums[2 * k + p] += (double)cm[t * k + p];
+            sums[3 * k] += (double)cm[t * k + p];
         }
-        sums[t] = cm[t * k + t];
+        sums[t] = (double)cm[t * k + t];
     }
 }
 
@@ -389,16 +218,25 @@ static void add_to(int64_t *to, const int64_t *from, size_t n)
     }
 }
 
+static void add_sums(double *to, const double *from, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        to[i] += from[i];
+    }
+}
+
 static int stream_chips(eval *e)
 {
-    unsigned char *label = ek_calloc(e->ctx, e->cl.label_bytes, 1);
+    unsigned char *label = ek_calloc(e->ctx, e->label_bytes, 1);
     int64_t *cm = ek_calloc(e->ctx, e->cells, sizeof *cm);
-    int64_t *sums = ek_calloc(e->ctx, e->width, sizeof *sums);
+    double *sums = ek_calloc(e->ctx, e->width, sizeof *sums);
     ek_shard_reader reader;
     size_t i;
     int rc = label == NULL || cm == NULL || sums == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 
-    ek_shard_reader_init(&reader, e->cs, "label", e->cl.label_bytes);
+    ek_shard_reader_init(&reader, e->cs, "label", e->label_bytes);
     for (i = 0; i < e->cs->n && rc == EODKIT_OK; i++) {
         rc = ek_shard_reader_row(e->ctx, &reader, e->cs->chips[i], label);
         if (rc == EODKIT_OK) {
@@ -406,17 +244,22 @@ static int stream_chips(eval *e)
         }
         if (rc == EODKIT_OK) {
             memset(cm, 0, e->cells * sizeof *cm);
-            rc = e->cl.multilabel ? score_labels(e, i, label, cm)
-                                  : score_classes(e, i, label, cm);
+            rc = e->regression ? ek_target_score(e->ctx, &e->target, &e->pred, i, label,
+                                                 cm, sums, &e->ignored)
+                 : e->cl.multilabel ? score_labels(e, i, label, cm)
+                                    : score_classes(e, i, label, cm);
         }
         if (rc == EODKIT_OK) {
-            group *g = &e->groups[e->chip_group[i]];
+            group *g = &e->groups[e->gr.chip_group[i]];
 
-            sums_of(e, cm, sums);
+            if (!e->regression) {
+                sums_of(e, cm, sums);
+            }
             add_to(g->cm, cm, e->cells);
             add_to(e->all.cm, cm, e->cells);
-            add_to(e->unit_sums + e->chip_unit[i] * e->width, sums, e->width);
-            add_to(e->block_sums + (size_t)e->chip_block[i] * e->width, sums, e->width);
+            add_sums(e->unit_sums + e->gr.chip_unit[i] * e->width, sums, e->width);
+            add_sums(e->block_sums + (size_t)e->gr.chip_block[i] * e->width, sums,
+                     e->width);
             g->chips++;
             e->all.chips++;
         }
@@ -482,41 +325,54 @@ static int check_form(eval *e)
    units are rows of UNIT_SUMS, with the bootstrap seeded with SEED. When G
    is group GI (-1: the whole) and the best or worst group of a metric, its
    replicates are kept for the gap. */
-static int measure(eval *e, group *g, const int64_t *unit_sums, uint64_t seed, int gi)
+static int measure(eval *e, group *g, const double *unit_sums, uint64_t seed, int gi)
 {
     size_t m, n = (size_t)e->opt.bootstrap, r;
     int rc;
 
-    ek_metrics_summary(g->sums, e->cl.k, e->cl.multilabel, g->value);
-    for (m = 0; m < EK_M_COUNT; m++) {
+    e->summary(g->sums, e->summary_arg, g->value);
+    for (m = 0; m < EK_MAX_METRICS; m++) {
         g->low[m] = NAN;
         g->high[m] = NAN;
     }
     if (e->opt.bootstrap < 0) {
         return EODKIT_OK;
     }
-    rc = ek_bootstrap(e->ctx, unit_sums, g->units, g->nunits, e->cl.k, e->cl.multilabel,
-                      e->opt.bootstrap, seed, e->samples);
-    for (m = 0; m < EK_M_COUNT && rc == EODKIT_OK; m++) {
+    rc = ek_bootstrap_with(e->ctx, unit_sums, e->width, g->units, g->nunits,
+                           e->opt.bootstrap, seed, e->summary, e->summary_arg,
+                           EK_MAX_METRICS, e->samples);
+    for (m = 0; m < e->nmetrics && rc == EODKIT_OK; m++) {
         const double *s = e->samples + m;
 
-        g->low[m] = ek_percentile(s, n, EK_M_COUNT, CI_LOW, e->scratch);
-        g->high[m] = ek_percentile(s, n, EK_M_COUNT, CI_HIGH, e->scratch);
+        g->low[m] = ek_percentile(s, n, EK_MAX_METRICS, CI_LOW, e->scratch);
+        g->high[m] = ek_percentile(s, n, EK_MAX_METRICS, CI_HIGH, e->scratch);
         for (r = 0; r < n && gi >= 0; r++) {
             if (gi == e->best[m]) {
-                e->gap_best[m][r] = s[r * EK_M_COUNT];
+                e->gap_best[m][r] = s[r * EK_MAX_METRICS];
             }
             if (gi == e->worst[m]) {
-                e->gap_worst[m][r] = s[r * EK_M_COUNT];
+                e->gap_worst[m][r] = s[r * EK_MAX_METRICS];
             }
         }
     }
     return rc;
 }
 
+/* How good value V of metric M is, higher being better: the value itself
+   for the class metrics and R^2; for RMSE and MAE its opposite; for the
+   bias its distance from 0, negated. */
+static double goodness(const eval *e, size_t m, double v)
+{
+    if (!e->regression || m == EK_T_R2) {
+        return v;
+    }
+    return m == EK_T_BIAS ? -fabs(v) : -v;
+}
+
 /* The sums of every group and of the whole, then the best and the worst
-   group per metric by their point estimates. */
-static void rank_groups(eval *e)
+   group per metric by their point estimates (VALUES: scratch of one value
+   per group). */
+static void rank_groups(eval *e, double *values)
 {
     size_t m, i, u;
 
@@ -524,30 +380,18 @@ static void rank_groups(eval *e)
         group *g = &e->groups[i];
 
         for (u = 0; u < g->nunits; u++) {
-            add_to(g->sums, e->unit_sums + g->units[u] * e->width, e->width);
+            add_sums(g->sums, e->unit_sums + g->units[u] * e->width, e->width);
         }
-        ek_metrics_summary(g->sums, e->cl.k, e->cl.multilabel, g->value);
+        e->summary(g->sums, e->summary_arg, g->value);
     }
     for (u = 0; u < e->all.nunits; u++) {
-        add_to(e->all.sums, e->block_sums + u * e->width, e->width);
+        add_sums(e->all.sums, e->block_sums + u * e->width, e->width);
     }
-    for (m = 0; m < EK_M_COUNT; m++) {
-        e->best[m] = -1;
-        e->worst[m] = -1;
+    for (m = 0; m < e->nmetrics; m++) {
         for (i = 0; i < e->ngroups; i++) {
-            double v = e->groups[i].value[m];
-
-            if (isnan(v)) {
-                continue;
-            }
-            if (e->best[m] < 0 || v > e->groups[e->best[m]].value[m]) {
-                e->best[m] = (int)i;
-            }
-            /* the last of equals: a tie names two groups, not one twice */
-            if (e->worst[m] < 0 || v <= e->groups[e->worst[m]].value[m]) {
-                e->worst[m] = (int)i;
-            }
+            values[i] = goodness(e, m, e->groups[i].value[m]);
         }
+        ek_groups_rank(values, e->ngroups, 1, &e->best[m], &e->worst[m]);
     }
 }
 
@@ -557,12 +401,14 @@ static void measure_gaps(eval *e)
 {
     size_t m, n = e->opt.bootstrap > 0 ? (size_t)e->opt.bootstrap : 0, r;
 
-    for (m = 0; m < EK_M_COUNT; m++) {
-        e->gap[m] = e->best[m] >= 0 ? e->groups[e->best[m]].value[m] -
-                                          e->groups[e->worst[m]].value[m]
-                                    : NAN;
+    for (m = 0; m < e->nmetrics; m++) {
+        e->gap[m] = e->best[m] >= 0
+                        ? goodness(e, m, e->groups[e->best[m]].value[m]) -
+                              goodness(e, m, e->groups[e->worst[m]].value[m])
+                        : NAN;
         for (r = 0; r < n; r++) {
-            e->gap_best[m][r] -= e->gap_worst[m][r];
+            e->gap_best[m][r] =
+                goodness(e, m, e->gap_best[m][r]) - goodness(e, m, e->gap_worst[m][r]);
         }
         e->gap_low[m] =
             n > 0 ? ek_percentile(e->gap_best[m], n, 1, CI_LOW, e->scratch) : NAN;
@@ -576,12 +422,13 @@ static int run_bootstrap(eval *e)
     size_t n = e->opt.bootstrap > 0 ? (size_t)e->opt.bootstrap : 0, i, m;
     int rc;
 
-    e->samples = ek_calloc(e->ctx, n * EK_M_COUNT + 1, sizeof *e->samples);
-    e->scratch = ek_calloc(e->ctx, n + 1, sizeof *e->scratch);
+    e->samples = ek_calloc(e->ctx, n * EK_MAX_METRICS + 1, sizeof *e->samples);
+    e->scratch =
+        ek_calloc(e->ctx, (n > e->ngroups ? n : e->ngroups) + 1, sizeof *e->scratch);
     if (e->samples == NULL || e->scratch == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    for (m = 0; m < EK_M_COUNT; m++) {
+    for (m = 0; m < EK_MAX_METRICS; m++) {
         e->gap_best[m] = ek_calloc(e->ctx, n + 1, sizeof *e->gap_best[m]);
         e->gap_worst[m] = ek_calloc(e->ctx, n + 1, sizeof *e->gap_worst[m]);
         if (e->gap_best[m] == NULL || e->gap_worst[m] == NULL) {
@@ -589,9 +436,9 @@ static int run_bootstrap(eval *e)
         }
     }
     /* the whole resamples every block, whatever groups its chips are in */
-    e->all.units = e->identity;
-    e->all.nunits = e->block_keys.n;
-    rank_groups(e);
+    e->all.units = e->gr.identity;
+    e->all.nunits = e->gr.block_keys.n;
+    rank_groups(e, e->scratch);
     rc = measure(e, &e->all, e->block_sums, e->opt.seed, -1);
     for (i = 0; i < e->ngroups && rc == EODKIT_OK; i++) {
         rc = measure(e, &e->groups[i], e->unit_sums,
@@ -659,9 +506,15 @@ static json_t *group_json(const eval *e, const group *g, const char *name,
     }
     json_object_set_new(o, "chips", json_integer((json_int_t)g->chips));
     json_object_set_new(o, "blocks", json_integer((json_int_t)blocks));
-    json_object_set_new(o, "scored", json_integer(g->sums[3 * k]));
-    for (m = 0; m < EK_M_COUNT; m++) {
-        json_object_set_new(o, ek_metric_names[m], metric(g, m, e->opt.bootstrap >= 0));
+    json_object_set_new(
+        o, "scored", json_integer((json_int_t)g->sums[e->regression ? EK_T_N : 3 * k]));
+    for (m = 0; m < e->nmetrics; m++) {
+        json_object_set_new(o, e->names[m], metric(g, m, e->opt.bootstrap >= 0));
+    }
+    if (e->regression) {
+        json_object_update_new(o, ek_target_plots_json(&e->target, g->sums, g->cm));
+        json_decref(classes);
+        return o;
     }
     for (c = 0; c < k; c++) {
         double per[4];
@@ -684,15 +537,15 @@ static json_t *gap_json(const eval *e)
     json_t *o = json_object();
     size_t m;
 
-    for (m = 0; m < EK_M_COUNT; m++) {
+    for (m = 0; m < e->nmetrics; m++) {
         int b = e->best[m], w = e->worst[m];
 
         if (b < 0 || e->ngroups < 2) {
-            json_object_set_new(o, ek_metric_names[m], json_null());
+            json_object_set_new(o, e->names[m], json_null());
             continue;
         }
         json_object_set_new(
-            o, ek_metric_names[m],
+            o, e->names[m],
             json_pack("{sssssoso}", "best", e->groups[b].name, "worst",
                       e->groups[w].name, "value", number(e->gap[m]), "ci",
                       e->opt.bootstrap >= 0 ? json_pack("[oo]", number(e->gap_low[m]),
@@ -707,10 +560,6 @@ static json_t *report(const eval *e)
     json_t *o = json_object(), *splits = json_array(), *classes = json_array();
     json_t *boot = json_object(), *groups;
     size_t s, c, i;
-    const char *source = e->blocks_from_index && e->blocks_from_lattice
-                             ? "index+lattice"
-                         : e->blocks_from_index ? "index"
-                                                : "lattice";
 
     json_object_set_new(o, "dataset", json_string(e->cs->dir));
     json_object_set_new(o, "predictions", json_string(e->pred_path));
@@ -719,8 +568,10 @@ static json_t *report(const eval *e)
                               json_string(e->cs->ix->splits.names[e->cs->splits[s]]));
     }
     json_object_set_new(o, "splits", splits);
-    json_object_set_new(o, "task", json_string(e->cl.task));
-    json_object_set_new(o, "unit", json_string(e->cl.per_pixel ? "pixel" : "chip"));
+    json_object_set_new(o, "task",
+                        json_string(e->regression ? "regression" : e->cl.task));
+    json_object_set_new(
+        o, "unit", json_string(e->regression || e->cl.per_pixel ? "pixel" : "chip"));
     if (e->cl.multilabel) {
         json_object_set_new(o, "threshold", json_real(e->opt.threshold));
     }
@@ -728,18 +579,26 @@ static json_t *report(const eval *e)
         json_array_append_new(classes, json_pack("{siss}", "id", (int)e->cl.ids[c],
                                                  "name", e->cl.names[c]));
     }
-    json_object_set_new(o, "classes", classes);
-    json_object_set_new(o, "ignore_index",
-                        e->cl.ignore >= 0 ? json_integer(e->cl.ignore) : json_null());
+    if (e->regression) {
+        json_decref(classes);
+        json_object_set_new(o, "target",
+                            json_pack("{s:f, s:f}", "shift", e->target.shift,
+                                      "residual_bin", e->target.res_width));
+    } else {
+        json_object_set_new(o, "classes", classes);
+        json_object_set_new(o, "ignore_index",
+                            e->cl.ignore >= 0 ? json_integer(e->cl.ignore)
+                                              : json_null());
+    }
     json_object_set_new(o, "ignored", json_integer(e->ignored));
     json_object_set_new(boot, "replicates",
                         json_integer(e->opt.bootstrap > 0 ? e->opt.bootstrap : 0));
     json_object_set_new(boot, "seed", json_integer((json_int_t)e->opt.seed));
     json_object_set_new(boot, "confidence", json_real(0.95));
-    json_object_set_new(boot, "blocks", json_string(source));
+    json_object_set_new(boot, "blocks", json_string(ek_groups_source(&e->gr)));
     json_object_set_new(boot, "block_chips", json_integer(e->opt.block_chips));
     json_object_set_new(o, "bootstrap", boot);
-    json_object_set_new(o, "overall", group_json(e, &e->all, NULL, e->block_keys.n));
+    json_object_set_new(o, "overall", group_json(e, &e->all, NULL, e->gr.block_keys.n));
     if (e->opt.by != NULL) {
         json_object_set_new(o, "by", json_string(e->opt.by));
         groups = json_array();
@@ -755,6 +614,43 @@ static json_t *report(const eval *e)
 }
 
 /* ---- the entry point ---- */
+
+/* What is scored: the classes of the dataset, or its regression target;
+   the sums, counts and metrics that go with them. */
+static int choose_scoring(eval *e, const char *dataset_dir)
+{
+    const char *task = json_string_value(
+        json_object_get(json_object_get(e->cs->collection, "eodkit:label"), "task"));
+    int rc;
+
+    e->regression = task != NULL && strcmp(task, "regression") == 0;
+    if (e->regression) {
+        rc = ek_target_read(e->ctx, e->cs, &e->target);
+        e->width = EK_T_WIDTH;
+        e->cells = EK_T_CELLS;
+        e->label_bytes = e->target.label_bytes;
+        e->nmetrics = EK_T_COUNT;
+        e->names = ek_target_metric_names;
+        e->summary = ek_target_summary;
+        return rc;
+    }
+    rc = ek_classes_read(e->ctx, e->cs->collection, dataset_dir, &e->cl);
+    e->width = EK_SUMS(e->cl.k);
+    e->cells = e->cl.multilabel ? 4 * e->cl.k : e->cl.k * e->cl.k;
+    e->label_bytes = e->cl.label_bytes;
+    e->nmetrics = EK_M_COUNT;
+    e->names = ek_metric_names;
+    e->summary = ek_class_summary;
+    e->summary_arg[0] = e->cl.k;
+    e->summary_arg[1] = (size_t)e->cl.multilabel;
+    if (rc == EODKIT_OK && e->cl.change) { /* class 1 is the change */
+        e->nmetrics = EK_C_COUNT;
+        e->names = ek_change_metric_names;
+        e->summary = ek_change_summary;
+        e->summary_arg[1] = (size_t)e->cl.lut[1];
+    }
+    return rc;
+}
 
 static int check_options(eval *e)
 {
@@ -814,22 +710,27 @@ int eodkit_eval(eodkit_ctx *ctx, const char *dataset_dir, const char *pred_path,
     }
     rc = check_options(&e);
     if (rc == EODKIT_OK) {
-        rc = ek_chipset_open(ctx, dataset_dir, e.opt.splits, &e.cs);
+        rc = ek_chipset_open(ctx, dataset_dir, e.opt.splits, 0, &e.cs);
     }
     if (rc == EODKIT_OK) {
-        rc = ek_classes_read(ctx, e.cs->collection, dataset_dir, &e.cl);
+        rc = choose_scoring(&e, dataset_dir);
     }
     if (rc == EODKIT_OK && e.cs->n == 0) {
         rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: split %s has no chips", dataset_dir,
                       e.opt.splits);
     }
+    if (rc == EODKIT_OK && e.cl.objects) {
+        rc = ek_detect_eval(ctx, e.cs, &e.cl, pred_path, &e.opt, report_json);
+        ek_classes_clear(&e.cl);
+        ek_chipset_free(e.cs);
+        return rc;
+    }
     if (rc == EODKIT_OK) {
-        e.width = EK_SUMS(e.cl.k);
-        e.cells = e.cl.multilabel ? 4 * e.cl.k : e.cl.k * e.cl.k;
         rc = ek_pred_open(ctx, pred_path, e.cs, &e.pred);
     }
     if (rc == EODKIT_OK) {
-        rc = check_form(&e);
+        rc = e.regression ? ek_target_check_form(ctx, &e.target, &e.pred)
+                          : check_form(&e);
     }
     if (rc == EODKIT_OK) {
         rc = assign_chips(&e);
@@ -847,7 +748,7 @@ int eodkit_eval(eodkit_ctx *ctx, const char *dataset_dir, const char *pred_path,
         group_clear(&e.groups[i]);
     }
     group_clear(&e.all);
-    for (i = 0; i < EK_M_COUNT; i++) {
+    for (i = 0; i < EK_MAX_METRICS; i++) {
         free(e.gap_best[i]);
         free(e.gap_worst[i]);
     }
@@ -856,12 +757,7 @@ int eodkit_eval(eodkit_ctx *ctx, const char *dataset_dir, const char *pred_path,
     free(e.scratch);
     free(e.unit_sums);
     free(e.block_sums);
-    free(e.chip_group);
-    free(e.chip_block);
-    free(e.chip_unit);
-    free(e.identity);
-    ek_names_free(&e.keys);
-    ek_names_free(&e.block_keys);
+    ek_groups_clear(&e.gr);
     ek_pred_close(&e.pred);
     ek_classes_clear(&e.cl);
     ek_chipset_free(e.cs);

@@ -14,6 +14,11 @@ const char *const ek_metric_names[EK_M_COUNT] = {
     "accuracy", "balanced_accuracy", "kappa", "mean_iou", "mean_f1",
 };
 
+const char *const ek_change_metric_names[EK_C_COUNT] = {
+    "accuracy",         "balanced_accuracy", "kappa",     "mean_iou",   "mean_f1",
+    "change_precision", "change_recall",     "change_f1", "change_iou",
+};
+
 /* A mean over the values that are defined (not NaN). */
 typedef struct mean {
     double sum;
@@ -38,10 +43,10 @@ static double ratio(double a, double b)
     return b > 0 ? a / b : NAN;
 }
 
-void ek_metrics_class(const int64_t *sums, size_t k, size_t c, double out[4])
+void ek_metrics_class(const double *sums, size_t k, size_t c, double out[4])
 {
-    double tp = (double)sums[c], truth = (double)sums[k + c];
-    double pred = (double)sums[2 * k + c];
+    double tp = sums[c], truth = sums[k + c];
+    double pred = sums[2 * k + c];
 
     out[0] = ratio(tp, pred);
     out[1] = ratio(tp, truth);
@@ -55,17 +60,17 @@ static double kappa(double po, double pe)
     return pe < 1 && !isnan(po) ? (po - pe) / (1 - pe) : NAN;
 }
 
-void ek_metrics_summary(const int64_t *sums, size_t k, int multilabel,
+void ek_metrics_summary(const double *sums, size_t k, int multilabel,
                         double out[EK_M_COUNT])
 {
-    const int64_t *tp = sums, *truth = sums + k, *pred = sums + 2 * k;
-    double n = (double)sums[3 * k], correct = 0, chance = 0, truths = 0, preds = 0;
+    const double *tp = sums, *truth = sums + k, *pred = sums + 2 * k;
+    double n = sums[3 * k], correct = 0, chance = 0, truths = 0, preds = 0;
     double per[4];
     mean bal = {0}, iou = {0}, f1 = {0};
     size_t c;
 
     for (c = 0; c < k; c++) {
-        double t = (double)truth[c], p = (double)pred[c];
+        double t = truth[c], p = pred[c];
 
         ek_metrics_class(sums, k, c, per);
         mean_add(&f1, per[2]);
@@ -74,15 +79,15 @@ void ek_metrics_summary(const int64_t *sums, size_t k, int multilabel,
         preds += p;
         if (multilabel) {
             /* chips without the class that are predicted without it */
-            double tn = n - t - p + (double)tp[c];
+            double tn = n - t - p + tp[c];
             mean both = {0};
 
-            correct += (double)tp[c] + tn;
+            correct += tp[c] + tn;
             mean_add(&both, per[1]);
             mean_add(&both, ratio(tn, n - t));
             mean_add(&bal, mean_of(&both));
         } else {
-            correct += (double)tp[c];
+            correct += tp[c];
             chance += t * p;
             mean_add(&bal, per[1]);
         }
@@ -101,13 +106,14 @@ void ek_metrics_summary(const int64_t *sums, size_t k, int multilabel,
     out[EK_M_MEAN_F1] = mean_of(&f1);
 }
 
-int ek_bootstrap(eodkit_ctx *ctx, const int64_t *unit_sums, const size_t *units,
-                 size_t m, size_t k, int multilabel, int replicates, uint64_t seed,
-                 double *samples)
+int ek_bootstrap_with(eodkit_ctx *ctx, const double *unit_sums, size_t width,
+                      const size_t *units, size_t m, int replicates, uint64_t seed,
+                      ek_summary_fn summary, const void *arg, size_t stride,
+                      double *samples)
 {
-    size_t width = EK_SUMS(k), j, v;
-    int64_t *acc = ek_calloc(ctx, width, sizeof *acc);
+    double *acc = ek_calloc(ctx, width, sizeof *acc);
     uint64_t state = seed;
+    size_t j, v;
     int r;
 
     if (acc == NULL) {
@@ -116,16 +122,41 @@ int ek_bootstrap(eodkit_ctx *ctx, const int64_t *unit_sums, const size_t *units,
     for (r = 0; r < replicates; r++) {
         memset(acc, 0, width * sizeof *acc);
         for (j = 0; j < m; j++) {
-            const int64_t *u = unit_sums + units[ek_rand_next(&state) % m] * width;
+            const double *u = unit_sums + units[ek_rand_next(&state) % m] * width;
 
             for (v = 0; v < width; v++) {
                 acc[v] += u[v];
             }
         }
-        ek_metrics_summary(acc, k, multilabel, samples + (size_t)r * EK_M_COUNT);
+        summary(acc, arg, samples + (size_t)r * stride);
     }
     free(acc);
     return EODKIT_OK;
+}
+
+void ek_class_summary(const double *sums, const void *arg, double *out)
+{
+    const size_t *km = arg;
+
+    ek_metrics_summary(sums, km[0], (int)km[1], out);
+}
+
+void ek_change_summary(const double *sums, const void *arg, double *out)
+{
+    const size_t *kc = arg;
+
+    ek_metrics_summary(sums, kc[0], 0, out);
+    ek_metrics_class(sums, kc[0], kc[1], out + EK_C_PRECISION);
+}
+
+int ek_bootstrap(eodkit_ctx *ctx, const double *unit_sums, const size_t *units,
+                 size_t m, size_t k, int multilabel, int replicates, uint64_t seed,
+                 double *samples)
+{
+    size_t km[2] = {k, (size_t)multilabel};
+
+    return ek_bootstrap_with(ctx, unit_sums, EK_SUMS(k), units, m, replicates, seed,
+                             ek_class_summary, km, EK_M_COUNT, samples);
 }
 
 static int compare_double(const void *a, const void *b)

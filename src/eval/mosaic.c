@@ -48,6 +48,7 @@ typedef struct mosaic {
     ek_pred pred;
     ek_classes cl;
     int has_classes;
+    int regression; /* a regression target: values are always averaged */
     int mode;
     int64_t chip_h, chip_w;
     int bands;
@@ -62,6 +63,7 @@ typedef struct mosaic {
 typedef struct strip {
     int64_t y0, rows, width;
     double *sum;     /* bands x rows x width (mean, argmax) */
+    uint32_t *added; /* bands x rows x width: values added to sum (NaN is not) */
     int32_t *votes;  /* rows x width x max_votes (vote) */
     uint32_t *count; /* chips that covered each pixel */
     void *out;       /* bands x rows x width of the output type */
@@ -80,9 +82,16 @@ static int choose_mode(mosaic *m)
                         "or (n, K)",
                         p->path);
     }
-    m->mode = m->opt.argmax                      ? MODE_ARGMAX
-              : !p->is_float && p->channels == 1 ? MODE_VOTE
-                                                 : MODE_MEAN;
+    if (m->opt.argmax && m->regression) {
+        return ek_error(
+            m->ctx, EODKIT_ERR_USAGE,
+            "%s: --argmax is for class scores; a regression target's values "
+            "are averaged",
+            p->path);
+    }
+    m->mode = m->opt.argmax                                        ? MODE_ARGMAX
+              : !p->is_float && p->channels == 1 && !m->regression ? MODE_VOTE
+                                                                   : MODE_MEAN;
     if (m->mode == MODE_MEAN) {
         m->bands = (int)p->channels;
         m->type = GDT_Float32;
@@ -213,8 +222,11 @@ static int strip_alloc(mosaic *m, strip *s, int64_t rows, int64_t width)
         s->votes = ek_calloc(m->ctx, pixels * (size_t)m->max_votes, sizeof *s->votes);
     } else {
         s->sum = ek_calloc(m->ctx, pixels * (size_t)m->pred.channels, sizeof *s->sum);
+        s->added =
+            ek_calloc(m->ctx, pixels * (size_t)m->pred.channels, sizeof *s->added);
     }
-    return s->count == NULL || s->out == NULL || (s->votes == NULL && s->sum == NULL)
+    return s->count == NULL || s->out == NULL ||
+                   (s->votes == NULL && (s->sum == NULL || s->added == NULL))
                ? EODKIT_ERR_NOMEM
                : EODKIT_OK;
 }
@@ -222,6 +234,7 @@ static int strip_alloc(mosaic *m, strip *s, int64_t rows, int64_t width)
 static void strip_free(strip *s)
 {
     free(s->sum);
+    free(s->added);
     free(s->votes);
     free(s->count);
     free(s->out);
@@ -250,7 +263,12 @@ static int add_chip(mosaic *m, const tile_set *t, strip *s, const placed *c)
             }
             if (m->mode != MODE_VOTE) {
                 for (k = 0; k < p->channels; k++) {
-                    s->sum[k * plane + at] += ek_pred_value(p, k, src);
+                    double v = ek_pred_value(p, k, src);
+
+                    if (!isnan(v)) { /* a chip without a value there */
+                        s->sum[k * plane + at] += v;
+                        s->added[k * plane + at]++;
+                    }
                 }
             } else {
                 double v = ek_pred_value(p, 0, src);
@@ -319,8 +337,10 @@ static void finish_strip(const mosaic *m, strip *s)
                   n > 0 ? majority(s->votes + i * m->max_votes, n) : m->nodata);
         } else if (m->mode == MODE_MEAN) {
             for (k = 0; k < channels; k++) {
+                uint32_t added = s->added[k * plane + i];
+
                 store(m, s->out, (size_t)(k * plane + i),
-                      n > 0 ? s->sum[k * plane + i] / n : m->nodata);
+                      added > 0 ? s->sum[k * plane + i] / added : m->nodata);
             }
         } else {
             int64_t best = 0;
@@ -343,8 +363,9 @@ static int64_t strip_rows(const mosaic *m, const tile_set *t)
     int64_t per_row =
         t->width *
         ((int64_t)sizeof(uint32_t) + m->bands * GDALGetDataTypeSizeBytes(m->type) +
-         (m->mode == MODE_VOTE ? m->max_votes * (int64_t)sizeof(int32_t)
-                               : m->pred.channels * (int64_t)sizeof(double)));
+         (m->mode == MODE_VOTE
+              ? m->max_votes * (int64_t)sizeof(int32_t)
+              : m->pred.channels * (int64_t)(sizeof(double) + sizeof(uint32_t))));
     int64_t rows = STRIP_BYTES / (per_row > 0 ? per_row : 1);
 
     return rows < 1 ? 1 : rows > t->height ? t->height : rows;
@@ -366,6 +387,7 @@ static int write_strips(mosaic *m, const tile_set *t, GDALDatasetH ds)
         memset(s.count, 0, pixels * sizeof *s.count);
         if (s.sum != NULL) {
             memset(s.sum, 0, pixels * (size_t)m->pred.channels * sizeof *s.sum);
+            memset(s.added, 0, pixels * (size_t)m->pred.channels * sizeof *s.added);
         }
         /* chips are sorted by row: skip those that end above the strip */
         while (lo < t->n && t->chips[lo].y - t->y0 + m->chip_h <= y0) {
@@ -425,6 +447,8 @@ static void describe_band(const mosaic *m, GDALRasterBandH band, int b)
 
     if (m->mode != MODE_MEAN) {
         text = "class";
+    } else if (m->regression) {
+        text = "target";
     } else if (m->has_classes && m->cl.multilabel && (size_t)m->bands == m->cl.k) {
         text = m->cl.names[b];
     } else if (m->has_classes && !m->cl.multilabel && b < (int)m->cl.nlut &&
@@ -555,7 +579,7 @@ static int setup(mosaic *m, const char *dataset_dir, const char *pred_path)
     const char *task;
     int64_t sy, sx;
     int rc = ek_chipset_open(m->ctx, dataset_dir,
-                             m->opt.splits != NULL ? m->opt.splits : "test", &m->cs);
+                             m->opt.splits != NULL ? m->opt.splits : "test", 0, &m->cs);
 
     if (rc != EODKIT_OK) {
         return rc;
@@ -576,9 +600,13 @@ static int setup(mosaic *m, const char *dataset_dir, const char *pred_path)
     task = json_string_value(
         json_object_get(json_object_get(m->cs->collection, "eodkit:label"), "task"));
     /* without class labels (none, or regression) any ids up to 65534 go */
-    m->has_classes = task != NULL && strcmp(task, "regression") != 0;
+    m->regression = task != NULL && strcmp(task, "regression") == 0;
+    m->has_classes = task != NULL && !m->regression;
     if (m->has_classes) {
         rc = ek_classes_read(m->ctx, m->cs->collection, dataset_dir, &m->cl);
+    }
+    if (rc == EODKIT_OK && m->has_classes && m->cl.objects) {
+        return EODKIT_OK; /* boxes: ek_mosaic_detections */
     }
     if (rc == EODKIT_OK) {
         rc = ek_pred_open(m->ctx, pred_path, m->cs, &m->pred);
@@ -606,6 +634,13 @@ int eodkit_mosaic(eodkit_ctx *ctx, const char *dataset_dir, const char *pred_pat
         m.opt = *opt;
     }
     rc = setup(&m, dataset_dir, pred_path);
+    if (rc == EODKIT_OK && m.has_classes && m.cl.objects) {
+        rc = ek_mosaic_detections(ctx, m.cs, &m.cl, pred_path, out_path, &m.opt,
+                                  summary_json);
+        ek_classes_clear(&m.cl);
+        ek_chipset_free(m.cs);
+        return rc;
+    }
     if (rc == EODKIT_OK) {
         rc = plan_sets(&m);
     }

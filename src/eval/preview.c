@@ -1,8 +1,9 @@
 /*
 ** Eval: eodkit_preview(). A contact sheet of chips spread evenly over a
 ** split: each chip in colour (2-98 percentile stretch from stats.json), its
-** labels laid over a copy of it (segmentation) or as a bar beneath it, a
-** caption, and a legend of the classes; written as PNG with libpng.
+** labels laid over a copy of it (segmentation; detection and instance: the
+** objects' boxes, over the class mask for instances) or as a bar beneath
+** it, a caption, and a legend of the classes; written as PNG with libpng.
 */
 #include <math.h>
 #include <setjmp.h>
@@ -48,6 +49,8 @@ typedef struct preview {
     double nodata;
     ek_classes cl;
     int has_classes;
+    int has_label;  /* a "label" row per chip (not for detection) */
+    int has_boxes;  /* detection and instance: objects drawn as boxes */
     size_t *picked; /* positions in the chip set */
     size_t npicked;
     int scale, tiles, tile_w, tile_h, cell_w, cell_h, cols, rows;
@@ -199,7 +202,7 @@ static int setup(preview *p, const char *dataset_dir)
     json_t *shape, *nodata;
     const char *task;
     size_t n, i;
-    int rc = ek_chipset_open(p->ctx, dataset_dir, p->opt.split, &p->cs);
+    int rc = ek_chipset_open(p->ctx, dataset_dir, p->opt.split, 0, &p->cs);
 
     if (rc == EODKIT_OK && p->cs->nsplits != 1) {
         rc = ek_error(p->ctx, EODKIT_ERR_USAGE, "a sheet shows chips of one split");
@@ -233,6 +236,8 @@ static int setup(preview *p, const char *dataset_dir)
     p->has_classes = task != NULL && strcmp(task, "regression") != 0;
     if (rc == EODKIT_OK && p->has_classes) {
         rc = ek_classes_read(p->ctx, p->cs->collection, dataset_dir, &p->cl);
+        p->has_boxes = p->cl.objects;
+        p->has_label = !p->cl.objects || p->cl.per_pixel;
     }
     if (rc == EODKIT_OK && p->cs->n == 0) {
         rc = ek_error(p->ctx, EODKIT_ERR_INPUT, "%s: split %s has no chips",
@@ -309,10 +314,9 @@ static int layout(preview *p)
     p->scale = big < TILE_PIXELS ? TILE_PIXELS / big : 1;
     p->tile_w = (int)p->w * p->scale;
     p->tile_h = (int)p->h * p->scale;
-    p->tiles = p->has_classes && p->cl.per_pixel ? 2 : 1;
+    p->tiles = p->has_classes && (p->cl.per_pixel || p->has_boxes) ? 2 : 1;
     p->cell_w = p->tiles * p->tile_w + (p->tiles - 1) * TILE_GAP;
-    p->cell_h =
-        p->tile_h + (p->has_classes && !p->cl.per_pixel ? BAR + 2 : 0) + CAPTION;
+    p->cell_h = p->tile_h + (p->has_label && !p->cl.per_pixel ? BAR + 2 : 0) + CAPTION;
     p->cols = (int)ceil(sqrt((double)p->npicked));
     p->rows = (int)((p->npicked + (size_t)p->cols - 1) / (size_t)p->cols);
     grid_w = 2 * MARGIN + p->cols * p->cell_w + (p->cols - 1) * GAP;
@@ -395,6 +399,35 @@ static void overlay(const preview *p, const unsigned char *label, unsigned char 
     }
 }
 
+/* The outlines of the objects O of a chip in their classes' colours over
+   its H x W x 3 image RGB. */
+static void draw_boxes(const preview *p, const ek_chip_objects *o, unsigned char *rgb)
+{
+    size_t i;
+
+    for (i = 0; i < o->n; i++) {
+        const float *b = o->boxes + 4 * i;
+        int32_t c =
+            (size_t)o->cls[i] < p->cl.nlut ? p->cl.lut[o->cls[i]] : EK_CLASS_NONE;
+        int64_t x0 = (int64_t)floor(b[0]), y0 = (int64_t)floor(b[1]);
+        int64_t x1 = (int64_t)ceil(b[2]) - 1, y1 = (int64_t)ceil(b[3]) - 1, x, y;
+        unsigned char colour[3] = {255, 255, 255};
+
+        if (c >= 0) {
+            ek_classes_colour(&p->cl, (size_t)c, colour);
+        }
+        x0 = x0 < 0 ? 0 : x0, y0 = y0 < 0 ? 0 : y0;
+        x1 = x1 >= p->w ? p->w - 1 : x1, y1 = y1 >= p->h ? p->h - 1 : y1;
+        for (y = y0; y <= y1; y++) {
+            for (x = x0; x <= x1; x++) {
+                if (y == y0 || y == y1 || x == x0 || x == x1) {
+                    memcpy(rgb + (size_t)(y * p->w + x) * 3, colour, 3);
+                }
+            }
+        }
+    }
+}
+
 /* Copy the H x W x 3 image RGB into the sheet at X, Y, enlarged SCALE times. */
 static void put_tile(preview *p, const unsigned char *rgb, int x, int y)
 {
@@ -460,7 +493,7 @@ static size_t dtype_bytes(const char *dtype)
 
 static int draw_chips(preview *p)
 {
-    size_t label_bytes = p->has_classes ? p->cl.label_bytes : 0;
+    size_t label_bytes = p->has_label ? p->cl.label_bytes : 0;
     size_t row_bytes =
         (size_t)(p->steps * p->channels * p->h * p->w) *
         dtype_bytes(json_string_value(json_object_get(p->modality, "dtype")));
@@ -468,11 +501,18 @@ static int draw_chips(preview *p)
     unsigned char *row = ek_calloc(p->ctx, row_bytes + 1, 1);
     unsigned char *label = ek_calloc(p->ctx, label_bytes + 1, 1);
     ek_shard_reader image, labels;
+    ek_object_reader boxes;
+    ek_chip_objects objects;
     size_t i;
     int rc = rgb == NULL || row == NULL || label == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 
+    memset(&objects, 0, sizeof objects);
+    memset(&boxes, 0, sizeof boxes);
     ek_shard_reader_init(&image, p->cs, p->name, row_bytes);
     ek_shard_reader_init(&labels, p->cs, "label", label_bytes);
+    if (rc == EODKIT_OK && p->has_boxes) {
+        rc = ek_object_reader_init(p->ctx, &boxes, p->cs);
+    }
     p->placed = json_array();
     for (i = 0; i < p->npicked && rc == EODKIT_OK; i++) {
         size_t chip = p->cs->chips[p->picked[i]];
@@ -483,18 +523,26 @@ static int draw_chips(preview *p)
         char caption[32];
 
         rc = ek_shard_reader_row(p->ctx, &image, chip, row);
-        if (rc == EODKIT_OK && p->has_classes) {
+        if (rc == EODKIT_OK && p->has_label) {
             rc = ek_shard_reader_row(p->ctx, &labels, chip, label);
+        }
+        if (rc == EODKIT_OK && p->has_boxes) {
+            rc = ek_object_reader_chip(p->ctx, &boxes, chip, &objects);
         }
         if (rc != EODKIT_OK) {
             break;
         }
         colours(p, row, image.npy.type, rgb);
         put_tile(p, rgb, x, y);
-        if (p->has_classes && p->cl.per_pixel) {
-            overlay(p, label, rgb);
+        if (p->tiles == 2) {
+            if (p->cl.per_pixel) {
+                overlay(p, label, rgb);
+            }
+            if (p->has_boxes) {
+                draw_boxes(p, &objects, rgb);
+            }
             put_tile(p, rgb, x + p->tile_w + TILE_GAP, y);
-        } else if (p->has_classes) {
+        } else if (p->has_label) {
             put_bar(p, label, x, below + 2);
             below += BAR + 2;
         }
@@ -510,6 +558,8 @@ static int draw_chips(preview *p)
     }
     ek_shard_reader_close(&image);
     ek_shard_reader_close(&labels);
+    ek_object_reader_close(&boxes);
+    ek_chip_objects_free(&objects);
     free(rgb);
     free(row);
     free(label);

@@ -1,11 +1,12 @@
 /*
 ** Plan: what the build will do, fixed before any pixel is read. Inspects
-** every input raster, chooses the target grids (one, or one per UTM zone),
-** places every input on them, lays chips, keeps the chips inside the AOI
-** and over data, and cuts the chip lattices into work units. The plan is
-** immutable once made and shared read-only by all workers; work units
-** depend on the recipe alone, never on the thread count, so output never
-** depends on it either.
+** every input raster, chooses the target grids (one, one per UTM zone, or
+** those of a reference grid), places every input on them, lists the
+** candidate chips (inside the AOI and over data, from the inputs'
+** footprints) and groups them into work units. The plan is immutable once
+** made and shared read-only by all workers; work units depend on the
+** recipe alone, never on the thread count, so output never depends on it
+** either.
 */
 #ifndef EK_PLAN_H
 #define EK_PLAN_H
@@ -19,11 +20,17 @@
 
 #include "recipe/ek_recipe.h"
 
-/* What a plan may hold (doc/recipe.md, Limits): chips on the lattices of
-   all its grids (set-up keeps a few bytes per chip and visits each), and
-   pixels along a grid side (pixel coordinates are int). */
+/* What a plan may hold (doc/recipe.md, Limits): candidate chips (set-up
+   keeps a few dozen bytes per candidate and visits each; the lattices of
+   the grids are never laid out), and pixels along a grid side (pixel
+   coordinates are int). Chip ids, lattice positions, stay below
+   EK_MAX_CHIP_ID (int64 in the index). */
 #define EK_MAX_CHIPS ((size_t)1 << 25)
 #define EK_MAX_GRID_SIDE (1 << 30)
+#define EK_MAX_CHIP_ID ((size_t)1 << 62)
+
+/* ek_plan_find: not a candidate chip. */
+#define EK_NOT_CANDIDATE ((size_t)-1)
 
 /* A rectangle of pixels of one grid. */
 typedef struct ek_window {
@@ -55,6 +62,17 @@ typedef struct ek_source {
     char *vrt;     /* NULL, or what GDAL opens instead of path: a VRT (XML) giving
                       the file the CRS and geotransform of its STAC item */
     int stac_item; /* STAC modalities: the item it belongs to (ek_stac.items) */
+    /* Where it holds data by GDAL's account (missing blocks of a sparse
+       GeoTIFF are empty): NDATA rectangles of source pixels (x0, y0, x1,
+       y1 each, a few pixels of margin included), or DATA NULL when that is
+       the whole file or GDAL cannot tell (local files with a geotransform
+       only). */
+    int *data;
+    size_t ndata;
+    /* With UTM grids (crs: utm, grid.system): its bounds in longitude and
+       latitude (west, south, east, north), computed once while planning. */
+    int has_lonlat;
+    double lonlat[4];
 } ek_source;
 
 /* Where a source lies on one grid and how it is read onto it. */
@@ -67,6 +85,9 @@ typedef struct ek_placement {
     /* Warper resampling scale (destination pixels per source pixel), pinned
        so results never depend on how the grid is cut into windows. */
     double xscale, yscale;
+    /* 0 when the source lies far from the grid (their lon/lat bounds are
+       apart): it was not placed, and its bounds lie far off the grid. */
+    int reaches;
 } ek_placement;
 
 /* Bands of a modality read together from the same files. */
@@ -117,8 +138,23 @@ typedef struct ek_grid {
     int nx, ny;               /* chips across and down */
     size_t first_chip;        /* id of chip (0, 0); chip (i, j) is first + j nx + i */
     int units_x, units_y;
-    size_t first_unit;
+    size_t first_unit; /* lattice key of its unit (0, 0); unit (ux, uy) is
+                          first + uy units_x + ux */
+    /* UTM grids: their bounds in longitude and latitude, as ek_source's */
+    int has_lonlat;
+    double lonlat[4];
 } ek_grid;
+
+/* A work unit: candidate chips p->chips[first, p->units[u + 1].first). */
+typedef struct ek_unit {
+    size_t key;   /* its place on the lattices: grid first_unit + uy units_x + ux */
+    size_t first; /* its first chip in p->chips */
+} ek_unit;
+
+/* A Major TOM cell: signed row (north >= 0) and column (east >= 0). */
+typedef struct ek_cell {
+    int row, col;
+} ek_cell;
 
 typedef struct ek_plan {
     const ek_recipe *recipe;
@@ -128,20 +164,30 @@ typedef struct ek_plan {
     size_t nchips;
     ek_modality *modalities;
     size_t nmodalities;
-    int nsources;       /* over all modalities (source ids are 0 .. nsources-1) */
-    int nremote;        /* sources read over the network */
-    uint8_t *candidate; /* per chip id: 1 when it lies on data of every required
-                           modality and inside the AOI */
+    int nsources; /* over all modalities (source ids are 0 .. nsources-1) */
+    int nremote;  /* sources read over the network */
+    /* The candidate chips, those on data of every required modality with
+       their centre in the AOI (and in their UTM zone): their ids, unit by
+       unit, ascending within a unit. Per-chip arrays of the later stages
+       are indexed like this one ("candidate index"). */
+    size_t *chips;
     size_t ncandidates;
-    int unit_chips; /* a work unit is unit_chips x unit_chips chips of one grid */
+    int unit_chips; /* a work unit is at most unit_chips x unit_chips chips of one grid
+                     */
+    ek_unit *units; /* the work units that hold candidates, in lattice order,
+                       then one whose first is ncandidates */
     size_t nunits;
     int unit_w, unit_h; /* largest unit window, pixels */
+    /* grid.system majortom: chips are not on a lattice. Chip id k (also
+       its candidate index and its work unit) has window WINDOWS[k] on its
+       grid and covers Major TOM cell CELLS[k]; NULL otherwise. */
+    ek_window *windows;
+    ek_cell *cells;
 } ek_plan;
 
 /* One chip: its grid and window. */
 typedef struct ek_chip {
     size_t grid;
-    int i, j; /* column and row on the grid's chip lattice */
     ek_window window;
 } ek_chip;
 
@@ -159,12 +205,33 @@ void ek_plan_free(ek_plan *plan);
 int ek_plan_vertical(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p);
 void ek_vertical_free(ek_vertical *v);
 
-/* Chip ID: grid, lattice position and window. */
+/* Chip ID (any id below p->nchips): its grid and window. */
 ek_chip ek_plan_chip(const ek_plan *p, size_t chip_id);
 
-/* Work unit U: its grid and chip column range [*I0, *I1) and row range
-   [*J0, *J1) on that grid. */
-size_t ek_plan_unit(const ek_plan *p, size_t u, int *i0, int *i1, int *j0, int *j1);
+/* The candidate index of chip ID, or EK_NOT_CANDIDATE (a binary search). */
+size_t ek_plan_find(const ek_plan *p, size_t chip_id);
+
+/* The cell id of chip ID on the recipe's grid.system into BUF (SIZE
+   bytes; 48 hold any): "451U_946L" (Major TOM), "EPSG:32633_10_12_-2045"
+   (utm-cells), "" without a system (doc/format.md, Cell ids). */
+void ek_plan_cell(const ek_plan *p, size_t chip_id, char *buf, size_t size);
+
+/* The Major TOM grid at SPACING km: rows from pole to pole, columns of row
+   ROW, the cell holding LON/LAT, the centroid of cell ROW, COL, and its
+   name ("451U_946L"). */
+int ek_majortom_rows(double spacing);
+int ek_majortom_cols(double spacing, int row);
+void ek_majortom_cell_at(double spacing, double lon, double lat, int *row, int *col);
+void ek_majortom_centroid(double spacing, int row, int col, double *lon, double *lat);
+void ek_majortom_name(int row, int col, char *buf, size_t size);
+
+/* The candidates of grid G: candidate indices [*FIRST, *END) (the plan
+   lists them grid by grid). */
+void ek_plan_grid_chips(const ek_plan *p, size_t g, size_t *first, size_t *end);
+
+/* Work unit U: its grid, and in *WINDOW the window of its place on the
+   lattice (every chip position of the unit, candidate or not). */
+size_t ek_plan_unit_window(const ek_plan *p, size_t u, ek_window *window /* OUT */);
 
 /* The part of modality M that holds its band B (0-based), and that band's
    number in the part's files. */
@@ -242,7 +309,23 @@ void ek_source_clear(ek_source *s);
 int ek_source_bounds(eodkit_ctx *ctx, OGRSpatialReferenceH crs, const ek_source *s,
                      double bounds[4] /* OUT */);
 
-/* Place source S on grid G. */
+/* Whether pixels of source S that GDAL reports empty read as nodata
+   NODATA of a modality with HAS_NODATA (they read as the file's nodata,
+   or 0), so that chips over them alone hold nothing. */
+int ek_source_empty_is_nodata(const ek_source *s, int has_nodata, double nodata);
+
+/* Bounds in pixels of grid G (gx0, gy0, gx1, gy1 each) of the S->ndata
+   parts of source S that hold data, into OUT (4 x S->ndata doubles). */
+int ek_source_data_on_grid(eodkit_ctx *ctx, const ek_grid *g, const ek_source *s,
+                           double *out /* OUT */);
+
+/* Whether lon/lat bounds A and B (west, south, east, north; a west beyond
+   the east crosses the antimeridian) are more than half a degree apart,
+   longitudes compared around the globe. */
+int ek_lonlat_apart(const double a[4], const double b[4]);
+
+/* Place source S on grid G; one far from G (both have lon/lat bounds, and
+   they are apart) is not placed: PL->reaches 0. */
 int ek_source_place(eodkit_ctx *ctx, const ek_grid *g, const ek_source *s,
                     ek_placement *pl /* OUT */);
 

@@ -4,6 +4,7 @@
 ** and placing them on a target grid (bounds, exact alignment, warp scales).
 ** Handles opened here are closed again: workers open their own.
 */
+#include <float.h>
 #include <math.h>
 #include <regex.h>
 #include <stdlib.h>
@@ -41,6 +42,8 @@ const char *ek_dtype_numpy(GDALDataType t)
         return "<u4";
     case GDT_Int32:
         return "<i4";
+    case GDT_Int64:
+        return "<i8";
     case GDT_Float32:
         return "<f4";
     case GDT_Float64:
@@ -63,6 +66,8 @@ const char *ek_dtype_name(GDALDataType t)
         return "uint32";
     case GDT_Int32:
         return "int32";
+    case GDT_Int64:
+        return "int64";
     case GDT_Float32:
         return "float32";
     case GDT_Float64:
@@ -188,6 +193,7 @@ void ek_source_clear(ek_source *s)
     free(s->vrt);
     CSLDestroy(s->transform_options);
     free(s->outline);
+    free(s->data);
     memset(s, 0, sizeof *s);
 }
 
@@ -482,6 +488,112 @@ static int inspect_georef(eodkit_ctx *ctx, GDALDatasetH ds,
     return rc == EODKIT_OK ? trace_outline(ctx, ds, where, s) : rc;
 }
 
+/* Source pixels of margin around the parts that hold data: what a
+   resampling kernel reaches beyond them. */
+#define DATA_MARGIN 4
+
+/* At most this many rectangles describe where a file holds data; beyond,
+   the whole file counts. */
+#define MAX_DATA_RECTS 100000
+
+/* The whole window X, Y, W, H of S holds data (with margin). */
+static int add_data(eodkit_ctx *ctx, ek_source *s, size_t *cap, int x, int y, int w,
+                    int h)
+{
+    int *r;
+    int rc = ek_grow(ctx, (void **)&s->data, cap, 4 * (s->ndata + 1), sizeof *s->data);
+
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    r = s->data + 4 * s->ndata++;
+    r[0] = x > DATA_MARGIN ? x - DATA_MARGIN : 0;
+    r[1] = y > DATA_MARGIN ? y - DATA_MARGIN : 0;
+    r[2] = x + w + DATA_MARGIN < s->width ? x + w + DATA_MARGIN : s->width;
+    r[3] = y + h + DATA_MARGIN < s->height ? y + h + DATA_MARGIN : s->height;
+    return EODKIT_OK;
+}
+
+/*
+** Add the parts of window X, Y, W, H of DS (blocks of BW x BH pixels) that
+** hold data in some band to S->data: a window with data in every part of
+** some band, or of one block, is taken whole; one all empty is left out; a
+** mixed one is halved along block edges. *MIXED is set when GDAL reported
+** empty parts.
+*/
+static int find_data(eodkit_ctx *ctx, GDALDatasetH ds, ek_source *s, size_t *cap, int x,
+                     int y, int w, int h, int bw, int bh)
+{
+    int b, mixed = 0;
+
+    for (b = 1; b <= s->band_count; b++) {
+        GDALRasterBandH band = GDALGetRasterBand(ds, b);
+        /* GDAL stops at the first part that has the asked status */
+        int f = GDALGetDataCoverageStatus(band, x, y, w, h,
+                                          GDAL_DATA_COVERAGE_STATUS_EMPTY, NULL);
+
+        if ((f & GDAL_DATA_COVERAGE_STATUS_UNIMPLEMENTED) ||
+            !(f & GDAL_DATA_COVERAGE_STATUS_EMPTY)) {
+            return add_data(ctx, s, cap, x, y, w, h);
+        }
+        f = GDALGetDataCoverageStatus(band, x, y, w, h, GDAL_DATA_COVERAGE_STATUS_DATA,
+                                      NULL);
+        mixed |= (f & GDAL_DATA_COVERAGE_STATUS_DATA) != 0;
+    }
+    if (!mixed) {
+        return EODKIT_OK;
+    }
+    if ((w <= bw && h <= bh) || s->ndata >= MAX_DATA_RECTS) {
+        return add_data(ctx, s, cap, x, y, w, h);
+    }
+    if ((w + bw - 1) / bw >= (h + bh - 1) / bh) {
+        int left = (w + bw - 1) / bw / 2 * bw;
+
+        return find_data(ctx, ds, s, cap, x, y, left, h, bw, bh) == EODKIT_OK
+                   ? find_data(ctx, ds, s, cap, x + left, y, w - left, h, bw, bh)
+                   : eodkit_ctx_status(ctx);
+    } else {
+        int top = (h + bh - 1) / bh / 2 * bh;
+
+        return find_data(ctx, ds, s, cap, x, y, w, top, bw, bh) == EODKIT_OK
+                   ? find_data(ctx, ds, s, cap, x, y + top, w, h - top, bw, bh)
+                   : eodkit_ctx_status(ctx);
+    }
+}
+
+/* Where local raster DS (of S, with a geotransform) holds data: S->data
+   stays NULL when that is everywhere, or when GDAL cannot tell. */
+static int inspect_coverage(eodkit_ctx *ctx, GDALDatasetH ds, ek_source *s)
+{
+    size_t cap = 0;
+    int bw, bh, rc;
+
+    if (s->remote || s->georef != EK_GEOREF_GEOTRANSFORM) {
+        return EODKIT_OK;
+    }
+    GDALGetBlockSize(GDALGetRasterBand(ds, 1), &bw, &bh);
+    bw = bw > 0 ? bw : s->width;
+    bh = bh > 0 ? bh : 1;
+    rc = find_data(ctx, ds, s, &cap, 0, 0, s->width, s->height, bw, bh);
+    if (rc == EODKIT_OK && s->ndata == 1 && s->data[0] == 0 && s->data[1] == 0 &&
+        s->data[2] == s->width && s->data[3] == s->height) {
+        free(s->data);
+        s->data = NULL;
+        s->ndata = 0;
+    } else if (rc == EODKIT_OK && s->ndata == 0) {
+        /* no data at all: an empty list, not NULL */
+        rc = ek_grow(ctx, (void **)&s->data, &cap, 4, sizeof *s->data);
+    }
+    return rc;
+}
+
+int ek_source_empty_is_nodata(const ek_source *s, int has_nodata, double nodata)
+{
+    double fill = s->has_nodata ? s->nodata : 0;
+
+    return has_nodata && (fill == nodata || (isnan(fill) && isnan(nodata)));
+}
+
 int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where,
                       const ek_modality_recipe *mr, ek_source *s)
 {
@@ -514,6 +626,10 @@ int ek_source_inspect(eodkit_ctx *ctx, const char *path, const char *where,
         goto out;
     }
     s->nodata = GDALGetRasterNoDataValue(GDALGetRasterBand(ds, 1), &s->has_nodata);
+    rc = inspect_coverage(ctx, ds, s);
+    if (rc != EODKIT_OK) {
+        goto out;
+    }
     s->dtype = GDALGetRasterDataType(GDALGetRasterBand(ds, 1));
     for (b = 2; b <= s->band_count; b++) {
         s->dtype = GDALDataTypeUnion(s->dtype,
@@ -632,26 +748,16 @@ out:
     return rc;
 }
 
-int ek_source_bounds(eodkit_ctx *ctx, OGRSpatialReferenceH crs, const ek_source *s,
-                     double bounds[4])
+/* Bounds (xmin, ymin, xmax, ymax) of source pixels X0..X1 x Y0..Y1 of S
+   through its geotransform, then CT (NULL: S's own CRS); 0 when CT fails. */
+static int window_bounds(OGRCoordinateTransformationH ct, const ek_source *s, double x0,
+                         double y0, double x1, double y1, double b[4])
 {
-    int rc = EODKIT_OK;
-    OGRSpatialReferenceH srs = NULL;
-    OGRCoordinateTransformationH ct = NULL;
     double xs[4], ys[4], minx, maxx, miny, maxy;
     int i;
 
-    srs = OSRNewSpatialReference(s->wkt);
-    if (srs == NULL) {
-        return ek_error_gdal(ctx, "%s: unreadable CRS", s->path);
-    }
-    OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
-    if (s->outline != NULL) {
-        rc = points_bounds(ctx, srs, crs, s, s->outline, s->noutline, bounds);
-        goto out;
-    }
     for (i = 0; i < 4; i++) {
-        double px = (i & 1) ? s->width : 0, py = (i & 2) ? s->height : 0;
+        double px = (i & 1) ? x1 : x0, py = (i & 2) ? y1 : y0;
 
         xs[i] = s->gt[0] + px * s->gt[1] + py * s->gt[2];
         ys[i] = s->gt[3] + px * s->gt[4] + py * s->gt[5];
@@ -660,22 +766,118 @@ int ek_source_bounds(eodkit_ctx *ctx, OGRSpatialReferenceH crs, const ek_source 
     maxx = fmax(fmax(xs[0], xs[1]), fmax(xs[2], xs[3]));
     miny = fmin(fmin(ys[0], ys[1]), fmin(ys[2], ys[3]));
     maxy = fmax(fmax(ys[0], ys[1]), fmax(ys[2], ys[3]));
-    if (OSRIsSame(srs, crs)) {
-        bounds[0] = minx, bounds[1] = miny, bounds[2] = maxx, bounds[3] = maxy;
-        goto out;
+    if (ct == NULL) {
+        b[0] = minx, b[1] = miny, b[2] = maxx, b[3] = maxy;
+        return 1;
     }
-    ct = OCTNewCoordinateTransformation(srs, crs);
-    if (ct == NULL || !OCTTransformBounds(ct, minx, miny, maxx, maxy, &bounds[0],
-                                          &bounds[1], &bounds[2], &bounds[3], 21)) {
+    return OCTTransformBounds(ct, minx, miny, maxx, maxy, &b[0], &b[1], &b[2], &b[3],
+                              21);
+}
+
+/* S's CRS (traditional axis order) into *SRS, and the transformation from
+   it to CRS into *CT (NULL when they are the same). */
+static int source_to(eodkit_ctx *ctx, OGRSpatialReferenceH crs, const ek_source *s,
+                     OGRSpatialReferenceH *srs, OGRCoordinateTransformationH *ct)
+{
+    *ct = NULL;
+    *srs = OSRNewSpatialReference(s->wkt);
+    if (*srs == NULL) {
+        return ek_error_gdal(ctx, "%s: unreadable CRS", s->path);
+    }
+    OSRSetAxisMappingStrategy(*srs, OAMS_TRADITIONAL_GIS_ORDER);
+    if (!OSRIsSame(*srs, crs)) {
+        *ct = OCTNewCoordinateTransformation(*srs, crs);
+        if (*ct == NULL) {
+            return ek_error_gdal(
+                ctx, "%s: its extent cannot be transformed to the grid CRS", s->path);
+        }
+    }
+    return EODKIT_OK;
+}
+
+int ek_source_bounds(eodkit_ctx *ctx, OGRSpatialReferenceH crs, const ek_source *s,
+                     double bounds[4])
+{
+    OGRSpatialReferenceH srs = NULL;
+    OGRCoordinateTransformationH ct = NULL;
+    int rc;
+
+    if (s->outline != NULL) {
+        srs = OSRNewSpatialReference(s->wkt);
+        if (srs == NULL) {
+            return ek_error_gdal(ctx, "%s: unreadable CRS", s->path);
+        }
+        OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
+        rc = points_bounds(ctx, srs, crs, s, s->outline, s->noutline, bounds);
+        OSRRelease(srs);
+        return rc;
+    }
+    rc = source_to(ctx, crs, s, &srs, &ct);
+    if (rc == EODKIT_OK && !window_bounds(ct, s, 0, 0, s->width, s->height, bounds)) {
         rc = ek_error_gdal(ctx, "%s: its extent cannot be transformed to the grid CRS",
                            s->path);
     }
-out:
     if (ct != NULL) {
         OCTDestroyCoordinateTransformation(ct);
     }
-    OSRRelease(srs);
+    if (srs != NULL) {
+        OSRRelease(srs);
+    }
     return rc;
+}
+
+int ek_source_data_on_grid(eodkit_ctx *ctx, const ek_grid *g, const ek_source *s,
+                           double *out)
+{
+    OGRSpatialReferenceH srs = NULL;
+    OGRCoordinateTransformationH ct = NULL;
+    size_t k;
+    int rc = source_to(ctx, g->srs, s, &srs, &ct);
+
+    for (k = 0; k < s->ndata && rc == EODKIT_OK; k++) {
+        const int *r = s->data + 4 * k;
+        double b[4];
+
+        if (!window_bounds(ct, s, r[0], r[1], r[2], r[3], b)) {
+            rc = ek_error_gdal(
+                ctx, "%s: its extent cannot be transformed to the grid CRS", s->path);
+            break;
+        }
+        out[4 * k] = (b[0] - g->gt[0]) / g->gt[1];
+        out[4 * k + 1] = (b[3] - g->gt[3]) / g->gt[5];
+        out[4 * k + 2] = (b[2] - g->gt[0]) / g->gt[1];
+        out[4 * k + 3] = (b[1] - g->gt[3]) / g->gt[5];
+    }
+    if (ct != NULL) {
+        OCTDestroyCoordinateTransformation(ct);
+    }
+    if (srs != NULL) {
+        OSRRelease(srs);
+    }
+    return rc;
+}
+
+/* Degrees by which lon/lat bounds must be apart for ek_lonlat_apart: far
+   more than the error of densified bounds. */
+#define APART_DEGREES 0.5
+
+int ek_lonlat_apart(const double a[4], const double b[4])
+{
+    int k;
+
+    if (a[0] > a[2] || b[0] > b[2]) {
+        return 0;
+    }
+    if (a[1] > b[3] + APART_DEGREES || b[1] > a[3] + APART_DEGREES) {
+        return 1;
+    }
+    for (k = -1; k <= 1; k++) {
+        if (a[0] <= b[2] + 360.0 * k + APART_DEGREES &&
+            b[0] + 360.0 * k <= a[2] + APART_DEGREES) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 int ek_source_place(eodkit_ctx *ctx, const ek_grid *g, const ek_source *s,
@@ -686,6 +888,14 @@ int ek_source_place(eodkit_ctx *ctx, const ek_grid *g, const ek_source *s,
     int same_crs, rc;
 
     memset(pl, 0, sizeof *pl);
+    /* A far source is not transformed at all: the UTM zone of another
+       continent may not even hold its corners, and a global build would
+       place every file on every zone. */
+    if (s->has_lonlat && g->has_lonlat && ek_lonlat_apart(s->lonlat, g->lonlat)) {
+        pl->gx0 = pl->gx1 = pl->gy0 = pl->gy1 = -DBL_MAX;
+        return EODKIT_OK;
+    }
+    pl->reaches = 1;
     rc = ek_source_bounds(ctx, g->srs, s, b);
     if (rc != EODKIT_OK) {
         return rc;

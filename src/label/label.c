@@ -183,6 +183,34 @@ static int feature_class(const vector_map *vm, OGRFeatureH f)
     return (int)OGR_F_GetFieldAsInteger64(f, vm->field);
 }
 
+/* Tasks with objects take areas (polygons), or points given a box size;
+   anything else (lines) is an error naming feature F. */
+static int check_object_shape(eodkit_ctx *ctx, const vector_map *vm, OGRFeatureH f)
+{
+    const ek_labels_recipe *lr = vm->l->recipe;
+    OGRGeometryH g = OGR_F_GetGeometryRef(f);
+    OGRwkbGeometryType type = wkbFlatten(OGR_G_GetGeometryType(g));
+    int point = type == wkbPoint || type == wkbMultiPoint;
+
+    if (OGR_GT_IsSubClassOf(type, wkbCurvePolygon) ||
+        OGR_GT_IsSubClassOf(type, wkbMultiSurface) || (point && lr->box_w > 0)) {
+        return EODKIT_OK;
+    }
+    if (point) {
+        return ek_error(ctx, EODKIT_ERR_INPUT,
+                        "%s: feature %lld is a %s: boxes around points need "
+                        "labels.box_size (the box's size in CRS units) (%s)",
+                        lr->source, (long long)OGR_F_GetFID(f),
+                        OGRGeometryTypeToName(type), vm->where);
+    }
+    return ek_error(ctx, EODKIT_ERR_INPUT,
+                    "%s: feature %lld is a %s: task %s takes polygons (boxes are "
+                    "their bounds) or points with labels.box_size, not lines (%s)",
+                    lr->source, (long long)OGR_F_GetFID(f), OGRGeometryTypeToName(type),
+                    lr->task == EK_TASK_DETECTION ? "detection" : "instance",
+                    vm->where);
+}
+
 static int burn_of_feature(void *arg, eodkit_ctx *ctx, OGRFeatureH f, double *burn,
                            int64_t *time)
 {
@@ -191,6 +219,13 @@ static int burn_of_feature(void *arg, eodkit_ctx *ctx, OGRFeatureH f, double *bu
     int id = feature_class(vm, f);
 
     (void)time;
+    if (EK_TASK_HAS_OBJECTS(l->recipe->task)) {
+        int rc = check_object_shape(ctx, vm, f);
+
+        if (rc != EODKIT_OK) {
+            return rc;
+        }
+    }
     if (id < 0) {
         l->unmapped++;
         return 0;
@@ -348,6 +383,13 @@ static int open_vector(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
         rc = ek_shapes_load(ctx, p, layer, lr->source, where, 0, burn_of_feature, &vm,
                             &l->shapes);
     }
+    if (rc == EODKIT_OK && lr->box_w > 0) {
+        rc = ek_shapes_boxes_around_points(ctx, l->shapes, p, lr->box_w, lr->box_h);
+    }
+    if (rc == EODKIT_OK) {
+        l->max_object = (uint32_t)l->shapes->nread;
+        l->object_dtype = l->max_object > 65535 ? GDT_UInt32 : GDT_UInt16;
+    }
     ek_fs_free_list(vm.names, vm.nnames);
     if (rc == EODKIT_OK && ek_shapes_on_grids(l->shapes, p) == 0) {
         rc = no_overlap_error(ctx, r, l, layer, vm.field);
@@ -390,20 +432,11 @@ static int raster_map(eodkit_ctx *ctx, const ek_recipe *r, ek_labels *l)
     return classes_from_map(ctx, l);
 }
 
-static int open_raster(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
-                       int source_id, ek_labels *l)
+int ek_labels_raster_band(eodkit_ctx *ctx, const ek_recipe *r, ek_labels *l)
 {
     const ek_labels_recipe *lr = &r->labels;
     char where[512];
-    size_t g;
-    int rc, overlaps = 0;
 
-    ek_recipe_where(r, lr->source_mark, where, sizeof where);
-    rc = ek_source_inspect(ctx, lr->source, where, NULL, &l->source);
-    if (rc != EODKIT_OK) {
-        return rc;
-    }
-    l->source.id = source_id;
     l->band = 1;
     if (lr->attribute != NULL) {
         char *end;
@@ -421,7 +454,29 @@ static int open_raster(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
     }
     if (l->band > l->source.band_count) {
         return ek_error(ctx, EODKIT_ERR_INPUT, "%s: has no band %d (it has %d) (%s)",
-                        lr->source, l->band, l->source.band_count, where);
+                        l->source.path, l->band, l->source.band_count,
+                        ek_recipe_where(r, lr->source_mark, where, sizeof where));
+    }
+    return EODKIT_OK;
+}
+
+static int open_raster(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
+                       int source_id, ek_labels *l)
+{
+    const ek_labels_recipe *lr = &r->labels;
+    char where[512];
+    size_t g;
+    int rc, overlaps = 0;
+
+    ek_recipe_where(r, lr->source_mark, where, sizeof where);
+    rc = ek_source_inspect(ctx, lr->source, where, NULL, &l->source);
+    if (rc != EODKIT_OK) {
+        return rc;
+    }
+    l->source.id = source_id;
+    rc = ek_labels_raster_band(ctx, r, l);
+    if (rc != EODKIT_OK) {
+        return rc;
     }
     if (lr->classes != NULL) {
         rc = raster_map(ctx, r, l);
@@ -460,8 +515,8 @@ static int open_raster(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
     return rc;
 }
 
-int ek_labels_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, int source_id,
-                   ek_labels **out)
+int ek_labels_open_source(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p,
+                          int source_id, ek_labels **out)
 {
     const ek_labels_recipe *lr = &r->labels;
     GDALDatasetH ds = NULL;
@@ -499,6 +554,12 @@ int ek_labels_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, int so
                             "whose value is not in labels.classes are skipped",
                             where)
                  : open_vector(ctx, r, p, l, ds);
+    } else if (EK_TASK_HAS_OBJECTS(lr->task)) {
+        rc = ek_error(ctx, EODKIT_ERR_INPUT,
+                      "%s: a raster; task %s needs vector labels (polygons, or "
+                      "points with labels.box_size) (%s: labels.source)",
+                      lr->source,
+                      lr->task == EK_TASK_DETECTION ? "detection" : "instance", where);
     } else {
         l->is_raster = 1;
         rc = open_raster(ctx, r, p, source_id, l);
@@ -509,6 +570,7 @@ int ek_labels_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, int so
             qsort(l->classes, l->nclasses, sizeof *l->classes, compare_class);
         }
         l->dtype = l->max_id > 255 ? GDT_UInt16 : GDT_Byte;
+        l->plane_type = l->dtype;
     }
 out:
     if (ds != NULL) {
@@ -522,6 +584,47 @@ out:
     return EODKIT_OK;
 }
 
+int ek_labels_add_class(eodkit_ctx *ctx, ek_labels *l, int id, const char *name)
+{
+    return add_class(ctx, l, id, name);
+}
+
+int ek_labels_map_classes(eodkit_ctx *ctx, ek_labels *l)
+{
+    return classes_from_map(ctx, l);
+}
+
+int ek_labels_open(eodkit_ctx *ctx, const ek_recipe *r, const ek_plan *p, int source_id,
+                   ek_labels **out)
+{
+    const ek_labels_recipe *lr = &r->labels;
+    ek_labels *l;
+    int rc;
+
+    if (lr->table.path == NULL && lr->task != EK_TASK_REGRESSION &&
+        lr->task != EK_TASK_CHANGE) {
+        return ek_labels_open_source(ctx, r, p, source_id, out);
+    }
+    *out = NULL;
+    l = ek_calloc(ctx, 1, sizeof *l);
+    if (l == NULL) {
+        return EODKIT_ERR_NOMEM;
+    }
+    l->recipe = lr;
+    rc = lr->table.path != NULL           ? ek_table_open(ctx, r, p, l)
+         : lr->task == EK_TASK_REGRESSION ? ek_target_open(ctx, r, p, source_id, l)
+                                          : ek_change_open(ctx, r, p, source_id, l);
+    if (rc != EODKIT_OK) {
+        ek_labels_free(l);
+        return rc;
+    }
+    if (l->nclasses > 1) {
+        qsort(l->classes, l->nclasses, sizeof *l->classes, compare_class);
+    }
+    *out = l;
+    return EODKIT_OK;
+}
+
 void ek_labels_free(ek_labels *l)
 {
     size_t i;
@@ -529,6 +632,8 @@ void ek_labels_free(ek_labels *l)
     if (l == NULL) {
         return;
     }
+    ek_change_free(l->change);
+    ek_table_free(l->table);
     ek_shapes_free(l->shapes);
     for (i = 0; i < l->nclasses; i++) {
         free(l->classes[i].name);
@@ -575,6 +680,16 @@ int ek_labels_render(eodkit_ctx *ctx, const ek_labels *l, const ek_plan *p, size
     ek_read_request req;
     int rc;
 
+    if (l->change != NULL) {
+        return ek_change_render(ctx, l, p, g, w, reader, raw, raw_valid, out, NULL);
+    }
+    if (l->table != NULL) {
+        ek_table_render(l, p, g, w, out);
+        return EODKIT_OK;
+    }
+    if (l->regression) {
+        return ek_target_render(ctx, l, p, g, w, reader, raw_valid, out);
+    }
     if (!l->is_raster) { /* burnt over the background */
         for (px = 0; px < plane; px++) {
             ek_pixel_set(out, l->dtype, px, l->recipe->background);

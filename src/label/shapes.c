@@ -115,6 +115,7 @@ int ek_shapes_load(eodkit_ctx *ctx, const ek_plan *p, OGRLayerH layer, const cha
         if (rc != EODKIT_OK || f == NULL) {
             break;
         }
+        sh->nread++;
         geom = OGR_F_GetGeometryRef(f);
         keep = geom != NULL ? fn(arg, ctx, f, &burn, &time) : 0;
         if (keep < 0 || keep > 1) {
@@ -123,18 +124,26 @@ int ek_shapes_load(eodkit_ctx *ctx, const ek_plan *p, OGRLayerH layer, const cha
             rc = ek_grow(ctx, (void **)&src, &cap, sh->n + 1, sizeof *src);
             if (rc == EODKIT_OK) {
                 double *b = ek_realloc_array(ctx, sh->burn, cap, sizeof *b);
+                uint32_t *ids = ek_realloc_array(ctx, sh->ids, cap, sizeof *ids);
                 int64_t *t = with_times
                                  ? ek_realloc_array(ctx, sh->times, cap, sizeof *t)
                                  : NULL;
 
                 sh->burn = b != NULL ? b : sh->burn;
+                sh->ids = ids != NULL ? ids : sh->ids;
                 sh->times = t != NULL ? t : sh->times;
-                rc = b == NULL || (with_times && t == NULL) ? EODKIT_ERR_NOMEM
-                                                            : EODKIT_OK;
+                rc = b == NULL || ids == NULL || (with_times && t == NULL)
+                         ? EODKIT_ERR_NOMEM
+                         : EODKIT_OK;
+            }
+            if (rc == EODKIT_OK && sh->nread > UINT32_MAX) {
+                rc = ek_error(ctx, EODKIT_ERR_INPUT, "%s: more than %u features (%s)",
+                              path, (unsigned)UINT32_MAX, where);
             }
             if (rc == EODKIT_OK) {
                 src[sh->n] = OGR_F_StealGeometry(f);
                 sh->burn[sh->n] = burn;
+                sh->ids[sh->n] = (uint32_t)sh->nread;
                 if (with_times) {
                     sh->times[sh->n] = time;
                 }
@@ -178,6 +187,7 @@ void ek_shapes_free(ek_shapes *sh)
     free(sh->geoms);
     free(sh->trees);
     free(sh->burn);
+    free(sh->ids);
     free(sh->times);
     free(sh);
 }
@@ -229,9 +239,11 @@ static int compare_index(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int ek_shapes_render(eodkit_ctx *ctx, const ek_shapes *sh, const ek_plan *p, size_t g,
-                     const ek_window *w, GDALDataType t, void *out, int all_touched,
-                     const int64_t *time)
+/* ek_shapes_render, burning each feature's id instead of its value when
+   IDS is set. */
+static int render(eodkit_ctx *ctx, const ek_shapes *sh, const ek_plan *p, size_t g,
+                  const ek_window *w, GDALDataType t, void *out, int all_touched,
+                  const int64_t *time, int ids)
 {
     GDALDriverH mem = GDALGetDriverByName("MEM");
     CPLRectObj rect;
@@ -266,7 +278,7 @@ int ek_shapes_render(eodkit_ctx *ctx, const ek_shapes *sh, const ek_plan *p, siz
 
         if (time == NULL || sh->times[k] == *time) {
             geoms[kept] = sh->geoms[g * sh->n + k];
-            burn[kept] = sh->burn[k];
+            burn[kept] = ids ? (double)sh->ids[k] : sh->burn[k];
             kept++;
         }
     }
@@ -297,4 +309,76 @@ out:
     free(geoms);
     free(burn);
     return rc;
+}
+
+int ek_shapes_render(eodkit_ctx *ctx, const ek_shapes *sh, const ek_plan *p, size_t g,
+                     const ek_window *w, GDALDataType t, void *out, int all_touched,
+                     const int64_t *time)
+{
+    return render(ctx, sh, p, g, w, t, out, all_touched, time, 0);
+}
+
+int ek_shapes_render_ids(eodkit_ctx *ctx, const ek_shapes *sh, const ek_plan *p,
+                         size_t g, const ek_window *w, GDALDataType t, void *out,
+                         int all_touched)
+{
+    return render(ctx, sh, p, g, w, t, out, all_touched, NULL, 1);
+}
+
+/* The box of BW x BH CRS units centred on the envelope E of points. */
+static OGRGeometryH box_around(const OGREnvelope *e, double bw, double bh)
+{
+    OGRGeometryH ring = OGR_G_CreateGeometry(wkbLinearRing);
+    OGRGeometryH poly = OGR_G_CreateGeometry(wkbPolygon);
+    double x0 = e->MinX - bw / 2, x1 = e->MaxX + bw / 2;
+    double y0 = e->MinY - bh / 2, y1 = e->MaxY + bh / 2;
+
+    OGR_G_AddPoint_2D(ring, x0, y1);
+    OGR_G_AddPoint_2D(ring, x1, y1);
+    OGR_G_AddPoint_2D(ring, x1, y0);
+    OGR_G_AddPoint_2D(ring, x0, y0);
+    OGR_G_AddPoint_2D(ring, x0, y1);
+    OGR_G_AddGeometryDirectly(poly, ring);
+    return poly;
+}
+
+int ek_shapes_boxes_around_points(eodkit_ctx *ctx, ek_shapes *sh, const ek_plan *p,
+                                  double bw, double bh)
+{
+    size_t g, k;
+
+    for (g = 0; g < sh->ngrids; g++) {
+        CPLRectObj extent = grid_rect(&p->grids[g]);
+
+        CPLQuadTreeDestroy(sh->trees[g]);
+        sh->trees[g] = CPLQuadTreeCreate(&extent, NULL);
+        if (sh->trees[g] == NULL) {
+            return ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory");
+        }
+        for (k = 0; k < sh->n; k++) {
+            OGRGeometryH *geom = &sh->geoms[g * sh->n + k];
+            OGRwkbGeometryType type;
+            OGREnvelope e;
+            CPLRectObj rect;
+
+            if (*geom == NULL) {
+                continue;
+            }
+            type = wkbFlatten(OGR_G_GetGeometryType(*geom));
+            OGR_G_GetEnvelope(*geom, &e);
+            if (type == wkbPoint || type == wkbMultiPoint) {
+                OGR_G_DestroyGeometry(*geom);
+                *geom = box_around(&e, bw, bh);
+                OGR_G_GetEnvelope(*geom, &e);
+            }
+            rect.minx = e.MinX, rect.miny = e.MinY, rect.maxx = e.MaxX,
+            rect.maxy = e.MaxY;
+            if (rect.maxx >= extent.minx && rect.minx <= extent.maxx &&
+                rect.maxy >= extent.miny && rect.miny <= extent.maxy) {
+                CPLQuadTreeInsertWithBounds(sh->trees[g], (void *)(intptr_t)(k + 1),
+                                            &rect);
+            }
+        }
+    }
+    return EODKIT_OK;
 }

@@ -20,8 +20,19 @@ typedef struct ek_mark {
 typedef enum ek_task {
     EK_TASK_SEGMENTATION,
     EK_TASK_CLASSIFICATION,
-    EK_TASK_MULTILABEL
+    EK_TASK_MULTILABEL,
+    EK_TASK_DETECTION, /* boxes per chip (doc/format.md) */
+    EK_TASK_INSTANCE,  /* boxes, an instance-id mask and the class mask */
+    EK_TASK_CHANGE,    /* change mask of a pair of acquisitions (label/change.c) */
+    EK_TASK_REGRESSION /* a continuous raster target (label/target.c) */
 } ek_task;
+
+/* The recipe's word for each task, indexed by ek_task; NULL-terminated. */
+extern const char *const ek_task_names[];
+
+/* Whether TASK stores objects (boxes) per chip. */
+#define EK_TASK_HAS_OBJECTS(task)                                                      \
+    ((task) == EK_TASK_DETECTION || (task) == EK_TASK_INSTANCE)
 
 typedef enum ek_split_method {
     EK_SPLIT_RANDOM,
@@ -58,10 +69,20 @@ typedef struct ek_band_file {
 
 typedef enum ek_time_mode { EK_TIME_NONE, EK_TIME_MOSAIC, EK_TIME_STACK } ek_time_mode;
 
+/* A range of acquisition times: seconds since 1970-01-01 UTC, inclusive. */
+typedef struct ek_period {
+    int64_t from, to;
+    ek_mark mark;
+} ek_period;
+
 /* How a modality with several acquisitions per place is combined. */
 typedef struct ek_time_recipe {
     ek_time_mode mode;
     int count; /* stack: acquisitions per chip */
+    /* mode: pair is a stack of two whose step s comes from periods[s]
+       (before, after); grid/time_select.c chooses them */
+    int pair;
+    ek_period periods[2];
     int has_from, has_to;
     int64_t from, to; /* seconds since 1970-01-01 UTC, inclusive */
     char *pattern;    /* regex on file names; group 1 holds the date */
@@ -169,6 +190,10 @@ typedef struct ek_modality_recipe {
     ek_mark mark;
 } ek_modality_recipe;
 
+/* The array of a change task with two label sources that holds each
+   pixel's class before and after (doc/format.md); no modality may use it. */
+#define EK_CHANGE_CLASSES_ARRAY "label_classes"
+
 /* Class ids are 0 to EK_MAX_CLASS_ID (label arrays are uint8 or uint16). */
 #define EK_MAX_CLASS_ID 65535
 
@@ -177,6 +202,25 @@ typedef struct ek_class_entry {
     int id;
     char *name;
 } ek_class_entry;
+
+/* What a table key names: the scene file's folder, or its file name. */
+typedef enum ek_table_match { EK_MATCH_FOLDER, EK_MATCH_FILE } ek_table_match;
+
+/* labels.table: scene-level labels from a CSV or JSON table. */
+typedef struct ek_table_recipe {
+    char *path; /* resolved path or glob; NULL: no table */
+    ek_mark mark;
+    char *key; /* field naming each row's scene; NULL: JSON sidecars */
+    ek_table_match match;
+    char *field;        /* field holding the labels */
+    char *separator;    /* between labels in a text field; NULL: one label */
+    int majority;       /* mixed: majority (else chips across scenes whose
+                           labels differ are dropped) */
+    int skip_unmatched; /* unmatched: skip (else a row matching no scene
+                           is an error) */
+    char *scenes;       /* modality whose files are the scenes; NULL: the first */
+    ek_mark scenes_mark;
+} ek_table_recipe;
 
 typedef struct ek_labels_recipe {
     int present;
@@ -196,6 +240,22 @@ typedef struct ek_labels_recipe {
     double min_class_share; /* multilabel: share of the chip a class needs */
     int has_ignore;
     int ignore_index; /* label rasters: id of values not in the class map */
+    ek_mark task_mark;
+    /* detection, instance: */
+    int oriented;        /* also the minimum rotated rectangle (detection) */
+    double box_w, box_h; /* boxes of point features, CRS units; 0: none */
+    ek_mark box_size_mark;
+    double min_visibility; /* share of an object's area a chip must hold */
+    /* task change (src/label/change.c) */
+    char *after;   /* the second label source (resolved), or NULL */
+    char *pair[2]; /* the before and after modalities, or NULL */
+    ek_mark pair_mark;
+    /* task regression (src/label/target.c) */
+    int resampling; /* GDALResampleAlg */
+    int has_resampling;
+    int has_nodata; /* the recipe declares the target's nodata value */
+    double nodata;
+    ek_table_recipe table; /* scene labels from a table (src/label/table.c) */
 } ek_labels_recipe;
 
 /* The widest guard band, in chips: wider than any chip lattice eodkit
@@ -232,6 +292,14 @@ typedef struct ek_provider {
     size_t nroles;
 } ek_provider;
 
+/* grid.system: the reference grids chips can be put on (doc/format.md,
+   Cell ids). */
+typedef enum ek_grid_system {
+    EK_SYSTEM_NONE,
+    EK_SYSTEM_UTM_CELLS, /* square cells of chip_size px per UTM zone, origin 0 */
+    EK_SYSTEM_MAJORTOM   /* the Major TOM grid, one chip centred on each cell */
+} ek_grid_system;
+
 struct eodkit_recipe {
     char *path; /* the recipe file as given */
     char *dir;  /* its folder: relative paths resolve against it */
@@ -249,9 +317,12 @@ struct eodkit_recipe {
     size_t nproviders;
 
     /* grid: */
-    char *crs;  /* user CRS string; NULL when like != NULL or utm */
-    int utm;    /* crs: utm: each chip on the UTM zone of its centre */
-    char *like; /* modality whose native grid to use */
+    char *crs; /* user CRS string; NULL when like != NULL or utm */
+    int utm;   /* crs: utm (or a system): each chip on the UTM zone of its centre */
+    ek_grid_system system; /* a reference grid shared across builds */
+    ek_mark system_mark;
+    double spacing; /* system majortom: grid spacing, km */
+    char *like;     /* modality whose native grid to use */
     ek_mark crs_mark;
     int has_resolution;
     double res_x, res_y;
@@ -279,6 +350,7 @@ struct eodkit_recipe {
     double max_nodata;
     double min_labeled;
     double max_cloud;
+    long long min_objects; /* detection, instance: boxes a chip must hold */
 
     ek_split_recipe split;
 

@@ -7,6 +7,7 @@
 ** its pixels are georeferenced (geotransform, GCPs or RPCs).
 */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,9 @@ static const char *const stac_keys[] = {
     "items", "assets",         "bbox",  "datetime", "collections",
     "query", "max_item_cloud", "limit", "method",   NULL};
 static const char *const stac_methods[] = {"GET", "POST", NULL};
-static const char *const time_keys[] = {"mode",    "count",  "from", "to",
-                                        "pattern", "format", NULL};
+static const char *const time_keys[] = {"mode",   "count",  "from",  "to", "pattern",
+                                        "format", "before", "after", NULL};
+static const char *const period_keys[] = {"from", "to", NULL};
 static const char *const mask_keys[] = {"band", "values", "polygons", "time_field",
                                         NULL};
 static const char *const sar_keys[] = {"frequency_band", "instrument_mode",
@@ -41,7 +43,7 @@ static const char *const sar_keys[] = {"frequency_band", "instrument_mode",
 static const char *const kinds[] = {"optical", "multispectral", "hyperspectral", "sar",
                                     "dem",     "lidar",         "other",         NULL};
 static const char *const platforms[] = {"satellite", "aerial", "uav", "ground", NULL};
-static const char *const time_modes[] = {"mosaic", "stack", NULL};
+static const char *const time_modes[] = {"mosaic", "stack", "pair", NULL};
 static const char *const complex_words[] = {"amplitude", "intensity", NULL};
 static const char *const frequency_bands[] = {"P",  "L", "S",  "C", "X",
                                               "Ku", "K", "Ka", NULL};
@@ -77,6 +79,17 @@ const char *ek_resampling_name(int alg)
         }
     }
     return "nearest";
+}
+
+int ek_recipe_parse_resampling(ek_yaml *y, yaml_node_t *n, const char *what, int *alg)
+{
+    int index;
+    int rc = ek_yaml_choice(y, n, what, resampling_words, &index);
+
+    if (rc == EODKIT_OK) {
+        *alg = resampling_algs[index];
+    }
+    return rc;
 }
 
 const char *ek_georef_name(ek_georef_method m)
@@ -470,12 +483,97 @@ static int parse_time_bound(ek_yaml *y, yaml_node_t *map, const char *key,
     return EODKIT_OK;
 }
 
+/* One period of a pair (time.before or time.after, KEY): {from, to}. With
+   END (after), `from` is required; without (before), `to`. */
+static int parse_period(ek_yaml *y, yaml_node_t *time, const char *key, int end,
+                        ek_period *p)
+{
+    char what[48];
+    yaml_node_t *n;
+    int has_from = 0, has_to = 0, rc;
+
+    snprintf(what, sizeof what, "modalities[].time.%s", key);
+    rc = ek_yaml_require(y, time, "modalities[].time", key, &n);
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_check_map(y, n, what, period_keys);
+    }
+    p->mark = rc == EODKIT_OK ? ek_yaml_mark(n) : p->mark;
+    p->from = INT64_MIN;
+    p->to = INT64_MAX;
+    if (rc == EODKIT_OK) {
+        rc = parse_time_bound(y, n, "from", 0, &has_from, &p->from);
+    }
+    if (rc == EODKIT_OK) {
+        rc = parse_time_bound(y, n, "to", 1, &has_to, &p->to);
+    }
+    if (rc == EODKIT_OK && (end ? !has_from : !has_to)) {
+        rc = ek_yaml_fail(y, n,
+                          "%s: needs '%s' (the %s must %s, so that every "
+                          "acquisition belongs to one of them)",
+                          what, end ? "from" : "to",
+                          end ? "after period" : "before period",
+                          end ? "start after the before period ends"
+                              : "end before the after period starts");
+    }
+    if (rc == EODKIT_OK && p->from > p->to) {
+        rc = ek_yaml_fail(y, n, "%s: 'from' is after 'to'", what);
+    }
+    return rc;
+}
+
+/* before and after of time N are only for mode: pair. */
+static int refuse_periods(ek_yaml *y, yaml_node_t *n)
+{
+    yaml_node_t *v = ek_yaml_get(y, n, "before");
+
+    if (v == NULL) {
+        v = ek_yaml_get(y, n, "after");
+    }
+    return v == NULL ? EODKIT_OK
+                     : ek_yaml_fail(y, v,
+                                    "modalities[].time: 'before' and 'after' are only "
+                                    "used with 'mode: pair'");
+}
+
+/* mode: pair: before and after periods; no count, from or to. */
+static int parse_pair(ek_yaml *y, ek_time_recipe *t, yaml_node_t *n)
+{
+    static const char *const refused[] = {"count", "from", "to"};
+    yaml_node_t *v;
+    size_t i;
+    int rc = EODKIT_OK;
+
+    for (i = 0; i < sizeof refused / sizeof *refused && rc == EODKIT_OK; i++) {
+        v = ek_yaml_get(y, n, refused[i]);
+        if (v != NULL) {
+            rc = ek_yaml_fail(y, v,
+                              "modalities[].time.%s: not used with 'mode: pair' (give "
+                              "the 'before' and 'after' periods)",
+                              refused[i]);
+        }
+    }
+    t->pair = 1;
+    t->count = 2;
+    if (rc == EODKIT_OK) {
+        rc = parse_period(y, n, "before", 0, &t->periods[0]);
+    }
+    if (rc == EODKIT_OK) {
+        rc = parse_period(y, n, "after", 1, &t->periods[1]);
+    }
+    if (rc == EODKIT_OK && t->periods[0].to >= t->periods[1].from) {
+        rc = ek_yaml_fail(y, ek_yaml_get(y, n, "after"),
+                          "modalities[].time.after: starts before the 'before' period "
+                          "ends");
+    }
+    return rc;
+}
+
 static int parse_time(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
 {
     ek_time_recipe *t = &m->time;
     yaml_node_t *v;
     long long count;
-    int index;
+    int index = 0;
     int rc = ek_yaml_check_map(y, n, "modalities[].time", time_keys);
 
     t->mark = ek_yaml_mark(n);
@@ -487,7 +585,12 @@ static int parse_time(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
         t->mode = index == 0 ? EK_TIME_MOSAIC : EK_TIME_STACK;
     }
     t->count = 1;
-    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "count")) != NULL) {
+    if (rc == EODKIT_OK && index != 2) {
+        rc = refuse_periods(y, n);
+    }
+    if (rc == EODKIT_OK && index == 2) {
+        rc = parse_pair(y, t, n);
+    } else if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "count")) != NULL) {
         if (t->mode != EK_TIME_STACK) {
             rc = ek_yaml_fail(y, v,
                               "modalities[].time.count: only used with 'mode: stack'");
@@ -705,7 +808,8 @@ static int parse_identity(ek_yaml *y, ek_modality_recipe *m, yaml_node_t *n)
         rc = ek_yaml_check_name(y, v, "modalities[].name", m->name);
     }
     if (rc == EODKIT_OK &&
-        (strcasecmp(m->name, "label") == 0 || strcasecmp(m->name, "labels") == 0)) {
+        (strcasecmp(m->name, "label") == 0 || strcasecmp(m->name, "labels") == 0 ||
+         strcasecmp(m->name, EK_CHANGE_CLASSES_ARRAY) == 0)) {
         rc = ek_yaml_fail(y, v, "modalities[].name: '%s' is reserved for the labels",
                           m->name);
     }
@@ -850,8 +954,8 @@ int ek_recipe_parse_modality(ek_yaml *y, ek_recipe *r, ek_modality_recipe *m,
         rc = parse_inputs(y, r, m, n);
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "resampling")) != NULL) {
-        rc = ek_yaml_choice(y, v, "modalities[].resampling", resampling_words, &index);
-        m->resampling = rc == EODKIT_OK ? resampling_algs[index] : m->resampling;
+        rc =
+            ek_recipe_parse_resampling(y, v, "modalities[].resampling", &m->resampling);
         m->has_resampling = 1;
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "nodata")) != NULL) {

@@ -26,23 +26,30 @@ static const char *const dataset_keys[] = {"name",     "title",     "description
                                            "license",  "citation",  "version",
                                            "keywords", "providers", NULL};
 static const char *const provider_keys[] = {"name", "url", "roles", NULL};
-static const char *const grid_keys[] = {"crs", "resolution",      "chip_size", "stride",
-                                        "aoi", "error_threshold", NULL};
+static const char *const grid_keys[] = {"crs",        "system",          "spacing",
+                                        "resolution", "chip_size",       "stride",
+                                        "aoi",        "error_threshold", NULL};
 static const char *const like_keys[] = {"like", NULL};
 static const char *const labels_keys[] = {
     "source",      "layer",           "attribute",       "classes",
     "class_names", "background",      "background_name", "all_touched",
-    "task",        "min_class_share", "ignore_index",    NULL};
+    "task",        "min_class_share", "ignore_index",
+    /* detection, instance: parse_objects */
+    "oriented", "box_size", "min_visibility",
+    /* per task: labels_task.c */
+    "pair", "resampling", "nodata", "table", "key", "match", "labels", "separator",
+    "mixed", "unmatched", "scenes", NULL};
 static const char *const regions_keys[] = {"source", "field", "margin", NULL};
 static const char *const filter_keys[] = {"max_nodata", "min_labeled", "max_cloud",
-                                          NULL};
+                                          "min_objects", NULL};
 static const char *const split_keys[] = {
     "method",   "ratios",  "seed",     "block_size", "buffer",
     "hold_out", "periods", "stratify", "tolerance",  NULL};
 static const char *const output_keys[] = {"dir", "format", "shard_size", NULL};
 
-static const char *const tasks[] = {"segmentation", "classification", "multilabel",
-                                    NULL};
+const char *const ek_task_names[] = {"segmentation", "classification", "multilabel",
+                                     "detection",    "instance",       "change",
+                                     "regression",   NULL};
 static const char *const methods[] = {"random", "blocks", "regions", "time", NULL};
 static const char *const region_keys[] = {"continent", "country", "region", NULL};
 static const char *const stratify_words[] = {"class", NULL};
@@ -396,13 +403,63 @@ static int parse_aoi(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     return ek_yaml_path(y, r->dir, n, "grid.aoi", &r->aoi);
 }
 
+/* grid.system (node N, in grid map G): a reference grid, which chooses
+   the CRS (the UTM zone of each cell) and lays one chip per cell. */
+static int parse_system(ek_yaml *y, ek_recipe *r, yaml_node_t *g, yaml_node_t *n)
+{
+    const char *t = ek_yaml_text(n);
+    yaml_node_t *v;
+    int rc = EODKIT_OK;
+
+    r->system_mark = ek_yaml_mark(n);
+    if (t != NULL && strcmp(t, "utm-cells") == 0) {
+        r->system = EK_SYSTEM_UTM_CELLS;
+    } else if (t != NULL && strcmp(t, "majortom") == 0) {
+        r->system = EK_SYSTEM_MAJORTOM;
+    } else {
+        return ek_yaml_fail(
+            y, n,
+            "grid.system: '%s' is not a reference grid eodkit knows: "
+            "'utm-cells' (square UTM cells, as OlmoEarth) or 'majortom' "
+            "(the Major TOM grid)",
+            t != NULL ? t : "(not a name)");
+    }
+    r->utm = 1;
+    if ((v = ek_yaml_get(y, g, "crs")) != NULL) {
+        return ek_yaml_fail(y, v,
+                            "grid.crs: grid.system chooses the CRS (the UTM zone of "
+                            "each cell); remove grid.crs");
+    }
+    r->spacing = 10;
+    if ((v = ek_yaml_get(y, g, "spacing")) != NULL) {
+        if (r->system != EK_SYSTEM_MAJORTOM) {
+            return ek_yaml_fail(y, v,
+                                "grid.spacing: only 'system: majortom' has a spacing; "
+                                "a utm-cells cell is chip_size x resolution");
+        }
+        rc = ek_yaml_number(y, v, "grid.spacing", &r->spacing);
+        if (rc == EODKIT_OK && !(r->spacing >= 0.1 && r->spacing <= 1000)) {
+            rc = ek_yaml_fail(y, v,
+                              "grid.spacing: the Major TOM grid spacing is in km, "
+                              "from 0.1 to 1000 (Major TOM Core: 10)");
+        }
+    }
+    return rc;
+}
+
 static int parse_grid(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 {
     yaml_node_t *v;
     int rc;
 
     rc = ek_yaml_check_map(y, n, "grid", grid_keys);
-    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "crs")) != NULL) {
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "system")) != NULL) {
+        rc = parse_system(y, r, n, v);
+    } else if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "spacing")) != NULL) {
+        rc = ek_yaml_fail(y, v, "grid.spacing: only 'system: majortom' has a spacing");
+    }
+    if (rc == EODKIT_OK && r->system == EK_SYSTEM_NONE &&
+        (v = ek_yaml_get(y, n, "crs")) != NULL) {
         rc = parse_crs(y, r, v);
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "resolution")) != NULL) {
@@ -421,6 +478,12 @@ static int parse_grid(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     r->stride_y = r->chip_h;
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "stride")) != NULL) {
         rc = parse_pixels_pair(y, v, "grid.stride", &r->stride_y, &r->stride_x);
+        if (rc == EODKIT_OK && r->system != EK_SYSTEM_NONE &&
+            (r->stride_x != r->chip_w || r->stride_y != r->chip_h)) {
+            rc = ek_yaml_fail(y, v,
+                              "grid.stride: a reference grid (grid.system) has one "
+                              "chip per cell; remove grid.stride");
+        }
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "aoi")) != NULL) {
         rc = parse_aoi(y, r, v);
@@ -433,7 +496,10 @@ static int parse_grid(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
                               "pixel");
         }
     }
-    if (rc == EODKIT_OK && (r->crs != NULL || r->utm) && !r->has_resolution) {
+    if (rc == EODKIT_OK && r->system != EK_SYSTEM_NONE && !r->has_resolution) {
+        rc = ek_yaml_fail(y, n, "grid: 'resolution' is required with 'system: %s'",
+                          r->system == EK_SYSTEM_MAJORTOM ? "majortom" : "utm-cells");
+    } else if (rc == EODKIT_OK && (r->crs != NULL || r->utm) && !r->has_resolution) {
         rc = ek_yaml_fail(y, n,
                           "grid: 'resolution' is required with 'crs: %s' (or use "
                           "'crs: like: <modality>' for a modality's own grid)",
@@ -492,8 +558,8 @@ static int parse_class_id(ek_yaml *y, yaml_node_t *n, const char *what, int *id)
 
 /* Class id ID of value C->value (at node N) must not be the background or
    the ignore index: its pixels would silently become unlabelled. */
-static int check_class_id(ek_yaml *y, const ek_labels_recipe *l, const ek_class_entry *c,
-                          yaml_node_t *n)
+static int check_class_id(ek_yaml *y, const ek_labels_recipe *l,
+                          const ek_class_entry *c, yaml_node_t *n)
 {
     if (c->id == l->background) {
         return ek_yaml_fail(y, n,
@@ -619,6 +685,46 @@ static int parse_class_names(ek_yaml *y, ek_labels_recipe *l, yaml_node_t *n)
     return rc;
 }
 
+/* The keys of tasks with objects (detection, instance) in labels map N:
+   present only with those tasks. */
+static int parse_objects(ek_yaml *y, ek_labels_recipe *l, yaml_node_t *n)
+{
+    static const char *const keys[] = {"oriented", "box_size", "min_visibility"};
+    yaml_node_t *v;
+    size_t i;
+    int rc = EODKIT_OK;
+
+    l->min_visibility = 0.5;
+    for (i = 0; i < sizeof keys / sizeof *keys; i++) {
+        v = ek_yaml_get(y, n, keys[i]);
+        if (v != NULL && !EK_TASK_HAS_OBJECTS(l->task)) {
+            return ek_yaml_fail(y, v,
+                                "labels.%s: only for task detection or instance (the "
+                                "task is %s)",
+                                keys[i], ek_task_names[l->task]);
+        }
+    }
+    if ((v = ek_yaml_get(y, n, "oriented")) != NULL) {
+        rc = ek_yaml_bool(y, v, "labels.oriented", &l->oriented);
+        if (rc == EODKIT_OK && l->oriented && l->task != EK_TASK_DETECTION) {
+            rc = ek_yaml_fail(y, v, "labels.oriented: only for task detection");
+        }
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "box_size")) != NULL) {
+        l->box_size_mark = ek_yaml_mark(v);
+        rc = ek_yaml_number_pair(y, v, "labels.box_size", &l->box_w, &l->box_h);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_opt_fraction(y, n, "min_visibility", "labels.min_visibility",
+                                  &l->min_visibility);
+    }
+    if (rc == EODKIT_OK && l->min_visibility <= 0) {
+        rc = ek_yaml_fail(y, ek_yaml_get(y, n, "min_visibility"),
+                          "labels.min_visibility: must be greater than 0");
+    }
+    return rc;
+}
+
 static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 {
     ek_labels_recipe *l = &r->labels;
@@ -630,12 +736,13 @@ static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     l->band = 1;
     l->task = EK_TASK_SEGMENTATION;
     rc = ek_yaml_check_map(y, n, "labels", labels_keys);
-    if (rc == EODKIT_OK) {
-        rc = ek_yaml_require(y, n, "labels", "source", &v);
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "task")) != NULL) {
+        l->task_mark = ek_yaml_mark(v);
+        rc = ek_yaml_choice(y, v, "labels.task", ek_task_names, &index);
+        l->task = (ek_task)index;
     }
     if (rc == EODKIT_OK) {
-        l->source_mark = ek_yaml_mark(v);
-        rc = ek_yaml_path(y, r->dir, v, "labels.source", &l->source);
+        rc = ek_recipe_parse_label_source(y, r, n);
     }
     if (rc == EODKIT_OK) {
         rc = ek_yaml_opt_string(y, n, "layer", "labels.layer", &l->layer);
@@ -652,7 +759,8 @@ static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         l->has_ignore = 1;
     }
     if (rc == EODKIT_OK && l->has_ignore && l->ignore_index == l->background) {
-        rc = ek_yaml_fail(y, v, "labels.ignore_index: must differ from the background id");
+        rc = ek_yaml_fail(y, v,
+                          "labels.ignore_index: must differ from the background id");
     }
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "classes")) != NULL) {
         rc = parse_classes(y, l, v);
@@ -675,13 +783,15 @@ static int parse_labels(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "all_touched")) != NULL) {
         rc = ek_yaml_bool(y, v, "labels.all_touched", &l->all_touched);
     }
-    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "task")) != NULL) {
-        rc = ek_yaml_choice(y, v, "labels.task", tasks, &index);
-        l->task = (ek_task)index;
+    if (rc == EODKIT_OK) {
+        rc = parse_objects(y, l, n);
     }
     if (rc == EODKIT_OK) {
         rc = ek_yaml_opt_fraction(y, n, "min_class_share", "labels.min_class_share",
                                   &l->min_class_share);
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_recipe_parse_label_task(y, r, n);
     }
     return rc;
 }
@@ -710,6 +820,7 @@ static int parse_regions(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 
 static int parse_filters(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 {
+    yaml_node_t *v;
     int rc = ek_yaml_check_map(y, n, "filters", filter_keys);
 
     if (rc == EODKIT_OK) {
@@ -724,6 +835,15 @@ static int parse_filters(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         rc =
             ek_yaml_opt_fraction(y, n, "max_cloud", "filters.max_cloud", &r->max_cloud);
     }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "min_objects")) != NULL) {
+        rc = ek_yaml_int(y, v, "filters.min_objects", 0, 1000000, &r->min_objects);
+        if (rc == EODKIT_OK &&
+            (!r->labels.present || !EK_TASK_HAS_OBJECTS(r->labels.task))) {
+            rc = ek_yaml_fail(y, v,
+                              "filters.min_objects: only with labels of task detection "
+                              "or instance");
+        }
+    }
     if (rc == EODKIT_OK && r->min_labeled > 0 && !r->labels.present) {
         rc = ek_yaml_fail(y, ek_yaml_get(y, n, "min_labeled"),
                           "filters.min_labeled: the recipe has no labels");
@@ -733,11 +853,19 @@ static int parse_filters(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 
 /* What a dataset folder holds beside its split folders (doc/format.md),
    with the side files SQLite makes beside index.gpkg while writing it. */
-static const char *const dataset_entries[] = {
-    "collection.json", "index.gpkg",   "index.gpkg-journal", "index.gpkg-wal",
-    "index.gpkg-shm",  "stats.json",   "provenance.json",    "recipe.yaml",
-    "items",           "audit.json",   "audit.html",         "datasheet.md",
-    NULL};
+static const char *const dataset_entries[] = {"collection.json",
+                                              "index.gpkg",
+                                              "index.gpkg-journal",
+                                              "index.gpkg-wal",
+                                              "index.gpkg-shm",
+                                              "stats.json",
+                                              "provenance.json",
+                                              "recipe.yaml",
+                                              "items",
+                                              "audit.json",
+                                              "audit.html",
+                                              "datasheet.md",
+                                              NULL};
 
 /* Split name S (the text of key N of WHAT): a folder of the dataset. */
 static int check_split_name(ek_yaml *y, yaml_node_t *n, const char *what, const char *s)
@@ -1080,6 +1208,14 @@ static int parse_split(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         if (rc == EODKIT_OK && !r->labels.present) {
             rc = ek_yaml_fail(y, v, "split.stratify: needs labels");
         }
+        if (rc == EODKIT_OK && (r->labels.task == EK_TASK_REGRESSION ||
+                                r->labels.table.path != NULL)) {
+            rc = ek_yaml_fail(y, v,
+                              "split.stratify: balances class pixels, which a %s has "
+                              "none of",
+                              r->labels.table.path != NULL ? "table of scene labels"
+                                                           : "regression target");
+        }
     }
     if (rc == EODKIT_OK) {
         rc = ek_yaml_opt_fraction(y, n, "tolerance", "split.tolerance", &s->tolerance);
@@ -1266,6 +1402,7 @@ void eodkit_recipe_free(eodkit_recipe *r)
     free(r->labels.layer);
     free(r->labels.attribute);
     free(r->labels.background_name);
+    ek_recipe_free_label_task(&r->labels);
     free_strings(r->split.names, r->split.nsplits);
     for (i = 0; i < r->split.nhold_out; i++) {
         free_strings(r->split.hold_out[i].values, r->split.hold_out[i].nvalues);

@@ -4,6 +4,7 @@
 ** absolute, emitted with libyaml. output.dir is left out on purpose: the
 ** dataset's own location is wherever it is now.
 */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,6 @@
 #include "core/ek_time.h"
 #include "ek_recipe.h"
 
-static const char *const task_words[] = {"segmentation", "classification",
-                                         "multilabel"};
 static const char *const method_words[] = {"random", "blocks", "regions", "time"};
 static const char *const region_key_words[] = {"continent", "country", "region"};
 
@@ -180,12 +179,20 @@ static void write_grid(emitter *em, const ek_recipe *r)
 {
     key(em, "grid");
     map_begin(em);
-    key(em, "crs");
-    if (r->like != NULL) {
+    if (r->system != EK_SYSTEM_NONE) {
+        pair_text(em, "system",
+                  r->system == EK_SYSTEM_MAJORTOM ? "majortom" : "utm-cells");
+    }
+    if (r->system == EK_SYSTEM_MAJORTOM) {
+        pair_number(em, "spacing", r->spacing);
+    }
+    if (r->system == EK_SYSTEM_NONE && r->like != NULL) {
+        key(em, "crs");
         map_begin(em);
         pair_text(em, "like", r->like);
         map_end(em);
-    } else {
+    } else if (r->system == EK_SYSTEM_NONE) { /* a system chooses the CRS */
+        key(em, "crs");
         text(em, r->utm ? "utm" : r->crs);
     }
     if (r->has_resolution) {
@@ -212,14 +219,41 @@ static void write_grid(emitter *em, const ek_recipe *r)
     map_end(em);
 }
 
+/* mode: pair and its two periods (open ends left out). */
+static void write_pair(emitter *em, const ek_time_recipe *t)
+{
+    static const char *const names[] = {"before", "after"};
+    char when[32];
+    int i;
+
+    pair_text(em, "mode", "pair");
+    for (i = 0; i < 2; i++) {
+        key(em, names[i]);
+        map_begin(em);
+        if (t->periods[i].from != INT64_MIN) {
+            ek_time_format(t->periods[i].from, when, sizeof when);
+            pair_text(em, "from", when);
+        }
+        if (t->periods[i].to != INT64_MAX) {
+            ek_time_format(t->periods[i].to, when, sizeof when);
+            pair_text(em, "to", when);
+        }
+        map_end(em);
+    }
+}
+
 static void write_time(emitter *em, const ek_time_recipe *t)
 {
     char when[32];
 
     key(em, "time");
     map_begin(em);
-    pair_text(em, "mode", t->mode == EK_TIME_STACK ? "stack" : "mosaic");
-    if (t->mode == EK_TIME_STACK) {
+    if (t->pair) {
+        write_pair(em, t);
+    } else {
+        pair_text(em, "mode", t->mode == EK_TIME_STACK ? "stack" : "mosaic");
+    }
+    if (t->mode == EK_TIME_STACK && !t->pair) {
         pair_integer(em, "count", t->count);
     }
     if (t->has_from) {
@@ -463,6 +497,51 @@ static void write_class_names(emitter *em, const ek_labels_recipe *l)
     free(written);
 }
 
+/* The keys of labels that only some tasks have (recipe.c, labels_task.c). */
+static void write_task_labels(emitter *em, const ek_labels_recipe *l)
+{
+    const ek_table_recipe *t = &l->table;
+
+    if (EK_TASK_HAS_OBJECTS(l->task)) {
+        key(em, "oriented");
+        scalar(em, l->oriented ? "true" : "false", 1);
+        if (l->box_w > 0) {
+            key(em, "box_size");
+            seq_begin(em, 1);
+            number(em, l->box_w);
+            number(em, l->box_h);
+            seq_end(em);
+        }
+        pair_number(em, "min_visibility", l->min_visibility);
+    }
+    if (l->pair[0] != NULL) {
+        key(em, "pair");
+        text_list(em, l->pair, 2);
+    }
+    if (l->task == EK_TASK_REGRESSION) {
+        pair_text(em, "resampling", ek_resampling_name(l->resampling));
+    }
+    if (l->has_nodata) {
+        pair_number(em, "nodata", l->nodata);
+    }
+    if (t->path == NULL) {
+        return;
+    }
+    if (t->key != NULL) {
+        pair_text(em, "key", t->key);
+    }
+    pair_text(em, "match", t->match == EK_MATCH_FOLDER ? "folder" : "file");
+    pair_text(em, "labels", t->field);
+    if (t->separator != NULL) {
+        pair_text(em, "separator", t->separator);
+    }
+    pair_text(em, "mixed", t->majority ? "majority" : "refuse");
+    pair_text(em, "unmatched", t->skip_unmatched ? "skip" : "error");
+    if (t->scenes != NULL) {
+        pair_text(em, "scenes", t->scenes);
+    }
+}
+
 static void write_labels(emitter *em, const ek_recipe *r)
 {
     const ek_labels_recipe *l = &r->labels;
@@ -470,7 +549,17 @@ static void write_labels(emitter *em, const ek_recipe *r)
 
     key(em, "labels");
     map_begin(em);
-    pair_text(em, "source", l->source);
+    if (l->table.path != NULL) {
+        pair_text(em, "table", l->table.path);
+    } else if (l->after != NULL) {
+        key(em, "source");
+        seq_begin(em, 1);
+        text(em, l->source);
+        text(em, l->after);
+        seq_end(em);
+    } else {
+        pair_text(em, "source", l->source);
+    }
     if (l->layer != NULL) {
         pair_text(em, "layer", l->layer);
     }
@@ -487,15 +576,22 @@ static void write_labels(emitter *em, const ek_recipe *r)
         map_end(em);
         write_class_names(em, l);
     }
-    pair_integer(em, "background", l->background);
-    pair_text(em, "background_name", l->background_name);
-    key(em, "all_touched");
-    scalar(em, l->all_touched ? "true" : "false", 1);
-    pair_text(em, "task", task_words[l->task]);
-    pair_number(em, "min_class_share", l->min_class_share);
+    if (l->task != EK_TASK_REGRESSION) {
+        pair_integer(em, "background", l->background);
+        pair_text(em, "background_name", l->background_name);
+    }
+    if (l->task != EK_TASK_REGRESSION && l->table.path == NULL) {
+        key(em, "all_touched");
+        scalar(em, l->all_touched ? "true" : "false", 1);
+    }
+    pair_text(em, "task", ek_task_names[l->task]);
+    if (l->task != EK_TASK_CHANGE && l->task != EK_TASK_REGRESSION) {
+        pair_number(em, "min_class_share", l->min_class_share);
+    }
     if (l->has_ignore) {
         pair_integer(em, "ignore_index", l->ignore_index);
     }
+    write_task_labels(em, l);
     map_end(em);
 }
 
@@ -524,6 +620,9 @@ static void write_rest(emitter *em, const ek_recipe *r)
     pair_number(em, "max_nodata", r->max_nodata);
     pair_number(em, "min_labeled", r->min_labeled);
     pair_number(em, "max_cloud", r->max_cloud);
+    if (r->labels.present && EK_TASK_HAS_OBJECTS(r->labels.task)) {
+        pair_integer(em, "min_objects", (long long)r->min_objects);
+    }
     map_end(em);
 
     key(em, "split");

@@ -45,12 +45,13 @@ typedef struct ek_regions {
 } ek_regions;
 
 /*
-** The tags of a plan's chips. REGION[id] is the region holding the largest
-** share of chip id's footprint (the first in layer order on a tie), -1 when
-** no region meets it (the sea) or it is not a candidate; SHARE[id] is that
-** share (0..1). With near lists (a hold-out split), the regions that meet
-** the chip or come within the margin of it are
-** NEAR[NEAR_FIRST[id] .. NEAR_FIRST[id + 1]); NEAR_FIRST is NULL otherwise.
+** The tags of a plan's candidate chips, by candidate index k (the order of
+** p->chips). REGION[k] is the region holding the largest share of chip k's
+** footprint (the first in layer order on a tie), -1 when no region meets
+** it (the sea); SHARE[k] is that share (0..1). With near lists (a hold-out
+** split), the regions that meet the chip or come within the margin of it
+** are NEAR[NEAR_FIRST[k] .. NEAR_FIRST[k + 1]); NEAR_FIRST is NULL
+** otherwise.
 */
 typedef struct ek_region_tags {
     int32_t *region;
@@ -125,8 +126,8 @@ int ek_regions_tag(eodkit_ctx *ctx, ek_regions *r, OGRGeometryH footprint,
 
 /*
 ** Tag every candidate chip of plan P by its footprint into *TAGS (newly
-** allocated; free with ek_region_tags_free). With NEAR, each chip also gets
-** its near list (regions within MARGIN metres).
+** allocated, by candidate index; free with ek_region_tags_free). With NEAR,
+** each chip also gets its near list (regions within MARGIN metres).
 */
 int ek_regions_tag_plan(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p, int near,
                         double margin, ek_region_tags **tags /* OUT */);

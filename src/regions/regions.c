@@ -1020,30 +1020,27 @@ int ek_regions_tag(eodkit_ctx *ctx, ek_regions *r, OGRGeometryH footprint,
     return rc;
 }
 
-/* Tag chip CHIP_ID of plan P into slot SLOT of T (TO: each grid's
-   transformation to lon/lat). */
+/* Tag candidate K of plan P into T (TO: each grid's transformation to
+   lon/lat). */
 static int tag_chip(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p,
-                    const ek_lonlat *to, size_t chip_id, double margin,
-                    ek_region_tags *t, size_t slot)
+                    const ek_lonlat *to, size_t k, double margin, ek_region_tags *t)
 {
-    ek_chip c = ek_plan_chip(p, chip_id);
-    OGRGeometryH footprint = NULL;
-    int k = -1, rc = EODKIT_OK;
+    ek_chip c = ek_plan_chip(p, p->chips[k]);
+    /* a footprint PROJ cannot transform stays untagged, like the sea */
+    OGRGeometryH footprint =
+        ek_regions_footprint(&to[c.grid], p->grids[c.grid].gt, &c.window);
+    int region = -1, rc = EODKIT_OK;
     double share = 0;
 
-    if (p->candidate[chip_id]) {
-        /* a footprint PROJ cannot transform stays untagged, like the sea */
-        footprint = ek_regions_footprint(&to[c.grid], p->grids[c.grid].gt, &c.window);
-    }
     if (footprint != NULL) {
-        rc = ek_regions_tag(ctx, r, footprint, margin, &k, &share,
+        rc = ek_regions_tag(ctx, r, footprint, margin, &region, &share,
                             t->near_first != NULL ? t : NULL);
         OGR_G_DestroyGeometry(footprint);
     }
-    t->region[slot] = k;
-    t->share[slot] = share;
+    t->region[k] = region;
+    t->share[k] = share;
     if (t->near_first != NULL) {
-        t->near_first[slot + 1] = t->nnear;
+        t->near_first[k + 1] = t->nnear;
     }
     return rc;
 }
@@ -1053,14 +1050,15 @@ int ek_regions_tag_plan(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p, int ne
 {
     ek_region_tags *t = ek_calloc(ctx, 1, sizeof *t);
     ek_lonlat *to = ek_calloc(ctx, p->ngrids, sizeof *to);
-    size_t g, id;
+    size_t n = p->ncandidates, g, k;
     int rc = t == NULL || to == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 
     *out = NULL;
     if (rc == EODKIT_OK) {
-        t->region = ek_calloc(ctx, p->nchips, sizeof *t->region);
-        t->share = ek_calloc(ctx, p->nchips, sizeof *t->share);
-        t->near_first = near ? ek_calloc(ctx, p->nchips + 1, sizeof *t->near_first) : NULL;
+        /* one more than the candidates: a plan may have none */
+        t->region = ek_calloc(ctx, n + 1, sizeof *t->region);
+        t->share = ek_calloc(ctx, n + 1, sizeof *t->share);
+        t->near_first = near ? ek_calloc(ctx, n + 1, sizeof *t->near_first) : NULL;
         t->margin = margin;
         if (t->region == NULL || t->share == NULL || (near && t->near_first == NULL)) {
             rc = EODKIT_ERR_NOMEM;
@@ -1069,10 +1067,10 @@ int ek_regions_tag_plan(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p, int ne
     for (g = 0; g < p->ngrids && rc == EODKIT_OK; g++) {
         rc = ek_lonlat_init(ctx, p->grids[g].srs, &to[g]);
     }
-    for (id = 0; id < p->nchips && rc == EODKIT_OK; id++) {
+    for (k = 0; k < n && rc == EODKIT_OK; k++) {
         rc = ek_cancelled(ctx); /* tagging a large plan takes a while */
         if (rc == EODKIT_OK) {
-            rc = tag_chip(ctx, r, p, to, id, margin, t, id);
+            rc = tag_chip(ctx, r, p, to, k, margin, t);
         }
     }
     for (g = 0; to != NULL && g < p->ngrids; g++) {

@@ -16,13 +16,14 @@
 #include "grid/ek_plan.h"
 #include "regions/ek_regions.h"
 
-#define EK_CHIP_SKIP (-1)  /* not a candidate (outside the AOI) */
+#define EK_CHIP_SKIP (-1)  /* in no split (method time: before the first period) */
 #define EK_CHIP_GUARD (-2) /* dropped: in the guard band of another split */
 
 typedef struct ek_split {
     size_t nsplits;
-    int8_t *chip_split;  /* per chip id: split index, or EK_CHIP_SKIP / EK_CHIP_GUARD */
-    int32_t *chip_block; /* per chip id: block index, -1 without blocks */
+    /* per candidate chip (the plan's candidate index): */
+    int8_t *chip_split;  /* split index, or EK_CHIP_SKIP / EK_CHIP_GUARD */
+    int32_t *chip_block; /* block index, -1 without blocks */
     size_t nblocks;
     int32_t *block_grid;        /* the grid of each block */
     int64_t *block_x, *block_y; /* block coordinates: floor(CRS coordinate / size) */
@@ -36,10 +37,10 @@ typedef struct ek_split {
 
 /* What some methods need besides the plan. */
 typedef struct ek_split_inputs {
-    ek_regions *regions;        /* regions: the region layer ... */
-    const ek_region_tags *region_tags; /* ... and each chip's tags */
-    const uint32_t
-        *chip_classes; /* stratify: labelled pixels per class, [chip * nclasses + c] */
+    ek_regions *regions;                 /* regions: the region layer ... */
+    const ek_region_tags *region_tags;   /* ... and each candidate's tags */
+    const uint32_t *chip_classes; /* stratify: labelled pixels per class,
+                                     [candidate * nclasses + c] */
     int nclasses;
 } ek_split_inputs;
 

@@ -51,28 +51,48 @@ static void deal(const ek_split_recipe *sr, const size_t *items, size_t n, int *
     }
 }
 
+/* A candidate's chip id and candidate index. */
+typedef struct id_index {
+    size_t id, k;
+} id_index;
+
+static int compare_id(const void *a, const void *b)
+{
+    const id_index *x = a, *y = b;
+
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Chips dealt out after a seeded shuffle of the candidates in ascending
+   chip id order (whatever order the plan lists them in). */
 static int split_random(eodkit_ctx *ctx, const ek_plan *p, ek_split *s)
 {
     const ek_split_recipe *sr = &p->recipe->split;
-    size_t nchips = p->nchips, id, n = 0;
-    size_t *items = ek_calloc(ctx, p->ncandidates, sizeof *items);
-    int *assigned = ek_calloc(ctx, nchips, sizeof *assigned);
+    size_t n = p->ncandidates, k;
+    size_t *items = ek_calloc(ctx, n + 1, sizeof *items);
+    int *assigned = ek_calloc(ctx, n + 1, sizeof *assigned);
+    id_index *order = ek_calloc(ctx, n + 1, sizeof *order);
     uint64_t state = sr->seed;
 
-    if (items == NULL || assigned == NULL) {
+    if (items == NULL || assigned == NULL || order == NULL) {
         free(items);
         free(assigned);
+        free(order);
         return EODKIT_ERR_NOMEM;
     }
-    for (id = 0; id < nchips; id++) {
-        if (p->candidate[id]) {
-            items[n++] = id;
-        }
+    for (k = 0; k < n; k++) {
+        order[k].id = p->chips[k];
+        order[k].k = k;
     }
+    qsort(order, n, sizeof *order, compare_id);
+    for (k = 0; k < n; k++) {
+        items[k] = order[k].k;
+    }
+    free(order);
     ek_rand_shuffle(items, n, &state);
     deal(sr, items, n, assigned);
-    for (id = 0; id < nchips; id++) {
-        s->chip_split[id] = p->candidate[id] ? (int8_t)assigned[id] : EK_CHIP_SKIP;
+    for (k = 0; k < n; k++) {
+        s->chip_split[k] = (int8_t)assigned[k];
     }
     free(items);
     free(assigned);
@@ -81,7 +101,8 @@ static int split_random(eodkit_ctx *ctx, const ek_plan *p, ek_split *s)
 
 typedef struct block_key {
     int64_t grid, x, y;
-    size_t chip; /* a chip of the block, to recover its index */
+    size_t chip; /* a chip of the block (its id orders ties) */
+    size_t k;    /* its candidate index */
 } block_key;
 
 static int compare_key(const void *a, const void *b)
@@ -109,22 +130,19 @@ static int same_block(const block_key *a, const block_key *b)
 static int find_blocks(eodkit_ctx *ctx, const ek_plan *p, ek_split *s)
 {
     const ek_split_recipe *sr = &p->recipe->split;
-    size_t id, n = 0, b;
-    block_key *keys = ek_calloc(ctx, p->ncandidates, sizeof *keys);
+    size_t k, n = 0, b;
+    block_key *keys = ek_calloc(ctx, p->ncandidates + 1, sizeof *keys);
     int rc = EODKIT_OK;
 
     if (keys == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    for (id = 0; id < p->nchips; id++) {
-        ek_chip c = ek_plan_chip(p, id);
+    for (k = 0; k < p->ncandidates; k++) {
+        ek_chip c = ek_plan_chip(p, p->chips[k]);
         double cx, cy;
 
         ek_grid_window_center(&p->grids[c.grid], &c.window, &cx, &cy);
-        s->chip_block[id] = -1;
-        if (!p->candidate[id]) {
-            continue;
-        }
+        s->chip_block[k] = -1;
         /* block indices must stay whole numbers an int64 holds exactly */
         if (!(fabs(cx / sr->block_size) < 0x1p53 &&
               fabs(cy / sr->block_size) < 0x1p53)) {
@@ -141,7 +159,8 @@ static int find_blocks(eodkit_ctx *ctx, const ek_plan *p, ek_split *s)
         keys[n].grid = (int64_t)c.grid;
         keys[n].x = (int64_t)floor(cx / sr->block_size);
         keys[n].y = (int64_t)floor(cy / sr->block_size);
-        keys[n].chip = id;
+        keys[n].chip = p->chips[k];
+        keys[n].k = k;
         n++;
     }
     qsort(keys, n, sizeof *keys, compare_key);
@@ -165,7 +184,7 @@ static int find_blocks(eodkit_ctx *ctx, const ek_plan *p, ek_split *s)
             s->block_y[s->nblocks] = keys[b].y;
             s->nblocks++;
         }
-        s->chip_block[keys[b].chip] = (int32_t)(s->nblocks - 1);
+        s->chip_block[keys[b].k] = (int32_t)(s->nblocks - 1);
     }
 out:
     free(keys);
@@ -298,7 +317,7 @@ static double balance(strata *st, const size_t *order, size_t dealt, int *block_
 static int build_strata(eodkit_ctx *ctx, const ek_plan *p, const ek_split *s,
                         const ek_split_inputs *in, const int *held, strata *st)
 {
-    size_t id;
+    size_t k;
     double total = 0;
     int c;
 
@@ -312,15 +331,14 @@ static int build_strata(eodkit_ctx *ctx, const ek_plan *p, const ek_split *s,
     if (st->block == NULL || st->split == NULL || st->all == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    for (id = 0; id < p->nchips; id++) {
-        if (!p->candidate[id] || held[id] >= 0) {
+    for (k = 0; k < p->ncandidates; k++) {
+        if (held[k] >= 0) {
             continue;
         }
         for (c = 0; c < in->nclasses; c++) {
-            double v = in->chip_classes[id * (size_t)in->nclasses + (size_t)c];
+            double v = in->chip_classes[k * (size_t)in->nclasses + (size_t)c];
 
-            st->block[(size_t)s->chip_block[id] * (size_t)in->nclasses + (size_t)c] +=
-                v;
+            st->block[(size_t)s->chip_block[k] * (size_t)in->nclasses + (size_t)c] += v;
             st->all[c] += v;
             total += v;
         }
@@ -348,14 +366,14 @@ static int assign_blocks(eodkit_ctx *ctx, const ek_plan *p, ek_split *s,
     size_t *order = ek_calloc(ctx, s->nblocks, sizeof *order);
     uint8_t *free_block = ek_calloc(ctx, s->nblocks, 1);
     uint64_t state = sr->seed;
-    size_t id, b, n = 0;
+    size_t k, b, n = 0;
     strata st;
     int rc = order == NULL || free_block == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 
     memset(&st, 0, sizeof st);
-    for (id = 0; rc == EODKIT_OK && id < p->nchips; id++) {
-        if (p->candidate[id] && held[id] < 0) {
-            free_block[s->chip_block[id]] = 1;
+    for (k = 0; rc == EODKIT_OK && k < p->ncandidates; k++) {
+        if (held[k] < 0) {
+            free_block[s->chip_block[k]] = 1;
         }
     }
     for (b = 0; rc == EODKIT_OK && b < s->nblocks; b++) {
@@ -373,20 +391,19 @@ static int assign_blocks(eodkit_ctx *ctx, const ek_plan *p, ek_split *s,
     }
     if (rc == EODKIT_OK && sr->stratify) {
         for (b = 0; b < n; b++) {
-            size_t k = (size_t)s->block_split[order[b]];
+            size_t to = (size_t)s->block_split[order[b]];
             int c;
 
             for (c = 0; c < st.nclasses; c++) {
-                st.split[k * (size_t)st.nclasses + (size_t)c] +=
+                st.split[to * (size_t)st.nclasses + (size_t)c] +=
                     st.block[order[b] * (size_t)st.nclasses + (size_t)c];
             }
         }
         balance(&st, order, n, s->block_split, &state);
     }
-    for (id = 0; rc == EODKIT_OK && id < p->nchips; id++) {
-        s->chip_split[id] = !p->candidate[id] ? EK_CHIP_SKIP
-                            : held[id] >= 0   ? (int8_t)held[id]
-                                            : (int8_t)s->block_split[s->chip_block[id]];
+    for (k = 0; rc == EODKIT_OK && k < p->ncandidates; k++) {
+        s->chip_split[k] =
+            held[k] >= 0 ? (int8_t)held[k] : (int8_t)s->block_split[s->chip_block[k]];
     }
     free_strata(&st);
     free(order);
@@ -394,67 +411,119 @@ static int assign_blocks(eodkit_ctx *ctx, const ek_plan *p, ek_split *s,
     return rc;
 }
 
-/*
-** Drop chips of grid G that come within the guard band of a chip of a later
-** split on the same grid: chips (i, j) and (i + di, j + dj) are too close
-** when both |di| stride_x - chip_w < guard_x and |dj| stride_y - chip_h <
-** guard_y, a rectangle of neighbours. Whether one of a later split lies in
-** it is read from a 2-D prefix count per split, so the cost is that of a
-** pass over the lattice per split whatever the guard's width.
-*/
-static int drop_guard_in_grid(eodkit_ctx *ctx, const ek_plan *p, size_t gi, ek_split *s,
-                              const int8_t *assigned)
+/* A chip of one grid with a split, for the guard band: its window's
+   corner, and the cell of the bucket lattice it falls in. */
+typedef struct guard_chip {
+    size_t grid;
+    int64_t bx, by; /* corner / (chip size + guard) */
+    int x, y;
+    int split; /* before the guard band */
+    size_t k;
+} guard_chip;
+
+static int compare_guard(const void *a, const void *b)
 {
-    const ek_grid *g = &p->grids[gi];
-    /* the largest |di| (|dj|) within the band: |di| stride < guard + chip */
-    int64_t di = ((int64_t)s->guard_x + p->chip_w - 1) / p->stride_x;
-    int64_t dj = ((int64_t)s->guard_y + p->chip_h - 1) / p->stride_y;
-    size_t nx = (size_t)g->nx, ny = (size_t)g->ny, row = nx + 1, i, j;
-    /* later[j * row + i]: chips of a split after K in rows < j, columns < i
-       (the lattice holds at most EK_MAX_CHIPS chips: uint32 counts them) */
-    uint32_t *later = ek_calloc(ctx, (nx + 1) * (ny + 1), sizeof *later), near;
-    int k;
+    const guard_chip *p = a, *q = b;
 
-    if (later == NULL) {
-        return EODKIT_ERR_NOMEM;
+    if (p->grid != q->grid) {
+        return p->grid < q->grid ? -1 : 1;
     }
-    for (k = 0; k + 1 < (int)s->nsplits; k++) {
-        for (j = 0; j < ny; j++) {
-            for (i = 0; i < nx; i++) {
-                size_t id = g->first_chip + j * nx + i;
+    if (p->by != q->by) {
+        return p->by < q->by ? -1 : 1;
+    }
+    if (p->bx != q->bx) {
+        return p->bx < q->bx ? -1 : 1;
+    }
+    return (p->k > q->k) - (p->k < q->k);
+}
 
-                later[(j + 1) * row + i + 1] =
-                    (assigned[id] > k) + later[j * row + i + 1] +
-                    later[(j + 1) * row + i] - later[j * row + i];
-            }
-        }
-        for (j = 0; j < ny; j++) {
-            for (i = 0; i < nx; i++) {
-                size_t id = g->first_chip + j * nx + i;
-                size_t i0 = (int64_t)i > di ? i - (size_t)di : 0;
-                size_t j0 = (int64_t)j > dj ? j - (size_t)dj : 0;
-                size_t i1 = (int64_t)(nx - 1 - i) > di ? i + (size_t)di + 1 : nx;
-                size_t j1 = (int64_t)(ny - 1 - j) > dj ? j + (size_t)dj + 1 : ny;
+/* The first of the N sorted chips C at or after bucket (BX, BY) of grid G. */
+static size_t first_in_bucket(const guard_chip *c, size_t n, size_t g, int64_t bx,
+                              int64_t by)
+{
+    size_t lo = 0, hi = n;
 
-                if (assigned[id] != k) {
-                    continue;
-                }
-                /* chips of later splits in rows j0..j1-1, columns i0..i1-1 */
-                near = later[j1 * row + i1] - later[j0 * row + i1] -
-                       later[j1 * row + i0] + later[j0 * row + i0];
-                if (near > 0) {
-                    s->chip_split[id] = EK_CHIP_GUARD;
-                    s->guard_dropped++;
-                }
-            }
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (c[mid].grid < g ||
+            (c[mid].grid == g &&
+             (c[mid].by < by || (c[mid].by == by && c[mid].bx < bx)))) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
         }
     }
-    free(later);
+    return lo;
+}
+
+/*
+** Drop chips that come within the guard band of a chip of a later split on
+** the same grid: chips whose windows are less than guard_x apart
+** across and less than guard_y apart down (on a lattice: chips (i, j) and
+** (i + di, j + dj) with both |di| stride_x - chip_w < guard_x and |dj|
+** stride_y - chip_h < guard_y). Chips are bucketed by (chip size + guard):
+** a chip's neighbours lie in its bucket and the eight around it, so the
+** cost follows the chips, never the grids' area.
+*/
+static int drop_guard_in_grids(eodkit_ctx *ctx, const ek_plan *p, ek_split *s,
+                               const int8_t *assigned)
+{
+    int64_t reach_x = (int64_t)p->chip_w + s->guard_x;
+    int64_t reach_y = (int64_t)p->chip_h + s->guard_y;
+    guard_chip *c = NULL;
+    size_t n = 0, cap = 0, k, a;
+    int rc = EODKIT_OK;
+
+    for (k = 0; k < p->ncandidates && rc == EODKIT_OK; k++) {
+        ek_chip chip = ek_plan_chip(p, p->chips[k]);
+
+        if (assigned[k] < 0) {
+            continue;
+        }
+        rc = ek_grow(ctx, (void **)&c, &cap, n + 1, sizeof *c);
+        if (rc == EODKIT_OK) {
+            c[n].grid = chip.grid;
+            c[n].x = chip.window.x, c[n].y = chip.window.y;
+            c[n].bx = chip.window.x / reach_x, c[n].by = chip.window.y / reach_y;
+            c[n].split = assigned[k];
+            c[n].k = k;
+            n++;
+        }
+    }
+    if (rc != EODKIT_OK) {
+        free(c);
+        return rc;
+    }
+    if (n > 1) { /* c is NULL when no chip has a split */
+        qsort(c, n, sizeof *c, compare_guard);
+    }
+    for (a = 0; a < n; a++) {
+        int64_t dy;
+        int near = 0;
+
+        for (dy = -1; dy <= 1 && !near; dy++) {
+            size_t b = first_in_bucket(c, n, c[a].grid, c[a].bx - 1, c[a].by + dy);
+
+            for (; b < n && c[b].grid == c[a].grid && c[b].by == c[a].by + dy &&
+                   c[b].bx <= c[a].bx + 1 && !near;
+                 b++) {
+                near = c[b].split > c[a].split &&
+                       llabs((long long)c[b].x - c[a].x) < reach_x &&
+                       llabs((long long)c[b].y - c[a].y) < reach_y;
+            }
+        }
+        if (near) {
+            s->chip_split[c[a].k] = EK_CHIP_GUARD;
+            s->guard_dropped++;
+        }
+    }
+    free(c);
     return EODKIT_OK;
 }
 
 typedef struct footprint {
-    size_t id;
+    size_t k;                        /* candidate index */
     double west, south, east, north; /* lon/lat bounds */
 } footprint;
 
@@ -468,7 +537,7 @@ static int edge_footprints(eodkit_ctx *ctx, const ek_plan *p, size_t gi, double 
     OGRCoordinateTransformationH ct;
     double zone_west = -180.0 + 6.0 * (abs(g->utm_zone) - 1),
            zone_east = zone_west + 6.0;
-    size_t cap = 0, k;
+    size_t cap = 0, k, end;
     int rc = EODKIT_OK;
 
     *out = NULL;
@@ -478,16 +547,13 @@ static int edge_footprints(eodkit_ctx *ctx, const ek_plan *p, size_t gi, double 
     if (ct == NULL) {
         return ek_error_gdal(ctx, "the grid CRS cannot be transformed to lon/lat");
     }
-    for (k = 0; k < (size_t)g->nx * (size_t)g->ny && rc == EODKIT_OK; k++) {
-        size_t id = g->first_chip + k;
-        ek_chip c = ek_plan_chip(p, id);
+    ek_plan_grid_chips(p, gi, &k, &end);
+    for (; k < end && rc == EODKIT_OK; k++) {
+        ek_chip c = ek_plan_chip(p, p->chips[k]);
         double xs[4], ys[4], zs[4] = {0, 0, 0, 0}, pad;
         footprint f;
         int q;
 
-        if (!p->candidate[id]) {
-            continue;
-        }
         for (q = 0; q < 4; q++) {
             xs[q] = g->gt[0] + (c.window.x + ((q & 1) ? c.window.w : 0)) * g->gt[1];
             ys[q] = g->gt[3] + (c.window.y + ((q & 2) ? c.window.h : 0)) * g->gt[5];
@@ -495,7 +561,7 @@ static int edge_footprints(eodkit_ctx *ctx, const ek_plan *p, size_t gi, double 
         if (!OCTTransform(ct, 4, xs, ys, zs)) {
             continue;
         }
-        f.id = id;
+        f.k = k;
         f.west = fmin(fmin(xs[0], xs[1]), fmin(xs[2], xs[3]));
         f.east = fmax(fmax(xs[0], xs[1]), fmax(xs[2], xs[3]));
         f.south = fmin(fmin(ys[0], ys[1]), fmin(ys[2], ys[3]));
@@ -552,20 +618,20 @@ static int drop_guard_across_grids(eodkit_ctx *ctx, const ek_plan *p, ek_split *
             }
             for (i = 0; i < counts[a]; i++) {
                 const footprint *fa = &edges[a][i];
-                int own = assigned[fa->id];
+                int own = assigned[fa->k];
                 double mx = 111320.0 * cos(fabs(fa->north) * M_PI / 180.0);
 
-                if (own < 0 || s->chip_split[fa->id] == EK_CHIP_GUARD) {
+                if (own < 0 || s->chip_split[fa->k] == EK_CHIP_GUARD) {
                     continue;
                 }
                 for (j = 0; j < counts[b]; j++) {
                     const footprint *fb = &edges[b][j];
 
-                    if (assigned[fb->id] > own &&
+                    if (assigned[fb->k] > own &&
                         gap_metres(fa->west, fa->east, fb->west, fb->east, mx) <= gx &&
                         gap_metres(fa->south, fa->north, fb->south, fb->north,
                                    110540.0) <= gy) {
-                        s->chip_split[fa->id] = EK_CHIP_GUARD;
+                        s->chip_split[fa->k] = EK_CHIP_GUARD;
                         s->guard_dropped++;
                         break;
                     }
@@ -629,7 +695,7 @@ static int regions_ready(eodkit_ctx *ctx, const ek_plan *p, const ek_split_input
 }
 
 /* BY[k]: the hold-out that catches region k (BY[n]: the sea), or -1;
-   HELD[id]: the hold-out split of each candidate chip (by its tag), or -1.
+   HELD[k]: the hold-out split of each candidate chip (by its tag), or -1.
    Every hold-out must catch chips. */
 static int hold_out(eodkit_ctx *ctx, const ek_plan *p, const ek_split_inputs *in,
                     int *held, int *by)
@@ -637,7 +703,7 @@ static int hold_out(eodkit_ctx *ctx, const ek_plan *p, const ek_split_inputs *in
     static const char *const key_words[] = {"continent", "country", "region"};
     const ek_split_recipe *sr = &p->recipe->split;
     size_t *caught = ek_calloc(ctx, sr->nhold_out + 1, sizeof *caught);
-    size_t id, h, k, n = in->regions->n;
+    size_t c, h, k, n = in->regions->n;
     char where[512];
     int rc = EODKIT_OK;
 
@@ -647,13 +713,13 @@ static int hold_out(eodkit_ctx *ctx, const ek_plan *p, const ek_split_inputs *in
     for (k = 0; k <= n; k++) {
         by[k] = held_by(sr, in->regions, k < n ? (int)k : -1);
     }
-    for (id = 0; id < p->nchips; id++) {
-        int tag = in->region_tags->region[id];
+    for (c = 0; c < p->ncandidates; c++) {
+        int tag = in->region_tags->region[c];
         int hit = by[tag >= 0 ? (size_t)tag : n];
 
-        held[id] = -1;
-        if (p->candidate[id] && hit >= 0) {
-            held[id] = sr->hold_out[hit].split;
+        held[c] = -1;
+        if (hit >= 0) {
+            held[c] = sr->hold_out[hit].split;
             caught[hit]++;
         }
     }
@@ -681,16 +747,16 @@ static void drop_hold_out_borders(const ek_plan *p, const ek_split_inputs *in,
 {
     const ek_split_recipe *sr = &p->recipe->split;
     const ek_region_tags *t = in->region_tags;
-    size_t id, j;
+    size_t k, j;
 
     s->hold_out_margin = t->margin;
-    for (id = 0; id < p->nchips; id++) {
-        for (j = t->near_first[id]; j < t->near_first[id + 1] && s->chip_split[id] >= 0;
+    for (k = 0; k < p->ncandidates; k++) {
+        for (j = t->near_first[k]; j < t->near_first[k + 1] && s->chip_split[k] >= 0;
              j++) {
             int h = by[t->near[j]];
 
-            if (h >= 0 && sr->hold_out[h].split != s->chip_split[id]) {
-                s->chip_split[id] = EK_CHIP_GUARD;
+            if (h >= 0 && sr->hold_out[h].split != s->chip_split[k]) {
+                s->chip_split[k] = EK_CHIP_GUARD;
                 s->guard_dropped++;
                 s->border_dropped++;
             }
@@ -730,17 +796,17 @@ static int split_by_time(eodkit_ctx *ctx, const ek_plan *p, ek_split *s)
     const ek_split_recipe *sr = &p->recipe->split;
     size_t *count = ek_calloc(ctx, sr->nsplits, sizeof *count);
     int64_t first = INT64_MAX, last = INT64_MIN, t = 0;
-    size_t id, k;
+    size_t c, k;
     char where[512], a[32], b[32], start[32];
     int rc = EODKIT_OK, any = 0;
 
     if (count == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    for (id = 0; id < p->nchips; id++) {
-        s->chip_block[id] = -1;
-        s->chip_split[id] = EK_CHIP_SKIP;
-        if (!p->candidate[id] || !chip_time(p, id, &t)) {
+    for (c = 0; c < p->ncandidates; c++) {
+        s->chip_block[c] = -1;
+        s->chip_split[c] = EK_CHIP_SKIP;
+        if (!chip_time(p, p->chips[c], &t)) {
             continue;
         }
         any = 1;
@@ -748,7 +814,7 @@ static int split_by_time(eodkit_ctx *ctx, const ek_plan *p, ek_split *s)
         last = t > last ? t : last;
         for (k = sr->nsplits; k-- > 0;) {
             if (t >= sr->period_start[k]) {
-                s->chip_split[id] = (int8_t)k;
+                s->chip_split[c] = (int8_t)k;
                 count[k]++;
                 break;
             }
@@ -785,19 +851,19 @@ static int check_strata(eodkit_ctx *ctx, const ek_plan *p, ek_split *s,
 {
     const ek_split_recipe *sr = &p->recipe->split;
     strata st;
-    size_t id;
+    size_t k;
     char where[512];
     int c, rc;
 
     memset(&st, 0, sizeof st);
     rc = build_strata(ctx, p, s, in, held, &st);
-    for (id = 0; rc == EODKIT_OK && id < p->nchips; id++) {
-        if (s->chip_split[id] < 0 || held[id] >= 0) {
+    for (k = 0; rc == EODKIT_OK && k < p->ncandidates; k++) {
+        if (s->chip_split[k] < 0 || held[k] >= 0) {
             continue;
         }
         for (c = 0; c < in->nclasses; c++) {
-            st.split[(size_t)s->chip_split[id] * (size_t)in->nclasses + (size_t)c] +=
-                in->chip_classes[id * (size_t)in->nclasses + (size_t)c];
+            st.split[(size_t)s->chip_split[k] * (size_t)in->nclasses + (size_t)c] +=
+                in->chip_classes[k * (size_t)in->nclasses + (size_t)c];
         }
     }
     if (rc == EODKIT_OK) {
@@ -821,7 +887,7 @@ int ek_split_make(eodkit_ctx *ctx, const ek_plan *p, const ek_split_inputs *in,
                   ek_split **out)
 {
     const ek_split_recipe *sr = &p->recipe->split;
-    size_t nchips = p->nchips, g, id;
+    size_t nchips = p->ncandidates + 1, k;
     ek_split *s;
     int8_t *assigned = NULL;
     int *held = NULL, *by = NULL;
@@ -853,8 +919,8 @@ int ek_split_make(eodkit_ctx *ctx, const ek_plan *p, const ek_split_inputs *in,
         rc = split_by_time(ctx, p, s);
         goto out;
     }
-    for (id = 0; id < nchips; id++) {
-        held[id] = -1;
+    for (k = 0; k < nchips; k++) {
+        held[k] = -1;
     }
     rc = find_blocks(ctx, p, s);
     if (rc == EODKIT_OK && sr->method == EK_SPLIT_REGIONS) {
@@ -881,9 +947,7 @@ int ek_split_make(eodkit_ctx *ctx, const ek_plan *p, const ek_split_inputs *in,
         goto out;
     }
     memcpy(assigned, s->chip_split, nchips * sizeof *assigned);
-    for (g = 0; g < p->ngrids && rc == EODKIT_OK; g++) {
-        rc = drop_guard_in_grid(ctx, p, g, s, assigned);
-    }
+    rc = drop_guard_in_grids(ctx, p, s, assigned);
     if (rc == EODKIT_OK && p->ngrids > 1) {
         rc = drop_guard_across_grids(ctx, p, s, assigned);
     }

@@ -17,6 +17,7 @@
 #include "core/ek_strbuf.h"
 #include "core/ek_time.h"
 #include "ek_stac.h"
+#include "geo/ek_srs.h"
 
 /* Field KEY of the projection extension for ASSET of ITEM: the asset's own,
    else the item's. */
@@ -107,10 +108,11 @@ static int georeferenced_vrt(eodkit_ctx *ctx, GDALDatasetH ds, const char *crs,
     }
     if (crs != NULL) {
         srs = OSRNewSpatialReference(NULL);
-        if (srs == NULL || OSRSetFromUserInput(srs, crs) != OGRERR_NONE) {
+        if (srs == NULL || ek_srs_from_user(srs, crs) != OGRERR_NONE) {
             rc = ek_error_with_gdal(ctx, EODKIT_ERR_INPUT,
                                     "%s: its projection extension gives CRS '%.200s', "
-                                    "which GDAL/PROJ does not know",
+                                    "which GDAL/PROJ does not know (URLs other than OGC CRS URLs "
+                                    "are not fetched)",
                                     what, crs);
             goto out;
         }

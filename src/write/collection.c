@@ -21,8 +21,18 @@
 #define EXT_PROJ "https://stac-extensions.github.io/projection/v1.1.0/schema.json"
 #define EXT_SAR "https://stac-extensions.github.io/sar/v1.0.0/schema.json"
 
-static const char *const task_names[] = {"segmentation", "classification",
-                                         "multilabel"};
+/* label:tasks of TASK (the STAC label extension's words). */
+static json_t *stac_tasks(ek_task task)
+{
+    return task == EK_TASK_INSTANCE ? json_pack("[ss]", "detection", "segmentation")
+                                    : json_pack("[s]", ek_task_names[task]);
+}
+
+/* label:type of TASK: boxes are vector labels, arrays of ids raster ones. */
+static const char *stac_label_type(ek_task task)
+{
+    return task == EK_TASK_DETECTION ? "vector" : "raster";
+}
 
 /* ml-aoi knows train / validate / test; other split names have no mapping. */
 static const char *mlaoi_split(const char *name)
@@ -165,7 +175,9 @@ static json_t *time_json(const ek_modality *m)
     ek_time_format(m->times[0], first, sizeof first);
     ek_time_format(m->times[m->ntimes - 1], last, sizeof last);
     return json_pack("{s:s, s:i, s:i, s:s, s:s}", "mode",
-                     m->recipe->time.mode == EK_TIME_STACK ? "stack" : "mosaic",
+                     m->recipe->time.pair                    ? "pair"
+                     : m->recipe->time.mode == EK_TIME_STACK ? "stack"
+                                                             : "mosaic",
                      "steps", m->steps, "acquisitions", (int)m->ntimes, "first", first,
                      "last", last);
 }
@@ -223,35 +235,151 @@ static json_t *modality_json(const ek_modality *m, const ek_array_desc *d)
     return o;
 }
 
-static json_t *label_json(const ek_dataset_facts *f, const ek_array_desc *d,
-                          const ek_class *classes, size_t nclasses)
+static json_t *shape_json(const ek_array_desc *d)
 {
-    const ek_labels *l = f->labels;
-    json_t *o = json_object(), *list = json_array(), *shape = json_array();
-    size_t k;
+    json_t *shape = json_array();
     int i;
 
-    json_object_set_new(o, "task", json_string(task_names[l->recipe->task]));
-    json_object_set_new(o, "dtype", json_string(ek_dtype_name(d->dtype)));
     for (i = 0; i < d->ndim; i++) {
         json_array_append_new(shape, json_integer((json_int_t)d->shape[i]));
     }
-    json_object_set_new(o, "shape", shape);
-    json_object_set_new(o, "type", json_string(l->is_raster ? "raster" : "vector"));
-    json_object_set_new(o, "background",
-                        json_pack("{s:i, s:s}", "id", l->recipe->background, "name",
-                                  l->recipe->background_name));
+    return shape;
+}
+
+/* The label array of F named NAME, or NULL when not stored. */
+static const ek_array_desc *label_array(const ek_dataset_facts *f, const char *name)
+{
+    size_t a;
+
+    for (a = f->plan->nmodalities; a < f->narrays; a++) {
+        if (strcmp(f->arrays[a].name, name) == 0) {
+            return &f->arrays[a];
+        }
+    }
+    return NULL;
+}
+
+/* {name: {"per", "dtype", "shape"}} of the label arrays (doc/format.md). */
+static json_t *label_arrays_json(const ek_dataset_facts *f)
+{
+    json_t *o = json_object();
+    size_t a;
+
+    for (a = f->plan->nmodalities; a < f->narrays; a++) {
+        const ek_array_desc *d = &f->arrays[a];
+
+        json_object_set_new(o, d->name,
+                            json_pack("{s:s, s:s, s:o}", "per",
+                                      d->per_object ? "object" : "chip", "dtype",
+                                      ek_dtype_name(d->dtype), "shape", shape_json(d)));
+    }
+    return o;
+}
+
+static json_t *classes_json(const ek_class *classes, size_t nclasses)
+{
+    json_t *list = json_array();
+    size_t k;
+
     for (k = 0; k < nclasses; k++) {
         json_array_append_new(list, json_pack("{s:i, s:s}", "id", classes[k].id, "name",
                                               classes[k].name));
     }
-    json_object_set_new(o, "classes", list);
-    if (l->recipe->has_ignore) {
-        json_object_set_new(o, "ignore_index", json_integer(l->recipe->ignore_index));
+    return list;
+}
+
+/* eodkit:label.change: where the pairs are (modalities with a time pair,
+   or labels.pair) and, with two label sources, the classes of the array
+   label_classes. */
+static json_t *change_json(const ek_dataset_facts *f)
+{
+    const ek_labels *l = f->labels;
+    const ek_labels_recipe *lr = l->recipe;
+    const ek_plan *p = f->plan;
+    json_t *o = json_object(), *timed = json_array();
+    size_t m;
+
+    for (m = 0; m < p->nmodalities; m++) {
+        if (p->modalities[m].recipe->time.mode == EK_TIME_STACK) {
+            json_array_append_new(timed, json_string(p->modalities[m].recipe->name));
+        }
     }
-    if (l->recipe->task == EK_TASK_MULTILABEL) {
-        json_object_set_new(o, "min_class_share",
-                            json_real(l->recipe->min_class_share));
+    json_object_set_new(o, "time_pairs", timed);
+    json_object_set_new(o, "pair",
+                        lr->pair[0] != NULL
+                            ? json_pack("[s, s]", lr->pair[0], lr->pair[1])
+                            : json_null());
+    json_object_set_new(o, "sources", json_integer(l->change->after != NULL ? 2 : 1));
+    if (l->change->after != NULL) { /* the classes array label_classes holds */
+        json_object_set_new(
+            o, "classes",
+            json_pack("{s:{s:i, s:s}, s:o}", "background", "id", lr->background, "name",
+                      lr->background_name, "classes",
+                      classes_json(l->change->classes, l->change->nclasses)));
+    }
+    return o;
+}
+
+/* eodkit:label of a regression target. */
+static json_t *target_json(const ek_dataset_facts *f)
+{
+    const ek_labels *l = f->labels;
+    const ek_array_desc *d = label_array(f, "label");
+
+    return json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:i}", "task", "regression",
+                     "dtype", ek_dtype_name(d->dtype), "shape", shape_json(d), "arrays",
+                     label_arrays_json(f), "type", "raster", "nodata", "nan",
+                     "resampling", ek_resampling_name(l->recipe->resampling),
+                     "source_band", l->band);
+}
+
+static json_t *label_json(const ek_dataset_facts *f, const ek_class *classes,
+                          size_t nclasses)
+{
+    const ek_labels *l = f->labels;
+    const ek_labels_recipe *lr = l->recipe;
+    const ek_array_desc *label = label_array(f, "label");
+    json_t *o;
+
+    if (l->regression) {
+        return target_json(f);
+    }
+    o = json_object();
+    json_object_set_new(o, "task", json_string(ek_task_names[lr->task]));
+    /* the class ids' type, and the shape of the "label" array if stored */
+    json_object_set_new(
+        o, "dtype",
+        json_string(ek_dtype_name(label != NULL ? label->dtype : l->dtype)));
+    if (label != NULL) {
+        json_object_set_new(o, "shape", shape_json(label));
+    }
+    json_object_set_new(o, "arrays", label_arrays_json(f));
+    json_object_set_new(o, "type",
+                        json_string(l->table != NULL ? "table"
+                                    : l->is_raster   ? "raster"
+                                                     : "vector"));
+    json_object_set_new(o, "background",
+                        l->change != NULL
+                            ? json_pack("{s:i, s:s}", "id", 0, "name", "no change")
+                            : json_pack("{s:i, s:s}", "id", lr->background, "name",
+                                        lr->background_name));
+    json_object_set_new(o, "classes", classes_json(classes, nclasses));
+    if (lr->has_ignore) {
+        json_object_set_new(o, "ignore_index", json_integer(lr->ignore_index));
+    }
+    if (lr->task == EK_TASK_MULTILABEL && l->table == NULL) {
+        json_object_set_new(o, "min_class_share", json_real(lr->min_class_share));
+    }
+    if (EK_TASK_HAS_OBJECTS(lr->task)) {
+        json_object_set_new(o, "oriented", json_boolean(lr->oriented));
+        json_object_set_new(o, "min_visibility", json_real(lr->min_visibility));
+        json_object_set_new(o, "box_size",
+                            lr->box_w > 0 ? json_pack("[f, f]", lr->box_w, lr->box_h)
+                                          : json_null());
+        json_object_set_new(o, "max_object_id", json_integer(l->max_object));
+    }
+    if (l->change != NULL) {
+        json_object_set_new(o, "change", change_json(f));
     }
     return o;
 }
@@ -329,22 +457,42 @@ static json_t *overviews_json(const ek_dataset_facts *f, const ek_class *classes
     return json_pack("[{s:s, s:o}]", "property_key", "class", "counts", counts);
 }
 
+/* label:overviews of a regression target: its training statistics. */
+static json_t *target_overviews(const ek_band_stats *bs)
+{
+    json_t *stats = json_array();
+
+    if (bs->m.n > 0) {
+        json_array_append_new(
+            stats, json_pack("{s:s, s:f}", "name", "mean", "value", bs->m.mean));
+        json_array_append_new(stats, json_pack("{s:s, s:f}", "name", "std", "value",
+                                               sqrt(bs->m.m2 / (double)bs->m.n)));
+        json_array_append_new(
+            stats, json_pack("{s:s, s:f}", "name", "min", "value", bs->m.min));
+        json_array_append_new(
+            stats, json_pack("{s:s, s:f}", "name", "max", "value", bs->m.max));
+    }
+    return json_pack("[{s:s, s:o}]", "property_key", "target", "statistics", stats);
+}
+
 /* The label extension's fields of an item: what the label arrays hold. */
 static void add_label_properties(const ek_dataset_facts *f, json_t *props)
 {
     const ek_labels *l = f->labels;
     ek_task task = l->recipe->task;
+    static const char *const descriptions[] = {
+        "class id of every pixel (see eodkit:label)",
+        "class id of every chip (see eodkit:label)",
+        "classes present in every chip (see eodkit:label)",
+        "boxes of the objects in every chip, with their class ids (see eodkit:label)",
+        "boxes, instance ids and class ids of every pixel (see eodkit:label)",
+        "change (1) or no change (0) of every pixel (see eodkit:label)",
+        "target value of every pixel, NaN where unknown (see eodkit:label)"};
 
     json_object_set_new(props, "label:properties", json_null());
-    json_object_set_new(
-        props, "label:description",
-        json_string(task == EK_TASK_SEGMENTATION
-                        ? "class id of every pixel (see eodkit:label)"
-                    : task == EK_TASK_CLASSIFICATION
-                        ? "class id of every chip (see eodkit:label)"
-                        : "classes present in every chip (see eodkit:label)"));
-    json_object_set_new(props, "label:type", json_string("raster"));
-    json_object_set_new(props, "label:tasks", json_pack("[s]", task_names[task]));
+    json_object_set_new(props, "label:description", json_string(descriptions[task]));
+    json_object_set_new(props, "label:type", json_string(stac_label_type(task)));
+    json_object_set_new(props, "label:tasks", stac_tasks(task));
 }
 
 /* A polygon (GeoJSON) of lon/lat bounds B. */
@@ -390,6 +538,8 @@ static int write_items(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts 
         }
         if (f->labels != NULL) {
             add_label_properties(f, props);
+        }
+        if (f->labels != NULL && !f->labels->regression) {
             json_object_set_new(props, "label:overviews",
                                 overviews_json(f, classes, nclasses, (int)s));
         }
@@ -517,6 +667,16 @@ static json_t *summaries_json(const ek_dataset_facts *f, const ek_class *classes
         }
     }
     set_summary(o, "ml-aoi:split", splits);
+    if (p->recipe->system != EK_SYSTEM_NONE) {
+        json_t *ids = json_array();
+        char *const *cells;
+        size_t n = ek_index_cells(f->index, &cells);
+
+        for (k = 0; k < n; k++) {
+            json_array_append_new(ids, json_string(cells[k]));
+        }
+        set_summary(o, "eodkit:cells", ids); /* the cell id of every chip */
+    }
     if (f->regions != NULL) {
         json_t *continents, *countries;
 
@@ -537,11 +697,13 @@ static json_t *summaries_json(const ek_dataset_facts *f, const ek_class *classes
         } else {
             json_decref(names);
         }
-        json_object_set_new(o, "label:type", json_pack("[s]", "raster"));
+        json_object_set_new(o, "label:type",
+                            json_pack("[s]", stac_label_type(f->labels->recipe->task)));
         json_object_set_new(o, "label:overviews",
-                            overviews_json(f, classes, nclasses, -1));
-        json_object_set_new(o, "label:tasks",
-                            json_pack("[s]", task_names[f->labels->recipe->task]));
+                            f->target_stats != NULL
+                                ? target_overviews(f->target_stats)
+                                : overviews_json(f, classes, nclasses, -1));
+        json_object_set_new(o, "label:tasks", stac_tasks(f->labels->recipe->task));
     }
     return o;
 }
@@ -560,6 +722,15 @@ static json_t *grid_json(const ek_plan *p)
         }
         json_object_set_new(o, "crs", json_string("utm"));
         json_object_set_new(o, "zones", zones);
+        if (p->recipe->system != EK_SYSTEM_NONE) {
+            json_object_set_new(o, "system",
+                                json_string(p->recipe->system == EK_SYSTEM_MAJORTOM
+                                                ? "majortom"
+                                                : "utm-cells"));
+        }
+        if (p->recipe->system == EK_SYSTEM_MAJORTOM) {
+            json_object_set_new(o, "spacing_km", json_real(p->recipe->spacing));
+        }
     } else {
         json_object_set_new(
             o, "crs", g->crs_code != NULL ? json_string(g->crs_code) : json_null());
@@ -691,9 +862,7 @@ int ek_write_stac(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
     }
     json_object_set_new(root, "eodkit:modalities", mods);
     if (f->labels != NULL) {
-        json_object_set_new(
-            root, "eodkit:label",
-            label_json(f, &f->arrays[p->nmodalities], classes, nclasses));
+        json_object_set_new(root, "eodkit:label", label_json(f, classes, nclasses));
     }
     for (s = 0; s < f->split->nsplits; s++) {
         json_object_set_new(splits, r->split.names[s],

@@ -20,26 +20,40 @@
 
 /* ---- the output folder ---- */
 
-/* A dataset being built: locked, in FINAL.partial/ (doc/scaling.md). */
+/* What eodkit writes in an output folder: a dataset (build, merge) or an
+   export (eodkit export); an existing folder is replaced only when it
+   holds one of the same. */
+typedef struct ek_output_kind {
+    const char *what;              /* "an eodkit dataset", for messages */
+    int (*holds)(const char *dir); /* nonzero when folder DIR holds one */
+} ek_output_kind;
+
+/* Datasets (ek_output_is_dataset). */
+extern const ek_output_kind ek_output_datasets;
+
+/* An output being written: locked, in FINAL.partial/ (doc/scaling.md). */
 typedef struct ek_output {
-    char *final; /* where the dataset must appear */
-    char *tmp;   /* where it is built: FINAL + ".partial"; NULL once committed */
+    char *final; /* where the output must appear */
+    char *tmp;   /* where it is written: FINAL + ".partial"; NULL once committed */
     int lock;    /* the lock file's descriptor (ek_fs_lock), -1 when not held */
+    const ek_output_kind *kind; /* what it is */
 } ek_output;
 
 /*
-** Lock the partial folder of output folder FINAL for this process, creating
-** it (marked as eodkit's) when missing, before anything else is created or
-** removed: a partial folder in use by another process is EODKIT_ERR_EXISTS
-** naming its pid (nothing touched); one that eodkit did not make is
-** refused. Release with ek_output_release (also after a failure).
+** Lock the partial folder of output folder FINAL (to hold KIND) for this
+** process, creating it (marked as eodkit's) when missing, before anything
+** else is created or removed: a partial folder in use by another process is
+** EODKIT_ERR_EXISTS naming its pid (nothing touched); one that eodkit did
+** not make is refused. Release with ek_output_release (also after a
+** failure).
 */
-int ek_output_lock(eodkit_ctx *ctx, const char *final, ek_output *out /* OUT */);
+int ek_output_lock(eodkit_ctx *ctx, const char *final, const ek_output_kind *kind,
+                   ek_output *out /* OUT */);
 
 /*
-** With the lock held, prepare to build: put back a dataset a killed
+** With the lock held, prepare to build: put back an output a killed
 ** replacement left aside, refuse an existing FINAL unless OVERWRITE (and
-** even then unless it is an eodkit dataset or empty), remove what a killed
+** even then unless it holds OUT's kind or is empty), remove what a killed
 ** replacement left, and clear the partial folder of an earlier build unless
 ** KEEP (to continue it).
 */
@@ -49,10 +63,10 @@ int ek_output_begin(eodkit_ctx *ctx, ek_output *out, int overwrite, int keep);
 int ek_output_holds_work(const ek_output *out);
 
 /*
-** Put the finished dataset in the partial folder in place at FINAL
-** (replacing the dataset there only with OVERWRITE, as ek_output_begin
+** Put the finished output in the partial folder in place at FINAL
+** (replacing the one there only with OVERWRITE, as ek_output_begin
 ** checked): in one atomic exchange where the kernel allows, so FINAL never
-** stops existing; then remove the partial folder with the replaced dataset.
+** stops existing; then remove the partial folder with the replaced output.
 ** Crash points "commit" (moved aside), "replace" (between the two renames
 ** where exchanging is not possible), "replaced" / "placed" (in place).
 */
@@ -71,13 +85,19 @@ int ek_output_is_dataset(const char *dir);
 
 /* ---- .npy shards ---- */
 
-/* One array stored per chip: a modality or the labels. */
+/* One array of a split's shards: a modality, or a label array. Most hold
+   one row per chip; per-object arrays hold one row per object (box) of the
+   shard's chips, chip after chip, and the ranges array says which rows
+   belong to each chip. */
 typedef struct ek_array_desc {
     const char *name; /* file name prefix: "<split>/<name>-NNNNN.npy" */
     GDALDataType dtype;
-    int ndim;         /* dimensions per chip (0 for one value per chip) */
-    int64_t shape[4]; /* per chip */
-    size_t chip_bytes;
+    int ndim;          /* dimensions per row (0 for one value per row) */
+    int64_t shape[4];  /* per row */
+    size_t chip_bytes; /* bytes per row (a chip, or an object) */
+    int per_object;    /* one row per object, not per chip */
+    int ranges;        /* int64 [first object row, objects] per chip, filled by the
+                          writer */
 } ek_array_desc;
 
 typedef struct ek_shards ek_shards;
@@ -91,10 +111,11 @@ int ek_shards_new(eodkit_ctx *ctx, const char *dir, const ek_array_desc *arrays,
                   size_t narrays, char *const *split_names, size_t nsplits,
                   long long shard_bytes, ek_shards **shards /* OUT */);
 
-/* Append one chip (DATA[a] = chip_bytes of array a) to split S; *SHARD and
- *ROW say where it went. */
+/* Append one chip with NOBJECTS objects to split S: DATA[a] holds
+   chip_bytes of array a, or NOBJECTS rows of a per-object array (the ranges
+   array's DATA is not read). *SHARD and *ROW say where it went. */
 int ek_shards_append(eodkit_ctx *ctx, ek_shards *shards, int s, const void *const *data,
-                     int *shard, int64_t *row);
+                     size_t nobjects, int *shard, int64_t *row);
 
 /* Hand every appended chip to the operating system (a process killed after
    this loses none of them). */
@@ -103,8 +124,10 @@ int ek_shards_flush(eodkit_ctx *ctx, ek_shards *shards);
 /*
 ** Continue writing shards a killed build left in the writer's folder: split
 ** s holds TOTALS[s] chips (as a checkpoint recorded). Shard files are cut
-** back to those chips and later shards removed, so appending continues as
-** if the build had never stopped. Call right after ek_shards_new.
+** back to those chips (per-object arrays to those chips' objects, as the
+** ranges array records them) and later shards removed, so appending
+** continues as if the build had never stopped. Call right after
+** ek_shards_new.
 */
 int ek_shards_resume(eodkit_ctx *ctx, ek_shards *shards, const int64_t *totals);
 
@@ -146,11 +169,13 @@ typedef struct ek_index_row {
     double labeled_frac;
     double cloud_frac;      /* < 0: no mask */
     const char *class_hist; /* JSON object {"class id": pixels}, or NULL */
-    int label;              /* classification label, or -1 */
-    int64_t block;          /* split block, or -1 */
-    int region;             /* index into the region layer, or -1 (sea, or no layer) */
-    double region_share;    /* the share of the chip's footprint in it */
-    const char *sources;    /* JSON object {"modality": [input indices]} */
+    int objects; /* objects (boxes) of the chip, -1: not a task with objects */
+    const char *object_hist; /* JSON object {"class id": objects}, or NULL */
+    int label;               /* classification label, or -1 */
+    int64_t block;           /* split block, or -1 */
+    int region;              /* index into the region layer, or -1 (sea, or no layer) */
+    double region_share;     /* the share of the chip's footprint in it */
+    const char *sources;     /* JSON object {"modality": [input indices]} */
     const char *present; /* JSON object {"modality": 0|1} of optional ones, or NULL */
     const char *times;   /* JSON object {"modality": [ISO times]}, or NULL */
     int64_t earliest;    /* first and last acquisition time used, */
@@ -178,11 +203,20 @@ int ek_index_time_range(const ek_index *index, int s, int64_t *first, int64_t *l
    outside every region). NULL without a region layer. */
 const uint64_t *ek_index_region_chips(const ek_index *index, size_t *n);
 
+/* On a reference grid (grid.system): the cell ids of the chips written
+   (sorted once the index is closed) into *CELLS, owned by INDEX; how many.
+   0 without a system. */
+size_t ek_index_cells(const ek_index *index, char *const **cells /* OUT */);
+
 /* Commit and close the file. Then free with ek_index_free. */
 int ek_index_close(eodkit_ctx *ctx, ek_index *index);
 void ek_index_free(ek_index *index);
 
 /* ---- the chip journal (index rows in commit order, see journal.c) ---- */
+
+/* The layout of its records; part of a build's fingerprint, so that a
+   checkpoint of an eodkit writing another layout is never resumed. */
+#define EK_JOURNAL_LAYOUT 2
 
 typedef struct ek_journal ek_journal;
 
@@ -237,7 +271,9 @@ typedef struct ek_dataset_facts {
     uint64_t **class_pixels;    /* [split][class id], NULL without labels */
     uint64_t **class_chips;     /* [split][class id]: chips holding the class */
     uint64_t **label_chips;     /* [split][class id]: classification labels, or NULL */
-    json_t *inputs;             /* provenance's input files (ek_provenance_inputs) */
+    uint64_t **class_objects;   /* [split][class id]: objects (boxes), or NULL */
+    const ek_band_stats *target_stats; /* regression: the target's, else NULL */
+    json_t *inputs; /* provenance's input files (ek_provenance_inputs) */
 } ek_dataset_facts;
 
 /* The classes present in the dataset (background excluded): the declared

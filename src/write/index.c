@@ -34,6 +34,10 @@ struct ek_index {
     int64_t *times; /* per split + 1 for all: first, last (INT64_MAX, INT64_MIN) */
     ek_regions *regions;
     uint64_t *region_chips; /* per region, + 1 for none */
+    int target; /* a regression target: labelled shares without class counts */
+    const ek_plan *plan;
+    char **cells; /* grid.system: the cell id of every chip written */
+    size_t ncells, cells_cap;
 };
 
 /* The columns of layer "chips", in order (doc/format.md). */
@@ -65,7 +69,9 @@ enum {
     F_PRESENT,
     F_DATETIME,
     F_DATETIMES,
-    F_COUNT
+    F_OBJECTS,
+    F_COUNT,
+    F_CELL = F_COUNT /* only on a reference grid (grid.system) */
 };
 
 static const struct {
@@ -99,6 +105,7 @@ static const struct {
     [F_PRESENT] = {"present", OFTString},
     [F_DATETIME] = {"datetime", OFTDateTime},
     [F_DATETIMES] = {"datetimes", OFTString},
+    [F_OBJECTS] = {"objects", OFTInteger},
 };
 
 int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_plan *p,
@@ -128,7 +135,10 @@ int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_plan *p,
     ix->to_lonlat = ek_calloc(ctx, p->ngrids, sizeof *ix->to_lonlat);
     ix->ngrids = p->ngrids;
     ix->grids0 = p->grids;
+    ix->target =
+        p->recipe->labels.present && p->recipe->labels.task == EK_TASK_REGRESSION;
     ix->regions = regions;
+    ix->plan = p;
     if (regions != NULL) {
         ix->region_chips = ek_calloc(ctx, regions->n + 1, sizeof *ix->region_chips);
     }
@@ -161,6 +171,16 @@ int ek_index_create(eodkit_ctx *ctx, const char *path, const ek_plan *p,
         if (err != OGRERR_NONE) {
             rc = ek_error_gdal(ctx, "%s: cannot create field '%s'", path,
                                fields[f].name);
+            goto out;
+        }
+    }
+    if (p->recipe->system != EK_SYSTEM_NONE) {
+        OGRFieldDefnH fd = OGR_Fld_Create("cell", OFTString);
+        OGRErr err = OGR_L_CreateField(ix->layer, fd, TRUE);
+
+        OGR_Fld_Destroy(fd);
+        if (err != OGRERR_NONE) {
+            rc = ek_error_gdal(ctx, "%s: cannot create field 'cell'", path);
             goto out;
         }
     }
@@ -318,12 +338,17 @@ int ek_index_add(eodkit_ctx *ctx, ek_index *ix, const ek_index_row *r)
         OGR_F_SetFieldInteger64(f, F_BLOCK, r->block);
     }
     OGR_F_SetFieldDouble(f, F_NODATA_FRAC, r->nodata_frac);
-    if (r->class_hist != NULL) {
+    if (r->class_hist != NULL || ix->target) {
         OGR_F_SetFieldDouble(f, F_LABELED_FRAC, r->labeled_frac);
+    }
+    if (r->class_hist != NULL) {
         OGR_F_SetFieldString(f, F_CLASS_HIST, r->class_hist);
     }
     if (r->label >= 0) {
         OGR_F_SetFieldInteger(f, F_LABEL, r->label);
+    }
+    if (r->objects >= 0) {
+        OGR_F_SetFieldInteger(f, F_OBJECTS, r->objects);
     }
     OGR_F_SetFieldString(f, F_SOURCES, r->sources);
     if (ix->regions != NULL) {
@@ -334,6 +359,20 @@ int ek_index_add(eodkit_ctx *ctx, ek_index *ix, const ek_index_row *r)
     }
     set_text(f, F_PRESENT, r->present);
     set_times(f, r);
+    if (ix->plan->recipe->system != EK_SYSTEM_NONE) {
+        ek_plan_cell(ix->plan, (size_t)r->chip_id, text, sizeof text);
+        OGR_F_SetFieldString(f, F_CELL, text);
+        rc = ek_grow(ctx, (void **)&ix->cells, &ix->cells_cap, ix->ncells + 1,
+                     sizeof *ix->cells);
+        if (rc == EODKIT_OK) {
+            ix->cells[ix->ncells] = ek_strdup(ctx, text);
+            rc = ix->cells[ix->ncells] == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+            ix->ncells += rc == EODKIT_OK;
+        }
+        if (rc != EODKIT_OK) {
+            goto out;
+        }
+    }
     if (OGR_L_CreateFeature(ix->layer, f) != OGRERR_NONE) {
         rc = ek_error_gdal(ctx, "chip %lld: cannot add it to the index",
                            (long long)r->chip_id);
@@ -365,6 +404,17 @@ const uint64_t *ek_index_region_chips(const ek_index *ix, size_t *n)
     return ix->region_chips;
 }
 
+static int compare_text(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+size_t ek_index_cells(const ek_index *ix, char *const **cells)
+{
+    *cells = ix->cells;
+    return ix->ncells;
+}
+
 int ek_index_bbox(const ek_index *ix, int s, double bbox[4])
 {
     size_t k = s < 0 ? ix->nsplits : (size_t)s;
@@ -377,6 +427,9 @@ int ek_index_close(eodkit_ctx *ctx, ek_index *ix)
 {
     int rc = EODKIT_OK;
 
+    if (ix->ncells > 1) { /* no cells (NULL) without a reference grid */
+        qsort(ix->cells, ix->ncells, sizeof *ix->cells, compare_text);
+    }
     CPLSetThreadLocalConfigOption("OGR_CURRENT_DATE", FIXED_DATE);
     if (GDALDatasetCommitTransaction(ix->ds) != OGRERR_NONE) {
         rc = ek_error_gdal(ctx, "cannot commit the chip index");
@@ -405,5 +458,9 @@ void ek_index_free(ek_index *ix)
     free(ix->has_bbox);
     free(ix->times);
     free(ix->region_chips);
+    for (size_t k = 0; k < ix->ncells; k++) {
+        free(ix->cells[k]);
+    }
+    free(ix->cells);
     free(ix);
 }

@@ -20,8 +20,8 @@ struct ek_journal {
     FILE *f;
     int64_t bytes; /* written so far */
     /* reading: the strings of the last record */
-    char *text[4];
-    size_t text_cap[4];
+    char *text[5];
+    size_t text_cap[5];
 };
 
 /* The fixed-size part of a record. */
@@ -30,7 +30,7 @@ typedef struct record_head {
     int32_t split, shard;
     int64_t row;
     double nodata_frac, labeled_frac, cloud_frac;
-    int32_t label, pad;
+    int32_t label, objects;
     int64_t earliest, latest;
 } record_head;
 
@@ -102,6 +102,7 @@ int ek_journal_add(eodkit_ctx *ctx, ek_journal *j, const ek_index_row *r)
     h.labeled_frac = r->labeled_frac;
     h.cloud_frac = r->cloud_frac;
     h.label = r->label;
+    h.objects = r->objects;
     h.earliest = r->earliest;
     h.latest = r->latest;
     errno = 0;
@@ -110,7 +111,8 @@ int ek_journal_add(eodkit_ctx *ctx, ek_journal *j, const ek_index_row *r)
     }
     j->bytes += (int64_t)sizeof h;
     if (put_text(j, r->class_hist) != 0 || put_text(j, r->sources) != 0 ||
-        put_text(j, r->present) != 0 || put_text(j, r->times) != 0) {
+        put_text(j, r->present) != 0 || put_text(j, r->times) != 0 ||
+        put_text(j, r->object_hist) != 0) {
         return io_error(ctx, j, "writing");
     }
     return EODKIT_OK;
@@ -190,6 +192,7 @@ int ek_journal_next(eodkit_ctx *ctx, ek_journal *j, ek_index_row *r, int *got)
     r->labeled_frac = h.labeled_frac;
     r->cloud_frac = h.cloud_frac;
     r->label = h.label;
+    r->objects = h.objects;
     r->earliest = h.earliest;
     r->latest = h.latest;
     rc = get_text(ctx, j, 0, &r->class_hist);
@@ -201,6 +204,9 @@ int ek_journal_next(eodkit_ctx *ctx, ek_journal *j, ek_index_row *r, int *got)
     }
     if (rc == EODKIT_OK) {
         rc = get_text(ctx, j, 3, &r->times);
+    }
+    if (rc == EODKIT_OK) {
+        rc = get_text(ctx, j, 4, &r->object_hist);
     }
     *got = rc == EODKIT_OK;
     return rc;
@@ -217,7 +223,7 @@ int ek_journal_close(eodkit_ctx *ctx, ek_journal *j)
     if (j->f != NULL && fclose(j->f) != 0) {
         rc = io_error(ctx, j, "closing");
     }
-    for (k = 0; k < 4; k++) {
+    for (k = 0; k < 5; k++) {
         free(j->text[k]);
     }
     free(j->path);

@@ -4,6 +4,7 @@
 ** read, how splits were made). Both are plain JSON (jansson) with keys in a
 ** fixed order, so identical builds give identical bytes.
 */
+#include <glob.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -110,25 +111,13 @@ static json_t *per_split(const ek_dataset_facts *f, uint64_t **counts)
     return o;
 }
 
-/* Band B (0-based) of modality M: its position (1-based), name, band number
-   in its files and those files (indices into provenance's read sources),
-   then its statistics BS. */
-static json_t *band_json(const ek_modality *m, int b, const ek_band_stats *bs)
+/* The statistics of BS (count, valid count, moments, percentiles) into O. */
+static void add_stats(json_t *o, const ek_band_stats *bs)
 {
-    json_t *o = json_object(), *pct = json_object(), *sources = json_array();
-    int source_band;
-    const ek_part *part = ek_modality_band(m, b, &source_band);
+    json_t *pct = json_object();
     char key[16];
-    size_t s;
     int k;
 
-    for (s = part->first; s < part->first + part->count; s++) {
-        json_array_append_new(sources, json_integer((json_int_t)s));
-    }
-    json_object_set_new(o, "band", json_integer(b + 1));
-    json_object_set_new(o, "name", json_string(m->band_names[b]));
-    json_object_set_new(o, "source_band", json_integer(source_band));
-    json_object_set_new(o, "sources", sources);
     json_object_set_new(o, "count", json_integer((json_int_t)bs->count));
     json_object_set_new(o, "valid_count", json_integer((json_int_t)bs->m.n));
     if (bs->m.n > 0) {
@@ -147,6 +136,26 @@ static json_t *band_json(const ek_modality *m, int b, const ek_band_stats *bs)
         json_object_set_new(pct, key, bs->m.n > 0 ? number(bs->pct[k]) : json_null());
     }
     json_object_set_new(o, "percentiles", pct);
+}
+
+/* Band B (0-based) of modality M: its position (1-based), name, band number
+   in its files and those files (indices into provenance's read sources),
+   then its statistics BS. */
+static json_t *band_json(const ek_modality *m, int b, const ek_band_stats *bs)
+{
+    json_t *o = json_object(), *sources = json_array();
+    int source_band;
+    const ek_part *part = ek_modality_band(m, b, &source_band);
+    size_t s;
+
+    for (s = part->first; s < part->first + part->count; s++) {
+        json_array_append_new(sources, json_integer((json_int_t)s));
+    }
+    json_object_set_new(o, "band", json_integer(b + 1));
+    json_object_set_new(o, "name", json_string(m->band_names[b]));
+    json_object_set_new(o, "source_band", json_integer(source_band));
+    json_object_set_new(o, "sources", sources);
+    add_stats(o, bs);
     return o;
 }
 
@@ -197,13 +206,21 @@ int ek_write_stats(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts *f)
         json_object_set_new(mods, mod->recipe->name, o);
     }
     json_object_set_new(root, "modalities", mods);
-    if (f->labels != NULL) {
+    if (f->target_stats != NULL) {
+        json_t *target = json_pack("{s:s, s:s}", "dtype", "float32", "nodata", "nan");
+
+        add_stats(target, f->target_stats);
+        json_object_set_new(root, "target", target);
+    } else if (f->labels != NULL) {
         json_t *classes = json_object();
 
         json_object_set_new(classes, "pixels", per_split(f, f->class_pixels));
         json_object_set_new(classes, "chips", per_split(f, f->class_chips));
         if (f->label_chips != NULL) {
             json_object_set_new(classes, "labels", per_split(f, f->label_chips));
+        }
+        if (f->class_objects != NULL) {
+            json_object_set_new(classes, "objects", per_split(f, f->class_objects));
         }
         json_object_set_new(root, "classes", classes);
     }
@@ -349,6 +366,15 @@ static json_t *grid_json(const ek_plan *p)
                                     : p->grids[0].crs_code != NULL
                                         ? p->grids[0].crs_code
                                         : "custom"));
+    if (p->recipe->system != EK_SYSTEM_NONE) {
+        json_object_set_new(o, "system",
+                            json_string(p->recipe->system == EK_SYSTEM_MAJORTOM
+                                            ? "majortom"
+                                            : "utm-cells"));
+    }
+    if (p->recipe->system == EK_SYSTEM_MAJORTOM) {
+        json_object_set_new(o, "spacing_km", json_real(p->recipe->spacing));
+    }
     json_object_set_new(o, "grids", grids);
     json_object_set_new(o, "chip_size", json_pack("[i, i]", p->chip_h, p->chip_w));
     json_object_set_new(o, "stride", json_pack("[i, i]", p->stride_y, p->stride_x));
@@ -382,6 +408,9 @@ static json_t *source_json(const ek_plan *p, const ek_modality *mod, size_t s)
     for (g = 0; g < p->ngrids; g++) {
         const ek_placement *pl = ek_plan_placement(mod, g, s);
 
+        if (!pl->reaches) {
+            continue; /* a file far from the grid (another UTM zone's) */
+        }
         json_array_append_new(placements,
                               json_pack("{s:i, s:b, s:f, s:f}", "grid", (int)g,
                                         "aligned", pl->aligned, "xscale", pl->xscale,
@@ -389,6 +418,26 @@ static json_t *source_json(const ek_plan *p, const ek_modality *mod, size_t s)
     }
     json_object_set_new(o, "placements", placements);
     return o;
+}
+
+/* How a regression target was read: like a modality's "read" entry. */
+static json_t *target_read_json(const ek_plan *p, const ek_labels *l)
+{
+    json_t *placements = json_array();
+    size_t g;
+
+    for (g = 0; g < p->ngrids; g++) {
+        const ek_placement *pl = &l->placements[g];
+
+        json_array_append_new(placements,
+                              json_pack("{s:i, s:b, s:f, s:f}", "grid", (int)g,
+                                        "aligned", pl->aligned, "xscale", pl->xscale,
+                                        "yscale", pl->yscale));
+    }
+    return json_pack("{s:s, s:f, s:i, s:[{s:i, s:s, s:o}]}", "resampling",
+                     ek_resampling_name(l->recipe->resampling), "error_threshold",
+                     p->recipe->error_threshold, "band", l->band, "sources", "index", 0,
+                     "path", l->source.path, "placements", placements);
 }
 
 /* How the modality's pixels were put on the ground: the transformer and
@@ -411,7 +460,7 @@ static json_t *georef_json(const ek_georef_recipe *g)
     return o;
 }
 
-static json_t *read_json(const ek_plan *p)
+static json_t *read_json(const ek_plan *p, const ek_labels *labels)
 {
     json_t *o = json_object();
     size_t m, k, s;
@@ -450,6 +499,9 @@ static json_t *read_json(const ek_plan *p)
         }
         json_object_set_new(o, mod->recipe->name, mo);
     }
+    if (labels != NULL && labels->regression) { /* no modality is named "label" */
+        json_object_set_new(o, "label", target_read_json(p, labels));
+    }
     return o;
 }
 
@@ -484,13 +536,13 @@ static json_t *assigned_json(const ek_dataset_facts *f)
 {
     const ek_split_recipe *sr = &f->recipe->split;
     json_t *o = json_object();
-    size_t id, k;
+    size_t c, k;
 
     for (k = 0; k < sr->nsplits; k++) {
         json_int_t n = 0;
 
-        for (id = 0; id < f->plan->nchips; id++) {
-            n += f->split->chip_split[id] == (int)k;
+        for (c = 0; c < f->plan->ncandidates; c++) {
+            n += f->split->chip_split[c] == (int)k;
         }
         json_object_set_new(o, sr->names[k], json_integer(n));
     }
@@ -558,6 +610,29 @@ static json_t *split_json(const ek_dataset_facts *f)
     return o;
 }
 
+/* The label files: the source (and a change task's second one), or every
+   file of a table's pattern, in name order. */
+static int label_inputs(const ek_labels_recipe *l, ek_input_fn fn, void *arg)
+{
+    glob_t g;
+    size_t i;
+    int rc = EODKIT_OK;
+
+    if (l->table.path == NULL) {
+        rc = fn(arg, "labels", NULL, l->source);
+        return rc == EODKIT_OK && l->after != NULL ? fn(arg, "labels", NULL, l->after)
+                                                   : rc;
+    }
+    if (glob(l->table.path, 0, NULL, &g) != 0) {
+        return EODKIT_OK; /* the build read them: they are gone since */
+    }
+    for (i = 0; i < g.gl_pathc && rc == EODKIT_OK; i++) {
+        rc = fn(arg, "labels", NULL, g.gl_pathv[i]);
+    }
+    globfree(&g);
+    return rc;
+}
+
 int ek_for_each_input(const ek_recipe *r, const ek_plan *p, const ek_regions *regions,
                       ek_input_fn fn, void *arg)
 {
@@ -578,7 +653,7 @@ int ek_for_each_input(const ek_recipe *r, const ek_plan *p, const ek_regions *re
         }
     }
     if (rc == EODKIT_OK && r->labels.present) {
-        rc = fn(arg, "labels", NULL, r->labels.source);
+        rc = label_inputs(&r->labels, fn, arg);
     }
     if (rc == EODKIT_OK && r->aoi != NULL) {
         rc = fn(arg, "aoi", NULL, r->aoi);
@@ -637,7 +712,7 @@ int ek_write_provenance(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts
     json_object_set_new(root, "recipe", json_string("recipe.yaml"));
     json_object_set(root, "inputs", f->inputs);
     json_object_set_new(root, "grid", grid_json(p));
-    json_object_set_new(root, "read", read_json(p));
+    json_object_set_new(root, "read", read_json(p, f->labels));
     json_object_set_new(root, "split", split_json(f));
     if (rc == EODKIT_OK) {
         rc = ek_write_json(ctx, root, dir, "provenance.json");

@@ -16,10 +16,11 @@
 
 typedef struct split_state {
     const char *name;
-    int shard;     /* index of the open shard, -1 before the first */
-    int64_t rows;  /* rows in the open shard */
-    int64_t total; /* rows written to this split */
-    FILE **files;  /* per array, the open shard */
+    int shard;       /* index of the open shard, -1 before the first */
+    int64_t rows;    /* rows (chips) in the open shard */
+    int64_t objects; /* rows of its per-object arrays */
+    int64_t total;   /* rows written to this split */
+    FILE **files;    /* per array, the open shard */
 } split_state;
 
 struct ek_shards {
@@ -113,7 +114,9 @@ int ek_shards_new(eodkit_ctx *ctx, const char *dir, const ek_array_desc *arrays,
         return EODKIT_ERR_NOMEM;
     }
     for (a = 0; a < narrays; a++) {
-        largest = arrays[a].chip_bytes > largest ? arrays[a].chip_bytes : largest;
+        if (!arrays[a].per_object && arrays[a].chip_bytes > largest) {
+            largest = arrays[a].chip_bytes;
+        }
     }
     sh->rows_per_shard = shard_bytes / (long long)largest;
     if (sh->rows_per_shard < 1) {
@@ -144,7 +147,9 @@ static int close_shard(eodkit_ctx *ctx, ek_shards *sh, split_state *st)
             continue;
         }
         st->files[a] = NULL;
-        if ((write_header(f, &sh->arrays[a], st->rows) != 0 || fclose(f) != 0) &&
+        if ((write_header(f, &sh->arrays[a],
+                          sh->arrays[a].per_object ? st->objects : st->rows) != 0 ||
+             fclose(f) != 0) &&
             rc == EODKIT_OK) {
             rc = ek_error(ctx, EODKIT_ERR_IO,
                           "%s/%s: finishing shard %d of %s failed: %s", sh->dir,
@@ -168,6 +173,7 @@ static int open_shard(eodkit_ctx *ctx, ek_shards *sh, split_state *st)
 
     st->shard++;
     st->rows = 0;
+    st->objects = 0;
     folder = ek_path_join(ctx, sh->dir, st->name);
     if (folder == NULL) {
         return EODKIT_ERR_NOMEM;
@@ -192,7 +198,7 @@ static int open_shard(eodkit_ctx *ctx, ek_shards *sh, split_state *st)
 }
 
 int ek_shards_append(eodkit_ctx *ctx, ek_shards *sh, int s, const void *const *data,
-                     int *shard, int64_t *row)
+                     size_t nobjects, int *shard, int64_t *row)
 {
     split_state *st = &sh->splits[s];
     size_t a;
@@ -208,16 +214,20 @@ int ek_shards_append(eodkit_ctx *ctx, ek_shards *sh, int s, const void *const *d
         }
     }
     for (a = 0; a < sh->narrays; a++) {
-        if (fwrite(data[a], 1, sh->arrays[a].chip_bytes, st->files[a]) !=
-            sh->arrays[a].chip_bytes) {
+        const ek_array_desc *d = &sh->arrays[a];
+        int64_t range[2] = {st->objects, (int64_t)nobjects};
+        const void *from = d->ranges ? (const void *)range : data[a];
+        size_t bytes = d->per_object ? nobjects * d->chip_bytes : d->chip_bytes;
+
+        if (bytes > 0 && fwrite(from, 1, bytes, st->files[a]) != bytes) {
             return ek_error(ctx, EODKIT_ERR_IO, "%s/%s: writing %s shard %d failed: %s",
-                            sh->dir, st->name, sh->arrays[a].name, st->shard,
-                            strerror(errno));
+                            sh->dir, st->name, d->name, st->shard, strerror(errno));
         }
     }
     *shard = st->shard;
     *row = st->rows;
     st->rows++;
+    st->objects += (int64_t)nobjects;
     st->total++;
     return EODKIT_OK;
 }
@@ -271,19 +281,44 @@ static int remove_shards_from(eodkit_ctx *ctx, ek_shards *sh, const split_state 
     }
 }
 
+/* The objects of the first ST->rows chips of the reopened ranges file F:
+   the end of the last chip's range. */
+static int objects_so_far(eodkit_ctx *ctx, const ek_array_desc *d, FILE *f,
+                          const char *path, split_state *st)
+{
+    int64_t range[2] = {0, 0};
+    long long at = (long long)ek_npy_header_bytes(d) + (st->rows - 1) * 16LL;
+
+    if (st->rows > 0 &&
+        (fseeko(f, (off_t)at, SEEK_SET) != 0 || fread(range, sizeof range, 1, f) != 1 ||
+         range[0] < 0 || range[1] < 0)) {
+        return ek_error(ctx, EODKIT_ERR_IO, "%s: cannot read the chips' objects", path);
+    }
+    st->objects = range[0] + range[1];
+    return EODKIT_OK;
+}
+
 /* Reopen the last shard of split ST holding ST->rows rows: its files cut
-   back to exactly those rows, positioned for the next. */
+   back to exactly those rows (and their objects), positioned for the next.
+   The ranges array comes first in a pass of its own: it tells how many
+   objects the per-object arrays keep. */
 static int reopen_shard(eodkit_ctx *ctx, ek_shards *sh, split_state *st)
 {
-    size_t a;
+    size_t a, k;
     int rc = EODKIT_OK;
 
-    for (a = 0; a < sh->narrays && rc == EODKIT_OK; a++) {
-        const ek_array_desc *d = &sh->arrays[a];
-        char *path = ek_shard_path(ctx, sh->dir, st->name, d, st->shard);
-        long long bytes =
-            (long long)ek_npy_header_bytes(d) + st->rows * (long long)d->chip_bytes;
+    for (k = 0; k < 2 * sh->narrays && rc == EODKIT_OK; k++) {
+        const ek_array_desc *d = &sh->arrays[k % sh->narrays];
+        char *path;
+        long long bytes;
 
+        if ((k < sh->narrays) != (d->ranges != 0)) {
+            continue;
+        }
+        a = k % sh->narrays;
+        path = ek_shard_path(ctx, sh->dir, st->name, d, st->shard);
+        bytes = (long long)ek_npy_header_bytes(d) +
+                (d->per_object ? st->objects : st->rows) * (long long)d->chip_bytes;
         if (path == NULL) {
             return EODKIT_ERR_NOMEM;
         }
@@ -295,6 +330,12 @@ static int reopen_shard(eodkit_ctx *ctx, ek_shards *sh, split_state *st)
                           "%s: cannot resume it (missing, or shorter than the %lld "
                           "bytes the checkpoint records)",
                           path, bytes);
+        }
+        if (rc == EODKIT_OK && d->ranges) {
+            rc = objects_so_far(ctx, d, st->files[a], path, st);
+        }
+        if (rc == EODKIT_OK && d->ranges && fseek(st->files[a], 0, SEEK_END) != 0) {
+            rc = ek_error(ctx, EODKIT_ERR_IO, "%s: cannot resume it", path);
         }
         free(path);
     }

@@ -1,10 +1,11 @@
 /*
-** Write: the output folder's life cycle. A build locks FINAL.partial/, fills
-** it, and only when everything is written puts the dataset in place
-** (exchanged in one step with the dataset it replaces, where the kernel
-** allows), so a folder at the output path is always a complete dataset, an
-** existing one is replaced only when asked (never anything that is not an
-** eodkit dataset), and only what eodkit made itself is ever removed.
+** Write: the output folder's life cycle, of datasets (build, merge) and of
+** exports. A build locks FINAL.partial/, fills it, and only when everything
+** is written puts the dataset in place (exchanged in one step with the
+** dataset it replaces, where the kernel allows), so a folder at the output
+** path is always complete, an existing one is replaced only when asked
+** (never anything that is not of the same kind), and only what eodkit made
+** itself is ever removed.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,10 +37,14 @@ int ek_output_is_dataset(const char *dir)
     return ek_fs_is_file(path);
 }
 
-/* EODKIT_OK when the dataset may go to FINAL: nothing is there, or with
-   OVERWRITE an eodkit dataset or an empty folder. */
-static int check_final(eodkit_ctx *ctx, const char *final, int overwrite)
+const ek_output_kind ek_output_datasets = {"an eodkit dataset", ek_output_is_dataset};
+
+/* EODKIT_OK when OUT may go to its FINAL: nothing is there, or with
+   OVERWRITE an output of the same kind or an empty folder. */
+static int check_final(eodkit_ctx *ctx, const ek_output *out, int overwrite)
 {
+    const char *final = out->final;
+
     if (!ek_fs_exists(final)) {
         return EODKIT_OK;
     }
@@ -48,21 +53,23 @@ static int check_final(eodkit_ctx *ctx, const char *final, int overwrite)
                         "%s: already exists; use --overwrite to replace it", final);
     }
     if (!ek_fs_is_dir(final) ||
-        (!ek_output_is_dataset(final) && !ek_fs_holds_only(final, NULL))) {
+        (!out->kind->holds(final) && !ek_fs_holds_only(final, NULL))) {
         return ek_error(ctx, EODKIT_ERR_EXISTS,
-                        "%s: exists and is not an eodkit dataset; refusing to replace "
-                        "it (choose another output folder)",
-                        final);
+                        "%s: exists and is not %s; refusing to replace it (choose "
+                        "another output folder)",
+                        final, out->kind->what);
     }
     return EODKIT_OK;
 }
 
-int ek_output_lock(eodkit_ctx *ctx, const char *final, ek_output *out)
+int ek_output_lock(eodkit_ctx *ctx, const char *final, const ek_output_kind *kind,
+                   ek_output *out)
 {
     int rc;
 
     memset(out, 0, sizeof *out);
     out->lock = -1;
+    out->kind = kind;
     out->final = ek_path_suffixed(ctx, final, "");
     out->tmp = ek_path_suffixed(ctx, final, ".partial");
     rc = out->final == NULL || out->tmp == NULL
@@ -94,7 +101,7 @@ int ek_output_begin(eodkit_ctx *ctx, ek_output *out, int overwrite, int keep)
         rc = ek_fs_remove_tree(ctx, staged);
     }
     if (rc == EODKIT_OK) {
-        rc = check_final(ctx, out->final, overwrite);
+        rc = check_final(ctx, out, overwrite);
     }
     if (rc == EODKIT_OK && !keep) {
         rc = ek_fs_clear_dir(ctx, out->tmp, marks);
@@ -119,7 +126,7 @@ int ek_output_commit(eodkit_ctx *ctx, ek_output *out, int overwrite)
 
     /* FINAL may have changed since the build began */
     if (rc == EODKIT_OK) {
-        rc = check_final(ctx, out->final, overwrite);
+        rc = check_final(ctx, out, overwrite);
     }
     if (rc == EODKIT_OK) {
         rc = ek_fs_move_into(ctx, out->tmp, STAGED, marks);
@@ -134,7 +141,7 @@ int ek_output_commit(eodkit_ctx *ctx, ek_output *out, int overwrite)
         ek_crash_point(replace ? "replaced" : "placed", -1);
         /* the dataset is in place: the partial folder now holds the one it
            replaced, if any, and is no longer ours to touch once removed */
-        rc = ek_fs_remove_locked(ctx, out->tmp);
+        rc = ek_fs_remove_locked(ctx, out->tmp, PARTIAL_MARK);
         free(out->tmp);
         out->tmp = NULL;
     }
@@ -160,7 +167,7 @@ void ek_output_release(ek_output *out, int keep)
         ek_output_discard(out);
     }
     if (out->tmp != NULL && out->lock >= 0 && !ek_output_holds_work(out)) {
-        ek_fs_remove_locked(&quiet, out->tmp);
+        ek_fs_remove_locked(&quiet, out->tmp, PARTIAL_MARK);
     }
     ek_fs_unlock(out->lock);
     free(out->final);

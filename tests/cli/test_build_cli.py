@@ -155,4 +155,4 @@ def test_usage_errors(tmp_path):
         assert proc.returncode == 1 and needle in proc.stderr
     proc = run("frobnicate", check=False)
     assert proc.returncode == 1 and "unknown command" in proc.stderr
-    assert run("build", "--help").stdout.startswith("# eodkit build")
+    assert run("build", "--help").stdout.startswith("eodkit build\n\nBuild a dataset")

@@ -215,6 +215,33 @@ def test_invalid_crs_string(case):
          replace=[("crs: EPSG:31985", "crs: EPSG:999999")])
 
 
+def test_crs_url_is_never_fetched(case, http_server):
+    """A grid.crs URL would make GDAL download it (a recipe or STAC Item could
+    point eodkit at any host); only OGC CRS URLs, resolved offline, are read."""
+    from osgeo import osr
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(31985)
+    (case.tmp / "web").mkdir()
+    (case.tmp / "web" / "crs.wkt").write_text(srs.ExportToWkt())
+    web = http_server(case.tmp / "web")
+    case(INPUT, r"recipe\.yaml:4:8: grid\.crs: 'http://127\.0\.0\.1:\d+/crs\.wkt' is "
+                r"not a CRS GDAL/PROJ knows \(URLs other than OGC CRS URLs are not fetched\)",
+         replace=[("crs: EPSG:31985", f"crs: {web.url('crs.wkt')}")])
+    assert web.requests() == []
+
+
+def test_ogc_crs_url_is_read_offline(tmp_path, demo):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"""dataset: {{name: ogc}}
+grid: {{crs: "http://www.opengis.net/def/crs/EPSG/0/31985", resolution: 30, chip_size: 64}}
+modalities: [{{name: optical, files: [{demo}/L7_ETMs.tif], resampling: bilinear}}]
+split: {{method: random, ratios: {{train: 1.0}}}}
+""")
+    run("build", recipe, "-o", tmp_path / "out")
+    grid = json.loads((tmp_path / "out" / "provenance.json").read_text())["grid"]["grids"][0]
+    assert grid["crs"] == "EPSG:31985"
+
+
 def test_aoi_not_overlapping(case, shared):
     case(INPUT, r"bbox\.geojson: the AOI does not overlap the imagery \(.*recipe\.yaml:7:8: grid\.aoi\)",
          replace=[("  chip_size: 32\n", f"  chip_size: 32\n  aoi: {shared}/vector/eo-learn/bbox.geojson\n")])

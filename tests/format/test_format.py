@@ -249,16 +249,17 @@ CASES = {
 }
 
 
-def commands_verdict(d, pred, tmp_path):
-    """What the eodkit commands say of dataset D: None when info, eval and
-    preview all accept it, else their one-line messages (asserting they
-    all refuse it the same way)."""
+def commands_verdict(d, pred, tmp_path, splits=SPLITS, perfect=("accuracy", 1.0)):
+    """What the eodkit commands say of dataset D: None when info, eval (of
+    PRED for SPLITS) and preview all accept it, else their one-line
+    messages (asserting they all refuse it the same way). When accepted,
+    eval's PERFECT metric has its perfect value."""
     procs = [run("info", d, check=False),
-             run("eval", d, pred, "--split", ",".join(SPLITS), "--json", check=False),
+             run("eval", d, pred, "--split", ",".join(splits), "--json", check=False),
              run("preview", d, "-o", tmp_path / "sheet.png", check=False)]
     if all(p.returncode == 0 for p in procs):
         report = json.loads(procs[1].stdout)
-        assert report["overall"]["accuracy"]["value"] == 1.0
+        assert report["overall"][perfect[0]]["value"] == perfect[1]
         assert (tmp_path / "sheet.png").stat().st_size > 0
         return None
     messages = []

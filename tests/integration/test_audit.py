@@ -447,7 +447,7 @@ def test_bad_input(tmp_path, shared, demo):
                          ((out, "--bogus"), "unknown option")]:
         proc = run("audit", *args, check=False)
         assert proc.returncode == 1 and needle in proc.stderr
-    assert run("audit", "--help").stdout.startswith("# eodkit audit")
+    assert run("audit", "--help").stdout.startswith("eodkit audit\n\nAudit a dataset")
 
 
 def test_a_class_missing_from_splits_is_warned(tmp_path, shared):

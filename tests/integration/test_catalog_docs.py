@@ -12,7 +12,7 @@ import sqlite3
 import subprocess
 import urllib.request
 
-from conftest import EODKIT, SHARED, SOURCE, build, run
+from conftest import EODKIT, SHARED, SOURCE, build, help_text, run
 from test_catalog_register import RECIPE
 
 
@@ -24,8 +24,8 @@ def examples(page):
 
 def test_help_prints_the_pages():
     for name in ["catalog", "serve"]:
-        page = (SOURCE / "doc/cmd" / f"{name}.md").read_text()
-        assert run(name, "--help").stdout == page
+        page = SOURCE / "doc/cmd" / f"{name}.md"
+        assert run(name, "--help").stdout == help_text(page)
 
 
 def test_catalog_examples_run(tmp_path):

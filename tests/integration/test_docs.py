@@ -15,19 +15,23 @@ def yaml_blocks(page):
 
 
 def docs_data(folder, demo, shared):
-    """A data/ folder with the demo files and the BigEarthNet samples."""
+    """A data/ folder with the demo files, the BigEarthNet samples and the
+    SpaceNet chip with its buildings."""
     data = folder / "data"
     data.mkdir()
     for f in demo.iterdir():
         (data / f.name).symlink_to(f)
     (data / "bigearthnet").symlink_to(shared / "samples/bigearthnet")
+    (data / "solaris").symlink_to(shared / "optical/solaris")
+    (data / "solaris-labels").symlink_to(shared / "vector/solaris")
 
 
 def test_recipe_page_examples_build(tmp_path, demo, shared):
     blocks = yaml_blocks(SOURCE / "doc/recipe.md")
-    # the third, with a web server, runs in test_remote.py; the fourth and
-    # fifth (STAC) in test_recipe_page_stac_recipes
-    assert len(blocks) == 5
+    # the fourth and fifth (tasks) run in test_recipe_page_task_examples_build,
+    # the sixth, with a web server, in test_remote.py, the seventh and eighth
+    # (STAC) in test_recipe_page_stac_recipes; the ninth (a reference grid) here
+    assert len(blocks) == 9
     docs_data(tmp_path, demo, shared)
     (tmp_path / "recipe.yaml").write_text(blocks[0])
     summary = json.loads(run("build", tmp_path / "recipe.yaml").stdout)
@@ -51,12 +55,26 @@ def test_recipe_page_examples_build(tmp_path, demo, shared):
                                                                         [1, 120, 120]]
     assert {json.loads(r["present"])["s1"] for r in ds.chips()} == {0}
 
+    (tmp_path / "detection.yaml").write_text(blocks[2])
+    summary = json.loads(run("build", tmp_path / "detection.yaml").stdout)
+    ds = Dataset(tmp_path / "out/spacenet-buildings")
+    assert summary["splits"] == {"train": 22, "val": 7, "test": 7}
+    label = ds.collection["eodkit:label"]
+    assert label["task"] == "detection" and label["oriented"] and label["max_object_id"] == 43
+    assert sum(r["objects"] for r in ds.chips()) == 109
+
+    (tmp_path / "cells.yaml").write_text(blocks[8])
+    summary = json.loads(run("build", tmp_path / "cells.yaml", "-o", tmp_path / "cells").stdout)
+    rows = Dataset(tmp_path / "cells").chips()
+    assert summary["grids"] == 2 and len(rows) == summary["chips"] > 10
+    assert all(re.fullmatch(r"\d+U_\d+[LR]", r["cell"]) for r in rows)
+
 
 def test_recipe_page_stac_recipes(tmp_path, shared, stac_api):
     """The STAC recipes of doc/recipe.md build: the local catalog copy gives
     the chips of the same files under band_files; the search uses exactly
     the items the filters select."""
-    local, search = yaml_blocks(SOURCE / "doc/recipe.md")[3:5]
+    local, search = yaml_blocks(SOURCE / "doc/recipe.md")[6:8]
     assert "stac:" in local and "stac:" in search
     patches = stacdata.s2_patches(shared)
     stacdata.write_catalog(tmp_path / "data/bigearthnet-stac", patches)
@@ -75,6 +93,27 @@ def test_recipe_page_stac_recipes(tmp_path, shared, stac_api):
     assert used == ["S2A_MSIL2A_20170617T113321_36_85", "S2A_MSIL2A_20170617T113321_4_55",
                     "S2A_MSIL2A_20171221T112501_56_35"]
     assert len(pages) == 2 and {r["method"] for r in pages} == {"POST"}
+
+
+def test_recipe_page_task_examples_build(tmp_path, demo, shared):
+    """The scene-label and regression recipes of doc/recipe.md."""
+    blocks = yaml_blocks(SOURCE / "doc/recipe.md")
+    docs_data(tmp_path, demo, shared)
+    (tmp_path / "scenes.yaml").write_text(blocks[3])
+    summary = json.loads(run("build", tmp_path / "scenes.yaml", "-o", tmp_path / "scenes").stdout)
+    ds = Dataset(tmp_path / "scenes")
+    assert summary["chips"] > 0 and ds.collection["eodkit:label"]["type"] == "table"
+    (tmp_path / "regression.yaml").write_text(blocks[4])
+    summary = json.loads(run("build", tmp_path / "regression.yaml", "-o",
+                             tmp_path / "regression").stdout)
+    ds = Dataset(tmp_path / "regression")
+    assert summary["chips"] > 0 and ds.stats["target"]["valid_count"] > 0
+    # the resolved recipe (no class keys for a target) builds the same dataset
+    resolved = tmp_path / "regression/recipe.yaml"
+    assert 'resampling: "bilinear"' in resolved.read_text()
+    (tmp_path / "again.yaml").write_text(resolved.read_text())
+    run("build", tmp_path / "again.yaml", "-o", tmp_path / "again")
+    assert Dataset(tmp_path / "again").stats == ds.stats
 
 
 def test_command_page_examples_run(tmp_path, demo):

@@ -14,7 +14,8 @@ from sklearn.metrics import (accuracy_score, balanced_accuracy_score, cohen_kapp
                              confusion_matrix, jaccard_score,
                              precision_recall_fscore_support)
 
-from conftest import SOURCE, Dataset, build, demo_workdir, run, run_page_examples
+from conftest import (SOURCE, Dataset, build, demo_workdir, help_text, run,
+                      run_page_examples)
 from test_tasks import RECIPE as TASKS_RECIPE
 
 PAGE = SOURCE / "doc/cmd/eval.md"
@@ -384,5 +385,5 @@ def test_page_examples_run(tmp_path, demo):
 
 
 def test_help_and_command_list():
-    assert run("eval", "--help").stdout == PAGE.read_text()
+    assert run("eval", "--help").stdout == help_text(PAGE)
     assert re.search(r"^  eval +", run(check=False).stderr, re.M)

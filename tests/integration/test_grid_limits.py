@@ -1,8 +1,11 @@
-"""Set-up is safe on grids of any size: a chip lattice beyond the documented
-limit (doc/recipe.md, Limits) fails at once with its numbers, grid sizes and
-guard bands never wrap around, and Ctrl-C / SIGTERM stop a slow set-up
-promptly (exit 130) with nothing left behind. The huge rasters are real
-sparse GeoTIFFs: a few KB on disk whose header claims 10^6 x 10^6 pixels."""
+"""Set-up is safe on grids of any size: data covering more candidate chips
+than the documented limit (doc/recipe.md, Limits) fails at once with its
+numbers, grid sizes and guard bands never wrap around, and Ctrl-C / SIGTERM
+stop a slow set-up promptly (exit 130) with nothing left behind. The huge
+raster is a real VRT whose one source, a 16 x 16 px GeoTIFF, is stretched
+over 10^6 x 10^6 pixels: data everywhere, a few KB on disk. (A sparse
+GeoTIFF of that size with no block written now plans no chip at all:
+tests/integration/test_sparse_plan.py.)"""
 import signal
 import subprocess
 import time
@@ -15,29 +18,43 @@ from conftest import run, run_interrupted
 INPUT, CANCELLED = 2, 130
 
 
-def sparse_geotiff(folder, side=1_000_000):
-    """A SIDE x SIDE px Byte GeoTIFF of 1 m pixels off the coast of Brazil
-    (UTM 25S), with no block written (SPARSE_OK): 4.6 KB."""
-    path = Path(folder) / "huge.tif"
-    subprocess.run(["gdal_create", "-q", "-of", "GTiff", "-outsize", str(side), str(side),
-                    "-ot", "Byte", "-co", "SPARSE_OK=YES", "-co", "TILED=YES",
-                    "-co", "BLOCKXSIZE=65536", "-co", "BLOCKYSIZE=65536", "-co", "BIGTIFF=YES",
-                    "-a_srs", "EPSG:31985", "-a_ullr", "-200000", "10000000",
-                    str(side - 200000), str(10000000 - side), str(path)], check=True)
-    assert path.stat().st_size < 100_000
+def huge_raster(folder, side=1_000_000):
+    """A SIDE x SIDE px Byte raster of 1 m pixels off the coast of Brazil
+    (UTM 25S) holding data everywhere: a VRT stretching a 16 x 16 px
+    GeoTIFF of 7s over it (nearest neighbour)."""
+    folder = Path(folder)
+    subprocess.run(["gdal_create", "-q", "-of", "GTiff", "-outsize", "16", "16", "-ot", "Byte",
+                    "-burn", "7", "-a_srs", "EPSG:31985", "-a_ullr", "-200000", "10000000",
+                    str(side - 200000), str(10000000 - side), str(folder / "tiny.tif")],
+                   check=True)
+    path = folder / "huge.vrt"
+    path.write_text(f"""<VRTDataset rasterXSize="{side}" rasterYSize="{side}">
+  <SRS>EPSG:31985</SRS>
+  <GeoTransform>-200000, 1, 0, 10000000, 0, -1</GeoTransform>
+  <VRTRasterBand dataType="Byte" band="1">
+    <SimpleSource>
+      <SourceFilename relativeToVRT="1">tiny.tif</SourceFilename>
+      <SourceBand>1</SourceBand>
+      <SrcRect xOff="0" yOff="0" xSize="16" ySize="16"/>
+      <DstRect xOff="0" yOff="0" xSize="{side}" ySize="{side}"/>
+    </SimpleSource>
+  </VRTRasterBand>
+</VRTDataset>
+""")
     return path
 
 
 def write_recipe(folder, raster, chip):
-    """A recipe over RASTER in CHIP px chips. Its pixels are all nodata and
-    rejected, so that even a build that got past set-up writes no chips."""
+    """A recipe over RASTER in CHIP px chips. Its pixels (7) are all nodata
+    and rejected, so that even a build that got past set-up writes no
+    chips."""
     path = Path(folder) / "recipe.yaml"
     path.write_text(f"""dataset: {{name: huge}}
 grid: {{crs: {{like: big}}, chip_size: {chip}}}
 modalities:
   - name: big
     files: [{raster}]
-    nodata: 0
+    nodata: 7
 filters: {{max_nodata: 0.5}}
 split: {{method: random, ratios: {{train: 0.8, test: 0.2}}}}
 """)
@@ -54,10 +71,11 @@ def one_error_line(stderr):
     return lines[0]
 
 
-def test_lattice_beyond_the_limit_fails_at_once(tmp_path):
-    """10^6 x 10^6 px in 64 px chips: 244 million chips. Used to run for
-    more than 180 s at 2.1 GB before reading a pixel."""
-    recipe = write_recipe(tmp_path, sparse_geotiff(tmp_path), 64)
+def test_candidates_beyond_the_limit_fail_at_once(tmp_path):
+    """10^6 x 10^6 px of data in 64 px chips: 244 million candidate chips.
+    Used to run for more than 180 s at 2.1 GB before reading a pixel; the
+    count comes from the files' footprints, never from a lattice."""
+    recipe = write_recipe(tmp_path, huge_raster(tmp_path), 64)
     out = tmp_path / "out"
     t0 = time.monotonic()
     proc = run("build", recipe, "-o", out, check=False, timeout=60)
@@ -65,7 +83,8 @@ def test_lattice_beyond_the_limit_fails_at_once(tmp_path):
     assert proc.returncode == INPUT, proc.stderr
     line = one_error_line(proc.stderr)
     assert "recipe.yaml:2:37" in line  # grid.chip_size
-    for number in ["244140625", "15625 x 15625", "1000000 x 1000000", "33554432"]:
+    for number in ["244140625 chip positions", "64 x 64 px every 64 x 64 px",
+                   "at most 33554432 candidate chips"]:
         assert number in line, line
     assert seconds < 20
     nothing_at(out)
@@ -117,11 +136,12 @@ split:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_stops_a_slow_setup_promptly(tmp_path, shared, sig):
-    """4 million chips (under the limit) of open sea: tagging each with its
-    region takes the set-up about a minute. A signal 2 s in stops it within
-    seconds, exit 130, nothing written. (It used to be noticed only when the
-    first work unit ran, a minute later, leaving a .partial folder.)"""
-    recipe = write_recipe(tmp_path, sparse_geotiff(tmp_path), 500)
+    """4 million candidate chips (under the limit) of open sea: tagging each
+    with its region takes the set-up about a minute. A signal 2 s in stops
+    it within seconds, exit 130, nothing written. (It used to be noticed
+    only when the first work unit ran, a minute later, leaving a .partial
+    folder.)"""
+    recipe = write_recipe(tmp_path, huge_raster(tmp_path), 500)
     out = tmp_path / "out"
     world = shared / "boundaries/spData/world.gpkg"
 

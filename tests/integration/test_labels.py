@@ -26,6 +26,19 @@ def rasterize_reference(ds, vector, sql, tmp_path, all_touched=False):
     return gdal.Open(str(ref)).ReadAsArray()
 
 
+def warp_near(ds, raster, tmp_path):
+    """RASTER warped by gdalwarp (nearest, GDAL's default error threshold,
+    nodata 0) onto the first grid of dataset DS, as an array."""
+    g = ds.provenance["grid"]["grids"][0]
+    gt, w, h = g["geotransform"], g["width"], g["height"]
+    ref_path = tmp_path / "lulc-near.tif"
+    subprocess.run(["gdalwarp", "-q", "-r", "near", "-t_srs", g["wkt"], "-et", "0.125",
+                    "-te", *map(repr, [gt[0], gt[3] + h * gt[5], gt[0] + w * gt[1], gt[3]]),
+                    "-ts", str(w), str(h), "-dstnodata", "0", str(raster), str(ref_path)],
+                   check=True)
+    return gdal.Open(str(ref_path)).ReadAsArray()
+
+
 def assert_labels_equal(ds, ref):
     rows = ds.chips()
     assert rows
@@ -101,14 +114,7 @@ labels: {{source: {lulc}, classes: {{1: 1, 2: 2, 3: 3, 8: 5}}}}
 split: {{method: random, ratios: {{train: 1.0}}}}
 """, tmp_path)
     ds = Dataset(out)
-    g = ds.provenance["grid"]["grids"][0]
-    gt, w, h = g["geotransform"], g["width"], g["height"]
-    ref_path = tmp_path / "lulc-near.tif"
-    subprocess.run(["gdalwarp", "-q", "-r", "near", "-t_srs", g["wkt"], "-et", "0.125",
-                    "-te", *map(repr, [gt[0], gt[3] + h * gt[5], gt[0] + w * gt[1], gt[3]]),
-                    "-ts", str(w), str(h), "-dstnodata", "0", str(lulc), str(ref_path)],
-                   check=True)
-    values = gdal.Open(str(ref_path)).ReadAsArray()
+    values = warp_near(ds, lulc, tmp_path)
     remap = np.zeros(256, np.uint8)
     remap[[1, 2, 3, 8]] = [1, 2, 3, 5]
     ref = remap[values]
@@ -195,14 +201,7 @@ labels: {{source: {lulc}}}
 split: {{method: random, ratios: {{train: 1.0}}}}
 """, tmp_path)
     ds = Dataset(out)
-    g = ds.provenance["grid"]["grids"][0]
-    gt, w, h = g["geotransform"], g["width"], g["height"]
-    ref_path = tmp_path / "lulc-near.tif"
-    subprocess.run(["gdalwarp", "-q", "-r", "near", "-t_srs", g["wkt"], "-et", "0.125",
-                    "-te", *map(repr, [gt[0], gt[3] + h * gt[5], gt[0] + w * gt[1], gt[3]]),
-                    "-ts", str(w), str(h), "-dstnodata", "0", str(lulc), str(ref_path)],
-                   check=True)
-    ref = gdal.Open(str(ref_path)).ReadAsArray()
+    ref = warp_near(ds, lulc, tmp_path)
     assert len(set(np.unique(ref)) - {0}) >= 3
     assert assert_labels_equal(ds, ref) == 20
     kept = np.concatenate([ds.chip(r, "label").ravel() for r in ds.chips()])

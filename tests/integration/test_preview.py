@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
-from conftest import SOURCE, Dataset, build, demo_workdir, run, run_page_examples
+from conftest import (SOURCE, Dataset, build, demo_workdir, help_text, run,
+                      run_page_examples)
 from test_tasks import RECIPE as TASKS_RECIPE
 
 PAGE = SOURCE / "doc/cmd/preview.md"
@@ -154,5 +155,5 @@ def test_page_examples_run(tmp_path, demo):
 
 
 def test_help_and_command_list():
-    assert run("preview", "--help").stdout == PAGE.read_text()
+    assert run("preview", "--help").stdout == help_text(PAGE)
     assert re.search(r"^  preview +", run(check=False).stderr, re.M)

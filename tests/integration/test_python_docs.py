@@ -1,11 +1,12 @@
 """Every example of doc/python.md runs: the Python blocks in order in one
 namespace, then the `eodkit` command lines on the prediction file they
-wrote, from a folder where examples/out/olinda is the demo dataset. (The
+wrote, from a folder where examples/out/olinda is the demo dataset and
+out/spacenet-buildings the detection dataset of doc/recipe.md. (The
 install commands run in test_python_install.py.)"""
 import re
 import shlex
 
-from conftest import SOURCE, run
+from conftest import SOURCE, build_spacenet_recipe, run
 
 PAGE = SOURCE / "doc" / "python.md"
 
@@ -14,9 +15,11 @@ def blocks(language):
     return re.findall(rf"```{language}\n(.*?)```", PAGE.read_text(), re.S)
 
 
-def test_python_examples_run(tmp_path, demo_dataset, monkeypatch):
+def test_python_examples_run(tmp_path, demo_dataset, shared, monkeypatch):
     (tmp_path / "examples" / "out").mkdir(parents=True)
     (tmp_path / "examples" / "out" / "olinda").symlink_to(demo_dataset)
+    # the detection recipe of doc/recipe.md builds out/spacenet-buildings
+    build_spacenet_recipe(tmp_path, shared)
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(SOURCE / "python"))
     code = blocks("python")

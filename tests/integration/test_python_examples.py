@@ -3,7 +3,9 @@ on the demo dataset with Debian's PyTorch (the loss falls below the first
 epoch's), writes test predictions in chip order, and `eodkit eval` and
 `eodkit mosaic` accept them; examples/geo_generalisation.py builds a
 leave-region-out dataset, trains, and has `eodkit eval --by split` report
-in-region (val) and held-out (test) metrics."""
+in-region (val) and held-out (test) metrics; examples/train_detection.py
+trains a detector and evaluates it per split."""
+import json
 import re
 import subprocess
 import sys
@@ -69,3 +71,21 @@ def test_geo_generalisation_reports_held_out_regions(tmp_path, demo):
     assert set(ds.split("test").column("region")) == held
     elsewhere = set(ds.split("train").column("region")) | set(ds.split("val").column("region"))
     assert not held & elsewhere
+
+
+def test_train_detection_end_to_end(tmp_path, shared):
+    """examples/train_detection.py: builds the SpaceNet buildings as a
+    detection dataset, trains Faster R-CNN (no downloaded weights) for a
+    few iterations on the CPU, writes its detections of every chip and has
+    `eodkit eval --by split` and `eodkit mosaic` accept them."""
+    out = script("train_detection.py", "--data", shared, "--out", tmp_path / "spacenet",
+                 "--iterations", 3)
+    losses = [float(x) for x in re.findall(r"^iteration +\d+ +loss ([0-9.]+)$", out, re.M)]
+    assert len(losses) == 3 and all(np.isfinite(losses))
+    assert "dataset " + str(tmp_path / "spacenet") + ": train 22 chips, val 7 chips, test 7 chips" in out
+    detections = json.loads((tmp_path / "spacenet-detections.json").read_text())
+    assert detections and {"image_id", "category_id", "bbox", "score"} == set(detections[0])
+    assert "$ eodkit eval" in out and "mAP@[.5:.95]" in out
+    for split in ("train", "val", "test"):
+        assert re.search(rf"^{split} +\d+ +\d+ +\d+ +\d\.\d{{3}}", out, re.M), split
+    assert (tmp_path / "spacenet-detections.gpkg").is_file()

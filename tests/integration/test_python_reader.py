@@ -181,6 +181,12 @@ def test_normalisation_equals_numpy(demo_dataset, method):
     assert got.dtype == np.float32 and got.shape == x.shape
     assert np.allclose(got, want, rtol=1e-6, atol=1e-6)
     assert np.allclose(ds.normalizer("optical", method)(x[3]), got[3], atol=1e-6)
+    # NaN and +-inf are nodata as in every statistic of stats.json
+    f = x.astype(np.float32)
+    f[1, 0, 0, :3] = [np.nan, np.inf, -np.inf]
+    want[1, 0, 0, :3] = -1.0
+    assert np.allclose(ds.normalizer("optical", method, fill=-1.0)(f), want,
+                       rtol=1e-6, atol=1e-6)
 
 
 def test_bad_input_gives_clear_errors(tmp_path, demo_dataset):

@@ -248,7 +248,7 @@ def test_resume_sees_a_changed_remote_file(cogs, local, http_server, tmp_path):
 def test_recipe_page_example_runs(demo, http_server, tmp_path):
     """The archive and remote recipe of doc/recipe.md, with the demo scene
     served by nginx in place of localhost:8080."""
-    text = re.findall(r"```yaml\n(.*?)```", (SOURCE / "doc/recipe.md").read_text(), re.S)[2]
+    text = re.findall(r"```yaml\n(.*?)```", (SOURCE / "doc/recipe.md").read_text(), re.S)[5]
     web = http_server(demo)
     data = tmp_path / "data"
     data.mkdir()

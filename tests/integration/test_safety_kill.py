@@ -6,6 +6,7 @@ was there; files beside it (even one named DIR.old) are never touched; and
 the end is byte-identical to a build in one go. A refused --resume keeps
 the unfinished build it refused."""
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -121,6 +122,54 @@ def test_killed_at_random_moments_over_a_dataset(setup, tmp_path):
     check_user_files(files)
     check_no_leftovers(out, files)
     assert seen["old"] > 0, f"no kill came before the replacement (seed {SEED}): {seen}"
+
+
+def traced(log, *args, kill_at=None):
+    """Run eodkit with ARGS under strace, tracing unlink() into file LOG:
+    return the paths it unlinks, in order; with KILL_AT (1-based), SIGKILL
+    it at that unlink() call instead (before the file goes)."""
+    inject = ["-e", f"inject=unlink:signal=SIGKILL:when={kill_at}"] if kill_at else []
+    proc = subprocess.run(["strace", "-f", "-qq", "-o", str(log), "-e", "trace=unlink",
+                           *inject, EODKIT, *map(str, args)], capture_output=True, text=True,
+                          # LeakSanitizer cannot run under ptrace (ASan builds)
+                          env=dict(os.environ, ASAN_OPTIONS=":".join(filter(None, [
+                              os.environ.get("ASAN_OPTIONS"), "detect_leaks=0"]))))
+    names = re.findall(r'unlink\("([^"]*)"', log.read_text())
+    log.unlink()
+    assert proc.returncode == (-signal.SIGKILL if kill_at else 0), proc.stderr
+    return names
+
+
+def test_killed_while_clearing_up_after_a_build(setup, tmp_path):
+    """SIGKILL at the unlink() calls of a replacing build's clear-up: its
+    journal and checkpoint, then (the new dataset in place) the replaced
+    one inside the partial folder, the folder's mark and its lock. The next
+    --resume is never refused (the folder was taken for a stranger's, exit
+    6, once its mark went before the rest; a checkpoint left without its
+    journal failed the resume) and ends with the new dataset."""
+    out = tmp_path / "out"
+    files = place_user_files(out)
+    shutil.copytree(setup.old, out)
+    log = tmp_path / "unlinks.log"
+    names = traced(log, "build", setup.recipe, "-o", out, "--overwrite", "-j", "1")
+    state = [n.rsplit("/", 1)[1] in (".eodkit-checkpoint.json", ".eodkit-journal")
+             for n in names]
+    replaced = [i for i, n in enumerate(names) if "/.eodkit-new/" in n or "/.eodkit-old/" in n]
+    mark = next(i for i, n in enumerate(names) if n.endswith(".partial/.eodkit-partial"))
+    placed = min(replaced[0], mark)  # what comes after the new dataset is in place
+    points = [state.index(True), len(state) - state[::-1].index(True) - 1, replaced[0],
+              replaced[len(replaced) // 2], replaced[-1], mark]
+    assert max(points[:2]) < placed, names
+    for k in points:
+        shutil.rmtree(out)
+        shutil.copytree(setup.old, out)
+        traced(log, "build", setup.recipe, "-o", out, "--overwrite", "-j", "1", kill_at=k + 1)
+        assert setup.which(out) == ("new" if k >= placed else "old"), names[k]
+        check_user_files(files)
+        run("build", setup.recipe, "-o", out, "--overwrite", "--resume")
+        assert setup.which(out) == "new", names[k]
+        check_user_files(files)
+        check_no_leftovers(out, files)
 
 
 @pytest.fixture(scope="module")

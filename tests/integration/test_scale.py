@@ -235,7 +235,9 @@ def test_the_scaling_page_examples_run(tmp_path, demo):
     run("build", "examples/olinda.yaml", "-o", "out/plain", cwd=work)
     assert same_tree(work / "out/olinda-parts", work / "out/plain") > 10
     env = dict(os.environ, PATH=f"{Path(EODKIT).parent}:{os.environ['PATH']}",
-               SLURM_ARRAY_TASK_COUNT="2", SLURM_CPUS_PER_TASK="2")
+               SLURM_ARRAY_TASK_COUNT="2", SLURM_ARRAY_TASK_MIN="0",
+               SLURM_ARRAY_TASK_MAX="1", SLURM_ARRAY_TASK_STEP="1",
+               SLURM_CPUS_PER_TASK="2")
     for task in ("0", "1"):
         subprocess.run(["sh", str(SOURCE / "examples/slurm_build.sh"), "examples/olinda.yaml",
                         "out/slurm"], cwd=work, env=dict(env, SLURM_ARRAY_TASK_ID=task),

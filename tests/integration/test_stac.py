@@ -167,3 +167,30 @@ split: {{method: random, ratios: {{train: 0.5, test: 0.5}}, seed: 1}}
         west, south, east, north = item["bbox"]
         rows = ds.chips(f"split = '{split}'")
         assert west <= min(r["center_lon"] for r in rows) <= max(r["center_lon"] for r in rows) <= east
+
+
+@pytest.mark.parametrize("task", ["detection", "instance"])
+def test_object_collections_validate(tmp_path, shared, store, task):
+    """Detection (vector labels: boxes) and instance datasets: the collection
+    validates, every shard of every label array is an asset."""
+    out, _ = build(f"""
+dataset: {{name: lulc-{task}}}
+grid: {{crs: {{like: landsat}}, chip_size: 24, stride: 16}}
+modalities: [{{name: landsat, files: ["{shared}/optical/eo-learn/import-tiff-test1.tiff"]}}]
+labels:
+  source: "{shared}/vector/eo-learn/LULC.gpkg"
+  attribute: LULC_NAME
+  classes: {{forest: 2, grassland: 3}}
+  task: {task}
+split: {{method: random, ratios: {{train: 0.5, test: 0.5}}}}
+""", tmp_path)
+    doc = Dataset(out).collection
+    assert validate(doc, store) == 4  # core + label, ml-aoi, projection
+    assert doc["summaries"]["label:type"] == ["vector" if task == "detection" else "raster"]
+    assert doc["summaries"]["label:tasks"] == (["detection"] if task == "detection"
+                                               else ["detection", "segmentation"])
+    files = {str(p.relative_to(out)) for p in out.rglob("*.npy")}
+    assert files == {k for k in doc["assets"] if k.endswith(".npy")}
+    assert {"train/boxes-00000.npy", "train/box_range-00000.npy"} <= files
+    assert all(doc["assets"][k]["ml-aoi:role"] == "label" for k in files
+               if not k.split("/")[1].startswith("landsat"))

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
-from osgeo import gdal
+from osgeo import gdal, osr
 
 from conftest import SOURCE, Dataset, build, npm_package, run, run_interrupted
 from test_stac import local_store, validate
@@ -357,7 +357,7 @@ def fails(tmp_path, inputs, code=2):
     return proc.stderr
 
 
-def test_bad_catalogs(tmp_path, catalog, patches):
+def test_bad_catalogs(tmp_path, catalog, patches, http_server):
     name = patches[0].name
     err = fails(tmp_path / "a", stac_inputs(catalog / "catalog.json", assets=["B02", "B13"]))
     assert f"STAC item '{name}'" in err and "has no asset 'B13'" in err and "B8A" in err
@@ -387,6 +387,22 @@ def test_bad_catalogs(tmp_path, catalog, patches):
                            data_dirs={name: bare})
     err = fails(tmp_path / "f", stac_inputs(tmp_path / "noproj/catalog.json"))
     assert f"STAC item '{name}'" in err and "has no CRS" in err and "proj:code" in err
+    # proj:code a URL: refused, never fetched (GDAL would download it)
+    web_root = tmp_path / "web"
+    web_root.mkdir()
+    (web_root / "crs.wkt").write_text(osr.SpatialReference(
+        wkt=gdal.Open(str(patches[0] / f"{name}_B02.tif")).GetProjection()).ExportToWkt())
+    web = http_server(web_root)
+    stacdata.write_catalog(tmp_path / "urlproj", patches[:1], proj="v2", bands=ASSETS,
+                           data_dirs={name: bare})
+    item_path = tmp_path / "urlproj" / name / f"{name}.json"
+    item = json.loads(item_path.read_text())
+    item["properties"]["proj:code"] = web.url("crs.wkt")
+    item_path.write_text(json.dumps(item))
+    err = fails(tmp_path / "h", stac_inputs(tmp_path / "urlproj/catalog.json"))
+    assert "which GDAL/PROJ does not know (URLs other than OGC CRS URLs are not fetched)" \
+        in err, err
+    assert web.requests() == []
     # a chain of catalogs deeper than the walk follows (32 levels)
     for level in range(40):
         child = {"rel": "child", "href": f"c{level + 1}.json"} if level < 39 else None

@@ -18,7 +18,7 @@
 #include "eval/ek_eval.h"
 
 /* Sums of a 3-class confusion matrix CM (rows truth) into SUMS. */
-static void sums_of(const int64_t cm[3][3], int64_t sums[EK_SUMS(3)])
+static void sums_of(const int64_t cm[3][3], double sums[EK_SUMS(3)])
 {
     int t, p;
 
@@ -36,7 +36,7 @@ static void sums_of(const int64_t cm[3][3], int64_t sums[EK_SUMS(3)])
 static void multiclass_by_hand(void **state)
 {
     const int64_t cm[3][3] = {{5, 1, 0}, {2, 3, 1}, {0, 0, 0}};
-    int64_t sums[EK_SUMS(3)];
+    double sums[EK_SUMS(3)];
     double m[EK_M_COUNT], c[4];
 
     (void)state;
@@ -61,7 +61,7 @@ static void multiclass_by_hand(void **state)
 
 static void nothing_scored_is_undefined(void **state)
 {
-    int64_t sums[EK_SUMS(2)] = {0};
+    double sums[EK_SUMS(2)] = {0};
     double m[EK_M_COUNT];
     int i;
 
@@ -82,7 +82,7 @@ static void multilabel_by_hand(void **state)
 {
     /* 4 chips, 2 classes: class 0 truth 1100 pred 1010; class 1 truth 0011
        pred 0011 */
-    int64_t sums[EK_SUMS(2)] = {1, 2, 2, 2, 2, 2, 4};
+    double sums[EK_SUMS(2)] = {1, 2, 2, 2, 2, 2, 4};
     double m[EK_M_COUNT];
 
     (void)state;
@@ -112,8 +112,8 @@ static void percentile_like_numpy(void **state)
 static void bootstrap_adds_blocks(void **state)
 {
     /* two classes; block 0 all right, block 1 all wrong */
-    const int64_t units[2][EK_SUMS(2)] = {{5, 5, 5, 5, 5, 5, 10},
-                                          {0, 0, 5, 5, 5, 5, 10}};
+    const double units[2][EK_SUMS(2)] = {{5, 5, 5, 5, 5, 5, 10},
+                                         {0, 0, 5, 5, 5, 5, 10}};
     const size_t all[2] = {0, 1}, same[2] = {0, 0};
     double a[200 * EK_M_COUNT], b[200 * EK_M_COUNT];
     eodkit_ctx *ctx = eodkit_ctx_new();

@@ -365,6 +365,107 @@ static void resolved_recipe_keeps_class_names(void **state)
     eodkit_ctx_free(ctx);
 }
 
+/* The keys of tasks change and regression and of scene-label tables. */
+static void task_keys(void **state)
+{
+    static const struct {
+        const char *labels; /* the labels mapping (and a time mapping) */
+        const char *want;   /* NULL: accepted */
+    } cases[] = {
+        {"labels: {source: d.tif, task: regression, classes: {1: 1}}\n",
+         "5:52: labels.classes: not used with 'task: regression' (a regression target "
+         "holds values, not classes"},
+        {"labels: {source: d.tif, task: regression, resampling: average, nodata: -9}\n",
+         NULL},
+        {"labels: {source: l.tif, task: segmentation, resampling: bilinear}\n",
+         "labels.resampling: not used with 'task: segmentation'"},
+        {"labels: {source: [a.tif, b.tif], task: segmentation}\n",
+         "labels.source: expected one path; a list of two (before, after) is for "
+         "'task: change'"},
+        {"labels: {source: [a.tif, b.tif], task: change}\n",
+         "'task: change' needs two acquisitions per chip"},
+        {"labels: {source: [a.tif, b.tif], task: change, pair: [optical, optical]}\n",
+         "labels.pair: 'optical' twice"},
+        {"labels: {table: t.csv, task: segmentation}\n",
+         "labels.table: not used with 'task: segmentation'"},
+        {"labels: {table: t.csv, source: l.tif, task: multilabel, labels: x}\n",
+         "give either 'source' (a label layer) or 'table'"},
+        {"labels: {source: l.tif, task: multilabel, key: id}\n",
+         "labels.key: only used with 'table'"},
+        {"labels: {table: t.csv, task: multilabel}\n", "labels: missing required key 'labels'"},
+        {"labels: {table: t.csv, task: multilabel, labels: x, mixed: vote}\n",
+         "labels.mixed"},
+        {"labels: {table: t.csv, task: classification, labels: x, scenes: radar}\n",
+         "labels.scenes: 'radar' is not a modality of the recipe"},
+        /* the class keys of detection and instance, and theirs only there */
+        {"labels: {source: b.gpkg, task: detection, classes: {1: 1}, background: 0, "
+         "min_class_share: 0, oriented: true}\n",
+         NULL},
+        {"labels: {source: b.gpkg, task: instance, class_names: {1: b}, classes: [1]}\n",
+         NULL},
+        {"labels: {table: t.csv, task: detection}\n",
+         "labels.table: not used with 'task: detection'"},
+        {"labels: {source: d.tif, task: regression, box_size: 4}\n",
+         "labels.box_size: only for task detection or instance (the task is regression)"},
+        {"labels: {source: [a.tif, b.tif], task: change, min_visibility: 0.3}\n",
+         "labels.min_visibility: only for task detection or instance (the task is change)"},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[1024];
+
+        snprintf(text, sizeof text, "%s%s", minimal, cases[i].labels);
+        eodkit_recipe_free(load(text, cases[i].want == NULL ? EODKIT_OK : EODKIT_ERR_INPUT,
+                                cases[i].want));
+    }
+}
+
+/* time: {mode: pair}: two periods in order, stored as a stack of two. */
+static void time_pairs(void **state)
+{
+    static const char *head = "dataset: {name: t}\n"
+                              "grid: {chip_size: 64}\n"
+                              "modalities:\n"
+                              "  - name: s\n"
+                              "    files: [a.tif]\n";
+    char text[1024];
+    eodkit_recipe *r;
+
+    (void)state;
+    snprintf(text, sizeof text,
+             "%s    time: {mode: pair, before: {to: 2016-03-01}, after: {from: "
+             "2016-05-01, to: 2016-12-31}}\n"
+             "labels: {source: [a.tif, b.tif], task: change}\n",
+             head);
+    r = load(text, EODKIT_OK, NULL);
+    assert_int_equal(r->modalities[0].time.mode, EK_TIME_STACK);
+    assert_int_equal(r->modalities[0].time.count, 2);
+    assert_true(r->modalities[0].time.pair);
+    assert_true(r->modalities[0].time.periods[0].from == INT64_MIN);
+    assert_true(r->modalities[0].time.periods[0].to == 1456876799); /* 2016-03-01 end */
+    assert_true(r->modalities[0].time.periods[1].from == 1462060800);
+    assert_non_null(strstr(r->labels.after, "/b.tif"));
+    eodkit_recipe_free(r);
+    snprintf(text, sizeof text,
+             "%s    time: {mode: pair, before: {to: 2016-06-01}, after: {from: "
+             "2016-05-01}}\n",
+             head);
+    eodkit_recipe_free(load(text, EODKIT_ERR_INPUT,
+                            "time.after: starts before the 'before' period ends"));
+    snprintf(text, sizeof text, "%s    time: {mode: pair, count: 2}\n", head);
+    eodkit_recipe_free(load(text, EODKIT_ERR_INPUT,
+                            "time.count: not used with 'mode: pair'"));
+    snprintf(text, sizeof text, "%s    time: {mode: pair, before: {from: 2016-01-01}, "
+             "after: {from: 2016-05-01}}\n", head);
+    eodkit_recipe_free(load(text, EODKIT_ERR_INPUT, "time.before: needs 'to'"));
+    snprintf(text, sizeof text, "%s    time: {mode: stack, count: 2, before: {to: x}}\n",
+             head);
+    eodkit_recipe_free(load(text, EODKIT_ERR_INPUT,
+                            "'before' and 'after' are only used with 'mode: pair'"));
+}
+
 static void missing_recipe_file(void **state)
 {
     eodkit_ctx *ctx = eodkit_ctx_new();
@@ -403,6 +504,8 @@ int main(void)
         cmocka_unit_test(band_names_must_be_distinct),
         cmocka_unit_test(class_ids_must_stay_apart),
         cmocka_unit_test(resolved_recipe_keeps_class_names),
+        cmocka_unit_test(task_keys),
+        cmocka_unit_test(time_pairs),
         cmocka_unit_test(missing_recipe_file),
         cmocka_unit_test(nearest_word_finds_typos_only),
     };
