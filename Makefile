@@ -45,14 +45,15 @@ check-asan: demo-data
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS)
 
-# Install under PREFIX the eodkit command, the C library (libeodkit.so,
-# include/eodkit, eodkit.pc; doc/api.md), the man pages and the Python
-# package, offline: the package builds with Debian's setuptools and uses
-# Debian's numpy (and python3-torch for eodkit.torch). With
-# PREFIX=/usr/local, /usr/bin/python3 imports it as is. The build is
-# configured for PREFIX, where the command finds its world layer.
+# Install under PREFIX the eodkit command, its world region layer
+# (PREFIX/share/eodkit), the C library (libeodkit.so, include/eodkit,
+# eodkit.pc; doc/api.md), the man pages and the Python package, offline:
+# the package builds with Debian's setuptools and uses Debian's numpy (and
+# python3-torch for eodkit.torch). With PREFIX=/usr/local, /usr/bin/python3
+# imports it as is. The build is configured for PREFIX, where the command
+# finds its world layer.
 install: CMAKE_FLAGS += -DCMAKE_INSTALL_PREFIX=$(abspath $(PREFIX))
-install: build
+install: demo-data build
 	cmake --install $(BUILD)
 	$(PYTHON) -m pip install --no-build-isolation --no-deps --prefix $(PREFIX) ./python
 

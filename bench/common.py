@@ -327,7 +327,7 @@ class Diff:
 STAGES = {
     "plan": {"ek_plan_make"},
     "labels: load": {"ek_labels_open"},
-    "regions: tag": {"ek_regions_open", "ek_regions_tag_plan", "ek_regions_share"},
+    "regions: tag": {"ek_regions_open", "ek_regions_tag_plan"},
     "read + align": {"ek_read_modality"},
     "nodata check": {"drop_nodata"},
     "warp": {"GDALWarpOperation::ChunkAndWarpImage"},

@@ -139,7 +139,7 @@ static int load_regions(audit *a)
         rc = ek_regions_open(a->ctx, a->opt.regions, a->opt.region_field, "--regions",
                              &a->tagger);
         if (rc == EODKIT_OK) {
-            rc = ek_audit_retag(a->ctx, a->ix, a->tagger);
+            rc = ek_audit_retag(a->ctx, a->ix, a->tagger, a->grids, a->ngrids);
         }
         a->drawn = a->tagger;
         return rc;
@@ -1200,6 +1200,29 @@ static void missing_classes(json_t *w, json_t *classes, const json_t *empty)
     }
 }
 
+/* A warning into W when no chip of GEO (the geography section) has a
+   continent: the dataset was built without a region layer. */
+static void untagged_warning(json_t *w, const json_t *geo)
+{
+    const json_t *continents = json_object_get(geo, "continents"), *c;
+    json_int_t chips = 0, unknown = json_integer_value(json_object_get(
+                              json_object_get(continents, EK_TAG_UNKNOWN), "chips"));
+    const char *name;
+
+    json_object_foreach((json_t *)continents, name, c)
+    {
+        chips += json_integer_value(json_object_get(c, "chips"));
+    }
+    if (chips > 0 && unknown == chips) {
+        json_array_append_new(
+            w, json_string("NOT TAGGED: countries and continents are not tagged (the "
+                           "dataset was built without a region layer), so the "
+                           "geography and its bias figures say nothing; audit with "
+                           "--regions FILE, e.g. the world layer eodkit installs in "
+                           "share/eodkit/world_map.gpkg."));
+    }
+}
+
 static json_t *warnings_of(const json_t *leak, const json_t *dataset, json_t *classes)
 {
     const json_t *empty = json_object_get(dataset, "empty_splits");
@@ -1312,6 +1335,7 @@ static int measure(audit *a)
     json_object_set_new(a->doc, "bias", bias_section(a, geo, classes));
     json_object_set_new(a->doc, "weights", weights);
     json_object_set_new(a->doc, "warnings", warnings_of(leak, dataset, classes));
+    untagged_warning(json_object_get(a->doc, "warnings"), geo);
     return a->oom ? EODKIT_ERR_NOMEM : EODKIT_OK;
 }
 

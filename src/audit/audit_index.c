@@ -15,24 +15,69 @@
 
 #include "core/ek_fs.h"
 #include "ek_audit.h"
+#include "geo/ek_srs.h"
 
 /* GeoPackage records a last-change time; fixed, as the build writes it, so
    identical datasets stay byte-identical. */
 #define FIXED_DATE "2000-01-01T00:00:00.000Z"
 #define WEIGHT_ROWS_PER_INSERT 512
 
-int ek_audit_retag(eodkit_ctx *ctx, ek_chip_table *ix, ek_regions *r)
+/* The transformation of each of the N GRIDS to lon/lat into TO. */
+static int grids_to_lonlat(eodkit_ctx *ctx, const ek_dataset_grid *grids, size_t n,
+                           ek_lonlat *to)
 {
-    size_t i;
+    size_t g;
     int rc = EODKIT_OK;
 
+    for (g = 0; g < n && rc == EODKIT_OK; g++) {
+        OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+
+        if (grids[g].wkt == NULL ||
+            ek_srs_from_user(srs, grids[g].wkt) != OGRERR_NONE) {
+            rc = ek_error_gdal(ctx, "provenance.json: grid %zu has no usable CRS", g);
+        } else {
+            OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
+            rc = ek_lonlat_init(ctx, srs, &to[g]);
+        }
+        OSRRelease(srs);
+    }
+    return rc;
+}
+
+int ek_audit_retag(eodkit_ctx *ctx, ek_chip_table *ix, ek_regions *r,
+                   const ek_dataset_grid *grids, size_t n)
+{
+    ek_lonlat *to = ek_calloc(ctx, n, sizeof *to);
+    size_t i, g;
+    int rc = n > 0 && to == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+
     ek_chip_table_clear_tags(ix);
+    if (rc == EODKIT_OK) {
+        rc = grids_to_lonlat(ctx, grids, n, to);
+    }
     for (i = 0; i < ix->n && rc == EODKIT_OK; i++) {
         ek_chip_row *c = &ix->chips[i];
-        int k = ek_regions_find(r, c->lon, c->lat);
-        const ek_region *it = k >= 0 ? &r->items[k] : NULL;
+        ek_window w = {(int)c->x, (int)c->y, c->w, c->h};
+        OGRGeometryH footprint =
+            (size_t)c->grid < n
+                ? ek_regions_footprint(&to[c->grid], grids[c->grid].gt, &w)
+                : NULL;
+        const ek_region *it = NULL;
+        double share;
+        int k = -1;
 
-        if (it == NULL) {
+        if (footprint == NULL) {
+            rc = ek_error_gdal(
+                ctx, "%s: chip %lld: cannot transform its footprint to lon/lat",
+                ix->path, (long long)c->chip_id);
+            break;
+        }
+        rc = ek_regions_tag(ctx, r, footprint, 0, &k, &share, NULL);
+        OGR_G_DestroyGeometry(footprint);
+        it = k >= 0 ? &r->items[k] : NULL;
+        if (rc != EODKIT_OK) {
+            break;
+        } else if (it == NULL) {
             rc =
                 ek_chip_table_tag(ctx, ix, c, EK_TAG_SEA, NULL, EK_TAG_SEA, EK_TAG_SEA);
         } else {
@@ -40,6 +85,10 @@ int ek_audit_retag(eodkit_ctx *ctx, ek_chip_table *ix, ek_regions *r)
                                    it->continent, it->region);
         }
     }
+    for (g = 0; to != NULL && g < n; g++) {
+        ek_lonlat_done(&to[g]);
+    }
+    free(to);
     ix->has_tags = 1;
     return rc;
 }

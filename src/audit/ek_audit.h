@@ -21,9 +21,12 @@
 
 /* ---- the chip table (audit_index.c) ---- */
 
-/* Re-tag every chip of IX from its centre with region layer R (country,
-   continent, region); chips outside every polygon become "none". */
-int ek_audit_retag(eodkit_ctx *ctx, ek_chip_table *ix, ek_regions *r);
+/* Re-tag every chip of IX with region layer R (country, continent, region)
+   by the largest share of its footprint on its grid (GRIDS, N of them, see
+   ek_dataset_grids_read), as a build tags; chips that meet no polygon become
+   "none". */
+int ek_audit_retag(eodkit_ctx *ctx, ek_chip_table *ix, ek_regions *r,
+                   const ek_dataset_grid *grids, size_t n);
 
 /* Store W_CONTINENT and W_CLASS (one per chip of IX, in IX's order) as the
    REAL columns weight_continent and weight_class of index IX->path; an index

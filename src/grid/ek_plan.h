@@ -244,7 +244,7 @@ const ek_placement *ek_plan_placement(const ek_modality *m, size_t g, size_t s);
 void ek_grid_window_gt(const ek_grid *g, const ek_window *w, double gt[6]);
 
 /* The centre of window W of grid G in the grid's CRS: the one computation
-   of a chip centre (region tags and the index must agree to the bit). */
+   of a chip centre (split blocks and the index must agree to the bit). */
 void ek_grid_window_center(const ek_grid *g, const ek_window *w, double *x, double *y);
 
 /* Bytes of one pixel of GDAL type T (complex types count both parts). */

@@ -39,7 +39,8 @@ typedef struct ek_build {
     ek_shapes **masks; /* per modality: mask polygons, or NULL */
     ek_split *split;
     ek_regions *regions;   /* NULL when no region layer is available */
-    int32_t *region_tags;  /* per candidate chip: region index or -1 */
+    ek_region_tags *region_tags; /* per candidate chip: region and share;
+                                    NULL without a layer */
     ek_array_desc *arrays; /* modalities, then the label arrays if any */
     size_t narrays;
     int nclass_ids;                /* labels->max_id + 1, 0 without labels */

@@ -190,7 +190,8 @@ static int write_index(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
         r.grid = &p->grids[chip.grid];
         r.window = chip.window;
         r.block = b->split->chip_block[k];
-        r.region = b->region_tags != NULL ? b->region_tags[k] : -1;
+        r.region = b->region_tags != NULL ? b->region_tags->region[k] : -1;
+        r.region_share = b->region_tags != NULL ? b->region_tags->share[k] : 0;
         rc = ek_index_add(ctx, *index, &r);
         if (rc == EODKIT_OK && r.class_hist != NULL) {
             rc = count_classes(ctx, b, &r, c);

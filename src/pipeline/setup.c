@@ -226,11 +226,30 @@ static int open_masks(eodkit_ctx *ctx, ek_build *b)
     return rc;
 }
 
+/* Tell OPT's notice callback that chips get no country: no region layer was
+   found, and where it was looked for. */
+static void no_regions(const eodkit_build_options *opt)
+{
+    char dirs[640], text[EK_MESSAGE_MAX];
+
+    if (opt->notice == NULL) {
+        return;
+    }
+    ek_regions_data(EK_REGIONS_WORLD, dirs, sizeof dirs);
+    snprintf(text, sizeof text,
+             "countries and continents are not tagged: no region layer (no %s in %s); "
+             "run 'make demo-data' or 'make install' in eodkit's source tree, or give "
+             "one with --regions FILE, regions.source or EODKIT_REGIONS",
+             EK_REGIONS_WORLD, dirs);
+    opt->notice(opt->notice_arg, text);
+}
+
 static int open_regions(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options *opt)
 {
     const ek_recipe *r = b->recipe;
     const char *path = opt->regions_path != NULL ? opt->regions_path : r->regions;
     const char *field = opt->region_field != NULL ? opt->region_field : r->region_field;
+    double margin = r->region_margin >= 0 ? r->region_margin : 0;
     char where[512];
     int rc;
 
@@ -240,14 +259,19 @@ static int open_regions(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options
         ek_recipe_where(r, r->regions_mark, where, sizeof where);
     }
     if (path == NULL) {
+        /* the built-in layer's borders are uncertain by kilometres; a
+           layer the user gives is taken as exact unless regions.margin says */
+        margin = r->region_margin >= 0 ? r->region_margin : EK_REGION_MARGIN;
         path = ek_regions_default();
+        if (path == NULL && field != NULL) {
+            return ek_error(ctx, EODKIT_ERR_INPUT,
+                            "no region layer: the built-in world layer is not "
+                            "installed; give one with --regions (%s)",
+                            where);
+        }
         if (path == NULL) {
-            return field == NULL
-                       ? EODKIT_OK
-                       : ek_error(ctx, EODKIT_ERR_INPUT,
-                                  "no region layer: the built-in world layer is "
-                                  "not installed; give one with --regions (%s)",
-                                  where);
+            no_regions(opt);
+            return EODKIT_OK;
         }
     }
     rc = ek_cancelled(ctx);
@@ -255,7 +279,8 @@ static int open_regions(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options
         rc = ek_regions_open(ctx, path, field, where, &b->regions);
     }
     if (rc == EODKIT_OK) {
-        rc = ek_regions_tag_plan(ctx, b->regions, b->plan, &b->region_tags);
+        rc = ek_regions_tag_plan(ctx, b->regions, b->plan,
+                                 r->split.method == EK_SPLIT_REGIONS, margin, &b->region_tags);
     }
     return rc;
 }
@@ -449,7 +474,7 @@ void ek_build_clear(ek_build *b)
     }
     free(b->masks);
     ek_regions_free(b->regions);
-    free(b->region_tags);
+    ek_region_tags_free(b->region_tags);
     ek_labels_free(b->labels);
     ek_split_free(b->split);
     ek_plan_free(b->plan);

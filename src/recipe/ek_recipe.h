@@ -262,6 +262,10 @@ typedef struct ek_labels_recipe {
    plans (doc/recipe.md, split.buffer). */
 #define EK_MAX_BUFFER 1000
 
+/* regions.margin with the built-in world layer, metres: Natural Earth's
+   1:10m and 1:50m land borders lie up to 4 km apart. */
+#define EK_REGION_MARGIN 5000.0
+
 typedef struct ek_split_recipe {
     ek_split_method method;
     char **names; /* split names in the order given; the last ones take precedence
@@ -337,6 +341,9 @@ struct eodkit_recipe {
     /* regions: (country/continent tagging) */
     char *regions;      /* resolved path, or NULL = the built-in world layer */
     char *region_field; /* NULL = continent */
+    double region_margin; /* metres: a chip this close to a held-out region
+                             touches it; -1: EK_REGION_MARGIN with the
+                             built-in layer, else 0 */
     ek_mark regions_mark;
 
     /* filters: */

@@ -39,7 +39,7 @@ static const char *const labels_keys[] = {
     /* per task: labels_task.c */
     "pair", "resampling", "nodata", "table", "key", "match", "labels", "separator",
     "mixed", "unmatched", "scenes", NULL};
-static const char *const regions_keys[] = {"source", "field", NULL};
+static const char *const regions_keys[] = {"source", "field", "margin", NULL};
 static const char *const filter_keys[] = {"max_nodata", "min_labeled", "max_cloud",
                                           "min_objects", NULL};
 static const char *const split_keys[] = {
@@ -809,6 +809,12 @@ static int parse_regions(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     if (rc == EODKIT_OK) {
         rc = ek_yaml_opt_string(y, n, "field", "regions.field", &r->region_field);
     }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "margin")) != NULL) {
+        rc = ek_yaml_number(y, v, "regions.margin", &r->region_margin);
+        if (rc == EODKIT_OK && !(r->region_margin >= 0 && r->region_margin <= 1e6)) {
+            rc = ek_yaml_fail(y, v, "regions.margin: must be between 0 and 1000000 metres");
+        }
+    }
     return rc;
 }
 
@@ -1316,6 +1322,7 @@ static int parse_document(ek_yaml *y, ek_recipe *r)
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, root, "labels")) != NULL) {
         rc = parse_labels(y, r, v);
     }
+    r->region_margin = -1;
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, root, "regions")) != NULL) {
         rc = parse_regions(y, r, v);
     }

@@ -600,7 +600,7 @@ static void write_rest(emitter *em, const ek_recipe *r)
     const ek_split_recipe *s = &r->split;
     size_t i;
 
-    if (r->regions != NULL || r->region_field != NULL) {
+    if (r->regions != NULL || r->region_field != NULL || r->region_margin >= 0) {
         key(em, "regions");
         map_begin(em);
         if (r->regions != NULL) {
@@ -608,6 +608,9 @@ static void write_rest(emitter *em, const ek_recipe *r)
         }
         if (r->region_field != NULL) {
             pair_text(em, "field", r->region_field);
+        }
+        if (r->region_margin >= 0) {
+            pair_number(em, "margin", r->region_margin);
         }
         map_end(em);
     }

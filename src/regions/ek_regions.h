@@ -1,9 +1,10 @@
 /*
 ** Regions: where on Earth each chip is. Loads a polygon layer of countries
-** (by default the CC0 world layer installed at set-up) into longitude/
-** latitude with a quadtree over the polygons' bounds and GEOS prepared
-** geometries, and tags points and footprints with country (ISO 3166-1
-** alpha-3 and name), continent and a grouping region (a field of the layer).
+** (by default Natural Earth 1:10m countries from QGIS, installed at set-up)
+** into longitude/latitude with a quadtree over the polygons' bounds and GEOS
+** prepared geometries, and tags chips by the share of their footprint in
+** each country: country (ISO 3166-1 alpha-3 and name), continent and a
+** grouping region (a field of the layer).
 */
 #ifndef EK_REGIONS_H
 #define EK_REGIONS_H
@@ -15,13 +16,24 @@
 
 #include "grid/ek_plan.h"
 
+/* The file name of the built-in world layer and of the continent table. */
+#define EK_REGIONS_WORLD "world_map.gpkg"
+#define EK_REGIONS_CONTINENTS "continents.csv"
+
 typedef struct ek_region {
     OGRGeometryH geom; /* EPSG:4326, longitude/latitude */
-    OGRPreparedGeometryH prepared;
+    OGRPreparedGeometryH prepared; /* made on first use */
+    OGREnvelope bounds;
     char *country;      /* ISO 3166-1 alpha-3, or NULL when the layer has no code */
     char *country_name; /* or NULL */
     char *continent;    /* or NULL */
     char *region;       /* value of the region field, or NULL */
+    /* GEOM cut into pieces of at most a few hundred points (made on first
+       use), so that a chip's overlap is measured on a small polygon */
+    OGRGeometryH *pieces;
+    OGREnvelope *piece_bounds;
+    size_t npieces;
+    int cut;
 } ek_region;
 
 typedef struct ek_regions {
@@ -32,19 +44,55 @@ typedef struct ek_regions {
     CPLQuadTree *tree;
 } ek_regions;
 
-/* Where the built-in world layer is looked for, in order, after the
-   EODKIT_REGIONS environment variable; NULL-terminated. */
-extern const char *const ek_regions_default_paths[];
+/*
+** The tags of a plan's candidate chips, by candidate index k (the order of
+** p->chips). REGION[k] is the region holding the largest share of chip k's
+** footprint (the first in layer order on a tie), -1 when no region meets
+** it (the sea); SHARE[k] is that share (0..1). With near lists (a hold-out
+** split), the regions that meet the chip or come within the margin of it
+** are NEAR[NEAR_FIRST[k] .. NEAR_FIRST[k + 1]); NEAR_FIRST is NULL
+** otherwise.
+*/
+typedef struct ek_region_tags {
+    int32_t *region;
+    double *share;
+    size_t *near_first;
+    int32_t *near;
+    size_t nnear, near_cap;
+    double margin; /* metres, of the near lists */
+} ek_region_tags;
 
-/* The default region layer's path (EODKIT_REGIONS, then the built-in
-   locations), or NULL when none exists. */
+/* A transformation from a grid CRS to longitude/latitude that cuts
+   geometries at the antimeridian. */
+typedef struct ek_lonlat {
+    OGRCoordinateTransformationH ct;
+    OGRGeomTransformerH wrap;
+} ek_lonlat;
+
+/* The default region layer's path (EODKIT_REGIONS, then world_map.gpkg in
+   the data folders, see ek_regions_data), or NULL when none exists. The
+   text lives until the thread's next call. */
 const char *ek_regions_default(void);
 
+/* Path of data file NAME (world_map.gpkg, continents.csv) in the first of
+   the data folders that has it, into PATH (SIZE bytes): the folder
+   EODKIT_DATA_DIR names when set, else the executable's ../share/eodkit
+   (an installed or relocated eodkit), the compiled-in data folder, then the
+   source tree (examples/data, share/regions).
+   Returns 1 when found, else 0 with the folders looked in, as a
+   comma-separated list, in PATH. */
+int ek_regions_data(const char *name, char *path, size_t size);
+
 /*
-** Load the polygons of the first layer of PATH. FIELD names the region
-** field (NULL: "continent"/"CONTINENT"); a missing FIELD is an error naming
-** the nearest field. WHERE says who asked for the layer (for messages).
-** Registers GDAL's drivers (GDALAllRegister) if no caller has yet.
+** Load the polygons of PATH: its layer `countries` when it has several
+** layers and one of that name, else its first. FIELD names the region field
+** (NULL: "continent"/"CONTINENT", else the continent); a missing FIELD is an
+** error naming the nearest field. Country codes come from the first valid
+** alpha-3 code of ISO_A3, ISO_A3_EH, ADM0_A3 (Natural Earth writes -99
+** where ISO has none), else from an alpha-2 ISO_A2 code (through Debian's
+** iso-codes; Kosovo: XKX). A layer without a continent field gets the
+** continents of share/regions/continents.csv. WHERE says who asked for the
+** layer (for messages). Registers GDAL's drivers if no caller has yet.
 */
 int ek_regions_open(eodkit_ctx *ctx, const char *path, const char *field,
                     const char *where, ek_regions **regions /* OUT */);
@@ -55,12 +103,34 @@ void ek_regions_free(ek_regions *regions);
    -1 over the sea. Not thread-safe: GEOS builds its indexes lazily. */
 int ek_regions_find(ek_regions *r, double lon, double lat);
 
-/* Share (0..1) of FOOTPRINT (a lon/lat polygon) inside region K. */
-double ek_regions_share(ek_regions *r, int k, OGRGeometryH footprint);
+/* Set up T to transform geometries of SRS to lon/lat, cut at the
+   antimeridian; release with ek_lonlat_done. */
+int ek_lonlat_init(eodkit_ctx *ctx, OGRSpatialReferenceH srs, ek_lonlat *t);
+void ek_lonlat_done(ek_lonlat *t);
 
-/* Region of every candidate chip of plan P, by its centre: *TAGS (newly
-   allocated, by candidate index) holds a region index, or -1. */
-int ek_regions_tag_plan(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p,
-                        int32_t **tags /* OUT */);
+/* The outline of window W of a north-up grid with geotransform GT, with a
+   few points along each edge, in lon/lat through T (a multipolygon when it
+   crosses the antimeridian); NULL when it cannot be transformed. */
+OGRGeometryH ek_regions_footprint(const ek_lonlat *t, const double gt[6],
+                                  const ek_window *w);
+
+/*
+** Tag FOOTPRINT (lon/lat): *REGION gets the region holding the largest share
+** of it (-1: none), *SHARE that share. With T non-NULL, the regions that
+** meet the footprint or come within MARGIN metres of it are appended to T's
+** near list (the caller closes the chip's list). Not thread-safe.
+*/
+int ek_regions_tag(eodkit_ctx *ctx, ek_regions *r, OGRGeometryH footprint,
+                   double margin, int *region, double *share,
+                   ek_region_tags *t /* OUT, or NULL */);
+
+/*
+** Tag every candidate chip of plan P by its footprint into *TAGS (newly
+** allocated, by candidate index; free with ek_region_tags_free). With NEAR,
+** each chip also gets its near list (regions within MARGIN metres).
+*/
+int ek_regions_tag_plan(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p, int near,
+                        double margin, ek_region_tags **tags /* OUT */);
+void ek_region_tags_free(ek_region_tags *tags);
 
 #endif

@@ -29,14 +29,16 @@ typedef struct ek_split {
     int64_t *block_x, *block_y; /* block coordinates: floor(CRS coordinate / size) */
     int *block_split;
     size_t guard_dropped;
+    size_t border_dropped; /* of those, chips touching a held-out region of another split */
+    double hold_out_margin; /* metres (regions.margin in effect) */
     int guard_x, guard_y;   /* guard band in pixels */
     double class_deviation; /* stratify: largest |class share of a split - overall| */
 } ek_split;
 
 /* What some methods need besides the plan. */
 typedef struct ek_split_inputs {
-    ek_regions *regions;          /* regions: the region layer ... */
-    const int32_t *region_tags;   /* ... and each candidate's region (-1: sea) */
+    ek_regions *regions;                 /* regions: the region layer ... */
+    const ek_region_tags *region_tags;   /* ... and each candidate's tags */
     const uint32_t *chip_classes; /* stratify: labelled pixels per class,
                                      [candidate * nclasses + c] */
     int nclasses;

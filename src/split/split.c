@@ -660,42 +660,68 @@ static const char *region_value(const ek_regions *r, int k, ek_region_key key)
     return v != NULL ? v : "none";
 }
 
-/* HELD[k]: the hold-out split of each candidate chip, or -1. Every
-   hold-out must catch chips. */
+/* Which hold-out of SR catches region K of R (-1: the sea), or -1. */
+static int held_by(const ek_split_recipe *sr, const ek_regions *r, int k)
+{
+    size_t h, v;
+
+    for (h = 0; h < sr->nhold_out; h++) {
+        const char *value = region_value(r, k, sr->hold_out[h].key);
+
+        for (v = 0; v < sr->hold_out[h].nvalues; v++) {
+            if (strcasecmp(value, sr->hold_out[h].values[v]) == 0) {
+                return (int)h;
+            }
+        }
+    }
+    return -1;
+}
+
+/* *BY (newly allocated, one per region and one for the sea) for hold_out;
+   an error without a region layer. */
+static int regions_ready(eodkit_ctx *ctx, const ek_plan *p, const ek_split_inputs *in,
+                         int **by)
+{
+    char where[512];
+
+    if (in->regions == NULL) {
+        return ek_error(
+            ctx, EODKIT_ERR_INPUT,
+            "%s: 'method: regions' needs a region layer (the built-in world layer "
+            "is not installed; give one with --regions)",
+            ek_recipe_where(p->recipe, p->recipe->split.mark, where, sizeof where));
+    }
+    *by = ek_calloc(ctx, in->regions->n + 1, sizeof **by);
+    return *by == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+}
+
+/* BY[k]: the hold-out that catches region k (BY[n]: the sea), or -1;
+   HELD[k]: the hold-out split of each candidate chip (by its tag), or -1.
+   Every hold-out must catch chips. */
 static int hold_out(eodkit_ctx *ctx, const ek_plan *p, const ek_split_inputs *in,
-                    int *held)
+                    int *held, int *by)
 {
     static const char *const key_words[] = {"continent", "country", "region"};
     const ek_split_recipe *sr = &p->recipe->split;
     size_t *caught = ek_calloc(ctx, sr->nhold_out + 1, sizeof *caught);
-    size_t k, h, v;
+    size_t c, h, k, n = in->regions->n;
     char where[512];
     int rc = EODKIT_OK;
 
     if (caught == NULL) {
         return EODKIT_ERR_NOMEM;
     }
-    if (in->regions == NULL) {
-        free(caught);
-        return ek_error(
-            ctx, EODKIT_ERR_INPUT,
-            "%s: 'method: regions' needs a region layer (the built-in world layer "
-            "is not installed; give one with --regions)",
-            ek_recipe_where(p->recipe, sr->mark, where, sizeof where));
+    for (k = 0; k <= n; k++) {
+        by[k] = held_by(sr, in->regions, k < n ? (int)k : -1);
     }
-    for (k = 0; k < p->ncandidates; k++) {
-        held[k] = -1;
-        for (h = 0; h < sr->nhold_out && held[k] < 0; h++) {
-            const char *value =
-                region_value(in->regions, in->region_tags[k], sr->hold_out[h].key);
+    for (c = 0; c < p->ncandidates; c++) {
+        int tag = in->region_tags->region[c];
+        int hit = by[tag >= 0 ? (size_t)tag : n];
 
-            for (v = 0; v < sr->hold_out[h].nvalues; v++) {
-                if (strcasecmp(value, sr->hold_out[h].values[v]) == 0) {
-                    held[k] = sr->hold_out[h].split;
-                    caught[h]++;
-                    break;
-                }
-            }
+        held[c] = -1;
+        if (hit >= 0) {
+            held[c] = sr->hold_out[hit].split;
+            caught[hit]++;
         }
     }
     for (h = 0; h < sr->nhold_out && rc == EODKIT_OK; h++) {
@@ -711,6 +737,32 @@ static int hold_out(eodkit_ctx *ctx, const ek_plan *p, const ek_split_inputs *in
     }
     free(caught);
     return rc;
+}
+
+/* Drop every chip that meets, or comes within regions.margin of, a held-out
+   region of another split than its own (BY: see hold_out): no pixel of a
+   held-out place is in another split, even where the layer's border is a
+   little off. */
+static void drop_hold_out_borders(const ek_plan *p, const ek_split_inputs *in,
+                                  const int *by, ek_split *s)
+{
+    const ek_split_recipe *sr = &p->recipe->split;
+    const ek_region_tags *t = in->region_tags;
+    size_t k, j;
+
+    s->hold_out_margin = t->margin;
+    for (k = 0; k < p->ncandidates; k++) {
+        for (j = t->near_first[k]; j < t->near_first[k + 1] && s->chip_split[k] >= 0;
+             j++) {
+            int h = by[t->near[j]];
+
+            if (h >= 0 && sr->hold_out[h].split != s->chip_split[k]) {
+                s->chip_split[k] = EK_CHIP_GUARD;
+                s->guard_dropped++;
+                s->border_dropped++;
+            }
+        }
+    }
 }
 
 /* The latest acquisition among the files of time modalities that meet chip
@@ -839,7 +891,7 @@ int ek_split_make(eodkit_ctx *ctx, const ek_plan *p, const ek_split_inputs *in,
     size_t nchips = p->ncandidates + 1, k;
     ek_split *s;
     int8_t *assigned = NULL;
-    int *held = NULL;
+    int *held = NULL, *by = NULL;
     int rc;
 
     *out = NULL;
@@ -873,13 +925,19 @@ int ek_split_make(eodkit_ctx *ctx, const ek_plan *p, const ek_split_inputs *in,
     }
     rc = find_blocks(ctx, p, s);
     if (rc == EODKIT_OK && sr->method == EK_SPLIT_REGIONS) {
-        rc = hold_out(ctx, p, in, held);
+        rc = regions_ready(ctx, p, in, &by);
+    }
+    if (rc == EODKIT_OK && sr->method == EK_SPLIT_REGIONS) {
+        rc = hold_out(ctx, p, in, held, by);
     }
     if (rc == EODKIT_OK) {
         rc = assign_blocks(ctx, p, s, in, held);
     }
     if (rc != EODKIT_OK) {
         goto out;
+    }
+    if (sr->method == EK_SPLIT_REGIONS) {
+        drop_hold_out_borders(p, in, by, s);
     }
     /* at most EK_MAX_BUFFER x 16384 pixels: an int holds it */
     s->guard_x = (int)ceil(sr->buffer * p->chip_w - 1e-9);
@@ -898,6 +956,7 @@ int ek_split_make(eodkit_ctx *ctx, const ek_plan *p, const ek_split_inputs *in,
         rc = check_strata(ctx, p, s, in, held);
     }
 out:
+    free(by);
     free(assigned);
     free(held);
     if (rc != EODKIT_OK) {

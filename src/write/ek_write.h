@@ -179,6 +179,7 @@ typedef struct ek_index_row {
     int label;               /* classification label, or -1 */
     int64_t block;           /* split block, or -1 */
     int region;              /* index into the region layer, or -1 (sea, or no layer) */
+    double region_share;     /* the share of the chip's footprint in it */
     const char *sources;     /* JSON object {"modality": [input indices]} */
     const char *present; /* JSON object {"modality": 0|1} of optional ones, or NULL */
     const char *times;   /* JSON object {"modality": [ISO times]}, or NULL */

@@ -261,9 +261,9 @@ static void set_text(OGRFeatureH f, int field, const char *text)
     }
 }
 
-/* Country, continent, region and the share of the footprint (already set on
-   F, in lon/lat) inside region K; "none" over the sea. */
-static void set_region(ek_index *ix, OGRFeatureH f, int k)
+/* Country, continent, region and the share of the footprint inside region K
+   (SHARE, measured when the chips were tagged); "none" over the sea. */
+static void set_region(ek_index *ix, OGRFeatureH f, int k, double share)
 {
     const ek_region *it = k >= 0 ? &ix->regions->items[k] : NULL;
 
@@ -279,8 +279,7 @@ static void set_region(ek_index *ix, OGRFeatureH f, int k)
     set_text(f, F_COUNTRY_NAME, it->country_name);
     set_text(f, F_CONTINENT, it->continent);
     set_text(f, F_REGION, it->region);
-    OGR_F_SetFieldDouble(f, F_REGION_SHARE,
-                         ek_regions_share(ix->regions, k, OGR_F_GetGeometryRef(f)));
+    OGR_F_SetFieldDouble(f, F_REGION_SHARE, share);
 }
 
 /* The chip's time columns: the latest acquisition and all of them. */
@@ -354,7 +353,7 @@ int ek_index_add(eodkit_ctx *ctx, ek_index *ix, const ek_index_row *r)
     }
     OGR_F_SetFieldString(f, F_SOURCES, r->sources);
     if (ix->regions != NULL) {
-        set_region(ix, f, r->region);
+        set_region(ix, f, r->region, r->region_share);
     }
     if (r->cloud_frac >= 0) {
         OGR_F_SetFieldDouble(f, F_CLOUD_FRAC, r->cloud_frac);

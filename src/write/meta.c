@@ -570,6 +570,9 @@ static json_t *split_json(const ek_dataset_facts *f)
                                 json_pack("{s:o}", keys[sr->hold_out[k].key], values));
         }
         json_object_set_new(o, "hold_out", held);
+        json_object_set_new(o, "hold_out_margin", json_real(s->hold_out_margin));
+        json_object_set_new(o, "hold_out_border_dropped",
+                            json_integer((json_int_t)s->border_dropped));
     }
     if (sr->method == EK_SPLIT_BLOCKS || sr->method == EK_SPLIT_REGIONS) {
         json_object_set_new(o, "block_size", json_real(sr->block_size));

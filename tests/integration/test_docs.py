@@ -45,7 +45,7 @@ def test_recipe_page_examples_build(tmp_path, demo, shared):
     resolved = (out / "recipe.yaml").read_text()
     for key in ["aoi", "error_threshold", "band_names", "background_name", "all_touched",
                 "min_class_share", "min_labeled", "buffer", "shard_size", "regions",
-                "class_names"]:
+                "class_names", "margin"]:
         assert key in resolved, key
 
     (tmp_path / "stack.yaml").write_text(blocks[1])

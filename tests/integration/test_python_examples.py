@@ -59,12 +59,12 @@ def test_predictions_are_in_chip_order(demo_dataset):
 def test_geo_generalisation_reports_held_out_regions(tmp_path, demo):
     out = script("geo_generalisation.py", "--data", demo, "--out", tmp_path / "regions",
                  "--epochs", 5)
-    assert "dataset " + str(tmp_path / "regions") + ": train 70 chips, val 57 chips, test 48 chips" in out
+    assert "dataset " + str(tmp_path / "regions") + ": train 83 chips, val 50 chips, test 47 chips" in out
     pred = np.load(tmp_path / "regions-pred.npy")
-    assert pred.shape == (57 + 48, 16, 16) and pred.dtype == np.uint8
+    assert pred.shape == (50 + 47, 16, 16) and pred.dtype == np.uint8
     # eval's per-split table: in-region (val) next to held out (test)
-    assert re.search(r"^val +57 +\d+ +0\.\d+ \(", out, re.M)
-    assert re.search(r"^test +48 +\d+ +0\.\d+ \(", out, re.M)
+    assert re.search(r"^val +50 +\d+ +0\.\d+ \(", out, re.M)
+    assert re.search(r"^test +47 +\d+ +0\.\d+ \(", out, re.M)
     assert "test: held-out neighbourhoods (Casa Caiada, Jardim Atlântico, Rio Doce)" in out
     ds = seg.eodkit.open(tmp_path / "regions")
     held = {"Casa Caiada", "Jardim Atlântico", "Rio Doce"}

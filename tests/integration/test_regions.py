@@ -4,6 +4,7 @@ and any polygon layer and field can be used instead of the default."""
 import json
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 
 from conftest import Dataset, build, run
@@ -39,7 +40,7 @@ def patch_band(shared, patch):
 @pytest.mark.parametrize("patch", sorted(PATCHES))
 def test_bigearthnet_patches(tmp_path, shared, patch):
     out, summary = build(one_band_recipe("ben", patch_band(shared, patch), 60), tmp_path)
-    assert summary["regions"].endswith("world.gpkg")
+    assert summary["regions"].endswith("world_map.gpkg")
     ds = Dataset(out)
     assert tags(ds) == {PATCHES[patch]}
     assert ds.collection["summaries"]["eodkit:continents"] == ["Europe"]
@@ -80,8 +81,15 @@ def test_custom_region_layer_and_field(tmp_path, shared, demo):
                              "--region-field", "SUBREGION").stdout)
     assert Path(summary["regions"]) == layer
     rows = Dataset(out).chips()
-    assert {r["region"] for r in rows} == {"South America"}
-    assert {r["country"] for r in rows} == {"BRA"}  # from ISO_A3 of Natural Earth
+    # chips are tagged by their footprint: those wholly off the layer's
+    # coastline are the sea, all others Brazil
+    land = [r for r in rows if r["region_share"] > 0]
+    assert {r["region"] for r in land} == {"South America"}
+    assert {r["country"] for r in land} == {"BRA"}  # from ISO_A3 of Natural Earth
+    brazil = gpd.read_file(layer).query("ISO_A3 == 'BRA'").geometry.unary_union
+    sea = gpd.read_file(out / "index.gpkg", layer="chips").query("country == 'none'")
+    assert len(land) + len(sea) == len(rows) and not sea.geometry.intersects(brazil).any()
+    assert set(sea.region) == {"none"} and len(sea) < len(rows) / 4
     # the border between land and sea shows in the overlap share
     assert min(r["region_share"] for r in rows) < 0.9 < max(r["region_share"] for r in rows)
     prov = Dataset(out).provenance
@@ -94,6 +102,6 @@ def test_region_layer_without_the_field(tmp_path, demo):
     proc = run("build", recipe, "-o", tmp_path / "out", "--region-field", "contnent",
                check=False)
     assert proc.returncode == 2
-    assert "world.gpkg: the region layer has no field 'contnent' (did you mean 'continent'?)" \
-        in proc.stderr
+    assert "world_map.gpkg: the region layer has no field 'contnent' (did you mean " \
+        "'continent'?)" in proc.stderr
     assert not (tmp_path / "out").exists()
