@@ -57,10 +57,10 @@ int ek_audit_retag(eodkit_ctx *ctx, ek_chip_table *ix, ek_regions *r,
     }
     for (i = 0; i < ix->n && rc == EODKIT_OK; i++) {
         ek_chip_row *c = &ix->chips[i];
-        ek_window w = {(int)c->x, (int)c->y, c->w, c->h};
         OGRGeometryH footprint =
             (size_t)c->grid < n
-                ? ek_regions_footprint(&to[c->grid], grids[c->grid].gt, &w)
+                ? ek_regions_footprint(&to[c->grid], grids[c->grid].gt, (double)c->x,
+                                       (double)c->y, c->w, c->h)
                 : NULL;
         const ek_region *it = NULL;
         double share;

@@ -1,7 +1,9 @@
 /*
 ** Core: error contexts, GDAL error capture and checked allocation. The rest
 ** of the library reports every failure here, so the CLI can print one line.
+** Also the nearest word, for "did you mean" in those messages.
 */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -320,4 +322,62 @@ char *ek_asprintf(eodkit_ctx *ctx, const char *fmt, ...)
     vsnprintf(p, (size_t)n + 1, fmt, ap);
     va_end(ap);
     return p;
+}
+
+/* ---- "did you mean" ---- */
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), i, j;
+    size_t row[64];
+
+    if (lb >= sizeof row / sizeof row[0]) {
+        return (size_t)-1;
+    }
+    for (j = 0; j <= lb; j++) {
+        row[j] = j;
+    }
+    for (i = 1; i <= la; i++) {
+        size_t diag = row[0];
+
+        row[0] = i;
+        for (j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost =
+                tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1])
+                    ? 0
+                    : 1;
+            size_t best = diag + cost;
+
+            if (row[j] + 1 < best) {
+                best = row[j] + 1;
+            }
+            if (row[j - 1] + 1 < best) {
+                best = row[j - 1] + 1;
+            }
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *ek_nearest_word(const char *word, const char *const *cand, size_t ncand)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1, i;
+    size_t limit = strlen(word) / 3 + 1;
+
+    if (limit < 2) {
+        limit = 2;
+    }
+    for (i = 0; i < ncand; i++) {
+        size_t d = edit_distance(word, cand[i]);
+
+        if (d < best_d) {
+            best_d = d;
+            best = cand[i];
+        }
+    }
+    return best_d <= limit ? best : NULL;
 }

@@ -31,6 +31,10 @@ struct eodkit_ctx {
 #define EK_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define EK_PRINTF(f, a)
+/* For "did you mean" messages: the nearest of the NCAND strings in CAND to WORD (edit
+   distance), or NULL when none is close enough to be a likely typo. */
+const char *ek_nearest_word(const char *word, const char *const *cand, size_t ncand);
+
 #endif
 
 /* Set CTX's message from FMT and its status to CODE; return CODE. */
@@ -81,5 +85,9 @@ char *ek_asprintf(eodkit_ctx *ctx, const char *fmt, ...) EK_PRINTF(2, 3);
 /* Grow *ARRAY (of *CAP elements of SIZE bytes) so it holds at least N;
    return EODKIT_OK or EODKIT_ERR_NOMEM. */
 int ek_grow(eodkit_ctx *ctx, void **array, size_t *cap, size_t n, size_t size);
+
+/* For "did you mean" messages: the nearest of the NCAND strings in CAND to WORD (edit
+   distance), or NULL when none is close enough to be a likely typo. */
+const char *ek_nearest_word(const char *word, const char *const *cand, size_t ncand);
 
 #endif

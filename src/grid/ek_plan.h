@@ -280,17 +280,6 @@ int ek_modality_add_inputs(eodkit_ctx *ctx, ek_modality *m, char *const *names,
                            size_t n, const char *where, int *next_id,
                            size_t *count /* OUT */);
 
-/*
-** The next feature of LAYER (of vector file PATH) into *F, NULL at the end
-** of the layer; the caller destroys it. A failure GDAL reports while
-** reading (a damaged or truncated file, whose feature would lack its
-** geometry or attributes, or whose layer would end early) is
-** EODKIT_ERR_GDAL naming PATH and WHERE (the recipe position), never a
-** missing feature. Polls CTX's cancel flag.
-*/
-int ek_next_feature(eodkit_ctx *ctx, OGRLayerH layer, const char *path,
-                    const char *where, OGRFeatureH *f /* OUT */);
-
 /* Inspect raster PATH of modality MR into S (size, georeferencing as MR
    says, CRS, nodata, and, with MR's time mode, the acquisition time from
    metadata or the file name, but for STAC modalities, whose items give

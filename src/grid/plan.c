@@ -26,6 +26,7 @@
 #include "ek_time_select.h"
 #include "geo/ek_srs.h"
 #include "ek_stac.h"
+#include "geo/ek_vector.h"
 
 /* Work units cover about this many grid pixels across: big enough for
    efficient reads, small enough to bound memory. */

@@ -148,36 +148,6 @@ GDALDatasetH ek_source_open(eodkit_ctx *ctx, const ek_source *s)
     return ek_open_raster(ctx, s->vrt != NULL ? s->vrt : s->path);
 }
 
-int ek_next_feature(eodkit_ctx *ctx, OGRLayerH layer, const char *path,
-                    const char *where, OGRFeatureH *f)
-{
-    int rc = ek_cancelled(ctx);
-
-    *f = NULL;
-    if (rc != EODKIT_OK) {
-        return rc;
-    }
-    CPLErrorReset();
-    *f = OGR_L_GetNextFeature(layer);
-    if (CPLGetLastErrorType() < CE_Failure) {
-        return EODKIT_OK;
-    }
-    if (*f != NULL) {
-        rc = ek_error(ctx, EODKIT_ERR_GDAL,
-                      "%s: reading feature %lld failed: %s; the file is damaged or "
-                      "truncated",
-                      path, (long long)OGR_F_GetFID(*f), CPLGetLastErrorMsg());
-    } else {
-        rc = ek_error(ctx, EODKIT_ERR_GDAL,
-                      "%s: reading its features failed: %s; the file is damaged or "
-                      "truncated",
-                      path, CPLGetLastErrorMsg());
-    }
-    OGR_F_Destroy(*f);
-    *f = NULL;
-    return ek_error_where(ctx, "%s", where);
-}
-
 void ek_source_clear(ek_source *s)
 {
     free(s->path);

@@ -48,11 +48,6 @@ void ek_shapes_free(ek_shapes *shapes);
 /* Number of features that meet some grid. */
 size_t ek_shapes_on_grids(const ek_shapes *sh, const ek_plan *p);
 
-/* For a FIELD that layer definition DEFN lacks, the end of the message into
-   HINT (SIZE bytes): " (did you mean 'NAME'?)" when a field is close to it,
-   else "; it has: A, B, C". */
-void ek_field_hint(OGRFeatureDefnH defn, const char *field, char *hint, size_t size);
-
 /*
 ** Burn the features that meet window W of grid G into OUT (W->h x W->w of
 ** type T, already initialised by the caller), in feature order; only those

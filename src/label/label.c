@@ -13,6 +13,7 @@
 #include "core/ek_fs.h"
 #include "core/ek_strbuf.h"
 #include "ek_label.h"
+#include "geo/ek_vector.h"
 
 static int add_class(eodkit_ctx *ctx, ek_labels *l, int id, const char *name)
 {

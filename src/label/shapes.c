@@ -13,6 +13,7 @@
 #include <gdal_alg.h>
 
 #include "ek_label.h"
+#include "geo/ek_vector.h"
 #include "recipe/ek_recipe.h"
 
 /* The grid's extent in its CRS, as a quadtree rectangle. */
@@ -190,31 +191,6 @@ void ek_shapes_free(ek_shapes *sh)
     free(sh->ids);
     free(sh->times);
     free(sh);
-}
-
-void ek_field_hint(OGRFeatureDefnH defn, const char *field, char *hint, size_t size)
-{
-    int i, n = OGR_FD_GetFieldCount(defn);
-    const char **names = calloc((size_t)n + 1, sizeof *names);
-    const char *near = NULL;
-    size_t used;
-
-    for (i = 0; i < n && names != NULL; i++) {
-        names[i] = OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, i));
-    }
-    if (names != NULL) {
-        near = ek_nearest_word(field, names, (size_t)n);
-    }
-    if (near != NULL) {
-        snprintf(hint, size, " (did you mean '%s'?)", near);
-    } else {
-        used = (size_t)snprintf(hint, size, "; it has: ");
-        for (i = 0; i < n && used < size; i++) {
-            used += (size_t)snprintf(hint + used, size - used, "%s%s", i ? ", " : "",
-                                     OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, i)));
-        }
-    }
-    free(names);
 }
 
 size_t ek_shapes_on_grids(const ek_shapes *sh, const ek_plan *p)

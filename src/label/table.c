@@ -19,6 +19,7 @@
 
 #include "core/ek_fs.h"
 #include "ek_label.h"
+#include "geo/ek_vector.h"
 
 /* One row of the table: what names its scene and its label values. */
 typedef struct row {

@@ -226,6 +226,43 @@ static int open_masks(eodkit_ctx *ctx, ek_build *b)
     return rc;
 }
 
+/* Tag every candidate chip of plan P by its footprint with region layer R
+   into *TAGS (by candidate index), with near lists within MARGIN metres
+   when NEAR (a hold-out split). */
+static int tag_candidates(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p, int near,
+                          double margin, ek_region_tags **tags)
+{
+    ek_lonlat *to = ek_calloc(ctx, p->ngrids, sizeof *to);
+    size_t g, k;
+    int rc = to == NULL ? EODKIT_ERR_NOMEM
+                        : ek_region_tags_new(ctx, p->ncandidates, near, margin, tags);
+
+    for (g = 0; g < p->ngrids && rc == EODKIT_OK; g++) {
+        rc = ek_lonlat_init(ctx, p->grids[g].srs, &to[g]);
+    }
+    for (k = 0; k < p->ncandidates && rc == EODKIT_OK; k++) {
+        ek_chip c = ek_plan_chip(p, p->chips[k]);
+        OGRGeometryH footprint =
+            ek_regions_footprint(&to[c.grid], p->grids[c.grid].gt, c.window.x,
+                                 c.window.y, c.window.w, c.window.h);
+
+        rc = ek_cancelled(ctx); /* tagging a large plan takes a while */
+        if (rc == EODKIT_OK) {
+            rc = ek_region_tags_set(ctx, r, *tags, k, footprint);
+        }
+        OGR_G_DestroyGeometry(footprint);
+    }
+    for (g = 0; to != NULL && g < p->ngrids; g++) {
+        ek_lonlat_done(&to[g]);
+    }
+    free(to);
+    if (rc != EODKIT_OK) {
+        ek_region_tags_free(*tags);
+        *tags = NULL;
+    }
+    return rc;
+}
+
 /* Tell OPT's notice callback that chips get no country: no region layer was
    found, and where it was looked for. */
 static void no_regions(const eodkit_build_options *opt)
@@ -279,8 +316,9 @@ static int open_regions(eodkit_ctx *ctx, ek_build *b, const eodkit_build_options
         rc = ek_regions_open(ctx, path, field, where, &b->regions);
     }
     if (rc == EODKIT_OK) {
-        rc = ek_regions_tag_plan(ctx, b->regions, b->plan,
-                                 r->split.method == EK_SPLIT_REGIONS, margin, &b->region_tags);
+        rc = tag_candidates(ctx, b->regions, b->plan,
+                            r->split.method == EK_SPLIT_REGIONS, margin,
+                            &b->region_tags);
     }
     return rc;
 }

@@ -339,8 +339,8 @@ struct eodkit_recipe {
     ek_labels_recipe labels;
 
     /* regions: (country/continent tagging) */
-    char *regions;      /* resolved path, or NULL = the built-in world layer */
-    char *region_field; /* NULL = continent */
+    char *regions;        /* resolved path, or NULL = the built-in world layer */
+    char *region_field;   /* NULL = continent */
     double region_margin; /* metres: a chip this close to a held-out region
                              touches it; -1: EK_REGION_MARGIN with the
                              built-in layer, else 0 */
@@ -377,9 +377,5 @@ const char *ek_georef_name(ek_georef_method m);
 /* Write R, with every default filled in and paths absolute, as YAML to PATH
    (the provenance copy stored in each dataset). */
 int ek_recipe_write_resolved(eodkit_ctx *ctx, const ek_recipe *r, const char *path);
-
-/* Nearest of the NCAND strings in CAND to WORD (edit distance), or NULL when
-   none is close enough to be a likely typo. */
-const char *ek_nearest_word(const char *word, const char *const *cand, size_t ncand);
 
 #endif

@@ -31,9 +31,8 @@ static const char *const grid_keys[] = {"crs",        "system",          "spacin
                                         "aoi",        "error_threshold", NULL};
 static const char *const like_keys[] = {"like", NULL};
 static const char *const labels_keys[] = {
-    "source",      "layer",           "attribute",       "classes",
-    "class_names", "background",      "background_name", "all_touched",
-    "task",        "min_class_share", "ignore_index",
+    "source", "layer", "attribute", "classes", "class_names", "background",
+    "background_name", "all_touched", "task", "min_class_share", "ignore_index",
     /* detection, instance: parse_objects */
     "oriented", "box_size", "min_visibility",
     /* per task: labels_task.c */
@@ -47,9 +46,9 @@ static const char *const split_keys[] = {
     "hold_out", "periods", "stratify", "tolerance",  NULL};
 static const char *const output_keys[] = {"dir", "format", "shard_size", NULL};
 
-const char *const ek_task_names[] = {"segmentation", "classification", "multilabel",
-                                     "detection",    "instance",       "change",
-                                     "regression",   NULL};
+const char *const ek_task_names[] = {
+    "segmentation", "classification", "multilabel", "detection",
+    "instance",     "change",         "regression", NULL};
 static const char *const methods[] = {"random", "blocks", "regions", "time", NULL};
 static const char *const region_keys[] = {"continent", "country", "region", NULL};
 static const char *const stratify_words[] = {"class", NULL};
@@ -75,62 +74,6 @@ int ek_recipe_find_modality(const ek_recipe *r, const char *name)
         }
     }
     return -1;
-}
-
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), i, j;
-    size_t row[64];
-
-    if (lb >= sizeof row / sizeof row[0]) {
-        return (size_t)-1;
-    }
-    for (j = 0; j <= lb; j++) {
-        row[j] = j;
-    }
-    for (i = 1; i <= la; i++) {
-        size_t diag = row[0];
-
-        row[0] = i;
-        for (j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t cost =
-                tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1])
-                    ? 0
-                    : 1;
-            size_t best = diag + cost;
-
-            if (row[j] + 1 < best) {
-                best = row[j] + 1;
-            }
-            if (row[j - 1] + 1 < best) {
-                best = row[j - 1] + 1;
-            }
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-const char *ek_nearest_word(const char *word, const char *const *cand, size_t ncand)
-{
-    const char *best = NULL;
-    size_t best_d = (size_t)-1, i;
-    size_t limit = strlen(word) / 3 + 1;
-
-    if (limit < 2) {
-        limit = 2;
-    }
-    for (i = 0; i < ncand; i++) {
-        size_t d = edit_distance(word, cand[i]);
-
-        if (d < best_d) {
-            best_d = d;
-            best = cand[i];
-        }
-    }
-    return best_d <= limit ? best : NULL;
 }
 
 typedef struct text_ref {
@@ -812,7 +755,8 @@ static int parse_regions(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "margin")) != NULL) {
         rc = ek_yaml_number(y, v, "regions.margin", &r->region_margin);
         if (rc == EODKIT_OK && !(r->region_margin >= 0 && r->region_margin <= 1e6)) {
-            rc = ek_yaml_fail(y, v, "regions.margin: must be between 0 and 1000000 metres");
+            rc = ek_yaml_fail(y, v,
+                              "regions.margin: must be between 0 and 1000000 metres");
         }
     }
     return rc;
@@ -1208,8 +1152,8 @@ static int parse_split(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
         if (rc == EODKIT_OK && !r->labels.present) {
             rc = ek_yaml_fail(y, v, "split.stratify: needs labels");
         }
-        if (rc == EODKIT_OK && (r->labels.task == EK_TASK_REGRESSION ||
-                                r->labels.table.path != NULL)) {
+        if (rc == EODKIT_OK &&
+            (r->labels.task == EK_TASK_REGRESSION || r->labels.table.path != NULL)) {
             rc = ek_yaml_fail(y, v,
                               "split.stratify: balances class pixels, which a %s has "
                               "none of",

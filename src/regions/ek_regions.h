@@ -9,19 +9,21 @@
 #ifndef EK_REGIONS_H
 #define EK_REGIONS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <cpl_quad_tree.h>
 #include <ogr_api.h>
+#include <ogr_srs_api.h>
 
-#include "grid/ek_plan.h"
+#include "core/ek_ctx.h"
 
 /* The file name of the built-in world layer and of the continent table. */
 #define EK_REGIONS_WORLD "world_map.gpkg"
 #define EK_REGIONS_CONTINENTS "continents.csv"
 
 typedef struct ek_region {
-    OGRGeometryH geom; /* EPSG:4326, longitude/latitude */
+    OGRGeometryH geom;             /* EPSG:4326, longitude/latitude */
     OGRPreparedGeometryH prepared; /* made on first use */
     OGREnvelope bounds;
     char *country;      /* ISO 3166-1 alpha-3, or NULL when the layer has no code */
@@ -45,8 +47,8 @@ typedef struct ek_regions {
 } ek_regions;
 
 /*
-** The tags of a plan's candidate chips, by candidate index k (the order of
-** p->chips). REGION[k] is the region holding the largest share of chip k's
+** The tags of a list of chips (a plan's candidate chips, in the order of
+** p->chips), by index k. REGION[k] is the region holding the largest share of chip k's
 ** footprint (the first in layer order on a tie), -1 when no region meets
 ** it (the sea); SHARE[k] is that share (0..1). With near lists (a hold-out
 ** split), the regions that meet the chip or come within the margin of it
@@ -108,11 +110,12 @@ int ek_regions_find(ek_regions *r, double lon, double lat);
 int ek_lonlat_init(eodkit_ctx *ctx, OGRSpatialReferenceH srs, ek_lonlat *t);
 void ek_lonlat_done(ek_lonlat *t);
 
-/* The outline of window W of a north-up grid with geotransform GT, with a
-   few points along each edge, in lon/lat through T (a multipolygon when it
-   crosses the antimeridian); NULL when it cannot be transformed. */
-OGRGeometryH ek_regions_footprint(const ek_lonlat *t, const double gt[6],
-                                  const ek_window *w);
+/* The outline of the window at pixel X, Y of W x H pixels on a north-up
+   grid with geotransform GT, with a few points along each edge, in lon/lat
+   through T (a multipolygon when it crosses the antimeridian); NULL when it
+   cannot be transformed. */
+OGRGeometryH ek_regions_footprint(const ek_lonlat *t, const double gt[6], double x,
+                                  double y, double w, double h);
 
 /*
 ** Tag FOOTPRINT (lon/lat): *REGION gets the region holding the largest share
@@ -124,13 +127,17 @@ int ek_regions_tag(eodkit_ctx *ctx, ek_regions *r, OGRGeometryH footprint,
                    double margin, int *region, double *share,
                    ek_region_tags *t /* OUT, or NULL */);
 
-/*
-** Tag every candidate chip of plan P by its footprint into *TAGS (newly
-** allocated, by candidate index; free with ek_region_tags_free). With NEAR,
-** each chip also gets its near list (regions within MARGIN metres).
-*/
-int ek_regions_tag_plan(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p, int near,
-                        double margin, ek_region_tags **tags /* OUT */);
+/* New tags for N chips into *OUT (free with ek_region_tags_free), with
+   near lists of regions within MARGIN metres when NEAR. */
+int ek_region_tags_new(eodkit_ctx *ctx, size_t n, int near, double margin,
+                       ek_region_tags **out /* OUT */);
+
+/* Tag chip K of T (chips are tagged in order: 0, 1, ...) from its
+   FOOTPRINT in lon/lat (ek_regions_footprint; NULL, one PROJ could not
+   transform, stays untagged like the sea) with region layer R. Not
+   thread-safe. */
+int ek_region_tags_set(eodkit_ctx *ctx, ek_regions *r, ek_region_tags *t, size_t k,
+                       OGRGeometryH footprint);
 void ek_region_tags_free(ek_region_tags *tags);
 
 #endif

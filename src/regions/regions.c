@@ -16,12 +16,13 @@
 #include <unistd.h>
 
 #include <cpl_conv.h>
+#include <gdal.h>
 #include <jansson.h>
 
 #include "core/ek_fs.h"
 #include "ek_regions.h"
+#include "geo/ek_vector.h"
 #include "geo/ek_srs.h"
-#include "label/ek_label.h"
 
 #define ISO_CODES "/usr/share/iso-codes/json/iso_3166-1.json"
 
@@ -199,9 +200,8 @@ static char *alpha3(eodkit_ctx *ctx, json_t *table, const char *a2)
     if (strcmp(a2, "XK") == 0) {
         return ek_strdup(ctx, "XKX");
     }
-    return ek_strdup(ctx, entry != NULL
-                              ? json_string_value(json_object_get(entry, "alpha_3"))
-                              : a2);
+    return ek_strdup(
+        ctx, entry != NULL ? json_string_value(json_object_get(entry, "alpha_3")) : a2);
 }
 
 /* The short ISO name of alpha-3 code CODE ("Bolivia", not "Bolivia,
@@ -214,9 +214,9 @@ static char *iso_name(eodkit_ctx *ctx, json_t *table, const char *code)
     if (entry == NULL) {
         return NULL;
     }
-    return ek_strdup(ctx, json_string_value(common != NULL
-                                                ? common
-                                                : json_object_get(entry, "name")));
+    return ek_strdup(
+        ctx,
+        json_string_value(common != NULL ? common : json_object_get(entry, "name")));
 }
 
 /* The columns of the continent table after the code: layers without these
@@ -263,8 +263,8 @@ static void free_continents(continents *t)
 
 /* Add line LINE ("CODE,Continent,Subregion") of the table to T; 0 when it
    is not such a line. */
-static int add_row(eodkit_ctx *ctx, continents *t, size_t *cap, size_t *vcap, char *line,
-                   int *ok)
+static int add_row(eodkit_ctx *ctx, continents *t, size_t *cap, size_t *vcap,
+                   char *line, int *ok)
 {
     char *cut[NCOLUMNS];
     size_t k;
@@ -394,8 +394,8 @@ static int pick_fields(eodkit_ctx *ctx, const char *path, const char *where,
     fl->name = find_field(defn, name_names);
     fl->continent = find_field(defn, continent_names);
     fl->region = field != NULL ? OGR_FD_GetFieldIndex(defn, field) : fl->continent;
-    fl->region_column = fl->region >= 0 ? -1 : table_column(field != NULL ? field
-                                                                          : "continent");
+    fl->region_column =
+        fl->region >= 0 ? -1 : table_column(field != NULL ? field : "continent");
     if (fl->region >= 0 || fl->region_column >= 0) {
         return EODKIT_OK;
     }
@@ -451,8 +451,8 @@ typedef struct loader {
     ek_regions *r;
     size_t cap;
     fields fl;
-    json_t *iso;        /* loaded on first alpha-2 code */
-    continents table;   /* when the layer lacks a continent or region field */
+    json_t *iso;      /* loaded on first alpha-2 code */
+    continents table; /* when the layer lacks a continent or region field */
     OGRCoordinateTransformationH ct; /* layer CRS -> lon/lat, or NULL */
 } loader;
 
@@ -488,11 +488,12 @@ static int add_region(eodkit_ctx *ctx, loader *ld, OGRFeatureH f)
     if (rc != EODKIT_OK) {
         return rc;
     }
-    it->continent = ld->fl.continent >= 0 ? field_text(ctx, f, ld->fl.continent)
-                                          : table_value(ctx, &ld->table, it->country, 0);
-    it->region = ld->fl.region >= 0 ? field_text(ctx, f, ld->fl.region)
-                                    : table_value(ctx, &ld->table, it->country,
-                                                  ld->fl.region_column);
+    it->continent = ld->fl.continent >= 0
+                        ? field_text(ctx, f, ld->fl.continent)
+                        : table_value(ctx, &ld->table, it->country, 0);
+    it->region = ld->fl.region >= 0
+                     ? field_text(ctx, f, ld->fl.region)
+                     : table_value(ctx, &ld->table, it->country, ld->fl.region_column);
     OGR_G_GetEnvelope(it->geom, &it->bounds);
     rect.minx = it->bounds.MinX, rect.miny = it->bounds.MinY;
     rect.maxx = it->bounds.MaxX, rect.maxy = it->bounds.MaxY;
@@ -788,11 +789,10 @@ static int cut(cutter *c, OGRGeometryH g, int depth)
     for (half = 0; half < 2 && rc == EODKIT_OK; half++) {
         int wide = e.MaxX - e.MinX >= e.MaxY - e.MinY;
         double mx = (e.MinX + e.MaxX) / 2, my = (e.MinY + e.MaxY) / 2;
-        OGRGeometryH box =
-            wide ? rectangle(half ? mx : e.MinX - 1, e.MinY - 1, half ? e.MaxX + 1 : mx,
-                             e.MaxY + 1)
-                 : rectangle(e.MinX - 1, half ? my : e.MinY - 1, e.MaxX + 1,
-                             half ? e.MaxY + 1 : my);
+        OGRGeometryH box = wide ? rectangle(half ? mx : e.MinX - 1, e.MinY - 1,
+                                            half ? e.MaxX + 1 : mx, e.MaxY + 1)
+                                : rectangle(e.MinX - 1, half ? my : e.MinY - 1,
+                                            e.MaxX + 1, half ? e.MaxY + 1 : my);
         OGRGeometryH part = OGR_G_Intersection(g, box);
         OGRGeometryH multi = OGR_G_CreateGeometry(wkbMultiPolygon);
 
@@ -872,8 +872,8 @@ void ek_lonlat_done(ek_lonlat *t)
     t->ct = NULL;
 }
 
-OGRGeometryH ek_regions_footprint(const ek_lonlat *t, const double gt[6],
-                                  const ek_window *w)
+OGRGeometryH ek_regions_footprint(const ek_lonlat *t, const double gt[6], double x,
+                                  double y, double w, double h)
 {
     static const double corners[5][2] = {{0, 0}, {1, 0}, {1, 1}, {0, 1}, {0, 0}};
     OGRGeometryH ring = OGR_G_CreateGeometry(wkbLinearRing);
@@ -884,14 +884,14 @@ OGRGeometryH ek_regions_footprint(const ek_lonlat *t, const double gt[6],
         for (k = 0; k < EDGE_POINTS; k++) {
             double s = (double)k / EDGE_POINTS;
             double px =
-                w->x + w->w * (corners[c][0] + s * (corners[c + 1][0] - corners[c][0]));
+                x + w * (corners[c][0] + s * (corners[c + 1][0] - corners[c][0]));
             double py =
-                w->y + w->h * (corners[c][1] + s * (corners[c + 1][1] - corners[c][1]));
+                y + h * (corners[c][1] + s * (corners[c + 1][1] - corners[c][1]));
 
             OGR_G_AddPoint_2D(ring, gt[0] + px * gt[1], gt[3] + py * gt[5]);
         }
     }
-    OGR_G_AddPoint_2D(ring, gt[0] + w->x * gt[1], gt[3] + w->y * gt[5]);
+    OGR_G_AddPoint_2D(ring, gt[0] + x * gt[1], gt[3] + y * gt[5]);
     OGR_G_AddGeometryDirectly(poly, ring);
     lonlat = OGR_GeomTransformer_Transform(t->wrap, poly);
     OGR_G_DestroyGeometry(poly);
@@ -969,8 +969,8 @@ static int overlap(eodkit_ctx *ctx, ek_region *it, OGRGeometryH footprint,
 
 static int add_near(eodkit_ctx *ctx, ek_region_tags *t, int k)
 {
-    int rc = ek_grow(ctx, (void **)&t->near, &t->near_cap, t->nnear + 1,
-                     sizeof *t->near);
+    int rc =
+        ek_grow(ctx, (void **)&t->near, &t->near_cap, t->nnear + 1, sizeof *t->near);
 
     if (rc == EODKIT_OK) {
         t->near[t->nnear++] = k;
@@ -1021,42 +1021,15 @@ int ek_regions_tag(eodkit_ctx *ctx, ek_regions *r, OGRGeometryH footprint,
     return rc;
 }
 
-/* Tag candidate K of plan P into T (TO: each grid's transformation to
-   lon/lat). */
-static int tag_chip(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p,
-                    const ek_lonlat *to, size_t k, double margin, ek_region_tags *t)
-{
-    ek_chip c = ek_plan_chip(p, p->chips[k]);
-    /* a footprint PROJ cannot transform stays untagged, like the sea */
-    OGRGeometryH footprint =
-        ek_regions_footprint(&to[c.grid], p->grids[c.grid].gt, &c.window);
-    int region = -1, rc = EODKIT_OK;
-    double share = 0;
-
-    if (footprint != NULL) {
-        rc = ek_regions_tag(ctx, r, footprint, margin, &region, &share,
-                            t->near_first != NULL ? t : NULL);
-        OGR_G_DestroyGeometry(footprint);
-    }
-    t->region[k] = region;
-    t->share[k] = share;
-    if (t->near_first != NULL) {
-        t->near_first[k + 1] = t->nnear;
-    }
-    return rc;
-}
-
-int ek_regions_tag_plan(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p, int near,
-                        double margin, ek_region_tags **out)
+int ek_region_tags_new(eodkit_ctx *ctx, size_t n, int near, double margin,
+                       ek_region_tags **out)
 {
     ek_region_tags *t = ek_calloc(ctx, 1, sizeof *t);
-    ek_lonlat *to = ek_calloc(ctx, p->ngrids, sizeof *to);
-    size_t n = p->ncandidates, g, k;
-    int rc = t == NULL || to == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    int rc = t == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
 
     *out = NULL;
     if (rc == EODKIT_OK) {
-        /* one more than the candidates: a plan may have none */
+        /* one more than the chips: there may be none */
         t->region = ek_calloc(ctx, n + 1, sizeof *t->region);
         t->share = ek_calloc(ctx, n + 1, sizeof *t->share);
         t->near_first = near ? ek_calloc(ctx, n + 1, sizeof *t->near_first) : NULL;
@@ -1065,25 +1038,30 @@ int ek_regions_tag_plan(eodkit_ctx *ctx, ek_regions *r, const ek_plan *p, int ne
             rc = EODKIT_ERR_NOMEM;
         }
     }
-    for (g = 0; g < p->ngrids && rc == EODKIT_OK; g++) {
-        rc = ek_lonlat_init(ctx, p->grids[g].srs, &to[g]);
-    }
-    for (k = 0; k < n && rc == EODKIT_OK; k++) {
-        rc = ek_cancelled(ctx); /* tagging a large plan takes a while */
-        if (rc == EODKIT_OK) {
-            rc = tag_chip(ctx, r, p, to, k, margin, t);
-        }
-    }
-    for (g = 0; to != NULL && g < p->ngrids; g++) {
-        ek_lonlat_done(&to[g]);
-    }
-    free(to);
     if (rc != EODKIT_OK) {
         ek_region_tags_free(t);
         return rc;
     }
     *out = t;
     return EODKIT_OK;
+}
+
+int ek_region_tags_set(eodkit_ctx *ctx, ek_regions *r, ek_region_tags *t, size_t k,
+                       OGRGeometryH footprint)
+{
+    int region = -1, rc = EODKIT_OK;
+    double share = 0;
+
+    if (footprint != NULL) {
+        rc = ek_regions_tag(ctx, r, footprint, t->margin, &region, &share,
+                            t->near_first != NULL ? t : NULL);
+    }
+    t->region[k] = region;
+    t->share[k] = share;
+    if (t->near_first != NULL) {
+        t->near_first[k + 1] = t->nnear;
+    }
+    return rc;
 }
 
 void ek_region_tags_free(ek_region_tags *t)
