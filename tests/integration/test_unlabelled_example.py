@@ -45,8 +45,10 @@ def test_pretrain_finetune_quick(tmp_path, demo, shared):
     assert "labels:" not in (out / "pretrain.yaml").read_text()
     audit = json.loads((out / "pretrain/audit.json").read_text())
     continents = {k: v["chips"] for k, v in audit["geography"]["continents"].items() if v["chips"]}
-    assert set(continents) == {"Europe", "South America"}
-    assert {r["country"] for r in Dataset(out / "pretrain").chips()} == {"BRA", "IRL", "PRT", "FIN"}
+    # chips mostly over the sea off Olinda are tagged "none" (footprint tagging)
+    assert set(continents) - {"none"} == {"Europe", "South America"}
+    countries = {r["country"] for r in Dataset(out / "pretrain").chips()}
+    assert countries - {None, "none"} == {"BRA", "IRL", "PRT", "FIN"}
     assert audit["classes"] is None and audit["nodata"]["with_nodata"] == 0  # max_nodata: 0
     sensors = re.search(r"^pre-training chips per sensor: Landsat-7 (\d+), Sentinel-2 (\d+)$",
                         text, re.M)
