@@ -173,9 +173,11 @@ static const char *region_text(const ek_regions *r, int64_t k, ek_sample_by by)
 static int check_regions(eodkit_ctx *ctx, const ek_plan *p, const ek_regions *r)
 {
     static const char *const fields[] = {
-        [EK_SAMPLE_CONTINENT] = "a continent field (continent or CONTINENT)",
-        [EK_SAMPLE_COUNTRY] = "country codes (a field such as iso_a3, ISO_A3 or iso_a2)",
-        [EK_SAMPLE_REGION] = "values of the region field"};
+        [EK_SAMPLE_CONTINENT] = "continents (no field continent or CONTINENT)",
+        [EK_SAMPLE_COUNTRY] = "country codes (no field such as iso_a3, ISO_A3 or "
+                              "iso_a2)",
+        [EK_SAMPLE_REGION] = "values in its region field (regions.field, else the "
+                             "continent field)"};
     const ek_sample_recipe *s = &p->recipe->sample;
     char where[512];
     size_t k;
