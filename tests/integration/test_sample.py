@@ -382,6 +382,9 @@ def test_recipe_page_example(tmp_path, demo, shared):
     (data / "solaris").symlink_to(shared / "optical/solaris")
     (tmp_path / "sampled.yaml").write_text(block)
     summary = json.loads(run("build", tmp_path / "sampled.yaml", "-o", tmp_path / "out").stdout)
-    s = Dataset(tmp_path / "out").provenance["sample"]
+    ds = Dataset(tmp_path / "out")
+    s = ds.provenance["sample"]
     assert summary["sample"]["chosen"] == s["chosen"] and s["by"] == "continent"
-    assert all(e["chosen"] <= 40 for e in s["groups"].values())
+    assert {g: e["chosen"] for g, e in s["groups"].items()} == \
+        {g: min(e["candidates"], 40) for g, e in s["groups"].items()}
+    assert {r["split"] for r in ds.chips() if r["continent"] == "South America"} == {"test"}
