@@ -690,13 +690,12 @@ static json_t *sample_section(audit *a)
             json_int_t k = json_integer_value(json_object_get(g, counts[c]));
             char share[32];
 
-            snprintf(share, sizeof share, "%s_share",
-                     c == 0 ? "candidate" : counts[c]);
+            snprintf(share, sizeof share, "%s_share", c == 0 ? "candidate" : counts[c]);
             json_object_set_new(e, counts[c], json_integer(k));
             json_object_set_new(
                 e, share,
-                json_real(ratio((double)k,
-                                (double)json_integer_value(json_object_get(s, counts[c])))));
+                json_real(ratio((double)k, (double)json_integer_value(
+                                               json_object_get(s, counts[c])))));
         }
         json_object_set_new(out_groups, list[i].name, e);
     }
@@ -1404,7 +1403,8 @@ static json_t *sample_summary(audit *a)
             break;
         }
         json_object_set_new(
-            largest, by != NULL && strcmp(by, "class") == 0 && name != NULL ? name : key,
+            largest,
+            by != NULL && strcmp(by, "class") == 0 && name != NULL ? name : key,
             json_pack("[O, O, O]", json_object_get(g, "candidates"),
                       json_object_get(g, "chosen"), json_object_get(g, "kept")));
     }
@@ -1572,8 +1572,9 @@ int eodkit_audit_summary_text(eodkit_ctx *ctx, const char *summary_json, char **
     w = json_object_get(s, "sample");
     if (json_is_object(w)) {
         ek_strbuf_printf(
-            &b, "sample         by %s: %lld candidates -> %lld chosen -> %lld in the "
-                "dataset, %lld group%s (",
+            &b,
+            "sample         by %s: %lld candidates -> %lld chosen -> %lld in the "
+            "dataset, %lld group%s (",
             json_string_value(json_object_get(w, "by")),
             (long long)json_integer_value(json_object_get(w, "candidates")),
             (long long)json_integer_value(json_object_get(w, "chosen")),

@@ -599,10 +599,10 @@ static void sample_section(ek_strbuf *b, const json_t *doc)
                          "width=\"%.1f\" height=\"14\" rx=\"3\" fill=\"#0f766e\"/>",
                          label_w, y, fmax(1, bar_w * before), label_w, y + 12,
                          fmax(1, bar_w * after));
-        svg_num(b, doc, label_w + bar_w * before + 6, y + 9, "start",
-                pointer(ptr, sizeof ptr, "sample", "groups", key, "candidate_share",
-                        NULL),
-                "pct");
+        svg_num(
+            b, doc, label_w + bar_w * before + 6, y + 9, "start",
+            pointer(ptr, sizeof ptr, "sample", "groups", key, "candidate_share", NULL),
+            "pct");
         svg_num(b, doc, label_w + bar_w * after + 6, y + 24, "start",
                 pointer(ptr, sizeof ptr, "sample", "groups", key, "chosen_share", NULL),
                 "pct");
@@ -616,7 +616,8 @@ static void sample_section(ek_strbuf *b, const json_t *doc)
         ek_strbuf_puts(b, "<tr><td>");
         ek_strbuf_xml(b, by_class ? text_of(names, key, key) : key);
         ek_strbuf_puts(b, "</td>");
-        cell(b, doc, pointer(ptr, sizeof ptr, "sample", "groups", key, "candidates", NULL),
+        cell(b, doc,
+             pointer(ptr, sizeof ptr, "sample", "groups", key, "candidates", NULL),
              "int");
         cell(b, doc,
              pointer(ptr, sizeof ptr, "sample", "groups", key, "candidate_share", NULL),
@@ -628,7 +629,8 @@ static void sample_section(ek_strbuf *b, const json_t *doc)
              "pct");
         cell(b, doc, pointer(ptr, sizeof ptr, "sample", "groups", key, "kept", NULL),
              "int");
-        cell(b, doc, pointer(ptr, sizeof ptr, "sample", "groups", key, "kept_share", NULL),
+        cell(b, doc,
+             pointer(ptr, sizeof ptr, "sample", "groups", key, "kept_share", NULL),
              "pct");
         ek_strbuf_puts(b, "</tr>");
     }

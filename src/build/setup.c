@@ -311,9 +311,10 @@ static int label_census(eodkit_ctx *ctx, const ek_build *b, uint32_t **out)
 
     *out = NULL;
     if (b->nclass_ids > 256) {
-        rc = ek_error(ctx, EODKIT_ERR_INPUT,
-                      "%s: %s handles class ids up to 255", b->recipe->path,
-                      b->recipe->split.stratify ? "split.stratify" : "sample.by: class");
+        rc =
+            ek_error(ctx, EODKIT_ERR_INPUT, "%s: %s handles class ids up to 255",
+                     b->recipe->path,
+                     b->recipe->split.stratify ? "split.stratify" : "sample.by: class");
         goto out;
     }
     *out = ek_calloc(ctx, (p->ncandidates + 1) * (size_t)b->nclass_ids, sizeof **out);
@@ -439,9 +440,9 @@ int ek_build_setup(eodkit_ctx *ctx, const ek_recipe *recipe,
     if (rc == EODKIT_OK) {
         rc = open_masks(ctx, b);
     }
-    if (rc == EODKIT_OK && (recipe->split.stratify ||
-                            (recipe->sample.present &&
-                             recipe->sample.by == EK_SAMPLE_CLASS))) {
+    if (rc == EODKIT_OK &&
+        (recipe->split.stratify ||
+         (recipe->sample.present && recipe->sample.by == EK_SAMPLE_CLASS))) {
         rc = label_census(ctx, b, &census);
     }
     if (rc == EODKIT_OK && recipe->sample.present) {

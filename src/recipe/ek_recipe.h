@@ -294,7 +294,10 @@ typedef enum ek_sample_by {
 extern const char *const ek_sample_by_names[];
 
 /* sample.allocation: how sample.total is shared among the groups. */
-typedef enum ek_allocation { EK_ALLOCATION_PROPORTIONAL, EK_ALLOCATION_EQUAL } ek_allocation;
+typedef enum ek_allocation {
+    EK_ALLOCATION_PROPORTIONAL,
+    EK_ALLOCATION_EQUAL
+} ek_allocation;
 
 /* The recipe's words for them, indexed by ek_allocation; NULL-terminated. */
 extern const char *const ek_allocation_names[];

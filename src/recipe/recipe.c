@@ -20,8 +20,8 @@
 #define MAX_CHIP 16384
 #define MAX_SPLITS 256
 
-static const char *const top_keys[] = {"dataset", "grid",    "modalities", "labels",
-                                       "regions", "sample",  "filters",    "split",
+static const char *const top_keys[] = {"dataset", "grid",   "modalities", "labels",
+                                       "regions", "sample", "filters",    "split",
                                        "output",  NULL};
 static const char *const dataset_keys[] = {"name",     "title",     "description",
                                            "license",  "citation",  "version",
@@ -41,9 +41,8 @@ static const char *const labels_keys[] = {
     "pair", "resampling", "nodata", "table", "key", "match", "labels", "separator",
     "mixed", "unmatched", "scenes", NULL};
 static const char *const regions_keys[] = {"source", "field", NULL};
-static const char *const sample_keys[] = {"by",         "max_per_group", "total",
-                                          "allocation", "seed",          "cell_size",
-                                          NULL};
+static const char *const sample_keys[] = {
+    "by", "max_per_group", "total", "allocation", "seed", "cell_size", NULL};
 static const char *const filter_keys[] = {"max_nodata", "min_labeled", "max_cloud",
                                           "min_objects", NULL};
 static const char *const split_keys[] = {
@@ -839,8 +838,9 @@ static int check_sample_class(ek_yaml *y, const ek_recipe *r, yaml_node_t *v)
     const ek_labels_recipe *l = &r->labels;
 
     if (!l->present) {
-        return ek_yaml_fail(y, v, "sample.by: class needs labels (a chip's class is "
-                                  "the class most of its labelled pixels have)");
+        return ek_yaml_fail(y, v,
+                            "sample.by: class needs labels (a chip's class is "
+                            "the class most of its labelled pixels have)");
     }
     if (l->task == EK_TASK_REGRESSION) {
         return ek_yaml_fail(y, v,
@@ -890,8 +890,9 @@ static int parse_sample(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "allocation")) != NULL) {
         rc = total != NULL ? ek_yaml_choice(y, v, "sample.allocation",
                                             ek_allocation_names, &index)
-                           : ek_yaml_fail(y, v, "sample.allocation: only used with "
-                                                "'total'");
+                           : ek_yaml_fail(y, v,
+                                          "sample.allocation: only used with "
+                                          "'total'");
         s->allocation = (ek_allocation)index;
     } else if (rc == EODKIT_OK && total != NULL) {
         rc = ek_yaml_fail(y, total,
@@ -905,8 +906,9 @@ static int parse_sample(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "cell_size")) != NULL) {
         rc = s->by == EK_SAMPLE_CELL
                  ? ek_yaml_number(y, v, "sample.cell_size", &s->cell_km)
-                 : ek_yaml_fail(y, v, "sample.cell_size: only 'by: cell' has a cell "
-                                      "size");
+                 : ek_yaml_fail(y, v,
+                                "sample.cell_size: only 'by: cell' has a cell "
+                                "size");
         if (rc == EODKIT_OK && !(s->cell_km >= 0.1 && s->cell_km <= 1000)) {
             rc = ek_yaml_fail(y, v,
                               "sample.cell_size: the cells are Major TOM cells, in "

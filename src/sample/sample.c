@@ -282,8 +282,7 @@ static const char *key_name(const ek_plan *p, const ek_sample_inputs *in, int64_
 ** group) and give each key its group in *GROUP_OF (by key index).
 */
 static int name_groups(eodkit_ctx *ctx, const ek_plan *p, const ek_sample_inputs *in,
-                       const int64_t *keys, size_t nk, ek_sample *s,
-                       int32_t **group_of)
+                       const int64_t *keys, size_t nk, ek_sample *s, int32_t **group_of)
 {
     named_key *nk_list = ek_calloc(ctx, nk + 1, sizeof *nk_list);
     char **texts = ek_calloc(ctx, nk + 1, sizeof *texts);
@@ -358,8 +357,8 @@ static int make_groups(eodkit_ctx *ctx, const ek_plan *p, const ek_sample_inputs
         rc = s->candidates == NULL || s->chosen == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
     }
     for (k = 0; k < n && rc == EODKIT_OK; k++) {
-        const int64_t *at = bsearch(&keys[k], distinct, nk, sizeof *distinct,
-                                    compare_i64);
+        const int64_t *at =
+            bsearch(&keys[k], distinct, nk, sizeof *distinct, compare_i64);
 
         s->group[k] = group_of[at - distinct];
         s->candidates[s->group[k]]++;
@@ -435,8 +434,9 @@ int ek_sample_make(eodkit_ctx *ctx, const ek_plan *p, const ek_sample_inputs *in
     }
     if (rc == EODKIT_OK) {
         quota = ek_calloc(ctx, s->ngroups + 1, sizeof *quota);
-        rc = quota == NULL ? EODKIT_ERR_NOMEM
-                           : ek_sample_quotas(ctx, sr, s->candidates, s->ngroups, quota);
+        rc = quota == NULL
+                 ? EODKIT_ERR_NOMEM
+                 : ek_sample_quotas(ctx, sr, s->candidates, s->ngroups, quota);
     }
     if (rc == EODKIT_OK) {
         rc = choose(ctx, p, s, quota, keep);
@@ -483,10 +483,11 @@ json_t *ek_sample_json(const ek_sample_recipe *r, const ek_sample *s,
     }
     json_object_set_new(o, "by", json_string(ek_sample_by_names[r->by]));
     json_object_set_new(o, "seed", json_integer((json_int_t)r->seed));
-    json_object_set_new(o, "max_per_group", r->max_per_group > 0
-                                                ? json_integer(r->max_per_group)
-                                                : json_null());
-    json_object_set_new(o, "total", r->total > 0 ? json_integer(r->total) : json_null());
+    json_object_set_new(o, "max_per_group",
+                        r->max_per_group > 0 ? json_integer(r->max_per_group)
+                                             : json_null());
+    json_object_set_new(o, "total",
+                        r->total > 0 ? json_integer(r->total) : json_null());
     json_object_set_new(o, "allocation",
                         r->total > 0 ? json_string(ek_allocation_names[r->allocation])
                                      : json_null());
@@ -495,11 +496,10 @@ json_t *ek_sample_json(const ek_sample_recipe *r, const ek_sample *s,
     }
     for (g = 0; g < s->ngroups; g++) {
         all += kept[g];
-        json_object_set_new(groups, s->names[g],
-                            json_pack("{s:I, s:I, s:I}", "candidates",
-                                      (json_int_t)s->candidates[g], "chosen",
-                                      (json_int_t)s->chosen[g], "kept",
-                                      (json_int_t)kept[g]));
+        json_object_set_new(
+            groups, s->names[g],
+            json_pack("{s:I, s:I, s:I}", "candidates", (json_int_t)s->candidates[g],
+                      "chosen", (json_int_t)s->chosen[g], "kept", (json_int_t)kept[g]));
     }
     json_object_set_new(o, "candidates", json_integer((json_int_t)s->ncandidates));
     json_object_set_new(o, "chosen", json_integer((json_int_t)s->nchosen));
