@@ -388,3 +388,24 @@ def test_recipe_page_example(tmp_path, demo, shared):
     assert {g: e["chosen"] for g, e in s["groups"].items()} == \
         {g: min(e["candidates"], 40) for g, e in s["groups"].items()}
     assert {r["split"] for r in ds.chips() if r["continent"] == "South America"} == {"test"}
+
+
+@pytest.mark.parametrize("grid", ["{crs: utm, resolution: 10, chip_size: 20}",
+                                  "{system: majortom, spacing: 1, resolution: 10, chip_size: 50}"])
+def test_chosen_chips_hold_the_pixels_of_the_unsampled_build(tmp_path, shared, grid):
+    """A chosen chip is the chip of the unsampled build: same id, window and
+    pixels (on a lattice, and on the Major TOM grid, whose chips are listed
+    one per work unit)."""
+    text = ben_recipe(shared).replace("{crs: utm, resolution: 10, chip_size: 20}", grid)
+    full, _ = build(text, tmp_path / "all")
+    part, summary = build(ben_recipe(shared, "sample: {by: country, max_per_group: 4, seed: 1}")
+                          .replace("{crs: utm, resolution: 10, chip_size: 20}", grid),
+                          tmp_path / "sampled")
+    full, part = Dataset(full), Dataset(part)
+    before = {r["chip_id"]: r for r in full.chips()}
+    rows = part.chips()
+    assert 0 < len(rows) < len(before) and summary["sample"]["candidates"] == len(before)
+    for r in rows:
+        b = before[r["chip_id"]]
+        assert (r["geotransform"], r.get("cell")) == (b["geotransform"], b.get("cell"))
+        assert (part.chip(r, "s2") == full.chip(b, "s2")).all()

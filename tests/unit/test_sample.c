@@ -1,16 +1,22 @@
 /*
 ** Unit tests of sampling's arithmetic: the quotas of max_per_group and of a
 ** total shared in proportion or evenly (caps, redistribution, whole chips
-** by largest remainder and the documented ties), the draws, compaction.
-** The counts of real builds are checked in tests/integration/test_sample.py.
+** by largest remainder and the documented ties), the draws, compaction,
+** and the plan shrunk to the chosen chips (on a lattice and on the Major
+** TOM grid, real BigEarthNet patches). The counts of real builds are
+** checked in tests/integration/test_sample.py.
 */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <gdal.h>
 
 #include "sample/ek_sample.h"
 
@@ -127,6 +133,89 @@ static void compaction_keeps_order(void **state)
     assert_int_equal(a[2], 14);
 }
 
+/* Plan GRID (a grid: mapping) over the BigEarthNet patches of the shared
+   data, keep every third candidate and check that the plan still finds,
+   windows and groups every kept chip as before, and none of the others. */
+static void check_keep(const char *grid)
+{
+    const char *shared = getenv("EODKIT_SHARED_DATA");
+    char dir[] = "/tmp/eodkit-sample-XXXXXX", path[512];
+    eodkit_ctx *ctx = eodkit_ctx_new();
+    eodkit_recipe *r = NULL;
+    ek_plan *p = NULL;
+    size_t *ids, n, k, u;
+    uint8_t *keep;
+    ek_window *windows;
+    FILE *f;
+
+    assert_non_null(shared);
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/recipe.yaml", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "dataset: {name: keep}\ngrid: %s\nmodalities: [{name: s2, files: "
+            "[\"%s/samples/bigearthnet/s2/*/*_B02.tif\"], resampling: nearest}]\n",
+            grid, shared);
+    fclose(f);
+    GDALAllRegister();
+    if (eodkit_recipe_load(ctx, path, &r) != EODKIT_OK ||
+        ek_plan_make(ctx, r, &p) != EODKIT_OK) {
+        fail_msg("%s", eodkit_ctx_message(ctx));
+    }
+    n = p->ncandidates;
+    assert_true(n > 20);
+    ids = calloc(n, sizeof *ids);
+    keep = calloc(n, 1);
+    windows = calloc(n, sizeof *windows);
+    for (k = 0; k < n; k++) {
+        ids[k] = p->chips[k];
+        keep[k] = k % 3 == 0;
+        windows[k] = ek_plan_chip(p, ids[k]).window;
+    }
+    ek_plan_keep(p, keep);
+    assert_int_equal(p->ncandidates, (n + 2) / 3);
+    for (k = 0; k < n; k++) {
+        size_t at = ek_plan_find(p, ids[k]);
+        ek_window w = ek_plan_chip(p, ids[k]).window;
+
+        assert_true(memcmp(&w, &windows[k], sizeof w) == 0);
+        if (keep[k]) {
+            assert_int_equal(at, k / 3);
+            assert_int_equal(p->chips[at], ids[k]);
+        } else {
+            assert_true(at == EK_NOT_CANDIDATE);
+        }
+    }
+    for (u = 0; u < p->nunits; u++) {
+        ek_window uw, cw;
+
+        assert_true(p->units[u].first < p->units[u + 1].first); /* none empty */
+        ek_plan_unit_window(p, u, &uw);
+        for (k = p->units[u].first; k < p->units[u + 1].first; k++) {
+            cw = ek_plan_chip(p, p->chips[k]).window;
+            assert_true(cw.x >= uw.x && cw.y >= uw.y && cw.x + cw.w <= uw.x + uw.w &&
+                        cw.y + cw.h <= uw.y + uw.h);
+        }
+    }
+    assert_int_equal(p->units[p->nunits].first, p->ncandidates);
+    free(ids);
+    free(keep);
+    free(windows);
+    ek_plan_free(p);
+    eodkit_recipe_free(r);
+    eodkit_ctx_free(ctx);
+    remove(path);
+    rmdir(dir);
+}
+
+static void the_plan_keeps_the_chosen_chips(void **state)
+{
+    (void)state;
+    check_keep("{crs: utm, resolution: 10, chip_size: 20}");
+    check_keep("{system: majortom, spacing: 0.5, resolution: 10, chip_size: 50}");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +227,7 @@ int main(void)
         cmocka_unit_test(capped_proportional_shares_go_to_the_others),
         cmocka_unit_test(draws_are_splitmix64_and_distinct),
         cmocka_unit_test(compaction_keeps_order),
+        cmocka_unit_test(the_plan_keeps_the_chosen_chips),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
