@@ -22,18 +22,20 @@ ALLOWED = {
     "core": [],
     "geo": ["core"],
     # the pipeline, in order: recipe -> plan -> read -> labels -> regions
-    # -> splits -> statistics -> write, driven by src/pipeline
+    # -> sampling -> splits -> statistics -> write, driven by src/pipeline
     "recipe": SHARED,
     "grid": SHARED + ["recipe"],
     "read": SHARED + ["recipe", "grid"],
     "label": SHARED + ["recipe", "grid", "read"],
     "regions": SHARED,
+    "sample": SHARED + ["recipe", "grid", "regions"],
     "split": SHARED + ["recipe", "grid", "regions"],
     "stats": SHARED + ["recipe", "grid", "read"],
     "write": SHARED + ["recipe", "grid", "read", "label", "regions", "split", "stats"],
     "dataset": SHARED,
     "pipeline": SHARED
-    + ["recipe", "grid", "read", "label", "regions", "split", "stats", "write", "dataset"],
+    + ["recipe", "grid", "read", "label", "regions", "sample", "split", "stats", "write",
+       "dataset"],
     # the commands on a built dataset read it through src/dataset only
     "audit": SHARED + ["dataset", "regions"],
     "eval": SHARED + ["dataset"],

@@ -682,6 +682,74 @@ static json_t *nodata_section(audit *a)
     return o;
 }
 
+/* A group of the build's sampling and its candidates, for ranking. */
+typedef struct sample_group {
+    const char *name;
+    json_int_t candidates;
+} sample_group;
+
+static int compare_sample_group(const void *a, const void *b)
+{
+    const sample_group *x = a, *y = b;
+
+    if (x->candidates != y->candidates) {
+        return x->candidates > y->candidates ? -1 : 1;
+    }
+    return strcmp(x->name, y->name);
+}
+
+/* The build's sampling (provenance.json "sample"): its settings and, per
+   group, most candidates first, the chips before sampling (candidates),
+   after it (chosen) and in the dataset (kept), each with its share; null
+   when the build did not sample. */
+static json_t *sample_section(audit *a)
+{
+    static const char *const counts[] = {"candidates", "chosen", "kept"};
+    const json_t *s = json_object_get(a->provenance, "sample");
+    const json_t *groups = json_object_get(s, "groups"), *v;
+    json_t *o, *out_groups;
+    sample_group *list;
+    const char *key;
+    size_t n = 0, i, c;
+
+    if (!json_is_object(s)) {
+        return json_null();
+    }
+    o = json_deep_copy(s);
+    out_groups = json_object();
+    list = scratch(a, json_object_size(groups) + 1, sizeof *list);
+    json_object_foreach((json_t *)groups, key, v)
+    {
+        if (list != NULL) {
+            list[n++] = (sample_group){
+                key, json_integer_value(json_object_get(v, "candidates"))};
+        }
+    }
+    if (list != NULL) {
+        qsort(list, n, sizeof *list, compare_sample_group);
+    }
+    for (i = 0; i < n; i++) {
+        const json_t *g = json_object_get(groups, list[i].name);
+        json_t *e = json_object();
+
+        for (c = 0; c < sizeof counts / sizeof *counts; c++) {
+            json_int_t k = json_integer_value(json_object_get(g, counts[c]));
+            char share[32];
+
+            snprintf(share, sizeof share, "%s_share", c == 0 ? "candidate" : counts[c]);
+            json_object_set_new(e, counts[c], json_integer(k));
+            json_object_set_new(
+                e, share,
+                json_real(ratio((double)k, (double)json_integer_value(
+                                               json_object_get(s, counts[c])))));
+        }
+        json_object_set_new(out_groups, list[i].name, e);
+    }
+    free(list);
+    json_object_set_new(o, "groups", out_groups);
+    return o;
+}
+
 /* Fold the leakage PART of one grid, whose rect r is chip CHIP[r], into
    TOTAL. */
 static void merge_leakage(ek_leakage *total, const ek_leakage *part, const size_t *chip)
@@ -1326,6 +1394,7 @@ static int measure(audit *a)
     json_object_set_new(a->doc, "regions", regions);
     json_object_set_new(a->doc, "geography", geo);
     json_object_set_new(a->doc, "classes", classes);
+    json_object_set_new(a->doc, "sample", sample_section(a));
     json_object_set_new(a->doc, "time", time_s);
     json_object_set_new(a->doc, "nodata", nodata_section(a));
     json_object_set_new(a->doc, "bands",
@@ -1379,6 +1448,45 @@ static int write_outputs(audit *a)
     return rc;
 }
 
+/* Groups of the build's sampling the summary lists (most candidates). */
+#define SUMMARY_SAMPLE_GROUPS 6
+
+/* The summary's view of the build's sampling (audit.json "sample"): its
+   key, totals, number of groups and the largest groups as {name:
+   [candidates, chosen, kept]}, classes by name; null without sampling. */
+static json_t *sample_summary(audit *a)
+{
+    const json_t *s = json_object_get(a->doc, "sample"), *g;
+    const json_t *names = json_object_get(json_object_get(a->doc, "classes"), "names");
+    const char *by = json_string_value(json_object_get(s, "by")), *key;
+    json_t *o, *largest;
+    size_t k = 0;
+
+    if (!json_is_object(s)) {
+        return json_null();
+    }
+    largest = json_object();
+    json_object_foreach((json_t *)json_object_get(s, "groups"), key, g)
+    {
+        const char *name = json_string_value(json_object_get(names, key));
+
+        if (k++ == SUMMARY_SAMPLE_GROUPS) {
+            break;
+        }
+        json_object_set_new(
+            largest,
+            by != NULL && strcmp(by, "class") == 0 && name != NULL ? name : key,
+            json_pack("[O, O, O]", json_object_get(g, "candidates"),
+                      json_object_get(g, "chosen"), json_object_get(g, "kept")));
+    }
+    o = json_pack("{s:O, s:O, s:O, s:O, s:I, s:o}", "by", json_object_get(s, "by"),
+                  "candidates", json_object_get(s, "candidates"), "chosen",
+                  json_object_get(s, "chosen"), "kept", json_object_get(s, "kept"),
+                  "groups", (json_int_t)json_object_size(json_object_get(s, "groups")),
+                  "largest", largest);
+    return o != NULL ? o : json_null();
+}
+
 /* The summary eodkit_audit() returns, newly referenced. */
 static json_t *summary_of(audit *a, double seconds)
 {
@@ -1409,6 +1517,7 @@ static json_t *summary_of(audit *a, double seconds)
                     json_object_get(bias, "outside_europe_north_america"));
     json_object_set(o, "continent_entropy", json_object_get(bias, "continent_entropy"));
     json_object_set(o, "class_entropy", json_object_get(bias, "class_entropy"));
+    json_object_set_new(o, "sample", sample_summary(a));
     json_object_set(o, "split_method", json_object_get(leak, "method"));
     json_object_set(o, "shared_pixels", json_object_get(leak, "shared_pixels"));
     json_object_set(o, "min_distance_pixels",
@@ -1531,6 +1640,30 @@ int eodkit_audit_summary_text(eodkit_ctx *ctx, const char *summary_json, char **
     ek_strbuf_puts(&b, ", classes ");
     add_fixed3(&b, json_object_get(s, "class_entropy"));
     ek_strbuf_puts(&b, " (1 = even)\n");
+    w = json_object_get(s, "sample");
+    if (json_is_object(w)) {
+        ek_strbuf_printf(
+            &b,
+            "sample         by %s: %lld candidates -> %lld chosen -> %lld in the "
+            "dataset, %lld group%s (",
+            json_string_value(json_object_get(w, "by")),
+            (long long)json_integer_value(json_object_get(w, "candidates")),
+            (long long)json_integer_value(json_object_get(w, "chosen")),
+            (long long)json_integer_value(json_object_get(w, "kept")),
+            (long long)json_integer_value(json_object_get(w, "groups")),
+            json_integer_value(json_object_get(w, "groups")) == 1 ? "" : "s");
+        i = 0;
+        json_object_foreach(json_object_get(w, "largest"), key, v)
+        {
+            ek_strbuf_printf(&b, "%s%s %lld -> %lld", i++ ? ", " : "", key,
+                             (long long)json_integer_value(json_array_get(v, 0)),
+                             (long long)json_integer_value(json_array_get(v, 1)));
+        }
+        if ((size_t)json_integer_value(json_object_get(w, "groups")) > i) {
+            ek_strbuf_puts(&b, ", ...");
+        }
+        ek_strbuf_puts(&b, ")\n");
+    }
     v = json_object_get(s, "min_distance_pixels");
     ek_strbuf_printf(
         &b, "leakage        %s (%s split): %lld shared pixels, ",

@@ -307,7 +307,12 @@ static void header(ek_strbuf *b, const json_t *doc)
     ek_strbuf_puts(
         b, "<nav><a href=\"#overview\">overview</a><a href=\"#where\">map</a>"
            "<a href=\"#splits\">splits</a><a href=\"#continents\">continents</a>"
-           "<a href=\"#countries\">countries</a><a href=\"#classes\">classes</a>"
+           "<a href=\"#countries\">countries</a>");
+    if (json_is_object(json_object_get(doc, "sample"))) {
+        ek_strbuf_puts(b, "<a href=\"#sample\">sample</a>");
+    }
+    ek_strbuf_puts(
+        b, "<a href=\"#classes\">classes</a>"
            "<a href=\"#time\">time</a><a href=\"#bands\">bands</a>"
            "<a href=\"#nodata\">nodata</a>"
            "<a href=\"#leakage\">leakage</a><a href=\"#weights\">weights</a></nav>"
@@ -520,6 +525,118 @@ static void countries(ek_strbuf *b, const json_t *doc)
         y += row;
     }
     ek_strbuf_puts(b, "</svg></section>");
+}
+
+/* Groups of the build's sampling the chart shows (most candidates). */
+#define TOP_SAMPLE_GROUPS 30
+
+/* The build's sampling: per group its share of the candidates (grey) and of
+   the chosen chips (dark), then the counts before and after sampling and
+   in the dataset. Nothing when the build did not sample. */
+static void sample_section(ek_strbuf *b, const json_t *doc)
+{
+    const json_t *s = json_object_get(doc, "sample");
+    const json_t *groups = json_object_get(s, "groups");
+    const json_t *names = json_object_get(json_object_get(doc, "classes"), "names");
+    const char *by = text_of(s, "by", "?"), *key;
+    int by_class = strcmp(by, "class") == 0;
+    const double label_w = 230, bar_w = 520, row = 34;
+    size_t shown = json_object_size(groups) < TOP_SAMPLE_GROUPS
+                       ? json_object_size(groups)
+                       : TOP_SAMPLE_GROUPS,
+           k = 0;
+    double y = 4;
+    json_t *v;
+    char ptr[PTR_MAX];
+
+    if (!json_is_object(s)) {
+        return;
+    }
+    ek_strbuf_puts(b, "<section id=\"sample\"><h2>Chips chosen by sampling</h2>"
+                      "<p class=\"note\">The recipe's <code>sample</code> chose chips "
+                      "before any pixel was read, by ");
+    ek_strbuf_xml(b, by);
+    if (json_is_integer(json_object_get(s, "max_per_group"))) {
+        ek_strbuf_puts(b, ", at most ");
+        num(b, doc, "/sample/max_per_group", "int");
+        ek_strbuf_puts(b, " per group");
+    }
+    if (json_is_integer(json_object_get(s, "total"))) {
+        ek_strbuf_puts(b, ", ");
+        num(b, doc, "/sample/total", "int");
+        ek_strbuf_puts(b, " in all (");
+        ek_strbuf_xml(b, text_of(s, "allocation", "?"));
+        ek_strbuf_puts(b, " allocation)");
+    }
+    ek_strbuf_puts(b, ", seed ");
+    num(b, doc, "/sample/seed", "int");
+    ek_strbuf_puts(b, ": ");
+    num(b, doc, "/sample/candidates", "int");
+    ek_strbuf_puts(b, " candidates, ");
+    num(b, doc, "/sample/chosen", "int");
+    ek_strbuf_puts(b, " chosen, ");
+    num(b, doc, "/sample/kept", "int");
+    ek_strbuf_puts(b, " in the dataset (after the guard band and the filters). ");
+    if (json_object_size(groups) > shown) {
+        ek_strbuf_printf(b, "The %zu groups with most candidates of %zu. ", shown,
+                         json_object_size(groups));
+    }
+    ek_strbuf_puts(b, "Grey bars: a group's share of the candidates; dark bars: its "
+                      "share of the chosen chips.</p>");
+    ek_strbuf_printf(b, "<svg class=\"bar\" viewBox=\"0 0 %g %g\">", CHART_W,
+                     row * (double)shown + 8);
+    json_object_foreach((json_t *)groups, key, v)
+    {
+        double before = json_number_value(json_object_get(v, "candidate_share"));
+        double after = json_number_value(json_object_get(v, "chosen_share"));
+
+        if (k++ >= shown) {
+            break;
+        }
+        svg_label(b, 0, y + 16, "start", NULL,
+                  by_class ? text_of(names, key, key) : key);
+        ek_strbuf_printf(b,
+                         "<rect x=\"%g\" y=\"%g\" width=\"%.1f\" height=\"10\" "
+                         "rx=\"2\" fill=\"#cbd5e1\"/><rect x=\"%g\" y=\"%g\" "
+                         "width=\"%.1f\" height=\"14\" rx=\"3\" fill=\"#0f766e\"/>",
+                         label_w, y, fmax(1, bar_w * before), label_w, y + 12,
+                         fmax(1, bar_w * after));
+        svg_num(
+            b, doc, label_w + bar_w * before + 6, y + 9, "start",
+            pointer(ptr, sizeof ptr, "sample", "groups", key, "candidate_share", NULL),
+            "pct");
+        svg_num(b, doc, label_w + bar_w * after + 6, y + 24, "start",
+                pointer(ptr, sizeof ptr, "sample", "groups", key, "chosen_share", NULL),
+                "pct");
+        y += row;
+    }
+    ek_strbuf_puts(b, "</svg><table><tr><th>group</th><th>candidates</th><th>share</th>"
+                      "<th>chosen</th><th>share</th><th>in the dataset</th>"
+                      "<th>share</th></tr>");
+    json_object_foreach((json_t *)groups, key, v)
+    {
+        ek_strbuf_puts(b, "<tr><td>");
+        ek_strbuf_xml(b, by_class ? text_of(names, key, key) : key);
+        ek_strbuf_puts(b, "</td>");
+        cell(b, doc,
+             pointer(ptr, sizeof ptr, "sample", "groups", key, "candidates", NULL),
+             "int");
+        cell(b, doc,
+             pointer(ptr, sizeof ptr, "sample", "groups", key, "candidate_share", NULL),
+             "pct");
+        cell(b, doc, pointer(ptr, sizeof ptr, "sample", "groups", key, "chosen", NULL),
+             "int");
+        cell(b, doc,
+             pointer(ptr, sizeof ptr, "sample", "groups", key, "chosen_share", NULL),
+             "pct");
+        cell(b, doc, pointer(ptr, sizeof ptr, "sample", "groups", key, "kept", NULL),
+             "int");
+        cell(b, doc,
+             pointer(ptr, sizeof ptr, "sample", "groups", key, "kept_share", NULL),
+             "pct");
+        ek_strbuf_puts(b, "</tr>");
+    }
+    ek_strbuf_puts(b, "</table></section>");
 }
 
 /* One 100 % stacked bar of the class shares of SPLIT. */
@@ -963,6 +1080,7 @@ int ek_audit_html_write(eodkit_ctx *ctx, const char *path, const json_t *doc,
     }
     continents(&b, doc);
     countries(&b, doc);
+    sample_section(&b, doc);
     classes_section(&b, doc);
     time_section(&b, doc);
     bands_section(&b, doc);

@@ -272,6 +272,8 @@ static void composition(ek_strbuf *b, const ek_audit_docs *d)
     const json_t *ds = json_object_get(d->audit, "dataset");
     const json_t *leak = json_object_get(d->audit, "leakage");
     const json_t *nodata = json_object_get(d->audit, "nodata");
+    const json_t *sample = json_object_get(d->audit, "sample");
+    const char *filters = labelled(d) ? "nodata, labelled share" : "nodata";
     const json_t *chip = json_object_get(grid, "chip_size"),
                  *stride = json_object_get(grid, "stride");
     const char *split;
@@ -305,15 +307,27 @@ static void composition(ek_strbuf *b, const ek_audit_docs *d)
         md_cell(b, split);
         ek_strbuf_printf(b, " | %lld |\n", (long long)json_integer_value(v));
     }
-    ek_strbuf_printf(
-        b,
-        "\n**Does the dataset contain all possible instances?** It holds %lld of "
-        "the %lld candidate chips (chip positions inside the area every modality and "
-        "the area of interest cover); the others failed the recipe's filters (%s) or "
-        "fell in the guard band between splits.\n\n"
-        "**What data does each instance consist of?**\n\n",
-        integer(ds, "chips"), integer(pgrid, "candidate_chips"),
-        labelled(d) ? "nodata, labelled share" : "nodata");
+    if (json_is_object(sample)) {
+        ek_strbuf_printf(
+            b,
+            "\n**Does the dataset contain all possible instances?** No, a sample: of "
+            "the %lld candidate chips (chip positions inside the area every modality "
+            "and the area of interest cover), the recipe's `sample` chose %lld before "
+            "any pixel was read, grouped by %s (per group: `sample` in audit.json); "
+            "it holds %lld of those, the others failed the recipe's filters (%s) "
+            "or fell in the guard band between splits.\n\n",
+            integer(sample, "candidates"), integer(sample, "chosen"),
+            text(sample, "by", "?"), integer(ds, "chips"), filters);
+    } else {
+        ek_strbuf_printf(
+            b,
+            "\n**Does the dataset contain all possible instances?** It holds %lld of "
+            "the %lld candidate chips (chip positions inside the area every modality "
+            "and the area of interest cover); the others failed the recipe's filters "
+            "(%s) or fell in the guard band between splits.\n\n",
+            integer(ds, "chips"), integer(pgrid, "candidate_chips"), filters);
+    }
+    ek_strbuf_puts(b, "**What data does each instance consist of?**\n\n");
     modalities_table(b, d);
     band_statistics(b, d);
     classes_table(b, d);

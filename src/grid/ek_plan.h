@@ -167,9 +167,10 @@ typedef struct ek_plan {
     int nsources; /* over all modalities (source ids are 0 .. nsources-1) */
     int nremote;  /* sources read over the network */
     /* The candidate chips, those on data of every required modality with
-       their centre in the AOI (and in their UTM zone): their ids, unit by
-       unit, ascending within a unit. Per-chip arrays of the later stages
-       are indexed like this one ("candidate index"). */
+       their centre in the AOI (and in their UTM zone), and when the recipe
+       samples, only those sampling chose (ek_plan_keep): their ids, unit
+       by unit, ascending within a unit. Per-chip arrays of the later
+       stages are indexed like this one ("candidate index"). */
     size_t *chips;
     size_t ncandidates;
     int unit_chips; /* a work unit is at most unit_chips x unit_chips chips of one grid
@@ -179,8 +180,9 @@ typedef struct ek_plan {
     size_t nunits;
     int unit_w, unit_h; /* largest unit window, pixels */
     /* grid.system majortom: chips are not on a lattice. Chip id k (also
-       its candidate index and its work unit) has window WINDOWS[k] on its
-       grid and covers Major TOM cell CELLS[k]; NULL otherwise. */
+       its work unit's key, and before sampling its candidate index) has
+       window WINDOWS[k] on its grid and covers Major TOM cell CELLS[k];
+       NULL otherwise. */
     ek_window *windows;
     ek_cell *cells;
 } ek_plan;
@@ -204,6 +206,14 @@ void ek_plan_free(ek_plan *plan);
    when files of a modality declare different ones. */
 int ek_plan_vertical(eodkit_ctx *ctx, const ek_recipe *r, ek_plan *p);
 void ek_vertical_free(ek_vertical *v);
+
+/*
+** Keep only the candidates of plan P whose KEEP byte is set (one per
+** candidate; sampling chose them): the candidate list shrinks in order and
+** work units left without candidates go. Chip ids, grids and unit keys do
+** not change: a kept chip is the same chip, in the same unit, as before.
+*/
+void ek_plan_keep(ek_plan *p, const uint8_t *keep);
 
 /* Chip ID (any id below p->nchips): its grid and window. */
 ek_chip ek_plan_chip(const ek_plan *p, size_t chip_id);

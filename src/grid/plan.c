@@ -2168,6 +2168,30 @@ void ek_plan_free(ek_plan *p)
     free(p);
 }
 
+void ek_plan_keep(ek_plan *p, const uint8_t *keep)
+{
+    size_t u, k, n = 0, nunits = 0;
+
+    for (u = 0; u < p->nunits; u++) {
+        size_t first = p->units[u].first, end = p->units[u + 1].first, key;
+
+        key = p->units[u].key;
+        p->units[nunits].first = n;
+        for (k = first; k < end; k++) {
+            if (keep[k]) {
+                p->chips[n++] = p->chips[k];
+            }
+        }
+        if (n > p->units[nunits].first) {
+            p->units[nunits++].key = key;
+        }
+    }
+    p->units[nunits].key = 0;
+    p->units[nunits].first = n;
+    p->nunits = nunits;
+    p->ncandidates = n;
+}
+
 /* The grid whose chip ids (unit keys, with UNITS) include N. */
 static size_t grid_of(const ek_plan *p, size_t n, int units)
 {
@@ -2273,7 +2297,7 @@ size_t ek_plan_unit_window(const ek_plan *p, size_t u, ek_window *window)
     int ux, uy, i0, i1, j0, j1;
 
     if (p->windows != NULL) { /* a unit is one chip */
-        *window = p->windows[p->units[u].first];
+        *window = p->windows[p->chips[p->units[u].first]];
         return g;
     }
     local = p->units[u].key - gr->first_unit;

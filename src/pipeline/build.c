@@ -75,6 +75,13 @@ static json_t *summary_json(const ek_build *b, const ek_run *run, const char *wh
     json_object_set_new(
         o, "candidates",
         json_integer(ek_run_candidates(b->plan, run->first_unit, run->end_unit)));
+    if (b->sample != NULL) {
+        json_object_set_new(o, "sample",
+                            json_pack("{s:s, s:I, s:I}", "by",
+                                      ek_sample_by_names[b->recipe->sample.by],
+                                      "candidates", (json_int_t)b->sample->ncandidates,
+                                      "chosen", (json_int_t)b->sample->nchosen));
+    }
     json_object_set_new(o, "rejected", rejected);
     if (b->labels != NULL && !b->labels->is_raster) {
         json_object_set_new(o, "label_features_unmapped",

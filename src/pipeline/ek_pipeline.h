@@ -18,6 +18,7 @@
 
 #include "eodkit/build.h"
 #include "read/ek_remote.h"
+#include "sample/ek_sample.h"
 #include "write/ek_write.h"
 
 /* The per-object arrays of tasks with objects (doc/format.md). */
@@ -38,10 +39,11 @@ typedef struct ek_build {
     ek_labels *labels; /* NULL without labels */
     ek_shapes **masks; /* per modality: mask polygons, or NULL */
     ek_split *split;
-    ek_regions *regions;   /* NULL when no region layer is available */
+    ek_regions *regions;         /* NULL when no region layer is available */
     ek_region_tags *region_tags; /* per candidate chip: region and share;
                                     NULL without a layer */
-    ek_array_desc *arrays; /* modalities, then the label arrays if any */
+    ek_sample *sample;           /* NULL unless the recipe samples */
+    ek_array_desc *arrays;       /* modalities, then the label arrays if any */
     size_t narrays;
     int nclass_ids;                /* labels->max_id + 1, 0 without labels */
     ek_remote_counts remote_start; /* retry counts when the build began */
@@ -317,6 +319,12 @@ void ek_cut_chip(unsigned char *dst, const unsigned char *src, const ek_window *
    (*NODATA) and whose CLOUD mask is set (*CLOUDY); VALID and CLOUD cover UW. */
 void ek_chip_shares(const uint8_t *valid, const uint8_t *cloud, const ek_window *uw,
                     const ek_window *cw, double *nodata, double *cloudy);
+
+/* The class of a chip whose class histogram (N ids) is HIST, under labels
+   LR: its most frequent labelled class (lowest id on ties), or the
+   background when none is labelled. A classification chip's label, and a
+   chip's group for sample.by: class. */
+int ek_majority_class(const ek_labels_recipe *lr, const uint64_t *hist, int n);
 
 /* Free a unit result (NULL is fine). */
 void ek_unit_result_free(void *result);

@@ -30,6 +30,7 @@ typedef struct chip_census {
     uint64_t **class_objects; /* tasks with objects only, else NULL */
     uint8_t *absent; /* [train chip * modalities + m]: optional modality absent */
     size_t ntrain;
+    size_t *sample_kept; /* sampled builds: chips in the dataset per sample group */
 } chip_census;
 
 static void free_table(void **t, size_t n)
@@ -64,6 +65,7 @@ static void census_clear(const ek_build *b, chip_census *c)
     free_table((void **)c->label_chips, b->split->nsplits);
     free_table((void **)c->class_objects, b->split->nsplits);
     free(c->absent);
+    free(c->sample_kept);
 }
 
 /* Add the counts of histogram TEXT (JSON {"class id": n}) of row R to
@@ -161,6 +163,10 @@ static int write_index(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
             rc = EODKIT_ERR_NOMEM;
         }
     }
+    if (rc == EODKIT_OK && b->sample != NULL) {
+        c->sample_kept = ek_calloc(ctx, b->sample->ngroups + 1, sizeof *c->sample_kept);
+        rc = c->sample_kept == NULL ? EODKIT_ERR_NOMEM : EODKIT_OK;
+    }
     if (rc == EODKIT_OK) {
         unlink(path); /* left by a finish that was killed */
         rc = ek_index_create(ctx, path, p, b->recipe->split.names, b->split->nsplits,
@@ -192,6 +198,9 @@ static int write_index(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
         r.block = b->split->chip_block[k];
         r.region = b->region_tags != NULL ? b->region_tags->region[k] : -1;
         r.region_share = b->region_tags != NULL ? b->region_tags->share[k] : 0;
+        if (c->sample_kept != NULL) {
+            c->sample_kept[b->sample->group[k]]++;
+        }
         rc = ek_index_add(ctx, *index, &r);
         if (rc == EODKIT_OK && r.class_hist != NULL) {
             rc = count_classes(ctx, b, &r, c);
@@ -690,6 +699,12 @@ static int write_metadata(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
         rc = target_stats(ctx, b, run, census, &target);
         facts.target_stats = &target;
     }
+    if (rc == EODKIT_OK && b->sample != NULL) {
+        facts.sample =
+            ek_sample_json(&b->recipe->sample, b->sample, census->sample_kept);
+        rc = facts.sample == NULL ? ek_error(ctx, EODKIT_ERR_NOMEM, "out of memory")
+                                  : EODKIT_OK;
+    }
     if (rc == EODKIT_OK) {
         rc = ek_checksums_wait(ctx, sums, &facts.inputs);
     }
@@ -707,6 +722,7 @@ static int write_metadata(eodkit_ctx *ctx, const ek_build *b, const ek_run *run,
         rc = path == NULL ? EODKIT_ERR_NOMEM
                           : ek_recipe_write_resolved(ctx, b->recipe, path);
     }
+    json_decref(facts.sample);
     free(path);
     return rc;
 }

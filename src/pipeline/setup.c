@@ -1,9 +1,10 @@
 /*
 ** Pipeline: setting a build up before any image pixel is read. Makes the plan,
-** tags chips with regions, loads labels and mask polygons, assigns splits
-** (reading the labels first when splits are stratified by class) and
-** describes the arrays every chip stores. Deterministic: every process of
-** a build, and every resumed or merged build, sets up the same.
+** tags chips with regions, loads labels and mask polygons, samples the
+** candidates (when the recipe says), assigns splits (reading the labels
+** first when sampling or splits go by class) and describes the arrays every
+** chip stores. Deterministic: every process of a build, and every resumed
+** or merged build, sets up the same.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -359,8 +360,8 @@ static int census_unit(eodkit_ctx *ctx, const ek_build *b, size_t u, ek_reader *
     return EODKIT_OK;
 }
 
-/* split.stratify needs each chip's classes before any image is read: a
-   labels-only pass over the candidate chips. */
+/* split.stratify and sample.by: class need each chip's classes before any
+   image is read: a labels-only pass over the candidate chips. */
 static int label_census(eodkit_ctx *ctx, const ek_build *b, uint32_t **out)
 {
     const ek_plan *p = b->plan;
@@ -374,8 +375,9 @@ static int label_census(eodkit_ctx *ctx, const ek_build *b, uint32_t **out)
     *out = NULL;
     if (b->nclass_ids > 256) {
         rc =
-            ek_error(ctx, EODKIT_ERR_INPUT,
-                     "%s: split.stratify handles class ids up to 255", b->recipe->path);
+            ek_error(ctx, EODKIT_ERR_INPUT, "%s: %s handles class ids up to 255",
+                     b->recipe->path,
+                     b->recipe->split.stratify ? "split.stratify" : "sample.by: class");
         goto out;
     }
     *out = ek_calloc(ctx, (p->ncandidates + 1) * (size_t)b->nclass_ids, sizeof **out);
@@ -397,33 +399,87 @@ out:
     return rc;
 }
 
-static int make_split(eodkit_ctx *ctx, ek_build *b)
+/* sample.by: class: each candidate's class from CENSUS (the label the
+   classification task gives a chip) into *OUT (newly allocated). */
+static int census_classes(eodkit_ctx *ctx, const ek_build *b, const uint32_t *census,
+                          int32_t **out)
+{
+    const ek_plan *p = b->plan;
+    size_t n = (size_t)b->nclass_ids, k, c;
+    uint64_t *hist = ek_calloc(ctx, n + 1, sizeof *hist);
+
+    *out = ek_calloc(ctx, p->ncandidates + 1, sizeof **out);
+    if (hist == NULL || *out == NULL) {
+        free(hist);
+        return EODKIT_ERR_NOMEM;
+    }
+    for (k = 0; k < p->ncandidates; k++) {
+        for (c = 0; c < n; c++) {
+            hist[c] = census[k * n + c];
+        }
+        (*out)[k] = ek_majority_class(&b->recipe->labels, hist, (int)n);
+    }
+    free(hist);
+    return EODKIT_OK;
+}
+
+/* Sample the candidate chips (recipe sample), then shrink the plan, the
+   region tags and CENSUS (the classes per candidate, or NULL) to the chips
+   chosen: the later stages see those only. */
+static int sample_chips(eodkit_ctx *ctx, ek_build *b, uint32_t *census)
+{
+    ek_sample_inputs in = {
+        b->regions, b->region_tags != NULL ? b->region_tags->region : NULL, NULL};
+    size_t n = b->plan->ncandidates;
+    int32_t *classes = NULL;
+    uint8_t *keep = NULL;
+    int rc = EODKIT_OK;
+
+    if (b->recipe->sample.by == EK_SAMPLE_CLASS) {
+        rc = census_classes(ctx, b, census, &classes);
+        in.chip_class = classes;
+    }
+    if (rc == EODKIT_OK) {
+        rc = ek_sample_make(ctx, b->plan, &in, &b->sample, &keep);
+    }
+    if (rc == EODKIT_OK) {
+        if (b->region_tags != NULL) {
+            ek_region_tags_keep(b->region_tags, keep, n);
+        }
+        if (census != NULL) {
+            ek_sample_compact(census, (size_t)b->nclass_ids * sizeof *census, keep, n);
+        }
+        ek_plan_keep(b->plan, keep);
+    }
+    free(keep);
+    free(classes);
+    return rc;
+}
+
+/* The splits of the (sampled) candidates; CENSUS: their classes, for
+   split.stratify. */
+static int make_split(eodkit_ctx *ctx, ek_build *b, const uint32_t *census)
 {
     ek_split_inputs in;
-    uint32_t *classes = NULL;
-    int rc = EODKIT_OK;
+    int rc = ek_cancelled(ctx);
 
     memset(&in, 0, sizeof in);
     in.regions = b->regions;
     in.region_tags = b->region_tags;
     if (b->recipe->split.stratify) {
-        rc = label_census(ctx, b, &classes);
-        in.chip_classes = classes;
+        in.chip_classes = census;
         in.nclasses = b->nclass_ids;
-    }
-    if (rc == EODKIT_OK) {
-        rc = ek_cancelled(ctx);
     }
     if (rc == EODKIT_OK) {
         rc = ek_split_make(ctx, b->plan, &in, &b->split);
     }
-    free(classes);
     return rc;
 }
 
 int ek_build_setup(eodkit_ctx *ctx, const ek_recipe *recipe,
                    const eodkit_build_options *opt, ek_build *b)
 {
+    uint32_t *census = NULL;
     int rc;
 
     memset(b, 0, sizeof *b);
@@ -448,9 +504,18 @@ int ek_build_setup(eodkit_ctx *ctx, const ek_recipe *recipe,
     if (rc == EODKIT_OK) {
         rc = open_masks(ctx, b);
     }
-    if (rc == EODKIT_OK) {
-        rc = make_split(ctx, b);
+    if (rc == EODKIT_OK &&
+        (recipe->split.stratify ||
+         (recipe->sample.present && recipe->sample.by == EK_SAMPLE_CLASS))) {
+        rc = label_census(ctx, b, &census);
     }
+    if (rc == EODKIT_OK && recipe->sample.present) {
+        rc = sample_chips(ctx, b, census);
+    }
+    if (rc == EODKIT_OK) {
+        rc = make_split(ctx, b, census);
+    }
+    free(census);
     if (rc == EODKIT_OK) {
         rc = describe_arrays(ctx, b);
     }
@@ -515,6 +580,7 @@ void ek_build_clear(ek_build *b)
     ek_region_tags_free(b->region_tags);
     ek_labels_free(b->labels);
     ek_split_free(b->split);
+    ek_sample_free(b->sample);
     ek_plan_free(b->plan);
     free(b->arrays);
 }

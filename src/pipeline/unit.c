@@ -213,9 +213,7 @@ static char *hist_json(eodkit_ctx *ctx, const uint64_t *hist, int n)
 
 /* ---- one chip ---- */
 
-/* Class of a chip for the classification task: the most frequent labelled
-   class (lowest id on ties), or the background when none is labelled. */
-static int majority_class(const ek_labels_recipe *lr, const uint64_t *hist, int n)
+int ek_majority_class(const ek_labels_recipe *lr, const uint64_t *hist, int n)
 {
     int id, best = lr->background;
 
@@ -248,7 +246,7 @@ static void chip_label(const ek_build *b, ek_worker *w, const ek_window *uw,
     case EK_TASK_DETECTION:
         break;
     case EK_TASK_CLASSIFICATION:
-        *label = majority_class(l->recipe, w->chip_hist, b->nclass_ids);
+        *label = ek_majority_class(l->recipe, w->chip_hist, b->nclass_ids);
         ek_pixel_set(dst, l->dtype, 0, *label);
         break;
     case EK_TASK_MULTILABEL:

@@ -285,6 +285,41 @@ typedef struct ek_split_recipe {
     ek_mark mark;
 } ek_split_recipe;
 
+/* sample.by: what chips are grouped by before some are chosen (src/sample). */
+typedef enum ek_sample_by {
+    EK_SAMPLE_CONTINENT,
+    EK_SAMPLE_COUNTRY,
+    EK_SAMPLE_REGION,
+    EK_SAMPLE_CLASS,
+    EK_SAMPLE_CELL
+} ek_sample_by;
+
+/* The recipe's words for them, indexed by ek_sample_by; NULL-terminated. */
+extern const char *const ek_sample_by_names[];
+
+/* sample.allocation: how sample.total is shared among the groups. */
+typedef enum ek_allocation {
+    EK_ALLOCATION_PROPORTIONAL,
+    EK_ALLOCATION_EQUAL
+} ek_allocation;
+
+/* The recipe's words for them, indexed by ek_allocation; NULL-terminated. */
+extern const char *const ek_allocation_names[];
+
+/* sample: choose candidate chips per group before any pixel is read
+   (doc/recipe.md, sample). */
+typedef struct ek_sample_recipe {
+    int present;
+    ek_sample_by by;
+    ek_mark by_mark;
+    long long max_per_group;  /* at most this many chips per group; 0: no cap */
+    long long total;          /* this many chips in all; 0: no total */
+    ek_allocation allocation; /* with total */
+    uint64_t seed;
+    double cell_km; /* by cell: the spacing of the Major TOM cells, km */
+    ek_mark mark;
+} ek_sample_recipe;
+
 typedef struct ek_provider {
     char *name;
     char *url;
@@ -345,6 +380,8 @@ struct eodkit_recipe {
                              touches it; -1: EK_REGION_MARGIN with the
                              built-in layer, else 0 */
     ek_mark regions_mark;
+
+    ek_sample_recipe sample; /* sample: (present 0 without one) */
 
     /* filters: */
     double max_nodata;

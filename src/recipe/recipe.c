@@ -4,6 +4,7 @@
 ** against the recipe's folder. Input files are opened later, by the planner.
 */
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +20,9 @@
 #define MAX_CHIP 16384
 #define MAX_SPLITS 256
 
-static const char *const top_keys[] = {"dataset", "grid",    "modalities",
-                                       "labels",  "regions", "filters",
-                                       "split",   "output",  NULL};
+static const char *const top_keys[] = {"dataset", "grid",   "modalities", "labels",
+                                       "regions", "sample", "filters",    "split",
+                                       "output",  NULL};
 static const char *const dataset_keys[] = {"name",     "title",     "description",
                                            "license",  "citation",  "version",
                                            "keywords", "providers", NULL};
@@ -39,6 +40,8 @@ static const char *const labels_keys[] = {
     "pair", "resampling", "nodata", "table", "key", "match", "labels", "separator",
     "mixed", "unmatched", "scenes", NULL};
 static const char *const regions_keys[] = {"source", "field", "margin", NULL};
+static const char *const sample_keys[] = {
+    "by", "max_per_group", "total", "allocation", "seed", "cell_size", NULL};
 static const char *const filter_keys[] = {"max_nodata", "min_labeled", "max_cloud",
                                           "min_objects", NULL};
 static const char *const split_keys[] = {
@@ -53,6 +56,9 @@ static const char *const methods[] = {"random", "blocks", "regions", "time", NUL
 static const char *const region_keys[] = {"continent", "country", "region", NULL};
 static const char *const stratify_words[] = {"class", NULL};
 static const char *const formats[] = {"npy", "gtiff", "zarr", NULL};
+const char *const ek_sample_by_names[] = {"continent", "country", "region",
+                                          "class",     "cell",    NULL};
+const char *const ek_allocation_names[] = {"proportional", "equal", NULL};
 
 const char *ek_recipe_where(const ek_recipe *r, ek_mark m, char *buf, size_t size)
 {
@@ -762,6 +768,111 @@ static int parse_regions(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
     return rc;
 }
 
+/* A number of chips (sample.max_per_group, sample.total): a whole number, at
+   least 1. */
+static int parse_chip_count(ek_yaml *y, yaml_node_t *v, const char *what,
+                            long long *out)
+{
+    int rc = ek_yaml_int(y, v, what, LLONG_MIN, LLONG_MAX, out);
+
+    if (rc == EODKIT_OK && *out < 1) {
+        rc = ek_yaml_fail(y, v, "%s: must be at least 1 chip, not %lld", what, *out);
+    }
+    return rc;
+}
+
+/* sample.by: class needs the chips' classes before any image is read: from
+   labels.source (vector or raster), rendered in a labels-only pass. */
+static int check_sample_class(ek_yaml *y, const ek_recipe *r, yaml_node_t *v)
+{
+    const ek_labels_recipe *l = &r->labels;
+
+    if (!l->present) {
+        return ek_yaml_fail(y, v,
+                            "sample.by: class needs labels (a chip's class is "
+                            "the class most of its labelled pixels have)");
+    }
+    if (l->task == EK_TASK_REGRESSION) {
+        return ek_yaml_fail(y, v,
+                            "sample.by: class: a regression target has no classes; "
+                            "sample by continent, country, region or cell");
+    }
+    if (l->table.path != NULL) {
+        return ek_yaml_fail(
+            y, v,
+            "sample.by: class needs labels.source (vector or raster labels, whose "
+            "classes are known before any image is read); scene labels from "
+            "labels.table are not supported: sample by continent, country, region "
+            "or cell");
+    }
+    return EODKIT_OK;
+}
+
+static int parse_sample(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
+{
+    ek_sample_recipe *s = &r->sample;
+    yaml_node_t *v, *total = NULL;
+    long long seed;
+    int index = 0;
+    int rc;
+
+    s->present = 1;
+    s->mark = ek_yaml_mark(n);
+    s->cell_km = 100;
+    rc = ek_yaml_check_map(y, n, "sample", sample_keys);
+    if (rc == EODKIT_OK) {
+        rc = ek_yaml_require(y, n, "sample", "by", &v);
+    }
+    if (rc == EODKIT_OK) {
+        s->by_mark = ek_yaml_mark(v);
+        rc = ek_yaml_choice(y, v, "sample.by", ek_sample_by_names, &index);
+        s->by = (ek_sample_by)index;
+    }
+    if (rc == EODKIT_OK && s->by == EK_SAMPLE_CLASS) {
+        rc = check_sample_class(y, r, v);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "max_per_group")) != NULL) {
+        rc = parse_chip_count(y, v, "sample.max_per_group", &s->max_per_group);
+    }
+    if (rc == EODKIT_OK && (total = ek_yaml_get(y, n, "total")) != NULL) {
+        rc = parse_chip_count(y, total, "sample.total", &s->total);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "allocation")) != NULL) {
+        rc = total != NULL ? ek_yaml_choice(y, v, "sample.allocation",
+                                            ek_allocation_names, &index)
+                           : ek_yaml_fail(y, v,
+                                          "sample.allocation: only used with "
+                                          "'total'");
+        s->allocation = (ek_allocation)index;
+    } else if (rc == EODKIT_OK && total != NULL) {
+        rc = ek_yaml_fail(y, total,
+                          "sample.total: say how it is shared among the groups: "
+                          "'allocation: proportional' or 'allocation: equal'");
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "seed")) != NULL) {
+        rc = ek_yaml_int(y, v, "sample.seed", 0, 0x7fffffffffffffffLL, &seed);
+        s->seed = (uint64_t)seed;
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, n, "cell_size")) != NULL) {
+        rc = s->by == EK_SAMPLE_CELL
+                 ? ek_yaml_number(y, v, "sample.cell_size", &s->cell_km)
+                 : ek_yaml_fail(y, v,
+                                "sample.cell_size: only 'by: cell' has a cell "
+                                "size");
+        if (rc == EODKIT_OK && !(s->cell_km >= 0.1 && s->cell_km <= 1000)) {
+            rc = ek_yaml_fail(y, v,
+                              "sample.cell_size: the cells are Major TOM cells, in "
+                              "km, from 0.1 to 1000");
+        }
+    }
+    if (rc == EODKIT_OK && s->max_per_group == 0 && s->total == 0) {
+        rc = ek_yaml_fail(y, n,
+                          "sample: give 'max_per_group' (most chips of a group), "
+                          "'total' (chips in all), or both");
+    }
+    return rc;
+}
+
 static int parse_filters(ek_yaml *y, ek_recipe *r, yaml_node_t *n)
 {
     yaml_node_t *v;
@@ -1269,6 +1380,9 @@ static int parse_document(ek_yaml *y, ek_recipe *r)
     r->region_margin = -1;
     if (rc == EODKIT_OK && (v = ek_yaml_get(y, root, "regions")) != NULL) {
         rc = parse_regions(y, r, v);
+    }
+    if (rc == EODKIT_OK && (v = ek_yaml_get(y, root, "sample")) != NULL) {
+        rc = parse_sample(y, r, v);
     }
     r->max_nodata = 1.0;
     r->max_cloud = 1.0;

@@ -595,6 +595,25 @@ static void write_labels(emitter *em, const ek_recipe *r)
     map_end(em);
 }
 
+static void write_sample(emitter *em, const ek_sample_recipe *s)
+{
+    key(em, "sample");
+    map_begin(em);
+    pair_text(em, "by", ek_sample_by_names[s->by]);
+    if (s->max_per_group > 0) {
+        pair_integer(em, "max_per_group", s->max_per_group);
+    }
+    if (s->total > 0) {
+        pair_integer(em, "total", s->total);
+        pair_text(em, "allocation", ek_allocation_names[s->allocation]);
+    }
+    pair_integer(em, "seed", (long long)s->seed);
+    if (s->by == EK_SAMPLE_CELL) {
+        pair_number(em, "cell_size", s->cell_km);
+    }
+    map_end(em);
+}
+
 static void write_rest(emitter *em, const ek_recipe *r)
 {
     const ek_split_recipe *s = &r->split;
@@ -613,6 +632,10 @@ static void write_rest(emitter *em, const ek_recipe *r)
             pair_number(em, "margin", r->region_margin);
         }
         map_end(em);
+    }
+
+    if (r->sample.present) {
+        write_sample(em, &r->sample);
     }
 
     key(em, "filters");

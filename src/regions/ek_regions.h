@@ -138,6 +138,10 @@ int ek_region_tags_new(eodkit_ctx *ctx, size_t n, int near, double margin,
    thread-safe. */
 int ek_region_tags_set(eodkit_ctx *ctx, ek_regions *r, ek_region_tags *t, size_t k,
                        OGRGeometryH footprint);
+/* Keep the tags of the chips whose KEEP is set (N chips), in order, with
+   their near lists: T then describes the kept chips only. */
+void ek_region_tags_keep(ek_region_tags *t, const uint8_t *keep, size_t n);
+
 void ek_region_tags_free(ek_region_tags *tags);
 
 #endif

@@ -1064,6 +1064,33 @@ int ek_region_tags_set(eodkit_ctx *ctx, ek_regions *r, ek_region_tags *t, size_t
     return rc;
 }
 
+void ek_region_tags_keep(ek_region_tags *t, const uint8_t *keep, size_t n)
+{
+    size_t k, j = 0, used = 0;
+
+    for (k = 0; k < n; k++) {
+        if (!keep[k]) {
+            continue;
+        }
+        t->region[j] = t->region[k];
+        t->share[j] = t->share[k];
+        if (t->near_first != NULL) {
+            /* chip k's list is [near_first[k], near_first[k + 1]); j <= k,
+               so the lists still to move are untouched */
+            size_t first = t->near_first[k], count = t->near_first[k + 1] - first;
+
+            memmove(t->near + used, t->near + first, count * sizeof *t->near);
+            t->near_first[j] = used;
+            used += count;
+        }
+        j++;
+    }
+    if (t->near_first != NULL) {
+        t->near_first[j] = used;
+        t->nnear = used;
+    }
+}
+
 void ek_region_tags_free(ek_region_tags *t)
 {
     if (t == NULL) {

@@ -279,6 +279,7 @@ typedef struct ek_dataset_facts {
     uint64_t **class_objects;   /* [split][class id]: objects (boxes), or NULL */
     const ek_band_stats *target_stats; /* regression: the target's, else NULL */
     json_t *inputs; /* provenance's input files (ek_provenance_inputs) */
+    json_t *sample; /* provenance's "sample" (ek_sample_json), or NULL */
 } ek_dataset_facts;
 
 /* The classes present in the dataset (background excluded): the declared

@@ -694,6 +694,9 @@ int ek_write_provenance(eodkit_ctx *ctx, const char *dir, const ek_dataset_facts
     json_object_set(root, "inputs", f->inputs);
     json_object_set_new(root, "grid", grid_json(p));
     json_object_set_new(root, "read", read_json(p, f->labels));
+    if (f->sample != NULL) {
+        json_object_set(root, "sample", f->sample);
+    }
     json_object_set_new(root, "split", split_json(f));
     if (rc == EODKIT_OK) {
         rc = ek_write_json(ctx, root, dir, "provenance.json");

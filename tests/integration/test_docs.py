@@ -31,8 +31,9 @@ def test_recipe_page_examples_build(tmp_path, demo, shared):
     # the fourth and fifth (tasks) run in test_recipe_page_task_examples_build,
     # the sixth, with a web server, in test_remote.py, the seventh and eighth
     # (STAC) in test_recipe_page_stac_recipes; the ninth (a reference grid) here;
-    # the tenth (unlabelled) in test_unlabelled.py
-    assert len(blocks) == 10
+    # the tenth (unlabelled) in test_unlabelled.py, the eleventh (sampling) in
+    # test_sample.py
+    assert len(blocks) == 11
     docs_data(tmp_path, demo, shared)
     (tmp_path / "recipe.yaml").write_text(blocks[0])
     summary = json.loads(run("build", tmp_path / "recipe.yaml").stdout)

@@ -490,6 +490,36 @@ static void nearest_word_finds_typos_only(void **state)
     assert_null(ek_nearest_word("colour", keys, 4));
 }
 
+static void sample_keys(void **state)
+{
+    eodkit_recipe *r = load(
+        "dataset: {name: t}\ngrid: {chip_size: 8}\nmodalities: [{name: m, files: x}]\n"
+        "sample: {by: cell, total: 500, allocation: equal}\n",
+        EODKIT_OK, NULL);
+
+    (void)state;
+    assert_true(r->sample.present);
+    assert_int_equal(r->sample.by, EK_SAMPLE_CELL);
+    assert_int_equal(r->sample.total, 500);
+    assert_int_equal(r->sample.max_per_group, 0);
+    assert_int_equal(r->sample.allocation, EK_ALLOCATION_EQUAL);
+    assert_true(r->sample.seed == 0 && r->sample.cell_km == 100);
+    assert_int_equal(r->sample.by_mark.line, 4);
+    assert_int_equal(r->sample.by_mark.column, 14);
+    eodkit_recipe_free(r);
+    r = load(minimal, EODKIT_OK, NULL);
+    assert_false(r->sample.present);
+    eodkit_recipe_free(r);
+    load("dataset: {name: t}\ngrid: {chip_size: 8}\nmodalities: [{name: m, files: x}]\n"
+         "sample:\n  by: country\n  max_per_group: 0\n",
+         EODKIT_ERR_INPUT,
+         "recipe.yaml:6:18: sample.max_per_group: must be at least 1 chip, not 0");
+    load("dataset: {name: t}\ngrid: {chip_size: 8}\nmodalities: [{name: m, files: x}]\n"
+         "sample: {by: clas, max_per_group: 3}\n",
+         EODKIT_ERR_INPUT,
+         "recipe.yaml:4:14: sample.by: unknown value 'clas' (did you mean 'class'?)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +538,7 @@ int main(void)
         cmocka_unit_test(time_pairs),
         cmocka_unit_test(missing_recipe_file),
         cmocka_unit_test(nearest_word_finds_typos_only),
+        cmocka_unit_test(sample_keys),
     };
     int failed;
 
