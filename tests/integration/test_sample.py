@@ -140,7 +140,9 @@ def world(tmp_path_factory, demo, shared):
     out, summary = build(world_recipe(demo, shared), tmp_path_factory.mktemp("world"))
     rows = Dataset(out).chips()
     assert summary["chips"] == summary["candidates"] == len(rows)  # nothing filtered
-    assert {r["continent"] for r in rows} == {"South America", "Europe", "North America"}
+    # "none": chips mostly over the sea off Olinda (tags follow footprints)
+    assert {r["continent"] for r in rows} - {"none"} == {"South America", "Europe",
+                                                          "North America"}
     return rows
 
 
