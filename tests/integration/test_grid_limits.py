@@ -136,11 +136,11 @@ split:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_stops_a_slow_setup_promptly(tmp_path, shared, sig):
-    """4 million candidate chips (under the limit) of open sea: tagging each
-    with its region takes the set-up about a minute. A signal 2 s in stops
-    it within seconds, exit 130, nothing written. (It used to be noticed
-    only when the first work unit ran, a minute later, leaving a .partial
-    folder.)"""
+    """4 million candidate chips (under the limit) off the coast of Brazil:
+    tagging each footprint with its country takes the set-up minutes. A
+    signal 2 s in stops it within seconds, exit 130, nothing written. (It
+    used to be noticed only when the first work unit ran, minutes later,
+    leaving a .partial folder.)"""
     recipe = write_recipe(tmp_path, huge_raster(tmp_path), 500)
     out = tmp_path / "out"
     world = shared / "boundaries/spData/world.gpkg"
