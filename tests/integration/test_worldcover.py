@@ -2,6 +2,7 @@
 remapped to contiguous ids, unmapped values to an ignore index, read window
 by window; the build's peak memory stays under 300 MB."""
 import json
+import os
 import resource
 import subprocess
 
@@ -38,7 +39,10 @@ split: {{method: random, ratios: {{train: 1.0}}}}
                        if "Maximum resident set size" in line))
     assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss >= before
     print(f"peak RSS of the WorldCover build: {peak_kb / 1024:.0f} MB")
-    assert peak_kb < 300 * 1024
+    # the bound is the release binary's; ASan's shadow memory and quarantine
+    # roughly double a build's resident set (the release half checks 300 MB)
+    bound_mb = 600 if os.environ.get("EODKIT_SANITIZE", "").upper() in ("ON", "1", "TRUE") else 300
+    assert peak_kb < bound_mb * 1024
     ds = Dataset(tmp_path / "out")
     assert ds.collection["eodkit:label"]["dtype"] == "uint8"
     src = gdal.Open(str(cog))
